@@ -1,0 +1,43 @@
+/*
+ * NAME
+ *	daemon - what every Sluice daemon does at start-up
+ * DESCRIPTION
+ *	Command line (-c config, -f foreground, -t check config and exit,
+ *	-p print effective configuration), listening sockets, privilege drop
+ *	(setgroups, setresgid, setresuid, then verified), state directories.
+ *	Base layer.
+ */
+#ifndef SLUICE_DAEMON_H
+#define SLUICE_DAEMON_H
+
+#include "config.h"
+
+struct daemon_opts {
+	const char *config;	/* -c path, or NULL for embedded defaults */
+	int foreground;		/* -f: don't detach (we never fork; kept for
+				 * operators' habits, always foreground) */
+	int check;		/* -t */
+	int print;		/* -p */
+};
+
+/* Parse argv; on usage error print usage naming prog and exit 2.
+ * Loads config with table, prints errors and exits 1 on bad config; with
+ * -t prints "config OK" and exits 0; with -p prints the configuration and
+ * exits 0. */
+void daemon_start(int argc, char **argv, const char *prog,
+		  const struct cfg_param *table, struct daemon_opts *o);
+
+/* Open a non-blocking listening TCP socket on "host:port" ("[v6]:port"
+ * for IPv6). Exits through log_fatal() on failure, naming the address. */
+int daemon_listen(const char *hostport);
+
+/* Create dir (and parents) if missing, mode 0700; when running as root,
+ * chown it to user. Exits through log_fatal() on failure. */
+void daemon_state_dir(const char *dir, const char *user);
+
+/* When running as root: drop to user (setgroups, setresgid, setresuid) and
+ * verify that root cannot be regained. Not root: do nothing. Exits through
+ * log_fatal() on failure. */
+void daemon_drop_privileges(const char *user);
+
+#endif

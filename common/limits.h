@@ -1,0 +1,50 @@
+/*
+ * NAME
+ *	limits - every protocol limit of Sluice, in one place
+ * DESCRIPTION
+ *	Defaults and hard caps. Configuration may change a default but never
+ *	past its hard cap. References are to RFC 5321 section 4.5.3.1 unless
+ *	said otherwise.
+ */
+#ifndef SLUICE_LIMITS_H
+#define SLUICE_LIMITS_H
+
+/* 4.5.3.1.1: local-part 64 octets. */
+#define LIM_LOCAL_PART 64
+/* 4.5.3.1.2: domain 255 octets. */
+#define LIM_DOMAIN 255
+/* 4.5.3.1.3: path 256 octets including the angle brackets. */
+#define LIM_PATH 256
+/* 4.5.3.1.4: command line 512 octets including CRLF; ESMTP parameters
+ * may extend MAIL and RCPT (RFC 1869 section 4.1.2), we allow this much. */
+#define LIM_CMD_LINE 2048
+/* 4.5.3.1.5: reply line 512 octets. */
+#define LIM_REPLY_LINE 512
+/* 4.5.3.1.6: text line 1000 octets including CRLF. We accept longer lines
+ * in DATA (real mail breaks this) up to this hard cap. */
+#define LIM_TEXT_LINE 998
+/* 4.5.3.1.8: at least 100 recipients must be accepted. */
+#define LIM_RCPT_DEFAULT 1000
+#define LIM_RCPT_MAX 100000
+/* RFC 4954 section 4: AUTH responses up to 12288 octets. */
+#define LIM_AUTH_LINE 12288
+/* Message size: default 25 MB, hard cap 1 GB. */
+#define LIM_MSG_SIZE_DEFAULT (25LL * 1024 * 1024)
+#define LIM_MSG_SIZE_MAX (1024LL * 1024 * 1024)
+/* Header section (mx): default 1 MB. */
+#define LIM_HEADER_SIZE_DEFAULT (1024LL * 1024)
+/* Received headers before we call it a loop (RFC 5321 6.3). */
+#define LIM_HOPS 50
+/* Errors per session before we hang up. */
+#define LIM_SESSION_ERRORS 20
+/* 4.5.3.2: timeouts in seconds. */
+#define LIM_TIMEOUT_CMD 300
+#define LIM_TIMEOUT_DATA_BLOCK 180
+#define LIM_TIMEOUT_DATA_END 600
+/* Whole session deadline, seconds. */
+#define LIM_SESSION_DEADLINE 3600
+/* Envelope fields: ENVID (RFC 3461 4.4) 100 chars, ORCPT 500. */
+#define LIM_ENVID 100
+#define LIM_ORCPT 500
+
+#endif

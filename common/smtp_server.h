@@ -1,0 +1,106 @@
+/*
+ * NAME
+ *	smtp_server - the one SMTP/LMTP server engine
+ * DESCRIPTION
+ *	Speaks RFC 5321 SMTP (or RFC 2033 LMTP) on accepted sockets, with
+ *	PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS
+ *	and DSN. Stages plug in hooks; the engine owns the protocol state,
+ *	limits, timeouts, dot-unstuffing and the CRLF.CRLF rule (bare CR or LF
+ *	anywhere in DATA makes the message refused). Faces the network.
+ *
+ *	The message is collected in memory (unstuffed, CRLF line ends) up to
+ *	max_size. When it is complete the engine calls on_data and stops
+ *	reading from that client until the stage answers: with
+ *	smtp_session_reply() for SMTP, or with one smtp_session_reply()
+ *	per accepted recipient, in order, for LMTP. The stage may answer
+ *	later (after a group commit), from any callback of the same loop.
+ *	Mail layer.
+ */
+#ifndef SLUICE_SMTP_SERVER_H
+#define SLUICE_SMTP_SERVER_H
+
+#include <stddef.h>
+
+#include "envelope.h"
+#include "sbuf.h"
+
+struct evloop;
+struct tls_ctx;
+struct smtp_server;
+
+struct smtp_reply {
+	int code;	/* 250, 452, 550 ... */
+	char ecode[12];	/* "2.0.0" (RFC 3463), "" to use a default */
+	char text[400];
+};
+
+/* Fill r; returns -1 so hooks can write "return smtp_reply_set(...)". */
+int smtp_reply_set(struct smtp_reply *r, int code, const char *ecode,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct smtp_session {
+	struct smtp_server *srv;
+	void *ctx;		/* the stage's per-session data */
+	char id[20];		/* session id for logs */
+	char client_addr[64];	/* peer IP as text */
+	int client_port;
+	char *helo;		/* NULL until HELO/EHLO/LHLO */
+	int esmtp;		/* EHLO/LHLO used */
+	int tls;		/* TLS active */
+	struct envelope env;	/* current transaction */
+	struct sbuf msg;	/* the message, complete when on_data runs */
+	size_t header_len;	/* bytes of the header section incl. blank line */
+	int received_count;	/* Received: headers in the header section */
+};
+
+/* Hooks; all optional. A hook that refuses fills r and returns -1;
+ * returning 0 accepts (with the engine's default reply). */
+struct smtp_hooks {
+	int (*on_connect)(struct smtp_session *s, struct smtp_reply *r);
+	int (*on_helo)(struct smtp_session *s, const char *name,
+		       struct smtp_reply *r);
+	/* s->env.from and the MAIL parameters are set when this runs */
+	int (*on_mail)(struct smtp_session *s, struct smtp_reply *r);
+	/* addr is the mailbox without <>; the engine adds it on accept */
+	int (*on_rcpt)(struct smtp_session *s, const char *addr,
+		       struct smtp_reply *r);
+	/* the message is in s->msg; answer with smtp_session_reply() */
+	void (*on_data)(struct smtp_session *s);
+	/* the session is going away: free s->ctx; any pending data reply
+	 * is no longer wanted */
+	void (*on_close)(struct smtp_session *s);
+};
+
+struct smtp_server_cfg {
+	int lmtp;		/* speak LMTP (LHLO, per-recipient replies) */
+	const char *hostname;	/* for the greeting and Received */
+	long long max_size;	/* SIZE limit */
+	long long max_header;	/* header section limit (0: none) */
+	long long max_rcpts;
+	long long max_sessions; /* concurrent sessions; more get 421 */
+	long long timeout;	/* idle seconds (RFC 5321 4.5.3.2) */
+	struct tls_ctx *tls;	/* STARTTLS offered when set */
+	int implicit_tls;	/* TLS from the first byte */
+	int dsn;		/* offer DSN */
+};
+
+/* Create a server; cfg strings must outlive it. */
+struct smtp_server *smtp_server_new(struct evloop *loop,
+				    const struct smtp_server_cfg *cfg,
+				    const struct smtp_hooks *hooks, void *ctx);
+
+/* Accept connections on a listening socket from daemon_listen(). */
+int smtp_server_listen(struct smtp_server *srv, int fd);
+
+/* The ctx given to smtp_server_new(). */
+void *smtp_server_ctx(struct smtp_server *srv);
+
+/* Answer end-of-data (SMTP: once; LMTP: once per accepted recipient, in
+ * order). Ignored for a session that was closed meanwhile: stages keep a
+ * session pointer only until on_close. */
+void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r);
+
+/* Number of accepted recipients still owed a reply (LMTP) or 1/0 (SMTP). */
+size_t smtp_session_replies_owed(const struct smtp_session *s);
+
+#endif
