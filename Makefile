@@ -27,9 +27,10 @@ LDFLAGS_USE = $(LDHARDEN)
 endif
 B = build/$(MODE)
 
-COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c, $(wildcard common/*.c))
+COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c, \
+	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c mx/*_test.c store/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -37,7 +38,7 @@ STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard store/*.c))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-queue
 
-.PHONY: all build deps run test unit bench clean fuzz
+.PHONY: all build deps run test bench clean fuzz
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -45,7 +46,7 @@ build: $(BINS) $(TEST_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_USE) -Icommon -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_USE) -iquote common -MMD -MP -c $< -o $@
 
 $(B)/libsluice.a: $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -74,6 +75,25 @@ test: deps
 	@$(MAKE) --no-print-directory MODE=asan build
 	@$(MAKE) --no-print-directory MODE=rel build
 	@tests/run-tests.sh
+
+# libFuzzer targets for the parsers that face the network; FUZZ_TIME
+# seconds each (make test runs them briefly).
+FUZZ_TIME ?= 60
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz
+FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
+	common/smtp_reply.c
+fuzz:
+	@mkdir -p build/fuzz
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
+	    -fsanitize=fuzzer,address,undefined common/$$t.c $(FUZZ_BASE) \
+	    -o build/fuzz/$$t; \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
+	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -c . build/fuzz/$$t.log) log lines, clean"; \
+	done
 
 bench: deps all
 	@bench/run.sh

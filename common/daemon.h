@@ -31,6 +31,11 @@ void daemon_start(int argc, char **argv, const char *prog,
  * for IPv6). Exits through log_fatal() on failure, naming the address. */
 int daemon_listen(const char *hostport);
 
+/* Parse a numeric "host:port" / "[v6]:port" into ss. Returns 0 or -1. */
+struct sockaddr_storage;
+int daemon_resolve(const char *hostport, struct sockaddr_storage *ss,
+		   unsigned int *len);
+
 /* Create dir (and parents) if missing, mode 0700; when running as root,
  * chown it to user. Exits through log_fatal() on failure. */
 void daemon_state_dir(const char *dir, const char *user);

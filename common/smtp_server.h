@@ -25,6 +25,7 @@
 #include "sbuf.h"
 
 struct evloop;
+struct addr;
 struct tls_ctx;
 struct smtp_server;
 
@@ -47,6 +48,8 @@ struct smtp_session {
 	char *helo;		/* NULL until HELO/EHLO/LHLO */
 	int esmtp;		/* EHLO/LHLO used */
 	int tls;		/* TLS active */
+	char tls_info[128];	/* protocol and cipher, for Received */
+	const struct addr *path; /* parsed path, during on_mail/on_rcpt */
 	struct envelope env;	/* current transaction */
 	struct sbuf msg;	/* the message, complete when on_data runs */
 	size_t header_len;	/* bytes of the header section incl. blank line */

@@ -1,0 +1,113 @@
+/*
+ * NAME
+ *	conn - buffered non-blocking connection, plain or TLS
+ * DESCRIPTION
+ *	Owns a socket, an input buffer with a hard maximum, an output buffer,
+ *	an idle timeout and an optional TLS layer. The owner gets callbacks
+ *	from the event loop; callbacks are always the last thing conn does
+ *	before returning to the loop, so an owner may conn_free() inside one.
+ *	conn_write() only queues; conn_flush() sends (the owner calls it once
+ *	after handling a batch of input, which is how pipelined replies go
+ *	out in one packet). Base layer; faces the network.
+ */
+#ifndef SLUICE_CONN_H
+#define SLUICE_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+struct evloop;
+struct ev_timer;
+struct tls_ctx;
+struct tls_conn;
+
+enum conn_event {
+	CONN_EOF,     /* peer closed */
+	CONN_ERROR,   /* I/O or TLS error; conn_error_text() says which */
+	CONN_TIMEOUT, /* idle timeout expired */
+};
+
+struct conn_ops {
+	/* new bytes are in c->in (may also be called with nothing new after
+	 * conn_resume()) */
+	void (*on_read)(void *arg);
+	/* the connection is finished; the owner must conn_free() it */
+	void (*on_close)(void *arg, enum conn_event ev);
+	/* client side: TCP connect completed (optional) */
+	void (*on_connect)(void *arg);
+	/* TLS handshake completed (optional) */
+	void (*on_tls)(void *arg);
+	/* output buffer fully sent (optional) */
+	void (*on_drain)(void *arg);
+	/* idle timeout (optional): the connection is still usable for a
+	 * last reply; without this hook a timeout is on_close(CONN_TIMEOUT) */
+	void (*on_timeout)(void *arg);
+};
+
+struct conn {
+	int fd;
+	struct evloop *loop;
+	struct tls_conn *tls;
+	struct sbuf in;
+	struct sbuf out;
+	const struct conn_ops *ops;
+	void *arg;
+	uint64_t timeout_ms;
+	uint64_t last_active;
+	struct ev_timer *timer;
+	struct ev_timer *resume_timer;
+	uint32_t events;	/* currently requested epoll events */
+	unsigned paused : 1;	/* owner does not want input now */
+	unsigned handshaking : 1;
+	unsigned connecting : 1;
+	unsigned closing : 1;	/* flush, then close */
+	unsigned dead : 1;	/* on_close already scheduled/called */
+	char err[160];
+};
+
+/* Wrap an accepted or connected socket (made non-blocking here).
+ * in_max bounds the input buffer. Returns NULL on ENOMEM. */
+struct conn *conn_new(struct evloop *loop, int fd, size_t in_max,
+		      const struct conn_ops *ops, void *arg);
+
+/* Connect to a numeric "host:port"; on_connect or on_close(CONN_ERROR)
+ * follows. Returns NULL (reason in err) when the connect cannot start. */
+struct conn *conn_connect(struct evloop *loop, const char *hostport,
+			  size_t in_max, const struct conn_ops *ops, void *arg,
+			  char *err, size_t errlen);
+
+/* Free everything and close the socket. Cancels timers. */
+void conn_free(struct conn *c);
+
+/* Idle timeout in seconds (0: none). Activity is any byte in or out. */
+void conn_set_timeout(struct conn *c, unsigned seconds);
+
+/* Queue bytes for output. Returns 0, or -1 when the output buffer is
+ * over its limit (the connection is then closed with CONN_ERROR). */
+int conn_write(struct conn *c, const void *p, size_t n);
+int conn_printf(struct conn *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Try to send what is queued; the rest goes when the socket is writable. */
+void conn_flush(struct conn *c);
+
+/* Stop or restart reading input. Resuming calls on_read soon (from the
+ * loop, not from inside this call) so buffered input gets handled. */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
+/* Start TLS (server or client side) on this connection: everything
+ * already in the input buffer is discarded (RFC 3207 section 4.2: no
+ * plain text may be carried into TLS). on_tls or on_close follows. */
+int conn_starttls(struct conn *c, struct tls_ctx *ctx, int server,
+		  const char *sni);
+
+/* Send what is queued, then close; on_close(CONN_EOF) follows. */
+void conn_close_after_flush(struct conn *c);
+
+/* Text of the last error. */
+const char *conn_error_text(const struct conn *c);
+
+#endif

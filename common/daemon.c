@@ -1,0 +1,227 @@
+/*
+ * NAME
+ *	daemon - what every Sluice daemon does at start-up
+ * DESCRIPTION
+ *	See daemon.h. Runs before any peer is heard, so failures here are
+ *	fatal with a clear message.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"usage: %s [-c config] [-f] [-t] [-p]\n"
+		"  -c file  configuration file (default: embedded defaults)\n"
+		"  -f       run in the foreground (the default; kept for habit)\n"
+		"  -t       check the configuration and exit\n"
+		"  -p       print the effective configuration and exit\n",
+		prog);
+	exit(2);
+}
+
+void daemon_start(int argc, char **argv, const char *prog,
+		  const struct cfg_param *table, struct daemon_opts *o)
+{
+	char err[512];
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt(argc, argv, "c:ftp")) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 't':
+			o->check = 1;
+			break;
+		case 'p':
+			o->print = 1;
+			break;
+		default:
+			usage(prog);
+		}
+	}
+	if (optind != argc)
+		usage(prog);
+	if (config_load(table, o->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		exit(1);
+	}
+	if (o->check) {
+		printf("%s: configuration %s OK\n", prog,
+		       o->config ? o->config : "(embedded defaults)");
+		exit(0);
+	}
+	if (o->print) {
+		config_print(table, stdout);
+		exit(0);
+	}
+}
+
+static int split_hostport(const char *hp, char *host, size_t hlen,
+			  char *port, size_t plen)
+{
+	const char *colon;
+	size_t n;
+
+	if (hp[0] == '[') {
+		const char *end = strchr(hp, ']');
+
+		if (end == NULL || end[1] != ':')
+			return -1;
+		n = (size_t)(end - hp - 1);
+		if (n >= hlen)
+			return -1;
+		memcpy(host, hp + 1, n);
+		host[n] = '\0';
+		colon = end + 1;
+	} else {
+		colon = strrchr(hp, ':');
+		if (colon == NULL)
+			return -1;
+		n = (size_t)(colon - hp);
+		if (n >= hlen)
+			return -1;
+		memcpy(host, hp, n);
+		host[n] = '\0';
+	}
+	if (strlen(colon + 1) >= plen || colon[1] == '\0')
+		return -1;
+	memcpy(port, colon + 1, strlen(colon + 1) + 1);
+	return 0;
+}
+
+int daemon_resolve(const char *hostport, struct sockaddr_storage *ss,
+		   unsigned int *len)
+{
+	char host[256], port[16];
+	struct addrinfo hints, *res;
+
+	if (split_hostport(hostport, host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int daemon_listen(const char *hostport)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1;
+
+	if (daemon_resolve(hostport, &ss, &len) < 0)
+		log_fatal("bad listen address '%s' (want host:port with a "
+			  "numeric IP, [v6]:port for IPv6)", hostport);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		log_fatal("socket for %s: %s", hostport, strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		log_fatal("bind %s: %s", hostport, strerror(errno));
+	if (listen(fd, 1024) < 0)
+		log_fatal("listen %s: %s", hostport, strerror(errno));
+	return fd;
+}
+
+static int lookup_user(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+void daemon_state_dir(const char *dir, const char *user)
+{
+	char path[4096];
+	size_t i, n = strlen(dir);
+	uid_t uid;
+	gid_t gid;
+
+	if (n == 0 || n >= sizeof(path))
+		log_fatal("bad state directory '%s'", dir);
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			log_fatal("mkdir %s: %s", path, strerror(errno));
+		path[i] = dir[i];
+	}
+	if (chmod(dir, 0700) < 0)
+		log_fatal("chmod %s: %s", dir, strerror(errno));
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0')
+		log_fatal("running as root needs 'user' set in the "
+			  "configuration");
+	if (lookup_user(user, &uid, &gid) < 0)
+		log_fatal("unknown user '%s' (create it, e.g. useradd "
+			  "--system %s)", user, user);
+	if (chown(dir, uid, gid) < 0)
+		log_fatal("chown %s: %s", dir, strerror(errno));
+}
+
+void daemon_drop_privileges(const char *user)
+{
+	uid_t uid, ru, eu, su;
+	gid_t gid, rg, eg, sg;
+
+	if (geteuid() != 0)
+		return;
+	if (user == NULL || *user == '\0')
+		log_fatal("running as root needs 'user' set in the "
+			  "configuration");
+	if (lookup_user(user, &uid, &gid) < 0)
+		log_fatal("unknown user '%s'", user);
+	if (uid == 0)
+		log_fatal("user '%s' is root; pick an unprivileged user", user);
+	if (setgroups(1, &gid) < 0)
+		log_fatal("setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) < 0)
+		log_fatal("setresgid: %s", strerror(errno));
+	if (setresuid(uid, uid, uid) < 0)
+		log_fatal("setresuid: %s", strerror(errno));
+	/* Verify: every id is the new one and root cannot come back. */
+	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
+		log_fatal("getresuid: %s", strerror(errno));
+	if (ru != uid || eu != uid || su != uid || rg != gid || eg != gid ||
+	    sg != gid)
+		log_fatal("privilege drop to '%s' did not take", user);
+	if (setuid(0) == 0 || seteuid(0) == 0)
+		log_fatal("privilege drop to '%s' is reversible", user);
+	log_info("running as user %s (uid %ld)", user, (long)uid);
+}

@@ -1,0 +1,615 @@
+/*
+ * NAME
+ *	forward - deliver queued mail to next hops
+ * DESCRIPTION
+ *	See forward.h. Objects: a message being delivered (fmsg) owns its
+ *	body and one job per route its pending recipients use; a job waits
+ *	in its hop's queue until a connection (fconn) of that hop is idle.
+ *	Results come back per recipient and are logged Postfix-style:
+ *	"QUEUEID: to=<rcpt>, relay=host:port, delay=1.2, status=sent (...)".
+ */
+#include "forward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dsn.h"
+#include "evloop.h"
+#include "log.h"
+#include "queue.h"
+#include "route.h"
+#include "smtp_reply.h"
+
+#define FWD_MAX_ACTIVE 256	/* messages in delivery at once */
+#define FWD_IDLE_MS 5000	/* idle connection kept this long */
+#define FWD_MAX_HOPS 64
+
+struct fmsg;
+
+struct job {
+	struct fmsg *fm;
+	struct route *route;
+	size_t *idx;		/* recipient indexes in fm->m->env */
+	size_t n;
+	unsigned long long tried; /* bit per hop index */
+	char last_error[400];
+	struct hop *hop;	/* where it is queued or sent */
+	struct job *next;	/* in a hop's wait queue */
+};
+
+struct fmsg {
+	struct forwarder *f;
+	struct qmsg *m;
+	struct sbuf body;
+	size_t jobs;		/* jobs not finished */
+	size_t *failed;		/* recipients that failed in this attempt */
+	size_t nfailed;
+};
+
+struct fconn {
+	struct forwarder *f;
+	struct hop *hop;
+	struct smtp_client *cl;
+	struct job *job;	/* transaction in progress, or NULL */
+	int ready;		/* greeted at least once */
+	struct ev_timer *idle;
+	struct fconn *next_idle;
+};
+
+struct hopdata {
+	struct job *head, *tail; /* jobs waiting for a connection */
+	struct fconn *idle;	 /* idle connections */
+	size_t nconns;
+};
+
+struct forwarder {
+	struct evloop *loop;
+	struct queue *q;
+	struct route_table *routes;
+	struct forward_cfg cfg;
+	size_t active;		/* fmsgs in delivery */
+	struct ev_timer *run_timer;
+	struct ev_timer *wake_timer;
+};
+
+static void dispatch(struct job *j);
+static void conn_next(struct fconn *fc);
+
+static time_t now_s(void)
+{
+	return time(NULL);
+}
+
+static struct hopdata *hd_of(struct hop *h)
+{
+	if (h->priv == NULL) {
+		h->priv = calloc(1, sizeof(struct hopdata));
+		if (h->priv == NULL)
+			log_fatal("out of memory");
+	}
+	return h->priv;
+}
+
+/* ---- finishing ---- */
+
+static long long backoff(const struct forwarder *f, int attempts)
+{
+	long long d = f->cfg.retry_min;
+	int i;
+
+	for (i = 1; i < attempts && d < f->cfg.retry_max; i++)
+		d *= 2;
+	return d < f->cfg.retry_max ? d : f->cfg.retry_max;
+}
+
+static int wants_failure_dsn(const struct rcpt *r)
+{
+	return !(r->notify & DSN_NOTIFY_NEVER) &&
+	       (r->notify == 0 || (r->notify & DSN_NOTIFY_FAILURE));
+}
+
+static void bounce(struct fmsg *fm)
+{
+	struct forwarder *f = fm->f;
+	struct qmsg *m = fm->m;
+	struct envelope denv;
+	struct sbuf dbody;
+	struct qmsg *dm;
+	size_t i, n = 0;
+
+	if (fm->nfailed == 0)
+		return;
+	if (m->env.from[0] == '\0') {
+		log_info("%s: no bounce: null sender", m->id);
+		return;
+	}
+	for (i = 0; i < fm->nfailed; i++)
+		if (wants_failure_dsn(&m->env.rcpts[fm->failed[i]]))
+			fm->failed[n++] = fm->failed[i];
+	if (n == 0)
+		return;
+	memset(&denv, 0, sizeof(denv));
+	sbuf_init(&dbody, (size_t)1 << 30);
+	if (dsn_build(&m->env, fm->failed, n, DSN_FAILED, f->cfg.hostname,
+		      m->id, fm->body.data, fm->body.len, &denv, &dbody) < 0) {
+		log_error("%s: cannot build a bounce", m->id);
+	} else if ((dm = queue_add(f->q, &denv, dbody.data, dbody.len)) ==
+		   NULL) {
+		log_error("%s: cannot queue a bounce", m->id);
+	} else {
+		log_info("%s: sender non-delivery notification: %s", m->id,
+			 dm->id);
+		log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)",
+			 dm->id, dbody.len);
+	}
+	envelope_free(&denv);
+	sbuf_free(&dbody);
+}
+
+static void msg_finish(struct fmsg *fm)
+{
+	struct forwarder *f = fm->f;
+	struct qmsg *m = fm->m;
+	time_t now = now_s();
+	size_t i, pending = 0;
+	char id[QUEUE_ID_LEN + 1];
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpts[i].state == RCPT_PENDING)
+			pending++;
+	if (pending > 0) {
+		m->attempts++;
+		if (now - m->env.arrival >= f->cfg.max_lifetime) {
+			for (i = 0; i < m->env.nrcpt; i++) {
+				struct rcpt *r = &m->env.rcpts[i];
+
+				if (r->state != RCPT_PENDING)
+					continue;
+				r->state = RCPT_FAILED;
+				fm->failed[fm->nfailed++] = i;
+				log_info("%s: to=<%s>, delay=%ld, "
+					 "status=expired, returned to sender",
+					 m->id, r->addr,
+					 (long)(now - m->env.arrival));
+			}
+		} else {
+			m->next_try = now + (time_t)backoff(f, m->attempts);
+		}
+	}
+	bounce(fm);
+	snprintf(id, sizeof(id), "%s", m->id);
+	for (i = 0, pending = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpts[i].state == RCPT_PENDING)
+			pending++;
+	if (queue_done(f->q, m) < 0)
+		log_error("%s: cannot record delivery state", id);
+	else if (pending == 0)
+		log_info("%s: removed", id);
+	sbuf_free(&fm->body);
+	free(fm->failed);
+	free(fm);
+	f->active--;
+	forward_kick(f);
+}
+
+static void job_free(struct job *j)
+{
+	struct fmsg *fm = j->fm;
+
+	free(j->idx);
+	free(j);
+	if (--fm->jobs == 0)
+		msg_finish(fm);
+}
+
+/* Record one recipient's result. */
+static void rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
+			const char *relay)
+{
+	struct fmsg *fm = j->fm;
+	struct qmsg *m = fm->m;
+	struct rcpt *rc = &m->env.rcpts[j->idx[k]];
+	char text[600], safe[600];
+	const char *status;
+
+	smtp_reply_format(r, text, sizeof(text));
+	log_safe(safe, sizeof(safe), text);
+	free(rc->last_reply);
+	rc->last_reply = strdup(safe);
+	if (r->code / 100 == 2) {
+		rc->state = RCPT_DONE;
+		status = "sent";
+	} else if (r->code / 100 == 5) {
+		rc->state = RCPT_FAILED;
+		fm->failed[fm->nfailed++] = j->idx[k];
+		status = "bounced";
+	} else {
+		status = "deferred";
+		free(m->last_error);
+		m->last_error = strdup(safe);
+	}
+	log_info("%s: to=<%s>, relay=%s, delay=%ld, status=%s (%s)", m->id,
+		 rc->addr, relay, (long)(now_s() - m->env.arrival), status,
+		 safe);
+}
+
+/* Every recipient of the job gets the same temporary failure. */
+static void job_defer(struct job *j, const char *why)
+{
+	struct smtp_reply r;
+	size_t k;
+
+	smtp_reply_set(&r, 451, "4.4.1", "%s", why);
+	for (k = 0; k < j->n; k++)
+		rcpt_result(j, k, &r, "none");
+	job_free(j);
+}
+
+/* ---- hops and connections ---- */
+
+static unsigned hop_index(const struct job *j, const struct hop *h)
+{
+	return (unsigned)(h - j->route->hops);
+}
+
+static void hop_enqueue(struct hop *h, struct job *j)
+{
+	struct hopdata *hd = hd_of(h);
+
+	j->hop = h;
+	j->next = NULL;
+	if (hd->tail)
+		hd->tail->next = j;
+	else
+		hd->head = j;
+	hd->tail = j;
+}
+
+static struct job *hop_dequeue(struct hop *h)
+{
+	struct hopdata *hd = hd_of(h);
+	struct job *j = hd->head;
+
+	if (j) {
+		hd->head = j->next;
+		if (hd->head == NULL)
+			hd->tail = NULL;
+		j->next = NULL;
+	}
+	return j;
+}
+
+static void fconn_drop(struct fconn *fc)
+{
+	struct hopdata *hd = hd_of(fc->hop);
+	struct fconn **pp;
+
+	for (pp = &hd->idle; *pp; pp = &(*pp)->next_idle)
+		if (*pp == fc) {
+			*pp = fc->next_idle;
+			break;
+		}
+	if (fc->idle)
+		evloop_timer_cancel(fc->f->loop, fc->idle);
+	hd->nconns--;
+	fc->hop->active = (unsigned)hd->nconns;
+	free(fc);
+}
+
+static void idle_expired(void *arg)
+{
+	struct fconn *fc = arg;
+	struct smtp_client *cl = fc->cl;
+
+	fc->idle = NULL;
+	fconn_drop(fc);
+	smtp_client_quit(cl);
+}
+
+static void on_ready(struct smtp_client *cl, void *arg)
+{
+	struct fconn *fc = arg;
+
+	fc->ready = 1;
+	conn_next(fc);
+}
+
+static void on_done(struct smtp_client *cl, void *arg,
+		    const struct smtp_reply *res, size_t n)
+{
+	struct fconn *fc = arg;
+	struct job *j = fc->job;
+	size_t k;
+
+	fc->job = NULL;
+	for (k = 0; k < n && k < j->n; k++)
+		rcpt_result(j, k, &res[k], fc->hop->hostport);
+	job_free(j);
+	conn_next(fc);
+}
+
+/* Move every job waiting for hop h elsewhere (h is down). */
+static void hop_drain(struct hop *h)
+{
+	struct job *j;
+
+	while ((j = hop_dequeue(h)) != NULL)
+		dispatch(j);
+}
+
+static void on_fail(struct smtp_client *cl, void *arg, int code,
+		    const char *why)
+{
+	struct fconn *fc = arg;
+	struct forwarder *f = fc->f;
+	struct hop *h = fc->hop;
+	struct job *j = fc->job;
+	int was_idle = fc->ready && j == NULL;
+
+	fconn_drop(fc);
+	if (was_idle)
+		return; /* the server closed an idle connection: normal */
+	log_warn("next hop %s: %s%s", h->hostport, why,
+		 j ? "" : " (before any transaction)");
+	route_hop_down(h, now_s(), f->cfg.hop_down_time);
+	if (j) {
+		snprintf(j->last_error, sizeof(j->last_error), "%s: %s",
+			 h->hostport, why);
+		dispatch(j);
+	}
+	if (hd_of(h)->nconns == 0)
+		hop_drain(h);
+}
+
+static const struct smtp_client_ops fwd_client_ops = {
+	.on_ready = on_ready,
+	.on_done = on_done,
+	.on_fail = on_fail,
+};
+
+/* Give an idle connection its next job, or park it. */
+static void conn_next(struct fconn *fc)
+{
+	struct hopdata *hd = hd_of(fc->hop);
+	struct job *j;
+	int rc;
+
+	while ((j = hop_dequeue(fc->hop)) != NULL) {
+		struct qmsg *m = j->fm->m;
+
+		rc = smtp_client_send(fc->cl, &m->env, j->idx, j->n,
+				      j->fm->body.data, j->fm->body.len);
+		if (rc == 0) {
+			fc->job = j;
+			return;
+		}
+		if (rc == -2) {
+			struct smtp_reply r;
+			size_t k;
+
+			smtp_reply_set(&r, 553, "5.6.7", "SMTPUTF8 required "
+				       "but not offered by the next hop");
+			for (k = 0; k < j->n; k++)
+				rcpt_result(j, k, &r, fc->hop->hostport);
+			job_free(j);
+			continue;
+		}
+		job_defer(j, "cannot start transaction");
+	}
+	fc->next_idle = hd->idle;
+	hd->idle = fc;
+	fc->idle = evloop_timer(fc->f->loop, FWD_IDLE_MS, idle_expired, fc);
+}
+
+static int open_conn(struct forwarder *f, struct hop *h, char *err,
+		     size_t errlen)
+{
+	struct hopdata *hd = hd_of(h);
+	struct smtp_client_cfg cc;
+	struct fconn *fc = calloc(1, sizeof(*fc));
+
+	if (fc == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memset(&cc, 0, sizeof(cc));
+	cc.lmtp = h->lmtp;
+	cc.helo = f->cfg.hostname;
+	cc.tls = f->cfg.tls;
+	cc.tls_policy = f->cfg.tls ? f->cfg.tls_policy : TLS_POLICY_NONE;
+	cc.timeout = (unsigned)f->cfg.timeout;
+	fc->f = f;
+	fc->hop = h;
+	fc->cl = smtp_client_new(f->loop, h->hostport, &cc, &fwd_client_ops,
+				 fc, err, errlen);
+	if (fc->cl == NULL) {
+		free(fc);
+		return -1;
+	}
+	hd->nconns++;
+	h->active = (unsigned)hd->nconns;
+	return 0;
+}
+
+/* Send a job to the best hop of its route that it has not tried yet. */
+static void dispatch(struct job *j)
+{
+	struct forwarder *f = j->fm->f;
+	struct route *r = j->route;
+	size_t order[FWD_MAX_HOPS], n, i;
+	struct hop *h = NULL;
+	struct hopdata *hd;
+	struct fconn *fc;
+	char err[200];
+
+	n = route_pick(r, now_s(), order, FWD_MAX_HOPS);
+	for (i = 0; i < n; i++) {
+		if (!(j->tried & (1ULL << order[i]))) {
+			h = &r->hops[order[i]];
+			break;
+		}
+	}
+	if (h == NULL) {
+		job_defer(j, j->last_error[0] ? j->last_error
+			  : "all next hops are down");
+		return;
+	}
+	j->tried |= 1ULL << hop_index(j, h);
+	hd = hd_of(h);
+	hop_enqueue(h, j);
+	if (hd->idle) {
+		fc = hd->idle;
+		hd->idle = fc->next_idle;
+		evloop_timer_cancel(f->loop, fc->idle);
+		fc->idle = NULL;
+		conn_next(fc);
+		return;
+	}
+	if (hd->nconns < (size_t)f->cfg.concurrency &&
+	    open_conn(f, h, err, sizeof(err)) < 0) {
+		log_warn("next hop %s: %s", h->hostport, err);
+		route_hop_down(h, now_s(), f->cfg.hop_down_time);
+		hop_drain(h);
+	}
+}
+
+/* ---- taking messages ---- */
+
+static void start_msg(struct forwarder *f, struct qmsg *m)
+{
+	struct fmsg *fm = calloc(1, sizeof(*fm));
+	struct job **jobs;
+	struct route *r;
+	size_t i, k, nj = 0;
+
+	if (fm == NULL)
+		log_fatal("out of memory");
+	fm->f = f;
+	fm->m = m;
+	f->active++;
+	sbuf_init(&fm->body, (size_t)1 << 31);
+	fm->failed = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(size_t));
+	jobs = calloc(f->routes->n, sizeof(*jobs));
+	if (fm->failed == NULL || jobs == NULL)
+		log_fatal("out of memory");
+	if (queue_body(f->q, m, &fm->body) < 0) {
+		log_error("%s: cannot read the message from the queue",
+			  m->id);
+		free(jobs);
+		fm->jobs = 1; /* finish through the common path */
+		msg_finish(fm);
+		return;
+	}
+	for (i = 0; i < m->env.nrcpt; i++) {
+		if (m->env.rcpts[i].state != RCPT_PENDING)
+			continue;
+		r = route_for(f->routes, m->env.rcpts[i].addr);
+		k = (size_t)(r - f->routes->routes);
+		if (jobs[k] == NULL) {
+			jobs[k] = calloc(1, sizeof(struct job));
+			if (jobs[k] == NULL)
+				log_fatal("out of memory");
+			jobs[k]->idx = calloc(m->env.nrcpt, sizeof(size_t));
+			if (jobs[k]->idx == NULL)
+				log_fatal("out of memory");
+			jobs[k]->fm = fm;
+			jobs[k]->route = r;
+			nj++;
+		}
+		jobs[k]->idx[jobs[k]->n++] = i;
+	}
+	fm->jobs = nj + 1; /* +1 until every job is dispatched */
+	for (k = 0; k < f->routes->n; k++)
+		if (jobs[k])
+			dispatch(jobs[k]);
+	free(jobs);
+	if (--fm->jobs == 0)
+		msg_finish(fm);
+}
+
+static void wake(void *arg)
+{
+	struct forwarder *f = arg;
+
+	f->wake_timer = NULL;
+	forward_kick(f);
+}
+
+static void run(void *arg)
+{
+	struct forwarder *f = arg;
+	struct qmsg *m;
+	time_t now = now_s(), next;
+
+	f->run_timer = NULL;
+	while (f->active < FWD_MAX_ACTIVE &&
+	       (m = queue_take(f->q, now)) != NULL)
+		start_msg(f, m);
+	if (f->wake_timer) {
+		evloop_timer_cancel(f->loop, f->wake_timer);
+		f->wake_timer = NULL;
+	}
+	next = queue_next_time(f->q);
+	if (next > 0 && f->active < FWD_MAX_ACTIVE)
+		f->wake_timer = evloop_timer(f->loop, next > now ?
+					     (uint64_t)(next - now) * 1000 :
+					     1000, wake, f);
+}
+
+void forward_kick(struct forwarder *f)
+{
+	if (f->run_timer == NULL)
+		f->run_timer = evloop_timer(f->loop, 0, run, f);
+}
+
+struct forwarder *forward_new(struct evloop *loop, struct queue *q,
+			      struct route_table *routes,
+			      const struct forward_cfg *cfg)
+{
+	struct forwarder *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		log_fatal("out of memory");
+	f->loop = loop;
+	f->q = q;
+	f->routes = routes;
+	f->cfg = *cfg;
+	if (f->cfg.concurrency < 1)
+		f->cfg.concurrency = 1;
+	if (f->cfg.retry_min < 1)
+		f->cfg.retry_min = 1;
+	if (f->cfg.retry_max < f->cfg.retry_min)
+		f->cfg.retry_max = f->cfg.retry_min;
+	forward_kick(f);
+	return f;
+}
+
+void forward_free(struct forwarder *f)
+{
+	size_t r, h;
+	struct hopdata *hd;
+
+	if (f == NULL)
+		return;
+	for (r = 0; r < f->routes->n; r++)
+		for (h = 0; h < f->routes->routes[r].nhops; h++) {
+			hd = f->routes->routes[r].hops[h].priv;
+			while (hd && hd->idle) {
+				struct fconn *fc = hd->idle;
+
+				hd->idle = fc->next_idle;
+				evloop_timer_cancel(f->loop, fc->idle);
+				smtp_client_quit(fc->cl);
+				free(fc);
+			}
+			free(hd);
+			f->routes->routes[r].hops[h].priv = NULL;
+		}
+	if (f->run_timer)
+		evloop_timer_cancel(f->loop, f->run_timer);
+	if (f->wake_timer)
+		evloop_timer_cancel(f->loop, f->wake_timer);
+	free(f);
+}

@@ -1,0 +1,50 @@
+/*
+ * NAME
+ *	forward - deliver queued mail to next hops
+ * DESCRIPTION
+ *	The queue runner every stage shares: takes ready messages from the
+ *	queue, splits their pending recipients by route, sends each group to
+ *	the first hop of its route that is up (over a pool of reused SMTP or
+ *	LMTP connections, at most `concurrency` per hop), and records the
+ *	outcome: 2xx done, 4xx retried with exponential backoff, 5xx failed
+ *	with an RFC 3464 bounce queued for the sender (never for the null
+ *	sender). A connection failure marks the hop down and moves its
+ *	recipients to the next hop; when every hop is down the message waits.
+ *	Past max_lifetime pending recipients fail and bounce.
+ *	The stage owns the queue and must queue_sync() it at every turn end:
+ *	this module's queue writes ride on that group commit. Mail layer.
+ */
+#ifndef SLUICE_FORWARD_H
+#define SLUICE_FORWARD_H
+
+#include "smtp_client.h"
+
+struct evloop;
+struct queue;
+struct route_table;
+struct forwarder;
+
+struct forward_cfg {
+	const char *hostname;	/* HELO name and Reporting-MTA */
+	long long hop_down_time; /* seconds a failed hop is skipped */
+	long long retry_min;	/* first retry after this many seconds */
+	long long retry_max;	/* backoff doubles up to this */
+	long long max_lifetime; /* then pending recipients bounce */
+	long long concurrency;	/* connections per hop */
+	long long timeout;	/* seconds per reply from a hop */
+	struct tls_ctx *tls;	/* client TLS, or NULL */
+	enum tls_policy tls_policy;
+};
+
+/* Create a forwarder; cfg strings, queue and routes must outlive it. */
+struct forwarder *forward_new(struct evloop *loop, struct queue *q,
+			      struct route_table *routes,
+			      const struct forward_cfg *cfg);
+
+/* Something may be ready (new mail was synced, an operator flushed). */
+void forward_kick(struct forwarder *f);
+
+/* Close idle connections and stop taking new messages. */
+void forward_free(struct forwarder *f);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * NAME
+ *	smtp_parse - SMTP command lines and ESMTP parameters
+ * DESCRIPTION
+ *	Pure parsers (no I/O) for the server engine: the verb of a command
+ *	line (RFC 5321 4.1.1), and the MAIL/RCPT parameters of the
+ *	extensions we offer: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8
+ *	(RFC 6531), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), AUTH (RFC 4954,
+ *	accepted and dropped). Faces the network. Mail layer.
+ */
+#ifndef SLUICE_SMTP_PARSE_H
+#define SLUICE_SMTP_PARSE_H
+
+#include <stddef.h>
+
+#include "envelope.h"
+#include "limits.h"
+
+enum smtp_verb {
+	SMTP_UNKNOWN,
+	SMTP_HELO,
+	SMTP_EHLO,
+	SMTP_LHLO,
+	SMTP_MAIL,
+	SMTP_RCPT,
+	SMTP_DATA,
+	SMTP_RSET,
+	SMTP_NOOP,
+	SMTP_QUIT,
+	SMTP_VRFY,
+	SMTP_EXPN,
+	SMTP_HELP,
+	SMTP_STARTTLS,
+	SMTP_AUTH,
+	SMTP_BDAT,
+};
+
+struct smtp_cmd {
+	enum smtp_verb verb;
+	/* rest of the line after the verb and its spaces ("" if none); for
+	 * MAIL and RCPT just after "FROM:"/"TO:" and optional spaces */
+	const char *arg;
+};
+
+/* Parse a command line (NUL-terminated, without CRLF). Returns 0; -1 for
+ * MAIL without "FROM:" or RCPT without "TO:". */
+int smtp_parse_cmd(const char *line, struct smtp_cmd *c);
+
+/* Extensions the server advertised; parameters of others are refused. */
+#define SMTP_EXT_SIZE 0x01
+#define SMTP_EXT_8BITMIME 0x02
+#define SMTP_EXT_SMTPUTF8 0x04
+#define SMTP_EXT_DSN 0x08
+
+struct parse_err {
+	int code;
+	const char *ecode;
+	const char *text;
+};
+
+struct mail_params {
+	long long size;
+	enum body_type body;
+	int smtputf8;
+	enum dsn_ret ret;
+	char envid[LIM_ENVID + 1]; /* "" if none */
+};
+
+struct rcpt_params {
+	unsigned notify;	   /* DSN_NOTIFY_* */
+	char orcpt[LIM_ORCPT + 1]; /* "type;xtext" or "" */
+};
+
+/* Parse the parameters after MAIL FROM:<path>. Returns 0, or -1 with
+ * e filled (555 5.5.4 unknown, 501 5.5.4 malformed or repeated). */
+int smtp_parse_mail_params(const char *rest, unsigned allowed,
+			   struct mail_params *p, struct parse_err *e);
+int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
+			   struct rcpt_params *p, struct parse_err *e);
+
+/* RFC 3461 4: xtext = *( xchar / hexchar ); non-zero if s is valid. */
+int xtext_valid(const char *s);
+
+/* Decode xtext s into out (at most outlen-1 bytes, NUL-terminated).
+ * Returns 0, or -1 if s is not valid xtext or does not fit. */
+int xtext_decode(const char *s, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,675 @@
+/*
+ * NAME
+ *	smtp_server - the one SMTP/LMTP server engine
+ * DESCRIPTION
+ *	See smtp_server.h. Faces the network: every byte from the peer is
+ *	hostile. Commands are read one line at a time from the connection's
+ *	input buffer (so pipelined commands are answered in order, and the
+ *	replies of one batch leave in one write); a line longer than
+ *	LIM_CMD_LINE is skipped to its end and answered 500. DATA is parsed
+ *	in smtp_server_data.c. Session state changes only in set_state().
+ */
+#include "smtp_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conn.h"
+#include "evloop.h"
+#include "limits.h"
+#include "log.h"
+#include "smtp_parse.h"
+#include "smtp_server_int.h"
+#include "tls.h"
+
+int smtp_reply_set(struct smtp_reply *r, int code, const char *ecode,
+		   const char *fmt, ...)
+{
+	va_list ap;
+
+	r->code = code;
+	snprintf(r->ecode, sizeof(r->ecode), "%s", ecode ? ecode : "");
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void set_state(struct srv_session *ss, enum srv_state st)
+{
+	ss->state = st;
+}
+
+void srv_reply(struct srv_session *ss, int code, const char *ecode,
+	       const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (code >= 400)
+		ss->nerrors++;
+	if (ecode && *ecode)
+		conn_printf(ss->c, "%d %s %s\r\n", code, ecode, text);
+	else
+		conn_printf(ss->c, "%d %s\r\n", code, text);
+}
+
+static void reply_struct(struct srv_session *ss, const struct smtp_reply *r)
+{
+	char safe[sizeof(r->text)];
+
+	log_safe(safe, sizeof(safe), r->text);
+	srv_reply(ss, r->code, r->ecode, "%s", safe);
+}
+
+/* Forget the current transaction (RFC 5321 4.1.1.5). */
+void srv_reset_txn(struct srv_session *ss)
+{
+	envelope_free(&ss->pub.env);
+	sbuf_reset(&ss->pub.msg);
+	ss->pub.header_len = 0;
+	ss->pub.received_count = 0;
+	ss->have_mail = 0;
+	if (ss->state > ST_READY)
+		set_state(ss, ST_READY);
+}
+
+static void session_free(struct srv_session *ss)
+{
+	struct smtp_server *srv = ss->pub.srv;
+
+	if (srv->hooks.on_close)
+		srv->hooks.on_close(&ss->pub);
+	if (ss->prev)
+		ss->prev->next = ss->next;
+	else
+		srv->sessions = ss->next;
+	if (ss->next)
+		ss->next->prev = ss->prev;
+	srv->nsessions--;
+	conn_free(ss->c);
+	envelope_free(&ss->pub.env);
+	sbuf_free(&ss->pub.msg);
+	free(ss->pub.helo);
+	free(ss);
+}
+
+static void on_close(void *arg, enum conn_event ev)
+{
+	struct srv_session *ss = arg;
+
+	if (ev == CONN_ERROR)
+		log_info("%s: disconnect from [%s]: %s", ss->pub.id,
+			 ss->pub.client_addr, conn_error_text(ss->c));
+	else if (ev == CONN_EOF && ss->state != ST_QUIT)
+		log_info("%s: lost connection from [%s]", ss->pub.id,
+			 ss->pub.client_addr);
+	else
+		log_info("%s: disconnect from [%s]", ss->pub.id,
+			 ss->pub.client_addr);
+	session_free(ss);
+}
+
+static void on_timeout(void *arg)
+{
+	struct srv_session *ss = arg;
+
+	log_info("%s: timeout from [%s]", ss->pub.id, ss->pub.client_addr);
+	srv_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded",
+		  ss->pub.srv->cfg.hostname);
+	set_state(ss, ST_QUIT);
+	conn_close_after_flush(ss->c);
+}
+
+void srv_hangup(struct srv_session *ss)
+{
+	set_state(ss, ST_QUIT);
+	sbuf_reset(&ss->c->in);
+	conn_close_after_flush(ss->c);
+}
+
+static void on_tls(void *arg)
+{
+	struct srv_session *ss = arg;
+
+	ss->pub.tls = 1;
+	tls_describe(ss->c->tls, ss->pub.tls_info, sizeof(ss->pub.tls_info));
+	log_info("%s: TLS established from [%s]: %s", ss->pub.id,
+		 ss->pub.client_addr, ss->pub.tls_info);
+	if (ss->pub.srv->cfg.implicit_tls) {
+		srv_greet(ss);
+		conn_flush(ss->c);
+	}
+}
+
+/* ---- commands ---- */
+
+static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	struct smtp_reply r;
+	int lmtp = srv->cfg.lmtp;
+
+	if ((cmd->verb == SMTP_LHLO) != lmtp) {
+		srv_reply(ss, 500, "5.5.1", "Error: %s", lmtp ?
+			  "this is LMTP, use LHLO" : "command not recognized");
+		return;
+	}
+	if (cmd->arg[0] == '\0' || strlen(cmd->arg) > LIM_DOMAIN ||
+	    strpbrk(cmd->arg, " \t") != NULL) {
+		srv_reply(ss, 501, "5.5.4", "Syntax: %s hostname",
+			  cmd->verb == SMTP_HELO ? "HELO"
+			  : cmd->verb == SMTP_EHLO ? "EHLO" : "LHLO");
+		return;
+	}
+	if (srv->hooks.on_helo && srv->hooks.on_helo(&ss->pub, cmd->arg,
+						     &r) < 0) {
+		reply_struct(ss, &r);
+		return;
+	}
+	srv_reset_txn(ss);
+	free(ss->pub.helo);
+	ss->pub.helo = strdup(cmd->arg);
+	ss->pub.esmtp = cmd->verb != SMTP_HELO;
+	set_state(ss, ST_READY);
+	if (cmd->verb == SMTP_HELO) {
+		srv_reply(ss, 250, NULL, "%s", srv->cfg.hostname);
+		return;
+	}
+	conn_printf(ss->c, "250-%s\r\n250-PIPELINING\r\n250-SIZE %lld\r\n"
+		    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n"
+		    "250-SMTPUTF8\r\n", srv->cfg.hostname, srv->cfg.max_size);
+	if (srv->cfg.dsn)
+		conn_printf(ss->c, "250-DSN\r\n");
+	if (srv->cfg.tls && !ss->pub.tls)
+		conn_printf(ss->c, "250-STARTTLS\r\n");
+	conn_printf(ss->c, "250 HELP\r\n");
+}
+
+static unsigned allowed_ext(struct srv_session *ss)
+{
+	unsigned a = SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_SMTPUTF8;
+
+	if (!ss->pub.esmtp)
+		return 0;
+	if (ss->pub.srv->cfg.dsn)
+		a |= SMTP_EXT_DSN;
+	return a;
+}
+
+static int reply_parse_err(struct srv_session *ss, const struct parse_err *e)
+{
+	srv_reply(ss, e->code, e->ecode, "%s", e->text);
+	return -1;
+}
+
+static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	struct mail_params mp;
+	struct parse_err pe;
+	struct smtp_reply r;
+	struct addr a;
+	const char *rest, *err;
+
+	if (ss->state < ST_READY) {
+		srv_reply(ss, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return;
+	}
+	if (ss->have_mail) {
+		srv_reply(ss, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (addr_parse_path(cmd->arg, ADDR_OPT_NULL_OK | ADDR_OPT_UTF8, &a,
+			    &rest, &err) < 0) {
+		srv_reply(ss, 501, "5.1.7", "Bad sender address syntax: %s",
+			  err);
+		return;
+	}
+	if (*rest != '\0' && *rest != ' ') {
+		srv_reply(ss, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+		return;
+	}
+	while (*rest == ' ')
+		rest++;
+	if (smtp_parse_mail_params(rest, allowed_ext(ss), &mp, &pe) < 0) {
+		reply_parse_err(ss, &pe);
+		return;
+	}
+	if (mp.size > srv->cfg.max_size) {
+		srv_reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
+		return;
+	}
+	if ((a.flags & ADDR_UTF8) && !mp.smtputf8) {
+		srv_reply(ss, 553, "5.6.7", "Non-ASCII sender needs SMTPUTF8");
+		return;
+	}
+	srv_reset_txn(ss);
+	ss->pub.env.from = strdup(a.mailbox);
+	ss->pub.env.size = mp.size;
+	ss->pub.env.body = mp.body;
+	ss->pub.env.smtputf8 = mp.smtputf8;
+	ss->pub.env.ret = mp.ret;
+	ss->pub.env.envid = mp.envid[0] ? strdup(mp.envid) : NULL;
+	ss->pub.path = &a;
+	if (srv->hooks.on_mail && srv->hooks.on_mail(&ss->pub, &r) < 0) {
+		ss->pub.path = NULL;
+		srv_reset_txn(ss);
+		reply_struct(ss, &r);
+		return;
+	}
+	ss->pub.path = NULL;
+	ss->have_mail = 1;
+	set_state(ss, ST_MAIL);
+	srv_reply(ss, 250, "2.1.0", "Ok");
+}
+
+static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	struct rcpt_params rp;
+	struct parse_err pe;
+	struct smtp_reply r;
+	struct addr a;
+	const char *rest, *err;
+	unsigned opts = ADDR_OPT_POSTMASTER;
+
+	if (!ss->have_mail) {
+		srv_reply(ss, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (ss->pub.env.nrcpt >= (size_t)srv->cfg.max_rcpts) {
+		srv_reply(ss, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (ss->pub.env.smtputf8)
+		opts |= ADDR_OPT_UTF8;
+	if (addr_parse_path(cmd->arg, opts, &a, &rest, &err) < 0) {
+		srv_reply(ss, 501, "5.1.3", "Bad recipient address syntax: %s",
+			  err);
+		return;
+	}
+	if (*rest != '\0' && *rest != ' ') {
+		srv_reply(ss, 501, "5.5.4", "Syntax: RCPT TO:<address>");
+		return;
+	}
+	while (*rest == ' ')
+		rest++;
+	if (smtp_parse_rcpt_params(rest, allowed_ext(ss), &rp, &pe) < 0) {
+		reply_parse_err(ss, &pe);
+		return;
+	}
+	ss->pub.path = &a;
+	if (srv->hooks.on_rcpt &&
+	    srv->hooks.on_rcpt(&ss->pub, a.mailbox, &r) < 0) {
+		ss->pub.path = NULL;
+		reply_struct(ss, &r);
+		return;
+	}
+	ss->pub.path = NULL;
+	if (envelope_add_rcpt(&ss->pub.env, a.mailbox,
+			      rp.orcpt[0] ? rp.orcpt : NULL, rp.notify) < 0) {
+		srv_reply(ss, 452, "4.3.0", "Error: out of memory");
+		return;
+	}
+	set_state(ss, ST_RCPT);
+	srv_reply(ss, 250, "2.1.5", "Ok");
+}
+
+static void do_data(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	if (!ss->have_mail) {
+		srv_reply(ss, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (ss->pub.env.nrcpt == 0) {
+		srv_reply(ss, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	if (cmd->arg[0] != '\0') {
+		srv_reply(ss, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	srv_data_begin(ss);
+	set_state(ss, ST_DATA);
+	srv_reply(ss, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+}
+
+static void do_starttls(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	struct smtp_server *srv = ss->pub.srv;
+
+	if (srv->cfg.tls == NULL) {
+		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
+		return;
+	}
+	if (ss->pub.tls) {
+		srv_reply(ss, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (cmd->arg[0] != '\0') {
+		srv_reply(ss, 501, "5.5.4", "Syntax: STARTTLS");
+		return;
+	}
+	srv_reply(ss, 220, "2.0.0", "Ready to start TLS");
+	/* RFC 3207 4.2: forget everything, including what the client
+	 * pipelined after STARTTLS (conn_starttls discards it). */
+	srv_reset_txn(ss);
+	free(ss->pub.helo);
+	ss->pub.helo = NULL;
+	ss->pub.esmtp = 0;
+	set_state(ss, ST_INIT);
+	if (conn_starttls(ss->c, srv->cfg.tls, 1, NULL) < 0) {
+		log_warn("%s: cannot start TLS", ss->pub.id);
+		srv_hangup(ss);
+	}
+}
+
+static void do_command(struct srv_session *ss, char *line)
+{
+	struct smtp_cmd cmd;
+
+	if (smtp_parse_cmd(line, &cmd) < 0) {
+		srv_reply(ss, 501, "5.5.4", "Syntax error in parameters");
+		return;
+	}
+	switch (cmd.verb) {
+	case SMTP_HELO:
+	case SMTP_EHLO:
+	case SMTP_LHLO:
+		do_helo(ss, &cmd);
+		break;
+	case SMTP_MAIL:
+		do_mail(ss, &cmd);
+		break;
+	case SMTP_RCPT:
+		do_rcpt(ss, &cmd);
+		break;
+	case SMTP_DATA:
+		do_data(ss, &cmd);
+		break;
+	case SMTP_RSET:
+		srv_reset_txn(ss);
+		srv_reply(ss, 250, "2.0.0", "Ok");
+		break;
+	case SMTP_NOOP:
+		srv_reply(ss, 250, "2.0.0", "Ok");
+		break;
+	case SMTP_QUIT:
+		srv_reply(ss, 221, "2.0.0", "Bye");
+		srv_hangup(ss);
+		break;
+	case SMTP_VRFY:
+		if (cmd.arg[0] == '\0')
+			srv_reply(ss, 501, "5.5.4", "Syntax: VRFY address");
+		else
+			srv_reply(ss, 252, "2.0.0", "Cannot VRFY user, but "
+				  "will accept message and attempt delivery");
+		break;
+	case SMTP_HELP:
+		srv_reply(ss, 214, "2.0.0", "Commands: %s MAIL RCPT DATA "
+			  "RSET NOOP QUIT VRFY HELP%s",
+			  ss->pub.srv->cfg.lmtp ? "LHLO" : "HELO EHLO",
+			  ss->pub.srv->cfg.tls ? " STARTTLS" : "");
+		break;
+	case SMTP_STARTTLS:
+		do_starttls(ss, &cmd);
+		break;
+	case SMTP_EXPN:
+	case SMTP_AUTH:
+	case SMTP_BDAT:
+		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
+		break;
+	default:
+		srv_reply(ss, 500, "5.5.2", "Error: command not recognized");
+		break;
+	}
+}
+
+/* Handle complete command lines in the input buffer. Returns when the
+ * buffer has no complete line, or the session stopped taking commands. */
+static void read_commands(struct srv_session *ss)
+{
+	struct sbuf *in = &ss->c->in;
+	char *lf;
+	size_t len;
+
+	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
+	       ss->state != ST_QUIT && in->len > 0) {
+		lf = memchr(in->data, '\n', in->len);
+		if (ss->skipping) {
+			if (lf == NULL) {
+				sbuf_reset(in);
+				return;
+			}
+			sbuf_consume(in, (size_t)(lf - in->data) + 1);
+			ss->skipping = 0;
+			srv_reply(ss, 500, "5.5.2", "Error: line too long");
+			continue;
+		}
+		if (lf == NULL) {
+			if (in->len > LIM_CMD_LINE) {
+				ss->skipping = 1;
+				sbuf_reset(in);
+			}
+			return;
+		}
+		len = (size_t)(lf - in->data) + 1;
+		if (len > LIM_CMD_LINE) {
+			sbuf_consume(in, len);
+			srv_reply(ss, 500, "5.5.2", "Error: line too long");
+		} else if (len < 2 || lf[-1] != '\r' ||
+			   memchr(in->data, '\r', len - 2) != NULL ||
+			   memchr(in->data, '\0', len) != NULL) {
+			sbuf_consume(in, len);
+			srv_reply(ss, 500, "5.5.2", "Error: bare <CR> or <LF> "
+				  "or NUL in command");
+		} else {
+			lf[-1] = '\0';
+			do_command(ss, in->data);
+			/* STARTTLS and QUIT empty the buffer themselves */
+			if (in->len >= len)
+				sbuf_consume(in, len);
+		}
+		if (ss->nerrors >= LIM_SESSION_ERRORS &&
+		    ss->state != ST_QUIT) {
+			srv_reply(ss, 421, "4.7.0", "%s Error: too many errors",
+				  ss->pub.srv->cfg.hostname);
+			srv_hangup(ss);
+		}
+	}
+}
+
+static void on_read(void *arg)
+{
+	struct srv_session *ss = arg;
+
+	for (;;) {
+		if (ss->state == ST_DATA) {
+			if (srv_data_read(ss) == 0)
+				break;
+			continue; /* message complete: commands may follow */
+		}
+		read_commands(ss);
+		break;
+	}
+	conn_flush(ss->c);
+}
+
+void srv_greet(struct srv_session *ss)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	struct smtp_reply r;
+
+	if (srv->hooks.on_connect && srv->hooks.on_connect(&ss->pub, &r) < 0) {
+		reply_struct(ss, &r);
+		srv_hangup(ss);
+		return;
+	}
+	srv_reply(ss, 220, NULL, "%s %s Sluice", srv->cfg.hostname,
+		  srv->cfg.lmtp ? "LMTP" : "ESMTP");
+}
+
+static const struct conn_ops srv_conn_ops = {
+	.on_read = on_read,
+	.on_close = on_close,
+	.on_tls = on_tls,
+	.on_timeout = on_timeout,
+};
+
+static void peer_name(int fd, struct smtp_session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
+			  sizeof(s->client_addr));
+		s->client_port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
+			  sizeof(s->client_addr));
+		s->client_port = ntohs(in6->sin6_port);
+	}
+}
+
+static void accept_one(struct smtp_server *srv, int fd)
+{
+	struct srv_session *ss = calloc(1, sizeof(*ss));
+
+	if (ss == NULL) {
+		close(fd);
+		return;
+	}
+	ss->pub.srv = srv;
+	snprintf(ss->pub.id, sizeof(ss->pub.id), "%08llX",
+		 (unsigned long long)++srv->counter);
+	sbuf_init(&ss->pub.msg, (size_t)srv->cfg.max_size + 2);
+	peer_name(fd, &ss->pub);
+	ss->c = conn_new(srv->loop, fd, LIM_CMD_LINE * 4 + 65536,
+			 &srv_conn_ops, ss);
+	if (ss->c == NULL) {
+		close(fd);
+		free(ss);
+		return;
+	}
+	ss->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = ss;
+	srv->sessions = ss;
+	srv->nsessions++;
+	conn_set_timeout(ss->c, (unsigned)srv->cfg.timeout);
+	log_info("%s: connect from [%s]:%d", ss->pub.id, ss->pub.client_addr,
+		 ss->pub.client_port);
+	if (srv->nsessions > (size_t)srv->cfg.max_sessions) {
+		log_warn("%s: too many sessions (%zu), refusing [%s]",
+			 ss->pub.id, srv->nsessions, ss->pub.client_addr);
+		srv_reply(ss, 421, "4.3.2", "%s Service busy, try again later",
+			  srv->cfg.hostname);
+		srv_hangup(ss);
+		return;
+	}
+	if (srv->cfg.implicit_tls) {
+		if (conn_starttls(ss->c, srv->cfg.tls, 1, NULL) < 0)
+			srv_hangup(ss);
+		return;
+	}
+	srv_greet(ss);
+	conn_flush(ss->c);
+}
+
+static void on_accept(void *arg, uint32_t events)
+{
+	struct smtp_server *srv = arg;
+	int fd, i;
+
+	for (i = 0; i < 64; i++) {
+		fd = accept4(srv->listen_fd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		accept_one(srv, fd);
+	}
+}
+
+struct smtp_server *smtp_server_new(struct evloop *loop,
+				    const struct smtp_server_cfg *cfg,
+				    const struct smtp_hooks *hooks, void *ctx)
+{
+	struct smtp_server *srv = calloc(1, sizeof(*srv));
+
+	if (srv == NULL)
+		log_fatal("out of memory");
+	srv->loop = loop;
+	srv->cfg = *cfg;
+	srv->hooks = *hooks;
+	srv->ctx = ctx;
+	srv->listen_fd = -1;
+	if (srv->cfg.max_rcpts <= 0)
+		srv->cfg.max_rcpts = LIM_RCPT_DEFAULT;
+	if (srv->cfg.max_size <= 0 || srv->cfg.max_size > LIM_MSG_SIZE_MAX)
+		srv->cfg.max_size = LIM_MSG_SIZE_DEFAULT;
+	if (srv->cfg.max_sessions <= 0)
+		srv->cfg.max_sessions = 100;
+	if (srv->cfg.timeout <= 0)
+		srv->cfg.timeout = LIM_TIMEOUT_CMD;
+	return srv;
+}
+
+int smtp_server_listen(struct smtp_server *srv, int fd)
+{
+	srv->listen_fd = fd;
+	return evloop_add(srv->loop, fd, EPOLLIN, on_accept, srv);
+}
+
+void *smtp_server_ctx(struct smtp_server *srv)
+{
+	return srv->ctx;
+}
+
+void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r)
+{
+	struct srv_session *ss = (struct srv_session *)s;
+
+	if (ss->state != ST_WAIT || ss->owed == 0)
+		log_panic("%s: data reply while none is owed", s->id);
+	reply_struct(ss, r);
+	if (--ss->owed > 0)
+		return;
+	srv_reset_txn(ss);
+	set_state(ss, ST_READY);
+	conn_flush(ss->c);
+	conn_resume(ss->c);
+}
+
+size_t smtp_session_replies_owed(const struct smtp_session *s)
+{
+	return ((const struct srv_session *)s)->owed;
+}
+
+void srv_set_state(struct srv_session *ss, enum srv_state st)
+{
+	set_state(ss, st);
+}

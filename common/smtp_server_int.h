@@ -1,0 +1,69 @@
+/*
+ * NAME
+ *	smtp_server_int - private parts of the SMTP/LMTP server engine
+ * DESCRIPTION
+ *	Shared by smtp_server.c (commands) and smtp_server_data.c (DATA).
+ */
+#ifndef SLUICE_SMTP_SERVER_INT_H
+#define SLUICE_SMTP_SERVER_INT_H
+
+#include <stdint.h>
+
+#include "smtp_server.h"
+
+struct conn;
+
+enum srv_state {
+	ST_INIT,  /* greeted, no HELO yet */
+	ST_READY, /* HELO/EHLO/LHLO done, no transaction */
+	ST_MAIL,  /* MAIL accepted */
+	ST_RCPT,  /* at least one RCPT accepted */
+	ST_DATA,  /* receiving the message */
+	ST_WAIT,  /* message complete, waiting for the stage's reply */
+	ST_QUIT,  /* closing */
+};
+
+struct srv_session {
+	struct smtp_session pub; /* first: hooks get &pub */
+	struct srv_session *prev, *next;
+	struct conn *c;
+	enum srv_state state;
+	int nerrors;
+	int have_mail;
+	int skipping;	     /* discarding an over-long command line */
+	size_t owed;	     /* data replies the stage still owes */
+	/* DATA parser state */
+	int d_bad;	     /* bare CR or LF seen */
+	int d_toobig;	     /* over max_size */
+	int d_hdrbig;	     /* header section over max_header */
+	int d_in_header;     /* still in the header section */
+	int d_bol;	     /* at the beginning of a line */
+	size_t d_total;	     /* bytes of message seen (also past the limit) */
+};
+
+struct smtp_server {
+	struct evloop *loop;
+	struct smtp_server_cfg cfg;
+	struct smtp_hooks hooks;
+	void *ctx;
+	int listen_fd;
+	struct srv_session *sessions;
+	size_t nsessions;
+	uint64_t counter;
+};
+
+void srv_reply(struct srv_session *ss, int code, const char *ecode,
+	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void srv_reset_txn(struct srv_session *ss);
+void srv_set_state(struct srv_session *ss, enum srv_state st);
+void srv_hangup(struct srv_session *ss);
+void srv_greet(struct srv_session *ss);
+
+/* Prepare for a message. */
+void srv_data_begin(struct srv_session *ss);
+/* Consume message bytes from the input buffer. Returns 1 when the message
+ * ended (and was answered or handed to on_data), 0 when more input is
+ * needed. */
+int srv_data_read(struct srv_session *ss);
+
+#endif

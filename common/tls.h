@@ -1,0 +1,51 @@
+/*
+ * NAME
+ *	tls - the OpenSSL adapter (the only file that includes OpenSSL)
+ * DESCRIPTION
+ *	Server contexts (certificate + key) and client contexts, TLS 1.2 or
+ *	newer only, and non-blocking TLS on an existing socket. Errors from
+ *	OpenSSL are mapped to short strings here, in one place.
+ *	Base layer; faces the network.
+ */
+#ifndef SLUICE_TLS_H
+#define SLUICE_TLS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_ctx;
+struct tls_conn;
+
+/* Server context from PEM files. Returns NULL with a reason in err. */
+struct tls_ctx *tls_server_ctx(const char *cert, const char *key, char *err,
+			       size_t errlen);
+/* Client context; verify: check the peer's chain against cafile (or the
+ * system store when cafile is NULL) and its name. NULL on error. */
+struct tls_ctx *tls_client_ctx(int verify, const char *cafile, char *err,
+			       size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* Start TLS on fd as server or client (sni: server name to send and
+ * verify, may be NULL). NULL on error. */
+struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, int server,
+			      const char *sni);
+void tls_conn_free(struct tls_conn *t);
+
+#define TLS_WANT_READ (-2)
+#define TLS_WANT_WRITE (-3)
+
+/* Advance the handshake: 1 done, TLS_WANT_READ/WRITE, or -1 (reason in
+ * tls_error()). */
+int tls_handshake(struct tls_conn *t);
+/* Like read(2)/write(2): >0 bytes, 0 on clean close (read), -1 error,
+ * TLS_WANT_READ/WRITE when it would block. */
+ssize_t tls_read(struct tls_conn *t, void *buf, size_t n);
+ssize_t tls_write(struct tls_conn *t, const void *buf, size_t n);
+/* Bytes already decrypted and waiting inside the TLS layer. */
+size_t tls_pending(struct tls_conn *t);
+/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)" */
+void tls_describe(struct tls_conn *t, char *out, size_t outlen);
+/* The last error as text. */
+const char *tls_error(struct tls_conn *t);
+
+#endif

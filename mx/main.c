@@ -1,0 +1,169 @@
+/*
+ * NAME
+ *	sluice-mx - stage A, inbound SMTP from the Internet
+ * SYNOPSIS
+ *	sluice-mx [-c config] [-f] [-t] [-p]
+ * DESCRIPTION
+ *	Options and configuration, then start-up: bind, load keys, drop
+ *	privileges, open the queue, serve. See sluice-mx.8.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "evloop.h"
+#include "forward.h"
+#include "limits.h"
+#include "log.h"
+#include "mx.h"
+#include "qcontrol.h"
+#include "queue.h"
+#include "route.h"
+#include "tls.h"
+
+static struct mx_config cfg;
+static struct mx mx;
+static struct route_table routes;
+
+static const struct cfg_param table[] = {
+	{"listen", CFG_STR, "127.0.0.1:2525", &cfg.listen, 0, 0,
+	 "address and port for SMTP"},
+	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
+	 "our name in the greeting and Received (empty: the host name)"},
+	{"local_domains", CFG_STR, "example.test", &cfg.local_domains, 0, 0,
+	 "domains we accept mail for (comma separated)"},
+	{"next_hop", CFG_STR, "lmtp:127.0.0.1:2424", &cfg.next_hop, 0, 0,
+	 "where accepted mail goes (lmtp:host:port or smtp:host:port, ...)"},
+	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
+	 "ordered (active-backup) or spread (load-balanced)"},
+	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
+	 "per-domain hops: domain = hop, hop; other.domain = hop"},
+	{"queue_dir", CFG_STR, "var/mx/queue", &cfg.queue_dir, 0, 0,
+	 "the durable queue"},
+	{"user", CFG_STR, "sluice", &cfg.user, 0, 0,
+	 "unprivileged user to run as when started as root"},
+	{"syslog", CFG_BOOL, "no", &cfg.syslog, 0, 0,
+	 "log to syslog (facility mail) instead of stderr"},
+	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
+	 "PEM certificate chain for STARTTLS (empty: no STARTTLS)"},
+	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
+	 "PEM private key for STARTTLS"},
+	{"max_message_size", CFG_SIZE, "25m", &cfg.max_message_size, 1024,
+	 LIM_MSG_SIZE_MAX, "largest message accepted (SIZE)"},
+	{"max_recipients", CFG_INT, "1000", &cfg.max_recipients, 1,
+	 LIM_RCPT_MAX, "recipients per message"},
+	{"max_header_size", CFG_SIZE, "1m", &cfg.max_header_size, 1024,
+	 LIM_MSG_SIZE_MAX, "largest header section accepted"},
+	{"max_sessions", CFG_INT, "500", &cfg.max_sessions, 1, 100000,
+	 "concurrent SMTP sessions"},
+	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
+	 "idle timeout of a session (RFC 5321 4.5.3.2)"},
+	{"hop_down_time", CFG_TIME, "60s", &cfg.hop_down_time, 1, 86400,
+	 "how long a failed next hop is skipped"},
+	{"retry_min", CFG_TIME, "60s", &cfg.retry_min, 1, 86400,
+	 "first retry of deferred mail after this long"},
+	{"retry_max", CFG_TIME, "1h", &cfg.retry_max, 1, 86400,
+	 "retry interval doubles up to this"},
+	{"max_queue_lifetime", CFG_TIME, "5d", &cfg.max_queue_lifetime, 1,
+	 100 * 86400, "then undeliverable mail is returned to the sender"},
+	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
+	 1000, "connections per next hop"},
+	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+};
+
+static void on_stop(void *arg, int signo)
+{
+	log_info("stopping on signal %d", signo);
+	evloop_stop(arg);
+}
+
+static void on_queue_change(void *arg)
+{
+	forward_kick(arg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	struct smtp_server_cfg sc;
+	struct forward_cfg fc;
+	struct smtp_server *srv;
+	struct tls_ctx *tls = NULL;
+	char err[512], host[256], ctlpath[4096];
+	int fd;
+
+	daemon_start(argc, argv, "sluice-mx", table, &opts);
+	log_open("mx", cfg.syslog);
+	if (cfg.hostname[0] == '\0') {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(cfg.hostname);
+		cfg.hostname = strdup(host);
+	}
+	mx.cfg = &cfg;
+	mx.domains = config_list(cfg.local_domains);
+	if (mx.domains == NULL || mx.domains[0] == NULL)
+		log_fatal("local_domains is empty");
+	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
+			     cfg.next_hop_mode, err, sizeof(err)) < 0)
+		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
+			  err);
+	fd = daemon_listen(cfg.listen);
+	if (cfg.tls_cert[0] && cfg.tls_key[0] &&
+	    access(cfg.tls_cert, R_OK) == 0) {
+		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err,
+				     sizeof(err));
+		if (tls == NULL)
+			log_fatal("TLS: %s", err);
+	} else if (cfg.tls_cert[0]) {
+		log_warn("no certificate at %s: STARTTLS not offered",
+			 cfg.tls_cert);
+	}
+	daemon_state_dir(cfg.queue_dir, cfg.user);
+	daemon_drop_privileges(cfg.user);
+	mx.q = queue_open(cfg.queue_dir, err, sizeof(err));
+	if (mx.q == NULL)
+		log_fatal("queue: %s", err);
+	mx.loop = evloop_new();
+	memset(&fc, 0, sizeof(fc));
+	fc.hostname = cfg.hostname;
+	fc.hop_down_time = cfg.hop_down_time;
+	fc.retry_min = cfg.retry_min;
+	fc.retry_max = cfg.retry_max;
+	fc.max_lifetime = cfg.max_queue_lifetime;
+	fc.concurrency = cfg.delivery_concurrency;
+	fc.timeout = cfg.timeout;
+	mx.fwd = forward_new(mx.loop, mx.q, &routes, &fc);
+	memset(&sc, 0, sizeof(sc));
+	sc.hostname = cfg.hostname;
+	sc.max_size = cfg.max_message_size;
+	sc.max_header = cfg.max_header_size;
+	sc.max_rcpts = cfg.max_recipients;
+	sc.max_sessions = cfg.max_sessions;
+	sc.timeout = cfg.timeout;
+	sc.tls = tls;
+	sc.dsn = 1;
+	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
+	if (smtp_server_listen(srv, fd) < 0)
+		log_fatal("cannot watch the listening socket");
+	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
+		 QUEUE_CONTROL_SOCK);
+	qcontrol_listen(mx.loop, mx.q, ctlpath, on_queue_change, mx.fwd);
+	if (evloop_on_turn_end(mx.loop, mx_commit, &mx) < 0 ||
+	    evloop_signal(mx.loop, SIGTERM, on_stop, mx.loop) < 0 ||
+	    evloop_signal(mx.loop, SIGINT, on_stop, mx.loop) < 0)
+		log_fatal("cannot set up the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
+		 cfg.listen, queue_count(mx.q), cfg.next_hop);
+	evloop_run(mx.loop);
+	queue_sync(mx.q);
+	queue_close(mx.q);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * NAME
+ *	mx - stage A: the only entry point for mail from the Internet
+ * DESCRIPTION
+ *	Private header of the mx daemon: its configuration and the SMTP
+ *	hooks that make it different from the common engine (local domains
+ *	only, no relaying, Received header, loop detection, group commit of
+ *	accepted mail before 250).
+ */
+#ifndef SLUICE_MX_H
+#define SLUICE_MX_H
+
+#include "smtp_server.h"
+
+struct evloop;
+struct queue;
+struct forwarder;
+
+struct mx_config {
+	char *listen;
+	char *hostname;
+	char *local_domains;
+	char *next_hop;
+	char *next_hop_mode;
+	char *domain_routes;
+	char *queue_dir;
+	char *user;
+	int syslog;
+	char *tls_cert;
+	char *tls_key;
+	long long max_message_size;
+	long long max_recipients;
+	long long max_header_size;
+	long long max_sessions;
+	long long timeout;
+	long long hop_down_time;
+	long long retry_min;
+	long long retry_max;
+	long long max_queue_lifetime;
+	long long delivery_concurrency;
+};
+
+struct mx {
+	struct mx_config *cfg;
+	char **domains;		/* local_domains, split */
+	struct evloop *loop;
+	struct queue *q;
+	struct forwarder *fwd;
+	struct mx_sess *pending; /* sessions waiting for the group commit */
+};
+
+/* The SMTP hooks of stage A; ctx of the server is the struct mx. */
+extern const struct smtp_hooks mx_hooks;
+
+/* Turn-end hook: sync the queue once, then answer every waiting
+ * session (250 with the queue ID, or 451 when the sync failed). */
+void mx_commit(void *arg);
+
+#endif

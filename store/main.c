@@ -1,0 +1,118 @@
+/*
+ * NAME
+ *	sluice-store - stage G, LMTP delivery into Maildirs (first cut)
+ * SYNOPSIS
+ *	sluice-store [-c config] [-f] [-t] [-p]
+ * DESCRIPTION
+ *	Options and configuration, then start-up: bind, drop privileges,
+ *	load the user table, serve LMTP. See sluice-store.8.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "evloop.h"
+#include "limits.h"
+#include "log.h"
+#include "store.h"
+
+static struct store_config cfg;
+static struct store st;
+
+static const struct cfg_param table[] = {
+	{"lmtp_listen", CFG_STR, "127.0.0.1:2424", &cfg.lmtp_listen, 0, 0,
+	 "address and port for LMTP"},
+	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
+	 "our name in the greeting (empty: the host name)"},
+	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
+	 "mailboxes and aliases, one per line (reloaded when it changes)"},
+	{"mail_root", CFG_STR, "var/store/mail", &cfg.mail_root, 0, 0,
+	 "Maildirs live in mail_root/domain/local/Maildir"},
+	{"user", CFG_STR, "sluice", &cfg.user, 0, 0,
+	 "unprivileged user to run as when started as root"},
+	{"syslog", CFG_BOOL, "no", &cfg.syslog, 0, 0,
+	 "log to syslog (facility mail) instead of stderr"},
+	{"max_message_size", CFG_SIZE, "25m", &cfg.max_message_size, 1024,
+	 LIM_MSG_SIZE_MAX, "largest message accepted"},
+	{"max_recipients", CFG_INT, "1000", &cfg.max_recipients, 1,
+	 LIM_RCPT_MAX, "recipients per message"},
+	{"max_sessions", CFG_INT, "200", &cfg.max_sessions, 1, 100000,
+	 "concurrent LMTP sessions"},
+	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
+	 "idle timeout of a session"},
+	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+};
+
+static void on_stop(void *arg, int signo)
+{
+	log_info("stopping on signal %d", signo);
+	evloop_stop(arg);
+}
+
+static void on_hup(void *arg, int signo)
+{
+	char err[512];
+	struct users *u = users_load(cfg.users_file, err, sizeof(err));
+
+	if (u == NULL) {
+		log_warn("SIGHUP: users file not reloaded: %s", err);
+		return;
+	}
+	users_free(st.users);
+	st.users = u;
+	log_info("SIGHUP: users file %s reloaded", cfg.users_file);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	struct smtp_server_cfg sc;
+	struct smtp_server *srv;
+	struct evloop *loop;
+	char err[512], host[256];
+	int fd;
+
+	daemon_start(argc, argv, "sluice-store", table, &opts);
+	log_open("store", cfg.syslog);
+	if (cfg.hostname[0] == '\0') {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		free(cfg.hostname);
+		cfg.hostname = strdup(host);
+	}
+	fd = daemon_listen(cfg.lmtp_listen);
+	daemon_state_dir(cfg.mail_root, cfg.user);
+	daemon_drop_privileges(cfg.user);
+	st.cfg = &cfg;
+	st.users = users_load(cfg.users_file, err, sizeof(err));
+	if (st.users == NULL)
+		log_fatal("%s", err);
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	loop = evloop_new();
+	memset(&sc, 0, sizeof(sc));
+	sc.lmtp = 1;
+	sc.hostname = cfg.hostname;
+	sc.max_size = cfg.max_message_size;
+	sc.max_rcpts = cfg.max_recipients;
+	sc.max_sessions = cfg.max_sessions;
+	sc.timeout = cfg.timeout;
+	sc.dsn = 1;
+	srv = smtp_server_new(loop, &sc, &store_hooks, &st);
+	if (smtp_server_listen(srv, fd) < 0 ||
+	    evloop_on_turn_end(loop, store_commit, &st) < 0 ||
+	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
+	    evloop_signal(loop, SIGINT, on_stop, loop) < 0 ||
+	    evloop_signal(loop, SIGHUP, on_hup, NULL) < 0)
+		log_fatal("cannot set up the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
+		 cfg.mail_root);
+	evloop_run(loop);
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,179 @@
+/*
+ * NAME
+ *	store_lmtp - the LMTP hooks of the store (RFC 2033)
+ * DESCRIPTION
+ *	RCPT is checked against the user table (550 5.1.1 for an unknown
+ *	user, that recipient alone); at end of data every accepted recipient
+ *	is expanded (aliases) and staged into its Maildirs; the turn-end
+ *	hook commits the whole batch and then gives each recipient its own
+ *	reply, in order. Faces the inner network (mx and later stages).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+#include "store.h"
+
+#define STORE_MAX_EXPAND 64
+
+struct store_sess {
+	struct smtp_session *s;
+	struct store_sess *next;
+	long *handles;		/* per recipient: first handle index */
+	size_t *counts;		/* per recipient: how many handles */
+	long *all;		/* the handles, flat */
+	size_t nall;
+	struct timeval start;
+};
+
+static struct store *store_of(struct smtp_session *s)
+{
+	return smtp_server_ctx(s->srv);
+}
+
+static int store_rcpt(struct smtp_session *s, const char *addr,
+		      struct smtp_reply *r)
+{
+	struct store *st = store_of(s);
+	const char *boxes[STORE_MAX_EXPAND];
+	char safe[300];
+
+	users_refresh(&st->users, st->cfg->users_file);
+	if (users_expand(st->users, addr, boxes, STORE_MAX_EXPAND) > 0)
+		return 0;
+	log_safe(safe, sizeof(safe), addr);
+	log_info("%s: reject: RCPT <%s>: 550 5.1.1 user unknown", s->id, safe);
+	return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient address "
+			      "rejected: User unknown in local recipient table",
+			      safe);
+}
+
+static void sess_free(struct store_sess *ss)
+{
+	free(ss->handles);
+	free(ss->counts);
+	free(ss->all);
+	free(ss);
+}
+
+static void store_data(struct smtp_session *s)
+{
+	struct store *st = store_of(s);
+	struct store_sess *ss = calloc(1, sizeof(*ss));
+	const char *boxes[STORE_MAX_EXPAND];
+	struct sbuf prefix;
+	size_t i, k, nb;
+	long h;
+
+	if (ss == NULL)
+		log_fatal("out of memory");
+	ss->s = s;
+	gettimeofday(&ss->start, NULL);
+	ss->handles = calloc(s->env.nrcpt, sizeof(long));
+	ss->counts = calloc(s->env.nrcpt, sizeof(size_t));
+	ss->all = calloc(s->env.nrcpt * STORE_MAX_EXPAND, sizeof(long));
+	if (!ss->handles || !ss->counts || !ss->all)
+		log_fatal("out of memory");
+	sbuf_init(&prefix, 4096);
+	for (i = 0; i < s->env.nrcpt; i++) {
+		nb = users_expand(st->users, s->env.rcpts[i].addr, boxes,
+				  STORE_MAX_EXPAND);
+		ss->handles[i] = (long)ss->nall;
+		for (k = 0; k < nb; k++) {
+			sbuf_reset(&prefix);
+			sbuf_printf(&prefix, "Return-Path: <%s>\r\n"
+				    "Delivered-To: %s\r\n", s->env.from,
+				    boxes[k]);
+			h = maildir_stage(st->batch, boxes[k], prefix.data,
+					  prefix.len, s->msg.data ?
+					  s->msg.data : "", s->msg.len);
+			ss->all[ss->nall++] = h;
+		}
+		ss->counts[i] = nb;
+	}
+	sbuf_free(&prefix);
+	s->ctx = ss;
+	ss->next = st->pending;
+	st->pending = ss;
+}
+
+static void store_close(struct smtp_session *s)
+{
+	struct store *st = store_of(s);
+	struct store_sess **pp, *ss = s->ctx;
+
+	if (ss == NULL)
+		return;
+	for (pp = &st->pending; *pp; pp = &(*pp)->next)
+		if (*pp == ss) {
+			*pp = ss->next;
+			break;
+		}
+	sess_free(ss);
+	s->ctx = NULL;
+}
+
+static void answer(struct store *st, struct store_sess *ss)
+{
+	struct smtp_session *s = ss->s;
+	struct smtp_reply r;
+	struct timeval now;
+	size_t i, k;
+	int ok;
+	double delay;
+
+	gettimeofday(&now, NULL);
+	delay = (double)(now.tv_sec - ss->start.tv_sec) +
+		(double)(now.tv_usec - ss->start.tv_usec) / 1e6;
+	s->ctx = NULL;
+	for (i = 0; i < s->env.nrcpt; i++) {
+		ok = ss->counts[i] > 0;
+		for (k = 0; k < ss->counts[i]; k++)
+			ok &= maildir_ok(st->batch,
+					 ss->all[ss->handles[i] + (long)k]);
+		if (ok) {
+			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
+				 "status=sent (delivered to maildir)", s->id,
+				 s->env.rcpts[i].addr, delay);
+			smtp_reply_set(&r, 250, "2.0.0", "<%s> delivered",
+				       s->env.rcpts[i].addr);
+		} else {
+			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
+				 "status=deferred (maildir write failed)",
+				 s->id, s->env.rcpts[i].addr, delay);
+			smtp_reply_set(&r, 451, "4.3.0", "<%s> temporary "
+				       "failure writing the mailbox",
+				       s->env.rcpts[i].addr);
+		}
+		/* the last reply resets the transaction: keep i valid */
+		if (i + 1 == s->env.nrcpt) {
+			smtp_session_reply(s, &r);
+			break;
+		}
+		smtp_session_reply(s, &r);
+	}
+	sess_free(ss);
+}
+
+void store_commit(void *arg)
+{
+	struct store *st = arg;
+	struct store_sess *ss, *next;
+
+	if (st->pending == NULL)
+		return;
+	maildir_commit(st->batch);
+	for (ss = st->pending, st->pending = NULL; ss; ss = next) {
+		next = ss->next;
+		answer(st, ss);
+	}
+	maildir_reset(st->batch);
+}
+
+const struct smtp_hooks store_hooks = {
+	.on_rcpt = store_rcpt,
+	.on_data = store_data,
+	.on_close = store_close,
+};

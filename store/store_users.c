@@ -1,0 +1,187 @@
+/*
+ * NAME
+ *	store_users - the user table of the first-cut store
+ * DESCRIPTION
+ *	A text file, one entry per line:
+ *	  alice@example.test                     a mailbox
+ *	  postmaster@example.test: alice@example.test, bob@example.test
+ *	                                         an alias (local targets)
+ *	  # comment
+ *	Addresses compare case-insensitively. Alias targets must be
+ *	mailboxes of the file (one level; loops cannot form). The file is
+ *	the operator's; it is still parsed with limits and checked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "addr.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+
+#define USERS_MAX_TARGETS 64
+
+struct uent {
+	char *addr;
+	char **targets;	/* NULL for a mailbox */
+};
+
+struct users {
+	struct uent *e;
+	size_t n;
+	time_t mtime;
+	time_t checked;
+};
+
+static struct uent *find(struct users *u, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcasecmp(u->e[i].addr, addr) == 0)
+			return &u->e[i];
+	return NULL;
+}
+
+static int valid_address(const char *a)
+{
+	const char *at = strrchr(a, '@');
+
+	return at && at != a && strlen(a) <= LIM_PATH &&
+	       strcspn(a, " \t/<>") == strlen(a) && addr_domain_valid(at + 1);
+}
+
+void users_free(struct users *u)
+{
+	size_t i;
+
+	if (u == NULL)
+		return;
+	for (i = 0; i < u->n; i++) {
+		free(u->e[i].addr);
+		config_list_free(u->e[i].targets);
+	}
+	free(u->e);
+	free(u);
+}
+
+static int add(struct users *u, char *addr, char **targets)
+{
+	struct uent *e = realloc(u->e, (u->n + 1) * sizeof(*e));
+
+	if (e == NULL)
+		return -1;
+	u->e = e;
+	u->e[u->n].addr = addr;
+	u->e[u->n].targets = targets;
+	u->n++;
+	return 0;
+}
+
+struct users *users_load(const char *path, char *err, size_t errlen)
+{
+	struct users *u = calloc(1, sizeof(*u));
+	char line[4096], *p, *colon, *end;
+	struct stat st;
+	int lineno = 0;
+	size_t i, k;
+	FILE *f;
+
+	if (u == NULL || (f = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		free(u);
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0)
+		u->mtime = st.st_mtime;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		p = line + strspn(line, " \t");
+		end = p + strlen(p);
+		while (end > p && strchr(" \t\r\n", end[-1]))
+			*--end = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		colon = strchr(p, ':');
+		if (colon)
+			*colon = '\0';
+		end = p + strcspn(p, " \t");
+		*end = '\0';
+		if (!valid_address(p) || find(u, p)) {
+			snprintf(err, errlen, "%s:%d: bad or repeated address "
+				 "'%s'", path, lineno, p);
+			goto fail;
+		}
+		if (add(u, strdup(p), colon ? config_list(colon + 1) : NULL)
+		    < 0)
+			goto fail;
+	}
+	fclose(f);
+	f = NULL;
+	for (i = 0; i < u->n; i++) {
+		for (k = 0; u->e[i].targets && u->e[i].targets[k]; k++) {
+			struct uent *t = find(u, u->e[i].targets[k]);
+
+			if (t == NULL || t->targets != NULL ||
+			    k >= USERS_MAX_TARGETS) {
+				snprintf(err, errlen, "%s: alias %s: target "
+					 "'%s' is not a mailbox", path,
+					 u->e[i].addr, u->e[i].targets[k]);
+				goto fail;
+			}
+		}
+	}
+	return u;
+fail:
+	if (f)
+		fclose(f);
+	users_free(u);
+	return NULL;
+}
+
+void users_refresh(struct users **u, const char *path)
+{
+	time_t now = time(NULL);
+	struct users *nu;
+	struct stat st;
+	char err[512];
+
+	if (*u && (*u)->checked == now)
+		return;
+	if (*u)
+		(*u)->checked = now;
+	if (stat(path, &st) < 0 || (*u && st.st_mtime == (*u)->mtime))
+		return;
+	nu = users_load(path, err, sizeof(err));
+	if (nu == NULL) {
+		log_warn("users file not reloaded: %s", err);
+		if (*u)
+			(*u)->mtime = st.st_mtime;
+		return;
+	}
+	log_info("users file %s reloaded: %zu entries", path, nu->n);
+	nu->checked = now;
+	users_free(*u);
+	*u = nu;
+}
+
+size_t users_expand(struct users *u, const char *addr, const char **out,
+		    size_t max)
+{
+	struct uent *e = u ? find(u, addr) : NULL;
+	size_t k;
+
+	if (e == NULL || max == 0)
+		return 0;
+	if (e->targets == NULL) {
+		out[0] = e->addr;
+		return 1;
+	}
+	for (k = 0; e->targets[k] && k < max; k++)
+		out[k] = find(u, e->targets[k])->addr;
+	return k;
+}
