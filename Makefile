@@ -46,22 +46,27 @@ build: $(BINS) $(TEST_BIN)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_USE) -iquote common -MMD -MP -c $< -o $@
+	@echo "  CC $(MODE) $<"
+	@$(CC) $(CFLAGS_USE) -iquote common -MMD -MP -c $< -o $@
 
 $(B)/libsluice.a: $(COMMON_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	@rm -f $@ && ar rcs $@ $^
 
 $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
-	$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
-	$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
-	$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
-	$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

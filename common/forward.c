@@ -56,11 +56,13 @@ struct fconn {
 	int ready;		/* greeted at least once */
 	struct ev_timer *idle;
 	struct fconn *next_idle;
+	struct fconn *prev_all, *next_all;
 };
 
 struct hopdata {
 	struct job *head, *tail; /* jobs waiting for a connection */
 	struct fconn *idle;	 /* idle connections */
+	struct fconn *all;	 /* every connection */
 	size_t nconns;
 };
 
@@ -293,6 +295,12 @@ static void fconn_drop(struct fconn *fc)
 		}
 	if (fc->idle)
 		evloop_timer_cancel(fc->f->loop, fc->idle);
+	if (fc->prev_all)
+		fc->prev_all->next_all = fc->next_all;
+	else
+		hd->all = fc->next_all;
+	if (fc->next_all)
+		fc->next_all->prev_all = fc->prev_all;
 	hd->nconns--;
 	fc->hop->active = (unsigned)hd->nconns;
 	free(fc);
@@ -428,6 +436,10 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 		free(fc);
 		return -1;
 	}
+	fc->next_all = hd->all;
+	if (hd->all)
+		hd->all->prev_all = fc;
+	hd->all = fc;
 	hd->nconns++;
 	h->active = (unsigned)hd->nconns;
 	return 0;
@@ -586,26 +598,49 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	return f;
 }
 
+/* Shutdown: forget a job without recording anything; its message stays
+ * in the queue as it was and is retried after the restart. */
+static void drop_job(struct job *j)
+{
+	struct fmsg *fm = j->fm;
+
+	free(j->idx);
+	free(j);
+	if (--fm->jobs > 0)
+		return;
+	sbuf_free(&fm->body);
+	free(fm->failed);
+	free(fm);
+}
+
 void forward_free(struct forwarder *f)
 {
-	size_t r, h;
 	struct hopdata *hd;
+	struct fconn *fc;
+	struct job *j;
+	size_t r, h;
 
 	if (f == NULL)
 		return;
 	for (r = 0; r < f->routes->n; r++)
 		for (h = 0; h < f->routes->routes[r].nhops; h++) {
-			hd = f->routes->routes[r].hops[h].priv;
-			while (hd && hd->idle) {
-				struct fconn *fc = hd->idle;
+			struct hop *hop = &f->routes->routes[r].hops[h];
 
-				hd->idle = fc->next_idle;
-				evloop_timer_cancel(f->loop, fc->idle);
-				smtp_client_quit(fc->cl);
-				free(fc);
+			hd = hop->priv;
+			if (hd == NULL)
+				continue;
+			while ((j = hop_dequeue(hop)) != NULL)
+				drop_job(j);
+			while ((fc = hd->all) != NULL) {
+				struct smtp_client *cl = fc->cl;
+
+				if (fc->job)
+					drop_job(fc->job);
+				fconn_drop(fc);
+				smtp_client_quit(cl);
 			}
 			free(hd);
-			f->routes->routes[r].hops[h].priv = NULL;
+			hop->priv = NULL;
 		}
 	if (f->run_timer)
 		evloop_timer_cancel(f->loop, f->run_timer);

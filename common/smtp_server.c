@@ -644,6 +644,19 @@ int smtp_server_listen(struct smtp_server *srv, int fd)
 	return evloop_add(srv->loop, fd, EPOLLIN, on_accept, srv);
 }
 
+void smtp_server_free(struct smtp_server *srv)
+{
+	if (srv == NULL)
+		return;
+	while (srv->sessions)
+		session_free(srv->sessions);
+	if (srv->listen_fd >= 0) {
+		evloop_del(srv->loop, srv->listen_fd);
+		close(srv->listen_fd);
+	}
+	free(srv);
+}
+
 void *smtp_server_ctx(struct smtp_server *srv)
 {
 	return srv->ctx;

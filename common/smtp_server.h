@@ -95,6 +95,9 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 /* Accept connections on a listening socket from daemon_listen(). */
 int smtp_server_listen(struct smtp_server *srv, int fd);
 
+/* Close every session (on_close runs for each) and free the server. */
+void smtp_server_free(struct smtp_server *srv);
+
 /* The ctx given to smtp_server_new(). */
 void *smtp_server_ctx(struct smtp_server *srv);
 

@@ -162,8 +162,15 @@ int main(int argc, char **argv)
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.q), cfg.next_hop);
 	evloop_run(mx.loop);
+	smtp_server_free(srv);
+	forward_free(mx.fwd);
+	mx_commit(&mx);
 	queue_sync(mx.q);
 	queue_close(mx.q);
+	evloop_free(mx.loop);
+	route_table_free(&routes);
+	config_list_free(mx.domains);
+	tls_ctx_free(tls);
 	log_info("stopped");
 	return 0;
 }

@@ -113,6 +113,10 @@ int main(int argc, char **argv)
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
 	evloop_run(loop);
+	smtp_server_free(srv);
+	evloop_free(loop);
+	users_free(st.users);
+	maildir_batch_free(st.batch);
 	log_info("stopped");
 	return 0;
 }

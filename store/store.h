@@ -61,6 +61,7 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
  * maildir_ok() then tells which handles made it. */
 int maildir_commit(struct maildir_batch *b);
 int maildir_ok(const struct maildir_batch *b, long handle);
+void maildir_batch_free(struct maildir_batch *b);
 /* Forget the staged files (after the replies went out). */
 void maildir_reset(struct maildir_batch *b);
 

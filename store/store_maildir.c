@@ -231,3 +231,17 @@ void maildir_reset(struct maildir_batch *b)
 {
 	b->n = 0;
 }
+
+void maildir_batch_free(struct maildir_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nknown; i++)
+		free(b->known[i]);
+	free(b->known);
+	free(b->s);
+	close(b->rootfd);
+	free(b->root);
+	free(b->host);
+	free(b);
+}

@@ -1,0 +1,227 @@
+"""Fixtures for Sluice's end-to-end tests: real daemons on 127.0.0.1.
+
+Every daemon runs from the build under test (SLUICE_BUILD, default
+build/asan) in its own temporary directory with a generated config file,
+on free ports, logging to a file. At teardown each daemon gets SIGTERM and
+must exit 0 with no sanitizer report in its log.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("SLUICE_BUILD", "build/asan"))
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
+                   "ERROR: LeakSanitizer")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    """Poll pred until it returns a true value; fail after timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.05)
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Daemon:
+    """One sluice daemon process with its config, dir and log."""
+
+    def __init__(self, name, binary, conf, workdir, port):
+        self.name, self.binary, self.conf = name, binary, conf
+        self.workdir, self.port = workdir, port
+        self.log_path = os.path.join(workdir, name + ".log")
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log_path, "ab")
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf],
+                                     cwd=self.workdir, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, env=env)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,
+                 what=self.name + " to listen")
+        if self.proc.poll() is not None:
+            raise AssertionError("%s exited at start:\n%s" %
+                                 (self.name, self.log()))
+        return self
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, check=True):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(self.name + " did not stop on SIGTERM")
+        rc = self.proc.returncode
+        self.proc = None
+        self.logf.close()
+        if check:
+            log = self.log()
+            for mark in SANITIZER_MARKS:
+                assert mark not in log, "%s: sanitizer report:\n%s" % (
+                    self.name, log[-6000:])
+            assert rc == 0, "%s exited with %s:\n%s" % (self.name, rc,
+                                                        log[-3000:])
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
+        self.logf.close()
+
+
+def write_conf(path, kv):
+    with open(path, "w") as f:
+        for k, v in kv.items():
+            f.write("%s = %s\n" % (k, v))
+
+
+class Cluster:
+    """Creates daemons in a private directory and stops them all."""
+
+    def __init__(self, base, cert):
+        self.base, self.cert = base, cert
+        self.daemons = []
+        self.n = 0
+
+    def _dir(self, name):
+        self.n += 1
+        d = os.path.join(self.base, "%s%d" % (name, self.n))
+        os.makedirs(d)
+        os.chmod(d, 0o755)
+        return d
+
+    def store(self, users=("alice@example.test", "bob@example.test"),
+              extra=None, port=None):
+        d = self._dir("store")
+        port = port or free_port()
+        with open(os.path.join(d, "users"), "w") as f:
+            f.write("\n".join(users) + "\n")
+        conf = {"lmtp_listen": "127.0.0.1:%d" % port,
+                "hostname": "store.example.test",
+                "users_file": os.path.join(d, "users"),
+                "mail_root": os.path.join(d, "mail"), "user": "sluice"}
+        conf.update(extra or {})
+        write_conf(os.path.join(d, "store.conf"), conf)
+        dm = Daemon("store", os.path.join(BUILD, "sluice-store"),
+                    os.path.join(d, "store.conf"), d, port)
+        dm.mail_root = conf["mail_root"]
+        dm.users_file = conf["users_file"]
+        self.daemons.append(dm)
+        return dm.start()
+
+    def mx(self, hops, extra=None, tls=True):
+        d = self._dir("mx")
+        port = free_port()
+        conf = {"listen": "127.0.0.1:%d" % port,
+                "hostname": "mx.example.test",
+                "local_domains": "example.test",
+                "next_hop": ", ".join(hops),
+                "queue_dir": os.path.join(d, "queue"), "user": "sluice",
+                "tls_cert": self.cert[0] if tls else "",
+                "tls_key": self.cert[1] if tls else "",
+                "retry_min": "1s", "retry_max": "2s",
+                "hop_down_time": "1s"}
+        conf.update(extra or {})
+        write_conf(os.path.join(d, "mx.conf"), conf)
+        dm = Daemon("mx", os.path.join(BUILD, "sluice-mx"),
+                    os.path.join(d, "mx.conf"), d, port)
+        dm.queue_dir = conf["queue_dir"]
+        self.daemons.append(dm)
+        return dm.start()
+
+    def stop_all(self):
+        errors = []
+        for d in self.daemons:
+            try:
+                d.stop()
+            except AssertionError as e:
+                errors.append(str(e))
+        assert not errors, "\n".join(errors)
+
+
+@pytest.fixture(scope="session")
+def cert():
+    d = tempfile.mkdtemp(prefix="sluice-cert-")
+    os.chmod(d, 0o755)
+    crt, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-keyout", key, "-out", crt], check=True,
+                   capture_output=True)
+    os.chmod(key, 0o644)  # the daemon reads it before dropping root
+    yield crt, key
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def cluster(cert):
+    base = tempfile.mkdtemp(prefix="sluice-test-")
+    os.chmod(base, 0o755)
+    c = Cluster(base, cert)
+    yield c
+    c.stop_all()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def maildir(store, rcpt):
+    local, domain = rcpt.split("@")
+    return os.path.join(store.mail_root, domain.lower(), local.lower(),
+                        "Maildir", "new")
+
+
+def messages(store, rcpt):
+    """Every message in rcpt's Maildir/new, as bytes."""
+    d = maildir(store, rcpt)
+    if not os.path.isdir(d):
+        return []
+    out = []
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def wait_messages(store, rcpt, n, timeout=20.0):
+    return wait_for(lambda: len(messages(store, rcpt)) >= n and
+                    messages(store, rcpt), timeout,
+                    "%d message(s) for %s" % (n, rcpt))
+
+
+def queue_tool(mx, *args):
+    return subprocess.run([os.path.join(BUILD, "sluice-queue"), "-d",
+                           mx.queue_dir] + list(args),
+                          capture_output=True, text=True)
