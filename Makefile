@@ -97,7 +97,7 @@ fuzz:
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
 	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
-	  echo "fuzz $$t: $$(grep -c . build/fuzz/$$t.log) log lines, clean"; \
+	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log), clean"; \
 	done
 
 bench: deps all

@@ -297,7 +297,7 @@ int addr_parse_path(const char *s, unsigned opts, struct addr *a,
 	}
 	memcpy(a->domain, p + ln + 1, dn);
 	a->domain[dn] = '\0';
-	for (i = 0; i < dn; i++)
+	for (i = 0; i < dn && !(a->flags & ADDR_IP_LITERAL); i++)
 		if ((unsigned char)a->domain[i] < 0x80)
 			a->domain[i] = (char)tolower((unsigned char)a->domain[i]);
 	memcpy(a->mailbox, p, ln + 1);

@@ -11,7 +11,7 @@
 #ifndef SLUICE_ADDR_H
 #define SLUICE_ADDR_H
 
-#include "limits.h"
+#include "limits_rfc.h"
 
 #define ADDR_NULL 0x01		/* <> */
 #define ADDR_SOURCE_ROUTE 0x02	/* <@a,@b:user@c>, A-d-l dropped */

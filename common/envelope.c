@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "limits_rfc.h"
 
 #define ENV_VERSION 1
 

@@ -17,7 +17,7 @@
 
 #include "conn.h"
 #include "evloop.h"
-#include "limits.h"
+#include "limits_rfc.h"
 #include "smtp_reply.h"
 #include "tls.h"
 

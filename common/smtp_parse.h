@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "envelope.h"
-#include "limits.h"
+#include "limits_rfc.h"
 
 enum smtp_verb {
 	SMTP_UNKNOWN,

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limits.h"
+#include "limits_rfc.h"
 #include "log.h"
 
 #define REPLY_LINE_MAX (LIM_REPLY_LINE * 4)

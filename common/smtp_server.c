@@ -24,7 +24,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "evloop.h"
-#include "limits.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"

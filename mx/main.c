@@ -17,7 +17,7 @@
 #include "daemon.h"
 #include "evloop.h"
 #include "forward.h"
-#include "limits.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
 #include "qcontrol.h"

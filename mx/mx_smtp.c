@@ -18,7 +18,7 @@
 
 #include "addr.h"
 #include "forward.h"
-#include "limits.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
 #include "queue.h"

@@ -16,7 +16,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "evloop.h"
-#include "limits.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "store.h"
 

@@ -1,13 +1,13 @@
 /*
  * NAME
- *	limits - every protocol limit of Sluice, in one place
+ *	limits_rfc - every protocol limit of Sluice, in one place
  * DESCRIPTION
  *	Defaults and hard caps. Configuration may change a default but never
  *	past its hard cap. References are to RFC 5321 section 4.5.3.1 unless
  *	said otherwise.
  */
-#ifndef SLUICE_LIMITS_H
-#define SLUICE_LIMITS_H
+#ifndef SLUICE_LIMITS_RFC_H
+#define SLUICE_LIMITS_RFC_H
 
 /* 4.5.3.1.1: local-part 64 octets. */
 #define LIM_LOCAL_PART 64

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run every test: C unit tests (through pytest), the fuzz targets for a
+# short bounded time, and the end-to-end suites against real daemons.
+# The last line is pytest's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SLUICE_BUILD=${SLUICE_BUILD:-build/asan}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
+	make --no-print-directory fuzz FUZZ_TIME="${FUZZ_TIME:-20}"
+fi
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/ "$@"

@@ -1,0 +1,68 @@
+"""Configuration checking (-t), start-up errors and privilege drop."""
+import os
+import subprocess
+
+from conftest import BUILD
+
+
+def run(binary, conf_text, tmp_path, *extra):
+    conf = tmp_path / "x.conf"
+    conf.write_text(conf_text)
+    return subprocess.run([os.path.join(BUILD, binary), "-c", str(conf),
+                           *extra], capture_output=True, text=True,
+                          timeout=20)
+
+
+def test_good_config_ok(tmp_path):
+    r = run("sluice-mx", "# comment\n\nlisten = 127.0.0.1:2599\n"
+            "max_message_size = 10m\ntimeout = 2m\n", tmp_path, "-t")
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout
+
+
+def test_unknown_key_names_file_line_key(tmp_path):
+    r = run("sluice-mx", "listen = 127.0.0.1:2599\n\nfrobnicate = 1\n",
+            tmp_path, "-t")
+    assert r.returncode != 0
+    assert "x.conf:3: unknown key 'frobnicate'" in r.stderr
+
+
+def test_bad_value(tmp_path):
+    r = run("sluice-store", "max_recipients = lots\n", tmp_path, "-t")
+    assert r.returncode != 0
+    assert "x.conf:1: bad value for 'max_recipients'" in r.stderr
+    r = run("sluice-mx", "timeout = 5y\n", tmp_path, "-t")
+    assert r.returncode != 0 and "'timeout'" in r.stderr
+    r = run("sluice-mx", "max_recipients = 0\n", tmp_path, "-t")
+    assert r.returncode != 0 and "out of range" in r.stderr
+
+
+def test_repeated_key_and_garbage_line(tmp_path):
+    r = run("sluice-mx", "timeout = 1s\ntimeout = 2s\n", tmp_path, "-t")
+    assert r.returncode != 0 and "x.conf:2" in r.stderr
+    r = run("sluice-mx", "just some words\n", tmp_path, "-t")
+    assert r.returncode != 0 and "x.conf:1" in r.stderr
+
+
+def test_print_config(tmp_path):
+    r = run("sluice-mx", "max_recipients = 7\n", tmp_path, "-p")
+    assert r.returncode == 0
+    assert "max_recipients = 7\n" in r.stdout
+    assert "listen = 127.0.0.1:2525\n" in r.stdout
+
+
+def test_bad_next_hop_stops_daemon(tmp_path):
+    r = run("sluice-mx", "listen = 127.0.0.1:0\nnext_hop = ftp:x\n"
+            "queue_dir = %s\n" % (tmp_path / "q"), tmp_path)
+    assert r.returncode != 0 and "next hop 'ftp:x'" in r.stderr
+
+
+def test_privilege_drop_logged(cluster):
+    st = cluster.store()
+    if os.geteuid() == 0:
+        assert "running as user sluice" in st.log()
+        # the process really runs as sluice
+        pid = st.proc.pid
+        with open("/proc/%d/status" % pid) as f:
+            uids = [ln for ln in f if ln.startswith("Uid:")][0].split()[1:]
+        assert "0" not in uids
