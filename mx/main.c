@@ -72,6 +72,8 @@ static const struct cfg_param table[] = {
 	 100 * 86400, "then undeliverable mail is returned to the sender"},
 	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
 	 1000, "connections per next hop"},
+	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
+	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -92,7 +94,7 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
 	struct smtp_server *srv;
-	struct tls_ctx *tls = NULL;
+	struct tls_ctx *tls = NULL, *ctls = NULL;
 	char err[512], host[256], ctlpath[4096];
 	int fd;
 
@@ -131,6 +133,21 @@ int main(int argc, char **argv)
 		log_fatal("queue: %s", err);
 	mx.loop = evloop_new();
 	memset(&fc, 0, sizeof(fc));
+	if (strcmp(cfg.next_hop_tls, "none") == 0)
+		fc.tls_policy = TLS_POLICY_NONE;
+	else if (strcmp(cfg.next_hop_tls, "may") == 0)
+		fc.tls_policy = TLS_POLICY_MAY;
+	else if (strcmp(cfg.next_hop_tls, "encrypt") == 0)
+		fc.tls_policy = TLS_POLICY_ENCRYPT;
+	else
+		log_fatal("next_hop_tls '%s': want none, may or encrypt",
+			  cfg.next_hop_tls);
+	if (fc.tls_policy != TLS_POLICY_NONE) {
+		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
+		if (ctls == NULL)
+			log_fatal("TLS client: %s", err);
+	}
+	fc.tls = ctls;
 	fc.hostname = cfg.hostname;
 	fc.hop_down_time = cfg.hop_down_time;
 	fc.retry_min = cfg.retry_min;
@@ -171,6 +188,7 @@ int main(int argc, char **argv)
 	route_table_free(&routes);
 	config_list_free(mx.domains);
 	tls_ctx_free(tls);
+	tls_ctx_free(ctls);
 	log_info("stopped");
 	return 0;
 }

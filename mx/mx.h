@@ -38,6 +38,7 @@ struct mx_config {
 	long long retry_max;
 	long long max_queue_lifetime;
 	long long delivery_concurrency;
+	char *next_hop_tls;
 };
 
 struct mx {
