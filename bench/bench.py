@@ -346,11 +346,23 @@ def latencies(mail, sent):
             lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000)
 
 
+def cpu_idle_fraction(interval=0.5):
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[3] + v[4], sum(v)
+    i0, t0 = snap()
+    time.sleep(interval)
+    i1, t1 = snap()
+    return (i1 - i0) / max(1, t1 - t0)
+
+
 def wait_idle():
-    for _ in range(30):
-        if os.getloadavg()[0] < 1.0:
+    """Wait (at most 10 s) until the machine is at least 85% idle."""
+    for _ in range(20):
+        if cpu_idle_fraction() > 0.85:
             return
-        time.sleep(1)
+    print("bench: warning: machine not idle", file=sys.stderr)
 
 
 def one_run(system, path, size, sessions, n):
