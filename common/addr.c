@@ -52,6 +52,26 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
+/* A UTF-8 character at p inside an address: allowed only with SMTPUTF8
+ * (RFC 6531 3.3) and well-formed. Returns its length, or 0 with *err. */
+static size_t utf8_char(const unsigned char *p, unsigned opts,
+			unsigned *flags, const char **err)
+{
+	size_t ul;
+
+	if (!(opts & ADDR_OPT_UTF8)) {
+		*err = "non-ASCII address without SMTPUTF8";
+		return 0;
+	}
+	ul = utf8_len(p, strlen((const char *)p));
+	if (ul == 0) {
+		*err = "invalid UTF-8";
+		return 0;
+	}
+	*flags |= ADDR_UTF8;
+	return ul;
+}
+
 static int is_atext(int c)
 {
 	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c));
@@ -97,16 +117,9 @@ static size_t parse_domain(const char *s, const char *stop, unsigned opts,
 			continue;
 		}
 		if (p[i] >= 0x80) {
-			if (!(opts & ADDR_OPT_UTF8)) {
-				*err = "non-ASCII domain without SMTPUTF8";
+			ul = utf8_char(p + i, opts, flags, err);
+			if (ul == 0)
 				return 0;
-			}
-			ul = utf8_len(p + i, strlen(s + i));
-			if (ul == 0) {
-				*err = "invalid UTF-8";
-				return 0;
-			}
-			*flags |= ADDR_UTF8;
 			i += ul;
 			label += ul;
 		} else if (isalnum(p[i]) || (p[i] == '-' && label > 0)) {
@@ -145,12 +158,9 @@ static size_t parse_local(const char *s, unsigned opts, unsigned *flags,
 					return 0;
 				}
 			} else if (p[i] >= 0x80) {
-				if (!(opts & ADDR_OPT_UTF8) ||
-				    (ul = utf8_len(p + i, strlen(s + i))) == 0) {
-					*err = "non-ASCII local part";
+				ul = utf8_char(p + i, opts, flags, err);
+				if (ul == 0)
 					return 0;
-				}
-				*flags |= ADDR_UTF8;
 				i += ul - 1;
 			} else if (p[i] < 0x20 || p[i] == 0x7f) {
 				*err = "control character in local part";
@@ -174,16 +184,9 @@ static size_t parse_local(const char *s, unsigned opts, unsigned *flags,
 			atom = 0;
 			i++;
 		} else if (p[i] >= 0x80) {
-			if (!(opts & ADDR_OPT_UTF8)) {
-				*err = "non-ASCII local part without SMTPUTF8";
+			ul = utf8_char(p + i, opts, flags, err);
+			if (ul == 0)
 				return 0;
-			}
-			ul = utf8_len(p + i, strlen(s + i));
-			if (ul == 0) {
-				*err = "invalid UTF-8";
-				return 0;
-			}
-			*flags |= ADDR_UTF8;
 			i += ul;
 			atom = 1;
 		} else if (is_atext(p[i])) {

@@ -152,15 +152,37 @@ int daemon_listen(const char *hostport)
 	return fd;
 }
 
-static int lookup_user(const char *user, uid_t *uid, gid_t *gid)
+/* The ids of the configured run user; only called as root. */
+static void run_user(const char *user, uid_t *uid, gid_t *gid)
 {
-	struct passwd *pw = getpwnam(user);
+	struct passwd *pw;
 
+	if (user == NULL || *user == '\0')
+		log_fatal("running as root needs 'user' set in the "
+			  "configuration");
+	pw = getpwnam(user);
 	if (pw == NULL)
-		return -1;
+		log_fatal("unknown user '%s' (create it, e.g. useradd "
+			  "--system %s)", user, user);
+	if (pw->pw_uid == 0)
+		log_fatal("user '%s' is root; pick an unprivileged user", user);
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
-	return 0;
+}
+
+void daemon_default_hostname(char **hostname)
+{
+	char host[256];
+
+	if (**hostname != '\0')
+		return;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	free(*hostname);
+	*hostname = strdup(host);
+	if (*hostname == NULL)
+		log_fatal("out of memory");
 }
 
 void daemon_state_dir(const char *dir, const char *user)
@@ -185,12 +207,7 @@ void daemon_state_dir(const char *dir, const char *user)
 		log_fatal("chmod %s: %s", dir, strerror(errno));
 	if (geteuid() != 0)
 		return;
-	if (user == NULL || *user == '\0')
-		log_fatal("running as root needs 'user' set in the "
-			  "configuration");
-	if (lookup_user(user, &uid, &gid) < 0)
-		log_fatal("unknown user '%s' (create it, e.g. useradd "
-			  "--system %s)", user, user);
+	run_user(user, &uid, &gid);
 	if (chown(dir, uid, gid) < 0)
 		log_fatal("chown %s: %s", dir, strerror(errno));
 }
@@ -202,13 +219,7 @@ void daemon_drop_privileges(const char *user)
 
 	if (geteuid() != 0)
 		return;
-	if (user == NULL || *user == '\0')
-		log_fatal("running as root needs 'user' set in the "
-			  "configuration");
-	if (lookup_user(user, &uid, &gid) < 0)
-		log_fatal("unknown user '%s'", user);
-	if (uid == 0)
-		log_fatal("user '%s' is root; pick an unprivileged user", user);
+	run_user(user, &uid, &gid);
 	if (setgroups(1, &gid) < 0)
 		log_fatal("setgroups: %s", strerror(errno));
 	if (setresgid(gid, gid, gid) < 0)

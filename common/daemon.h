@@ -27,6 +27,9 @@ struct daemon_opts {
 void daemon_start(int argc, char **argv, const char *prog,
 		  const struct cfg_param *table, struct daemon_opts *o);
 
+/* When *hostname is empty, replace it with the host's name (malloc'ed). */
+void daemon_default_hostname(char **hostname);
+
 /* Open a non-blocking listening TCP socket on "host:port" ("[v6]:port"
  * for IPv6). Exits through log_fatal() on failure, naming the address. */
 int daemon_listen(const char *hostport);

@@ -74,6 +74,8 @@ static const struct cfg_param table[] = {
 	 1000, "connections per next hop"},
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
+	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
+	 "address and port for SMTP over implicit TLS (empty: none)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -93,20 +95,14 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv;
+	struct smtp_server *srv, *srv_tls = NULL;
 	struct tls_ctx *tls = NULL, *ctls = NULL;
-	char err[512], host[256], ctlpath[4096];
-	int fd;
+	char err[512], ctlpath[4096];
+	int fd, fd_tls = -1;
 
 	daemon_start(argc, argv, "sluice-mx", table, &opts);
 	log_open("mx", cfg.syslog);
-	if (cfg.hostname[0] == '\0') {
-		if (gethostname(host, sizeof(host)) < 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
-		free(cfg.hostname);
-		cfg.hostname = strdup(host);
-	}
+	daemon_default_hostname(&cfg.hostname);
 	mx.cfg = &cfg;
 	mx.domains = config_list(cfg.local_domains);
 	if (mx.domains == NULL || mx.domains[0] == NULL)
@@ -116,6 +112,8 @@ int main(int argc, char **argv)
 		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
 			  err);
 	fd = daemon_listen(cfg.listen);
+	if (cfg.smtps_listen[0])
+		fd_tls = daemon_listen(cfg.smtps_listen);
 	if (cfg.tls_cert[0] && cfg.tls_key[0] &&
 	    access(cfg.tls_cert, R_OK) == 0) {
 		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err,
@@ -168,6 +166,14 @@ int main(int argc, char **argv)
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	if (fd_tls >= 0) {
+		if (tls == NULL)
+			log_fatal("smtps_listen needs tls_cert and tls_key");
+		sc.implicit_tls = 1;
+		srv_tls = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
+		if (smtp_server_listen(srv_tls, fd_tls) < 0)
+			log_fatal("cannot watch the listening socket");
+	}
 	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
 		 QUEUE_CONTROL_SOCK);
 	qcontrol_listen(mx.loop, mx.q, ctlpath, on_queue_change, mx.fwd);
@@ -180,6 +186,7 @@ int main(int argc, char **argv)
 		 cfg.listen, queue_count(mx.q), cfg.next_hop);
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
+	smtp_server_free(srv_tls);
 	forward_free(mx.fwd);
 	mx_commit(&mx);
 	queue_sync(mx.q);

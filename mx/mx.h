@@ -39,6 +39,7 @@ struct mx_config {
 	long long max_queue_lifetime;
 	long long delivery_concurrency;
 	char *next_hop_tls;
+	char *smtps_listen;
 };
 
 struct mx {

@@ -73,18 +73,12 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct smtp_server *srv;
 	struct evloop *loop;
-	char err[512], host[256];
+	char err[512];
 	int fd;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
-	if (cfg.hostname[0] == '\0') {
-		if (gethostname(host, sizeof(host)) < 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
-		free(cfg.hostname);
-		cfg.hostname = strdup(host);
-	}
+	daemon_default_hostname(&cfg.hostname);
 	fd = daemon_listen(cfg.lmtp_listen);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);

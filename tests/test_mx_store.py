@@ -165,3 +165,31 @@ def test_logs_carry_queue_id(pipe):
         qid, st.port) in log
     assert "status=sent (250 2.0.0" in log
     assert "%s: removed" % qid in log
+
+
+def test_implicit_tls_listener(cluster):
+    from conftest import free_port
+    st = cluster.store()
+    port = free_port()
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port],
+                    extra={"smtps_listen": "127.0.0.1:%d" % port})
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", port, context=ctx) as s:
+        code, _ = s.ehlo("client.remote.test")
+        assert code == 250 and not s.has_extn("starttls")
+        s.sendmail("someone@remote.test", ["bob@example.test"], MSG)
+    got = wait_messages(st, "bob@example.test", 1)[0]
+    assert b"with ESMTPS" in got and b"(using TLSv1." in got
+    assert body_after_trace(got) == MSG
+    # a TLS handshake failure (plain text to the TLS port) is only a log
+    import socket
+    with socket.create_connection(("127.0.0.1", port)) as raw:
+        raw.sendall(b"EHLO plain\r\n")
+        raw.settimeout(5)
+        try:
+            raw.recv(100)
+        except OSError:
+            pass
+    wait_for(lambda: "disconnect from [127.0.0.1]" in mx.log())
