@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "dns.h"
 #include "dsn.h"
 #include "evloop.h"
 #include "log.h"
@@ -28,12 +30,22 @@
 
 struct fmsg;
 
+struct dyn_hop {
+	struct hop hop;
+	struct dyn_hop *next;
+};
+
 struct job {
 	struct fmsg *fm;
 	struct route *route;
 	size_t *idx;		/* recipient indexes in fm->m->env */
 	size_t n;
-	unsigned long long tried; /* bit per hop index */
+	char domain[256];	/* recipient domain (DNS routes) */
+	struct hop *cand[FWD_MAX_HOPS]; /* hops to try, best first */
+	size_t ncand, ci;	
+	int resolved;		/* cand is filled */
+	struct dns_mx_result *mx; /* MX answer being resolved */
+	size_t mx_i;
 	char last_error[400];
 	struct hop *hop;	/* where it is queued or sent */
 	struct job *next;	/* in a hop's wait queue */
@@ -74,6 +86,8 @@ struct forwarder {
 	size_t active;		/* fmsgs in delivery */
 	struct ev_timer *run_timer;
 	struct ev_timer *wake_timer;
+	struct dyn_hop *dyn;	/* hops found through DNS */
+	struct dns *dns;
 };
 
 static void dispatch(struct job *j);
@@ -201,6 +215,7 @@ static void job_free(struct job *j)
 	struct fmsg *fm = j->fm;
 
 	free(j->idx);
+	free(j->mx);
 	free(j);
 	if (--fm->jobs == 0)
 		msg_finish(fm);
@@ -250,11 +265,6 @@ static void job_defer(struct job *j, const char *why)
 }
 
 /* ---- hops and connections ---- */
-
-static unsigned hop_index(const struct job *j, const struct hop *h)
-{
-	return (unsigned)(h - j->route->hops);
-}
 
 static void hop_enqueue(struct hop *h, struct job *j)
 {
@@ -445,7 +455,140 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 	return 0;
 }
 
-/* Send a job to the best hop of its route that it has not tried yet. */
+/* The hop for a resolved address (DNS routes): kept for the forwarder's
+ * lifetime so connections are reused and down-marks remembered. */
+static struct hop *hop_get(struct forwarder *f, const char *addr)
+{
+	struct dyn_hop *d;
+	char hp[80];
+
+	snprintf(hp, sizeof(hp), strchr(addr, ':') ? "[%s]:%lld" : "%s:%lld",
+		 addr, f->cfg.smtp_port);
+	for (d = f->dyn; d; d = d->next)
+		if (strcmp(d->hop.hostport, hp) == 0)
+			return &d->hop;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		log_fatal("out of memory");
+	snprintf(d->hop.hostport, sizeof(d->hop.hostport), "%s", hp);
+	d->next = f->dyn;
+	f->dyn = d;
+	return &d->hop;
+}
+
+static void fail_job(struct job *j, int code, const char *ecode,
+		     const char *why)
+{
+	struct smtp_reply r;
+	size_t k;
+
+	smtp_reply_set(&r, code, ecode, "%s", why);
+	for (k = 0; k < j->n; k++)
+		rcpt_result(j, k, &r, "none");
+	job_free(j);
+}
+
+static void resolve_next(struct job *j);
+
+static void addr_cb(void *arg, const struct dns_addr_result *res)
+{
+	struct job *j = arg;
+	struct forwarder *f = j->fm->f;
+	size_t i, k;
+	struct hop *h;
+
+	for (i = 0; i < res->n && j->ncand < FWD_MAX_HOPS; i++) {
+		h = hop_get(f, res->addr[i]);
+		for (k = 0; k < j->ncand && j->cand[k] != h; k++)
+			;
+		if (k == j->ncand)
+			j->cand[j->ncand++] = h;
+	}
+	if (res->status == DNS_TEMPFAIL)
+		snprintf(j->last_error, sizeof(j->last_error), "temporary "
+			 "failure looking up %s", j->mx->mx[j->mx_i].host);
+	j->mx_i++;
+	resolve_next(j);
+}
+
+/* Look up the addresses of the MX hosts one after the other. */
+static void resolve_next(struct job *j)
+{
+	struct forwarder *f = j->fm->f;
+
+	if (j->mx_i < j->mx->n) {
+		dns_addr(f->dns, j->mx->mx[j->mx_i].host, addr_cb, j);
+		return;
+	}
+	free(j->mx);
+	j->mx = NULL;
+	if (j->ncand == 0) {
+		job_defer(j, j->last_error[0] ? j->last_error :
+			  "no address for any mail exchanger");
+		return;
+	}
+	dispatch(j);
+}
+
+static void mx_cb(void *arg, const struct dns_mx_result *res)
+{
+	struct job *j = arg;
+	size_t i, k, n;
+	char why[400];
+
+	switch (res->status) {
+	case DNS_NXDOMAIN:
+		snprintf(why, sizeof(why), "Host or domain name not found: "
+			 "%s", j->domain);
+		fail_job(j, 550, "5.1.2", why);
+		return;
+	case DNS_TEMPFAIL:
+		snprintf(why, sizeof(why), "DNS lookup of the MX of %s failed "
+			 "temporarily", j->domain);
+		job_defer(j, why);
+		return;
+	default:
+		break;
+	}
+	j->mx = calloc(1, sizeof(*j->mx));
+	if (j->mx == NULL)
+		log_fatal("out of memory");
+	if (res->status == DNS_NODATA) {
+		/* RFC 5321 5.1: the domain itself is the implicit MX */
+		j->mx->n = 1;
+		snprintf(j->mx->mx[0].host, sizeof(j->mx->mx[0].host), "%s",
+			 j->domain);
+	} else {
+		*j->mx = *res;
+		for (i = 0; i < j->mx->n; i++)
+			if (j->mx->mx[i].host[0] == '\0' ||
+			    strcmp(j->mx->mx[i].host, ".") == 0) {
+				free(j->mx);
+				j->mx = NULL;
+				snprintf(why, sizeof(why), "Domain %s does not "
+					 "accept mail (null MX)", j->domain);
+				fail_job(j, 556, "5.1.10", why);
+				return;
+			}
+		/* random order among equal preferences (RFC 5321 5.1) */
+		for (i = 0; i < j->mx->n; i = k) {
+			for (k = i; k < j->mx->n &&
+			     j->mx->mx[k].pref == j->mx->mx[i].pref; k++)
+				;
+			for (n = k - i; n > 1; n--) {
+				size_t r = (size_t)random() % n;
+				struct dns_mx t = j->mx->mx[i + n - 1];
+
+				j->mx->mx[i + n - 1] = j->mx->mx[i + r];
+				j->mx->mx[i + r] = t;
+			}
+		}
+	}
+	j->mx_i = 0;
+	resolve_next(j);
+}
+
+/* Send a job to the best hop it has not tried yet. */
 static void dispatch(struct job *j)
 {
 	struct forwarder *f = j->fm->f;
@@ -455,20 +598,29 @@ static void dispatch(struct job *j)
 	struct hopdata *hd;
 	struct fconn *fc;
 	char err[200];
+	time_t now = now_s();
 
-	n = route_pick(r, now_s(), order, FWD_MAX_HOPS);
-	for (i = 0; i < n; i++) {
-		if (!(j->tried & (1ULL << order[i]))) {
-			h = &r->hops[order[i]];
-			break;
+	if (!j->resolved) {
+		j->resolved = 1;
+		if (r->dns) {
+			dns_mx(f->dns, j->domain, mx_cb, j);
+			return;
 		}
+		n = route_pick(r, now, order, FWD_MAX_HOPS);
+		for (i = 0; i < n; i++)
+			j->cand[j->ncand++] = &r->hops[order[i]];
+	}
+	while (j->ci < j->ncand) {
+		h = j->cand[j->ci++];
+		if (h->down_until <= now)
+			break;
+		h = NULL;
 	}
 	if (h == NULL) {
 		job_defer(j, j->last_error[0] ? j->last_error
 			  : "all next hops are down");
 		return;
 	}
-	j->tried |= 1ULL << hop_index(j, h);
 	hd = hd_of(h);
 	hop_enqueue(h, j);
 	if (hd->idle) {
@@ -482,7 +634,7 @@ static void dispatch(struct job *j)
 	if (hd->nconns < (size_t)f->cfg.concurrency &&
 	    open_conn(f, h, err, sizeof(err)) < 0) {
 		log_warn("next hop %s: %s", h->hostport, err);
-		route_hop_down(h, now_s(), f->cfg.hop_down_time);
+		route_hop_down(h, now, f->cfg.hop_down_time);
 		hop_drain(h);
 	}
 }
@@ -503,7 +655,7 @@ static void start_msg(struct forwarder *f, struct qmsg *m)
 	f->active++;
 	sbuf_init(&fm->body, (size_t)1 << 31);
 	fm->failed = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(size_t));
-	jobs = calloc(f->routes->n, sizeof(*jobs));
+	jobs = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(*jobs));
 	if (fm->failed == NULL || jobs == NULL)
 		log_fatal("out of memory");
 	if (queue_body(f->q, m, &fm->body) < 0) {
@@ -514,12 +666,20 @@ static void start_msg(struct forwarder *f, struct qmsg *m)
 		msg_finish(fm);
 		return;
 	}
+	/* one job per route; DNS routes: one per recipient domain */
 	for (i = 0; i < m->env.nrcpt; i++) {
+		const char *at;
+
 		if (m->env.rcpts[i].state != RCPT_PENDING)
 			continue;
 		r = route_for(f->routes, m->env.rcpts[i].addr);
-		k = (size_t)(r - f->routes->routes);
-		if (jobs[k] == NULL) {
+		at = strrchr(m->env.rcpts[i].addr, '@');
+		at = at ? at + 1 : "";
+		for (k = 0; k < nj; k++)
+			if (jobs[k]->route == r &&
+			    (!r->dns || strcasecmp(jobs[k]->domain, at) == 0))
+				break;
+		if (k == nj) {
 			jobs[k] = calloc(1, sizeof(struct job));
 			if (jobs[k] == NULL)
 				log_fatal("out of memory");
@@ -528,14 +688,15 @@ static void start_msg(struct forwarder *f, struct qmsg *m)
 				log_fatal("out of memory");
 			jobs[k]->fm = fm;
 			jobs[k]->route = r;
+			snprintf(jobs[k]->domain, sizeof(jobs[k]->domain),
+				 "%s", at);
 			nj++;
 		}
 		jobs[k]->idx[jobs[k]->n++] = i;
 	}
 	fm->jobs = nj + 1; /* +1 until every job is dispatched */
-	for (k = 0; k < f->routes->n; k++)
-		if (jobs[k])
-			dispatch(jobs[k]);
+	for (k = 0; k < nj; k++)
+		dispatch(jobs[k]);
 	free(jobs);
 	if (--fm->jobs == 0)
 		msg_finish(fm);
@@ -588,6 +749,9 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->q = q;
 	f->routes = routes;
 	f->cfg = *cfg;
+	f->dns = cfg->dns;
+	if (f->cfg.smtp_port <= 0)
+		f->cfg.smtp_port = 25;
 	if (f->cfg.concurrency < 1)
 		f->cfg.concurrency = 1;
 	if (f->cfg.retry_min < 1)
@@ -613,35 +777,43 @@ static void drop_job(struct job *j)
 	free(fm);
 }
 
-void forward_free(struct forwarder *f)
+static void hop_close_all(struct hop *hop)
 {
-	struct hopdata *hd;
+	struct hopdata *hd = hop->priv;
 	struct fconn *fc;
 	struct job *j;
+
+	if (hd == NULL)
+		return;
+	while ((j = hop_dequeue(hop)) != NULL)
+		drop_job(j);
+	while ((fc = hd->all) != NULL) {
+		struct smtp_client *cl = fc->cl;
+
+		if (fc->job)
+			drop_job(fc->job);
+		fconn_drop(fc);
+		smtp_client_quit(cl);
+	}
+	free(hd);
+	hop->priv = NULL;
+}
+
+void forward_free(struct forwarder *f)
+{
+	struct dyn_hop *d;
 	size_t r, h;
 
 	if (f == NULL)
 		return;
 	for (r = 0; r < f->routes->n; r++)
-		for (h = 0; h < f->routes->routes[r].nhops; h++) {
-			struct hop *hop = &f->routes->routes[r].hops[h];
-
-			hd = hop->priv;
-			if (hd == NULL)
-				continue;
-			while ((j = hop_dequeue(hop)) != NULL)
-				drop_job(j);
-			while ((fc = hd->all) != NULL) {
-				struct smtp_client *cl = fc->cl;
-
-				if (fc->job)
-					drop_job(fc->job);
-				fconn_drop(fc);
-				smtp_client_quit(cl);
-			}
-			free(hd);
-			hop->priv = NULL;
-		}
+		for (h = 0; h < f->routes->routes[r].nhops; h++)
+			hop_close_all(&f->routes->routes[r].hops[h]);
+	while ((d = f->dyn) != NULL) {
+		f->dyn = d->next;
+		hop_close_all(&d->hop);
+		free(d);
+	}
 	if (f->run_timer)
 		evloop_timer_cancel(f->loop, f->run_timer);
 	if (f->wake_timer)

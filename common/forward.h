@@ -23,6 +23,7 @@ struct evloop;
 struct queue;
 struct route_table;
 struct forwarder;
+struct dns;
 
 struct forward_cfg {
 	const char *hostname;	/* HELO name and Reporting-MTA */
@@ -34,6 +35,8 @@ struct forward_cfg {
 	long long timeout;	/* seconds per reply from a hop */
 	struct tls_ctx *tls;	/* client TLS, or NULL */
 	enum tls_policy tls_policy;
+	struct dns *dns;	/* resolver for "mx" routes, or NULL */
+	long long smtp_port;	/* port of mail exchangers found by DNS */
 };
 
 /* Create a forwarder; cfg strings, queue and routes must outlive it. */

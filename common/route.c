@@ -48,6 +48,12 @@ static int parse_list(struct route *r, const char *list, int spread,
 	}
 	while (items[n])
 		n++;
+	if (n == 1 && strcasecmp(items[0], "mx") == 0) {
+		config_list_free(items);
+		r->dns = 1;
+		r->spread = spread;
+		return 0;
+	}
 	if (n == 0) {
 		config_list_free(items);
 		snprintf(err, errlen, "empty next hop list");

@@ -4,7 +4,8 @@
  *	(load-balanced), with down-marking and routes by recipient domain
  * DESCRIPTION
  *	A hop list is "lmtp:10.0.0.5:2424, lmtp:10.0.0.6:2424" (smtp: or
- *	lmtp:, numeric host, port). A route table maps recipient domains to
+ *	lmtp:, numeric host, port), or "mx": deliver to the mail exchangers
+ *	of the recipient's domain (looked up by the forwarder). A route table maps recipient domains to
  *	hop lists, with a default list for every other domain:
  *	  domain_routes = example.test = lmtp:127.0.0.1:2424;
  *	                  .example.org = smtp:10.0.0.9:25
@@ -30,6 +31,8 @@ struct route {
 	struct hop *hops;
 	size_t nhops;
 	int spread;		/* load-balance instead of active-backup */
+	int dns;		/* "mx": hops come from the recipient
+				 * domain's MX records */
 	size_t next;		/* spread: where the next pick starts */
 };
 

@@ -1,0 +1,337 @@
+/*
+ * NAME
+ *	dns - the c-ares adapter
+ * DESCRIPTION
+ *	c-ares tells us which sockets it wants watched (sock_state_cb); we
+ *	watch them in the event loop and hand readiness back with
+ *	ares_process_fd(); its timeouts run on one loop timer. Finished
+ *	lookups are queued and their callbacks run from a zero-delay timer,
+ *	so callers never see a callback inside their own call.
+ */
+#include "dns.h"
+
+#include <arpa/inet.h>
+#include <ares.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "evloop.h"
+#include "log.h"
+
+#define DNS_MAX_FDS 16
+
+struct dns_req {
+	struct dns *d;
+	int is_mx;
+	struct dns_mx_result mx;
+	struct dns_addr_result addr;
+	void (*mx_cb)(void *, const struct dns_mx_result *);
+	void (*addr_cb)(void *, const struct dns_addr_result *);
+	void *arg;
+	struct dns_req *next;
+};
+
+struct dns_fd {
+	struct dns *d;
+	int fd;			/* -1: slot free */
+};
+
+struct dns {
+	struct evloop *loop;
+	ares_channel ch;
+	struct dns_fd fds[DNS_MAX_FDS];
+	struct ev_timer *timer;
+	struct ev_timer *done_timer;
+	struct dns_req *done, *done_tail;
+};
+
+static void rearm(struct dns *d);
+
+static void on_fd(void *arg, uint32_t events)
+{
+	struct dns_fd *f = arg;
+	struct dns *d = f->d;
+	int fd = f->fd;
+
+	ares_process_fd(d->ch, events & (EPOLLIN | EPOLLERR | EPOLLHUP) ?
+			fd : ARES_SOCKET_BAD,
+			events & EPOLLOUT ? fd : ARES_SOCKET_BAD);
+	rearm(d);
+}
+
+static void sock_state(void *data, ares_socket_t fd, int readable,
+		       int writable)
+{
+	struct dns *d = data;
+	uint32_t ev = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
+	struct dns_fd *f = NULL, *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < DNS_MAX_FDS; i++) {
+		if (d->fds[i].fd == fd)
+			f = &d->fds[i];
+		else if (d->fds[i].fd < 0 && free_slot == NULL)
+			free_slot = &d->fds[i];
+	}
+	if (ev == 0) {
+		if (f) {
+			evloop_del(d->loop, fd);
+			f->fd = -1;
+		}
+		return;
+	}
+	if (f) {
+		evloop_mod(d->loop, fd, ev);
+		return;
+	}
+	if (free_slot == NULL ||
+	    evloop_add(d->loop, fd, ev, on_fd, free_slot) < 0) {
+		log_warn("dns: cannot watch resolver socket %d", fd);
+		return;
+	}
+	free_slot->d = d;
+	free_slot->fd = fd;
+}
+
+static void on_timer(void *arg)
+{
+	struct dns *d = arg;
+
+	d->timer = NULL;
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	rearm(d);
+}
+
+static void rearm(struct dns *d)
+{
+	struct timeval tv, *t;
+
+	if (d->timer) {
+		evloop_timer_cancel(d->loop, d->timer);
+		d->timer = NULL;
+	}
+	t = ares_timeout(d->ch, NULL, &tv);
+	if (t)
+		d->timer = evloop_timer(d->loop, (uint64_t)t->tv_sec * 1000 +
+					(uint64_t)t->tv_usec / 1000 + 1,
+					on_timer, d);
+}
+
+static void deliver(void *arg)
+{
+	struct dns *d = arg;
+	struct dns_req *r;
+
+	d->done_timer = NULL;
+	while ((r = d->done) != NULL) {
+		d->done = r->next;
+		if (d->done == NULL)
+			d->done_tail = NULL;
+		if (r->is_mx)
+			r->mx_cb(r->arg, &r->mx);
+		else
+			r->addr_cb(r->arg, &r->addr);
+		free(r);
+	}
+}
+
+static void finish(struct dns_req *r)
+{
+	struct dns *d = r->d;
+
+	r->next = NULL;
+	if (d->done_tail)
+		d->done_tail->next = r;
+	else
+		d->done = r;
+	d->done_tail = r;
+	if (d->done_timer == NULL)
+		d->done_timer = evloop_timer(d->loop, 0, deliver, d);
+}
+
+static enum dns_status map_status(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return DNS_OK;
+	case ARES_ENODATA:
+		return DNS_NODATA;
+	case ARES_ENOTFOUND:
+	case ARES_ENONAME:
+		return DNS_NXDOMAIN;
+	default:
+		return DNS_TEMPFAIL;
+	}
+}
+
+static int cmp_mx(const void *a, const void *b)
+{
+	const struct dns_mx *x = a, *y = b;
+
+	return x->pref - y->pref;
+}
+
+static void mx_done(void *arg, int status, int timeouts, unsigned char *abuf,
+		    int alen)
+{
+	struct dns_req *r = arg;
+	struct ares_mx_reply *mx = NULL, *m;
+	int rc;
+
+	r->mx.status = map_status(status);
+	if (status == ARES_SUCCESS) {
+		rc = ares_parse_mx_reply(abuf, alen, &mx);
+		if (rc == ARES_SUCCESS) {
+			for (m = mx; m && r->mx.n < DNS_MAX_MX; m = m->next) {
+				struct dns_mx *o = &r->mx.mx[r->mx.n++];
+
+				o->pref = m->priority;
+				snprintf(o->host, sizeof(o->host), "%s",
+					 m->host ? m->host : "");
+			}
+			ares_free_data(mx);
+			qsort(r->mx.mx, r->mx.n, sizeof(r->mx.mx[0]), cmp_mx);
+		}
+		if (rc != ARES_SUCCESS || r->mx.n == 0)
+			r->mx.status = rc == ARES_ENODATA || r->mx.n == 0 ?
+				       DNS_NODATA : DNS_TEMPFAIL;
+	}
+	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
+		r->mx_cb(r->arg, &r->mx);
+		free(r);
+		return;
+	}
+	finish(r);
+}
+
+static void addr_done(void *arg, int status, int timeouts,
+		      struct ares_addrinfo *ai)
+{
+	struct dns_req *r = arg;
+	struct ares_addrinfo_node *n;
+
+	r->addr.status = map_status(status);
+	if (status == ARES_SUCCESS && ai) {
+		for (n = ai->nodes; n && r->addr.n < DNS_MAX_ADDR;
+		     n = n->ai_next) {
+			char *o = r->addr.addr[r->addr.n];
+
+			if (n->ai_family == AF_INET)
+				inet_ntop(AF_INET, &((struct sockaddr_in *)
+						     n->ai_addr)->sin_addr, o,
+					  64);
+			else if (n->ai_family == AF_INET6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)
+						      n->ai_addr)->sin6_addr,
+					  o, 64);
+			else
+				continue;
+			r->addr.n++;
+		}
+		if (r->addr.n == 0)
+			r->addr.status = DNS_NODATA;
+	}
+	if (ai)
+		ares_freeaddrinfo(ai);
+	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
+		r->addr_cb(r->arg, &r->addr);
+		free(r);
+		return;
+	}
+	finish(r);
+}
+
+static struct dns_req *req_new(struct dns *d, void *arg)
+{
+	struct dns_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		log_fatal("out of memory");
+	r->d = d;
+	r->arg = arg;
+	return r;
+}
+
+void dns_mx(struct dns *d, const char *domain,
+	    void (*cb)(void *arg, const struct dns_mx_result *r), void *arg)
+{
+	struct dns_req *r = req_new(d, arg);
+
+	r->is_mx = 1;
+	r->mx_cb = cb;
+	ares_query(d->ch, domain, 1 /* IN */, 15 /* MX */, mx_done, r);
+	rearm(d);
+}
+
+void dns_addr(struct dns *d, const char *host,
+	      void (*cb)(void *arg, const struct dns_addr_result *r),
+	      void *arg)
+{
+	struct dns_req *r = req_new(d, arg);
+	struct ares_addrinfo_hints hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = ARES_AI_NOSORT;
+	r->addr_cb = cb;
+	ares_getaddrinfo(d->ch, host, NULL, &hints, addr_done, r);
+	rearm(d);
+}
+
+struct dns *dns_new(struct evloop *loop, const char *servers,
+		    unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct ares_options o;
+	struct dns *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->loop = loop;
+	for (rc = 0; rc < DNS_MAX_FDS; rc++)
+		d->fds[rc].fd = -1;
+	ares_library_init(ARES_LIB_INIT_ALL);
+	memset(&o, 0, sizeof(o));
+	o.sock_state_cb = sock_state;
+	o.sock_state_cb_data = d;
+	o.timeout = (int)timeout_ms;
+	o.tries = 2;
+	rc = ares_init_options(&d->ch, &o, ARES_OPT_SOCK_STATE_CB |
+				       ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+		free(d);
+		return NULL;
+	}
+	if (servers && *servers &&
+	    (rc = ares_set_servers_ports_csv(d->ch, servers)) != ARES_SUCCESS) {
+		snprintf(err, errlen, "dns_servers '%s': %s", servers,
+			 ares_strerror(rc));
+		ares_destroy(d->ch);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void dns_free(struct dns *d)
+{
+	if (d == NULL)
+		return;
+	/* lookups in flight are answered (as temporary failures) so their
+	 * owners can let go of what they hold */
+	ares_destroy(d->ch);
+	if (d->timer)
+		evloop_timer_cancel(d->loop, d->timer);
+	if (d->done_timer)
+		evloop_timer_cancel(d->loop, d->done_timer);
+	deliver(d);
+	free(d);
+	ares_library_cleanup();
+}

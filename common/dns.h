@@ -1,0 +1,63 @@
+/*
+ * NAME
+ *	dns - the c-ares adapter (the only file that includes c-ares)
+ * DESCRIPTION
+ *	Non-blocking MX and address lookups inside the event loop. Results
+ *	come to a callback, always from the loop (never from inside the call
+ *	that started the lookup). c-ares errors are mapped to four outcomes
+ *	here, in one place. Answers from the network are bounded (at most
+ *	DNS_MAX_MX exchangers, DNS_MAX_ADDR addresses). Base layer.
+ */
+#ifndef SLUICE_DNS_H
+#define SLUICE_DNS_H
+
+#include <stddef.h>
+
+struct evloop;
+struct dns;
+
+#define DNS_MAX_MX 16
+#define DNS_MAX_ADDR 8
+
+enum dns_status {
+	DNS_OK,
+	DNS_NODATA,	/* the name exists, no record of that type */
+	DNS_NXDOMAIN,	/* the name does not exist */
+	DNS_TEMPFAIL,	/* timeout, SERVFAIL, refused...: try later */
+};
+
+struct dns_mx {
+	int pref;
+	char host[256];		/* "" for a null MX (RFC 7505) */
+};
+
+struct dns_mx_result {
+	enum dns_status status;
+	size_t n;
+	struct dns_mx mx[DNS_MAX_MX];	/* sorted by preference */
+};
+
+struct dns_addr_result {
+	enum dns_status status;
+	size_t n;
+	char addr[DNS_MAX_ADDR][64];	/* numeric IPv4 or IPv6 */
+};
+
+/* A resolver using servers ("127.0.0.1:5353,10.0.0.1"; empty: the
+ * system's) with a per-try timeout. NULL with a reason in err. */
+struct dns *dns_new(struct evloop *loop, const char *servers,
+		    unsigned timeout_ms, char *err, size_t errlen);
+/* Free the resolver; lookups still in flight are answered first (as
+ * DNS_TEMPFAIL), from inside this call. */
+void dns_free(struct dns *d);
+
+/* MX records of domain (CNAMEs followed by c-ares). */
+void dns_mx(struct dns *d, const char *domain,
+	    void (*cb)(void *arg, const struct dns_mx_result *r), void *arg);
+
+/* A and AAAA addresses of host. */
+void dns_addr(struct dns *d, const char *host,
+	      void (*cb)(void *arg, const struct dns_addr_result *r),
+	      void *arg);
+
+#endif
