@@ -126,8 +126,8 @@ int main(int argc, char **argv)
 	}
 	daemon_state_dir(cfg.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	mx.q = queue_open(cfg.queue_dir, err, sizeof(err));
-	if (mx.q == NULL)
+	mx.spool.q = queue_open(cfg.queue_dir, err, sizeof(err));
+	if (mx.spool.q == NULL)
 		log_fatal("queue: %s", err);
 	mx.loop = evloop_new();
 	memset(&fc, 0, sizeof(fc));
@@ -153,7 +153,8 @@ int main(int argc, char **argv)
 	fc.max_lifetime = cfg.max_queue_lifetime;
 	fc.concurrency = cfg.delivery_concurrency;
 	fc.timeout = cfg.timeout;
-	mx.fwd = forward_new(mx.loop, mx.q, &routes, &fc);
+	mx.spool.fwd = forward_new(mx.loop, mx.spool.q, &routes, &fc);
+	mx.spool.stage = "mx";
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;
 	sc.max_size = cfg.max_message_size;
@@ -176,21 +177,21 @@ int main(int argc, char **argv)
 	}
 	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
 		 QUEUE_CONTROL_SOCK);
-	qcontrol_listen(mx.loop, mx.q, ctlpath, on_queue_change, mx.fwd);
-	if (evloop_on_turn_end(mx.loop, mx_commit, &mx) < 0 ||
+	qcontrol_listen(mx.loop, mx.spool.q, ctlpath, on_queue_change,
+			mx.spool.fwd);
+	if (evloop_on_turn_end(mx.loop, spool_commit, &mx.spool) < 0 ||
 	    evloop_signal(mx.loop, SIGTERM, on_stop, mx.loop) < 0 ||
 	    evloop_signal(mx.loop, SIGINT, on_stop, mx.loop) < 0)
 		log_fatal("cannot set up the event loop");
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
-		 cfg.listen, queue_count(mx.q), cfg.next_hop);
+		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
-	forward_free(mx.fwd);
-	mx_commit(&mx);
-	queue_sync(mx.q);
-	queue_close(mx.q);
+	forward_free(mx.spool.fwd);
+	queue_sync(mx.spool.q);
+	queue_close(mx.spool.q);
 	evloop_free(mx.loop);
 	route_table_free(&routes);
 	config_list_free(mx.domains);

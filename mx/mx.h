@@ -4,13 +4,13 @@
  * DESCRIPTION
  *	Private header of the mx daemon: its configuration and the SMTP
  *	hooks that make it different from the common engine (local domains
- *	only, no relaying, Received header, loop detection, group commit of
- *	accepted mail before 250).
+ *	only, no relaying, Received header, loop detection).
  */
 #ifndef SLUICE_MX_H
 #define SLUICE_MX_H
 
 #include "smtp_server.h"
+#include "spool.h"
 
 struct evloop;
 struct queue;
@@ -46,16 +46,10 @@ struct mx {
 	struct mx_config *cfg;
 	char **domains;		/* local_domains, split */
 	struct evloop *loop;
-	struct queue *q;
-	struct forwarder *fwd;
-	struct mx_sess *pending; /* sessions waiting for the group commit */
+	struct spool spool;	/* queue, forwarder, group commit */
 };
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
 extern const struct smtp_hooks mx_hooks;
-
-/* Turn-end hook: sync the queue once, then answer every waiting
- * session (250 with the queue ID, or 451 when the sync failed). */
-void mx_commit(void *arg);
 
 #endif

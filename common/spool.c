@@ -1,0 +1,148 @@
+/*
+ * NAME
+ *	spool - accept messages into the queue, 250 after the group commit
+ * DESCRIPTION
+ *	See spool.h. The durability contract of DESIGN.md lives here: no
+ *	250 leaves before queue_sync() returned.
+ */
+#include "spool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "forward.h"
+#include "log.h"
+#include "queue.h"
+
+struct spool_sess {
+	struct smtp_session *s;
+	struct spool_sess *next;
+	char qid[QUEUE_ID_LEN + 1];
+};
+
+static void unlink_sess(struct spool *sp, struct spool_sess *ss)
+{
+	struct spool_sess **pp;
+
+	for (pp = &sp->pending; *pp; pp = &(*pp)->next)
+		if (*pp == ss) {
+			*pp = ss->next;
+			break;
+		}
+}
+
+void spool_accept(struct spool *sp, struct smtp_session *s,
+		  const char *prefix, size_t plen)
+{
+	struct spool_sess *ss;
+	struct smtp_reply r;
+	struct sbuf body;
+	struct qmsg *m;
+
+	free(s->env.client_addr);
+	free(s->env.helo);
+	free(s->env.entered_by);
+	s->env.client_addr = strdup(s->client_addr);
+	s->env.helo = s->helo ? strdup(s->helo) : NULL;
+	s->env.entered_by = strdup(sp->stage);
+	s->env.arrival = time(NULL);
+	sbuf_init(&body, s->msg.len + plen + 1);
+	if (sbuf_append(&body, prefix, plen) < 0 ||
+	    sbuf_append(&body, s->msg.data ? s->msg.data : "",
+			s->msg.len) < 0) {
+		sbuf_free(&body);
+		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	m = queue_add(sp->q, &s->env, body.data, body.len);
+	if (m == NULL) {
+		log_error("%s: cannot queue message from [%s]", s->id,
+			  s->client_addr);
+		sbuf_free(&body);
+		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
+			       "error");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	log_info("%s: %s: client=[%s], from=<%s>, size=%zu, nrcpt=%zu "
+		 "(queue active)", m->id, s->id, s->client_addr, s->env.from,
+		 body.len, s->env.nrcpt);
+	sbuf_free(&body);
+	ss = s->ctx;
+	if (ss == NULL) {
+		ss = calloc(1, sizeof(*ss));
+		if (ss == NULL)
+			log_fatal("out of memory");
+		ss->s = s;
+		s->ctx = ss;
+	}
+	snprintf(ss->qid, sizeof(ss->qid), "%s", m->id);
+	ss->next = sp->pending;
+	sp->pending = ss;
+}
+
+void spool_closed(struct spool *sp, struct smtp_session *s)
+{
+	struct spool_sess *ss = s->ctx;
+
+	if (ss == NULL)
+		return;
+	unlink_sess(sp, ss);
+	free(ss);
+	s->ctx = NULL;
+}
+
+void spool_commit(void *arg)
+{
+	struct spool *sp = arg;
+	struct spool_sess *ss, *next;
+	struct smtp_reply r;
+	int rc = 0, any = sp->pending != NULL;
+
+	if (queue_dirty(sp->q))
+		rc = queue_sync(sp->q);
+	if (rc < 0)
+		log_error("queue sync failed: mail not acknowledged");
+	for (ss = sp->pending, sp->pending = NULL; ss; ss = next) {
+		next = ss->next;
+		if (rc < 0)
+			smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
+				       "write error");
+		else
+			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
+				       ss->qid);
+		smtp_session_reply(ss->s, &r);
+	}
+	if (any)
+		forward_kick(sp->fwd);
+}
+
+int spool_received(struct smtp_session *s, const char *hostname,
+		   struct sbuf *out)
+{
+	char date[64], helo[300];
+	const char *proto;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	log_safe(helo, sizeof(helo), s->helo ? s->helo : "unknown");
+	proto = s->esmtp ? (s->tls ? "ESMTPS" : "ESMTP") : "SMTP";
+	if (s->env.smtputf8)
+		proto = s->tls ? "UTF8SMTPS" : "UTF8SMTP";
+	if (sbuf_printf(out, "Received: from %s ([%s])\r\n\tby %s (Sluice) "
+			"with %s id %s\r\n", helo, s->client_addr, hostname,
+			proto, s->id) < 0)
+		return -1;
+	if (s->tls && sbuf_printf(out, "\t(using %s)\r\n", s->tls_info) < 0)
+		return -1;
+	if (s->env.nrcpt == 1 &&
+	    sbuf_printf(out, "\tfor <%s>", s->env.rcpts[0].addr) < 0)
+		return -1;
+	return sbuf_printf(out, "%s; %s\r\n", s->env.nrcpt == 1 ? "" : "\t",
+			   date);
+}

@@ -1,0 +1,44 @@
+/*
+ * NAME
+ *	spool - accept messages into the queue, 250 after the group commit
+ * DESCRIPTION
+ *	What every queueing stage does at end of data: write the message
+ *	(with the stage's trace header in front) to the queue, then, at the
+ *	end of the event-loop turn, sync the queue once and answer every
+ *	message of that turn: "250 2.0.0 Ok: queued as ID", or 451 when the
+ *	sync failed. The session's ctx belongs to this module. Mail layer.
+ */
+#ifndef SLUICE_SPOOL_H
+#define SLUICE_SPOOL_H
+
+#include <stddef.h>
+
+#include "smtp_server.h"
+
+struct queue;
+struct forwarder;
+
+struct spool {
+	struct queue *q;
+	struct forwarder *fwd;
+	const char *stage;		/* entered_by, e.g. "mx" */
+	struct spool_sess *pending;	/* waiting for the commit */
+};
+
+/* Queue s's message with prefix (a trace header, may be empty) in front;
+ * the reply comes from spool_commit(). Answers 451 itself on failure. */
+void spool_accept(struct spool *sp, struct smtp_session *s,
+		  const char *prefix, size_t plen);
+
+/* The on_close hook's part: forget s. */
+void spool_closed(struct spool *sp, struct smtp_session *s);
+
+/* Turn-end hook (arg: the struct spool). */
+void spool_commit(void *arg);
+
+/* "Received: from helo ([addr]) by host (Sluice) with PROTO id SID
+ * (using TLS...) for <rcpt>; date" for s, appended to out. 0 or -1. */
+int spool_received(struct smtp_session *s, const char *hostname,
+		   struct sbuf *out);
+
+#endif
