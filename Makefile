@@ -34,9 +34,10 @@ TEST_SRC = $(wildcard common/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
+OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard store/*.c)))
 
-BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-queue
+BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue
 
 .PHONY: all build deps run test bench clean fuzz
 all:
@@ -53,6 +54,10 @@ $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

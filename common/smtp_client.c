@@ -521,3 +521,16 @@ int smtp_client_tls(const struct smtp_client *cl)
 {
 	return cl->tls_done;
 }
+
+int tls_policy_parse(const char *s, enum tls_policy *p)
+{
+	if (strcmp(s, "none") == 0)
+		*p = TLS_POLICY_NONE;
+	else if (strcmp(s, "may") == 0)
+		*p = TLS_POLICY_MAY;
+	else if (strcmp(s, "encrypt") == 0)
+		*p = TLS_POLICY_ENCRYPT;
+	else
+		return -1;
+	return 0;
+}

@@ -28,6 +28,9 @@ enum tls_policy {
 	TLS_POLICY_ENCRYPT, /* refuse to send in clear */
 };
 
+/* "none", "may" or "encrypt" into *p. Returns 0 or -1. */
+int tls_policy_parse(const char *s, enum tls_policy *p);
+
 struct smtp_client_cfg {
 	int lmtp;
 	const char *helo;	 /* our name in EHLO/LHLO */

@@ -131,13 +131,7 @@ int main(int argc, char **argv)
 		log_fatal("queue: %s", err);
 	mx.loop = evloop_new();
 	memset(&fc, 0, sizeof(fc));
-	if (strcmp(cfg.next_hop_tls, "none") == 0)
-		fc.tls_policy = TLS_POLICY_NONE;
-	else if (strcmp(cfg.next_hop_tls, "may") == 0)
-		fc.tls_policy = TLS_POLICY_MAY;
-	else if (strcmp(cfg.next_hop_tls, "encrypt") == 0)
-		fc.tls_policy = TLS_POLICY_ENCRYPT;
-	else
+	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
 		log_fatal("next_hop_tls '%s': want none, may or encrypt",
 			  cfg.next_hop_tls);
 	if (fc.tls_policy != TLS_POLICY_NONE) {

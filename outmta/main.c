@@ -1,0 +1,180 @@
+/*
+ * NAME
+ *	sluice-outmta - stage F, delivery to the Internet
+ * SYNOPSIS
+ *	sluice-outmta [-c config] [-f] [-t] [-p]
+ * DESCRIPTION
+ *	Options and configuration, then start-up: bind, drop privileges,
+ *	open the queue, start the resolver and the forwarder, serve the
+ *	trusted inner stages. See sluice-outmta.8.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "dns.h"
+#include "evloop.h"
+#include "forward.h"
+#include "limits_rfc.h"
+#include "log.h"
+#include "outmta.h"
+#include "qcontrol.h"
+#include "queue.h"
+#include "route.h"
+#include "tls.h"
+
+static struct outmta_config cfg;
+static struct outmta om;
+static struct route_table routes;
+
+static const struct cfg_param table[] = {
+	{"listen", CFG_STR, "127.0.0.1:10026", &cfg.listen, 0, 0,
+	 "address and port for SMTP from the inner stages"},
+	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
+	 "our name in EHLO and Received (empty: the host name)"},
+	{"trusted_peers", CFG_STR, "127.0.0.1", &cfg.trusted_peers, 0, 0,
+	 "who may send through us: addresses or a.b.c.d/len, comma separated"},
+	{"next_hop", CFG_STR, "mx", &cfg.next_hop, 0, 0,
+	 "mx (the recipient domain's MX records) or a smarthost, "
+	 "smtp:host:port"},
+	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
+	 "per-domain hops, e.g. local domains to the store: "
+	 "example.test = lmtp:127.0.0.1:2424"},
+	{"queue_dir", CFG_STR, "var/outmta/queue", &cfg.queue_dir, 0, 0,
+	 "the durable queue"},
+	{"user", CFG_STR, "sluice", &cfg.user, 0, 0,
+	 "unprivileged user to run as when started as root"},
+	{"syslog", CFG_BOOL, "no", &cfg.syslog, 0, 0,
+	 "log to syslog (facility mail) instead of stderr"},
+	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
+	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
+	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
+	 "time allowed for one DNS try (two tries per lookup)"},
+	{"smtp_port", CFG_INT, "25", &cfg.smtp_port, 1, 65535,
+	 "port of the mail exchangers found through DNS"},
+	{"tls_policy", CFG_STR, "may", &cfg.tls_policy, 0, 0,
+	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
+	{"max_message_size", CFG_SIZE, "25m", &cfg.max_message_size, 1024,
+	 LIM_MSG_SIZE_MAX, "largest message accepted (SIZE)"},
+	{"max_recipients", CFG_INT, "1000", &cfg.max_recipients, 1,
+	 LIM_RCPT_MAX, "recipients per message"},
+	{"max_sessions", CFG_INT, "200", &cfg.max_sessions, 1, 100000,
+	 "concurrent SMTP sessions"},
+	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
+	 "idle timeout of a session, and per reply from a next hop"},
+	{"hop_down_time", CFG_TIME, "60s", &cfg.hop_down_time, 1, 86400,
+	 "how long a failed mail exchanger is skipped"},
+	{"retry_min", CFG_TIME, "5m", &cfg.retry_min, 1, 86400,
+	 "first retry of deferred mail after this long"},
+	{"retry_max", CFG_TIME, "1h", &cfg.retry_max, 1, 86400,
+	 "retry interval doubles up to this"},
+	{"max_queue_lifetime", CFG_TIME, "5d", &cfg.max_queue_lifetime, 1,
+	 100 * 86400, "then undeliverable mail is returned to the sender"},
+	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
+	 1000, "connections per destination address"},
+	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+};
+
+static void on_stop(void *arg, int signo)
+{
+	log_info("stopping on signal %d", signo);
+	evloop_stop(arg);
+}
+
+static void on_queue_change(void *arg)
+{
+	forward_kick(arg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	struct smtp_server_cfg sc;
+	struct forward_cfg fc;
+	struct smtp_server *srv;
+	struct evloop *loop;
+	struct tls_ctx *ctls = NULL;
+	struct dns *dns;
+	char err[512], ctlpath[4096];
+	int fd;
+
+	daemon_start(argc, argv, "sluice-outmta", table, &opts);
+	log_open("outmta", cfg.syslog);
+	daemon_default_hostname(&cfg.hostname);
+	om.cfg = &cfg;
+	om.peers = config_list(cfg.trusted_peers);
+	if (om.peers == NULL)
+		log_fatal("out of memory");
+	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
+			     "ordered", err, sizeof(err)) < 0)
+		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
+			  err);
+	memset(&fc, 0, sizeof(fc));
+	if (tls_policy_parse(cfg.tls_policy, &fc.tls_policy) < 0)
+		log_fatal("tls_policy '%s': want none, may or encrypt",
+			  cfg.tls_policy);
+	fd = daemon_listen(cfg.listen);
+	daemon_state_dir(cfg.queue_dir, cfg.user);
+	daemon_drop_privileges(cfg.user);
+	om.spool.q = queue_open(cfg.queue_dir, err, sizeof(err));
+	if (om.spool.q == NULL)
+		log_fatal("queue: %s", err);
+	loop = evloop_new();
+	dns = dns_new(loop, cfg.dns_servers, (unsigned)cfg.dns_timeout * 1000,
+		      err, sizeof(err));
+	if (dns == NULL)
+		log_fatal("%s", err);
+	if (fc.tls_policy != TLS_POLICY_NONE) {
+		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
+		if (ctls == NULL)
+			log_fatal("TLS client: %s", err);
+	}
+	fc.tls = ctls;
+	fc.dns = dns;
+	fc.smtp_port = cfg.smtp_port;
+	fc.hostname = cfg.hostname;
+	fc.hop_down_time = cfg.hop_down_time;
+	fc.retry_min = cfg.retry_min;
+	fc.retry_max = cfg.retry_max;
+	fc.max_lifetime = cfg.max_queue_lifetime;
+	fc.concurrency = cfg.delivery_concurrency;
+	fc.timeout = cfg.timeout;
+	om.spool.fwd = forward_new(loop, om.spool.q, &routes, &fc);
+	om.spool.stage = "outmta";
+	memset(&sc, 0, sizeof(sc));
+	sc.hostname = cfg.hostname;
+	sc.max_size = cfg.max_message_size;
+	sc.max_rcpts = cfg.max_recipients;
+	sc.max_sessions = cfg.max_sessions;
+	sc.timeout = cfg.timeout;
+	sc.dsn = 1;
+	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);
+	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
+		 QUEUE_CONTROL_SOCK);
+	qcontrol_listen(loop, om.spool.q, ctlpath, on_queue_change,
+			om.spool.fwd);
+	if (smtp_server_listen(srv, fd) < 0 ||
+	    evloop_on_turn_end(loop, spool_commit, &om.spool) < 0 ||
+	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
+	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
+		log_fatal("cannot set up the event loop");
+	signal(SIGPIPE, SIG_IGN);
+	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
+		 cfg.listen, queue_count(om.spool.q), cfg.next_hop);
+	evloop_run(loop);
+	smtp_server_free(srv);
+	dns_free(dns);
+	forward_free(om.spool.fwd);
+	queue_sync(om.spool.q);
+	queue_close(om.spool.q);
+	evloop_free(loop);
+	route_table_free(&routes);
+	config_list_free(om.peers);
+	tls_ctx_free(ctls);
+	log_info("stopped");
+	return 0;
+}

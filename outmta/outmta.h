@@ -1,0 +1,46 @@
+/*
+ * NAME
+ *	outmta - stage F: the only stage that sends mail to the Internet
+ * DESCRIPTION
+ *	Private header: configuration and the SMTP hooks (trusted peers
+ *	only, Received header, queue through the spool).
+ */
+#ifndef SLUICE_OUTMTA_H
+#define SLUICE_OUTMTA_H
+
+#include "smtp_server.h"
+#include "spool.h"
+
+struct outmta_config {
+	char *listen;
+	char *hostname;
+	char *trusted_peers;
+	char *next_hop;
+	char *domain_routes;
+	char *queue_dir;
+	char *user;
+	int syslog;
+	char *dns_servers;
+	long long dns_timeout;
+	long long smtp_port;
+	char *tls_policy;
+	long long max_message_size;
+	long long max_recipients;
+	long long max_sessions;
+	long long timeout;
+	long long hop_down_time;
+	long long retry_min;
+	long long retry_max;
+	long long max_queue_lifetime;
+	long long delivery_concurrency;
+};
+
+struct outmta {
+	struct outmta_config *cfg;
+	char **peers;		/* trusted_peers, split */
+	struct spool spool;
+};
+
+extern const struct smtp_hooks outmta_hooks;
+
+#endif

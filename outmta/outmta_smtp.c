@@ -1,0 +1,99 @@
+/*
+ * NAME
+ *	outmta_smtp - the SMTP hooks of stage F
+ * DESCRIPTION
+ *	Only the configured inner stages may hand mail to the outgoing MTA
+ *	(DESIGN.md: F is the only stage that talks to the Internet, and only
+ *	for the stages behind it). Peers are matched by address, or by an
+ *	IPv4 prefix written a.b.c.d/len. Recipients anywhere are accepted
+ *	from them; the message gets a Received header and is queued.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "log.h"
+#include "outmta.h"
+
+static struct outmta *om_of(struct smtp_session *s)
+{
+	return smtp_server_ctx(s->srv);
+}
+
+/* Does addr match pattern ("10.0.0.5", "::1" or "10.0.0.0/8")? */
+static int peer_match(const char *pattern, const char *addr)
+{
+	char net[64];
+	struct in_addr a, n;
+	const char *slash = strchr(pattern, '/');
+	unsigned long len;
+	uint32_t mask;
+
+	if (slash == NULL)
+		return strcmp(pattern, addr) == 0;
+	if ((size_t)(slash - pattern) >= sizeof(net))
+		return 0;
+	memcpy(net, pattern, (size_t)(slash - pattern));
+	net[slash - pattern] = '\0';
+	len = strtoul(slash + 1, NULL, 10);
+	if (len > 32 || inet_pton(AF_INET, net, &n) != 1 ||
+	    inet_pton(AF_INET, addr, &a) != 1)
+		return 0;
+	mask = len == 0 ? 0 : htonl(~(uint32_t)0 << (32 - len));
+	return (a.s_addr & mask) == (n.s_addr & mask);
+}
+
+static int om_connect(struct smtp_session *s, struct smtp_reply *r)
+{
+	struct outmta *om = om_of(s);
+	char **p;
+
+	for (p = om->peers; *p; p++)
+		if (peer_match(*p, s->client_addr))
+			return 0;
+	log_warn("%s: reject: connect from [%s]: not a trusted peer", s->id,
+		 s->client_addr);
+	return smtp_reply_set(r, 554, "5.7.1", "%s: not a trusted peer",
+			      om->cfg->hostname);
+}
+
+static int om_rcpt(struct smtp_session *s, const char *rcpt,
+		   struct smtp_reply *r)
+{
+	if (s->path->flags & ADDR_POSTMASTER)
+		return smtp_reply_set(r, 550, "5.1.1", "no local mailboxes "
+				      "here");
+	return 0;
+}
+
+static void om_data(struct smtp_session *s)
+{
+	struct outmta *om = om_of(s);
+	struct smtp_reply r;
+	struct sbuf rcvd;
+
+	sbuf_init(&rcvd, 4096);
+	if (spool_received(s, om->cfg->hostname, &rcvd) < 0) {
+		sbuf_free(&rcvd);
+		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	spool_accept(&om->spool, s, rcvd.data, rcvd.len);
+	sbuf_free(&rcvd);
+}
+
+static void om_close(struct smtp_session *s)
+{
+	spool_closed(&om_of(s)->spool, s);
+}
+
+const struct smtp_hooks outmta_hooks = {
+	.on_connect = om_connect,
+	.on_rcpt = om_rcpt,
+	.on_data = om_data,
+	.on_close = om_close,
+};

@@ -1,0 +1,153 @@
+"""outmta (stage F): delivery to the loopback Internet through real DNS.
+
+dnsmasq on 127.0.0.1 serves the test domains; their mail exchangers are
+receivers on other 127.x addresses, all on one port, which outmta uses as
+its smtp_port.
+"""
+import os
+import shutil
+import smtplib
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port, queue_tool, wait_for, write_conf, Daemon, \
+    BUILD
+from receiver import Receiver
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+@pytest.fixture
+def dns(cluster):
+    port = free_port()
+    conf = os.path.join(cluster.base, "dnsmasq.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            "port=%d" % port, "listen-address=127.0.0.1",
+            "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
+            "mx-host=remote.test,mx1.remote.test,10",
+            "mx-host=remote.test,mx2.remote.test,20",
+            "host-record=mx1.remote.test,127.0.0.2",
+            "host-record=mx2.remote.test,127.0.0.3",
+            "host-record=implicit.test,127.0.0.4",
+            # RFC 7505 null MX: preference 0, exchange "."
+            "dns-rr=nullmx.test,15,000000",
+            "host-record=nullmx.test,127.0.0.5",
+        ]) + "\n")
+    p = subprocess.Popen([DNSMASQ, "-k", "-C", conf, "--user=root"],
+                         stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    assert p.poll() is None, "dnsmasq did not start"
+    yield "127.0.0.1:%d" % port
+    p.terminate()
+    p.wait()
+
+
+@pytest.fixture
+def net(cluster, dns):
+    """outmta plus receivers for mx1 (127.0.0.2), mx2 (.3), implicit (.4)."""
+    port = free_port()
+    rx = {ip: Receiver(ip, port) for ip in
+          ("127.0.0.2", "127.0.0.3", "127.0.0.4")}
+    d = cluster._dir("outmta")
+    lport = free_port()
+    conf = {"listen": "127.0.0.1:%d" % lport, "hostname": "out.example.test",
+            "queue_dir": os.path.join(d, "queue"), "user": "sluice",
+            "dns_servers": dns, "smtp_port": str(port),
+            "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s",
+            "trusted_peers": "127.0.0.0/8"}
+    write_conf(os.path.join(d, "outmta.conf"), conf)
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "outmta.conf"), d, lport)
+    om.queue_dir = conf["queue_dir"]
+    cluster.daemons.append(om)
+    om.start()
+    yield om, rx
+    for r in rx.values():
+        r.stop()
+
+
+def send(om, rcpts, sender="alice@example.test"):
+    with smtplib.SMTP("127.0.0.1", om.port) as s:
+        s.sendmail(sender, rcpts, b"From: alice@example.test\r\n"
+                   b"Subject: out\r\n\r\nhello Internet\r\n")
+
+
+def test_preferred_mx(net):
+    om, rx = net
+    send(om, ["bob@remote.test"])
+    wait_for(lambda: rx["127.0.0.2"].messages, what="delivery to mx1")
+    mail, rcpts, data = rx["127.0.0.2"].messages[0]
+    assert rcpts == [b"<bob@remote.test>"]
+    assert b"hello Internet" in data and b"by out.example.test" in data
+    assert rx["127.0.0.3"].messages == []
+    assert "relay=127.0.0.2:" in om.log() and "status=sent" in om.log()
+
+
+def test_backup_mx_then_wait_then_deliver(net):
+    om, rx = net
+    rx["127.0.0.2"].stop()
+    send(om, ["carol@remote.test"])
+    wait_for(lambda: rx["127.0.0.3"].messages, what="delivery to mx2")
+    rx["127.0.0.3"].stop()
+    send(om, ["dave@remote.test"])
+    wait_for(lambda: "status=deferred" in om.log(), what="a deferral")
+    assert "pending" in queue_tool(om, "list").stdout
+    port = int(om.log().split("relay=127.0.0.3:")[1].split(",")[0])
+    back = Receiver("127.0.0.3", port)
+    try:
+        wait_for(lambda: back.messages, 20, "delivery once mx2 returns")
+    finally:
+        back.stop()
+
+
+def test_implicit_mx(net):
+    om, rx = net
+    send(om, ["erin@implicit.test"])
+    wait_for(lambda: rx["127.0.0.4"].messages, what="implicit MX delivery")
+
+
+def test_tempfail_then_success_delivered_once(net):
+    om, rx = net
+    rx["127.0.0.2"].script = ["451 4.3.0 try again later"]
+    send(om, ["frank@remote.test"])
+    wait_for(lambda: rx["127.0.0.2"].messages, 20, "the retry")
+    time.sleep(1.5)
+    assert len(rx["127.0.0.2"].messages) == 1
+    assert "status=deferred (451 4.3.0 try again later)" in om.log()
+
+
+def test_null_mx_bounces_at_once(net, cluster):
+    om, rx = net
+    send(om, ["nobody@nullmx.test"], sender="alice@remote.test")
+    wait_for(lambda: "does not accept mail (null MX)" in om.log(),
+             what="the null MX failure")
+    assert "status=bounced" in om.log()
+    # the bounce goes back to alice@remote.test through the same path
+    wait_for(lambda: any(b"multipart/report" in m[2]
+                         for m in rx["127.0.0.2"].messages),
+             what="the DSN at remote.test")
+
+
+def test_unknown_domain_bounces(net):
+    om, rx = net
+    send(om, ["x@nosuchdomain.test"], sender="")
+    wait_for(lambda: "Host or domain name not found" in om.log())
+
+
+def test_untrusted_peer_refused(cluster, dns):
+    d = cluster._dir("outmta")
+    lport = free_port()
+    write_conf(os.path.join(d, "o.conf"), {
+        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
+        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+        "trusted_peers": "10.9.9.9"})
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "o.conf"), d, lport)
+    cluster.daemons.append(om)
+    om.start()
+    with pytest.raises(smtplib.SMTPConnectError) as e:
+        smtplib.SMTP("127.0.0.1", lport)
+    assert e.value.smtp_code == 554
