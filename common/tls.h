@@ -48,4 +48,30 @@ void tls_describe(struct tls_conn *t, char *out, size_t outlen);
 /* The last error as text. */
 const char *tls_error(struct tls_conn *t);
 
+
+
+/* ---- crypto for DKIM (tls_crypto.c) ---- */
+
+struct sbuf;
+struct tls_key;
+
+enum tls_key_type { TLS_KEY_RSA, TLS_KEY_ED25519 };
+
+/* SHA-256 of p[0..n). */
+void tls_sha256(const void *p, size_t n, unsigned char out[32]);
+/* Append the Base64 of p[0..n) (no line breaks) to out. 0 or -1. */
+int tls_base64(const void *p, size_t n, struct sbuf *out);
+
+/* Load a PEM private key (RSA or Ed25519). NULL with a reason. */
+struct tls_key *tls_key_load(const char *path, char *err, size_t errlen);
+void tls_key_free(struct tls_key *k);
+enum tls_key_type tls_key_type(const struct tls_key *k);
+/* Sign data: RSA with RSASSA-PKCS1-v1_5 over SHA-256 of data; Ed25519
+ * with PureEdDSA over data itself. Appends the raw signature to sig. */
+int tls_key_sign(struct tls_key *k, const void *data, size_t n,
+		 struct sbuf *sig);
+/* Make a key (RSA 2048 or Ed25519), write it to path (mode 0600), and
+ * append its DKIM public key value (the p= tag, Base64) to pub. */
+int tls_key_generate(enum tls_key_type type, const char *path,
+		     struct sbuf *pub, char *err, size_t errlen);
 #endif

@@ -76,6 +76,8 @@ static const struct cfg_param table[] = {
 	 100 * 86400, "then undeliverable mail is returned to the sender"},
 	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
 	 1000, "connections per destination address"},
+	{"dkim_keys", CFG_STR, "", &cfg.dkim_keys, 0, 0,
+	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -118,6 +120,11 @@ int main(int argc, char **argv)
 		log_fatal("tls_policy '%s': want none, may or encrypt",
 			  cfg.tls_policy);
 	fd = daemon_listen(cfg.listen);
+	if (cfg.dkim_keys[0]) {
+		om.dkim = dkim_signers_load(cfg.dkim_keys, err, sizeof(err));
+		if (om.dkim == NULL)
+			log_fatal("%s", err);
+	}
 	daemon_state_dir(cfg.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	om.spool.q = queue_open(cfg.queue_dir, err, sizeof(err));
@@ -174,6 +181,7 @@ int main(int argc, char **argv)
 	evloop_free(loop);
 	route_table_free(&routes);
 	config_list_free(om.peers);
+	dkim_signers_free(om.dkim);
 	tls_ctx_free(ctls);
 	log_info("stopped");
 	return 0;

@@ -8,6 +8,7 @@
 #ifndef SLUICE_OUTMTA_H
 #define SLUICE_OUTMTA_H
 
+#include "dkim.h"
 #include "smtp_server.h"
 #include "spool.h"
 
@@ -33,11 +34,13 @@ struct outmta_config {
 	long long retry_max;
 	long long max_queue_lifetime;
 	long long delivery_concurrency;
+	char *dkim_keys;
 };
 
 struct outmta {
 	struct outmta_config *cfg;
 	char **peers;		/* trusted_peers, split */
+	struct dkim_signer **dkim; /* dkim_keys, loaded */
 	struct spool spool;
 };
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "addr.h"
 #include "log.h"
@@ -69,14 +71,39 @@ static int om_rcpt(struct smtp_session *s, const char *rcpt,
 	return 0;
 }
 
+/* DKIM-sign with every key of the From: domain (one per algorithm). */
+static int sign(struct outmta *om, struct smtp_session *s, struct sbuf *out)
+{
+	struct dkim_signer **d;
+	char domain[256];
+	const char *msg = s->msg.data ? s->msg.data : "";
+
+	if (om->dkim == NULL)
+		return 0;
+	dkim_from_domain(msg, s->msg.len, domain, sizeof(domain));
+	for (d = om->dkim; *d; d++) {
+		if (strcasecmp((*d)->domain, domain) != 0)
+			continue;
+		if (dkim_sign(*d, msg, s->msg.len, time(NULL), out) < 0) {
+			log_error("%s: DKIM signing failed for d=%s", s->id,
+				  domain);
+			return -1;
+		}
+		log_info("%s: DKIM-Signature added: d=%s, s=%s", s->id,
+			 (*d)->domain, (*d)->selector);
+	}
+	return 0;
+}
+
 static void om_data(struct smtp_session *s)
 {
 	struct outmta *om = om_of(s);
 	struct smtp_reply r;
 	struct sbuf rcvd;
 
-	sbuf_init(&rcvd, 4096);
-	if (spool_received(s, om->cfg->hostname, &rcvd) < 0) {
+	sbuf_init(&rcvd, 65536);
+	if (spool_received(s, om->cfg->hostname, &rcvd) < 0 ||
+	    sign(om, s, &rcvd) < 0) {
 		sbuf_free(&rcvd);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
 		smtp_session_reply(s, &r);

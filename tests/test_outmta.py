@@ -151,3 +151,73 @@ def test_untrusted_peer_refused(cluster, dns):
     with pytest.raises(smtplib.SMTPConnectError) as e:
         smtplib.SMTP("127.0.0.1", lport)
     assert e.value.smtp_code == 554
+
+
+def keygen(cluster, typ, sel):
+    path = os.path.join(cluster.base, "%s.pem" % sel)
+    r = subprocess.run([os.path.join(BUILD, "sluice-dkim-keygen"), "-t",
+                        typ, "-d", "example.test", "-s", sel, "-o", path],
+                       capture_output=True, text=True, check=True)
+    os.chmod(path, 0o644)  # outmta reads it after dropping root
+    record = "".join(r.stdout.split('"')[1::2])
+    assert record.startswith("v=DKIM1; k=%s; p=" % typ)
+    return path, record
+
+
+@pytest.fixture
+def signed_net(cluster, dns):
+    rsa, rsa_rec = keygen(cluster, "rsa", "r1")
+    ed, ed_rec = keygen(cluster, "ed25519", "e1")
+    port = free_port()
+    rx = Receiver("127.0.0.2", port)
+    d = cluster._dir("outmta")
+    lport = free_port()
+    write_conf(os.path.join(d, "o.conf"), {
+        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
+        "hostname": "out.example.test",
+        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+        "smtp_port": str(port),
+        "dkim_keys": "example.test:r1:%s, example.test:e1:%s" % (rsa, ed)})
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "o.conf"), d, lport)
+    cluster.daemons.append(om)
+    om.start()
+    yield om, rx, {"r1._domainkey.example.test.": rsa_rec,
+                   "e1._domainkey.example.test.": ed_rec}
+    rx.stop()
+
+
+def test_dkim_rsa_and_ed25519_verify(signed_net):
+    dkim = pytest.importorskip("dkim")
+    om, rx, records = signed_net
+    msg = (b"From: Alice <alice@example.test>\r\nTo: bob@remote.test\r\n"
+           b"Subject:   folded\r\n  subject line\r\n"
+           b"Date: Sun, 22 Nov 2026 16:00:00 +0000\r\n"
+           b"Message-ID: <dkim1@example.test>\r\n\r\n"
+           b"body  with   spaces \r\n\r\n.dot line\r\n\r\n\r\n")
+    with smtplib.SMTP("127.0.0.1", om.port) as s:
+        s.sendmail("alice@example.test", ["bob@remote.test"], msg)
+    wait_for(lambda: rx.messages, what="the signed message")
+    data = rx.messages[0][2]
+    assert data.count(b"DKIM-Signature:") == 2
+    assert b"a=rsa-sha256" in data and b"a=ed25519-sha256" in data
+
+    def dnsfunc(name, timeout=5):
+        n = name.decode() if isinstance(name, bytes) else name
+        return records.get(n, "").encode()
+
+    # verify each signature on its own: remove the other one
+    for keep in (b"a=rsa-sha256", b"a=ed25519-sha256"):
+        lines, out, skip = data.split(b"\r\n"), [], False
+        for ln in lines:
+            if ln.startswith(b"DKIM-Signature:"):
+                skip = keep not in ln
+            elif not ln.startswith((b"\t", b" ")):
+                skip = False
+            if not skip:
+                out.append(ln)
+        one = b"\r\n".join(out)
+        assert dkim.verify(one, dnsfunc=dnsfunc), keep
+    # a changed body breaks the signature
+    assert not dkim.verify(data.replace(b"body  with", b"b0dy with"),
+                           dnsfunc=dnsfunc)

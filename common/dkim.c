@@ -1,0 +1,295 @@
+/*
+ * NAME
+ *	dkim - DKIM signing, relaxed/relaxed
+ * DESCRIPTION
+ *	RFC 6376 3.4.2 (relaxed header canonicalization): lowercase the
+ *	name, unfold, turn runs of WSP into one SP, drop WSP at the end of
+ *	the value and around the colon. 3.4.4 (relaxed body): drop WSP at
+ *	line ends, turn WSP runs into one SP, drop empty lines at the end.
+ *	Headers are signed bottom-up per name (5.4.2); From is listed twice
+ *	so that a From added later breaks the signature (oversigning).
+ *	RFC 8463: ed25519-sha256 signs the SHA-256 of the header data.
+ */
+#include "dkim.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "tls.h"
+
+static const char *const sign_headers[] = {
+	"from", "reply-to", "subject", "date", "to", "cc", "message-id",
+	"in-reply-to", "references", "mime-version", "content-type",
+	"content-transfer-encoding", NULL,
+};
+
+struct hdr {
+	const char *p;	/* start of the header line */
+	size_t len;	/* up to and including the final CRLF */
+	int used;
+};
+
+/* Split the header section into headers (with continuation lines).
+ * Returns the count, and *body the start of the body. */
+static size_t split_headers(const char *msg, size_t len, struct hdr *h,
+			    size_t max, const char **body)
+{
+	const char *p = msg, *end = msg + len, *nl;
+	size_t n = 0;
+
+	while (p < end) {
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+			*body = p + 2;
+			return n;
+		}
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl ? nl + 1 : end;
+		if ((*p == ' ' || *p == '\t') && n > 0) {
+			h[n - 1].len = (size_t)(nl - h[n - 1].p);
+		} else if (n < max) {
+			h[n].p = p;
+			h[n].len = (size_t)(nl - p);
+			h[n].used = 0;
+			n++;
+		}
+		p = nl;
+	}
+	*body = end;
+	return n;
+}
+
+static int name_is(const struct hdr *h, const char *name)
+{
+	size_t nl = strlen(name);
+
+	return h->len > nl && strncasecmp(h->p, name, nl) == 0 &&
+	       (h->p[nl] == ':' || h->p[nl] == ' ' || h->p[nl] == '\t');
+}
+
+/* Relaxed canonical form of one header ("name:value\r\n"). */
+static int canon_header(const char *p, size_t len, struct sbuf *out)
+{
+	const char *end = p + len, *colon = memchr(p, ':', len);
+	int sp = 0, started = 0;
+
+	if (colon == NULL)
+		return 0;
+	for (; p < colon; p++)
+		if (*p != ' ' && *p != '\t' &&
+		    sbuf_append(out, &(char){(char)tolower((unsigned char)*p)},
+				1) < 0)
+			return -1;
+	if (sbuf_append(out, ":", 1) < 0)
+		return -1;
+	for (p = colon + 1; p < end; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;
+		if (*p == ' ' || *p == '\t') {
+			sp = 1;
+			continue;
+		}
+		if (sp && started && sbuf_append(out, " ", 1) < 0)
+			return -1;
+		sp = 0;
+		started = 1;
+		if (sbuf_append(out, p, 1) < 0)
+			return -1;
+	}
+	return sbuf_append(out, "\r\n", 2);
+}
+
+/* Relaxed canonical body (RFC 6376 3.4.4). */
+static int canon_body(const char *p, const char *end, struct sbuf *out)
+{
+	size_t empty = 0, i, linelen;
+	const char *nl;
+	int sp;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		linelen = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (linelen > 0 && p[linelen - 1] == '\r')
+			linelen--;
+		/* trailing WSP goes */
+		while (linelen > 0 && (p[linelen - 1] == ' ' ||
+				       p[linelen - 1] == '\t'))
+			linelen--;
+		if (linelen == 0) {
+			empty++;
+		} else {
+			for (; empty > 0; empty--)
+				if (sbuf_append(out, "\r\n", 2) < 0)
+					return -1;
+			for (i = 0, sp = 0; i < linelen; i++) {
+				if (p[i] == ' ' || p[i] == '\t') {
+					sp = 1;
+					continue;
+				}
+				if (sp && sbuf_append(out, " ", 1) < 0)
+					return -1;
+				sp = 0;
+				if (sbuf_append(out, p + i, 1) < 0)
+					return -1;
+			}
+			if (sbuf_append(out, "\r\n", 2) < 0)
+				return -1;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+#define DKIM_MAX_HDRS 1000
+
+int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
+	      time_t now, struct sbuf *out)
+{
+	struct hdr *h = calloc(DKIM_MAX_HDRS, sizeof(*h));
+	struct sbuf canon, hlist, sighdr, sig;
+	unsigned char bh[32], hh[32];
+	const char *body = msg + len;
+	size_t n, i, k, col;
+	int rc = -1, ed = tls_key_type(s->key) == TLS_KEY_ED25519;
+
+	if (h == NULL)
+		return -1;
+	sbuf_init(&canon, len + 4096);
+	sbuf_init(&hlist, 4096);
+	sbuf_init(&sighdr, 8192);
+	sbuf_init(&sig, 1024);
+	n = split_headers(msg, len, h, DKIM_MAX_HDRS, &body);
+	if (canon_body(body, msg + len, &canon) < 0)
+		goto out;
+	tls_sha256(canon.data ? canon.data : "", canon.len, bh);
+	sbuf_reset(&canon);
+	/* header data: the chosen headers, bottom-up per name */
+	for (i = 0; sign_headers[i]; i++) {
+		for (k = n; k-- > 0;) {
+			if (h[k].used || !name_is(&h[k], sign_headers[i]))
+				continue;
+			h[k].used = 1;
+			if (canon_header(h[k].p, h[k].len, &canon) < 0 ||
+			    sbuf_printf(&hlist, "%s%s", hlist.len ? ":" : "",
+					sign_headers[i]) < 0)
+				goto out;
+			break;
+		}
+	}
+	if (sbuf_puts(&hlist, ":from") < 0) /* oversign From */
+		goto out;
+	if (sbuf_printf(&sighdr, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed;"
+			" d=%s; s=%s; t=%lld; h=%s; bh=",
+			ed ? "ed25519-sha256" : "rsa-sha256", s->domain,
+			s->selector, (long long)now, hlist.data) < 0 ||
+	    tls_base64(bh, sizeof(bh), &sighdr) < 0 ||
+	    sbuf_puts(&sighdr, "; b=") < 0)
+		goto out;
+	/* the signature header itself, b= empty, no final CRLF (3.7) */
+	if (canon_header(sighdr.data, sighdr.len, &canon) < 0)
+		goto out;
+	canon.len -= 2;
+	if (ed) {
+		tls_sha256(canon.data, canon.len, hh);
+		rc = tls_key_sign(s->key, hh, sizeof(hh), &sig);
+	} else {
+		rc = tls_key_sign(s->key, canon.data, canon.len, &sig);
+	}
+	if (rc < 0)
+		goto out;
+	sbuf_reset(&canon);
+	rc = -1;
+	if (tls_base64(sig.data, sig.len, &canon) < 0)
+		goto out;
+	/* fold: the fixed part, then the signature in 72-column pieces */
+	if (sbuf_append(out, sighdr.data, sighdr.len) < 0)
+		goto out;
+	for (col = 0; col < canon.len; col += 72)
+		if (sbuf_printf(out, "\r\n\t%.*s", (int)(canon.len - col > 72 ?
+							 72 : canon.len - col),
+				canon.data + col) < 0)
+			goto out;
+	rc = sbuf_puts(out, "\r\n");
+out:
+	sbuf_free(&canon);
+	sbuf_free(&hlist);
+	sbuf_free(&sighdr);
+	sbuf_free(&sig);
+	free(h);
+	return rc;
+}
+
+void dkim_from_domain(const char *msg, size_t len, char *out, size_t outlen)
+{
+	struct hdr h[DKIM_MAX_HDRS / 10];
+	const char *body, *at = NULL, *p;
+	size_t n = split_headers(msg, len, h, sizeof(h) / sizeof(h[0]), &body);
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		if (name_is(&h[i], "from"))
+			break;
+	if (i == n)
+		return;
+	for (p = h[i].p; p < h[i].p + h[i].len; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return;
+	for (p = at + 1; p < h[i].p + h[i].len && o + 1 < outlen &&
+	     (isalnum((unsigned char)*p) || *p == '.' || *p == '-'); p++)
+		out[o++] = (char)tolower((unsigned char)*p);
+	out[o] = '\0';
+}
+
+struct dkim_signer **dkim_signers_load(const char *spec, char *err,
+				       size_t errlen)
+{
+	char **items = config_list(spec), *c1, *c2;
+	struct dkim_signer **list;
+	size_t n = 0, i;
+
+	if (items == NULL)
+		return NULL;
+	while (items[n])
+		n++;
+	list = calloc(n + 1, sizeof(*list));
+	for (i = 0; list && i < n; i++) {
+		c1 = strchr(items[i], ':');
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		list[i] = calloc(1, sizeof(**list));
+		if (list[i] == NULL || c2 == NULL ||
+		    (size_t)(c1 - items[i]) >= sizeof(list[i]->domain) ||
+		    (size_t)(c2 - c1 - 1) >= sizeof(list[i]->selector)) {
+			snprintf(err, errlen, "dkim_keys entry '%s': want "
+				 "domain:selector:/path/key.pem", items[i]);
+			goto fail;
+		}
+		memcpy(list[i]->domain, items[i], (size_t)(c1 - items[i]));
+		memcpy(list[i]->selector, c1 + 1, (size_t)(c2 - c1 - 1));
+		list[i]->key = tls_key_load(c2 + 1, err, errlen);
+		if (list[i]->key == NULL)
+			goto fail;
+	}
+	config_list_free(items);
+	return list;
+fail:
+	config_list_free(items);
+	dkim_signers_free(list);
+	return NULL;
+}
+
+void dkim_signers_free(struct dkim_signer **list)
+{
+	size_t i;
+
+	for (i = 0; list && list[i]; i++) {
+		tls_key_free(list[i]->key);
+		free(list[i]);
+	}
+	free(list);
+}

@@ -1,0 +1,41 @@
+/*
+ * NAME
+ *	dkim - DKIM signatures (RFC 6376) with rsa-sha256 and
+ *	ed25519-sha256 (RFC 8463), relaxed/relaxed canonicalization
+ * DESCRIPTION
+ *	Pure apart from the crypto calls into the OpenSSL adapter: a message
+ *	in, a "DKIM-Signature:" header out. Mail layer.
+ */
+#ifndef SLUICE_DKIM_H
+#define SLUICE_DKIM_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "sbuf.h"
+
+struct tls_key;
+
+struct dkim_signer {
+	char domain[256];	/* d= */
+	char selector[64];	/* s= */
+	struct tls_key *key;
+};
+
+/* Parse "domain:selector:/path/key.pem, ..." into a NULL-terminated
+ * array (free with dkim_signers_free). NULL with a reason in err. */
+struct dkim_signer **dkim_signers_load(const char *spec, char *err,
+				       size_t errlen);
+void dkim_signers_free(struct dkim_signer **list);
+
+/* Append a folded "DKIM-Signature: ...\r\n" header for msg (header
+ * section and body, CRLF lines) signed by s at time now. 0 or -1. */
+int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
+	      time_t now, struct sbuf *out);
+
+/* The domain of the first From: header's address (lowercased) into out,
+ * or "" if none. */
+void dkim_from_domain(const char *msg, size_t len, char *out,
+		      size_t outlen);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * NAME
+ *	tls_crypto - the OpenSSL adapter's hashes, keys and signatures
+ * DESCRIPTION
+ *	What DKIM (RFC 6376, RFC 8463) needs from OpenSSL: SHA-256, Base64,
+ *	RSA-SHA256 and Ed25519 signatures, key generation. Part of the
+ *	OpenSSL adapter (with tls.c): no other file includes OpenSSL.
+ */
+#include "tls.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "sbuf.h"
+
+struct tls_key {
+	EVP_PKEY *pkey;
+	enum tls_key_type type;
+};
+
+static void crypto_error(char *err, size_t errlen, const char *what)
+{
+	char buf[120];
+	unsigned long e = ERR_get_error();
+
+	ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s: %s", what, e ? buf : "failed");
+	ERR_clear_error();
+}
+
+void tls_sha256(const void *p, size_t n, unsigned char out[32])
+{
+	unsigned int len = 32;
+
+	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+int tls_base64(const void *p, size_t n, struct sbuf *out)
+{
+	size_t need = 4 * ((n + 2) / 3);
+
+	if (n > 0x3fffffff || sbuf_reserve(out, need + 1) < 0)
+		return -1;
+	EVP_EncodeBlock((unsigned char *)out->data + out->len, p, (int)n);
+	out->len += need;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+struct tls_key *tls_key_load(const char *path, char *err, size_t errlen)
+{
+	struct tls_key *k;
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *pkey;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return NULL;
+	}
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pkey == NULL) {
+		crypto_error(err, errlen, path);
+		return NULL;
+	}
+	k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	k->pkey = pkey;
+	if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519) {
+		k->type = TLS_KEY_ED25519;
+	} else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA &&
+		   EVP_PKEY_get_bits(pkey) >= 1024) {
+		k->type = TLS_KEY_RSA;
+	} else {
+		snprintf(err, errlen, "%s: want an RSA (>= 1024 bits) or "
+			 "Ed25519 key", path);
+		tls_key_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+void tls_key_free(struct tls_key *k)
+{
+	if (k == NULL)
+		return;
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+enum tls_key_type tls_key_type(const struct tls_key *k)
+{
+	return k->type;
+}
+
+int tls_key_sign(struct tls_key *k, const void *data, size_t n,
+		 struct sbuf *sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t len = 0;
+	int rc = -1;
+
+	if (ctx == NULL)
+		return -1;
+	if (EVP_DigestSignInit(ctx, NULL, k->type == TLS_KEY_RSA ?
+			       EVP_sha256() : NULL, NULL, k->pkey) == 1 &&
+	    EVP_DigestSign(ctx, NULL, &len, data, n) == 1 &&
+	    sbuf_reserve(sig, len) == 0 &&
+	    EVP_DigestSign(ctx, (unsigned char *)sig->data + sig->len, &len,
+			   data, n) == 1) {
+		sig->len += len;
+		rc = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+int tls_key_generate(enum tls_key_type type, const char *path,
+		     struct sbuf *pub, char *err, size_t errlen)
+{
+	EVP_PKEY *pkey = type == TLS_KEY_RSA ?
+			 EVP_RSA_gen(2048) :
+			 EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	unsigned char raw[32], *der = NULL;
+	size_t rawlen = sizeof(raw);
+	int fd, derlen, rc = -1;
+	FILE *f;
+
+	if (pkey == NULL) {
+		crypto_error(err, errlen, "key generation");
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot create (exists?)", path);
+		if (fd >= 0)
+			close(fd);
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	if (PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+		crypto_error(err, errlen, path);
+		fclose(f);
+		EVP_PKEY_free(pkey);
+		return -1;
+	}
+	fclose(f);
+	if (type == TLS_KEY_ED25519) {
+		/* RFC 8463 4.2: the raw 32-byte public key */
+		if (EVP_PKEY_get_raw_public_key(pkey, raw, &rawlen) == 1)
+			rc = tls_base64(raw, rawlen, pub);
+	} else {
+		/* RFC 6376 3.6.1: DER SubjectPublicKeyInfo */
+		derlen = i2d_PUBKEY(pkey, &der);
+		if (derlen > 0)
+			rc = tls_base64(der, (size_t)derlen, pub);
+		OPENSSL_free(der);
+	}
+	if (rc < 0)
+		crypto_error(err, errlen, "public key");
+	EVP_PKEY_free(pkey);
+	return rc;
+}
