@@ -56,7 +56,9 @@ class Receiver:
                         data = b""
                         while True:
                             ln = self.rfile.readline(65536)
-                            if not ln or ln == b".\r\n":
+                            if not ln:
+                                return  # cut off: nothing accepted
+                            if ln == b".\r\n":
                                 break
                             data += ln[1:] if ln.startswith(b".") else ln
                         with outer.lock:

@@ -221,3 +221,49 @@ def test_dkim_rsa_and_ed25519_verify(signed_net):
     # a changed body breaks the signature
     assert not dkim.verify(data.replace(b"body  with", b"b0dy with"),
                            dnsfunc=dnsfunc)
+
+
+def test_kill9_under_load_loses_nothing(net):
+    import re
+    import threading
+    om, rx = net
+    accepted, lock = set(), threading.Lock()
+
+    def client(seqs):
+        for seq in seqs:
+            msg = ("From: alice@example.test\r\nX-Seq: %d\r\n\r\n%s\r\n" %
+                   (seq, "x" * 500)).encode()
+            for _ in range(200):
+                try:
+                    with smtplib.SMTP("127.0.0.1", om.port, timeout=10) as s:
+                        s.sendmail("alice@example.test", ["bob@remote.test"],
+                                   msg)
+                    with lock:
+                        accepted.add(seq)
+                    break
+                except (OSError, smtplib.SMTPException):
+                    time.sleep(0.05)
+
+    threads = [threading.Thread(target=client, args=(range(i, 300, 10),))
+               for i in range(10)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(accepted) >= 120, 60, "120 accepted")
+    om.kill9()
+    om.start()
+    for t in threads:
+        t.join(120)
+    assert len(accepted) == 300
+
+    def delivered():
+        got = {}
+        for _, _, data in list(rx["127.0.0.2"].messages):
+            m = re.search(rb"X-Seq: (\d+)", data)
+            assert m, data[:600]
+            s = int(m.group(1))
+            got[s] = got.get(s, 0) + 1
+        return got
+    wait_for(lambda: accepted <= set(delivered()), 60, "every message")
+    got = delivered()
+    print("\noutmta crash: %d accepted, %d delivered, %d duplicates" % (
+        len(accepted), len(got), sum(n - 1 for n in got.values())))
