@@ -20,7 +20,7 @@
 
 enum env_tag {
 	T_FROM = 1, T_ENVID, T_RET, T_BODY, T_UTF8, T_SIZE, T_CADDR, T_CNAME,
-	T_HELO, T_AUTH, T_ENTERED, T_ARRIVAL,
+	T_HELO, T_AUTH, T_ENTERED, T_ARRIVAL, T_DELAYN,
 	T_RCPT = 32, T_R_ORCPT, T_R_NOTIFY, T_R_STATE, T_R_REPLY,
 };
 
@@ -95,6 +95,7 @@ int envelope_copy(struct envelope *dst, const struct envelope *src)
 	dst->smtputf8 = src->smtputf8;
 	dst->size = src->size;
 	dst->arrival = src->arrival;
+	dst->delay_notified = src->delay_notified;
 	for (i = 0; i < src->nrcpt && !bad; i++) {
 		const struct rcpt *r = &src->rcpts[i];
 		int k = envelope_add_rcpt(dst, r->addr, r->orcpt, r->notify);
@@ -161,6 +162,7 @@ int envelope_encode(const struct envelope *e, struct sbuf *out)
 	bad |= put_str(out, T_AUTH, e->auth_user);
 	bad |= put_str(out, T_ENTERED, e->entered_by);
 	bad |= put_num(out, T_ARRIVAL, (long long)e->arrival);
+	bad |= put_num(out, T_DELAYN, e->delay_notified);
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct rcpt *r = &e->rcpts[i];
 
@@ -266,6 +268,10 @@ int envelope_decode(struct envelope *e, const char *p, size_t n)
 		case T_ARRIVAL:
 			rc = get_num(p, len, 0, INT64_MAX / 2, &v);
 			e->arrival = (time_t)v;
+			break;
+		case T_DELAYN:
+			rc = get_num(p, len, 0, 1, &v);
+			e->delay_notified = (int)v;
 			break;
 		case T_RCPT: {
 			char *a = NULL;

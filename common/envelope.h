@@ -59,6 +59,7 @@ struct envelope {
 	char *auth_user;   /* authenticated user, or NULL */
 	char *entered_by;  /* stage that accepted the mail ("mx", ...) */
 	time_t arrival;	   /* when first accepted by this system */
+	int delay_notified; /* a delay DSN went out for this message */
 };
 
 /* Add a recipient (strings are copied). Returns its index, or -1. */

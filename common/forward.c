@@ -58,6 +58,9 @@ struct fmsg {
 	size_t jobs;		/* jobs not finished */
 	size_t *failed;		/* recipients that failed in this attempt */
 	size_t nfailed;
+	size_t *relayed;	/* NOTIFY=SUCCESS recipients to report */
+	size_t nrelayed;
+	int delivered;		/* ... as "delivered" (final LMTP hop) */
 };
 
 struct fconn {
@@ -120,43 +123,52 @@ static long long backoff(const struct forwarder *f, int attempts)
 	return d < f->cfg.retry_max ? d : f->cfg.retry_max;
 }
 
-static int wants_failure_dsn(const struct rcpt *r)
+static int wants_dsn(const struct rcpt *r, unsigned bit)
 {
-	return !(r->notify & DSN_NOTIFY_NEVER) &&
-	       (r->notify == 0 || (r->notify & DSN_NOTIFY_FAILURE));
+	if (r->notify & DSN_NOTIFY_NEVER)
+		return 0;
+	if (r->notify == 0) /* RFC 3461 4.1: FAILURE (and DELAY) implied */
+		return bit != DSN_NOTIFY_SUCCESS;
+	return (r->notify & bit) != 0;
 }
 
-static void bounce(struct fmsg *fm)
+/* Queue a DSN about recipients which[0..n) for the sender. */
+static void notify(struct fmsg *fm, size_t *which, size_t n,
+		   enum dsn_action action, unsigned bit)
 {
 	struct forwarder *f = fm->f;
 	struct qmsg *m = fm->m;
 	struct envelope denv;
 	struct sbuf dbody;
 	struct qmsg *dm;
-	size_t i, n = 0;
+	size_t i, k = 0;
 
-	if (fm->nfailed == 0)
+	if (n == 0)
 		return;
 	if (m->env.from[0] == '\0') {
-		log_info("%s: no bounce: null sender", m->id);
+		if (action == DSN_FAILED)
+			log_info("%s: no bounce: null sender", m->id);
 		return;
 	}
-	for (i = 0; i < fm->nfailed; i++)
-		if (wants_failure_dsn(&m->env.rcpts[fm->failed[i]]))
-			fm->failed[n++] = fm->failed[i];
-	if (n == 0)
+	for (i = 0; i < n; i++)
+		if (wants_dsn(&m->env.rcpts[which[i]], bit))
+			which[k++] = which[i];
+	if (k == 0)
 		return;
 	memset(&denv, 0, sizeof(denv));
 	sbuf_init(&dbody, (size_t)1 << 30);
-	if (dsn_build(&m->env, fm->failed, n, DSN_FAILED, f->cfg.hostname,
-		      m->id, fm->body.data, fm->body.len, &denv, &dbody) < 0) {
-		log_error("%s: cannot build a bounce", m->id);
+	if (dsn_build(&m->env, which, k, action, f->cfg.hostname, m->id,
+		      fm->body.data, fm->body.len, &denv, &dbody) < 0) {
+		log_error("%s: cannot build a delivery status notification",
+			  m->id);
 	} else if ((dm = queue_add(f->q, &denv, dbody.data, dbody.len)) ==
 		   NULL) {
-		log_error("%s: cannot queue a bounce", m->id);
+		log_error("%s: cannot queue a delivery status notification",
+			  m->id);
 	} else {
-		log_info("%s: sender non-delivery notification: %s", m->id,
-			 dm->id);
+		log_info("%s: sender %s notification: %s", m->id,
+			 action == DSN_FAILED ? "non-delivery" :
+			 action == DSN_DELAYED ? "delay" : "delivery", dm->id);
 		log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)",
 			 dm->id, dbody.len);
 	}
@@ -194,7 +206,22 @@ static void msg_finish(struct fmsg *fm)
 			m->next_try = now + (time_t)backoff(f, m->attempts);
 		}
 	}
-	bounce(fm);
+	notify(fm, fm->failed, fm->nfailed, DSN_FAILED, DSN_NOTIFY_FAILURE);
+	notify(fm, fm->relayed, fm->nrelayed, fm->delivered ? DSN_DELIVERED
+	       : DSN_RELAYED, DSN_NOTIFY_SUCCESS);
+	if (pending > 0 && f->cfg.delay_warning > 0 &&
+	    !m->env.delay_notified &&
+	    now - m->env.arrival >= f->cfg.delay_warning) {
+		size_t *late = calloc(m->env.nrcpt, sizeof(size_t)), nl = 0;
+
+		for (i = 0; late && i < m->env.nrcpt; i++)
+			if (m->env.rcpts[i].state == RCPT_PENDING)
+				late[nl++] = i;
+		m->env.delay_notified = 1;
+		if (late)
+			notify(fm, late, nl, DSN_DELAYED, DSN_NOTIFY_DELAY);
+		free(late);
+	}
 	snprintf(id, sizeof(id), "%s", m->id);
 	for (i = 0, pending = 0; i < m->env.nrcpt; i++)
 		if (m->env.rcpts[i].state == RCPT_PENDING)
@@ -205,6 +232,7 @@ static void msg_finish(struct fmsg *fm)
 		log_info("%s: removed", id);
 	sbuf_free(&fm->body);
 	free(fm->failed);
+	free(fm->relayed);
 	free(fm);
 	f->active--;
 	forward_kick(f);
@@ -223,7 +251,7 @@ static void job_free(struct job *j)
 
 /* Record one recipient's result. */
 static void rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
-			const char *relay)
+			const char *relay, int notice)
 {
 	struct fmsg *fm = j->fm;
 	struct qmsg *m = fm->m;
@@ -238,6 +266,10 @@ static void rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 	if (r->code / 100 == 2) {
 		rc->state = RCPT_DONE;
 		status = "sent";
+		/* RFC 3461 4.1: we report success ourselves only when the
+		 * next hop cannot carry the request on */
+		if (notice && (rc->notify & DSN_NOTIFY_SUCCESS))
+			fm->relayed[fm->nrelayed++] = j->idx[k];
 	} else if (r->code / 100 == 5) {
 		rc->state = RCPT_FAILED;
 		fm->failed[fm->nfailed++] = j->idx[k];
@@ -260,7 +292,7 @@ static void job_defer(struct job *j, const char *why)
 
 	smtp_reply_set(&r, 451, "4.4.1", "%s", why);
 	for (k = 0; k < j->n; k++)
-		rcpt_result(j, k, &r, "none");
+		rcpt_result(j, k, &r, "none", 0);
 	job_free(j);
 }
 
@@ -342,8 +374,11 @@ static void on_done(struct smtp_client *cl, void *arg,
 	size_t k;
 
 	fc->job = NULL;
+	if (fc->hop->lmtp)
+		j->fm->delivered = 1;
 	for (k = 0; k < n && k < j->n; k++)
-		rcpt_result(j, k, &res[k], fc->hop->hostport);
+		rcpt_result(j, k, &res[k], fc->hop->hostport,
+			    fc->hop->lmtp || !smtp_client_dsn(cl));
 	job_free(j);
 	conn_next(fc);
 }
@@ -410,7 +445,8 @@ static void conn_next(struct fconn *fc)
 			smtp_reply_set(&r, 553, "5.6.7", "SMTPUTF8 required "
 				       "but not offered by the next hop");
 			for (k = 0; k < j->n; k++)
-				rcpt_result(j, k, &r, fc->hop->hostport);
+				rcpt_result(j, k, &r, fc->hop->hostport,
+					    0);
 			job_free(j);
 			continue;
 		}
@@ -484,7 +520,7 @@ static void fail_job(struct job *j, int code, const char *ecode,
 
 	smtp_reply_set(&r, code, ecode, "%s", why);
 	for (k = 0; k < j->n; k++)
-		rcpt_result(j, k, &r, "none");
+		rcpt_result(j, k, &r, "none", 0);
 	job_free(j);
 }
 
@@ -655,6 +691,9 @@ static void start_msg(struct forwarder *f, struct qmsg *m)
 	f->active++;
 	sbuf_init(&fm->body, (size_t)1 << 31);
 	fm->failed = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(size_t));
+	fm->relayed = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(size_t));
+	if (fm->relayed == NULL)
+		log_fatal("out of memory");
 	jobs = calloc(m->env.nrcpt ? m->env.nrcpt : 1, sizeof(*jobs));
 	if (fm->failed == NULL || jobs == NULL)
 		log_fatal("out of memory");
@@ -774,6 +813,7 @@ static void drop_job(struct job *j)
 		return;
 	sbuf_free(&fm->body);
 	free(fm->failed);
+	free(fm->relayed);
 	free(fm);
 }
 

@@ -31,6 +31,7 @@ struct forward_cfg {
 	long long retry_min;	/* first retry after this many seconds */
 	long long retry_max;	/* backoff doubles up to this */
 	long long max_lifetime; /* then pending recipients bounce */
+	long long delay_warning; /* a delay DSN after this long (0: never) */
 	long long concurrency;	/* connections per hop */
 	long long timeout;	/* seconds per reply from a hop */
 	struct tls_ctx *tls;	/* client TLS, or NULL */

@@ -534,3 +534,8 @@ int tls_policy_parse(const char *s, enum tls_policy *p)
 		return -1;
 	return 0;
 }
+
+int smtp_client_dsn(const struct smtp_client *cl)
+{
+	return (cl->caps & CAP_DSN) != 0;
+}

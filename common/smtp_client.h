@@ -77,6 +77,9 @@ void smtp_client_quit(struct smtp_client *cl);
 /* The "host:port" this client talks to. */
 const char *smtp_client_peer(const struct smtp_client *cl);
 
+/* Non-zero when the server offered DSN (RFC 3461). */
+int smtp_client_dsn(const struct smtp_client *cl);
+
 /* Non-zero when the connection uses TLS. */
 int smtp_client_tls(const struct smtp_client *cl);
 

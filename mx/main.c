@@ -76,6 +76,9 @@ static const struct cfg_param table[] = {
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
+	{"delay_warning_time", CFG_TIME, "4h", &cfg.delay_warning_time, 0,
+	 100 * 86400, "tell the sender when mail is still queued after this "
+	 "long (0: never)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -145,6 +148,7 @@ int main(int argc, char **argv)
 	fc.retry_min = cfg.retry_min;
 	fc.retry_max = cfg.retry_max;
 	fc.max_lifetime = cfg.max_queue_lifetime;
+	fc.delay_warning = cfg.delay_warning_time;
 	fc.concurrency = cfg.delivery_concurrency;
 	fc.timeout = cfg.timeout;
 	mx.spool.fwd = forward_new(mx.loop, mx.spool.q, &routes, &fc);

@@ -37,6 +37,7 @@ struct mx_config {
 	long long retry_min;
 	long long retry_max;
 	long long max_queue_lifetime;
+	long long delay_warning_time;
 	long long delivery_concurrency;
 	char *next_hop_tls;
 	char *smtps_listen;

@@ -78,6 +78,9 @@ static const struct cfg_param table[] = {
 	 1000, "connections per destination address"},
 	{"dkim_keys", CFG_STR, "", &cfg.dkim_keys, 0, 0,
 	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
+	{"delay_warning_time", CFG_TIME, "4h", &cfg.delay_warning_time, 0,
+	 100 * 86400, "tell the sender when mail is still queued after this "
+	 "long (0: never)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -148,6 +151,7 @@ int main(int argc, char **argv)
 	fc.retry_min = cfg.retry_min;
 	fc.retry_max = cfg.retry_max;
 	fc.max_lifetime = cfg.max_queue_lifetime;
+	fc.delay_warning = cfg.delay_warning_time;
 	fc.concurrency = cfg.delivery_concurrency;
 	fc.timeout = cfg.timeout;
 	om.spool.fwd = forward_new(loop, om.spool.q, &routes, &fc);

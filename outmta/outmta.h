@@ -33,6 +33,7 @@ struct outmta_config {
 	long long retry_min;
 	long long retry_max;
 	long long max_queue_lifetime;
+	long long delay_warning_time;
 	long long delivery_concurrency;
 	char *dkim_keys;
 };

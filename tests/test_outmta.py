@@ -267,3 +267,61 @@ def test_kill9_under_load_loses_nothing(net):
     got = delivered()
     print("\noutmta crash: %d accepted, %d delivered, %d duplicates" % (
         len(accepted), len(got), sum(n - 1 for n in got.values())))
+
+
+def report_parts(data):
+    import email
+    m = email.message_from_bytes(data)
+    assert m.get_content_type() == "multipart/report"
+    st = [p for p in m.walk()
+          if p.get_content_type() == "message/delivery-status"][0]
+    return m, st.get_payload()
+
+
+def test_notify_success_relayed_notice(net):
+    om, rx = net
+    with smtplib.SMTP("127.0.0.1", om.port) as s:
+        s.sendmail("alice@implicit.test", ["bob@remote.test"],
+                   b"From: alice@implicit.test\r\nSubject: tell me\r\n\r\nx"
+                   b"\r\n", mail_options=["ENVID=track+2B1"],
+                   rcpt_options=["NOTIFY=SUCCESS"])
+    wait_for(lambda: rx["127.0.0.2"].messages, what="the delivery")
+    # the receiver does not offer DSN: outmta reports "relayed" itself
+    dsn = wait_for(lambda: rx["127.0.0.4"].messages, what="the notice")
+    m, groups = report_parts(dsn[0][2])
+    assert dsn[0][0] == b"<>"
+    assert groups[0]["Original-Envelope-Id"] == "track+2B1"
+    assert groups[1]["Action"] == "relayed"
+    assert groups[1]["Final-Recipient"] == "rfc822; bob@remote.test"
+
+
+def test_delay_warning_once(cluster, dns):
+    port = free_port()
+    rx = Receiver("127.0.0.4", port)  # implicit.test: the sender's domain
+    d = cluster._dir("outmta")
+    lport = free_port()
+    write_conf(os.path.join(d, "o.conf"), {
+        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
+        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+        "smtp_port": str(port), "retry_min": "1s", "retry_max": "1s",
+        "hop_down_time": "1s", "delay_warning_time": "2s"})
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "o.conf"), d, lport)
+    om.queue_dir = os.path.join(d, "q")
+    cluster.daemons.append(om)
+    om.start()
+    try:
+        # remote.test's exchangers (127.0.0.2/3) are not listening
+        with smtplib.SMTP("127.0.0.1", om.port) as s:
+            s.sendmail("alice@implicit.test", ["bob@remote.test"],
+                       b"From: alice@implicit.test\r\nSubject: slow\r\n\r\n"
+                       b"x\r\n")
+        dsn = wait_for(lambda: rx.messages, 20, "the delay notice")
+        m, groups = report_parts(dsn[0][2])
+        assert groups[1]["Action"] == "delayed"
+        assert "Delayed Mail" in m["Subject"]
+        time.sleep(3)
+        assert len(rx.messages) == 1, "one delay notice only"
+        assert "pending" in queue_tool(om, "list").stdout
+    finally:
+        rx.stop()
