@@ -22,6 +22,52 @@ USERS
 	chmod 644 var/store/users
 fi
 
+# The loopback "Internet": dnsmasq on 127.0.0.1:5354 serves remote.test,
+# whose MX is 127.0.0.2; a second mx + store there keep what arrives
+# under var/remote.test/. outmta delivers to it and signs example.test
+# mail with DKIM (the key's TXT record is served too).
+mkdir -p var/dkim var/remote.test
+if [ ! -f var/dkim/demo.pem ]; then
+	$B/sluice-dkim-keygen -t rsa -d example.test -s demo \
+		-o var/dkim/demo.pem > var/dkim/demo.txt
+	chmod 644 var/dkim/demo.pem
+fi
+printf 'someone@remote.test\n' > var/remote.test/users
+chmod 755 var/dkim var/remote.test
+chmod 644 var/remote.test/users
+txt=$(sed -e 's/^[^"]*"//' -e 's/" *"//g' -e 's/".*$//' var/dkim/demo.txt)
+cat > var/dnsmasq.conf <<DNS
+port=5354
+listen-address=127.0.0.1
+bind-interfaces
+no-resolv
+no-hosts
+local=/test/
+mx-host=remote.test,mx.remote.test,10
+host-record=mx.remote.test,127.0.0.2
+txt-record=demo._domainkey.example.test,"$txt"
+DNS
+cat > var/outmta.conf <<CONF
+dns_servers = 127.0.0.1:5354
+smtp_port = 2525
+domain_routes = example.test = lmtp:127.0.0.1:2424
+dkim_keys = example.test:demo:var/dkim/demo.pem
+retry_min = 10s
+CONF
+cat > var/remote-mx.conf <<CONF
+listen = 127.0.0.2:2525
+hostname = mx.remote.test
+local_domains = remote.test
+next_hop = lmtp:127.0.0.2:2424
+queue_dir = var/remote.test/queue
+CONF
+cat > var/remote-store.conf <<CONF
+lmtp_listen = 127.0.0.2:2424
+hostname = mx.remote.test
+users_file = var/remote.test/users
+mail_root = var/remote.test/mail
+CONF
+
 pids=()
 stop() {
 	trap - INT TERM EXIT
@@ -32,21 +78,38 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
+$DNSMASQ -k -C var/dnsmasq.conf --user=root &
+pids+=($!)
+$B/sluice-store -c var/remote-store.conf &
+pids+=($!)
+$B/sluice-mx -c var/remote-mx.conf &
+pids+=($!)
 $B/sluice-store &
 pids+=($!)
 $B/sluice-mx &
+pids+=($!)
+$B/sluice-outmta -c var/outmta.conf &
 pids+=($!)
 sleep 0.5
 cat <<MSG
 
   Sluice is running on 127.0.0.1 (Ctrl-C stops it):
-    mx     SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
-    store  LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
+    mx      SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
+    store   LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
+    outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
+  and a loopback Internet: DNS on 127.0.0.1:5354 (remote.test MX 127.0.0.2),
+  remote.test's own mx + store on 127.0.0.2 keeping mail in var/remote.test/
 
   Send alice a message:
     swaks --server 127.0.0.1:2525 --from someone@remote.test --to alice@example.test
 
   It lands in var/store/mail/example.test/alice/Maildir/new/
+
+  Send mail out to the (loopback) Internet, DKIM-signed:
+    swaks --server 127.0.0.1:10026 --from alice@example.test --to someone@remote.test
+
+  It lands in var/remote.test/mail/remote.test/someone/Maildir/new/
   The queue:  $B/sluice-queue -d var/mx/queue list
 
 MSG
