@@ -53,11 +53,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=20):
+def wait_port(port, host="127.0.0.1", timeout=20):
     end = time.time() + timeout
     while time.time() < end:
         try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            socket.create_connection((host, port), 0.5).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -188,7 +188,13 @@ class Sluice:
 class Postfix:
     name = "postfix"
 
-    def __init__(self, workdir, path, hop_port=None):
+    def __init__(self, workdir, path, hop_port=None, host="127.0.0.1",
+                 port=None, domain="example.test", user="alice",
+                 extra=None):
+        """A private Postfix instance. path "relay" relays domain to
+        127.0.0.1:hop_port; "delivery" delivers user@domain into
+        workdir/mail/domain/user/Maildir. extra: more main.cf settings.
+        The tests use it as a receiving MTA too."""
         self.dir = workdir
         # postfix(1) runs a non-default configuration only from a directory
         # the default main.cf authorizes: one fixed place, reused
@@ -201,7 +207,7 @@ class Postfix:
         if conf not in cur:
             subprocess.run(["postconf", "-e", "alternate_config_directories"
                             " = " + conf], check=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.mail = os.path.join(workdir, "mail")
         os.makedirs(self.mail)
         pw = pwd.getpwnam("sluice")
@@ -230,16 +236,20 @@ class Postfix:
         if path == "delivery":
             vmap = os.path.join(conf, "vmailbox")
             with open(vmap, "w") as f:
-                f.write("alice@example.test example.test/alice/Maildir/\n")
+                f.write("%s@%s %s/%s/Maildir/\n" % (user, domain, domain,
+                                                     user))
             subprocess.run(["postmap", vmap], check=True)
-            main.update({"virtual_mailbox_domains": "example.test",
+            main.update({"virtual_mailbox_domains": domain,
                          "virtual_mailbox_base": self.mail,
                          "virtual_mailbox_maps": "hash:" + vmap,
                          "virtual_uid_maps": "static:%d" % pw.pw_uid,
                          "virtual_gid_maps": "static:%d" % pw.pw_gid})
         else:
-            main.update({"relay_domains": "example.test",
+            main.update({"relay_domains": domain,
                          "relayhost": "[127.0.0.1]:%d" % hop_port})
+        # master.cf binds host:port itself; inet_interfaces must name an
+        # address the kernel lists (127.0.0.2 is routed, not assigned)
+        main.update(extra or {})
         with open(os.path.join(conf, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write("%s = %s\n" % (k, v))
@@ -249,7 +259,7 @@ class Postfix:
                 fields = ln.split()
                 if ln[:1].isalnum() and len(fields) >= 8:
                     if fields[0] == "smtp" and fields[1] == "inet":
-                        fields[0] = "127.0.0.1:%d" % self.port
+                        fields[0] = "%s:%d" % (host, self.port)
                     fields[4] = "n"  # no chroot
                     ln = " ".join(fields) + "\n"
                 dst.write(ln)
@@ -265,7 +275,7 @@ class Postfix:
                            capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError("postfix start: " + r.stdout + r.stderr)
-        wait_port(self.port)
+        wait_port(self.port, host)
         with open(os.path.join(workdir, "queue", "pid", "master.pid")) as f:
             self.master = int(f.read().split()[0])
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "config.h"
 #include "dns.h"
 #include "dsn.h"
 #include "evloop.h"
@@ -91,6 +92,11 @@ struct forwarder {
 	struct ev_timer *wake_timer;
 	struct dyn_hop *dyn;	/* hops found through DNS */
 	struct dns *dns;
+	struct {
+		char domain[256];
+		int policy;
+	} *policy;		/* tls_policy_map */
+	size_t npolicy;
 };
 
 static void dispatch(struct job *j);
@@ -471,8 +477,19 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 	memset(&cc, 0, sizeof(cc));
 	cc.lmtp = h->lmtp;
 	cc.helo = f->cfg.hostname;
-	cc.tls = f->cfg.tls;
-	cc.tls_policy = f->cfg.tls ? f->cfg.tls_policy : TLS_POLICY_NONE;
+	cc.tls_policy = (enum tls_policy)h->tls_policy;
+	cc.tls = cc.tls_policy == TLS_POLICY_VERIFY ? f->cfg.tls_verify
+						    : f->cfg.tls;
+	cc.sni = h->name[0] ? h->name : NULL;
+	if (cc.tls == NULL && cc.tls_policy != TLS_POLICY_NONE) {
+		if (cc.tls_policy >= TLS_POLICY_ENCRYPT) {
+			snprintf(err, errlen, "TLS required but no TLS client "
+				 "configured");
+			free(fc);
+			return -1;
+		}
+		cc.tls_policy = TLS_POLICY_NONE;
+	}
 	cc.timeout = (unsigned)f->cfg.timeout;
 	fc->f = f;
 	fc->hop = h;
@@ -493,23 +510,41 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 
 /* The hop for a resolved address (DNS routes): kept for the forwarder's
  * lifetime so connections are reused and down-marks remembered. */
-static struct hop *hop_get(struct forwarder *f, const char *addr)
+static struct hop *hop_get(struct forwarder *f, const char *addr,
+			   int policy, const char *name)
 {
 	struct dyn_hop *d;
 	char hp[80];
 
+	if (policy != TLS_POLICY_VERIFY)
+		name = "";
 	snprintf(hp, sizeof(hp), strchr(addr, ':') ? "[%s]:%lld" : "%s:%lld",
 		 addr, f->cfg.smtp_port);
 	for (d = f->dyn; d; d = d->next)
-		if (strcmp(d->hop.hostport, hp) == 0)
+		if (strcmp(d->hop.hostport, hp) == 0 &&
+		    d->hop.tls_policy == policy &&
+		    strcmp(d->hop.name, name) == 0)
 			return &d->hop;
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		log_fatal("out of memory");
 	snprintf(d->hop.hostport, sizeof(d->hop.hostport), "%s", hp);
+	snprintf(d->hop.name, sizeof(d->hop.name), "%s", name);
+	d->hop.tls_policy = policy;
 	d->next = f->dyn;
 	f->dyn = d;
 	return &d->hop;
+}
+
+/* The TLS policy for a recipient domain: the map's, or the default. */
+static int policy_for(struct forwarder *f, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < f->npolicy; i++)
+		if (strcasecmp(f->policy[i].domain, domain) == 0)
+			return f->policy[i].policy;
+	return f->cfg.tls_policy;
 }
 
 static void fail_job(struct job *j, int code, const char *ecode,
@@ -534,7 +569,8 @@ static void addr_cb(void *arg, const struct dns_addr_result *res)
 	struct hop *h;
 
 	for (i = 0; i < res->n && j->ncand < FWD_MAX_HOPS; i++) {
-		h = hop_get(f, res->addr[i]);
+		h = hop_get(f, res->addr[i], policy_for(f, j->domain),
+			    j->mx->mx[j->mx_i].host);
 		for (k = 0; k < j->ncand && j->cand[k] != h; k++)
 			;
 		if (k == j->ncand)
@@ -776,11 +812,60 @@ void forward_kick(struct forwarder *f)
 		f->run_timer = evloop_timer(f->loop, 0, run, f);
 }
 
+/* tls_policy_map = "domain = policy, domain = policy"; checked at
+ * start-up, so a typo stops the daemon. */
+static void parse_policy_map(struct forwarder *f)
+{
+	char **items, *eq;
+	size_t n = 0, i;
+	enum tls_policy p;
+
+	if (f->cfg.tls_policy_map == NULL || !*f->cfg.tls_policy_map)
+		return;
+	items = config_list(f->cfg.tls_policy_map);
+	if (items == NULL)
+		log_fatal("out of memory");
+	/* config_list splits on spaces too: glue "a", "=", "b" back */
+	for (i = 0; items[i]; i++)
+		n++;
+	f->policy = calloc(n + 1, sizeof(*f->policy));
+	if (f->policy == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < n; i++) {
+		const char *dom = items[i], *pol;
+
+		eq = strchr(items[i], '=');
+		if (eq && eq[1]) {
+			*eq = '\0';
+			pol = eq + 1;
+		} else if (eq) {
+			*eq = '\0';
+			pol = i + 1 < n ? items[++i] : "";
+		} else if (i + 2 < n && strcmp(items[i + 1], "=") == 0) {
+			pol = items[i + 2];
+			i += 2;
+		} else if (i + 1 < n && items[i + 1][0] == '=') {
+			pol = items[++i] + 1;
+		} else {
+			pol = "";
+		}
+		if (tls_policy_parse(pol, &p) < 0 || !*dom ||
+		    strlen(dom) >= sizeof(f->policy[0].domain))
+			log_fatal("tls_policy_map: '%s': want domain = none, "
+				  "may, encrypt or verify", dom);
+		snprintf(f->policy[f->npolicy].domain,
+			 sizeof(f->policy[0].domain), "%s", dom);
+		f->policy[f->npolicy++].policy = (int)p;
+	}
+	config_list_free(items);
+}
+
 struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			      struct route_table *routes,
 			      const struct forward_cfg *cfg)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
+	size_t r, h;
 
 	if (f == NULL)
 		log_fatal("out of memory");
@@ -789,6 +874,10 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->routes = routes;
 	f->cfg = *cfg;
 	f->dns = cfg->dns;
+	parse_policy_map(f);
+	for (r = 0; r < routes->n; r++)
+		for (h = 0; h < routes->routes[r].nhops; h++)
+			routes->routes[r].hops[h].tls_policy = cfg->tls_policy;
 	if (f->cfg.smtp_port <= 0)
 		f->cfg.smtp_port = 25;
 	if (f->cfg.concurrency < 1)
@@ -858,5 +947,6 @@ void forward_free(struct forwarder *f)
 		evloop_timer_cancel(f->loop, f->run_timer);
 	if (f->wake_timer)
 		evloop_timer_cancel(f->loop, f->wake_timer);
+	free(f->policy);
 	free(f);
 }

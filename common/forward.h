@@ -35,7 +35,9 @@ struct forward_cfg {
 	long long concurrency;	/* connections per hop */
 	long long timeout;	/* seconds per reply from a hop */
 	struct tls_ctx *tls;	/* client TLS, or NULL */
-	enum tls_policy tls_policy;
+	struct tls_ctx *tls_verify; /* client TLS that verifies, or NULL */
+	enum tls_policy tls_policy; /* default */
+	const char *tls_policy_map; /* "domain = policy, ..." or NULL */
 	struct dns *dns;	/* resolver for "mx" routes, or NULL */
 	long long smtp_port;	/* port of mail exchangers found by DNS */
 };

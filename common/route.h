@@ -23,6 +23,8 @@ struct hop {
 	char hostport[80];	/* numeric host:port */
 	time_t down_until;	/* skipped until then */
 	unsigned active;	/* open connections (the forwarder's count) */
+	int tls_policy;		/* enum tls_policy for connections to it */
+	char name[256];		/* MX host name (TLS verify), or "" */
 	void *priv;		/* the forwarder's per-hop data */
 };
 

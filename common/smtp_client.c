@@ -47,6 +47,7 @@ struct smtp_client {
 	const struct smtp_client_ops *ops;
 	void *arg;
 	char peer[80];
+	char sni[256];
 	enum cl_state state;
 	unsigned caps;
 	int tls_done;
@@ -209,7 +210,7 @@ static int after_ehlo(struct smtp_client *cl)
 		cl->state = CL_STARTTLS;
 		return 0;
 	}
-	if (cl->cfg.tls_policy == TLS_POLICY_ENCRYPT && !cl->tls_done) {
+	if (cl->cfg.tls_policy >= TLS_POLICY_ENCRYPT && !cl->tls_done) {
 		fail(cl, 0, "TLS is required, but was not offered");
 		return -1;
 	}
@@ -339,7 +340,7 @@ static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 		return after_ehlo(cl);
 	case CL_STARTTLS:
 		if (r->code != 220) {
-			if (cl->cfg.tls_policy == TLS_POLICY_ENCRYPT) {
+			if (cl->cfg.tls_policy >= TLS_POLICY_ENCRYPT) {
 				snprintf(why, sizeof(why), "STARTTLS: %d %s",
 					 r->code, r->text);
 				fail(cl, r->code, why);
@@ -349,7 +350,7 @@ static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 			break;
 		}
 		conn_flush(cl->c);
-		if (conn_starttls(cl->c, cl->cfg.tls, 0, NULL) < 0) {
+		if (conn_starttls(cl->c, cl->cfg.tls, 0, cl->cfg.sni) < 0) {
 			fail(cl, 0, "cannot start TLS");
 			return -1;
 		}
@@ -447,6 +448,12 @@ struct smtp_client *smtp_client_new(struct evloop *loop, const char *hostport,
 	}
 	cl->loop = loop;
 	cl->cfg = *cfg;
+	if (cfg->sni && *cfg->sni) {
+		snprintf(cl->sni, sizeof(cl->sni), "%s", cfg->sni);
+		cl->cfg.sni = cl->sni;
+	} else {
+		cl->cfg.sni = NULL;
+	}
 	cl->ops = ops;
 	cl->arg = arg;
 	snprintf(cl->peer, sizeof(cl->peer), "%s", hostport);
@@ -530,6 +537,8 @@ int tls_policy_parse(const char *s, enum tls_policy *p)
 		*p = TLS_POLICY_MAY;
 	else if (strcmp(s, "encrypt") == 0)
 		*p = TLS_POLICY_ENCRYPT;
+	else if (strcmp(s, "verify") == 0)
+		*p = TLS_POLICY_VERIFY;
 	else
 		return -1;
 	return 0;

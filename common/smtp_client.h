@@ -26,9 +26,11 @@ enum tls_policy {
 	TLS_POLICY_NONE,    /* never STARTTLS */
 	TLS_POLICY_MAY,	    /* STARTTLS when offered */
 	TLS_POLICY_ENCRYPT, /* refuse to send in clear */
+	TLS_POLICY_VERIFY,  /* encrypt, and the certificate must verify
+			     * for the server's name */
 };
 
-/* "none", "may" or "encrypt" into *p. Returns 0 or -1. */
+/* "none", "may", "encrypt" or "verify" into *p. Returns 0 or -1. */
 int tls_policy_parse(const char *s, enum tls_policy *p);
 
 struct smtp_client_cfg {
@@ -36,6 +38,7 @@ struct smtp_client_cfg {
 	const char *helo;	 /* our name in EHLO/LHLO */
 	struct tls_ctx *tls;	 /* client TLS context, or NULL */
 	enum tls_policy tls_policy;
+	const char *sni;	 /* name to send and (verify) check, or NULL */
 	unsigned timeout;	 /* seconds per reply */
 };
 

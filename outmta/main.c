@@ -57,7 +57,12 @@ static const struct cfg_param table[] = {
 	{"smtp_port", CFG_INT, "25", &cfg.smtp_port, 1, 65535,
 	 "port of the mail exchangers found through DNS"},
 	{"tls_policy", CFG_STR, "may", &cfg.tls_policy, 0, 0,
-	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
+	 "STARTTLS to next hops: none, may (when offered), encrypt, or "
+	 "verify (encrypt, and the certificate must match the MX name)"},
+	{"tls_policy_map", CFG_STR, "", &cfg.tls_policy_map, 0, 0,
+	 "per recipient domain: domain = policy, domain = policy"},
+	{"tls_ca_file", CFG_STR, "", &cfg.tls_ca_file, 0, 0,
+	 "CA certificates for the verify policy (empty: the system's)"},
 	{"max_message_size", CFG_SIZE, "25m", &cfg.max_message_size, 1024,
 	 LIM_MSG_SIZE_MAX, "largest message accepted (SIZE)"},
 	{"max_recipients", CFG_INT, "1000", &cfg.max_recipients, 1,
@@ -102,7 +107,7 @@ int main(int argc, char **argv)
 	struct forward_cfg fc;
 	struct smtp_server *srv;
 	struct evloop *loop;
-	struct tls_ctx *ctls = NULL;
+	struct tls_ctx *ctls = NULL, *vtls = NULL;
 	struct dns *dns;
 	char err[512], ctlpath[4096];
 	int fd;
@@ -138,12 +143,21 @@ int main(int argc, char **argv)
 		      err, sizeof(err));
 	if (dns == NULL)
 		log_fatal("%s", err);
-	if (fc.tls_policy != TLS_POLICY_NONE) {
+	if (fc.tls_policy != TLS_POLICY_NONE || cfg.tls_policy_map[0]) {
 		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
 		if (ctls == NULL)
 			log_fatal("TLS client: %s", err);
 	}
 	fc.tls = ctls;
+	if (fc.tls_policy == TLS_POLICY_VERIFY ||
+	    strstr(cfg.tls_policy_map, "verify") != NULL) {
+		vtls = tls_client_ctx(1, cfg.tls_ca_file[0] ? cfg.tls_ca_file
+				      : NULL, err, sizeof(err));
+		if (vtls == NULL)
+			log_fatal("TLS verify client: %s", err);
+	}
+	fc.tls_verify = vtls;
+	fc.tls_policy_map = cfg.tls_policy_map;
 	fc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
 	fc.hostname = cfg.hostname;
@@ -187,6 +201,7 @@ int main(int argc, char **argv)
 	config_list_free(om.peers);
 	dkim_signers_free(om.dkim);
 	tls_ctx_free(ctls);
+	tls_ctx_free(vtls);
 	log_info("stopped");
 	return 0;
 }

@@ -25,6 +25,8 @@ struct outmta_config {
 	long long dns_timeout;
 	long long smtp_port;
 	char *tls_policy;
+	char *tls_policy_map;
+	char *tls_ca_file;
 	long long max_message_size;
 	long long max_recipients;
 	long long max_sessions;
