@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """Sluice against Postfix, side by side, on this machine, in one run.
 
-Paths (load from smtp-source, all on 127.0.0.1):
+Paths (load from smtp-source, all on 127.0.0.0/8):
   relay:    load -> sluice-mx -> smtp-sink   vs  load -> Postfix -> smtp-sink
   delivery: load -> sluice-mx -> sluice-store (Maildir)
                                              vs  load -> Postfix -> virtual(8)
+  outbound: 50 loaders, one per destination domain d0..d49.test
+            -> sluice-outmta (MX lookups at dnsmasq) -> smtp-sink on 127.0.0.2
+            vs -> Postfix (transport table, no DNS) -> the same sink
 For each size and session count, REPEATS runs; the median is reported.
 A run counts from the first connection until the last message is at the
 sink or in the Maildir; a run that loses mail is FAILED, not a number.
@@ -37,6 +40,7 @@ SIZES = [4096] if QUICK else [4096, 102400]
 SESSIONS = [10] if QUICK else [1, 10, 50]
 TICKS = os.sysconf("SC_CLK_TCK")
 PF_CONF = "/var/tmp/sluice-bench-postfix"
+DESTS = 50  # destination domains of the outbound path
 
 
 def count_for(size, sessions):
@@ -105,13 +109,13 @@ def comm(pid):
 
 
 class Sink:
-    def __init__(self, workdir):
+    def __init__(self, workdir, host="127.0.0.1"):
         self.port = free_port()
         self.out = os.path.join(workdir, "sink.out")
         self.p = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-c", "127.0.0.1:%d" % self.port,
+            ["smtp-sink", "-u", "nobody", "-c", "%s:%d" % (host, self.port),
              "1000"], stdout=open(self.out, "wb"), stderr=subprocess.STDOUT)
-        wait_port(self.port)
+        wait_port(self.port, host)
 
     def count(self):
         with open(self.out, "rb") as f:
@@ -135,6 +139,9 @@ class Sluice:
             f.write("alice@example.test\n")
         os.chmod(workdir, 0o755)
         self.mail = os.path.join(workdir, "mail")
+        if path == "outbound":
+            self._outbound(workdir, hop_port)
+            return
         if path == "delivery":
             sport = free_port()
             self._conf("store", {"lmtp_listen": "127.0.0.1:%d" % sport,
@@ -154,6 +161,30 @@ class Sluice:
                           "next_hop_tls": "none",
                           "delivery_concurrency": "20"})
         self._start("mx", self.port)
+
+    def _outbound(self, workdir, sink_port):
+        """outmta with dnsmasq: DESTS domains, all with the sink as MX."""
+        dport = free_port()
+        conf = os.path.join(workdir, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\n"
+                    "no-resolv\nno-hosts\nlocal=/test/\n"
+                    "host-record=mx.sink.test,127.0.0.2\n" % dport)
+            for i in range(DESTS):
+                f.write("mx-host=d%d.test,mx.sink.test,10\n" % i)
+        self.dnsmasq = subprocess.Popen(
+            [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k", "-C",
+             conf, "--user=root"], stderr=subprocess.DEVNULL)
+        self.port = free_port()
+        self._conf("outmta", {"listen": "127.0.0.1:%d" % self.port,
+                              "hostname": "out.bench.test",
+                              "queue_dir": os.path.join(workdir, "queue"),
+                              "dns_servers": "127.0.0.1:%d" % dport,
+                              "smtp_port": str(sink_port),
+                              "tls_policy": "none", "max_sessions": "1000",
+                              "trusted_peers": "127.0.0.0/8",
+                              "delivery_concurrency": "20"})
+        self._start("outmta", self.port)
 
     def _conf(self, name, kv):
         kv.setdefault("user", "sluice")
@@ -183,6 +214,9 @@ class Sluice:
         for _, p in reversed(self.procs):
             p.send_signal(signal.SIGTERM)
             p.wait(timeout=30)
+        if getattr(self, "dnsmasq", None):
+            self.dnsmasq.terminate()
+            self.dnsmasq.wait()
 
 
 class Postfix:
@@ -244,6 +278,17 @@ class Postfix:
                          "virtual_mailbox_maps": "hash:" + vmap,
                          "virtual_uid_maps": "static:%d" % pw.pw_uid,
                          "virtual_gid_maps": "static:%d" % pw.pw_gid})
+        elif path == "outbound":
+            # Postfix gets its routes from a table, without DNS: that
+            # only spares it the lookups outmta makes
+            tmap = os.path.join(conf, "transport")
+            with open(tmap, "w") as f:
+                for i in range(DESTS):
+                    f.write("d%d.test smtp:[127.0.0.2]:%d\n" % (i, hop_port))
+            subprocess.run(["postmap", tmap], check=True)
+            main.update({"relay_domains": ", ".join(
+                "d%d.test" % i for i in range(DESTS)),
+                "transport_maps": "hash:" + tmap})
         else:
             main.update({"relay_domains": domain,
                          "relayhost": "[127.0.0.1]:%d" % hop_port})
@@ -379,7 +424,8 @@ def one_run(system, path, size, sessions, n):
     wait_idle()
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     os.chmod(work, 0o755)
-    sink = Sink(work) if path == "relay" else None
+    sink = Sink(work) if path == "relay" else \
+        Sink(work, "127.0.0.2") if path == "outbound" else None
     cls = Sluice if system == "sluice" else Postfix
     srv = cls(work, path, sink.port if sink else None)
     cpu0 = srv.cpu()
@@ -390,11 +436,25 @@ def one_run(system, path, size, sessions, n):
     t0 = time.time()
     if pt:
         pt.start()
-    load = subprocess.run(["smtp-source", "-s", str(sessions), "-m", str(n),
-                           "-l", str(size), "-f", "load@remote.test",
-                           "-t", "alice@example.test",
-                           "127.0.0.1:%d" % srv.port],
-                          capture_output=True, text=True)
+    if path == "outbound":
+        # one loader per destination domain, all at once
+        loaders = [subprocess.Popen(
+            ["smtp-source", "-s", "1", "-m", str(n // DESTS), "-l",
+             str(size), "-f", "alice@example.test", "-t",
+             "user@d%d.test" % i, "127.0.0.1:%d" % srv.port],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for i in range(DESTS)]
+        errs = [p.communicate()[1] for p in loaders]
+        load = subprocess.CompletedProcess(
+            [], max(p.returncode for p in loaders), "", "".join(errs))
+        n = (n // DESTS) * DESTS
+    else:
+        load = subprocess.run(["smtp-source", "-s", str(sessions), "-m",
+                               str(n), "-l", str(size), "-f",
+                               "load@remote.test", "-t",
+                               "alice@example.test",
+                               "127.0.0.1:%d" % srv.port],
+                              capture_output=True, text=True)
     stop.set()
     if pt:
         pt.join()
@@ -440,9 +500,11 @@ def fmt(v, f="%.0f"):
 def main():
     results = []
     t_start = time.time()
-    for path in ("relay", "delivery"):
+    for path in ("relay", "delivery", "outbound"):
         for size in SIZES:
-            for sessions in SESSIONS:
+            for sessions in ([DESTS] if path == "outbound" else SESSIONS):
+                if path == "outbound" and size != SIZES[0]:
+                    continue  # 4 KB, one session per destination
                 n = count_for(size, sessions)
                 row = {}
                 for system in ("postfix", "sluice"):
