@@ -8,7 +8,7 @@
  *	Results come back per recipient and are logged Postfix-style:
  *	"QUEUEID: to=<rcpt>, relay=host:port, delay=1.2, status=sent (...)".
  */
-#include "forward.h"
+#include "forward_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +16,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "config.h"
-#include "dns.h"
 #include "dsn.h"
 #include "evloop.h"
 #include "log.h"
@@ -27,82 +25,10 @@
 
 #define FWD_MAX_ACTIVE 256	/* messages in delivery at once */
 #define FWD_IDLE_MS 5000	/* idle connection kept this long */
-#define FWD_MAX_HOPS 64
 
-struct fmsg;
-
-struct dyn_hop {
-	struct hop hop;
-	struct dyn_hop *next;
-};
-
-struct job {
-	struct fmsg *fm;
-	struct route *route;
-	size_t *idx;		/* recipient indexes in fm->m->env */
-	size_t n;
-	char domain[256];	/* recipient domain (DNS routes) */
-	struct hop *cand[FWD_MAX_HOPS]; /* hops to try, best first */
-	size_t ncand, ci;	
-	int resolved;		/* cand is filled */
-	struct dns_mx_result *mx; /* MX answer being resolved */
-	size_t mx_i;
-	char last_error[400];
-	struct hop *hop;	/* where it is queued or sent */
-	struct job *next;	/* in a hop's wait queue */
-};
-
-struct fmsg {
-	struct forwarder *f;
-	struct qmsg *m;
-	struct sbuf body;
-	size_t jobs;		/* jobs not finished */
-	size_t *failed;		/* recipients that failed in this attempt */
-	size_t nfailed;
-	size_t *relayed;	/* NOTIFY=SUCCESS recipients to report */
-	size_t nrelayed;
-	int delivered;		/* ... as "delivered" (final LMTP hop) */
-};
-
-struct fconn {
-	struct forwarder *f;
-	struct hop *hop;
-	struct smtp_client *cl;
-	struct job *job;	/* transaction in progress, or NULL */
-	int ready;		/* greeted at least once */
-	struct ev_timer *idle;
-	struct fconn *next_idle;
-	struct fconn *prev_all, *next_all;
-};
-
-struct hopdata {
-	struct job *head, *tail; /* jobs waiting for a connection */
-	struct fconn *idle;	 /* idle connections */
-	struct fconn *all;	 /* every connection */
-	size_t nconns;
-};
-
-struct forwarder {
-	struct evloop *loop;
-	struct queue *q;
-	struct route_table *routes;
-	struct forward_cfg cfg;
-	size_t active;		/* fmsgs in delivery */
-	struct ev_timer *run_timer;
-	struct ev_timer *wake_timer;
-	struct dyn_hop *dyn;	/* hops found through DNS */
-	struct dns *dns;
-	struct {
-		char domain[256];
-		int policy;
-	} *policy;		/* tls_policy_map */
-	size_t npolicy;
-};
-
-static void dispatch(struct job *j);
 static void conn_next(struct fconn *fc);
 
-static time_t now_s(void)
+time_t fwd_now(void)
 {
 	return time(NULL);
 }
@@ -186,7 +112,7 @@ static void msg_finish(struct fmsg *fm)
 {
 	struct forwarder *f = fm->f;
 	struct qmsg *m = fm->m;
-	time_t now = now_s();
+	time_t now = fwd_now();
 	size_t i, pending = 0;
 	char id[QUEUE_ID_LEN + 1];
 
@@ -244,7 +170,7 @@ static void msg_finish(struct fmsg *fm)
 	forward_kick(f);
 }
 
-static void job_free(struct job *j)
+void fwd_job_free(struct job *j)
 {
 	struct fmsg *fm = j->fm;
 
@@ -256,7 +182,7 @@ static void job_free(struct job *j)
 }
 
 /* Record one recipient's result. */
-static void rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
+void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 			const char *relay, int notice)
 {
 	struct fmsg *fm = j->fm;
@@ -286,20 +212,20 @@ static void rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 		m->last_error = strdup(safe);
 	}
 	log_info("%s: to=<%s>, relay=%s, delay=%ld, status=%s (%s)", m->id,
-		 rc->addr, relay, (long)(now_s() - m->env.arrival), status,
+		 rc->addr, relay, (long)(fwd_now() - m->env.arrival), status,
 		 safe);
 }
 
 /* Every recipient of the job gets the same temporary failure. */
-static void job_defer(struct job *j, const char *why)
+void fwd_job_defer(struct job *j, const char *why)
 {
 	struct smtp_reply r;
 	size_t k;
 
 	smtp_reply_set(&r, 451, "4.4.1", "%s", why);
 	for (k = 0; k < j->n; k++)
-		rcpt_result(j, k, &r, "none", 0);
-	job_free(j);
+		fwd_rcpt_result(j, k, &r, "none", 0);
+	fwd_job_free(j);
 }
 
 /* ---- hops and connections ---- */
@@ -383,9 +309,9 @@ static void on_done(struct smtp_client *cl, void *arg,
 	if (fc->hop->lmtp)
 		j->fm->delivered = 1;
 	for (k = 0; k < n && k < j->n; k++)
-		rcpt_result(j, k, &res[k], fc->hop->hostport,
+		fwd_rcpt_result(j, k, &res[k], fc->hop->hostport,
 			    fc->hop->lmtp || !smtp_client_dsn(cl));
-	job_free(j);
+	fwd_job_free(j);
 	conn_next(fc);
 }
 
@@ -395,7 +321,7 @@ static void hop_drain(struct hop *h)
 	struct job *j;
 
 	while ((j = hop_dequeue(h)) != NULL)
-		dispatch(j);
+		fwd_dispatch(j);
 }
 
 static void on_fail(struct smtp_client *cl, void *arg, int code,
@@ -412,11 +338,11 @@ static void on_fail(struct smtp_client *cl, void *arg, int code,
 		return; /* the server closed an idle connection: normal */
 	log_warn("next hop %s: %s%s", h->hostport, why,
 		 j ? "" : " (before any transaction)");
-	route_hop_down(h, now_s(), f->cfg.hop_down_time);
+	route_hop_down(h, fwd_now(), f->cfg.hop_down_time);
 	if (j) {
 		snprintf(j->last_error, sizeof(j->last_error), "%s: %s",
 			 h->hostport, why);
-		dispatch(j);
+		fwd_dispatch(j);
 	}
 	if (hd_of(h)->nconns == 0)
 		hop_drain(h);
@@ -451,12 +377,12 @@ static void conn_next(struct fconn *fc)
 			smtp_reply_set(&r, 553, "5.6.7", "SMTPUTF8 required "
 				       "but not offered by the next hop");
 			for (k = 0; k < j->n; k++)
-				rcpt_result(j, k, &r, fc->hop->hostport,
+				fwd_rcpt_result(j, k, &r, fc->hop->hostport,
 					    0);
-			job_free(j);
+			fwd_job_free(j);
 			continue;
 		}
-		job_defer(j, "cannot start transaction");
+		fwd_job_defer(j, "cannot start transaction");
 	}
 	fc->next_idle = hd->idle;
 	hd->idle = fc;
@@ -508,160 +434,8 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 	return 0;
 }
 
-/* The hop for a resolved address (DNS routes): kept for the forwarder's
- * lifetime so connections are reused and down-marks remembered. */
-static struct hop *hop_get(struct forwarder *f, const char *addr,
-			   int policy, const char *name)
-{
-	struct dyn_hop *d;
-	char hp[80];
-
-	if (policy != TLS_POLICY_VERIFY)
-		name = "";
-	snprintf(hp, sizeof(hp), strchr(addr, ':') ? "[%s]:%lld" : "%s:%lld",
-		 addr, f->cfg.smtp_port);
-	for (d = f->dyn; d; d = d->next)
-		if (strcmp(d->hop.hostport, hp) == 0 &&
-		    d->hop.tls_policy == policy &&
-		    strcmp(d->hop.name, name) == 0)
-			return &d->hop;
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		log_fatal("out of memory");
-	snprintf(d->hop.hostport, sizeof(d->hop.hostport), "%s", hp);
-	snprintf(d->hop.name, sizeof(d->hop.name), "%s", name);
-	d->hop.tls_policy = policy;
-	d->next = f->dyn;
-	f->dyn = d;
-	return &d->hop;
-}
-
-/* The TLS policy for a recipient domain: the map's, or the default. */
-static int policy_for(struct forwarder *f, const char *domain)
-{
-	size_t i;
-
-	for (i = 0; i < f->npolicy; i++)
-		if (strcasecmp(f->policy[i].domain, domain) == 0)
-			return f->policy[i].policy;
-	return f->cfg.tls_policy;
-}
-
-static void fail_job(struct job *j, int code, const char *ecode,
-		     const char *why)
-{
-	struct smtp_reply r;
-	size_t k;
-
-	smtp_reply_set(&r, code, ecode, "%s", why);
-	for (k = 0; k < j->n; k++)
-		rcpt_result(j, k, &r, "none", 0);
-	job_free(j);
-}
-
-static void resolve_next(struct job *j);
-
-static void addr_cb(void *arg, const struct dns_addr_result *res)
-{
-	struct job *j = arg;
-	struct forwarder *f = j->fm->f;
-	size_t i, k;
-	struct hop *h;
-
-	for (i = 0; i < res->n && j->ncand < FWD_MAX_HOPS; i++) {
-		h = hop_get(f, res->addr[i], policy_for(f, j->domain),
-			    j->mx->mx[j->mx_i].host);
-		for (k = 0; k < j->ncand && j->cand[k] != h; k++)
-			;
-		if (k == j->ncand)
-			j->cand[j->ncand++] = h;
-	}
-	if (res->status == DNS_TEMPFAIL)
-		snprintf(j->last_error, sizeof(j->last_error), "temporary "
-			 "failure looking up %s", j->mx->mx[j->mx_i].host);
-	j->mx_i++;
-	resolve_next(j);
-}
-
-/* Look up the addresses of the MX hosts one after the other. */
-static void resolve_next(struct job *j)
-{
-	struct forwarder *f = j->fm->f;
-
-	if (j->mx_i < j->mx->n) {
-		dns_addr(f->dns, j->mx->mx[j->mx_i].host, addr_cb, j);
-		return;
-	}
-	free(j->mx);
-	j->mx = NULL;
-	if (j->ncand == 0) {
-		job_defer(j, j->last_error[0] ? j->last_error :
-			  "no address for any mail exchanger");
-		return;
-	}
-	dispatch(j);
-}
-
-static void mx_cb(void *arg, const struct dns_mx_result *res)
-{
-	struct job *j = arg;
-	size_t i, k, n;
-	char why[400];
-
-	switch (res->status) {
-	case DNS_NXDOMAIN:
-		snprintf(why, sizeof(why), "Host or domain name not found: "
-			 "%s", j->domain);
-		fail_job(j, 550, "5.1.2", why);
-		return;
-	case DNS_TEMPFAIL:
-		snprintf(why, sizeof(why), "DNS lookup of the MX of %s failed "
-			 "temporarily", j->domain);
-		job_defer(j, why);
-		return;
-	default:
-		break;
-	}
-	j->mx = calloc(1, sizeof(*j->mx));
-	if (j->mx == NULL)
-		log_fatal("out of memory");
-	if (res->status == DNS_NODATA) {
-		/* RFC 5321 5.1: the domain itself is the implicit MX */
-		j->mx->n = 1;
-		snprintf(j->mx->mx[0].host, sizeof(j->mx->mx[0].host), "%s",
-			 j->domain);
-	} else {
-		*j->mx = *res;
-		for (i = 0; i < j->mx->n; i++)
-			if (j->mx->mx[i].host[0] == '\0' ||
-			    strcmp(j->mx->mx[i].host, ".") == 0) {
-				free(j->mx);
-				j->mx = NULL;
-				snprintf(why, sizeof(why), "Domain %s does not "
-					 "accept mail (null MX)", j->domain);
-				fail_job(j, 556, "5.1.10", why);
-				return;
-			}
-		/* random order among equal preferences (RFC 5321 5.1) */
-		for (i = 0; i < j->mx->n; i = k) {
-			for (k = i; k < j->mx->n &&
-			     j->mx->mx[k].pref == j->mx->mx[i].pref; k++)
-				;
-			for (n = k - i; n > 1; n--) {
-				size_t r = (size_t)random() % n;
-				struct dns_mx t = j->mx->mx[i + n - 1];
-
-				j->mx->mx[i + n - 1] = j->mx->mx[i + r];
-				j->mx->mx[i + r] = t;
-			}
-		}
-	}
-	j->mx_i = 0;
-	resolve_next(j);
-}
-
 /* Send a job to the best hop it has not tried yet. */
-static void dispatch(struct job *j)
+void fwd_dispatch(struct job *j)
 {
 	struct forwarder *f = j->fm->f;
 	struct route *r = j->route;
@@ -670,12 +444,12 @@ static void dispatch(struct job *j)
 	struct hopdata *hd;
 	struct fconn *fc;
 	char err[200];
-	time_t now = now_s();
+	time_t now = fwd_now();
 
 	if (!j->resolved) {
 		j->resolved = 1;
 		if (r->dns) {
-			dns_mx(f->dns, j->domain, mx_cb, j);
+			fwd_resolve(j);
 			return;
 		}
 		n = route_pick(r, now, order, FWD_MAX_HOPS);
@@ -689,7 +463,7 @@ static void dispatch(struct job *j)
 		h = NULL;
 	}
 	if (h == NULL) {
-		job_defer(j, j->last_error[0] ? j->last_error
+		fwd_job_defer(j, j->last_error[0] ? j->last_error
 			  : "all next hops are down");
 		return;
 	}
@@ -771,7 +545,7 @@ static void start_msg(struct forwarder *f, struct qmsg *m)
 	}
 	fm->jobs = nj + 1; /* +1 until every job is dispatched */
 	for (k = 0; k < nj; k++)
-		dispatch(jobs[k]);
+		fwd_dispatch(jobs[k]);
 	free(jobs);
 	if (--fm->jobs == 0)
 		msg_finish(fm);
@@ -789,7 +563,7 @@ static void run(void *arg)
 {
 	struct forwarder *f = arg;
 	struct qmsg *m;
-	time_t now = now_s(), next;
+	time_t now = fwd_now(), next;
 
 	f->run_timer = NULL;
 	while (f->active < FWD_MAX_ACTIVE &&
@@ -812,54 +586,6 @@ void forward_kick(struct forwarder *f)
 		f->run_timer = evloop_timer(f->loop, 0, run, f);
 }
 
-/* tls_policy_map = "domain = policy, domain = policy"; checked at
- * start-up, so a typo stops the daemon. */
-static void parse_policy_map(struct forwarder *f)
-{
-	char **items, *eq;
-	size_t n = 0, i;
-	enum tls_policy p;
-
-	if (f->cfg.tls_policy_map == NULL || !*f->cfg.tls_policy_map)
-		return;
-	items = config_list(f->cfg.tls_policy_map);
-	if (items == NULL)
-		log_fatal("out of memory");
-	/* config_list splits on spaces too: glue "a", "=", "b" back */
-	for (i = 0; items[i]; i++)
-		n++;
-	f->policy = calloc(n + 1, sizeof(*f->policy));
-	if (f->policy == NULL)
-		log_fatal("out of memory");
-	for (i = 0; i < n; i++) {
-		const char *dom = items[i], *pol;
-
-		eq = strchr(items[i], '=');
-		if (eq && eq[1]) {
-			*eq = '\0';
-			pol = eq + 1;
-		} else if (eq) {
-			*eq = '\0';
-			pol = i + 1 < n ? items[++i] : "";
-		} else if (i + 2 < n && strcmp(items[i + 1], "=") == 0) {
-			pol = items[i + 2];
-			i += 2;
-		} else if (i + 1 < n && items[i + 1][0] == '=') {
-			pol = items[++i] + 1;
-		} else {
-			pol = "";
-		}
-		if (tls_policy_parse(pol, &p) < 0 || !*dom ||
-		    strlen(dom) >= sizeof(f->policy[0].domain))
-			log_fatal("tls_policy_map: '%s': want domain = none, "
-				  "may, encrypt or verify", dom);
-		snprintf(f->policy[f->npolicy].domain,
-			 sizeof(f->policy[0].domain), "%s", dom);
-		f->policy[f->npolicy++].policy = (int)p;
-	}
-	config_list_free(items);
-}
-
 struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			      struct route_table *routes,
 			      const struct forward_cfg *cfg)
@@ -874,7 +600,7 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->routes = routes;
 	f->cfg = *cfg;
 	f->dns = cfg->dns;
-	parse_policy_map(f);
+	fwd_parse_policy_map(f);
 	for (r = 0; r < routes->n; r++)
 		for (h = 0; h < routes->routes[r].nhops; h++)
 			routes->routes[r].hops[h].tls_policy = cfg->tls_policy;
