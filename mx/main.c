@@ -7,7 +7,6 @@
  *	Options and configuration, then start-up: bind, load keys, drop
  *	privileges, open the queue, serve. See sluice-mx.8.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +19,8 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
-#include "qcontrol.h"
 #include "queue.h"
+#include "stage.h"
 #include "route.h"
 #include "tls.h"
 
@@ -42,8 +41,6 @@ static const struct cfg_param table[] = {
 	 "ordered (active-backup) or spread (load-balanced)"},
 	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
 	 "per-domain hops: domain = hop, hop; other.domain = hop"},
-	{"queue_dir", CFG_STR, "var/mx/queue", &cfg.queue_dir, 0, 0,
-	 "the durable queue"},
 	{"user", CFG_STR, "sluice", &cfg.user, 0, 0,
 	 "unprivileged user to run as when started as root"},
 	{"syslog", CFG_BOOL, "no", &cfg.syslog, 0, 0,
@@ -62,36 +59,13 @@ static const struct cfg_param table[] = {
 	 "concurrent SMTP sessions"},
 	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
 	 "idle timeout of a session (RFC 5321 4.5.3.2)"},
-	{"hop_down_time", CFG_TIME, "60s", &cfg.hop_down_time, 1, 86400,
-	 "how long a failed next hop is skipped"},
-	{"retry_min", CFG_TIME, "60s", &cfg.retry_min, 1, 86400,
-	 "first retry of deferred mail after this long"},
-	{"retry_max", CFG_TIME, "1h", &cfg.retry_max, 1, 86400,
-	 "retry interval doubles up to this"},
-	{"max_queue_lifetime", CFG_TIME, "5d", &cfg.max_queue_lifetime, 1,
-	 100 * 86400, "then undeliverable mail is returned to the sender"},
-	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
-	 1000, "connections per next hop"},
+	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
-	{"delay_warning_time", CFG_TIME, "4h", &cfg.delay_warning_time, 0,
-	 100 * 86400, "tell the sender when mail is still queued after this "
-	 "long (0: never)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
-
-static void on_stop(void *arg, int signo)
-{
-	log_info("stopping on signal %d", signo);
-	evloop_stop(arg);
-}
-
-static void on_queue_change(void *arg)
-{
-	forward_kick(arg);
-}
 
 int main(int argc, char **argv)
 {
@@ -100,7 +74,7 @@ int main(int argc, char **argv)
 	struct forward_cfg fc;
 	struct smtp_server *srv, *srv_tls = NULL;
 	struct tls_ctx *tls = NULL, *ctls = NULL;
-	char err[512], ctlpath[4096];
+	char err[512];
 	int fd, fd_tls = -1;
 
 	daemon_start(argc, argv, "sluice-mx", table, &opts);
@@ -127,11 +101,8 @@ int main(int argc, char **argv)
 		log_warn("no certificate at %s: STARTTLS not offered",
 			 cfg.tls_cert);
 	}
-	daemon_state_dir(cfg.queue_dir, cfg.user);
+	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	mx.spool.q = queue_open(cfg.queue_dir, err, sizeof(err));
-	if (mx.spool.q == NULL)
-		log_fatal("queue: %s", err);
 	mx.loop = evloop_new();
 	memset(&fc, 0, sizeof(fc));
 	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
@@ -144,15 +115,8 @@ int main(int argc, char **argv)
 	}
 	fc.tls = ctls;
 	fc.hostname = cfg.hostname;
-	fc.hop_down_time = cfg.hop_down_time;
-	fc.retry_min = cfg.retry_min;
-	fc.retry_max = cfg.retry_max;
-	fc.max_lifetime = cfg.max_queue_lifetime;
-	fc.delay_warning = cfg.delay_warning_time;
-	fc.concurrency = cfg.delivery_concurrency;
 	fc.timeout = cfg.timeout;
-	mx.spool.fwd = forward_new(mx.loop, mx.spool.q, &routes, &fc);
-	mx.spool.stage = "mx";
+	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;
 	sc.max_size = cfg.max_message_size;
@@ -173,23 +137,12 @@ int main(int argc, char **argv)
 		if (smtp_server_listen(srv_tls, fd_tls) < 0)
 			log_fatal("cannot watch the listening socket");
 	}
-	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
-		 QUEUE_CONTROL_SOCK);
-	qcontrol_listen(mx.loop, mx.spool.q, ctlpath, on_queue_change,
-			mx.spool.fwd);
-	if (evloop_on_turn_end(mx.loop, spool_commit, &mx.spool) < 0 ||
-	    evloop_signal(mx.loop, SIGTERM, on_stop, mx.loop) < 0 ||
-	    evloop_signal(mx.loop, SIGINT, on_stop, mx.loop) < 0)
-		log_fatal("cannot set up the event loop");
-	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
-	forward_free(mx.spool.fwd);
-	queue_sync(mx.spool.q);
-	queue_close(mx.spool.q);
+	stage_spool_stop(&mx.spool);
 	evloop_free(mx.loop);
 	route_table_free(&routes);
 	config_list_free(mx.domains);

@@ -11,6 +11,7 @@
 
 #include "smtp_server.h"
 #include "spool.h"
+#include "stage.h"
 
 struct evloop;
 struct queue;
@@ -23,7 +24,6 @@ struct mx_config {
 	char *next_hop;
 	char *next_hop_mode;
 	char *domain_routes;
-	char *queue_dir;
 	char *user;
 	int syslog;
 	char *tls_cert;
@@ -33,14 +33,9 @@ struct mx_config {
 	long long max_header_size;
 	long long max_sessions;
 	long long timeout;
-	long long hop_down_time;
-	long long retry_min;
-	long long retry_max;
-	long long max_queue_lifetime;
-	long long delay_warning_time;
-	long long delivery_concurrency;
 	char *next_hop_tls;
 	char *smtps_listen;
+	struct stage_queue queue;
 };
 
 struct mx {

@@ -8,7 +8,6 @@
  *	open the queue, start the resolver and the forwarder, serve the
  *	trusted inner stages. See sluice-outmta.8.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,8 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "outmta.h"
-#include "qcontrol.h"
 #include "queue.h"
+#include "stage.h"
 #include "route.h"
 #include "tls.h"
 
@@ -44,8 +43,6 @@ static const struct cfg_param table[] = {
 	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
 	 "per-domain hops, e.g. local domains to the store: "
 	 "example.test = lmtp:127.0.0.1:2424"},
-	{"queue_dir", CFG_STR, "var/outmta/queue", &cfg.queue_dir, 0, 0,
-	 "the durable queue"},
 	{"user", CFG_STR, "sluice", &cfg.user, 0, 0,
 	 "unprivileged user to run as when started as root"},
 	{"syslog", CFG_BOOL, "no", &cfg.syslog, 0, 0,
@@ -71,34 +68,11 @@ static const struct cfg_param table[] = {
 	 "concurrent SMTP sessions"},
 	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
 	 "idle timeout of a session, and per reply from a next hop"},
-	{"hop_down_time", CFG_TIME, "60s", &cfg.hop_down_time, 1, 86400,
-	 "how long a failed mail exchanger is skipped"},
-	{"retry_min", CFG_TIME, "5m", &cfg.retry_min, 1, 86400,
-	 "first retry of deferred mail after this long"},
-	{"retry_max", CFG_TIME, "1h", &cfg.retry_max, 1, 86400,
-	 "retry interval doubles up to this"},
-	{"max_queue_lifetime", CFG_TIME, "5d", &cfg.max_queue_lifetime, 1,
-	 100 * 86400, "then undeliverable mail is returned to the sender"},
-	{"delivery_concurrency", CFG_INT, "10", &cfg.delivery_concurrency, 1,
-	 1000, "connections per destination address"},
+	STAGE_QUEUE_PARAMS(cfg.queue, "var/outmta/queue", "5m"),
 	{"dkim_keys", CFG_STR, "", &cfg.dkim_keys, 0, 0,
 	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
-	{"delay_warning_time", CFG_TIME, "4h", &cfg.delay_warning_time, 0,
-	 100 * 86400, "tell the sender when mail is still queued after this "
-	 "long (0: never)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
-
-static void on_stop(void *arg, int signo)
-{
-	log_info("stopping on signal %d", signo);
-	evloop_stop(arg);
-}
-
-static void on_queue_change(void *arg)
-{
-	forward_kick(arg);
-}
 
 int main(int argc, char **argv)
 {
@@ -109,7 +83,7 @@ int main(int argc, char **argv)
 	struct evloop *loop;
 	struct tls_ctx *ctls = NULL, *vtls = NULL;
 	struct dns *dns;
-	char err[512], ctlpath[4096];
+	char err[512];
 	int fd;
 
 	daemon_start(argc, argv, "sluice-outmta", table, &opts);
@@ -133,11 +107,8 @@ int main(int argc, char **argv)
 		if (om.dkim == NULL)
 			log_fatal("%s", err);
 	}
-	daemon_state_dir(cfg.queue_dir, cfg.user);
+	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	om.spool.q = queue_open(cfg.queue_dir, err, sizeof(err));
-	if (om.spool.q == NULL)
-		log_fatal("queue: %s", err);
 	loop = evloop_new();
 	dns = dns_new(loop, cfg.dns_servers, (unsigned)cfg.dns_timeout * 1000,
 		      err, sizeof(err));
@@ -161,15 +132,8 @@ int main(int argc, char **argv)
 	fc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
 	fc.hostname = cfg.hostname;
-	fc.hop_down_time = cfg.hop_down_time;
-	fc.retry_min = cfg.retry_min;
-	fc.retry_max = cfg.retry_max;
-	fc.max_lifetime = cfg.max_queue_lifetime;
-	fc.delay_warning = cfg.delay_warning_time;
-	fc.concurrency = cfg.delivery_concurrency;
 	fc.timeout = cfg.timeout;
-	om.spool.fwd = forward_new(loop, om.spool.q, &routes, &fc);
-	om.spool.stage = "outmta";
+	stage_spool_start(loop, &cfg.queue, &routes, &fc, &om.spool, "outmta");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;
 	sc.max_size = cfg.max_message_size;
@@ -178,24 +142,14 @@ int main(int argc, char **argv)
 	sc.timeout = cfg.timeout;
 	sc.dsn = 1;
 	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);
-	snprintf(ctlpath, sizeof(ctlpath), "%s/%s", cfg.queue_dir,
-		 QUEUE_CONTROL_SOCK);
-	qcontrol_listen(loop, om.spool.q, ctlpath, on_queue_change,
-			om.spool.fwd);
-	if (smtp_server_listen(srv, fd) < 0 ||
-	    evloop_on_turn_end(loop, spool_commit, &om.spool) < 0 ||
-	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
-	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
-		log_fatal("cannot set up the event loop");
-	signal(SIGPIPE, SIG_IGN);
+	if (smtp_server_listen(srv, fd) < 0)
+		log_fatal("cannot watch the listening socket");
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(om.spool.q), cfg.next_hop);
 	evloop_run(loop);
 	smtp_server_free(srv);
 	dns_free(dns);
-	forward_free(om.spool.fwd);
-	queue_sync(om.spool.q);
-	queue_close(om.spool.q);
+	stage_spool_stop(&om.spool);
 	evloop_free(loop);
 	route_table_free(&routes);
 	config_list_free(om.peers);

@@ -11,6 +11,7 @@
 #include "dkim.h"
 #include "smtp_server.h"
 #include "spool.h"
+#include "stage.h"
 
 struct outmta_config {
 	char *listen;
@@ -18,7 +19,6 @@ struct outmta_config {
 	char *trusted_peers;
 	char *next_hop;
 	char *domain_routes;
-	char *queue_dir;
 	char *user;
 	int syslog;
 	char *dns_servers;
@@ -31,13 +31,8 @@ struct outmta_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
-	long long hop_down_time;
-	long long retry_min;
-	long long retry_max;
-	long long max_queue_lifetime;
-	long long delay_warning_time;
-	long long delivery_concurrency;
 	char *dkim_keys;
+	struct stage_queue queue;
 };
 
 struct outmta {

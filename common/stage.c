@@ -1,0 +1,64 @@
+/*
+ * NAME
+ *	stage - what every queueing stage shares at start-up
+ * DESCRIPTION
+ *	See stage.h.
+ */
+#include "stage.h"
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "qcontrol.h"
+#include "queue.h"
+
+static void on_stop(void *arg, int signo)
+{
+	log_info("stopping on signal %d", signo);
+	evloop_stop(arg);
+}
+
+static void on_queue_change(void *arg)
+{
+	forward_kick(arg);
+}
+
+void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
+		       struct route_table *routes, struct forward_cfg *fc,
+		       struct spool *sp, const char *stage)
+{
+	char err[512], ctl[4096];
+
+	sp->q = queue_open(q->queue_dir, err, sizeof(err));
+	if (sp->q == NULL)
+		log_fatal("queue: %s", err);
+	fc->hop_down_time = q->hop_down_time;
+	fc->retry_min = q->retry_min;
+	fc->retry_max = q->retry_max;
+	fc->max_lifetime = q->max_queue_lifetime;
+	fc->delay_warning = q->delay_warning_time;
+	fc->concurrency = q->delivery_concurrency;
+	sp->fwd = forward_new(loop, sp->q, routes, fc);
+	sp->stage = stage;
+	if ((size_t)snprintf(ctl, sizeof(ctl), "%s/%s", q->queue_dir,
+			     QUEUE_CONTROL_SOCK) >= sizeof(ctl))
+		log_fatal("queue_dir too long");
+	qcontrol_listen(loop, sp->q, ctl, on_queue_change, sp->fwd);
+	if (evloop_on_turn_end(loop, spool_commit, sp) < 0 ||
+	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
+	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
+		log_fatal("cannot set up the event loop");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void stage_spool_stop(struct spool *sp)
+{
+	forward_free(sp->fwd);
+	sp->fwd = NULL;
+	if (queue_sync(sp->q) < 0)
+		log_error("queue sync at shutdown failed");
+	queue_close(sp->q);
+	sp->q = NULL;
+}

@@ -1,0 +1,60 @@
+/*
+ * NAME
+ *	stage - what every queueing stage shares at start-up
+ * DESCRIPTION
+ *	The configuration keys of the queue and the forwarder (one macro, so
+ *	every stage documents them the same way), the start of the spool
+ *	(queue, forwarder, control socket, group commit at every turn end),
+ *	stop signals, and the orderly shutdown. Mail layer.
+ */
+#ifndef SLUICE_STAGE_H
+#define SLUICE_STAGE_H
+
+#include "config.h"
+#include "forward.h"
+#include "spool.h"
+
+struct evloop;
+struct route_table;
+
+struct stage_queue {
+	char *queue_dir;
+	long long hop_down_time;
+	long long retry_min;
+	long long retry_max;
+	long long max_queue_lifetime;
+	long long delay_warning_time;
+	long long delivery_concurrency;
+};
+
+/* Table rows for struct stage_queue q; dir and retry are the defaults of
+ * queue_dir and retry_min. */
+#define STAGE_QUEUE_PARAMS(q, dir, retry)                                    \
+	{"queue_dir", CFG_STR, dir, &(q).queue_dir, 0, 0,                    \
+	 "the durable queue"},                                               \
+	{"hop_down_time", CFG_TIME, "60s", &(q).hop_down_time, 1, 86400,     \
+	 "how long a failed next hop is skipped"},                           \
+	{"retry_min", CFG_TIME, retry, &(q).retry_min, 1, 86400,             \
+	 "first retry of deferred mail after this long"},                    \
+	{"retry_max", CFG_TIME, "1h", &(q).retry_max, 1, 86400,              \
+	 "retry interval doubles up to this"},                               \
+	{"max_queue_lifetime", CFG_TIME, "5d", &(q).max_queue_lifetime, 1,   \
+	 100 * 86400, "then undeliverable mail is returned to the sender"},  \
+	{"delay_warning_time", CFG_TIME, "4h", &(q).delay_warning_time, 0,   \
+	 100 * 86400, "tell the sender when mail is still queued after "    \
+	 "this long (0: never)"},                                            \
+	{"delivery_concurrency", CFG_INT, "10", &(q).delivery_concurrency,   \
+	 1, 1000, "connections per next hop"}
+
+/* Open the queue (after the privilege drop), start the forwarder with fc
+ * (its queue fields are filled from q), listen on the control socket,
+ * commit at every turn end, stop on SIGTERM/SIGINT. Fills sp. Exits
+ * through log_fatal() on failure. */
+void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
+		       struct route_table *routes, struct forward_cfg *fc,
+		       struct spool *sp, const char *stage);
+
+/* After the loop ended: stop the forwarder, sync and close the queue. */
+void stage_spool_stop(struct spool *sp);
+
+#endif
