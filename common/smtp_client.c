@@ -27,6 +27,7 @@ enum cl_state {
 	CL_HELO,
 	CL_STARTTLS,
 	CL_READY,
+	CL_RSET, /* RSET before a transaction */
 	CL_TXN,	 /* MAIL/RCPT/DATA replies */
 	CL_BODY, /* final replies after the message */
 	CL_DEAD,
@@ -64,6 +65,7 @@ struct smtp_client {
 	size_t accepted;
 	size_t finals;	 /* final replies read after the message */
 	struct sbuf lines;
+	int need_rset;	 /* the last transaction did not complete */
 	int in_read;	 /* inside cl_read: quitting must wait */
 	int quit_pending;
 };
@@ -147,14 +149,32 @@ static void write_body(struct smtp_client *cl)
 	conn_write(cl->c, ".\r\n", 3);
 }
 
+/* The transaction is over. Unless it ended with the final replies after
+ * the message, the server may still hold part of it (a MAIL after a
+ * refused DATA gets "503 nested MAIL"): the next one starts with RSET. */
 static void finish_txn(struct smtp_client *cl)
 {
 	const struct smtp_client_ops *ops = cl->ops;
 
+	cl->need_rset = cl->state != CL_BODY;
 	cl->state = CL_READY;
 	cl->env = NULL;
 	ops->on_done(cl, cl->arg, cl->res, cl->n);
 	/* on_done may have started the next transaction or quit */
+}
+
+/* Write MAIL, RCPT..., DATA (all at once with PIPELINING). */
+static void start_txn(struct smtp_client *cl)
+{
+	size_t i;
+
+	cl->state = CL_TXN;
+	if (cl->caps & CAP_PIPELINING) {
+		for (i = 0; i <= cl->n + 1; i++)
+			write_cmd(cl, i);
+	} else {
+		write_cmd(cl, 0);
+	}
 }
 
 static void ehlo(struct smtp_client *cl)
@@ -355,6 +375,15 @@ static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 			return -1;
 		}
 		return -2; /* the input buffer was reset */
+	case CL_RSET:
+		if (r->code / 100 != 2) {
+			snprintf(why, sizeof(why), "RSET: %d %s", r->code,
+				 r->text);
+			fail(cl, r->code, why);
+			return -1;
+		}
+		start_txn(cl);
+		break;
 	case CL_TXN:
 		txn_reply(cl, r);
 		break;
@@ -473,8 +502,6 @@ int smtp_client_send(struct smtp_client *cl, const struct envelope *e,
 		     const size_t *idx, size_t n, const char *body,
 		     size_t len)
 {
-	size_t i;
-
 	if (cl->state != CL_READY || n == 0)
 		return -1;
 	free(cl->idx);
@@ -490,17 +517,16 @@ int smtp_client_send(struct smtp_client *cl, const struct envelope *e,
 	cl->len = len;
 	cl->sent = cl->got = cl->accepted = 0;
 	cl->mail_ok = 0;
-	cl->state = CL_TXN;
 	if (e->smtputf8 && !(cl->caps & CAP_SMTPUTF8)) {
 		/* RFC 6531 3.2: cannot be relayed to this server */
-		cl->state = CL_READY;
 		return -2;
 	}
-	if (cl->caps & CAP_PIPELINING) {
-		for (i = 0; i <= n + 1; i++)
-			write_cmd(cl, i);
+	if (cl->need_rset) {
+		cl->need_rset = 0;
+		conn_write(cl->c, "RSET\r\n", 6);
+		cl->state = CL_RSET;
 	} else {
-		write_cmd(cl, 0);
+		start_txn(cl);
 	}
 	conn_flush(cl->c);
 	return 0;

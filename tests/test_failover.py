@@ -154,3 +154,20 @@ def test_spread_uses_both_hops(cluster):
              len(messages(b, "alice@example.test")) == 20)
     assert messages(a, "alice@example.test")
     assert messages(b, "alice@example.test")
+
+
+def test_bounce_ret_full_returns_whole_message(cluster):
+    st = cluster.store()
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port])
+    with smtplib.SMTP("127.0.0.1", mx.port) as s:
+        s.sendmail("alice@example.test", ["nobody@example.test"],
+                   b"From: alice@example.test\r\nSubject: whole\r\n\r\n"
+                   b"the body that must come back\r\n",
+                   mail_options=["RET=FULL", "ENVID=full1"])
+    dsn = wait_messages(st, "alice@example.test", 1)[0]
+    m = email.message_from_bytes(dsn)
+    parts = {p.get_content_type(): p for p in m.walk()}
+    assert "message/rfc822" in parts, dsn.decode(errors="replace")[:3000]
+    assert b"the body that must come back" in dsn
+    status = parts["message/delivery-status"].get_payload()
+    assert status[0]["Original-Envelope-Id"] == "full1"

@@ -35,6 +35,11 @@ def dns(cluster):
             # RFC 7505 null MX: preference 0, exchange "."
             "dns-rr=nullmx.test,15,000000",
             "host-record=nullmx.test,127.0.0.5",
+            # a CNAME on the way to the exchanger, and an IPv6-only one
+            "mx-host=cnamed.test,alias.remote.test,10",
+            "cname=alias.remote.test,mx1.remote.test",
+            "mx-host=v6.test,v6mx.remote.test,10",
+            "host-record=v6mx.remote.test,::1",
         ]) + "\n")
     p = subprocess.Popen([DNSMASQ, "-k", "-C", conf, "--user=root"],
                          stderr=subprocess.DEVNULL)
@@ -325,3 +330,31 @@ def test_delay_warning_once(cluster, dns):
         assert "pending" in queue_tool(om, "list").stdout
     finally:
         rx.stop()
+
+
+def test_cname_chain_to_exchanger(net):
+    om, rx = net
+    send(om, ["gina@cnamed.test"])
+    wait_for(lambda: rx["127.0.0.2"].messages, what="delivery via CNAME")
+    assert rx["127.0.0.2"].messages[0][1] == [b"<gina@cnamed.test>"]
+
+
+def test_ipv6_only_exchanger(net):
+    import socketserver
+    om, rx = net
+    port = int(om.log().split("smtp")[0] and 0) or None
+    # the receivers share one port: find it from the fixture's receiver
+    port = rx["127.0.0.2"].server.server_address[1]
+    socketserver.ThreadingTCPServer.address_family = __import__(
+        "socket").AF_INET6
+    try:
+        v6 = Receiver("::1", port)
+    finally:
+        import socket as _s
+        socketserver.ThreadingTCPServer.address_family = _s.AF_INET
+    try:
+        send(om, ["hank@v6.test"])
+        wait_for(lambda: v6.messages, what="delivery over IPv6")
+        assert "relay=[::1]:%d" % port in om.log()
+    finally:
+        v6.stop()
