@@ -358,3 +358,42 @@ def test_ipv6_only_exchanger(net):
         assert "relay=[::1]:%d" % port in om.log()
     finally:
         v6.stop()
+
+
+def test_dns_failure_defers_never_bounces(cluster):
+    dead = free_port()  # nothing answers DNS there
+    d = cluster._dir("outmta")
+    lport = free_port()
+    write_conf(os.path.join(d, "o.conf"), {
+        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
+        "queue_dir": os.path.join(d, "q"),
+        "dns_servers": "127.0.0.1:%d" % dead, "dns_timeout": "1s",
+        "retry_min": "1s", "retry_max": "1s"})
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "o.conf"), d, lport)
+    om.queue_dir = os.path.join(d, "q")
+    cluster.daemons.append(om)
+    om.start()
+    send(om, ["ivy@remote.test"])
+    wait_for(lambda: "failed temporarily" in om.log(), 20, "a deferral")
+    time.sleep(2)
+    assert "status=bounced" not in om.log()
+    assert "pending" in queue_tool(om, "list").stdout
+
+
+def test_local_domain_routed_to_store(cluster, dns):
+    from conftest import wait_messages
+    st = cluster.store()
+    d = cluster._dir("outmta")
+    lport = free_port()
+    write_conf(os.path.join(d, "o.conf"), {
+        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
+        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+        "domain_routes": "example.test = lmtp:127.0.0.1:%d" % st.port})
+    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                os.path.join(d, "o.conf"), d, lport)
+    cluster.daemons.append(om)
+    om.start()
+    send(om, ["bob@example.test"])
+    got = wait_messages(st, "bob@example.test", 1)[0]
+    assert b"hello Internet" in got
