@@ -74,4 +74,13 @@ int tls_key_sign(struct tls_key *k, const void *data, size_t n,
  * append its DKIM public key value (the p= tag, Base64) to pub. */
 int tls_key_generate(enum tls_key_type type, const char *path,
 		     struct sbuf *pub, char *err, size_t errlen);
+
+/* Password hashing for the user directory: scrypt (N=2^15, r=8, p=1,
+ * 16-byte random salt), written "$scrypt$15$8$1$SALT$HASH" (Base64).
+ * Appends the hash of pw to out. 0 or -1. */
+int tls_password_hash(const char *pw, struct sbuf *out);
+/* 1 if pw matches stored (constant-time compare), 0 if not, -1 if stored
+ * is malformed. */
+int tls_password_check(const char *pw, const char *stored);
+
 #endif

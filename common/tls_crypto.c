@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include "sbuf.h"
 
@@ -172,5 +173,58 @@ int tls_key_generate(enum tls_key_type type, const char *path,
 	if (rc < 0)
 		crypto_error(err, errlen, "public key");
 	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+#define PW_LOGN 15
+#define PW_R 8
+#define PW_P 1
+#define PW_SALT 16
+#define PW_LEN 32
+
+static int scrypt(const char *pw, const unsigned char *salt, size_t slen,
+		  int logn, int r, int p, unsigned char *out)
+{
+	return EVP_PBE_scrypt(pw, strlen(pw), salt, slen, (uint64_t)1 << logn,
+			      (uint64_t)r, (uint64_t)p, 64u * 1024 * 1024,
+			      out, PW_LEN) == 1 ? 0 : -1;
+}
+
+int tls_password_hash(const char *pw, struct sbuf *out)
+{
+	unsigned char salt[PW_SALT], hash[PW_LEN];
+	int rc = -1;
+
+	if (RAND_bytes(salt, sizeof(salt)) == 1 &&
+	    scrypt(pw, salt, sizeof(salt), PW_LOGN, PW_R, PW_P, hash) == 0 &&
+	    sbuf_printf(out, "$scrypt$%d$%d$%d$", PW_LOGN, PW_R, PW_P) == 0 &&
+	    tls_base64(salt, sizeof(salt), out) == 0 &&
+	    sbuf_puts(out, "$") == 0 && tls_base64(hash, sizeof(hash), out) == 0)
+		rc = 0;
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return rc;
+}
+
+int tls_password_check(const char *pw, const char *stored)
+{
+	unsigned char salt[64], want[64], got[PW_LEN];
+	char s64[64], h64[64];
+	int logn, r, p, sl, hl, rc;
+
+	if (sscanf(stored, "$scrypt$%d$%d$%d$%63[^$]$%63s", &logn, &r, &p,
+		   s64, h64) != 5 || logn < 10 || logn > 20 || r < 1 ||
+	    r > 32 || p < 1 || p > 16)
+		return -1;
+	sl = EVP_DecodeBlock(salt, (unsigned char *)s64, (int)strlen(s64));
+	hl = EVP_DecodeBlock(want, (unsigned char *)h64, (int)strlen(h64));
+	/* DecodeBlock counts the padding bytes: trim them */
+	sl -= (int)(strlen(s64) - strcspn(s64, "="));
+	hl -= (int)(strlen(h64) - strcspn(h64, "="));
+	if (sl <= 0 || hl != PW_LEN)
+		return -1;
+	if (scrypt(pw, salt, (size_t)sl, logn, r, p, got) < 0)
+		return -1;
+	rc = CRYPTO_memcmp(got, want, PW_LEN) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
 	return rc;
 }

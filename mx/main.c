@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "directory.h"
 #include "evloop.h"
 #include "forward.h"
 #include "limits_rfc.h"
@@ -62,6 +63,9 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
+	{"recipients", CFG_STR, "", &cfg.recipients, 0, 0,
+	 "directory snapshot from the store: unknown recipients get 550 "
+	 "5.1.1 at RCPT (empty: accept every local-domain recipient)"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
@@ -103,6 +107,11 @@ int main(int argc, char **argv)
 	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
+	if (cfg.recipients[0]) {
+		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
+		if (mx.dir == NULL)
+			log_fatal("recipients: %s", err);
+	}
 	mx.loop = evloop_new();
 	memset(&fc, 0, sizeof(fc));
 	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
@@ -146,6 +155,7 @@ int main(int argc, char **argv)
 	evloop_free(mx.loop);
 	route_table_free(&routes);
 	config_list_free(mx.domains);
+	directory_free(mx.dir);
 	tls_ctx_free(tls);
 	tls_ctx_free(ctls);
 	log_info("stopped");

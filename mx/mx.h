@@ -35,12 +35,14 @@ struct mx_config {
 	long long timeout;
 	char *next_hop_tls;
 	char *smtps_listen;
+	char *recipients;
 	struct stage_queue queue;
 };
 
 struct mx {
 	struct mx_config *cfg;
 	char **domains;		/* local_domains, split */
+	struct directory *dir;	/* recipients snapshot, or NULL */
 	struct evloop *loop;
 	struct spool spool;	/* queue, forwarder, group commit */
 };

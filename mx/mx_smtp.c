@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "directory.h"
 #include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
@@ -51,7 +52,23 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 		return smtp_reply_set(r, 554, "5.7.1",
 				      "<%s>: Relay access denied", safe);
 	}
-	return 0;
+	if (mx->cfg->recipients[0] == '\0')
+		return 0;
+	/* the store's directory: no backscatter for unknown users */
+	directory_refresh(&mx->dir, mx->cfg->recipients);
+	switch (directory_lookup(mx->dir, rcpt)) {
+	case DIR_UNKNOWN:
+		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: user "
+			 "unknown; from=<%s>", s->id, s->client_addr, safe,
+			 s->env.from);
+		return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient "
+				      "address rejected: User unknown", safe);
+	case DIR_DISABLED:
+		return smtp_reply_set(r, 550, "5.2.1", "<%s>: mailbox "
+				      "disabled", safe);
+	default:
+		return 0;
+	}
 }
 
 static void mx_data(struct smtp_session *s)

@@ -56,13 +56,13 @@ static void on_stop(void *arg, int signo)
 static void on_hup(void *arg, int signo)
 {
 	char err[512];
-	struct users *u = users_load(cfg.users_file, err, sizeof(err));
+	struct directory *u = directory_load(cfg.users_file, err, sizeof(err));
 
 	if (u == NULL) {
 		log_warn("SIGHUP: users file not reloaded: %s", err);
 		return;
 	}
-	users_free(st.users);
+	directory_free(st.users);
 	st.users = u;
 	log_info("SIGHUP: users file %s reloaded", cfg.users_file);
 }
@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	st.cfg = &cfg;
-	st.users = users_load(cfg.users_file, err, sizeof(err));
+	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	evloop_run(loop);
 	smtp_server_free(srv);
 	evloop_free(loop);
-	users_free(st.users);
+	directory_free(st.users);
 	maildir_batch_free(st.batch);
 	log_info("stopped");
 	return 0;

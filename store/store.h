@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "directory.h"
 #include "sbuf.h"
 #include "smtp_server.h"
 
@@ -27,23 +28,6 @@ struct store_config {
 	long long max_sessions;
 	long long timeout;
 };
-
-/* ---- users (store_users.c) ---- */
-
-struct users;
-
-/* Load the users file (see sluice-store.8 for its format). NULL with a
- * reason in err. */
-struct users *users_load(const char *path, char *err, size_t errlen);
-void users_free(struct users *u);
-/* Re-read the file when its mtime changed (checked at most once a
- * second). Keeps the old table when the new file is broken. */
-void users_refresh(struct users **u, const char *path);
-/* Expand addr to the local mailboxes it reaches (itself, or an alias's
- * targets). Fills out[] with pointers owned by u; returns how many, 0 for
- * an unknown address. */
-size_t users_expand(struct users *u, const char *addr, const char **out,
-		    size_t max);
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
 
@@ -69,7 +53,7 @@ void maildir_reset(struct maildir_batch *b);
 
 struct store {
 	struct store_config *cfg;
-	struct users *users;
+	struct directory *users;
 	struct maildir_batch *batch;
 	struct store_sess *pending; /* sessions waiting for the commit */
 };

@@ -37,13 +37,22 @@ static int store_rcpt(struct smtp_session *s, const char *addr,
 		      struct smtp_reply *r)
 {
 	struct store *st = store_of(s);
-	const char *boxes[STORE_MAX_EXPAND];
 	char safe[300];
 
-	users_refresh(&st->users, st->cfg->users_file);
-	if (users_expand(st->users, addr, boxes, STORE_MAX_EXPAND) > 0)
-		return 0;
+	directory_refresh(&st->users, st->cfg->users_file);
 	log_safe(safe, sizeof(safe), addr);
+	switch (directory_lookup(st->users, addr)) {
+	case DIR_MAILBOX:
+	case DIR_ALIAS:
+		return 0;
+	case DIR_DISABLED:
+		log_info("%s: reject: RCPT <%s>: 550 5.2.1 mailbox disabled",
+			 s->id, safe);
+		return smtp_reply_set(r, 550, "5.2.1", "<%s>: mailbox "
+				      "disabled", safe);
+	default:
+		break;
+	}
 	log_info("%s: reject: RCPT <%s>: 550 5.1.1 user unknown", s->id, safe);
 	return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient address "
 			      "rejected: User unknown in local recipient table",
@@ -78,7 +87,7 @@ static void store_data(struct smtp_session *s)
 		log_fatal("out of memory");
 	sbuf_init(&prefix, 4096);
 	for (i = 0; i < s->env.nrcpt; i++) {
-		nb = users_expand(st->users, s->env.rcpts[i].addr, boxes,
+		nb = directory_expand(st->users, s->env.rcpts[i].addr, boxes,
 				  STORE_MAX_EXPAND);
 		ss->handles[i] = (long)ss->nall;
 		for (k = 0; k < nb; k++) {

@@ -1,15 +1,19 @@
 /*
  * NAME
- *	store_users - the user table of the first-cut store
+ *	directory - who exists: mailboxes, disabled mailboxes, aliases
  * DESCRIPTION
- *	A text file, one entry per line:
+ *	Reads the directory snapshot that the store's sluicectl exports on
+ *	every change (or a hand-written file in the same format), one entry
+ *	per line:
  *	  alice@example.test                     a mailbox
+ *	  -carol@example.test                    disabled or expired
  *	  postmaster@example.test: alice@example.test, bob@example.test
  *	                                         an alias (local targets)
  *	  # comment
- *	Addresses compare case-insensitively. Alias targets must be
- *	mailboxes of the file (one level; loops cannot form). The file is
- *	the operator's; it is still parsed with limits and checked.
+ *	Addresses compare case-insensitively and may not contain white
+ *	space, ',', ':' or '/', so no address can bend the format; alias
+ *	targets must be mailboxes of the file (one level; loops cannot
+ *	form). Everything read is checked again. Mail layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,23 +25,24 @@
 #include "addr.h"
 #include "config.h"
 #include "log.h"
-#include "store.h"
+#include "directory.h"
 
 #define USERS_MAX_TARGETS 64
 
 struct uent {
 	char *addr;
 	char **targets;	/* NULL for a mailbox */
+	int disabled;	/* "-address": exists, takes no mail */
 };
 
-struct users {
+struct directory {
 	struct uent *e;
 	size_t n;
 	time_t mtime;
 	time_t checked;
 };
 
-static struct uent *find(struct users *u, const char *addr)
+static struct uent *find(struct directory *u, const char *addr)
 {
 	size_t i;
 
@@ -47,15 +52,16 @@ static struct uent *find(struct users *u, const char *addr)
 	return NULL;
 }
 
-static int valid_address(const char *a)
+int directory_valid_address(const char *a)
 {
 	const char *at = strrchr(a, '@');
 
-	return at && at != a && strlen(a) <= LIM_PATH &&
-	       strcspn(a, " \t/<>") == strlen(a) && addr_domain_valid(at + 1);
+	return at && at != a && strlen(a) <= LIM_PATH && a[0] != '-' &&
+	       a[0] != '#' && strcspn(a, " \t/<>,:\"\r\n") == strlen(a) &&
+	       addr_domain_valid(at + 1);
 }
 
-void users_free(struct users *u)
+void directory_free(struct directory *u)
 {
 	size_t i;
 
@@ -69,7 +75,8 @@ void users_free(struct users *u)
 	free(u);
 }
 
-static int add(struct users *u, char *addr, char **targets)
+static int add(struct directory *u, char *addr, char **targets,
+	       int disabled)
 {
 	struct uent *e = realloc(u->e, (u->n + 1) * sizeof(*e));
 
@@ -78,16 +85,17 @@ static int add(struct users *u, char *addr, char **targets)
 	u->e = e;
 	u->e[u->n].addr = addr;
 	u->e[u->n].targets = targets;
+	u->e[u->n].disabled = disabled;
 	u->n++;
 	return 0;
 }
 
-struct users *users_load(const char *path, char *err, size_t errlen)
+struct directory *directory_load(const char *path, char *err, size_t errlen)
 {
-	struct users *u = calloc(1, sizeof(*u));
+	struct directory *u = calloc(1, sizeof(*u));
 	char line[4096], *p, *colon, *end;
 	struct stat st;
-	int lineno = 0;
+	int lineno = 0, disabled;
 	size_t i, k;
 	FILE *f;
 
@@ -111,13 +119,16 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 			*colon = '\0';
 		end = p + strcspn(p, " \t");
 		*end = '\0';
-		if (!valid_address(p) || find(u, p)) {
+		disabled = *p == '-' && colon == NULL;
+		if (disabled)
+			p++;
+		if (!directory_valid_address(p) || find(u, p)) {
 			snprintf(err, errlen, "%s:%d: bad or repeated address "
 				 "'%s'", path, lineno, p);
 			goto fail;
 		}
-		if (add(u, strdup(p), colon ? config_list(colon + 1) : NULL)
-		    < 0)
+		if (add(u, strdup(p), colon ? config_list(colon + 1) : NULL,
+			disabled) < 0)
 			goto fail;
 	}
 	fclose(f);
@@ -126,7 +137,7 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 		for (k = 0; u->e[i].targets && u->e[i].targets[k]; k++) {
 			struct uent *t = find(u, u->e[i].targets[k]);
 
-			if (t == NULL || t->targets != NULL ||
+			if (t == NULL || t->targets != NULL || t->disabled ||
 			    k >= USERS_MAX_TARGETS) {
 				snprintf(err, errlen, "%s: alias %s: target "
 					 "'%s' is not a mailbox", path,
@@ -139,14 +150,14 @@ struct users *users_load(const char *path, char *err, size_t errlen)
 fail:
 	if (f)
 		fclose(f);
-	users_free(u);
+	directory_free(u);
 	return NULL;
 }
 
-void users_refresh(struct users **u, const char *path)
+void directory_refresh(struct directory **u, const char *path)
 {
 	time_t now = time(NULL);
-	struct users *nu;
+	struct directory *nu;
 	struct stat st;
 	char err[512];
 
@@ -156,26 +167,26 @@ void users_refresh(struct users **u, const char *path)
 		(*u)->checked = now;
 	if (stat(path, &st) < 0 || (*u && st.st_mtime == (*u)->mtime))
 		return;
-	nu = users_load(path, err, sizeof(err));
+	nu = directory_load(path, err, sizeof(err));
 	if (nu == NULL) {
-		log_warn("users file not reloaded: %s", err);
+		log_warn("directory not reloaded: %s", err);
 		if (*u)
 			(*u)->mtime = st.st_mtime;
 		return;
 	}
-	log_info("users file %s reloaded: %zu entries", path, nu->n);
+	log_info("directory %s reloaded: %zu entries", path, nu->n);
 	nu->checked = now;
-	users_free(*u);
+	directory_free(*u);
 	*u = nu;
 }
 
-size_t users_expand(struct users *u, const char *addr, const char **out,
+size_t directory_expand(struct directory *u, const char *addr, const char **out,
 		    size_t max)
 {
 	struct uent *e = u ? find(u, addr) : NULL;
 	size_t k;
 
-	if (e == NULL || max == 0)
+	if (e == NULL || max == 0 || e->disabled)
 		return 0;
 	if (e->targets == NULL) {
 		out[0] = e->addr;
@@ -184,4 +195,15 @@ size_t users_expand(struct users *u, const char *addr, const char **out,
 	for (k = 0; e->targets[k] && k < max; k++)
 		out[k] = find(u, e->targets[k])->addr;
 	return k;
+}
+
+enum dir_kind directory_lookup(struct directory *u, const char *addr)
+{
+	struct uent *e = u ? find(u, addr) : NULL;
+
+	if (e == NULL)
+		return DIR_UNKNOWN;
+	if (e->disabled)
+		return DIR_DISABLED;
+	return e->targets ? DIR_ALIAS : DIR_MAILBOX;
 }

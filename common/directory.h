@@ -1,0 +1,34 @@
+/*
+ * NAME
+ *	directory - who exists: mailboxes, disabled mailboxes, aliases
+ * DESCRIPTION
+ *	The directory snapshot (DESIGN.md "Directory"), read by the store for
+ *	delivery and by mx to refuse unknown recipients at RCPT time.
+ *	Mail layer.
+ */
+#ifndef SLUICE_DIRECTORY_H
+#define SLUICE_DIRECTORY_H
+
+#include <stddef.h>
+
+struct directory;
+
+enum dir_kind { DIR_UNKNOWN, DIR_MAILBOX, DIR_DISABLED, DIR_ALIAS };
+
+/* Load a snapshot. NULL with a reason ("file:line: ...") in err. */
+struct directory *directory_load(const char *path, char *err,
+				 size_t errlen);
+void directory_free(struct directory *d);
+/* Re-read the file when it changed (checked at most once a second).
+ * Keeps the old table when the new file is broken. */
+void directory_refresh(struct directory **d, const char *path);
+enum dir_kind directory_lookup(struct directory *d, const char *addr);
+/* The mailboxes addr reaches (itself, or an alias's targets), pointers
+ * owned by d; 0 for an unknown or disabled address. */
+size_t directory_expand(struct directory *d, const char *addr,
+			const char **out, size_t max);
+/* Non-zero when a can be stored in a snapshot: a domain that is valid,
+ * no white space, ',', ':', '/', quotes or angle brackets. */
+int directory_valid_address(const char *a);
+
+#endif
