@@ -35,10 +35,11 @@ TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard store/*.c)))
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
+	store/store_dir.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
-	$(B)/sluice-dkim-keygen
+	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
 .PHONY: all build deps run test bench clean fuzz
 all:
@@ -67,6 +68,10 @@ $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

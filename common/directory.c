@@ -38,9 +38,25 @@ struct uent {
 struct directory {
 	struct uent *e;
 	size_t n;
-	time_t mtime;
+	struct timespec mtime;	/* with the inode and size: "changed?" */
+	ino_t ino;
+	off_t size;
 	time_t checked;
 };
+
+static void stamp(struct directory *u, const struct stat *st)
+{
+	u->mtime = st->st_mtim;
+	u->ino = st->st_ino;
+	u->size = st->st_size;
+}
+
+static int same(const struct directory *u, const struct stat *st)
+{
+	return u->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       u->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       u->ino == st->st_ino && u->size == st->st_size;
+}
 
 static struct uent *find(struct directory *u, const char *addr)
 {
@@ -105,7 +121,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0)
-		u->mtime = st.st_mtime;
+		stamp(u, &st);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		p = line + strspn(line, " \t");
@@ -137,7 +153,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		for (k = 0; u->e[i].targets && u->e[i].targets[k]; k++) {
 			struct uent *t = find(u, u->e[i].targets[k]);
 
-			if (t == NULL || t->targets != NULL || t->disabled ||
+			if (t == NULL || t->targets != NULL ||
 			    k >= USERS_MAX_TARGETS) {
 				snprintf(err, errlen, "%s: alias %s: target "
 					 "'%s' is not a mailbox", path,
@@ -165,13 +181,13 @@ void directory_refresh(struct directory **u, const char *path)
 		return;
 	if (*u)
 		(*u)->checked = now;
-	if (stat(path, &st) < 0 || (*u && st.st_mtime == (*u)->mtime))
+	if (stat(path, &st) < 0 || (*u && same(*u, &st)))
 		return;
 	nu = directory_load(path, err, sizeof(err));
 	if (nu == NULL) {
 		log_warn("directory not reloaded: %s", err);
 		if (*u)
-			(*u)->mtime = st.st_mtime;
+			stamp(*u, &st);
 		return;
 	}
 	log_info("directory %s reloaded: %zu entries", path, nu->n);
@@ -184,7 +200,7 @@ size_t directory_expand(struct directory *u, const char *addr, const char **out,
 		    size_t max)
 {
 	struct uent *e = u ? find(u, addr) : NULL;
-	size_t k;
+	size_t i, k;
 
 	if (e == NULL || max == 0 || e->disabled)
 		return 0;
@@ -192,8 +208,13 @@ size_t directory_expand(struct directory *u, const char *addr, const char **out,
 		out[0] = e->addr;
 		return 1;
 	}
-	for (k = 0; e->targets[k] && k < max; k++)
-		out[k] = find(u, e->targets[k])->addr;
+	/* a disabled member of a list gets nothing; the others do */
+	for (i = 0, k = 0; e->targets[i] && k < max; i++) {
+		struct uent *t = find(u, e->targets[i]);
+
+		if (t && !t->disabled)
+			out[k++] = t->addr;
+	}
 	return k;
 }
 

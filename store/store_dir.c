@@ -1,0 +1,515 @@
+/*
+ * NAME
+ *	store_dir - the user directory in SQLite, and its snapshot
+ * DESCRIPTION
+ *	See store_dir.h. Only this file includes SQLite. Addresses are
+ *	lowercased and validated before they reach a statement, and every
+ *	statement binds its parameters.
+ */
+#include "store_dir.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "directory.h"
+#include "tls.h"
+
+struct store_dir {
+	sqlite3 *db;
+	int changed;
+};
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY);"
+	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
+	" domain TEXT NOT NULL, pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" enabled INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
+	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
+	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
+	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
+	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
+	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
+
+struct store_dir *store_dir_open(const char *path, char *err, size_t errlen)
+{
+	struct store_dir *d = calloc(1, sizeof(*d));
+	char *msg = NULL;
+
+	if (d == NULL)
+		return NULL;
+	if (sqlite3_open(path, &d->db) != SQLITE_OK ||
+	    sqlite3_exec(d->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 msg ? msg : sqlite3_errmsg(d->db));
+		sqlite3_free(msg);
+		store_dir_close(d);
+		return NULL;
+	}
+	sqlite3_busy_timeout(d->db, 5000);
+	return d;
+}
+
+void store_dir_close(struct store_dir *d)
+{
+	if (d == NULL)
+		return;
+	sqlite3_close(d->db);
+	free(d);
+}
+
+int store_dir_changed(const struct store_dir *d)
+{
+	return d->changed;
+}
+
+/* Run sql with text parameters (NULL-terminated list); rows go to cb. */
+static int run(struct store_dir *d, const char *sql, const char *const *p,
+	       void (*cb)(sqlite3_stmt *st, void *arg), void *arg, char *err,
+	       size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc, i;
+
+	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(d->db));
+		return -1;
+	}
+	for (i = 0; p && p[i]; i++)
+		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb)
+			cb(st, arg);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(d->db));
+		return -1;
+	}
+	return 0;
+}
+
+static void count_cb(sqlite3_stmt *st, void *arg)
+{
+	*(long long *)arg = sqlite3_column_int64(st, 0);
+}
+
+static long long count(struct store_dir *d, const char *sql,
+		       const char *const *p)
+{
+	long long n = 0;
+	char err[64];
+
+	if (run(d, sql, p, count_cb, &n, err, sizeof(err)) < 0)
+		return -1;
+	return n;
+}
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static int check_addr(char *a, char *err, size_t errlen)
+{
+	lower(a);
+	if (!directory_valid_address(a)) {
+		snprintf(err, errlen, "'%s' is not a usable address", a);
+		return -1;
+	}
+	return 0;
+}
+
+static int is_mailbox(struct store_dir *d, const char *a)
+{
+	const char *p[] = {a, NULL};
+
+	return count(d, "SELECT count(*) FROM users WHERE address=?", p) > 0;
+}
+
+static int is_taken(struct store_dir *d, const char *a)
+{
+	const char *p[] = {a, a, a, NULL};
+
+	return count(d, "SELECT (SELECT count(*) FROM users WHERE address=?)"
+		     " + (SELECT count(*) FROM aliases WHERE address=?)"
+		     " + (SELECT count(*) FROM lists WHERE address=?)", p) > 0;
+}
+
+static void print_cb(sqlite3_stmt *st, void *arg)
+{
+	struct sbuf *out = arg;
+	int i, n = sqlite3_column_count(st);
+
+	for (i = 0; i < n; i++) {
+		const unsigned char *v = sqlite3_column_text(st, i);
+
+		sbuf_printf(out, "%s%s", i ? "\t" : "", v ? (const char *)v
+							  : "-");
+	}
+	sbuf_puts(out, "\n");
+}
+
+/* "YYYY-MM-DD" or "never" into seconds since the epoch (0 = never). */
+static int parse_date(const char *s, long long *out)
+{
+	struct tm tm;
+	char *end;
+
+	if (strcmp(s, "never") == 0) {
+		*out = 0;
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%d", &tm);
+	if (end == NULL || *end != '\0')
+		return -1;
+	*out = (long long)timegm(&tm);
+	return 0;
+}
+
+static int cmd_domain(struct store_dir *d, int argc, char **argv,
+		      struct sbuf *out, char *err, size_t errlen)
+{
+	const char *p[2] = {NULL, NULL};
+
+	if (argc == 1 && !strcmp(argv[0], "list"))
+		return run(d, "SELECT name FROM domains ORDER BY name", NULL,
+			   print_cb, out, err, errlen);
+	if (argc != 2)
+		return -2;
+	lower(argv[1]);
+	p[0] = argv[1];
+	d->changed = 1;
+	if (!strcmp(argv[0], "add")) {
+		char probe[300];
+
+		snprintf(probe, sizeof(probe), "x@%s", argv[1]);
+		if (!directory_valid_address(probe)) {
+			snprintf(err, errlen, "'%s' is not a domain", argv[1]);
+			return -1;
+		}
+		return run(d, "INSERT OR IGNORE INTO domains VALUES(?)", p,
+			   NULL, NULL, err, errlen);
+	}
+	if (!strcmp(argv[0], "del")) {
+		if (count(d, "SELECT count(*) FROM users WHERE domain=?",
+			  p) > 0) {
+			snprintf(err, errlen, "domain %s still has users",
+				 argv[1]);
+			return -1;
+		}
+		return run(d, "DELETE FROM domains WHERE name=?", p, NULL,
+			   NULL, err, errlen);
+	}
+	return -2;
+}
+
+static int cmd_user(struct store_dir *d, int argc, char **argv,
+		    struct sbuf *out, char *err, size_t errlen)
+{
+	const char *p[4] = {NULL, NULL, NULL, NULL};
+	char num[32], num2[32];
+	long long quota = 0, expires = 0;
+	char *at;
+	int i;
+
+	if (argc >= 1 && !strcmp(argv[0], "list")) {
+		if (argc == 2)
+			lower(argv[1]);
+		p[0] = argc == 2 ? argv[1] : "%";
+		return run(d, "SELECT address, CASE enabled WHEN 1 THEN "
+			   "'enabled' ELSE 'disabled' END, quota, CASE expires "
+			   "WHEN 0 THEN 'never' ELSE date(expires, 'unixepoch')"
+			   " END FROM users WHERE domain LIKE ? ORDER BY "
+			   "address", p, print_cb, out, err, errlen);
+	}
+	if (argc < 2)
+		return -2;
+	if (check_addr(argv[1], err, errlen) < 0)
+		return -1;
+	p[0] = argv[1];
+	if (!strcmp(argv[0], "show"))
+		return run(d, "SELECT address, enabled, quota, expires, "
+			   "pwhash IS NOT NULL FROM users WHERE address=?", p,
+			   print_cb, out, err, errlen);
+	d->changed = 1;
+	if (!strcmp(argv[0], "add")) {
+		for (i = 2; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "--quota")) {
+				struct cfg_param cp = {"quota", CFG_SIZE, "",
+						       &quota, 0, 1LL << 50,
+						       NULL};
+				if (config_parse_value(&cp, argv[i + 1], err,
+						       errlen) < 0)
+					return -1;
+			} else if (!strcmp(argv[i], "--expires")) {
+				if (parse_date(argv[i + 1], &expires) < 0) {
+					snprintf(err, errlen, "bad date %s",
+						 argv[i + 1]);
+					return -1;
+				}
+			} else {
+				return -2;
+			}
+		}
+		if (i != argc)
+			return -2;
+		at = strrchr(argv[1], '@');
+		p[1] = at + 1;
+		if (count(d, "SELECT count(*) FROM domains WHERE name=?",
+			  p + 1) <= 0) {
+			snprintf(err, errlen, "unknown domain %s (add it "
+				 "first)", at + 1);
+			return -1;
+		}
+		if (is_taken(d, argv[1])) {
+			snprintf(err, errlen, "%s exists already", argv[1]);
+			return -1;
+		}
+		snprintf(num, sizeof(num), "%lld", quota);
+		snprintf(num2, sizeof(num2), "%lld", expires);
+		{
+			const char *q[] = {argv[1], at + 1, num, num2, NULL};
+
+			return run(d, "INSERT INTO users(address, domain, quota,"
+				   " expires) VALUES(?, ?, ?, ?)", q, NULL,
+				   NULL, err, errlen);
+		}
+	}
+	if (!is_mailbox(d, argv[1])) {
+		snprintf(err, errlen, "no user %s", argv[1]);
+		return -1;
+	}
+	if (!strcmp(argv[0], "del") && argc == 2)
+		return run(d, "DELETE FROM users WHERE address=?", p, NULL,
+			   NULL, err, errlen);
+	if ((!strcmp(argv[0], "enable") || !strcmp(argv[0], "disable")) &&
+	    argc == 2)
+		return run(d, argv[0][0] == 'e' ?
+			   "UPDATE users SET enabled=1 WHERE address=?" :
+			   "UPDATE users SET enabled=0 WHERE address=?", p,
+			   NULL, NULL, err, errlen);
+	if (!strcmp(argv[0], "quota") && argc == 3) {
+		struct cfg_param cp = {"quota", CFG_SIZE, "", &quota, 0,
+				       1LL << 50, NULL};
+		const char *q[] = {num, argv[1], NULL};
+
+		if (config_parse_value(&cp, argv[2], err, errlen) < 0)
+			return -1;
+		snprintf(num, sizeof(num), "%lld", quota);
+		return run(d, "UPDATE users SET quota=? WHERE address=?", q,
+			   NULL, NULL, err, errlen);
+	}
+	if (!strcmp(argv[0], "expires") && argc == 3) {
+		const char *q[] = {num, argv[1], NULL};
+
+		if (parse_date(argv[2], &expires) < 0) {
+			snprintf(err, errlen, "bad date %s", argv[2]);
+			return -1;
+		}
+		snprintf(num, sizeof(num), "%lld", expires);
+		return run(d, "UPDATE users SET expires=? WHERE address=?", q,
+			   NULL, NULL, err, errlen);
+	}
+	return -2;
+}
+
+/* alias and list: an address and local mailboxes behind it */
+static int cmd_group(struct store_dir *d, const char *table, int argc,
+		     char **argv, struct sbuf *out, char *err, size_t errlen)
+{
+	const char *col = strcmp(table, "aliases") ? "member" : "target";
+	char sql[200];
+	int i;
+
+	if (argc == 1 && !strcmp(argv[0], "list")) {
+		snprintf(sql, sizeof(sql), "SELECT address, group_concat(%s, "
+			 "', ') FROM %s GROUP BY address ORDER BY address",
+			 col, table);
+		return run(d, sql, NULL, print_cb, out, err, errlen);
+	}
+	if (argc < 2)
+		return -2;
+	if (check_addr(argv[1], err, errlen) < 0)
+		return -1;
+	d->changed = 1;
+	if (!strcmp(argv[0], "del") && argc == 2) {
+		const char *p[] = {argv[1], NULL};
+
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE address=?",
+			 table);
+		return run(d, sql, p, NULL, NULL, err, errlen);
+	}
+	if (strcmp(argv[0], "add") || argc < 3)
+		return -2;
+	if (is_mailbox(d, argv[1])) {
+		snprintf(err, errlen, "%s is a mailbox", argv[1]);
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s VALUES(?, ?)",
+		 table);
+	for (i = 2; i < argc; i++) {
+		const char *p[] = {argv[1], argv[i], NULL};
+
+		if (check_addr(argv[i], err, errlen) < 0)
+			return -1;
+		if (!is_mailbox(d, argv[i])) {
+			snprintf(err, errlen, "target %s is not a local "
+				 "mailbox", argv[i]);
+			return -1;
+		}
+		if (run(d, sql, p, NULL, NULL, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_dir_command(struct store_dir *d, int argc, char **argv,
+		      struct sbuf *out, char *err, size_t errlen)
+{
+	if (argc < 1)
+		return -2;
+	if (!strcmp(argv[0], "domain"))
+		return cmd_domain(d, argc - 1, argv + 1, out, err, errlen);
+	if (!strcmp(argv[0], "user"))
+		return cmd_user(d, argc - 1, argv + 1, out, err, errlen);
+	if (!strcmp(argv[0], "alias"))
+		return cmd_group(d, "aliases", argc - 1, argv + 1, out, err,
+				 errlen);
+	if (!strcmp(argv[0], "list"))
+		return cmd_group(d, "lists", argc - 1, argv + 1, out, err,
+				 errlen);
+	if (!strcmp(argv[0], "export") && argc == 1) {
+		d->changed = 1;
+		return 0;
+	}
+	return -2;
+}
+
+int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
+		     char *err, size_t errlen)
+{
+	struct sbuf h;
+	char a[300];
+	int rc;
+
+	snprintf(a, sizeof(a), "%s", addr);
+	if (check_addr(a, err, errlen) < 0)
+		return -1;
+	if (!is_mailbox(d, a)) {
+		snprintf(err, errlen, "no user %s", a);
+		return -1;
+	}
+	sbuf_init(&h, 512);
+	if (tls_password_hash(pw, &h) < 0) {
+		snprintf(err, errlen, "cannot hash the password");
+		sbuf_free(&h);
+		return -1;
+	}
+	{
+		const char *p[] = {h.data, a, NULL};
+
+		rc = run(d, "UPDATE users SET pwhash=? WHERE address=?", p,
+			 NULL, NULL, err, errlen);
+	}
+	sbuf_free(&h);
+	return rc;
+}
+
+struct export {
+	FILE *f;
+	long long now;
+	const char *last;
+	char cur[300];
+};
+
+static void user_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	long long exp = sqlite3_column_int64(st, 1);
+	int enabled = sqlite3_column_int(st, 2);
+
+	if (a && directory_valid_address(a))
+		fprintf(x->f, "%s%s\n", enabled && (exp == 0 || exp > x->now) ?
+			"" : "-", a);
+}
+
+static void group_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	const char *t = (const char *)sqlite3_column_text(st, 1);
+
+	if (a && t && directory_valid_address(a) &&
+	    directory_valid_address(t)) {
+		if (strcmp(x->cur, a) != 0) {
+			fprintf(x->f, "%s%s:", x->cur[0] ? "\n" : "", a);
+			snprintf(x->cur, sizeof(x->cur), "%s", a);
+			fprintf(x->f, " %s", t);
+		} else {
+			fprintf(x->f, ", %s", t);
+		}
+	}
+}
+
+int store_dir_export(struct store_dir *d, const char *path, char *err,
+		     size_t errlen)
+{
+	char tmp[4096], dirbuf[4096];
+	struct export x;
+	int fd, dfd, rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+			     (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "snapshot path too long");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	x.f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (x.f == NULL) {
+		snprintf(err, errlen, "%s: cannot create", tmp);
+		return -1;
+	}
+	x.now = (long long)time(NULL);
+	x.cur[0] = '\0';
+	fprintf(x.f, "# directory snapshot written by sluicectl; do not "
+		"edit\n");
+	rc |= run(d, "SELECT address, expires, enabled FROM users ORDER BY "
+		  "address", NULL, user_line, &x, err, errlen);
+	rc |= run(d, "SELECT address, target FROM aliases UNION ALL SELECT "
+		  "address, member FROM lists ORDER BY 1", NULL, group_line,
+		  &x, err, errlen);
+	if (x.cur[0])
+		fputc('\n', x.f);
+	if (rc < 0 || fflush(x.f) != 0 || fsync(fd) < 0 || fclose(x.f) != 0) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: write failed", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "rename to %s failed", path);
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}

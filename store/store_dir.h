@@ -1,0 +1,34 @@
+/*
+ * NAME
+ *	store_dir - the user directory in SQLite, and its snapshot
+ * DESCRIPTION
+ *	Domains, users (scrypt password hash, quota, expiry, enabled),
+ *	aliases, distribution lists and domain administrators, in one SQLite
+ *	file (WAL mode). store_dir_export() writes the snapshot that mx and
+ *	the store read (see directory.h), atomically.
+ */
+#ifndef SLUICE_STORE_DIR_H
+#define SLUICE_STORE_DIR_H
+
+#include <stddef.h>
+
+#include "sbuf.h"
+
+struct store_dir;
+
+struct store_dir *store_dir_open(const char *path, char *err, size_t errlen);
+void store_dir_close(struct store_dir *d);
+/* Run one sluicectl command (argv without the program name); output to
+ * out. 0, -1 with err, or -2 for a usage error. */
+int store_dir_command(struct store_dir *d, int argc, char **argv,
+		      struct sbuf *out, char *err, size_t errlen);
+/* Set a user's password (hashed here). 0 or -1 with err. */
+int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
+		     char *err, size_t errlen);
+/* Did a command change anything? */
+int store_dir_changed(const struct store_dir *d);
+/* Write the snapshot to path atomically. 0 or -1 with err. */
+int store_dir_export(struct store_dir *d, const char *path, char *err,
+		     size_t errlen);
+
+#endif
