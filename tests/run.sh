@@ -12,15 +12,27 @@ if [ ! -f var/tls/cert.pem ]; then
 		-out var/tls/cert.pem 2>/dev/null
 	echo "run: made a self-signed certificate in var/tls/"
 fi
-if [ ! -f var/store/users ]; then
-	cat > var/store/users <<USERS
-# mailboxes of the demo domain, and one alias
-alice@example.test
-bob@example.test
-postmaster@example.test: alice@example.test
-USERS
+# The demo directory: domain example.test, users alice and bob with
+# generated passwords (var/demo-credentials), postmaster -> alice. The
+# snapshot var/store/users is what the store and mx read.
+if [ ! -f var/store/directory.db ]; then
+	ctl="$B/sluicectl -d var/store/directory.db -s var/store/users"
+	$ctl domain add example.test
+	: > var/demo-credentials
+	chmod 600 var/demo-credentials
+	for u in alice bob; do
+		$ctl user add $u@example.test --quota 100m
+		pw=$(openssl rand -base64 12)
+		printf '%s\n' "$pw" | $ctl user passwd $u@example.test
+		printf '%s@example.test %s\n' "$u" "$pw" >> var/demo-credentials
+	done
+	$ctl alias add postmaster@example.test alice@example.test
 	chmod 644 var/store/users
+	echo "run: demo users (address password) in var/demo-credentials:"
+	cat var/demo-credentials
 fi
+# mx refuses unknown recipients at RCPT with the store's snapshot
+printf 'recipients = var/store/users\n' > var/mx.conf
 
 # The loopback "Internet": dnsmasq on 127.0.0.1:5354 serves remote.test,
 # whose MX is 127.0.0.2; a second mx + store there keep what arrives
@@ -87,7 +99,7 @@ $B/sluice-mx -c var/remote-mx.conf &
 pids+=($!)
 $B/sluice-store &
 pids+=($!)
-$B/sluice-mx &
+$B/sluice-mx -c var/mx.conf &
 pids+=($!)
 $B/sluice-outmta -c var/outmta.conf &
 pids+=($!)
