@@ -6,6 +6,7 @@
  *	every change (or a hand-written file in the same format), one entry
  *	per line:
  *	  alice@example.test                     a mailbox
+ *	  alice@example.test quota=1048576       ... with a storage quota
  *	  -carol@example.test                    disabled or expired
  *	  postmaster@example.test: alice@example.test, bob@example.test
  *	                                         an alias (local targets)
@@ -33,6 +34,7 @@ struct uent {
 	char *addr;
 	char **targets;	/* NULL for a mailbox */
 	int disabled;	/* "-address": exists, takes no mail */
+	long long quota; /* "address quota=BYTES"; 0: none */
 };
 
 struct directory {
@@ -112,6 +114,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 	char line[4096], *p, *colon, *end;
 	struct stat st;
 	int lineno = 0, disabled;
+	long long quota;
 	size_t i, k;
 	FILE *f;
 
@@ -134,6 +137,18 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		if (colon)
 			*colon = '\0';
 		end = p + strcspn(p, " \t");
+		quota = 0;
+		if (*end && colon == NULL) {
+			char *q = end + strspn(end, " \t"), *qe;
+
+			if (strncmp(q, "quota=", 6) != 0 ||
+			    (quota = strtoll(q + 6, &qe, 10)) < 0 ||
+			    qe == q + 6 || *qe != '\0') {
+				snprintf(err, errlen, "%s:%d: bad attribute "
+					 "'%s'", path, lineno, q);
+				goto fail;
+			}
+		}
 		*end = '\0';
 		disabled = *p == '-' && colon == NULL;
 		if (disabled)
@@ -146,6 +161,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		if (add(u, strdup(p), colon ? config_list(colon + 1) : NULL,
 			disabled) < 0)
 			goto fail;
+		u->e[u->n - 1].quota = quota;
 	}
 	fclose(f);
 	f = NULL;
@@ -227,4 +243,11 @@ enum dir_kind directory_lookup(struct directory *u, const char *addr)
 	if (e->disabled)
 		return DIR_DISABLED;
 	return e->targets ? DIR_ALIAS : DIR_MAILBOX;
+}
+
+long long directory_quota(struct directory *u, const char *mailbox)
+{
+	struct uent *e = u ? find(u, mailbox) : NULL;
+
+	return e ? e->quota : 0;
 }

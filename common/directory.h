@@ -27,6 +27,9 @@ enum dir_kind directory_lookup(struct directory *d, const char *addr);
  * owned by d; 0 for an unknown or disabled address. */
 size_t directory_expand(struct directory *d, const char *addr,
 			const char **out, size_t max);
+/* The storage quota of a mailbox in bytes; 0 when it has none. */
+long long directory_quota(struct directory *d, const char *mailbox);
+
 /* Non-zero when a can be stored in a snapshot: a domain that is valid,
  * no white space, ',', ':', '/', quotes or angle brackets. */
 int directory_valid_address(const char *a);

@@ -44,6 +44,8 @@ static const struct cfg_param table[] = {
 	 "concurrent LMTP sessions"},
 	{"timeout", CFG_TIME, "300s", &cfg.timeout, 1, 3600,
 	 "idle timeout of a session"},
+	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
+	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 

@@ -27,6 +27,7 @@ struct store_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
+	int quota_permanent;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -40,6 +41,8 @@ struct maildir_batch *maildir_batch_new(const char *mail_root,
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *prefix, size_t plen, const char *msg,
 		   size_t len);
+/* Bytes in mailbox's Maildir (cached; see store_maildir.c). */
+long long maildir_usage(struct maildir_batch *b, const char *mailbox);
 /* Make every staged file durable (one syncfs), move them into new/,
  * sync the directories once each. Returns 0, or -1 if anything failed;
  * maildir_ok() then tells which handles made it. */

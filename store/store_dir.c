@@ -441,10 +441,16 @@ static void user_line(sqlite3_stmt *st, void *arg)
 	const char *a = (const char *)sqlite3_column_text(st, 0);
 	long long exp = sqlite3_column_int64(st, 1);
 	int enabled = sqlite3_column_int(st, 2);
+	long long quota = sqlite3_column_int64(st, 3);
 
-	if (a && directory_valid_address(a))
-		fprintf(x->f, "%s%s\n", enabled && (exp == 0 || exp > x->now) ?
-			"" : "-", a);
+	if (a == NULL || !directory_valid_address(a))
+		return;
+	if (!enabled || (exp != 0 && exp <= x->now))
+		fprintf(x->f, "-%s\n", a);
+	else if (quota > 0)
+		fprintf(x->f, "%s quota=%lld\n", a, quota);
+	else
+		fprintf(x->f, "%s\n", a);
 }
 
 static void group_line(sqlite3_stmt *st, void *arg)
@@ -487,7 +493,7 @@ int store_dir_export(struct store_dir *d, const char *path, char *err,
 	x.cur[0] = '\0';
 	fprintf(x.f, "# directory snapshot written by sluicectl; do not "
 		"edit\n");
-	rc |= run(d, "SELECT address, expires, enabled FROM users ORDER BY "
+	rc |= run(d, "SELECT address, expires, enabled, quota FROM users ORDER BY "
 		  "address", NULL, user_line, &x, err, errlen);
 	rc |= run(d, "SELECT address, target FROM aliases UNION ALL SELECT "
 		  "address, member FROM lists ORDER BY 1", NULL, group_line,

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #define STORE_MAX_EXPAND 64
+#define H_QUOTA (-2)	/* a handle that stands for "over quota" */
 
 struct store_sess {
 	struct smtp_session *s;
@@ -74,6 +75,7 @@ static void store_data(struct smtp_session *s)
 	const char *boxes[STORE_MAX_EXPAND];
 	struct sbuf prefix;
 	size_t i, k, nb;
+	long long q;
 	long h;
 
 	if (ss == NULL)
@@ -95,6 +97,14 @@ static void store_data(struct smtp_session *s)
 			sbuf_printf(&prefix, "Return-Path: <%s>\r\n"
 				    "Delivered-To: %s\r\n", s->env.from,
 				    boxes[k]);
+			q = directory_quota(st->users, boxes[k]);
+			if (q > 0 && maildir_usage(st->batch, boxes[k]) +
+				     (long long)(prefix.len + s->msg.len) > q) {
+				log_info("%s: to=<%s>: mailbox %s over quota",
+					 s->id, s->env.rcpts[i].addr, boxes[k]);
+				ss->all[ss->nall++] = H_QUOTA;
+				continue;
+			}
 			h = maildir_stage(st->batch, boxes[k], prefix.data,
 					  prefix.len, s->msg.data ?
 					  s->msg.data : "", s->msg.len);
@@ -130,7 +140,7 @@ static void answer(struct store *st, struct store_sess *ss)
 	struct smtp_reply r;
 	struct timeval now;
 	size_t i, k;
-	int ok;
+	int ok, quota;
 	double delay;
 
 	gettimeofday(&now, NULL);
@@ -138,11 +148,29 @@ static void answer(struct store *st, struct store_sess *ss)
 		(double)(now.tv_usec - ss->start.tv_usec) / 1e6;
 	s->ctx = NULL;
 	for (i = 0; i < s->env.nrcpt; i++) {
+		/* over quota only when every mailbox behind the address
+		 * is full; a full member of a list is skipped (logged) */
 		ok = ss->counts[i] > 0;
-		for (k = 0; k < ss->counts[i]; k++)
-			ok &= maildir_ok(st->batch,
-					 ss->all[ss->handles[i] + (long)k]);
-		if (ok) {
+		quota = ok;
+		for (k = 0; k < ss->counts[i]; k++) {
+			long h = ss->all[ss->handles[i] + (long)k];
+
+			if (h == H_QUOTA)
+				continue;
+			quota = 0;
+			ok &= maildir_ok(st->batch, h);
+		}
+		if (quota) {
+			int perm = st->cfg->quota_permanent;
+
+			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
+				 "status=%s (mailbox full)", s->id,
+				 s->env.rcpts[i].addr, delay,
+				 perm ? "bounced" : "deferred");
+			smtp_reply_set(&r, perm ? 552 : 452, perm ? "5.2.2"
+				       : "4.2.2", "<%s> mailbox full",
+				       s->env.rcpts[i].addr);
+		} else if (ok) {
 			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
 				 "status=sent (delivered to maildir)", s->id,
 				 s->env.rcpts[i].addr, delay);

@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <dirent.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -32,6 +34,16 @@ struct staged {
 	char tmp[MD_PATH];
 	char new[MD_PATH];
 	int ok;
+	size_t size;
+	long usage;		/* index in b->use, or -1 */
+};
+
+/* Bytes in a Maildir (new/ and cur/), scanned at most once a minute and
+ * kept up to date with our own deliveries in between. */
+struct usage {
+	char md[MD_PATH];
+	long long bytes;
+	time_t scanned;
 };
 
 struct maildir_batch {
@@ -43,6 +55,8 @@ struct maildir_batch {
 	unsigned long counter;
 	char **known;		/* Maildirs known to exist */
 	size_t nknown;
+	struct usage *use;
+	size_t nuse;
 };
 
 struct maildir_batch *maildir_batch_new(const char *mail_root,
@@ -139,6 +153,67 @@ static int ensure_maildir(struct maildir_batch *b, const char *md)
 	return 0;
 }
 
+static long long scan(const char *md)
+{
+	static const char *sub[] = {"new", "cur"};
+	char p[MD_PATH + 300];
+	struct dirent *de;
+	struct stat st;
+	long long total = 0;
+	size_t i;
+	DIR *d;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", md, sub[i]);
+		d = opendir(p);
+		if (d == NULL)
+			continue;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+				total += st.st_size;
+		}
+		closedir(d);
+	}
+	return total;
+}
+
+static long usage_of(struct maildir_batch *b, const char *md)
+{
+	time_t now = time(NULL);
+	struct usage *u;
+	size_t i;
+
+	for (i = 0; i < b->nuse && strcmp(b->use[i].md, md) != 0; i++)
+		;
+	if (i == b->nuse) {
+		u = realloc(b->use, (b->nuse + 1) * sizeof(*u));
+		if (u == NULL)
+			return -1;
+		b->use = u;
+		memset(&b->use[i], 0, sizeof(*u));
+		snprintf(b->use[i].md, sizeof(b->use[i].md), "%s", md);
+		b->nuse++;
+	}
+	if (now - b->use[i].scanned >= 60) {
+		b->use[i].bytes = scan(md);
+		b->use[i].scanned = now;
+	}
+	return (long)i;
+}
+
+long long maildir_usage(struct maildir_batch *b, const char *mailbox)
+{
+	char md[MD_PATH];
+	long i;
+
+	if (maildir_path(b, mailbox, md, sizeof(md)) < 0 ||
+	    (i = usage_of(b, md)) < 0)
+		return 0;
+	return b->use[i].bytes;
+}
+
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *prefix, size_t plen, const char *msg,
 		   size_t len)
@@ -189,6 +264,8 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		return -1;
 	}
 	s->ok = 0;
+	s->size = plen + len;
+	s->usage = usage_of(b, md);
 	return (long)b->n++;
 }
 
@@ -212,6 +289,8 @@ int maildir_commit(struct maildir_batch *b)
 			continue;
 		}
 		b->s[i].ok = 1;
+		if (b->s[i].usage >= 0)
+			b->use[b->s[i].usage].bytes += (long long)b->s[i].size;
 	}
 	if (syncfs(b->rootfd) < 0) {
 		log_error("syncfs %s: %s", b->root, strerror(errno));
@@ -239,6 +318,7 @@ void maildir_batch_free(struct maildir_batch *b)
 	for (i = 0; i < b->nknown; i++)
 		free(b->known[i]);
 	free(b->known);
+	free(b->use);
 	free(b->s);
 	close(b->rootfd);
 	free(b->root);

@@ -116,3 +116,47 @@ def test_bad_input_refused(world):
                  ("alias", "add", "x@example.test", "remote@else.test"),
                  ("user", "add", "alice@example.test")):
         assert ctl(*args, ok=False).returncode == 1, args
+
+
+def lmtp_send(st, rcpts, size):
+    body = b"Subject: big\r\n\r\n" + (b"z" * 998 + b"\r\n") * (size // 1000)
+    with smtplib.LMTP("127.0.0.1", st.port) as s:
+        try:
+            s.sendmail("someone@remote.test", rcpts, body)
+            return {}
+        except smtplib.SMTPRecipientsRefused as e:
+            return e.recipients
+        except smtplib.SMTPDataError as e:
+            return {"data": (e.smtp_code, e.smtp_error)}
+
+
+@pytest.mark.parametrize("permanent", [False, True])
+def test_quota_enforced_at_delivery(cluster, permanent):
+    d = os.path.join(cluster.base, "qdir")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    ctl = Ctl(d)
+    ctl("domain", "add", "example.test")
+    ctl("user", "add", "small@example.test", "--quota", "20k")
+    ctl("user", "add", "big@example.test")
+    os.chmod(ctl.snap, 0o644)
+    st = cluster.store(extra={"users_file": ctl.snap,
+                              "quota_permanent": "yes" if permanent
+                              else "no"})
+    assert lmtp_send(st, ["small@example.test"], 10000) == {}
+    # LMTP: one reply per recipient; the full mailbox alone is refused
+    with smtplib.LMTP("127.0.0.1", st.port) as s:
+        s.ehlo("mx.example.test")
+        s.mail("someone@remote.test")
+        s.rcpt("small@example.test")
+        s.rcpt("big@example.test")
+        s.putcmd("data")
+        assert s.getreply()[0] == 354
+        s.send(b"Subject: big\r\n\r\n" + (b"z" * 998 + b"\r\n") * 15 +
+               b".\r\n")
+        r1, r2 = s.getreply(), s.getreply()
+    want = (552, b"5.2.2") if permanent else (452, b"4.2.2")
+    assert (r1[0], r1[1][:5]) == want, r1
+    assert r2[0] == 250
+    assert len(messages(st, "small@example.test")) == 1
+    assert len(messages(st, "big@example.test")) == 1
