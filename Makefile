@@ -99,15 +99,15 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
-	common/smtp_reply.c
+	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
 	    -fsanitize=fuzzer,address,undefined common/$$t.c $(FUZZ_BASE) \
-	    -o build/fuzz/$$t; \
+	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
 	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
