@@ -16,12 +16,14 @@ class Receiver:
         self.script = []         # replies to give at end of data, in order
         self.lock = threading.Lock()
         self.conns = set()
+        self.connections = 0     # connections accepted so far
         outer = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
                 with outer.lock:
                     outer.conns.add(self.connection)
+                    outer.connections += 1
                 try:
                     self.session()
                 except OSError:

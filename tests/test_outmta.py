@@ -397,3 +397,13 @@ def test_local_domain_routed_to_store(cluster, dns):
     send(om, ["bob@example.test"])
     got = wait_messages(st, "bob@example.test", 1)[0]
     assert b"hello Internet" in got
+
+
+def test_connection_reused_for_later_messages(net):
+    om, rx = net
+    for i in range(6):
+        send(om, ["user%d@remote.test" % i])
+        wait_for(lambda: len(rx["127.0.0.2"].messages) == i + 1,
+                 what="message %d" % i)
+    # one after the other, all through the same (idle, pooled) connection
+    assert rx["127.0.0.2"].connections == 1
