@@ -318,6 +318,9 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 		return;
 	}
 	ss->pub.path = NULL;
+	if ((a.flags & ADDR_POSTMASTER) && srv->cfg.postmaster_domain)
+		snprintf(a.mailbox, sizeof(a.mailbox), "postmaster@%s",
+			 srv->cfg.postmaster_domain);
 	if (envelope_add_rcpt(&ss->pub.env, a.mailbox,
 			      rp.orcpt[0] ? rp.orcpt : NULL, rp.notify) < 0) {
 		srv_reply(ss, 452, "4.3.0", "Error: out of memory");

@@ -135,6 +135,7 @@ int main(int argc, char **argv)
 	sc.timeout = cfg.timeout;
 	sc.tls = tls;
 	sc.dsn = 1;
+	sc.postmaster_domain = mx.domains[0];
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");

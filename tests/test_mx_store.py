@@ -193,3 +193,15 @@ def test_implicit_tls_listener(cluster):
         except OSError:
             pass
     wait_for(lambda: "disconnect from [127.0.0.1]" in mx.log())
+
+
+def test_bare_postmaster_reaches_the_postmaster(cluster):
+    st = cluster.store(users=("alice@example.test",
+                              "postmaster@example.test: alice@example.test"))
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port])
+    with smtplib.SMTP("127.0.0.1", mx.port) as s:
+        s.sendmail("someone@remote.test", ["Postmaster"],
+                   b"Subject: hello postmaster\r\n\r\nx\r\n")
+    got = wait_messages(st, "alice@example.test", 1)[0]
+    assert b"Delivered-To: alice@example.test" in got
+    assert b"for <postmaster@example.test>" in got
