@@ -11,6 +11,26 @@
 #define SLUICE_DAEMON_H
 
 #include "config.h"
+#include "limits_rfc.h"
+
+/* Table rows every daemon has: the run user and where logs go. */
+#define DAEMON_PARAMS(user, syslog)                                         \
+	{"user", CFG_STR, "sluice", &(user), 0, 0,                          \
+	 "unprivileged user to run as when started as root"},              \
+	{"syslog", CFG_BOOL, "no", &(syslog), 0, 0,                         \
+	 "log to syslog (facility mail) instead of stderr"}
+
+/* Table rows of an SMTP/LMTP listener's limits; sessions is the default
+ * of max_sessions (a string). */
+#define SMTP_LIMIT_PARAMS(size, rcpts, maxsess, sessions, timeout)         \
+	{"max_message_size", CFG_SIZE, "25m", &(size), 1024,                \
+	 LIM_MSG_SIZE_MAX, "largest message accepted (SIZE)"},              \
+	{"max_recipients", CFG_INT, "1000", &(rcpts), 1, LIM_RCPT_MAX,      \
+	 "recipients per message"},                                         \
+	{"max_sessions", CFG_INT, sessions, &(maxsess), 1, 100000,          \
+	 "concurrent sessions"},                                            \
+	{"timeout", CFG_TIME, "300s", &(timeout), 1, 3600,                  \
+	 "idle timeout of a session (RFC 5321 4.5.3.2)"}
 
 struct daemon_opts {
 	const char *config;	/* -c path, or NULL for embedded defaults */
