@@ -325,11 +325,11 @@ class Postfix:
             self.master = int(f.read().split()[0])
 
     def tree(self):
-        out, todo = [], [self.master]
-        while todo:
-            p = todo.pop()
+        out, stack = [], [self.master]
+        while stack:
+            p = stack.pop()
             out.append(p)
-            todo.extend(children(p))
+            stack.extend(children(p))
         return out
 
     def cpu(self):
