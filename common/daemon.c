@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,16 @@ void daemon_start(int argc, char **argv, const char *prog,
 		  const struct cfg_param *table, struct daemon_opts *o)
 {
 	char err[512];
+	sigset_t stop;
 	int c;
 
+	/* a stop signal during start-up waits for the event loop (which
+	 * reads it from a signalfd) instead of killing us half-way */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt(argc, argv, "c:ftp")) != -1) {
 		switch (c) {

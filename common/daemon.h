@@ -40,7 +40,8 @@ struct daemon_opts {
 	int print;		/* -p */
 };
 
-/* Parse argv; on usage error print usage naming prog and exit 2.
+/* Block SIGTERM, SIGINT and SIGHUP (the event loop takes them through a
+ * signalfd), parse argv; on usage error print usage naming prog and exit 2.
  * Loads config with table, prints errors and exits 1 on bad config; with
  * -t prints "config OK" and exits 0; with -p prints the configuration and
  * exits 0. */
