@@ -103,6 +103,20 @@ class Daemon:
         self.logf.close()
 
 
+def send_retrying(port, sender, rcpts, msg, tries=200):
+    """Send msg, retrying while the server is down (bounded). Returns True
+    once a 250 came back, False when every try failed."""
+    import smtplib
+    for _ in range(tries):
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as s:
+                s.sendmail(sender, rcpts, msg)
+            return True
+        except (OSError, smtplib.SMTPException):
+            time.sleep(0.05)
+    return False
+
+
 def write_conf(path, kv):
     with open(path, "w") as f:
         for k, v in kv.items():
@@ -159,6 +173,21 @@ class Cluster:
         write_conf(os.path.join(d, "mx.conf"), conf)
         dm = Daemon("mx", os.path.join(BUILD, "sluice-mx"),
                     os.path.join(d, "mx.conf"), d, port)
+        dm.queue_dir = conf["queue_dir"]
+        self.daemons.append(dm)
+        return dm.start()
+
+    def outmta(self, extra=None):
+        """An outmta on a free port; extra: more config keys."""
+        d = self._dir("outmta")
+        port = free_port()
+        conf = {"listen": "127.0.0.1:%d" % port,
+                "hostname": "out.example.test",
+                "queue_dir": os.path.join(d, "queue"), "user": "sluice"}
+        conf.update(extra or {})
+        write_conf(os.path.join(d, "outmta.conf"), conf)
+        dm = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
+                    os.path.join(d, "outmta.conf"), d, port)
         dm.queue_dir = conf["queue_dir"]
         self.daemons.append(dm)
         return dm.start()

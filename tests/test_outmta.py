@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from conftest import free_port, queue_tool, wait_for, write_conf, Daemon, \
-    BUILD
+from conftest import BUILD, free_port, queue_tool, send_retrying, \
+    wait_for
 from receiver import Receiver
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
@@ -56,19 +56,13 @@ def net(cluster, dns):
     port = free_port()
     rx = {ip: Receiver(ip, port) for ip in
           ("127.0.0.2", "127.0.0.3", "127.0.0.4")}
-    d = cluster._dir("outmta")
-    lport = free_port()
-    conf = {"listen": "127.0.0.1:%d" % lport, "hostname": "out.example.test",
-            "queue_dir": os.path.join(d, "queue"), "user": "sluice",
-            "dns_servers": dns, "smtp_port": str(port),
-            "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s",
-            "trusted_peers": "127.0.0.0/8"}
-    write_conf(os.path.join(d, "outmta.conf"), conf)
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "outmta.conf"), d, lport)
-    om.queue_dir = conf["queue_dir"]
-    cluster.daemons.append(om)
-    om.start()
+    om = cluster.outmta({
+        "dns_servers": dns,
+        "smtp_port": str(port),
+        "retry_min": "1s",
+        "retry_max": "1s",
+        "hop_down_time": "1s",
+        "trusted_peers": "127.0.0.0/8"})
     yield om, rx
     for r in rx.values():
         r.stop()
@@ -143,18 +137,11 @@ def test_unknown_domain_bounces(net):
 
 
 def test_untrusted_peer_refused(cluster, dns):
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+    om = cluster.outmta({
+        "dns_servers": dns,
         "trusted_peers": "10.9.9.9"})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    cluster.daemons.append(om)
-    om.start()
     with pytest.raises(smtplib.SMTPConnectError) as e:
-        smtplib.SMTP("127.0.0.1", lport)
+        smtplib.SMTP("127.0.0.1", om.port)
     assert e.value.smtp_code == 554
 
 
@@ -175,18 +162,10 @@ def signed_net(cluster, dns):
     ed, ed_rec = keygen(cluster, "ed25519", "e1")
     port = free_port()
     rx = Receiver("127.0.0.2", port)
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "hostname": "out.example.test",
-        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+    om = cluster.outmta({
+        "dns_servers": dns,
         "smtp_port": str(port),
         "dkim_keys": "example.test:r1:%s, example.test:e1:%s" % (rsa, ed)})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    cluster.daemons.append(om)
-    om.start()
     yield om, rx, {"r1._domainkey.example.test.": rsa_rec,
                    "e1._domainkey.example.test.": ed_rec}
     rx.stop()
@@ -238,16 +217,10 @@ def test_kill9_under_load_loses_nothing(net):
         for seq in seqs:
             msg = ("From: alice@example.test\r\nX-Seq: %d\r\n\r\n%s\r\n" %
                    (seq, "x" * 500)).encode()
-            for _ in range(200):
-                try:
-                    with smtplib.SMTP("127.0.0.1", om.port, timeout=10) as s:
-                        s.sendmail("alice@example.test", ["bob@remote.test"],
-                                   msg)
-                    with lock:
-                        accepted.add(seq)
-                    break
-                except (OSError, smtplib.SMTPException):
-                    time.sleep(0.05)
+            if send_retrying(om.port, "alice@example.test",
+                             ["bob@remote.test"], msg):
+                with lock:
+                    accepted.add(seq)
 
     threads = [threading.Thread(target=client, args=(range(i, 300, 10),))
                for i in range(10)]
@@ -303,18 +276,13 @@ def test_notify_success_relayed_notice(net):
 def test_delay_warning_once(cluster, dns):
     port = free_port()
     rx = Receiver("127.0.0.4", port)  # implicit.test: the sender's domain
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
-        "smtp_port": str(port), "retry_min": "1s", "retry_max": "1s",
-        "hop_down_time": "1s", "delay_warning_time": "2s"})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    om.queue_dir = os.path.join(d, "q")
-    cluster.daemons.append(om)
-    om.start()
+    om = cluster.outmta({
+        "dns_servers": dns,
+        "smtp_port": str(port),
+        "retry_min": "1s",
+        "retry_max": "1s",
+        "hop_down_time": "1s",
+        "delay_warning_time": "2s"})
     try:
         # remote.test's exchangers (127.0.0.2/3) are not listening
         with smtplib.SMTP("127.0.0.1", om.port) as s:
@@ -362,18 +330,11 @@ def test_ipv6_only_exchanger(net):
 
 def test_dns_failure_defers_never_bounces(cluster):
     dead = free_port()  # nothing answers DNS there
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "queue_dir": os.path.join(d, "q"),
-        "dns_servers": "127.0.0.1:%d" % dead, "dns_timeout": "1s",
-        "retry_min": "1s", "retry_max": "1s"})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    om.queue_dir = os.path.join(d, "q")
-    cluster.daemons.append(om)
-    om.start()
+    om = cluster.outmta({
+        "dns_servers": "127.0.0.1:%d" % dead,
+        "dns_timeout": "1s",
+        "retry_min": "1s",
+        "retry_max": "1s"})
     send(om, ["ivy@remote.test"])
     wait_for(lambda: "failed temporarily" in om.log(), 20, "a deferral")
     time.sleep(2)
@@ -384,16 +345,9 @@ def test_dns_failure_defers_never_bounces(cluster):
 def test_local_domain_routed_to_store(cluster, dns):
     from conftest import wait_messages
     st = cluster.store()
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "queue_dir": os.path.join(d, "q"), "dns_servers": dns,
+    om = cluster.outmta({
+        "dns_servers": dns,
         "domain_routes": "example.test = lmtp:127.0.0.1:%d" % st.port})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    cluster.daemons.append(om)
-    om.start()
     send(om, ["bob@example.test"])
     got = wait_messages(st, "bob@example.test", 1)[0]
     assert b"hello Internet" in got

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, Daemon, free_port, queue_tool, wait_for, \
-    write_conf
+from conftest import free_port, queue_tool, wait_for
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 import bench  # noqa: E402  (its private Postfix instance)
@@ -60,20 +59,15 @@ def start(cluster, dns, ca, certname, pki_certs, dkim_spec):
                            "smtpd_tls_cert_file": crt,
                            "smtpd_tls_key_file": key,
                            "smtpd_tls_loglevel": "1"})
-    d = cluster._dir("outmta")
-    lport = free_port()
-    write_conf(os.path.join(d, "o.conf"), {
-        "listen": "127.0.0.1:%d" % lport, "user": "sluice",
-        "hostname": "out.example.test", "queue_dir": os.path.join(d, "q"),
-        "dns_servers": dns, "smtp_port": str(port),
-        "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s",
-        "tls_policy_map": "remote.test = verify", "tls_ca_file": ca,
+    om = cluster.outmta({
+        "dns_servers": dns,
+        "smtp_port": str(port),
+        "retry_min": "1s",
+        "retry_max": "1s",
+        "hop_down_time": "1s",
+        "tls_policy_map": "remote.test = verify",
+        "tls_ca_file": ca,
         "dkim_keys": dkim_spec})
-    om = Daemon("outmta", os.path.join(BUILD, "sluice-outmta"),
-                os.path.join(d, "o.conf"), d, lport)
-    om.queue_dir = os.path.join(d, "q")
-    cluster.daemons.append(om)
-    om.start()
     return pf, om
 
 
