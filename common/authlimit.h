@@ -1,0 +1,34 @@
+/*
+ * NAME
+ *	authlimit - failed-login delays and lockouts per client and per user
+ * DESCRIPTION
+ *	Every protocol that takes passwords (IMAP, POP3, submission) asks
+ *	this table before checking credentials and tells it the outcome.
+ *	Keys are client addresses ("ip:192.0.2.1") or user names
+ *	("user:alice@example.test"); each key counts its failures over a
+ *	sliding window. Bounded memory: the oldest entries are dropped when
+ *	the table is full. Base layer.
+ */
+#ifndef SLUICE_AUTHLIMIT_H
+#define SLUICE_AUTHLIMIT_H
+
+#include <stdint.h>
+
+struct authlimit;
+
+/* max_fail failures within window_ms lock a key out until the window
+ * has passed; each failure also earns a reply delay that grows with the
+ * count (base_delay_ms doubled per failure, at most 8 s). */
+struct authlimit *authlimit_new(unsigned max_fail, uint64_t window_ms,
+				uint64_t base_delay_ms);
+void authlimit_free(struct authlimit **al);
+
+/* Non-zero when key is locked out at now_ms (refuse without checking). */
+int authlimit_blocked(struct authlimit *al, const char *key, uint64_t now_ms);
+/* Record a failure; returns the delay in ms to wait before answering. */
+uint64_t authlimit_fail(struct authlimit *al, const char *key,
+			uint64_t now_ms);
+/* Record a success: forget key's failures. */
+void authlimit_ok(struct authlimit *al, const char *key);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * NAME
+ *	store_mbox - Maildir++ folders with persistent UIDs, for IMAP and POP3
+ * DESCRIPTION
+ *	A user's mail is mail_root/DOMAIN/LOCAL/Maildir: INBOX is the Maildir
+ *	itself, every other folder is a Maildir++ subfolder ".Name" (the
+ *	hierarchy delimiter is '.', as IMAP sees it too: "Archive.2026" is
+ *	".Archive.2026"). Each folder keeps its UIDVALIDITY, UIDNEXT and the
+ *	UID of every file in a list file written atomically, so UIDs survive
+ *	restarts. Flags live in the Maildir info (":2,DFRST" plus keyword
+ *	letters a..z, whose names are listed per folder).
+ *
+ *	Every session that selects a folder gets its own view (struct mbox):
+ *	a sequence-number map that changes only when the session syncs, so
+ *	the IMAP rules on when EXPUNGE and EXISTS may be sent can be kept.
+ *	All views of a process share one state per folder; a change made
+ *	through any view, an APPEND, or an LMTP delivery (store_lmtp calls
+ *	mbox_changed) wakes the watchers of that folder (IDLE).
+ *
+ *	Folder names come from the network: they are checked here (no '/',
+ *	no leading '.', no "..", no control characters, bounded length)
+ *	before they touch the file system. Mail layer; trusts the Maildir.
+ */
+#ifndef SLUICE_STORE_MBOX_H
+#define SLUICE_STORE_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct sbuf;
+struct evloop;
+
+/* System flags (RFC 3501 2.3.2); MBOX_RECENT is per session view. */
+#define MBOX_SEEN 0x01u
+#define MBOX_ANSWERED 0x02u
+#define MBOX_FLAGGED 0x04u
+#define MBOX_DELETED 0x08u
+#define MBOX_DRAFT 0x10u
+#define MBOX_RECENT 0x20u
+/* Keywords per folder (letters a..z in the Maildir info). */
+#define MBOX_MAX_KEYWORDS 26
+/* Longest folder name, bytes. */
+#define MBOX_NAME_MAX 200
+
+/* Folder attributes for LIST (RFC 3501 7.2.2, RFC 6154). */
+#define MBOX_ATTR_NOSELECT 0x01u
+#define MBOX_ATTR_HASCHILDREN 0x02u
+#define MBOX_ATTR_HASNOCHILDREN 0x04u
+#define MBOX_ATTR_SENT 0x10u
+#define MBOX_ATTR_DRAFTS 0x20u
+#define MBOX_ATTR_TRASH 0x40u
+#define MBOX_ATTR_JUNK 0x80u
+#define MBOX_ATTR_SUBSCRIBED 0x100u
+
+struct mbox_msg {
+	uint32_t uid;
+	unsigned flags;		/* MBOX_* */
+	uint32_t keywords;	/* bit i: keyword i of the folder */
+	long long size;		/* bytes of the message as stored (CRLF) */
+	time_t internaldate;	/* arrival (delivery or APPEND date) */
+};
+
+struct mbox_status {
+	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+};
+
+struct mbox_store;
+struct mbox;
+
+/* The process-wide store of folders under mail_root. The loop runs the
+ * watchers' callbacks. NULL on ENOMEM. */
+struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root);
+void mbox_store_free(struct mbox_store **st);
+
+/* Create user's Maildir and the special-use folders Sent, Drafts, Trash
+ * and Junk (subscribed) when missing. 0 or -1 with err. */
+int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,
+		      size_t errlen);
+
+/* Every folder of user, INBOX first, with MBOX_ATTR_* bits; cb returns
+ * non-zero to stop. 0 or -1. */
+int mbox_list(struct mbox_store *st, const char *user,
+	      int (*cb)(void *arg, const char *name, unsigned attrs),
+	      void *arg);
+/* Folder management (RFC 3501 6.3.3-6.3.6). Names are IMAP names
+ * ("INBOX" case-insensitive). 0, or -1 with a reason fit for a NO. */
+int mbox_create(struct mbox_store *st, const char *user, const char *name,
+		char *err, size_t errlen);
+int mbox_delete(struct mbox_store *st, const char *user, const char *name,
+		char *err, size_t errlen);
+int mbox_rename(struct mbox_store *st, const char *user, const char *from,
+		const char *to, char *err, size_t errlen);
+int mbox_subscribe(struct mbox_store *st, const char *user, const char *name,
+		   int on, char *err, size_t errlen);
+/* STATUS without selecting. 0, or -1 when the folder does not exist. */
+int mbox_status(struct mbox_store *st, const char *user, const char *name,
+		struct mbox_status *out);
+/* Bytes stored across all of user's folders (for quotas; cached). */
+long long mbox_usage(struct mbox_store *st, const char *user);
+
+/* APPEND (RFC 3501 6.3.11, UIDPLUS): store data (CRLF line ends) in
+ * folder name with flags and date (0: now), durably (fsync before
+ * return). Gives the folder's UIDVALIDITY and the new UID. 0, or -1
+ * with err; -2 when the folder does not exist ([TRYCREATE]). */
+int mbox_append(struct mbox_store *st, const char *user, const char *name,
+		const char *data, size_t len, unsigned flags, time_t date,
+		uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
+		size_t errlen);
+
+/* Tell the watchers of user's folder name that it changed (LMTP
+ * delivery into INBOX calls this after its commit). */
+void mbox_changed(struct mbox_store *st, const char *user, const char *name);
+
+/* Select a folder: a new view with every message in it (the caller
+ * marks the new ones \Recent for itself unless readonly). NULL with err
+ * when the folder does not exist or cannot be read. */
+struct mbox *mbox_open(struct mbox_store *st, const char *user,
+		       const char *name, int readonly, char *err,
+		       size_t errlen);
+void mbox_close(struct mbox **m);
+
+uint32_t mbox_count(const struct mbox *m);	/* EXISTS */
+uint32_t mbox_recent(const struct mbox *m);	/* RECENT */
+uint32_t mbox_uidvalidity(const struct mbox *m);
+uint32_t mbox_uidnext(const struct mbox *m);
+/* Message seq (1..count); NULL when out of range. */
+const struct mbox_msg *mbox_get(const struct mbox *m, uint32_t seq);
+/* Sequence number of uid, 0 when not in the view. */
+uint32_t mbox_seq(const struct mbox *m, uint32_t uid);
+/* The message's bytes, appended to out. 0 or -1 (expunged meanwhile). */
+int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out);
+
+/* Keywords of the folder: name of index i (NULL past the end), and the
+ * index of name (created when create is set and there is room; -1). */
+const char *mbox_keyword(const struct mbox *m, unsigned i);
+int mbox_keyword_index(struct mbox *m, const char *name, int create);
+
+/* Set a message's flags and keywords (MBOX_RECENT is ignored). 0 or -1.
+ * Fails on a read-only view. */
+int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
+		   uint32_t keywords);
+/* COPY one message to folder dest (UIDPLUS: its new UID). 0, -1, or -2
+ * when dest does not exist. Several copies in a row are made durable
+ * together by mbox_copy_commit(). */
+int mbox_copy(struct mbox *m, uint32_t seq, const char *dest,
+	      uint32_t *uidvalidity_r, uint32_t *uid_r);
+int mbox_copy_commit(struct mbox *m);
+/* Remove message seq from the folder and from this view: the sequence
+ * numbers above it shift down at once (send EXPUNGE seq right away).
+ * 0 or -1. */
+int mbox_expunge(struct mbox *m, uint32_t seq);
+
+/* Bring the view up to date with the folder: calls expunged(seq) for
+ * every message gone (highest first, numbers as the session knew them),
+ * flags(seq) for every message whose flags another view or process
+ * changed, then exists(count) and recent(n) when new messages arrived.
+ * Any callback may be NULL. 0 or -1. */
+struct mbox_events {
+	void (*expunged)(void *arg, uint32_t seq);
+	void (*flags)(void *arg, uint32_t seq);
+	void (*exists)(void *arg, uint32_t count);
+	void (*recent)(void *arg, uint32_t count);
+};
+int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg);
+
+/* Call cb(arg) from the loop soon after the folder changes (IDLE);
+ * cb NULL stops watching. */
+void mbox_watch(struct mbox *m, void (*cb)(void *arg), void *arg);
+
+#endif

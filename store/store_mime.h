@@ -1,0 +1,68 @@
+/*
+ * NAME
+ *	store_mime - message structure for IMAP FETCH and SEARCH
+ * DESCRIPTION
+ *	Parses a stored message (RFC 5322 header section, MIME structure of
+ *	RFC 2045/2046, message/rfc822 parts) into a tree of offsets, and
+ *	renders what IMAP FETCH asks for (RFC 3501 7.4.2): ENVELOPE,
+ *	BODY/BODYSTRUCTURE, BODY[section]; and answers SEARCH's text
+ *	questions (RFC 3501 6.4.4) with RFC 2047 words and base64/QP
+ *	bodies decoded. Pure functions: no I/O, bounded depth and part
+ *	count, never fails on malformed mail (a broken part is text/plain).
+ *	Store stage; the messages are hostile input.
+ */
+#ifndef SLUICE_STORE_MIME_H
+#define SLUICE_STORE_MIME_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct sbuf;
+struct mime_part;
+
+/* Deepest nesting of multiparts and message/rfc822 parts, and most
+ * parts in one message, that are parsed; deeper or further content is
+ * treated as the body of the last parsed part. */
+#define MIME_MAX_DEPTH 32
+#define MIME_MAX_PARTS 2000
+
+/* Parse msg[0..len). The tree points into msg, which must outlive it.
+ * NULL only on ENOMEM. */
+struct mime_part *mime_parse(const char *msg, size_t len);
+void mime_free(struct mime_part **root);
+
+/* Append the IMAP ENVELOPE list "(date subject from sender reply-to to
+ * cc bcc in-reply-to message-id)" of the message. 0 or -1 (out full). */
+int mime_envelope(const struct mime_part *root, struct sbuf *out);
+/* Append BODY (extended == 0) or BODYSTRUCTURE (extended != 0). */
+int mime_bodystructure(const struct mime_part *root, int extended,
+		       struct sbuf *out);
+/* Append the bytes of BODY[section] where section is the text between
+ * the brackets: "", "HEADER", "TEXT", "1", "1.2.MIME", "2.HEADER",
+ * "HEADER.FIELDS (From To)", "1.HEADER.FIELDS.NOT (Subject)" (RFC 3501
+ * 6.4.5 section-spec, case-insensitive). A part that does not exist
+ * gives no bytes. 0, or -1 when section is malformed (a BAD). */
+int mime_section(const struct mime_part *root, const char *section,
+		 struct sbuf *out);
+/* Non-zero when section is well-formed (for checking before FETCH). */
+int mime_section_valid(const char *section);
+
+/* SEARCH HEADER field needle / FROM / SUBJECT ...: non-zero when some
+ * field of that name (top-level header) contains needle,
+ * case-insensitively, after RFC 2047 decoding. An empty needle matches
+ * every message that has the field. */
+int mime_header_contains(const struct mime_part *root, const char *field,
+			 const char *needle);
+/* SEARCH BODY: the body text of any text part (transfer encoding
+ * undone) contains needle, case-insensitively. */
+int mime_body_contains(const struct mime_part *root, const char *needle);
+/* SEARCH TEXT: header or body contains needle. */
+int mime_text_contains(const struct mime_part *root, const char *needle);
+/* The Date: header as a time (SENTBEFORE/SENTON/SENTSINCE), or -1. */
+time_t mime_date(const struct mime_part *root);
+
+/* Append s[0..n) as an IMAP string: quoted when it is short and safe,
+ * a literal {n}CRLF... otherwise; NIL when s is NULL. 0 or -1. */
+int mime_imap_string(struct sbuf *out, const char *s, size_t n);
+
+#endif
