@@ -235,6 +235,11 @@ class Postfix:
         conf = PF_CONF
         shutil.rmtree(conf, ignore_errors=True)
         os.makedirs(conf)
+        # Debian's "No configuration" install leaves no main.cf at all,
+        # and postconf -e cannot edit a file that is not there
+        if not os.path.exists("/etc/postfix/main.cf"):
+            with open("/etc/postfix/main.cf", "a"):
+                pass
         cur = subprocess.run(["postconf", "-h",
                               "alternate_config_directories"],
                              capture_output=True, text=True).stdout

@@ -10,4 +10,6 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
 	make --no-print-directory fuzz FUZZ_TIME="${FUZZ_TIME:-20}"
 fi
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/ "$@"
+# arguments (test files, -k ...) narrow the run; none runs everything
+if [ $# -eq 0 ]; then set -- tests/; fi
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"
