@@ -28,6 +28,15 @@ struct store_config {
 	long long max_sessions;
 	long long timeout;
 	int quota_permanent;
+	char *tls_cert;
+	char *tls_key;
+	char *credentials_file;
+	int plaintext_auth;
+	long long auth_fail_max;
+	long long auth_fail_window;
+	char *pop3_listen;
+	char *pop3s_listen;
+	long long pop3_timeout;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -54,15 +63,46 @@ void maildir_reset(struct maildir_batch *b);
 
 /* ---- LMTP (store_lmtp.c) ---- */
 
+struct tls_ctx;
+struct authlimit;
+struct mbox_store;
+
 struct store {
 	struct store_config *cfg;
 	struct directory *users;
 	struct maildir_batch *batch;
 	struct store_sess *pending; /* sessions waiting for the commit */
+	struct tls_ctx *tls;	/* NULL: no certificate, no TLS */
+	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
+	struct mbox_store *mbox; /* the folders, shared by every session */
 };
 
 extern const struct smtp_hooks store_hooks;
 /* Turn-end hook: commit the batch, answer every waiting recipient. */
 void store_commit(void *arg);
+
+/* ---- start-up helpers (main.c) ---- */
+
+/* Stop start-up (log_fatal) unless a password-taking listener (IMAP,
+ * POP3) on hostport may run: it needs TLS, unless plaintext_auth is set
+ * and hostport is on loopback; plaintext_auth on a non-loopback address
+ * is refused too. what names the listener in the message. */
+void store_check_listener(const struct store *st, const char *hostport,
+			  const char *what);
+/* Non-zero when hostport ("host:port", "[v6]:port") is 127.0.0.0/8 or
+ * ::1. */
+int store_loopback(const char *hostport);
+
+/* ---- POP3 (store_pop3.c) ---- */
+
+struct evloop;
+struct pop3_server;
+
+/* Serve POP3 (RFC 1939, 2449, 2595, 5034) on the listening socket fd;
+ * implicit: TLS from the first byte (POP3S, RFC 8314). */
+struct pop3_server *pop3_server_new(struct store *st, struct evloop *loop,
+				    int fd, int implicit);
+/* Close the listener and every session (no UPDATE state); *p = NULL. */
+void pop3_server_free(struct pop3_server **p);
 
 #endif
