@@ -30,7 +30,7 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c) $(wildcard store/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -60,6 +60,14 @@ $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# the store's modules without main, for its unit tests
+$(B)/libstore.a: $(filter-out $(B)/store/main.o,$(STORE_OBJ))
+	@rm -f $@ && ar rcs $@ $^
+
+$(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
