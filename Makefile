@@ -15,7 +15,7 @@ REL_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O2 -g -D_FORTIFY_SOURCE=2
 ASAN_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O1 -g -fno-omit-frame-pointer \
        -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDHARDEN = -pie -Wl,-z,relro,-z,now
-LIBS = -lssl -lcrypto -lsqlite3 -lcares
+LIBS = -lssl -lcrypto -lsqlite3 -lcares -lsasl2
 
 MODE ?= rel
 ifeq ($(MODE),asan)
@@ -36,7 +36,7 @@ TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
-	store/store_dir.c,$(wildcard store/*.c)))
+	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
@@ -79,7 +79,8 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o $(B)/libsluice.a
+$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
+	$(B)/store/store_dir_export.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
