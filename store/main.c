@@ -19,9 +19,14 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "authlimit.h"
+#include "sasl.h"
 #include "store.h"
 #include "store_mbox.h"
 #include "tls.h"
+
+/* First delay after a failed login; it doubles with every failure. */
+#define AUTH_FAIL_DELAY_MS 500
 
 static struct store_config cfg;
 static struct store st;
@@ -148,6 +153,15 @@ int main(int argc, char **argv)
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
+	/* the credentials are 0600 and owned by the run user: read after
+	 * the drop (a missing file is an empty table, filled later) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
+	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
+				     (uint64_t)cfg.auth_fail_window * 1000,
+				     AUTH_FAIL_DELAY_MS);
+	if (st.authlimit == NULL)
+		log_fatal("out of memory");
 	loop = evloop_new();
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
@@ -178,6 +192,8 @@ int main(int argc, char **argv)
 	maildir_batch_free(st.batch);
 	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
+	authlimit_free(&st.authlimit);
+	sasl_teardown();
 	log_info("stopped");
 	return 0;
 }
