@@ -10,6 +10,7 @@
  *	else in the directories is ignored.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static void read_dir(struct folder *f, const char *sub, int innew,
 	const char *colon;
 	struct file *x;
 	size_t bl;
+	int moved;
 	DIR *d;
 
 	snprintf(path, sizeof(path), "%s/%s", f->path, sub);
@@ -68,6 +70,17 @@ static void read_dir(struct folder *f, const char *sub, int innew,
 		if (!mb_valid_base(de->d_name, bl) ||
 		    (colon && strncmp(colon, ":2,", 3) != 0))
 			continue;
+		moved = 0;
+		if (innew && colon) {
+			/* flags in new/ (not ours): it belongs in cur/ */
+			char to[MB_PATH + 300];
+
+			snprintf(to, sizeof(to), "%s/cur/%s", f->path,
+				 de->d_name);
+			if (renameat(dirfd(d), de->d_name, AT_FDCWD, to) < 0)
+				continue;
+			moved = 1;
+		}
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
 			x = realloc(*fl, *cap * sizeof(*x));
@@ -80,7 +93,7 @@ static void read_dir(struct folder *f, const char *sub, int innew,
 		x->info = strdup(colon ? colon + 3 : "");
 		if (x->base == NULL || x->info == NULL)
 			log_fatal("out of memory");
-		x->innew = innew;
+		x->innew = innew && !moved;
 		x->used = 0;
 	}
 	closedir(d);

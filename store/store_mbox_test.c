@@ -227,6 +227,18 @@ static void test_views(void)
 	CHECK(access(p, F_OK) < 0, "moved out of new/");
 	path_of(p, sizeof(p), "/cur/1234.M1P1Q1.test:2,");
 	CHECK(access(p, F_OK) == 0, "now in cur/");
+	/* flags in new/ (another program's delivery) */
+	path_of(p, sizeof(p), "/new/1235.M1P1Q1.test:2,S");
+	write_file(p, MSG);
+	mbox_changed(st, USER, "INBOX");
+	memset(&e1, 0, sizeof(e1));
+	mbox_sync(a, &evs, &e1);
+	CHECK(e1.exists == n && (mbox_get(a, n)->flags & MBOX_SEEN),
+	      "info in new/");
+	path_of(p, sizeof(p), "/cur/1235.M1P1Q1.test:2,S");
+	CHECK(access(p, F_OK) == 0, "moved to cur/ with its info");
+	CHECK(mbox_expunge(a, n) == 0, "expunge it");
+	mbox_sync(b, NULL, NULL);
 	/* an APPEND seen by both, in UID order */
 	append(st, "INBOX", 0);
 	memset(&e2, 0, sizeof(e2));
