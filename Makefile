@@ -4,6 +4,7 @@
 #   make run    start the whole pipeline on 127.0.0.1 (state under ./var)
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
+#   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
 #   make clean  remove build/
 
 CC ?= cc
@@ -41,7 +42,7 @@ STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicec
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
-.PHONY: all build deps run test bench clean fuzz
+.PHONY: all build deps run test bench bench-imap clean fuzz
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -128,6 +129,10 @@ fuzz:
 
 bench: deps all
 	@bench/run.sh
+
+bench-imap: all
+	@bench/deps.sh
+	@/usr/bin/python3 bench/imap_bench.py
 
 clean:
 	rm -rf build

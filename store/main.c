@@ -19,11 +19,14 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
-#include "store.h"
-#include "store_mbox.h"
 #include "authlimit.h"
 #include "sasl.h"
+#include "store.h"
+#include "store_mbox.h"
 #include "tls.h"
+
+/* First delay after a failed login; it doubles with every failure. */
+#define AUTH_FAIL_DELAY_MS 500
 
 static struct store_config cfg;
 static struct store st;
@@ -152,20 +155,6 @@ static void pop3_listeners(int fds[2])
 	}
 }
 
-/* Authentication for IMAP and POP3: SASL and the failure limits. */
-static void auth_setup(void)
-{
-	char err[512];
-
-	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
-		log_fatal("SASL: %s", err);
-	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
-				     (uint64_t)cfg.auth_fail_window * 1000,
-				     500);
-	if (st.authlimit == NULL)
-		log_fatal("out of memory");
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
@@ -180,21 +169,28 @@ int main(int argc, char **argv)
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
 	st.cfg = &cfg;
-	load_tls();
 	fd = daemon_listen(cfg.lmtp_listen);
+	load_tls();
 	pop3_listeners(pfd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	if (pfd[0] >= 0 || pfd[1] >= 0)
-		auth_setup();
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
-	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	/* the credentials are 0600 and owned by the run user: read after
+	 * the drop (a missing file is an empty table, filled later) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
+	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
+				     (uint64_t)cfg.auth_fail_window * 1000,
+				     AUTH_FAIL_DELAY_MS);
+	if (st.authlimit == NULL)
+		log_fatal("out of memory");
 	loop = evloop_new();
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
 	for (i = 0; i < 2; i++) {
 		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
 							      i)) == NULL)
@@ -226,13 +222,13 @@ int main(int argc, char **argv)
 	smtp_server_free(srv);
 	for (i = 0; i < 2; i++)
 		pop3_server_free(&pop3[i]);
+	evloop_free(loop);
+	directory_free(st.users);
+	maildir_batch_free(st.batch);
 	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
 	authlimit_free(&st.authlimit);
 	sasl_teardown();
-	evloop_free(loop);
-	directory_free(st.users);
-	maildir_batch_free(st.batch);
 	log_info("stopped");
 	return 0;
 }

@@ -50,13 +50,15 @@ struct maildir_batch *maildir_batch_new(const char *mail_root,
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *prefix, size_t plen, const char *msg,
 		   size_t len);
-/* Bytes in mailbox's Maildir (cached; see store_maildir.c). */
-long long maildir_usage(struct maildir_batch *b, const char *mailbox);
 /* Make every staged file durable (one syncfs), move them into new/,
  * sync the directories once each. Returns 0, or -1 if anything failed;
  * maildir_ok() then tells which handles made it. */
 int maildir_commit(struct maildir_batch *b);
 int maildir_ok(const struct maildir_batch *b, long handle);
+/* After the commit: the mailbox of a delivered handle and its size in
+ * *size; NULL when the handle did not make it. */
+const char *maildir_mailbox(const struct maildir_batch *b, long handle,
+			    long long *size);
 void maildir_batch_free(struct maildir_batch *b);
 /* Forget the staged files (after the replies went out). */
 void maildir_reset(struct maildir_batch *b);
@@ -92,6 +94,13 @@ void store_check_listener(const struct store *st, const char *hostport,
 /* Non-zero when hostport ("host:port", "[v6]:port") is 127.0.0.0/8 or
  * ::1. */
 int store_loopback(const char *hostport);
+
+/* ---- quotas (store_quota.c) ---- */
+
+/* Would storing extra more bytes put user (local@domain) over the quota
+ * of the directory? 1 over quota, 0 fine (or no quota). The usage is
+ * mbox_usage(), the one count LMTP and IMAP APPEND share. */
+int store_quota_check(struct store *st, const char *user, long long extra);
 
 /* ---- POP3 (store_pop3.c) ---- */
 
