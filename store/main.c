@@ -63,7 +63,7 @@ static const struct cfg_param table[] = {
 	 "address and port for POP3 with STLS (empty: none)"},
 	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
 	 "address and port for POP3 over implicit TLS (empty: none)"},
-	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 60, 3600,
+	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 1, 3600,
 	 "idle timeout of a POP3 session (RFC 1939: at least 10 minutes)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };

@@ -46,6 +46,7 @@ static void feed(const uint8_t *data, size_t size, size_t chunk, size_t max)
 					abort();
 				for (i = 0; i < c.nargs; i++)
 					if (c.verb != POP3_PASS &&
+					    !(c.verb == POP3_AUTH && i == 1) &&
 					    strlen(c.arg[i]) > POP3_ARG_MAX)
 						abort();
 			}

@@ -54,14 +54,15 @@ struct verb {
 	enum pop3_verb verb;
 	int min, max;  /* argument count */
 	unsigned nums; /* bit i: argument i is a number */
-	int rest;      /* the last argument is the rest of the line */
+	int rest;      /* 1: the last argument is the rest of the line;
+			* 2: the last argument is not bound to 40 octets */
 };
 
 static const struct verb verbs[] = {
 	{"USER", POP3_USER, 1, 1, 0, 0},
 	{"PASS", POP3_PASS, 1, 1, 0, 1},
 	{"APOP", POP3_APOP, 2, 2, 0, 0},
-	{"AUTH", POP3_AUTH, 0, 2, 0, 0},
+	{"AUTH", POP3_AUTH, 0, 2, 0, 2}, /* RFC 5034: initial response */
 	{"STLS", POP3_STLS, 0, 0, 0, 0},
 	{"CAPA", POP3_CAPA, 0, 0, 0, 0},
 	{"QUIT", POP3_QUIT, 0, 0, 0, 0},
@@ -125,12 +126,13 @@ int pop3_parse(const char *line, size_t len, struct pop3_cmd *cmd,
 		for (p++;; p = end + 1) {
 			if (*p == '\0' || *p == ' ' || cmd->nargs == v->max)
 				return -2;
-			if (v->rest && cmd->nargs == v->max - 1) {
+			if (v->rest == 1 && cmd->nargs == v->max - 1) {
 				cmd->arg[cmd->nargs++] = p;
 				break;
 			}
 			end = p + strcspn(p, " ");
-			if ((size_t)(end - p) > POP3_ARG_MAX) {
+			if ((size_t)(end - p) > POP3_ARG_MAX &&
+			    !(v->rest == 2 && cmd->nargs == v->max - 1)) {
 				*why = "argument too long";
 				return -2;
 			}
