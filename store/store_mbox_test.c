@@ -494,6 +494,61 @@ static void test_watch(void)
 	mbox_store_free(&st);
 }
 
+/* Random APPEND, STORE and EXPUNGE through three views; after a sync
+ * every view must equal a freshly opened one. */
+static void test_random(void)
+{
+	struct mbox_store *st = mbox_store_new(loop, root);
+	struct mbox *v[3], *fresh;
+	char err[256];
+	uint32_t i, k, seq;
+	int r, ok;
+
+	CHECK(mbox_create(st, USER, "Rnd", err, sizeof(err)) == 0, "Rnd");
+	for (i = 0; i < 3; i++)
+		v[i] = mbox_open(st, USER, "Rnd", 0, err, sizeof(err));
+	if (!v[0] || !v[1] || !v[2])
+		return;
+	srand(7);
+	for (i = 0; i < 400; i++) {
+		struct mbox *m = v[rand() % 3];
+
+		r = rand() % 10;
+		if (r < 4 || mbox_count(m) == 0) {
+			append(st, "Rnd", (unsigned)rand() & 0x1f);
+		} else if (r < 7) {
+			seq = 1 + (uint32_t)rand() % mbox_count(m);
+			mbox_set_flags(m, seq, (unsigned)rand() & 0x1f, 0);
+		} else if (r < 9) {
+			seq = 1 + (uint32_t)rand() % mbox_count(m);
+			mbox_expunge(m, seq);
+		} else {
+			mbox_sync(m, NULL, NULL);
+		}
+	}
+	fresh = mbox_open(st, USER, "Rnd", 1, err, sizeof(err));
+	ok = fresh != NULL;
+	for (i = 0; i < 3 && ok; i++) {
+		mbox_sync(v[i], NULL, NULL);
+		ok = mbox_count(v[i]) == mbox_count(fresh);
+		for (k = 1; ok && k <= mbox_count(fresh); k++)
+			ok = mbox_get(v[i], k)->uid == mbox_get(fresh, k)->uid &&
+			     (mbox_get(v[i], k)->flags & ~MBOX_RECENT) ==
+			     (mbox_get(fresh, k)->flags & ~MBOX_RECENT);
+	}
+	CHECK(ok, "views agree after random changes");
+	for (i = 0; i < 3; i++)
+		mbox_close(&v[i]);
+	mbox_close(&fresh);
+	mbox_store_free(&st);
+	/* and a new process sees the same */
+	st = mbox_store_new(loop, root);
+	fresh = mbox_open(st, USER, "Rnd", 1, err, sizeof(err));
+	CHECK(fresh != NULL && mbox_count(fresh) > 0, "reopened");
+	mbox_close(&fresh);
+	mbox_store_free(&st);
+}
+
 int main(void)
 {
 	struct mbox_store *st;
@@ -514,6 +569,7 @@ int main(void)
 	test_folders();
 	test_copy_keywords();
 	test_watch();
+	test_random();
 	evloop_free(loop);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)
