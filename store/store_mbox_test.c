@@ -263,6 +263,7 @@ static void test_corrupt(void)
 		"SLUICE-UIDLIST 1 5 10\n1 abc",
 		"SLUICE-UIDLIST 1 5 10\nK (bad\n",
 		"SLUICE-UIDLIST 1 0 10\n",
+		"SLUICE-UIDLIST 1 5 4294967295\n",
 	};
 	struct mbox_store *st;
 	struct mbox_status s0, s;
@@ -292,6 +293,51 @@ static void test_corrupt(void)
 		      s.uidvalidity == s0.uidvalidity, "rebuilt list kept");
 		mbox_store_free(&st);
 	}
+}
+
+/* Mutated copies of a good list: never a crash, always a sane state. */
+static void test_mutations(void)
+{
+	struct mbox_store *st;
+	char p[512], err[256], good[4096];
+	struct mbox *m;
+	uint32_t k;
+	int i, j, fd, ok = 1;
+	ssize_t n;
+
+	path_of(p, sizeof(p), "/sluice-uidlist");
+	fd = open(p, O_RDONLY);
+	n = fd >= 0 ? read(fd, good, sizeof(good) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	CHECK(n > 0, "a list to mutate");
+	if (n <= 0)
+		return;
+	good[n] = '\0';
+	srand(3);
+	for (i = 0; i < 200 && ok; i++) {
+		char bad[4096];
+
+		memcpy(bad, good, (size_t)n + 1);
+		for (j = 0; j < 1 + rand() % 4; j++)
+			bad[rand() % n] = (char)(rand() % 256);
+		if (rand() % 4 == 0)
+			bad[rand() % n] = '\0';	/* truncate */
+		fd = open(p, O_WRONLY | O_TRUNC);
+		if (fd < 0 || write(fd, bad, strlen(bad)) < 0)
+			ok = 0;
+		if (fd >= 0)
+			close(fd);
+		st = mbox_store_new(loop, root);
+		m = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+		ok = ok && m != NULL;
+		for (k = 2; ok && k <= mbox_count(m); k++)
+			ok = mbox_get(m, k)->uid > mbox_get(m, k - 1)->uid &&
+			     mbox_get(m, k)->uid < mbox_uidnext(m);
+		mbox_close(&m);
+		mbox_store_free(&st);
+	}
+	CHECK(ok, "mutated lists give sane states");
 }
 
 struct listing {
@@ -566,6 +612,7 @@ int main(void)
 	test_uids();
 	test_views();
 	test_corrupt();
+	test_mutations();
 	test_folders();
 	test_copy_keywords();
 	test_watch();
