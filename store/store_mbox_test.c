@@ -263,6 +263,7 @@ static void test_corrupt(void)
 		"SLUICE-UIDLIST 1 5 10\n1 abc",
 		"SLUICE-UIDLIST 1 5 10\nK (bad\n",
 		"SLUICE-UIDLIST 1 0 10\n",
+		"SLUICE-UIDLIST 1 5 4294967295\n",
 	};
 	struct mbox_store *st;
 	struct mbox_status s0, s;
@@ -292,6 +293,51 @@ static void test_corrupt(void)
 		      s.uidvalidity == s0.uidvalidity, "rebuilt list kept");
 		mbox_store_free(&st);
 	}
+}
+
+/* Mutated copies of a good list: never a crash, always a sane state. */
+static void test_mutations(void)
+{
+	struct mbox_store *st;
+	char p[512], err[256], good[4096];
+	struct mbox *m;
+	uint32_t k;
+	int i, j, fd, ok = 1;
+	ssize_t n;
+
+	path_of(p, sizeof(p), "/sluice-uidlist");
+	fd = open(p, O_RDONLY);
+	n = fd >= 0 ? read(fd, good, sizeof(good) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	CHECK(n > 0, "a list to mutate");
+	if (n <= 0)
+		return;
+	good[n] = '\0';
+	srand(3);
+	for (i = 0; i < 200 && ok; i++) {
+		char bad[4096];
+
+		memcpy(bad, good, (size_t)n + 1);
+		for (j = 0; j < 1 + rand() % 4; j++)
+			bad[rand() % n] = (char)(rand() % 256);
+		if (rand() % 4 == 0)
+			bad[rand() % n] = '\0';	/* truncate */
+		fd = open(p, O_WRONLY | O_TRUNC);
+		if (fd < 0 || write(fd, bad, strlen(bad)) < 0)
+			ok = 0;
+		if (fd >= 0)
+			close(fd);
+		st = mbox_store_new(loop, root);
+		m = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+		ok = ok && m != NULL;
+		for (k = 2; ok && k <= mbox_count(m); k++)
+			ok = mbox_get(m, k)->uid > mbox_get(m, k - 1)->uid &&
+			     mbox_get(m, k)->uid < mbox_uidnext(m);
+		mbox_close(&m);
+		mbox_store_free(&st);
+	}
+	CHECK(ok, "mutated lists give sane states");
 }
 
 struct listing {
@@ -494,6 +540,61 @@ static void test_watch(void)
 	mbox_store_free(&st);
 }
 
+/* Random APPEND, STORE and EXPUNGE through three views; after a sync
+ * every view must equal a freshly opened one. */
+static void test_random(void)
+{
+	struct mbox_store *st = mbox_store_new(loop, root);
+	struct mbox *v[3], *fresh;
+	char err[256];
+	uint32_t i, k, seq;
+	int r, ok;
+
+	CHECK(mbox_create(st, USER, "Rnd", err, sizeof(err)) == 0, "Rnd");
+	for (i = 0; i < 3; i++)
+		v[i] = mbox_open(st, USER, "Rnd", 0, err, sizeof(err));
+	if (!v[0] || !v[1] || !v[2])
+		return;
+	srand(7);
+	for (i = 0; i < 400; i++) {
+		struct mbox *m = v[rand() % 3];
+
+		r = rand() % 10;
+		if (r < 4 || mbox_count(m) == 0) {
+			append(st, "Rnd", (unsigned)rand() & 0x1f);
+		} else if (r < 7) {
+			seq = 1 + (uint32_t)rand() % mbox_count(m);
+			mbox_set_flags(m, seq, (unsigned)rand() & 0x1f, 0);
+		} else if (r < 9) {
+			seq = 1 + (uint32_t)rand() % mbox_count(m);
+			mbox_expunge(m, seq);
+		} else {
+			mbox_sync(m, NULL, NULL);
+		}
+	}
+	fresh = mbox_open(st, USER, "Rnd", 1, err, sizeof(err));
+	ok = fresh != NULL;
+	for (i = 0; i < 3 && ok; i++) {
+		mbox_sync(v[i], NULL, NULL);
+		ok = mbox_count(v[i]) == mbox_count(fresh);
+		for (k = 1; ok && k <= mbox_count(fresh); k++)
+			ok = mbox_get(v[i], k)->uid == mbox_get(fresh, k)->uid &&
+			     (mbox_get(v[i], k)->flags & ~MBOX_RECENT) ==
+			     (mbox_get(fresh, k)->flags & ~MBOX_RECENT);
+	}
+	CHECK(ok, "views agree after random changes");
+	for (i = 0; i < 3; i++)
+		mbox_close(&v[i]);
+	mbox_close(&fresh);
+	mbox_store_free(&st);
+	/* and a new process sees the same */
+	st = mbox_store_new(loop, root);
+	fresh = mbox_open(st, USER, "Rnd", 1, err, sizeof(err));
+	CHECK(fresh != NULL && mbox_count(fresh) > 0, "reopened");
+	mbox_close(&fresh);
+	mbox_store_free(&st);
+}
+
 int main(void)
 {
 	struct mbox_store *st;
@@ -511,9 +612,11 @@ int main(void)
 	test_uids();
 	test_views();
 	test_corrupt();
+	test_mutations();
 	test_folders();
 	test_copy_keywords();
 	test_watch();
+	test_random();
 	evloop_free(loop);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd) != 0)

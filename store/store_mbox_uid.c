@@ -32,6 +32,8 @@
 #include "store_mbox_int.h"
 
 #define LIST_MAX (64u << 20)	/* a longer UID list is broken */
+/* A list that claims more is broken: UIDs never wrap (RFC 3501 2.3.1.1). */
+#define MB_UIDNEXT_MAX (1u << 31)
 
 /* "SDFRT" order does not matter to us; Maildir wants ASCII order. */
 static const struct {
@@ -308,7 +310,8 @@ static int parse_list(struct folder *f, char *buf, size_t len)
 	p += 17;
 	if (parse_u32(&p, &f->uidvalidity) < 0 || *p++ != ' ' ||
 	    parse_u32(&p, &f->uidnext) < 0 || *p != '\0' ||
-	    f->uidvalidity == 0 || f->uidnext == 0)
+	    f->uidvalidity == 0 || f->uidnext == 0 ||
+	    f->uidnext > MB_UIDNEXT_MAX)
 		return -1;
 	for (line = nl + 1; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
