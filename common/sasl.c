@@ -46,6 +46,7 @@ static struct {
 	char *path;	   /* credentials snapshot */
 	struct creds *tab;
 	char dummy[200];   /* a scrypt hash: equal time for unknown users */
+	unsigned char fake_key[32]; /* SCRAM secrets of nobody, see below */
 	char host[256];
 	int ready;
 } g;
@@ -182,25 +183,58 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 	return ok ? SASL_OK : SASL_BADAUTH;
 }
 
+/* A SCRAM secret for a user who has none (unknown, disabled, expired,
+ * or no secret yet): derived from a per-process key and the name, so
+ * the salt is stable and the exchange fails at the proof, like a wrong
+ * password, instead of telling at the first step who exists. */
+static int fake_scram(const char *name, char *out, size_t outlen)
+{
+	unsigned char h[3][32];
+	struct sbuf b;
+	int i, rc;
+
+	for (i = 0; i < 3; i++) {
+		unsigned char in[LIM_PATH + 2];
+		size_t n = strlen(name);
+
+		in[0] = (unsigned char)('s' + i);
+		memcpy(in + 1, name, n);
+		tls_hmac_sha256(g.fake_key, sizeof(g.fake_key), in, n + 1, h[i]);
+	}
+	sbuf_init(&b, outlen - 1);
+	rc = sbuf_printf(&b, "SCRAM-SHA-256$%d:", TLS_SCRAM_ITER) == 0 &&
+	     tls_base64(h[0], 16, &b) == 0 && sbuf_puts(&b, "$") == 0 &&
+	     tls_base64(h[1], 32, &b) == 0 && sbuf_puts(&b, ":") == 0 &&
+	     tls_base64(h[2], 32, &b) == 0 ? 0 : -1;
+	if (rc == 0)
+		snprintf(out, outlen, "%s", b.data);
+	sbuf_free(&b);
+	return rc;
+}
+
 /* Fill "*authPassword" (authentication identity side only). */
 static int aux_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
 		      const char *user, unsigned ulen)
 {
 	const struct propval *cur;
 	const struct cred *c;
-	char name[LIM_PATH + 1];
+	char name[LIM_PATH + 1], fake[200];
+	const char *secret;
 
 	(void)glob;
 	if (ulen == 0 || ulen > LIM_PATH)
 		return SASL_NOUSER;
 	memcpy(name, user, ulen);
 	name[ulen] = '\0';
-	c = lookup(name);
-	if (c == NULL)
-		return SASL_NOUSER;
-	if (!creds_usable(c, (long long)time(NULL)) || c->scram == NULL ||
-	    (flags & SASL_AUXPROP_AUTHZID))
+	if (flags & SASL_AUXPROP_AUTHZID)
 		return SASL_OK;
+	c = lookup(name);
+	if (creds_usable(c, (long long)time(NULL)) && c->scram)
+		secret = c->scram;
+	else if (fake_scram(name, fake, sizeof(fake)) == 0)
+		secret = fake;
+	else
+		return SASL_NOUSER;
 	for (cur = sp->utils->prop_get(sp->propctx); cur && cur->name;
 	     cur++) {
 		if (strcmp(cur->name, "*authPassword") != 0)
@@ -209,8 +243,8 @@ static int aux_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
 			continue;
 		if (cur->values)
 			sp->utils->prop_erase(sp->propctx, cur->name);
-		sp->utils->prop_set(sp->propctx, cur->name, c->scram,
-				    (int)strlen(c->scram));
+		sp->utils->prop_set(sp->propctx, cur->name, secret,
+				    (int)strlen(secret));
 	}
 	return SASL_OK;
 }
@@ -271,6 +305,11 @@ int sasl_setup(const char *app, const char *creds, char *err, size_t errlen)
 	}
 	snprintf(g.dummy, sizeof(g.dummy), "%s", h.data);
 	sbuf_free(&h);
+	if (tls_random(g.fake_key, sizeof(g.fake_key)) < 0) {
+		snprintf(err, errlen, "no random bytes");
+		sasl_teardown();
+		return -1;
+	}
 	if (gethostname(g.host, sizeof(g.host) - 1) < 0 || !g.host[0])
 		snprintf(g.host, sizeof(g.host), "localhost");
 	rc = sasl_server_init(callbacks, app);
