@@ -47,6 +47,7 @@ static struct {
 	struct creds *tab;
 	char dummy[200];   /* a scrypt hash: equal time for unknown users */
 	unsigned char fake_key[32]; /* SCRAM secrets of nobody, see below */
+	struct sasl_srv *cur; /* the session inside a call into Cyrus */
 	char host[256];
 	int ready;
 } g;
@@ -58,7 +59,21 @@ struct sasl_srv {
 	int tls;
 	char *mechs;
 	char user[LIM_PATH + 1]; /* after success */
+	char tried[LIM_PATH + 1]; /* the name the client gave */
 };
+
+/* Remember the name the client gave (callbacks run inside our calls
+ * into Cyrus, one at a time: g.cur is the session). */
+static void tried(const char *user)
+{
+	size_t i;
+
+	if (g.cur == NULL)
+		return;
+	for (i = 0; user[i] && i < LIM_PATH; i++)
+		g.cur->tried[i] = (char)tolower((unsigned char)user[i]);
+	g.cur->tried[i] = '\0';
+}
 
 static const struct cred *lookup(const char *user)
 {
@@ -167,6 +182,7 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 	(void)conn;
 	(void)ctx;
 	(void)pc;
+	tried(user);
 	if (passlen == 0 || passlen >= sizeof(pw) ||
 	    memchr(pass, '\0', passlen) != NULL)
 		return SASL_BADAUTH;
@@ -228,6 +244,7 @@ static int aux_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
 	name[ulen] = '\0';
 	if (flags & SASL_AUXPROP_AUTHZID)
 		return SASL_OK;
+	tried(name);
 	c = lookup(name);
 	if (creds_usable(c, (long long)time(NULL)) && c->scram)
 		secret = c->scram;
@@ -515,6 +532,7 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 	int rc;
 
 	s->user[0] = '\0';
+	s->tried[0] = '\0';
 	conn_drop(s);
 	if (strlen(mech) == 0 || strlen(mech) > 20 ||
 	    strspn(mech, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -530,10 +548,12 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 		sbuf_free(&raw);
 		return SASL_RES_TEMP;
 	}
+	g.cur = s;
 	rc = sasl_server_start(s->conn, mech, initial ? (raw.data ? raw.data
 								 : "")
 						     : NULL,
 			       (unsigned)raw.len, &out, &outlen);
+	g.cur = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
@@ -561,8 +581,10 @@ enum sasl_res sasl_srv_step(struct sasl_srv *s, const char *response,
 		conn_drop(s);
 		return SASL_RES_BADPROT;
 	}
+	g.cur = s;
 	rc = sasl_server_step(s->conn, raw.data ? raw.data : "",
 			      (unsigned)raw.len, &out, &outlen);
+	g.cur = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
@@ -576,12 +598,15 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
 	int rc;
 
 	s->user[0] = '\0';
+	s->tried[0] = '\0';
 	conn_drop(s);
 	if (ul == 0 || ul > LIM_PATH || pl == 0 || pl >= SASL_PASS_MAX)
 		return SASL_RES_FAIL;
 	if (conn_get(s) < 0)
 		return SASL_RES_TEMP;
+	g.cur = s;
 	rc = sasl_checkpass(s->conn, user, (unsigned)ul, pass, (unsigned)pl);
+	g.cur = NULL;
 	if (rc == SASL_OK) {
 		char low[LIM_PATH + 1];
 		size_t i;
@@ -599,4 +624,9 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
 const char *sasl_srv_user(const struct sasl_srv *s)
 {
 	return s->user[0] ? s->user : NULL;
+}
+
+const char *sasl_srv_tried_user(const struct sasl_srv *s)
+{
+	return s->tried[0] ? s->tried : NULL;
 }

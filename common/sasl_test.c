@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,9 @@ static void test_plain(void)
 		enum sasl_res r = plain(s, c->authz, c->user, c->pw);
 
 		CHECK(r == c->want, c->name);
+		CHECK(sasl_srv_tried_user(s) &&
+		      !strcasecmp(sasl_srv_tried_user(s), c->user),
+		      "the name tried is known");
 		if (c->who)
 			CHECK(sasl_srv_user(s) &&
 			      !strcmp(sasl_srv_user(s), c->who), c->name);
@@ -374,6 +378,9 @@ static void test_scram(void)
 		enum sasl_res r = scram(s, c->user, c->pw, c->tamper, &v);
 
 		CHECK(r == c->want, c->name);
+		CHECK(sasl_srv_tried_user(s) &&
+		      !strcmp(sasl_srv_tried_user(s), c->user),
+		      "scram: the name tried is known");
 		if (c->want == SASL_RES_OK) {
 			CHECK(v, "server signature verifies");
 			CHECK(sasl_srv_user(s) &&

@@ -214,10 +214,12 @@ static void sasl_result(struct pop3_sess *s, enum sasl_res r,
 		return;
 	case SASL_RES_OK:
 		pop3_set_state(s, P_AUTH);
-		login_ok(s, sasl_srv_user(s->sasl), s->mech);
+		/* the user is known only now: a locked-out one stays out */
+		if (!locked_out(s, sasl_srv_user(s->sasl)))
+			login_ok(s, sasl_srv_user(s->sasl), s->mech);
 		return;
 	case SASL_RES_FAIL:
-		login_failed(s, NULL, s->mech);
+		login_failed(s, sasl_srv_tried_user(s->sasl), s->mech);
 		return;
 	case SASL_RES_BADPROT:
 		pop3_set_state(s, P_AUTH);

@@ -87,8 +87,9 @@ class Pop:
 class Raw:
     """A line-level POP3 client over plain TCP, then TLS (STLS or POP3S)."""
 
-    def __init__(self, port, implicit=False, tls=True):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    def __init__(self, port, implicit=False, tls=True, source="127.0.0.1"):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=20,
+                                          source_address=(source, 0))
         if implicit:
             self.s = ctx().wrap_socket(self.s)
         self.f = self.s.makefile("rb")
@@ -259,6 +260,26 @@ def test_wrong_password_delayed_and_locked(pop):
         in log
     assert "wrong" not in log and "bad again" not in log
     assert PASSWORDS["bob@example.test"] not in log
+
+
+def test_sasl_failures_count_per_user(pop):
+    """Failures with AUTH count against the user too, whatever the
+    client address: spread over addresses they still lock the user."""
+    user = b"bob@example.test"
+    bad = b64(b"\0" + user + b"\0wrong")
+    for src in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"):
+        r = Raw(pop.sport, implicit=True, source=src)
+        assert r.cmd(b"AUTH PLAIN " + bad).startswith(b"-ERR [AUTH]")
+        r.close()
+    r = Raw(pop.sport, implicit=True, source="127.0.0.4")
+    good = b64(b"\0" + user + b"\0" +
+               PASSWORDS["bob@example.test"].encode())
+    assert r.cmd(b"AUTH PLAIN " + good).startswith(b"-ERR [SYS/TEMP]")
+    ok = b64(b"\0alice@example.test\0" +
+             PASSWORDS["alice@example.test"].encode())
+    assert r.cmd(b"AUTH PLAIN " + ok).startswith(b"+OK")
+    r.close()
+    assert "user=bob@example.test, method=PLAIN" in pop.st.log()
 
 
 def test_disabled_user_cannot_log_in(pop):
