@@ -4,15 +4,14 @@
  * DESCRIPTION
  *	Listeners (STLS on pop3_listen, implicit TLS on pop3s_listen),
  *	sessions, the line reader and the AUTHORIZATION state: CAPA, STLS,
- *	USER/PASS and AUTH through common/sasl.h. No password crosses the
- *	wire in clear: before TLS, USER, PASS and AUTH are refused and CAPA
- *	lists neither USER nor SASL, unless plaintext_auth is set (allowed
- *	on loopback listeners only, see main.c). Failed logins are counted
- *	per client address and per user (authlimit): each earns a growing
- *	delay before the -ERR, and past the limit the key is locked out for
- *	the window. Command lines are at most 255 octets (RFC 2449 section
- *	4), AUTH responses 12288; longer lines are skipped and answered
- *	-ERR. Faces the network; trusts the credentials snapshot.
+ *	USER/PASS and AUTH (those two in store_pop3_auth.c). No password
+ *	crosses the wire in clear: before TLS, USER, PASS and AUTH are
+ *	refused and CAPA lists neither USER nor SASL, unless plaintext_auth
+ *	is set (allowed on loopback listeners only, see main.c). Command
+ *	lines are at most 255 octets (RFC 2449 section 4), AUTH responses
+ *	12288; longer lines are skipped and answered -ERR, twenty errors
+ *	end the session. Idle sessions end after pop3_timeout. Faces the
+ *	network.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +23,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "authlimit.h"
 #include "conn.h"
 #include "evloop.h"
 #include "limits_rfc.h"
@@ -89,8 +87,7 @@ static void session_free(struct pop3_sess *s)
 	free(s);
 }
 
-/* Non-zero when another session holds user's maildrop. */
-static int maildrop_locked(const struct pop3_sess *self, const char *user)
+int pop3_maildrop_locked(const struct pop3_sess *self, const char *user)
 {
 	const struct pop3_sess *o;
 
@@ -99,207 +96,6 @@ static int maildrop_locked(const struct pop3_sess *self, const char *user)
 		    strcmp(o->user, user) == 0)
 			return 1;
 	return 0;
-}
-
-/* ---- authentication ---- */
-
-static int auth_allowed(const struct pop3_sess *s)
-{
-	return s->tls || s->srv->st->cfg->plaintext_auth;
-}
-
-static struct sasl_srv *sess_sasl(struct pop3_sess *s)
-{
-	char remote[100];
-
-	if (s->sasl == NULL) {
-		snprintf(remote, sizeof(remote), "%s;%d", s->client, s->port);
-		/* plaintext_auth (loopback tests only) counts as secure */
-		s->sasl = sasl_srv_new("pop", NULL, remote, auth_allowed(s));
-	}
-	return s->sasl;
-}
-
-static void ipkey(const struct pop3_sess *s, char *out, size_t n)
-{
-	snprintf(out, n, "ip:%s", s->client);
-}
-
-/* Refuse at once when the client or the user is locked out. */
-static int locked_out(struct pop3_sess *s, const char *user)
-{
-	struct authlimit *al = s->srv->st->authlimit;
-	uint64_t now = evloop_now(s->srv->loop);
-	char key[LIM_PATH + 16];
-
-	ipkey(s, key, sizeof(key));
-	if (!authlimit_blocked(al, key, now)) {
-		snprintf(key, sizeof(key), "user:%s", user ? user : "");
-		if (user == NULL || !authlimit_blocked(al, key, now))
-			return 0;
-	}
-	log_info("%s: pop3 login refused: client=[%s], user=%s, reason=too "
-		 "many failures", s->id, s->client, user ? user : "-");
-	pop3_reply(s, "-ERR [SYS/TEMP] Too many failed logins, try again "
-		   "later");
-	return 1;
-}
-
-static void delayed_fail(void *arg)
-{
-	struct pop3_sess *s = arg;
-
-	s->delay = NULL;
-	pop3_reply(s, "-ERR [AUTH] Authentication failed");
-	conn_resume(s->c);
-	conn_flush(s->c);
-}
-
-/* A failed login: count it, answer after the delay it earned. */
-static void login_failed(struct pop3_sess *s, const char *user,
-			 const char *method)
-{
-	struct authlimit *al = s->srv->st->authlimit;
-	uint64_t now = evloop_now(s->srv->loop), d, du;
-	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
-
-	ipkey(s, key, sizeof(key));
-	d = authlimit_fail(al, key, now);
-	if (user) {
-		snprintf(key, sizeof(key), "user:%s", user);
-		du = authlimit_fail(al, key, now);
-		d = du > d ? du : d;
-	}
-	log_info("%s: pop3 login failed: client=[%s], user=%s, method=%s, "
-		 "delay=%llums", s->id, s->client,
-		 user ? log_safe(safe, sizeof(safe), user) : "-", method,
-		 (unsigned long long)d);
-	pop3_set_state(s, P_AUTH);
-	s->delay = evloop_timer(s->srv->loop, d, delayed_fail, s);
-	if (s->delay == NULL)
-		delayed_fail(s);
-	else
-		conn_pause(s->c);
-}
-
-static void login_ok(struct pop3_sess *s, const char *user,
-		     const char *method)
-{
-	char key[LIM_PATH + 16];
-
-	if (maildrop_locked(s, user)) {
-		log_info("%s: pop3 login: user=%s, method=%s, maildrop in use",
-			 s->id, user, method);
-		pop3_set_state(s, P_AUTH);
-		pop3_reply(s, "-ERR [IN-USE] Maildrop already locked by "
-			   "another session");
-		return;
-	}
-	/* only the user's count: one good account must not clear the
-	 * client address of its failures with others */
-	snprintf(key, sizeof(key), "user:%s", user);
-	authlimit_ok(s->srv->st->authlimit, key);
-	pop3_enter_transaction(s, user, method);
-}
-
-/* The answer of the SASL layer to AUTH or to a response line. */
-static void sasl_result(struct pop3_sess *s, enum sasl_res r,
-			const struct sbuf *chal)
-{
-	switch (r) {
-	case SASL_RES_CONTINUE:
-		pop3_set_state(s, P_SASL);
-		/* RFC 5034 section 4: "+" SP base64, "+ " when empty */
-		pop3_reply(s, "+ %s", chal->data ? chal->data : "");
-		return;
-	case SASL_RES_OK:
-		pop3_set_state(s, P_AUTH);
-		/* the user is known only now: a locked-out one stays out */
-		if (!locked_out(s, sasl_srv_user(s->sasl)))
-			login_ok(s, sasl_srv_user(s->sasl), s->mech);
-		return;
-	case SASL_RES_FAIL:
-		login_failed(s, sasl_srv_tried_user(s->sasl), s->mech);
-		return;
-	case SASL_RES_BADPROT:
-		pop3_set_state(s, P_AUTH);
-		s->nerrors++;
-		pop3_reply(s, "-ERR Authentication cancelled or malformed");
-		return;
-	case SASL_RES_TEMP:
-		pop3_set_state(s, P_AUTH);
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
-		return;
-	}
-}
-
-static void do_auth(struct pop3_sess *s, const struct pop3_cmd *cmd)
-{
-	struct sasl_srv *sasl = sess_sasl(s);
-	struct sbuf chal;
-	const char *m;
-
-	if (sasl == NULL) {
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
-		return;
-	}
-	if (cmd->nargs == 0) {
-		/* the RFC 1734 listing some clients still ask for */
-		const char *p = sasl_srv_mechs(sasl);
-		size_t n;
-
-		pop3_reply(s, "+OK Mechanisms follow");
-		for (; *p; p += n + (p[n] == ' ')) {
-			n = strcspn(p, " ");
-			pop3_reply(s, "%.*s", (int)n, p);
-		}
-		pop3_reply(s, ".");
-		return;
-	}
-	if (locked_out(s, NULL))
-		return;
-	m = cmd->arg[0];
-	snprintf(s->mech, sizeof(s->mech), "%.20s", m);
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_start(sasl, m, cmd->nargs > 1 ? cmd->arg[1]
-							      : NULL,
-				      &chal),
-		    &chal);
-	sbuf_free(&chal);
-}
-
-static void sasl_line(struct pop3_sess *s, const char *line)
-{
-	struct sbuf chal;
-
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal);
-	sbuf_free(&chal);
-}
-
-static void do_pass(struct pop3_sess *s, const struct pop3_cmd *cmd)
-{
-	struct sasl_srv *sasl;
-	char user[POP3_ARG_MAX + 1];
-	enum sasl_res r;
-
-	if (s->user_arg[0] == '\0') {
-		pop3_reply(s, "-ERR USER first");
-		return;
-	}
-	snprintf(user, sizeof(user), "%s", s->user_arg);
-	s->user_arg[0] = '\0';
-	if (locked_out(s, user))
-		return;
-	sasl = sess_sasl(s);
-	r = sasl ? sasl_srv_check_plain(sasl, user, cmd->arg[0])
-		 : SASL_RES_TEMP;
-	if (r == SASL_RES_OK)
-		login_ok(s, sasl_srv_user(sasl), "USER");
-	else if (r == SASL_RES_TEMP)
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
-	else
-		login_failed(s, user, "USER");
 }
 
 static void do_capa(struct pop3_sess *s)
@@ -315,9 +111,9 @@ static void do_capa(struct pop3_sess *s)
 	if (s->state == P_AUTH) {
 		if (!s->tls && s->srv->st->tls)
 			pop3_reply(s, "STLS");
-		if (auth_allowed(s)) {
+		if (pop3_auth_allowed(s)) {
 			pop3_reply(s, "USER");
-			sasl = sess_sasl(s);
+			sasl = pop3_sasl(s);
 			if (sasl && sasl_srv_mechs(sasl)[0])
 				pop3_reply(s, "SASL %s", sasl_srv_mechs(sasl));
 		}
@@ -364,7 +160,7 @@ static void authorization(struct pop3_sess *s, const struct pop3_cmd *cmd)
 	case POP3_USER:
 	case POP3_PASS:
 	case POP3_AUTH:
-		if (!auth_allowed(s)) {
+		if (!pop3_auth_allowed(s)) {
 			pop3_reply(s, "-ERR [AUTH] Plain text authentication "
 				   "disallowed without TLS: use STLS");
 			s->nerrors++;
@@ -373,9 +169,9 @@ static void authorization(struct pop3_sess *s, const struct pop3_cmd *cmd)
 				 cmd->arg[0]);
 			pop3_reply(s, "+OK Send PASS");
 		} else if (cmd->verb == POP3_PASS) {
-			do_pass(s, cmd);
+			pop3_pass(s, cmd);
 		} else {
-			do_auth(s, cmd);
+			pop3_auth(s, cmd);
 		}
 		return;
 	case POP3_APOP:
@@ -438,7 +234,7 @@ static void on_read(void *arg)
 		if (r != POP3_LINE_OK) {
 			s->nerrors++;
 			if (s->state == P_SASL) {
-				sasl_line(s, "*"); /* cancel the exchange */
+				pop3_sasl_line(s, "*"); /* cancel */
 			} else {
 				pop3_reply(s, "-ERR %s", r == POP3_LINE_LONG ?
 					   "Line too long" :
@@ -446,7 +242,7 @@ static void on_read(void *arg)
 			}
 		} else if (s->state == P_SASL) {
 			line[len] = '\0';
-			sasl_line(s, line);
+			pop3_sasl_line(s, line);
 		} else {
 			command(s, line, len);
 		}

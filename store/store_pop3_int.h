@@ -5,8 +5,9 @@
  *	A session and its states (RFC 1939 section 3): AUTHORIZATION
  *	(P_AUTH, and P_SASL inside an AUTH exchange), TRANSACTION (P_TRANS),
  *	and the end (P_QUIT). The state changes only in pop3_set_state().
- *	store_pop3.c: listeners, sessions, reading, authentication;
- *	store_pop3_trans.c: the maildrop commands and the UPDATE state.
+ *	store_pop3.c: listeners, sessions, reading, CAPA and STLS;
+ *	store_pop3_auth.c: USER/PASS and AUTH; store_pop3_trans.c: the
+ *	maildrop commands and the UPDATE state.
  */
 #ifndef SLUICE_STORE_POP3_INT_H
 #define SLUICE_STORE_POP3_INT_H
@@ -62,6 +63,23 @@ void pop3_reply(struct pop3_sess *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Send what is queued, then close. */
 void pop3_hangup(struct pop3_sess *s);
+
+/* Non-zero when another session holds user's maildrop. */
+int pop3_maildrop_locked(const struct pop3_sess *self, const char *user);
+
+/* ---- store_pop3_auth.c ---- */
+
+/* May this session send passwords (TLS, or plaintext_auth)? */
+int pop3_auth_allowed(const struct pop3_sess *s);
+/* The session's SASL context, made on first use; NULL on error. */
+struct sasl_srv *pop3_sasl(struct pop3_sess *s);
+/* PASS after USER; AUTH [mech [initial-response]]; a response line
+ * inside an AUTH exchange ("*" cancels). Each replies. */
+void pop3_pass(struct pop3_sess *s, const struct pop3_cmd *cmd);
+void pop3_auth(struct pop3_sess *s, const struct pop3_cmd *cmd);
+void pop3_sasl_line(struct pop3_sess *s, const char *line);
+
+/* ---- store_pop3_trans.c ---- */
 
 /* The user is in: lock and open the maildrop (store_pop3_trans.c);
  * replies either way. 0, or -1 when the login could not complete. */
