@@ -164,6 +164,8 @@ struct imap_sess {
 	char *user;
 	struct sasl_srv *sasl;
 	struct ev_timer *delay;
+	void (*delay_cb)(void *);
+	char method[40];	/* SASL mechanism in progress */
 	/* selected folder */
 	struct mbox *mbox;
 	char *mbox_name;
@@ -224,7 +226,8 @@ void imap_write_string(struct imap_sess *s, const char *str, size_t n);
 /* Append the flag list "(\Seen ...)" of seq in the selected folder. */
 void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
 /* Parse a flag list (a LIST or a single flag atom) at args[i] into
- * MBOX_* flags and keyword bits (keywords created when create is set).
+ * MBOX_* flags and keyword bits of the selected folder (created when
+ * create > 0; ignored when create < 0, as for APPEND).
  * 0, or -1 with a reason in err. */
 int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
@@ -234,6 +237,9 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
  * -1 when malformed. */
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n);
+
+/* Append our capabilities, as this session may use them now. */
+void imap_capabilities(struct imap_sess *s);
 
 /* Command handlers, one per command name. */
 typedef void imap_cmd_fn(struct imap_sess *s, struct imap_cmd *cmd);
