@@ -30,12 +30,12 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c store/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
@@ -83,6 +83,13 @@ $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
+	$(wildcard store/store_mime*.c)))
+$(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
@@ -99,14 +106,16 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
-	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c
+	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
+	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c))
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
+	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
-	    -fsanitize=fuzzer,address,undefined common/$$t.c $(FUZZ_BASE) \
+	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \

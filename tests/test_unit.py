@@ -1,4 +1,4 @@
-"""Run the C unit tests (common/*_test.c) built with ASan and UBSan."""
+"""Run the C unit tests (common/ and store/*_test.c) built with ASan and UBSan."""
 import glob
 import os
 import subprocess
@@ -7,7 +7,8 @@ import pytest
 
 from conftest import BUILD
 
-TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")))
+TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
+               glob.glob(os.path.join(BUILD, "store", "*_test")))
 
 
 def test_unit_tests_exist():
