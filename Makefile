@@ -88,6 +88,13 @@ $(B)/store/store_imap_parse_test: $(B)/store/store_imap_parse_test.o \
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
+	$(wildcard store/store_mime*.c)))
+$(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
@@ -104,9 +111,11 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_imap_parse_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
+	store_imap_parse_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
+	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
 	store/store_imap_parse.c
 fuzz:
 	@mkdir -p build/fuzz
