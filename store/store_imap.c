@@ -25,11 +25,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "evloop.h"
 #include "log.h"
 #include "sasl.h"
 #include "store.h"
 #include "store_mbox.h"
+#include "tls.h"
 
 #define ST_N (1u << IMAP_NOTAUTH)
 #define ST_A (1u << IMAP_AUTH)
@@ -575,6 +577,23 @@ static void on_accept_plain(void *arg, uint32_t events)
 static void on_accept_tls(void *arg, uint32_t events)
 {
 	on_accept(arg, 1);
+}
+
+void imap_bind(const struct store *st, int fds[2])
+{
+	const struct store_config *cfg = st->cfg;
+
+	fds[0] = fds[1] = -1;
+	if (cfg->imap_listen[0]) {
+		store_check_listener(st, cfg->imap_listen, "imap_listen");
+		fds[0] = daemon_listen(cfg->imap_listen);
+	}
+	if (cfg->imaps_listen[0]) {
+		if (st->tls == NULL)
+			log_fatal("imaps_listen %s needs tls_cert and tls_key",
+				  cfg->imaps_listen);
+		fds[1] = daemon_listen(cfg->imaps_listen);
+	}
 }
 
 struct imap_server *imap_server_new(struct store *st, struct evloop *loop,

@@ -187,6 +187,11 @@ struct imap_server {
 	struct imap_parse_limits lim;
 };
 
+/* Open the listeners imap_listen (STARTTLS) and imaps_listen (implicit
+ * TLS) of the configuration, before privileges are dropped; -1 for one
+ * that is off. Stops start-up (log_fatal) when a listener would take
+ * passwords without TLS. */
+void imap_bind(const struct store *st, int fds[2]);
 /* Start the listeners imap_listen / imaps_listen (fds from
  * daemon_listen, -1 when disabled). NULL on error. */
 struct imap_server *imap_server_new(struct store *st, struct evloop *loop,

@@ -333,9 +333,12 @@ static void run(struct imap_sess *s)
 
 	while (f->next < f->n) {
 		fetch_one(s, f, f->seqs[f->next++]);
-		if (s->c->out.len > FETCH_OUT_HIGH && f->next < f->n) {
+		if (s->c->out.len <= FETCH_OUT_HIGH || f->next >= f->n)
+			continue;
+		/* on_drain comes only after a write the socket made wait */
+		conn_flush(s->c);
+		if (s->c->out.len > 0) {
 			imap_wait(s);
-			conn_flush(s->c);
 			return;
 		}
 	}

@@ -257,8 +257,9 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 	struct list_ctx lc = {s, NULL, cmd->name[0] == 'L' &&
 			      cmd->name[1] == 'S', 0};
 	const char *ref, *pat;
-	char full[2 * LIM_IMAP_LITERAL + 2];
+	char *full;
 	size_t i = 0;
+	int rc;
 
 	/* RFC 6154 selection option (SPECIAL-USE), as LIST-EXTENDED
 	 * clients send it */
@@ -283,9 +284,14 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_ok(s, cmd->tag, "LIST completed");
 		return;
 	}
-	snprintf(full, sizeof(full), "%s%s", ref, pat);
+	if (asprintf(&full, "%s%s", ref, pat) < 0) {
+		imap_no(s, cmd->tag, "Out of memory");
+		return;
+	}
 	lc.pattern = full;
-	if (mbox_list(imap_store(s)->mbox, s->user, list_one, &lc) < 0) {
+	rc = mbox_list(imap_store(s)->mbox, s->user, list_one, &lc);
+	free(full);
+	if (rc < 0) {
 		imap_no(s, cmd->tag, "Cannot list folders");
 		return;
 	}

@@ -672,8 +672,8 @@ void imap_format_datetime(time_t t, char out[32])
 {
 	struct tm tm;
 
+	/* the C locale's %b is the English month IMAP wants */
 	gmtime_r(&t, &tm);
-	snprintf(out, 32, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
-		 months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
+	if (strftime(out, 32, "%d-%b-%Y %H:%M:%S +0000", &tm) == 0)
+		snprintf(out, 32, "01-Jan-1970 00:00:00 +0000");
 }
