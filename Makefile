@@ -4,6 +4,7 @@
 #   make run    start the whole pipeline on 127.0.0.1 (state under ./var)
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
+#   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
 #   make clean  remove build/
 
 CC ?= cc
@@ -30,18 +31,18 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c store/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c) $(wildcard store/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
-	store/store_dir.c,$(wildcard store/*.c)))
+	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
-.PHONY: all build deps run test bench clean fuzz
+.PHONY: all build deps run test bench bench-imap clean fuzz
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -63,6 +64,14 @@ $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+# the store's modules without main, for its unit tests
+$(B)/libstore.a: $(filter-out $(B)/store/main.o,$(STORE_OBJ))
+	@rm -f $@ && ar rcs $@ $^
+
+$(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
@@ -71,7 +80,8 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o $(B)/libsluice.a
+$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
+	$(B)/store/store_dir_export.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
@@ -133,6 +143,10 @@ fuzz:
 
 bench: deps all
 	@bench/run.sh
+
+bench-imap: all
+	@bench/deps.sh
+	@/usr/bin/python3 bench/imap_bench.py
 
 clean:
 	rm -rf build

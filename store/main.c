@@ -7,6 +7,7 @@
  *	Options and configuration, then start-up: bind, drop privileges,
  *	load the user table, serve LMTP. See sluice-store.8.
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,14 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "authlimit.h"
+#include "sasl.h"
 #include "store.h"
+#include "store_mbox.h"
+#include "tls.h"
+
+/* First delay after a failed login; it doubles with every failure. */
+#define AUTH_FAIL_DELAY_MS 500
 
 static struct store_config cfg;
 static struct store st;
@@ -37,6 +45,20 @@ static const struct cfg_param table[] = {
 			  cfg.max_sessions, "200", cfg.timeout),
 	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
 	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
+	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
+	 "PEM certificate chain for IMAP and POP3 (empty: no TLS)"},
+	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
+	 "PEM private key of tls_cert"},
+	{"credentials_file", CFG_STR, "var/store/users.auth",
+	 &cfg.credentials_file, 0, 0,
+	 "credentials snapshot written by sluicectl (for SASL)"},
+	{"plaintext_auth", CFG_BOOL, "no", &cfg.plaintext_auth, 0, 0,
+	 "allow passwords without TLS (loopback test setups only)"},
+	{"auth_fail_max", CFG_INT, "10", &cfg.auth_fail_max, 1, 100000,
+	 "failed logins per client address or user within auth_fail_window "
+	 "before it is locked out"},
+	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
+	 86400, "how long failed logins count"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -60,6 +82,57 @@ static void on_hup(void *arg, int signo)
 	log_info("SIGHUP: users file %s reloaded", cfg.users_file);
 }
 
+int store_loopback(const char *hostport)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (daemon_resolve(hostport, &ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	}
+	return 0;
+}
+
+void store_check_listener(const struct store *s, const char *hostport,
+			  const char *what)
+{
+	int lo = store_loopback(hostport);
+
+	if (s->cfg->plaintext_auth && !lo)
+		log_fatal("%s on %s: plaintext_auth is only allowed when "
+			  "every listener is on loopback", what, hostport);
+	if (s->tls == NULL && !(lo && s->cfg->plaintext_auth))
+		log_fatal("%s on %s needs TLS (tls_cert and tls_key), or "
+			  "plaintext_auth on a loopback address", what,
+			  hostport);
+}
+
+/* Read the certificate and key (before the privilege drop). */
+static void load_tls(void)
+{
+	char err[512];
+
+	if (cfg.tls_cert[0] == '\0' || cfg.tls_key[0] == '\0')
+		return;
+	if (access(cfg.tls_cert, R_OK) < 0) {
+		log_warn("no certificate at %s: IMAP and POP3 without TLS",
+			 cfg.tls_cert);
+		return;
+	}
+	st.tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
+	if (st.tls == NULL)
+		log_fatal("TLS: %s", err);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
@@ -72,15 +145,28 @@ int main(int argc, char **argv)
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
+	st.cfg = &cfg;
 	fd = daemon_listen(cfg.lmtp_listen);
+	load_tls();
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	st.cfg = &cfg;
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
-	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	/* the credentials are 0600 and owned by the run user: read after
+	 * the drop (a missing file is an empty table, filled later) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
+	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
+				     (uint64_t)cfg.auth_fail_window * 1000,
+				     AUTH_FAIL_DELAY_MS);
+	if (st.authlimit == NULL)
+		log_fatal("out of memory");
 	loop = evloop_new();
+	st.mbox = mbox_store_new(loop, cfg.mail_root);
+	if (st.mbox == NULL)
+		log_fatal("out of memory");
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -104,6 +190,10 @@ int main(int argc, char **argv)
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);
+	mbox_store_free(&st.mbox);
+	tls_ctx_free(st.tls);
+	authlimit_free(&st.authlimit);
+	sasl_teardown();
 	log_info("stopped");
 	return 0;
 }

@@ -1,4 +1,5 @@
-"""Run the C unit tests (common/ and store/*_test.c) built with ASan and UBSan."""
+"""Run the C unit tests (common/*_test.c, store/*_test.c) built with ASan
+and UBSan."""
 import glob
 import os
 import subprocess
