@@ -93,11 +93,6 @@ $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/store/store_imap_parse_test: $(B)/store/store_imap_parse_test.o \
-		$(B)/store/store_imap_parse.o $(B)/libsluice.a
-	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
-
 MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
 	$(wildcard store/store_mime*.c)))
 $(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
@@ -122,16 +117,16 @@ test: deps
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
 FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
-	store_imap_parse_fuzz
+	store_imap_parse_fuzz store_pop3_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c
+	store/store_imap_parse.c store/store_pop3_parse.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \

@@ -59,6 +59,12 @@ static const struct cfg_param table[] = {
 	 "before it is locked out"},
 	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
 	 86400, "how long failed logins count"},
+	{"pop3_listen", CFG_STR, "127.0.0.1:1110", &cfg.pop3_listen, 0, 0,
+	 "address and port for POP3 with STLS (empty: none)"},
+	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
+	 "address and port for POP3 over implicit TLS (empty: none)"},
+	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 1, 3600,
+	 "idle timeout of a POP3 session (RFC 1939: at least 10 minutes)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -133,14 +139,31 @@ static void load_tls(void)
 		log_fatal("TLS: %s", err);
 }
 
+/* The POP3 listeners, bound before the privilege drop. */
+static void pop3_listeners(int fds[2])
+{
+	fds[0] = fds[1] = -1;
+	if (cfg.pop3_listen[0]) {
+		store_check_listener(&st, cfg.pop3_listen, "pop3_listen");
+		fds[0] = daemon_listen(cfg.pop3_listen);
+	}
+	if (cfg.pop3s_listen[0]) {
+		if (st.tls == NULL)
+			log_fatal("pop3s_listen on %s needs TLS (tls_cert and "
+				  "tls_key)", cfg.pop3s_listen);
+		fds[1] = daemon_listen(cfg.pop3s_listen);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct smtp_server *srv;
+	struct pop3_server *pop3[2] = {NULL, NULL};
 	struct evloop *loop;
 	char err[512];
-	int fd;
+	int fd, pfd[2], i;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
@@ -148,6 +171,7 @@ int main(int argc, char **argv)
 	st.cfg = &cfg;
 	fd = daemon_listen(cfg.lmtp_listen);
 	load_tls();
+	pop3_listeners(pfd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
@@ -167,6 +191,11 @@ int main(int argc, char **argv)
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	for (i = 0; i < 2; i++) {
+		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
+							      i)) == NULL)
+			log_fatal("cannot serve POP3");
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -185,8 +214,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
+	if (pop3[0] || pop3[1])
+		log_info("POP3 on %s (STLS), %s (TLS)",
+			 pop3[0] ? cfg.pop3_listen : "-",
+			 pop3[1] ? cfg.pop3s_listen : "-");
 	evloop_run(loop);
 	smtp_server_free(srv);
+	for (i = 0; i < 2; i++)
+		pop3_server_free(&pop3[i]);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);

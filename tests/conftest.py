@@ -148,8 +148,10 @@ class Cluster:
                 "hostname": "store.example.test",
                 "users_file": os.path.join(d, "users"),
                 "mail_root": os.path.join(d, "mail"), "user": "sluice",
-                # no IMAP on the fixed default ports unless asked for
-                "imap_listen": "", "imaps_listen": ""}
+                # no fixed ports: a test that wants IMAP or POP3 sets
+                # its own
+                "imap_listen": "", "imaps_listen": "",
+                "pop3_listen": "", "pop3s_listen": ""}
         conf.update(extra or {})
         write_conf(os.path.join(d, "store.conf"), conf)
         dm = Daemon("store", os.path.join(BUILD, "sluice-store"),
