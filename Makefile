@@ -130,7 +130,8 @@ fuzz:
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  dict=$${src%.c}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 $$dict \
 	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
 	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
 	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log), clean"; \

@@ -100,21 +100,27 @@ int mime_hdr_next(struct mime_hdr_iter *it, struct mime_field *f)
 
 void mime_unfold(const char *v, size_t n, struct sbuf *out)
 {
-	size_t i, start = out->len, added = 0;
-	char c;
+	size_t i = 0, run, start = out->len, room = MIME_MAX_FIELD;
 
 	while (n && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
 		v++, n--;
-	for (i = 0; i < n && added < MIME_MAX_FIELD; i++) {
-		c = v[i];
-		if (c == '\r' || c == '\n')
-			continue;	/* RFC 5322 2.2.3: drop the CRLF */
-		if (c == '\0')
-			c = ' ';
-		if (sbuf_append(out, &c, 1) < 0)
+	while (i < n && room) {
+		if (v[i] == '\r' || v[i] == '\n') {
+			i++;	/* RFC 5322 2.2.3: unfolding drops the CRLF */
+			continue;
+		}
+		for (run = 0; i + run < n && run < room && v[i + run] != '\r' &&
+			      v[i + run] != '\n';
+		     run++)
+			;
+		if (sbuf_append(out, v + i, run) < 0)
 			break;
-		added++;
+		i += run;
+		room -= run;
 	}
+	for (i = start; i < out->len; i++)
+		if (out->data[i] == '\0')
+			out->data[i] = ' ';
 	while (out->len > start && (out->data[out->len - 1] == ' ' ||
 				    out->data[out->len - 1] == '\t'))
 		out->data[--out->len] = '\0';

@@ -163,6 +163,7 @@ static size_t encoded_word(const char *s, size_t i, size_t n,
 static void decode_2047(const char *s, size_t n, struct sbuf *out)
 {
 	size_t i = 0, end, ws = n;	/* ws < n: white space held back */
+	const char *q;
 	int last_ew = 0;
 
 	while (i < n) {
@@ -183,8 +184,11 @@ static void decode_2047(const char *s, size_t n, struct sbuf *out)
 			sbuf_append(out, s + ws, i - ws);
 		ws = n;
 		last_ew = 0;
-		sbuf_append(out, s + i, 1);
-		i++;
+		/* Plain text up to the next '=' goes out in one piece. */
+		q = memchr(s + i + 1, '=', n - i - 1);
+		end = q ? (size_t)(q - s) : n;
+		sbuf_append(out, s + i, end - i);
+		i = end;
 	}
 	if (ws < n)
 		sbuf_append(out, s + ws, n - ws);

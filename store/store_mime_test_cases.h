@@ -154,6 +154,25 @@ struct string_case {
 	"\r\n"                                                             \
 	"text\r\n"
 
+#define DIGEST                                                             \
+	"Subject: folded\r\n"                                              \
+	"\tsubject\r\n"                                                    \
+	"From: =?utf-8?q?J=C3=B6rg?= <j@example.test>\r\n"                \
+	"To: \"Caf\xc3\xa9\" <c@example.test>\r\n"                          \
+	"Content-Type: multipart/digest; boundary=d\r\n"                   \
+	"\r\n"                                                             \
+	"--d\r\n"                                                          \
+	"\r\n"                                                             \
+	"Subject: one\r\n"                                                 \
+	"\r\n"                                                             \
+	"1\r\n"                                                            \
+	"--d\r\n"                                                          \
+	"Content-Type: text/plain\r\n"                                     \
+	"Content-Disposition: inline; filename*=utf-8''a%20b.txt\r\n"      \
+	"\r\n"                                                             \
+	"2\r\n"                                                            \
+	"--d--\r\n"
+
 static const struct golden golden[] = {
 	/* Dovecot writes exactly this BODYSTRUCTURE. */
 	{"simple text", SIMPLE,
@@ -247,6 +266,20 @@ static const struct golden golden[] = {
 	 "NIL NIL NIL NIL)"
 	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 19 1 "
 	 "NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"u\") NIL NIL NIL)",
+	 NULL},
+	{"digest, RFC 2231, folding, 8-bit", DIGEST,
+	 "(NIL \"folded\tsubject\" "
+	 "((\"=?utf-8?q?J=C3=B6rg?=\" NIL \"j\" \"example.test\")) "
+	 "((\"=?utf-8?q?J=C3=B6rg?=\" NIL \"j\" \"example.test\")) "
+	 "((\"=?utf-8?q?J=C3=B6rg?=\" NIL \"j\" \"example.test\")) "
+	 "(({5}\r\nCaf\xc3\xa9 NIL \"c\" \"example.test\")) NIL NIL NIL NIL)",
+	 "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 17 "
+	 "(NIL \"one\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1 "
+	 "NIL NIL NIL NIL) 3 NIL NIL NIL NIL)"
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 1 "
+	 "NIL (\"inline\" (\"filename*\" \"utf-8''a%20b.txt\")) NIL NIL) "
+	 "\"digest\" (\"boundary\" \"d\") NIL NIL NIL)",
 	 NULL},
 	{"multipart without boundary", NOBOUNDARY,
 	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
@@ -357,6 +390,7 @@ static const struct string_case strings[] = {
 	{"a\r\nb", 4, "{4}\r\na\r\nb"},
 	{"caf\xc3\xa9", 5, "{5}\r\ncaf\xc3\xa9"},
 	{NULL, 0, "NIL"},
+	{"a\0b", 3, "{3}\r\na\0b"},
 };
 
 #endif
