@@ -121,7 +121,7 @@ FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c store/store_pop3_parse.c
+	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,9 +1,10 @@
 /*
  * NAME
- *	store_imap - IMAP listeners, sessions, command dispatch, updates
+ *	store_imap - IMAP sessions, command dispatch, replies, updates
  * DESCRIPTION
- *	Accepts IMAP clients on imap_listen (STARTTLS) and imaps_listen
- *	(implicit TLS), reads commands through the pure parser
+ *	A session per client of imap_listen (STARTTLS) or imaps_listen
+ *	(implicit TLS; store_imap_server.c) reads commands through the pure
+ *	parser
  *	(store_imap_parse.c), checks that each is allowed in the session's
  *	state, and calls its handler. A synchronizing literal gets its "+"
  *	once; bad input gets a BAD (tagged when the tag could be read) and
@@ -25,7 +26,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "evloop.h"
 #include "log.h"
 #include "sasl.h"
@@ -206,7 +206,7 @@ void imap_sync(struct imap_sess *s)
 
 /* ---- session life ---- */
 
-static void sess_free(struct imap_sess *s)
+void imap_sess_free(struct imap_sess *s)
 {
 	struct imap_server *srv = s->srv;
 
@@ -235,7 +235,7 @@ static void on_close(void *arg, enum conn_event ev)
 			 conn_error_text(s->c));
 	else
 		log_info("%s: disconnect from [%s]", s->id, s->client_addr);
-	sess_free(s);
+	imap_sess_free(s);
 }
 
 void imap_hangup(struct imap_sess *s)
@@ -367,6 +367,21 @@ static int skip_input(struct imap_sess *s)
 	return 1;
 }
 
+/* An APPEND whose synchronizing literal would not fit the quota. The
+ * parser leaves the tag and name it read in cmd on IMAP_P_MORE. */
+static int over_quota(struct imap_sess *s, const struct imap_cmd *cmd,
+		      size_t len)
+{
+	if (s->state != IMAP_AUTH && s->state != IMAP_SELECTED)
+		return 0;
+	if (strcmp(cmd->name, "APPEND") != 0 || cmd->tag[0] == '\0')
+		return 0;
+	if (store_quota_check(imap_store(s), s->user, (long long)len) <= 0)
+		return 0;
+	log_info("%s: append refused: user=%s over quota", s->id, s->user);
+	return 1;
+}
+
 /* One command from the input: 1 handled (more may follow), 0 not. */
 static int read_command(struct imap_sess *s)
 {
@@ -376,6 +391,15 @@ static int read_command(struct imap_sess *s)
 
 	switch (imap_parse(in->data, in->len, &s->srv->lim, &cmd, &out)) {
 	case IMAP_P_MORE:
+		if (out.lit_len > 0 && out.lit_off != s->lit_acked &&
+		    over_quota(s, &cmd, out.lit_len)) {
+			/* RFC 3501 7.5: a NO instead of "+"; the client
+			 * does not send the literal */
+			imap_no(s, cmd.tag, "[OVERQUOTA] Quota exceeded");
+			sbuf_consume(in, out.lit_off);
+			s->lit_acked = 0;
+			return 1;
+		}
 		if (out.lit_len > 0 && out.lit_off != s->lit_acked) {
 			conn_printf(s->c, "+ Ready for literal data\r\n");
 			s->lit_acked = out.lit_off;
@@ -509,7 +533,7 @@ static void peer_names(int fd, struct imap_sess *s)
 	}
 }
 
-static void accept_one(struct imap_server *srv, int fd, int implicit)
+void imap_sess_start(struct imap_server *srv, int fd, int implicit)
 {
 	struct imap_sess *s = calloc(1, sizeof(*s));
 
@@ -550,93 +574,4 @@ static void accept_one(struct imap_server *srv, int fd, int implicit)
 		return;
 	}
 	greet(s);
-}
-
-static void on_accept(struct imap_server *srv, int which)
-{
-	int fd, i;
-
-	for (i = 0; i < 64; i++) {
-		fd = accept4(srv->fds[which], NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("imap accept: %s", strerror(errno));
-			return;
-		}
-		accept_one(srv, fd, which);
-	}
-}
-
-static void on_accept_plain(void *arg, uint32_t events)
-{
-	on_accept(arg, 0);
-}
-
-static void on_accept_tls(void *arg, uint32_t events)
-{
-	on_accept(arg, 1);
-}
-
-void imap_bind(const struct store *st, int fds[2])
-{
-	const struct store_config *cfg = st->cfg;
-
-	fds[0] = fds[1] = -1;
-	if (cfg->imap_listen[0]) {
-		store_check_listener(st, cfg->imap_listen, "imap_listen");
-		fds[0] = daemon_listen(cfg->imap_listen);
-	}
-	if (cfg->imaps_listen[0]) {
-		if (st->tls == NULL)
-			log_fatal("imaps_listen %s needs tls_cert and tls_key",
-				  cfg->imaps_listen);
-		fds[1] = daemon_listen(cfg->imaps_listen);
-	}
-}
-
-struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
-				    struct tls_ctx *tls, int fd, int fd_tls)
-{
-	struct imap_server *srv = calloc(1, sizeof(*srv));
-
-	if (srv == NULL)
-		return NULL;
-	srv->st = st;
-	srv->loop = loop;
-	srv->tls = tls;
-	srv->fds[0] = fd;
-	srv->fds[1] = fd_tls;
-	srv->lim.line_max = LIM_IMAP_LINE;
-	srv->lim.literal_max = LIM_IMAP_LITERAL;
-	srv->lim.append_max = (size_t)st->cfg->max_message_size;
-	srv->lim.args_max = LIM_IMAP_ARGS;
-	srv->lim.depth_max = LIM_IMAP_DEPTH;
-	if ((fd >= 0 && evloop_add(loop, fd, EPOLLIN, on_accept_plain,
-				   srv) < 0) ||
-	    (fd_tls >= 0 && evloop_add(loop, fd_tls, EPOLLIN, on_accept_tls,
-				       srv) < 0)) {
-		free(srv);
-		return NULL;
-	}
-	return srv;
-}
-
-void imap_server_free(struct imap_server **srvp)
-{
-	struct imap_server *srv = *srvp;
-	int i;
-
-	if (srv == NULL)
-		return;
-	while (srv->sessions)
-		sess_free(srv->sessions);
-	for (i = 0; i < 2; i++)
-		if (srv->fds[i] >= 0) {
-			evloop_del(srv->loop, srv->fds[i]);
-			close(srv->fds[i]);
-		}
-	free(srv);
-	*srvp = NULL;
 }

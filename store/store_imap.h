@@ -6,7 +6,9 @@
  *	SPECIAL-USE, QUOTA (read), ID and SASL-IR, in the store daemon's
  *	event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
- *	  store_imap.c         listeners, sessions, dispatch, untagged updates
+ *	  store_imap_seq.c     sequence sets and dates (pure)
+ *	  store_imap.c         sessions, dispatch, replies, untagged updates
+ *	  store_imap_server.c  listeners
  *	  store_imap_auth.c    CAPABILITY NOOP LOGOUT STARTTLS LOGIN
  *	                       AUTHENTICATE ID ENABLE NAMESPACE
  *	  store_imap_folder.c  SELECT EXAMINE CREATE DELETE RENAME (UN)SUBSCRIBE
@@ -27,7 +29,7 @@
 
 #include "limits_rfc.h"
 
-/* ---- the parser (store_imap_parse.c): pure functions ---- */
+/* ---- the parser (store_imap_parse.c, store_imap_seq.c): pure ---- */
 
 enum imap_arg_type {
 	IMAP_ARG_ATOM,	  /* atom, number, flag, sequence set, BODY[..]<..> */
@@ -55,7 +57,8 @@ struct imap_cmd {
 enum imap_parse_res {
 	IMAP_P_OK,	/* cmd filled; out->used bytes form the command */
 	IMAP_P_MORE,	/* incomplete; out->lit_len > 0 when a synchronizing
-			 * literal waits for "+" (its data at out->lit_off) */
+			 * literal waits for "+" (its data at out->lit_off;
+			 * cmd->tag and cmd->name hold what was read) */
 	IMAP_P_BAD,	/* answer BAD (tag in cmd->tag when out->has_tag),
 			 * drop out->used bytes; out->skip_line: also drop
 			 * input up to the next CRLF (over-long line) */
@@ -197,6 +200,11 @@ void imap_bind(const struct store *st, int fds[2]);
 struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
 				    struct tls_ctx *tls, int fd, int fd_tls);
 void imap_server_free(struct imap_server **srv);
+
+/* A session on an accepted socket (implicit: TLS from the first byte);
+ * and its end (store_imap.c). */
+void imap_sess_start(struct imap_server *srv, int fd, int implicit);
+void imap_sess_free(struct imap_sess *s);
 
 /* Replies. Untagged "* ..." lines; tagged OK/NO/BAD for the command
  * with tag; a BAD or NO counts as an error of the session. */

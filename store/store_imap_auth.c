@@ -204,6 +204,8 @@ static void login_failed(struct imap_sess *s, const char *user,
 	char k[400], safe[300];
 	uint64_t d = 1000, d2;
 
+	if (user == NULL && s->sasl)
+		user = sasl_srv_tried_user(s->sasl);
 	log_safe(safe, sizeof(safe), user ? user : "");
 	log_info("%s: login failed: user=%s, method=%s, client=[%s]", s->id,
 		 user ? safe : "?", method, s->client_addr);

@@ -158,6 +158,23 @@ static void run_parse(void)
 	}
 }
 
+/* A synchronizing literal waits with the tag and name known, so the
+ * session may refuse it before the data (APPEND over quota). */
+static void run_waiting(void)
+{
+	const char *in = "t9 APPEND INBOX (\\Seen) {3000}\r\n";
+	struct imap_parse_limits l = lim;
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+
+	l.append_max = 5000;
+	CHECK(imap_parse(in, strlen(in), &l, &cmd, &out) == IMAP_P_MORE,
+	      "waiting");
+	CHECK(out.lit_len == 3000 && out.lit_off == strlen(in), "lit");
+	CHECK(strcmp(cmd.tag, "t9") == 0 && strcmp(cmd.name, "APPEND") == 0,
+	      "tag and name");
+}
+
 /* 10,000 nested parentheses: a BAD, not a crash or a deep recursion. */
 static void run_deep(void)
 {
@@ -271,6 +288,7 @@ int main(void)
 {
 	run_parse();
 	run_deep();
+	run_waiting();
 	run_prefixes();
 	run_sets();
 	run_dates();

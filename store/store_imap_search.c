@@ -201,11 +201,14 @@ static int header_has(struct sctx *c, const char *field, const char *s)
 static int sent_cmp(struct sctx *c, time_t day)
 {
 	const struct mime_part *r = text(c);
-	time_t t = r ? mime_date(r) : -1;
+	int zone = 0;
+	time_t t = r ? mime_date_zone(r, &zone) : -1;
 
 	if (t == -1)
 		return -2;
-	t -= t % 86400;
+	/* RFC 3501 6.4.4: the date as the sender wrote it */
+	t += (time_t)zone * 60;
+	t -= ((t % 86400) + 86400) % 86400;
 	return t < day ? -1 : t > day;
 }
 
@@ -215,7 +218,8 @@ static int eval(struct sctx *c, size_t i)
 	const struct mbox_msg *m = c->m;
 	const struct skey *k = c->key[i];
 	const char *a = cmd->nargs > i + 1 ? cmd->args[i + 1].s : "";
-	time_t day = m->internaldate - m->internaldate % 86400;
+	time_t day = m->internaldate - ((m->internaldate % 86400) + 86400) %
+		     86400;
 	unsigned f = m->flags;
 	int recent = m->uid >= c->s->recent_uid, r;
 	size_t j;

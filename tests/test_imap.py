@@ -400,6 +400,14 @@ def test_quota(imap):
     assert typ == "NO" and b"OVERQUOTA" in data[0]
     typ, data = m.append("INBOX", None, None, simple(2, b"small"))
     assert typ == "OK"
+    # LITERAL+: the data comes anyway, the answer is the same
+    s, f = raw_session(imap)
+    reply(s, f, ('a LOGIN small@example.test "%s"' %
+                 PW["small@example.test"]).encode())
+    out = reply(s, f, b"b APPEND INBOX {%d+}\r\n" % len(big) + big)
+    assert out[-1].startswith(b"b NO [OVERQUOTA]")
+    assert reply(s, f, b"c NOOP")[-1].startswith(b"c OK")
+    s.close()
     typ, data = m._simple_command("SETQUOTA", '""', "(STORAGE 100)")
     assert typ == "NO"
     m.logout()
