@@ -30,15 +30,17 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c msa/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
+MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard msa/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
 	store/store_dir.c,$(wildcard store/*.c)))
 
-BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
+BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
+	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
 .PHONY: all build deps run test bench clean fuzz
@@ -60,6 +62,15 @@ $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
+		$(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

@@ -124,7 +124,13 @@ void spool_commit(void *arg)
 int spool_received(struct smtp_session *s, const char *hostname,
 		   struct sbuf *out)
 {
-	char date[64], helo[300];
+	return spool_received_ex(s, hostname, 0, out);
+}
+
+int spool_received_ex(struct smtp_session *s, const char *hostname,
+		      unsigned flags, struct sbuf *out)
+{
+	char date[64], helo[300], user[300];
 	const char *proto;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -141,12 +147,24 @@ int spool_received(struct smtp_session *s, const char *hostname,
 			       : (s->auth_user ? "ESMTPA" : "ESMTP");
 	else
 		proto = "SMTP";
-	if (sbuf_printf(out, "Received: from %s ([%s])\r\n\tby %s (Sluice) "
-			"with %s id %s\r\n", helo, s->client_addr, hostname,
+	if (!(flags & SPOOL_RCVD_NO_CLIENT) &&
+	    sbuf_printf(out, "Received: from %s ([%s])\r\n\tby", helo,
+			s->client_addr) < 0)
+		return -1;
+	if ((flags & SPOOL_RCVD_NO_CLIENT) && sbuf_puts(out, "Received:") < 0)
+		return -1;
+	if (sbuf_printf(out, " %s (Sluice) with %s id %s\r\n", hostname,
 			proto, s->id) < 0)
 		return -1;
 	if (s->tls && sbuf_printf(out, "\t(using %s)\r\n", s->tls_info) < 0)
 		return -1;
+	/* never the password: only who authenticated, when policy allows */
+	if ((flags & SPOOL_RCVD_AUTH) && s->auth_user) {
+		log_safe(user, sizeof(user), s->auth_user);
+		if (sbuf_printf(out, "\t(authenticated sender: %s)\r\n",
+				user) < 0)
+			return -1;
+	}
 	if (s->env.nrcpt == 1 &&
 	    sbuf_printf(out, "\tfor <%s>", s->env.rcpts[0].addr) < 0)
 		return -1;
