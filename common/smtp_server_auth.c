@@ -84,7 +84,7 @@ static void note_claim(struct srv_session *ss, const char *b64)
 	if (ss->auth_claim[0] || b64 == NULL || strcmp(b64, "=") == 0)
 		return;
 	sbuf_init(&raw, LIM_AUTH_LINE);
-	if (tls_base64_decode(b64, strlen(b64), &raw) < 0 || raw.len == 0) {
+	if (tls_unbase64(b64, strlen(b64), &raw) < 0 || raw.len == 0) {
 		sbuf_free(&raw);
 		return;
 	}

@@ -61,9 +61,6 @@ enum tls_key_type { TLS_KEY_RSA, TLS_KEY_ED25519 };
 void tls_sha256(const void *p, size_t n, unsigned char out[32]);
 /* Append the Base64 of p[0..n) (no line breaks) to out. 0 or -1. */
 int tls_base64(const void *p, size_t n, struct sbuf *out);
-/* Append the bytes of Base64 s[0..n) (padded, no white space) to out,
- * NUL-terminated. 0, or -1 when s is not Base64 or out is too small. */
-int tls_base64_decode(const char *s, size_t n, struct sbuf *out);
 
 /* Load a PEM private key (RSA or Ed25519). NULL with a reason. */
 struct tls_key *tls_key_load(const char *path, char *err, size_t errlen);

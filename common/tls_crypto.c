@@ -8,7 +8,6 @@
  */
 #include "tls.h"
 
-#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,34 +52,6 @@ int tls_base64(const void *p, size_t n, struct sbuf *out)
 		return -1;
 	EVP_EncodeBlock((unsigned char *)out->data + out->len, p, (int)n);
 	out->len += need;
-	out->data[out->len] = '\0';
-	return 0;
-}
-
-int tls_base64_decode(const char *s, size_t n, struct sbuf *out)
-{
-	size_t i, pad = 0, need = n / 4 * 3;
-	int got;
-
-	if (n % 4 != 0 || n > 0x3fffffff)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] == '=' && i >= n - 2) {
-			pad++;
-		} else if (pad > 0 || !(isalnum((unsigned char)s[i]) ||
-					s[i] == '+' || s[i] == '/')) {
-			return -1;
-		}
-	}
-	if (pad == 1 && s[n - 1] != '=')
-		return -1;
-	if (sbuf_reserve(out, need + 1) < 0)
-		return -1;
-	got = n ? EVP_DecodeBlock((unsigned char *)out->data + out->len,
-				  (const unsigned char *)s, (int)n) : 0;
-	if (got < 0 || (size_t)got != need)
-		return -1;
-	out->len += need - pad;
 	out->data[out->len] = '\0';
 	return 0;
 }
