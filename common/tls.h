@@ -50,7 +50,7 @@ const char *tls_error(struct tls_conn *t);
 
 
 
-/* ---- crypto for DKIM (tls_crypto.c) ---- */
+/* ---- crypto for DKIM, passwords and SASL (tls_crypto.c) ---- */
 
 struct sbuf;
 struct tls_key;
@@ -82,5 +82,22 @@ int tls_password_hash(const char *pw, struct sbuf *out);
 /* 1 if pw matches stored (constant-time compare), 0 if not, -1 if stored
  * is malformed. */
 int tls_password_check(const char *pw, const char *stored);
+
+/* Append the bytes that the Base64 text s[0..n) encodes to out. Strict
+ * (RFC 4648 section 4): no white space, padding only at the end, length
+ * a multiple of 4. 0, or -1 for malformed input or past out's maximum. */
+int tls_unbase64(const char *s, size_t n, struct sbuf *out);
+/* HMAC-SHA-256 of data[0..n) with key[0..klen). */
+void tls_hmac_sha256(const void *key, size_t klen, const void *data,
+		     size_t n, unsigned char out[32]);
+/* PBKDF2-HMAC-SHA-256 (RFC 8018), one 32-byte block: SCRAM's Hi(). */
+int tls_pbkdf2_sha256(const char *pw, size_t pwlen, const void *salt,
+		      size_t slen, unsigned iter, unsigned char out[32]);
+/* The SCRAM-SHA-256 secret of pw (RFC 5802 section 3, RFC 7677): random
+ * 16-byte salt, TLS_SCRAM_ITER iterations, appended to out as Cyrus
+ * SASL's authPassword value "SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY"
+ * (Base64 fields). Never contains a space. 0 or -1. */
+#define TLS_SCRAM_ITER 4096
+int tls_scram_secret(const char *pw, struct sbuf *out);
 
 #endif

@@ -3,11 +3,14 @@
  *	tls_crypto - the OpenSSL adapter's hashes, keys and signatures
  * DESCRIPTION
  *	What DKIM (RFC 6376, RFC 8463) needs from OpenSSL: SHA-256, Base64,
- *	RSA-SHA256 and Ed25519 signatures, key generation. Part of the
+ *	RSA-SHA256 and Ed25519 signatures, key generation; and what the
+ *	user directory and SASL need: scrypt password hashes, SCRAM-SHA-256
+ *	secrets (PBKDF2, HMAC), strict Base64 decoding. Part of the
  *	OpenSSL adapter (with tls.c): no other file includes OpenSSL.
  */
 #include "tls.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -226,5 +230,81 @@ int tls_password_check(const char *pw, const char *stored)
 		return -1;
 	rc = CRYPTO_memcmp(got, want, PW_LEN) == 0;
 	OPENSSL_cleanse(got, sizeof(got));
+	return rc;
+}
+
+int tls_unbase64(const char *s, size_t n, struct sbuf *out)
+{
+	size_t i, pad = 0;
+	int got;
+
+	if (n % 4 != 0 || n > 0x3ffffffc)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '=') {
+			if (i + 2 < n)
+				return -1;
+			pad++;
+		} else if (pad || !(isalnum(c) || c == '+' || c == '/')) {
+			return -1;
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (sbuf_reserve(out, n / 4 * 3 + 1) < 0)
+		return -1;
+	got = EVP_DecodeBlock((unsigned char *)out->data + out->len,
+			      (const unsigned char *)s, (int)n);
+	if (got < 0 || (size_t)got < pad)
+		return -1;
+	out->len += (size_t)got - pad;
+	out->data[out->len] = '\0';
+	return 0;
+}
+
+void tls_hmac_sha256(const void *key, size_t klen, const void *data,
+		     size_t n, unsigned char out[32])
+{
+	unsigned int len = 32;
+
+	HMAC(EVP_sha256(), key, (int)klen, data, n, out, &len);
+}
+
+int tls_pbkdf2_sha256(const char *pw, size_t pwlen, const void *salt,
+		      size_t slen, unsigned iter, unsigned char out[32])
+{
+	if (iter < 1 || iter > 10000000 || pwlen > 0x7fffffff ||
+	    slen > 0x7fffffff)
+		return -1;
+	return PKCS5_PBKDF2_HMAC(pw, (int)pwlen, salt, (int)slen, (int)iter,
+				 EVP_sha256(), 32, out) == 1 ? 0 : -1;
+}
+
+int tls_scram_secret(const char *pw, struct sbuf *out)
+{
+	unsigned char salt[16], salted[32], ckey[32], stored[32], skey[32];
+	int rc = -1;
+
+	if (RAND_bytes(salt, sizeof(salt)) == 1 &&
+	    tls_pbkdf2_sha256(pw, strlen(pw), salt, sizeof(salt),
+			      TLS_SCRAM_ITER, salted) == 0) {
+		/* RFC 5802 section 3: ClientKey := HMAC(SaltedPassword,
+		 * "Client Key"), StoredKey := H(ClientKey), ServerKey :=
+		 * HMAC(SaltedPassword, "Server Key") */
+		tls_hmac_sha256(salted, 32, "Client Key", 10, ckey);
+		tls_sha256(ckey, 32, stored);
+		tls_hmac_sha256(salted, 32, "Server Key", 10, skey);
+		if (sbuf_printf(out, "SCRAM-SHA-256$%d:", TLS_SCRAM_ITER) ==
+			    0 &&
+		    tls_base64(salt, sizeof(salt), out) == 0 &&
+		    sbuf_puts(out, "$") == 0 &&
+		    tls_base64(stored, 32, out) == 0 &&
+		    sbuf_puts(out, ":") == 0 && tls_base64(skey, 32, out) == 0)
+			rc = 0;
+	}
+	OPENSSL_cleanse(salted, sizeof(salted));
+	OPENSSL_cleanse(ckey, sizeof(ckey));
 	return rc;
 }

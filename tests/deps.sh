@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS="gcc make clang libclang-rt-14-dev libssl-dev libc-ares-dev libsasl2-dev
-libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
+libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
 dnsmasq-base python3-dkim python3-nacl
 procps psmisc"
 

@@ -1,0 +1,351 @@
+/*
+ * NAME
+ *	creds - the credentials snapshot: who may log in, and how
+ * DESCRIPTION
+ *	The file sluicectl writes (store/store_dir.c), one user per line,
+ *	five fields separated by exactly one space, none of which can hold
+ *	a space:
+ *	  ADDRESS SCRYPT-HASH SCRAM-SECRET EXPIRES ENABLED
+ *	  alice@example.test $scrypt$15$8$1$SALT$HASH
+ *	      SCRAM-SHA-256$4096:SALT$STOREDKEY:SERVERKEY 0 1
+ *	(one line in the file). SCRAM-SECRET is "-" when the password was
+ *	set before SCRAM secrets existed; EXPIRES is seconds since the
+ *	epoch, 0 for never; ENABLED is 1 or 0. Lines starting with '#' are
+ *	comments. Every field is checked against its grammar, so a bent
+ *	line is refused, never half-trusted. Mail layer.
+ */
+#include "creds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "directory.h"
+#include "limits_rfc.h"
+#include "log.h"
+#include "sbuf.h"
+#include "tls.h"
+
+#define CREDS_LINE 2048
+#define CREDS_MAX_USERS 1000000
+
+struct creds {
+	struct cred *e; /* sorted by address */
+	size_t n, cap;
+	struct timespec mtime; /* with inode and size: "changed?" */
+	ino_t ino;
+	off_t size;
+	time_t checked;
+	int present;
+};
+
+static void stamp(struct creds *c, const struct stat *st)
+{
+	c->mtime = st->st_mtim;
+	c->ino = st->st_ino;
+	c->size = st->st_size;
+	c->present = 1;
+}
+
+static int same(const struct creds *c, const struct stat *st)
+{
+	return c->present && c->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       c->ino == st->st_ino && c->size == st->st_size;
+}
+
+/* Base64 text (RFC 4648) of exactly want bytes; want 0: any length. */
+static int b64_field(const char *s, size_t n, size_t want)
+{
+	struct sbuf b;
+	int ok;
+
+	sbuf_init(&b, 1024);
+	ok = n > 0 && tls_unbase64(s, n, &b) == 0 && b.len > 0 &&
+	     (want == 0 || b.len == want);
+	sbuf_free(&b);
+	return ok;
+}
+
+static int digits(const char *s, size_t n, size_t maxlen)
+{
+	return n > 0 && n <= maxlen && strspn(s, "0123456789") >= n;
+}
+
+/* "$scrypt$LOGN$R$P$SALT$HASH", as tls_password_hash() writes it */
+static int valid_scrypt(const char *s)
+{
+	const char *f[5], *end;
+	size_t len[5];
+	int i;
+
+	if (strncmp(s, "$scrypt$", 8) != 0 || strlen(s) > 200)
+		return 0;
+	f[0] = s + 8;
+	for (i = 0; i < 5; i++) {
+		end = strchr(f[i], '$');
+		if ((end == NULL) != (i == 4))
+			return 0;
+		len[i] = end ? (size_t)(end - f[i]) : strlen(f[i]);
+		if (end)
+			f[i + 1] = end + 1;
+	}
+	return digits(f[0], len[0], 2) && digits(f[1], len[1], 2) &&
+	       digits(f[2], len[2], 2) && b64_field(f[3], len[3], 0) &&
+	       b64_field(f[4], len[4], 32);
+}
+
+/* "SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY" (Cyrus authPassword) */
+static int valid_scram(const char *s)
+{
+	const char *it = s + 14, *salt, *stored, *server;
+	long iter;
+
+	if (strncmp(s, "SCRAM-SHA-256$", 14) != 0 || strlen(s) > 300)
+		return 0;
+	salt = strchr(it, ':');
+	stored = salt ? strchr(salt, '$') : NULL;
+	server = stored ? strchr(stored, ':') : NULL;
+	if (server == NULL || !digits(it, (size_t)(salt - it), 6))
+		return 0;
+	iter = strtol(it, NULL, 10);
+	salt++;
+	stored++;
+	server++;
+	/* Cyrus's own client refuses more than 65536 iterations */
+	return iter >= 4096 && iter <= 65536 &&
+	       b64_field(salt, (size_t)(stored - 1 - salt), 0) &&
+	       b64_field(stored, (size_t)(server - 1 - stored), 32) &&
+	       b64_field(server, strlen(server), 32);
+}
+
+int creds_parse_line(char *line, struct cred *e, char *err, size_t errlen)
+{
+	char *f[5], *p = line;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		f[i] = p;
+		p = strchr(p, ' ');
+		if ((p == NULL) != (i == 4)) {
+			snprintf(err, errlen, "want 5 fields separated by one "
+				 "space");
+			return -1;
+		}
+		if (p)
+			*p++ = '\0';
+	}
+	for (p = f[0]; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!directory_valid_address(f[0])) {
+		snprintf(err, errlen, "bad address");
+		return -1;
+	}
+	if (!valid_scrypt(f[1])) {
+		snprintf(err, errlen, "bad scrypt hash");
+		return -1;
+	}
+	if (strcmp(f[2], "-") != 0 && !valid_scram(f[2])) {
+		snprintf(err, errlen, "bad SCRAM-SHA-256 secret");
+		return -1;
+	}
+	if (!digits(f[3], strlen(f[3]), 18) ||
+	    (strcmp(f[4], "0") != 0 && strcmp(f[4], "1") != 0)) {
+		snprintf(err, errlen, "bad expiry or enabled flag");
+		return -1;
+	}
+	e->addr = f[0];
+	e->scrypt = f[1];
+	e->scram = strcmp(f[2], "-") ? f[2] : NULL;
+	e->expires = strtoll(f[3], NULL, 10);
+	e->enabled = f[4][0] == '1';
+	return 0;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct cred *)a)->addr,
+		      ((const struct cred *)b)->addr);
+}
+
+static void wipe_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+void creds_free(struct creds **cp)
+{
+	struct creds *c = *cp;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++) {
+		wipe_free(c->e[i].addr);
+		wipe_free(c->e[i].scrypt);
+		wipe_free(c->e[i].scram);
+	}
+	free(c->e);
+	free(c);
+	*cp = NULL;
+}
+
+static int add(struct creds *c, const struct cred *e)
+{
+	struct cred *ne;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+
+		if (c->n >= CREDS_MAX_USERS ||
+		    (ne = realloc(c->e, cap * sizeof(*ne))) == NULL)
+			return -1;
+		c->e = ne;
+		c->cap = cap;
+	}
+	ne = &c->e[c->n];
+	ne->addr = strdup(e->addr);
+	ne->scrypt = strdup(e->scrypt);
+	ne->scram = e->scram ? strdup(e->scram) : NULL;
+	ne->expires = e->expires;
+	ne->enabled = e->enabled;
+	c->n++;
+	if (ne->addr == NULL || ne->scrypt == NULL ||
+	    (e->scram && ne->scram == NULL))
+		return -1;
+	return 0;
+}
+
+struct creds *creds_load(const char *path, char *err, size_t errlen)
+{
+	struct creds *c = calloc(1, sizeof(*c));
+	char line[CREDS_LINE], why[100];
+	struct cred e;
+	struct stat st;
+	int lineno = 0;
+	size_t i, n;
+	FILE *f;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f = fopen(path, "re");
+	if (f == NULL && errno == ENOENT)
+		return c;
+	if (f == NULL || fstat(fileno(f), &st) < 0) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 strerror(errno));
+		goto fail;
+	}
+	stamp(c, &st);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		n = strlen(line);
+		if (n == 0 || line[n - 1] != '\n') {
+			snprintf(err, errlen, "%s:%d: line too long or not "
+				 "terminated", path, lineno);
+			goto fail;
+		}
+		line[n - 1] = '\0';
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (creds_parse_line(line, &e, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			goto fail;
+		}
+		if (add(c, &e) < 0) {
+			snprintf(err, errlen, "%s:%d: too many users or out "
+				 "of memory", path, lineno);
+			goto fail;
+		}
+	}
+	explicit_bzero(line, sizeof(line));
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: read error", path);
+		goto fail;
+	}
+	fclose(f);
+	f = NULL;
+	qsort(c->e, c->n, sizeof(*c->e), cmp);
+	for (i = 1; i < c->n; i++) {
+		if (strcmp(c->e[i - 1].addr, c->e[i].addr) == 0) {
+			snprintf(err, errlen, "%s: %s appears twice", path,
+				 c->e[i].addr);
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	explicit_bzero(line, sizeof(line));
+	if (f)
+		fclose(f);
+	creds_free(&c);
+	return NULL;
+}
+
+void creds_refresh(struct creds **cp, const char *path)
+{
+	time_t now = time(NULL);
+	struct creds *nc;
+	struct stat st;
+	char err[512];
+	int gone = 0;
+
+	if (*cp && (*cp)->checked == now)
+		return;
+	if (*cp)
+		(*cp)->checked = now;
+	if (stat(path, &st) < 0) {
+		/* removed: nobody logs in any more (an empty table) */
+		if (errno != ENOENT || (*cp && !(*cp)->present))
+			return;
+		gone = 1;
+	} else if (*cp && same(*cp, &st)) {
+		return;
+	}
+	nc = creds_load(path, err, sizeof(err));
+	if (nc == NULL) {
+		log_warn("credentials not reloaded: %s", err);
+		if (*cp && !gone)
+			stamp(*cp, &st);
+		return;
+	}
+	log_info("credentials %s reloaded: %zu users", path, nc->n);
+	nc->checked = now;
+	creds_free(cp);
+	*cp = nc;
+}
+
+const struct cred *creds_find(const struct creds *c, const char *addr)
+{
+	char low[LIM_PATH + 1];
+	struct cred key;
+	size_t i;
+
+	if (c == NULL || c->n == 0 || strlen(addr) >= sizeof(low))
+		return NULL;
+	for (i = 0; addr[i]; i++)
+		low[i] = (char)tolower((unsigned char)addr[i]);
+	low[i] = '\0';
+	key.addr = low;
+	return bsearch(&key, c->e, c->n, sizeof(*c->e), cmp);
+}
+
+int creds_usable(const struct cred *e, long long now)
+{
+	return e && e->enabled && (e->expires == 0 || e->expires > now);
+}
+
+size_t creds_count(const struct creds *c)
+{
+	return c ? c->n : 0;
+}
