@@ -99,12 +99,10 @@ static struct smtp_server *serve(const struct smtp_server_cfg *sc,
 	return srv;
 }
 
-static void load_snapshots(void)
+static void load_directory(void)
 {
 	char err[512];
 
-	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
-		log_fatal("credentials_file: %s", err);
 	if (cfg.users_file[0] && access(cfg.users_file, R_OK) == 0) {
 		msa.dir = directory_load(cfg.users_file, err, sizeof(err));
 		if (msa.dir == NULL)
@@ -145,9 +143,13 @@ int main(int argc, char **argv)
 	tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
 	if (tls == NULL)
 		log_fatal("TLS (required for submission): %s", err);
+	/* the credentials snapshot is mode 0600: read it before the drop
+	 * (later changes are read as cfg.user, who should own it) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	load_snapshots();
+	load_directory();
 	msa.rate = msa_rate_new((uint64_t)cfg.rate_window * 1000,
 				cfg.rate_messages, cfg.rate_recipients);
 	al = authlimit_new((unsigned)cfg.auth_max_failures,

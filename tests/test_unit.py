@@ -7,7 +7,8 @@ import pytest
 
 from conftest import BUILD
 
-TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")))
+TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
+               glob.glob(os.path.join(BUILD, "msa", "*_test")))
 
 
 def test_unit_tests_exist():
