@@ -576,6 +576,10 @@ static void on_read(void *arg)
 			continue; /* message complete: commands may follow */
 		}
 		read_commands(ss);
+		/* a client that sent the message with DATA (not waiting for
+		 * 354, RFC 2920 3.1) has it in the buffer already */
+		if (ss->state == ST_DATA && ss->c->in.len > 0)
+			continue;
 		break;
 	}
 	conn_flush(ss->c);
