@@ -37,7 +37,7 @@ MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard msa/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
-	store/store_dir.c,$(wildcard store/*.c)))
+	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-queue \
@@ -82,7 +82,8 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o $(B)/libsluice.a
+$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
+	$(B)/store/store_dir_export.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

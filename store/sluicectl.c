@@ -2,7 +2,7 @@
  * NAME
  *	sluicectl - manage the user directory (SQLite) of the store
  * SYNOPSIS
- *	sluicectl [-d directory.db] [-s snapshot] COMMAND ...
+ *	sluicectl [-d directory.db] [-s snapshot] [-a credentials] COMMAND ...
  *	  domain add|del|list DOMAIN
  *	  user add ADDRESS [--quota SIZE] [--expires YYYY-MM-DD]
  *	  user del|show ADDRESS;  user list [DOMAIN]
@@ -17,8 +17,11 @@
  *	distribution lists (DESIGN.md "Directory"). Every change rewrites
  *	the snapshot atomically (temporary file, fsync, rename, fsync of the
  *	directory) so mx and the store pick it up within a second, without
- *	a restart. Passwords are read from the terminal (echo off) or stdin,
- *	never from argv, hashed with scrypt, and wiped from memory. SQL is
+ *	a restart. Beside it goes the credentials snapshot (default: the
+ *	snapshot path + ".auth"; mode 0600) that IMAP, POP3 and submission
+ *	authenticate against. Passwords are read from the terminal (echo
+ *	off) or stdin, never from argv, stored as an scrypt hash and a
+ *	SCRAM-SHA-256 secret, never in clear, and wiped from memory. SQL is
  *	always bound parameters; every address is validated first.
  */
 #include <stdio.h>
@@ -39,7 +42,8 @@
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: sluicectl [-d directory.db] [-s snapshot] COMMAND\n"
+		"usage: sluicectl [-d directory.db] [-s snapshot] "
+		"[-a credentials] COMMAND\n"
 		"  domain add|del DOMAIN | domain list\n"
 		"  user add ADDRESS [--quota SIZE] [--expires YYYY-MM-DD]\n"
 		"  user del|show|passwd|enable|disable ADDRESS\n"
@@ -80,18 +84,27 @@ int main(int argc, char **argv)
 {
 	const char *db = "var/store/directory.db";
 	const char *snap = "var/store/users";
-	char err[512], pw[1024];
+	const char *auth = NULL;
+	char err[512], pw[1024], authbuf[4096];
 	struct store_dir *d;
 	struct sbuf out;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "+d:s:")) != -1) {
+	while ((c = getopt(argc, argv, "+d:s:a:")) != -1) {
 		if (c == 'd')
 			db = optarg;
 		else if (c == 's')
 			snap = optarg;
+		else if (c == 'a')
+			auth = optarg;
 		else
 			usage();
+	}
+	if (auth == NULL) {
+		if ((size_t)snprintf(authbuf, sizeof(authbuf), "%s.auth",
+				     snap) >= sizeof(authbuf))
+			usage();
+		auth = authbuf;
 	}
 	argc -= optind;
 	argv += optind;
@@ -118,7 +131,8 @@ int main(int argc, char **argv)
 			usage();
 	}
 	if (rc == 0 && store_dir_changed(d) &&
-	    store_dir_export(d, snap, err, sizeof(err)) < 0)
+	    (store_dir_export(d, snap, err, sizeof(err)) < 0 ||
+	     store_dir_export_auth(d, auth, err, sizeof(err)) < 0))
 		rc = -1;
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);

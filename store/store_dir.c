@@ -23,10 +23,7 @@
 #include "directory.h"
 #include "tls.h"
 
-struct store_dir {
-	sqlite3 *db;
-	int changed;
-};
+#include "store_dir_int.h"
 
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
@@ -34,13 +31,35 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
 	" domain TEXT NOT NULL, pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
 	" expires INTEGER NOT NULL DEFAULT 0,"
-	" enabled INTEGER NOT NULL DEFAULT 1);"
+	" enabled INTEGER NOT NULL DEFAULT 1, scram TEXT);"
 	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
 	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
 	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
 	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
 	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
 	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
+
+static void column_cb(sqlite3_stmt *st, void *arg)
+{
+	const unsigned char *name = sqlite3_column_text(st, 1);
+
+	if (name && strcmp((const char *)name, "scram") == 0)
+		*(int *)arg = 1;
+}
+
+/* Directories made before SCRAM secrets existed lack users.scram. */
+static int migrate(struct store_dir *d, char *err, size_t errlen)
+{
+	int has = 0;
+
+	if (store_dir_run(d, "PRAGMA table_info(users)", NULL, column_cb,
+			  &has, err, errlen) < 0)
+		return -1;
+	if (has)
+		return 0;
+	return store_dir_run(d, "ALTER TABLE users ADD COLUMN scram TEXT",
+			     NULL, NULL, NULL, err, errlen);
+}
 
 struct store_dir *store_dir_open(const char *path, char *err, size_t errlen)
 {
@@ -58,6 +77,10 @@ struct store_dir *store_dir_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	sqlite3_busy_timeout(d->db, 5000);
+	if (migrate(d, err, errlen) < 0) {
+		store_dir_close(d);
+		return NULL;
+	}
 	return d;
 }
 
@@ -74,10 +97,10 @@ int store_dir_changed(const struct store_dir *d)
 	return d->changed;
 }
 
-/* Run sql with text parameters (NULL-terminated list); rows go to cb. */
-static int run(struct store_dir *d, const char *sql, const char *const *p,
-	       void (*cb)(sqlite3_stmt *st, void *arg), void *arg, char *err,
-	       size_t errlen)
+int store_dir_run(struct store_dir *d, const char *sql,
+		  const char *const *p,
+		  void (*cb)(sqlite3_stmt *st, void *arg), void *arg,
+		  char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int rc, i;
@@ -110,7 +133,7 @@ static long long count(struct store_dir *d, const char *sql,
 	long long n = 0;
 	char err[64];
 
-	if (run(d, sql, p, count_cb, &n, err, sizeof(err)) < 0)
+	if (store_dir_run(d, sql, p, count_cb, &n, err, sizeof(err)) < 0)
 		return -1;
 	return n;
 }
@@ -185,7 +208,7 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 	const char *p[2] = {NULL, NULL};
 
 	if (argc == 1 && !strcmp(argv[0], "list"))
-		return run(d, "SELECT name FROM domains ORDER BY name", NULL,
+		return store_dir_run(d, "SELECT name FROM domains ORDER BY name", NULL,
 			   print_cb, out, err, errlen);
 	if (argc != 2)
 		return -2;
@@ -200,7 +223,7 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 			snprintf(err, errlen, "'%s' is not a domain", argv[1]);
 			return -1;
 		}
-		return run(d, "INSERT OR IGNORE INTO domains VALUES(?)", p,
+		return store_dir_run(d, "INSERT OR IGNORE INTO domains VALUES(?)", p,
 			   NULL, NULL, err, errlen);
 	}
 	if (!strcmp(argv[0], "del")) {
@@ -210,7 +233,7 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 				 argv[1]);
 			return -1;
 		}
-		return run(d, "DELETE FROM domains WHERE name=?", p, NULL,
+		return store_dir_run(d, "DELETE FROM domains WHERE name=?", p, NULL,
 			   NULL, err, errlen);
 	}
 	return -2;
@@ -229,7 +252,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		if (argc == 2)
 			lower(argv[1]);
 		p[0] = argc == 2 ? argv[1] : "%";
-		return run(d, "SELECT address, CASE enabled WHEN 1 THEN "
+		return store_dir_run(d, "SELECT address, CASE enabled WHEN 1 THEN "
 			   "'enabled' ELSE 'disabled' END, quota, CASE expires "
 			   "WHEN 0 THEN 'never' ELSE date(expires, 'unixepoch')"
 			   " END FROM users WHERE domain LIKE ? ORDER BY "
@@ -241,7 +264,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return -1;
 	p[0] = argv[1];
 	if (!strcmp(argv[0], "show"))
-		return run(d, "SELECT address, enabled, quota, expires, "
+		return store_dir_run(d, "SELECT address, enabled, quota, expires, "
 			   "pwhash IS NOT NULL FROM users WHERE address=?", p,
 			   print_cb, out, err, errlen);
 	d->changed = 1;
@@ -283,7 +306,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		{
 			const char *q[] = {argv[1], at + 1, num, num2, NULL};
 
-			return run(d, "INSERT INTO users(address, domain, quota,"
+			return store_dir_run(d, "INSERT INTO users(address, domain, quota,"
 				   " expires) VALUES(?, ?, ?, ?)", q, NULL,
 				   NULL, err, errlen);
 		}
@@ -293,11 +316,11 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return -1;
 	}
 	if (!strcmp(argv[0], "del") && argc == 2)
-		return run(d, "DELETE FROM users WHERE address=?", p, NULL,
+		return store_dir_run(d, "DELETE FROM users WHERE address=?", p, NULL,
 			   NULL, err, errlen);
 	if ((!strcmp(argv[0], "enable") || !strcmp(argv[0], "disable")) &&
 	    argc == 2)
-		return run(d, argv[0][0] == 'e' ?
+		return store_dir_run(d, argv[0][0] == 'e' ?
 			   "UPDATE users SET enabled=1 WHERE address=?" :
 			   "UPDATE users SET enabled=0 WHERE address=?", p,
 			   NULL, NULL, err, errlen);
@@ -309,7 +332,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		if (config_parse_value(&cp, argv[2], err, errlen) < 0)
 			return -1;
 		snprintf(num, sizeof(num), "%lld", quota);
-		return run(d, "UPDATE users SET quota=? WHERE address=?", q,
+		return store_dir_run(d, "UPDATE users SET quota=? WHERE address=?", q,
 			   NULL, NULL, err, errlen);
 	}
 	if (!strcmp(argv[0], "expires") && argc == 3) {
@@ -320,7 +343,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 			return -1;
 		}
 		snprintf(num, sizeof(num), "%lld", expires);
-		return run(d, "UPDATE users SET expires=? WHERE address=?", q,
+		return store_dir_run(d, "UPDATE users SET expires=? WHERE address=?", q,
 			   NULL, NULL, err, errlen);
 	}
 	return -2;
@@ -338,7 +361,7 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 		snprintf(sql, sizeof(sql), "SELECT address, group_concat(%s, "
 			 "', ') FROM %s GROUP BY address ORDER BY address",
 			 col, table);
-		return run(d, sql, NULL, print_cb, out, err, errlen);
+		return store_dir_run(d, sql, NULL, print_cb, out, err, errlen);
 	}
 	if (argc < 2)
 		return -2;
@@ -350,7 +373,7 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE address=?",
 			 table);
-		return run(d, sql, p, NULL, NULL, err, errlen);
+		return store_dir_run(d, sql, p, NULL, NULL, err, errlen);
 	}
 	if (strcmp(argv[0], "add") || argc < 3)
 		return -2;
@@ -370,7 +393,7 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 				 "mailbox", argv[i]);
 			return -1;
 		}
-		if (run(d, sql, p, NULL, NULL, err, errlen) < 0)
+		if (store_dir_run(d, sql, p, NULL, NULL, err, errlen) < 0)
 			return -1;
 	}
 	return 0;
@@ -401,9 +424,9 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 		     char *err, size_t errlen)
 {
-	struct sbuf h;
+	struct sbuf h, sc;
 	char a[300];
-	int rc;
+	int rc = -1;
 
 	snprintf(a, sizeof(a), "%s", addr);
 	if (check_addr(a, err, errlen) < 0)
@@ -413,109 +436,18 @@ int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 		return -1;
 	}
 	sbuf_init(&h, 512);
-	if (tls_password_hash(pw, &h) < 0) {
+	sbuf_init(&sc, 512);
+	if (tls_password_hash(pw, &h) < 0 || tls_scram_secret(pw, &sc) < 0) {
 		snprintf(err, errlen, "cannot hash the password");
-		sbuf_free(&h);
-		return -1;
-	}
-	{
-		const char *p[] = {h.data, a, NULL};
+	} else {
+		const char *p[] = {h.data, sc.data, a, NULL};
 
-		rc = run(d, "UPDATE users SET pwhash=? WHERE address=?", p,
-			 NULL, NULL, err, errlen);
+		d->changed = 1;
+		rc = store_dir_run(d, "UPDATE users SET pwhash=?, scram=? "
+				   "WHERE address=?", p, NULL, NULL, err,
+				   errlen);
 	}
 	sbuf_free(&h);
+	sbuf_free(&sc);
 	return rc;
-}
-
-struct export {
-	FILE *f;
-	long long now;
-	const char *last;
-	char cur[300];
-};
-
-static void user_line(sqlite3_stmt *st, void *arg)
-{
-	struct export *x = arg;
-	const char *a = (const char *)sqlite3_column_text(st, 0);
-	long long exp = sqlite3_column_int64(st, 1);
-	int enabled = sqlite3_column_int(st, 2);
-	long long quota = sqlite3_column_int64(st, 3);
-
-	if (a == NULL || !directory_valid_address(a))
-		return;
-	if (!enabled || (exp != 0 && exp <= x->now))
-		fprintf(x->f, "-%s\n", a);
-	else if (quota > 0)
-		fprintf(x->f, "%s quota=%lld\n", a, quota);
-	else
-		fprintf(x->f, "%s\n", a);
-}
-
-static void group_line(sqlite3_stmt *st, void *arg)
-{
-	struct export *x = arg;
-	const char *a = (const char *)sqlite3_column_text(st, 0);
-	const char *t = (const char *)sqlite3_column_text(st, 1);
-
-	if (a && t && directory_valid_address(a) &&
-	    directory_valid_address(t)) {
-		if (strcmp(x->cur, a) != 0) {
-			fprintf(x->f, "%s%s:", x->cur[0] ? "\n" : "", a);
-			snprintf(x->cur, sizeof(x->cur), "%s", a);
-			fprintf(x->f, " %s", t);
-		} else {
-			fprintf(x->f, ", %s", t);
-		}
-	}
-}
-
-int store_dir_export(struct store_dir *d, const char *path, char *err,
-		     size_t errlen)
-{
-	char tmp[4096], dirbuf[4096];
-	struct export x;
-	int fd, dfd, rc = 0;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
-			     (long)getpid()) >= sizeof(tmp)) {
-		snprintf(err, errlen, "snapshot path too long");
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	x.f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (x.f == NULL) {
-		snprintf(err, errlen, "%s: cannot create", tmp);
-		return -1;
-	}
-	x.now = (long long)time(NULL);
-	x.cur[0] = '\0';
-	fprintf(x.f, "# directory snapshot written by sluicectl; do not "
-		"edit\n");
-	rc |= run(d, "SELECT address, expires, enabled, quota FROM users ORDER BY "
-		  "address", NULL, user_line, &x, err, errlen);
-	rc |= run(d, "SELECT address, target FROM aliases UNION ALL SELECT "
-		  "address, member FROM lists ORDER BY 1", NULL, group_line,
-		  &x, err, errlen);
-	if (x.cur[0])
-		fputc('\n', x.f);
-	if (rc < 0 || fflush(x.f) != 0 || fsync(fd) < 0 || fclose(x.f) != 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: write failed", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "rename to %s failed", path);
-		unlink(tmp);
-		return -1;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
 }

@@ -5,7 +5,8 @@
  *	Domains, users (scrypt password hash, quota, expiry, enabled),
  *	aliases, distribution lists and domain administrators, in one SQLite
  *	file (WAL mode). store_dir_export() writes the snapshot that mx and
- *	the store read (see directory.h), atomically.
+ *	the store read (see directory.h), store_dir_export_auth() the
+ *	credentials snapshot that SASL reads (see creds.h), atomically.
  */
 #ifndef SLUICE_STORE_DIR_H
 #define SLUICE_STORE_DIR_H
@@ -30,5 +31,11 @@ int store_dir_changed(const struct store_dir *d);
 /* Write the snapshot to path atomically. 0 or -1 with err. */
 int store_dir_export(struct store_dir *d, const char *path, char *err,
 		     size_t errlen);
+/* Write the credentials snapshot (common/creds.h: scrypt hashes and
+ * SCRAM-SHA-256 secrets, never a clear password) to path atomically,
+ * mode 0600, owned by the user "sluice" when run as root and that user
+ * exists. 0 or -1 with err. */
+int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
+			  size_t errlen);
 
 #endif

@@ -160,3 +160,101 @@ def test_quota_enforced_at_delivery(cluster, permanent):
     assert r2[0] == 250
     assert len(messages(st, "small@example.test")) == 1
     assert len(messages(st, "big@example.test")) == 1
+
+
+def auth_lines(path):
+    with open(path) as f:
+        return [l.rstrip("\n").split(" ") for l in f
+                if l.strip() and not l.startswith("#")]
+
+
+def scram_ok(secret, password):
+    """Check a SCRAM-SHA-256 secret (RFC 5802) against password."""
+    import base64
+    import hashlib
+    import hmac
+    mech, rest = secret.split("$", 1)
+    it, rest = rest.split(":", 1)
+    salt, keys = rest.split("$")
+    stored, server = keys.split(":")
+    assert mech == "SCRAM-SHA-256" and int(it) >= 4096
+    sp = hashlib.pbkdf2_hmac("sha256", password.encode(),
+                             base64.b64decode(salt), int(it))
+    ck = hmac.new(sp, b"Client Key", "sha256").digest()
+    sk = hmac.new(sp, b"Server Key", "sha256").digest()
+    return (base64.b64decode(stored) == hashlib.sha256(ck).digest() and
+            base64.b64decode(server) == sk)
+
+
+def test_credentials_snapshot(tmp_path):
+    ctl = Ctl(str(tmp_path))
+    auth = ctl.snap + ".auth"
+    ctl("domain", "add", "example.test")
+    ctl("user", "add", "alice@example.test")
+    ctl("user", "add", "bob@example.test", "--expires", "2031-02-03")
+    ctl("user", "add", "nopass@example.test")
+    ctl("user", "passwd", "alice@example.test", stdin="correct horse\n")
+    ctl("user", "passwd", "bob@example.test", stdin="battery staple\n")
+    st = os.stat(auth)
+    assert st.st_mode & 0o777 == 0o600
+    if os.geteuid() == 0:
+        import pwd
+        try:
+            want = pwd.getpwnam("sluice").pw_uid
+        except KeyError:
+            want = 0
+        assert st.st_uid == want
+    text = open(auth).read()
+    assert "correct" not in text and "horse" not in text
+    assert "battery" not in text
+    lines = {l[0]: l for l in auth_lines(auth)}
+    assert sorted(lines) == ["alice@example.test", "bob@example.test"]
+    a = lines["alice@example.test"]
+    assert len(a) == 5 and a[1].startswith("$scrypt$15$8$1$")
+    assert a[3:] == ["0", "1"]
+    assert scram_ok(a[2], "correct horse")
+    assert not scram_ok(a[2], "correct horsE")
+    assert lines["bob@example.test"][3] == "1927843200"
+    # every change exports, atomically, with the same mode
+    ctl("user", "disable", "alice@example.test")
+    assert {l[0]: l for l in auth_lines(auth)}[
+        "alice@example.test"][4] == "0"
+    assert os.stat(auth).st_mode & 0o777 == 0o600
+    assert not [f for f in os.listdir(str(tmp_path)) if ".tmp." in f]
+    ctl("user", "del", "bob@example.test")
+    assert [l[0] for l in auth_lines(auth)] == ["alice@example.test"]
+    # -a puts it elsewhere
+    other = str(tmp_path / "elsewhere.auth")
+    r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d", ctl.db,
+                        "-s", ctl.snap, "-a", other, "user", "enable",
+                        "alice@example.test"], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert auth_lines(other)[0][4] == "1"
+
+
+def test_old_directory_migrated(tmp_path):
+    """A directory made before SCRAM secrets gets the column added."""
+    ctl = Ctl(str(tmp_path))
+    db = sqlite3.connect(ctl.db)
+    db.executescript(
+        "CREATE TABLE domains(name TEXT PRIMARY KEY);"
+        "CREATE TABLE users(address TEXT PRIMARY KEY, domain TEXT NOT NULL,"
+        " pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
+        " expires INTEGER NOT NULL DEFAULT 0,"
+        " enabled INTEGER NOT NULL DEFAULT 1);"
+        "INSERT INTO domains VALUES('example.test');"
+        "INSERT INTO users(address, domain, pwhash) VALUES("
+        "'old@example.test', 'example.test', '$scrypt$15$8$1$"
+        "c2FsdHNhbHRzYWx0c2FsdA==$"
+        "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=');")
+    db.commit()
+    db.close()
+    ctl("export")
+    # a password set before SCRAM: exported with "-" for the secret
+    assert auth_lines(ctl.snap + ".auth")[0][2] == "-"
+    ctl("user", "passwd", "old@example.test", stdin="new one\n")
+    cols = [r[1] for r in sqlite3.connect(ctl.db).execute(
+        "PRAGMA table_info(users)")]
+    assert "scram" in cols
+    assert scram_ok(auth_lines(ctl.snap + ".auth")[0][2], "new one")

@@ -1,0 +1,187 @@
+/*
+ * NAME
+ *	authlimit - failed-login delays and lockouts per client and per user
+ * DESCRIPTION
+ *	See authlimit.h. A fixed table of AUTHLIMIT_SLOTS entries, chained
+ *	in a hash index; each entry keeps the times of its last failures
+ *	(at most AUTHLIMIT_MAX_FAIL) and counts those inside the window, so
+ *	the window slides. When the table is full, the entry whose last
+ *	failure is the oldest makes room: memory never grows with the
+ *	number of attackers. Keys are truncated to AUTHLIMIT_KEY bytes.
+ *	Base layer.
+ */
+#include "authlimit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTHLIMIT_SLOTS 4096
+#define AUTHLIMIT_BUCKETS 8192
+#define AUTHLIMIT_MAX_FAIL 32
+#define AUTHLIMIT_KEY 320
+#define AUTHLIMIT_DELAY_MAX 8000
+
+struct alent {
+	char key[AUTHLIMIT_KEY + 1];
+	uint64_t fails[AUTHLIMIT_MAX_FAIL]; /* ring of failure times */
+	unsigned nfail;			    /* valid entries in fails */
+	unsigned head;			    /* next slot to write */
+	uint64_t last;			    /* last failure */
+	int next;			    /* hash chain, -1 ends */
+	int used;
+};
+
+struct authlimit {
+	unsigned max_fail;
+	uint64_t window, base_delay;
+	struct alent e[AUTHLIMIT_SLOTS];
+	int bucket[AUTHLIMIT_BUCKETS];
+	int free_hint;
+};
+
+struct authlimit *authlimit_new(unsigned max_fail, uint64_t window_ms,
+				uint64_t base_delay_ms)
+{
+	struct authlimit *al = calloc(1, sizeof(*al));
+	int i;
+
+	if (al == NULL)
+		return NULL;
+	if (max_fail < 1)
+		max_fail = 1;
+	if (max_fail > AUTHLIMIT_MAX_FAIL)
+		max_fail = AUTHLIMIT_MAX_FAIL;
+	al->max_fail = max_fail;
+	al->window = window_ms;
+	al->base_delay = base_delay_ms;
+	for (i = 0; i < AUTHLIMIT_BUCKETS; i++)
+		al->bucket[i] = -1;
+	return al;
+}
+
+void authlimit_free(struct authlimit **al)
+{
+	free(*al);
+	*al = NULL;
+}
+
+/* FNV-1a over the (truncated) key */
+static unsigned hash(const char *k)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; k[i] && i < AUTHLIMIT_KEY; i++) {
+		h ^= (unsigned char)k[i];
+		h *= 16777619u;
+	}
+	return h % AUTHLIMIT_BUCKETS;
+}
+
+static int key_eq(const struct alent *e, const char *k)
+{
+	return strncmp(e->key, k, AUTHLIMIT_KEY) == 0;
+}
+
+static struct alent *find(struct authlimit *al, const char *k)
+{
+	int i;
+
+	for (i = al->bucket[hash(k)]; i >= 0; i = al->e[i].next)
+		if (key_eq(&al->e[i], k))
+			return &al->e[i];
+	return NULL;
+}
+
+static void unlink_entry(struct authlimit *al, int idx)
+{
+	int *p = &al->bucket[hash(al->e[idx].key)];
+
+	while (*p >= 0 && *p != idx)
+		p = &al->e[*p].next;
+	if (*p == idx)
+		*p = al->e[idx].next;
+	memset(&al->e[idx], 0, sizeof(al->e[idx]));
+	al->e[idx].next = -1;
+}
+
+/* Failures of e inside the window that ends at now. */
+static unsigned recent(const struct authlimit *al, const struct alent *e,
+		       uint64_t now)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < e->nfail; i++)
+		if (e->fails[i] + al->window > now)
+			n++;
+	return n;
+}
+
+/* A free slot, or the one with the oldest last failure, emptied. */
+static int take_slot(struct authlimit *al)
+{
+	int i, oldest = 0;
+
+	for (i = 0; i < AUTHLIMIT_SLOTS; i++) {
+		int k = (al->free_hint + i) % AUTHLIMIT_SLOTS;
+
+		if (!al->e[k].used) {
+			al->free_hint = (k + 1) % AUTHLIMIT_SLOTS;
+			return k;
+		}
+	}
+	for (i = 1; i < AUTHLIMIT_SLOTS; i++)
+		if (al->e[i].last < al->e[oldest].last)
+			oldest = i;
+	unlink_entry(al, oldest);
+	return oldest;
+}
+
+int authlimit_blocked(struct authlimit *al, const char *key, uint64_t now_ms)
+{
+	struct alent *e = find(al, key);
+
+	return e != NULL && recent(al, e, now_ms) >= al->max_fail;
+}
+
+uint64_t authlimit_fail(struct authlimit *al, const char *key,
+			uint64_t now_ms)
+{
+	struct alent *e = find(al, key);
+	uint64_t delay;
+	unsigned n;
+	size_t len;
+	int idx;
+
+	if (e == NULL) {
+		unsigned h = hash(key);
+
+		idx = take_slot(al);
+		e = &al->e[idx];
+		len = strnlen(key, AUTHLIMIT_KEY);
+		memcpy(e->key, key, len);
+		e->key[len] = '\0';
+		e->used = 1;
+		e->next = al->bucket[h];
+		al->bucket[h] = idx;
+	}
+	e->fails[e->head] = now_ms;
+	e->head = (e->head + 1) % AUTHLIMIT_MAX_FAIL;
+	if (e->nfail < AUTHLIMIT_MAX_FAIL)
+		e->nfail++;
+	e->last = now_ms;
+	/* base, 2 x base, 4 x base ... at most 8 s */
+	delay = al->base_delay;
+	for (n = recent(al, e, now_ms); n > 1 && delay > 0 &&
+					delay < AUTHLIMIT_DELAY_MAX; n--)
+		delay *= 2;
+	return delay < AUTHLIMIT_DELAY_MAX ? delay : AUTHLIMIT_DELAY_MAX;
+}
+
+void authlimit_ok(struct authlimit *al, const char *key)
+{
+	struct alent *e = find(al, key);
+
+	if (e != NULL)
+		unlink_entry(al, (int)(e - al->e));
+}

@@ -1,0 +1,149 @@
+/*
+ * NAME
+ *	authlimit_test - table-driven tests of the failed-login limits
+ * DESCRIPTION
+ *	Each case is a script of events (fail, ok, check) at given times
+ *	against a fresh table; then the bounded-memory behaviour: a flood
+ *	of distinct keys evicts the oldest entries and never breaks lookups.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "authlimit.h"
+#include "test.h"
+
+enum op { FAIL, OK, BLOCKED, FREE, END };
+
+struct step {
+	enum op op;
+	const char *key;
+	uint64_t t;	/* ms */
+	uint64_t delay; /* FAIL: the delay wanted */
+};
+
+struct tcase {
+	const char *name;
+	unsigned max_fail;
+	uint64_t window, base;
+	struct step s[12];
+};
+
+static const struct tcase cases[] = {
+	{"fresh key is free", 3, 60000, 500, {
+		{FREE, "ip:192.0.2.1", 0, 0}, {END, NULL, 0, 0}}},
+	{"delay doubles", 5, 60000, 500, {
+		{FAIL, "ip:a", 0, 500}, {FAIL, "ip:a", 10, 1000},
+		{FAIL, "ip:a", 20, 2000}, {FAIL, "ip:a", 30, 4000},
+		{END, NULL, 0, 0}}},
+	{"delay capped at 8 s", 20, 60000, 3000, {
+		{FAIL, "k", 0, 3000}, {FAIL, "k", 1, 6000},
+		{FAIL, "k", 2, 8000}, {FAIL, "k", 3, 8000},
+		{END, NULL, 0, 0}}},
+	{"locked at max_fail", 3, 60000, 100, {
+		{FAIL, "u", 0, 100}, {FAIL, "u", 1, 200},
+		{FREE, "u", 2, 0}, {FAIL, "u", 3, 400},
+		{BLOCKED, "u", 4, 0}, {BLOCKED, "u", 59999, 0},
+		{END, NULL, 0, 0}}},
+	{"window slides", 3, 1000, 100, {
+		{FAIL, "u", 0, 100}, {FAIL, "u", 500, 200},
+		{FAIL, "u", 900, 400}, {BLOCKED, "u", 999, 0},
+		{FREE, "u", 1000, 0}, /* the failure at 0 left */
+		{FAIL, "u", 1001, 400}, {BLOCKED, "u", 1002, 0},
+		{FREE, "u", 1901, 0}, {END, NULL, 0, 0}}},
+	{"old failures earn no delay", 5, 1000, 100, {
+		{FAIL, "u", 0, 100}, {FAIL, "u", 10, 200},
+		{FAIL, "u", 5000, 100}, {END, NULL, 0, 0}}},
+	{"success forgets", 2, 60000, 100, {
+		{FAIL, "u", 0, 100}, {OK, "u", 1, 0}, {FAIL, "u", 2, 100},
+		{FREE, "u", 3, 0}, {FAIL, "u", 4, 200},
+		{BLOCKED, "u", 5, 0}, {OK, "u", 6, 0}, {FREE, "u", 7, 0},
+		{END, NULL, 0, 0}}},
+	{"keys are separate", 2, 60000, 100, {
+		{FAIL, "ip:1", 0, 100}, {FAIL, "ip:1", 1, 200},
+		{BLOCKED, "ip:1", 2, 0}, {FREE, "ip:2", 2, 0},
+		{FREE, "user:ip:1", 2, 0}, {FAIL, "ip:2", 3, 100},
+		{END, NULL, 0, 0}}},
+	{"zero delay", 3, 60000, 0, {
+		{FAIL, "z", 0, 0}, {FAIL, "z", 1, 0}, {FAIL, "z", 2, 0},
+		{BLOCKED, "z", 3, 0}, {END, NULL, 0, 0}}},
+	{"ok on unknown key", 3, 60000, 10, {
+		{OK, "never", 0, 0}, {FREE, "never", 0, 0},
+		{END, NULL, 0, 0}}},
+};
+
+static void run_case(const struct tcase *c)
+{
+	struct authlimit *al = authlimit_new(c->max_fail, c->window, c->base);
+	const struct step *s;
+	char name[200];
+
+	CHECK(al != NULL, c->name);
+	if (al == NULL)
+		return;
+	for (s = c->s; s->op != END; s++) {
+		snprintf(name, sizeof(name), "%s: step %d", c->name,
+			 (int)(s - c->s));
+		switch (s->op) {
+		case FAIL:
+			CHECK(authlimit_fail(al, s->key, s->t) == s->delay,
+			      name);
+			break;
+		case OK:
+			authlimit_ok(al, s->key);
+			break;
+		case BLOCKED:
+			CHECK(authlimit_blocked(al, s->key, s->t), name);
+			break;
+		case FREE:
+			CHECK(!authlimit_blocked(al, s->key, s->t), name);
+			break;
+		case END:
+			break;
+		}
+	}
+	authlimit_free(&al);
+	CHECK(al == NULL, "free clears");
+}
+
+/* A flood of distinct keys: the oldest entries go, the newest stay, and
+ * long keys are cut, not overflowed. */
+static void test_flood(void)
+{
+	struct authlimit *al = authlimit_new(2, 3600000, 10);
+	char key[64], longkey[2000];
+	int i, still = 0;
+
+	authlimit_fail(al, "ip:victim", 0);
+	authlimit_fail(al, "ip:victim", 1);
+	CHECK(authlimit_blocked(al, "ip:victim", 2), "victim blocked");
+	for (i = 0; i < 100000; i++) {
+		snprintf(key, sizeof(key), "ip:10.%d.%d.%d", i >> 16,
+			 (i >> 8) & 255, i & 255);
+		authlimit_fail(al, key, 10 + (uint64_t)i);
+		authlimit_fail(al, key, 10 + (uint64_t)i);
+	}
+	CHECK(!authlimit_blocked(al, "ip:victim", 200000),
+	      "oldest entry evicted");
+	for (i = 99000; i < 100000; i++) {
+		snprintf(key, sizeof(key), "ip:10.%d.%d.%d", i >> 16,
+			 (i >> 8) & 255, i & 255);
+		still += authlimit_blocked(al, key, 200000);
+	}
+	CHECK(still == 1000, "newest entries kept");
+	memset(longkey, 'x', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	authlimit_fail(al, longkey, 300000);
+	CHECK(authlimit_fail(al, longkey, 300001) == 20, "long key counted");
+	CHECK(authlimit_blocked(al, longkey, 300002), "long key blocked");
+	authlimit_free(&al);
+}
+
+int main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	test_flood();
+	return test_done();
+}

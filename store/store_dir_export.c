@@ -1,0 +1,224 @@
+/*
+ * NAME
+ *	store_dir_export - the directory and credentials snapshots
+ * DESCRIPTION
+ *	Both files are written the same way: a temporary file beside the
+ *	target, fsync, rename over the target, fsync of the directory, so a
+ *	reader sees the old file or the new one, never half of one. The
+ *	directory snapshot (common/directory.c) is world-readable; the
+ *	credentials snapshot (common/creds.c) holds password hashes and
+ *	SCRAM secrets, so it is mode 0600 and belongs to the daemons' user.
+ *	Every row read back from SQLite is validated again before it is
+ *	written.
+ */
+#include "store_dir.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "creds.h"
+#include "directory.h"
+
+#include "store_dir_int.h"
+
+#define DAEMON_USER "sluice"
+
+struct export {
+	FILE *f;
+	long long now;
+	char cur[300];
+	int skipped;
+};
+
+typedef int (*fill_fn)(struct store_dir *d, struct export *x, char *err,
+		       size_t errlen);
+
+/* Write path through fill: temporary file, fsync, rename, dir fsync. */
+static int atomic_write(struct store_dir *d, const char *path, mode_t mode,
+			int own, fill_fn fill, struct export *x, char *err,
+			size_t errlen)
+{
+	char tmp[4096], dirbuf[4096];
+	struct passwd *pw;
+	int fd, dfd;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+			     (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "snapshot path too long");
+		return -1;
+	}
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd >= 0 && fchmod(fd, mode) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	/* root runs sluicectl; the daemons, as "sluice", read the file */
+	if (fd >= 0 && own && geteuid() == 0 &&
+	    (pw = getpwnam(DAEMON_USER)) != NULL &&
+	    fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	x->f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (x->f == NULL) {
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		snprintf(err, errlen, "%s: cannot create", tmp);
+		return -1;
+	}
+	x->now = (long long)time(NULL);
+	x->cur[0] = '\0';
+	x->skipped = 0;
+	err[0] = '\0';
+	if (fill(d, x, err, errlen) < 0 || fflush(x->f) != 0 ||
+	    fsync(fd) < 0 || fclose(x->f) != 0) {
+		if (!err[0])
+			snprintf(err, errlen, "%s: write failed", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		snprintf(err, errlen, "rename to %s failed", path);
+		unlink(tmp);
+		return -1;
+	}
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/* ---- the directory snapshot (common/directory.c) ---- */
+
+static void user_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	long long exp = sqlite3_column_int64(st, 1);
+	int enabled = sqlite3_column_int(st, 2);
+	long long quota = sqlite3_column_int64(st, 3);
+
+	if (a == NULL || !directory_valid_address(a))
+		return;
+	if (!enabled || (exp != 0 && exp <= x->now))
+		fprintf(x->f, "-%s\n", a);
+	else if (quota > 0)
+		fprintf(x->f, "%s quota=%lld\n", a, quota);
+	else
+		fprintf(x->f, "%s\n", a);
+}
+
+static void group_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	const char *t = (const char *)sqlite3_column_text(st, 1);
+
+	if (a && t && directory_valid_address(a) &&
+	    directory_valid_address(t)) {
+		if (strcmp(x->cur, a) != 0) {
+			fprintf(x->f, "%s%s:", x->cur[0] ? "\n" : "", a);
+			snprintf(x->cur, sizeof(x->cur), "%s", a);
+			fprintf(x->f, " %s", t);
+		} else {
+			fprintf(x->f, ", %s", t);
+		}
+	}
+}
+
+static int fill_users(struct store_dir *d, struct export *x, char *err,
+		      size_t errlen)
+{
+	fprintf(x->f, "# directory snapshot written by sluicectl; do not "
+		"edit\n");
+	if (store_dir_run(d, "SELECT address, expires, enabled, quota FROM "
+			  "users ORDER BY address", NULL, user_line, x, err,
+			  errlen) < 0 ||
+	    store_dir_run(d, "SELECT address, target FROM aliases UNION ALL "
+			  "SELECT address, member FROM lists ORDER BY 1",
+			  NULL, group_line, x, err, errlen) < 0)
+		return -1;
+	if (x->cur[0])
+		fputc('\n', x->f);
+	return 0;
+}
+
+int store_dir_export(struct store_dir *d, const char *path, char *err,
+		     size_t errlen)
+{
+	struct export x;
+
+	return atomic_write(d, path, 0644, 0, fill_users, &x, err, errlen);
+}
+
+/* ---- the credentials snapshot (common/creds.c) ---- */
+
+static void auth_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	const char *h = (const char *)sqlite3_column_text(st, 1);
+	const char *sc = (const char *)sqlite3_column_text(st, 2);
+	long long exp = sqlite3_column_int64(st, 3);
+	int enabled = sqlite3_column_int(st, 4) != 0;
+	char line[1024], check[1024], why[100];
+	struct cred e;
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s %s %s %lld %d", a ? a : "",
+		     h ? h : "", sc && sc[0] ? sc : "-", exp < 0 ? 0 : exp,
+		     enabled);
+	memcpy(check, line, sizeof(check));
+	/* the reader's own grammar: a row that would not load is left out */
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    creds_parse_line(check, &e, why, sizeof(why)) < 0) {
+		fprintf(stderr, "sluicectl: %s: not exported: %s\n",
+			a ? a : "?", n > 0 && (size_t)n < sizeof(line) ? why
+								  : "too long");
+		x->skipped++;
+	} else {
+		fprintf(x->f, "%s\n", line);
+	}
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(check, sizeof(check));
+}
+
+static int fill_auth(struct store_dir *d, struct export *x, char *err,
+		     size_t errlen)
+{
+	fprintf(x->f,
+		"# credentials snapshot written by sluicectl; do not edit.\n"
+		"# One user with a password per line, five fields separated "
+		"by one space:\n"
+		"#   ADDRESS SCRYPT-HASH SCRAM-SECRET EXPIRES ENABLED\n"
+		"# SCRYPT-HASH: $scrypt$LOGN$R$P$SALT$HASH (Base64 fields)\n"
+		"# SCRAM-SECRET: SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY "
+		"(RFC 5802,\n"
+		"#   Base64 fields), or - when none was set\n"
+		"# EXPIRES: seconds since the epoch, 0 = never; ENABLED: 1 or "
+		"0\n");
+	return store_dir_run(d, "SELECT address, pwhash, scram, expires, "
+			     "enabled FROM users WHERE pwhash IS NOT NULL "
+			     "ORDER BY address", NULL, auth_line, x, err,
+			     errlen);
+}
+
+int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
+			  size_t errlen)
+{
+	struct export x;
+
+	return atomic_write(d, path, 0600, 1, fill_auth, &x, err, errlen);
+}
