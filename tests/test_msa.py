@@ -54,23 +54,6 @@ def msg(sender, rcpt, subject="hi", extra=""):
             (sender, rcpt, subject, extra))
 
 
-def write_creds(path):
-    """TEMPORARY until sluicectl exports credentials: the same format."""
-    with open(path, "w") as f:
-        for u, pw in PW.items():
-            salt = os.urandom(16)
-            h = hashlib.scrypt(pw.encode(), salt=salt, n=1 << 15, r=8, p=1,
-                               maxmem=64 << 20, dklen=32)
-            ssalt = os.urandom(16)
-            salted = hashlib.pbkdf2_hmac("sha256", pw.encode(), ssalt, 4096)
-            ck = hmac.new(salted, b"Client Key", "sha256").digest()
-            sk = hmac.new(salted, b"Server Key", "sha256").digest()
-            f.write("%s $scrypt$15$8$1$%s$%s SCRAM-SHA-256$4096:%s$%s:%s "
-                    "0 1\n" % (u, b64(salt), b64(h), b64(ssalt),
-                               b64(hashlib.sha256(ck).digest()), b64(sk)))
-    os.chmod(path, 0o600)
-
-
 class World:
     def __init__(self, cluster, extra=None):
         base = os.path.join(cluster.base, "dir%d" % free_port())
@@ -84,8 +67,6 @@ class World:
             self.ctl("user", "passwd", u, stdin=pw + "\n")
         self.ctl("alias", "add", "sales@example.test", "alice@example.test")
         os.chmod(self.snap, 0o644)
-        if not os.path.exists(self.snap + ".auth"):
-            write_creds(self.snap + ".auth")  # FIXME: sluicectl of 'sasl'
         assert os.path.exists(self.snap + ".auth"), "no credentials snapshot"
         self.store = cluster.store(extra={"users_file": self.snap})
         # outmta's next hop never answers: remote mail stays in its queue
