@@ -35,7 +35,7 @@ TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
-MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard msa/*.c)))
+MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
@@ -111,14 +111,16 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz msa_header_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
-	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c
+	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
+	msa/msa_header.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
-	    -fsanitize=fuzzer,address,undefined common/$$t.c $(FUZZ_BASE) \
+	  src=common/$$t.c; [ -f $$src ] || src=msa/$$t.c; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote msa \
+	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \

@@ -97,10 +97,10 @@ static int check_header_senders(struct msa *m, struct smtp_session *s,
 				log_info("%s: reject: %s: <%s> not owned by "
 					 "user %s", s->id, fields[f], safe,
 					 s->auth_user);
-				rc = smtp_reply_set(r, 553, "5.7.1", "<%s>: %s: "
-						    "address not owned by "
-						    "user %s", safe, fields[f],
-						    s->auth_user);
+				rc = smtp_reply_set(r, 553, "5.7.1",
+						    "<%s>: %s: address not "
+						    "owned by user %s", safe,
+						    fields[f], s->auth_user);
 			}
 			o += strlen(buf + o) + 1;
 		}

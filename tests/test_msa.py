@@ -491,3 +491,27 @@ def test_failed_logins_lock_out(cluster):
         plain(s, "alice@example.test", PW["alice@example.test"])
     s.close()
     assert "locked out" in w.msa.log()
+
+
+def test_policy_options(cluster):
+    """received_client/received_user off, a small max_message_size, and
+    a message without From:."""
+    w = World(cluster, {"received_client": "no", "received_user": "no",
+                        "max_message_size": "2k"})
+    s = w.smtp("alice@example.test")
+    assert s.esmtp_features["size"] == "2048"
+    code, text = s.docmd("MAIL", "FROM:<alice@example.test> SIZE=4096")
+    assert (code, text[:5]) == (552, b"5.3.4")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail("alice@example.test", ["bob@example.test"],
+                   "Subject: no from\r\n\r\nx\r\n")
+    assert e.value.smtp_code == 550
+    s.sendmail("alice@example.test", ["bob@example.test"],
+               msg("alice@example.test", "bob@example.test", "private"))
+    s.quit()
+    data = wait_messages(w.store, "bob@example.test", 1)[0]
+    rcvd = [h for h in data.split(b"\r\n\r\n")[0].split(b"\r\nReceived:")
+            if b"msa.example.test" in h]
+    assert rcvd and b"ESMTPSA" in rcvd[-1], data
+    assert b"pc.example.test" not in data and b"[127.0.0.1]" not in rcvd[-1]
+    assert b"authenticated sender" not in data
