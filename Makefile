@@ -31,15 +31,17 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c) $(wildcard store/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
+MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
-BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
+BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
+	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
 .PHONY: all build deps run test bench bench-imap clean fuzz
@@ -61,6 +63,15 @@ $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
+		$(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
@@ -121,12 +132,12 @@ FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c
+	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c msa/msa_header.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
+	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; [ -f $$src ] || src=msa/$$t.c; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store -iquote msa \
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \

@@ -417,6 +417,7 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 		cc.tls_policy = TLS_POLICY_NONE;
 	}
 	cc.timeout = (unsigned)f->cfg.timeout;
+	cc.claims = f->cfg.claims;
 	fc->f = f;
 	fc->hop = h;
 	fc->cl = smtp_client_new(f->loop, h->hostport, &cc, &fwd_client_ops,

@@ -40,6 +40,7 @@ struct forward_cfg {
 	const char *tls_policy_map; /* "domain = policy, ..." or NULL */
 	struct dns *dns;	/* resolver for "mx" routes, or NULL */
 	long long smtp_port;	/* port of mail exchangers found by DNS */
+	int claims;		/* hops are ours: pass trust information */
 };
 
 /* Create a forwarder; cfg strings, queue and routes must outlive it. */

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "evloop.h"
 #include "limits_rfc.h"
+#include "smtp_parse.h"
 #include "smtp_reply.h"
 #include "tls.h"
 
@@ -40,6 +41,7 @@ enum cl_state {
 #define CAP_SMTPUTF8 8u
 #define CAP_DSN 16u
 #define CAP_STARTTLS 32u
+#define CAP_XTRUST 64u
 
 struct smtp_client {
 	struct conn *c;
@@ -87,6 +89,27 @@ static void fail(struct smtp_client *cl, int code, const char *why)
 	cl_free(cl);
 }
 
+/* " KW=xtext" when v is set and short enough for the MAIL line. */
+static void write_claim(struct smtp_client *cl, const char *kw,
+			const char *v)
+{
+	char x[300];
+
+	if (v && *v && xtext_encode(v, x, sizeof(x)) == 0)
+		conn_printf(cl->c, " %s=%s", kw, x);
+}
+
+/* The trust information of e, for a hop of ours that takes it. */
+static void write_claims(struct smtp_client *cl, const struct envelope *e)
+{
+	if (!cl->cfg.claims || !(cl->caps & CAP_XTRUST))
+		return;
+	write_claim(cl, "AUTH", e->auth_user ? e->auth_user : "<>");
+	write_claim(cl, "XADDR", e->client_addr);
+	write_claim(cl, "XHELO", e->helo);
+	write_claim(cl, "XENTERED", e->entered_by);
+}
+
 static void write_cmd(struct smtp_client *cl, size_t i)
 {
 	const struct envelope *e = cl->env;
@@ -105,6 +128,7 @@ static void write_cmd(struct smtp_client *cl, size_t i)
 				    e->ret == DSN_RET_FULL ? "FULL" : "HDRS");
 		if ((cl->caps & CAP_DSN) && e->envid)
 			conn_printf(cl->c, " ENVID=%s", e->envid);
+		write_claims(cl, e);
 		conn_write(cl->c, "\r\n", 2);
 	} else if (i <= cl->n) {
 		r = &e->rcpts[cl->idx[i - 1]];
@@ -209,6 +233,8 @@ static void parse_caps(struct smtp_client *cl)
 			cl->caps |= CAP_DSN;
 		else if (n == 8 && strncasecmp(p, "STARTTLS", n) == 0)
 			cl->caps |= CAP_STARTTLS;
+		else if (n == 6 && strncasecmp(p, "XTRUST", n) == 0)
+			cl->caps |= CAP_XTRUST;
 	}
 }
 

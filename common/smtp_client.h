@@ -6,7 +6,8 @@
  *	STARTTLS, then any number of transactions, each with per-recipient
  *	results (LMTP gives one final reply per accepted recipient). Uses
  *	PIPELINING when the server offers it, passes SIZE, BODY, SMTPUTF8 and
- *	the DSN parameters on when offered, dot-stuffs the message.
+ *	the DSN parameters on when offered, dot-stuffs the message; to
+ *	internal hops it passes who sent the mail (cfg.claims).
  *	Faces the network (replies from the next hop are not trusted).
  *	Mail layer.
  */
@@ -40,6 +41,10 @@ struct smtp_client_cfg {
 	enum tls_policy tls_policy;
 	const char *sni;	 /* name to send and (verify) check, or NULL */
 	unsigned timeout;	 /* seconds per reply */
+	/* the next hop is one of ours: when it offers XTRUST, pass the
+	 * envelope's trust information (AUTH=, XADDR=, XHELO=, XENTERED=
+	 * on MAIL; DESIGN.md "Trust between stages") */
+	int claims;
 };
 
 struct smtp_client_ops {

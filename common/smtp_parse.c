@@ -71,6 +71,29 @@ int xtext_valid(const char *s)
 	return 1;
 }
 
+int xtext_encode(const char *s, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+
+	for (; *p; p++) {
+		if (*p < 33 || *p > 126 || *p == '+' || *p == '=') {
+			if (o + 4 > outlen)
+				return -1;
+			snprintf(out + o, 4, "+%02X", *p);
+			o += 3;
+		} else {
+			if (o + 2 > outlen)
+				return -1;
+			out[o++] = (char)*p;
+		}
+	}
+	if (outlen == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
 int xtext_decode(const char *s, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -142,6 +165,79 @@ static int next_param(const char **s, char *kw, size_t kwlen, char *val,
 	return 1;
 }
 
+/* AUTH= value: "<>" or an xtext mailbox (RFC 4954 section 5). */
+static int parse_auth(const char *val, struct mail_params *p)
+{
+	const unsigned char *c;
+
+	if (xtext_decode(val, p->auth, sizeof(p->auth)) < 0)
+		return -1;
+	p->auth_given = 1;
+	if (strcmp(p->auth, "<>") == 0) {
+		p->auth[0] = '\0';
+		return 0;
+	}
+	for (c = (const unsigned char *)p->auth; *c; c++)
+		if (*c <= ' ' || *c == 127 || *c == '<' || *c == '>')
+			return -1;
+	return strchr(p->auth, '@') ? 0 : -1;
+}
+
+/* Decode a claim into out; printable ASCII only, not empty. */
+static int claim(const char *val, char *out, size_t outlen,
+		 const char *alphabet)
+{
+	const char *c;
+
+	if (val == NULL || xtext_decode(val, out, outlen) < 0 ||
+	    out[0] == '\0')
+		return -1;
+	for (c = out; *c; c++)
+		if (*c <= ' ' || *c >= 127 ||
+		    (alphabet && strchr(alphabet, *c) == NULL))
+			return -1;
+	return 0;
+}
+
+/* XADDR, XHELO, XENTERED: only from trusted peers. Returns 1 when kw was
+ * one of them and is fine, 0 when kw is something else, -1 with e
+ * filled. */
+static int trust_param(const char *kw, const char *val, unsigned allowed,
+		       struct mail_params *p, unsigned *seen,
+		       struct parse_err *e)
+{
+	static const char ip_chars[] = "0123456789abcdefABCDEF.:";
+	static const char stage_chars[] = "abcdefghijklmnopqrstuvwxyz"
+					  "0123456789-";
+	unsigned bit;
+	int rc;
+
+	if (!strcasecmp(kw, "XADDR"))
+		bit = 64;
+	else if (!strcasecmp(kw, "XHELO"))
+		bit = 128;
+	else if (!strcasecmp(kw, "XENTERED"))
+		bit = 256;
+	else
+		return 0;
+	if (!(allowed & SMTP_EXT_XTRUST)) {
+		e->code = 550;
+		e->ecode = "5.7.1";
+		e->text = "Inter-stage claims are refused: not a trusted peer";
+		return -1;
+	}
+	if (*seen & bit)
+		return err(e, 501, "Repeated inter-stage parameter");
+	*seen |= bit;
+	if (bit == 64)
+		rc = claim(val, p->xaddr, sizeof(p->xaddr), ip_chars);
+	else if (bit == 128)
+		rc = claim(val, p->xhelo, sizeof(p->xhelo), NULL);
+	else
+		rc = claim(val, p->xentered, sizeof(p->xentered), stage_chars);
+	return rc < 0 ? err(e, 501, "Bad inter-stage parameter") : 1;
+}
+
 int smtp_parse_mail_params(const char *rest, unsigned allowed,
 			   struct mail_params *p, struct parse_err *e)
 {
@@ -198,11 +294,16 @@ int smtp_parse_mail_params(const char *rest, unsigned allowed,
 			memcpy(p->envid, val, strlen(val) + 1);
 			seen |= 16;
 		} else if (!strcasecmp(kw, "AUTH")) {
-			/* RFC 4954 5: we do not relay AUTH= identities */
-			if ((seen & 32) || !hv || !xtext_valid(val))
+			/* RFC 4954 5: auth-param = "AUTH=" ("<>" / xtext
+			 * mailbox); whether to believe it is the engine's
+			 * call */
+			if ((seen & 32) || !hv || parse_auth(val, p) < 0)
 				return err(e, 501, "Bad AUTH parameter");
 			seen |= 32;
-		} else {
+		} else if ((rc = trust_param(kw, hv ? val : NULL, allowed, p,
+					     &seen, e)) <= 0) {
+			if (rc < 0)
+				return -1;
 			e->code = 555;
 			e->ecode = "5.5.4";
 			e->text = "Unsupported MAIL parameter";

@@ -5,8 +5,10 @@
  *	Pure parsers (no I/O) for the server engine: the verb of a command
  *	line (RFC 5321 4.1.1), and the MAIL/RCPT parameters of the
  *	extensions we offer: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8
- *	(RFC 6531), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), AUTH (RFC 4954,
- *	accepted and dropped). Faces the network. Mail layer.
+ *	(RFC 6531), DSN RET/ENVID/NOTIFY/ORCPT (RFC 3461), AUTH (RFC 4954
+ *	section 5), and the inter-stage claims of trusted peers (XTRUST:
+ *	XADDR, XHELO, XENTERED; DESIGN.md "Trust between stages"), which
+ *	are refused from everyone else. Faces the network. Mail layer.
  */
 #ifndef SLUICE_SMTP_PARSE_H
 #define SLUICE_SMTP_PARSE_H
@@ -51,6 +53,8 @@ int smtp_parse_cmd(const char *line, struct smtp_cmd *c);
 #define SMTP_EXT_8BITMIME 0x02
 #define SMTP_EXT_SMTPUTF8 0x04
 #define SMTP_EXT_DSN 0x08
+/* the peer is trusted: its XADDR, XHELO and XENTERED claims are taken */
+#define SMTP_EXT_XTRUST 0x10
 
 struct parse_err {
 	int code;
@@ -64,6 +68,12 @@ struct mail_params {
 	int smtputf8;
 	enum dsn_ret ret;
 	char envid[LIM_ENVID + 1]; /* "" if none */
+	int auth_given;		   /* AUTH= present */
+	char auth[LIM_PATH + 1];   /* its mailbox decoded; "" for AUTH=<> */
+	/* claims of a trusted peer (SMTP_EXT_XTRUST), decoded, "" if none */
+	char xaddr[64];		   /* the original client's IP */
+	char xhelo[LIM_DOMAIN + 1]; /* its HELO name */
+	char xentered[32];	   /* the stage the mail entered by */
 };
 
 struct rcpt_params {
@@ -72,7 +82,8 @@ struct rcpt_params {
 };
 
 /* Parse the parameters after MAIL FROM:<path>. Returns 0, or -1 with
- * e filled (555 5.5.4 unknown, 501 5.5.4 malformed or repeated). */
+ * e filled (555 5.5.4 unknown, 501 5.5.4 malformed or repeated, 550
+ * 5.7.1 a trusted-peer claim without SMTP_EXT_XTRUST). */
 int smtp_parse_mail_params(const char *rest, unsigned allowed,
 			   struct mail_params *p, struct parse_err *e);
 int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
@@ -80,6 +91,10 @@ int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
 
 /* RFC 3461 4: xtext = *( xchar / hexchar ); non-zero if s is valid. */
 int xtext_valid(const char *s);
+
+/* Encode s as xtext into out (NUL-terminated). Returns 0, or -1 when it
+ * does not fit. */
+int xtext_encode(const char *s, char *out, size_t outlen);
 
 /* Decode xtext s into out (at most outlen-1 bytes, NUL-terminated).
  * Returns 0, or -1 if s is not valid xtext or does not fit. */

@@ -42,8 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	smtp_parse_mail_params(line, 15, &mp, &e);
+	smtp_parse_mail_params(line, 31, &mp, &e); /* trusted-peer claims */
 	smtp_parse_rcpt_params(line, 15, &rp, &e);
 	xtext_decode(line, out, sizeof(out));
+	xtext_encode(line, out, sizeof(out));
 	addr_domain_valid(line);
 	free(line);
 	return 0;

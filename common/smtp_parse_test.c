@@ -57,7 +57,20 @@ static const struct param_case params[] = {
 	{"ret bad", 1, "RET=ALL", ALL, 501},
 	{"envid bad xtext", 1, "ENVID=a+zz", ALL, 501},
 	{"envid not offered", 1, "ENVID=abc", ALL & ~SMTP_EXT_DSN, 555},
-	{"auth dropped", 1, "AUTH=<>", ALL, 0},
+	{"auth empty", 1, "AUTH=<>", ALL, 0},
+	{"auth mailbox", 1, "AUTH=alice+2Bx@example.test", ALL, 0},
+	{"auth no domain", 1, "AUTH=alice", ALL, 501},
+	{"auth bad xtext", 1, "AUTH=a+zz@b", ALL, 501},
+	{"auth twice", 1, "AUTH=<> AUTH=<>", ALL, 501},
+	{"xaddr untrusted", 1, "XADDR=192.0.2.1", ALL, 550},
+	{"xentered untrusted", 1, "XENTERED=msa", ALL, 550},
+	{"xhelo untrusted", 1, "XHELO=pc.example", ALL, 550},
+	{"claims trusted", 1, "AUTH=a@b XADDR=192.0.2.1 XHELO=pc XENTERED=msa",
+	 ALL | SMTP_EXT_XTRUST, 0},
+	{"xaddr not an ip", 1, "XADDR=evil+3Bx", ALL | SMTP_EXT_XTRUST, 501},
+	{"xentered bad", 1, "XENTERED=MSA+0A", ALL | SMTP_EXT_XTRUST, 501},
+	{"xhelo empty", 1, "XHELO=", ALL | SMTP_EXT_XTRUST, 501},
+	{"xhelo twice", 1, "XHELO=a XHELO=b", ALL | SMTP_EXT_XTRUST, 501},
 	{"unknown", 1, "FOO=bar", ALL, 555},
 	{"notify", 0, "NOTIFY=SUCCESS,FAILURE", ALL, 0},
 	{"notify never", 0, "NOTIFY=NEVER", ALL, 0},
@@ -103,11 +116,23 @@ int main(void)
 				    ALL, &mp, &e);
 	CHECK(rc == 0 && mp.size == 42 && mp.body == BODY_8BITMIME &&
 	      mp.ret == DSN_RET_FULL && strcmp(mp.envid, "x") == 0, "values");
+	rc = smtp_parse_mail_params("AUTH=a+2Bb@c XADDR=::1 XHELO=pc+2Eh "
+				    "XENTERED=msa", ALL | SMTP_EXT_XTRUST,
+				    &mp, &e);
+	CHECK(rc == 0 && mp.auth_given && strcmp(mp.auth, "a+b@c") == 0 &&
+	      strcmp(mp.xaddr, "::1") == 0 && strcmp(mp.xhelo, "pc.h") == 0 &&
+	      strcmp(mp.xentered, "msa") == 0, "claims decoded");
+	rc = smtp_parse_mail_params("AUTH=<>", ALL, &mp, &e);
+	CHECK(rc == 0 && mp.auth_given && mp.auth[0] == '\0', "auth <>");
 	rc = smtp_parse_rcpt_params("NOTIFY=FAILURE,DELAY", ALL, &rp, &e);
 	CHECK(rc == 0 && rp.notify == (DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY),
 	      "notify bits");
 	CHECK(xtext_decode("bob+40example.test", out, sizeof(out)) == 0 &&
 	      strcmp(out, "bob@example.test") == 0, "xtext decode");
 	CHECK(xtext_decode("a+4", out, sizeof(out)) < 0, "xtext bad");
+	CHECK(xtext_encode("a+b=c d\x80", out, sizeof(out)) == 0 &&
+	      strcmp(out, "a+2Bb+3Dc+20d+80") == 0, "xtext encode");
+	CHECK(xtext_encode("abcd", out, 4) < 0, "xtext encode too long");
+	CHECK(xtext_encode("abc", out, 4) == 0, "xtext encode fits");
 	return test_done();
 }

@@ -26,6 +26,7 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "netmatch.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
 #include "tls.h"
@@ -98,6 +99,7 @@ static void session_free(struct srv_session *ss)
 	if (ss->next)
 		ss->next->prev = ss->prev;
 	srv->nsessions--;
+	srv_auth_reset(ss);
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
 	sbuf_free(&ss->pub.msg);
@@ -159,6 +161,7 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	struct smtp_reply r;
+	const char *mechs;
 	int lmtp = srv->cfg.lmtp;
 
 	if ((cmd->verb == SMTP_LHLO) != lmtp) {
@@ -194,6 +197,10 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 		conn_printf(ss->c, "250-DSN\r\n");
 	if (srv->cfg.tls && !ss->pub.tls)
 		conn_printf(ss->c, "250-STARTTLS\r\n");
+	if ((mechs = srv_auth_mechs(ss)) != NULL && *mechs)
+		conn_printf(ss->c, "250-AUTH %s\r\n", mechs);
+	if (ss->pub.trusted)
+		conn_printf(ss->c, "250-XTRUST\r\n");
 	conn_printf(ss->c, "250 HELP\r\n");
 }
 
@@ -205,6 +212,8 @@ static unsigned allowed_ext(struct srv_session *ss)
 		return 0;
 	if (ss->pub.srv->cfg.dsn)
 		a |= SMTP_EXT_DSN;
+	if (ss->pub.trusted)
+		a |= SMTP_EXT_XTRUST;
 	return a;
 }
 
@@ -212,6 +221,38 @@ static int reply_parse_err(struct srv_session *ss, const struct parse_err *e)
 {
 	srv_reply(ss, e->code, e->ecode, "%s", e->text);
 	return -1;
+}
+
+static int dup_claim(char **dst, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return 0;
+	*dst = strdup(v);
+	return *dst ? 0 : -1;
+}
+
+/* Who sent this, as far as we may believe (DESIGN.md "Trust between
+ * stages"): our own AUTH first; a trusted peer's AUTH= and claims; an
+ * untrusted AUTH= counts as AUTH=<> (RFC 4954 5). */
+static int take_claims(struct srv_session *ss, const struct mail_params *mp)
+{
+	struct envelope *e = &ss->pub.env;
+	char safe[LIM_PATH + 1];
+
+	if (ss->pub.auth_user)
+		return dup_claim(&e->auth_user, ss->pub.auth_user);
+	if (!ss->pub.trusted) {
+		if (mp->auth_given && mp->auth[0]) {
+			log_safe(safe, sizeof(safe), mp->auth);
+			log_info("%s: [%s]: untrusted AUTH=%s ignored",
+				 ss->pub.id, ss->pub.client_addr, safe);
+		}
+		return 0;
+	}
+	return dup_claim(&e->auth_user, mp->auth) |
+	       dup_claim(&e->client_addr, mp->xaddr) |
+	       dup_claim(&e->helo, mp->xhelo) |
+	       dup_claim(&e->entered_by, mp->xentered);
 }
 
 static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
@@ -229,6 +270,11 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (ss->have_mail) {
 		srv_reply(ss, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (srv->cfg.auth_required && ss->pub.auth_user == NULL) {
+		srv_reply(ss, 530, "5.7.0", ss->pub.tls ? "Authentication "
+			  "required" : "Must issue a STARTTLS command first");
 		return;
 	}
 	if (addr_parse_path(cmd->arg, ADDR_OPT_NULL_OK | ADDR_OPT_UTF8, &a,
@@ -262,6 +308,11 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	ss->pub.env.smtputf8 = mp.smtputf8;
 	ss->pub.env.ret = mp.ret;
 	ss->pub.env.envid = mp.envid[0] ? strdup(mp.envid) : NULL;
+	if (take_claims(ss, &mp) < 0) {
+		srv_reset_txn(ss);
+		srv_reply(ss, 451, "4.3.0", "Error: out of memory");
+		return;
+	}
 	ss->pub.path = &a;
 	if (srv->hooks.on_mail && srv->hooks.on_mail(&ss->pub, &r) < 0) {
 		ss->pub.path = NULL;
@@ -369,6 +420,7 @@ static void do_starttls(struct srv_session *ss, const struct smtp_cmd *cmd)
 	/* RFC 3207 4.2: forget everything, including what the client
 	 * pipelined after STARTTLS (conn_starttls discards it). */
 	srv_reset_txn(ss);
+	srv_auth_reset(ss);
 	free(ss->pub.helo);
 	ss->pub.helo = NULL;
 	ss->pub.esmtp = 0;
@@ -422,15 +474,18 @@ static void do_command(struct srv_session *ss, char *line)
 		break;
 	case SMTP_HELP:
 		srv_reply(ss, 214, "2.0.0", "Commands: %s MAIL RCPT DATA "
-			  "RSET NOOP QUIT VRFY HELP%s",
+			  "RSET NOOP QUIT VRFY HELP%s%s",
 			  ss->pub.srv->cfg.lmtp ? "LHLO" : "HELO EHLO",
-			  ss->pub.srv->cfg.tls ? " STARTTLS" : "");
+			  ss->pub.srv->cfg.tls ? " STARTTLS" : "",
+			  ss->pub.srv->cfg.auth ? " AUTH" : "");
 		break;
 	case SMTP_STARTTLS:
 		do_starttls(ss, &cmd);
 		break;
-	case SMTP_EXPN:
 	case SMTP_AUTH:
+		srv_auth_cmd(ss, &cmd);
+		break;
+	case SMTP_EXPN:
 	case SMTP_BDAT:
 		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
 		break;
@@ -440,16 +495,28 @@ static void do_command(struct srv_session *ss, char *line)
 	}
 }
 
-/* Handle complete command lines in the input buffer. Returns when the
- * buffer has no complete line, or the session stopped taking commands. */
+static void too_long(struct srv_session *ss)
+{
+	if (ss->auth_wait)
+		srv_auth_response(ss, NULL);
+	else
+		srv_reply(ss, 500, "5.5.2", "Error: line too long");
+}
+
+/* Handle complete command lines (or AUTH responses) in the input buffer.
+ * Returns when the buffer has no complete line, or the session stopped
+ * taking commands. */
 static void read_commands(struct srv_session *ss)
 {
 	struct sbuf *in = &ss->c->in;
 	char *lf;
-	size_t len;
+	size_t len, lim;
 
 	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
-	       ss->state != ST_QUIT && in->len > 0) {
+	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
+	       in->len > 0) {
+		/* RFC 4954 4: responses may be longer than commands */
+		lim = ss->auth_wait ? LIM_AUTH_LINE + 2 : LIM_CMD_LINE;
 		lf = memchr(in->data, '\n', in->len);
 		if (ss->skipping) {
 			if (lf == NULL) {
@@ -458,29 +525,33 @@ static void read_commands(struct srv_session *ss)
 			}
 			sbuf_consume(in, (size_t)(lf - in->data) + 1);
 			ss->skipping = 0;
-			srv_reply(ss, 500, "5.5.2", "Error: line too long");
+			too_long(ss);
 			continue;
 		}
 		if (lf == NULL) {
-			if (in->len > LIM_CMD_LINE) {
+			if (in->len > lim) {
 				ss->skipping = 1;
 				sbuf_reset(in);
 			}
 			return;
 		}
 		len = (size_t)(lf - in->data) + 1;
-		if (len > LIM_CMD_LINE) {
+		if (len > lim) {
 			sbuf_consume(in, len);
-			srv_reply(ss, 500, "5.5.2", "Error: line too long");
+			too_long(ss);
 		} else if (len < 2 || lf[-1] != '\r' ||
 			   memchr(in->data, '\r', len - 2) != NULL ||
 			   memchr(in->data, '\0', len) != NULL) {
 			sbuf_consume(in, len);
+			ss->auth_wait = 0;
 			srv_reply(ss, 500, "5.5.2", "Error: bare <CR> or <LF> "
 				  "or NUL in command");
 		} else {
 			lf[-1] = '\0';
-			do_command(ss, in->data);
+			if (ss->auth_wait)
+				srv_auth_response(ss, in->data);
+			else
+				do_command(ss, in->data);
 			/* STARTTLS and QUIT empty the buffer themselves */
 			if (in->len >= len)
 				sbuf_consume(in, len);
@@ -505,6 +576,10 @@ static void on_read(void *arg)
 			continue; /* message complete: commands may follow */
 		}
 		read_commands(ss);
+		/* a client that sent the message with DATA (not waiting for
+		 * 354, RFC 2920 3.1) has it in the buffer already */
+		if (ss->state == ST_DATA && ss->c->in.len > 0)
+			continue;
 		break;
 	}
 	conn_flush(ss->c);
@@ -554,6 +629,19 @@ static void peer_name(int fd, struct smtp_session *s)
 	}
 }
 
+/* Sessions (ss included) from ss's client address. */
+static size_t same_client(struct smtp_server *srv, struct srv_session *ss)
+{
+	struct srv_session *o;
+	size_t n = 0;
+
+	for (o = srv->sessions; o; o = o->next)
+		if (o->state != ST_QUIT &&
+		    strcmp(o->pub.client_addr, ss->pub.client_addr) == 0)
+			n++;
+	return n;
+}
+
 static void accept_one(struct smtp_server *srv, int fd)
 {
 	struct srv_session *ss = calloc(1, sizeof(*ss));
@@ -582,6 +670,17 @@ static void accept_one(struct smtp_server *srv, int fd)
 	conn_set_timeout(ss->c, (unsigned)srv->cfg.timeout);
 	log_info("%s: connect from [%s]:%d", ss->pub.id, ss->pub.client_addr,
 		 ss->pub.client_port);
+	ss->pub.trusted = netmatch_list(srv->cfg.trusted_peers,
+					ss->pub.client_addr);
+	if (srv->cfg.max_per_client > 0 &&
+	    same_client(srv, ss) > (size_t)srv->cfg.max_per_client) {
+		log_warn("%s: too many sessions from [%s], refusing",
+			 ss->pub.id, ss->pub.client_addr);
+		srv_reply(ss, 421, "4.7.0", "%s Error: too many connections "
+			  "from your address", srv->cfg.hostname);
+		srv_hangup(ss);
+		return;
+	}
 	if (srv->nsessions > (size_t)srv->cfg.max_sessions) {
 		log_warn("%s: too many sessions (%zu), refusing [%s]",
 			 ss->pub.id, srv->nsessions, ss->pub.client_addr);

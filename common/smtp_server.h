@@ -3,8 +3,12 @@
  *	smtp_server - the one SMTP/LMTP server engine
  * DESCRIPTION
  *	Speaks RFC 5321 SMTP (or RFC 2033 LMTP) on accepted sockets, with
- *	PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS
- *	and DSN. Stages plug in hooks; the engine owns the protocol state,
+ *	PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, SMTPUTF8, STARTTLS,
+ *	DSN and AUTH (RFC 4954, through sasl.h, only under TLS; in
+ *	smtp_server_auth.c). Peers listed in trusted_peers may pass the
+ *	inter-stage claims of DESIGN.md as MAIL parameters (EHLO keyword
+ *	XTRUST: AUTH=, XADDR=, XHELO=, XENTERED=); from anyone else those
+ *	claims are refused (AUTH= is ignored, RFC 4954 5). Stages plug in hooks; the engine owns the protocol state,
  *	limits, timeouts, dot-unstuffing and the CRLF.CRLF rule (bare CR or LF
  *	anywhere in DATA makes the message refused). Faces the network.
  *
@@ -54,6 +58,8 @@ struct smtp_session {
 	struct sbuf msg;	/* the message, complete when on_data runs */
 	size_t header_len;	/* bytes of the header section incl. blank line */
 	int received_count;	/* Received: headers in the header section */
+	char *auth_user;	/* identity that passed AUTH, or NULL */
+	int trusted;		/* the peer is in cfg.trusted_peers */
 };
 
 /* Hooks; all optional. A hook that refuses fills r and returns -1;
@@ -61,6 +67,10 @@ struct smtp_session {
 struct smtp_hooks {
 	int (*on_connect)(struct smtp_session *s, struct smtp_reply *r);
 	int (*on_helo)(struct smtp_session *s, const char *name,
+		       struct smtp_reply *r);
+	/* AUTH succeeded for user (s->auth_user is still NULL); refusing
+	 * makes it a failed authentication */
+	int (*on_auth)(struct smtp_session *s, const char *user,
 		       struct smtp_reply *r);
 	/* s->env.from and the MAIL parameters are set when this runs */
 	int (*on_mail)(struct smtp_session *s, struct smtp_reply *r);
@@ -88,6 +98,16 @@ struct smtp_server_cfg {
 	/* RCPT TO:<Postmaster> (RFC 5321 4.5.1) becomes postmaster@this
 	 * domain; NULL keeps the bare form */
 	const char *postmaster_domain;
+	/* concurrent sessions from one client address (0: no limit) */
+	long long max_per_client;
+	/* SMTP AUTH (RFC 4954) through sasl.h, offered only under TLS;
+	 * sasl_setup() must have run */
+	int auth;
+	int auth_required;	/* MAIL before AUTH gets 530 5.7.0 */
+	struct authlimit *authlimit; /* failed-login limits, or NULL */
+	/* peers whose inter-stage claims are believed (NULL-terminated
+	 * netmatch patterns), or NULL for nobody */
+	char *const *trusted_peers;
 };
 
 /* Create a server; cfg strings must outlive it. */

@@ -9,9 +9,13 @@
 
 #include <stdint.h>
 
+#include "limits_rfc.h"
 #include "smtp_server.h"
 
 struct conn;
+struct ev_timer;
+struct sasl_srv;
+struct smtp_cmd;
 
 enum srv_state {
 	ST_INIT,  /* greeted, no HELO yet */
@@ -39,6 +43,14 @@ struct srv_session {
 	int d_in_header;     /* still in the header section */
 	int d_bol;	     /* at the beginning of a line */
 	size_t d_total;	     /* bytes of message seen (also past the limit) */
+	/* AUTH exchange (smtp_server_auth.c) */
+	struct sasl_srv *sasl; /* created under TLS, on first use */
+	int auth_wait;	     /* 334 sent: the next line is a response */
+	int auth_skipping;   /* discarding an over-long response line */
+	struct ev_timer *auth_delay; /* failed login: reply held back */
+	char auth_claim[LIM_PATH + 1]; /* user name the client gave */
+	char auth_mech[24];
+	int auth_steps;
 };
 
 struct smtp_server {
@@ -58,6 +70,15 @@ void srv_reset_txn(struct srv_session *ss);
 void srv_set_state(struct srv_session *ss, enum srv_state st);
 void srv_hangup(struct srv_session *ss);
 void srv_greet(struct srv_session *ss);
+
+/* AUTH command (RFC 4954). */
+void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd);
+/* A response line during an AUTH exchange (NUL-terminated, no CRLF). */
+void srv_auth_response(struct srv_session *ss, char *line);
+/* "AUTH mechs" for EHLO, or NULL when AUTH is not offered now. */
+const char *srv_auth_mechs(struct srv_session *ss);
+/* Forget authentication state (STARTTLS, session end). */
+void srv_auth_reset(struct srv_session *ss);
 
 /* Prepare for a message. */
 void srv_data_begin(struct srv_session *ss);

@@ -41,12 +41,13 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 	struct sbuf body;
 	struct qmsg *m;
 
-	free(s->env.client_addr);
-	free(s->env.helo);
-	free(s->env.entered_by);
-	s->env.client_addr = strdup(s->client_addr);
-	s->env.helo = s->helo ? strdup(s->helo) : NULL;
-	s->env.entered_by = strdup(sp->stage);
+	/* a trusted peer's claims (smtp_server.h) stand; else this hop */
+	if (s->env.client_addr == NULL)
+		s->env.client_addr = strdup(s->client_addr);
+	if (s->env.helo == NULL && s->helo)
+		s->env.helo = strdup(s->helo);
+	if (s->env.entered_by == NULL)
+		s->env.entered_by = strdup(sp->stage);
 	s->env.arrival = time(NULL);
 	sbuf_init(&body, s->msg.len + plen + 1);
 	if (sbuf_append(&body, prefix, plen) < 0 ||
@@ -123,7 +124,13 @@ void spool_commit(void *arg)
 int spool_received(struct smtp_session *s, const char *hostname,
 		   struct sbuf *out)
 {
-	char date[64], helo[300];
+	return spool_received_ex(s, hostname, 0, out);
+}
+
+int spool_received_ex(struct smtp_session *s, const char *hostname,
+		      unsigned flags, struct sbuf *out)
+{
+	char date[64], helo[300], user[300];
 	const char *proto;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -131,15 +138,33 @@ int spool_received(struct smtp_session *s, const char *hostname,
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
 	log_safe(helo, sizeof(helo), s->helo ? s->helo : "unknown");
-	proto = s->esmtp ? (s->tls ? "ESMTPS" : "ESMTP") : "SMTP";
+	/* RFC 3848 with-protocol names; RFC 6531 for SMTPUTF8 */
 	if (s->env.smtputf8)
-		proto = s->tls ? "UTF8SMTPS" : "UTF8SMTP";
-	if (sbuf_printf(out, "Received: from %s ([%s])\r\n\tby %s (Sluice) "
-			"with %s id %s\r\n", helo, s->client_addr, hostname,
+		proto = s->tls ? (s->auth_user ? "UTF8SMTPSA" : "UTF8SMTPS")
+			       : (s->auth_user ? "UTF8SMTPA" : "UTF8SMTP");
+	else if (s->esmtp)
+		proto = s->tls ? (s->auth_user ? "ESMTPSA" : "ESMTPS")
+			       : (s->auth_user ? "ESMTPA" : "ESMTP");
+	else
+		proto = "SMTP";
+	if (!(flags & SPOOL_RCVD_NO_CLIENT) &&
+	    sbuf_printf(out, "Received: from %s ([%s])\r\n\tby", helo,
+			s->client_addr) < 0)
+		return -1;
+	if ((flags & SPOOL_RCVD_NO_CLIENT) && sbuf_puts(out, "Received:") < 0)
+		return -1;
+	if (sbuf_printf(out, " %s (Sluice) with %s id %s\r\n", hostname,
 			proto, s->id) < 0)
 		return -1;
 	if (s->tls && sbuf_printf(out, "\t(using %s)\r\n", s->tls_info) < 0)
 		return -1;
+	/* never the password: only who authenticated, when policy allows */
+	if ((flags & SPOOL_RCVD_AUTH) && s->auth_user) {
+		log_safe(user, sizeof(user), s->auth_user);
+		if (sbuf_printf(out, "\t(authenticated sender: %s)\r\n",
+				user) < 0)
+			return -1;
+	}
 	if (s->env.nrcpt == 1 &&
 	    sbuf_printf(out, "\tfor <%s>", s->env.rcpts[0].addr) < 0)
 		return -1;

@@ -37,8 +37,15 @@ void spool_closed(struct spool *sp, struct smtp_session *s);
 void spool_commit(void *arg);
 
 /* "Received: from helo ([addr]) by host (Sluice) with PROTO id SID
- * (using TLS...) for <rcpt>; date" for s, appended to out. 0 or -1. */
+ * (using TLS...) for <rcpt>; date" for s, appended to out. PROTO names
+ * TLS and AUTH as RFC 3848 does (ESMTPSA). 0 or -1. */
 int spool_received(struct smtp_session *s, const char *hostname,
 		   struct sbuf *out);
+
+#define SPOOL_RCVD_NO_CLIENT 1	/* leave the from clause out (privacy) */
+#define SPOOL_RCVD_AUTH 2	/* name the authenticated user */
+/* spool_received() with SPOOL_RCVD_* flags. */
+int spool_received_ex(struct smtp_session *s, const char *hostname,
+		      unsigned flags, struct sbuf *out);
 
 #endif

@@ -132,6 +132,7 @@ int main(int argc, char **argv)
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
 	sc.dsn = 1;
+	sc.trusted_peers = om.peers;
 	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");

@@ -4,12 +4,12 @@
  * DESCRIPTION
  *	Only the configured inner stages may hand mail to the outgoing MTA
  *	(DESIGN.md: F is the only stage that talks to the Internet, and only
- *	for the stages behind it). Peers are matched by address, or by an
- *	IPv4 prefix written a.b.c.d/len. Recipients anywhere are accepted
+ *	for the stages behind it). The engine matches peers against
+ *	trusted_peers (netmatch.h); their inter-stage claims (who
+ *	authenticated, which stage the mail entered by) are taken over with
+ *	the mail. Recipients anywhere are accepted
  *	from them; the message gets a Received header and is queued.
  */
-#include <arpa/inet.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,37 +25,12 @@ static struct outmta *om_of(struct smtp_session *s)
 	return smtp_server_ctx(s->srv);
 }
 
-/* Does addr match pattern ("10.0.0.5", "::1" or "10.0.0.0/8")? */
-static int peer_match(const char *pattern, const char *addr)
-{
-	char net[64];
-	struct in_addr a, n;
-	const char *slash = strchr(pattern, '/');
-	unsigned long len;
-	uint32_t mask;
-
-	if (slash == NULL)
-		return strcmp(pattern, addr) == 0;
-	if ((size_t)(slash - pattern) >= sizeof(net))
-		return 0;
-	memcpy(net, pattern, (size_t)(slash - pattern));
-	net[slash - pattern] = '\0';
-	len = strtoul(slash + 1, NULL, 10);
-	if (len > 32 || inet_pton(AF_INET, net, &n) != 1 ||
-	    inet_pton(AF_INET, addr, &a) != 1)
-		return 0;
-	mask = len == 0 ? 0 : htonl(~(uint32_t)0 << (32 - len));
-	return (a.s_addr & mask) == (n.s_addr & mask);
-}
-
 static int om_connect(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct outmta *om = om_of(s);
-	char **p;
 
-	for (p = om->peers; *p; p++)
-		if (peer_match(*p, s->client_addr))
-			return 0;
+	if (s->trusted)
+		return 0;
 	log_warn("%s: reject: connect from [%s]: not a trusted peer", s->id,
 		 s->client_addr);
 	return smtp_reply_set(r, 554, "5.7.1", "%s: not a trusted peer",

@@ -103,6 +103,10 @@ $B/sluice-mx -c var/mx.conf &
 pids+=($!)
 $B/sluice-outmta -c var/outmta.conf &
 pids+=($!)
+# submission: the defaults fit make run (credentials and directory
+# snapshots in var/store, local domain to the store, the rest to outmta)
+$B/sluice-msa &
+pids+=($!)
 sleep 0.5
 cat <<MSG
 
@@ -110,6 +114,7 @@ cat <<MSG
     mx      SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
     store   LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
     outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
+    msa     SMTP  127.0.0.1:5870   (submission: STARTTLS + AUTH; 4650 implicit TLS)
   and a loopback Internet: DNS on 127.0.0.1:5354 (remote.test MX 127.0.0.2),
   remote.test's own mx + store on 127.0.0.2 keeping mail in var/remote.test/
 
@@ -122,6 +127,11 @@ cat <<MSG
     swaks --server 127.0.0.1:10026 --from alice@example.test --to someone@remote.test
 
   It lands in var/remote.test/mail/remote.test/someone/Maildir/new/
+
+  Submit as alice (password in var/demo-credentials), TLS and AUTH required:
+    swaks --server 127.0.0.1:5870 --tls --auth PLAIN --auth-user alice@example.test \\
+          --auth-password PASSWORD --from alice@example.test --to bob@example.test
+
   The queue:  $B/sluice-queue -d var/mx/queue list
 
 MSG

@@ -1,0 +1,18 @@
+/*
+ * NAME
+ *	netmatch - is a peer address in a configured list?
+ * DESCRIPTION
+ *	Matches a peer IP (as text) against entries such as "10.0.0.5",
+ *	"::1" or an IPv4 prefix "10.0.0.0/8": who may send through outmta,
+ *	whose inter-stage claims a server believes. Base layer.
+ */
+#ifndef SLUICE_NETMATCH_H
+#define SLUICE_NETMATCH_H
+
+/* Does addr match pattern ("10.0.0.5", "::1" or "10.0.0.0/8")? */
+int netmatch(const char *pattern, const char *addr);
+
+/* Does addr match an entry of the NULL-terminated list (may be NULL)? */
+int netmatch_list(char *const *list, const char *addr);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * NAME
+ *	smtp_server_auth - SMTP AUTH (RFC 4954) in the server engine
+ * DESCRIPTION
+ *	AUTH mechanism [initial-response], then 334 challenges and client
+ *	response lines (up to LIM_AUTH_LINE octets, "*" cancels) until 235,
+ *	535 or an error. The SASL work is sasl.h's; this file keeps the
+ *	protocol in step and applies the failed-login limits of authlimit.h
+ *	per client address and per claimed user name (a failure's 535 is
+ *	held back by the delay authlimit asks for, the session paused
+ *	meanwhile). Only under TLS: clear-text passwords never cross the
+ *	wire in clear, and before TLS AUTH gets 538 5.7.11. Faces the
+ *	network; secrets are wiped and never logged.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authlimit.h"
+#include "conn.h"
+#include "evloop.h"
+#include "log.h"
+#include "sasl.h"
+#include "smtp_parse.h"
+#include "smtp_server_int.h"
+#include "tls.h"
+
+/* A mechanism takes a handful of round trips; more is a broken peer. */
+#define AUTH_MAX_STEPS 8
+
+static int ensure_sasl(struct srv_session *ss)
+{
+	char remote[96];
+
+	if (ss->sasl != NULL)
+		return 0;
+	snprintf(remote, sizeof(remote), "%s;%d", ss->pub.client_addr,
+		 ss->pub.client_port);
+	ss->sasl = sasl_srv_new("smtp", NULL, remote, ss->pub.tls);
+	return ss->sasl ? 0 : -1;
+}
+
+const char *srv_auth_mechs(struct srv_session *ss)
+{
+	if (!ss->pub.srv->cfg.auth || !ss->pub.tls || ss->pub.auth_user)
+		return NULL;
+	if (ensure_sasl(ss) < 0)
+		return NULL;
+	return sasl_srv_mechs(ss->sasl);
+}
+
+static void end_exchange(struct srv_session *ss)
+{
+	ss->auth_wait = 0;
+	ss->auth_steps = 0;
+	ss->auth_mech[0] = '\0';
+	ss->auth_claim[0] = '\0';
+}
+
+void srv_auth_reset(struct srv_session *ss)
+{
+	if (ss->auth_delay) {
+		evloop_timer_cancel(ss->pub.srv->loop, ss->auth_delay);
+		ss->auth_delay = NULL;
+	}
+	sasl_srv_free(&ss->sasl);
+	free(ss->pub.auth_user);
+	ss->pub.auth_user = NULL;
+	ss->auth_skipping = 0;
+	end_exchange(ss);
+}
+
+/* The user name a response claims, so failures count per user too:
+ * PLAIN's authcid (RFC 4616), LOGIN's first response, SCRAM's n= (RFC
+ * 5802 7). Only a key for authlimit; the SASL library decides. */
+static void note_claim(struct srv_session *ss, const char *b64)
+{
+	struct sbuf raw;
+	const char *p, *end, *u = NULL;
+	size_t n = 0, i;
+
+	if (ss->auth_claim[0] || b64 == NULL || strcmp(b64, "=") == 0)
+		return;
+	sbuf_init(&raw, LIM_AUTH_LINE);
+	if (tls_unbase64(b64, strlen(b64), &raw) < 0 || raw.len == 0) {
+		sbuf_free(&raw);
+		return;
+	}
+	p = raw.data;
+	end = p + raw.len;
+	if (strcmp(ss->auth_mech, "PLAIN") == 0) {
+		u = memchr(p, '\0', raw.len);
+		if (u && ++u < end)
+			n = strnlen(u, (size_t)(end - u));
+	} else if (strcmp(ss->auth_mech, "LOGIN") == 0) {
+		u = p;
+		n = strnlen(p, raw.len);
+	} else if (strncmp(ss->auth_mech, "SCRAM-", 6) == 0) {
+		/* gs2-header "n,[a=authzid]," then "n=saslname," */
+		u = memchr(p, ',', raw.len);
+		u = u ? memchr(u + 1, ',', (size_t)(end - u - 1)) : NULL;
+		if (u && end - u > 3 && u[1] == 'n' && u[2] == '=') {
+			u += 3;
+			n = strcspn(u, ",");
+			if (n > (size_t)(end - u))
+				n = (size_t)(end - u);
+		}
+	}
+	if (u && n > 0 && n < sizeof(ss->auth_claim)) {
+		for (i = 0; i < n; i++)
+			ss->auth_claim[i] = (char)tolower((unsigned char)u[i]);
+		ss->auth_claim[n] = '\0';
+	}
+	explicit_bzero(raw.data, raw.len);
+	sbuf_free(&raw);
+}
+
+static int limit_key(char *key, size_t len, const char *kind,
+		     const char *val)
+{
+	return snprintf(key, len, "%s:%s", kind, val) < (int)len;
+}
+
+/* Is the client address or the claimed user locked out? */
+static int locked_out(struct srv_session *ss)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	uint64_t now = evloop_now(srv->loop);
+	char key[LIM_PATH + 16];
+
+	if (srv->cfg.authlimit == NULL)
+		return 0;
+	if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr) &&
+	    authlimit_blocked(srv->cfg.authlimit, key, now))
+		return 1;
+	return ss->auth_claim[0] &&
+	       limit_key(key, sizeof(key), "user", ss->auth_claim) &&
+	       authlimit_blocked(srv->cfg.authlimit, key, now);
+}
+
+static void delayed_fail(void *arg)
+{
+	struct srv_session *ss = arg;
+
+	ss->auth_delay = NULL;
+	srv_reply(ss, 535, "5.7.8", "Error: authentication failed");
+	conn_flush(ss->c);
+	conn_resume(ss->c);
+}
+
+/* Count a failed login; answer 535 now or after the delay. */
+static void failed(struct srv_session *ss, const char *why)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	uint64_t now = evloop_now(srv->loop), d1 = 0, d2 = 0;
+	char key[LIM_PATH + 16], user[LIM_PATH + 1];
+
+	log_safe(user, sizeof(user), ss->auth_claim[0] ? ss->auth_claim : "-");
+	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
+		 ss->pub.client_addr, ss->auth_mech, user, why);
+	if (srv->cfg.authlimit) {
+		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
+			d1 = authlimit_fail(srv->cfg.authlimit, key, now);
+		if (ss->auth_claim[0] &&
+		    limit_key(key, sizeof(key), "user", ss->auth_claim))
+			d2 = authlimit_fail(srv->cfg.authlimit, key, now);
+	}
+	end_exchange(ss);
+	if (d2 > d1)
+		d1 = d2;
+	if (d1 == 0) {
+		srv_reply(ss, 535, "5.7.8", "Error: authentication failed");
+		return;
+	}
+	ss->nerrors++;
+	conn_pause(ss->c);
+	ss->auth_delay = evloop_timer(srv->loop, d1, delayed_fail, ss);
+}
+
+static void succeeded(struct srv_session *ss)
+{
+	struct smtp_server *srv = ss->pub.srv;
+	const char *user = sasl_srv_user(ss->sasl);
+	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
+	struct smtp_reply r;
+
+	if (user == NULL || user[0] == '\0' || strlen(user) > LIM_PATH) {
+		failed(ss, "no user name from SASL");
+		return;
+	}
+	if (srv->hooks.on_auth && srv->hooks.on_auth(&ss->pub, user, &r) < 0) {
+		log_safe(safe, sizeof(safe), r.text);
+		failed(ss, safe);
+		return;
+	}
+	if (srv->cfg.authlimit) {
+		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
+			authlimit_ok(srv->cfg.authlimit, key);
+		if (limit_key(key, sizeof(key), "user", user))
+			authlimit_ok(srv->cfg.authlimit, key);
+	}
+	ss->pub.auth_user = strdup(user);
+	if (ss->pub.auth_user == NULL) {
+		end_exchange(ss);
+		srv_reply(ss, 454, "4.7.0", "Temporary authentication failure");
+		return;
+	}
+	log_safe(safe, sizeof(safe), user);
+	log_info("%s: [%s]: AUTH %s ok: user=%s", ss->pub.id,
+		 ss->pub.client_addr, ss->auth_mech, safe);
+	end_exchange(ss);
+	srv_reply(ss, 235, "2.7.0", "Authentication successful");
+}
+
+/* Act on what the SASL library said. */
+static void outcome(struct srv_session *ss, enum sasl_res res,
+		    struct sbuf *chal)
+{
+	switch (res) {
+	case SASL_RES_CONTINUE:
+		if (++ss->auth_steps > AUTH_MAX_STEPS) {
+			end_exchange(ss);
+			srv_reply(ss, 501, "5.5.2", "Error: too many "
+				  "authentication steps");
+			return;
+		}
+		ss->auth_wait = 1;
+		conn_printf(ss->c, "334 %s\r\n", chal->data ? chal->data : "");
+		return;
+	case SASL_RES_OK:
+		succeeded(ss);
+		return;
+	case SASL_RES_FAIL:
+		failed(ss, "bad credentials");
+		return;
+	case SASL_RES_BADPROT:
+		end_exchange(ss);
+		srv_reply(ss, 501, "5.5.2", "Error: malformed authentication "
+			  "response");
+		return;
+	case SASL_RES_TEMP:
+		break;
+	}
+	log_warn("%s: [%s]: AUTH %s: temporary failure", ss->pub.id,
+		 ss->pub.client_addr, ss->auth_mech);
+	end_exchange(ss);
+	srv_reply(ss, 454, "4.7.0", "Temporary authentication failure");
+}
+
+/* Is mech (uppercase) one of the space-separated mechanisms? */
+static int offered(const char *mechs, const char *mech)
+{
+	size_t n = strlen(mech);
+	const char *p;
+
+	for (p = mechs; p && *p; p += strcspn(p, " ")) {
+		while (*p == ' ')
+			p++;
+		if (strncasecmp(p, mech, n) == 0 && (p[n] == ' ' || !p[n]))
+			return 1;
+	}
+	return 0;
+}
+
+/* Refuse AUTH when it cannot start now; returns -1 after replying. */
+static int auth_refused(struct srv_session *ss)
+{
+	struct smtp_server *srv = ss->pub.srv;
+
+	if (!srv->cfg.auth)
+		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
+	else if (ss->state < ST_READY || !ss->pub.esmtp)
+		srv_reply(ss, 503, "5.5.1", "Error: send EHLO first");
+	else if (!ss->pub.tls)
+		/* RFC 4954 6 */
+		srv_reply(ss, 538, "5.7.11", "Encryption required for "
+			  "requested authentication mechanism");
+	else if (ss->pub.auth_user)
+		srv_reply(ss, 503, "5.5.1", "Error: already authenticated");
+	else if (ss->have_mail)
+		srv_reply(ss, 503, "5.5.1", "Error: MAIL transaction in "
+			  "progress");
+	else
+		return 0;
+	return -1;
+}
+
+void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
+{
+	const char *arg = cmd->arg, *initial = NULL;
+	size_t n = strcspn(arg, " "), i;
+	struct sbuf chal;
+	enum sasl_res res;
+
+	if (auth_refused(ss) < 0)
+		return;
+	end_exchange(ss);
+	if (n == 0 || n >= sizeof(ss->auth_mech)) {
+		srv_reply(ss, 501, "5.5.4", "Syntax: AUTH mechanism");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		ss->auth_mech[i] = (char)toupper((unsigned char)arg[i]);
+	ss->auth_mech[n] = '\0';
+	arg += n;
+	while (*arg == ' ')
+		arg++;
+	if (*arg) {
+		initial = arg;
+		if (strchr(initial, ' ')) {
+			end_exchange(ss);
+			srv_reply(ss, 501, "5.5.4", "Syntax: AUTH mechanism "
+				  "[initial-response]");
+			return;
+		}
+	}
+	if (ensure_sasl(ss) < 0) {
+		outcome(ss, SASL_RES_TEMP, NULL);
+		return;
+	}
+	if (!offered(sasl_srv_mechs(ss->sasl), ss->auth_mech)) {
+		end_exchange(ss);
+		srv_reply(ss, 504, "5.5.4", "Unrecognized authentication type");
+		return;
+	}
+	note_claim(ss, initial);
+	if (locked_out(ss)) {
+		failed(ss, "locked out after too many failures");
+		return;
+	}
+	sbuf_init(&chal, LIM_AUTH_LINE);
+	res = sasl_srv_start(ss->sasl, ss->auth_mech, initial, &chal);
+	if (initial) /* it is in the input buffer, which we may modify */
+		explicit_bzero((char *)initial, strlen(initial));
+	outcome(ss, res, &chal);
+	sbuf_free(&chal);
+}
+
+void srv_auth_response(struct srv_session *ss, char *line)
+{
+	struct sbuf chal;
+	enum sasl_res res;
+
+	ss->auth_wait = 0;
+	if (line == NULL) {
+		end_exchange(ss);
+		srv_reply(ss, 500, "5.5.6", "Authentication Exchange line is "
+			  "too long");
+		return;
+	}
+	if (strcmp(line, "*") == 0) {
+		end_exchange(ss);
+		srv_reply(ss, 501, "5.0.0", "Authentication cancelled");
+		return;
+	}
+	note_claim(ss, line);
+	if (locked_out(ss)) {
+		explicit_bzero(line, strlen(line));
+		failed(ss, "locked out after too many failures");
+		return;
+	}
+	sbuf_init(&chal, LIM_AUTH_LINE);
+	res = sasl_srv_step(ss->sasl, line, &chal);
+	explicit_bzero(line, strlen(line));
+	outcome(ss, res, &chal);
+	sbuf_free(&chal);
+}

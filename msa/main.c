@@ -1,0 +1,214 @@
+/*
+ * NAME
+ *	sluice-msa - stage B, authenticated submission (RFC 6409, RFC 8314)
+ * SYNOPSIS
+ *	sluice-msa [-c config] [-f] [-t] [-p]
+ * DESCRIPTION
+ *	Options and configuration, then start-up: bind both listeners, load
+ *	the TLS keys, drop privileges, open the credentials and the
+ *	directory snapshots, open the queue, serve. See sluice-msa.8.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authlimit.h"
+#include "config.h"
+#include "daemon.h"
+#include "directory.h"
+#include "evloop.h"
+#include "forward.h"
+#include "limits_rfc.h"
+#include "log.h"
+#include "msa.h"
+#include "queue.h"
+#include "route.h"
+#include "sasl.h"
+#include "stage.h"
+#include "tls.h"
+
+static struct msa_config cfg;
+static struct msa msa;
+static struct route_table routes;
+
+static const struct cfg_param table[] = {
+	{"listen", CFG_STR, "127.0.0.1:5870", &cfg.listen, 0, 0,
+	 "submission with STARTTLS (RFC 6409)"},
+	{"smtps_listen", CFG_STR, "127.0.0.1:4650", &cfg.smtps_listen, 0, 0,
+	 "submission over implicit TLS (RFC 8314; empty: none)"},
+	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
+	 "our name in the greeting and Received (empty: the host name)"},
+	{"next_hop", CFG_STR, "smtp:127.0.0.1:10026", &cfg.next_hop, 0, 0,
+	 "where submitted mail goes (avscan when present, else outmta)"},
+	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
+	 "ordered (active-backup) or spread (load-balanced)"},
+	{"domain_routes", CFG_STR, "example.test = lmtp:127.0.0.1:2424",
+	 &cfg.domain_routes, 0, 0,
+	 "per-domain hops, e.g. local domains to the store"},
+	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
+	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
+	DAEMON_PARAMS(cfg.user, cfg.syslog),
+	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
+	 "PEM certificate chain (required: no submission without TLS)"},
+	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
+	 "PEM private key"},
+	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
+			  cfg.max_sessions, "200", cfg.timeout),
+	{"max_client_sessions", CFG_INT, "10", &cfg.max_client_sessions, 0,
+	 100000, "concurrent sessions per client address and listener "
+	 "(0: no limit)"},
+	STAGE_QUEUE_PARAMS(cfg.queue, "var/msa/queue", "60s"),
+	{"credentials_file", CFG_STR, "var/store/users.auth",
+	 &cfg.credentials_file, 0, 0,
+	 "credentials snapshot that sluicectl writes (mode 0600)"},
+	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
+	 "directory snapshot: which aliases reach which user"},
+	{"sender_exceptions", CFG_STR, "", &cfg.sender_exceptions, 0, 0,
+	 "more sender addresses per user: user = addr @domain *; user = ..."},
+	{"rate_window", CFG_TIME, "1h", &cfg.rate_window, 1, 7 * 86400,
+	 "sliding window of the per-user rate limits"},
+	{"rate_messages", CFG_INT, "200", &cfg.rate_messages, 0, 10000000,
+	 "messages per user and window (0: no limit)"},
+	{"rate_recipients", CFG_INT, "1000", &cfg.rate_recipients, 0,
+	 100000000, "recipients per user and window (0: no limit)"},
+	{"auth_max_failures", CFG_INT, "10", &cfg.auth_max_failures, 1, 100000,
+	 "failed logins per client address or user that lock it out"},
+	{"auth_failure_window", CFG_TIME, "15m", &cfg.auth_failure_window, 1,
+	 86400, "window of those failures and length of the lockout"},
+	{"auth_failure_delay", CFG_TIME, "1s", &cfg.auth_failure_delay, 0, 60,
+	 "delay before a 535, doubled per failure (at most 8s)"},
+	{"received_client", CFG_BOOL, "yes", &cfg.received_client, 0, 0,
+	 "Received: shows the client's HELO and address"},
+	{"received_user", CFG_BOOL, "yes", &cfg.received_user, 0, 0,
+	 "Received: names the authenticated user"},
+	{"trusted_peers", CFG_STR, "", &cfg.trusted_peers, 0, 0,
+	 "peers whose inter-stage claims are believed (normally none)"},
+	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+};
+
+/* The submission servers share everything but implicit TLS. */
+static struct smtp_server *serve(const struct smtp_server_cfg *sc,
+				 int fd)
+{
+	struct smtp_server *srv = smtp_server_new(msa.loop, sc, &msa_hooks,
+						  &msa);
+
+	if (smtp_server_listen(srv, fd) < 0)
+		log_fatal("cannot watch the listening socket");
+	return srv;
+}
+
+static void load_directory(void)
+{
+	char err[512];
+
+	if (cfg.users_file[0] && access(cfg.users_file, R_OK) == 0) {
+		msa.dir = directory_load(cfg.users_file, err, sizeof(err));
+		if (msa.dir == NULL)
+			log_fatal("users_file: %s", err);
+	} else if (cfg.users_file[0]) {
+		log_warn("no directory at %s yet: only own addresses until it "
+			 "appears", cfg.users_file);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	struct smtp_server_cfg sc;
+	struct forward_cfg fc;
+	struct smtp_server *srv, *srv_tls = NULL;
+	struct tls_ctx *tls, *ctls = NULL;
+	struct authlimit *al;
+	char err[512], **peers;
+	int fd, fd_tls = -1;
+
+	daemon_start(argc, argv, "sluice-msa", table, &opts);
+	log_open("msa", cfg.syslog);
+	daemon_default_hostname(&cfg.hostname);
+	msa.cfg = &cfg;
+	msa.exc = msa_exceptions_parse(cfg.sender_exceptions, err,
+				       sizeof(err));
+	peers = config_list(cfg.trusted_peers);
+	if (msa.exc == NULL || peers == NULL)
+		log_fatal("%s", msa.exc ? "out of memory" : err);
+	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
+			     cfg.next_hop_mode, err, sizeof(err)) < 0)
+		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
+			  err);
+	fd = daemon_listen(cfg.listen);
+	if (cfg.smtps_listen[0])
+		fd_tls = daemon_listen(cfg.smtps_listen);
+	tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
+	if (tls == NULL)
+		log_fatal("TLS (required for submission): %s", err);
+	/* the credentials snapshot is mode 0600: read it before the drop
+	 * (later changes are read as cfg.user, who should own it) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
+	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	daemon_drop_privileges(cfg.user);
+	load_directory();
+	msa.rate = msa_rate_new((uint64_t)cfg.rate_window * 1000,
+				cfg.rate_messages, cfg.rate_recipients);
+	al = authlimit_new((unsigned)cfg.auth_max_failures,
+			   (uint64_t)cfg.auth_failure_window * 1000,
+			   (uint64_t)cfg.auth_failure_delay * 1000);
+	if (msa.rate == NULL || al == NULL)
+		log_fatal("out of memory");
+	msa.loop = evloop_new();
+	memset(&fc, 0, sizeof(fc));
+	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
+		log_fatal("next_hop_tls '%s': want none, may or encrypt",
+			  cfg.next_hop_tls);
+	if (fc.tls_policy != TLS_POLICY_NONE) {
+		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
+		if (ctls == NULL)
+			log_fatal("TLS client: %s", err);
+	}
+	fc.tls = ctls;
+	fc.hostname = cfg.hostname;
+	fc.timeout = cfg.timeout;
+	fc.claims = 1; /* our hops are inner stages */
+	stage_spool_start(msa.loop, &cfg.queue, &routes, &fc, &msa.spool,
+			  "msa");
+	memset(&sc, 0, sizeof(sc));
+	sc.hostname = cfg.hostname;
+	sc.max_size = cfg.max_message_size;
+	sc.max_rcpts = cfg.max_recipients;
+	sc.max_sessions = cfg.max_sessions;
+	sc.max_per_client = cfg.max_client_sessions;
+	sc.timeout = cfg.timeout;
+	sc.tls = tls;
+	sc.dsn = 1;
+	sc.auth = 1;
+	sc.auth_required = 1;
+	sc.authlimit = al;
+	sc.trusted_peers = peers;
+	srv = serve(&sc, fd);
+	if (fd_tls >= 0) {
+		sc.implicit_tls = 1;
+		srv_tls = serve(&sc, fd_tls);
+	}
+	log_info("listening on %s (STARTTLS) and %s (TLS), %zu message(s) in "
+		 "the queue, next hop %s", cfg.listen,
+		 cfg.smtps_listen[0] ? cfg.smtps_listen : "-",
+		 queue_count(msa.spool.q), cfg.next_hop);
+	evloop_run(msa.loop);
+	smtp_server_free(srv);
+	smtp_server_free(srv_tls);
+	stage_spool_stop(&msa.spool);
+	evloop_free(msa.loop);
+	route_table_free(&routes);
+	directory_free(msa.dir);
+	msa_exceptions_free(msa.exc);
+	msa_rate_free(msa.rate);
+	authlimit_free(&al);
+	config_list_free(peers);
+	sasl_teardown();
+	tls_ctx_free(tls);
+	tls_ctx_free(ctls);
+	log_info("stopped");
+	return 0;
+}

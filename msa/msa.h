@@ -1,0 +1,118 @@
+/*
+ * NAME
+ *	msa - stage B: authenticated submission for the organisation's users
+ * DESCRIPTION
+ *	Private header of the msa daemon: its configuration, the SMTP hooks
+ *	(anti-forging, rate limits, RFC 6409 section 8 fixes), the sender
+ *	ownership rules, the per-user sliding-window rate limits and the
+ *	header scanner. The engine does TLS, AUTH and the trusted claims.
+ */
+#ifndef SLUICE_MSA_H
+#define SLUICE_MSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smtp_server.h"
+#include "spool.h"
+#include "stage.h"
+
+struct evloop;
+struct directory;
+struct msa_rate;
+struct msa_exceptions;
+
+struct msa_config {
+	char *listen;
+	char *smtps_listen;
+	char *hostname;
+	char *next_hop;
+	char *next_hop_mode;
+	char *domain_routes;
+	char *next_hop_tls;
+	char *user;
+	int syslog;
+	char *tls_cert;
+	char *tls_key;
+	long long max_message_size;
+	long long max_recipients;
+	long long max_sessions;
+	long long timeout;
+	long long max_client_sessions;
+	char *credentials_file;
+	char *users_file;
+	char *sender_exceptions;
+	long long rate_window;
+	long long rate_messages;
+	long long rate_recipients;
+	long long auth_max_failures;
+	long long auth_failure_window;
+	long long auth_failure_delay;
+	int received_client;
+	int received_user;
+	char *trusted_peers;
+	struct stage_queue queue;
+};
+
+struct msa {
+	struct msa_config *cfg;
+	struct directory *dir;		/* users_file, or NULL */
+	struct msa_exceptions *exc;	/* sender_exceptions */
+	struct msa_rate *rate;		/* per-user limits */
+	struct evloop *loop;
+	struct spool spool;
+};
+
+/* The SMTP hooks of stage B; ctx of the server is the struct msa. */
+extern const struct smtp_hooks msa_hooks;
+
+/* ---- who may use which sender address (msa_sender.c) ---- */
+
+/* Parse sender_exceptions: "user = addr addr ...; user = *" where an
+ * address may be "*" (any) or "@domain" (any of that domain). NULL with
+ * a reason in err. */
+struct msa_exceptions *msa_exceptions_parse(const char *spec, char *err,
+					    size_t errlen);
+void msa_exceptions_free(struct msa_exceptions *x);
+
+/* Non-zero when user may send as addr: addr is user's own address, an
+ * alias of the directory that reaches user, or an exception of user's. */
+int msa_owns(struct msa *m, const char *user, const char *addr);
+
+/* ---- per-user rate limits over a sliding window (msa_rate.c) ---- */
+
+/* max_msgs messages and max_rcpts recipients per user within window_ms
+ * (0: no limit of that kind). */
+struct msa_rate *msa_rate_new(uint64_t window_ms, long long max_msgs,
+			      long long max_rcpts);
+void msa_rate_free(struct msa_rate *r);
+/* Non-zero when user may start one more message at now_ms. */
+int msa_rate_msg_ok(struct msa_rate *r, const char *user, uint64_t now_ms);
+/* Non-zero when user may add recipient number n (1-based) to the
+ * current message at now_ms. */
+int msa_rate_rcpt_ok(struct msa_rate *r, const char *user, size_t n,
+		     uint64_t now_ms);
+/* Count a message with nrcpt recipients for user at now_ms. 0 or -1. */
+int msa_rate_add(struct msa_rate *r, const char *user, size_t nrcpt,
+		 uint64_t now_ms);
+
+/* ---- the header section (msa_header.c) ---- */
+
+struct msa_hdr {
+	int date;	/* Date: fields */
+	int message_id; /* Message-ID: fields */
+	int from;	/* From: fields */
+};
+
+/* Count the fields of a header section (CRLF lines, up to the blank
+ * line or len). */
+void msa_header_scan(const char *h, size_t len, struct msa_hdr *out);
+
+/* The mailboxes of every field named name (e.g. "From") of the header
+ * section, as NUL-separated strings in buf (lowercased addr-specs,
+ * display names, comments and group names dropped; RFC 5322 3.4).
+ * Returns how many, or -1 when they do not fit in buflen. */
+int msa_header_addrs(const char *h, size_t len, const char *name,
+		     char *buf, size_t buflen);
+
+#endif

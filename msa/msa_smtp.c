@@ -1,0 +1,193 @@
+/*
+ * NAME
+ *	msa_smtp - the SMTP hooks of stage B
+ * DESCRIPTION
+ *	Runs after the engine made sure of TLS and AUTH (s->auth_user is
+ *	set before any MAIL). Anti-forging: the envelope sender and every
+ *	mailbox of From: and Sender: must be the user's (msa_owns(), else
+ *	553 5.7.1). Per-user rate limits: messages are checked at MAIL
+ *	(450 4.7.1) and recipients at RCPT (452 4.7.1). At end of data the
+ *	RFC 6409 section 8 fixes: Date and Message-ID when missing, and a
+ *	Received header for ESMTPSA naming the authenticated user and the
+ *	client address only as the policy allows; then the spool queues
+ *	the message, which the forwarder hands to the next hops with the
+ *	authenticated identity and entered-by "msa". Faces the network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "msa.h"
+
+/* From: and Sender: mailboxes checked per message, at most. */
+#define MSA_MAX_HDR_ADDRS 8192
+
+static struct msa *msa_of(struct smtp_session *s)
+{
+	return smtp_server_ctx(s->srv);
+}
+
+static int msa_mail(struct smtp_session *s, struct smtp_reply *r)
+{
+	struct msa *m = msa_of(s);
+	char safe[300];
+
+	if (s->auth_user == NULL) /* the engine requires AUTH first */
+		return smtp_reply_set(r, 530, "5.7.0", "Authentication "
+				      "required");
+	log_safe(safe, sizeof(safe), s->env.from);
+	if (s->env.from[0] && !msa_owns(m, s->auth_user, s->env.from)) {
+		log_info("%s: reject: MAIL from [%s]: 553 5.7.1 <%s> not "
+			 "owned by user %s", s->id, s->client_addr, safe,
+			 s->auth_user);
+		return smtp_reply_set(r, 553, "5.7.1", "<%s>: Sender address "
+				      "rejected: not owned by user %s", safe,
+				      s->auth_user);
+	}
+	if (!msa_rate_msg_ok(m->rate, s->auth_user, evloop_now(m->loop))) {
+		log_warn("%s: reject: MAIL from [%s]: 450 4.7.1 message rate "
+			 "limit of user %s", s->id, s->client_addr,
+			 s->auth_user);
+		return smtp_reply_set(r, 450, "4.7.1", "Error: message rate "
+				      "limit exceeded, try again later");
+	}
+	return 0;
+}
+
+static int msa_rcpt(struct smtp_session *s, const char *rcpt,
+		    struct smtp_reply *r)
+{
+	struct msa *m = msa_of(s);
+
+	if (!msa_rate_rcpt_ok(m->rate, s->auth_user, s->env.nrcpt + 1,
+			      evloop_now(m->loop))) {
+		log_warn("%s: reject: RCPT from [%s]: 452 4.7.1 recipient "
+			 "rate limit of user %s", s->id, s->client_addr,
+			 s->auth_user);
+		return smtp_reply_set(r, 452, "4.7.1", "Error: recipient rate "
+				      "limit exceeded, try again later");
+	}
+	return 0;
+}
+
+/* Every From: and Sender: mailbox must be the user's. 0, or -1 with r. */
+static int check_header_senders(struct msa *m, struct smtp_session *s,
+				struct smtp_reply *r)
+{
+	static const char *const fields[] = {"From", "Sender"};
+	char *buf = malloc(MSA_MAX_HDR_ADDRS), safe[300];
+	size_t f, o;
+	int n, k, rc = 0;
+
+	if (buf == NULL)
+		return smtp_reply_set(r, 451, "4.3.0", "Error: out of memory");
+	for (f = 0; f < 2 && rc == 0; f++) {
+		n = msa_header_addrs(s->msg.data, s->header_len, fields[f],
+				     buf, MSA_MAX_HDR_ADDRS);
+		if (n < 0)
+			rc = smtp_reply_set(r, 552, "5.6.0", "Error: too "
+					    "many %s: addresses", fields[f]);
+		for (k = 0, o = 0; k < n && rc == 0; k++) {
+			if (!msa_owns(m, s->auth_user, buf + o)) {
+				log_safe(safe, sizeof(safe), buf + o);
+				log_info("%s: reject: %s: <%s> not owned by "
+					 "user %s", s->id, fields[f], safe,
+					 s->auth_user);
+				rc = smtp_reply_set(r, 553, "5.7.1",
+						    "<%s>: %s: address not "
+						    "owned by user %s", safe,
+						    fields[f], s->auth_user);
+			}
+			o += strlen(buf + o) + 1;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+/* RFC 6409 8.2 and 8.3: Date and Message-ID when the client left them
+ * out, appended to out. 0 or -1. */
+static int add_missing(struct msa *m, struct smtp_session *s,
+		       const struct msa_hdr *h, struct sbuf *out)
+{
+	unsigned char rnd[12];
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	if (h->message_id == 0) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return -1;
+		if (sbuf_printf(out, "Message-ID: <%lld.", (long long)now) < 0)
+			return -1;
+		for (i = 0; i < sizeof(rnd); i++)
+			if (sbuf_printf(out, "%02x", rnd[i]) < 0)
+				return -1;
+		if (sbuf_printf(out, "@%s>\r\n", m->cfg->hostname) < 0)
+			return -1;
+		log_info("%s: Message-ID added", s->id);
+	}
+	if (h->date == 0) {
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+		if (sbuf_printf(out, "Date: %s\r\n", date) < 0)
+			return -1;
+		log_info("%s: Date added", s->id);
+	}
+	return 0;
+}
+
+static void msa_data(struct smtp_session *s)
+{
+	struct msa *m = msa_of(s);
+	unsigned flags = SPOOL_RCVD_AUTH;
+	struct smtp_reply r;
+	struct msa_hdr h;
+	struct sbuf pre;
+
+	msa_header_scan(s->msg.data, s->header_len, &h);
+	if (h.from == 0) {
+		smtp_reply_set(&r, 550, "5.6.0", "Error: message has no From: "
+			       "header");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	if (check_header_senders(m, s, &r) < 0) {
+		smtp_session_reply(s, &r);
+		return;
+	}
+	if (!m->cfg->received_client)
+		flags |= SPOOL_RCVD_NO_CLIENT;
+	if (!m->cfg->received_user)
+		flags &= ~SPOOL_RCVD_AUTH;
+	sbuf_init(&pre, 65536);
+	if (spool_received_ex(s, m->cfg->hostname, flags, &pre) < 0 ||
+	    add_missing(m, s, &h, &pre) < 0) {
+		sbuf_free(&pre);
+		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	if (msa_rate_add(m->rate, s->auth_user, s->env.nrcpt,
+			 evloop_now(m->loop)) < 0)
+		log_warn("%s: rate table full: message not counted", s->id);
+	spool_accept(&m->spool, s, pre.data, pre.len);
+	sbuf_free(&pre);
+}
+
+static void msa_close(struct smtp_session *s)
+{
+	spool_closed(&msa_of(s)->spool, s);
+}
+
+const struct smtp_hooks msa_hooks = {
+	.on_mail = msa_mail,
+	.on_rcpt = msa_rcpt,
+	.on_data = msa_data,
+	.on_close = msa_close,
+};
