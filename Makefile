@@ -36,7 +36,7 @@ TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-queue \
@@ -93,6 +93,13 @@ $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
+	$(wildcard store/store_mime*.c)))
+$(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
@@ -109,17 +116,22 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
+	store_imap_parse_fuzz store_pop3_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
-	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c
+	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
+	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
+	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
-	    -fsanitize=fuzzer,address,undefined common/$$t.c $(FUZZ_BASE) \
+	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
+	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  dict=$${src%.c}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 $$dict \
 	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
 	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
 	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log), clean"; \

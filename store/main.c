@@ -22,6 +22,7 @@
 #include "authlimit.h"
 #include "sasl.h"
 #include "store.h"
+#include "store_imap.h"
 #include "store_mbox.h"
 #include "tls.h"
 
@@ -59,6 +60,16 @@ static const struct cfg_param table[] = {
 	 "before it is locked out"},
 	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
 	 86400, "how long failed logins count"},
+	{"imap_listen", CFG_STR, "127.0.0.1:1143", &cfg.imap_listen, 0, 0,
+	 "address and port for IMAP with STARTTLS (empty: none)"},
+	{"imaps_listen", CFG_STR, "127.0.0.1:9933", &cfg.imaps_listen, 0, 0,
+	 "address and port for IMAP over implicit TLS (empty: none)"},
+	{"pop3_listen", CFG_STR, "127.0.0.1:1110", &cfg.pop3_listen, 0, 0,
+	 "address and port for POP3 with STLS (empty: none)"},
+	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
+	 "address and port for POP3 over implicit TLS (empty: none)"},
+	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 1, 3600,
+	 "idle timeout of a POP3 session (RFC 1939: at least 10 minutes)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -133,14 +144,32 @@ static void load_tls(void)
 		log_fatal("TLS: %s", err);
 }
 
+/* The POP3 listeners, bound before the privilege drop. */
+static void pop3_listeners(int fds[2])
+{
+	fds[0] = fds[1] = -1;
+	if (cfg.pop3_listen[0]) {
+		store_check_listener(&st, cfg.pop3_listen, "pop3_listen");
+		fds[0] = daemon_listen(cfg.pop3_listen);
+	}
+	if (cfg.pop3s_listen[0]) {
+		if (st.tls == NULL)
+			log_fatal("pop3s_listen on %s needs TLS (tls_cert and "
+				  "tls_key)", cfg.pop3s_listen);
+		fds[1] = daemon_listen(cfg.pop3s_listen);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct smtp_server *srv;
+	struct pop3_server *pop3[2] = {NULL, NULL};
+	struct imap_server *imap;
 	struct evloop *loop;
 	char err[512];
-	int fd;
+	int fd, pfd[2], ifd[2], i;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
@@ -148,6 +177,8 @@ int main(int argc, char **argv)
 	st.cfg = &cfg;
 	fd = daemon_listen(cfg.lmtp_listen);
 	load_tls();
+	pop3_listeners(pfd);
+	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
@@ -167,6 +198,14 @@ int main(int argc, char **argv)
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	for (i = 0; i < 2; i++) {
+		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
+							      i)) == NULL)
+			log_fatal("cannot serve POP3");
+	}
+	imap = imap_server_new(&st, loop, st.tls, ifd[0], ifd[1]);
+	if (imap == NULL)
+		log_fatal("cannot serve IMAP");
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -185,8 +224,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
+	if (pop3[0] || pop3[1])
+		log_info("POP3 on %s (STLS), %s (TLS)",
+			 pop3[0] ? cfg.pop3_listen : "-",
+			 pop3[1] ? cfg.pop3s_listen : "-");
+	if (ifd[0] >= 0 || ifd[1] >= 0)
+		log_info("IMAP on %s (STARTTLS), %s (TLS)",
+			 ifd[0] >= 0 ? cfg.imap_listen : "-",
+			 ifd[1] >= 0 ? cfg.imaps_listen : "-");
 	evloop_run(loop);
+	imap_server_free(&imap);
 	smtp_server_free(srv);
+	for (i = 0; i < 2; i++)
+		pop3_server_free(&pop3[i]);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);

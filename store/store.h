@@ -34,6 +34,11 @@ struct store_config {
 	int plaintext_auth;
 	long long auth_fail_max;
 	long long auth_fail_window;
+	char *imap_listen;
+	char *imaps_listen;
+	char *pop3_listen;
+	char *pop3s_listen;
+	long long pop3_timeout;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -98,5 +103,17 @@ int store_loopback(const char *hostport);
  * of the directory? 1 over quota, 0 fine (or no quota). The usage is
  * mbox_usage(), the one count LMTP and IMAP APPEND share. */
 int store_quota_check(struct store *st, const char *user, long long extra);
+
+/* ---- POP3 (store_pop3.c) ---- */
+
+struct evloop;
+struct pop3_server;
+
+/* Serve POP3 (RFC 1939, 2449, 2595, 5034) on the listening socket fd;
+ * implicit: TLS from the first byte (POP3S, RFC 8314). */
+struct pop3_server *pop3_server_new(struct store *st, struct evloop *loop,
+				    int fd, int implicit);
+/* Close the listener and every session (no UPDATE state); *p = NULL. */
+void pop3_server_free(struct pop3_server **p);
 
 #endif
