@@ -93,6 +93,13 @@ $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
+	$(wildcard store/store_mime*.c)))
+$(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
@@ -109,10 +116,12 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_pop3_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
+	store_imap_parse_fuzz store_pop3_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
-	store/store_pop3_parse.c
+	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
+	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -121,7 +130,8 @@ fuzz:
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  dict=$${src%.c}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 $$dict \
 	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
 	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
 	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log), clean"; \

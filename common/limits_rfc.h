@@ -47,4 +47,27 @@
 #define LIM_ENVID 100
 #define LIM_ORCPT 500
 
+/* IMAP (RFC 3501). RFC 7162 section 4 asks servers to take command
+ * lines of at least 8192 octets; we take this much text per command,
+ * literal data not counted. */
+#define LIM_IMAP_LINE 65536
+/* Literals other than APPEND's message (mailbox names, search strings,
+ * passwords); APPEND's literal is bounded by max_message_size. */
+#define LIM_IMAP_LITERAL 65536
+/* Parenthesized lists nested deeper than this are a BAD (no parser
+ * recursion anywhere, but the limit keeps lists sane). */
+#define LIM_IMAP_DEPTH 100
+/* Arguments (atoms, strings, lists) in one command. */
+#define LIM_IMAP_ARGS 10000
+/* Ranges in one sequence set (RFC 3501 9, sequence-set). */
+#define LIM_IMAP_SEQ_RANGES 10000
+/* Tag length (RFC 3501 9, tag: any ASTRING-CHAR but "+"). */
+#define LIM_IMAP_TAG 64
+/* Commands answered BAD (or refused logins) before we hang up. */
+#define LIM_IMAP_ERRORS 20
+/* RFC 3501 5.4: an autologout timer of at least 30 minutes once
+ * authenticated; before authentication we allow 10 minutes. */
+#define LIM_IMAP_TIMEOUT_AUTH 1800
+#define LIM_IMAP_TIMEOUT_PREAUTH 600
+
 #endif

@@ -22,6 +22,7 @@
 #include "authlimit.h"
 #include "sasl.h"
 #include "store.h"
+#include "store_imap.h"
 #include "store_mbox.h"
 #include "tls.h"
 
@@ -59,6 +60,10 @@ static const struct cfg_param table[] = {
 	 "before it is locked out"},
 	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
 	 86400, "how long failed logins count"},
+	{"imap_listen", CFG_STR, "127.0.0.1:1143", &cfg.imap_listen, 0, 0,
+	 "address and port for IMAP with STARTTLS (empty: none)"},
+	{"imaps_listen", CFG_STR, "127.0.0.1:9933", &cfg.imaps_listen, 0, 0,
+	 "address and port for IMAP over implicit TLS (empty: none)"},
 	{"pop3_listen", CFG_STR, "127.0.0.1:1110", &cfg.pop3_listen, 0, 0,
 	 "address and port for POP3 with STLS (empty: none)"},
 	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
@@ -161,9 +166,10 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct smtp_server *srv;
 	struct pop3_server *pop3[2] = {NULL, NULL};
+	struct imap_server *imap;
 	struct evloop *loop;
 	char err[512];
-	int fd, pfd[2], i;
+	int fd, pfd[2], ifd[2], i;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
@@ -172,6 +178,7 @@ int main(int argc, char **argv)
 	fd = daemon_listen(cfg.lmtp_listen);
 	load_tls();
 	pop3_listeners(pfd);
+	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
@@ -196,6 +203,9 @@ int main(int argc, char **argv)
 							      i)) == NULL)
 			log_fatal("cannot serve POP3");
 	}
+	imap = imap_server_new(&st, loop, st.tls, ifd[0], ifd[1]);
+	if (imap == NULL)
+		log_fatal("cannot serve IMAP");
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -218,7 +228,12 @@ int main(int argc, char **argv)
 		log_info("POP3 on %s (STLS), %s (TLS)",
 			 pop3[0] ? cfg.pop3_listen : "-",
 			 pop3[1] ? cfg.pop3s_listen : "-");
+	if (ifd[0] >= 0 || ifd[1] >= 0)
+		log_info("IMAP on %s (STARTTLS), %s (TLS)",
+			 ifd[0] >= 0 ? cfg.imap_listen : "-",
+			 ifd[1] >= 0 ? cfg.imaps_listen : "-");
 	evloop_run(loop);
+	imap_server_free(&imap);
 	smtp_server_free(srv);
 	for (i = 0; i < 2; i++)
 		pop3_server_free(&pop3[i]);

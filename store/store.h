@@ -34,6 +34,8 @@ struct store_config {
 	int plaintext_auth;
 	long long auth_fail_max;
 	long long auth_fail_window;
+	char *imap_listen;
+	char *imaps_listen;
 	char *pop3_listen;
 	char *pop3s_listen;
 	long long pop3_timeout;

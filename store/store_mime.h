@@ -41,7 +41,8 @@ int mime_bodystructure(const struct mime_part *root, int extended,
  * the brackets: "", "HEADER", "TEXT", "1", "1.2.MIME", "2.HEADER",
  * "HEADER.FIELDS (From To)", "1.HEADER.FIELDS.NOT (Subject)" (RFC 3501
  * 6.4.5 section-spec, case-insensitive). A part that does not exist
- * gives no bytes. 0, or -1 when section is malformed (a BAD). */
+ * gives no bytes. 0, or -1 when section is malformed (a BAD) or out
+ * is full (out is then left as it was). */
 int mime_section(const struct mime_part *root, const char *section,
 		 struct sbuf *out);
 /* Non-zero when section is well-formed (for checking before FETCH). */
@@ -60,6 +61,10 @@ int mime_body_contains(const struct mime_part *root, const char *needle);
 int mime_text_contains(const struct mime_part *root, const char *needle);
 /* The Date: header as a time (SENTBEFORE/SENTON/SENTSINCE), or -1. */
 time_t mime_date(const struct mime_part *root);
+/* The same, and the field's zone in minutes east of UTC in *zone_r (0
+ * when unknown), so SENTON can take the date "disregarding time and
+ * timezone" (RFC 3501 6.4.4): gmtime(t + zone * 60). */
+time_t mime_date_zone(const struct mime_part *root, int *zone_r);
 
 /* Append s[0..n) as an IMAP string: quoted when it is short and safe,
  * a literal {n}CRLF... otherwise; NIL when s is NULL. 0 or -1. */

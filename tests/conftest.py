@@ -148,7 +148,9 @@ class Cluster:
                 "hostname": "store.example.test",
                 "users_file": os.path.join(d, "users"),
                 "mail_root": os.path.join(d, "mail"), "user": "sluice",
-                # no fixed ports: a test that wants POP3 sets its own
+                # no fixed ports: a test that wants IMAP or POP3 sets
+                # its own
+                "imap_listen": "", "imaps_listen": "",
                 "pop3_listen": "", "pop3s_listen": ""}
         conf.update(extra or {})
         write_conf(os.path.join(d, "store.conf"), conf)

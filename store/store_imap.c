@@ -1,0 +1,577 @@
+/*
+ * NAME
+ *	store_imap - IMAP sessions, command dispatch, replies, updates
+ * DESCRIPTION
+ *	A session per client of imap_listen (STARTTLS) or imaps_listen
+ *	(implicit TLS; store_imap_server.c) reads commands through the pure
+ *	parser
+ *	(store_imap_parse.c), checks that each is allowed in the session's
+ *	state, and calls its handler. A synchronizing literal gets its "+"
+ *	once; bad input gets a BAD (tagged when the tag could be read) and
+ *	the session stays in step; too many errors end it. Untagged
+ *	EXPUNGE/EXISTS/RECENT/FETCH updates from mbox_sync go out before a
+ *	command's tagged reply, except after FETCH, STORE and SEARCH (RFC
+ *	3501 7.4.1). The state changes only in imap_set_state(). Faces
+ *	the network.
+ */
+#include "store_imap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "log.h"
+#include "sasl.h"
+#include "store.h"
+#include "store_mbox.h"
+#include "tls.h"
+
+#define ST_N (1u << IMAP_NOTAUTH)
+#define ST_A (1u << IMAP_AUTH)
+#define ST_S (1u << IMAP_SELECTED)
+
+struct imap_cmd_def {
+	const char *name;
+	imap_cmd_fn *fn;
+	unsigned states;	/* ST_* where it is allowed */
+	int uid_ok;		/* may follow "UID" */
+};
+
+static const struct imap_cmd_def commands[] = {
+	{"CAPABILITY", imap_cmd_capability, ST_N | ST_A | ST_S, 0},
+	{"NOOP", imap_cmd_noop, ST_N | ST_A | ST_S, 0},
+	{"LOGOUT", imap_cmd_logout, ST_N | ST_A | ST_S, 0},
+	{"ID", imap_cmd_id, ST_N | ST_A | ST_S, 0},
+	{"STARTTLS", imap_cmd_starttls, ST_N, 0},
+	{"LOGIN", imap_cmd_login, ST_N, 0},
+	{"AUTHENTICATE", imap_cmd_authenticate, ST_N, 0},
+	{"ENABLE", imap_cmd_enable, ST_A | ST_S, 0},
+	{"NAMESPACE", imap_cmd_namespace, ST_A | ST_S, 0},
+	{"SELECT", imap_cmd_select, ST_A | ST_S, 0},
+	{"EXAMINE", imap_cmd_select, ST_A | ST_S, 0},
+	{"CREATE", imap_cmd_create, ST_A | ST_S, 0},
+	{"DELETE", imap_cmd_delete, ST_A | ST_S, 0},
+	{"RENAME", imap_cmd_rename, ST_A | ST_S, 0},
+	{"SUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0},
+	{"UNSUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0},
+	{"LIST", imap_cmd_list, ST_A | ST_S, 0},
+	{"LSUB", imap_cmd_list, ST_A | ST_S, 0},
+	{"STATUS", imap_cmd_status, ST_A | ST_S, 0},
+	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
+	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
+	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
+	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
+	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},
+	{"CHECK", imap_cmd_check, ST_S, 0},
+	{"CLOSE", imap_cmd_close, ST_S, 0},
+	{"UNSELECT", imap_cmd_unselect, ST_S, 0},
+	{"EXPUNGE", imap_cmd_expunge, ST_S, 1},
+	{"SEARCH", imap_cmd_search, ST_S, 1},
+	{"FETCH", imap_cmd_fetch, ST_S, 1},
+	{"STORE", imap_cmd_store, ST_S, 1},
+	{"COPY", imap_cmd_copy, ST_S, 1},
+	{"MOVE", imap_cmd_copy, ST_S, 1},
+};
+
+/* ---- replies ---- */
+
+void imap_untagged(struct imap_sess *s, const char *fmt, ...)
+{
+	va_list ap;
+	struct sbuf b;
+
+	sbuf_init(&b, 4 * LIM_IMAP_LINE);
+	sbuf_puts(&b, "* ");
+	va_start(ap, fmt);
+	sbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	sbuf_puts(&b, "\r\n");
+	conn_write(s->c, b.data, b.len);
+	sbuf_free(&b);
+}
+
+void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
+		 const char *fmt, ...)
+{
+	va_list ap;
+	char text[512];
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (strcmp(status, "BAD") == 0)
+		s->nerrors++;
+	else if (!s->no_expunge)
+		imap_sync(s);
+	conn_printf(s->c, "%s %s %s\r\n", tag && *tag ? tag : "*", status,
+		    text);
+}
+
+void imap_write_string(struct imap_sess *s, const char *str, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && n < 200; i++)
+		if (str[i] == '"' || str[i] == '\\' ||
+		    (unsigned char)str[i] < 0x20 ||
+		    (unsigned char)str[i] > 0x7e)
+			break;
+	if (i == n && n < 200) {
+		conn_printf(s->c, "\"%.*s\"", (int)n, str);
+		return;
+	}
+	conn_printf(s->c, "{%zu}\r\n", n);
+	conn_write(s->c, str, n);
+}
+
+/* ---- state and updates ---- */
+
+struct store *imap_store(struct imap_sess *s)
+{
+	return s->srv->st;
+}
+
+uint64_t imap_now(struct imap_sess *s)
+{
+	return evloop_now(s->srv->loop);
+}
+
+void imap_set_state(struct imap_sess *s, enum imap_state st)
+{
+	if (s->state == IMAP_SELECTED && st != IMAP_SELECTED) {
+		imap_fetch_free(s);
+		if (s->mbox)
+			mbox_watch(s->mbox, NULL, NULL);
+		mbox_close(&s->mbox);
+		free(s->mbox_name);
+		s->mbox_name = NULL;
+	}
+	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH)
+		conn_set_timeout(s->c, LIM_IMAP_TIMEOUT_AUTH);
+	s->state = st;
+}
+
+static void ev_expunged(void *arg, uint32_t seq)
+{
+	imap_untagged(arg, "%u EXPUNGE", seq);
+}
+
+static void ev_flags(void *arg, uint32_t seq)
+{
+	struct imap_sess *s = arg;
+	struct sbuf b;
+
+	sbuf_init(&b, 65536);
+	imap_flags_out(s, seq, &b);
+	imap_untagged(s, "%u FETCH (FLAGS %s)", seq, b.data ? b.data : "()");
+	sbuf_free(&b);
+}
+
+static void ev_exists(void *arg, uint32_t count)
+{
+	struct imap_sess *s = arg;
+	uint32_t n, recent = 0;
+	const struct mbox_msg *m;
+
+	imap_untagged(s, "%u EXISTS", count);
+	for (n = count; n > 0; n--) {
+		m = mbox_get(s->mbox, n);
+		if (m == NULL || m->uid < s->recent_uid)
+			break;
+		recent++;
+	}
+	imap_untagged(s, "%u RECENT", recent);
+}
+
+void imap_sync(struct imap_sess *s)
+{
+	static const struct mbox_events ev = {
+		.expunged = ev_expunged,
+		.flags = ev_flags,
+		.exists = ev_exists,
+	};
+
+	if (s->state != IMAP_SELECTED || s->mbox == NULL)
+		return;
+	if (mbox_sync(s->mbox, &ev, s) < 0)
+		log_warn("%s: sync of %s failed", s->id, s->mbox_name);
+}
+
+/* ---- session life ---- */
+
+void imap_sess_free(struct imap_sess *s)
+{
+	struct imap_server *srv = s->srv;
+
+	imap_set_state(s, IMAP_LOGOUT);
+	if (s->delay)
+		evloop_timer_cancel(srv->loop, s->delay);
+	sasl_srv_free(&s->sasl);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	srv->nsessions--;
+	conn_free(s->c);
+	free(s->user);
+	free(s);
+}
+
+static void on_close(void *arg, enum conn_event ev)
+{
+	struct imap_sess *s = arg;
+
+	if (ev == CONN_ERROR)
+		log_info("%s: disconnect from [%s]: %s", s->id, s->client_addr,
+			 conn_error_text(s->c));
+	else
+		log_info("%s: disconnect from [%s]", s->id, s->client_addr);
+	imap_sess_free(s);
+}
+
+void imap_hangup(struct imap_sess *s)
+{
+	imap_set_state(s, IMAP_LOGOUT);
+	s->mode = IMAP_MODE_WAIT;
+	sbuf_reset(&s->c->in);
+	conn_close_after_flush(s->c);
+}
+
+static void on_timeout(void *arg)
+{
+	struct imap_sess *s = arg;
+
+	log_info("%s: timeout from [%s]", s->id, s->client_addr);
+	imap_untagged(s, "BYE Autologout; idle for too long");
+	imap_hangup(s);
+}
+
+void imap_wait(struct imap_sess *s)
+{
+	s->mode = IMAP_MODE_WAIT;
+	conn_pause(s->c);
+}
+
+void imap_resume(struct imap_sess *s)
+{
+	if (s->state == IMAP_LOGOUT)
+		return;
+	s->mode = IMAP_MODE_CMD;
+	conn_resume(s->c);
+}
+
+static void delay_fired(void *arg)
+{
+	struct imap_sess *s = arg;
+
+	s->delay = NULL;
+	if (s->delay_cb)
+		s->delay_cb(s);
+	conn_flush(s->c);
+}
+
+void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *))
+{
+	if (s->delay)
+		evloop_timer_cancel(s->srv->loop, s->delay);
+	s->delay_cb = cb;
+	s->delay = evloop_timer(s->srv->loop, ms, delay_fired, s);
+}
+
+/* ---- reading commands ---- */
+
+static const struct imap_cmd_def *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	const struct imap_cmd_def *d = find_cmd(cmd->name);
+
+	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
+	if (d == NULL || (cmd->uid && !d->uid_ok)) {
+		imap_bad(s, cmd->tag, "Unknown command");
+		return;
+	}
+	if (!(d->states & (1u << s->state))) {
+		imap_bad(s, cmd->tag, "%s not allowed %s", d->name,
+			 s->state == IMAP_NOTAUTH ? "before authentication"
+			 : s->state == IMAP_SELECTED ||
+			   !(d->states & ST_S) ? "in this state"
+			 : "without a selected mailbox");
+		return;
+	}
+	/* RFC 3501 7.4.1: no EXPUNGE while a sequence-number command runs */
+	s->no_expunge = !cmd->uid && (d->fn == imap_cmd_fetch ||
+				      d->fn == imap_cmd_store ||
+				      d->fn == imap_cmd_search);
+	d->fn(s, cmd);
+	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
+		s->no_expunge = 0;
+}
+
+/* A line for SASL or IDLE: 1 handled, 0 need more. */
+static int read_line(struct imap_sess *s)
+{
+	struct sbuf *in = &s->c->in;
+	char *lf = in->len ? memchr(in->data, '\n', in->len) : NULL;
+	size_t n;
+
+	if (lf == NULL) {
+		if (in->len > LIM_AUTH_LINE) {
+			imap_bad(s, s->tag, "Line too long");
+			imap_hangup(s);
+		}
+		return 0;
+	}
+	n = (size_t)(lf - in->data);
+	if (n > 0 && in->data[n - 1] == '\r')
+		n--;
+	in->data[n] = '\0';
+	n = (size_t)(lf - in->data) + 1;
+	if (s->mode == IMAP_MODE_SASL)
+		imap_sasl_line(s, in->data);
+	else
+		imap_idle_line(s, in->data);
+	if (s->state != IMAP_LOGOUT)
+		sbuf_consume(in, n);
+	return 1;
+}
+
+static int skip_input(struct imap_sess *s)
+{
+	struct sbuf *in = &s->c->in;
+	char *lf = in->len ? memchr(in->data, '\n', in->len) : NULL;
+
+	if (lf == NULL) {
+		sbuf_reset(in);
+		return 0;
+	}
+	sbuf_consume(in, (size_t)(lf - in->data) + 1);
+	s->skip_line = 0;
+	return 1;
+}
+
+/* An APPEND whose synchronizing literal would not fit the quota. The
+ * parser leaves the tag and name it read in cmd on IMAP_P_MORE. */
+static int over_quota(struct imap_sess *s, const struct imap_cmd *cmd,
+		      size_t len)
+{
+	if (s->state != IMAP_AUTH && s->state != IMAP_SELECTED)
+		return 0;
+	if (strcmp(cmd->name, "APPEND") != 0 || cmd->tag[0] == '\0')
+		return 0;
+	if (store_quota_check(imap_store(s), s->user, (long long)len) <= 0)
+		return 0;
+	log_info("%s: append refused: user=%s over quota", s->id, s->user);
+	return 1;
+}
+
+/* One command from the input: 1 handled (more may follow), 0 not. */
+static int read_command(struct imap_sess *s)
+{
+	struct sbuf *in = &s->c->in;
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+
+	switch (imap_parse(in->data, in->len, &s->srv->lim, &cmd, &out)) {
+	case IMAP_P_MORE:
+		if (out.lit_len > 0 && out.lit_off != s->lit_acked &&
+		    over_quota(s, &cmd, out.lit_len)) {
+			/* RFC 3501 7.5: a NO instead of "+"; the client
+			 * does not send the literal */
+			imap_no(s, cmd.tag, "[OVERQUOTA] Quota exceeded");
+			sbuf_consume(in, out.lit_off);
+			s->lit_acked = 0;
+			return 1;
+		}
+		if (out.lit_len > 0 && out.lit_off != s->lit_acked) {
+			conn_printf(s->c, "+ Ready for literal data\r\n");
+			s->lit_acked = out.lit_off;
+		}
+		return 0;
+	case IMAP_P_FATAL:
+		log_info("%s: %s from [%s]", s->id, out.err, s->client_addr);
+		imap_untagged(s, "BYE %s", out.err);
+		imap_hangup(s);
+		return 0;
+	case IMAP_P_BAD:
+		imap_bad(s, out.has_tag ? cmd.tag : "*", "%s", out.err);
+		sbuf_consume(in, out.used);
+		s->lit_acked = 0;
+		s->skip_line = out.skip_line;
+		return 1;
+	case IMAP_P_OK:
+		break;
+	}
+	sbuf_consume(in, out.used);
+	s->lit_acked = 0;
+	dispatch(s, &cmd);
+	imap_cmd_free(&cmd);
+	return 1;
+}
+
+static void on_read(void *arg)
+{
+	struct imap_sess *s = arg;
+
+	while (s->state != IMAP_LOGOUT && s->c->in.len > 0) {
+		if (s->nerrors >= LIM_IMAP_ERRORS) {
+			log_info("%s: too many errors from [%s]", s->id,
+				 s->client_addr);
+			imap_untagged(s, "BYE Too many errors");
+			imap_hangup(s);
+			break;
+		}
+		if (s->mode == IMAP_MODE_WAIT)
+			break;
+		if (s->skip_line) {
+			if (!skip_input(s))
+				break;
+			continue;
+		}
+		if (s->mode == IMAP_MODE_SASL || s->mode == IMAP_MODE_IDLE) {
+			if (!read_line(s))
+				break;
+			continue;
+		}
+		if (!read_command(s))
+			break;
+	}
+	conn_flush(s->c);
+}
+
+static void on_drain(void *arg)
+{
+	struct imap_sess *s = arg;
+
+	if (s->fetch)
+		imap_fetch_resume(s);
+}
+
+static void greet(struct imap_sess *s)
+{
+	conn_printf(s->c, "* OK [CAPABILITY ");
+	imap_capabilities(s);
+	conn_printf(s->c, "] Sluice IMAP ready\r\n");
+	conn_flush(s->c);
+}
+
+static void on_tls(void *arg)
+{
+	struct imap_sess *s = arg;
+	char info[128];
+
+	s->tls = 1;
+	tls_describe(s->c->tls, info, sizeof(info));
+	log_info("%s: TLS established from [%s]: %s", s->id, s->client_addr,
+		 info);
+	if (s->implicit)
+		greet(s);
+	sasl_srv_free(&s->sasl);
+}
+
+static const struct conn_ops imap_conn_ops = {
+	.on_read = on_read,
+	.on_close = on_close,
+	.on_tls = on_tls,
+	.on_drain = on_drain,
+	.on_timeout = on_timeout,
+};
+
+static void addr_text(const struct sockaddr_storage *ss, char *ip,
+		      size_t iplen, int *port)
+{
+	snprintf(ip, iplen, "unknown");
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(in6->sin6_port);
+	}
+}
+
+static void peer_names(int fd, struct imap_sess *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[64];
+	int port;
+
+	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
+		addr_text(&ss, s->client_addr, sizeof(s->client_addr),
+			  &s->client_port);
+		snprintf(s->remote, sizeof(s->remote), "%s;%d",
+			 s->client_addr, s->client_port);
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		addr_text(&ss, ip, sizeof(ip), &port);
+		snprintf(s->local, sizeof(s->local), "%s;%d", ip, port);
+	}
+}
+
+void imap_sess_start(struct imap_server *srv, int fd, int implicit)
+{
+	struct imap_sess *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	s->srv = srv;
+	s->implicit = implicit;
+	snprintf(s->id, sizeof(s->id), "IMAP%06llX", ++srv->counter);
+	peer_names(fd, s);
+	s->c = conn_new(srv->loop, fd, srv->lim.append_max +
+			srv->lim.line_max + 4096, &imap_conn_ops, s);
+	if (s->c == NULL) {
+		close(fd);
+		free(s);
+		return;
+	}
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	conn_set_timeout(s->c, LIM_IMAP_TIMEOUT_PREAUTH);
+	log_info("%s: connect from [%s]:%d%s", s->id, s->client_addr,
+		 s->client_port, implicit ? " (imaps)" : "");
+	if (srv->nsessions > (size_t)srv->st->cfg->max_sessions) {
+		log_warn("%s: too many sessions (%zu), refusing [%s]", s->id,
+			 srv->nsessions, s->client_addr);
+		imap_untagged(s, "BYE Too many sessions, try again later");
+		imap_hangup(s);
+		return;
+	}
+	if (implicit) {
+		if (srv->tls == NULL ||
+		    conn_starttls(s->c, srv->tls, 1, NULL) < 0)
+			imap_hangup(s);
+		return;
+	}
+	greet(s);
+}

@@ -1,0 +1,281 @@
+/*
+ * NAME
+ *	store_imap - private header of the store's IMAP4rev1 server
+ * DESCRIPTION
+ *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
+ *	SPECIAL-USE, QUOTA (read), ID and SASL-IR, in the store daemon's
+ *	event loop. Files by topic:
+ *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
+ *	  store_imap_seq.c     sequence sets and dates (pure)
+ *	  store_imap.c         sessions, dispatch, replies, untagged updates
+ *	  store_imap_server.c  listeners
+ *	  store_imap_auth.c    CAPABILITY NOOP LOGOUT STARTTLS LOGIN
+ *	                       AUTHENTICATE ID ENABLE NAMESPACE
+ *	  store_imap_folder.c  SELECT EXAMINE CREATE DELETE RENAME (UN)SUBSCRIBE
+ *	                       LIST LSUB STATUS GETQUOTA(ROOT) SETQUOTA
+ *	  store_imap_fetch.c   FETCH
+ *	  store_imap_store.c   STORE, flag lists
+ *	  store_imap_search.c  SEARCH
+ *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
+ *	  store_imap_append.c  APPEND IDLE
+ *	Faces the network: every byte a client sends is hostile.
+ */
+#ifndef SLUICE_STORE_IMAP_H
+#define SLUICE_STORE_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "limits_rfc.h"
+
+/* ---- the parser (store_imap_parse.c, store_imap_seq.c): pure ---- */
+
+enum imap_arg_type {
+	IMAP_ARG_ATOM,	  /* atom, number, flag, sequence set, BODY[..]<..> */
+	IMAP_ARG_QUOTED,  /* "quoted" (unescaped) */
+	IMAP_ARG_LITERAL, /* {n} or {n+} */
+	IMAP_ARG_LIST,	  /* ( ... ): the next nsub args are inside it */
+};
+
+struct imap_arg {
+	enum imap_arg_type type;
+	const char *s;	/* NUL-terminated (literals may hold NULs) */
+	size_t len;
+	size_t nsub;	/* LIST: args inside it, at every depth */
+};
+
+struct imap_cmd {
+	char tag[LIM_IMAP_TAG + 1];
+	char name[24];		/* upper-cased; "FETCH" for "UID FETCH" */
+	int uid;		/* the UID prefix was given */
+	struct imap_arg *args;	/* flat, in order; lists hold nsub args */
+	size_t nargs;
+	char *arena;		/* the bytes the args point into */
+};
+
+enum imap_parse_res {
+	IMAP_P_OK,	/* cmd filled; out->used bytes form the command */
+	IMAP_P_MORE,	/* incomplete; out->lit_len > 0 when a synchronizing
+			 * literal waits for "+" (its data at out->lit_off;
+			 * cmd->tag and cmd->name hold what was read) */
+	IMAP_P_BAD,	/* answer BAD (tag in cmd->tag when out->has_tag),
+			 * drop out->used bytes; out->skip_line: also drop
+			 * input up to the next CRLF (over-long line) */
+	IMAP_P_FATAL,	/* answer BAD and disconnect (a non-synchronizing
+			 * literal too large to skip) */
+};
+
+struct imap_parse_limits {
+	size_t line_max;	/* text of a command, literals not counted */
+	size_t literal_max;	/* literal size for most commands */
+	size_t append_max;	/* literal size for APPEND */
+	size_t args_max;
+	unsigned depth_max;
+};
+
+struct imap_parse_out {
+	size_t used;
+	size_t lit_off, lit_len;
+	int has_tag;
+	int skip_line;
+	char err[120];
+};
+
+/* Parse one command from buf[0..len) (RFC 3501 section 9, command).
+ * On IMAP_P_OK cmd owns memory: free with imap_cmd_free(). */
+enum imap_parse_res imap_parse(const char *buf, size_t len,
+			       const struct imap_parse_limits *lim,
+			       struct imap_cmd *cmd,
+			       struct imap_parse_out *out);
+void imap_cmd_free(struct imap_cmd *cmd);
+
+/* Index of the argument after args[i] (skipping a list's contents). */
+size_t imap_arg_next(const struct imap_cmd *cmd, size_t i);
+/* An astring (atom, quoted or literal) or NULL. */
+const char *imap_arg_str(const struct imap_cmd *cmd, size_t i);
+/* Non-zero when args[i] is the atom word (case-insensitive). */
+int imap_arg_is(const struct imap_cmd *cmd, size_t i, const char *word);
+
+/* A sequence set (RFC 3501 9, sequence-set) as ranges lo..hi with
+ * lo <= hi; "*" is max (the largest number in use). */
+struct imap_seqset {
+	uint32_t (*r)[2];
+	size_t n;
+};
+
+/* Parse s with "*" standing for star. 0, or -1 when malformed, has 0, or
+ * has more than LIM_IMAP_SEQ_RANGES ranges. Free with imap_seqset_free. */
+int imap_seqset_parse(const char *s, uint32_t star, struct imap_seqset *out);
+void imap_seqset_free(struct imap_seqset *set);
+/* Non-zero when n is in the set. */
+int imap_seqset_has(const struct imap_seqset *set, uint32_t n);
+
+/* date (RFC 3501 9: "d-Mon-yyyy" or dd-Mon-yyyy) as the UTC midnight;
+ * -1 when malformed. */
+time_t imap_parse_date(const char *s);
+/* date-time "dd-Mon-yyyy hh:mm:ss +zzzz" (APPEND); -1 when malformed. */
+time_t imap_parse_datetime(const char *s);
+/* Write t as an IMAP date-time (27 characters + NUL) in UTC. */
+void imap_format_datetime(time_t t, char out[32]);
+
+/* ---- the server (store_imap.c) ---- */
+
+#ifndef IMAP_PARSE_ONLY
+
+#include "conn.h"
+#include "sbuf.h"
+
+struct store;
+struct imap_server;
+struct mbox;
+struct sasl_srv;
+struct ev_timer;
+
+enum imap_state {
+	IMAP_NOTAUTH,
+	IMAP_AUTH,
+	IMAP_SELECTED,
+	IMAP_LOGOUT,
+};
+
+/* What the session is reading: commands, SASL responses, IDLE's DONE,
+ * or nothing (an answer is being delayed or output is draining). */
+enum imap_mode {
+	IMAP_MODE_CMD,
+	IMAP_MODE_SASL,
+	IMAP_MODE_IDLE,
+	IMAP_MODE_WAIT,
+};
+
+struct imap_sess {
+	struct imap_server *srv;
+	struct imap_sess *prev, *next;
+	struct conn *c;
+	char id[20];
+	char client_addr[64];
+	int client_port;
+	char local[80], remote[80];	/* "ip;port" for SASL */
+	enum imap_state state;
+	enum imap_mode mode;
+	int tls;
+	int implicit;
+	int skip_line;		/* dropping input up to the next CRLF */
+	size_t lit_acked;	/* offset of the literal we sent "+" for */
+	unsigned nerrors;
+	char tag[LIM_IMAP_TAG + 1];	/* of the command in progress */
+	char *user;
+	struct sasl_srv *sasl;
+	struct ev_timer *delay;
+	void (*delay_cb)(void *);
+	char method[40];	/* SASL mechanism in progress */
+	/* selected folder */
+	struct mbox *mbox;
+	char *mbox_name;
+	int readonly;
+	uint32_t recent_uid;	/* messages with uid >= this are \Recent */
+	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
+	/* a FETCH that continues when the output has drained */
+	struct imap_fetch *fetch;
+};
+
+struct imap_server {
+	struct store *st;
+	struct evloop *loop;
+	struct tls_ctx *tls;
+	int fds[2];		/* STARTTLS, implicit TLS; -1 when off */
+	struct imap_sess *sessions;
+	size_t nsessions;
+	unsigned long long counter;
+	struct imap_parse_limits lim;
+};
+
+/* Open the listeners imap_listen (STARTTLS) and imaps_listen (implicit
+ * TLS) of the configuration, before privileges are dropped; -1 for one
+ * that is off. Stops start-up (log_fatal) when a listener would take
+ * passwords without TLS. */
+void imap_bind(const struct store *st, int fds[2]);
+/* Start the listeners imap_listen / imaps_listen (fds from
+ * daemon_listen, -1 when disabled). NULL on error. */
+struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
+				    struct tls_ctx *tls, int fd, int fd_tls);
+void imap_server_free(struct imap_server **srv);
+
+/* A session on an accepted socket (implicit: TLS from the first byte);
+ * and its end (store_imap.c). */
+void imap_sess_start(struct imap_server *srv, int fd, int implicit);
+void imap_sess_free(struct imap_sess *s);
+
+/* Replies. Untagged "* ..." lines; tagged OK/NO/BAD for the command
+ * with tag; a BAD or NO counts as an error of the session. */
+void imap_untagged(struct imap_sess *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define imap_ok(s, tag, ...) imap_tagged((s), (tag), "OK", __VA_ARGS__)
+#define imap_no(s, tag, ...) imap_tagged((s), (tag), "NO", __VA_ARGS__)
+#define imap_bad(s, tag, ...) imap_tagged((s), (tag), "BAD", __VA_ARGS__)
+
+/* Change the session state (the one place it changes). Leaving
+ * SELECTED closes the folder. */
+void imap_set_state(struct imap_sess *s, enum imap_state st);
+/* Report what changed in the selected folder (EXPUNGE, FETCH FLAGS,
+ * EXISTS, RECENT) as untagged lines; no-op without one. */
+void imap_sync(struct imap_sess *s);
+/* Send what is queued, then close the session. */
+void imap_hangup(struct imap_sess *s);
+/* Stop reading commands until imap_resume(). */
+void imap_wait(struct imap_sess *s);
+void imap_resume(struct imap_sess *s);
+/* The store of the session. */
+struct store *imap_store(struct imap_sess *s);
+/* Now, monotonic ms (the loop's clock). */
+uint64_t imap_now(struct imap_sess *s);
+/* Arm s->delay to call cb(s) in ms milliseconds. */
+void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *));
+
+/* Write s as an IMAP string (quoted or literal) to the output. */
+void imap_write_string(struct imap_sess *s, const char *str, size_t n);
+/* Append the flag list "(\Seen ...)" of seq in the selected folder. */
+void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
+/* Parse a flag list (a LIST or a single flag atom) at args[i] into
+ * MBOX_* flags and keyword bits of the selected folder (created when
+ * create > 0; ignored when create < 0, as for APPEND).
+ * 0, or -1 with a reason in err. */
+int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
+		     size_t i, int create, unsigned *flags, uint32_t *kw,
+		     char *err, size_t errlen);
+/* The sequence numbers a set names (UIDs when uid is set) in the
+ * selected folder, ascending, unique. NULL with *n == 0 for none;
+ * -1 when malformed. */
+int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
+		     uint32_t **seqs, size_t *n);
+
+/* Append our capabilities, as this session may use them now. */
+void imap_capabilities(struct imap_sess *s);
+
+/* Command handlers, one per command name. */
+typedef void imap_cmd_fn(struct imap_sess *s, struct imap_cmd *cmd);
+imap_cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout,
+	imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate,
+	imap_cmd_id, imap_cmd_enable, imap_cmd_namespace;
+imap_cmd_fn imap_cmd_select, imap_cmd_create, imap_cmd_delete,
+	imap_cmd_rename, imap_cmd_subscribe, imap_cmd_list, imap_cmd_status,
+	imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
+imap_cmd_fn imap_cmd_fetch, imap_cmd_store, imap_cmd_search;
+imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
+	imap_cmd_check, imap_cmd_unselect;
+imap_cmd_fn imap_cmd_append, imap_cmd_idle;
+
+/* SASL responses while mode is IMAP_MODE_SASL (store_imap_auth.c). */
+void imap_sasl_line(struct imap_sess *s, const char *line);
+/* IDLE's "DONE" line (store_imap_append.c). */
+void imap_idle_line(struct imap_sess *s, const char *line);
+/* Continue a FETCH once output drained (store_imap_fetch.c); frees it
+ * when the session goes. */
+void imap_fetch_resume(struct imap_sess *s);
+void imap_fetch_free(struct imap_sess *s);
+
+#endif /* IMAP_PARSE_ONLY */
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * NAME
+ *	store_imap_auth - CAPABILITY NOOP LOGOUT STARTTLS LOGIN AUTHENTICATE
+ *	ID ENABLE NAMESPACE
+ * DESCRIPTION
+ *	No password crosses the wire in clear: before TLS, CAPABILITY says
+ *	LOGINDISABLED and offers no AUTH=, and LOGIN/AUTHENTICATE get
+ *	NO [PRIVACYREQUIRED] (unless the store's plaintext_auth allows it
+ *	for a loopback test setup). Credentials go to the SASL adapter
+ *	(sasl.h); failed logins are counted per client address and per
+ *	user (authlimit.h) and answered after a growing delay, and a
+ *	locked-out key is refused at once with [UNAVAILABLE]. Passwords
+ *	are wiped from the command after use and never logged.
+ *	Faces the network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authlimit.h"
+#include "log.h"
+#include "sasl.h"
+#include "store.h"
+#include "store_imap.h"
+#include "store_mbox.h"
+
+#define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
+		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT"
+
+static int auth_allowed(struct imap_sess *s)
+{
+	return s->tls || imap_store(s)->cfg->plaintext_auth;
+}
+
+static struct sasl_srv *sess_sasl(struct imap_sess *s)
+{
+	if (s->sasl == NULL)
+		s->sasl = sasl_srv_new("imap", s->local[0] ? s->local : NULL,
+				       s->remote[0] ? s->remote : NULL,
+				       auth_allowed(s));
+	return s->sasl;
+}
+
+void imap_capabilities(struct imap_sess *s)
+{
+	const char *mechs, *p, *sp;
+
+	conn_printf(s->c, "%s", CAPS_BASE);
+	if (s->state != IMAP_NOTAUTH)
+		return;
+	if (!s->tls && s->srv->tls)
+		conn_printf(s->c, " STARTTLS");
+	if (!auth_allowed(s)) {
+		conn_printf(s->c, " LOGINDISABLED");
+		return;
+	}
+	mechs = sess_sasl(s) ? sasl_srv_mechs(s->sasl) : "";
+	for (p = mechs; p && *p; p = sp) {
+		while (*p == ' ')
+			p++;
+		sp = strchr(p, ' ');
+		if (sp == NULL)
+			sp = p + strlen(p);
+		if (sp > p)
+			conn_printf(s->c, " AUTH=%.*s", (int)(sp - p), p);
+	}
+}
+
+void imap_cmd_capability(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "CAPABILITY takes no arguments");
+		return;
+	}
+	conn_printf(s->c, "* CAPABILITY ");
+	imap_capabilities(s);
+	conn_printf(s->c, "\r\n");
+	imap_ok(s, cmd->tag, "CAPABILITY completed");
+}
+
+void imap_cmd_noop(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "%s takes no arguments", cmd->name);
+		return;
+	}
+	imap_ok(s, cmd->tag, "%s completed", cmd->name);
+}
+
+void imap_cmd_check(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	imap_cmd_noop(s, cmd);
+}
+
+void imap_cmd_logout(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "LOGOUT takes no arguments");
+		return;
+	}
+	imap_untagged(s, "BYE Logging out");
+	if (s->user)
+		log_info("%s: logout user=%s", s->id, s->user);
+	imap_set_state(s, IMAP_LOGOUT);
+	imap_ok(s, cmd->tag, "LOGOUT completed");
+	imap_hangup(s);
+}
+
+void imap_cmd_starttls(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "STARTTLS takes no arguments");
+		return;
+	}
+	if (s->srv->tls == NULL || s->tls) {
+		imap_bad(s, cmd->tag, s->tls ? "TLS is already active"
+			 : "TLS is not available");
+		return;
+	}
+	imap_ok(s, cmd->tag, "Begin TLS negotiation now");
+	/* RFC 3501 6.2.1: what the client pipelined is discarded */
+	if (conn_starttls(s->c, s->srv->tls, 1, NULL) < 0) {
+		log_warn("%s: cannot start TLS", s->id);
+		imap_hangup(s);
+	}
+}
+
+/* ---- login ---- */
+
+static void key_ip(struct imap_sess *s, char *out, size_t n)
+{
+	snprintf(out, n, "ip:%s", s->client_addr);
+}
+
+static void key_user(const char *user, char *out, size_t n)
+{
+	size_t i;
+
+	snprintf(out, n, "user:%s", user);
+	for (i = 0; out[i]; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+}
+
+/* Locked out (client address, or user when given)? */
+static int locked(struct imap_sess *s, const char *user)
+{
+	struct authlimit *al = imap_store(s)->authlimit;
+	char k[400];
+
+	if (al == NULL)
+		return 0;
+	key_ip(s, k, sizeof(k));
+	if (authlimit_blocked(al, k, imap_now(s)))
+		return 1;
+	if (user == NULL)
+		return 0;
+	key_user(user, k, sizeof(k));
+	return authlimit_blocked(al, k, imap_now(s));
+}
+
+static void login_ok(struct imap_sess *s, const char *method)
+{
+	struct store *st = imap_store(s);
+	const char *user = sasl_srv_user(s->sasl);
+	char err[256], k[400];
+
+	s->mode = IMAP_MODE_CMD;
+	if (user == NULL || (s->user = strdup(user)) == NULL) {
+		imap_no(s, s->tag, "[UNAVAILABLE] Internal error");
+		return;
+	}
+	if (st->authlimit) {
+		key_ip(s, k, sizeof(k));
+		authlimit_ok(st->authlimit, k);
+		key_user(user, k, sizeof(k));
+		authlimit_ok(st->authlimit, k);
+	}
+	if (mbox_user_prepare(st->mbox, user, err, sizeof(err)) < 0)
+		log_warn("%s: cannot prepare folders of %s: %s", s->id, user,
+			 err);
+	log_info("%s: login user=%s, method=%s, client=[%s]", s->id, user,
+		 method, s->client_addr);
+	imap_set_state(s, IMAP_AUTH);
+	conn_printf(s->c, "%s OK [CAPABILITY ", s->tag);
+	imap_capabilities(s);
+	conn_printf(s->c, "] Logged in\r\n");
+}
+
+static void fail_answer(void *arg)
+{
+	struct imap_sess *s = arg;
+
+	imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
+	imap_resume(s);
+}
+
+/* A failed login: count it, answer after the delay. */
+static void login_failed(struct imap_sess *s, const char *user,
+			 const char *method)
+{
+	struct authlimit *al = imap_store(s)->authlimit;
+	char k[400], safe[300];
+	uint64_t d = 1000, d2;
+
+	if (user == NULL && s->sasl)
+		user = sasl_srv_tried_user(s->sasl);
+	log_safe(safe, sizeof(safe), user ? user : "");
+	log_info("%s: login failed: user=%s, method=%s, client=[%s]", s->id,
+		 user ? safe : "?", method, s->client_addr);
+	s->nerrors++;
+	if (al) {
+		key_ip(s, k, sizeof(k));
+		d = authlimit_fail(al, k, imap_now(s));
+		if (user) {
+			key_user(user, k, sizeof(k));
+			d2 = authlimit_fail(al, k, imap_now(s));
+			d = d2 > d ? d2 : d;
+		}
+	}
+	imap_wait(s);
+	imap_delay(s, d, fail_answer);
+}
+
+/* The outcome of a SASL step, LOGIN included. */
+static void sasl_result(struct imap_sess *s, enum sasl_res r,
+			struct sbuf *chal, const char *user,
+			const char *method)
+{
+	switch (r) {
+	case SASL_RES_OK:
+		login_ok(s, method);
+		break;
+	case SASL_RES_CONTINUE:
+		s->mode = IMAP_MODE_SASL;
+		conn_printf(s->c, "+ %s\r\n", chal && chal->data ? chal->data
+			    : "");
+		break;
+	case SASL_RES_FAIL:
+		login_failed(s, user, method);
+		break;
+	case SASL_RES_BADPROT:
+		s->mode = IMAP_MODE_CMD;
+		imap_bad(s, s->tag, "Authentication exchange failed or "
+			 "cancelled");
+		break;
+	case SASL_RES_TEMP:
+		s->mode = IMAP_MODE_CMD;
+		log_warn("%s: authentication unavailable (method=%s)", s->id,
+			 method);
+		imap_no(s, s->tag, "[UNAVAILABLE] Authentication is "
+			"temporarily unavailable");
+		break;
+	}
+}
+
+/* Checks shared by LOGIN and AUTHENTICATE: 0 to go on. */
+static int may_login(struct imap_sess *s, const char *tag, const char *user)
+{
+	if (!auth_allowed(s)) {
+		imap_no(s, tag, "[PRIVACYREQUIRED] Use STARTTLS first");
+		return -1;
+	}
+	if (locked(s, user)) {
+		log_info("%s: login refused: too many failures, client=[%s]",
+			 s->id, s->client_addr);
+		imap_no(s, tag, "[UNAVAILABLE] Too many failed logins, try "
+			"again later");
+		return -1;
+	}
+	if (sess_sasl(s) == NULL) {
+		imap_no(s, tag, "[UNAVAILABLE] Authentication is unavailable");
+		return -1;
+	}
+	return 0;
+}
+
+void imap_cmd_login(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	const char *user = imap_arg_str(cmd, 0);
+	const char *pass = imap_arg_str(cmd, 1);
+	enum sasl_res r;
+
+	if (cmd->nargs != 2 || user == NULL || pass == NULL) {
+		imap_bad(s, cmd->tag, "Syntax: LOGIN user password");
+		goto wipe;
+	}
+	if (may_login(s, cmd->tag, user) < 0)
+		goto wipe;
+	r = sasl_srv_check_plain(s->sasl, user, pass);
+	sasl_result(s, r, NULL, user, "LOGIN");
+wipe:
+	if (cmd->nargs >= 2 && cmd->args[1].type != IMAP_ARG_LIST)
+		memset((char *)cmd->args[1].s, 0, cmd->args[1].len);
+}
+
+void imap_cmd_authenticate(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	const char *mech = imap_arg_str(cmd, 0);
+	const char *ir = imap_arg_str(cmd, 1);
+	struct sbuf chal;
+	char m[40];
+
+	if (mech == NULL || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    cmd->nargs > 2 || (cmd->nargs == 2 && ir == NULL)) {
+		imap_bad(s, cmd->tag, "Syntax: AUTHENTICATE mechanism "
+			 "[initial-response]");
+		return;
+	}
+	if (may_login(s, cmd->tag, NULL) < 0)
+		return;
+	log_safe(m, sizeof(m), mech);
+	snprintf(s->method, sizeof(s->method), "%s", m);
+	sbuf_init(&chal, LIM_AUTH_LINE);
+	sasl_result(s, sasl_srv_start(s->sasl, mech, ir, &chal), &chal, NULL,
+		    s->method);
+	sbuf_free(&chal);
+	if (ir)
+		memset((char *)ir, 0, strlen(ir));
+}
+
+void imap_sasl_line(struct imap_sess *s, const char *line)
+{
+	struct sbuf chal;
+
+	sbuf_init(&chal, LIM_AUTH_LINE);
+	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal, NULL,
+		    s->method);
+	sbuf_free(&chal);
+	memset((char *)line, 0, strlen(line));
+}
+
+/* ---- ID, ENABLE, NAMESPACE ---- */
+
+void imap_cmd_id(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	/* RFC 2971: the client's list is only looked at, never logged in
+	 * full (it is free text from the network) */
+	if (cmd->nargs != 1 || (cmd->args[0].type != IMAP_ARG_LIST &&
+				!imap_arg_is(cmd, 0, "NIL"))) {
+		imap_bad(s, cmd->tag, "Syntax: ID (params) or ID NIL");
+		return;
+	}
+	imap_untagged(s, "ID (\"name\" \"Sluice\" \"vendor\" \"Sluice\")");
+	imap_ok(s, cmd->tag, "ID completed");
+}
+
+void imap_cmd_enable(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	size_t i;
+
+	/* RFC 5161: nothing we offer needs enabling, so nothing is */
+	for (i = 0; i < cmd->nargs; i++)
+		if (cmd->args[i].type != IMAP_ARG_ATOM) {
+			imap_bad(s, cmd->tag, "Syntax: ENABLE capability...");
+			return;
+		}
+	if (cmd->nargs == 0) {
+		imap_bad(s, cmd->tag, "Syntax: ENABLE capability...");
+		return;
+	}
+	imap_untagged(s, "ENABLED");
+	imap_ok(s, cmd->tag, "ENABLE completed");
+}
+
+void imap_cmd_namespace(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "NAMESPACE takes no arguments");
+		return;
+	}
+	imap_untagged(s, "NAMESPACE ((\"\" \".\")) NIL NIL");
+	imap_ok(s, cmd->tag, "NAMESPACE completed");
+}

@@ -1,0 +1,180 @@
+/*
+ * NAME
+ *	store_imap_copy - COPY MOVE EXPUNGE CLOSE (and their UID forms)
+ * DESCRIPTION
+ *	RFC 3501 6.4.2, 6.4.3, 6.4.7 and 6.4.8; UIDPLUS (RFC 4315: COPYUID,
+ *	UID EXPUNGE) and MOVE (RFC 6851). Copies of one command become
+ *	durable together (mbox_copy_commit); MOVE copies, commits, then
+ *	expunges the originals, reporting each EXPUNGE. Expunges run from
+ *	the highest sequence number down so the numbers sent stay right.
+ *	Faces the network.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_imap.h"
+#include "store_mbox.h"
+
+/* Append a UID list as a compact uid-set ("1:3,7"). */
+static void uid_set(struct sbuf *o, const uint32_t *u, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		for (j = i; j + 1 < n && u[j + 1] == u[j] + 1; j++)
+			;
+		if (o->len && o->data[o->len - 1] != ' ')
+			sbuf_puts(o, ",");
+		if (j > i)
+			sbuf_printf(o, "%u:%u", u[i], u[j]);
+		else
+			sbuf_printf(o, "%u", u[i]);
+		i = j + 1;
+	}
+}
+
+/* Expunge seq from the view and report it. */
+static void expunge_one(struct imap_sess *s, uint32_t seq)
+{
+	if (mbox_expunge(s->mbox, seq) == 0)
+		imap_untagged(s, "%u EXPUNGE", seq);
+}
+
+void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	const char *set = imap_arg_str(cmd, 0), *dest = imap_arg_str(cmd, 1);
+	int move = strcmp(cmd->name, "MOVE") == 0, rc = 0;
+	uint32_t *seqs = NULL, *src = NULL, *dst = NULL, uv = 0;
+	size_t n = 0, i, done = 0;
+	const struct mbox_msg *m;
+	struct sbuf code;
+
+	if (cmd->nargs != 2 || set == NULL || dest == NULL ||
+	    cmd->args[0].type != IMAP_ARG_ATOM) {
+		imap_bad(s, cmd->tag, "Syntax: %s set mailbox", cmd->name);
+		return;
+	}
+	if (imap_resolve_set(s, set, cmd->uid, &seqs, &n) < 0) {
+		imap_bad(s, cmd->tag, "Invalid sequence set");
+		return;
+	}
+	if (move && s->readonly) {
+		free(seqs);
+		imap_no(s, cmd->tag, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	src = calloc(n + 1, sizeof(*src));
+	dst = calloc(n + 1, sizeof(*dst));
+	if (src == NULL || dst == NULL)
+		rc = -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		m = mbox_get(s->mbox, seqs[i]);
+		if (m == NULL)
+			continue;
+		src[done] = m->uid;
+		rc = mbox_copy(s->mbox, seqs[i], dest, &uv, &dst[done]);
+		if (rc == 0)
+			done++;
+	}
+	if (done && mbox_copy_commit(s->mbox) < 0)
+		rc = -1;
+	if (rc == -2) {
+		imap_no(s, cmd->tag, "[TRYCREATE] No such mailbox");
+	} else if (rc < 0) {
+		imap_no(s, cmd->tag, "%s failed", cmd->name);
+	} else {
+		sbuf_init(&code, (size_t)-1 / 4);
+		if (done) {
+			sbuf_printf(&code, "[COPYUID %u ", uv);
+			uid_set(&code, src, done);
+			sbuf_puts(&code, " ");
+			uid_set(&code, dst, done);
+			sbuf_puts(&code, "] ");
+		}
+		if (move) {
+			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs */
+			if (done)
+				imap_untagged(s, "OK %s", code.data);
+			for (i = n; i > 0; i--)
+				expunge_one(s, seqs[i - 1]);
+			imap_ok(s, cmd->tag, "%sMOVE completed",
+				cmd->uid ? "UID " : "");
+		} else {
+			imap_ok(s, cmd->tag, "%s%sCOPY completed",
+				code.data ? code.data : "",
+				cmd->uid ? "UID " : "");
+		}
+		sbuf_free(&code);
+	}
+	free(src);
+	free(dst);
+	free(seqs);
+}
+
+/* Remove every \Deleted message (only those in set when given). */
+static void expunge_deleted(struct imap_sess *s, const uint32_t *seqs,
+			    size_t n, int report)
+{
+	uint32_t seq;
+	const struct mbox_msg *m;
+	size_t k = n;
+
+	for (seq = mbox_count(s->mbox); seq > 0; seq--) {
+		if (seqs) {
+			while (k > 0 && seqs[k - 1] > seq)
+				k--;
+			if (k == 0 || seqs[k - 1] != seq)
+				continue;
+		}
+		m = mbox_get(s->mbox, seq);
+		if (m == NULL || !(m->flags & MBOX_DELETED))
+			continue;
+		if (report)
+			expunge_one(s, seq);
+		else
+			mbox_expunge(s->mbox, seq);
+	}
+}
+
+void imap_cmd_expunge(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	const char *set = imap_arg_str(cmd, 0);
+	uint32_t *seqs = NULL;
+	size_t n = 0;
+
+	if (cmd->nargs != (cmd->uid ? 1u : 0u) ||
+	    (cmd->uid && (set == NULL || cmd->args[0].type !=
+			  IMAP_ARG_ATOM))) {
+		imap_bad(s, cmd->tag, cmd->uid ? "Syntax: UID EXPUNGE set"
+			 : "EXPUNGE takes no arguments");
+		return;
+	}
+	if (s->readonly) {
+		imap_no(s, cmd->tag, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (cmd->uid && imap_resolve_set(s, set, 1, &seqs, &n) < 0) {
+		imap_bad(s, cmd->tag, "Invalid sequence set");
+		return;
+	}
+	if (!cmd->uid || n > 0)
+		expunge_deleted(s, seqs, n, 1);
+	free(seqs);
+	imap_ok(s, cmd->tag, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
+}
+
+void imap_cmd_close(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	if (cmd->nargs) {
+		imap_bad(s, cmd->tag, "CLOSE takes no arguments");
+		return;
+	}
+	/* RFC 3501 6.4.2: expunge silently, unless read-only */
+	if (!s->readonly)
+		expunge_deleted(s, NULL, 0, 0);
+	imap_set_state(s, IMAP_AUTH);
+	imap_ok(s, cmd->tag, "CLOSE completed");
+}

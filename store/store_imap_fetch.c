@@ -1,0 +1,385 @@
+/*
+ * NAME
+ *	store_imap_fetch - FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2)
+ * DESCRIPTION
+ *	The item list is parsed and checked whole before anything is sent
+ *	(a bad item is a BAD with no partial output). Messages are then
+ *	rendered one at a time; when the output buffer holds more than
+ *	FETCH_OUT_HIGH bytes the command pauses until the client has read
+ *	it (conn on_drain), so a FETCH 1:* BODY[] of a large folder never
+ *	holds more than that in memory. Structure comes from store_mime.
+ *	BODY[...] without .PEEK and RFC822/RFC822.TEXT set \Seen (not in a
+ *	read-only folder), and the new flags are sent with the message.
+ *	Faces the network.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "store.h"
+#include "store_imap.h"
+#include "store_mbox.h"
+#include "store_mime.h"
+
+#define FETCH_MAX_ITEMS 64
+#define FETCH_OUT_HIGH (1024 * 1024)
+
+enum fkind {
+	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_ENVELOPE, F_BODY,
+	F_BODYSTRUCTURE, F_RFC822, F_RFC822_HEADER, F_RFC822_TEXT,
+	F_SECTION,
+};
+
+struct fitem {
+	enum fkind kind;
+	int peek;
+	int partial;
+	uint32_t off, len;
+	char section[256];	/* F_SECTION: between the brackets */
+};
+
+struct imap_fetch {
+	char tag[LIM_IMAP_TAG + 1];
+	uint32_t *seqs;
+	size_t n, next;
+	struct fitem items[FETCH_MAX_ITEMS];
+	size_t nitems;
+	int uid;
+};
+
+static int add(struct imap_fetch *f, enum fkind k)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if (f->items[i].kind == k && k != F_SECTION)
+			return 0;
+	if (f->nitems >= FETCH_MAX_ITEMS)
+		return -1;
+	memset(&f->items[f->nitems], 0, sizeof(f->items[0]));
+	f->items[f->nitems++].kind = k;
+	return 0;
+}
+
+/* "BODY[section]<o.l>" or "BODY.PEEK[...]": 0 or -1. */
+static int parse_section(struct imap_fetch *f, const char *a)
+{
+	struct fitem *it;
+	const char *lb = strchr(a, '['), *rb = strrchr(a, ']');
+	size_t n;
+	unsigned long long o, l;
+	char *end;
+
+	if (add(f, F_SECTION) < 0 || lb == NULL || rb == NULL || rb < lb)
+		return -1;
+	it = &f->items[f->nitems - 1];
+	it->peek = (size_t)(lb - a) == 9;
+	n = (size_t)(rb - lb - 1);
+	if (n >= sizeof(it->section))
+		return -1;
+	memcpy(it->section, lb + 1, n);
+	it->section[n] = '\0';
+	if (!mime_section_valid(it->section))
+		return -1;
+	if (rb[1] == '\0')
+		return 0;
+	/* RFC 3501 9: "<" number "." nz-number ">" */
+	if (rb[1] != '<' || rb[2] < '0' || rb[2] > '9')
+		return -1;
+	o = strtoull(rb + 2, &end, 10);
+	if (*end != '.' || end[1] < '1' || end[1] > '9')
+		return -1;
+	l = strtoull(end + 1, &end, 10);
+	if (end[0] != '>' || end[1] != '\0' || o > 0xffffffffULL ||
+	    l > 0xffffffffULL)
+		return -1;
+	it->partial = 1;
+	it->off = (uint32_t)o;
+	it->len = (uint32_t)l;
+	return 0;
+}
+
+static int parse_item(struct imap_fetch *f, const char *a)
+{
+	static const struct {
+		const char *name;
+		enum fkind kind;
+	} simple[] = {
+		{"UID", F_UID}, {"FLAGS", F_FLAGS},
+		{"INTERNALDATE", F_INTERNALDATE}, {"RFC822.SIZE", F_SIZE},
+		{"ENVELOPE", F_ENVELOPE}, {"BODY", F_BODY},
+		{"BODYSTRUCTURE", F_BODYSTRUCTURE}, {"RFC822", F_RFC822},
+		{"RFC822.HEADER", F_RFC822_HEADER},
+		{"RFC822.TEXT", F_RFC822_TEXT},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
+		if (strcasecmp(a, simple[i].name) == 0)
+			return add(f, simple[i].kind);
+	if (strncasecmp(a, "BODY[", 5) == 0 ||
+	    strncasecmp(a, "BODY.PEEK[", 10) == 0)
+		return parse_section(f, a);
+	return -1;
+}
+
+static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
+{
+	static const char *const macros[][5] = {
+		{"ALL", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"},
+		{"FAST", "FLAGS", "INTERNALDATE", "RFC822.SIZE", NULL},
+		{"FULL", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"},
+	};
+	size_t i, k, end;
+
+	if (cmd->nargs < 2 || imap_arg_next(cmd, 1) != cmd->nargs)
+		return -1;
+	if (cmd->args[1].type == IMAP_ARG_ATOM) {
+		for (i = 0; i < 3; i++)
+			if (strcasecmp(cmd->args[1].s, macros[i][0]) == 0) {
+				for (k = 1; k < 5 && macros[i][k]; k++)
+					parse_item(f, macros[i][k]);
+				if (i == 2)
+					add(f, F_BODY);
+				return 0;
+			}
+		return parse_item(f, cmd->args[1].s);
+	}
+	if (cmd->args[1].type != IMAP_ARG_LIST || cmd->args[1].nsub == 0)
+		return -1;
+	end = imap_arg_next(cmd, 1);
+	for (i = 2; i < end; i++)
+		if (cmd->args[i].type != IMAP_ARG_ATOM ||
+		    parse_item(f, cmd->args[i].s) < 0)
+			return -1;
+	return 0;
+}
+
+static void literal(struct sbuf *o, const char *p, size_t n)
+{
+	sbuf_printf(o, "{%zu}\r\n", n);
+	sbuf_append(o, p, n);
+}
+
+static void section_out(struct sbuf *o, const struct fitem *it,
+			const struct mime_part *root, struct sbuf *tmp)
+{
+	size_t i, n, off = 0;
+
+	sbuf_reset(tmp);
+	mime_section(root, it->section, tmp);
+	sbuf_puts(o, "BODY[");
+	for (i = 0; it->section[i]; i++) {
+		char ch = (char)toupper((unsigned char)it->section[i]);
+
+		sbuf_append(o, &ch, 1);
+	}
+	sbuf_puts(o, "]");
+	n = tmp->len;
+	if (it->partial) {
+		sbuf_printf(o, "<%u>", it->off);
+		off = it->off < n ? it->off : n;
+		n = n - off < it->len ? n - off : it->len;
+	}
+	sbuf_puts(o, " ");
+	literal(o, tmp->data ? tmp->data + off : "", n);
+}
+
+static int needs_body(const struct imap_fetch *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if (f->items[i].kind >= F_ENVELOPE)
+			return 1;
+	return 0;
+}
+
+static int sets_seen(const struct imap_fetch *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if ((f->items[i].kind == F_SECTION && !f->items[i].peek) ||
+		    f->items[i].kind == F_RFC822 ||
+		    f->items[i].kind == F_RFC822_TEXT)
+			return 1;
+	return 0;
+}
+
+static void item_out(struct imap_sess *s, struct sbuf *o,
+		     const struct fitem *it, uint32_t seq,
+		     const struct mbox_msg *m, const struct sbuf *data,
+		     const struct mime_part *root, struct sbuf *tmp)
+{
+	char date[32];
+
+	switch (it->kind) {
+	case F_UID:
+		sbuf_printf(o, "UID %u", m->uid);
+		break;
+	case F_FLAGS:
+		sbuf_puts(o, "FLAGS ");
+		imap_flags_out(s, seq, o);
+		break;
+	case F_INTERNALDATE:
+		imap_format_datetime(m->internaldate, date);
+		sbuf_printf(o, "INTERNALDATE \"%s\"", date);
+		break;
+	case F_SIZE:
+		sbuf_printf(o, "RFC822.SIZE %lld", m->size);
+		break;
+	case F_ENVELOPE:
+		sbuf_puts(o, "ENVELOPE ");
+		mime_envelope(root, o);
+		break;
+	case F_BODY:
+	case F_BODYSTRUCTURE:
+		sbuf_puts(o, it->kind == F_BODY ? "BODY " : "BODYSTRUCTURE ");
+		mime_bodystructure(root, it->kind == F_BODYSTRUCTURE, o);
+		break;
+	case F_RFC822:
+		sbuf_puts(o, "RFC822 ");
+		literal(o, data->data ? data->data : "", data->len);
+		break;
+	case F_RFC822_HEADER:
+	case F_RFC822_TEXT:
+		sbuf_reset(tmp);
+		mime_section(root, it->kind == F_RFC822_TEXT ? "TEXT" :
+			     "HEADER", tmp);
+		sbuf_puts(o, it->kind == F_RFC822_TEXT ? "RFC822.TEXT " :
+			  "RFC822.HEADER ");
+		literal(o, tmp->data ? tmp->data : "", tmp->len);
+		break;
+	case F_SECTION:
+		section_out(o, it, root, tmp);
+		break;
+	}
+}
+
+/* One message's FETCH response. */
+static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
+		      uint32_t seq)
+{
+	const struct mbox_msg *m = mbox_get(s->mbox, seq);
+	long long max = imap_store(s)->cfg->max_message_size * 2 + 65536;
+	struct mime_part *root = NULL;
+	struct sbuf data, tmp, o;
+	int flags_sent = 0;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	sbuf_init(&data, (size_t)max);
+	sbuf_init(&tmp, (size_t)max);
+	sbuf_init(&o, (size_t)max * 2);
+	if (needs_body(f)) {
+		if (mbox_read(s->mbox, seq, &data) < 0)
+			goto done;	/* expunged meanwhile: nothing */
+		root = mime_parse(data.data ? data.data : "", data.len);
+		if (root == NULL)
+			goto done;
+	}
+	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {
+		mbox_set_flags(s->mbox, seq, m->flags | MBOX_SEEN,
+			       m->keywords);
+		m = mbox_get(s->mbox, seq);
+		flags_sent = -1;	/* must send FLAGS */
+	}
+	sbuf_printf(&o, "* %u FETCH (", seq);
+	if (f->uid) {
+		sbuf_printf(&o, "UID %u", m->uid);
+	}
+	for (i = 0; i < f->nitems; i++) {
+		if (f->uid && f->items[i].kind == F_UID)
+			continue;
+		if (f->items[i].kind == F_FLAGS)
+			flags_sent = 1;
+		if (o.data[o.len - 1] != '(')
+			sbuf_puts(&o, " ");
+		item_out(s, &o, &f->items[i], seq, m, &data, root, &tmp);
+	}
+	if (flags_sent < 0) {
+		sbuf_puts(&o, o.data[o.len - 1] != '(' ? " FLAGS " : "FLAGS ");
+		imap_flags_out(s, seq, &o);
+	}
+	sbuf_puts(&o, ")\r\n");
+	conn_write(s->c, o.data, o.len);
+done:
+	mime_free(&root);
+	sbuf_free(&o);
+	sbuf_free(&tmp);
+	sbuf_free(&data);
+}
+
+void imap_fetch_free(struct imap_sess *s)
+{
+	if (s->fetch == NULL)
+		return;
+	free(s->fetch->seqs);
+	free(s->fetch);
+	s->fetch = NULL;
+}
+
+/* Render messages until done or the output is full. */
+static void run(struct imap_sess *s)
+{
+	struct imap_fetch *f = s->fetch;
+	char tag[LIM_IMAP_TAG + 1];
+	int uid = f->uid;
+
+	while (f->next < f->n) {
+		fetch_one(s, f, f->seqs[f->next++]);
+		if (s->c->out.len <= FETCH_OUT_HIGH || f->next >= f->n)
+			continue;
+		/* on_drain comes only after a write the socket made wait */
+		conn_flush(s->c);
+		if (s->c->out.len > 0) {
+			imap_wait(s);
+			return;
+		}
+	}
+	memcpy(tag, f->tag, sizeof(tag));
+	imap_fetch_free(s);
+	imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
+	s->no_expunge = 0;
+	if (s->mode == IMAP_MODE_WAIT)
+		imap_resume(s);
+}
+
+void imap_fetch_resume(struct imap_sess *s)
+{
+	if (s->fetch && s->state == IMAP_SELECTED) {
+		run(s);
+		conn_flush(s->c);
+	}
+}
+
+void imap_cmd_fetch(struct imap_sess *s, struct imap_cmd *cmd)
+{
+	struct imap_fetch *f = calloc(1, sizeof(*f));
+	const char *set = imap_arg_str(cmd, 0);
+
+	if (f == NULL) {
+		imap_no(s, cmd->tag, "Out of memory");
+		return;
+	}
+	f->uid = cmd->uid;
+	snprintf(f->tag, sizeof(f->tag), "%s", cmd->tag);
+	if (set == NULL || cmd->args[0].type != IMAP_ARG_ATOM ||
+	    parse_items(f, cmd) < 0) {
+		free(f);
+		imap_bad(s, cmd->tag, "Syntax: FETCH sequence-set items");
+		return;
+	}
+	if (imap_resolve_set(s, set, cmd->uid, &f->seqs, &f->n) < 0) {
+		free(f);
+		imap_bad(s, cmd->tag, "Invalid sequence set");
+		return;
+	}
+	s->fetch = f;
+	run(s);
+}

@@ -1,0 +1,70 @@
+/*
+ * NAME
+ *	store_imap_parse_fuzz - libFuzzer target for the IMAP parser
+ * DESCRIPTION
+ *	Every byte an IMAP client sends goes through imap_parse(): the
+ *	input is parsed command after command as the session would (with
+ *	small limits so they are hit), and each argument goes through the
+ *	sequence-set and date parsers. Build and run with `make fuzz`.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IMAP_PARSE_ONLY
+#include "store_imap.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_args(const struct imap_cmd *cmd)
+{
+	struct imap_seqset set;
+	size_t i;
+
+	for (i = 0; i < cmd->nargs; i = imap_arg_next(cmd, i)) {
+		const char *s = imap_arg_str(cmd, i);
+
+		if (i >= cmd->nargs)
+			abort();
+		if (s == NULL)
+			continue;
+		if (imap_seqset_parse(s, 100, &set) == 0) {
+			if (set.n == 0)
+				abort();
+			imap_seqset_has(&set, 50);
+			imap_seqset_free(&set);
+		}
+		imap_parse_date(s);
+		imap_parse_datetime(s);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct imap_parse_limits lim = {
+		.line_max = 1024,
+		.literal_max = 64,
+		.append_max = 512,
+		.args_max = 100,
+		.depth_max = 20,
+	};
+	const char *p = (const char *)data;
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+	enum imap_parse_res r;
+
+	while (size > 0) {
+		r = imap_parse(p, size, &lim, &cmd, &out);
+		if (r == IMAP_P_MORE || r == IMAP_P_FATAL)
+			break;
+		if (out.used == 0 || out.used > size)
+			abort();
+		if (r == IMAP_P_OK) {
+			check_args(&cmd);
+			imap_cmd_free(&cmd);
+		}
+		p += out.used;
+		size -= out.used;
+	}
+	return 0;
+}
