@@ -14,13 +14,10 @@ import ssl
 
 import pytest
 
-# the IMAP server and its fixture come from test_imap.py (branch imap)
-ti = pytest.importorskip("test_imap")
-PW = ti.PW
-deliver = ti.deliver
-imap = ti.imap
-raw_session = ti.raw_session
-reply = ti.reply
+pytest.importorskip("test_imap")  # the IMAP server (branch imap)
+from test_imap import (PW, deliver, imap, raw_session,  # noqa: E402,F401
+                       reply)
+import test_imap as ti  # noqa: E402
 
 ALICE = "alice@example.test"
 MSG = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"

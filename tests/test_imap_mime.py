@@ -7,11 +7,8 @@ unit test holds the exact goldens, this checks the wiring end to end.
 """
 import pytest
 
-ti = pytest.importorskip("test_imap")
-PW = ti.PW
-deliver = ti.deliver
-imap = ti.imap
-ssl_login = ti.ssl_login
+pytest.importorskip("test_imap")  # the IMAP server (branch imap)
+from test_imap import PW, deliver, imap, ssl_login  # noqa: E402,F401
 
 ALICE = "alice@example.test"
 
