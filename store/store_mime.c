@@ -434,6 +434,9 @@ const char *mime_ctype_param(const struct mime_ctype *ct, const char *name)
 
 /* The tree. */
 
+/* Lines of a body: its LFs. A last line without one is not counted,
+ * as Dovecot counts them (a part's final CRLF belongs to the next
+ * delimiter, so "text\r\n--b" is 0 lines there too). */
 static size_t count_lines(const char *s, size_t n)
 {
 	size_t lines = 0;
@@ -443,7 +446,7 @@ static size_t count_lines(const char *s, size_t n)
 		lines++;
 		p = lf + 1;
 	}
-	return lines + (p < e ? 1 : 0);
+	return lines;
 }
 
 static void set_default_type(struct mime_part *p, int digest)
@@ -545,13 +548,8 @@ static void parse_multipart(struct parse_ctx *c, struct mime_part *p,
 	int kind;
 	struct mime_part **tail = &p->child, *ch;
 
-	if (b == NULL || (bl = strlen(b)) == 0 || bl > MIME_MAX_BOUNDARY) {
-		/* Unusable: the part is treated as plain text. */
-		p->flags &= ~MIME_F_MULTIPART;
-		set_default_type(p, 0);
-		p->flags |= MIME_F_TEXT;
-		return;
-	}
+	if (b == NULL || (bl = strlen(b)) == 0 || bl > MIME_MAX_BOUNDARY)
+		return;	/* no usable boundary: a multipart of no part */
 	for (q = s + p->body_off; q < e && !c->oom; q = le) {
 		le = line_end(q, e);
 		if (c->nparts >= MIME_MAX_PARTS && have)
