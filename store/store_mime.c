@@ -173,9 +173,11 @@ size_t mime_skip_cfws(const char *s, size_t i, size_t n, const char **comment,
 	}
 }
 
+/* Not a token character (RFC 2045 5.1): tspecials, SPACE, CTLs, and
+ * 8-bit bytes, which no media type or parameter name holds. */
 static int tspecial(int c)
 {
-	return c <= ' ' || c == 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+	return c <= ' ' || c >= 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
 }
 
 static char *xstrndup(const char *s, size_t n)
@@ -371,6 +373,13 @@ void mime_ctype_parse(const char *v, size_t n, int want_sub,
 			mime_ctype_free(ct);
 			return;
 		}
+	}
+	/* After the type only parameters may come: "text/plain junk" is
+	 * no Content-Type (RFC 2045 5.2 then says text/plain). */
+	i = mime_skip_cfws(v, i, n, NULL, NULL);
+	if (i < n && v[i] != ';') {
+		mime_ctype_free(ct);
+		return;
 	}
 	while (i < n) {
 		i = mime_skip_cfws(v, i, n, NULL, NULL);

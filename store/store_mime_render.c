@@ -238,9 +238,14 @@ int mime_body_part(const struct mime_part *p, int extended, int depth,
 		}
 		return r | put(out, ")");
 	}
-	r |= put_str(out, p->ct.type);
-	r |= put(out, " ");
-	r |= put_str(out, p->ct.subtype);
+	if (p->flags & MIME_F_RFC822) {
+		/* body-type-msg spells it so (as Dovecot writes it too) */
+		r |= put(out, "\"message\" \"rfc822\"");
+	} else {
+		r |= put_str(out, p->ct.type);
+		r |= put(out, " ");
+		r |= put_str(out, p->ct.subtype);
+	}
 	r |= put(out, " ");
 	r |= put_params(out, &p->ct, (p->flags & MIME_F_TEXT) != 0);
 	r |= put(out, " ");
