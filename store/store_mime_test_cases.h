@@ -286,6 +286,26 @@ static const struct golden golden[] = {
 	 "NIL (\"inline\" (\"filename*\" \"utf-8''a%20b.txt\")) NIL NIL) "
 	 "\"digest\" (\"boundary\" \"d\") NIL NIL NIL)",
 	 NULL},
+	/* Dovecot writes ("" "" NIL NIL NIL "7bit" 0 ...) for these two
+	 * invalid fields; RFC 2045 5.2 says: text/plain, us-ascii. */
+	{"junk after the type", "Content-Type: text/html junk\r\n\r\nx\r\n",
+	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 "
+	 "NIL NIL NIL NIL)",
+	 NULL},
+	{"8-bit in the type", "Content-Type: te\xffxt/html\r\n\r\nx\r\n",
+	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 "
+	 "NIL NIL NIL NIL)",
+	 NULL},
+	{"message/rfc822 in any case",
+	 "Content-Type: messAge/rfC822\r\n\r\nSubject: in\r\n\r\nb\r\n",
+	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
+	 "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 18 "
+	 "(NIL \"in\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+	 "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1 "
+	 "NIL NIL NIL NIL) 3 NIL NIL NIL NIL)",
+	 NULL},
 	{"multipart without boundary", NOBOUNDARY,
 	 "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)",
 	 "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 "
