@@ -295,7 +295,9 @@ static int read_literal(struct pctx *p)
 		return r;
 	max = strcmp(p->cmd->name, "APPEND") == 0 ? p->lim->append_max
 		: p->lim->literal_max;
-	if (n > max) {
+	/* all literals of one command together stay within append_max, so
+	 * a whole command always fits the session's input buffer */
+	if (n > max || n > p->lim->append_max - p->litbytes) {
 		if (plus) {
 			snprintf(p->out->err, sizeof(p->out->err),
 				 "literal too large");

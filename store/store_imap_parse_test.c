@@ -173,6 +173,12 @@ static void run_waiting(void)
 	CHECK(out.lit_len == 3000 && out.lit_off == strlen(in), "lit");
 	CHECK(strcmp(cmd.tag, "t9") == 0 && strcmp(cmd.name, "APPEND") == 0,
 	      "tag and name");
+	/* literals of one command are bounded together too */
+	l.append_max = 50;
+	in = "t8 LOGIN {20+}\r\naaaaaaaaaaaaaaaaaaaa {20+}\r\n"
+	     "aaaaaaaaaaaaaaaaaaaa {20+}\r\n";
+	CHECK(imap_parse(in, strlen(in), &l, &cmd, &out) == IMAP_P_FATAL,
+	      "total of literals");
 }
 
 /* 10,000 nested parentheses: a BAD, not a crash or a deep recursion. */
