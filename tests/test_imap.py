@@ -408,6 +408,14 @@ def test_quota(imap):
     assert out[-1].startswith(b"b NO [OVERQUOTA]")
     assert reply(s, f, b"c NOOP")[-1].startswith(b"c OK")
     s.close()
+    # COPY counts too: a third copy of 8 KB does not fit 20 KB
+    typ, data = m.append("INBOX", None, None, simple(3, b"mid",
+                                                      b"m" * 8000))
+    assert typ == "OK"
+    m.select("INBOX")
+    assert m.copy("1:*", "Drafts")[0] == "OK"
+    typ, data = m.copy("1:*", "Drafts")
+    assert typ == "NO" and b"OVERQUOTA" in data[0]
     typ, data = m._simple_command("SETQUOTA", '""', "(STORAGE 100)")
     assert typ == "NO"
     m.logout()
@@ -464,3 +472,25 @@ def test_state_rules_and_logout(imap):
     assert f.readline() == b""
     s.close()
     assert "logout user=alice@example.test" in imap.log()
+
+
+def test_lockout_after_failures(cluster, imap):
+    """auth_fail_max failures lock the user out, even with the right
+    password; another user from the same address too (address key)."""
+    st = imap
+    st.stop()
+    with open(st.conf, "a") as f:
+        f.write("auth_fail_max = 3\n")
+    st.start()
+    wait_imap(st)
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=ctx())
+    for _ in range(3):
+        with pytest.raises(imaplib.IMAP4.error,
+                           match="AUTHENTICATIONFAILED"):
+            m.login("bob@example.test", "not it")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("bob@example.test", PW["bob@example.test"])
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("alice@example.test", PW["alice@example.test"])
+    m.logout()
+    assert "login refused: too many failures" in st.log()
