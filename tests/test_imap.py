@@ -494,3 +494,48 @@ def test_lockout_after_failures(cluster, imap):
         m.login("alice@example.test", PW["alice@example.test"])
     m.logout()
     assert "login refused: too many failures" in st.log()
+
+
+def test_authenticate_scram_sha256(imap):
+    """A SCRAM-SHA-256 exchange (RFC 5802/7677) over several
+    continuations, the server's signature checked by the client."""
+    import base64
+    import hashlib
+    import hmac
+    u, p = "bob@example.test", PW["bob@example.test"]
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = "n=%s,r=%s" % (u, nonce)
+    state = {}
+
+    def final(server_first):
+        f = dict(kv.split("=", 1) for kv in server_first.split(","))
+        assert f["r"].startswith(nonce)
+        salted = hashlib.pbkdf2_hmac("sha256", p.encode(),
+                                     base64.b64decode(f["s"]), int(f["i"]))
+        ck = hmac.new(salted, b"Client Key", "sha256").digest()
+        sk = hmac.new(salted, b"Server Key", "sha256").digest()
+        without = "c=biws,r=" + f["r"]
+        auth = ",".join([first_bare, server_first, without]).encode()
+        sig = hmac.new(hashlib.sha256(ck).digest(), auth, "sha256").digest()
+        proof = bytes(a ^ b for a, b in zip(ck, sig))
+        state["server_sig"] = hmac.new(sk, auth, "sha256").digest()
+        return (without + ",p=" + base64.b64encode(proof).decode()).encode()
+
+    def respond(chal):
+        if "first_sent" not in state:
+            state["first_sent"] = True
+            return ("n,," + first_bare).encode()
+        if "server_sig" not in state:
+            return final(chal.decode())
+        v = chal.decode()
+        assert v == "v=" + base64.b64encode(state["server_sig"]).decode()
+        state["verified"] = True
+        return b""
+
+    m = imaplib.IMAP4("127.0.0.1", imap.imap_port)
+    m.starttls(ssl_context=ctx())
+    typ, _ = m.authenticate("SCRAM-SHA-256", respond)
+    assert typ == "OK" and state.get("verified")
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    assert "login user=bob@example.test, method=SCRAM-SHA-256" in imap.log()
