@@ -344,6 +344,8 @@ static enum imap_parse_res parse_args(struct pctx *p)
 			sbuf_free(&tmp);
 			if (p->buf[p->pos + 1] != '\n')
 				return fail(p, "bare CR");
+			if (p->pos - p->litbytes > p->lim->line_max)
+				return fail(p, "command line too long");
 			if (depth > 0)
 				return fail(p, "unbalanced parentheses");
 			p->out->used = p->pos + 2;
