@@ -243,6 +243,9 @@ def start_sluice(base):
                 "users_file = %s/users\n"
                 "credentials_file = %s/users.auth\n"
                 "mail_root = %s/mail\n"
+                "imaps_listen =\n"
+                "pop3_listen =\n"
+                "pop3s_listen =\n"
                 "tls_cert =\n"
                 "plaintext_auth = yes\n"
                 "user = %s\n" % (lmtp, imap, d, d, d, RUN_USER))

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import BUILD
+from conftest import BUILD, wait_for
 
 
 def run(binary, conf_text, tmp_path, *extra):
@@ -60,7 +60,9 @@ def test_bad_next_hop_stops_daemon(tmp_path):
 def test_privilege_drop_logged(cluster):
     st = cluster.store()
     if os.geteuid() == 0:
-        assert "running as user sluice" in st.log()
+        # the port opens before the drop: the line may come a bit later
+        wait_for(lambda: "running as user sluice" in st.log(), 10,
+                 "the privilege drop to be logged")
         # the process really runs as sluice
         pid = st.proc.pid
         with open("/proc/%d/status" % pid) as f:

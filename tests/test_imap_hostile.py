@@ -271,9 +271,6 @@ def test_very_long_lines(st):
     still_serving(st)
 
 
-@pytest.mark.xfail(strict=False, reason="store_imap_parse.c checks line_max "
-                   "only while a line is incomplete (more(), fail()): a "
-                   "whole over-long line read at once is parsed")
 def test_long_line_over_the_limit_refused(st):
     # 1 MB of command text is past LIM_IMAP_LINE (64 KB): however it
     # arrives, the command must not run
