@@ -81,6 +81,8 @@ lmtp_listen = 127.0.0.2:2424
 hostname = mx.remote.test
 users_file = var/remote.test/users
 mail_root = var/remote.test/mail
+imap_listen =
+imaps_listen =
 pop3_listen =
 pop3s_listen =
 CONF
@@ -118,6 +120,7 @@ cat <<MSG
   Sluice is running on 127.0.0.1 (Ctrl-C stops it):
     mx      SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
     store   LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
+            IMAP  127.0.0.1:1143 (STARTTLS), 127.0.0.1:9933 (TLS)
             POP3  127.0.0.1:1110 (STLS), 127.0.0.1:9955 (TLS)
     outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
     msa     SMTP  127.0.0.1:5870   (submission: STARTTLS + AUTH; 4650 implicit TLS)
@@ -128,7 +131,11 @@ cat <<MSG
     swaks --server 127.0.0.1:2525 --from someone@remote.test --to alice@example.test
 
   It lands in var/store/mail/example.test/alice/Maildir/new/
-  Read it over POP3 (password in var/demo-credentials):
+  Read it over IMAP (password in var/demo-credentials):
+    openssl s_client -quiet -crlf -connect 127.0.0.1:9933
+    a LOGIN alice@example.test PASSWORD / b SELECT INBOX /
+    c FETCH 1 (ENVELOPE BODY[]) / d LOGOUT
+  or over POP3:
     openssl s_client -quiet -connect 127.0.0.1:9955
     USER alice@example.test / PASS ... / LIST / RETR 1 / QUIT
 

@@ -408,6 +408,14 @@ def test_quota(imap):
     assert out[-1].startswith(b"b NO [OVERQUOTA]")
     assert reply(s, f, b"c NOOP")[-1].startswith(b"c OK")
     s.close()
+    # COPY counts too: a third copy of 8 KB does not fit 20 KB
+    typ, data = m.append("INBOX", None, None, simple(3, b"mid",
+                                                      b"m" * 8000))
+    assert typ == "OK"
+    m.select("INBOX")
+    assert m.copy("1:*", "Drafts")[0] == "OK"
+    typ, data = m.copy("1:*", "Drafts")
+    assert typ == "NO" and b"OVERQUOTA" in data[0]
     typ, data = m._simple_command("SETQUOTA", '""', "(STORAGE 100)")
     assert typ == "NO"
     m.logout()
@@ -464,3 +472,70 @@ def test_state_rules_and_logout(imap):
     assert f.readline() == b""
     s.close()
     assert "logout user=alice@example.test" in imap.log()
+
+
+def test_lockout_after_failures(cluster, imap):
+    """auth_fail_max failures lock the user out, even with the right
+    password; another user from the same address too (address key)."""
+    st = imap
+    st.stop()
+    with open(st.conf, "a") as f:
+        f.write("auth_fail_max = 3\n")
+    st.start()
+    wait_imap(st)
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=ctx())
+    for _ in range(3):
+        with pytest.raises(imaplib.IMAP4.error,
+                           match="AUTHENTICATIONFAILED"):
+            m.login("bob@example.test", "not it")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("bob@example.test", PW["bob@example.test"])
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("alice@example.test", PW["alice@example.test"])
+    m.logout()
+    assert "login refused: too many failures" in st.log()
+
+
+def test_authenticate_scram_sha256(imap):
+    """A SCRAM-SHA-256 exchange (RFC 5802/7677) over several
+    continuations, the server's signature checked by the client."""
+    import base64
+    import hashlib
+    import hmac
+    u, p = "bob@example.test", PW["bob@example.test"]
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = "n=%s,r=%s" % (u, nonce)
+    state = {}
+
+    def final(server_first):
+        f = dict(kv.split("=", 1) for kv in server_first.split(","))
+        assert f["r"].startswith(nonce)
+        salted = hashlib.pbkdf2_hmac("sha256", p.encode(),
+                                     base64.b64decode(f["s"]), int(f["i"]))
+        ck = hmac.new(salted, b"Client Key", "sha256").digest()
+        sk = hmac.new(salted, b"Server Key", "sha256").digest()
+        without = "c=biws,r=" + f["r"]
+        auth = ",".join([first_bare, server_first, without]).encode()
+        sig = hmac.new(hashlib.sha256(ck).digest(), auth, "sha256").digest()
+        proof = bytes(a ^ b for a, b in zip(ck, sig))
+        state["server_sig"] = hmac.new(sk, auth, "sha256").digest()
+        return (without + ",p=" + base64.b64encode(proof).decode()).encode()
+
+    def respond(chal):
+        if "first_sent" not in state:
+            state["first_sent"] = True
+            return ("n,," + first_bare).encode()
+        if "server_sig" not in state:
+            return final(chal.decode())
+        v = chal.decode()
+        assert v == "v=" + base64.b64encode(state["server_sig"]).decode()
+        state["verified"] = True
+        return b""
+
+    m = imaplib.IMAP4("127.0.0.1", imap.imap_port)
+    m.starttls(ssl_context=ctx())
+    typ, _ = m.authenticate("SCRAM-SHA-256", respond)
+    assert typ == "OK" and state.get("verified")
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    assert "login user=bob@example.test, method=SCRAM-SHA-256" in imap.log()
