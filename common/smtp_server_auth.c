@@ -174,7 +174,6 @@ static void failed(struct srv_session *ss, const char *why)
 		srv_reply(ss, 535, "5.7.8", "Error: authentication failed");
 		return;
 	}
-	ss->nerrors++;
 	conn_pause(ss->c);
 	ss->auth_delay = evloop_timer(srv->loop, d1, delayed_fail, ss);
 }
