@@ -4,6 +4,7 @@
 #   make run    start the whole pipeline on 127.0.0.1 (state under ./var)
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
+#   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
 #   make clean  remove build/
 
 CC ?= cc
@@ -30,20 +31,21 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c msa/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c) $(wildcard store/*_test.c) \
+	$(wildcard msa/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c store/sluicectl.c \
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
-.PHONY: all build deps run test bench clean fuzz
+.PHONY: all build deps run test bench bench-imap clean fuzz
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -71,6 +73,14 @@ $(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
 
 $(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
 		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# the store's modules without main, for its unit tests
+$(B)/libstore.a: $(filter-out $(B)/store/main.o,$(STORE_OBJ))
+	@rm -f $@ && ar rcs $@ $^
+
+$(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
@@ -111,15 +121,18 @@ test: deps
 # libFuzzer targets for the parsers that face the network; FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz msa_header_fuzz
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_pop3_fuzz \
+	msa_header_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
-	msa/msa_header.c
+	store/store_pop3_parse.c msa/msa_header.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  src=common/$$t.c; [ -f $$src ] || src=msa/$$t.c; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote msa \
+	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
+	  [ -f $$src ] || src=msa/$$t.c; \
+	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
+	    -iquote msa \
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
@@ -131,6 +144,10 @@ fuzz:
 
 bench: deps all
 	@bench/run.sh
+
+bench-imap: all
+	@bench/deps.sh
+	@/usr/bin/python3 bench/imap_bench.py
 
 clean:
 	rm -rf build

@@ -46,6 +46,8 @@ static struct {
 	char *path;	   /* credentials snapshot */
 	struct creds *tab;
 	char dummy[200];   /* a scrypt hash: equal time for unknown users */
+	unsigned char fake_key[32]; /* SCRAM secrets of nobody, see below */
+	struct sasl_srv *cur; /* the session inside a call into Cyrus */
 	char host[256];
 	int ready;
 } g;
@@ -57,7 +59,21 @@ struct sasl_srv {
 	int tls;
 	char *mechs;
 	char user[LIM_PATH + 1]; /* after success */
+	char tried[LIM_PATH + 1]; /* the name the client gave */
 };
+
+/* Remember the name the client gave (callbacks run inside our calls
+ * into Cyrus, one at a time: g.cur is the session). */
+static void tried(const char *user)
+{
+	size_t i;
+
+	if (g.cur == NULL)
+		return;
+	for (i = 0; user[i] && i < LIM_PATH; i++)
+		g.cur->tried[i] = (char)tolower((unsigned char)user[i]);
+	g.cur->tried[i] = '\0';
+}
 
 static const struct cred *lookup(const char *user)
 {
@@ -166,6 +182,7 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 	(void)conn;
 	(void)ctx;
 	(void)pc;
+	tried(user);
 	if (passlen == 0 || passlen >= sizeof(pw) ||
 	    memchr(pass, '\0', passlen) != NULL)
 		return SASL_BADAUTH;
@@ -182,25 +199,59 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 	return ok ? SASL_OK : SASL_BADAUTH;
 }
 
+/* A SCRAM secret for a user who has none (unknown, disabled, expired,
+ * or no secret yet): derived from a per-process key and the name, so
+ * the salt is stable and the exchange fails at the proof, like a wrong
+ * password, instead of telling at the first step who exists. */
+static int fake_scram(const char *name, char *out, size_t outlen)
+{
+	unsigned char h[3][32];
+	struct sbuf b;
+	int i, rc;
+
+	for (i = 0; i < 3; i++) {
+		unsigned char in[LIM_PATH + 2];
+		size_t n = strlen(name);
+
+		in[0] = (unsigned char)('s' + i);
+		memcpy(in + 1, name, n);
+		tls_hmac_sha256(g.fake_key, sizeof(g.fake_key), in, n + 1, h[i]);
+	}
+	sbuf_init(&b, outlen - 1);
+	rc = sbuf_printf(&b, "SCRAM-SHA-256$%d:", TLS_SCRAM_ITER) == 0 &&
+	     tls_base64(h[0], 16, &b) == 0 && sbuf_puts(&b, "$") == 0 &&
+	     tls_base64(h[1], 32, &b) == 0 && sbuf_puts(&b, ":") == 0 &&
+	     tls_base64(h[2], 32, &b) == 0 ? 0 : -1;
+	if (rc == 0)
+		snprintf(out, outlen, "%s", b.data);
+	sbuf_free(&b);
+	return rc;
+}
+
 /* Fill "*authPassword" (authentication identity side only). */
 static int aux_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
 		      const char *user, unsigned ulen)
 {
 	const struct propval *cur;
 	const struct cred *c;
-	char name[LIM_PATH + 1];
+	char name[LIM_PATH + 1], fake[200];
+	const char *secret;
 
 	(void)glob;
 	if (ulen == 0 || ulen > LIM_PATH)
 		return SASL_NOUSER;
 	memcpy(name, user, ulen);
 	name[ulen] = '\0';
-	c = lookup(name);
-	if (c == NULL)
-		return SASL_NOUSER;
-	if (!creds_usable(c, (long long)time(NULL)) || c->scram == NULL ||
-	    (flags & SASL_AUXPROP_AUTHZID))
+	if (flags & SASL_AUXPROP_AUTHZID)
 		return SASL_OK;
+	tried(name);
+	c = lookup(name);
+	if (creds_usable(c, (long long)time(NULL)) && c->scram)
+		secret = c->scram;
+	else if (fake_scram(name, fake, sizeof(fake)) == 0)
+		secret = fake;
+	else
+		return SASL_NOUSER;
 	for (cur = sp->utils->prop_get(sp->propctx); cur && cur->name;
 	     cur++) {
 		if (strcmp(cur->name, "*authPassword") != 0)
@@ -209,8 +260,8 @@ static int aux_lookup(void *glob, sasl_server_params_t *sp, unsigned flags,
 			continue;
 		if (cur->values)
 			sp->utils->prop_erase(sp->propctx, cur->name);
-		sp->utils->prop_set(sp->propctx, cur->name, c->scram,
-				    (int)strlen(c->scram));
+		sp->utils->prop_set(sp->propctx, cur->name, secret,
+				    (int)strlen(secret));
 	}
 	return SASL_OK;
 }
@@ -271,6 +322,11 @@ int sasl_setup(const char *app, const char *creds, char *err, size_t errlen)
 	}
 	snprintf(g.dummy, sizeof(g.dummy), "%s", h.data);
 	sbuf_free(&h);
+	if (tls_random(g.fake_key, sizeof(g.fake_key)) < 0) {
+		snprintf(err, errlen, "no random bytes");
+		sasl_teardown();
+		return -1;
+	}
 	if (gethostname(g.host, sizeof(g.host) - 1) < 0 || !g.host[0])
 		snprintf(g.host, sizeof(g.host), "localhost");
 	rc = sasl_server_init(callbacks, app);
@@ -476,6 +532,7 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 	int rc;
 
 	s->user[0] = '\0';
+	s->tried[0] = '\0';
 	conn_drop(s);
 	if (strlen(mech) == 0 || strlen(mech) > 20 ||
 	    strspn(mech, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -491,10 +548,12 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 		sbuf_free(&raw);
 		return SASL_RES_TEMP;
 	}
+	g.cur = s;
 	rc = sasl_server_start(s->conn, mech, initial ? (raw.data ? raw.data
 								 : "")
 						     : NULL,
 			       (unsigned)raw.len, &out, &outlen);
+	g.cur = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
@@ -522,8 +581,10 @@ enum sasl_res sasl_srv_step(struct sasl_srv *s, const char *response,
 		conn_drop(s);
 		return SASL_RES_BADPROT;
 	}
+	g.cur = s;
 	rc = sasl_server_step(s->conn, raw.data ? raw.data : "",
 			      (unsigned)raw.len, &out, &outlen);
+	g.cur = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
@@ -537,12 +598,15 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
 	int rc;
 
 	s->user[0] = '\0';
+	s->tried[0] = '\0';
 	conn_drop(s);
 	if (ul == 0 || ul > LIM_PATH || pl == 0 || pl >= SASL_PASS_MAX)
 		return SASL_RES_FAIL;
 	if (conn_get(s) < 0)
 		return SASL_RES_TEMP;
+	g.cur = s;
 	rc = sasl_checkpass(s->conn, user, (unsigned)ul, pass, (unsigned)pl);
+	g.cur = NULL;
 	if (rc == SASL_OK) {
 		char low[LIM_PATH + 1];
 		size_t i;
@@ -560,4 +624,9 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
 const char *sasl_srv_user(const struct sasl_srv *s)
 {
 	return s->user[0] ? s->user : NULL;
+}
+
+const char *sasl_srv_tried_user(const struct sasl_srv *s)
+{
+	return s->tried[0] ? s->tried : NULL;
 }

@@ -70,4 +70,9 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
  * directory. Owned by s; NULL before. */
 const char *sasl_srv_user(const struct sasl_srv *s);
 
+/* After SASL_RES_FAIL (or OK): the user name the client gave in the last
+ * exchange, lowercased, for per-user failure limits; NULL when it never
+ * got that far. Not necessarily a user of the directory. Owned by s. */
+const char *sasl_srv_tried_user(const struct sasl_srv *s);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +145,9 @@ static void test_plain(void)
 		enum sasl_res r = plain(s, c->authz, c->user, c->pw);
 
 		CHECK(r == c->want, c->name);
+		CHECK(sasl_srv_tried_user(s) &&
+		      !strcasecmp(sasl_srv_tried_user(s), c->user),
+		      "the name tried is known");
 		if (c->who)
 			CHECK(sasl_srv_user(s) &&
 			      !strcmp(sasl_srv_user(s), c->who), c->name);
@@ -327,6 +331,39 @@ static const struct scram_case scram_cases[] = {
 	 SASL_RES_FAIL},
 };
 
+/* Unknown users get a challenge too, with the same salt every time, so
+ * SCRAM does not tell who exists. */
+static void test_scram_no_enumeration(void)
+{
+	struct sasl_srv *s = sasl_srv_new("imap", NULL, NULL, 1);
+	const char *first = "n,,n=nobody@example.test,r=abcdefghijklmnop";
+	char *in = b64(first, strlen(first)), salt[2][200];
+	struct sbuf chal, dec;
+	int i;
+
+	sbuf_init(&chal, 4096);
+	sbuf_init(&dec, 4096);
+	for (i = 0; i < 2 && s; i++) {
+		sbuf_reset(&chal);
+		sbuf_reset(&dec);
+		CHECK(sasl_srv_start(s, "SCRAM-SHA-256", in, &chal) ==
+			      SASL_RES_CONTINUE,
+		      "unknown user gets a challenge");
+		salt[i][0] = '\0';
+		if (tls_unbase64(chal.data ? chal.data : "", chal.len, &dec) ==
+			    0 &&
+		    dec.data && strstr(dec.data, ",s="))
+			snprintf(salt[i], sizeof(salt[i]), "%s",
+				 strstr(dec.data, ",s="));
+		CHECK(salt[i][0] != '\0', "a salt");
+	}
+	CHECK(s && !strcmp(salt[0], salt[1]), "stable salt");
+	free(in);
+	sbuf_free(&chal);
+	sbuf_free(&dec);
+	sasl_srv_free(&s);
+}
+
 static void test_scram(void)
 {
 	struct sasl_srv *s = sasl_srv_new("pop", NULL, NULL, 0);
@@ -341,6 +378,9 @@ static void test_scram(void)
 		enum sasl_res r = scram(s, c->user, c->pw, c->tamper, &v);
 
 		CHECK(r == c->want, c->name);
+		CHECK(sasl_srv_tried_user(s) &&
+		      !strcmp(sasl_srv_tried_user(s), c->user),
+		      "scram: the name tried is known");
 		if (c->want == SASL_RES_OK) {
 			CHECK(v, "server signature verifies");
 			CHECK(sasl_srv_user(s) &&
@@ -485,6 +525,7 @@ int main(void)
 	test_plain();
 	test_protocol();
 	test_scram();
+	test_scram_no_enumeration();
 	test_mechs_and_plain_check();
 	test_reload();
 	sasl_teardown();

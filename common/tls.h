@@ -87,6 +87,8 @@ int tls_password_check(const char *pw, const char *stored);
  * (RFC 4648 section 4): no white space, padding only at the end, length
  * a multiple of 4. 0, or -1 for malformed input or past out's maximum. */
 int tls_unbase64(const char *s, size_t n, struct sbuf *out);
+/* n bytes from the CSPRNG. 0 or -1. */
+int tls_random(void *p, size_t n);
 /* HMAC-SHA-256 of data[0..n) with key[0..klen). */
 void tls_hmac_sha256(const void *key, size_t klen, const void *data,
 		     size_t n, unsigned char out[32]);

@@ -264,6 +264,11 @@ int tls_unbase64(const char *s, size_t n, struct sbuf *out)
 	return 0;
 }
 
+int tls_random(void *p, size_t n)
+{
+	return n <= 0x7fffffff && RAND_bytes(p, (int)n) == 1 ? 0 : -1;
+}
+
 void tls_hmac_sha256(const void *key, size_t klen, const void *data,
 		     size_t n, unsigned char out[32])
 {

@@ -7,6 +7,7 @@
  *	Options and configuration, then start-up: bind, drop privileges,
  *	load the user table, serve LMTP. See sluice-store.8.
  */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,14 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "authlimit.h"
+#include "sasl.h"
 #include "store.h"
+#include "store_mbox.h"
+#include "tls.h"
+
+/* First delay after a failed login; it doubles with every failure. */
+#define AUTH_FAIL_DELAY_MS 500
 
 static struct store_config cfg;
 static struct store st;
@@ -37,6 +45,26 @@ static const struct cfg_param table[] = {
 			  cfg.max_sessions, "200", cfg.timeout),
 	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
 	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
+	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
+	 "PEM certificate chain for IMAP and POP3 (empty: no TLS)"},
+	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
+	 "PEM private key of tls_cert"},
+	{"credentials_file", CFG_STR, "var/store/users.auth",
+	 &cfg.credentials_file, 0, 0,
+	 "credentials snapshot written by sluicectl (for SASL)"},
+	{"plaintext_auth", CFG_BOOL, "no", &cfg.plaintext_auth, 0, 0,
+	 "allow passwords without TLS (loopback test setups only)"},
+	{"auth_fail_max", CFG_INT, "10", &cfg.auth_fail_max, 1, 100000,
+	 "failed logins per client address or user within auth_fail_window "
+	 "before it is locked out"},
+	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
+	 86400, "how long failed logins count"},
+	{"pop3_listen", CFG_STR, "127.0.0.1:1110", &cfg.pop3_listen, 0, 0,
+	 "address and port for POP3 with STLS (empty: none)"},
+	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
+	 "address and port for POP3 over implicit TLS (empty: none)"},
+	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 1, 3600,
+	 "idle timeout of a POP3 session (RFC 1939: at least 10 minutes)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -60,27 +88,114 @@ static void on_hup(void *arg, int signo)
 	log_info("SIGHUP: users file %s reloaded", cfg.users_file);
 }
 
+int store_loopback(const char *hostport)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (daemon_resolve(hostport, &ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	}
+	return 0;
+}
+
+void store_check_listener(const struct store *s, const char *hostport,
+			  const char *what)
+{
+	int lo = store_loopback(hostport);
+
+	if (s->cfg->plaintext_auth && !lo)
+		log_fatal("%s on %s: plaintext_auth is only allowed when "
+			  "every listener is on loopback", what, hostport);
+	if (s->tls == NULL && !(lo && s->cfg->plaintext_auth))
+		log_fatal("%s on %s needs TLS (tls_cert and tls_key), or "
+			  "plaintext_auth on a loopback address", what,
+			  hostport);
+}
+
+/* Read the certificate and key (before the privilege drop). */
+static void load_tls(void)
+{
+	char err[512];
+
+	if (cfg.tls_cert[0] == '\0' || cfg.tls_key[0] == '\0')
+		return;
+	if (access(cfg.tls_cert, R_OK) < 0) {
+		log_warn("no certificate at %s: IMAP and POP3 without TLS",
+			 cfg.tls_cert);
+		return;
+	}
+	st.tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
+	if (st.tls == NULL)
+		log_fatal("TLS: %s", err);
+}
+
+/* The POP3 listeners, bound before the privilege drop. */
+static void pop3_listeners(int fds[2])
+{
+	fds[0] = fds[1] = -1;
+	if (cfg.pop3_listen[0]) {
+		store_check_listener(&st, cfg.pop3_listen, "pop3_listen");
+		fds[0] = daemon_listen(cfg.pop3_listen);
+	}
+	if (cfg.pop3s_listen[0]) {
+		if (st.tls == NULL)
+			log_fatal("pop3s_listen on %s needs TLS (tls_cert and "
+				  "tls_key)", cfg.pop3s_listen);
+		fds[1] = daemon_listen(cfg.pop3s_listen);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct smtp_server *srv;
+	struct pop3_server *pop3[2] = {NULL, NULL};
 	struct evloop *loop;
 	char err[512];
-	int fd;
+	int fd, pfd[2], i;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
+	st.cfg = &cfg;
 	fd = daemon_listen(cfg.lmtp_listen);
+	load_tls();
+	pop3_listeners(pfd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	st.cfg = &cfg;
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
-	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	/* the credentials are 0600 and owned by the run user: read after
+	 * the drop (a missing file is an empty table, filled later) */
+	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
+		log_fatal("credentials_file: %s", err);
+	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
+				     (uint64_t)cfg.auth_fail_window * 1000,
+				     AUTH_FAIL_DELAY_MS);
+	if (st.authlimit == NULL)
+		log_fatal("out of memory");
 	loop = evloop_new();
+	st.mbox = mbox_store_new(loop, cfg.mail_root);
+	if (st.mbox == NULL)
+		log_fatal("out of memory");
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	for (i = 0; i < 2; i++) {
+		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
+							      i)) == NULL)
+			log_fatal("cannot serve POP3");
+	}
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -99,11 +214,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
+	if (pop3[0] || pop3[1])
+		log_info("POP3 on %s (STLS), %s (TLS)",
+			 pop3[0] ? cfg.pop3_listen : "-",
+			 pop3[1] ? cfg.pop3s_listen : "-");
 	evloop_run(loop);
 	smtp_server_free(srv);
+	for (i = 0; i < 2; i++)
+		pop3_server_free(&pop3[i]);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);
+	mbox_store_free(&st.mbox);
+	tls_ctx_free(st.tls);
+	authlimit_free(&st.authlimit);
+	sasl_teardown();
 	log_info("stopped");
 	return 0;
 }

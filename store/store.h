@@ -28,6 +28,15 @@ struct store_config {
 	long long max_sessions;
 	long long timeout;
 	int quota_permanent;
+	char *tls_cert;
+	char *tls_key;
+	char *credentials_file;
+	int plaintext_auth;
+	long long auth_fail_max;
+	long long auth_fail_window;
+	char *pop3_listen;
+	char *pop3s_listen;
+	long long pop3_timeout;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -41,28 +50,68 @@ struct maildir_batch *maildir_batch_new(const char *mail_root,
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *prefix, size_t plen, const char *msg,
 		   size_t len);
-/* Bytes in mailbox's Maildir (cached; see store_maildir.c). */
-long long maildir_usage(struct maildir_batch *b, const char *mailbox);
 /* Make every staged file durable (one syncfs), move them into new/,
  * sync the directories once each. Returns 0, or -1 if anything failed;
  * maildir_ok() then tells which handles made it. */
 int maildir_commit(struct maildir_batch *b);
 int maildir_ok(const struct maildir_batch *b, long handle);
+/* After the commit: the mailbox of a delivered handle and its size in
+ * *size; NULL when the handle did not make it. */
+const char *maildir_mailbox(const struct maildir_batch *b, long handle,
+			    long long *size);
 void maildir_batch_free(struct maildir_batch *b);
 /* Forget the staged files (after the replies went out). */
 void maildir_reset(struct maildir_batch *b);
 
 /* ---- LMTP (store_lmtp.c) ---- */
 
+struct tls_ctx;
+struct authlimit;
+struct mbox_store;
+
 struct store {
 	struct store_config *cfg;
 	struct directory *users;
 	struct maildir_batch *batch;
 	struct store_sess *pending; /* sessions waiting for the commit */
+	struct tls_ctx *tls;	/* NULL: no certificate, no TLS */
+	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
+	struct mbox_store *mbox; /* the folders, shared by every session */
 };
 
 extern const struct smtp_hooks store_hooks;
 /* Turn-end hook: commit the batch, answer every waiting recipient. */
 void store_commit(void *arg);
+
+/* ---- start-up helpers (main.c) ---- */
+
+/* Stop start-up (log_fatal) unless a password-taking listener (IMAP,
+ * POP3) on hostport may run: it needs TLS, unless plaintext_auth is set
+ * and hostport is on loopback; plaintext_auth on a non-loopback address
+ * is refused too. what names the listener in the message. */
+void store_check_listener(const struct store *st, const char *hostport,
+			  const char *what);
+/* Non-zero when hostport ("host:port", "[v6]:port") is 127.0.0.0/8 or
+ * ::1. */
+int store_loopback(const char *hostport);
+
+/* ---- quotas (store_quota.c) ---- */
+
+/* Would storing extra more bytes put user (local@domain) over the quota
+ * of the directory? 1 over quota, 0 fine (or no quota). The usage is
+ * mbox_usage(), the one count LMTP and IMAP APPEND share. */
+int store_quota_check(struct store *st, const char *user, long long extra);
+
+/* ---- POP3 (store_pop3.c) ---- */
+
+struct evloop;
+struct pop3_server;
+
+/* Serve POP3 (RFC 1939, 2449, 2595, 5034) on the listening socket fd;
+ * implicit: TLS from the first byte (POP3S, RFC 8314). */
+struct pop3_server *pop3_server_new(struct store *st, struct evloop *loop,
+				    int fd, int implicit);
+/* Close the listener and every session (no UPDATE state); *p = NULL. */
+void pop3_server_free(struct pop3_server **p);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_mbox.h"
 
 #define STORE_MAX_EXPAND 64
 #define H_QUOTA (-2)	/* a handle that stands for "over quota" */
@@ -75,7 +76,6 @@ static void store_data(struct smtp_session *s)
 	const char *boxes[STORE_MAX_EXPAND];
 	struct sbuf prefix;
 	size_t i, k, nb;
-	long long q;
 	long h;
 
 	if (ss == NULL)
@@ -97,9 +97,8 @@ static void store_data(struct smtp_session *s)
 			sbuf_printf(&prefix, "Return-Path: <%s>\r\n"
 				    "Delivered-To: %s\r\n", s->env.from,
 				    boxes[k]);
-			q = directory_quota(st->users, boxes[k]);
-			if (q > 0 && maildir_usage(st->batch, boxes[k]) +
-				     (long long)(prefix.len + s->msg.len) > q) {
+			if (store_quota_check(st, boxes[k], (long long)
+					      (prefix.len + s->msg.len))) {
 				log_info("%s: to=<%s>: mailbox %s over quota",
 					 s->id, s->env.rcpts[i].addr, boxes[k]);
 				ss->all[ss->nall++] = H_QUOTA;
@@ -194,6 +193,23 @@ static void answer(struct store *st, struct store_sess *ss)
 	sess_free(ss);
 }
 
+/* Count what was delivered against the quotas and wake the IMAP
+ * sessions of each mailbox (IDLE). */
+static void wake(struct store *st, struct store_sess *ss)
+{
+	const char *box;
+	long long size;
+	size_t i;
+
+	for (i = 0; i < ss->nall; i++) {
+		box = maildir_mailbox(st->batch, ss->all[i], &size);
+		if (box == NULL)
+			continue;
+		mbox_usage_add(st->mbox, box, size);
+		mbox_changed(st->mbox, box, "INBOX");
+	}
+}
+
 void store_commit(void *arg)
 {
 	struct store *st = arg;
@@ -204,6 +220,7 @@ void store_commit(void *arg)
 	maildir_commit(st->batch);
 	for (ss = st->pending, st->pending = NULL; ss; ss = next) {
 		next = ss->next;
+		wake(st, ss);
 		answer(st, ss);
 	}
 	maildir_reset(st->batch);

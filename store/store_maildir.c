@@ -9,8 +9,8 @@
  *	crash at any point leaves each message either in new/ (complete) or
  *	only in tmp/ (never acknowledged). Two syncs per batch instead of
  *	two per message is what lets the store keep up with mx.
- *	Mailbox names come from the user table, are lowercased and must not
- *	contain '/' or start with '.'.
+ *	Mailbox names come from the user table; their paths are made by
+ *	mbox_user_path() (store_mbox.c), the one place that decides them.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_mbox_int.h"
 
 #define MD_PATH 4096
 
@@ -35,15 +36,7 @@ struct staged {
 	char new[MD_PATH];
 	int ok;
 	size_t size;
-	long usage;		/* index in b->use, or -1 */
-};
-
-/* Bytes in a Maildir (new/ and cur/), scanned at most once a minute and
- * kept up to date with our own deliveries in between. */
-struct usage {
-	char md[MD_PATH];
-	long long bytes;
-	time_t scanned;
+	char *mailbox;		/* for the caller after the commit */
 };
 
 struct maildir_batch {
@@ -55,8 +48,6 @@ struct maildir_batch {
 	unsigned long counter;
 	char **known;		/* Maildirs known to exist */
 	size_t nknown;
-	struct usage *use;
-	size_t nuse;
 };
 
 struct maildir_batch *maildir_batch_new(const char *mail_root,
@@ -81,67 +72,16 @@ struct maildir_batch *maildir_batch_new(const char *mail_root,
 	return b;
 }
 
-/* mail_root/domain/local/Maildir for mailbox, or -1 if unsafe. */
-static int maildir_path(struct maildir_batch *b, const char *mailbox,
-			char *out, size_t len)
-{
-	const char *at = strrchr(mailbox, '@');
-	char local[256], domain[256];
-	size_t i, ll;
-
-	if (at == NULL || (ll = (size_t)(at - mailbox)) == 0 ||
-	    ll >= sizeof(local) || strlen(at + 1) >= sizeof(domain))
-		return -1;
-	memcpy(local, mailbox, ll);
-	local[ll] = '\0';
-	snprintf(domain, sizeof(domain), "%s", at + 1);
-	for (i = 0; local[i]; i++)
-		local[i] = (char)tolower((unsigned char)local[i]);
-	for (i = 0; domain[i]; i++)
-		domain[i] = (char)tolower((unsigned char)domain[i]);
-	if (local[0] == '.' || domain[0] == '.' || strchr(local, '/') ||
-	    strchr(domain, '/'))
-		return -1;
-	if ((size_t)snprintf(out, len, "%s/%s/%s/Maildir", b->root, domain,
-			     local) >= len)
-		return -1;
-	return 0;
-}
-
-static int mkdirs(const char *path)
-{
-	char p[MD_PATH];
-	size_t i, n = strlen(path);
-
-	if (n >= sizeof(p))
-		return -1;
-	memcpy(p, path, n + 1);
-	for (i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return -1;
-		p[i] = path[i];
-	}
-	return 0;
-}
-
 static int ensure_maildir(struct maildir_batch *b, const char *md)
 {
-	static const char *sub[] = {"tmp", "new", "cur"};
-	char p[MD_PATH];
 	char **k;
 	size_t i;
 
 	for (i = 0; i < b->nknown; i++)
 		if (strcmp(b->known[i], md) == 0)
 			return 0;
-	for (i = 0; i < 3; i++) {
-		if ((size_t)snprintf(p, sizeof(p), "%s/%s", md, sub[i]) >=
-		    sizeof(p) || mkdirs(p) < 0)
-			return -1;
-	}
+	if (mb_make_maildir(md) < 0)
+		return -1;
 	k = realloc(b->known, (b->nknown + 1) * sizeof(*k));
 	if (k == NULL)
 		return -1;
@@ -151,67 +91,6 @@ static int ensure_maildir(struct maildir_batch *b, const char *md)
 		return -1;
 	b->nknown++;
 	return 0;
-}
-
-static long long scan(const char *md)
-{
-	static const char *sub[] = {"new", "cur"};
-	char p[MD_PATH + 300];
-	struct dirent *de;
-	struct stat st;
-	long long total = 0;
-	size_t i;
-	DIR *d;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s/%s", md, sub[i]);
-		d = opendir(p);
-		if (d == NULL)
-			continue;
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
-				total += st.st_size;
-		}
-		closedir(d);
-	}
-	return total;
-}
-
-static long usage_of(struct maildir_batch *b, const char *md)
-{
-	time_t now = time(NULL);
-	struct usage *u;
-	size_t i;
-
-	for (i = 0; i < b->nuse && strcmp(b->use[i].md, md) != 0; i++)
-		;
-	if (i == b->nuse) {
-		u = realloc(b->use, (b->nuse + 1) * sizeof(*u));
-		if (u == NULL)
-			return -1;
-		b->use = u;
-		memset(&b->use[i], 0, sizeof(*u));
-		snprintf(b->use[i].md, sizeof(b->use[i].md), "%s", md);
-		b->nuse++;
-	}
-	if (now - b->use[i].scanned >= 60) {
-		b->use[i].bytes = scan(md);
-		b->use[i].scanned = now;
-	}
-	return (long)i;
-}
-
-long long maildir_usage(struct maildir_batch *b, const char *mailbox)
-{
-	char md[MD_PATH];
-	long i;
-
-	if (maildir_path(b, mailbox, md, sizeof(md)) < 0 ||
-	    (i = usage_of(b, md)) < 0)
-		return 0;
-	return b->use[i].bytes;
 }
 
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
@@ -225,7 +104,7 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 	ssize_t w;
 	int fd;
 
-	if (maildir_path(b, mailbox, md, sizeof(md)) < 0 ||
+	if (mbox_user_path(b->root, mailbox, md, sizeof(md)) < 0 ||
 	    ensure_maildir(b, md) < 0) {
 		log_error("maildir for %s: %s", mailbox, strerror(errno));
 		return -1;
@@ -265,7 +144,9 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 	}
 	s->ok = 0;
 	s->size = plen + len;
-	s->usage = usage_of(b, md);
+	s->mailbox = strdup(mailbox);
+	if (s->mailbox == NULL)
+		log_fatal("out of memory");
 	return (long)b->n++;
 }
 
@@ -289,8 +170,6 @@ int maildir_commit(struct maildir_batch *b)
 			continue;
 		}
 		b->s[i].ok = 1;
-		if (b->s[i].usage >= 0)
-			b->use[b->s[i].usage].bytes += (long long)b->s[i].size;
 	}
 	if (syncfs(b->rootfd) < 0) {
 		log_error("syncfs %s: %s", b->root, strerror(errno));
@@ -306,8 +185,21 @@ int maildir_ok(const struct maildir_batch *b, long handle)
 	return handle >= 0 && (size_t)handle < b->n && b->s[handle].ok;
 }
 
+const char *maildir_mailbox(const struct maildir_batch *b, long handle,
+			    long long *size)
+{
+	if (handle < 0 || (size_t)handle >= b->n || !b->s[handle].ok)
+		return NULL;
+	*size = (long long)b->s[handle].size;
+	return b->s[handle].mailbox;
+}
+
 void maildir_reset(struct maildir_batch *b)
 {
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->s[i].mailbox);
 	b->n = 0;
 }
 
@@ -315,10 +207,10 @@ void maildir_batch_free(struct maildir_batch *b)
 {
 	size_t i;
 
+	maildir_reset(b);
 	for (i = 0; i < b->nknown; i++)
 		free(b->known[i]);
 	free(b->known);
-	free(b->use);
 	free(b->s);
 	close(b->rootfd);
 	free(b->root);

@@ -96,8 +96,17 @@ int mbox_subscribe(struct mbox_store *st, const char *user, const char *name,
 /* STATUS without selecting. 0, or -1 when the folder does not exist. */
 int mbox_status(struct mbox_store *st, const char *user, const char *name,
 		struct mbox_status *out);
-/* Bytes stored across all of user's folders (for quotas; cached). */
+/* Bytes stored across all of user's folders (for quotas; cached,
+ * counted again at most once a minute). */
 long long mbox_usage(struct mbox_store *st, const char *user);
+/* Tell the usage cache that delta bytes were stored for user outside
+ * this layer (LMTP delivery). */
+void mbox_usage_add(struct mbox_store *st, const char *user,
+		    long long delta);
+/* mail_root/domain/local/Maildir of user (local@domain, lowercased).
+ * 0, or -1 when the name is unsafe for a path or too long. */
+int mbox_user_path(const char *mail_root, const char *user, char *out,
+		   size_t len);
 
 /* APPEND (RFC 3501 6.3.11, UIDPLUS): store data (CRLF line ends) in
  * folder name with flags and date (0: now), durably (fsync before

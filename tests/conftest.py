@@ -147,7 +147,9 @@ class Cluster:
         conf = {"lmtp_listen": "127.0.0.1:%d" % port,
                 "hostname": "store.example.test",
                 "users_file": os.path.join(d, "users"),
-                "mail_root": os.path.join(d, "mail"), "user": "sluice"}
+                "mail_root": os.path.join(d, "mail"), "user": "sluice",
+                # no fixed ports: a test that wants POP3 sets its own
+                "pop3_listen": "", "pop3s_listen": ""}
         conf.update(extra or {})
         write_conf(os.path.join(d, "store.conf"), conf)
         dm = Daemon("store", os.path.join(BUILD, "sluice-store"),

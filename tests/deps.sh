@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install the Debian packages Sluice needs to build, run and test, when
-# some are missing. Safe to run again: it only installs what is absent.
+# some are missing (or the packages named as arguments). Safe to run again:
+# it only installs what is absent.
 set -euo pipefail
 
 PKGS="gcc make clang libclang-rt-14-dev libssl-dev libc-ares-dev libsasl2-dev
 libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
 dnsmasq-base python3-dkim python3-nacl
 procps psmisc"
+# Other lists (bench/deps.sh) pass their packages as arguments.
+if [ $# -gt 0 ]; then
+	PKGS="$*"
+fi
 
 missing=""
 for p in $PKGS; do

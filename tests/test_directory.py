@@ -73,6 +73,31 @@ def test_disabled_and_expired_refused(world):
         assert code == 550 and text.startswith(b"5.2.1"), a
 
 
+def test_disabled_and_expired_refused_at_lmtp(world):
+    """The store itself refuses them too (a hop that skips mx's check),
+    and a user disabled after the store started is refused within
+    seconds."""
+    ctl, mx, st = world
+    with smtplib.LMTP("127.0.0.1", st.port) as s:
+        s.ehlo("mx.example.test")
+        s.mail("someone@remote.test")
+        for a in ("carol@example.test", "old@example.test"):
+            code, text = s.rcpt(a)
+            assert code == 550 and text.startswith(b"5.2.1"), (a, text)
+        code, text = s.rcpt("nobody@example.test")
+        assert code == 550 and text.startswith(b"5.1.1"), text
+        assert s.rcpt("bob@example.test")[0] == 250
+    ctl("user", "disable", "bob@example.test")
+
+    def refused():
+        with smtplib.LMTP("127.0.0.1", st.port) as s:
+            s.ehlo("mx.example.test")
+            s.mail("someone@remote.test")
+            return s.rcpt("bob@example.test")[0] == 550
+    wait_for(refused, 10, "the store to see bob disabled")
+    assert "550 5.2.1 mailbox disabled" in st.log()
+
+
 def test_new_user_without_restart(world):
     ctl, mx, st = world
     assert rcpt(mx, "dave@example.test")[0] == 550

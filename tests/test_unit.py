@@ -1,4 +1,5 @@
-"""Run the C unit tests (common/*_test.c) built with ASan and UBSan."""
+"""Run the C unit tests (common/*_test.c, store/*_test.c) built with ASan
+and UBSan."""
 import glob
 import os
 import subprocess
@@ -8,6 +9,7 @@ import pytest
 from conftest import BUILD
 
 TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
+               glob.glob(os.path.join(BUILD, "store", "*_test")) +
                glob.glob(os.path.join(BUILD, "msa", "*_test")))
 
 

@@ -1,0 +1,164 @@
+/*
+ * NAME
+ *	store_mbox_int - private structures of the Maildir++ folder layer
+ * DESCRIPTION
+ *	Shared by store_mbox.c (names, paths, folder management, quota
+ *	usage), store_mbox_folders.c (LIST, CREATE ...), store_mbox_uid.c
+ *	(the per-folder state: UID list, keywords), store_mbox_scan.c (the
+ *	directories) and store_mbox_view.c (sessions' views, APPEND, COPY).
+ *	One struct folder per loaded folder, shared by every view of it in
+ *	the process; it is freed when the last user lets go.
+ */
+#ifndef SLUICE_STORE_MBOX_INT_H
+#define SLUICE_STORE_MBOX_INT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "store_mbox.h"
+
+#define MB_PATH 4096
+#define MB_BASE_MAX 200		/* longest Maildir base name we accept */
+#define MB_KEYWORD_MAX 64	/* longest keyword name */
+#define MB_LIST_NAME "sluice-uidlist"
+#define MB_SUBS_NAME "subscriptions"
+#define MB_UIDV_NAME "sluice-uidvalidity"
+
+/* One message of a folder, shared state. */
+struct fmsg {
+	uint32_t uid;
+	unsigned flags;		/* MBOX_* system flags, never MBOX_RECENT */
+	uint32_t keywords;
+	long long size;
+	time_t date;
+	char *base;		/* file name without ":2,info" */
+	unsigned char innew;	/* the file is still in new/ */
+	unsigned char recent;	/* \Recent not yet claimed by a view */
+};
+
+struct folder {
+	struct mbox_store *st;
+	struct folder *next;	/* in st->folders, unless gone */
+	char *user;
+	char *name;		/* IMAP name; "INBOX" for the Maildir */
+	char path[MB_PATH];	/* the folder's Maildir directory */
+	int refs;
+	uint32_t uidvalidity, uidnext;
+	struct fmsg *m;		/* by UID, ascending */
+	size_t n, cap;
+	char *kw[MBOX_MAX_KEYWORDS];
+	unsigned nkw;
+	uint64_t gen;		/* bumped on every visible change */
+	int dirty;		/* the UID list needs writing */
+	int stale;		/* rescan the directories before use */
+	int gone;		/* deleted: no more disk access */
+	struct timespec cur_mtime, new_mtime;
+	struct mbox *views;
+	struct ev_timer *timer;	/* pending watcher callbacks */
+};
+
+struct mbox {
+	struct folder *f;
+	struct mbox *next;	/* in f->views */
+	int readonly;
+	struct mbox_msg *msgs;	/* the session's sequence map */
+	uint32_t n;
+	size_t cap;
+	uint64_t gen;		/* f->gen at the last sync */
+	void (*watch)(void *arg);
+	void *watch_arg;
+	int poked;		/* watcher due at the next timer */
+	struct folder **copies;	/* COPY targets awaiting commit */
+	size_t ncopies;
+	long long copied;	/* bytes copied since the last commit */
+};
+
+struct mb_usage {
+	char *user;
+	long long bytes;
+	time_t scanned;
+};
+
+struct mbox_store {
+	struct evloop *loop;
+	char *root;
+	char host[64];
+	struct folder *folders;
+	struct mb_usage *use;
+	size_t nuse;
+	uint32_t last_uidvalidity;
+	unsigned long counter;
+};
+
+/* ---- store_mbox.c ---- */
+
+/* Non-zero for "INBOX" in any case. */
+int mb_is_inbox(const char *name);
+/* Non-zero when name is a folder name we accept (see store_mbox.h). */
+int mb_valid_name(const char *name);
+/* The directory of folder name of user. 0, or -1 (bad user or name). */
+int mb_folder_path(struct mbox_store *st, const char *user, const char *name,
+		   char *out, size_t len);
+/* Create path and its cur/, new/, tmp/. 0 or -1 (errno). */
+int mb_make_maildir(const char *path);
+/* Fsync a directory. 0 or -1. */
+int mb_sync_dir(const char *path);
+/* A fresh unique Maildir base name. */
+void mb_unique(struct mbox_store *st, char *out, size_t len);
+/* Add delta bytes to user's cached usage (when it is cached). */
+void mb_usage_add(struct mbox_store *st, const char *user, long long delta);
+/* Count user's usage again at the next mbox_usage(). */
+void mb_usage_forget(struct mbox_store *st, const char *user);
+
+/* ---- store_mbox_uid.c ---- */
+
+/* The shared state of user's folder name, loaded when needed; a
+ * reference the caller gives back with mb_folder_put(). NULL with err
+ * when the folder does not exist (*missing set) or cannot be read. */
+struct folder *mb_folder_get(struct mbox_store *st, const char *user,
+			     const char *name, int *missing, char *err,
+			     size_t errlen);
+void mb_folder_put(struct folder *f);
+/* The loaded state of user's folder, or NULL (no reference taken). */
+struct folder *mb_folder_find(struct mbox_store *st, const char *user,
+			      const char *name);
+/* Read the directories again and match the state with them. */
+void mb_folder_scan(struct folder *f);
+/* Non-zero when s[0..n) is a Maildir base name we accept. */
+int mb_valid_base(const char *s, size_t n);
+/* Flags and keywords of a Maildir info ("DFRS" "ab"); letters past nkw
+ * keywords are dropped. */
+void mb_info_parse(const char *info, unsigned nkw, unsigned *flags,
+		   uint32_t *kw);
+/* Rescan the directories when they changed behind our back. 0 or -1. */
+int mb_folder_refresh(struct folder *f);
+/* Move the files still in new/ to cur/. */
+void mb_folder_claim(struct folder *f);
+/* Write the UID list atomically when dirty. 0 or -1. */
+int mb_folder_save(struct folder *f);
+/* Record a new message (its file is in cur/ already): its UID. */
+uint32_t mb_folder_add(struct folder *f, const char *base, unsigned flags,
+		       uint32_t keywords, long long size, time_t date,
+		       int recent);
+/* Index of uid in f->m, or -1. */
+long mb_folder_index(const struct folder *f, uint32_t uid);
+/* Drop message index i from the state (not its file). */
+void mb_folder_remove(struct folder *f, size_t i);
+/* The file of message e: its path in cur/ or new/. 0 or -1. */
+int mb_msg_path(const struct folder *f, const struct fmsg *e, char *out,
+		size_t len);
+/* Path the file of e would have with flags and keywords in cur/. */
+int mb_msg_path_as(const struct folder *f, const char *base, unsigned flags,
+		   uint32_t keywords, char *out, size_t len);
+/* Index of keyword name (case-insensitive), created when create is set
+ * and there is room. -1 when absent, full or invalid. */
+int mb_keyword_index(struct folder *f, const char *name, int create);
+/* Remember the directories' times after a change of ours. */
+void mb_folder_touch(struct folder *f);
+/* Wake the watchers of every view of f but except (may be NULL). */
+void mb_notify(struct folder *f, const struct mbox *except);
+/* A new UIDVALIDITY for a folder of user, above every one given before
+ * (the last is kept in the user's Maildir). */
+uint32_t mb_new_uidvalidity(struct mbox_store *st, const char *user);
+
+#endif

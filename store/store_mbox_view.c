@@ -1,0 +1,556 @@
+/*
+ * NAME
+ *	store_mbox_view - sessions' views of a folder, APPEND and COPY
+ * DESCRIPTION
+ *	A view is the sequence map of one session (RFC 3501 2.3.1.2): it
+ *	changes only through the session's own EXPUNGE, or in mbox_sync(),
+ *	which compares it with the shared folder state and reports what
+ *	other sessions changed. \Recent goes to the first writable view that
+ *	sees a message. APPEND and COPY are durable before they return
+ *	(COPY at mbox_copy_commit()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sbuf.h"
+#include "store_mbox_int.h"
+
+#define READ_CHUNK 65536
+
+static void view_push(struct mbox *m, const struct fmsg *e, int recent)
+{
+	struct mbox_msg *x;
+
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+
+		x = realloc(m->msgs, nc * sizeof(*x));
+		if (x == NULL)
+			log_fatal("out of memory");
+		m->msgs = x;
+		m->cap = nc;
+	}
+	x = &m->msgs[m->n++];
+	x->uid = e->uid;
+	x->flags = e->flags | (recent ? MBOX_RECENT : 0);
+	x->keywords = e->keywords;
+	x->size = e->size;
+	x->internaldate = e->date;
+}
+
+/* Add the folder's messages above the view's last UID; count them. */
+static uint32_t take_new(struct mbox *m)
+{
+	struct folder *f = m->f;
+	uint32_t last = m->n ? m->msgs[m->n - 1].uid : 0, added = 0;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		struct fmsg *e = &f->m[i];
+
+		if (e->uid <= last)
+			continue;
+		view_push(m, e, e->recent);
+		if (!m->readonly)
+			e->recent = 0;
+		added++;
+	}
+	return added;
+}
+
+struct mbox *mbox_open(struct mbox_store *st, const char *user,
+		       const char *name, int readonly, char *err,
+		       size_t errlen)
+{
+	struct folder *f;
+	struct mbox *m;
+	int missing;
+
+	f = mb_folder_get(st, user, name, &missing, err, errlen);
+	if (f == NULL)
+		return NULL;
+	if (mb_folder_refresh(f) < 0) {
+		snprintf(err, errlen, "cannot read the mailbox");
+		mb_folder_put(f);
+		return NULL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		log_fatal("out of memory");
+	m->f = f;
+	m->readonly = readonly;
+	if (!readonly)
+		mb_folder_claim(f);
+	take_new(m);
+	m->gen = f->gen;
+	m->next = f->views;
+	f->views = m;
+	return m;
+}
+
+void mbox_close(struct mbox **mp)
+{
+	struct mbox *m = *mp, **pp;
+
+	if (m == NULL)
+		return;
+	mbox_copy_commit(m);
+	for (pp = &m->f->views; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	mb_folder_put(m->f);
+	free(m->copies);
+	free(m->msgs);
+	free(m);
+	*mp = NULL;
+}
+
+uint32_t mbox_count(const struct mbox *m)
+{
+	return m->n;
+}
+
+uint32_t mbox_recent(const struct mbox *m)
+{
+	uint32_t i, r = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (m->msgs[i].flags & MBOX_RECENT)
+			r++;
+	return r;
+}
+
+uint32_t mbox_uidvalidity(const struct mbox *m)
+{
+	return m->f->uidvalidity;
+}
+
+uint32_t mbox_uidnext(const struct mbox *m)
+{
+	uint32_t next = m->f->uidnext;
+
+	/* never below what the session has seen */
+	if (m->n && m->msgs[m->n - 1].uid >= next)
+		next = m->msgs[m->n - 1].uid + 1;
+	return next;
+}
+
+const struct mbox_msg *mbox_get(const struct mbox *m, uint32_t seq)
+{
+	if (seq == 0 || seq > m->n)
+		return NULL;
+	return &m->msgs[seq - 1];
+}
+
+uint32_t mbox_seq(const struct mbox *m, uint32_t uid)
+{
+	uint32_t lo = 0, hi = m->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (m->msgs[mid].uid == uid)
+			return mid + 1;
+		if (m->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* The shared entry of the view's message seq, or NULL when expunged. */
+static struct fmsg *entry_of(struct mbox *m, uint32_t seq)
+{
+	long i;
+
+	if (seq == 0 || seq > m->n)
+		return NULL;
+	i = mb_folder_index(m->f, m->msgs[seq - 1].uid);
+	return i < 0 ? NULL : &m->f->m[i];
+}
+
+static int read_file(const char *path, struct sbuf *out)
+{
+	char buf[READ_CHUNK];
+	size_t before = out->len;
+	ssize_t r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		if (sbuf_append(out, buf, (size_t)r) < 0)
+			break;
+	close(fd);
+	if (r != 0) {
+		out->len = before;
+		if (out->data)
+			out->data[before] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out)
+{
+	char path[MB_PATH + 300];
+	struct fmsg *e;
+	int tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		if ((e = entry_of(m, seq)) == NULL ||
+		    mb_msg_path(m->f, e, path, sizeof(path)) < 0)
+			return -1;
+		if (read_file(path, out) == 0)
+			return 0;
+		if (errno != ENOENT || m->f->gone)
+			return -1;
+		/* renamed behind our back: look again */
+		m->f->stale = 1;
+		if (mb_folder_refresh(m->f) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+const char *mbox_keyword(const struct mbox *m, unsigned i)
+{
+	return i < m->f->nkw ? m->f->kw[i] : NULL;
+}
+
+int mbox_keyword_index(struct mbox *m, const char *name, int create)
+{
+	return mb_keyword_index(m->f, name, create && !m->readonly);
+}
+
+int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
+		   uint32_t keywords)
+{
+	char from[MB_PATH + 300], to[MB_PATH + 300];
+	struct fmsg *e;
+
+	if (m->readonly || (e = entry_of(m, seq)) == NULL)
+		return -1;
+	flags &= MBOX_SEEN | MBOX_ANSWERED | MBOX_FLAGGED | MBOX_DELETED |
+		 MBOX_DRAFT;
+	if (m->f->nkw < 32)
+		keywords &= (1u << m->f->nkw) - 1;
+	if (flags != e->flags || keywords != e->keywords || e->innew) {
+		if (mb_msg_path(m->f, e, from, sizeof(from)) < 0 ||
+		    mb_msg_path_as(m->f, e->base, flags, keywords, to,
+				   sizeof(to)) < 0 ||
+		    rename(from, to) < 0) {
+			m->f->stale = 1;
+			return -1;
+		}
+		e->flags = flags;
+		e->keywords = keywords;
+		e->innew = 0;
+		m->f->gen++;
+		mb_folder_touch(m->f);
+		mb_notify(m->f, m);
+	}
+	m->msgs[seq - 1].flags = flags | (m->msgs[seq - 1].flags &
+					  MBOX_RECENT);
+	m->msgs[seq - 1].keywords = keywords;
+	return 0;
+}
+
+int mbox_expunge(struct mbox *m, uint32_t seq)
+{
+	char path[MB_PATH + 300];
+	struct fmsg *e;
+
+	if (m->readonly || seq == 0 || seq > m->n)
+		return -1;
+	if ((e = entry_of(m, seq)) != NULL) {
+		if (mb_msg_path(m->f, e, path, sizeof(path)) < 0 ||
+		    (unlink(path) < 0 && errno != ENOENT))
+			return -1;
+		mb_usage_add(m->f->st, m->f->user, -e->size);
+		mb_folder_remove(m->f, (size_t)(e - m->f->m));
+		mb_folder_touch(m->f);
+		mb_notify(m->f, m);
+	}
+	memmove(&m->msgs[seq - 1], &m->msgs[seq],
+		(m->n - seq) * sizeof(m->msgs[0]));
+	m->n--;
+	return 0;
+}
+
+int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg)
+{
+	struct folder *f = m->f;
+	uint32_t i, k, added;
+	size_t j;
+	int rc;
+
+	rc = mb_folder_refresh(f);
+	if (!m->readonly)
+		mb_folder_claim(f);
+	if (f->gen == m->gen)
+		return rc;
+	/* expunged by others: highest first, numbers as the session knew */
+	for (i = m->n; i > 0; i--) {
+		if (mb_folder_index(f, m->msgs[i - 1].uid) >= 0)
+			continue;
+		memmove(&m->msgs[i - 1], &m->msgs[i],
+			(m->n - i) * sizeof(m->msgs[0]));
+		m->n--;
+		if (ev && ev->expunged)
+			ev->expunged(arg, i);
+	}
+	/* flags changed by others (a merge walk: both sorted by UID) */
+	for (i = 0, j = 0; i < m->n; i++) {
+		struct mbox_msg *v = &m->msgs[i];
+
+		while (j < f->n && f->m[j].uid < v->uid)
+			j++;
+		if (j == f->n)
+			break;
+		if ((v->flags & ~MBOX_RECENT) == f->m[j].flags &&
+		    v->keywords == f->m[j].keywords)
+			continue;
+		v->flags = f->m[j].flags | (v->flags & MBOX_RECENT);
+		v->keywords = f->m[j].keywords;
+		if (ev && ev->flags)
+			ev->flags(arg, i + 1);
+	}
+	added = take_new(m);
+	m->gen = f->gen;
+	if (added && ev && ev->exists)
+		ev->exists(arg, m->n);
+	if (added && ev && ev->recent) {
+		k = mbox_recent(m);
+		ev->recent(arg, k);
+	}
+	return rc;
+}
+
+void mbox_watch(struct mbox *m, void (*cb)(void *arg), void *arg)
+{
+	m->watch = cb;
+	m->watch_arg = cb ? arg : NULL;
+	if (cb == NULL)
+		m->poked = 0;
+}
+
+void mbox_changed(struct mbox_store *st, const char *user, const char *name)
+{
+	struct folder *f = mb_folder_find(st, user, name);
+
+	if (f == NULL)
+		return;
+	f->stale = 1;
+	mb_notify(f, NULL);
+}
+
+int mbox_status(struct mbox_store *st, const char *user, const char *name,
+		struct mbox_status *out)
+{
+	struct folder *f;
+	char err[128];
+	size_t i;
+	int missing;
+
+	f = mb_folder_get(st, user, name, &missing, err, sizeof(err));
+	if (f == NULL)
+		return -1;
+	mb_folder_refresh(f);
+	memset(out, 0, sizeof(*out));
+	out->messages = (uint32_t)f->n;
+	out->uidnext = f->uidnext;
+	out->uidvalidity = f->uidvalidity;
+	for (i = 0; i < f->n; i++) {
+		if (f->m[i].recent)
+			out->recent++;
+		if (!(f->m[i].flags & MBOX_SEEN))
+			out->unseen++;
+	}
+	mb_folder_put(f);
+	return 0;
+}
+
+/* Write data to tmp/base of f, durably, with mtime date. 0 or -1. */
+static int write_tmp(struct folder *f, const char *base, const char *data,
+		     size_t len, time_t date, char *tmp, size_t tmplen)
+{
+	struct timespec ts[2];
+	size_t off = 0;
+	ssize_t w;
+	int fd;
+
+	if ((size_t)snprintf(tmp, tmplen, "%s/tmp/%s", f->path, base) >=
+	    tmplen)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		w = write(fd, data + off, len - off);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (off == len && date > 0) {
+		ts[0].tv_sec = ts[1].tv_sec = date;
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		futimens(fd, ts);
+	}
+	if (off != len || fsync(fd) < 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int mbox_append(struct mbox_store *st, const char *user, const char *name,
+		const char *data, size_t len, unsigned flags, time_t date,
+		uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
+		size_t errlen)
+{
+	char base[128], tmp[MB_PATH + 300], dst[MB_PATH + 300];
+	struct folder *f;
+	uint32_t uid;
+	int missing;
+
+	f = mb_folder_get(st, user, name, &missing, err, errlen);
+	if (f == NULL)
+		return missing ? -2 : -1;
+	mb_folder_refresh(f);
+	flags &= ~MBOX_RECENT;
+	if (date <= 0)
+		date = time(NULL);
+	mb_unique(st, base, sizeof(base));
+	if (write_tmp(f, base, data, len, date, tmp, sizeof(tmp)) < 0 ||
+	    mb_msg_path_as(f, base, flags, 0, dst, sizeof(dst)) < 0 ||
+	    rename(tmp, dst) < 0) {
+		snprintf(err, errlen, "cannot write the message: %s",
+			 strerror(errno));
+		unlink(tmp);
+		mb_folder_put(f);
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s/cur", f->path);
+	uid = mb_folder_add(f, base, flags, 0, (long long)len, date, 1);
+	if (mb_sync_dir(tmp) < 0 || mb_folder_save(f) < 0) {
+		snprintf(err, errlen, "cannot make the message durable");
+		mb_folder_remove(f, f->n - 1);
+		unlink(dst);
+		mb_folder_put(f);
+		return -1;
+	}
+	mb_folder_touch(f);
+	*uidvalidity_r = f->uidvalidity;
+	*uid_r = uid;
+	mb_usage_add(st, user, (long long)len);
+	mb_notify(f, NULL);
+	mb_folder_put(f);
+	return 0;
+}
+
+/* Copy src to tmp/base of dest by bytes (link() refused). 0 or -1. */
+static int copy_bytes(struct folder *dest, const char *src, const char *base,
+		      time_t date, char *tmp, size_t tmplen)
+{
+	struct sbuf b;
+	int rc;
+
+	sbuf_init(&b, (size_t)1 << 31);
+	rc = read_file(src, &b);
+	if (rc == 0)
+		rc = write_tmp(dest, base, b.data ? b.data : "", b.len, date,
+			       tmp, tmplen);
+	sbuf_free(&b);
+	return rc;
+}
+
+int mbox_copy(struct mbox *m, uint32_t seq, const char *dest,
+	      uint32_t *uidvalidity_r, uint32_t *uid_r)
+{
+	char src[MB_PATH + 300], dst[MB_PATH + 300], tmp[MB_PATH + 300];
+	char base[128], err[128];
+	struct folder *d = NULL, **c;
+	struct fmsg *e;
+	uint32_t kw = 0;
+	size_t i;
+	int missing, k;
+
+	if ((e = entry_of(m, seq)) == NULL)
+		return -1;
+	for (i = 0; i < m->ncopies; i++)
+		if (mb_folder_find(m->f->st, m->f->user, dest) ==
+		    m->copies[i])
+			d = m->copies[i];
+	if (d == NULL) {
+		d = mb_folder_get(m->f->st, m->f->user, dest, &missing, err,
+				  sizeof(err));
+		if (d == NULL)
+			return missing ? -2 : -1;
+		c = realloc(m->copies, (m->ncopies + 1) * sizeof(*c));
+		if (c == NULL)
+			log_fatal("out of memory");
+		m->copies = c;
+		m->copies[m->ncopies++] = d;
+		mb_folder_refresh(d);
+	}
+	/* keywords travel by name */
+	for (i = 0; i < m->f->nkw; i++)
+		if ((e->keywords & (1u << i)) &&
+		    (k = mb_keyword_index(d, m->f->kw[i], 1)) >= 0)
+			kw |= 1u << k;
+	mb_unique(m->f->st, base, sizeof(base));
+	if (mb_msg_path(m->f, e, src, sizeof(src)) < 0 ||
+	    mb_msg_path_as(d, base, e->flags, kw, dst, sizeof(dst)) < 0)
+		return -1;
+	if (link(src, dst) < 0) {
+		if (copy_bytes(d, src, base, e->date, tmp, sizeof(tmp)) < 0 ||
+		    rename(tmp, dst) < 0) {
+			unlink(tmp);
+			return -1;
+		}
+	}
+	*uidvalidity_r = d->uidvalidity;
+	*uid_r = mb_folder_add(d, base, e->flags, kw, e->size, e->date, 1);
+	m->copied += e->size;
+	return 0;
+}
+
+int mbox_copy_commit(struct mbox *m)
+{
+	char cur[MB_PATH + 8];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < m->ncopies; i++) {
+		struct folder *d = m->copies[i];
+
+		snprintf(cur, sizeof(cur), "%s/cur", d->path);
+		if (mb_sync_dir(cur) < 0 || mb_folder_save(d) < 0)
+			rc = -1;
+		mb_folder_touch(d);
+		mb_notify(d, NULL);
+		mb_folder_put(d);
+	}
+	if (m->ncopies > 0)
+		mb_usage_add(m->f->st, m->f->user, m->copied);
+	m->ncopies = 0;
+	m->copied = 0;
+	return rc;
+}
