@@ -6,9 +6,10 @@
  *	response lines (up to LIM_AUTH_LINE octets, "*" cancels) until 235,
  *	535 or an error. The SASL work is sasl.h's; this file keeps the
  *	protocol in step and applies the failed-login limits of authlimit.h
- *	per client address and per claimed user name (a failure's 535 is
+ *	per client address and per user name tried (a failure's 535 is
  *	held back by the delay authlimit asks for, the session paused
- *	meanwhile). Only under TLS: clear-text passwords never cross the
+ *	meanwhile; a locked-out user is refused even with the right
+ *	password). Only under TLS: clear-text passwords never cross the
  *	wire in clear, and before TLS AUTH gets 538 5.7.11. Faces the
  *	network; secrets are wiped and never logged.
  */
@@ -25,7 +26,6 @@
 #include "sasl.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
-#include "tls.h"
 
 /* A mechanism takes a handful of round trips; more is a broken peer. */
 #define AUTH_MAX_STEPS 8
@@ -56,7 +56,6 @@ static void end_exchange(struct srv_session *ss)
 	ss->auth_wait = 0;
 	ss->auth_steps = 0;
 	ss->auth_mech[0] = '\0';
-	ss->auth_claim[0] = '\0';
 }
 
 void srv_auth_reset(struct srv_session *ss)
@@ -72,72 +71,22 @@ void srv_auth_reset(struct srv_session *ss)
 	end_exchange(ss);
 }
 
-/* The user name a response claims, so failures count per user too:
- * PLAIN's authcid (RFC 4616), LOGIN's first response, SCRAM's n= (RFC
- * 5802 7). Only a key for authlimit; the SASL library decides. */
-static void note_claim(struct srv_session *ss, const char *b64)
-{
-	struct sbuf raw;
-	const char *p, *end, *u = NULL;
-	size_t n = 0, i;
-
-	if (ss->auth_claim[0] || b64 == NULL || strcmp(b64, "=") == 0)
-		return;
-	sbuf_init(&raw, LIM_AUTH_LINE);
-	if (tls_unbase64(b64, strlen(b64), &raw) < 0 || raw.len == 0) {
-		sbuf_free(&raw);
-		return;
-	}
-	p = raw.data;
-	end = p + raw.len;
-	if (strcmp(ss->auth_mech, "PLAIN") == 0) {
-		u = memchr(p, '\0', raw.len);
-		if (u && ++u < end)
-			n = strnlen(u, (size_t)(end - u));
-	} else if (strcmp(ss->auth_mech, "LOGIN") == 0) {
-		u = p;
-		n = strnlen(p, raw.len);
-	} else if (strncmp(ss->auth_mech, "SCRAM-", 6) == 0) {
-		/* gs2-header "n,[a=authzid]," then "n=saslname," */
-		u = memchr(p, ',', raw.len);
-		u = u ? memchr(u + 1, ',', (size_t)(end - u - 1)) : NULL;
-		if (u && end - u > 3 && u[1] == 'n' && u[2] == '=') {
-			u += 3;
-			n = strcspn(u, ",");
-			if (n > (size_t)(end - u))
-				n = (size_t)(end - u);
-		}
-	}
-	if (u && n > 0 && n < sizeof(ss->auth_claim)) {
-		for (i = 0; i < n; i++)
-			ss->auth_claim[i] = (char)tolower((unsigned char)u[i]);
-		ss->auth_claim[n] = '\0';
-	}
-	explicit_bzero(raw.data, raw.len);
-	sbuf_free(&raw);
-}
-
 static int limit_key(char *key, size_t len, const char *kind,
 		     const char *val)
 {
 	return snprintf(key, len, "%s:%s", kind, val) < (int)len;
 }
 
-/* Is the client address or the claimed user locked out? */
-static int locked_out(struct srv_session *ss)
+/* Is key kind:val locked out? */
+static int locked(struct srv_session *ss, const char *kind, const char *val)
 {
 	struct smtp_server *srv = ss->pub.srv;
-	uint64_t now = evloop_now(srv->loop);
 	char key[LIM_PATH + 16];
 
-	if (srv->cfg.authlimit == NULL)
-		return 0;
-	if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr) &&
-	    authlimit_blocked(srv->cfg.authlimit, key, now))
-		return 1;
-	return ss->auth_claim[0] &&
-	       limit_key(key, sizeof(key), "user", ss->auth_claim) &&
-	       authlimit_blocked(srv->cfg.authlimit, key, now);
+	return srv->cfg.authlimit && val &&
+	       limit_key(key, sizeof(key), kind, val) &&
+	       authlimit_blocked(srv->cfg.authlimit, key,
+				 evloop_now(srv->loop));
 }
 
 static void delayed_fail(void *arg)
@@ -156,15 +105,15 @@ static void failed(struct srv_session *ss, const char *why)
 	struct smtp_server *srv = ss->pub.srv;
 	uint64_t now = evloop_now(srv->loop), d1 = 0, d2 = 0;
 	char key[LIM_PATH + 16], user[LIM_PATH + 1];
+	const char *tried = ss->sasl ? sasl_srv_tried_user(ss->sasl) : NULL;
 
-	log_safe(user, sizeof(user), ss->auth_claim[0] ? ss->auth_claim : "-");
+	log_safe(user, sizeof(user), tried ? tried : "-");
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
 		 ss->pub.client_addr, ss->auth_mech, user, why);
 	if (srv->cfg.authlimit) {
 		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
 			d1 = authlimit_fail(srv->cfg.authlimit, key, now);
-		if (ss->auth_claim[0] &&
-		    limit_key(key, sizeof(key), "user", ss->auth_claim))
+		if (tried && limit_key(key, sizeof(key), "user", tried))
 			d2 = authlimit_fail(srv->cfg.authlimit, key, now);
 	}
 	end_exchange(ss);
@@ -174,7 +123,6 @@ static void failed(struct srv_session *ss, const char *why)
 		srv_reply(ss, 535, "5.7.8", "Error: authentication failed");
 		return;
 	}
-	ss->nerrors++;
 	conn_pause(ss->c);
 	ss->auth_delay = evloop_timer(srv->loop, d1, delayed_fail, ss);
 }
@@ -188,6 +136,11 @@ static void succeeded(struct srv_session *ss)
 
 	if (user == NULL || user[0] == '\0' || strlen(user) > LIM_PATH) {
 		failed(ss, "no user name from SASL");
+		return;
+	}
+	/* the right password does not open a locked-out account */
+	if (locked(ss, "user", user)) {
+		failed(ss, "locked out after too many failures");
 		return;
 	}
 	if (srv->hooks.on_auth && srv->hooks.on_auth(&ss->pub, user, &r) < 0) {
@@ -325,8 +278,7 @@ void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
 		srv_reply(ss, 504, "5.5.4", "Unrecognized authentication type");
 		return;
 	}
-	note_claim(ss, initial);
-	if (locked_out(ss)) {
+	if (locked(ss, "ip", ss->pub.client_addr)) {
 		failed(ss, "locked out after too many failures");
 		return;
 	}
@@ -353,12 +305,6 @@ void srv_auth_response(struct srv_session *ss, char *line)
 	if (strcmp(line, "*") == 0) {
 		end_exchange(ss);
 		srv_reply(ss, 501, "5.0.0", "Authentication cancelled");
-		return;
-	}
-	note_claim(ss, line);
-	if (locked_out(ss)) {
-		explicit_bzero(line, strlen(line));
-		failed(ss, "locked out after too many failures");
 		return;
 	}
 	sbuf_init(&chal, LIM_AUTH_LINE);

@@ -9,7 +9,6 @@
 
 #include <stdint.h>
 
-#include "limits_rfc.h"
 #include "smtp_server.h"
 
 struct conn;
@@ -48,7 +47,6 @@ struct srv_session {
 	int auth_wait;	     /* 334 sent: the next line is a response */
 	int auth_skipping;   /* discarding an over-long response line */
 	struct ev_timer *auth_delay; /* failed login: reply held back */
-	char auth_claim[LIM_PATH + 1]; /* user name the client gave */
 	char auth_mech[24];
 	int auth_steps;
 };
