@@ -128,7 +128,7 @@ test: deps
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
 FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
-	store_imap_parse_fuzz store_pop3_fuzz
+	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
