@@ -67,7 +67,6 @@ void srv_auth_reset(struct srv_session *ss)
 	sasl_srv_free(&ss->sasl);
 	free(ss->pub.auth_user);
 	ss->pub.auth_user = NULL;
-	ss->auth_skipping = 0;
 	end_exchange(ss);
 }
 
@@ -99,13 +98,15 @@ static void delayed_fail(void *arg)
 	conn_resume(ss->c);
 }
 
-/* Count a failed login; answer 535 now or after the delay. */
-static void failed(struct srv_session *ss, const char *why)
+/* Count a failed login (for the user tried too when SASL got that far
+ * in this exchange); answer 535 now or after the delay. */
+static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	uint64_t now = evloop_now(srv->loop), d1 = 0, d2 = 0;
 	char key[LIM_PATH + 16], user[LIM_PATH + 1];
-	const char *tried = ss->sasl ? sasl_srv_tried_user(ss->sasl) : NULL;
+	const char *tried = asked_sasl && ss->sasl ?
+			    sasl_srv_tried_user(ss->sasl) : NULL;
 
 	log_safe(user, sizeof(user), tried ? tried : "-");
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
@@ -135,17 +136,17 @@ static void succeeded(struct srv_session *ss)
 	struct smtp_reply r;
 
 	if (user == NULL || user[0] == '\0' || strlen(user) > LIM_PATH) {
-		failed(ss, "no user name from SASL");
+		failed(ss, 1, "no user name from SASL");
 		return;
 	}
 	/* the right password does not open a locked-out account */
 	if (locked(ss, "user", user)) {
-		failed(ss, "locked out after too many failures");
+		failed(ss, 1, "locked out after too many failures");
 		return;
 	}
 	if (srv->hooks.on_auth && srv->hooks.on_auth(&ss->pub, user, &r) < 0) {
 		log_safe(safe, sizeof(safe), r.text);
-		failed(ss, safe);
+		failed(ss, 1, safe);
 		return;
 	}
 	if (srv->cfg.authlimit) {
@@ -186,7 +187,7 @@ static void outcome(struct srv_session *ss, enum sasl_res res,
 		succeeded(ss);
 		return;
 	case SASL_RES_FAIL:
-		failed(ss, "bad credentials");
+		failed(ss, 1, "bad credentials");
 		return;
 	case SASL_RES_BADPROT:
 		end_exchange(ss);
@@ -279,7 +280,7 @@ void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
 		return;
 	}
 	if (locked(ss, "ip", ss->pub.client_addr)) {
-		failed(ss, "locked out after too many failures");
+		failed(ss, 0, "locked out after too many failures");
 		return;
 	}
 	sbuf_init(&chal, LIM_AUTH_LINE);

@@ -45,7 +45,6 @@ struct srv_session {
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */
 	int auth_wait;	     /* 334 sent: the next line is a response */
-	int auth_skipping;   /* discarding an over-long response line */
 	struct ev_timer *auth_delay; /* failed login: reply held back */
 	char auth_mech[24];
 	int auth_steps;

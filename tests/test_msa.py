@@ -191,27 +191,30 @@ def scram_login(s, user, pw):
     sig = hmac.new(hashlib.sha256(ckey).digest(), auth_msg, "sha256").digest()
     proof = bytes(a ^ b for a, b in zip(ckey, sig))
     code, resp = s.docmd(b64(without_proof + ",p=" + b64(proof)))
-    if code == 334:  # RFC 4954 4: server-final data, then an empty line
-        skey = hmac.new(salted, b"Server Key", "sha256").digest()
-        want = b"v=" + base64.b64encode(
-            hmac.new(skey, auth_msg, "sha256").digest())
-        assert base64.b64decode(resp) == want
-        code, resp = s.docmd("")
-    return code, resp
+    if code != 334:
+        return code, resp, False
+    # RFC 4954 4: the server-final message (the server proves it knows
+    # the secret too) in a 334, answered with an empty line
+    skey = hmac.new(salted, b"Server Key", "sha256").digest()
+    want = b"v=" + base64.b64encode(hmac.new(skey, auth_msg,
+                                             "sha256").digest())
+    assert base64.b64decode(resp) == want
+    return s.docmd("") + (True,)
 
 
 def test_scram_sha256(world):
     s = world.smtp()
-    code, resp = scram_login(s, "carol@example.test",
-                             PW["carol@example.test"])
-    assert code == 235, resp
+    code, resp, verified = scram_login(s, "carol@example.test",
+                                       PW["carol@example.test"])
+    assert code == 235 and verified, resp
+    assert "AUTH SCRAM-SHA-256 ok: user=carol@example.test" in world.msa.log()
     s.sendmail("carol@example.test", ["bob@example.test"],
                msg("carol@example.test", "bob@example.test", "scram"))
     s.quit()
     assert b"Subject: scram" in wait_messages(world.store,
                                               "bob@example.test", 1)[0]
     s = world.smtp()
-    code, _ = scram_login(s, "carol@example.test", "wrong")
+    code, _, _ = scram_login(s, "carol@example.test", "wrong")
     assert code == 535
     s.close()
 
