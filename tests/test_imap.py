@@ -539,3 +539,34 @@ def test_authenticate_scram_sha256(imap):
     assert m.select("INBOX")[0] == "OK"
     m.logout()
     assert "login user=bob@example.test, method=SCRAM-SHA-256" in imap.log()
+
+
+def test_large_fetch_streams_in_order(imap):
+    """A FETCH bigger than the server's output window (about 1 MB) is
+    sent as the client reads it; a command pipelined behind it waits."""
+    body = b"".join(b"%06d " % i + b"z" * 90 + b"\r\n" for i in range(2000))
+    for i in range(40):  # 40 x ~200 KB: more than socket buffers hold
+        deliver(imap, "alice@example.test", simple(i, b"big %d" % i, body))
+    s, f = raw_session(imap)
+    reply(s, f, ('a LOGIN alice@example.test "%s"' %
+                 PW["alice@example.test"]).encode())
+    reply(s, f, b"b SELECT INBOX")
+    s.sendall(b"c FETCH 1:* (BODY.PEEK[TEXT])\r\nd NOOP\r\n")
+    time.sleep(1)  # let the server fill its window and wait for us
+    got, lines = 0, []
+    while True:
+        ln = f.readline()
+        assert ln, "connection closed"
+        m = re.search(rb"\{(\d+)\}\r\n$", ln)
+        if m:
+            data = f.read(int(m.group(1)))
+            assert data == body + b"\r\n"
+            got += 1
+            continue
+        lines.append(ln)
+        if ln.startswith(b"d "):
+            break
+    assert got == 40
+    tagged = [l for l in lines if l[:2] in (b"c ", b"d ")]
+    assert tagged[0].startswith(b"c OK") and tagged[1].startswith(b"d OK")
+    s.close()
