@@ -17,12 +17,8 @@ import pytest
 
 from conftest import maildir
 
-# the IMAP server and its fixture come from test_imap.py (branch imap)
-ti = pytest.importorskip("test_imap")
-PW = ti.PW
-deliver = ti.deliver
-imap = ti.imap
-ssl_login = ti.ssl_login
+pytest.importorskip("test_imap")  # the IMAP server (branch imap)
+from test_imap import PW, deliver, imap, ssl_login  # noqa: E402,F401
 
 ALICE = "alice@example.test"
 MBSYNC = shutil.which("mbsync")
