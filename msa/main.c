@@ -72,11 +72,11 @@ static const struct cfg_param table[] = {
 	 "messages per user and window (0: no limit)"},
 	{"rate_recipients", CFG_INT, "1000", &cfg.rate_recipients, 0,
 	 100000000, "recipients per user and window (0: no limit)"},
-	{"auth_max_failures", CFG_INT, "10", &cfg.auth_max_failures, 1, 100000,
+	{"auth_fail_max", CFG_INT, "10", &cfg.auth_fail_max, 1, 100000,
 	 "failed logins per client address or user that lock it out"},
-	{"auth_failure_window", CFG_TIME, "15m", &cfg.auth_failure_window, 1,
+	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
 	 86400, "window of those failures and length of the lockout"},
-	{"auth_failure_delay", CFG_TIME, "1s", &cfg.auth_failure_delay, 0, 60,
+	{"auth_fail_delay", CFG_TIME, "1s", &cfg.auth_fail_delay, 0, 60,
 	 "delay before a 535, doubled per failure (at most 8s)"},
 	{"received_client", CFG_BOOL, "yes", &cfg.received_client, 0, 0,
 	 "Received: shows the client's HELO and address"},
@@ -152,9 +152,9 @@ int main(int argc, char **argv)
 	load_directory();
 	msa.rate = msa_rate_new((uint64_t)cfg.rate_window * 1000,
 				cfg.rate_messages, cfg.rate_recipients);
-	al = authlimit_new((unsigned)cfg.auth_max_failures,
-			   (uint64_t)cfg.auth_failure_window * 1000,
-			   (uint64_t)cfg.auth_failure_delay * 1000);
+	al = authlimit_new((unsigned)cfg.auth_fail_max,
+			   (uint64_t)cfg.auth_fail_window * 1000,
+			   (uint64_t)cfg.auth_fail_delay * 1000);
 	if (msa.rate == NULL || al == NULL)
 		log_fatal("out of memory");
 	msa.loop = evloop_new();

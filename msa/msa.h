@@ -45,9 +45,9 @@ struct msa_config {
 	long long rate_window;
 	long long rate_messages;
 	long long rate_recipients;
-	long long auth_max_failures;
-	long long auth_failure_window;
-	long long auth_failure_delay;
+	long long auth_fail_max;
+	long long auth_fail_window;
+	long long auth_fail_delay;
 	int received_client;
 	int received_user;
 	char *trusted_peers;

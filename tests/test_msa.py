@@ -469,8 +469,8 @@ def smtp_greets(port):
 
 
 def test_failed_logins_lock_out(cluster):
-    w = World(cluster, {"auth_max_failures": 3, "auth_failure_delay": "0s",
-                        "auth_failure_window": "60s"})
+    w = World(cluster, {"auth_fail_max": 3, "auth_fail_delay": "0s",
+                        "auth_fail_window": "60s"})
     s = w.smtp()
     for _ in range(3):
         with pytest.raises(smtplib.SMTPAuthenticationError):
