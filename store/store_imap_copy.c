@@ -5,7 +5,8 @@
  *	RFC 3501 6.4.2, 6.4.3, 6.4.7 and 6.4.8; UIDPLUS (RFC 4315: COPYUID,
  *	UID EXPUNGE) and MOVE (RFC 6851). Copies of one command become
  *	durable together (mbox_copy_commit); MOVE copies, commits, then
- *	expunges the originals, reporting each EXPUNGE. Expunges run from
+ *	expunges the originals, reporting each EXPUNGE. A COPY that would
+ *	go over the user's quota is refused whole. Expunges run from
  *	the highest sequence number down so the numbers sent stay right.
  *	Faces the network.
  */
@@ -43,6 +44,23 @@ static void expunge_one(struct imap_sess *s, uint32_t seq)
 		imap_untagged(s, "%u EXPUNGE", seq);
 }
 
+/* Would copies of these messages put the user over quota? (MOVE
+ * frees what it takes, so only COPY asks.) */
+static int over_quota(struct imap_sess *s, const uint32_t *seqs, size_t n)
+{
+	const struct mbox_msg *m;
+	long long total = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((m = mbox_get(s->mbox, seqs[i])) != NULL)
+			total += m->size;
+	if (store_quota_check(imap_store(s), s->user, total) <= 0)
+		return 0;
+	log_info("%s: copy refused: user=%s over quota", s->id, s->user);
+	return 1;
+}
+
 void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *set = imap_arg_str(cmd, 0), *dest = imap_arg_str(cmd, 1);
@@ -64,6 +82,11 @@ void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 	if (move && s->readonly) {
 		free(seqs);
 		imap_no(s, cmd->tag, "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (!move && over_quota(s, seqs, n)) {
+		free(seqs);
+		imap_no(s, cmd->tag, "[OVERQUOTA] Quota exceeded");
 		return;
 	}
 	src = calloc(n + 1, sizeof(*src));

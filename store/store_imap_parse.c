@@ -295,7 +295,9 @@ static int read_literal(struct pctx *p)
 		return r;
 	max = strcmp(p->cmd->name, "APPEND") == 0 ? p->lim->append_max
 		: p->lim->literal_max;
-	if (n > max) {
+	/* all literals of one command together stay within append_max, so
+	 * a whole command always fits the session's input buffer */
+	if (n > max || n > p->lim->append_max - p->litbytes) {
 		if (plus) {
 			snprintf(p->out->err, sizeof(p->out->err),
 				 "literal too large");
@@ -342,6 +344,8 @@ static enum imap_parse_res parse_args(struct pctx *p)
 			sbuf_free(&tmp);
 			if (p->buf[p->pos + 1] != '\n')
 				return fail(p, "bare CR");
+			if (p->pos - p->litbytes > p->lim->line_max)
+				return fail(p, "command line too long");
 			if (depth > 0)
 				return fail(p, "unbalanced parentheses");
 			p->out->used = p->pos + 2;

@@ -158,6 +158,34 @@ static void run_parse(void)
 	}
 }
 
+/* An over-long line is refused however it arrives: whole, or in
+ * pieces (then the rest of it is skipped). */
+static void run_long(void)
+{
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+	char buf[400];
+	size_t n;
+
+	n = (size_t)snprintf(buf, sizeof(buf), "a1 SEARCH SUBJECT ");
+	memset(buf + n, 'x', 250);
+	n += 250;
+	CHECK(imap_parse(buf, n, &lim, &cmd, &out) == IMAP_P_BAD &&
+	      out.skip_line && out.used == n, "long, in pieces");
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	CHECK(imap_parse(buf, n, &lim, &cmd, &out) == IMAP_P_BAD &&
+	      !out.skip_line && out.used == n && out.has_tag, "long, whole");
+	/* literal data does not count as text */
+	n = (size_t)snprintf(buf, sizeof(buf), "a2 APPEND INBOX {300+}\r\n");
+	memset(buf + n, 'y', 300);
+	n += 300;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	CHECK(imap_parse(buf, n, &lim, &cmd, &out) == IMAP_P_OK, "literal");
+	imap_cmd_free(&cmd);
+}
+
 /* A synchronizing literal waits with the tag and name known, so the
  * session may refuse it before the data (APPEND over quota). */
 static void run_waiting(void)
@@ -173,6 +201,12 @@ static void run_waiting(void)
 	CHECK(out.lit_len == 3000 && out.lit_off == strlen(in), "lit");
 	CHECK(strcmp(cmd.tag, "t9") == 0 && strcmp(cmd.name, "APPEND") == 0,
 	      "tag and name");
+	/* literals of one command are bounded together too */
+	l.append_max = 50;
+	in = "t8 LOGIN {20+}\r\naaaaaaaaaaaaaaaaaaaa {20+}\r\n"
+	     "aaaaaaaaaaaaaaaaaaaa {20+}\r\n";
+	CHECK(imap_parse(in, strlen(in), &l, &cmd, &out) == IMAP_P_FATAL,
+	      "total of literals");
 }
 
 /* 10,000 nested parentheses: a BAD, not a crash or a deep recursion. */
@@ -288,6 +322,7 @@ int main(void)
 {
 	run_parse();
 	run_deep();
+	run_long();
 	run_waiting();
 	run_prefixes();
 	run_sets();

@@ -173,9 +173,11 @@ size_t mime_skip_cfws(const char *s, size_t i, size_t n, const char **comment,
 	}
 }
 
+/* Not a token character (RFC 2045 5.1): tspecials, SPACE, CTLs, and
+ * 8-bit bytes, which no media type or parameter name holds. */
 static int tspecial(int c)
 {
-	return c <= ' ' || c == 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
+	return c <= ' ' || c >= 127 || strchr("()<>@,;:\\\"/[]?=", c) != NULL;
 }
 
 static char *xstrndup(const char *s, size_t n)
@@ -372,6 +374,13 @@ void mime_ctype_parse(const char *v, size_t n, int want_sub,
 			return;
 		}
 	}
+	/* After the type only parameters may come: "text/plain junk" is
+	 * no Content-Type (RFC 2045 5.2 then says text/plain). */
+	i = mime_skip_cfws(v, i, n, NULL, NULL);
+	if (i < n && v[i] != ';') {
+		mime_ctype_free(ct);
+		return;
+	}
 	while (i < n) {
 		i = mime_skip_cfws(v, i, n, NULL, NULL);
 		if (i >= n)
@@ -434,6 +443,9 @@ const char *mime_ctype_param(const struct mime_ctype *ct, const char *name)
 
 /* The tree. */
 
+/* Lines of a body: its LFs. A last line without one is not counted,
+ * as Dovecot counts them (a part's final CRLF belongs to the next
+ * delimiter, so "text\r\n--b" is 0 lines there too). */
 static size_t count_lines(const char *s, size_t n)
 {
 	size_t lines = 0;
@@ -443,7 +455,7 @@ static size_t count_lines(const char *s, size_t n)
 		lines++;
 		p = lf + 1;
 	}
-	return lines + (p < e ? 1 : 0);
+	return lines;
 }
 
 static void set_default_type(struct mime_part *p, int digest)
@@ -545,13 +557,8 @@ static void parse_multipart(struct parse_ctx *c, struct mime_part *p,
 	int kind;
 	struct mime_part **tail = &p->child, *ch;
 
-	if (b == NULL || (bl = strlen(b)) == 0 || bl > MIME_MAX_BOUNDARY) {
-		/* Unusable: the part is treated as plain text. */
-		p->flags &= ~MIME_F_MULTIPART;
-		set_default_type(p, 0);
-		p->flags |= MIME_F_TEXT;
-		return;
-	}
+	if (b == NULL || (bl = strlen(b)) == 0 || bl > MIME_MAX_BOUNDARY)
+		return;	/* no usable boundary: a multipart of no part */
 	for (q = s + p->body_off; q < e && !c->oom; q = le) {
 		le = line_end(q, e);
 		if (c->nparts >= MIME_MAX_PARTS && have)

@@ -214,6 +214,9 @@ static int put_ext_tail(struct sbuf *out, const struct mime_part *p)
  * write one empty text/plain part, as Dovecot does. */
 static const char EMPTY_PART[] =
 	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
+static const char EMPTY_PART_EXT[] =
+	"(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 "
+	"NIL NIL NIL NIL)";
 
 int mime_body_part(const struct mime_part *p, int extended, int depth,
 		   struct sbuf *out)
@@ -223,7 +226,7 @@ int mime_body_part(const struct mime_part *p, int extended, int depth,
 
 	if (p->flags & MIME_F_MULTIPART) {
 		if (p->child == NULL)
-			r |= put(out, EMPTY_PART);
+			r |= put(out, extended ? EMPTY_PART_EXT : EMPTY_PART);
 		for (ch = p->child; ch && r == 0; ch = ch->next)
 			r |= mime_body_part(ch, extended, depth + 1, out);
 		r |= put(out, " ");
@@ -235,9 +238,14 @@ int mime_body_part(const struct mime_part *p, int extended, int depth,
 		}
 		return r | put(out, ")");
 	}
-	r |= put_str(out, p->ct.type);
-	r |= put(out, " ");
-	r |= put_str(out, p->ct.subtype);
+	if (p->flags & MIME_F_RFC822) {
+		/* body-type-msg spells it so (as Dovecot writes it too) */
+		r |= put(out, "\"message\" \"rfc822\"");
+	} else {
+		r |= put_str(out, p->ct.type);
+		r |= put(out, " ");
+		r |= put_str(out, p->ct.subtype);
+	}
 	r |= put(out, " ");
 	r |= put_params(out, &p->ct, (p->flags & MIME_F_TEXT) != 0);
 	r |= put(out, " ");

@@ -131,24 +131,34 @@ int mime_section_valid(const char *section)
 	return r == 0;
 }
 
-/* The part named by the numbers, or NULL when it does not exist. */
+/* The part named by the numbers, or NULL when it does not exist. A
+ * part that is not a multipart takes "1" for its own body once: "1" of
+ * a single-part message, "2.1" of a text part 2, "3.1" of a message
+ * whose body is not multipart; "1.1" of a single-part message is
+ * nothing (as in Dovecot). */
 static const struct mime_part *resolve(const struct mime_part *root,
 				       const struct section *sc)
 {
 	const struct mime_part *p = root;
 	unsigned long n;
 	size_t i;
+	int took_one = 0;
 
 	for (i = 0; i < sc->nnum && p; i++) {
 		n = sc->nums[i];
 		if (p->flags & MIME_F_MULTIPART) {
 			for (p = p->child; p && n > 1; n--)
 				p = p->next;
-		} else if (n != 1) {
+			took_one = 0;
+		} else if (n != 1 || took_one) {
 			return NULL;
+		} else {
+			took_one = 1;
 		}
-		if (p && (p->flags & MIME_F_RFC822) && i + 1 < sc->nnum)
+		if (p && (p->flags & MIME_F_RFC822) && i + 1 < sc->nnum) {
 			p = p->child;
+			took_one = 0;
+		}
 	}
 	return p;
 }

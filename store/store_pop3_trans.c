@@ -7,8 +7,9 @@
  *	for the whole session while LMTP keeps delivering. STAT, LIST,
  *	RETR, TOP, DELE, NOOP, RSET, UIDL (unique-id "UIDVALIDITY.UID",
  *	stable across sessions and restarts) and QUIT, which alone applies
- *	the deletions. Lines starting with '.' are byte-stuffed (section
- *	3); bare LFs of a stored message go out as CRLF.
+ *	the deletions. RETR marks the message \Seen for IMAP. Lines
+ *	starting with '.' are byte-stuffed (section 3); bare LFs of a
+ *	stored message go out as CRLF.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,13 @@ static void do_retr(struct pop3_sess *s, const struct pop3_cmd *cmd)
 		if (cmd->verb == POP3_RETR) {
 			pop3_reply(s, "+OK %lld octets", m->size);
 			s->retrieved++;
+			/* IMAP clients of the same mailbox see it read */
+			if (!(m->flags & MBOX_SEEN) &&
+			    mbox_set_flags(s->mbox, (uint32_t)cmd->num[0],
+					   m->flags | MBOX_SEEN,
+					   m->keywords) < 0)
+				log_warn("%s: pop3 cannot mark message %lu "
+					 "seen", s->id, cmd->num[0]);
 		} else {
 			pop3_reply(s, "+OK Top of message follows");
 		}

@@ -31,6 +31,9 @@ if [ ! -f var/store/directory.db ]; then
 	echo "run: demo users (address password) in var/demo-credentials:"
 	cat var/demo-credentials
 fi
+# the credentials snapshot (var/store/users.auth) of a directory made
+# before it existed
+$B/sluicectl -d var/store/directory.db -s var/store/users export
 # mx refuses unknown recipients at RCPT with the store's snapshot
 printf 'recipients = var/store/users\n' > var/mx.conf
 
@@ -78,6 +81,10 @@ lmtp_listen = 127.0.0.2:2424
 hostname = mx.remote.test
 users_file = var/remote.test/users
 mail_root = var/remote.test/mail
+imap_listen =
+imaps_listen =
+pop3_listen =
+pop3s_listen =
 CONF
 
 pids=()
@@ -109,6 +116,8 @@ cat <<MSG
   Sluice is running on 127.0.0.1 (Ctrl-C stops it):
     mx      SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
     store   LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
+            IMAP  127.0.0.1:1143 (STARTTLS), 127.0.0.1:9933 (TLS)
+            POP3  127.0.0.1:1110 (STLS), 127.0.0.1:9955 (TLS)
     outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
   and a loopback Internet: DNS on 127.0.0.1:5354 (remote.test MX 127.0.0.2),
   remote.test's own mx + store on 127.0.0.2 keeping mail in var/remote.test/
@@ -117,6 +126,13 @@ cat <<MSG
     swaks --server 127.0.0.1:2525 --from someone@remote.test --to alice@example.test
 
   It lands in var/store/mail/example.test/alice/Maildir/new/
+  Read it over IMAP (password in var/demo-credentials):
+    openssl s_client -quiet -crlf -connect 127.0.0.1:9933
+    a LOGIN alice@example.test PASSWORD / b SELECT INBOX /
+    c FETCH 1 (ENVELOPE BODY[]) / d LOGOUT
+  or over POP3:
+    openssl s_client -quiet -connect 127.0.0.1:9955
+    USER alice@example.test / PASS ... / LIST / RETR 1 / QUIT
 
   Send mail out to the (loopback) Internet, DKIM-signed:
     swaks --server 127.0.0.1:10026 --from alice@example.test --to someone@remote.test

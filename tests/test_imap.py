@@ -2,12 +2,15 @@
 store daemon over STARTTLS and implicit TLS, with mail delivered over
 real LMTP and users made with sluicectl (passwords through SASL).
 
-Covers login (and its refusal without TLS), LIST with special-use
-attributes, SELECT, FETCH of a multipart message (BODY[], BODYSTRUCTURE,
-ENVELOPE), SEARCH, STORE, COPY/MOVE with COPYUID, EXPUNGE, APPEND with
-APPENDUID, UID commands, IDLE woken by an LMTP delivery, two sessions on
-one mailbox, UIDs across a restart, and quota (GETQUOTAROOT, APPEND
-refused over quota).
+Covers login (and its refusal without TLS), AUTHENTICATE PLAIN (also
+with SASL-IR) and SCRAM-SHA-256, lockout after failures, LIST with
+special-use attributes, SELECT, FETCH of a multipart message (BODY[],
+BODYSTRUCTURE, ENVELOPE), SEARCH with every key, STORE, COPY/MOVE with
+COPYUID, EXPUNGE, APPEND with APPENDUID, UID commands, IDLE woken by an
+LMTP delivery, two sessions on one mailbox, UIDs across a restart, quota
+(GETQUOTAROOT, APPEND and COPY refused over quota), state rules and
+literals, and a FETCH larger than the socket buffers. Hostile input is
+in test_imap_hostile.py, a real client in test_imap_client.py.
 """
 import imaplib
 import os
@@ -408,6 +411,14 @@ def test_quota(imap):
     assert out[-1].startswith(b"b NO [OVERQUOTA]")
     assert reply(s, f, b"c NOOP")[-1].startswith(b"c OK")
     s.close()
+    # COPY counts too: a third copy of 8 KB does not fit 20 KB
+    typ, data = m.append("INBOX", None, None, simple(3, b"mid",
+                                                      b"m" * 8000))
+    assert typ == "OK"
+    m.select("INBOX")
+    assert m.copy("1:*", "Drafts")[0] == "OK"
+    typ, data = m.copy("1:*", "Drafts")
+    assert typ == "NO" and b"OVERQUOTA" in data[0]
     typ, data = m._simple_command("SETQUOTA", '""', "(STORAGE 100)")
     assert typ == "NO"
     m.logout()
@@ -464,3 +475,147 @@ def test_state_rules_and_logout(imap):
     assert f.readline() == b""
     s.close()
     assert "logout user=alice@example.test" in imap.log()
+
+
+def test_lockout_after_failures(cluster, imap):
+    """auth_fail_max failures lock the user out, even with the right
+    password; another user from the same address too (address key)."""
+    st = imap
+    st.stop()
+    with open(st.conf, "a") as f:
+        f.write("auth_fail_max = 3\n")
+    st.start()
+    wait_imap(st)
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=ctx())
+    for _ in range(3):
+        with pytest.raises(imaplib.IMAP4.error,
+                           match="AUTHENTICATIONFAILED"):
+            m.login("bob@example.test", "not it")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("bob@example.test", PW["bob@example.test"])
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login("alice@example.test", PW["alice@example.test"])
+    m.logout()
+    assert "login refused: too many failures" in st.log()
+
+
+def test_authenticate_scram_sha256(imap):
+    """A SCRAM-SHA-256 exchange (RFC 5802/7677) over several
+    continuations, the server's signature checked by the client."""
+    import base64
+    import hashlib
+    import hmac
+    u, p = "bob@example.test", PW["bob@example.test"]
+    nonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = "n=%s,r=%s" % (u, nonce)
+    state = {}
+
+    def final(server_first):
+        f = dict(kv.split("=", 1) for kv in server_first.split(","))
+        assert f["r"].startswith(nonce)
+        salted = hashlib.pbkdf2_hmac("sha256", p.encode(),
+                                     base64.b64decode(f["s"]), int(f["i"]))
+        ck = hmac.new(salted, b"Client Key", "sha256").digest()
+        sk = hmac.new(salted, b"Server Key", "sha256").digest()
+        without = "c=biws,r=" + f["r"]
+        auth = ",".join([first_bare, server_first, without]).encode()
+        sig = hmac.new(hashlib.sha256(ck).digest(), auth, "sha256").digest()
+        proof = bytes(a ^ b for a, b in zip(ck, sig))
+        state["server_sig"] = hmac.new(sk, auth, "sha256").digest()
+        return (without + ",p=" + base64.b64encode(proof).decode()).encode()
+
+    def respond(chal):
+        if "first_sent" not in state:
+            state["first_sent"] = True
+            return ("n,," + first_bare).encode()
+        if "server_sig" not in state:
+            return final(chal.decode())
+        v = chal.decode()
+        assert v == "v=" + base64.b64encode(state["server_sig"]).decode()
+        state["verified"] = True
+        return b""
+
+    m = imaplib.IMAP4("127.0.0.1", imap.imap_port)
+    m.starttls(ssl_context=ctx())
+    typ, _ = m.authenticate("SCRAM-SHA-256", respond)
+    assert typ == "OK" and state.get("verified")
+    assert m.select("INBOX")[0] == "OK"
+    m.logout()
+    assert "login user=bob@example.test, method=SCRAM-SHA-256" in imap.log()
+
+
+def test_large_fetch_streams_in_order(imap):
+    """A FETCH bigger than the server's output window (about 1 MB) is
+    sent as the client reads it; a command pipelined behind it waits."""
+    body = b"".join(b"%06d " % i + b"z" * 90 + b"\r\n" for i in range(2000))
+    for i in range(40):  # 40 x ~200 KB: more than socket buffers hold
+        deliver(imap, "alice@example.test", simple(i, b"big %d" % i, body))
+    s, f = raw_session(imap)
+    reply(s, f, ('a LOGIN alice@example.test "%s"' %
+                 PW["alice@example.test"]).encode())
+    reply(s, f, b"b SELECT INBOX")
+    s.sendall(b"c FETCH 1:* (BODY.PEEK[TEXT])\r\nd NOOP\r\n")
+    time.sleep(1)  # let the server fill its window and wait for us
+    got, lines = 0, []
+    while True:
+        ln = f.readline()
+        assert ln, "connection closed"
+        m = re.search(rb"\{(\d+)\}\r\n$", ln)
+        if m:
+            data = f.read(int(m.group(1)))
+            assert data == body + b"\r\n"
+            got += 1
+            continue
+        lines.append(ln)
+        if ln.startswith(b"d "):
+            break
+    assert got == 40
+    tagged = [l for l in lines if l[:2] in (b"c ", b"d ")]
+    assert tagged[0].startswith(b"c OK") and tagged[1].startswith(b"d OK")
+    s.close()
+
+
+def test_search_every_key(imap):
+    """Every search key of RFC 3501 6.4.4 on two messages."""
+    a = (b"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\n"
+         b"Cc: dave@remote.test\r\nBcc: eve@remote.test\r\n"
+         b"Subject: old news\r\nDate: Tue, 14 Jan 2020 23:30:00 -0500\r\n"
+         b"X-Color: blue\r\n\r\nshort\r\n")
+    b = (b"From: frank@remote.test\r\nTo: alice@example.test\r\n"
+         b"Subject: big one\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+         b"\r\n" + b"long body line\r\n" * 500)
+    deliver(imap, "alice@example.test", a)
+    deliver(imap, "alice@example.test", b)
+    m = ssl_login(imap)
+    m.select("INBOX")
+    m.store("2", "+FLAGS", "(\\Answered \\Flagged \\Draft $Big)")
+    m.store("1", "+FLAGS", "(\\Deleted \\Seen)")
+    today = time.strftime("%d-%b-%Y", time.gmtime())
+    cases = [
+        (["ALL"], "1 2"), (["ANSWERED"], "2"), (["UNANSWERED"], "1"),
+        (["BCC", "eve"], "1"), (["CC", "dave"], "1"), (["FROM", "frank"], "2"),
+        (["TO", "alice"], "1 2"), (["SUBJECT", "NEWS"], "1"),
+        (["HEADER", "X-Color", "blu"], "1"), (["HEADER", "X-Color", '""'], "1"),
+        (["BODY", '"long body"'], "2"), (["TEXT", "frank"], "2"),
+        (["TEXT", "short"], "1"),
+        (["DELETED"], "1"), (["UNDELETED"], "2"), (["DRAFT"], "2"),
+        (["UNDRAFT"], "1"), (["FLAGGED"], "2"), (["UNFLAGGED"], "1"),
+        (["SEEN"], "1"), (["UNSEEN"], "2"), (["KEYWORD", "$Big"], "2"),
+        (["UNKEYWORD", "$Big"], "1"), (["LARGER", "2000"], "2"),
+        (["SMALLER", "2000"], "1"), (["NEW"], "2"), (["RECENT"], "1 2"),
+        (["OLD"], ""), (["ON", today], "1 2"), (["SINCE", today], "1 2"),
+        (["BEFORE", today], ""), (["SENTON", "14-Jan-2020"], "1"),
+        (["SENTBEFORE", "1-Jan-2021"], "1"), (["SENTSINCE", "1-Jan-2021"], "2"),
+        (["UID", "1:*"], "1 2"), (["2"], "2"), (["1,2"], "1 2"),
+        (["NOT", "DELETED"], "2"), (["OR", "DELETED", "DRAFT"], "1 2"),
+        (["(", "SEEN", "DELETED", ")"], "1"),
+    ]
+    for keys, want in cases:
+        typ, data = m.search(None, *keys)
+        assert typ == "OK", keys
+        assert data == [want.encode()], (keys, data)
+    for bad in (["FOO"], ["BEFORE", "soon"], ["LARGER", "x"], ["OR", "ALL"],
+                ["NOT"], ["HEADER", "X"], ["(", ")"]):
+        with pytest.raises(imaplib.IMAP4.error, match="BAD"):
+            m.search(None, *bad)
+    m.logout()

@@ -2,23 +2,23 @@
 
 mbsync (Debian package isync) pulls alice's INBOX over implicit TLS into a
 local Maildir, trusting the test's self-signed certificate explicitly
-(CertificateFile), and the messages it wrote are compared byte for byte
-with what was delivered over LMTP (mbsync writes Maildir files with LF
-line ends, so CRLF is turned into LF on our side). Then a second run,
+(CertificateFile; the certificate names "localhost"), and the messages it
+wrote are compared byte for byte with the files in the store's Maildir
+(mbsync writes LF line ends, so CRLF is turned into LF on our side); each
+one ends with the message delivered over LMTP. Then a second run,
 after more deliveries and a flag change, fetches only what is new.
 """
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
-# the IMAP server and its fixture come from test_imap.py (branch imap)
-ti = pytest.importorskip("test_imap")
-PW = ti.PW
-deliver = ti.deliver
-imap = ti.imap
-ssl_login = ti.ssl_login
+from conftest import maildir
+
+pytest.importorskip("test_imap")  # the IMAP server (branch imap)
+from test_imap import PW, deliver, imap, ssl_login  # noqa: E402,F401
 
 ALICE = "alice@example.test"
 MBSYNC = shutil.which("mbsync")
@@ -54,11 +54,11 @@ def messages():
 def write_config(path, st, local):
     with open(path, "w") as f:
         f.write("""IMAPAccount store
-Host 127.0.0.1
+Host localhost
 Port %d
 User %s
 Pass "%s"
-TLSType IMAPS
+SSLType IMAPS
 CertificateFile %s
 AuthMechs LOGIN
 PipelineDepth 1
@@ -88,12 +88,29 @@ def run_mbsync(conf):
 
 
 def fetched(local):
-    """Contents of every message file mbsync wrote into INBOX."""
+    """Contents of every message file mbsync wrote into INBOX, without
+    the one X-TUID field mbsync adds at the end of the header (its own
+    bookkeeping, isync(1) "X-TUID")."""
     out = []
     for sub in ("new", "cur"):
         d = os.path.join(local, "INBOX", sub)
         for name in sorted(os.listdir(d)):
             with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            head, sep, body = data.partition(b"\n\n")
+            head, n = re.subn(rb"\nX-TUID: [^\n]*$", b"", head)
+            assert n == 1, data[:500]
+            out.append(head + sep + body)
+    return out
+
+
+def stored(st):
+    """The files of alice's INBOX in the store's Maildir."""
+    d = os.path.dirname(maildir(st, ALICE))
+    out = []
+    for sub in ("new", "cur"):
+        for name in os.listdir(os.path.join(d, sub)):
+            with open(os.path.join(d, sub, name), "rb") as f:
                 out.append(f.read())
     return out
 
@@ -109,11 +126,16 @@ def test_mbsync_fetches_everything(imap, cluster, tmp_path):
     conf = str(tmp_path / "mbsyncrc")
     write_config(conf, imap, local)
     run_mbsync(conf)
-    want = sorted(m.replace(b"\r\n", b"\n") for m in sent)
+    # byte for byte what the store holds (its trace fields included)
+    want = sorted(m.replace(b"\r\n", b"\n") for m in stored(imap))
     got = sorted(fetched(local))
-    assert len(got) == len(want)
+    assert len(got) == len(want) == len(sent)
     for g, w in zip(got, want):
         assert g == w, (g[:300], w[:300])
+    # and each delivered message is the end of one of them
+    for m in sent:
+        lf = m.replace(b"\r\n", b"\n")
+        assert len([g for g in got if g.endswith(b"\n" + lf)]) == 1, m[:80]
     # mbsync marks nothing; the store still has 4 messages, unseen
     m = ssl_login(imap)
     typ, data = m.select("INBOX")
@@ -130,7 +152,9 @@ def test_mbsync_fetches_everything(imap, cluster, tmp_path):
     deliver(imap, ALICE, extra)
     run_mbsync(conf)
     got = sorted(fetched(local))
-    assert got == sorted(want + [extra.replace(b"\r\n", b"\n")])
+    assert got == sorted(m.replace(b"\r\n", b"\n") for m in stored(imap))
+    assert len(got) == 5
+    assert [g for g in got if g.endswith(extra.replace(b"\r\n", b"\n"))]
     # the flag set on the server reached the local copy (Maildir "F")
     flagged = [n for n in os.listdir(os.path.join(local, "INBOX", "cur"))
                + os.listdir(os.path.join(local, "INBOX", "new"))

@@ -14,13 +14,10 @@ import ssl
 
 import pytest
 
-# the IMAP server and its fixture come from test_imap.py (branch imap)
-ti = pytest.importorskip("test_imap")
-PW = ti.PW
-deliver = ti.deliver
-imap = ti.imap
-raw_session = ti.raw_session
-reply = ti.reply
+pytest.importorskip("test_imap")  # the IMAP server (branch imap)
+from test_imap import (PW, deliver, imap, raw_session,  # noqa: E402,F401
+                       reply)
+import test_imap as ti  # noqa: E402
 
 ALICE = "alice@example.test"
 MSG = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"
@@ -140,6 +137,16 @@ def test_nested_parentheses(st):
     assert out[-1].startswith(b"a4 BAD")
     out = reply(s, f, b"a5 STORE 1 +FLAGS " + b"(" * 10000)
     assert out[-1].startswith(b"a5 BAD")
+    # nesting without parentheses: chains of NOT and OR
+    out = reply(s, f, b"a7 SEARCH " + b"NOT " * 15000 + b"ALL")
+    assert out[-1].startswith(b"a7 BAD")
+    out = reply(s, f, b"a8 SEARCH " + b"OR " * 7000 + b"ALL " * 7000 +
+                b"ALL")
+    assert out[-1].startswith(b"a8 BAD")
+    out = reply(s, f, b"a9 SEARCH " + b"NOT " * 50 + b"ALL")
+    assert out[-1].startswith(b"a9 OK") and out[0] == b"* SEARCH 1\r\n"
+    out = reply(s, f, b"a10 SEARCH " + b"NOT " * 51 + b"ALL")
+    assert out[-1].startswith(b"a10 OK") and out[0] == b"* SEARCH\r\n"
     assert reply(s, f, b"a6 NOOP")[-1].startswith(b"a6 OK")
     s.close()
     still_serving(st)
@@ -194,6 +201,28 @@ def test_login_without_tls_refused(st):
     still_serving(st)
 
 
+def test_starttls_command_injection(st):
+    """Cleartext pipelined after STARTTLS must be dropped, not run inside
+    the TLS session (the CVE-2011-0411 class of bugs)."""
+    s = socket.create_connection(("127.0.0.1", st.imap_port), timeout=20)
+    f = s.makefile("rb")
+    assert f.readline().startswith(b"* OK")
+    s.sendall(b"s1 STARTTLS\r\n" + login_line(b"s2") + b"\r\n"
+              b"s3 SELECT INBOX\r\n")
+    ln = f.readline()
+    assert ln.startswith(b"s1 OK"), ln
+    t = ti.ctx().wrap_socket(s)
+    tf = t.makefile("rb")
+    out = reply(t, tf, b"s4 CAPABILITY")
+    assert not any(l.startswith(b"s2 ") or l.startswith(b"s3 ")
+                   for l in out), out
+    # still not logged in: the injected LOGIN did not count
+    out = reply(t, tf, b"s5 SELECT INBOX")
+    assert out[-1].startswith(b"s5 BAD") or out[-1].startswith(b"s5 NO")
+    t.close()
+    still_serving(st)
+
+
 def test_pipelined_garbage_and_binary(st):
     s, f = selected(st)
     junk = (b"\x00\x01\x02 \xff\xfe FETCH\r\n"
@@ -242,6 +271,17 @@ def test_very_long_lines(st):
     still_serving(st)
 
 
+def test_long_line_over_the_limit_refused(st):
+    # 1 MB of command text is past LIM_IMAP_LINE (64 KB): however it
+    # arrives, the command must not run
+    s, f = selected(st)
+    s.sendall(b"l5 SEARCH SUBJECT " + b"x" * 1000000 + b"\r\n")
+    out = reply(s, f, b"l6 NOOP")
+    assert not any(l.startswith(b"l5 OK") for l in out), out[:3]
+    s.close()
+    still_serving(st)
+
+
 def test_tagless_lines(st):
     s, f = selected(st)
     s.sendall(b"\r\n \r\n*\r\n+\r\n NOOP\r\n(\r\n")
@@ -265,5 +305,35 @@ def test_flood_of_errors_disconnects(st):
     assert len(lines) < 2000, len(lines)
     assert any(l.startswith(b"* BYE") for l in lines) or \
         f.readline() == b""
+    s.close()
+    still_serving(st)
+
+
+@pytest.mark.parametrize("msg", [
+    b"Subject: nul\x00byte\r\nFrom: a\x00@b\r\n\r\nbody\x00\r\n",
+    b"Subject: bare lf\nContent-Type: multipart/mixed; boundary=b\n\n"
+    b"--b\nContent-Type: message/rfc822\n\nSubject: in\n\nx\n--b--\n",
+    b"Content-Type: multipart/mixed; boundary=\"" + b"b" * 5000 + b"\"\r\n"
+    b"\r\n--" + b"b" * 5000 + b"\r\n\r\npart\r\n",
+    b"To: " + b"(" * 20000 + b"\r\n\r\n",
+    b"From: " + b"a@b, " * 10000 + b"\r\nSubject: =?x?b?" + b"A" * 9000 +
+    b"?=\r\n\r\n",
+])
+def test_append_hostile_message(st, msg):
+    s, f = selected(st)
+    s.sendall(b"h1 APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+    out = reply(s, f, b"h2 NOOP")
+    ok = any(l.startswith(b"h1 OK") for l in out)
+    assert ok or any(l.startswith(b"h1 NO") or l.startswith(b"h1 BAD")
+                     for l in out), out
+    if ok:
+        out = reply(s, f, b"h3 FETCH 2 (ENVELOPE BODYSTRUCTURE BODY "
+                    b"RFC822.SIZE BODY.PEEK[1.MIME] BODY.PEEK[HEADER])")
+        assert out[-1].startswith(b"h3 OK"), out[-1]
+        out = reply(s, f, b"h4 SEARCH TEXT zzz BODY zzz HEADER To x")
+        assert out[-1].startswith(b"h4 OK"), out[-1]
+        out = reply(s, f, b"h5 FETCH 2 BODY.PEEK[]")
+        assert out[-1].startswith(b"h5 OK")
+        assert msg in b"".join(out)
     s.close()
     still_serving(st)

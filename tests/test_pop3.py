@@ -188,6 +188,11 @@ def test_transaction_over_stls(pop):
     log = pop.st.log()
     assert "pop3 logout: user=alice@example.test, messages=3, deleted=1" \
         in log
+    # RETR marked the two that are left \Seen (for IMAP clients)
+    cur = os.path.join(pop.st.mail_root, "example.test", "alice",
+                       "Maildir", "cur")
+    assert sorted(f.rsplit(":2,", 1)[1] for f in os.listdir(cur)) == \
+        ["S", "S"]
 
 
 def test_deletions_need_quit(pop):
