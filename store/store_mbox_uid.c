@@ -659,7 +659,10 @@ static void fire(void *arg)
 	struct mbox *v;
 
 	f->timer = NULL;
-	f->refs++;	/* a callback may close the last view */
+	/* a callback may close the last view: hold the folder meanwhile
+	 * (it may already be only in the cache) */
+	if (f->refs++ == 0)
+		f->st->ncached--;
 again:
 	for (v = f->views; v; v = v->next) {
 		if (!v->poked)
