@@ -3,8 +3,10 @@
  *	store_mime_int - internals shared by the store_mime*.c files
  * DESCRIPTION
  *	The part tree built by mime_parse (store_mime.c), the header field
- *	iterator, and the small helpers the renderers (store_mime_render.c,
- *	store_mime_addr.c) and the SEARCH code (store_mime_search.c) share.
+ *	iterator, Content-Type values (store_mime_ctype.c), and the helpers
+ *	the renderers (store_mime_render.c, store_mime_addr.c,
+ *	store_mime_section.c) and the SEARCH code (store_mime_search.c,
+ *	store_mime_date.c) share.
  *	Everything here reads hostile bytes: every loop is bounded by the
  *	range it was given.
  */
@@ -81,6 +83,11 @@ int mime_hdr_get(const struct mime_part *p, const char *name,
 void mime_ctype_parse(const char *v, size_t n, int want_sub,
 		      struct mime_ctype *ct);
 void mime_ctype_free(struct mime_ctype *ct);
+/* Add a parameter to ct, taking name and value (malloc'ed; freed when
+ * either is NULL or ct is full). */
+void mime_ctype_add(struct mime_ctype *ct, char *name, char *value);
+/* A malloc'ed copy of s[0..n), NUL-terminated; NULL on ENOMEM. */
+char *mime_strndup(const char *s, size_t n);
 /* The value of parameter name of ct (case-insensitive) or NULL. */
 const char *mime_ctype_param(const struct mime_ctype *ct, const char *name);
 /* Case-insensitive ASCII comparisons. */
