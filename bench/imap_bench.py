@@ -10,8 +10,9 @@ LOGIN, SELECT INBOX, and the timed part, FETCH 1:* BODY[]:
   imaplib  through Python's imaplib (a real client; its parsing counts)
   raw      the same command on a raw socket, reading until the tagged OK
            (closer to what the server alone can do)
-One warm-up run (it also sets \\Seen on every message), then BENCH_REPEATS
-(default 3) runs; the median in messages per second is reported, and
+One warm-up run each (it also sets \\Seen on every message), then
+BENCH_REPEATS (default 3) rounds, the two servers taking turns within each
+round; the median in messages per second is reported, and
 written to bench/imap_results.json. Every run checks that 1,000 bodies of
 the right size came back.
 """
@@ -143,15 +144,24 @@ def run_raw(port):
     return COUNT / t
 
 
-def measure(name, port):
+def measure(servers):
+    """Warm each server up, then REPEATS rounds in which every server
+    runs once with each client, interleaved, so that a change in the
+    machine's load falls on both alike."""
+    runs = {(n, k): [] for n, _ in servers for k in ("imaplib", "raw")}
+    for _, port in servers:
+        run_imaplib(port)  # warm-up: caches, and \Seen set everywhere
+    for _ in range(REPEATS):
+        for name, port in servers:
+            runs[(name, "imaplib")].append(run_imaplib(port))
+            runs[(name, "raw")].append(run_raw(port))
     res = {}
-    run_imaplib(port)  # warm-up: caches, and \Seen set everywhere
-    for kind, fn in (("imaplib", run_imaplib), ("raw", run_raw)):
-        runs = [fn(port) for _ in range(REPEATS)]
-        res[kind] = {"median": statistics.median(runs), "runs": runs}
+    for (name, kind), r in sorted(runs.items()):
+        res.setdefault(name, {})[kind] = {"median": statistics.median(r),
+                                          "runs": r}
         print("  %-8s %-7s %8.0f msg/s  (runs: %s)" % (
-            name, kind, res[kind]["median"],
-            ", ".join("%.0f" % r for r in runs)), flush=True)
+            name, kind, statistics.median(r),
+            ", ".join("%.0f" % x for x in r)), flush=True)
     return res
 
 
@@ -284,8 +294,7 @@ def main():
             fill(port, msgs)
             print("  %-8s filled by APPEND in %.1f s" % (
                 name, time.perf_counter() - t0), flush=True)
-        for name, port in (("sluice", sport), ("dovecot", dport)):
-            results[name] = measure(name, port)
+        results.update(measure([("sluice", sport), ("dovecot", dport)]))
         out = subprocess.run(["/usr/sbin/dovecot", "--version"],
                              capture_output=True, text=True).stdout
         results["dovecot_version"] = out.strip()

@@ -144,6 +144,23 @@ static void load_tls(void)
 		log_fatal("TLS: %s", err);
 }
 
+/* plaintext_auth is for loopback test setups: with it, every listener
+ * that takes passwords (implicit TLS ones too) must be on loopback. */
+static void check_plaintext(void)
+{
+	const char *l[] = {cfg.imap_listen, cfg.imaps_listen,
+			   cfg.pop3_listen, cfg.pop3s_listen};
+	size_t i;
+
+	if (!cfg.plaintext_auth)
+		return;
+	for (i = 0; i < sizeof(l) / sizeof(l[0]); i++)
+		if (l[i][0] && !store_loopback(l[i]))
+			log_fatal("plaintext_auth = yes is only allowed when "
+				  "every IMAP and POP3 listener is on loopback "
+				  "(127.0.0.0/8 or ::1), not %s", l[i]);
+}
+
 /* The POP3 listeners, bound before the privilege drop. */
 static void pop3_listeners(int fds[2])
 {
@@ -175,6 +192,7 @@ int main(int argc, char **argv)
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
 	st.cfg = &cfg;
+	check_plaintext();
 	fd = daemon_listen(cfg.lmtp_listen);
 	load_tls();
 	pop3_listeners(pfd);

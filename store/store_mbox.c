@@ -52,6 +52,7 @@ void mbox_store_free(struct mbox_store **stp)
 
 	if (st == NULL)
 		return;
+	mb_folder_cache_clear(st);
 	/* views still open belong to sessions that outlive us: a bug */
 	if (st->folders != NULL)
 		log_warn("mbox: %s still has open folders at exit",

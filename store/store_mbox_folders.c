@@ -357,21 +357,15 @@ static int has_children(const char *md, const char *name)
 /* A loaded folder whose directory went away: empty it for its views. */
 static void detach(struct mbox_store *st, const char *user, const char *name)
 {
-	struct folder *f = mb_folder_find(st, user, name), **pp;
+	struct folder *f = mb_folder_find(st, user, name);
 
 	if (f == NULL)
 		return;
 	while (f->n > 0)
 		mb_folder_remove(f, f->n - 1);
-	f->gone = 1;
 	f->dirty = 0;
-	for (pp = &st->folders; *pp; pp = &(*pp)->next)
-		if (*pp == f) {
-			*pp = f->next;
-			break;
-		}
-	f->next = NULL;
 	mb_notify(f, NULL);
+	mb_folder_drop(f);
 }
 
 int mbox_delete(struct mbox_store *st, const char *user, const char *name,

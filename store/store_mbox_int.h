@@ -42,14 +42,16 @@ struct folder {
 	char *user;
 	char *name;		/* IMAP name; "INBOX" for the Maildir */
 	char path[MB_PATH];	/* the folder's Maildir directory */
-	int refs;
+	int refs;		/* 0: only in the cache */
+	unsigned long used;	/* st->clock at the last get */
 	uint32_t uidvalidity, uidnext;
 	struct fmsg *m;		/* by UID, ascending */
 	size_t n, cap;
 	char *kw[MBOX_MAX_KEYWORDS];
 	unsigned nkw;
 	uint64_t gen;		/* bumped on every visible change */
-	int dirty;		/* the UID list needs writing */
+	int dirty;		/* the UID list needs a rewrite */
+	size_t unsaved;		/* newest entries not yet in the list file */
 	int stale;		/* rescan the directories before use */
 	int gone;		/* deleted: no more disk access */
 	struct timespec cur_mtime, new_mtime;
@@ -88,7 +90,12 @@ struct mbox_store {
 	size_t nuse;
 	uint32_t last_uidvalidity;
 	unsigned long counter;
+	size_t ncached;		/* loaded folders nobody holds */
+	unsigned long clock;
 };
+
+/* Folders kept loaded after their last user let go. */
+#define MB_CACHE_MAX 64
 
 /* ---- store_mbox.c ---- */
 
@@ -119,6 +126,11 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 			     const char *name, int *missing, char *err,
 			     size_t errlen);
 void mb_folder_put(struct folder *f);
+/* Its directory is gone: no more disk access, out of the store's list
+ * (freed now when nobody holds it). */
+void mb_folder_drop(struct folder *f);
+/* Free every cached folder nobody holds. */
+void mb_folder_cache_clear(struct mbox_store *st);
 /* The loaded state of user's folder, or NULL (no reference taken). */
 struct folder *mb_folder_find(struct mbox_store *st, const char *user,
 			      const char *name);
@@ -134,7 +146,8 @@ void mb_info_parse(const char *info, unsigned nkw, unsigned *flags,
 int mb_folder_refresh(struct folder *f);
 /* Move the files still in new/ to cur/. */
 void mb_folder_claim(struct folder *f);
-/* Write the UID list atomically when dirty. 0 or -1. */
+/* Make the UID list durable: append the new entries, or rewrite it
+ * atomically when anything else changed. 0 or -1. */
 int mb_folder_save(struct folder *f);
 /* Record a new message (its file is in cur/ already): its UID. */
 uint32_t mb_folder_add(struct folder *f, const char *base, unsigned flags,

@@ -256,11 +256,11 @@ static void test_corrupt(void)
 		"",
 		"garbage\n",
 		"SLUICE-UIDLIST 1 5 10\n3 x\n2 y\n",
-		"SLUICE-UIDLIST 1 5 3\n7 x\n",
+		"SLUICE-UIDLIST 1 5 3\n7 x\n7 y\n",
 		"SLUICE-UIDLIST 1 5 10\n1 ../../etc/passwd\n",
 		"SLUICE-UIDLIST 1 5 10\n1 a\n2 a\n",
 		"SLUICE-UIDLIST 1 99999999999 10\n",
-		"SLUICE-UIDLIST 1 5 10\n1 abc",
+		"SLUICE-UIDLIST 1 5",
 		"SLUICE-UIDLIST 1 5 10\nK (bad\n",
 		"SLUICE-UIDLIST 1 0 10\n",
 		"SLUICE-UIDLIST 1 5 4294967295\n",
@@ -338,6 +338,38 @@ static void test_mutations(void)
 		mbox_store_free(&st);
 	}
 	CHECK(ok, "mutated lists give sane states");
+}
+
+/* A line cut while it was appended (a crash) is dropped; the rest of
+ * the list, and its UIDVALIDITY, stay. */
+static void test_torn_append(void)
+{
+	struct mbox_store *st = mbox_store_new(loop, root);
+	struct mbox_status s0, s;
+	char p[512];
+	uint32_t uid;
+	int fd;
+
+	uid = append(st, "INBOX", 0);
+	CHECK(mbox_status(st, USER, "INBOX", &s0) == 0 && uid > 0, "before");
+	mbox_store_free(&st);
+	path_of(p, sizeof(p), "/sluice-uidlist");
+	fd = open(p, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "99 half-writ", 12) == 12, "torn line");
+	if (fd >= 0)
+		close(fd);
+	st = mbox_store_new(loop, root);
+	CHECK(mbox_status(st, USER, "INBOX", &s) == 0 &&
+	      s.uidvalidity == s0.uidvalidity && s.messages == s0.messages &&
+	      s.uidnext == s0.uidnext, "list kept");
+	/* and appending goes on cleanly */
+	CHECK(append(st, "INBOX", 0) == s0.uidnext, "next UID");
+	mbox_store_free(&st);
+	st = mbox_store_new(loop, root);
+	CHECK(mbox_status(st, USER, "INBOX", &s) == 0 &&
+	      s.uidvalidity == s0.uidvalidity &&
+	      s.messages == s0.messages + 1, "still good");
+	mbox_store_free(&st);
 }
 
 struct listing {
@@ -535,8 +567,15 @@ static void test_watch(void)
 	evloop_timer(loop, 20, stop, loop);
 	evloop_run(loop);
 	CHECK(woken == 2, "unwatched");
-	mbox_close(&a);
+	/* the watcher's view closes before the loop runs: no call, and the
+	 * folder (now only cached) is freed cleanly at the end */
+	mbox_watch(b, on_wake, NULL);
+	append(st, "INBOX", 0);
 	mbox_close(&b);
+	mbox_close(&a);
+	evloop_timer(loop, 20, stop, loop);
+	evloop_run(loop);
+	CHECK(woken == 2, "closed view not called");
 	mbox_store_free(&st);
 }
 
@@ -613,6 +652,7 @@ int main(void)
 	test_views();
 	test_corrupt();
 	test_mutations();
+	test_torn_append();
 	test_folders();
 	test_copy_keywords();
 	test_watch();

@@ -228,7 +228,7 @@ uint32_t mb_folder_add(struct folder *f, const char *base, unsigned flags,
 	e->recent = (unsigned char)(recent != 0);
 	f->n++;
 	f->gen++;
-	f->dirty = 1;
+	f->unsaved++;
 	return e->uid;
 }
 
@@ -262,6 +262,7 @@ static void clear_state(struct folder *f)
 	for (i = 0; i < f->nkw; i++)
 		free(f->kw[i]);
 	f->nkw = 0;
+	f->unsaved = 0;
 }
 
 static int cmp_pstr(const void *a, const void *b)
@@ -299,9 +300,18 @@ static int parse_list(struct folder *f, char *buf, size_t len)
 	const char *p;
 	uint32_t uid, last = 0;
 
-	if (memchr(buf, '\0', len) != NULL || len == 0 ||
-	    buf[len - 1] != '\n')
+	if (memchr(buf, '\0', len) != NULL || len == 0)
 		return -1;
+	if (buf[len - 1] != '\n') {
+		/* a line cut by a crash while it was appended: its UID was
+		 * never given out (that waits for the sync); drop it and
+		 * write the list again */
+		while (len > 0 && buf[len - 1] != '\n')
+			buf[--len] = '\0';
+		if (len == 0)
+			return -1;
+		f->dirty = 1;
+	}
 	nl = strchr(line, '\n');
 	*nl = '\0';
 	p = line;
@@ -328,9 +338,13 @@ static int parse_list(struct folder *f, char *buf, size_t len)
 			continue;
 		}
 		p = line;
+		/* lines appended after the header was written carry UIDs
+		 * at or above its UIDNEXT */
 		if (parse_u32(&p, &uid) < 0 || *p != ' ' || uid <= last ||
-		    uid >= f->uidnext)
+		    uid >= MB_UIDNEXT_MAX)
 			return -1;
+		if (uid >= f->uidnext)
+			f->uidnext = uid + 1;
 		sp = (char *)p + 1;
 		if (!mb_valid_base(sp, strlen(sp)))
 			return -1;
@@ -379,6 +393,35 @@ static int read_list(struct folder *f)
 	return rc;
 }
 
+/* Append the newest f->unsaved entries to the list: one small write
+ * and one fdatasync instead of a rewrite. 0 or -1. */
+static int append_list(struct folder *f)
+{
+	char path[MB_PATH + 32], line[MB_BASE_MAX + 16];
+	struct sbuf b;
+	size_t i;
+	int fd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/" MB_LIST_NAME, f->path);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	sbuf_init(&b, (size_t)LIST_MAX);
+	for (i = f->n - f->unsaved; i < f->n; i++) {
+		snprintf(line, sizeof(line), "%u %s\n", f->m[i].uid,
+			 f->m[i].base);
+		if (sbuf_puts(&b, line) < 0)
+			break;
+	}
+	if (i == f->n && write(fd, b.data, b.len) == (ssize_t)b.len &&
+	    fdatasync(fd) == 0)
+		rc = 0;
+	if (close(fd) < 0)
+		rc = -1;
+	sbuf_free(&b);
+	return rc;
+}
+
 int mb_folder_save(struct folder *f)
 {
 	char path[MB_PATH + 32], tmp[MB_PATH + 32];
@@ -386,8 +429,15 @@ int mb_folder_save(struct folder *f)
 	size_t i;
 	int fd, rc = -1;
 
-	if (!f->dirty || f->gone)
+	if (f->gone || (!f->dirty && f->unsaved == 0))
 		return 0;
+	if (!f->dirty && f->unsaved <= f->n) {
+		if (append_list(f) == 0) {
+			f->unsaved = 0;
+			return 0;
+		}
+		/* a failed append may have left half a line: rewrite */
+	}
 	sbuf_init(&b, (size_t)LIST_MAX);
 	sbuf_printf(&b, "SLUICE-UIDLIST 1 %u %u\n", f->uidvalidity,
 		    f->uidnext);
@@ -414,6 +464,7 @@ int mb_folder_save(struct folder *f)
 		unlink(tmp);
 	} else {
 		f->dirty = 0;
+		f->unsaved = 0;
 	}
 	sbuf_free(&b);
 	return rc;
@@ -494,7 +545,9 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 
 	*missing = 0;
 	if ((f = mb_folder_find(st, user, name)) != NULL) {
-		f->refs++;
+		if (f->refs++ == 0)
+			st->ncached--;
+		f->used = ++st->clock;
 		return f;
 	}
 	f = calloc(1, sizeof(*f));
@@ -521,6 +574,7 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 	if (f->user == NULL || f->name == NULL)
 		log_fatal("out of memory");
 	f->refs = 1;
+	f->used = ++st->clock;
 	f->next = st->folders;
 	st->folders = f;
 	rc = read_list(f);
@@ -542,12 +596,61 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 	return f;
 }
 
+/* Free the least recently used folders nobody holds, beyond the cache
+ * size. */
+static void trim_cache(struct mbox_store *st, size_t keep)
+{
+	struct folder *f, *old;
+
+	while (st->ncached > keep) {
+		old = NULL;
+		for (f = st->folders; f; f = f->next)
+			if (f->refs == 0 && (old == NULL || f->used < old->used))
+				old = f;
+		if (old == NULL)
+			break;
+		st->ncached--;
+		folder_free(old);
+	}
+}
+
 void mb_folder_put(struct folder *f)
 {
+	struct mbox_store *st;
+
 	if (f == NULL || --f->refs > 0)
 		return;
 	mb_folder_save(f);
-	folder_free(f);
+	st = f->st;
+	if (f->gone) {
+		folder_free(f);
+		return;
+	}
+	/* kept loaded: the next APPEND or STATUS needs no scan */
+	st->ncached++;
+	trim_cache(st, MB_CACHE_MAX);
+}
+
+void mb_folder_cache_clear(struct mbox_store *st)
+{
+	trim_cache(st, 0);
+}
+
+void mb_folder_drop(struct folder *f)
+{
+	struct folder **pp;
+
+	for (pp = &f->st->folders; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	f->next = NULL;
+	f->gone = 1;
+	if (f->refs == 0) {
+		f->st->ncached--;
+		folder_free(f);
+	}
 }
 
 static void fire(void *arg)
@@ -556,7 +659,10 @@ static void fire(void *arg)
 	struct mbox *v;
 
 	f->timer = NULL;
-	f->refs++;	/* a callback may close the last view */
+	/* a callback may close the last view: hold the folder meanwhile
+	 * (it may already be only in the cache) */
+	if (f->refs++ == 0)
+		f->st->ncached--;
 again:
 	for (v = f->views; v; v = v->next) {
 		if (!v->poked)

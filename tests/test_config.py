@@ -68,3 +68,34 @@ def test_privilege_drop_logged(cluster):
         with open("/proc/%d/status" % pid) as f:
             uids = [ln for ln in f if ln.startswith("Uid:")][0].split()[1:]
         assert "0" not in uids
+
+
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_store_password_listeners_need_tls_or_loopback(tmp_path):
+    """plaintext_auth is for loopback test setups only: the store refuses
+    to start with it when any IMAP/POP3 listener is elsewhere, and a
+    listener that takes passwords without TLS must be loopback with
+    plaintext_auth. Checked before anything is bound there."""
+    base = ("lmtp_listen = 127.0.0.1:%d\nmail_root = %s\nusers_file = "
+            "/dev/null\ntls_cert =\nimaps_listen =\npop3s_listen =\n"
+            "pop3_listen =\n" % (_free_port(), tmp_path / "mail"))
+    cases = [
+        ("plaintext_auth = yes\nimap_listen = 0.0.0.0:%d\n",
+         "plaintext_auth = yes is only allowed"),
+        ("plaintext_auth = yes\nimap_listen = 127.0.0.1:%d\n"
+         "pop3s_listen = 192.0.2.1:1\n", "plaintext_auth = yes is only"),
+        ("plaintext_auth = no\nimap_listen = 127.0.0.1:%d\n",
+         "needs TLS"),
+    ]
+    for extra, want in cases:
+        conf = base.replace("pop3s_listen =\n", "") \
+            if "pop3s_listen" in extra else base
+        r = run("sluice-store", conf + extra % _free_port(), tmp_path)
+        assert r.returncode != 0, (extra, r.stderr)
+        assert want in r.stderr, (extra, r.stderr)

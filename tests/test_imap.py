@@ -2,12 +2,15 @@
 store daemon over STARTTLS and implicit TLS, with mail delivered over
 real LMTP and users made with sluicectl (passwords through SASL).
 
-Covers login (and its refusal without TLS), LIST with special-use
-attributes, SELECT, FETCH of a multipart message (BODY[], BODYSTRUCTURE,
-ENVELOPE), SEARCH, STORE, COPY/MOVE with COPYUID, EXPUNGE, APPEND with
-APPENDUID, UID commands, IDLE woken by an LMTP delivery, two sessions on
-one mailbox, UIDs across a restart, and quota (GETQUOTAROOT, APPEND
-refused over quota).
+Covers login (and its refusal without TLS), AUTHENTICATE PLAIN (also
+with SASL-IR) and SCRAM-SHA-256, lockout after failures, LIST with
+special-use attributes, SELECT, FETCH of a multipart message (BODY[],
+BODYSTRUCTURE, ENVELOPE), SEARCH with every key, STORE, COPY/MOVE with
+COPYUID, EXPUNGE, APPEND with APPENDUID, UID commands, IDLE woken by an
+LMTP delivery, two sessions on one mailbox, UIDs across a restart, quota
+(GETQUOTAROOT, APPEND and COPY refused over quota), state rules and
+literals, and a FETCH larger than the socket buffers. Hostile input is
+in test_imap_hostile.py, a real client in test_imap_client.py.
 """
 import imaplib
 import os
@@ -539,3 +542,80 @@ def test_authenticate_scram_sha256(imap):
     assert m.select("INBOX")[0] == "OK"
     m.logout()
     assert "login user=bob@example.test, method=SCRAM-SHA-256" in imap.log()
+
+
+def test_large_fetch_streams_in_order(imap):
+    """A FETCH bigger than the server's output window (about 1 MB) is
+    sent as the client reads it; a command pipelined behind it waits."""
+    body = b"".join(b"%06d " % i + b"z" * 90 + b"\r\n" for i in range(2000))
+    for i in range(40):  # 40 x ~200 KB: more than socket buffers hold
+        deliver(imap, "alice@example.test", simple(i, b"big %d" % i, body))
+    s, f = raw_session(imap)
+    reply(s, f, ('a LOGIN alice@example.test "%s"' %
+                 PW["alice@example.test"]).encode())
+    reply(s, f, b"b SELECT INBOX")
+    s.sendall(b"c FETCH 1:* (BODY.PEEK[TEXT])\r\nd NOOP\r\n")
+    time.sleep(1)  # let the server fill its window and wait for us
+    got, lines = 0, []
+    while True:
+        ln = f.readline()
+        assert ln, "connection closed"
+        m = re.search(rb"\{(\d+)\}\r\n$", ln)
+        if m:
+            data = f.read(int(m.group(1)))
+            assert data == body + b"\r\n"
+            got += 1
+            continue
+        lines.append(ln)
+        if ln.startswith(b"d "):
+            break
+    assert got == 40
+    tagged = [l for l in lines if l[:2] in (b"c ", b"d ")]
+    assert tagged[0].startswith(b"c OK") and tagged[1].startswith(b"d OK")
+    s.close()
+
+
+def test_search_every_key(imap):
+    """Every search key of RFC 3501 6.4.4 on two messages."""
+    a = (b"From: Carol <carol@remote.test>\r\nTo: alice@example.test\r\n"
+         b"Cc: dave@remote.test\r\nBcc: eve@remote.test\r\n"
+         b"Subject: old news\r\nDate: Tue, 14 Jan 2020 23:30:00 -0500\r\n"
+         b"X-Color: blue\r\n\r\nshort\r\n")
+    b = (b"From: frank@remote.test\r\nTo: alice@example.test\r\n"
+         b"Subject: big one\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+         b"\r\n" + b"long body line\r\n" * 500)
+    deliver(imap, "alice@example.test", a)
+    deliver(imap, "alice@example.test", b)
+    m = ssl_login(imap)
+    m.select("INBOX")
+    m.store("2", "+FLAGS", "(\\Answered \\Flagged \\Draft $Big)")
+    m.store("1", "+FLAGS", "(\\Deleted \\Seen)")
+    today = time.strftime("%d-%b-%Y", time.gmtime())
+    cases = [
+        (["ALL"], "1 2"), (["ANSWERED"], "2"), (["UNANSWERED"], "1"),
+        (["BCC", "eve"], "1"), (["CC", "dave"], "1"), (["FROM", "frank"], "2"),
+        (["TO", "alice"], "1 2"), (["SUBJECT", "NEWS"], "1"),
+        (["HEADER", "X-Color", "blu"], "1"), (["HEADER", "X-Color", '""'], "1"),
+        (["BODY", '"long body"'], "2"), (["TEXT", "frank"], "2"),
+        (["TEXT", "short"], "1"),
+        (["DELETED"], "1"), (["UNDELETED"], "2"), (["DRAFT"], "2"),
+        (["UNDRAFT"], "1"), (["FLAGGED"], "2"), (["UNFLAGGED"], "1"),
+        (["SEEN"], "1"), (["UNSEEN"], "2"), (["KEYWORD", "$Big"], "2"),
+        (["UNKEYWORD", "$Big"], "1"), (["LARGER", "2000"], "2"),
+        (["SMALLER", "2000"], "1"), (["NEW"], "2"), (["RECENT"], "1 2"),
+        (["OLD"], ""), (["ON", today], "1 2"), (["SINCE", today], "1 2"),
+        (["BEFORE", today], ""), (["SENTON", "14-Jan-2020"], "1"),
+        (["SENTBEFORE", "1-Jan-2021"], "1"), (["SENTSINCE", "1-Jan-2021"], "2"),
+        (["UID", "1:*"], "1 2"), (["2"], "2"), (["1,2"], "1 2"),
+        (["NOT", "DELETED"], "2"), (["OR", "DELETED", "DRAFT"], "1 2"),
+        (["(", "SEEN", "DELETED", ")"], "1"),
+    ]
+    for keys, want in cases:
+        typ, data = m.search(None, *keys)
+        assert typ == "OK", keys
+        assert data == [want.encode()], (keys, data)
+    for bad in (["FOO"], ["BEFORE", "soon"], ["LARGER", "x"], ["OR", "ALL"],
+                ["NOT"], ["HEADER", "X"], ["(", ")"]):
+        with pytest.raises(imaplib.IMAP4.error, match="BAD"):
+            m.search(None, *bad)
+    m.logout()
