@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +404,7 @@ static int read_command(struct imap_sess *s)
 		if (out.lit_len > 0 && out.lit_off != s->lit_acked) {
 			conn_printf(s->c, "+ Ready for literal data\r\n");
 			s->lit_acked = out.lit_off;
+			s->quickack = 1;
 		}
 		return 0;
 	case IMAP_P_FATAL:
@@ -454,6 +456,17 @@ static void on_read(void *arg)
 			break;
 	}
 	conn_flush(s->c);
+	if (s->quickack) {
+		/* Clients write a literal and its closing CRLF separately;
+		 * with Nagle on their side the CRLF waits for our ACK of
+		 * the data, which Linux delays (40 ms per APPEND) after we
+		 * have just answered "+". Ask for prompt ACKs again. */
+		int one = 1;
+
+		s->quickack = 0;
+		setsockopt(s->c->fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+			   sizeof(one));
+	}
 }
 
 static void on_drain(void *arg)

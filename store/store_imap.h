@@ -162,6 +162,7 @@ struct imap_sess {
 	int implicit;
 	int skip_line;		/* dropping input up to the next CRLF */
 	size_t lit_acked;	/* offset of the literal we sent "+" for */
+	int quickack;		/* "+" sent: ACK the literal promptly */
 	unsigned nerrors;
 	char tag[LIM_IMAP_TAG + 1];	/* of the command in progress */
 	char *user;

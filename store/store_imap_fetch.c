@@ -165,12 +165,17 @@ static void literal(struct sbuf *o, const char *p, size_t n)
 }
 
 static void section_out(struct sbuf *o, const struct fitem *it,
-			const struct mime_part *root, struct sbuf *tmp)
+			const struct mime_part *root, const struct sbuf *data,
+			struct sbuf *tmp)
 {
+	const struct sbuf *src = data;
 	size_t i, n, off = 0;
 
-	sbuf_reset(tmp);
-	mime_section(root, it->section, tmp);
+	if (it->section[0] != '\0') {	/* BODY[] is the message itself */
+		sbuf_reset(tmp);
+		mime_section(root, it->section, tmp);
+		src = tmp;
+	}
 	sbuf_puts(o, "BODY[");
 	for (i = 0; it->section[i]; i++) {
 		char ch = (char)toupper((unsigned char)it->section[i]);
@@ -178,14 +183,14 @@ static void section_out(struct sbuf *o, const struct fitem *it,
 		sbuf_append(o, &ch, 1);
 	}
 	sbuf_puts(o, "]");
-	n = tmp->len;
+	n = src->len;
 	if (it->partial) {
 		sbuf_printf(o, "<%u>", it->off);
 		off = it->off < n ? it->off : n;
 		n = n - off < it->len ? n - off : it->len;
 	}
 	sbuf_puts(o, " ");
-	literal(o, tmp->data ? tmp->data + off : "", n);
+	literal(o, src->data ? src->data + off : "", n);
 }
 
 static int needs_body(const struct imap_fetch *f)
@@ -194,6 +199,20 @@ static int needs_body(const struct imap_fetch *f)
 
 	for (i = 0; i < f->nitems; i++)
 		if (f->items[i].kind >= F_ENVELOPE)
+			return 1;
+	return 0;
+}
+
+/* Does an item need the MIME structure (not just the bytes)? */
+static int needs_mime(const struct imap_fetch *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if (f->items[i].kind == F_SECTION ?
+		    f->items[i].section[0] != '\0' :
+		    f->items[i].kind >= F_ENVELOPE &&
+		    f->items[i].kind != F_RFC822)
 			return 1;
 	return 0;
 }
@@ -255,7 +274,7 @@ static void item_out(struct imap_sess *s, struct sbuf *o,
 		literal(o, tmp->data ? tmp->data : "", tmp->len);
 		break;
 	case F_SECTION:
-		section_out(o, it, root, tmp);
+		section_out(o, it, root, data, tmp);
 		break;
 	}
 }
@@ -279,8 +298,8 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 	if (needs_body(f)) {
 		if (mbox_read(s->mbox, seq, &data) < 0)
 			goto done;	/* expunged meanwhile: nothing */
-		root = mime_parse(data.data ? data.data : "", data.len);
-		if (root == NULL)
+		if (needs_mime(f) && (root = mime_parse(data.data ?
+				data.data : "", data.len)) == NULL)
 			goto done;
 	}
 	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {

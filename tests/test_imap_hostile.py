@@ -337,3 +337,29 @@ def test_append_hostile_message(st, msg):
         assert msg in b"".join(out)
     s.close()
     still_serving(st)
+
+
+def test_plain_port_garbage_then_starttls(st):
+    """The cleartext port before STARTTLS: a TLS ClientHello sent too
+    early, tag-less lines and a long line are answered BAD, and the
+    session can still go to TLS and log in."""
+    s, f = plain_session(st)
+    s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n"
+              b"\r\n*\r\n" + b"z" * 300000 + b"\r\n"
+              b"q1 LOGIN {3}\r\n")
+    early = []
+    while not early or not early[-1].startswith(b"+"):
+        early.append(f.readline())
+        assert early[-1], early
+    assert len([l for l in early if b"BAD" in l]) >= 2, early
+    out = reply(s, f, b"abc x", tag=b"q1")
+    assert out[-1].startswith(b"q1 NO") or out[-1].startswith(b"q1 BAD")
+    out = reply(s, f, b"q2 NOOP")
+    assert out[-1].startswith(b"q2 OK"), out
+    out = reply(s, f, b"q3 STARTTLS")
+    assert out[-1].startswith(b"q3 OK")
+    t = ti.ctx().wrap_socket(s)
+    tf = t.makefile("rb")
+    assert reply(t, tf, login_line(b"q4"))[-1].startswith(b"q4 OK")
+    t.close()
+    still_serving(st)
