@@ -54,6 +54,11 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 	if (i + 1 != cmd->nargs || cmd->args[i].type != IMAP_ARG_LITERAL)
 		goto syntax;
 	msg = &cmd->args[i];
+	/* RFC 3501 9: a literal is CHAR8, never NUL (that takes BINARY) */
+	if (memchr(msg->s, '\0', msg->len) != NULL) {
+		imap_no(s, cmd->tag, "Message contains NUL octets");
+		return;
+	}
 	if (store_quota_check(st, s->user, (long long)msg->len) > 0) {
 		log_info("%s: append refused: user=%s over quota", s->id,
 			 s->user);

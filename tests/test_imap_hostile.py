@@ -339,6 +339,22 @@ def test_append_hostile_message(st, msg):
     still_serving(st)
 
 
+def test_append_nul_refused(st):
+    """A literal is CHAR8 (RFC 3501 9): a message with NUL octets is
+    refused, not stored to be sent back in a literal later."""
+    s, f = raw_session(st)
+    s.settimeout(20)
+    assert reply(s, f, login_line())[-1].startswith(b"a1 OK")
+    before = reply(s, f, b"n0 STATUS INBOX (MESSAGES)")[0]
+    msg = b"Subject: nul\x00byte\r\n\r\nbody\r\n"
+    s.sendall(b"n1 APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+    out = reply(s, f, b"n2 STATUS INBOX (MESSAGES)")
+    assert any(l.startswith(b"n1 NO") for l in out), out
+    assert before.startswith(b"* STATUS") and before in out, (before, out)
+    s.close()
+    still_serving(st)
+
+
 def test_plain_port_garbage_then_starttls(st):
     """The cleartext port before STARTTLS: a TLS ClientHello sent too
     early, tag-less lines and a long line are answered BAD, and the

@@ -10,6 +10,7 @@ and openssl s_client.
 import base64
 import hashlib
 import hmac
+import imaplib
 import os
 import smtplib
 import socket
@@ -67,7 +68,14 @@ class World:
         self.ctl("alias", "add", "sales@example.test", "alice@example.test")
         os.chmod(self.snap, 0o644)
         assert os.path.exists(self.snap + ".auth"), "no credentials snapshot"
-        self.store = cluster.store(extra={"users_file": self.snap})
+        # the store serves IMAPS too, so what msa delivered is read back
+        # the way bob's mail client reads it
+        self.imaps = free_port()
+        self.store = cluster.store(extra={
+            "users_file": self.snap,
+            "credentials_file": self.snap + ".auth",
+            "imaps_listen": "127.0.0.1:%d" % self.imaps,
+            "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1]})
         # outmta's next hop never answers: remote mail stays in its queue
         self.out = cluster.outmta(extra={"next_hop": "smtp:127.0.0.1:%d" %
                                          free_port(), "retry_min": "1h"})
@@ -155,6 +163,14 @@ def test_starttls_login_reaches_bobs_maildir(world):
     assert b"body line" in data
     assert "AUTH LOGIN ok: user=alice@example.test" in world.msa.log() or \
         "AUTH PLAIN ok: user=alice@example.test" in world.msa.log()
+    # bob reads it over IMAPS: the same bytes the store wrote
+    with imaplib.IMAP4_SSL("127.0.0.1", world.imaps,
+                           ssl_context=ctx()) as im:
+        im.login("bob@example.test", PW["bob@example.test"])
+        im.select("INBOX")
+        typ, got = im.fetch("1", "(BODY.PEEK[])")
+        assert typ == "OK"
+        assert got[0][1] == data
 
 
 def test_smtp_ssl_implicit_tls(world):

@@ -310,7 +310,6 @@ def test_cname_chain_to_exchanger(net):
 def test_ipv6_only_exchanger(net):
     import socketserver
     om, rx = net
-    port = int(om.log().split("smtp")[0] and 0) or None
     # the receivers share one port: find it from the fixture's receiver
     port = rx["127.0.0.2"].server.server_address[1]
     socketserver.ThreadingTCPServer.address_family = __import__(
