@@ -4,10 +4,11 @@
  * DESCRIPTION
  *	Shared by store_mbox.c (names, paths, folder management, quota
  *	usage), store_mbox_folders.c (LIST, CREATE ...), store_mbox_uid.c
- *	(the per-folder state: UID list, keywords), store_mbox_scan.c (the
- *	directories) and store_mbox_view.c (sessions' views, APPEND, COPY).
- *	One struct folder per loaded folder, shared by every view of it in
- *	the process; it is freed when the last user lets go.
+ *	(the UID list, keywords), store_mbox_share.c (loading, sharing,
+ *	the cache, watchers), store_mbox_scan.c (the directories) and
+ *	store_mbox_view.c (sessions' views, APPEND, COPY). One struct folder
+ *	per loaded folder, shared by every view of it in the process; kept
+ *	in a small cache after the last user lets go.
  */
 #ifndef SLUICE_STORE_MBOX_INT_H
 #define SLUICE_STORE_MBOX_INT_H
@@ -134,6 +135,10 @@ void mb_folder_cache_clear(struct mbox_store *st);
 /* The loaded state of user's folder, or NULL (no reference taken). */
 struct folder *mb_folder_find(struct mbox_store *st, const char *user,
 			      const char *name);
+/* Read the folder's UID list into f. 0 read, 1 missing, -1 broken. */
+int mb_folder_read_list(struct folder *f);
+/* Forget the messages and keywords of f. */
+void mb_folder_clear(struct folder *f);
 /* Read the directories again and match the state with them. */
 void mb_folder_scan(struct folder *f);
 /* Non-zero when s[0..n) is a Maildir base name we accept. */
