@@ -242,7 +242,8 @@ void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
 /* Parse a flag list (a LIST or a single flag atom) at args[i] into
  * MBOX_* flags and keyword bits of the selected folder (created when
  * create > 0; ignored when create < 0, as for APPEND).
- * 0, or -1 with a reason in err. */
+ * 0, or -1 with a reason in err (-2 when the folder has no room for
+ * a new keyword: then none of the list's new keywords is created). */
 int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
 		     char *err, size_t errlen);
