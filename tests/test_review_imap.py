@@ -173,3 +173,40 @@ def test_search_large(st):
     out = reply(s, f, b"s2 UID SEARCH UID 1:4294967295")
     assert last(out) == b"OK"
     s.close()
+
+
+def append(s, f, tag, box, flags, body=MSG):
+    s.sendall(b"%s APPEND %s (%s) {%d}\r\n" % (tag, box, flags, len(body)))
+    ln = f.readline()
+    if not ln.startswith(b"+"):
+        return [ln]
+    return reply(s, f, body, tag=tag)
+
+
+def test_append_keeps_keywords(st):
+    """APPEND keeps keywords (defining them in the target folder), in the
+    selected folder and in another; too many is NO [LIMIT], nothing
+    stored."""
+    s, f = sess(st, None)
+    assert last(reply(s, f, b"c1 CREATE Work")) == b"OK"
+    out = append(s, f, b"p1", b"Work", b"\\Seen $Forwarded urgent")
+    assert out[-1].startswith(b"p1 OK [APPENDUID"), out
+    assert last(reply(s, f, b"c2 SELECT INBOX")) == b"OK"
+    out = append(s, f, b"p2", b"INBOX", b"todo \\Flagged todo")
+    assert out[-1].startswith(b"p2 OK [APPENDUID"), out
+    out = reply(s, f, b"f1 FETCH 2 FLAGS")
+    assert b"todo" in out[0] and b"\\Flagged" in out[0], out
+    out = append(s, f, b"p3", b"INBOX",
+                 b" ".join(b"k%d" % i for i in range(27)))
+    assert out[-1].startswith(b"p3 NO [LIMIT]"), out
+    out = append(s, f, b"p4", b"Work",
+                 b" ".join(b"k%d" % i for i in range(25)))
+    assert out[-1].startswith(b"p4 NO [LIMIT]"), out
+    assert last(reply(s, f, b"c3 SELECT Work")) == b"OK"
+    out = reply(s, f, b"f2 FETCH 1:* FLAGS")
+    assert len(out) == 2, out
+    for kw in (b"\\Seen", b"$Forwarded", b"urgent"):
+        assert kw in out[0], out
+    out = reply(s, f, b"c4 STATUS INBOX (MESSAGES)")
+    assert b"MESSAGES 2" in out[0], out
+    s.close()
