@@ -210,3 +210,37 @@ def test_append_keeps_keywords(st):
     out = reply(s, f, b"c4 STATUS INBOX (MESSAGES)")
     assert b"MESSAGES 2" in out[0], out
     s.close()
+
+
+def test_folder_deleted_or_renamed_under_other_sessions(st):
+    """A folder selected (and idled on) in one session is deleted, made
+    again and renamed by another: the first session gets answers, never
+    a crash, and the daemon keeps serving."""
+    a, af = sess(st, None)
+    assert last(reply(a, af, b"c1 CREATE Work")) == b"OK"
+    assert append(a, af, b"p1", b"Work", b"x")[-1].startswith(b"p1 OK")
+    b, bf = sess(st, b"Work")
+    c, cf = sess(st, b"Work")
+    c.sendall(b"i1 IDLE\r\n")
+    assert cf.readline().startswith(b"+")
+    assert last(reply(a, af, b"d1 DELETE Work")) == b"OK"
+    for cmd in (b"NOOP", b"FETCH 1:* (FLAGS BODY.PEEK[])",
+                b"STORE 1 +FLAGS (\\Seen kw)", b"COPY 1 INBOX", b"EXPUNGE",
+                b"UID FETCH 1:* FLAGS", b"SEARCH ALL"):
+        out = reply(b, bf, b"b1 " + cmd)
+        assert last(out) in (b"OK", b"NO", b"BAD"), (cmd, out)
+    assert last(reply(a, af, b"c2 CREATE Work")) == b"OK"
+    assert append(a, af, b"p2", b"Work", b"y")[-1].startswith(b"p2 OK")
+    assert last(reply(a, af, b"r1 RENAME Work Play")) == b"OK"
+    assert append(a, af, b"p3", b"Play", b"z")[-1].startswith(b"p3 OK")
+    c.sendall(b"DONE\r\n")
+    out = reply(c, cf, b"c9 NOOP")
+    assert any(ln.startswith(b"i1 OK") for ln in out), out
+    for cmd in (b"NOOP", b"FETCH 1:* FLAGS", b"CLOSE"):
+        out = reply(b, bf, b"b2 " + cmd)
+        assert last(out) in (b"OK", b"NO", b"BAD"), (cmd, out)
+        out = reply(c, cf, b"c3 " + cmd)
+        assert last(out) in (b"OK", b"NO", b"BAD"), (cmd, out)
+    for x in (a, b, c):
+        x.close()
+    still_serving(st)
