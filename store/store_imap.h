@@ -56,9 +56,10 @@ struct imap_cmd {
 
 enum imap_parse_res {
 	IMAP_P_OK,	/* cmd filled; out->used bytes form the command */
-	IMAP_P_MORE,	/* incomplete; out->lit_len > 0 when a synchronizing
-			 * literal waits for "+" (its data at out->lit_off;
-			 * cmd->tag and cmd->name hold what was read) */
+	IMAP_P_MORE,	/* incomplete; out->lit_off > 0 when a synchronizing
+			 * literal of out->lit_len octets (0 too) waits for
+			 * "+" (its data at out->lit_off; cmd->tag and
+			 * cmd->name hold what was read) */
 	IMAP_P_BAD,	/* answer BAD (tag in cmd->tag when out->has_tag),
 			 * drop out->used bytes; out->skip_line: also drop
 			 * input up to the next CRLF (over-long line) */

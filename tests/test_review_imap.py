@@ -244,3 +244,17 @@ def test_folder_deleted_or_renamed_under_other_sessions(st):
     for x in (a, b, c):
         x.close()
     still_serving(st)
+
+
+def test_empty_synchronizing_literal_gets_continuation(st):
+    """RFC 3501 7.5: a client that sent "{0}" waits for "+" before the
+    rest of its line; the server must send it (it waited forever)."""
+    s, f = sess(st)
+    s.sendall(b"z1 SEARCH SUBJECT {0}\r\n")
+    s.settimeout(3)
+    assert f.readline().startswith(b"+ "), "no continuation for {0}"
+    s.settimeout(20)
+    out = reply(s, f, b"", tag=b"z1")
+    assert out[-1].startswith(b"z1 OK"), out
+    assert out[0].startswith(b"* SEARCH 1"), out
+    s.close()
