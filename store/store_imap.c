@@ -401,7 +401,7 @@ static int read_command(struct imap_sess *s)
 			s->lit_acked = 0;
 			return 1;
 		}
-		if (out.lit_len > 0 && out.lit_off != s->lit_acked) {
+		if (out.lit_off > 0 && out.lit_off != s->lit_acked) {
 			conn_printf(s->c, "+ Ready for literal data\r\n");
 			s->lit_acked = out.lit_off;
 			s->quickack = 1;

@@ -56,9 +56,10 @@ struct imap_cmd {
 
 enum imap_parse_res {
 	IMAP_P_OK,	/* cmd filled; out->used bytes form the command */
-	IMAP_P_MORE,	/* incomplete; out->lit_len > 0 when a synchronizing
-			 * literal waits for "+" (its data at out->lit_off;
-			 * cmd->tag and cmd->name hold what was read) */
+	IMAP_P_MORE,	/* incomplete; out->lit_off > 0 when a synchronizing
+			 * literal of out->lit_len octets (0 too) waits for
+			 * "+" (its data at out->lit_off; cmd->tag and
+			 * cmd->name hold what was read) */
 	IMAP_P_BAD,	/* answer BAD (tag in cmd->tag when out->has_tag),
 			 * drop out->used bytes; out->skip_line: also drop
 			 * input up to the next CRLF (over-long line) */
@@ -242,7 +243,8 @@ void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
 /* Parse a flag list (a LIST or a single flag atom) at args[i] into
  * MBOX_* flags and keyword bits of the selected folder (created when
  * create > 0; ignored when create < 0, as for APPEND).
- * 0, or -1 with a reason in err. */
+ * 0, or -1 with a reason in err (-2 when the folder has no room for
+ * a new keyword: then none of the list's new keywords is created). */
 int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
 		     char *err, size_t errlen);

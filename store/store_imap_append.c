@@ -6,8 +6,8 @@
  *	APPEND takes the message as one literal, bounded by the store's
  *	max_message_size (the parser refuses a larger one before the client
  *	sends it), checks the user's quota (NO [OVERQUOTA]), stores it
- *	durably and answers [APPENDUID]. Flags are system flags; keywords
- *	are accepted and not kept. IDLE waits for DONE while the selected
+ *	durably and answers [APPENDUID]. System flags and keywords are
+ *	kept (keywords defined in the target folder as needed). IDLE waits for DONE while the selected
  *	folder's watcher (mbox_watch; LMTP delivery and other sessions wake
  *	it) sends what changed as it happens. Faces the network.
  */
@@ -28,6 +28,8 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 	const struct imap_arg *msg;
 	unsigned flags = 0;
 	uint32_t kw, uv, uid;
+	const char *kws[MBOX_MAX_KEYWORDS];
+	size_t nkws = 0, k;
 	time_t date = 0;
 	size_t i = 1;
 	char err[256] = "";
@@ -40,6 +42,18 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 				     sizeof(err)) < 0) {
 			imap_bad(s, cmd->tag, "%s", err);
 			return;
+		}
+		/* the keywords by name: the target is not the selected
+		 * folder (imap_flags_parse checked their syntax) */
+		for (k = i + 1; k < imap_arg_next(cmd, i); k++) {
+			if (cmd->args[k].s[0] == '\\')
+				continue;
+			if (nkws == MBOX_MAX_KEYWORDS) {
+				imap_no(s, cmd->tag, "[LIMIT] Too many "
+					"keywords");
+				return;
+			}
+			kws[nkws++] = cmd->args[k].s;
 		}
 		i = imap_arg_next(cmd, i);
 	}
@@ -65,8 +79,8 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_no(s, cmd->tag, "[OVERQUOTA] Quota exceeded");
 		return;
 	}
-	rc = mbox_append(st->mbox, s->user, name, msg->s, msg->len, flags,
-			 date, &uv, &uid, err, sizeof(err));
+	rc = mbox_append_kw(st->mbox, s->user, name, msg->s, msg->len, flags,
+			    kws, nkws, date, &uv, &uid, err, sizeof(err));
 	if (rc == -2) {
 		imap_no(s, cmd->tag, "[TRYCREATE] No such mailbox");
 		return;

@@ -306,7 +306,8 @@ static int read_literal(struct pctx *p)
 		p->pos = data - 2;	/* end the line at the literal */
 		return -1;
 	}
-	if (p->len - data < n) {
+	/* "{0}" too waits for "+" before the client sends the rest */
+	if (p->len - data < n || (n == 0 && !plus && p->len == data)) {
 		if (!plus) {
 			p->out->lit_off = data;
 			p->out->lit_len = n;

@@ -56,6 +56,10 @@ static const struct pcase cases[] = {
 	 0, NULL, 0, 5, 0},
 	{"sync literal partial", "a LOGIN {5}\r\nali", IMAP_P_MORE, NULL,
 	 NULL, 0, 0, NULL, 0, 5, 0},
+	{"empty sync literal waits", "a LOGIN {0}\r\n", IMAP_P_MORE, NULL,
+	 NULL, 0, 0, NULL, 0, 0, 0},
+	{"empty sync literal", "a LOGIN {0}\r\n x\r\n", IMAP_P_OK, "a",
+	 "LOGIN", 0, 2, "", -1, 0, 0},
 	{"sync literal done", "a LOGIN {5}\r\nalice pw\r\n", IMAP_P_OK, "a",
 	 "LOGIN", 0, 2, "alice", -1, 0, 0},
 	{"literal plus", "a LOGIN {5+}\r\nal\r\ne pw\r\n", IMAP_P_OK, "a",
@@ -201,6 +205,9 @@ static void run_waiting(void)
 	CHECK(out.lit_len == 3000 && out.lit_off == strlen(in), "lit");
 	CHECK(strcmp(cmd.tag, "t9") == 0 && strcmp(cmd.name, "APPEND") == 0,
 	      "tag and name");
+	/* "{0}" waits for "+" too: lit_off says so, lit_len is 0 */
+	CHECK(imap_parse("t1 LOGIN {0}\r\n", 14, &l, &cmd, &out) ==
+	      IMAP_P_MORE && out.lit_off == 14 && out.lit_len == 0, "{0}");
 	/* literals of one command are bounded together too */
 	l.append_max = 50;
 	in = "t8 LOGIN {20+}\r\naaaaaaaaaaaaaaaaaaaa {20+}\r\n"

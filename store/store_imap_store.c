@@ -65,6 +65,32 @@ static int keyword_ok(const char *k)
 	return 1;
 }
 
+/* Would the keywords in args[i..end) overflow the folder's table? Counts
+ * each new name once, so that a refused list creates none of them. */
+static int too_many_keywords(struct imap_sess *s, const struct imap_cmd *cmd,
+			     size_t i, size_t end)
+{
+	size_t k, j, used = 0, fresh = 0;
+	const char *f;
+
+	while (used < MBOX_MAX_KEYWORDS && mbox_keyword(s->mbox,
+						       (unsigned)used))
+		used++;
+	for (k = i; k < end; k++) {
+		f = cmd->args[k].s;
+		if (cmd->args[k].type != IMAP_ARG_ATOM || f[0] == '\\' ||
+		    mbox_keyword_index(s->mbox, f, 0) >= 0)
+			continue;
+		for (j = i; j < k; j++)
+			if (cmd->args[j].type == IMAP_ARG_ATOM &&
+			    strcasecmp(cmd->args[j].s, f) == 0)
+				break;
+		if (j == k)
+			fresh++;
+	}
+	return used + fresh > MBOX_MAX_KEYWORDS;
+}
+
 int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
 		     char *err, size_t errlen)
@@ -91,6 +117,11 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 			return -1;
 		}
 		f = cmd->args[k].s;
+		if (k == i && create > 0 && s->mbox && !s->readonly &&
+		    too_many_keywords(s, cmd, i, end)) {
+			snprintf(err, errlen, "[LIMIT] Too many keywords");
+			return -2;
+		}
 		if (f[0] == '\\') {
 			for (j = 0; j < sizeof(sysflags) / sizeof(sysflags[0]);
 			     j++)
@@ -113,7 +144,7 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		idx = mbox_keyword_index(s->mbox, f, create);
 		if (idx < 0 && create) {
 			snprintf(err, errlen, "[LIMIT] Too many keywords");
-			return -1;
+			return -2;
 		}
 		if (idx >= 0 && idx < MBOX_MAX_KEYWORDS)
 			*kw |= 1u << idx;
@@ -164,7 +195,7 @@ int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *set = imap_arg_str(cmd, 0), *item = imap_arg_str(cmd, 1);
-	int mode, silent;
+	int mode, silent, rc;
 	unsigned flags, nf;
 	uint32_t kw, nk, *seqs;
 	size_t n, i, plen;
@@ -191,9 +222,14 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: STORE set item flags");
 		return;
 	}
-	if (imap_flags_parse(s, cmd, 2, mode >= 0, &flags, &kw, err,
-			     sizeof(err)) < 0) {
-		imap_bad(s, cmd->tag, "%s", err);
+	rc = imap_flags_parse(s, cmd, 2, mode >= 0, &flags, &kw, err,
+			      sizeof(err));
+	if (rc < 0) {
+		/* RFC 5530 3: LIMIT is a NO, not a protocol error */
+		if (rc == -2)
+			imap_no(s, cmd->tag, "%s", err);
+		else
+			imap_bad(s, cmd->tag, "%s", err);
 		return;
 	}
 	if (s->readonly) {

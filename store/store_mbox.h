@@ -116,6 +116,14 @@ int mbox_append(struct mbox_store *st, const char *user, const char *name,
 		const char *data, size_t len, unsigned flags, time_t date,
 		uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
 		size_t errlen);
+/* mbox_append with keywords too (nkws names, valid flag-keywords): all
+ * of them are defined in the folder, or none and -1 "[LIMIT] ..." when
+ * they would not fit its MBOX_MAX_KEYWORDS. */
+int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
+		   const char *data, size_t len, unsigned flags,
+		   const char *const *kws, size_t nkws, time_t date,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
+		   size_t errlen);
 
 /* Tell the watchers of user's folder name that it changed (LMTP
  * delivery into INBOX calls this after its commit). */

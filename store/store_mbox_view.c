@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -420,26 +421,67 @@ static int write_tmp(struct folder *f, const char *base, const char *data,
 	return 0;
 }
 
+/* Keyword bits of names in f, creating the new ones: 0, or -1 when they
+ * do not all fit (then none is created). */
+static int keyword_bits(struct folder *f, const char *const *kws, size_t n,
+			uint32_t *kw)
+{
+	size_t i, j, fresh = 0;
+	int k;
+
+	*kw = 0;
+	for (i = 0; i < n; i++) {
+		if (mb_keyword_index(f, kws[i], 0) >= 0)
+			continue;
+		for (j = 0; j < i && strcasecmp(kws[j], kws[i]) != 0; j++)
+			;
+		fresh += j == i;
+	}
+	if (f->nkw + fresh > MBOX_MAX_KEYWORDS)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((k = mb_keyword_index(f, kws[i], 1)) < 0)
+			return -1;
+		*kw |= 1u << k;
+	}
+	return 0;
+}
+
 int mbox_append(struct mbox_store *st, const char *user, const char *name,
 		const char *data, size_t len, unsigned flags, time_t date,
 		uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
 		size_t errlen)
 {
+	return mbox_append_kw(st, user, name, data, len, flags, NULL, 0, date,
+			      uidvalidity_r, uid_r, err, errlen);
+}
+
+int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
+		   const char *data, size_t len, unsigned flags,
+		   const char *const *kws, size_t nkws, time_t date,
+		   uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
+		   size_t errlen)
+{
 	char base[128], tmp[MB_PATH + 300], dst[MB_PATH + 300];
 	struct folder *f;
-	uint32_t uid;
+	uint32_t uid, kw;
 	int missing;
 
 	f = mb_folder_get(st, user, name, &missing, err, errlen);
 	if (f == NULL)
 		return missing ? -2 : -1;
 	mb_folder_refresh(f);
+	if (keyword_bits(f, kws, nkws, &kw) < 0) {
+		snprintf(err, errlen, "[LIMIT] Too many keywords");
+		mb_folder_put(f);
+		return -1;
+	}
 	flags &= ~MBOX_RECENT;
 	if (date <= 0)
 		date = time(NULL);
 	mb_unique(st, base, sizeof(base));
 	if (write_tmp(f, base, data, len, date, tmp, sizeof(tmp)) < 0 ||
-	    mb_msg_path_as(f, base, flags, 0, dst, sizeof(dst)) < 0 ||
+	    mb_msg_path_as(f, base, flags, kw, dst, sizeof(dst)) < 0 ||
 	    rename(tmp, dst) < 0) {
 		snprintf(err, errlen, "cannot write the message: %s",
 			 strerror(errno));
@@ -448,7 +490,7 @@ int mbox_append(struct mbox_store *st, const char *user, const char *name,
 		return -1;
 	}
 	snprintf(tmp, sizeof(tmp), "%s/cur", f->path);
-	uid = mb_folder_add(f, base, flags, 0, (long long)len, date, 1);
+	uid = mb_folder_add(f, base, flags, kw, (long long)len, date, 1);
 	if (mb_sync_dir(tmp) < 0 || mb_folder_save(f) < 0) {
 		snprintf(err, errlen, "cannot make the message durable");
 		mb_folder_remove(f, f->n - 1);
