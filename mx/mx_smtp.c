@@ -84,8 +84,12 @@ static void mx_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
+	if (mx->cfg->recipients[0])
+		directory_refresh(&mx->dir, mx->cfg->recipients);
 	sbuf_init(&rcvd, 4096);
-	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0) {
+	/* Received names the recipients as given, before any expansion */
+	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0 ||
+	    mx_alias_expand(mx, s) < 0) {
 		sbuf_free(&rcvd);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
 		smtp_session_reply(s, &r);
