@@ -64,4 +64,8 @@ int mx_routes_init(struct mx *mx, struct route_table *t, char *err,
  * set (else warn once). 0, or -1 (out of memory, too many). */
 int mx_alias_expand(struct mx *mx, struct smtp_session *s);
 
+/* Non-zero for an alias whose targets are all remote while alias_relay
+ * is not set: nothing could deliver its mail. */
+int mx_alias_unroutable(struct mx *mx, const char *addr);
+
 #endif

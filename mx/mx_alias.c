@@ -7,7 +7,8 @@
  *	alias_relay (normally outmta): the route table gets the local
  *	domains on next_hop and alias_relay as its default, after the
  *	configured domain_routes. Without it, remote targets are logged
- *	once and left out; the store delivers the alias's local targets.
+ *	once and left out; the store delivers the alias's local targets,
+ *	and an alias with remote targets only is refused at RCPT.
  *	Mail layer.
  */
 #include <stdio.h>
@@ -67,4 +68,13 @@ int mx_alias_expand(struct mx *mx, struct smtp_session *s)
 			warned = 1;
 		}
 	return 0;
+}
+
+int mx_alias_unroutable(struct mx *mx, const char *addr)
+{
+	const char *t[1];
+
+	return mx->cfg->alias_relay[0] == '\0' &&
+	       directory_expand_remote(mx->dir, addr, t, 1) > 0 &&
+	       directory_expand(mx->dir, addr, t, 1) == 0;
 }

@@ -66,6 +66,15 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 	case DIR_DISABLED:
 		return smtp_reply_set(r, 550, "5.2.1", "<%s>: mailbox "
 				      "disabled", safe);
+	case DIR_ALIAS:
+		if (!mx_alias_unroutable(mx, rcpt))
+			return 0;
+		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: alias "
+			 "with remote targets only, alias_relay not set",
+			 s->id, s->client_addr, safe);
+		return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient "
+				      "address rejected: no local target",
+				      safe);
 	default:
 		return 0;
 	}
