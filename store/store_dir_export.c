@@ -179,7 +179,8 @@ static int fill_users(struct store_dir *d, struct export *x, char *err,
 			   "users ORDER BY address", NULL, user_line, x, err,
 			   errlen) < 0 ||
 	     store_dir_run(d, "SELECT name FROM domains UNION SELECT domain "
-			   "FROM users", NULL, domain_row, x, err, errlen) < 0 ||
+			   "FROM users", NULL, domain_row, x, err,
+			   errlen) < 0 ||
 	     store_dir_run(d, "SELECT address, target, target IN (SELECT "
 			   "address FROM users) FROM aliases UNION ALL SELECT "
 			   "address, member, 1 FROM lists ORDER BY 1", NULL,
