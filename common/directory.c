@@ -10,11 +10,19 @@
  *	  -carol@example.test                    disabled or expired
  *	  postmaster@example.test: alice@example.test, bob@example.test
  *	                                         an alias (local targets)
+ *	  team@example.test: alice@example.test, >carol@elsewhere.test
+ *	                                         ... with a remote target
  *	  # comment
  *	Addresses compare case-insensitively and may not contain white
- *	space, ',', ':' or '/', so no address can bend the format; alias
- *	targets must be mailboxes of the file (one level; loops cannot
- *	form). Everything read is checked again. Mail layer.
+ *	space, ',', ':', '/', '<' or '>', so no address can bend the
+ *	format. An alias target is either a mailbox of the file (local), or
+ *	'>' and an address (remote, since the remote-targets change: older
+ *	readers refuse such a file) whose domain is none of the domains of
+ *	the file's mailboxes, disabled ones included, and which is no
+ *	address of the file. One level: targets are never aliases, so loops
+ *	cannot form; remote targets are handed on (mx and msa add them to
+ *	the envelope, directory_expand_remote()) and never looked up again.
+ *	Everything read is checked again. Mail layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +85,23 @@ int directory_valid_address(const char *a)
 	return at && at != a && strlen(a) <= LIM_PATH && a[0] != '-' &&
 	       a[0] != '#' && strcspn(a, " \t/<>,:\"\r\n") == strlen(a) &&
 	       addr_domain_valid(at + 1);
+}
+
+/* A remote alias target: a valid address of a domain without mailboxes
+ * in the file, and no address of the file. */
+static int remote_ok(struct directory *u, const char *t)
+{
+	const char *dom = strrchr(t, '@'), *at;
+	size_t i;
+
+	if (!directory_valid_address(t) || find(u, t))
+		return 0;
+	for (i = 0; i < u->n; i++) {
+		at = strrchr(u->e[i].addr, '@');
+		if (u->e[i].targets == NULL && strcasecmp(at, dom) == 0)
+			return 0;
+	}
+	return 1;
 }
 
 void directory_free(struct directory *u)
@@ -167,13 +192,16 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 	f = NULL;
 	for (i = 0; i < u->n; i++) {
 		for (k = 0; u->e[i].targets && u->e[i].targets[k]; k++) {
-			struct uent *t = find(u, u->e[i].targets[k]);
+			const char *t = u->e[i].targets[k];
+			struct uent *te = find(u, t);
 
-			if (t == NULL || t->targets != NULL ||
-			    k >= USERS_MAX_TARGETS) {
+			if (k >= USERS_MAX_TARGETS || (*t == '>' ?
+			    !remote_ok(u, t + 1) : te == NULL ||
+			    te->targets != NULL)) {
 				snprintf(err, errlen, "%s: alias %s: target "
-					 "'%s' is not a mailbox", path,
-					 u->e[i].addr, u->e[i].targets[k]);
+					 "'%s' is %s", path, u->e[i].addr, t,
+					 *t == '>' ? "not a usable remote "
+					 "address" : "not a mailbox");
 				goto fail;
 			}
 		}
@@ -226,11 +254,26 @@ size_t directory_expand(struct directory *u, const char *addr, const char **out,
 	}
 	/* a disabled member of a list gets nothing; the others do */
 	for (i = 0, k = 0; e->targets[i] && k < max; i++) {
-		struct uent *t = find(u, e->targets[i]);
+		struct uent *t = e->targets[i][0] == '>' ? NULL :
+				 find(u, e->targets[i]);
 
 		if (t && !t->disabled)
 			out[k++] = t->addr;
 	}
+	return k;
+}
+
+size_t directory_expand_remote(struct directory *u, const char *addr,
+			       const char **out, size_t max)
+{
+	struct uent *e = u ? find(u, addr) : NULL;
+	size_t i, k = 0;
+
+	if (e == NULL || e->disabled || e->targets == NULL)
+		return 0;
+	for (i = 0; e->targets[i] && k < max; i++)
+		if (e->targets[i][0] == '>')
+			out[k++] = e->targets[i] + 1;
 	return k;
 }
 

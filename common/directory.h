@@ -23,10 +23,15 @@ void directory_free(struct directory *d);
  * Keeps the old table when the new file is broken. */
 void directory_refresh(struct directory **d, const char *path);
 enum dir_kind directory_lookup(struct directory *d, const char *addr);
-/* The mailboxes addr reaches (itself, or an alias's targets), pointers
- * owned by d; 0 for an unknown or disabled address. */
+/* The mailboxes addr reaches (itself, or an alias's local targets),
+ * pointers owned by d; 0 for an unknown or disabled address. */
 size_t directory_expand(struct directory *d, const char *addr,
 			const char **out, size_t max);
+/* The remote targets of an alias (no '>' in front), pointers owned by
+ * d; 0 for anything else. Never aliases themselves: not to be expanded
+ * again. */
+size_t directory_expand_remote(struct directory *d, const char *addr,
+			       const char **out, size_t max);
 /* The storage quota of a mailbox in bytes; 0 when it has none. */
 long long directory_quota(struct directory *d, const char *mailbox);
 

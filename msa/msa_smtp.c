@@ -9,7 +9,9 @@
  *	(450 4.7.1) and recipients at RCPT (452 4.7.1). At end of data the
  *	RFC 6409 section 8 fixes: Date and Message-ID when missing, and a
  *	Received header for ESMTPSA naming the authenticated user and the
- *	client address only as the policy allows; then the spool queues
+ *	client address only as the policy allows; the remote targets of
+ *	aliases among the recipients join the envelope (alias.h), so they
+ *	go out through the default route; then the spool queues
  *	the message, which the forwarder hands to the next hops with the
  *	authenticated identity and entered-by "msa". Faces the network.
  */
@@ -19,7 +21,10 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "alias.h"
+#include "directory.h"
 #include "evloop.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "msa.h"
 
@@ -176,6 +181,16 @@ static void msa_data(struct smtp_session *s)
 	if (msa_rate_add(m->rate, s->auth_user, s->env.nrcpt,
 			 evloop_now(m->loop)) < 0)
 		log_warn("%s: rate table full: message not counted", s->id);
+	/* remote targets of aliases: the store cannot send them out */
+	if (m->cfg->users_file[0])
+		directory_refresh(&m->dir, m->cfg->users_file);
+	if (alias_expand_remote(m->dir, &s->env, s->id, LIM_RCPT_MAX) < 0) {
+		sbuf_free(&pre);
+		smtp_reply_set(&r, 451, "4.3.0", "Error: cannot expand "
+			       "aliases");
+		smtp_session_reply(s, &r);
+		return;
+	}
 	spool_accept(&m->spool, s, pre.data, pre.len);
 	sbuf_free(&pre);
 }

@@ -57,6 +57,9 @@ static const struct cfg_param table[] = {
 	{"recipients", CFG_STR, "", &cfg.recipients, 0, 0,
 	 "directory snapshot from the store: unknown recipients get 550 "
 	 "5.1.1 at RCPT (empty: accept every local-domain recipient)"},
+	{"alias_relay", CFG_STR, "", &cfg.alias_relay, 0, 0,
+	 "hops for the remote targets of aliases, e.g. the outmta "
+	 "(empty: remote targets are not expanded)"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
@@ -79,8 +82,7 @@ int main(int argc, char **argv)
 	mx.domains = config_list(cfg.local_domains);
 	if (mx.domains == NULL || mx.domains[0] == NULL)
 		log_fatal("local_domains is empty");
-	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
-			     cfg.next_hop_mode, err, sizeof(err)) < 0)
+	if (mx_routes_init(&mx, &routes, err, sizeof(err)) < 0)
 		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
 			  err);
 	fd = daemon_listen(cfg.listen);

@@ -36,6 +36,7 @@ struct mx_config {
 	char *next_hop_tls;
 	char *smtps_listen;
 	char *recipients;
+	char *alias_relay;
 	struct stage_queue queue;
 };
 
@@ -49,5 +50,22 @@ struct mx {
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
 extern const struct smtp_hooks mx_hooks;
+
+struct route_table;
+struct smtp_session;
+
+/* The route table: next_hop and domain_routes, and with alias_relay
+ * set, that as the default and the local domains on next_hop
+ * (mx_alias.c). 0, or -1 with a reason in err. */
+int mx_routes_init(struct mx *mx, struct route_table *t, char *err,
+		   size_t errlen);
+
+/* Add the remote targets of the envelope's aliases when alias_relay is
+ * set (else warn once). 0, or -1 (out of memory, too many). */
+int mx_alias_expand(struct mx *mx, struct smtp_session *s);
+
+/* Non-zero for an alias whose targets are all remote while alias_relay
+ * is not set: nothing could deliver its mail. */
+int mx_alias_unroutable(struct mx *mx, const char *addr);
 
 #endif

@@ -66,6 +66,15 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 	case DIR_DISABLED:
 		return smtp_reply_set(r, 550, "5.2.1", "<%s>: mailbox "
 				      "disabled", safe);
+	case DIR_ALIAS:
+		if (!mx_alias_unroutable(mx, rcpt))
+			return 0;
+		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: alias "
+			 "with remote targets only, alias_relay not set",
+			 s->id, s->client_addr, safe);
+		return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient "
+				      "address rejected: no local target",
+				      safe);
 	default:
 		return 0;
 	}
@@ -84,8 +93,12 @@ static void mx_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
+	if (mx->cfg->recipients[0])
+		directory_refresh(&mx->dir, mx->cfg->recipients);
 	sbuf_init(&rcvd, 4096);
-	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0) {
+	/* Received names the recipients as given, before any expansion */
+	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0 ||
+	    mx_alias_expand(mx, s) < 0) {
 		sbuf_free(&rcvd);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
 		smtp_session_reply(s, &r);

@@ -161,6 +161,16 @@ static int is_mailbox(struct store_dir *d, const char *a)
 	return count(d, "SELECT count(*) FROM users WHERE address=?", p) > 0;
 }
 
+/* a's domain is one of ours, or has users */
+static int is_our_domain(struct store_dir *d, const char *a)
+{
+	const char *p[] = {strrchr(a, '@') + 1, NULL, NULL};
+
+	p[1] = p[0];
+	return count(d, "SELECT (SELECT count(*) FROM domains WHERE name=?)"
+		     " + (SELECT count(*) FROM users WHERE domain=?)", p) != 0;
+}
+
 static int is_taken(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, a, a, NULL};
@@ -349,7 +359,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 	return -2;
 }
 
-/* alias and list: an address and local mailboxes behind it */
+/* alias and list: an address and the mailboxes behind it (an alias's
+ * may be remote) */
 static int cmd_group(struct store_dir *d, const char *table, int argc,
 		     char **argv, struct sbuf *out, char *err, size_t errlen)
 {
@@ -388,7 +399,9 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 
 		if (check_addr(argv[i], err, errlen) < 0)
 			return -1;
-		if (!is_mailbox(d, argv[i])) {
+		/* aliases may point out of our domains (directory.c) */
+		if (!is_mailbox(d, argv[i]) && (strcmp(table, "aliases") ||
+		    is_our_domain(d, argv[i]))) {
 			snprintf(err, errlen, "target %s is not a local "
 				 "mailbox", argv[i]);
 			return -1;

@@ -32,6 +32,7 @@
 
 struct export {
 	FILE *f;
+	struct sbuf local;	/* "\ndomain\n" of every local domain */
 	long long now;
 	char cur[300];
 	int skipped;
@@ -120,35 +121,72 @@ static void user_line(sqlite3_stmt *st, void *arg)
 		fprintf(x->f, "%s\n", a);
 }
 
+static void domain_row(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *dom = (const char *)sqlite3_column_text(st, 0);
+
+	if (dom)
+		sbuf_printf(&x->local, "%s\n", dom);
+}
+
+/* t's domain is in x->local (lowercase: sluicectl lowers addresses) */
+static int local_domain(struct export *x, const char *t)
+{
+	char key[300];
+
+	snprintf(key, sizeof(key), "\n%s\n", strrchr(t, '@') + 1);
+	return x->local.data && strstr(x->local.data, key) != NULL;
+}
+
+/* Columns: address, target, target is a mailbox. A target that is no
+ * mailbox is remote ('>'); one in a local domain would make the reader
+ * refuse the file, so it is left out. */
 static void group_line(sqlite3_stmt *st, void *arg)
 {
 	struct export *x = arg;
 	const char *a = (const char *)sqlite3_column_text(st, 0);
 	const char *t = (const char *)sqlite3_column_text(st, 1);
+	int remote = sqlite3_column_int(st, 2) == 0;
 
-	if (a && t && directory_valid_address(a) &&
-	    directory_valid_address(t)) {
-		if (strcmp(x->cur, a) != 0) {
-			fprintf(x->f, "%s%s:", x->cur[0] ? "\n" : "", a);
-			snprintf(x->cur, sizeof(x->cur), "%s", a);
-			fprintf(x->f, " %s", t);
-		} else {
-			fprintf(x->f, ", %s", t);
-		}
+	if (a == NULL || t == NULL || !directory_valid_address(a) ||
+	    !directory_valid_address(t))
+		return;
+	if (remote && local_domain(x, t)) {
+		fprintf(stderr, "sluicectl: %s: target %s not exported: no "
+			"such mailbox\n", a, t);
+		return;
+	}
+	if (strcmp(x->cur, a) != 0) {
+		fprintf(x->f, "%s%s:", x->cur[0] ? "\n" : "", a);
+		snprintf(x->cur, sizeof(x->cur), "%s", a);
+		fprintf(x->f, " %s%s", remote ? ">" : "", t);
+	} else {
+		fprintf(x->f, ", %s%s", remote ? ">" : "", t);
 	}
 }
 
 static int fill_users(struct store_dir *d, struct export *x, char *err,
 		      size_t errlen)
 {
+	int rc;
+
 	fprintf(x->f, "# directory snapshot written by sluicectl; do not "
 		"edit\n");
-	if (store_dir_run(d, "SELECT address, expires, enabled, quota FROM "
-			  "users ORDER BY address", NULL, user_line, x, err,
-			  errlen) < 0 ||
-	    store_dir_run(d, "SELECT address, target FROM aliases UNION ALL "
-			  "SELECT address, member FROM lists ORDER BY 1",
-			  NULL, group_line, x, err, errlen) < 0)
+	sbuf_init(&x->local, 1 << 22);
+	sbuf_puts(&x->local, "\n");
+	rc = store_dir_run(d, "SELECT address, expires, enabled, quota FROM "
+			   "users ORDER BY address", NULL, user_line, x, err,
+			   errlen) < 0 ||
+	     store_dir_run(d, "SELECT name FROM domains UNION SELECT domain "
+			   "FROM users", NULL, domain_row, x, err,
+			   errlen) < 0 ||
+	     store_dir_run(d, "SELECT address, target, target IN (SELECT "
+			   "address FROM users) FROM aliases UNION ALL SELECT "
+			   "address, member, 1 FROM lists ORDER BY 1", NULL,
+			   group_line, x, err, errlen) < 0;
+	sbuf_free(&x->local);
+	if (rc)
 		return -1;
 	if (x->cur[0])
 		fputc('\n', x->f);

@@ -35,7 +35,8 @@ fi
 # before it existed
 $B/sluicectl -d var/store/directory.db -s var/store/users export
 # mx refuses unknown recipients at RCPT with the store's snapshot
-printf 'recipients = var/store/users\n' > var/mx.conf
+# remote targets of aliases leave through outmta
+printf 'recipients = var/store/users\nalias_relay = smtp:127.0.0.1:10026\n' > var/mx.conf
 
 # The loopback "Internet": dnsmasq on 127.0.0.1:5354 serves remote.test,
 # whose MX is 127.0.0.2; a second mx + store there keep what arrives
