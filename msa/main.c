@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
 	struct smtp_server *srv, *srv_tls = NULL;
-	struct tls_ctx *tls, *ctls = NULL;
+	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
 	char err[512], **peers;
 	int fd, fd_tls = -1;
@@ -158,18 +158,9 @@ int main(int argc, char **argv)
 	if (msa.rate == NULL || al == NULL)
 		log_fatal("out of memory");
 	msa.loop = evloop_new();
-	memset(&fc, 0, sizeof(fc));
-	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
-		log_fatal("next_hop_tls '%s': want none, may or encrypt",
-			  cfg.next_hop_tls);
-	if (fc.tls_policy != TLS_POLICY_NONE) {
-		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
-		if (ctls == NULL)
-			log_fatal("TLS client: %s", err);
-	}
-	fc.tls = ctls;
-	fc.hostname = cfg.hostname;
-	fc.timeout = cfg.timeout;
+	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
+			  cfg.hostname, cfg.timeout);
+	ctls = stage_forward_tls(&fc, 0);
 	fc.claims = 1; /* our hops are inner stages */
 	stage_spool_start(msa.loop, &cfg.queue, &routes, &fc, &msa.spool,
 			  "msa");

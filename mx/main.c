@@ -68,7 +68,7 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
 	struct smtp_server *srv, *srv_tls = NULL;
-	struct tls_ctx *tls = NULL, *ctls = NULL;
+	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
 
@@ -104,18 +104,9 @@ int main(int argc, char **argv)
 			log_fatal("recipients: %s", err);
 	}
 	mx.loop = evloop_new();
-	memset(&fc, 0, sizeof(fc));
-	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
-		log_fatal("next_hop_tls '%s': want none, may or encrypt",
-			  cfg.next_hop_tls);
-	if (fc.tls_policy != TLS_POLICY_NONE) {
-		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
-		if (ctls == NULL)
-			log_fatal("TLS client: %s", err);
-	}
-	fc.tls = ctls;
-	fc.hostname = cfg.hostname;
-	fc.timeout = cfg.timeout;
+	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
+			  cfg.hostname, cfg.timeout);
+	ctls = stage_forward_tls(&fc, 0);
 	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;
