@@ -43,10 +43,9 @@ static const struct cfg_param table[] = {
 	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
 	 "per-domain hops: domain = hop, hop; other.domain = hop"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
-	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
-	 "PEM certificate chain for STARTTLS (empty: no STARTTLS)"},
-	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
-	 "PEM private key for STARTTLS"},
+	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
+		       "PEM certificate chain for STARTTLS (empty: no "
+		       "STARTTLS)", "PEM private key for STARTTLS"),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "500", cfg.timeout),
 	{"max_header_size", CFG_SIZE, "1m", &cfg.max_header_size, 1024,
