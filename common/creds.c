@@ -38,7 +38,6 @@ struct creds {
 	struct cred *e; /* sorted by address */
 	size_t n, cap;
 	struct file_stamp stamp; /* "changed?" */
-	time_t checked;
 };
 
 /* Base64 text (RFC 4648) of exactly want bytes; want 0: any length. */
@@ -282,10 +281,8 @@ void creds_refresh(struct creds **cp, const char *path)
 	char err[512];
 	int gone = 0;
 
-	if (*cp && (*cp)->checked == now)
+	if (*cp && !file_stamp_due(&(*cp)->stamp, now))
 		return;
-	if (*cp)
-		(*cp)->checked = now;
 	if (stat(path, &st) < 0) {
 		/* removed: nobody logs in any more (an empty table) */
 		if (errno != ENOENT || (*cp && !(*cp)->stamp.present))
@@ -302,7 +299,7 @@ void creds_refresh(struct creds **cp, const char *path)
 		return;
 	}
 	log_info("credentials %s reloaded: %zu users", path, nc->n);
-	nc->checked = now;
+	nc->stamp.checked = now;
 	creds_free(cp);
 	*cp = nc;
 }

@@ -41,7 +41,6 @@ struct directory {
 	struct uent *e;
 	size_t n;
 	struct file_stamp stamp;	/* "changed?" */
-	time_t checked;
 };
 
 void file_stamp_set(struct file_stamp *fs, const struct stat *st)
@@ -57,6 +56,14 @@ int file_stamp_same(const struct file_stamp *fs, const struct stat *st)
 	return fs->present && fs->mtime.tv_sec == st->st_mtim.tv_sec &&
 	       fs->mtime.tv_nsec == st->st_mtim.tv_nsec &&
 	       fs->ino == st->st_ino && fs->size == st->st_size;
+}
+
+int file_stamp_due(struct file_stamp *fs, time_t now)
+{
+	if (fs->checked == now)
+		return 0;
+	fs->checked = now;
+	return 1;
 }
 
 static struct uent *find(struct directory *u, const char *addr)
@@ -192,10 +199,8 @@ void directory_refresh(struct directory **u, const char *path)
 	struct stat st;
 	char err[512];
 
-	if (*u && (*u)->checked == now)
+	if (*u && !file_stamp_due(&(*u)->stamp, now))
 		return;
-	if (*u)
-		(*u)->checked = now;
 	if (stat(path, &st) < 0 ||
 	    (*u && file_stamp_same(&(*u)->stamp, &st)))
 		return;
@@ -207,7 +212,7 @@ void directory_refresh(struct directory **u, const char *path)
 		return;
 	}
 	log_info("directory %s reloaded: %zu entries", path, nu->n);
-	nu->checked = now;
+	nu->stamp.checked = now;
 	directory_free(*u);
 	*u = nu;
 }
