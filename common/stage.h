@@ -46,16 +46,6 @@ struct stage_queue {
 	{"delivery_concurrency", CFG_INT, "10", &(q).delivery_concurrency,   \
 	 1, 1000, "connections per next hop"}
 
-/* Table row: how a stage picks among its next hops. */
-#define STAGE_HOP_MODE_PARAM(mode)                                           \
-	{"next_hop_mode", CFG_STR, "ordered", &(mode), 0, 0,                 \
-	 "ordered (active-backup) or spread (load-balanced)"}
-
-/* Table row: STARTTLS to the next hops (see stage_forward_cfg()). */
-#define STAGE_HOP_TLS_PARAM(tls)                                             \
-	{"next_hop_tls", CFG_STR, "may", &(tls), 0, 0,                       \
-	 "STARTTLS to next hops: none, may (when offered) or encrypt"}
-
 /* Open the queue (after the privilege drop), start the forwarder with fc
  * (its queue fields are filled from q), listen on the control socket,
  * commit at every turn end, stop on SIGTERM/SIGINT. Fills sp. Exits
