@@ -9,8 +9,10 @@
  */
 #include "conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,4 +478,32 @@ static void io_cb(void *arg, uint32_t events)
 		c->ops->on_read(c->arg);
 	else if (c->out.len == 0 && c->ops->on_drain && (events & EPOLLOUT))
 		c->ops->on_drain(c->arg);
+}
+
+int conn_sock_addr(int fd, int local, char *ip, size_t iplen, int *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int r;
+
+	if (local)
+		r = getsockname(fd, (struct sockaddr *)&ss, &len);
+	else
+		r = getpeername(fd, (struct sockaddr *)&ss, &len);
+	if (r < 0)
+		return -1;
+	snprintf(ip, iplen, "unknown");
+	*port = 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(in->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(in6->sin6_port);
+	}
+	return 0;
 }

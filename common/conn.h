@@ -110,4 +110,10 @@ void conn_close_after_flush(struct conn *c);
 /* Text of the last error. */
 const char *conn_error_text(const struct conn *c);
 
+/* The numeric address and port of socket fd's peer (or, with local set,
+ * of its own end) into ip and *port: "unknown" and 0 for a family other
+ * than IPv4/IPv6. Returns -1 (ip and *port untouched) when the socket
+ * has no such address. */
+int conn_sock_addr(int fd, int local, char *ip, size_t iplen, int *port);
+
 #endif

@@ -37,27 +37,8 @@
 struct creds {
 	struct cred *e; /* sorted by address */
 	size_t n, cap;
-	struct timespec mtime; /* with inode and size: "changed?" */
-	ino_t ino;
-	off_t size;
-	time_t checked;
-	int present;
+	struct file_stamp stamp; /* "changed?" */
 };
-
-static void stamp(struct creds *c, const struct stat *st)
-{
-	c->mtime = st->st_mtim;
-	c->ino = st->st_ino;
-	c->size = st->st_size;
-	c->present = 1;
-}
-
-static int same(const struct creds *c, const struct stat *st)
-{
-	return c->present && c->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       c->ino == st->st_ino && c->size == st->st_size;
-}
 
 /* Base64 text (RFC 4648) of exactly want bytes; want 0: any length. */
 static int b64_field(const char *s, size_t n, size_t want)
@@ -246,7 +227,7 @@ struct creds *creds_load(const char *path, char *err, size_t errlen)
 			 strerror(errno));
 		goto fail;
 	}
-	stamp(c, &st);
+	file_stamp_set(&c->stamp, &st);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		n = strlen(line);
@@ -300,27 +281,25 @@ void creds_refresh(struct creds **cp, const char *path)
 	char err[512];
 	int gone = 0;
 
-	if (*cp && (*cp)->checked == now)
+	if (*cp && !file_stamp_due(&(*cp)->stamp, now))
 		return;
-	if (*cp)
-		(*cp)->checked = now;
 	if (stat(path, &st) < 0) {
 		/* removed: nobody logs in any more (an empty table) */
-		if (errno != ENOENT || (*cp && !(*cp)->present))
+		if (errno != ENOENT || (*cp && !(*cp)->stamp.present))
 			return;
 		gone = 1;
-	} else if (*cp && same(*cp, &st)) {
+	} else if (*cp && file_stamp_same(&(*cp)->stamp, &st)) {
 		return;
 	}
 	nc = creds_load(path, err, sizeof(err));
 	if (nc == NULL) {
 		log_warn("credentials not reloaded: %s", err);
 		if (*cp && !gone)
-			stamp(*cp, &st);
+			file_stamp_set(&(*cp)->stamp, &st);
 		return;
 	}
 	log_info("credentials %s reloaded: %zu users", path, nc->n);
-	nc->checked = now;
+	nc->stamp.checked = now;
 	creds_free(cp);
 	*cp = nc;
 }

@@ -32,6 +32,19 @@
 	{"timeout", CFG_TIME, "300s", &(timeout), 1, 3600,                  \
 	 "idle timeout of a session (RFC 5321 4.5.3.2)"}
 
+/* Table rows of a daemon's TLS certificate and key (the same files for
+ * every daemon); the help texts say what they serve. */
+#define TLS_KEY_PARAMS(cert, key, cert_help, key_help)                      \
+	{"tls_cert", CFG_STR, "var/tls/cert.pem", &(cert), 0, 0, cert_help}, \
+	{"tls_key", CFG_STR, "var/tls/key.pem", &(key), 0, 0, key_help}
+
+/* Table rows of the failed-login lockout (authlimit.h); the help texts
+ * are the daemon's. */
+#define AUTH_FAIL_PARAMS(max, window, max_help, window_help)               \
+	{"auth_fail_max", CFG_INT, "10", &(max), 1, 100000, max_help},       \
+	{"auth_fail_window", CFG_TIME, "15m", &(window), 1, 86400,          \
+	 window_help}
+
 struct daemon_opts {
 	const char *config;	/* -c path, or NULL for embedded defaults */
 	int foreground;		/* -f: don't detach (we never fork; kept for

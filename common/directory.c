@@ -48,24 +48,30 @@ struct uent {
 struct directory {
 	struct uent *e;
 	size_t n;
-	struct timespec mtime;	/* with the inode and size: "changed?" */
-	ino_t ino;
-	off_t size;
-	time_t checked;
+	struct file_stamp stamp;	/* "changed?" */
 };
 
-static void stamp(struct directory *u, const struct stat *st)
+void file_stamp_set(struct file_stamp *fs, const struct stat *st)
 {
-	u->mtime = st->st_mtim;
-	u->ino = st->st_ino;
-	u->size = st->st_size;
+	fs->mtime = st->st_mtim;
+	fs->ino = st->st_ino;
+	fs->size = st->st_size;
+	fs->present = 1;
 }
 
-static int same(const struct directory *u, const struct stat *st)
+int file_stamp_same(const struct file_stamp *fs, const struct stat *st)
 {
-	return u->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       u->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       u->ino == st->st_ino && u->size == st->st_size;
+	return fs->present && fs->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       fs->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       fs->ino == st->st_ino && fs->size == st->st_size;
+}
+
+int file_stamp_due(struct file_stamp *fs, time_t now)
+{
+	if (fs->checked == now)
+		return 0;
+	fs->checked = now;
+	return 1;
 }
 
 static struct uent *find(struct directory *u, const char *addr)
@@ -149,7 +155,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0)
-		stamp(u, &st);
+		file_stamp_set(&u->stamp, &st);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		p = line + strspn(line, " \t");
@@ -221,21 +227,20 @@ void directory_refresh(struct directory **u, const char *path)
 	struct stat st;
 	char err[512];
 
-	if (*u && (*u)->checked == now)
+	if (*u && !file_stamp_due(&(*u)->stamp, now))
 		return;
-	if (*u)
-		(*u)->checked = now;
-	if (stat(path, &st) < 0 || (*u && same(*u, &st)))
+	if (stat(path, &st) < 0 ||
+	    (*u && file_stamp_same(&(*u)->stamp, &st)))
 		return;
 	nu = directory_load(path, err, sizeof(err));
 	if (nu == NULL) {
 		log_warn("directory not reloaded: %s", err);
 		if (*u)
-			stamp(*u, &st);
+			file_stamp_set(&(*u)->stamp, &st);
 		return;
 	}
 	log_info("directory %s reloaded: %zu entries", path, nu->n);
-	nu->checked = now;
+	nu->stamp.checked = now;
 	directory_free(*u);
 	*u = nu;
 }

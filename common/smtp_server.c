@@ -11,9 +11,7 @@
  */
 #include "smtp_server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -608,25 +606,9 @@ static const struct conn_ops srv_conn_ops = {
 
 static void peer_name(int fd, struct smtp_session *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, s->client_addr,
-			  sizeof(s->client_addr));
-		s->client_port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, s->client_addr,
-			  sizeof(s->client_addr));
-		s->client_port = ntohs(in6->sin6_port);
-	}
+	conn_sock_addr(fd, 0, s->client_addr, sizeof(s->client_addr),
+		       &s->client_port);
 }
 
 /* Sessions (ss included) from ss's client address. */

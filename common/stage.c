@@ -8,11 +8,13 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "evloop.h"
 #include "log.h"
 #include "qcontrol.h"
 #include "queue.h"
+#include "tls.h"
 
 static void on_stop(void *arg, int signo)
 {
@@ -51,6 +53,30 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
 		log_fatal("cannot set up the event loop");
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void stage_forward_cfg(struct forward_cfg *fc, const char *key,
+		       const char *policy, const char *hostname,
+		       long long timeout)
+{
+	memset(fc, 0, sizeof(*fc));
+	if (tls_policy_parse(policy, &fc->tls_policy) < 0)
+		log_fatal("%s '%s': want none, may or encrypt", key, policy);
+	fc->hostname = hostname;
+	fc->timeout = timeout;
+}
+
+struct tls_ctx *stage_forward_tls(struct forward_cfg *fc, int more)
+{
+	char err[512];
+
+	fc->tls = NULL;
+	if (fc->tls_policy == TLS_POLICY_NONE && !more)
+		return NULL;
+	fc->tls = tls_client_ctx(0, NULL, err, sizeof(err));
+	if (fc->tls == NULL)
+		log_fatal("TLS client: %s", err);
+	return fc->tls;
 }
 
 void stage_spool_stop(struct spool *sp)

@@ -54,6 +54,19 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 		       struct route_table *routes, struct forward_cfg *fc,
 		       struct spool *sp, const char *stage);
 
+/* Start fc for a stage's forwarder: zeroed, then the STARTTLS policy
+ * from policy, the value of config key key (exits through log_fatal()
+ * when it is not a policy), the HELO name and the reply timeout. */
+void stage_forward_cfg(struct forward_cfg *fc, const char *key,
+		       const char *policy, const char *hostname,
+		       long long timeout);
+
+/* When fc's policy is not none, or more is set (other policies may
+ * apply), make the forwarder's client TLS context (without verification)
+ * into fc->tls and return it for tls_ctx_free(); NULL otherwise. Exits
+ * through log_fatal() when it cannot be made. */
+struct tls_ctx *stage_forward_tls(struct forward_cfg *fc, int more);
+
 /* After the loop ended: stop the forwarder, sync and close the queue. */
 void stage_spool_stop(struct spool *sp);
 

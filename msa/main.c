@@ -49,10 +49,9 @@ static const struct cfg_param table[] = {
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
-	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
-	 "PEM certificate chain (required: no submission without TLS)"},
-	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
-	 "PEM private key"},
+	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
+		       "PEM certificate chain (required: no submission "
+		       "without TLS)", "PEM private key"),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout),
 	{"max_client_sessions", CFG_INT, "10", &cfg.max_client_sessions, 0,
@@ -72,10 +71,11 @@ static const struct cfg_param table[] = {
 	 "messages per user and window (0: no limit)"},
 	{"rate_recipients", CFG_INT, "1000", &cfg.rate_recipients, 0,
 	 100000000, "recipients per user and window (0: no limit)"},
-	{"auth_fail_max", CFG_INT, "10", &cfg.auth_fail_max, 1, 100000,
-	 "failed logins per client address or user that lock it out"},
-	{"auth_fail_window", CFG_TIME, "15m", &cfg.auth_fail_window, 1,
-	 86400, "window of those failures and length of the lockout"},
+	AUTH_FAIL_PARAMS(cfg.auth_fail_max, cfg.auth_fail_window,
+			 "failed logins per client address or user that "
+			 "lock it out",
+			 "window of those failures and length of the "
+			 "lockout"),
 	{"auth_fail_delay", CFG_TIME, "1s", &cfg.auth_fail_delay, 0, 60,
 	 "delay before a 535, doubled per failure (at most 8s)"},
 	{"received_client", CFG_BOOL, "yes", &cfg.received_client, 0, 0,
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
 	struct smtp_server *srv, *srv_tls = NULL;
-	struct tls_ctx *tls, *ctls = NULL;
+	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
 	char err[512], **peers;
 	int fd, fd_tls = -1;
@@ -158,18 +158,9 @@ int main(int argc, char **argv)
 	if (msa.rate == NULL || al == NULL)
 		log_fatal("out of memory");
 	msa.loop = evloop_new();
-	memset(&fc, 0, sizeof(fc));
-	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
-		log_fatal("next_hop_tls '%s': want none, may or encrypt",
-			  cfg.next_hop_tls);
-	if (fc.tls_policy != TLS_POLICY_NONE) {
-		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
-		if (ctls == NULL)
-			log_fatal("TLS client: %s", err);
-	}
-	fc.tls = ctls;
-	fc.hostname = cfg.hostname;
-	fc.timeout = cfg.timeout;
+	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
+			  cfg.hostname, cfg.timeout);
+	ctls = stage_forward_tls(&fc, 0);
 	fc.claims = 1; /* our hops are inner stages */
 	stage_spool_start(msa.loop, &cfg.queue, &routes, &fc, &msa.spool,
 			  "msa");

@@ -43,10 +43,9 @@ static const struct cfg_param table[] = {
 	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
 	 "per-domain hops: domain = hop, hop; other.domain = hop"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
-	{"tls_cert", CFG_STR, "var/tls/cert.pem", &cfg.tls_cert, 0, 0,
-	 "PEM certificate chain for STARTTLS (empty: no STARTTLS)"},
-	{"tls_key", CFG_STR, "var/tls/key.pem", &cfg.tls_key, 0, 0,
-	 "PEM private key for STARTTLS"},
+	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
+		       "PEM certificate chain for STARTTLS (empty: no "
+		       "STARTTLS)", "PEM private key for STARTTLS"),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "500", cfg.timeout),
 	{"max_header_size", CFG_SIZE, "1m", &cfg.max_header_size, 1024,
@@ -71,7 +70,7 @@ int main(int argc, char **argv)
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
 	struct smtp_server *srv, *srv_tls = NULL;
-	struct tls_ctx *tls = NULL, *ctls = NULL;
+	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
 
@@ -106,18 +105,9 @@ int main(int argc, char **argv)
 			log_fatal("recipients: %s", err);
 	}
 	mx.loop = evloop_new();
-	memset(&fc, 0, sizeof(fc));
-	if (tls_policy_parse(cfg.next_hop_tls, &fc.tls_policy) < 0)
-		log_fatal("next_hop_tls '%s': want none, may or encrypt",
-			  cfg.next_hop_tls);
-	if (fc.tls_policy != TLS_POLICY_NONE) {
-		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
-		if (ctls == NULL)
-			log_fatal("TLS client: %s", err);
-	}
-	fc.tls = ctls;
-	fc.hostname = cfg.hostname;
-	fc.timeout = cfg.timeout;
+	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
+			  cfg.hostname, cfg.timeout);
+	ctls = stage_forward_tls(&fc, 0);
 	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;

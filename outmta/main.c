@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	struct forward_cfg fc;
 	struct smtp_server *srv;
 	struct evloop *loop;
-	struct tls_ctx *ctls = NULL, *vtls = NULL;
+	struct tls_ctx *ctls, *vtls = NULL;
 	struct dns *dns;
 	char err[512];
 	int fd;
@@ -88,10 +88,8 @@ int main(int argc, char **argv)
 			     "ordered", err, sizeof(err)) < 0)
 		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
 			  err);
-	memset(&fc, 0, sizeof(fc));
-	if (tls_policy_parse(cfg.tls_policy, &fc.tls_policy) < 0)
-		log_fatal("tls_policy '%s': want none, may or encrypt",
-			  cfg.tls_policy);
+	stage_forward_cfg(&fc, "tls_policy", cfg.tls_policy, cfg.hostname,
+			  cfg.timeout);
 	fd = daemon_listen(cfg.listen);
 	if (cfg.dkim_keys[0]) {
 		om.dkim = dkim_signers_load(cfg.dkim_keys, err, sizeof(err));
@@ -105,12 +103,7 @@ int main(int argc, char **argv)
 		      err, sizeof(err));
 	if (dns == NULL)
 		log_fatal("%s", err);
-	if (fc.tls_policy != TLS_POLICY_NONE || cfg.tls_policy_map[0]) {
-		ctls = tls_client_ctx(0, NULL, err, sizeof(err));
-		if (ctls == NULL)
-			log_fatal("TLS client: %s", err);
-	}
-	fc.tls = ctls;
+	ctls = stage_forward_tls(&fc, cfg.tls_policy_map[0] != '\0');
 	if (fc.tls_policy == TLS_POLICY_VERIFY ||
 	    strstr(cfg.tls_policy_map, "verify") != NULL) {
 		vtls = tls_client_ctx(1, cfg.tls_ca_file[0] ? cfg.tls_ca_file
@@ -122,8 +115,6 @@ int main(int argc, char **argv)
 	fc.tls_policy_map = cfg.tls_policy_map;
 	fc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
-	fc.hostname = cfg.hostname;
-	fc.timeout = cfg.timeout;
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &om.spool, "outmta");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;

@@ -16,7 +16,6 @@
  */
 #include "store_imap.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -507,43 +506,18 @@ static const struct conn_ops imap_conn_ops = {
 	.on_timeout = on_timeout,
 };
 
-static void addr_text(const struct sockaddr_storage *ss, char *ip,
-		      size_t iplen, int *port)
-{
-	snprintf(ip, iplen, "unknown");
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(in6->sin6_port);
-	}
-}
-
 static void peer_names(int fd, struct imap_sess *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
 	char ip[64];
 	int port;
 
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0) {
-		addr_text(&ss, s->client_addr, sizeof(s->client_addr),
-			  &s->client_port);
+	if (conn_sock_addr(fd, 0, s->client_addr, sizeof(s->client_addr),
+			   &s->client_port) == 0)
 		snprintf(s->remote, sizeof(s->remote), "%s;%d",
 			 s->client_addr, s->client_port);
-	}
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		addr_text(&ss, ip, sizeof(ip), &port);
+	if (conn_sock_addr(fd, 1, ip, sizeof(ip), &port) == 0)
 		snprintf(s->local, sizeof(s->local), "%s;%d", ip, port);
-	}
 }
 
 void imap_sess_start(struct imap_server *srv, int fd, int implicit)

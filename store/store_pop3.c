@@ -13,9 +13,7 @@
  *	end the session. Idle sessions end after pop3_timeout. Faces the
  *	network.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,24 +310,8 @@ static const struct conn_ops pop3_conn_ops = {
 
 static void peer(int fd, struct pop3_sess *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
 	snprintf(s->client, sizeof(s->client), "unknown");
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, s->client, sizeof(s->client));
-		s->port = ntohs(a->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, s->client,
-			  sizeof(s->client));
-		s->port = ntohs(a->sin6_port);
-	}
+	conn_sock_addr(fd, 0, s->client, sizeof(s->client), &s->port);
 }
 
 static void accept_one(struct pop3_server *srv, int fd)

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -115,6 +116,37 @@ def send_retrying(port, sender, rcpts, msg, tries=200):
         except (OSError, smtplib.SMTPException):
             time.sleep(0.05)
     return False
+
+
+def client_tls():
+    """A client TLS context that takes the tests' self-signed certificate."""
+    c = ssl.create_default_context()
+    c.check_hostname = False
+    c.verify_mode = ssl.CERT_NONE
+    return c
+
+
+def sluicectl(db, snap, *args, stdin=None, ok=True):
+    """Run sluicectl on directory db and snapshot snap; with ok, it must
+    succeed."""
+    r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d", db,
+                        "-s", snap, *args], input=stdin,
+                       capture_output=True, text=True)
+    if ok:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+class Ctl:
+    """sluicectl on directory.db and snapshot in folder d."""
+
+    def __init__(self, d):
+        self.db = os.path.join(d, "directory.db")
+        self.snap = os.path.join(d, "snapshot")
+        self.auth = self.snap + ".auth"
+
+    def __call__(self, *args, stdin=None, ok=True):
+        return sluicectl(self.db, self.snap, *args, stdin=stdin, ok=ok)
 
 
 def write_conf(path, kv):

@@ -12,21 +12,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, messages, wait_for, wait_messages
-
-
-class Ctl:
-    def __init__(self, d):
-        self.db = os.path.join(d, "directory.db")
-        self.snap = os.path.join(d, "snapshot")
-
-    def __call__(self, *args, stdin=None, ok=True):
-        r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d",
-                            self.db, "-s", self.snap, *args],
-                           input=stdin, capture_output=True, text=True)
-        if ok:
-            assert r.returncode == 0, r.stderr
-        return r
+from conftest import BUILD, Ctl, messages, wait_for, wait_messages
 
 
 @pytest.fixture

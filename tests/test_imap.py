@@ -17,13 +17,11 @@ import os
 import re
 import smtplib
 import socket
-import ssl
-import subprocess
 import time
 
 import pytest
 
-from conftest import BUILD, free_port, port_open, wait_for
+from conftest import Ctl, client_tls, free_port, port_open, wait_for
 
 PW = {"alice@example.test": "alice secret 1",
       "bob@example.test": "bob secret 2",
@@ -48,27 +46,6 @@ MULTIPART = (b"From: Carol Sender <carol@remote.test>\r\n"
              b"\r\n"
              b"AAECAwQFBgcICQ==\r\n"
              b"--XX--\r\n")
-
-
-def ctx():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
-
-
-class Ctl:
-    def __init__(self, d):
-        self.db = os.path.join(d, "directory.db")
-        self.snap = os.path.join(d, "snapshot")
-        self.auth = self.snap + ".auth"
-
-    def __call__(self, *args, stdin=None):
-        r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d",
-                            self.db, "-s", self.snap, *args],
-                           input=stdin, capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        return r
 
 
 @pytest.fixture
@@ -112,13 +89,13 @@ def deliver(st, rcpt, msg):
 
 def starttls_login(st, user="alice@example.test"):
     m = imaplib.IMAP4("127.0.0.1", st.imap_port)
-    m.starttls(ssl_context=ctx())
+    m.starttls(ssl_context=client_tls())
     m.login(user, PW[user])
     return m
 
 
 def ssl_login(st, user="alice@example.test"):
-    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=ctx())
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=client_tls())
     m.login(user, PW[user])
     return m
 
@@ -138,7 +115,7 @@ def test_login_needs_tls(imap):
         m.login("alice@example.test", PW["alice@example.test"])
     typ, data = m._simple_command("AUTHENTICATE", "PLAIN")
     assert typ == "NO" and b"PRIVACYREQUIRED" in data[0]
-    m.starttls(ssl_context=ctx())
+    m.starttls(ssl_context=client_tls())
     caps = m.capabilities
     assert "LOGINDISABLED" not in caps and "STARTTLS" not in caps
     assert "AUTH=PLAIN" in caps and "IDLE" in caps and "UIDPLUS" in caps
@@ -152,7 +129,8 @@ def test_login_needs_tls(imap):
 
 
 def test_bad_password_and_authenticate(imap):
-    m = imaplib.IMAP4_SSL("127.0.0.1", imap.imaps_port, ssl_context=ctx())
+    m = imaplib.IMAP4_SSL("127.0.0.1", imap.imaps_port,
+                          ssl_context=client_tls())
     t0 = time.monotonic()
     with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
         m.login("alice@example.test", "wrong password")
@@ -169,7 +147,7 @@ def test_bad_password_and_authenticate(imap):
     import base64
     ir = base64.b64encode(("\0%s\0%s" % (u, p)).encode()).decode()
     with socket.create_connection(("127.0.0.1", imap.imaps_port)) as raw:
-        with ctx().wrap_socket(raw) as s:
+        with client_tls().wrap_socket(raw) as s:
             f = s.makefile("rb")
             assert f.readline().startswith(b"* OK")
             s.sendall(b"a1 AUTHENTICATE PLAIN " + ir.encode() + b"\r\n")
@@ -430,7 +408,7 @@ def test_quota(imap):
 
 def raw_session(st):
     """A TLS socket to IMAPS, greeting read; returns (sock, file)."""
-    s = ctx().wrap_socket(socket.create_connection(("127.0.0.1",
+    s = client_tls().wrap_socket(socket.create_connection(("127.0.0.1",
                                                     st.imaps_port),
                                                    timeout=15))
     f = s.makefile("rb")
@@ -486,7 +464,7 @@ def test_lockout_after_failures(cluster, imap):
         f.write("auth_fail_max = 3\n")
     st.start()
     wait_imap(st)
-    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=ctx())
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port, ssl_context=client_tls())
     for _ in range(3):
         with pytest.raises(imaplib.IMAP4.error,
                            match="AUTHENTICATIONFAILED"):
@@ -536,7 +514,7 @@ def test_authenticate_scram_sha256(imap):
         return b""
 
     m = imaplib.IMAP4("127.0.0.1", imap.imap_port)
-    m.starttls(ssl_context=ctx())
+    m.starttls(ssl_context=client_tls())
     typ, _ = m.authenticate("SCRAM-SHA-256", respond)
     assert typ == "OK" and state.get("verified")
     assert m.select("INBOX")[0] == "OK"

@@ -18,6 +18,7 @@ pytest.importorskip("test_imap")  # the IMAP server (branch imap)
 from test_imap import (PW, deliver, imap, raw_session,  # noqa: E402,F401
                        reply)
 import test_imap as ti  # noqa: E402
+from conftest import client_tls  # noqa: E402
 
 ALICE = "alice@example.test"
 MSG = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"
@@ -211,7 +212,7 @@ def test_starttls_command_injection(st):
               b"s3 SELECT INBOX\r\n")
     ln = f.readline()
     assert ln.startswith(b"s1 OK"), ln
-    t = ti.ctx().wrap_socket(s)
+    t = client_tls().wrap_socket(s)
     tf = t.makefile("rb")
     out = reply(t, tf, b"s4 CAPABILITY")
     assert not any(l.startswith(b"s2 ") or l.startswith(b"s3 ")
@@ -374,7 +375,7 @@ def test_plain_port_garbage_then_starttls(st):
     assert out[-1].startswith(b"q2 OK"), out
     out = reply(s, f, b"q3 STARTTLS")
     assert out[-1].startswith(b"q3 OK")
-    t = ti.ctx().wrap_socket(s)
+    t = client_tls().wrap_socket(s)
     tf = t.makefile("rb")
     assert reply(t, tf, login_line(b"q4"))[-1].startswith(b"q4 OK")
     t.close()

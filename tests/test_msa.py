@@ -14,14 +14,14 @@ import imaplib
 import os
 import smtplib
 import socket
-import ssl
 import subprocess
 import time
 
 import pytest
 
-from conftest import (BUILD, Daemon, free_port, messages, queue_tool,
-                      wait_for, wait_messages, write_conf)
+from conftest import (BUILD, Daemon, client_tls, free_port, messages,
+                      queue_tool, sluicectl, wait_for, wait_messages,
+                      write_conf)
 
 PW = {"alice@example.test": "alice secret 1",
       "bob@example.test": "bob pw 22",
@@ -34,13 +34,6 @@ RATE_WINDOW = 4
 
 def b64(s):
     return base64.b64encode(s.encode() if isinstance(s, str) else s).decode()
-
-
-def ctx():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
 
 
 def plain(s, user, pw):
@@ -82,11 +75,7 @@ class World:
         self.msa = self.start_msa(cluster, extra)
 
     def ctl(self, *args, stdin=None):
-        r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d", self.db,
-                            "-s", self.snap, *args], input=stdin,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        return r
+        return sluicectl(self.db, self.snap, *args, stdin=stdin)
 
     def start_msa(self, cluster, extra):
         d = cluster._dir("msa")
@@ -120,7 +109,7 @@ class World:
         """A STARTTLS session, logged in as user when given."""
         s = smtplib.SMTP("127.0.0.1", self.msa.port, timeout=20,
                          source_address=(source, 0))
-        s.starttls(context=ctx())
+        s.starttls(context=client_tls())
         s.ehlo("pc.example.test")
         if user:
             s.login(user, PW[user])
@@ -140,7 +129,7 @@ def test_starttls_login_reaches_bobs_maildir(world):
     s = smtplib.SMTP("127.0.0.1", world.msa.port, timeout=20)
     s.ehlo("pc.example.test")
     assert not s.has_extn("auth"), "AUTH offered before TLS"
-    s.starttls(context=ctx())
+    s.starttls(context=client_tls())
     s.ehlo("pc.example.test")
     mechs = s.esmtp_features["auth"].upper().split()
     for m in ("PLAIN", "LOGIN", "SCRAM-SHA-256"):
@@ -165,7 +154,7 @@ def test_starttls_login_reaches_bobs_maildir(world):
         "AUTH PLAIN ok: user=alice@example.test" in world.msa.log()
     # bob reads it over IMAPS: the same bytes the store wrote
     with imaplib.IMAP4_SSL("127.0.0.1", world.imaps,
-                           ssl_context=ctx()) as im:
+                           ssl_context=client_tls()) as im:
         im.login("bob@example.test", PW["bob@example.test"])
         im.select("INBOX")
         typ, got = im.fetch("1", "(BODY.PEEK[])")
@@ -175,7 +164,7 @@ def test_starttls_login_reaches_bobs_maildir(world):
 
 def test_smtp_ssl_implicit_tls(world):
     with smtplib.SMTP_SSL("127.0.0.1", world.msa.sport, timeout=20,
-                          context=ctx()) as s:
+                          context=client_tls()) as s:
         s.ehlo("pc.example.test")
         assert not s.has_extn("starttls")
         s.login("bob@example.test", PW["bob@example.test"])

@@ -12,24 +12,15 @@ import os
 import poplib
 import smtplib
 import socket
-import ssl
-import subprocess
 import time
 
 import pytest
 
-from conftest import BUILD, free_port, wait_for
+from conftest import client_tls, free_port, sluicectl, wait_for
 
 PASSWORDS = {"alice@example.test": "alice secret 1",
              "bob@example.test": "bob-secret-2",
              "carol@example.test": "carol-secret-3"}
-
-
-def ctx():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
 
 
 class Pop:
@@ -58,10 +49,7 @@ class Pop:
         wait_for(lambda: "POP3 on" in self.st.log(), 10, "POP3 listeners")
 
     def ctl(self, *args, stdin=None):
-        r = subprocess.run([os.path.join(BUILD, "sluicectl"), "-d", self.db,
-                            "-s", self.snap, *args], input=stdin,
-                           capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
+        sluicectl(self.db, self.snap, *args, stdin=stdin)
 
     def deliver(self, rcpt, body):
         with smtplib.LMTP("127.0.0.1", self.st.port) as s:
@@ -69,14 +57,14 @@ class Pop:
 
     def stls(self, user=None):
         p = poplib.POP3("127.0.0.1", self.port, timeout=20)
-        p.stls(ctx())
+        p.stls(client_tls())
         if user:
             p.user(user)
             p.pass_(PASSWORDS[user])
         return p
 
     def pop3s(self, user=None):
-        p = poplib.POP3_SSL("127.0.0.1", self.sport, context=ctx(),
+        p = poplib.POP3_SSL("127.0.0.1", self.sport, context=client_tls(),
                             timeout=20)
         if user:
             p.user(user)
@@ -91,12 +79,12 @@ class Raw:
         self.s = socket.create_connection(("127.0.0.1", port), timeout=20,
                                           source_address=(source, 0))
         if implicit:
-            self.s = ctx().wrap_socket(self.s)
+            self.s = client_tls().wrap_socket(self.s)
         self.f = self.s.makefile("rb")
         assert self.line().startswith(b"+OK")
         if tls and not implicit:
             assert self.cmd(b"STLS").startswith(b"+OK")
-            self.s = ctx().wrap_socket(self.s)
+            self.s = client_tls().wrap_socket(self.s)
             self.f = self.s.makefile("rb")
 
     def send(self, data):
@@ -216,7 +204,7 @@ def test_capabilities_and_clear_text_refused(pop):
     assert b"[AUTH]" in e.value.args[0]
     with pytest.raises(poplib.error_proto):
         p.pass_(PASSWORDS["alice@example.test"])
-    p.stls(ctx())
+    p.stls(client_tls())
     caps = p.capa()
     assert "STLS" not in caps and "USER" in caps
     assert set(caps["SASL"]) == {"PLAIN", "LOGIN", "SCRAM-SHA-256"}
