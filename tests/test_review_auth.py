@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from test_msa import PW, World, b64, ctx
+from conftest import client_tls
+from test_msa import PW, World, b64
 from test_pop3 import MSGS, PASSWORDS, Pop, Raw, body_of
 
 ALICE = "alice@example.test"
@@ -38,7 +39,7 @@ def smtp_raw(w):
     resp(f)
     s.sendall(b"STARTTLS\r\n")
     assert resp(f).startswith(b"220")
-    s = ctx().wrap_socket(s)
+    s = client_tls().wrap_socket(s)
     f = s.makefile("rb")
     s.sendall(b"EHLO pc.example.test\r\n")
     resp(f)
