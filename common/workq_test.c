@@ -1,0 +1,94 @@
+/*
+ * NAME
+ *	workq_test - the worker pool against a real event loop
+ * DESCRIPTION
+ *	Many jobs over several threads: every work function runs exactly
+ *	once, on a thread other than the loop's, and every done function
+ *	runs once on the loop's thread after its work; workq_free() runs the
+ *	done functions still owed; bad thread counts are refused.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "evloop.h"
+#include "test.h"
+#include "workq.h"
+
+#define NJOBS 2000
+
+struct tjob {
+	pthread_t worked_on;
+	int worked, done;
+	long long square;
+	long long n;
+};
+
+static struct tjob jobs[NJOBS];
+static pthread_t loop_thread;
+static int done_count, done_bad;
+static struct evloop *loop;
+
+static void work(void *arg)
+{
+	struct tjob *j = arg;
+
+	j->worked_on = pthread_self();
+	j->worked++;
+	j->square = j->n * j->n;
+}
+
+static void done(void *arg)
+{
+	struct tjob *j = arg;
+
+	if (!pthread_equal(pthread_self(), loop_thread) || j->worked != 1)
+		done_bad++;
+	j->done++;
+	if (++done_count == NJOBS)
+		evloop_stop(loop);
+}
+
+int main(void)
+{
+	struct workq *q;
+	char err[128];
+	int i, wrong = 0, off_loop = 1;
+
+	loop_thread = pthread_self();
+	loop = evloop_new();
+	CHECK(workq_new(loop, 0, err, sizeof(err)) == NULL, "0 threads");
+	CHECK(workq_new(loop, 65, err, sizeof(err)) == NULL, "65 threads");
+	q = workq_new(loop, 4, err, sizeof(err));
+	CHECK(q != NULL, "4 threads");
+	if (q == NULL)
+		return test_done();
+	for (i = 0; i < NJOBS; i++) {
+		jobs[i].n = i;
+		CHECK(workq_submit(q, work, done, &jobs[i]) == 0, "submit");
+	}
+	CHECK(done_count == 0, "done never runs inside submit");
+	CHECK(workq_pending(q) == NJOBS, "all pending");
+	evloop_run(loop);
+	for (i = 0; i < NJOBS; i++) {
+		if (jobs[i].worked != 1 || jobs[i].done != 1 ||
+		    jobs[i].square != (long long)i * i)
+			wrong++;
+		if (pthread_equal(jobs[i].worked_on, loop_thread))
+			off_loop = 0;
+	}
+	CHECK(wrong == 0, "every job worked and done once");
+	CHECK(off_loop, "work never ran on the loop's thread");
+	CHECK(done_bad == 0, "done on the loop's thread, after work");
+	CHECK(workq_pending(q) == 0, "nothing pending");
+	/* jobs still owed at free time get their done */
+	done_count = 0;
+	for (i = 0; i < 100; i++) {
+		jobs[i].worked = jobs[i].done = 0;
+		workq_submit(q, work, done, &jobs[i]);
+	}
+	workq_free(&q);
+	CHECK(q == NULL, "free clears the pointer");
+	CHECK(done_count == 100, "free runs the owed done functions");
+	evloop_free(loop);
+	return test_done();
+}
