@@ -1,0 +1,36 @@
+/*
+ * NAME
+ *	tracehdr - the internal trace headers, and stripping them
+ * DESCRIPTION
+ *	Later stages record what they found in header fields (avscan:
+ *	X-Sluice-Virus; spamd: X-Spam-Flag, X-Spam-Score, X-Spam-Status),
+ *	and the store acts on them (X-Spam-Flag: YES files into Junk). So
+ *	nobody outside may forge them (DESIGN.md "Trust between stages"):
+ *	the entry stages (mx, msa) remove every field whose name starts with
+ *	one of TRACEHDR_PREFIXES, and a stage that writes a field removes
+ *	any earlier copy first. Mail layer.
+ */
+#ifndef SLUICE_TRACEHDR_H
+#define SLUICE_TRACEHDR_H
+
+#include <stddef.h>
+
+#include "sbuf.h"
+
+#define TRACEHDR_VIRUS "X-Sluice-Virus"
+#define TRACEHDR_SPAM_FLAG "X-Spam-Flag"
+#define TRACEHDR_SPAM_SCORE "X-Spam-Score"
+#define TRACEHDR_SPAM_STATUS "X-Spam-Status"
+
+/* Name prefixes the entry stages strip (NULL-terminated). */
+extern const char *const TRACEHDR_PREFIXES[];
+
+/* Remove from the header section of msg (its first *header_len bytes,
+ * CRLF line ends, ending with the empty line when there is a body) every
+ * field, with its continuation lines, whose name starts with one of
+ * prefixes (ASCII case-insensitive). Moves the rest in place and lowers
+ * msg->len and *header_len. Returns the number of fields removed. */
+size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
+		      const char *const *prefixes);
+
+#endif
