@@ -15,6 +15,7 @@
 #include "forward.h"
 #include "log.h"
 #include "queue.h"
+#include "tracehdr.h"
 
 struct spool_sess {
 	struct smtp_session *s;
@@ -170,4 +171,13 @@ int spool_received_ex(struct smtp_session *s, const char *hostname,
 		return -1;
 	return sbuf_printf(out, "%s; %s\r\n", s->env.nrcpt == 1 ? "" : "\t",
 			   date);
+}
+
+void spool_strip_trace(struct smtp_session *s)
+{
+	size_t n = tracehdr_strip(&s->msg, &s->header_len, TRACEHDR_PREFIXES);
+
+	if (n)
+		log_info("%s: removed %zu internal trace header(s) from "
+			 "[%s]", s->id, n, s->client_addr);
 }

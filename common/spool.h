@@ -30,6 +30,10 @@ struct spool {
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
 
+/* An entry stage's part at end of data: remove the internal trace
+ * headers (tracehdr.h) that came from outside, with a log line. */
+void spool_strip_trace(struct smtp_session *s);
+
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);
 
