@@ -69,7 +69,10 @@ static const struct cfg_param table[] = {
 	{"max_file_size", CFG_SIZE, "25m", &cfg.max_file_size, 1024,
 	 4LL << 30, "ClamAV: larger parts (attachments, archive members) "
 	 "are not scanned"},
-	{"max_recursion", CFG_INT, "16", &cfg.max_recursion, 1, 100,
+	/* clamd's 17, plus the levels of the mail's own MIME part and
+	 * transfer encoding: clamav-testfiles' clam_cache_emax.tgz needs 18
+	 * as an attachment */
+	{"max_recursion", CFG_INT, "20", &cfg.max_recursion, 1, 100,
 	 "ClamAV: nesting depth of archives and MIME parts"},
 	{"max_files", CFG_INT, "10000", &cfg.max_files, 1, 1000000,
 	 "ClamAV: files unpacked from one message"},
@@ -78,6 +81,11 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/avscan/queue", "1m"),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
+
+static void free_engine(void)
+{
+	avscan_clam_free(&engine);
+}
 
 /* Load the signatures at check time: a bad database fails -t too. */
 static int check(const char *config, char *err, size_t errlen)
@@ -89,8 +97,11 @@ static int check(const char *config, char *err, size_t errlen)
 
 	engine = avscan_clam_load(cfg.clamav_database, &lim, why,
 				  sizeof(why));
-	if (engine != NULL)
+	if (engine != NULL) {
+		/* -t and -p exit in daemon_start_check() */
+		atexit(free_engine);
 		return 0;
+	}
 	if (line > 0)
 		snprintf(err, errlen, "%s:%d: clamav_database: %s", config,
 			 line, why);

@@ -203,3 +203,169 @@ def test_eicar_base64_attachment_quarantined(pipe):
     assert len(quarantined(av)) == 1
     assert "virus=Sluice.Test.EICAR" in av.log()
     assert messages(st, ALICE) == []
+
+
+def test_every_clamav_testfile_caught(cluster):
+    """Each file of Debian's clamav-testfiles, as a base64 attachment."""
+    if not os.path.isdir(TESTFILES):
+        pytest.skip("clamav-testfiles is not installed")
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"infected_action": "reject"})
+    names = sorted(os.listdir(TESTFILES))[:100]
+    assert len(names) >= 40
+    missed = []
+    c = Lmtp(av.port, timeout=120)
+    try:
+        for n in names:
+            with open(os.path.join(TESTFILES, n), "rb") as f:
+                data = f.read()
+            r = c.send("carol@remote.test", [ALICE],
+                       mime_attachment(n, data, n))
+            if r[0][0] != 550 or "virus" not in r[0][1]:
+                missed.append((n, r))
+    finally:
+        c.close()
+    assert not missed, missed
+    assert av.log().count("action=rejected") == len(names)
+    assert messages(st, ALICE) == []
+
+
+def test_reject_per_recipient(cluster):
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"infected_action": "reject"})
+    r = lmtp_send(av.port, [ALICE, BOB], mime_attachment("e.com", EICAR))
+    assert len(r) == 2
+    for code, text in r:
+        assert code == 550 and text.startswith(
+            "5.7.1 message contains a virus: Sluice.Test.EICAR"), r
+    assert quarantined(av) == []
+    assert av.log().count("action=rejected") == 2
+    # the session goes on: a clean message after the refused one
+    assert [c for c, _ in lmtp_send(av.port, [ALICE], CLEAN)] == [250]
+    wait_messages(st, ALICE, 1)
+    assert messages(st, BOB) == []
+
+
+def test_discard(cluster):
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"infected_action": "discard"})
+    r = lmtp_send(av.port, [ALICE, BOB], mime_attachment("e.com", EICAR))
+    assert [c for c, _ in r] == [250, 250] and "discarded" in r[0][1], r
+    assert quarantined(av) == []
+    assert "action=discarded" in av.log()
+    lmtp_send(av.port, [BOB], CLEAN)
+    wait_messages(st, BOB, 1)
+    assert messages(st, ALICE) == [] and len(messages(st, BOB)) == 1
+
+
+def test_untrusted_peer_refused(cluster):
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"trusted_peers": "10.9.9.9"})
+    c = Lmtp(av.port)
+    assert c.greeting[0] == 554 and "5.7.1" in c.greeting[1], c.greeting
+    c.s.close()
+    assert "not a trusted peer" in av.log()
+
+
+def test_forged_virus_header_replaced(pipe):
+    st, av = pipe
+    msg = (b"From: carol@remote.test\r\nX-Sluice-Virus: clean (forged)\r\n"
+           b"Subject: trace\r\nx-sluice-virus: clean\r\n\tfolded too\r\n"
+           b"\r\nbody\r\nX-Sluice-Virus: in the body stays\r\n")
+    assert lmtp_send(av.port, [ALICE], msg)[0][0] == 250
+    got = wait_messages(st, ALICE, 1)[0]
+    head, body = got.split(b"\r\n\r\n", 1)
+    assert b"forged" not in head and b"folded too" not in head, head
+    assert head.count(b"X-Sluice-Virus:") == 1
+    assert b"X-Sluice-Virus: clean (ClamAV " in head
+    assert body == b"body\r\nX-Sluice-Virus: in the body stays\r\n"
+    assert head.endswith(b"\r\nFrom: carol@remote.test\r\nSubject: trace")
+
+
+def test_claims_carried_to_next_stage(cluster):
+    """Through avscan into a real outmta whose own next hop is down, so
+    the envelope waits there and sluice-queue shows its claims."""
+    om = cluster.outmta({"trusted_peers": "127.0.0.0/8",
+                         "next_hop": "smtp:127.0.0.1:%d" % free_port(),
+                         "retry_min": "1h"})
+    av = avscan(cluster, ["smtp:127.0.0.1:%d" % om.port])
+    r = lmtp_send(av.port, [ALICE], CLEAN, sender="carol@remote.test",
+                  params=" AUTH=carol@remote.test XADDR=192.0.2.7 "
+                         "XHELO=client.remote.test XENTERED=msa")
+    assert r[0][0] == 250, r
+    wait_for(lambda: "-- 1 message(s)" in queue_tool(om, "list").stdout,
+             what="the message at outmta")
+    qid = queue_tool(om, "list").stdout.split()[0]
+    show = queue_tool(om, "show", qid).stdout
+    assert "entered_by: msa" in show, show
+    assert "client: 192.0.2.7" in show, show
+    assert "auth: carol@remote.test" in show, show
+    body = show.split("\n\n", 1)[1].encode()
+    assert b"X-Sluice-Virus: clean (ClamAV " in body
+    assert body.replace(b"\n", b"\r\n").endswith(CLEAN) or \
+        body.endswith(CLEAN), body[-300:]
+    wait_for(lambda: "-- 0 message(s)" in queue_tool(av, "list").stdout,
+             what="avscan's queue to empty")
+
+
+def test_next_hop_down_mail_waits(cluster):
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port])
+    st.stop()
+    assert lmtp_send(av.port, [ALICE], CLEAN)[0][0] == 250
+    wait_for(lambda: "status=deferred" in av.log(), what="a deferral")
+    listing = queue_tool(av, "list").stdout
+    assert "-- 1 message(s)" in listing and "pending" in listing, listing
+    st.start()
+    got = wait_messages(st, ALICE, 1, timeout=30)
+    assert b"X-Sluice-Virus: clean" in got[0]
+    wait_for(lambda: "-- 0 message(s)" in queue_tool(av, "list").stdout,
+             what="avscan's queue to empty")
+
+
+def run_check(cluster, kv):
+    d = cluster._dir("avcheck")
+    path = os.path.join(d, "avscan.conf")
+    write_conf(path, kv)
+    return path, subprocess.run(
+        [os.path.join(BUILD, "sluice-avscan"), "-t", "-c", path],
+        capture_output=True, text=True, timeout=60)
+
+
+def test_config_errors_name_file_and_line(cluster):
+    path, r = run_check(cluster, {"clamav_database": CLAMDB,
+                                  "infected_action": "bounce"})
+    assert r.returncode == 1
+    assert "%s:2: bad value for 'infected_action'" % path in r.stderr, \
+        r.stderr
+    assert "quarantine|discard|reject" in r.stderr
+    path, r = run_check(cluster, {"listen": "127.0.0.1:1",
+                                  "clamav_database": "/nonexistent/db"})
+    assert r.returncode == 1
+    assert "%s:2: clamav_database:" % path in r.stderr, r.stderr
+    assert "/nonexistent/db" in r.stderr
+    # an empty folder, as /var/lib/clamav is before freshclam ran
+    empty = os.path.join(cluster.base, "emptydb")
+    os.makedirs(empty)
+    path, r = run_check(cluster, {"clamav_database": empty})
+    assert r.returncode == 1 and ("%s:1: clamav_database:" % path) in \
+        r.stderr and empty in r.stderr, r.stderr
+    path, r = run_check(cluster, {"clamav_database": CLAMDB + "/test.hdb",
+                                  "scan_error_action": "accept"})
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout
+
+
+def test_start_fails_without_signatures(cluster):
+    empty = os.path.join(cluster.base, "emptydb")
+    os.makedirs(empty)
+    dm = avscan(cluster, ["lmtp:127.0.0.1:1"],
+                {"clamav_database": empty}, start=False)
+    with pytest.raises(AssertionError) as e:
+        dm.start()
+    assert "clamav_database" in str(e.value) and empty in str(e.value)
+    cluster.daemons.remove(dm)
