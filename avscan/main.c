@@ -141,6 +141,10 @@ static void run_lmtp(void)
 	char err[512];
 	int fd;
 
+	if (route_table_init(&routes, cfg.next_hop, "", cfg.next_hop_mode,
+			     err, sizeof(err)) < 0)
+		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
+			  err);
 	fd = daemon_listen(cfg.listen);
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
@@ -178,11 +182,11 @@ static void run_lmtp(void)
 	stage_spool_stop(&av.spool);
 	evloop_free(loop);
 	tls_ctx_free(ctls);
+	route_table_free(&routes);
 }
 
 int main(int argc, char **argv)
 {
-	char err[512];
 	int milter = take_milter_flag(&argc, argv), rc = 0;
 
 	daemon_start_check(argc, argv, "sluice-avscan", table, check, &opts);
@@ -193,15 +197,10 @@ int main(int argc, char **argv)
 	av.peers = config_list(cfg.trusted_peers);
 	if (av.peers == NULL)
 		log_fatal("out of memory");
-	if (route_table_init(&routes, cfg.next_hop, "", cfg.next_hop_mode,
-			     err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
 	if (milter)
 		rc = avscan_milter_run(&cfg, engine);
 	else
 		run_lmtp();
-	route_table_free(&routes);
 	config_list_free(av.peers);
 	avscan_clam_free(&engine);
 	log_info("stopped");

@@ -7,8 +7,13 @@ database in tests/data/clamav (EICAR and clam.exe by hash, EICAR as text).
 """
 import base64
 import os
+import re
+import smtplib
 import socket
 import subprocess
+import sys
+import threading
+import time
 
 import pytest
 
@@ -369,3 +374,156 @@ def test_start_fails_without_signatures(cluster):
         dm.start()
     assert "clamav_database" in str(e.value) and empty in str(e.value)
     cluster.daemons.remove(dm)
+
+
+def lmtp_load(port, seqs, accepted, lock, per_session=10):
+    """Send messages X-Seq: seq over sessions of per_session messages,
+    reconnecting (bounded) while avscan is down. A message counts as
+    accepted once its recipient got 250."""
+    todo = list(seqs)
+    tries = 0
+    while todo and tries < 400:
+        try:
+            c = Lmtp(port, timeout=20)
+        except OSError:
+            tries += 1
+            time.sleep(0.05)
+            continue
+        try:
+            if c.greeting[0] != 220:
+                raise ConnectionError(c.greeting)
+            for _ in range(per_session):
+                if not todo:
+                    break
+                seq = todo[0]
+                msg = ("From: load@remote.test\r\nSubject: load\r\n"
+                       "X-Seq: %d\r\nMessage-ID: <seq%d@remote.test>\r\n"
+                       "\r\n%s\r\n" % (seq, seq, "payload " * 50)).encode()
+                r = c.send("load@remote.test", [ALICE], msg)
+                if r and r[0][0] == 250:
+                    with lock:
+                        accepted.add(seq)
+                    todo.pop(0)
+        except (OSError, ConnectionError, AssertionError):
+            tries += 1
+            time.sleep(0.05)
+        finally:
+            try:
+                c.s.close()
+            except OSError:
+                pass
+
+
+def seqs_in(store):
+    got = {}
+    for m in messages(store, ALICE):
+        s = int(re.search(rb"X-Seq: (\d+)", m).group(1))
+        got[s] = got.get(s, 0) + 1
+    return got
+
+
+def test_kill9_under_load(cluster):
+    total, sessions = 300, 6
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"delivery_concurrency": "4"})
+    accepted, lock = set(), threading.Lock()
+    threads = [threading.Thread(target=lmtp_load, args=(
+        av.port, range(i, total, sessions), accepted, lock))
+        for i in range(sessions)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: len(accepted) >= 60, 60, "60 accepted")
+        av.kill9()
+        av.start()
+        wait_for(lambda: len(accepted) >= 150, 60, "150 accepted")
+        av.kill9()
+        av.start()
+        wait_for(lambda: len(accepted) >= 230, 60, "230 accepted")
+        av.kill9()
+        av.start()
+    finally:
+        for t in threads:
+            t.join(180)
+    assert len(accepted) == total, "clients gave up on %d messages" % (
+        total - len(accepted))
+    wait_for(lambda: accepted <= set(seqs_in(st)), 90,
+             "every accepted message in the mailbox")
+    got = seqs_in(st)
+    lost = sorted(accepted - set(got))
+    dups = {s: n for s, n in got.items() if n > 1}
+    print("\navscan crash test: %d accepted, %d delivered, %d lost, %d "
+          "duplicated (%d extra copies)" % (
+              len(accepted), len(got), len(lost), len(dups),
+              sum(dups.values()) - len(dups)))
+    assert not lost
+    wait_for(lambda: "-- 0 message(s)" in queue_tool(av, "list").stdout,
+             30, "an empty queue")
+
+
+PF_CONF = "/var/tmp/sluice-avscan-postfix"
+
+
+@pytest.fixture
+def postfix_milter(cluster, monkeypatch):
+    """avscan -m behind a private Postfix (smtpd_milters), delivering to
+    alice@example.test in a Maildir."""
+    if os.geteuid() != 0:
+        pytest.skip("a Postfix instance needs root")
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import bench
+    # a configuration folder of our own, authorised next to the others
+    # (benchmarks may run their instance meanwhile)
+    if not os.path.exists("/etc/postfix/main.cf"):
+        open("/etc/postfix/main.cf", "a").close()
+    cur = subprocess.run(["postconf", "-h", "alternate_config_directories"],
+                         capture_output=True, text=True).stdout.strip()
+    if PF_CONF not in cur:
+        subprocess.run(["postconf", "-e", "alternate_config_directories = "
+                        + ", ".join(x for x in (cur, PF_CONF) if x)],
+                       check=True)
+    monkeypatch.setattr(bench, "PF_CONF", PF_CONF)
+    av = avscan(cluster, [], milter=True)
+    work = os.path.join(cluster.base, "postfix")
+    os.makedirs(work)
+    pf = bench.Postfix(work, "delivery", extra={
+        "smtpd_milters": "inet:127.0.0.1:%d" % av.milter_port,
+        "milter_default_action": "tempfail",
+        "milter_protocol": "6"})
+    try:
+        yield av, pf
+    finally:
+        pf.stop()
+
+
+def pf_messages(pf):
+    d = os.path.join(pf.mail, "example.test", "alice", "Maildir", "new")
+    if not os.path.isdir(d):
+        return []
+    return [open(os.path.join(d, n), "rb").read() for n in sorted(
+        os.listdir(d))]
+
+
+def test_milter_with_postfix(postfix_milter):
+    av, pf = postfix_milter
+    with smtplib.SMTP("127.0.0.1", pf.port, timeout=60) as s:
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("carol@remote.test", [ALICE],
+                       mime_attachment("eicar.com", EICAR))
+        assert e.value.smtp_code == 554
+        assert b"5.7.1 message contains a virus: Sluice.Test.EICAR" in \
+            e.value.smtp_error
+        msg = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"
+               b"X-Sluice-Virus: clean (forged)\r\nSubject: via postfix\r\n"
+               b"\r\nhello through the milter\r\n")
+        s.sendmail("carol@remote.test", [ALICE], msg)
+    got = wait_for(lambda: pf_messages(pf), 30, "delivery by Postfix")
+    assert len(got) == 1
+    head = got[0].split(b"\n\n", 1)[0]
+    assert b"X-Sluice-Virus: clean (ClamAV 1." in head, head
+    assert b"forged" not in head, head
+    assert b"hello through the milter" in got[0]
+    log = av.log()
+    assert "milter: virus=Sluice.Test.EICAR" in log
+    assert "action=rejected" in log and "milter: clean" in log
