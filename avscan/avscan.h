@@ -39,6 +39,7 @@ struct avscan_config {
 	long long scan_threads;
 	int infected_action;
 	char *quarantine_dir;
+	char *scan_tmp_dir;
 	int scan_error_action;
 	long long max_scan_size;
 	long long max_file_size;
@@ -68,12 +69,15 @@ extern const struct smtp_hooks avscan_hooks;
 /* What a scan found. */
 enum avscan_verdict { AVSCAN_CLEAN, AVSCAN_VIRUS, AVSCAN_ERROR };
 
-/* Engine limits (libclamav's CL_ENGINE_MAX_*). */
+/* Engine settings: libclamav's CL_ENGINE_MAX_* limits, and the folder
+ * where it unpacks MIME parts and archives while scanning (NULL or "":
+ * $TMPDIR, else /tmp). */
 struct avscan_limits {
 	long long max_scan_size;
 	long long max_file_size;
 	long long max_recursion;
 	long long max_files;
+	const char *tmp_dir;
 };
 
 /* Initialise libclamav, load the signatures of path (a directory or one

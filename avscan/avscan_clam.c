@@ -8,11 +8,13 @@
  *	cl_engine_compile() libclamav allows any number of threads to scan
  *	with it at once, so the LMTP workers and libmilter's threads share
  *	it read-only. A message is scanned from memory through an fmap
- *	(cl_fmap_open_memory): no temporary file of ours. libclamav may
- *	still unpack some embedded formats into its own temporary folder
- *	($TMPDIR, else /tmp). The bytes scanned are whatever a peer sent:
- *	libclamav's limits (max_scan_size, max_file_size, max_recursion,
- *	max_files and its own scan time limit) bound the work.
+ *	(cl_fmap_open_memory): no temporary file of ours. libclamav itself
+ *	still writes what it decodes (every MIME part, archive members) to
+ *	files in its temporary folder and removes them after the scan: that
+ *	folder is scan_tmp_dir, private to the daemon's user. The bytes
+ *	scanned are whatever a peer sent: libclamav's limits
+ *	(max_scan_size, max_file_size, max_recursion, max_files and its own
+ *	scan time limit) bound the work.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,13 @@
 
 #include "avscan.h"
 #include "log.h"
+
+/* libclamav 1.4 answers CL_CLEAN when it could not finish, e.g. when it
+ * cannot create its temporary folder: even a bare EICAR then passes. It
+ * does say so through the message callback, on the scanning thread, so
+ * a scan that logged an error is a failed scan, never a clean one. */
+static _Thread_local unsigned scan_errors;
+static _Thread_local char scan_error[200];
 
 struct avscan_engine {
 	struct cl_engine *cl;
@@ -42,8 +51,12 @@ static void clam_msg(enum cl_msg severity, const char *fullmsg,
 	n = strlen(safe);
 	while (n > 0 && (safe[n - 1] == '?' || safe[n - 1] == ' '))
 		safe[--n] = '\0';	/* the message's own newline */
-	if (severity == CL_MSG_ERROR)
+	if (severity == CL_MSG_ERROR) {
+		scan_errors++;
+		snprintf(scan_error, sizeof(scan_error), "libclamav: %.180s",
+			 safe);
 		log_error("libclamav: %s", safe);
+	}
 	else
 		log_warn("libclamav: %s", safe);
 }
@@ -93,6 +106,13 @@ struct avscan_engine *avscan_clam_load(const char *path,
 	    set_limit(e->cl, CL_ENGINE_MAX_FILES, lim->max_files,
 		      "max_files", err, errlen) < 0)
 		goto fail;
+	if (lim->tmp_dir && lim->tmp_dir[0] &&
+	    (rc = cl_engine_set_str(e->cl, CL_ENGINE_TMPDIR,
+				    lim->tmp_dir)) != CL_SUCCESS) {
+		snprintf(err, errlen, "libclamav: cannot set the temporary "
+			 "folder %s: %s", lim->tmp_dir, cl_strerror(rc));
+		goto fail;
+	}
 	rc = cl_load(path, e->cl, &e->signatures, CL_DB_STDOPT);
 	if (rc != CL_SUCCESS) {
 		snprintf(err, errlen, "cannot load ClamAV signatures from "
@@ -144,12 +164,16 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 		snprintf(name, namelen, "cannot map the message");
 		return AVSCAN_ERROR;
 	}
+	scan_errors = 0;
 	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &opts,
 				 NULL);
 	cl_fmap_close(map);
 	switch (rc) {
 	case CL_CLEAN:
-		return AVSCAN_CLEAN;
+		if (scan_errors == 0)
+			return AVSCAN_CLEAN;
+		snprintf(name, namelen, "%s", scan_error);
+		return AVSCAN_ERROR;
 	case CL_VIRUS:
 		log_safe(name, namelen, virname ? virname : "unknown");
 		return AVSCAN_VIRUS;

@@ -5,8 +5,9 @@
  *	Loads tests/data/clamav/test.hdb (run from the top of the tree, or
  *	name the file as the first argument) and scans messages from
  *	memory: clean ones, EICAR in the body and in base64 and
- *	quoted-printable MIME parts, behind unusual first headers. Then
- *	the same message scanned by several threads at once.
+ *	MIME parts, behind unusual first headers. Then the same message
+ *	scanned by several threads at once, and a scan libclamav cannot
+ *	finish (no temporary folder), which must be an error.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -79,7 +80,7 @@ static void *scan_many(void *arg)
 int main(int argc, char **argv)
 {
 	const char *db = argc > 1 ? argv[1] : "tests/data/clamav";
-	struct avscan_limits lim = {100 << 20, 25 << 20, 16, 10000};
+	struct avscan_limits lim = {100 << 20, 25 << 20, 16, 10000, NULL};
 	struct avscan_engine *e;
 	pthread_t th[4];
 	int bad[4] = {0};
@@ -113,6 +114,16 @@ int main(int argc, char **argv)
 	}
 	avscan_clam_free(&e);
 	CHECK(e == NULL, "free clears");
+	/* libclamav cannot unpack: an error, never "clean" */
+	lim.tmp_dir = "/nonexistent/tmp";
+	e = avscan_clam_load(db, &lim, err, sizeof(err));
+	CHECK(e != NULL, err);
+	if (e) {
+		CHECK(avscan_clam_scan(e, cases[4].msg, strlen(cases[4].msg),
+				       name, sizeof(name)) == AVSCAN_ERROR &&
+		      strstr(name, "libclamav") != NULL, "unpack error");
+		avscan_clam_free(&e);
+	}
 	e = avscan_clam_load("/nonexistent/clamav", &lim, err, sizeof(err));
 	CHECK(e == NULL && strstr(err, "/nonexistent/clamav") != NULL,
 	      "missing database");

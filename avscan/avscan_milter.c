@@ -35,7 +35,7 @@
 struct mf_msg {
 	struct sbuf msg;	/* header fields, empty line, body */
 	int toobig;		/* past max_message_size: not collected */
-	int forged;		/* X-Sluice-Virus fields the message brought */
+	int forged;		/* X-Sluice-Virus fields it brought */
 	char client[64];	/* peer address for the log */
 	char from[256];		/* envelope sender for the log */
 };
@@ -66,7 +66,8 @@ static sfsistat mf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	mf_reset(m);
 	snprintf(m->client, sizeof(m->client), "unknown");
 	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr,
+		inet_ntop(AF_INET,
+			  &((struct sockaddr_in *)(void *)sa)->sin_addr,
 			  m->client, sizeof(m->client));
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,

@@ -26,13 +26,13 @@
 
 struct avscan_job {
 	struct avscan *av;
-	struct smtp_session *s;		/* NULL once the session closed */
+	struct smtp_session *s;		/* NULL once it closed */
 	struct avscan_job *next;	/* av->jobs */
 	struct sbuf msg;		/* the message, moved from s->msg */
 	size_t header_len;
 	struct sbuf summary;		/* envelope, for the quarantine */
 	enum avscan_verdict verdict;
-	char name[256];			/* virus, or why the scan failed */
+	char name[256];			/* virus, or why it failed */
 	char qfile[32];			/* quarantine file name */
 	char qerr[512];			/* why the quarantine failed */
 	int qfailed;

@@ -59,6 +59,9 @@ static const struct cfg_param table[] = {
 	 "infected mail: kept in quarantine_dir, dropped, or refused (550)"},
 	{"quarantine_dir", CFG_STR, "var/avscan/quarantine",
 	 &cfg.quarantine_dir, 0, 0, "where quarantined messages are kept"},
+	{"scan_tmp_dir", CFG_STR, "var/avscan/tmp", &cfg.scan_tmp_dir, 0, 0,
+	 "where libclamav unpacks MIME parts and archives while scanning "
+	 "(private; a tmpfs makes scans faster)"},
 	{"scan_error_action", CFG_CHOICE, "tempfail|accept",
 	 &cfg.scan_error_action, 0, 0,
 	 "when a scan fails: 451 (the sender retries) or pass the mail on "
@@ -91,7 +94,8 @@ static void free_engine(void)
 static int check(const char *config, char *err, size_t errlen)
 {
 	struct avscan_limits lim = {cfg.max_scan_size, cfg.max_file_size,
-				    cfg.max_recursion, cfg.max_files};
+				    cfg.max_recursion, cfg.max_files,
+				    cfg.scan_tmp_dir};
 	char why[400];
 	int line = config_key_line(config, "clamav_database");
 
@@ -148,6 +152,7 @@ static void run_lmtp(void)
 	fd = daemon_listen(cfg.listen);
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
+	daemon_state_dir(cfg.scan_tmp_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	loop = evloop_new();
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
@@ -197,10 +202,12 @@ int main(int argc, char **argv)
 	av.peers = config_list(cfg.trusted_peers);
 	if (av.peers == NULL)
 		log_fatal("out of memory");
-	if (milter)
+	if (milter) {
+		daemon_state_dir(cfg.scan_tmp_dir, cfg.user);
 		rc = avscan_milter_run(&cfg, engine);
-	else
+	} else {
 		run_lmtp();
+	}
 	config_list_free(av.peers);
 	avscan_clam_free(&engine);
 	log_info("stopped");

@@ -208,6 +208,11 @@ def test_eicar_base64_attachment_quarantined(pipe):
     assert len(quarantined(av)) == 1
     assert "virus=Sluice.Test.EICAR" in av.log()
     assert messages(st, ALICE) == []
+    # libclamav decoded the attachment in our private folder, and
+    # cleaned up after itself
+    tmp = os.path.join(av.workdir, "var", "avscan", "tmp")
+    assert os.stat(tmp).st_mode & 0o777 == 0o700
+    assert os.listdir(tmp) == []
 
 
 def test_every_clamav_testfile_caught(cluster):
@@ -527,3 +532,33 @@ def test_milter_with_postfix(postfix_milter):
     log = av.log()
     assert "milter: virus=Sluice.Test.EICAR" in log
     assert "action=rejected" in log and "milter: clean" in log
+
+
+@pytest.mark.parametrize("action", ["tempfail", "accept"])
+def test_scan_error_action(cluster, action):
+    """libclamav cannot write its temporary files (scan_tmp_dir made
+    read-only): the scan fails, and scan_error_action decides."""
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                {"scan_error_action": action})
+    tmp = os.path.join(av.workdir, "var", "avscan", "tmp")
+    # the port opens before the folders are made
+    wait_for(lambda: "listening on" in av.log(), what="avscan's start")
+    os.chmod(tmp, 0o500)
+    try:
+        r = lmtp_send(av.port, [ALICE, BOB], mime_attachment("e", EICAR))
+    finally:
+        os.chmod(tmp, 0o700)
+    if action == "tempfail":
+        assert [c for c, _ in r] == [451, 451], r
+        assert all(t.startswith("4.3.0") for _, t in r), r
+        assert "scan error" in av.log() and "deferred" in av.log()
+        assert quarantined(av) == []
+    else:
+        assert [c for c, _ in r] == [250, 250], r
+        got = wait_messages(st, ALICE, 1)[0]
+        assert b"X-Sluice-Virus: unchecked (ClamAV " in got
+        assert "passed on unscanned" in av.log()
+    # the folder is back: scanning works again
+    r = lmtp_send(av.port, [ALICE], mime_attachment("e", EICAR))
+    assert r[0][0] == 250 and "quarantined" in r[0][1], r
