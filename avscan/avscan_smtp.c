@@ -28,6 +28,7 @@ struct avscan_job {
 	struct avscan *av;
 	struct smtp_session *s;		/* NULL once it closed */
 	struct avscan_job *next;	/* av->jobs */
+	char sid[20];			/* s->id, for the log */
 	struct sbuf msg;		/* the message, moved from s->msg */
 	size_t header_len;
 	struct sbuf summary;		/* envelope, for the quarantine */
@@ -181,6 +182,8 @@ static void scan_done(void *arg)
 
 	unlink_job(av, j);
 	if (s == NULL) {
+		log_info("%s: session gone during the scan: result dropped",
+			 j->sid);
 		job_free(j);
 		return;
 	}
@@ -217,6 +220,7 @@ static void av_data(struct smtp_session *s)
 		goto fail;
 	j->av = av;
 	j->s = s;
+	snprintf(j->sid, sizeof(j->sid), "%s", s->id);
 	sbuf_init(&j->summary, 1 << 20);
 	if (av->cfg->infected_action == AV_QUARANTINE &&
 	    avscan_quarantine_summary(s, &j->summary) < 0) {
