@@ -192,7 +192,7 @@ static void scan_done(void *arg)
 	s->header_len = j->header_len;
 	sbuf_init(&j->msg, 0);
 	if (j->verdict == AVSCAN_CLEAN) {
-		log_info("%s: clean, size=%zu, scan=%.1fms", s->id,
+		log_info("%s: clean, size=%zu, scan=%.2fms", s->id,
 			 s->msg.len, j->ms);
 		pass_on(av, s, "clean");
 	} else if (j->verdict == AVSCAN_VIRUS) {
