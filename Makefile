@@ -37,11 +37,15 @@ TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
+SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
+	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
+	$(wildcard spamd/*.c)))
+SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
-	$(B)/sluice-queue \
+	$(B)/sluice-queue $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
 .PHONY: all build deps run test bench bench-imap clean fuzz
@@ -69,6 +73,18 @@ $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 $(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# libmilter only where the milter is
+$(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmilter -lm
+
+$(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+
+$(B)/libspamd.a: $(SPAMD_LIB_OBJ)
+	@rm -f $@ && ar rcs $@ $^
 
 $(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
 		$(B)/libsluice.a
