@@ -152,6 +152,8 @@ struct bayes_writer *bayes_train_begin(const char *path, char *err,
 int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
 		int spam, char *err, size_t errlen);
 int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen);
+/* Forget the batch (nothing is written). */
+void bayes_train_abort(struct bayes_writer *w);
 
 /* --- spamd_rules.c: header and body rules ------------------------------ */
 

@@ -29,9 +29,9 @@ static const struct band {
 } bands[] = {
 	{0.00, "BAYES_00", -2.0}, {0.01, "BAYES_05", -1.0},
 	{0.05, "BAYES_20", -0.5}, {0.20, "BAYES_40", 0.0},
-	{0.40, "BAYES_50", 0.8},  {0.60, "BAYES_60", 1.5},
-	{0.80, "BAYES_80", 2.5},  {0.95, "BAYES_95", 3.5},
-	{0.99, "BAYES_99", 5.0},  {2.0, NULL, 0},
+	{0.40, "BAYES_50", 1.5},  {0.60, "BAYES_60", 2.5},
+	{0.80, "BAYES_80", 4.5},  {0.95, "BAYES_95", 5.0},
+	{0.99, "BAYES_99", 5.5},  {2.0, NULL, 0},
 };
 
 void spamd_verdict_init(struct spamd_verdict *v)

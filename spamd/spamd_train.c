@@ -138,6 +138,13 @@ static int write_all(sqlite3 *db, struct bayes_writer *w)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+void bayes_train_abort(struct bayes_writer *w)
+{
+	free(w->d);
+	free(w->path);
+	free(w);
+}
+
 int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
@@ -160,8 +167,6 @@ int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen)
 	rc = 0;
 out:
 	sqlite3_close(db);
-	free(w->d);
-	free(w->path);
-	free(w);
+	bayes_train_abort(w);
 	return rc;
 }
