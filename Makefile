@@ -146,19 +146,19 @@ test: deps
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
 FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
-	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz
+	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
 	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
-	msa/msa_header.c
+	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
-	  [ -f $$src ] || src=msa/$$t.c; \
+	  [ -f $$src ] || src=msa/$$t.c; [ -f $$src ] || src=spamd/$$t.c; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
-	    -iquote msa \
+	    -iquote msa -iquote spamd \
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \
