@@ -83,10 +83,11 @@ static const struct cfg_param table[] = {
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
-/* Remove -m from argv (daemon_start() knows the common options only). */
-static int take_milter_flag(int *argc, char **argv)
+/* Remove flag (-m, -t) from argv: daemon_start() knows the common
+ * options only, and its -t would not check the rules and scores. */
+static int take_flag(int *argc, char **argv, const char *flag)
 {
-	int i, j, milter = 0;
+	int i, j, found = 0;
 
 	for (i = j = 1; i < *argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -94,14 +95,14 @@ static int take_milter_flag(int *argc, char **argv)
 				argv[j++] = argv[i++];
 			break;
 		}
-		if (strcmp(argv[i], "-m") == 0)
-			milter = 1;
+		if (strcmp(argv[i], flag) == 0)
+			found = 1;
 		else
 			argv[j++] = argv[i];
 	}
 	argv[j] = NULL;
 	*argc = j;
-	return milter;
+	return found;
 }
 
 /* What both modes need: scores, rules, Bayes, DNSBL zones. */
@@ -140,11 +141,16 @@ static void bayes_start(void)
 		 cfg.bayes_db, nspam, nham, spamd_dnsbl_count(sd.dnsbl));
 }
 
+static void core_stop_rules(void)
+{
+	spamd_rules_free((struct spamd_rules *)sd.core.rules);
+	spamd_dnsbl_free(sd.dnsbl);
+}
+
 static void core_stop(void)
 {
 	bayes_slot_free(&sd.bayes);
-	spamd_rules_free((struct spamd_rules *)sd.core.rules);
-	spamd_dnsbl_free(sd.dnsbl);
+	core_stop_rules();
 }
 
 int main(int argc, char **argv)
@@ -156,13 +162,20 @@ int main(int argc, char **argv)
 	struct evloop *loop;
 	struct tls_ctx *ctls;
 	char err[512];
-	int fd, milter, rc;
+	int fd, milter, check, rc;
 
-	milter = take_milter_flag(&argc, argv);
+	milter = take_flag(&argc, argv, "-m");
+	check = take_flag(&argc, argv, "-t");
 	daemon_start(argc, argv, "sluice-spamd", table, &opts);
 	log_open("spamd", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
 	core_start();
+	if (check) {
+		printf("sluice-spamd: configuration %s OK\n",
+		       opts.config ? opts.config : "(defaults)");
+		core_stop_rules();
+		return 0;
+	}
 	if (milter) {
 		daemon_drop_privileges(cfg.user);
 		bayes_start();
