@@ -16,10 +16,9 @@ import time
 
 import pytest
 
-from conftest import BUILD, Daemon, free_port, messages, wait_for, \
-    wait_messages, write_conf
+from conftest import BUILD, Daemon, dnsmasq, free_port, messages, \
+    wait_for, wait_messages, write_conf
 
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 CORPUS = os.path.join(os.environ.get("SLUICE_CORPUS",
                                      "/var/cache/sluice-corpus"), "data")
 SPAMTRAIN = os.path.join(BUILD, "sluice-spamtrain")
@@ -81,33 +80,11 @@ def spamd(cluster, store=None, extra=None, milter=False):
         port = int(conf["milter_listen"].rsplit(":", 1)[1])
     dm = Daemon("spamd", os.path.join(BUILD, "sluice-spamd"), path, d, port)
     if milter:
-        dm.start = milter_start(dm)
+        dm.args = ("-m",)
     dm.queue_dir = conf["queue_dir"]
     dm.quarantine_dir = conf["quarantine_dir"]
     cluster.daemons.append(dm)
     return dm.start()
-
-
-def milter_start(dm):
-    """Daemon.start with -m."""
-    def start():
-        dm.logf = open(dm.log_path, "ab")
-        dm.proc = subprocess.Popen([dm.binary, "-m", "-c", dm.conf],
-                                   cwd=dm.workdir, stdout=dm.logf,
-                                   stderr=subprocess.STDOUT)
-        wait_for(lambda: port_open(dm.port) or dm.proc.poll() is not None,
-                 what="spamd -m to listen")
-        assert dm.proc.poll() is None, dm.log()
-        return dm
-    return start
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class Lmtp:
@@ -224,23 +201,13 @@ def test_spam_is_flagged_and_forgeries_removed(cluster, bayes_db):
 @pytest.fixture
 def dnsbl(cluster):
     """dnsmasq serving bl.test: 192.0.2.2 and 2001:db8::2 are listed."""
-    port = free_port()
-    conf = os.path.join(cluster.base, "dnsmasq.conf")
     v6 = ".".join(reversed("20010db8" + "0" * 23 + "2"))
-    with open(conf, "w") as f:
-        f.write("\n".join([
-            "port=%d" % port, "listen-address=127.0.0.1",
-            "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
-            "host-record=2.2.0.192.bl.test,127.0.0.2",
-            "host-record=%s.bl.test,127.0.0.4" % v6,
-            # an answer outside 127/8 is not a listing
-            "host-record=3.2.0.192.bl.test,10.0.0.1",
-        ]) + "\n")
-    p = subprocess.Popen([DNSMASQ, "-k", "-C", conf, "--user=root"],
-                         stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    assert p.poll() is None, "dnsmasq did not start"
-    yield "127.0.0.1:%d" % port
+    p, servers = dnsmasq(cluster.base, [
+        "host-record=2.2.0.192.bl.test,127.0.0.2",
+        "host-record=%s.bl.test,127.0.0.4" % v6,
+        # an answer outside 127/8 is not a listing
+        "host-record=3.2.0.192.bl.test,10.0.0.1"])
+    yield servers
     p.terminate()
     p.wait()
 
@@ -464,3 +431,40 @@ def test_held_out_evaluation(bayes_db):
     caught = int(spam[3]) / 1396
     assert fp <= 0.01, out
     assert caught >= 0.55, out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
+def test_milter_with_postfix(cluster, bayes_db):
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
+                                    "bench"))
+    import bench
+    sd = spamd(cluster, None, {"bayes_db": bayes_db, "reject_score": "2.0"},
+               milter=True)
+    work = os.path.join(cluster.base, "postfix")
+    os.makedirs(work)
+    pf = bench.Postfix(work, "delivery", domain="example.test", user="bob",
+                       extra={"smtpd_milters": "inet:127.0.0.1:%d" % sd.port,
+                              "milter_default_action": "tempfail"})
+    box = os.path.join(pf.mail, "example.test", "bob", "Maildir", "new")
+    try:
+        forged = b"X-Spam-Flag: YES\r\nX-Spam-Flag: YES\r\n" + HAM
+        with smtplib.SMTP("127.0.0.1", pf.port) as s:
+            s.sendmail("carol@example.test", ["bob@example.test"], forged)
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                s.sendmail("carol@example.test", ["bob@example.test"],
+                           RULES_MSG)
+            assert e.value.smtp_code == 550
+            assert b"5.7.1" in e.value.smtp_error
+        got = wait_for(lambda: os.path.isdir(box) and os.listdir(box), 30,
+                       "delivery by Postfix")
+        with open(os.path.join(box, got[0]), "rb") as f:
+            msg = f.read().replace(b"\n", b"\r\n")
+        status = header(msg, "X-Spam-Status")
+        assert len(status) == 1 and status[0].startswith("No, score="), msg
+        assert "BAYES_" in status[0]
+        assert header(msg, "X-Spam-Flag") == []
+        assert len(header(msg, "X-Spam-Score")) == 1
+        assert "action=reject" in sd.log() and "action=pass" in sd.log()
+    finally:
+        pf.stop()
