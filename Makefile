@@ -31,7 +31,7 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c spamd/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -80,6 +80,10 @@ $(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmilter -lm
 
 $(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+
+$(B)/spamd/%_test: $(B)/spamd/%_test.o $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
 

@@ -124,7 +124,7 @@ static void qp_decode(const char *p, size_t n, int under_space,
 }
 
 /* One RFC 2047 encoded word at p: "=?charset?E?text?=". Decodes it into
- * out and returns its length, or 0 when p holds none. */
+ * out (unless NULL) and returns its length, or 0 when p holds none. */
 static size_t encoded_word(const char *p, const char *end, struct sbuf *out)
 {
 	const char *q = p + 2, *text, *stop;
@@ -145,9 +145,9 @@ static size_t encoded_word(const char *p, const char *end, struct sbuf *out)
 			break;
 	if (stop + 1 >= end)
 		return 0;
-	if (enc == 'B')
+	if (out != NULL && enc == 'B')
 		b64_decode(text, (size_t)(stop - text), out);
-	else
+	else if (out != NULL)
 		qp_decode(text, (size_t)(stop - text), 1, out);
 	return (size_t)(stop + 2 - p);
 }
@@ -173,7 +173,7 @@ void spamd_decode_header(const char *v, size_t n, struct sbuf *out)
 			for (ws = p; ws < end && (*ws == ' ' || *ws == '\t' ||
 						  *ws == '\r' || *ws == '\n');)
 				ws++;
-			if (encoded_word(ws, end, out) == 0)
+			if (encoded_word(ws, end, NULL) == 0)
 				after_word = 0;
 			if (after_word) {
 				p = ws;
