@@ -168,8 +168,11 @@ def first_spam():
 def test_ham_passes_to_the_store(cluster, bayes_db):
     store = cluster.store()
     sd = spamd(cluster, store, {"bayes_db": bayes_db})
-    replies = lmtp(sd.port, ["alice@example.test"], HAM)
-    assert replies[0][0] == 250, replies
+    # LMTP: one reply per recipient, each after the group commit
+    replies = lmtp(sd.port, ["alice@example.test", "bob@example.test"], HAM)
+    assert [r[0] for r in replies] == [250, 250], replies
+    assert "queued as" in replies[1][1]
+    wait_messages(store, "bob@example.test", 1)
     got = wait_messages(store, "alice@example.test", 1)[0]
     status = header(got, "X-Spam-Status")
     assert len(status) == 1 and status[0].startswith("No, score="), status
