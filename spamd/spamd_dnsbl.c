@@ -101,8 +101,8 @@ struct spamd_dnsbl *spamd_dnsbl_new(const char *zones, char *err,
 			goto fail;
 		}
 		snprintf(z->name, sizeof(z->name), "%s", list[i]);
-		j = (size_t)snprintf(z->test, sizeof(z->test), "RCVD_IN_%s",
-				     list[i]);
+		/* RCVD_IN_ZONE, cut to fit: a test name */
+		snprintf(z->test, sizeof(z->test), "RCVD_IN_%.39s", list[i]);
 		for (j = 8; z->test[j]; j++)
 			z->test[j] = isalnum((unsigned char)z->test[j]) ?
 				     (char)toupper((unsigned char)z->test[j]) :

@@ -16,6 +16,9 @@
 
 #include "spamd.h"
 
+/* A '<' without a '>' this close is text: the search stays linear. */
+#define TAG_MAX 4096
+
 /* Room for up to n more bytes in b (less when b is near its max);
  * returns how many bytes may be written at b->data + b->len. */
 size_t spamd_room(struct sbuf *b, size_t n)
@@ -133,8 +136,9 @@ void spamd_html_strip(const char *p, size_t n, struct sbuf *b)
 		if (*p == '<' && end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
 			q = find_ci(p + 4, end, "-->");
 			p = q ? q + 3 : end;
-		} else if (*p == '<' && (gt = memchr(p, '>', (size_t)(end - p)))
-			   != NULL && gt - p < 4096) {
+		} else if (*p == '<' && (gt = memchr(p, '>', (size_t)(end - p) <
+						       TAG_MAX ? (size_t)(end - p)
+						       : TAG_MAX)) != NULL) {
 			name = p + 1 + (p[1] == '/');
 			for (nl = 0; name + nl < gt && isalnum((unsigned char)
 							      name[nl]);)

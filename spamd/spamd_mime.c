@@ -20,7 +20,8 @@
 #include "spamd.h"
 
 #define HDR_MAX 65536		/* bytes of spamd_text.hdr */
-#define BOUNDARY_MAX 200	/* RFC 2046 5.1.1 allows 70; be lenient */
+#define BOUNDARY_MAX 200
+#define EWORD_MAX 1000		/* bytes of an encoded word (75 in 2047) */	/* RFC 2046 5.1.1 allows 70; be lenient */
 
 struct entity {
 	char type[64];		/* "text/plain", lower case; "" if none */
@@ -140,10 +141,12 @@ static size_t encoded_word(const char *p, const char *end, struct sbuf *out)
 	if (enc != 'B' && enc != 'Q')
 		return 0;
 	text = q + 3;
-	for (stop = text; stop + 1 < end; stop++)
+	/* RFC 2047 2 allows 75 bytes; a bounded search keeps a field full
+	 * of "=?x?B?" linear */
+	for (stop = text; stop + 1 < end && stop - p < EWORD_MAX; stop++)
 		if (stop[0] == '?' && stop[1] == '=')
 			break;
-	if (stop + 1 >= end)
+	if (stop + 1 >= end || stop[0] != '?' || stop[1] != '=')
 		return 0;
 	if (out != NULL && enc == 'B')
 		b64_decode(text, (size_t)(stop - text), out);
