@@ -35,6 +35,10 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
  * headers (tracehdr.h) that came from outside, with a log line. */
 void spool_strip_trace(struct smtp_session *s);
 
+/* The queue ID spool_accept() just gave s's message, or NULL when it
+ * was not queued. Points into s's spool data (valid until on_close). */
+const char *spool_qid(const struct smtp_session *s);
+
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);
 
