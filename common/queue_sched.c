@@ -237,11 +237,12 @@ static void show(struct queue *q, struct qmsg *m, struct sbuf *out)
 
 	sbuf_printf(out, "id: %s\nsender: <%s>\narrival: %ld\nattempts: %d\n"
 		    "next_try: %ld\nheld: %s\nentered_by: %s\nclient: %s\n"
-		    "auth: %s\n",
+		    "helo: %s\nauth: %s\n",
 		    m->id, m->env.from, (long)m->env.arrival, m->attempts,
 		    (long)m->next_try, m->held ? "yes" : "no",
 		    m->env.entered_by ? m->env.entered_by : "-",
 		    m->env.client_addr ? m->env.client_addr : "-",
+		    m->env.helo ? m->env.helo : "-",
 		    m->env.auth_user ? m->env.auth_user : "-");
 	for (i = 0; i < m->env.nrcpt; i++)
 		sbuf_printf(out, "recipient: <%s> %s%s%s\n",

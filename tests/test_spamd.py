@@ -22,6 +22,9 @@ from conftest import BUILD, Daemon, dnsmasq, free_port, messages, \
 CORPUS = os.path.join(os.environ.get("SLUICE_CORPUS",
                                      "/var/cache/sluice-corpus"), "data")
 SPAMTRAIN = os.path.join(BUILD, "sluice-spamtrain")
+# spamd's verdicts are read back from INBOX here: the store's filing of
+# X-Spam-Flag: YES into Junk is test_pipeline.py's and test_tracehdr.py's
+INBOX_ONLY = {"spam_folder": ""}
 
 HAM = (b"From: Carol <carol@example.test>\r\n"
        b"To: alice@example.test\r\n"
@@ -166,7 +169,7 @@ def first_spam():
 
 
 def test_ham_passes_to_the_store(cluster, bayes_db):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"bayes_db": bayes_db})
     # LMTP: one reply per recipient, each after the group commit
     replies = lmtp(sd.port, ["alice@example.test", "bob@example.test"], HAM)
@@ -184,7 +187,7 @@ def test_ham_passes_to_the_store(cluster, bayes_db):
 
 
 def test_spam_is_flagged_and_forgeries_removed(cluster, bayes_db):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"bayes_db": bayes_db})
     forged = (b"X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=99\r\n"
               b"X-Spam-Score: 99\r\n" + HAM)
@@ -216,7 +219,7 @@ def dnsbl(cluster):
 
 
 def test_dnsbl_listed_claims(cluster, dnsbl):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"dns_servers": dnsbl,
                                 "dnsbl_zones": "bl.test:2.5, other.test",
                                 "dns_timeout": "2s"})
@@ -245,7 +248,7 @@ def test_dnsbl_listed_claims(cluster, dnsbl):
 
 
 def test_quarantine(cluster):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"quarantine_score": "2.0"})
     replies = lmtp(sd.port, ["alice@example.test", "bob@example.test"],
                    RULES_MSG)
@@ -268,7 +271,7 @@ def test_quarantine(cluster):
 
 
 def test_reject_per_recipient(cluster):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"reject_score": "2.0"})
     replies = lmtp(sd.port, ["alice@example.test", "bob@example.test"],
                    RULES_MSG)
@@ -313,7 +316,7 @@ def test_rules_file_adds_and_replaces(cluster, tmp_path):
                      "header MISSING_DATE Date !~ /./ 0.1\n")
     os.chmod(str(tmp_path), 0o755)
     os.chmod(str(rules), 0o644)
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"rules_file": str(rules)})
     assert lmtp(sd.port, ["alice@example.test"], HAM)[0][0] == 250
     got = wait_messages(store, "alice@example.test", 1)[0]
@@ -329,7 +332,7 @@ def test_rules_file_adds_and_replaces(cluster, tmp_path):
 def test_bayes_reloaded_when_the_file_changes(cluster):
     # spamd reads it after dropping to its user: not under tmp_path
     db = os.path.join(cluster.base, "bayes.db")
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"bayes_db": db, "bayes_check_interval": "1s",
                                 "bayes_min_count": "5"})
     assert lmtp(sd.port, ["alice@example.test"], HAM)[0][0] == 250
@@ -353,7 +356,7 @@ def test_bayes_reloaded_when_the_file_changes(cluster):
 
 
 def test_kill9_under_load_loses_nothing(cluster):
-    store = cluster.store()
+    store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"scan_threads": "2"})
     accepted, lock = set(), threading.Lock()
     total, stop = 300, threading.Event()
