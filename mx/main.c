@@ -36,7 +36,7 @@ static const struct cfg_param table[] = {
 	 "our name in the greeting and Received (empty: the host name)"},
 	{"local_domains", CFG_STR, "example.test", &cfg.local_domains, 0, 0,
 	 "domains we accept mail for (comma separated)"},
-	{"next_hop", CFG_STR, "lmtp:127.0.0.1:2424", &cfg.next_hop, 0, 0,
+	{"next_hop", CFG_STR, "lmtp:127.0.0.1:10024", &cfg.next_hop, 0, 0,
 	 "where accepted mail goes (lmtp:host:port or smtp:host:port, ...)"},
 	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
 	 "ordered (active-backup) or spread (load-balanced)"},

@@ -34,9 +34,27 @@ fi
 # the credentials snapshot (var/store/users.auth) of a directory made
 # before it existed
 $B/sluicectl -d var/store/directory.db -s var/store/users export
-# mx refuses unknown recipients at RCPT with the store's snapshot
-# remote targets of aliases leave through outmta
-printf 'recipients = var/store/users\nalias_relay = smtp:127.0.0.1:10026\n' > var/mx.conf
+# mx refuses unknown recipients at RCPT with the store's snapshot;
+# remote targets of aliases take the pipeline too (spamd sends them on
+# to outmta)
+printf 'recipients = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\n' > var/mx.conf
+
+# avscan: Debian's ClamAV signatures when freshclam has fetched them,
+# else only the test signatures (EICAR and ClamAV's own test files)
+CLAMDB=tests/data/clamav/test.hdb
+if ls /var/lib/clamav/main.c[lv]d >/dev/null 2>&1; then
+	CLAMDB=/var/lib/clamav
+fi
+printf 'clamav_database = %s\n' "$CLAMDB" > var/avscan.conf
+# spamd: Bayes trained on the SpamAssassin public corpus's training sets
+# (fetched once into var/corpus by spamd/corpus.sh)
+mkdir -p var/spamd
+if [ ! -f var/spamd/bayes.db ]; then
+	SPAMTRAIN=$B/sluice-spamtrain spamd/corpus.sh all var/corpus
+	cp var/corpus/bayes.db var/spamd/bayes.db
+	chmod 755 var/spamd
+	chmod 644 var/spamd/bayes.db
+fi
 
 # The loopback "Internet": dnsmasq on 127.0.0.1:5354 serves remote.test,
 # whose MX is 127.0.0.2; a second mx + store there keep what arrives
@@ -107,6 +125,10 @@ $B/sluice-mx -c var/remote-mx.conf &
 pids+=($!)
 $B/sluice-store &
 pids+=($!)
+$B/sluice-spamd &
+pids+=($!)
+$B/sluice-avscan -c var/avscan.conf &
+pids+=($!)
 $B/sluice-mx -c var/mx.conf &
 pids+=($!)
 $B/sluice-outmta -c var/outmta.conf &
@@ -120,6 +142,8 @@ cat <<MSG
 
   Sluice is running on 127.0.0.1 (Ctrl-C stops it):
     mx      SMTP  127.0.0.1:2525   (STARTTLS, queue in var/mx/queue)
+    avscan  LMTP  127.0.0.1:10024  (ClamAV: $CLAMDB)
+    spamd   LMTP  127.0.0.1:10025  (Bayes, rules; spam goes to the Junk folder)
     store   LMTP  127.0.0.1:2424   (Maildirs in var/store/mail)
             IMAP  127.0.0.1:1143 (STARTTLS), 127.0.0.1:9933 (TLS)
             POP3  127.0.0.1:1110 (STLS), 127.0.0.1:9955 (TLS)
@@ -131,7 +155,12 @@ cat <<MSG
   Send alice a message:
     swaks --server 127.0.0.1:2525 --from someone@remote.test --to alice@example.test
 
-  It lands in var/store/mail/example.test/alice/Maildir/new/
+  It goes mx -> avscan -> spamd -> store and lands in
+  var/store/mail/example.test/alice/Maildir/new/ with X-Sluice-Virus and
+  X-Spam-Status headers (spam goes to the Junk folder). A virus (the
+  EICAR test string) is quarantined by avscan in var/avscan/quarantine/:
+    swaks --server 127.0.0.1:2525 --to alice@example.test --body \\
+      'X5O!P%@AP[4\\PZX54(P^)7CC)7}\$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!\$H+H*'
   Read it over IMAP (password in var/demo-credentials):
     openssl s_client -quiet -crlf -connect 127.0.0.1:9933
     a LOGIN alice@example.test PASSWORD / b SELECT INBOX /
