@@ -41,7 +41,7 @@ printf 'recipients = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\n' > va
 
 # avscan: Debian's ClamAV signatures when freshclam has fetched them,
 # else only the test signatures (EICAR and ClamAV's own test files)
-CLAMDB=tests/data/clamav/test.hdb
+CLAMDB=tests/data/clamav
 if ls /var/lib/clamav/main.c[lv]d >/dev/null 2>&1; then
 	CLAMDB=/var/lib/clamav
 fi
