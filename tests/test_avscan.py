@@ -510,6 +510,8 @@ def pf_messages(pf):
         os.listdir(d))]
 
 
+# with the other Postfix tests on one xdist worker (tests/run-tests.sh)
+@pytest.mark.xdist_group("postfix")
 def test_milter_with_postfix(postfix_milter):
     av, pf = postfix_milter
     with smtplib.SMTP("127.0.0.1", pf.port, timeout=60) as s:
