@@ -608,3 +608,28 @@ def test_stop_during_scans(pipe):
     log = av.log()
     assert "stopped" in log
     print("\nscans dropped at stop: %d" % log.count("session gone during"))
+
+
+def test_mx_avscan_outmta_chain(cluster):
+    """A real mx in front: its claims (entered by mx, the client's
+    address) pass through avscan to the stage after it, and a scan
+    header forged by the Internet client never arrives."""
+    om = cluster.outmta({"trusted_peers": "127.0.0.0/8",
+                         "next_hop": "smtp:127.0.0.1:%d" % free_port(),
+                         "retry_min": "1h"})
+    av = avscan(cluster, ["smtp:127.0.0.1:%d" % om.port])
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % av.port])
+    msg = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"
+           b"X-Sluice-Virus: clean (forged by the sender)\r\n"
+           b"Subject: chain\r\n\r\nthrough mx and avscan\r\n")
+    with smtplib.SMTP("127.0.0.1", mx.port, timeout=30) as s:
+        s.sendmail("carol@remote.test", [ALICE], msg)
+    wait_for(lambda: "-- 1 message(s)" in queue_tool(om, "list").stdout,
+             30, "the message at outmta")
+    qid = queue_tool(om, "list").stdout.split()[0]
+    show = queue_tool(om, "show", qid).stdout
+    assert "entered_by: mx" in show and "client: 127.0.0.1" in show, show
+    body = show.split("\n\n", 1)[1]
+    assert body.count("X-Sluice-Virus:") == 1, body
+    assert "X-Sluice-Virus: clean (ClamAV " in body
+    assert "forged" not in body and "through mx and avscan" in body
