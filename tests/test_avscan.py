@@ -489,7 +489,7 @@ def postfix_milter(cluster, monkeypatch):
                         + ", ".join(x for x in (cur, PF_CONF) if x)],
                        check=True)
     monkeypatch.setattr(bench, "PF_CONF", PF_CONF)
-    av = avscan(cluster, [], milter=True)
+    av = avscan(cluster, [], {"max_message_size": "8k"}, milter=True)
     work = os.path.join(cluster.base, "postfix")
     os.makedirs(work)
     pf = bench.Postfix(work, "delivery", extra={
@@ -525,6 +525,13 @@ def test_milter_with_postfix(postfix_milter):
                b"X-Sluice-Virus: clean (forged)\r\nSubject: via postfix\r\n"
                b"\r\nhello through the milter\r\n")
         s.sendmail("carol@remote.test", [ALICE], msg)
+        # past max_message_size the milter cannot scan: tempfail
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("carol@remote.test", [ALICE],
+                       b"Subject: big\r\n\r\n" +
+                       (b"x" * 68 + b"\r\n") * 200)
+        assert e.value.smtp_code == 451
+        assert b"4.3.0 virus scan failed" in e.value.smtp_error
     got = wait_for(lambda: pf_messages(pf), 30, "delivery by Postfix")
     assert len(got) == 1
     head = got[0].split(b"\n\n", 1)[0]
@@ -534,6 +541,7 @@ def test_milter_with_postfix(postfix_milter):
     log = av.log()
     assert "milter: virus=Sluice.Test.EICAR" in log
     assert "action=rejected" in log and "milter: clean" in log
+    assert "larger than max_message_size: deferred" in log
 
 
 @pytest.mark.parametrize("action", ["tempfail", "accept"])
