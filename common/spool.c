@@ -34,6 +34,15 @@ static void unlink_sess(struct spool *sp, struct spool_sess *ss)
 		}
 }
 
+/* The data reply to s: once for SMTP, once per recipient for LMTP. */
+static void reply_all(struct smtp_session *s, const struct smtp_reply *r)
+{
+	size_t n = smtp_session_replies_owed(s);
+
+	while (n-- > 0)
+		smtp_session_reply(s, r);
+}
+
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen)
 {
@@ -59,7 +68,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 			s->msg.len) < 0) {
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 		return;
 	}
 	m = queue_add(sp->q, &s->env, body.data, body.len);
@@ -69,7 +78,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
 			       "error");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 		return;
 	}
 	log_info("%s: %s: client=[%s], from=<%s>, size=%zu, nrcpt=%zu "
@@ -118,7 +127,7 @@ void spool_commit(void *arg)
 		else
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
-		smtp_session_reply_all(ss->s, &r);
+		reply_all(ss->s, &r);
 	}
 	if (any)
 		forward_kick(sp->fwd);

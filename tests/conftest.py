@@ -77,7 +77,6 @@ class Daemon:
         self.workdir, self.port = workdir, port
         self.log_path = os.path.join(workdir, name + ".log")
         self.proc = None
-        self.args = []  # more command-line options (e.g. -m)
 
     def start(self):
         self.logf = open(self.log_path, "ab")
