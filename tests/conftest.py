@@ -72,6 +72,8 @@ class Daemon:
     """One sluice daemon process with its config, dir and log; args: more
     command-line options (e.g. ["-m"] for a milter mode)."""
 
+    args = ()
+
     def __init__(self, name, binary, conf, workdir, port):
         self.name, self.binary, self.conf = name, binary, conf
         self.workdir, self.port = workdir, port
