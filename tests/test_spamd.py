@@ -3,7 +3,8 @@
 The next hop is a real sluice-store; DNSBL answers come from a real dnsmasq
 on 127.0.0.1; the Bayes database is trained by sluice-spamtrain on the
 SpamAssassin public corpus (spamd/corpus.sh, fetched by tests/deps.sh into
-$SLUICE_CORPUS or /var/cache/sluice-corpus), training sets only.
+$SLUICE_CORPUS, /var/cache/sluice-corpus or ~/.cache/sluice-corpus),
+training sets only.
 """
 import os
 import shutil
@@ -19,8 +20,12 @@ import pytest
 from conftest import BUILD, Daemon, dnsmasq, free_port, messages, \
     wait_for, wait_messages, write_conf
 
-CORPUS = os.path.join(os.environ.get("SLUICE_CORPUS",
-                                     "/var/cache/sluice-corpus"), "data")
+# where spamd/corpus.sh puts it
+CORPUS = os.path.join(os.environ.get("SLUICE_CORPUS") or next(
+    (d for d in ("/var/cache/sluice-corpus",
+                 os.path.expanduser("~/.cache/sluice-corpus"))
+     if os.path.isdir(os.path.join(d, "data"))),
+    "/var/cache/sluice-corpus"), "data")
 SPAMTRAIN = os.path.join(BUILD, "sluice-spamtrain")
 
 HAM = (b"From: Carol <carol@example.test>\r\n"
