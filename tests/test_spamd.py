@@ -445,6 +445,7 @@ def test_held_out_evaluation(bayes_db):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
+@pytest.mark.xdist_group("postfix")  # bench.PF_CONF is one directory
 def test_milter_with_postfix(cluster, bayes_db):
     import sys
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
