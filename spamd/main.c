@@ -42,12 +42,13 @@ static const struct cfg_param table[] = {
 	 "our name in LHLO and Received (empty: the host name)"},
 	{"trusted_peers", CFG_STR, "127.0.0.1", &cfg.trusted_peers, 0, 0,
 	 "who may send through us: addresses or a.b.c.d/len, comma separated"},
-	{"next_hop", CFG_STR, "lmtp:127.0.0.1:2424", &cfg.next_hop, 0, 0,
-	 "where scanned mail goes: lmtp:host:port or smtp:host:port, "
-	 "comma separated (tried in order)"},
-	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
-	 "per-domain hops, e.g. remote mail to outmta: "
-	 "remote.test = smtp:127.0.0.1:10026"},
+	{"next_hop", CFG_STR, "smtp:127.0.0.1:10026", &cfg.next_hop, 0, 0,
+	 "where scanned mail for other domains goes (outmta): "
+	 "lmtp:host:port or smtp:host:port, comma separated (tried in "
+	 "order)"},
+	{"domain_routes", CFG_STR, "example.test = lmtp:127.0.0.1:2424",
+	 &cfg.domain_routes, 0, 0,
+	 "per-domain hops: the local domains to the store"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	{"bayes_db", CFG_STR, "var/spamd/bayes.db", &cfg.bayes_db, 0, 0,
 	 "SQLite token counts from sluice-spamtrain (missing: no Bayes)"},
