@@ -76,6 +76,7 @@ def spamd(cluster, store=None, extra=None, milter=False):
             "milter_listen": "127.0.0.1:%d" % free_port(),
             "hostname": "spamd.example.test",
             "next_hop": "lmtp:127.0.0.1:%d" % (store.port if store else 9),
+            "domain_routes": "",
             "queue_dir": os.path.join(d, "queue"),
             "quarantine_dir": os.path.join(d, "quarantine"),
             "bayes_db": os.path.join(d, "bayes.db"),
