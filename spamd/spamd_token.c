@@ -27,7 +27,14 @@
 static const char *const word_fields[] = {"subject", "from", "to", "cc",
 	"reply-to", "sender", "content-type", "part-content-type",
 	"x-mailer", "user-agent", "message-id", "return-path", "list-id",
-	"received", "x-priority", "importance", NULL};
+	"received", "x-priority", "importance", "x-msmail-priority",
+	"content-transfer-encoding", "precedence", "organization",
+	"errors-to", NULL};
+
+/* Fields holding addresses: their words with an '@' also give
+ * "FIELD:@DOMAIN". */
+static const char *const addr_fields[] = {"from", "to", "cc", "reply-to",
+	"sender", "return-path", "errors-to", NULL};
 
 struct emitter {
 	spamd_token_fn fn;
@@ -96,6 +103,113 @@ static void url_tokens(struct emitter *em, const char *w, size_t n)
 		emit(em, "url:", dot2 + 1, (size_t)(e - dot2 - 1));
 }
 
+/* The dotted-quad IPv4 address w (n bytes), or 0. */
+static int is_ipv4(const char *w, size_t n)
+{
+	size_t i, dots = 0, digits = 0;
+
+	for (i = 0; i < n; i++) {
+		if (w[i] == '.') {
+			if (digits == 0 || digits > 3)
+				return 0;
+			dots++;
+			digits = 0;
+		} else if (isdigit((unsigned char)w[i])) {
+			digits++;
+		} else {
+			return 0;
+		}
+	}
+	return dots == 3 && digits > 0 && digits <= 3;
+}
+
+/* Month and day names: Received dates say when, not who. */
+static int is_date_word(const char *w, size_t n)
+{
+	static const char names[] = "jan feb mar apr may jun jul aug sep "
+		"oct nov dec mon tue wed thu fri sat sun ";
+	size_t i;
+
+	if (n != 3)
+		return 0;
+	for (i = 0; names[i]; i += 4)
+		if (strncasecmp(names + i, w, 3) == 0)
+			return 1;
+	return 0;
+}
+
+/* A word of a Received field: hosts and their domains, IP prefixes
+ * ("received:ip:10.1" ...) and plain words; dates, times and queue ids
+ * change with every message and are left out. */
+static void received_word(struct emitter *em, const char *pre, const char *w,
+			  size_t n)
+{
+	const char *dot = NULL, *dot2 = NULL, *p;
+	char ip[64];
+	size_t i, alpha = 0, digit = 0;
+
+	if (is_ipv4(w, n)) {
+		for (i = 0, p = w; i < 3; i++, p++) {
+			p = memchr(p, '.', (size_t)(w + n - p));
+			snprintf(ip, sizeof(ip), "%sip:", pre);
+			emit(em, ip, w, (size_t)(p - w));
+		}
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		alpha += isalpha((unsigned char)w[i]) != 0;
+		digit += isdigit((unsigned char)w[i]) != 0;
+		if (w[i] == '.') {
+			dot2 = dot;
+			dot = w + i;
+		}
+	}
+	if (dot && alpha > 0) {
+		emit(em, pre, w, n);
+		if (dot2 && memchr(w, '@', n) == NULL)
+			emit(em, pre, dot2 + 1, (size_t)(w + n - dot2 - 1));
+		return;
+	}
+	if (digit == 0 && alpha == n && !is_date_word(w, n))
+		emit(em, pre, w, n);
+}
+
+static int in_list(const char *const *list, const char *name, size_t n)
+{
+	size_t i;
+
+	for (i = 0; list[i]; i++)
+		if (strlen(list[i]) == n && memcmp(list[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* A word of a header field pre ("subject:"). */
+static void header_word(struct emitter *em, const char *pre, const char *w,
+			size_t n)
+{
+	size_t pl = strlen(pre) - 1;
+	const char *at = memchr(w, '@', n);
+	char dom[48];
+
+	if (pl == 8 && memcmp(pre, "received", 8) == 0) {
+		received_word(em, pre, w, n);
+		return;
+	}
+	if (pl == 10 && memcmp(pre, "message-id", 10) == 0) {
+		/* the local part is unique: only the domain tells */
+		if (at && at + 1 < w + n)
+			emit(em, "message-id:@", at + 1,
+			     (size_t)(w + n - at - 1));
+		return;
+	}
+	emit(em, pre, w, n);
+	if (at && at + 1 < w + n && in_list(addr_fields, pre, pl)) {
+		snprintf(dom, sizeof(dom), "%s@", pre);
+		emit(em, dom, at + 1, (size_t)(w + n - at - 1));
+	}
+}
+
 static void word(struct emitter *em, const char *pre, const char *w,
 		 size_t n, size_t min)
 {
@@ -123,7 +237,10 @@ static void word(struct emitter *em, const char *pre, const char *w,
 		emit(em, "email:", at + 1, (size_t)(w + n - at - 1));
 		return;
 	}
-	emit(em, pre, w, n);
+	if (pre[0] != '\0')
+		header_word(em, pre, w, n);
+	else
+		emit(em, pre, w, n);
 }
 
 /* Split p..end into words separated by is_sep bytes. */
@@ -142,16 +259,6 @@ static void words(struct emitter *em, const char *pre, const char *p,
 	}
 }
 
-static int word_field(const char *name, size_t n)
-{
-	size_t i;
-
-	for (i = 0; word_fields[i]; i++)
-		if (strlen(word_fields[i]) == n &&
-		    memcmp(word_fields[i], name, n) == 0)
-			return 1;
-	return 0;
-}
 
 void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 		    spamd_token_fn fn, void *arg)
@@ -176,7 +283,7 @@ void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 		memcpy(pre, p, n);
 		pre[n] = ':';
 		pre[n + 1] = '\0';
-		if (word_field(p, (size_t)(colon - p)))
+		if (in_list(word_fields, p, (size_t)(colon - p)))
 			words(&em, pre, colon + 1, nl, 1);
 		else
 			emit(&em, "header:", p, n);
