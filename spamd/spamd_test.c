@@ -156,6 +156,39 @@ static void test_tokens(void)
 	spamd_text_free(&t);
 }
 
+/* Header tokens: Received hosts and IP prefixes without dates and ids,
+ * the Message-ID's domain only, the domains of addresses. */
+static void test_header_tokens(void)
+{
+	struct spamd_text t;
+	struct collect c;
+	const char *msg = "Received: from mx.relay.test ([192.0.2.77]) by "
+			  "in.example.test with ESMTP id g8ABC123 for "
+			  "<bob@example.test>; Tue, 8 Oct 2002 10:11:12 +0100\r\n"
+			  "Message-ID: <unique1234@mailer.test>\r\n"
+			  "From: Carol <carol@free.test>\r\n\r\nbody\r\n";
+
+	memset(&c, 0, sizeof(c));
+	spamd_text_extract(msg, strlen(msg), 65536, &t);
+	spamd_tokenize(&t, 1000, collect, &c);
+	CHECK(strstr(c.all, "|received:mx.relay.test|") != NULL ||
+	      !strncmp(c.all, "received:mx.relay.test|", 23), "host");
+	CHECK(strstr(c.all, "|received:relay.test|") != NULL, "domain");
+	CHECK(strstr(c.all, "|received:ip:192|") != NULL, "ip /8");
+	CHECK(strstr(c.all, "|received:ip:192.0.2|") != NULL, "ip /24");
+	CHECK(strstr(c.all, "192.0.2.77") == NULL, "no full ip");
+	CHECK(strstr(c.all, "|received:esmtp|") != NULL, "word kept");
+	CHECK(strstr(c.all, "|received:oct|") == NULL, "no month");
+	CHECK(strstr(c.all, "|received:tue|") == NULL, "no day");
+	CHECK(strstr(c.all, "g8abc123") == NULL, "no queue id");
+	CHECK(strstr(c.all, "10:11:12") == NULL, "no time");
+	CHECK(strstr(c.all, "|message-id:@mailer.test|") != NULL, "msgid");
+	CHECK(strstr(c.all, "unique1234") == NULL, "msgid local part");
+	CHECK(strstr(c.all, "|from:carol@free.test|") != NULL, "address");
+	CHECK(strstr(c.all, "|from:@free.test|") != NULL, "address domain");
+	spamd_text_free(&t);
+}
+
 struct rcase {
 	const char *name, *rules, *err;
 };
@@ -314,6 +347,7 @@ int main(void)
 	test_rules();
 	test_score();
 	test_dnsbl();
+	test_header_tokens();
 	test_bayes();
 	return test_done();
 }
