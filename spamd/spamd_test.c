@@ -127,9 +127,20 @@ static void collect(void *arg, const char *tok, size_t n)
 	}
 }
 
-static void test_tokens(void)
+/* The tokens of msg into c, "|"-separated, with a leading "|". */
+static void tokens_of(const char *msg, struct collect *c)
 {
 	struct spamd_text t;
+
+	memset(c, 0, sizeof(*c));
+	c->all[0] = '|';
+	spamd_text_extract(msg, strlen(msg), 65536, &t);
+	spamd_tokenize(&t, 1000, collect, c);
+	spamd_text_free(&t);
+}
+
+static void test_tokens(void)
+{
 	struct collect c;
 	const char *msg = "Subject: Free MONEY!\r\nX-Foo: bar\r\n\r\n"
 			  "Hello, (World) a bb see http://www.evil.test/x "
@@ -137,11 +148,9 @@ static void test_tokens(void)
 			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 			  "aaaaaaaaaaa\r\n";
 
-	memset(&c, 0, sizeof(c));
-	spamd_text_extract(msg, strlen(msg), 65536, &t);
-	spamd_tokenize(&t, 1000, collect, &c);
-	CHECK(strstr(c.all, "|subject:free|") || !strncmp(c.all,
-	      "subject:free|", 13), "subject word, lower case");
+	tokens_of(msg, &c);
+	CHECK(strstr(c.all, "|subject:free|") != NULL,
+	      "subject word, lower case");
 	CHECK(strstr(c.all, "|subject:money|") != NULL, "punctuation trimmed");
 	CHECK(strstr(c.all, "|header:x-foo|") != NULL, "other field named");
 	CHECK(strstr(c.all, "|hello|") != NULL, "body word");
@@ -153,14 +162,12 @@ static void test_tokens(void)
 	CHECK(strstr(c.all, "|email:spam.test|") != NULL, "email domain");
 	CHECK(strstr(c.all, "|skip:a 50|") != NULL, "long word skipped");
 	CHECK(spamd_token_hash("a", 1) != spamd_token_hash("b", 1), "hash");
-	spamd_text_free(&t);
 }
 
 /* Header tokens: Received hosts and IP prefixes without dates and ids,
  * the Message-ID's domain only, the domains of addresses. */
 static void test_header_tokens(void)
 {
-	struct spamd_text t;
 	struct collect c;
 	const char *msg = "Received: from mx.relay.test ([192.0.2.77]) by "
 			  "in.example.test with ESMTP id g8ABC123 for "
@@ -168,11 +175,8 @@ static void test_header_tokens(void)
 			  "Message-ID: <unique1234@mailer.test>\r\n"
 			  "From: Carol <carol@free.test>\r\n\r\nbody\r\n";
 
-	memset(&c, 0, sizeof(c));
-	spamd_text_extract(msg, strlen(msg), 65536, &t);
-	spamd_tokenize(&t, 1000, collect, &c);
-	CHECK(strstr(c.all, "|received:mx.relay.test|") != NULL ||
-	      !strncmp(c.all, "received:mx.relay.test|", 23), "host");
+	tokens_of(msg, &c);
+	CHECK(strstr(c.all, "|received:mx.relay.test|") != NULL, "host");
 	CHECK(strstr(c.all, "|received:relay.test|") != NULL, "domain");
 	CHECK(strstr(c.all, "|received:ip:192|") != NULL, "ip /8");
 	CHECK(strstr(c.all, "|received:ip:192.0.2|") != NULL, "ip /24");
@@ -186,7 +190,6 @@ static void test_header_tokens(void)
 	CHECK(strstr(c.all, "unique1234") == NULL, "msgid local part");
 	CHECK(strstr(c.all, "|from:carol@free.test|") != NULL, "address");
 	CHECK(strstr(c.all, "|from:@free.test|") != NULL, "address domain");
-	spamd_text_free(&t);
 }
 
 struct rcase {
