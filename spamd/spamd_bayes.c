@@ -12,7 +12,7 @@
  *
  *	The probability is Gary Robinson's: a token's spam probability
  *	p = (s/S) / (s/S + h/H) is shrunk toward x = 0.5 by the evidence,
- *	f = (0.45 * 0.5 + n * p) / (0.45 + n), where n counts the messages
+ *	f = (0.7 * 0.5 + n * p) / (0.7 + n), where n counts the messages
  *	with the token as if both classes had been trained on as many
  *	messages, n = s * (S + H) / 2S + h * (S + H) / 2H (with far fewer
  *	spam than ham, a spam count is worth more; cross-validated on the
@@ -34,7 +34,7 @@
 
 #include "spamd.h"
 
-#define UNKNOWN_STRENGTH 0.45	/* s of Robinson's f(w) */
+#define UNKNOWN_STRENGTH 0.7	/* s of Robinson's f(w), cross-validated */
 #define UNKNOWN_PROB 0.5	/* x */
 #define MIN_DEVIATION 0.1	/* clues nearer 0.5 are ignored */
 #define MAX_CLUES 150
