@@ -11,7 +11,11 @@
  *	SPAMD_TOKEN_MIN bytes are dropped and longer ones than
  *	SPAMD_TOKEN_MAX become "skip:C N" (first byte, length in tens), as
  *	SpamBayes does. Links give "url:HOST" and "url:DOMAIN", addresses
- *	"email:DOMAIN". Pure; faces the network through its input; fuzzed.
+ *	"email:DOMAIN". Received fields give their hosts, domains, IP
+ *	prefixes ("received:ip:192.0") and plain words, never dates, times
+ *	or queue ids (those say when, and drift); a Message-ID gives only its
+ *	domain; addresses in From, To, Reply-To, ... also "from:@DOMAIN".
+ *	Pure; faces the network through its input; fuzzed.
  */
 #include <ctype.h>
 #include <stdio.h>
