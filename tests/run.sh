@@ -49,9 +49,11 @@ printf 'clamav_database = %s\n' "$CLAMDB" > var/avscan.conf
 # spamd: Bayes trained on the SpamAssassin public corpus's training sets
 # (fetched once into var/corpus by spamd/corpus.sh)
 mkdir -p var/spamd
-if [ ! -f var/spamd/bayes.db ]; then
+# (again when sluice-spamtrain is newer: its tokens may have changed)
+if [ ! -f var/spamd/bayes.db ] || [ $B/sluice-spamtrain -nt var/spamd/bayes.db ]; then
 	SPAMTRAIN=$B/sluice-spamtrain spamd/corpus.sh all var/corpus
-	cp var/corpus/bayes.db var/spamd/bayes.db
+	cp var/corpus/bayes.db var/spamd/bayes.db.tmp
+	mv var/spamd/bayes.db.tmp var/spamd/bayes.db
 	chmod 755 var/spamd
 	chmod 644 var/spamd/bayes.db
 fi
