@@ -633,6 +633,7 @@ static void accept_one(struct smtp_server *srv, int fd)
 		return;
 	}
 	ss->pub.srv = srv;
+	ss->pub.lmtp = srv->cfg.lmtp;
 	snprintf(ss->pub.id, sizeof(ss->pub.id), "%08llX",
 		 (unsigned long long)++srv->counter);
 	sbuf_init(&ss->pub.msg, (size_t)srv->cfg.max_size + 2);

@@ -51,6 +51,7 @@ struct smtp_session {
 	int client_port;
 	char *helo;		/* NULL until HELO/EHLO/LHLO */
 	int esmtp;		/* EHLO/LHLO used */
+	int lmtp;		/* the server speaks LMTP */
 	int tls;		/* TLS active */
 	char tls_info[128];	/* protocol and cipher, for Received */
 	const struct addr *path; /* parsed path, during on_mail/on_rcpt */

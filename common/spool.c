@@ -161,6 +161,9 @@ int spool_received_ex(struct smtp_session *s, const char *hostname,
 	if (s->env.smtputf8)
 		proto = s->tls ? (s->auth_user ? "UTF8SMTPSA" : "UTF8SMTPS")
 			       : (s->auth_user ? "UTF8SMTPA" : "UTF8SMTP");
+	else if (s->lmtp)
+		proto = s->tls ? (s->auth_user ? "LMTPSA" : "LMTPS")
+			       : (s->auth_user ? "LMTPA" : "LMTP");
 	else if (s->esmtp)
 		proto = s->tls ? (s->auth_user ? "ESMTPSA" : "ESMTPS")
 			       : (s->auth_user ? "ESMTPA" : "ESMTP");

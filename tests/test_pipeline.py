@@ -66,6 +66,9 @@ def test_ham_spam_and_virus_through_the_pipeline(cluster, bayes_db):
     rcvd = header(got, "Received")
     assert len(rcvd) >= 3 and "by spamd.example.test" in rcvd[0] and \
         "by av.example.test" in rcvd[1] and "by mx.example.test" in rcvd[2]
+    # RFC 3848: the inner hops were LMTP
+    assert " with LMTP id " in rcvd[0] and " with LMTP id " in rcvd[1]
+    assert " with ESMTP id " in rcvd[2]
     # a training-set spam that claims to be ham: mx strips the claim,
     # spamd flags it, the store files it into Junk
     spam = first_spam()
