@@ -59,15 +59,6 @@ static int av_connect(struct smtp_session *s, struct smtp_reply *r)
 			      av->cfg->hostname);
 }
 
-/* The data reply: once per accepted recipient (LMTP). */
-static void reply_all(struct smtp_session *s, const struct smtp_reply *r)
-{
-	size_t n = smtp_session_replies_owed(s);
-
-	while (n-- > 0)
-		smtp_session_reply(s, r);
-}
-
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -127,7 +118,7 @@ static void pass_on(struct avscan *av, struct smtp_session *s,
 			status, avscan_clam_version()) < 0) {
 		sbuf_free(&pre);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		reply_all(s, &r);
+		smtp_session_reply_all(s, &r);
 		return;
 	}
 	spool_accept(&av->spool, s, pre.data, pre.len);
@@ -178,7 +169,7 @@ static void infected(struct avscan *av, struct smtp_session *s,
 			       "%s", j->name);
 		break;
 	}
-	reply_all(s, &r);
+	smtp_session_reply_all(s, &r);
 }
 
 /* On the loop: give the message back and act on the verdict. */
@@ -213,7 +204,7 @@ static void scan_done(void *arg)
 	} else {
 		log_warn("%s: scan error: %s: deferred", s->id, j->name);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: virus scan failed");
-		reply_all(s, &r);
+		smtp_session_reply_all(s, &r);
 	}
 	job_free(j);
 }
@@ -251,7 +242,7 @@ static void av_data(struct smtp_session *s)
 	return;
 fail:
 	smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-	reply_all(s, &r);
+	smtp_session_reply_all(s, &r);
 }
 
 static void av_close(struct smtp_session *s)

@@ -391,37 +391,98 @@ static void compact(struct queue *q)
 	sbuf_free(&body);
 }
 
-int queue_sync(struct queue *q)
+int queue_sync_prepare(struct queue *q, struct queue_syncjob *j)
+{
+	size_t i;
+
+	j->fd = j->dirfd = -1;
+	j->rc = 0;
+	/* segments dead now may go once this sync made their death durable;
+	 * a segment that dies later waits for a later sync (its live
+	 * messages may be copied forward by records this one misses) */
+	for (i = 0; i + 1 < q->nsegs && q->segs[i].live == 0; i++)
+		;
+	j->drop_below = q->segs[i].num;
+	if (q->dirty && (j->fd = dup(active(q)->fd)) < 0)
+		goto fail;
+	if (q->dir_dirty && (j->dirfd = dup(q->dirfd)) < 0)
+		goto fail;
+	q->dirty = q->dir_dirty = 0;
+	return 0;
+fail:
+	log_error("queue %s: dup: %s", q->dir, strerror(errno));
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+	return -1;
+}
+
+void queue_sync_run(struct queue_syncjob *j)
+{
+	if (j->fd >= 0) {
+		if (fdatasync(j->fd) < 0)
+			j->rc = errno;
+		close(j->fd);
+		j->fd = -1;
+	}
+	if (j->dirfd >= 0) {
+		if (j->rc == 0 && fsync(j->dirfd) < 0)
+			j->rc = errno;
+		close(j->dirfd);
+		j->dirfd = -1;
+	}
+}
+
+int queue_sync_finish(struct queue *q, struct queue_syncjob *j)
 {
 	char name[32];
 	size_t drop = 0, i;
 
-	if (q->dirty && fdatasync(active(q)->fd) < 0) {
-		log_error("queue %s: fdatasync: %s", q->dir, strerror(errno));
+	if (j->rc != 0) {
+		log_error("queue %s: sync: %s", q->dir, strerror(j->rc));
+		/* whatever that sync covered goes into the next one */
+		q->dirty = q->dir_dirty = 1;
 		return -1;
 	}
-	q->dirty = 0;
 	/* unlink the dead prefix (never the active segment): records in
 	 * later segments only ever refer to messages in later segments */
-	while (drop + 1 < q->nsegs && q->segs[drop].live == 0) {
+	while (drop + 1 < q->nsegs && q->segs[drop].live == 0 &&
+	       q->segs[drop].num < j->drop_below) {
 		snprintf(name, sizeof(name), "seg-%08u", q->segs[drop].num);
 		close(q->segs[drop].fd);
 		if (unlinkat(q->dirfd, name, 0) < 0)
 			log_warn("queue %s: unlink %s: %s", q->dir, name,
 				 strerror(errno));
 		drop++;
-		q->dir_dirty = 1;
+		q->dir_dirty = 1;	/* made durable by the next sync */
 	}
 	if (drop) {
 		for (i = drop; i < q->nsegs; i++)
 			q->segs[i - drop] = q->segs[i];
 		q->nsegs -= drop;
 	}
-	if (q->dir_dirty && fsync(q->dirfd) < 0) {
-		log_error("queue %s: fsync dir: %s", q->dir, strerror(errno));
+	return 0;
+}
+
+int queue_sync(struct queue *q)
+{
+	struct queue_syncjob j;
+
+	if (queue_sync_prepare(q, &j) < 0)
 		return -1;
+	queue_sync_run(&j);
+	if (queue_sync_finish(q, &j) < 0)
+		return -1;
+	/* the unlinks just made: durable before returning, as callers
+	 * (shutdown, the control socket) expect of one call */
+	if (q->dir_dirty) {
+		if (fsync(q->dirfd) < 0) {
+			log_error("queue %s: fsync dir: %s", q->dir,
+				  strerror(errno));
+			return -1;
+		}
+		q->dir_dirty = 0;
 	}
-	q->dir_dirty = 0;
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #define SLUICE_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "envelope.h"
@@ -56,6 +57,24 @@ struct qmsg *queue_add(struct queue *q, const struct envelope *e,
 /* One fdatasync for everything appended since the last call (plus the
  * directory when a segment was created), then housekeeping. 0 or -1. */
 int queue_sync(struct queue *q);
+/* queue_sync() in three steps, so the slow middle one can run on another
+ * thread while the loop goes on appending (pipelined group commit):
+ * prepare (loop thread) takes what is not yet durable and marks the
+ * queue clean; run (any thread, once) syncs it; finish (loop thread)
+ * does the housekeeping, or marks the queue dirty again when run failed.
+ * Only what was appended before prepare is durable after a successful
+ * run. One job at a time per queue. */
+struct queue_syncjob {
+	int fd;			/* a dup of the active segment, or -1 */
+	int dirfd;		/* a dup of the directory, or -1 */
+	int rc;			/* errno of run, 0 when it worked */
+	uint32_t drop_below;	/* dead segments below this may go */
+};
+/* 0, or -1 (nothing was taken; the queue stays dirty). */
+int queue_sync_prepare(struct queue *q, struct queue_syncjob *j);
+void queue_sync_run(struct queue_syncjob *j);
+/* 0, or -1 when run failed (logged). */
+int queue_sync_finish(struct queue *q, struct queue_syncjob *j);
 /* Anything appended since the last sync? */
 int queue_dirty(const struct queue *q);
 

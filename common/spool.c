@@ -3,7 +3,10 @@
  *	spool - accept messages into the queue, 250 after the group commit
  * DESCRIPTION
  *	See spool.h. The durability contract of DESIGN.md lives here: no
- *	250 leaves before queue_sync() returned.
+ *	250 leaves before the sync that covers its message returned. A
+ *	message joins "pending" when it is written; a sync takes the whole
+ *	pending list as "syncing" together with queue_sync_prepare() (so
+ *	it covers exactly those writes), and its done function answers them.
  */
 #include "spool.h"
 
@@ -16,6 +19,7 @@
 #include "log.h"
 #include "queue.h"
 #include "tracehdr.h"
+#include "workq.h"
 
 struct spool_sess {
 	struct smtp_session *s;
@@ -23,24 +27,19 @@ struct spool_sess {
 	char qid[QUEUE_ID_LEN + 1];
 };
 
-static void unlink_sess(struct spool *sp, struct spool_sess *ss)
+static void unlink_from(struct spool_sess **pp, struct spool_sess *ss)
 {
-	struct spool_sess **pp;
-
-	for (pp = &sp->pending; *pp; pp = &(*pp)->next)
+	for (; *pp; pp = &(*pp)->next)
 		if (*pp == ss) {
 			*pp = ss->next;
 			break;
 		}
 }
 
-/* The data reply to s: once for SMTP, once per recipient for LMTP. */
-static void reply_all(struct smtp_session *s, const struct smtp_reply *r)
+static void unlink_sess(struct spool *sp, struct spool_sess *ss)
 {
-	size_t n = smtp_session_replies_owed(s);
-
-	while (n-- > 0)
-		smtp_session_reply(s, r);
+	unlink_from(&sp->pending, ss);
+	unlink_from(&sp->syncing, ss);
 }
 
 void spool_accept(struct spool *sp, struct smtp_session *s,
@@ -68,7 +67,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 			s->msg.len) < 0) {
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		reply_all(s, &r);
+		smtp_session_reply_all(s, &r);
 		return;
 	}
 	m = queue_add(sp->q, &s->env, body.data, body.len);
@@ -78,7 +77,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
 			       "error");
-		reply_all(s, &r);
+		smtp_session_reply_all(s, &r);
 		return;
 	}
 	log_info("%s: %s: client=[%s], from=<%s>, size=%zu, nrcpt=%zu "
@@ -108,18 +107,26 @@ void spool_closed(struct spool *sp, struct smtp_session *s)
 	s->ctx = NULL;
 }
 
-void spool_commit(void *arg)
+static void sync_work(void *arg)
+{
+	struct spool *sp = arg;
+
+	queue_sync_run(&sp->job);
+}
+
+/* Answer the batch the sync covered; start the next one at once. */
+static void sync_done(void *arg)
 {
 	struct spool *sp = arg;
 	struct spool_sess *ss, *next;
 	struct smtp_reply r;
-	int rc = 0, any = sp->pending != NULL;
+	int rc, any = sp->syncing != NULL;
 
-	if (queue_dirty(sp->q))
-		rc = queue_sync(sp->q);
+	sp->busy = 0;
+	rc = queue_sync_finish(sp->q, &sp->job);
 	if (rc < 0)
 		log_error("queue sync failed: mail not acknowledged");
-	for (ss = sp->pending, sp->pending = NULL; ss; ss = next) {
+	for (ss = sp->syncing, sp->syncing = NULL; ss; ss = next) {
 		next = ss->next;
 		if (rc < 0)
 			smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
@@ -127,10 +134,56 @@ void spool_commit(void *arg)
 		else
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
-		reply_all(ss->s, &r);
+		smtp_session_reply_all(ss->s, &r);
 	}
-	if (any)
+	if (any && sp->fwd)
 		forward_kick(sp->fwd);
+	spool_commit(sp);
+}
+
+void spool_commit(void *arg)
+{
+	struct spool *sp = arg;
+	struct spool_sess *ss, *next;
+	struct smtp_reply r;
+
+	/* no syncer: stopping (stage_spool_stop() syncs what is left) */
+	if (sp->busy || sp->syncer == NULL ||
+	    (!queue_dirty(sp->q) && sp->pending == NULL))
+		return;
+	if (queue_sync_prepare(sp->q, &sp->job) < 0 ||
+	    workq_submit(sp->syncer, sync_work, sync_done, sp) < 0) {
+		log_error("cannot start a queue sync: mail not acknowledged");
+		for (ss = sp->pending, sp->pending = NULL; ss; ss = next) {
+			next = ss->next;
+			smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
+				       "write error");
+			smtp_session_reply_all(ss->s, &r);
+		}
+		return;
+	}
+	sp->busy = 1;
+	sp->syncing = sp->pending;
+	sp->pending = NULL;
+}
+
+void spool_syncer_start(struct spool *sp, struct evloop *loop)
+{
+	char err[256];
+
+	sp->syncer = workq_new(loop, 1, err, sizeof(err));
+	if (sp->syncer == NULL)
+		log_fatal("queue sync thread: %s", err);
+}
+
+void spool_syncer_stop(struct spool *sp)
+{
+	/* the done function of a running sync runs in here; it must not
+	 * start another */
+	struct workq *w = sp->syncer;
+
+	sp->syncer = NULL;
+	workq_free(&w);
 }
 
 const char *spool_qid(const struct smtp_session *s)

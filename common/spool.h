@@ -3,27 +3,44 @@
  *	spool - accept messages into the queue, 250 after the group commit
  * DESCRIPTION
  *	What every queueing stage does at end of data: write the message
- *	(with the stage's trace header in front) to the queue, then, at the
- *	end of the event-loop turn, sync the queue once and answer every
- *	message of that turn: "250 2.0.0 Ok: queued as ID", or 451 when the
- *	sync failed. The session's ctx belongs to this module. Mail layer.
+ *	(with the stage's trace header in front) to the queue, then sync
+ *	the queue once for a whole batch and answer every message of the
+ *	batch: "250 2.0.0 Ok: queued as ID", or 451 when the sync failed.
+ *	The sync runs on a thread of its own (pipelined group commit): the
+ *	loop goes on reading and queueing while it runs, and everything
+ *	queued meanwhile makes the next batch, started as soon as the sync
+ *	returns; so batches grow with the load instead of each stalling the
+ *	loop. The session's ctx belongs to this module. Mail layer.
  */
 #ifndef SLUICE_SPOOL_H
 #define SLUICE_SPOOL_H
 
 #include <stddef.h>
 
+#include "queue.h"
 #include "smtp_server.h"
 
-struct queue;
 struct forwarder;
+struct workq;
 
 struct spool {
 	struct queue *q;
 	struct forwarder *fwd;
 	const char *stage;		/* entered_by, e.g. "mx" */
-	struct spool_sess *pending;	/* waiting for the commit */
+	struct spool_sess *pending;	/* queued, not in a sync yet */
+	struct spool_sess *syncing;	/* in the sync that is running */
+	struct workq *syncer;		/* one thread for the syncs */
+	struct queue_syncjob job;	/* the running sync */
+	int busy;			/* a sync is running */
 };
+
+/* Start the sync thread of sp (sp->q open). Exits through log_fatal()
+ * when it cannot. */
+void spool_syncer_start(struct spool *sp, struct evloop *loop);
+
+/* Wait for a running sync (its messages are answered) and stop the
+ * thread. */
+void spool_syncer_stop(struct spool *sp);
 
 /* Queue s's message with prefix (a trace header, may be empty) in front;
  * the reply comes from spool_commit(). Answers 451 itself on failure. */
@@ -41,7 +58,8 @@ const char *spool_qid(const struct smtp_session *s);
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);
 
-/* Turn-end hook (arg: the struct spool). */
+/* Turn-end hook (arg: the struct spool): start a sync of what is not
+ * durable yet, unless one is running. */
 void spool_commit(void *arg);
 
 /* "Received: from helo ([addr]) by host (Sluice) with PROTO id SID

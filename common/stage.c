@@ -44,6 +44,7 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 	fc->concurrency = q->delivery_concurrency;
 	sp->fwd = forward_new(loop, sp->q, routes, fc);
 	sp->stage = stage;
+	spool_syncer_start(sp, loop);
 	if ((size_t)snprintf(ctl, sizeof(ctl), "%s/%s", q->queue_dir,
 			     QUEUE_CONTROL_SOCK) >= sizeof(ctl))
 		log_fatal("queue_dir too long");
@@ -83,6 +84,7 @@ void stage_spool_stop(struct spool *sp)
 {
 	forward_free(sp->fwd);
 	sp->fwd = NULL;
+	spool_syncer_stop(sp);
 	if (queue_sync(sp->q) < 0)
 		log_error("queue sync at shutdown failed");
 	queue_close(sp->q);
