@@ -224,6 +224,7 @@ int main(int argc, char **argv)
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	store_syncer_start(&st, loop);
 	for (i = 0; i < 2; i++) {
 		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
 							      i)) == NULL)
@@ -263,6 +264,7 @@ int main(int argc, char **argv)
 	smtp_server_free(srv);
 	for (i = 0; i < 2; i++)
 		pop3_server_free(&pop3[i]);
+	store_syncer_stop(&st);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);

@@ -78,16 +78,26 @@ struct mbox_store;
 struct store {
 	struct store_config *cfg;
 	struct directory *users;
-	struct maildir_batch *batch;
-	struct store_sess *pending; /* sessions waiting for the commit */
+	struct maildir_batch *batch; /* files written, not committing */
+	struct store_sess *pending; /* their sessions */
+	struct maildir_batch *committing; /* the batch being committed */
+	struct store_sess *syncing; /* its sessions */
+	struct maildir_batch *spare; /* the next batch, empty */
+	struct workq *syncer;	/* the thread that commits */
+	int commit_rc;		/* maildir_commit() of the running one */
 	struct tls_ctx *tls;	/* NULL: no certificate, no TLS */
 	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
 	struct mbox_store *mbox; /* the folders, shared by every session */
 };
 
 extern const struct smtp_hooks store_hooks;
-/* Turn-end hook: commit the batch, answer every waiting recipient. */
+/* Turn-end hook: unless a commit is running, commit the batch on the
+ * syncer thread (the loop goes on filling the next one) and answer its
+ * recipients when it is durable. */
 void store_commit(void *arg);
+/* Start and stop the commit thread (stop waits for a running commit). */
+void store_syncer_start(struct store *st, struct evloop *loop);
+void store_syncer_stop(struct store *st);
 
 /* ---- start-up helpers (main.c) ---- */
 

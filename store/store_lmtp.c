@@ -5,8 +5,11 @@
  *	RCPT is checked against the user table (550 5.1.1 for an unknown
  *	user, that recipient alone); at end of data every accepted recipient
  *	is expanded (aliases) and staged into its Maildirs; the turn-end
- *	hook commits the whole batch and then gives each recipient its own
- *	reply, in order. Faces the inner network (mx and later stages).
+ *	hook hands the whole batch to the commit thread and, when it is
+ *	durable, gives each recipient its own reply, in order. Messages
+ *	that arrive meanwhile fill the next batch (pipelined group commit:
+ *	the loop never waits for the disk). Faces the inner network (mx and
+ *	later stages).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include "store.h"
 #include "store_mbox.h"
 #include "tracehdr.h"
+#include "workq.h"
 
 #define STORE_MAX_EXPAND 64
 #define H_QUOTA (-2)	/* a handle that stands for "over quota" */
@@ -128,20 +132,24 @@ static void store_data(struct smtp_session *s)
 static void store_close(struct smtp_session *s)
 {
 	struct store *st = store_of(s);
+	struct store_sess **lists[] = {&st->pending, &st->syncing};
 	struct store_sess **pp, *ss = s->ctx;
+	size_t i;
 
 	if (ss == NULL)
 		return;
-	for (pp = &st->pending; *pp; pp = &(*pp)->next)
-		if (*pp == ss) {
-			*pp = ss->next;
-			break;
-		}
+	for (i = 0; i < 2; i++)
+		for (pp = lists[i]; *pp; pp = &(*pp)->next)
+			if (*pp == ss) {
+				*pp = ss->next;
+				break;
+			}
 	sess_free(ss);
 	s->ctx = NULL;
 }
 
-static void answer(struct store *st, struct store_sess *ss)
+static void answer(struct store *st, struct maildir_batch *b,
+		   struct store_sess *ss)
 {
 	struct smtp_session *s = ss->s;
 	struct smtp_reply r;
@@ -165,7 +173,7 @@ static void answer(struct store *st, struct store_sess *ss)
 			if (h == H_QUOTA)
 				continue;
 			quota = 0;
-			ok &= maildir_ok(st->batch, h);
+			ok &= maildir_ok(b, h);
 		}
 		if (quota) {
 			int perm = st->cfg->quota_permanent;
@@ -203,14 +211,15 @@ static void answer(struct store *st, struct store_sess *ss)
 
 /* Count what was delivered against the quotas and wake the IMAP
  * sessions of each mailbox (IDLE). */
-static void wake(struct store *st, struct store_sess *ss)
+static void wake(struct store *st, struct maildir_batch *b,
+		 struct store_sess *ss)
 {
 	const char *box, *folder;
 	long long size;
 	size_t i;
 
 	for (i = 0; i < ss->nall; i++) {
-		box = maildir_mailbox(st->batch, ss->all[i], &size, &folder);
+		box = maildir_mailbox(b, ss->all[i], &size, &folder);
 		if (box == NULL)
 			continue;
 		mbox_usage_add(st->mbox, box, size);
@@ -218,20 +227,67 @@ static void wake(struct store *st, struct store_sess *ss)
 	}
 }
 
+static void commit_work(void *arg)
+{
+	struct store *st = arg;
+
+	st->commit_rc = maildir_commit(st->committing);
+}
+
+static void commit_done(void *arg)
+{
+	struct store *st = arg;
+	struct maildir_batch *b = st->committing;
+	struct store_sess *ss, *next;
+
+	for (ss = st->syncing, st->syncing = NULL; ss; ss = next) {
+		next = ss->next;
+		wake(st, b, ss);
+		answer(st, b, ss);
+	}
+	maildir_reset(b);
+	st->spare = b;
+	st->committing = NULL;
+	store_commit(st);
+}
+
 void store_commit(void *arg)
 {
 	struct store *st = arg;
-	struct store_sess *ss, *next;
 
-	if (st->pending == NULL)
+	/* no syncer: stopping; staged files stay in tmp/, unanswered */
+	if (st->committing || st->syncer == NULL || st->pending == NULL)
 		return;
-	maildir_commit(st->batch);
-	for (ss = st->pending, st->pending = NULL; ss; ss = next) {
-		next = ss->next;
-		wake(st, ss);
-		answer(st, ss);
+	st->committing = st->batch;
+	st->syncing = st->pending;
+	st->batch = st->spare;
+	st->pending = NULL;
+	st->spare = NULL;
+	if (workq_submit(st->syncer, commit_work, commit_done, st) < 0) {
+		/* out of memory: commit here, the old way */
+		commit_work(st);
+		commit_done(st);
 	}
-	maildir_reset(st->batch);
+}
+
+void store_syncer_start(struct store *st, struct evloop *loop)
+{
+	char err[256];
+
+	st->spare = maildir_batch_new(st->cfg->mail_root, st->cfg->hostname);
+	st->syncer = workq_new(loop, 1, err, sizeof(err));
+	if (st->syncer == NULL)
+		log_fatal("Maildir commit thread: %s", err);
+}
+
+void store_syncer_stop(struct store *st)
+{
+	struct workq *w = st->syncer;
+
+	st->syncer = NULL;
+	workq_free(&w);
+	maildir_batch_free(st->spare);
+	st->spare = NULL;
 }
 
 const struct smtp_hooks store_hooks = {
