@@ -154,6 +154,7 @@ fuzz:
 	done
 
 bench: deps all
+	@bench/deps.sh
 	@bench/run.sh
 
 bench-imap: all
