@@ -31,16 +31,21 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c)
+TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
+	avscan/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
+AVSCAN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard avscan/*.c)))
+# libclamav and libmilter only where they are used
+AVSCAN_LIBS = -lclamav -lmilter
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
+	$(B)/sluice-avscan \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
@@ -69,6 +74,15 @@ $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 $(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluice-avscan: $(AVSCAN_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(AVSCAN_LIBS)
+
+$(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
+		$(B)/avscan/avscan_clam.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lclamav
 
 $(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
 		$(B)/libsluice.a

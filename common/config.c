@@ -98,6 +98,43 @@ static int parse_number(const struct cfg_param *p, const char *value,
 	return 0;
 }
 
+/* "a|b|c" in p->def: the index of value, or -1 listing the choices. */
+static int parse_choice(const struct cfg_param *p, const char *value,
+			char *err, size_t errlen)
+{
+	const char *c = p->def, *bar;
+	size_t n, vlen = strlen(value);
+	int i;
+
+	for (i = 0;; i++) {
+		bar = strchr(c, '|');
+		n = bar ? (size_t)(bar - c) : strlen(c);
+		if (n == vlen && strncasecmp(c, value, n) == 0) {
+			*(int *)p->var = i;
+			return 0;
+		}
+		if (bar == NULL)
+			break;
+		c = bar + 1;
+	}
+	snprintf(err, errlen, "'%s' is not one of %s", value, p->def);
+	return -1;
+}
+
+/* The n-th choice of p->def into out. */
+static const char *choice_name(const struct cfg_param *p, int n, char *out,
+			       size_t outlen)
+{
+	const char *c = p->def, *bar;
+	size_t len;
+
+	for (; n > 0 && (bar = strchr(c, '|')) != NULL; n--)
+		c = bar + 1;
+	len = strcspn(c, "|");
+	snprintf(out, outlen, "%.*s", (int)len, c);
+	return out;
+}
+
 int config_parse_value(const struct cfg_param *p, const char *value,
 		       char *err, size_t errlen)
 {
@@ -127,6 +164,8 @@ int config_parse_value(const struct cfg_param *p, const char *value,
 		}
 		snprintf(err, errlen, "'%s' is not yes or no", value);
 		return -1;
+	case CFG_CHOICE:
+		return parse_choice(p, value, err, errlen);
 	case CFG_INT:
 	case CFG_TIME:
 	case CFG_SIZE:
@@ -230,6 +269,10 @@ int config_load(const struct cfg_param *table, const char *path, char *err,
 	char why[256];
 
 	for (p = table; p->name; p++) {
+		if (p->type == CFG_CHOICE) {
+			*(int *)p->var = 0;
+			continue;
+		}
 		if (config_parse_value(p, p->def, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "default of '%s': %s", p->name,
 				 why);
@@ -239,10 +282,31 @@ int config_load(const struct cfg_param *table, const char *path, char *err,
 	return path ? load_file(table, path, err, errlen) : 0;
 }
 
+int config_key_line(const char *path, const char *key)
+{
+	char line[CONFIG_LINE_MAX + 2], *k, *eq;
+	int lineno = 0, found = 0;
+	FILE *f;
+
+	if (path == NULL || (f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		k = trim(line);
+		eq = strchr(k, '=');
+		if (*k == '#' || eq == NULL)
+			continue;
+		*eq = '\0';
+		found = strcmp(trim(k), key) == 0;
+	}
+	fclose(f);
+	return found ? lineno : 0;
+}
+
 void config_print(const struct cfg_param *table, FILE *out)
 {
 	const struct cfg_param *p;
-	char val[64];
+	char val[64], dflt[64];
 	const char *v;
 
 	for (p = table; p->name; p++) {
@@ -253,6 +317,9 @@ void config_print(const struct cfg_param *table, FILE *out)
 		case CFG_BOOL:
 			v = *(int *)p->var ? "yes" : "no";
 			break;
+		case CFG_CHOICE:
+			v = choice_name(p, *(int *)p->var, val, sizeof(val));
+			break;
 		default:
 			snprintf(val, sizeof(val), "%lld%s",
 				 *(long long *)p->var,
@@ -260,7 +327,10 @@ void config_print(const struct cfg_param *table, FILE *out)
 			v = val;
 			break;
 		}
-		if (p->help)
+		if (p->help && p->type == CFG_CHOICE)
+			fprintf(out, "# %s (%s; default: %s)\n", p->help,
+				p->def, choice_name(p, 0, dflt, sizeof(dflt)));
+		else if (p->help)
 			fprintf(out, "# %s (default: %s)\n", p->help, p->def);
 		fprintf(out, "%s = %s\n", p->name, v);
 	}

@@ -22,6 +22,8 @@ enum cfg_type {
 	CFG_BOOL, /* int *, yes/no/true/false/on/off/1/0 */
 	CFG_TIME, /* long long * seconds; suffix s, m, h, d, w (none = s) */
 	CFG_SIZE, /* long long * bytes; suffix k, m, g (binary; none = bytes) */
+	CFG_CHOICE, /* int *: index of the value among the choices that def
+		     * lists as "first|second|..."; the first is the default */
 };
 
 struct cfg_param {
@@ -44,6 +46,11 @@ int config_load(const struct cfg_param *table, const char *path, char *err,
  * tests. Returns 0, or -1 with a reason in err. */
 int config_parse_value(const struct cfg_param *p, const char *value,
 		       char *err, size_t errlen);
+
+/* The line of path that sets key, or 0 when the file does not (the
+ * default applies) or cannot be read. For errors found after loading:
+ * "file:line: key ...". */
+int config_key_line(const char *path, const char *key);
 
 /* Print "name = value" for every parameter, marking non-defaults. */
 void config_print(const struct cfg_param *table, FILE *out);

@@ -12,7 +12,7 @@
 
 static char *s_str;
 static long long s_int, s_time, s_size;
-static int s_bool;
+static int s_bool, s_mode;
 
 static const struct cfg_param table[] = {
 	{"name", CFG_STR, "def", &s_str, 0, 0, "a string"},
@@ -20,6 +20,7 @@ static const struct cfg_param table[] = {
 	{"wait", CFG_TIME, "1m", &s_time, 1, 86400 * 7, "a time"},
 	{"size", CFG_SIZE, "1k", &s_size, 0, 1LL << 40, "a size"},
 	{"flag", CFG_BOOL, "no", &s_bool, 0, 0, "a bool"},
+	{"mode", CFG_CHOICE, "keep|drop|bounce", &s_mode, 0, 0, "a choice"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -32,8 +33,8 @@ struct fcase {
 static const struct fcase files[] = {
 	{"empty", "", NULL},
 	{"comments", "# hi\n\n   # indented\n", NULL},
-	{"all types", "name = x y  \ncount=7\nwait = 2h\nsize = 3M\nflag = yes\n",
-	 NULL},
+	{"all types", "name = x y  \ncount=7\nwait = 2h\nsize = 3M\nflag = yes\n"
+	 "mode = Bounce\n", NULL},
 	{"unknown", "count = 2\nbogus = 1\n", ":2: unknown key 'bogus'"},
 	{"repeat", "count = 2\ncount = 3\n", ":2: key 'count' given twice"},
 	{"no equals", "count 2\n", ":1: expected 'key = value'"},
@@ -44,6 +45,9 @@ static const struct fcase files[] = {
 	{"overflow", "size = 99999999999999999999\n", "too large"},
 	{"overflow mult", "size = 9999999999999g\n", "too large"},
 	{"bool", "flag = maybe\n", "not yes or no"},
+	{"choice", "\nmode = dro\n", ":2: bad value for 'mode': 'dro' is not "
+	 "one of keep|drop|bounce"},
+	{"choice prefix", "mode = keep|drop\n", "not one of"},
 };
 
 int main(void)
@@ -72,12 +76,22 @@ int main(void)
 		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
 		if (i == 2)
 			CHECK(strcmp(s_str, "x y") == 0 && s_int == 7 &&
-			      s_time == 7200 && s_size == 3 << 20 && s_bool,
-			      "values");
+			      s_time == 7200 && s_size == 3 << 20 && s_bool &&
+			      s_mode == 2, "values");
 	}
 	CHECK(config_load(table, NULL, err, sizeof(err)) == 0 &&
 	      s_int == 5 && s_time == 60 && s_size == 1024 && !s_bool &&
-	      strcmp(s_str, "def") == 0, "defaults");
+	      s_mode == 0 && strcmp(s_str, "def") == 0, "defaults");
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, "# mode = x\n\ncount = 2\n  mode= drop\n",
+			    35) != 35)
+		return 2;
+	close(fd);
+	CHECK(config_key_line(path, "mode") == 4, "key line");
+	CHECK(config_key_line(path, "count") == 3, "key line 3");
+	CHECK(config_key_line(path, "wait") == 0, "key line: unset");
+	CHECK(config_key_line(NULL, "mode") == 0, "key line: no file");
+	unlink(path);
 	CHECK(config_load(table, "/nonexistent/x.conf", err, sizeof(err)) < 0,
 	      "missing file");
 	l = config_list(" a, b ,c  d,,");

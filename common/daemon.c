@@ -39,6 +39,13 @@ static void usage(const char *prog)
 void daemon_start(int argc, char **argv, const char *prog,
 		  const struct cfg_param *table, struct daemon_opts *o)
 {
+	daemon_start_check(argc, argv, prog, table, NULL, o);
+}
+
+void daemon_start_check(int argc, char **argv, const char *prog,
+			const struct cfg_param *table, daemon_check_fn check,
+			struct daemon_opts *o)
+{
 	char err[512];
 	sigset_t stop;
 	int c;
@@ -72,6 +79,10 @@ void daemon_start(int argc, char **argv, const char *prog,
 	if (optind != argc)
 		usage(prog);
 	if (config_load(table, o->config, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		exit(1);
+	}
+	if (check && check(o->config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		exit(1);
 	}

@@ -61,6 +61,16 @@ struct daemon_opts {
 void daemon_start(int argc, char **argv, const char *prog,
 		  const struct cfg_param *table, struct daemon_opts *o);
 
+/* A stage's own checks of its loaded configuration (config: the -c path
+ * or NULL): 0, or -1 with "file:line: ..." in err (config_key_line()). */
+typedef int (*daemon_check_fn)(const char *config, char *err, size_t errlen);
+
+/* daemon_start(), then check (before -t answers): on failure print err
+ * naming prog and exit 1. */
+void daemon_start_check(int argc, char **argv, const char *prog,
+			const struct cfg_param *table, daemon_check_fn check,
+			struct daemon_opts *o);
+
 /* When *hostname is empty, replace it with the host's name (malloc'ed). */
 void daemon_default_hostname(char **hostname);
 

@@ -753,12 +753,26 @@ void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r)
 	if (ss->state != ST_WAIT || ss->owed == 0)
 		log_panic("%s: data reply while none is owed", s->id);
 	reply_struct(ss, r);
+	/* the stage's verdict on a whole message (a virus, spam) is no
+	 * protocol error of the client's: an LMTP hop refusing one message
+	 * for many recipients must not reach LIM_SESSION_ERRORS */
+	if (r->code >= 400 && ss->nerrors > 0)
+		ss->nerrors--;
 	if (--ss->owed > 0)
 		return;
 	srv_reset_txn(ss);
 	set_state(ss, ST_READY);
 	conn_flush(ss->c);
 	conn_resume(ss->c);
+}
+
+void smtp_session_reply_all(struct smtp_session *s,
+			    const struct smtp_reply *r)
+{
+	size_t n = smtp_session_replies_owed(s);
+
+	while (n-- > 0)
+		smtp_session_reply(s, r);
 }
 
 size_t smtp_session_replies_owed(const struct smtp_session *s)

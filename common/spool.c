@@ -55,7 +55,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 			s->msg.len) < 0) {
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		smtp_session_reply(s, &r);
+		smtp_session_reply_all(s, &r);
 		return;
 	}
 	m = queue_add(sp->q, &s->env, body.data, body.len);
@@ -65,7 +65,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
 			       "error");
-		smtp_session_reply(s, &r);
+		smtp_session_reply_all(s, &r);
 		return;
 	}
 	log_info("%s: %s: client=[%s], from=<%s>, size=%zu, nrcpt=%zu "
@@ -115,7 +115,7 @@ void spool_commit(void *arg)
 		else
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
-		smtp_session_reply(ss->s, &r);
+		smtp_session_reply_all(ss->s, &r);
 	}
 	if (any)
 		forward_kick(sp->fwd);

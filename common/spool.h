@@ -5,8 +5,9 @@
  *	What every queueing stage does at end of data: write the message
  *	(with the stage's trace header in front) to the queue, then, at the
  *	end of the event-loop turn, sync the queue once and answer every
- *	message of that turn: "250 2.0.0 Ok: queued as ID", or 451 when the
- *	sync failed. The session's ctx belongs to this module. Mail layer.
+ *	message of that turn (under LMTP, every recipient): "250 2.0.0 Ok:
+ *	queued as ID", or 451 when the sync failed. The session's ctx
+ *	belongs to this module. Mail layer.
  */
 #ifndef SLUICE_SPOOL_H
 #define SLUICE_SPOOL_H

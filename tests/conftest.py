@@ -56,12 +56,14 @@ class Daemon:
         self.workdir, self.port = workdir, port
         self.log_path = os.path.join(workdir, name + ".log")
         self.proc = None
+        self.args = []  # more command-line options (e.g. -m)
 
     def start(self):
         self.logf = open(self.log_path, "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        self.proc = subprocess.Popen([self.binary, "-c", self.conf],
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf] +
+                                     self.args,
                                      cwd=self.workdir, stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=env)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,

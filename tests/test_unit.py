@@ -10,7 +10,8 @@ from conftest import BUILD
 
 TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
                glob.glob(os.path.join(BUILD, "store", "*_test")) +
-               glob.glob(os.path.join(BUILD, "msa", "*_test")))
+               glob.glob(os.path.join(BUILD, "msa", "*_test")) +
+               glob.glob(os.path.join(BUILD, "avscan", "*_test")))
 
 
 def test_unit_tests_exist():

@@ -1,0 +1,123 @@
+/*
+ * NAME
+ *	avscan - stage C: antivirus with libclamav
+ * DESCRIPTION
+ *	Private header: configuration, the scan core (avscan_clam.c, the
+ *	only file that sees libclamav), the quarantine, the LMTP hooks
+ *	(trusted peers only, scan on the work queue, then queue or act on
+ *	the verdict) and the milter mode (avscan_milter.c, the only file
+ *	that sees libmilter).
+ */
+#ifndef SLUICE_AVSCAN_H
+#define SLUICE_AVSCAN_H
+
+#include <stddef.h>
+
+#include "sbuf.h"
+#include "smtp_server.h"
+#include "spool.h"
+#include "stage.h"
+
+struct workq;
+
+/* infected_action, in the order of its CFG_CHOICE list */
+enum avscan_infected { AV_QUARANTINE, AV_DISCARD, AV_REJECT };
+/* scan_error_action */
+enum avscan_on_error { AV_TEMPFAIL, AV_ACCEPT };
+
+struct avscan_config {
+	char *listen;
+	char *milter_listen;
+	char *hostname;
+	char *trusted_peers;
+	char *next_hop;
+	char *next_hop_mode;
+	char *next_hop_tls;
+	char *user;
+	int syslog;
+	char *clamav_database;
+	long long scan_threads;
+	int infected_action;
+	char *quarantine_dir;
+	char *scan_tmp_dir;
+	int scan_error_action;
+	long long max_scan_size;
+	long long max_file_size;
+	long long max_recursion;
+	long long max_files;
+	long long max_message_size;
+	long long max_recipients;
+	long long max_sessions;
+	long long timeout;
+	struct stage_queue queue;
+};
+
+struct avscan_engine;
+struct avscan_job;
+
+struct avscan {
+	const struct avscan_config *cfg;
+	const struct avscan_engine *engine;
+	char **peers;			/* trusted_peers, split */
+	struct workq *wq;
+	struct avscan_job *jobs;	/* scans under way */
+	struct spool spool;
+};
+
+extern const struct smtp_hooks avscan_hooks;
+
+/* What a scan found. */
+enum avscan_verdict { AVSCAN_CLEAN, AVSCAN_VIRUS, AVSCAN_ERROR };
+
+/* Engine settings: libclamav's CL_ENGINE_MAX_* limits, and the folder
+ * where it unpacks MIME parts and archives while scanning (NULL or "":
+ * $TMPDIR, else /tmp). */
+struct avscan_limits {
+	long long max_scan_size;
+	long long max_file_size;
+	long long max_recursion;
+	long long max_files;
+	const char *tmp_dir;
+};
+
+/* Initialise libclamav, load the signatures of path (a directory or one
+ * database file), set the limits and compile. NULL with a reason in err
+ * when nothing loads. The engine is read-only afterwards: any number of
+ * threads may scan with it at once. */
+struct avscan_engine *avscan_clam_load(const char *path,
+				       const struct avscan_limits *lim,
+				       char *err, size_t errlen);
+
+/* Signatures loaded into e. */
+unsigned avscan_clam_signatures(const struct avscan_engine *e);
+
+/* Scan len bytes at data (a whole message) from memory. VIRUS puts the
+ * signature name in name, ERROR the reason. Thread-safe. */
+enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
+				     const char *data, size_t len,
+				     char *name, size_t namelen);
+
+/* libclamav's version, e.g. "1.4.6". */
+const char *avscan_clam_version(void);
+
+/* Free *ep (no scan may be running) and set it to NULL. */
+void avscan_clam_free(struct avscan_engine **ep);
+
+/* The envelope summary of s for a quarantine file (header fields that
+ * name sender, recipients, client), appended to out. 0 or -1. */
+int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out);
+
+/* Write virus (as a header field), summary and the message durably
+ * (fsync of file and folder) to a new file in dir; its name, unique like
+ * a queue ID, goes to name. 0, or -1 with a reason in err. Thread-safe. */
+int avscan_quarantine_write(const char *dir, const char *virus,
+			    const struct sbuf *summary, const char *msg,
+			    size_t len, char *name, size_t namelen, char *err,
+			    size_t errlen);
+
+/* Milter mode (sluice-avscan -m): serve libmilter on cfg->milter_listen
+ * until a stop signal, scanning with e. Returns the exit code. */
+int avscan_milter_run(const struct avscan_config *cfg,
+		      const struct avscan_engine *e);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * NAME
+ *	avscan_clam - the scan core: libclamav behind four functions
+ * DESCRIPTION
+ *	The only file that includes clamav.h (STYLE.md: one adapter per
+ *	library); libclamav's return codes become avscan_verdict here. The
+ *	engine is loaded and compiled once at start-up; after
+ *	cl_engine_compile() libclamav allows any number of threads to scan
+ *	with it at once, so the LMTP workers and libmilter's threads share
+ *	it read-only. A message is scanned from memory through an fmap
+ *	(cl_fmap_open_memory): no temporary file of ours. libclamav itself
+ *	still writes what it decodes (every MIME part, archive members) to
+ *	files in its temporary folder and removes them after the scan: that
+ *	folder is scan_tmp_dir, private to the daemon's user. The bytes
+ *	scanned are whatever a peer sent: libclamav's limits
+ *	(max_scan_size, max_file_size, max_recursion, max_files and its own
+ *	scan time limit) bound the work.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clamav.h>
+
+#include "avscan.h"
+#include "log.h"
+
+/* libclamav 1.4 answers CL_CLEAN when it could not finish, e.g. when it
+ * cannot create its temporary folder: even a bare EICAR then passes. It
+ * does say so through the message callback, on the scanning thread, so
+ * a scan that logged an error is a failed scan, never a clean one. */
+static _Thread_local unsigned scan_errors;
+static _Thread_local char scan_error[200];
+
+struct avscan_engine {
+	struct cl_engine *cl;
+	unsigned signatures;
+};
+
+/* libclamav's own messages: errors and warnings into our log, the rest
+ * (info, debug) dropped. Called from any scanning thread. */
+static void clam_msg(enum cl_msg severity, const char *fullmsg,
+		     const char *msg, void *context)
+{
+	char safe[512];
+	size_t n;
+
+	if (severity != CL_MSG_ERROR && severity != CL_MSG_WARN)
+		return;
+	log_safe(safe, sizeof(safe), msg ? msg : "");
+	n = strlen(safe);
+	while (n > 0 && (safe[n - 1] == '?' || safe[n - 1] == ' '))
+		safe[--n] = '\0';	/* the message's own newline */
+	if (severity == CL_MSG_ERROR) {
+		scan_errors++;
+		snprintf(scan_error, sizeof(scan_error), "libclamav: %.180s",
+			 safe);
+		log_error("libclamav: %s", safe);
+	}
+	else
+		log_warn("libclamav: %s", safe);
+}
+
+static int set_limit(struct cl_engine *cl, enum cl_engine_field f,
+		     long long v, const char *name, char *err, size_t errlen)
+{
+	cl_error_t rc = cl_engine_set_num(cl, f, v);
+
+	if (rc == CL_SUCCESS)
+		return 0;
+	snprintf(err, errlen, "libclamav: cannot set %s to %lld: %s", name,
+		 v, cl_strerror(rc));
+	return -1;
+}
+
+struct avscan_engine *avscan_clam_load(const char *path,
+				       const struct avscan_limits *lim,
+				       char *err, size_t errlen)
+{
+	static int initialised;
+	struct avscan_engine *e;
+	cl_error_t rc;
+
+	if (!initialised) {
+		cl_set_clcb_msg(clam_msg);
+		rc = cl_init(CL_INIT_DEFAULT);
+		if (rc != CL_SUCCESS) {
+			snprintf(err, errlen, "libclamav: cl_init: %s",
+				 cl_strerror(rc));
+			return NULL;
+		}
+		initialised = 1;
+	}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || (e->cl = cl_engine_new()) == NULL) {
+		free(e);
+		snprintf(err, errlen, "libclamav: out of memory");
+		return NULL;
+	}
+	if (set_limit(e->cl, CL_ENGINE_MAX_SCANSIZE, lim->max_scan_size,
+		      "max_scan_size", err, errlen) < 0 ||
+	    set_limit(e->cl, CL_ENGINE_MAX_FILESIZE, lim->max_file_size,
+		      "max_file_size", err, errlen) < 0 ||
+	    set_limit(e->cl, CL_ENGINE_MAX_RECURSION, lim->max_recursion,
+		      "max_recursion", err, errlen) < 0 ||
+	    set_limit(e->cl, CL_ENGINE_MAX_FILES, lim->max_files,
+		      "max_files", err, errlen) < 0)
+		goto fail;
+	if (lim->tmp_dir && lim->tmp_dir[0] &&
+	    (rc = cl_engine_set_str(e->cl, CL_ENGINE_TMPDIR,
+				    lim->tmp_dir)) != CL_SUCCESS) {
+		snprintf(err, errlen, "libclamav: cannot set the temporary "
+			 "folder %s: %s", lim->tmp_dir, cl_strerror(rc));
+		goto fail;
+	}
+	rc = cl_load(path, e->cl, &e->signatures, CL_DB_STDOPT);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot load ClamAV signatures from "
+			 "%s: %s", path, cl_strerror(rc));
+		goto fail;
+	}
+	if (e->signatures == 0) {
+		snprintf(err, errlen, "no ClamAV signatures in %s (run "
+			 "freshclam, or point clamav_database at a .cvd or "
+			 ".hdb file)", path);
+		goto fail;
+	}
+	rc = cl_engine_compile(e->cl);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "cannot compile the ClamAV signatures "
+			 "of %s: %s", path, cl_strerror(rc));
+		goto fail;
+	}
+	return e;
+fail:
+	avscan_clam_free(&e);
+	return NULL;
+}
+
+unsigned avscan_clam_signatures(const struct avscan_engine *e)
+{
+	return e->signatures;
+}
+
+enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
+				     const char *data, size_t len,
+				     char *name, size_t namelen)
+{
+	struct cl_scan_options opts;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_fmap_t *map;
+	cl_error_t rc;
+
+	name[0] = '\0';
+	if (len == 0)
+		return AVSCAN_CLEAN;	/* nothing to map */
+	/* like clamd's defaults: every parser, heuristic signatures on */
+	memset(&opts, 0, sizeof(opts));
+	opts.general = CL_SCAN_GENERAL_HEURISTICS;
+	opts.parse = ~0U;
+	map = cl_fmap_open_memory(data, len);
+	if (map == NULL) {
+		snprintf(name, namelen, "cannot map the message");
+		return AVSCAN_ERROR;
+	}
+	scan_errors = 0;
+	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &opts,
+				 NULL);
+	cl_fmap_close(map);
+	switch (rc) {
+	case CL_CLEAN:
+		if (scan_errors == 0)
+			return AVSCAN_CLEAN;
+		snprintf(name, namelen, "%s", scan_error);
+		return AVSCAN_ERROR;
+	case CL_VIRUS:
+		log_safe(name, namelen, virname ? virname : "unknown");
+		return AVSCAN_VIRUS;
+	default:
+		snprintf(name, namelen, "%s", cl_strerror(rc));
+		return AVSCAN_ERROR;
+	}
+}
+
+const char *avscan_clam_version(void)
+{
+	return cl_retver();
+}
+
+void avscan_clam_free(struct avscan_engine **ep)
+{
+	struct avscan_engine *e = *ep;
+
+	if (e == NULL)
+		return;
+	if (e->cl)
+		cl_engine_free(e->cl);
+	free(e);
+	*ep = NULL;
+}
