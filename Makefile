@@ -32,7 +32,7 @@ COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keyg
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
-	avscan/*_test.c)
+	avscan/*_test.c spamd/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -41,11 +41,16 @@ MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/
 AVSCAN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard avscan/*.c)))
 # libclamav and libmilter only where they are used
 AVSCAN_LIBS = -lclamav -lmilter
+
+SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
+	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
+	$(wildcard spamd/*.c)))
+SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
 	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
-	$(B)/sluice-avscan \
+	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
@@ -83,6 +88,22 @@ $(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
 		$(B)/avscan/avscan_clam.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lclamav
+
+# libmilter only where the milter is
+$(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmilter -lm
+
+$(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+
+$(B)/spamd/%_test: $(B)/spamd/%_test.o $(B)/libspamd.a $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+
+$(B)/libspamd.a: $(SPAMD_LIB_OBJ)
+	@rm -f $@ && ar rcs $@ $^
 
 $(B)/msa/msa_header_test: $(B)/msa/msa_header_test.o $(B)/msa/msa_header.o \
 		$(B)/libsluice.a
@@ -144,19 +165,19 @@ test: deps
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
 FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
-	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz
+	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
 	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
-	msa/msa_header.c
+	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c
 fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
-	  [ -f $$src ] || src=msa/$$t.c; \
+	  [ -f $$src ] || src=msa/$$t.c; [ -f $$src ] || src=spamd/$$t.c; \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
-	    -iquote msa \
+	    -iquote msa -iquote spamd \
 	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
 	    -o build/fuzz/$$t -lcrypto; \
 	  mkdir -p build/fuzz/corpus-$$t; \

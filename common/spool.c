@@ -41,6 +41,9 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 	struct sbuf body;
 	struct qmsg *m;
 
+	ss = s->ctx;
+	if (ss)
+		ss->qid[0] = '\0';
 	/* a trusted peer's claims (smtp_server.h) stand; else this hop */
 	if (s->env.client_addr == NULL)
 		s->env.client_addr = strdup(s->client_addr);
@@ -72,7 +75,6 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		 "(queue active)", m->id, s->id, s->client_addr, s->env.from,
 		 body.len, s->env.nrcpt);
 	sbuf_free(&body);
-	ss = s->ctx;
 	if (ss == NULL) {
 		ss = calloc(1, sizeof(*ss));
 		if (ss == NULL)
@@ -119,6 +121,13 @@ void spool_commit(void *arg)
 	}
 	if (any)
 		forward_kick(sp->fwd);
+}
+
+const char *spool_qid(const struct smtp_session *s)
+{
+	const struct spool_sess *ss = s->ctx;
+
+	return ss && ss->qid[0] ? ss->qid : NULL;
 }
 
 int spool_received(struct smtp_session *s, const char *hostname,

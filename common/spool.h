@@ -31,6 +31,10 @@ struct spool {
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
 
+/* The queue ID spool_accept() just gave s's message, or NULL when it
+ * was not queued. Points into s's spool data (valid until on_close). */
+const char *spool_qid(const struct smtp_session *s);
+
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);
 

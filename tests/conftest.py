@@ -49,7 +49,10 @@ def port_open(port):
 
 
 class Daemon:
-    """One sluice daemon process with its config, dir and log."""
+    """One sluice daemon process with its config, dir and log; args: more
+    command-line options (e.g. ["-m"] for a milter mode)."""
+
+    args = ()
 
     def __init__(self, name, binary, conf, workdir, port):
         self.name, self.binary, self.conf = name, binary, conf
@@ -104,6 +107,25 @@ class Daemon:
         self.proc.wait()
         self.proc = None
         self.logf.close()
+
+
+def dnsmasq(base, records):
+    """Start a dnsmasq on 127.0.0.1 and a free port that answers for the
+    .test domains from records (dnsmasq.conf lines). Returns the process
+    and its "127.0.0.1:port" for dns_servers."""
+    port = free_port()
+    conf = os.path.join(base, "dnsmasq.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join([
+            "port=%d" % port, "listen-address=127.0.0.1",
+            "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
+        ] + list(records)) + "\n")
+    p = subprocess.Popen([shutil.which("dnsmasq") or "/usr/sbin/dnsmasq",
+                          "-k", "-C", conf, "--user=root"],
+                         stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    assert p.poll() is None, "dnsmasq did not start"
+    return p, "127.0.0.1:%d" % port
 
 
 def send_retrying(port, sender, rcpts, msg, tries=200):

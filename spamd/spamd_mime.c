@@ -1,0 +1,477 @@
+/*
+ * NAME
+ *	spamd_mime - the text of a message, as the antispam checks read it
+ * DESCRIPTION
+ *	Walks the header and the MIME structure of a message (RFC 5322,
+ *	RFC 2045/2046) without recursion: a cursor moves through the bytes
+ *	once, with a stack of at most SPAMD_MAX_DEPTH open multipart
+ *	boundaries. Text parts are decoded (base64, quoted-printable; the
+ *	charset is ignored, bytes stay bytes), HTML is reduced to its text
+ *	plus the URLs of its links, header values are unfolded and their
+ *	RFC 2047 encoded words decoded. Everything is bounded: the bytes
+ *	scanned, the parts, the fields, the output buffers. Faces the
+ *	network (the message is the sender's); pure, fuzzed.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "spamd.h"
+
+#define HDR_MAX 65536		/* bytes of spamd_text.hdr */
+#define BOUNDARY_MAX 200
+#define EWORD_MAX 1000		/* bytes of an encoded word (75 in 2047) */	/* RFC 2046 5.1.1 allows 70; be lenient */
+
+struct entity {
+	char type[64];		/* "text/plain", lower case; "" if none */
+	char boundary[BOUNDARY_MAX + 1];
+	int b64, qp;
+};
+
+struct walker {
+	const char *p, *end;
+	char bnd[SPAMD_MAX_DEPTH][BOUNDARY_MAX + 1];
+	size_t blen[SPAMD_MAX_DEPTH];
+	int depth;
+	struct spamd_text *t;
+	struct sbuf scratch;
+};
+
+static const char *next_line(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	return nl ? nl + 1 : end;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 2045 6.8; characters outside the alphabet are skipped. */
+static void b64_decode(const char *p, size_t n, struct sbuf *out)
+{
+	unsigned acc = 0;
+	int bits = 0, v;
+	char c;
+
+	for (; n > 0; p++, n--) {
+		if (*p == '=')
+			break;
+		if ((v = b64val((unsigned char)*p)) < 0)
+			continue;
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			c = (char)((acc >> bits) & 0xff);
+			if (sbuf_append(out, &c, 1) < 0)
+				return;
+		}
+	}
+}
+
+/* RFC 2045 6.7 (under_space: RFC 2047 4.2 "Q", '_' is a space). */
+static void qp_decode(const char *p, size_t n, int under_space,
+		      struct sbuf *out)
+{
+	const char *end = p + n;
+	char c;
+	int h, l;
+
+	while (p < end) {
+		c = *p++;
+		if (c == '=' && end - p >= 2 && (h = hexval((unsigned char)p[0]))
+		    >= 0 && (l = hexval((unsigned char)p[1])) >= 0) {
+			c = (char)(h * 16 + l);
+			p += 2;
+		} else if (c == '=') {
+			/* a soft line break: "=" then optional white space */
+			while (p < end && (*p == ' ' || *p == '\t' ||
+					   *p == '\r'))
+				p++;
+			if (p < end && *p == '\n') {
+				p++;
+				continue;
+			}
+		} else if (c == '_' && under_space) {
+			c = ' ';
+		}
+		if (sbuf_append(out, &c, 1) < 0)
+			return;
+	}
+}
+
+/* One RFC 2047 encoded word at p: "=?charset?E?text?=". Decodes it into
+ * out (unless NULL) and returns its length, or 0 when p holds none. */
+static size_t encoded_word(const char *p, const char *end, struct sbuf *out)
+{
+	const char *q = p + 2, *text, *stop;
+	char enc;
+
+	if (end - p < 8 || p[0] != '=' || p[1] != '?')
+		return 0;
+	while (q < end && *q != '?' && q - p < 80)
+		q++;
+	if (end - q < 4 || *q != '?' || q[2] != '?')
+		return 0;
+	enc = (char)toupper((unsigned char)q[1]);
+	if (enc != 'B' && enc != 'Q')
+		return 0;
+	text = q + 3;
+	/* RFC 2047 2 allows 75 bytes; a bounded search keeps a field full
+	 * of "=?x?B?" linear */
+	for (stop = text; stop + 1 < end && stop - p < EWORD_MAX; stop++)
+		if (stop[0] == '?' && stop[1] == '=')
+			break;
+	if (stop + 1 >= end || stop[0] != '?' || stop[1] != '=')
+		return 0;
+	if (out != NULL && enc == 'B')
+		b64_decode(text, (size_t)(stop - text), out);
+	else if (out != NULL)
+		qp_decode(text, (size_t)(stop - text), 1, out);
+	return (size_t)(stop + 2 - p);
+}
+
+void spamd_decode_header(const char *v, size_t n, struct sbuf *out)
+{
+	const char *p = v, *end = v + n, *ws;
+	size_t w;
+	int after_word = 0;
+
+	while (p < end) {
+		if (*p == '\r' || *p == '\n') {
+			p++;
+			continue;
+		}
+		if ((w = encoded_word(p, end, out)) > 0) {
+			p += w;
+			after_word = 1;
+			continue;
+		}
+		if (after_word && (*p == ' ' || *p == '\t')) {
+			/* white space between encoded words goes (6.2) */
+			for (ws = p; ws < end && (*ws == ' ' || *ws == '\t' ||
+						  *ws == '\r' || *ws == '\n');)
+				ws++;
+			if (encoded_word(ws, end, NULL) == 0)
+				after_word = 0;
+			if (after_word) {
+				p = ws;
+				continue;
+			}
+		}
+		after_word = 0;
+		if (sbuf_append(out, p, 1) < 0)
+			return;
+		p++;
+	}
+}
+
+/* The value of parameter name in a Content-Type value, or "". */
+static void ct_param(const char *v, const char *name, char *out,
+		     size_t outlen)
+{
+	size_t nl = strlen(name), i = 0;
+	const char *p = v;
+
+	out[0] = '\0';
+	while ((p = strchr(p, ';')) != NULL) {
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncasecmp(p, name, nl) != 0 || p[nl] != '=')
+			continue;
+		p += nl + 1;
+		if (*p == '"') {
+			for (p++; *p && *p != '"' && i + 1 < outlen; p++)
+				out[i++] = *p;
+		} else {
+			for (; *p && *p != ';' && *p != ' ' && *p != '\t' &&
+			     i + 1 < outlen; p++)
+				out[i++] = *p;
+		}
+		out[i] = '\0';
+		return;
+	}
+}
+
+static void take_field(struct walker *w, struct entity *e, const char *name,
+		       size_t nlen, const char *val, int top)
+{
+	struct spamd_text *t = w->t;
+	size_t i;
+	char c;
+
+	if (nlen == 12 && strncasecmp(name, "Content-Type", 12) == 0) {
+		for (i = 0; val[i] == ' ' || val[i] == '\t'; i++)
+			;
+		val += i;
+		for (i = 0; val[i] && val[i] != ';' && val[i] != ' ' &&
+		     i + 1 < sizeof(e->type); i++)
+			e->type[i] = (char)tolower((unsigned char)val[i]);
+		e->type[i] = '\0';
+		ct_param(val, "boundary", e->boundary, sizeof(e->boundary));
+		if (!top) {
+			sbuf_puts(&t->hdr, "part-content-type:");
+			sbuf_puts(&t->hdr, e->type);
+			sbuf_puts(&t->hdr, "\n");
+		}
+	} else if (nlen == 25 &&
+		   strncasecmp(name, "Content-Transfer-Encoding", 25) == 0) {
+		while (*val == ' ' || *val == '\t')
+			val++;
+		e->b64 = strncasecmp(val, "base64", 6) == 0;
+		e->qp = strncasecmp(val, "quoted-printable", 16) == 0;
+	}
+	if (!top)
+		return;
+	for (i = 0; i < nlen; i++) {
+		c = (char)tolower((unsigned char)name[i]);
+		if (sbuf_append(&t->hdr, &c, 1) < 0)
+			return;
+	}
+	sbuf_puts(&t->hdr, ":");
+	sbuf_puts(&t->hdr, val);
+	sbuf_puts(&t->hdr, "\n");
+}
+
+/* A field name (RFC 5322 3.6.8 ftext; white space before the colon is
+ * the obsolete syntax of 4.5). */
+static int field_name(const char *p, const char *colon)
+{
+	const char *e = colon;
+
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	if (e == p)
+		return 0;
+	for (; p < e; p++)
+		if (*p <= ' ' || *p > '~')
+			return 0;
+	return 1;
+}
+
+/* The header section at w->p (RFC 5322 2.2; lines end in LF or CRLF).
+ * Leaves w->p at the body. top: the message's own fields go to hdr. */
+static void parse_header(struct walker *w, struct entity *e, int top)
+{
+	const char *p = w->p, *line, *colon, *fend;
+	struct sbuf val;
+	int fields = 0;
+
+	memset(e, 0, sizeof(*e));
+	sbuf_init(&val, SPAMD_MAX_FIELD);
+	while (p < w->end) {
+		line = p;
+		if (*line == '\n' || (*line == '\r' && line + 1 < w->end &&
+				      line[1] == '\n')) {
+			p = next_line(line, w->end);
+			break;
+		}
+		fend = next_line(line, w->end);
+		while (fend < w->end && (*fend == ' ' || *fend == '\t'))
+			fend = next_line(fend, w->end);
+		p = fend;
+		colon = memchr(line, ':', (size_t)(fend - line));
+		if (colon == NULL || !field_name(line, colon))
+			continue;	/* not a field (an mbox "From " line) */
+		if (++fields > SPAMD_MAX_FIELDS)
+			continue;
+		sbuf_reset(&val);
+		spamd_decode_header(colon + 1, (size_t)(fend - colon - 1),
+				    &val);
+		if (val.data == NULL && sbuf_puts(&val, "") < 0)
+			continue;
+		for (size_t i = 0; i < val.len; i++)
+			if (val.data[i] == '\0' || val.data[i] == '\n')
+				val.data[i] = ' ';
+		take_field(w, e, line, (size_t)(colon - line), val.data, top);
+	}
+	sbuf_free(&val);
+	w->p = p;
+}
+
+/* Is line (length n, line end excluded) a delimiter of an open
+ * boundary? Returns its level (0 = outermost) or -1; *close for "--B--". */
+static int delimiter(const struct walker *w, const char *line, size_t n,
+		     int *close)
+{
+	const char *rest;
+	size_t bl, rn;
+	int k;
+
+	if (n < 3 || line[0] != '-' || line[1] != '-')
+		return -1;
+	for (k = w->depth - 1; k >= 0; k--) {
+		bl = w->blen[k];
+		if (n - 2 < bl || memcmp(line + 2, w->bnd[k], bl) != 0)
+			continue;
+		rest = line + 2 + bl;
+		rn = n - 2 - bl;
+		*close = rn >= 2 && rest[0] == '-' && rest[1] == '-';
+		if (*close) {
+			rest += 2;
+			rn -= 2;
+		}
+		while (rn > 0 && (*rest == ' ' || *rest == '\t')) {
+			rest++;
+			rn--;
+		}
+		if (rn == 0)
+			return k;
+	}
+	return -1;
+}
+
+/* Move w->p past the next delimiter line that opens a part, skipping
+ * epilogues of multiparts that close on the way (popping their
+ * boundaries). Returns where the content before the first delimiter
+ * ends (w->end when there is none). *more: a part follows at w->p. */
+static const char *skip_to_part(struct walker *w, int *more)
+{
+	const char *line, *nl, *first = NULL;
+	size_t n;
+	int k, close;
+
+	*more = 0;
+	while (w->p < w->end && w->depth > 0) {
+		line = w->p;
+		nl = next_line(line, w->end);
+		n = (size_t)(nl - line);
+		if (n > 0 && line[n - 1] == '\n')
+			n--;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		w->p = nl;
+		if ((k = delimiter(w, line, n, &close)) < 0)
+			continue;
+		if (first == NULL)
+			first = line;
+		w->depth = close ? k : k + 1;
+		if (!close) {
+			*more = 1;
+			return first;
+		}
+	}
+	if (w->depth == 0)
+		w->p = w->end;	/* outside every multipart: nothing more */
+	return first ? first : w->end;
+}
+
+/* A leaf part's content: text parts are decoded into the body. */
+static void leaf(struct walker *w, const struct entity *e, const char *p,
+		 const char *end)
+{
+	struct spamd_text *t = w->t;
+	struct sbuf *b = &w->scratch;
+	int html = strcmp(e->type, "text/html") == 0;
+	size_t n, lim;
+
+	t->parts++;
+	if (e->type[0] != '\0' && strncmp(e->type, "text/", 5) != 0)
+		return;
+	sbuf_reset(b);
+	if (e->b64)
+		b64_decode(p, (size_t)(end - p), b);
+	else if (e->qp)
+		qp_decode(p, (size_t)(end - p), 0, b);
+	else
+		sbuf_append(b, p, (size_t)(end - p));
+	if (b->data == NULL)
+		return;
+	if (t->body.len > 0) {
+		lim = spamd_room(&t->body, 1);
+		spamd_put(&t->body, &lim, '\n');
+	}
+	if (html) {
+		t->html = 1;
+		spamd_html_strip(b->data, b->len, &t->body);
+		return;
+	}
+	lim = spamd_room(&t->body, b->len);
+	for (n = 0; n < b->len && lim > 0; n++)
+		spamd_put(&t->body, &lim, b->data[n]);
+}
+
+int spamd_text_extract(const char *msg, size_t len, size_t scan,
+		       struct spamd_text *t)
+{
+	struct walker *w;
+	struct entity e;
+	const char *start, *cend;
+	int more, top = 1, entities = 0;
+
+	memset(t, 0, sizeof(*t));
+	sbuf_init(&t->hdr, HDR_MAX);
+	sbuf_init(&t->body, scan);
+	if (len > scan)
+		len = scan;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL || sbuf_puts(&t->hdr, "") < 0 ||
+	    sbuf_puts(&t->body, "") < 0) {
+		free(w);
+		spamd_text_free(t);
+		sbuf_init(&t->hdr, 0);
+		sbuf_init(&t->body, 0);
+		return -1;
+	}
+	w->p = msg;
+	w->end = msg + len;
+	w->t = t;
+	sbuf_init(&w->scratch, scan);
+	while (w->p < w->end && entities++ < 2 * SPAMD_MAX_PARTS) {
+		parse_header(w, &e, top);
+		top = 0;
+		if (strncmp(e.type, "multipart/", 10) == 0 && e.boundary[0] &&
+		    w->depth < SPAMD_MAX_DEPTH) {
+			memcpy(w->bnd[w->depth], e.boundary,
+			       sizeof(e.boundary));
+			w->blen[w->depth] = strlen(e.boundary);
+			w->depth++;
+			(void)skip_to_part(w, &more);	/* the preamble */
+			if (!more)
+				break;
+			continue;
+		}
+		/* an attached message: its header and body come next */
+		if (strcmp(e.type, "message/rfc822") == 0)
+			continue;
+		start = w->p;
+		cend = skip_to_part(w, &more);
+		leaf(w, &e, start, cend);
+		if (!more)
+			break;
+	}
+	sbuf_free(&w->scratch);
+	free(w);
+	return 0;
+}
+
+void spamd_text_free(struct spamd_text *t)
+{
+	sbuf_free(&t->hdr);
+	sbuf_free(&t->body);
+}

@@ -1,0 +1,83 @@
+/*
+ * NAME
+ *	spamd_stage - stage D's daemon: configuration, LMTP hooks, milter
+ * DESCRIPTION
+ *	Private header of sluice-spamd: what main.c, spamd_smtp.c and
+ *	spamd_milter.c share. The scoring itself is spamd.h's.
+ */
+#ifndef SLUICE_SPAMD_STAGE_H
+#define SLUICE_SPAMD_STAGE_H
+
+#include "smtp_server.h"
+#include "spamd.h"
+#include "spamd_dnsbl.h"
+#include "spool.h"
+#include "stage.h"
+
+struct dns;
+struct workq;
+
+struct spamd_config {
+	char *listen;
+	char *milter_listen;
+	char *hostname;
+	char *trusted_peers;
+	char *next_hop;
+	char *domain_routes;
+	char *user;
+	int syslog;
+	char *bayes_db;
+	long long bayes_check_interval;
+	long long bayes_min_count;
+	char *rules_file;
+	long long body_rules_size;
+	long long scan_size;
+	long long scan_threads;
+	char *dnsbl_zones;
+	char *dns_servers;
+	long long dns_timeout;
+	char *required_score;
+	char *quarantine_score;
+	char *reject_score;
+	char *quarantine_dir;
+	long long max_message_size;
+	long long max_recipients;
+	long long max_sessions;
+	long long timeout;
+	struct stage_queue queue;
+};
+
+struct spamd_job;
+
+struct spamd {
+	struct spamd_config *cfg;
+	char **peers;			/* trusted_peers, split */
+	struct spamd_core core;
+	struct bayes_slot bayes;
+	struct spamd_dnsbl *dnsbl;
+	double quarantine;		/* quarantine_score, 0: off */
+	double reject;			/* reject_score, 0: off */
+	/* LMTP mode only */
+	struct spool spool;
+	struct dns *dns;
+	struct workq *wq;
+	struct spamd_job *jobs;		/* in flight */
+};
+
+extern const struct smtp_hooks spamd_hooks;
+
+/* The X-Spam- entry of TRACEHDR_PREFIXES, as a prefix list. */
+extern const char *const *spamd_strip_prefixes(void);
+
+/* Write msg (with prefix in front) durably into quarantine_dir: a new
+ * file, synced, then renamed into place. Its name goes into name.
+ * 0, or -1 with errno set. */
+int spamd_quarantine(const char *dir, const char *id, const char *prefix,
+		     size_t plen, const char *msg, size_t len, char *name,
+		     size_t namelen);
+
+/* Milter mode (spamd_milter.c): serve libmilter on milter_listen with
+ * the same scoring core until stopped. Returns the exit code. */
+int spamd_milter_run(struct spamd *sd);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * NAME
+ *	spamd_test - table-driven tests of stage D's pure parts
+ * DESCRIPTION
+ *	Text extraction (MIME walking, transfer encodings, RFC 2047, HTML),
+ *	tokens, rules (built-in, parse errors), the DNSBL query names and
+ *	the Bayes combining on a database trained here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spamd.h"
+#include "spamd_dnsbl.h"
+#include "test.h"
+
+struct xcase {
+	const char *name, *msg;
+	const char *body_has, *body_not, *hdr_has;
+};
+
+static const struct xcase xcases[] = {
+	{"plain, LF line ends", "Subject: hi\n\nhello world\n", "hello world",
+	 NULL, "subject: hi\n"},
+	{"mbox From line is not a field",
+	 "From a@b  Thu Aug 22 12:36:23 2002\nSubject: s\n\nx\n", "x",
+	 NULL, "subject: s\n"},
+	{"folded, RFC 2047 B and Q, adjacent words joined",
+	 "Subject: =?utf-8?B?aGVsbG8=?=\r\n =?iso-8859-1?Q?_w=6Frld?=\r\n"
+	 "\r\nb\r\n", "b", NULL, "subject: hello world\n"},
+	{"base64 body",
+	 "Content-Transfer-Encoding: base64\r\n\r\naGlkZGVuIHRleHQ=\r\n",
+	 "hidden text", NULL, NULL},
+	{"quoted-printable, soft breaks",
+	 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	 "soft=\r\nbreak =3D ok\r\n", "softbreak = ok", NULL, NULL},
+	{"html: tags, comments, style, entities, links",
+	 "Content-Type: text/html\r\n\r\n<html><style>p{x:y}</style>"
+	 "<p>V<!-- x -->ia<b>gra</b> &amp; <a href=\"http://evil.test/x\">"
+	 "here</a></p>", "Viagra &", "x:y", NULL},
+	{"html: link host kept", "Content-Type: text/html\r\n\r\n"
+	 "<a href='https://evil.test/path?q=1'>x</a>", "https://evil.test/",
+	 "path", NULL},
+	{"multipart: text parts only, nested",
+	 "Content-Type: multipart/mixed; boundary=\"out\"\r\n\r\npre\r\n"
+	 "--out\r\nContent-Type: multipart/alternative; boundary=in\r\n\r\n"
+	 "--in\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--in--\r\n"
+	 "epilogue in\r\n--out\r\nContent-Type: image/gif\r\n"
+	 "Content-Transfer-Encoding: base64\r\n\r\nR0lGODlh\r\n--out\r\n"
+	 "Content-Type: text/plain\r\n\r\nsecond part\r\n--out--\r\n",
+	 "second part", "GIF", "part-content-type:image/gif\n"},
+	{"attached message",
+	 "Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\n"
+	 "inner text\r\n", "inner text", NULL, NULL},
+	{"boundary prefix is not a delimiter",
+	 "Content-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\n\r\n"
+	 "one\r\n--abc\r\ntwo\r\n--ab--\r\n", "two", NULL, NULL},
+	{"NUL bytes become spaces",
+	 "Subject: a\r\n\r\nx\0y\r\n", "x y", NULL, NULL},
+};
+
+static void test_extract(void)
+{
+	struct spamd_text t;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
+		const struct xcase *c = &xcases[i];
+
+		n = strlen(c->msg);
+		if (strcmp(c->name, "NUL bytes become spaces") == 0)
+			n = 20;
+		CHECK(spamd_text_extract(c->msg, n, 65536, &t) == 0, c->name);
+		if (c->body_has)
+			CHECK(strstr(t.body.data, c->body_has) != NULL,
+			      c->name);
+		if (c->body_not)
+			CHECK(strstr(t.body.data, c->body_not) == NULL,
+			      c->name);
+		if (c->hdr_has)
+			CHECK(strstr(t.hdr.data, c->hdr_has) != NULL, c->name);
+		spamd_text_free(&t);
+	}
+}
+
+static void test_limits(void)
+{
+	struct spamd_text t;
+	struct sbuf m;
+	int i;
+
+	/* deep nesting: walked, bounded, no recursion */
+	sbuf_init(&m, 1 << 20);
+	for (i = 0; i < 200; i++)
+		sbuf_printf(&m, "Content-Type: multipart/mixed; boundary=b%d"
+			    "\r\n\r\n--b%d\r\n", i, i);
+	sbuf_puts(&m, "\r\ndeep text\r\n");
+	CHECK(spamd_text_extract(m.data, m.len, 1 << 20, &t) == 0, "deep");
+	spamd_text_free(&t);
+	/* scan limit: nothing past it is read */
+	sbuf_reset(&m);
+	sbuf_puts(&m, "Subject: s\r\n\r\n");
+	for (i = 0; i < 1000; i++)
+		sbuf_puts(&m, "word ");
+	sbuf_puts(&m, "lateword");
+	CHECK(spamd_text_extract(m.data, m.len, 4096, &t) == 0, "scan");
+	CHECK(strstr(t.body.data, "lateword") == NULL, "scan limit");
+	CHECK(t.body.len <= 4096, "body within scan");
+	spamd_text_free(&t);
+	sbuf_free(&m);
+}
+
+struct collect {
+	char all[4096];
+};
+
+static void collect(void *arg, const char *tok, size_t n)
+{
+	struct collect *c = arg;
+	size_t l = strlen(c->all);
+
+	if (l + n + 2 < sizeof(c->all)) {
+		memcpy(c->all + l, tok, n);
+		c->all[l + n] = '|';
+		c->all[l + n + 1] = '\0';
+	}
+}
+
+static void test_tokens(void)
+{
+	struct spamd_text t;
+	struct collect c;
+	const char *msg = "Subject: Free MONEY!\r\nX-Foo: bar\r\n\r\n"
+			  "Hello, (World) a bb see http://www.evil.test/x "
+			  "me@spam.test "
+			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+
+	memset(&c, 0, sizeof(c));
+	spamd_text_extract(msg, strlen(msg), 65536, &t);
+	spamd_tokenize(&t, 1000, collect, &c);
+	CHECK(strstr(c.all, "|subject:free|") || !strncmp(c.all,
+	      "subject:free|", 13), "subject word, lower case");
+	CHECK(strstr(c.all, "|subject:money|") != NULL, "punctuation trimmed");
+	CHECK(strstr(c.all, "|header:x-foo|") != NULL, "other field named");
+	CHECK(strstr(c.all, "|hello|") != NULL, "body word");
+	CHECK(strstr(c.all, "|world|") != NULL, "separators");
+	CHECK(strstr(c.all, "|bb|") == NULL, "short word dropped");
+	CHECK(strstr(c.all, "|see|") != NULL, "three bytes kept");
+	CHECK(strstr(c.all, "|url:www.evil.test|") != NULL, "url host");
+	CHECK(strstr(c.all, "|url:evil.test|") != NULL, "url domain");
+	CHECK(strstr(c.all, "|email:spam.test|") != NULL, "email domain");
+	CHECK(strstr(c.all, "|skip:a 50|") != NULL, "long word skipped");
+	CHECK(spamd_token_hash("a", 1) != spamd_token_hash("b", 1), "hash");
+	spamd_text_free(&t);
+}
+
+struct rcase {
+	const char *name, *rules, *err;
+};
+
+static const struct rcase rcases[] = {
+	{"good", "# c\n\nheader A_B Subject =~ /x y/i 1.5\nbody C /z/ -2\n"
+	 "describe C text\n", NULL},
+	{"bad regex", "body BAD /(x/ 1\n", ":1: bad regular expression"},
+	{"no score", "\nbody NOSCORE /x/\n", ":2: missing or bad score"},
+	{"bad name", "body lower /x/ 1\n", ":1: expected"},
+	{"bad op", "header X Subject == /x/ 1\n", ":1: expected: header"},
+	{"unknown keyword", "meta X A && B\n", ":1: unknown keyword"},
+	{"unknown flag", "body X /x/g 1\n", ":1: unknown flag"},
+};
+
+static void test_rules(void)
+{
+	char path[] = "/tmp/spamd_test_rulesXXXXXX", err[512];
+	struct spamd_rules *r;
+	size_t i;
+	FILE *f;
+	int fd;
+
+	r = spamd_rules_load(NULL, err, sizeof(err));
+	CHECK(r != NULL && spamd_rules_count(r) >= 5, "built-in rules");
+	spamd_rules_free(r);
+	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
+		fd = mkstemp(path);
+		f = fdopen(fd, "w");
+		fputs(rcases[i].rules, f);
+		fclose(f);
+		r = spamd_rules_load(path, err, sizeof(err));
+		if (rcases[i].err == NULL)
+			CHECK(r != NULL, rcases[i].name);
+		else
+			CHECK(r == NULL && strstr(err, path) &&
+			      strstr(err, rcases[i].err), rcases[i].name);
+		spamd_rules_free(r);
+		unlink(path);
+		memcpy(path + strlen(path) - 6, "XXXXXX", 6);
+	}
+}
+
+static void test_score(void)
+{
+	struct spamd_core core;
+	struct spamd_verdict v;
+	char err[256], status[800];
+	const char *m = "Subject: LOUD\r\n\r\nbody\r\n";
+
+	memset(&core, 0, sizeof(core));
+	core.rules = spamd_rules_load(NULL, err, sizeof(err));
+	core.required = 2.0;
+	core.scan_size = 65536;
+	core.body_size = 1024;
+	spamd_verdict_init(&v);
+	spamd_verdict_add(&v, "RCVD_IN_X", 0.5);
+	CHECK(spamd_score(&core, NULL, m, strlen(m), &v) == 0, "score");
+	/* 0.5 + MISSING_DATE 1.0 + MISSING_MID 0.5 + SUBJ_ALL_CAPS 0.8 */
+	CHECK(v.score > 2.79 && v.score < 2.81, "sum of hits");
+	spamd_status_value(&core, &v, status, sizeof(status));
+	CHECK(strcmp(status, "Yes, score=2.8 required=2.0 tests=RCVD_IN_X,"
+		     "MISSING_DATE,MISSING_MID,SUBJ_ALL_CAPS") == 0, status);
+	spamd_rules_free((struct spamd_rules *)core.rules);
+}
+
+static void test_dnsbl(void)
+{
+	char out[80], err[128];
+	struct spamd_dnsbl *bl;
+
+	CHECK(spamd_dnsbl_reverse("192.0.2.1", out, sizeof(out)) == 0 &&
+	      strcmp(out, "1.2.0.192") == 0, "IPv4");
+	CHECK(spamd_dnsbl_reverse("2001:db8::1", out, sizeof(out)) == 0 &&
+	      strcmp(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+		     "8.b.d.0.1.0.0.2") == 0, "IPv6 nibbles");
+	CHECK(spamd_dnsbl_reverse("::ffff:10.1.2.3", out, sizeof(out)) == 0 &&
+	      strcmp(out, "3.2.1.10") == 0, "mapped IPv4");
+	CHECK(spamd_dnsbl_reverse("nope", out, sizeof(out)) < 0, "bad");
+	CHECK(spamd_dnsbl_skip("127.0.0.1") && spamd_dnsbl_skip("::1") &&
+	      spamd_dnsbl_skip("") && !spamd_dnsbl_skip("192.0.2.1"),
+	      "loopback skipped");
+	bl = spamd_dnsbl_new("zen.test:2.5, b.test", err, sizeof(err));
+	CHECK(bl && spamd_dnsbl_count(bl) == 2, "zones");
+	spamd_dnsbl_free(bl);
+	CHECK(spamd_dnsbl_new("x.test:abc", err, sizeof(err)) == NULL,
+	      "bad score");
+	CHECK(spamd_dnsbl_new("x;y", err, sizeof(err)) == NULL, "bad zone");
+}
+
+static void train_text(struct bayes_writer *w, const char *text, int spam)
+{
+	struct spamd_text t;
+	struct spamd_tokset set;
+	char err[128];
+
+	spamd_text_extract(text, strlen(text), 65536, &t);
+	spamd_tokset_build(&t, &set);
+	bayes_train(w, &set, spam, err, sizeof(err));
+	spamd_tokset_free(&set);
+	spamd_text_free(&t);
+}
+
+static double prob(struct bayes_table *tb, const char *text)
+{
+	struct spamd_text t;
+	struct spamd_tokset set;
+	double p;
+
+	spamd_text_extract(text, strlen(text), 65536, &t);
+	spamd_tokset_build(&t, &set);
+	p = bayes_prob(tb, &set, 5);
+	spamd_tokset_free(&set);
+	spamd_text_free(&t);
+	return p;
+}
+
+static void test_bayes(void)
+{
+	char dir[] = "/tmp/spamd_test_bayesXXXXXX", path[256], err[256];
+	struct bayes_writer *w;
+	struct bayes_table *tb;
+	long long ns, nh;
+	int i;
+
+	CHECK(mkdtemp(dir) != NULL, "tmp dir");
+	snprintf(path, sizeof(path), "%s/b.db", dir);
+	tb = bayes_load(path, err, sizeof(err));
+	CHECK(tb && prob(tb, "\r\ncheap pills") < 0, "untrained: no Bayes");
+	bayes_unref(tb);
+	w = bayes_train_begin(path, err, sizeof(err));
+	for (i = 0; i < 10; i++) {
+		train_text(w, "\r\ncheap pills online casino winner", 1);
+		train_text(w, "\r\nmeeting agenda minutes project review", 0);
+	}
+	CHECK(bayes_train_end(w, err, sizeof(err)) == 0, err);
+	tb = bayes_load(path, err, sizeof(err));
+	CHECK(tb != NULL, err);
+	bayes_counts(tb, &ns, &nh);
+	CHECK(ns == 10 && nh == 10, "counts");
+	CHECK(prob(tb, "\r\ncheap casino pills") > 0.99, "spammy");
+	CHECK(prob(tb, "\r\nproject meeting minutes") < 0.01, "hammy");
+	CHECK(prob(tb, "\r\nunknown words only") == 0.5, "no clues");
+	CHECK(bayes_prob(tb, &(struct spamd_tokset){NULL, 0, 0}, 11) < 0,
+	      "min count");
+	bayes_unref(tb);
+	unlink(path);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_extract();
+	test_limits();
+	test_tokens();
+	test_rules();
+	test_score();
+	test_dnsbl();
+	test_bayes();
+	return test_done();
+}
