@@ -81,7 +81,7 @@ def one_run(system, path, size, sessions, n, shared=None):
 
 def measure(srv, sink, path, size, sessions, n):
     """Load srv and wait for every message; the figures of one run."""
-    cpu0 = srv.cpu()
+    cpu0, parts0 = srv.cpu(), getattr(srv, "cpu_parts", dict)()
     stop, sent = threading.Event(), {}
     pt = None
     if path in ("delivery", "pipeline"):
@@ -120,6 +120,8 @@ def measure(srv, sink, path, size, sessions, n):
     t1 = time.time()
     got = arrived()
     cpu = srv.cpu() - cpu0
+    parts = {k: round((v - parts0.get(k, 0)) * 1000.0 / want, 3)
+             for k, v in getattr(srv, "cpu_parts", dict)().items()}
     rss = srv.rss()
     p50 = p99 = None
     if path in ("delivery", "pipeline"):
@@ -128,7 +130,8 @@ def measure(srv, sink, path, size, sessions, n):
     ok = load.returncode == 0 and got >= want and not bad
     return {"messages": want, "arrived": got, "unscanned": bad, "ok": ok,
             "seconds": t1 - t0, "msgs_per_s": want / (t1 - t0),
-            "cpu_per_1000": cpu * 1000.0 / want, "rss_kb": rss,
+            "cpu_per_1000": cpu * 1000.0 / want,
+            "cpu_per_1000_by_daemon": parts, "rss_kb": rss,
             "lat_p50_ms": p50, "lat_p99_ms": p99,
             "loader_error": load.stderr[-300:] if load.returncode else ""}
 

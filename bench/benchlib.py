@@ -200,8 +200,12 @@ class Sluice:
         return [(n, p.pid) for n, p in self.procs]
 
     def cpu(self):
-        return sum(sum((proc_stat(pid)[0] or [0, 0])[:2])
-                   for _, pid in self.pids()) / TICKS
+        return sum(self.cpu_parts().values())
+
+    def cpu_parts(self):
+        """CPU seconds of each daemon."""
+        return {n: sum((proc_stat(pid)[0] or [0, 0])[:2]) / TICKS
+                for n, pid in self.pids()}
 
     def rss(self):
         return {n: hwm(pid) for n, pid in self.pids()}

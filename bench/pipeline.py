@@ -259,6 +259,13 @@ class PostfixStack:
     def cpu(self):
         return tree_cpu(self.roots())
 
+    def cpu_parts(self):
+        """CPU seconds of Postfix (all its processes) and of each filter
+        daemon with its children (spamd's, spamass-milter's spamc)."""
+        out = {n: tree_cpu([p.pid]) for n, p in self.d.procs}
+        out["postfix"] = tree_cpu([self.pf.master])
+        return out
+
     def rss(self):
         out = {}
         for pid in tree(self.roots()):
