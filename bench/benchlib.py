@@ -63,6 +63,15 @@ def children(pid):
     return out
 
 
+def alive(pid):
+    """pid exists and is no zombie (one its new parent has yet to reap)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def tree(roots):
     """roots and all their descendants that are alive."""
     out, stack = [], list(roots)
@@ -346,7 +355,7 @@ class Postfix:
         subprocess.run(["postfix", "-c", self.conf, "stop"],
                        capture_output=True)
         end = time.time() + 20
-        while time.time() < end and os.path.exists("/proc/%d" % self.master):
+        while time.time() < end and alive(self.master):
             time.sleep(0.1)
 
 

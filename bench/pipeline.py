@@ -30,7 +30,7 @@ import tempfile
 import time
 
 from benchlib import (BENCH_CONF, BIN, ROOT, STORE_LMTP_ONLY, Postfix,
-                      Sluice, comm, free_port, hwm, maildir_files, tree,
+                      Sluice, alive, comm, free_port, hwm, maildir_files, tree,
                       tree_cpu, wait_port)
 
 HDB = os.path.join(ROOT, "tests", "data", "clamav", "test.hdb")
@@ -160,8 +160,7 @@ class Daemons:
                 p.kill()
                 p.wait()
         end = time.time() + 10
-        while time.time() < end and any(
-                os.path.exists("/proc/%d" % q) for q in left):
+        while time.time() < end and any(alive(q) for q in left):
             time.sleep(0.1)
         for q in left:
             try:
