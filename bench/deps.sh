@@ -2,8 +2,8 @@
 # The Debian packages the benchmarks need beyond tests/deps.sh: Dovecot
 # for the IMAP FETCH comparison (bench/imap_bench.py); ClamAV's clamd and
 # clamav-milter, SpamAssassin's spamd, spamc and spamass-milter for
-# Postfix's side of the pipeline path (bench/pipeline.py). Installed
-# without starting any service (tests/deps.sh puts a policy-rc.d in
+# Postfix's side of the pipeline path (bench/pipeline.py); gnuplot for
+# the chart. Installed without starting any service (tests/deps.sh puts a policy-rc.d in
 # place); the benchmark runs private instances of each on its own ports
 # and sockets. Debian's own services of these packages are then stopped
 # and disabled, so that none runs freshclam or sa-update (network), takes
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_PKGS="dovecot-imapd clamav-daemon clamav-milter spamassassin spamc
-spamass-milter"
+spamass-milter gnuplot-nox"
 tests/deps.sh
 # shellcheck disable=SC2086
 tests/deps.sh $BENCH_PKGS
