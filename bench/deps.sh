@@ -5,9 +5,9 @@
 # Postfix's side of the pipeline path (bench/pipeline.py); gnuplot for
 # the chart. Installed without starting any service (tests/deps.sh puts
 # a policy-rc.d in place); the benchmark runs private instances of each
-# on its own ports and sockets. Debian's own services of these packages are then stopped
-# and disabled, so that none runs freshclam or sa-update (network), takes
-# the default sockets or competes for the CPU during a run.
+# on its own ports and sockets. Debian's own services of these packages
+# are then stopped and disabled, so that none runs freshclam or sa-update
+# (network), takes the default sockets or competes for the CPU in a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_PKGS="dovecot-imapd clamav-daemon clamav-milter spamassassin spamc
