@@ -462,7 +462,8 @@ class SluiceStack(Sluice):
             "queue_dir": os.path.join(work, "avscan-queue"),
             "clamav_database": os.path.join(own, "test.hdb"),
             "infected_action": "quarantine",
-            "quarantine_dir": self.quarantine}))
+            "quarantine_dir": self.quarantine,
+            "scan_tmp_dir": os.path.join(own, "scan-tmp")}))
         self._conf("mx", {"listen": "127.0.0.1:%d" % ports["mx"],
                           "hostname": "mx.bench.test",
                           "local_domains": "example.test",
