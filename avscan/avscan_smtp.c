@@ -59,6 +59,15 @@ static int av_connect(struct smtp_session *s, struct smtp_reply *r)
 			      av->cfg->hostname);
 }
 
+/* The data reply: once per accepted recipient (LMTP). */
+static void reply_all(struct smtp_session *s, const struct smtp_reply *r)
+{
+	size_t n = smtp_session_replies_owed(s);
+
+	while (n-- > 0)
+		smtp_session_reply(s, r);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -118,7 +127,7 @@ static void pass_on(struct avscan *av, struct smtp_session *s,
 			status, avscan_clam_version()) < 0) {
 		sbuf_free(&pre);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 		return;
 	}
 	spool_accept(&av->spool, s, pre.data, pre.len);
@@ -169,7 +178,7 @@ static void infected(struct avscan *av, struct smtp_session *s,
 			       "%s", j->name);
 		break;
 	}
-	smtp_session_reply_all(s, &r);
+	reply_all(s, &r);
 }
 
 /* On the loop: give the message back and act on the verdict. */
@@ -192,7 +201,7 @@ static void scan_done(void *arg)
 	s->header_len = j->header_len;
 	sbuf_init(&j->msg, 0);
 	if (j->verdict == AVSCAN_CLEAN) {
-		log_info("%s: clean, size=%zu, scan=%.1fms", s->id,
+		log_info("%s: clean, size=%zu, scan=%.2fms", s->id,
 			 s->msg.len, j->ms);
 		pass_on(av, s, "clean");
 	} else if (j->verdict == AVSCAN_VIRUS) {
@@ -204,7 +213,7 @@ static void scan_done(void *arg)
 	} else {
 		log_warn("%s: scan error: %s: deferred", s->id, j->name);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: virus scan failed");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 	}
 	job_free(j);
 }
@@ -242,7 +251,7 @@ static void av_data(struct smtp_session *s)
 	return;
 fail:
 	smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-	smtp_session_reply_all(s, &r);
+	reply_all(s, &r);
 }
 
 static void av_close(struct smtp_session *s)

@@ -766,15 +766,6 @@ void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r)
 	conn_resume(ss->c);
 }
 
-void smtp_session_reply_all(struct smtp_session *s,
-			    const struct smtp_reply *r)
-{
-	size_t n = smtp_session_replies_owed(s);
-
-	while (n-- > 0)
-		smtp_session_reply(s, r);
-}
-
 size_t smtp_session_replies_owed(const struct smtp_session *s)
 {
 	return ((const struct srv_session *)s)->owed;

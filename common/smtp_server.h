@@ -129,10 +129,6 @@ void *smtp_server_ctx(struct smtp_server *srv);
  * session pointer only until on_close. */
 void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r);
 
-/* Answer every reply still owed with r (LMTP: one per recipient). */
-void smtp_session_reply_all(struct smtp_session *s,
-			    const struct smtp_reply *r);
-
 /* Number of accepted recipients still owed a reply (LMTP) or 1/0 (SMTP). */
 size_t smtp_session_replies_owed(const struct smtp_session *s);
 

@@ -15,6 +15,7 @@
 #include "forward.h"
 #include "log.h"
 #include "queue.h"
+#include "tracehdr.h"
 
 struct spool_sess {
 	struct smtp_session *s;
@@ -31,6 +32,15 @@ static void unlink_sess(struct spool *sp, struct spool_sess *ss)
 			*pp = ss->next;
 			break;
 		}
+}
+
+/* The data reply to s: once for SMTP, once per recipient for LMTP. */
+static void reply_all(struct smtp_session *s, const struct smtp_reply *r)
+{
+	size_t n = smtp_session_replies_owed(s);
+
+	while (n-- > 0)
+		smtp_session_reply(s, r);
 }
 
 void spool_accept(struct spool *sp, struct smtp_session *s,
@@ -58,7 +68,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 			s->msg.len) < 0) {
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 		return;
 	}
 	m = queue_add(sp->q, &s->env, body.data, body.len);
@@ -68,7 +78,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		sbuf_free(&body);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
 			       "error");
-		smtp_session_reply_all(s, &r);
+		reply_all(s, &r);
 		return;
 	}
 	log_info("%s: %s: client=[%s], from=<%s>, size=%zu, nrcpt=%zu "
@@ -117,7 +127,7 @@ void spool_commit(void *arg)
 		else
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
-		smtp_session_reply_all(ss->s, &r);
+		reply_all(ss->s, &r);
 	}
 	if (any)
 		forward_kick(sp->fwd);
@@ -179,4 +189,13 @@ int spool_received_ex(struct smtp_session *s, const char *hostname,
 		return -1;
 	return sbuf_printf(out, "%s; %s\r\n", s->env.nrcpt == 1 ? "" : "\t",
 			   date);
+}
+
+void spool_strip_trace(struct smtp_session *s)
+{
+	size_t n = tracehdr_strip(&s->msg, &s->header_len, TRACEHDR_PREFIXES);
+
+	if (n)
+		log_info("%s: removed %zu internal trace header(s) from "
+			 "[%s]", s->id, n, s->client_addr);
 }

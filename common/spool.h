@@ -5,9 +5,8 @@
  *	What every queueing stage does at end of data: write the message
  *	(with the stage's trace header in front) to the queue, then, at the
  *	end of the event-loop turn, sync the queue once and answer every
- *	message of that turn (under LMTP, every recipient): "250 2.0.0 Ok:
- *	queued as ID", or 451 when the sync failed. The session's ctx
- *	belongs to this module. Mail layer.
+ *	message of that turn: "250 2.0.0 Ok: queued as ID", or 451 when the
+ *	sync failed. The session's ctx belongs to this module. Mail layer.
  */
 #ifndef SLUICE_SPOOL_H
 #define SLUICE_SPOOL_H
@@ -30,6 +29,10 @@ struct spool {
  * the reply comes from spool_commit(). Answers 451 itself on failure. */
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
+
+/* An entry stage's part at end of data: remove the internal trace
+ * headers (tracehdr.h) that came from outside, with a log line. */
+void spool_strip_trace(struct smtp_session *s);
 
 /* The queue ID spool_accept() just gave s's message, or NULL when it
  * was not queued. Points into s's spool data (valid until on_close). */

@@ -75,3 +75,27 @@ size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 	base[msg->len] = '\0';
 	return removed;
 }
+
+int tracehdr_spam(const char *msg, size_t header_len)
+{
+	static const char name[] = TRACEHDR_SPAM_FLAG ":";
+	const char *p = msg, *end = msg + header_len, *e;
+
+	if (msg == NULL)
+		return 0;
+	while (p < end) {
+		e = line_end(p, end);
+		if ((size_t)(e - p) > sizeof(name) - 1 &&
+		    strncasecmp(p, name, sizeof(name) - 1) == 0) {
+			p += sizeof(name) - 1;
+			while (p < e && (*p == ' ' || *p == '\t'))
+				p++;
+			if (e - p >= 3 && strncasecmp(p, "YES", 3) == 0 &&
+			    (e - p == 3 || p[3] == '\r' || p[3] == ' ' ||
+			     p[3] == '\t'))
+				return 1;
+		}
+		p = e;
+	}
+	return 0;
+}

@@ -33,4 +33,8 @@ extern const char *const TRACEHDR_PREFIXES[];
 size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 		      const char *const *prefixes);
 
+/* 1 when the header section (first header_len bytes of msg) has an
+ * X-Spam-Flag field whose value is YES (case-insensitive), else 0. */
+int tracehdr_spam(const char *msg, size_t header_len);
+
 #endif

@@ -36,6 +36,19 @@ static const struct tcase cases[] = {
 	 0},
 };
 
+static const struct {
+	const char *name, *msg;
+	int spam;
+} spam_cases[] = {
+	{"flag yes", "Subject: s\r\nX-Spam-Flag: YES\r\n\r\nb", 1},
+	{"lower case, no space", "x-spam-flag:yes\r\n\r\n", 1},
+	{"flag no", "X-Spam-Flag: NO\r\n\r\n", 0},
+	{"yes as a prefix", "X-Spam-Flag: YESTERDAY\r\n\r\n", 0},
+	{"other field", "X-Spam-Flagged: YES\r\n\r\n", 0},
+	{"in the body", "Subject: s\r\n\r\nX-Spam-Flag: YES\r\n", 0},
+	{"no header", "", 0},
+};
+
 /* Header length as the engine computes it: through the empty line. */
 static size_t header_len_of(const char *m)
 {
@@ -68,5 +81,9 @@ int main(void)
 		CHECK(b.data[b.len] == '\0', cases[i].name);
 		sbuf_free(&b);
 	}
+	for (i = 0; i < sizeof(spam_cases) / sizeof(spam_cases[0]); i++)
+		CHECK(tracehdr_spam(spam_cases[i].msg,
+				    header_len_of(spam_cases[i].msg)) ==
+		      spam_cases[i].spam, spam_cases[i].name);
 	return test_done();
 }

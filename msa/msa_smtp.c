@@ -7,6 +7,7 @@
  *	mailbox of From: and Sender: must be the user's (msa_owns(), else
  *	553 5.7.1). Per-user rate limits: messages are checked at MAIL
  *	(450 4.7.1) and recipients at RCPT (452 4.7.1). At end of data the
+ *	internal trace headers (tracehdr.h) are removed, then the
  *	RFC 6409 section 8 fixes: Date and Message-ID when missing, and a
  *	Received header for ESMTPSA naming the authenticated user and the
  *	client address only as the policy allows; the remote targets of
@@ -155,6 +156,7 @@ static void msa_data(struct smtp_session *s)
 	struct msa_hdr h;
 	struct sbuf pre;
 
+	spool_strip_trace(s);
 	msa_header_scan(s->msg.data, s->header_len, &h);
 	if (h.from == 0) {
 		smtp_reply_set(&r, 550, "5.6.0", "Error: message has no From: "

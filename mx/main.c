@@ -108,6 +108,9 @@ int main(int argc, char **argv)
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
+	/* the inner stages (avscan, spamd) want the client's address and
+	 * HELO; sent only to hops offering XTRUST to us */
+	fc.claims = 1;
 	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;

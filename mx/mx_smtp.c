@@ -5,6 +5,7 @@
  *	Accepts mail only for the local domains and refuses relaying,
  *	including the classic tricks (percent hack, source routes, bang
  *	paths, quoted local parts with '@', IP literals: RFC 2505 2.5).
+ *	Removes internal trace headers (tracehdr.h) that came from outside.
  *	Prepends a Received header (RFC 5321 4.4), refuses loops (more than
  *	LIM_HOPS Received headers, RFC 5321 6.3) and hands the message to
  *	the spool, which answers 250 after the group commit.
@@ -93,6 +94,7 @@ static void mx_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
+	spool_strip_trace(s);
 	if (mx->cfg->recipients[0])
 		directory_refresh(&mx->dir, mx->cfg->recipients);
 	sbuf_init(&rcvd, 4096);

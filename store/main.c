@@ -22,6 +22,7 @@
 #include "authlimit.h"
 #include "sasl.h"
 #include "store.h"
+#include "store_mbox_int.h"
 #include "store_imap.h"
 #include "store_mbox.h"
 #include "tls.h"
@@ -46,6 +47,8 @@ static const struct cfg_param table[] = {
 			  cfg.max_sessions, "200", cfg.timeout),
 	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
 	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
+	{"spam_folder", CFG_STR, "Junk", &cfg.spam_folder, 0, 0,
+	 "folder for mail spamd marked X-Spam-Flag: YES (empty: INBOX)"},
 	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
 		       "PEM certificate chain for IMAP and POP3 (empty: no "
 		       "TLS)", "PEM private key of tls_cert"),
@@ -191,6 +194,13 @@ int main(int argc, char **argv)
 	daemon_default_hostname(&cfg.hostname);
 	st.cfg = &cfg;
 	check_plaintext();
+	/* one level below INBOX: a name that is also a Maildir++ folder */
+	if (cfg.spam_folder[0] && (!mb_valid_name(cfg.spam_folder) ||
+				   mb_is_inbox(cfg.spam_folder) ||
+				   strchr(cfg.spam_folder, '.') != NULL))
+		log_fatal("%s: spam_folder: not a folder name: %s",
+			  opts.config ? opts.config : "defaults",
+			  cfg.spam_folder);
 	fd = daemon_listen(cfg.lmtp_listen);
 	load_tls();
 	pop3_listeners(pfd);

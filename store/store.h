@@ -28,6 +28,7 @@ struct store_config {
 	long long max_sessions;
 	long long timeout;
 	int quota_permanent;
+	char *spam_folder;
 	char *tls_cert;
 	char *tls_key;
 	char *credentials_file;
@@ -47,20 +48,23 @@ struct maildir_batch;
 
 struct maildir_batch *maildir_batch_new(const char *mail_root,
 					const char *hostname);
-/* Write the message for mailbox (local@domain) into its Maildir's tmp/
- * (creating the Maildir on first use). Returns a handle >= 0, or -1. */
+/* Write the message for mailbox (local@domain) into the tmp/ of its
+ * Maildir or of its Maildir++ folder (NULL: INBOX; the string must live
+ * until maildir_reset()), creating them on first use. Returns a handle
+ * >= 0, or -1. */
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
-		   const char *prefix, size_t plen, const char *msg,
-		   size_t len);
+		   const char *folder, const char *prefix, size_t plen,
+		   const char *msg, size_t len);
 /* Make every staged file durable (one syncfs), move them into new/,
  * sync the directories once each. Returns 0, or -1 if anything failed;
  * maildir_ok() then tells which handles made it. */
 int maildir_commit(struct maildir_batch *b);
 int maildir_ok(const struct maildir_batch *b, long handle);
-/* After the commit: the mailbox of a delivered handle and its size in
- * *size; NULL when the handle did not make it. */
+/* After the commit: the mailbox of a delivered handle, its size in
+ * *size and its folder in *folder; NULL when the handle did not make
+ * it. */
 const char *maildir_mailbox(const struct maildir_batch *b, long handle,
-			    long long *size);
+			    long long *size, const char **folder);
 void maildir_batch_free(struct maildir_batch *b);
 /* Forget the staged files (after the replies went out). */
 void maildir_reset(struct maildir_batch *b);

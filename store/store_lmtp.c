@@ -16,6 +16,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_mbox.h"
+#include "tracehdr.h"
 
 #define STORE_MAX_EXPAND 64
 #define H_QUOTA (-2)	/* a handle that stands for "over quota" */
@@ -76,6 +77,7 @@ static void store_data(struct smtp_session *s)
 	const char *boxes[STORE_MAX_EXPAND];
 	struct sbuf prefix;
 	size_t i, k, nb;
+	const char *folder = NULL;
 	long h;
 
 	if (ss == NULL)
@@ -88,6 +90,12 @@ static void store_data(struct smtp_session *s)
 	if (!ss->handles || !ss->counts || !ss->all)
 		log_fatal("out of memory");
 	sbuf_init(&prefix, 4096);
+	/* spamd's verdict (mx and msa strip forged ones) */
+	if (st->cfg->spam_folder[0] &&
+	    tracehdr_spam(s->msg.data, s->header_len)) {
+		folder = st->cfg->spam_folder;
+		log_info("%s: spam: filed into %s", s->id, folder);
+	}
 	for (i = 0; i < s->env.nrcpt; i++) {
 		nb = directory_expand(st->users, s->env.rcpts[i].addr, boxes,
 				  STORE_MAX_EXPAND);
@@ -104,8 +112,8 @@ static void store_data(struct smtp_session *s)
 				ss->all[ss->nall++] = H_QUOTA;
 				continue;
 			}
-			h = maildir_stage(st->batch, boxes[k], prefix.data,
-					  prefix.len, s->msg.data ?
+			h = maildir_stage(st->batch, boxes[k], folder,
+					  prefix.data, prefix.len, s->msg.data ?
 					  s->msg.data : "", s->msg.len);
 			ss->all[ss->nall++] = h;
 		}
@@ -197,16 +205,16 @@ static void answer(struct store *st, struct store_sess *ss)
  * sessions of each mailbox (IDLE). */
 static void wake(struct store *st, struct store_sess *ss)
 {
-	const char *box;
+	const char *box, *folder;
 	long long size;
 	size_t i;
 
 	for (i = 0; i < ss->nall; i++) {
-		box = maildir_mailbox(st->batch, ss->all[i], &size);
+		box = maildir_mailbox(st->batch, ss->all[i], &size, &folder);
 		if (box == NULL)
 			continue;
 		mbox_usage_add(st->mbox, box, size);
-		mbox_changed(st->mbox, box, "INBOX");
+		mbox_changed(st->mbox, box, folder);
 	}
 }
 

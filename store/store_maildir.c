@@ -37,6 +37,7 @@ struct staged {
 	int ok;
 	size_t size;
 	char *mailbox;		/* for the caller after the commit */
+	const char *folder;	/* NULL: INBOX */
 };
 
 struct maildir_batch {
@@ -94,8 +95,8 @@ static int ensure_maildir(struct maildir_batch *b, const char *md)
 }
 
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
-		   const char *prefix, size_t plen, const char *msg,
-		   size_t len)
+		   const char *folder, const char *prefix, size_t plen,
+		   const char *msg, size_t len)
 {
 	char md[MD_PATH], name[256];
 	struct iovec iov[2];
@@ -104,8 +105,16 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 	ssize_t w;
 	int fd;
 
-	if (mbox_user_path(b->root, mailbox, md, sizeof(md)) < 0 ||
-	    ensure_maildir(b, md) < 0) {
+	size_t n;
+
+	if (mbox_user_path(b->root, mailbox, md, sizeof(md)) < 0)
+		return -1;
+	/* a Maildir++ folder: "/.Name" (the name was checked at start-up) */
+	n = strlen(md);
+	if (folder && (size_t)snprintf(md + n, sizeof(md) - n, "/.%s",
+				       folder) >= sizeof(md) - n)
+		return -1;
+	if (ensure_maildir(b, md) < 0) {
 		log_error("maildir for %s: %s", mailbox, strerror(errno));
 		return -1;
 	}
@@ -145,6 +154,7 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 	s->ok = 0;
 	s->size = plen + len;
 	s->mailbox = strdup(mailbox);
+	s->folder = folder;
 	if (s->mailbox == NULL)
 		log_fatal("out of memory");
 	return (long)b->n++;
@@ -186,11 +196,12 @@ int maildir_ok(const struct maildir_batch *b, long handle)
 }
 
 const char *maildir_mailbox(const struct maildir_batch *b, long handle,
-			    long long *size)
+			    long long *size, const char **folder)
 {
 	if (handle < 0 || (size_t)handle >= b->n || !b->s[handle].ok)
 		return NULL;
 	*size = (long long)b->s[handle].size;
+	*folder = b->s[handle].folder ? b->s[handle].folder : "INBOX";
 	return b->s[handle].mailbox;
 }
 

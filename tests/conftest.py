@@ -22,10 +22,30 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",
                    "ERROR: LeakSanitizer")
 
 
+# Ports for daemons come from a range of this worker's own (pytest-xdist
+# runs several), below the kernel's ephemeral range (32768 and up), so
+# neither another worker nor an outgoing connection can take a port
+# between the check here and the daemon's bind.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WID = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+_PORT_BASE = 20000 + (_WID % 4) * 3000
+_port_next = [_PORT_BASE + (os.getpid() * 7) % 3000]
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 nobody listens on, from this worker's range."""
+    for _ in range(3000):
+        p = _port_next[0]
+        _port_next[0] = _PORT_BASE + (p + 1 - _PORT_BASE) % 3000
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+            return p
+    raise AssertionError("no free port in %d..%d" %
+                         (_PORT_BASE, _PORT_BASE + 2999))
 
 
 def wait_for(pred, timeout=15.0, what="condition"):
@@ -59,14 +79,13 @@ class Daemon:
         self.workdir, self.port = workdir, port
         self.log_path = os.path.join(workdir, name + ".log")
         self.proc = None
-        self.args = []  # more command-line options (e.g. -m)
 
     def start(self):
         self.logf = open(self.log_path, "ab")
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        self.proc = subprocess.Popen([self.binary, "-c", self.conf] +
-                                     self.args,
+        self.proc = subprocess.Popen([self.binary, *self.args, "-c",
+                                      self.conf],
                                      cwd=self.workdir, stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=env)
         wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,

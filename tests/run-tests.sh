@@ -12,4 +12,8 @@ if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
 fi
 # arguments (test files, -k ...) narrow the run; none runs everything
 if [ $# -eq 0 ]; then set -- tests/; fi
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@"
+# tests wait on daemons and sockets more than they compute: two workers
+# (pytest-xdist; SLUICE_TEST_JOBS=0 runs them in this process); tests
+# marked xdist_group share a worker (the private Postfix instances)
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+	-n "${SLUICE_TEST_JOBS:-2}" --dist loadgroup "$@"

@@ -489,7 +489,7 @@ def postfix_milter(cluster, monkeypatch):
                         + ", ".join(x for x in (cur, PF_CONF) if x)],
                        check=True)
     monkeypatch.setattr(bench, "PF_CONF", PF_CONF)
-    av = avscan(cluster, [], milter=True)
+    av = avscan(cluster, [], {"max_message_size": "8k"}, milter=True)
     work = os.path.join(cluster.base, "postfix")
     os.makedirs(work)
     pf = bench.Postfix(work, "delivery", extra={
@@ -510,6 +510,8 @@ def pf_messages(pf):
         os.listdir(d))]
 
 
+# with the other Postfix tests on one xdist worker (tests/run-tests.sh)
+@pytest.mark.xdist_group("postfix")
 def test_milter_with_postfix(postfix_milter):
     av, pf = postfix_milter
     with smtplib.SMTP("127.0.0.1", pf.port, timeout=60) as s:
@@ -523,6 +525,13 @@ def test_milter_with_postfix(postfix_milter):
                b"X-Sluice-Virus: clean (forged)\r\nSubject: via postfix\r\n"
                b"\r\nhello through the milter\r\n")
         s.sendmail("carol@remote.test", [ALICE], msg)
+        # past max_message_size the milter cannot scan: tempfail
+        with pytest.raises(smtplib.SMTPDataError) as e:
+            s.sendmail("carol@remote.test", [ALICE],
+                       b"Subject: big\r\n\r\n" +
+                       (b"x" * 68 + b"\r\n") * 200)
+        assert e.value.smtp_code == 451
+        assert b"4.3.0 virus scan failed" in e.value.smtp_error
     got = wait_for(lambda: pf_messages(pf), 30, "delivery by Postfix")
     assert len(got) == 1
     head = got[0].split(b"\n\n", 1)[0]
@@ -532,6 +541,7 @@ def test_milter_with_postfix(postfix_milter):
     log = av.log()
     assert "milter: virus=Sluice.Test.EICAR" in log
     assert "action=rejected" in log and "milter: clean" in log
+    assert "larger than max_message_size: deferred" in log
 
 
 @pytest.mark.parametrize("action", ["tempfail", "accept"])
@@ -606,3 +616,28 @@ def test_stop_during_scans(pipe):
     log = av.log()
     assert "stopped" in log
     print("\nscans dropped at stop: %d" % log.count("session gone during"))
+
+
+def test_mx_avscan_outmta_chain(cluster):
+    """A real mx in front: its claims (entered by mx, the client's
+    address) pass through avscan to the stage after it, and a scan
+    header forged by the Internet client never arrives."""
+    om = cluster.outmta({"trusted_peers": "127.0.0.0/8",
+                         "next_hop": "smtp:127.0.0.1:%d" % free_port(),
+                         "retry_min": "1h"})
+    av = avscan(cluster, ["smtp:127.0.0.1:%d" % om.port])
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % av.port])
+    msg = (b"From: carol@remote.test\r\nTo: alice@example.test\r\n"
+           b"X-Sluice-Virus: clean (forged by the sender)\r\n"
+           b"Subject: chain\r\n\r\nthrough mx and avscan\r\n")
+    with smtplib.SMTP("127.0.0.1", mx.port, timeout=30) as s:
+        s.sendmail("carol@remote.test", [ALICE], msg)
+    wait_for(lambda: "-- 1 message(s)" in queue_tool(om, "list").stdout,
+             30, "the message at outmta")
+    qid = queue_tool(om, "list").stdout.split()[0]
+    show = queue_tool(om, "show", qid).stdout
+    assert "entered_by: mx" in show and "client: 127.0.0.1" in show, show
+    body = show.split("\n\n", 1)[1]
+    assert body.count("X-Sluice-Virus:") == 1, body
+    assert "X-Sluice-Virus: clean (ClamAV " in body
+    assert "forged" not in body and "through mx and avscan" in body

@@ -2,7 +2,7 @@
 import os
 import subprocess
 
-from conftest import BUILD, wait_for
+from conftest import BUILD, free_port, wait_for
 
 
 def run(binary, conf_text, tmp_path, *extra):
@@ -70,13 +70,6 @@ def test_privilege_drop_logged(cluster):
         assert "0" not in uids
 
 
-def _free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_store_password_listeners_need_tls_or_loopback(tmp_path):
     """plaintext_auth is for loopback test setups only: the store refuses
     to start with it when any IMAP/POP3 listener is elsewhere, and a
@@ -84,7 +77,7 @@ def test_store_password_listeners_need_tls_or_loopback(tmp_path):
     plaintext_auth. Checked before anything is bound there."""
     base = ("lmtp_listen = 127.0.0.1:%d\nmail_root = %s\nusers_file = "
             "/dev/null\ntls_cert =\nimaps_listen =\npop3s_listen =\n"
-            "pop3_listen =\n" % (_free_port(), tmp_path / "mail"))
+            "pop3_listen =\n" % (free_port(), tmp_path / "mail"))
     cases = [
         ("plaintext_auth = yes\nimap_listen = 0.0.0.0:%d\n",
          "plaintext_auth = yes is only allowed"),
@@ -96,6 +89,6 @@ def test_store_password_listeners_need_tls_or_loopback(tmp_path):
     for extra, want in cases:
         conf = base.replace("pop3s_listen =\n", "") \
             if "pop3s_listen" in extra else base
-        r = run("sluice-store", conf + extra % _free_port(), tmp_path)
+        r = run("sluice-store", conf + extra % free_port(), tmp_path)
         assert r.returncode != 0, (extra, r.stderr)
         assert want in r.stderr, (extra, r.stderr)

@@ -162,6 +162,21 @@ def test_starttls_login_reaches_bobs_maildir(world):
         assert got[0][1] == data
 
 
+def test_forged_trace_headers_removed(world):
+    """A user cannot mark their own mail as scanned or not spam."""
+    s = smtplib.SMTP("127.0.0.1", world.msa.port, timeout=20)
+    s.starttls(context=client_tls())
+    s.login("alice@example.test", PW["alice@example.test"])
+    s.sendmail("alice@example.test", ["bob@example.test"],
+               msg("alice@example.test", "bob@example.test",
+                   extra="X-Spam-Flag: NO\r\nX-Sluice-Virus: clean\r\n"))
+    s.quit()
+    data = wait_messages(world.store, "bob@example.test", 1)[0]
+    head = data.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"x-spam-flag" not in head and b"x-sluice-virus" not in head
+    assert "removed 2 internal trace header(s)" in world.msa.log()
+
+
 def test_smtp_ssl_implicit_tls(world):
     with smtplib.SMTP_SSL("127.0.0.1", world.msa.sport, timeout=20,
                           context=client_tls()) as s:

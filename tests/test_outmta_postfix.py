@@ -15,8 +15,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
 import bench  # noqa: E402  (its private Postfix instance)
 from test_outmta import dns, keygen  # noqa: E402,F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0,
-                                reason="a Postfix instance needs root")
+# one private Postfix configuration directory exists (bench.PF_CONF): every
+# test that starts one runs on the same xdist worker (--dist loadgroup)
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0,
+                                 reason="a Postfix instance needs root"),
+              pytest.mark.xdist_group("postfix")]
 
 
 def openssl(*args):
