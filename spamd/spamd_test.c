@@ -134,7 +134,8 @@ static void test_tokens(void)
 	const char *msg = "Subject: Free MONEY!\r\nX-Foo: bar\r\n\r\n"
 			  "Hello, (World) a bb see http://www.evil.test/x "
 			  "me@spam.test "
-			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+			  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			  "aaaaaaaaaaa\r\n";
 
 	memset(&c, 0, sizeof(c));
 	spamd_text_extract(msg, strlen(msg), 65536, &t);
