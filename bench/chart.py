@@ -39,7 +39,8 @@ set ylabel 'messages/s (median of repeats)'
 set xtics rotate by -30
 set grid ytics
 set rmargin 8
-set title 'Messages per second, Sluice vs Postfix (same machine; each pair from one run)'
+set title 'Messages per second, Sluice vs Postfix (same machine; \
+each pair from one run)'
 set yrange [0:*]
 plot '%s' using 2:xtic(1) title 'Postfix', '' using 3 title 'Sluice'
 set title 'Inbound pipeline: Sluice mx+avscan+spamd+store vs Postfix with \
