@@ -41,6 +41,7 @@ MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/
 AVSCAN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard avscan/*.c)))
 # libclamav and libmilter only where they are used
 AVSCAN_LIBS = -lclamav -lmilter
+
 SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
 	$(wildcard spamd/*.c)))
@@ -87,6 +88,7 @@ $(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
 		$(B)/avscan/avscan_clam.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lclamav
+
 # libmilter only where the milter is
 $(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
@@ -187,6 +189,7 @@ fuzz:
 	done
 
 bench: deps all
+	@bench/deps.sh
 	@bench/run.sh
 
 bench-imap: all
