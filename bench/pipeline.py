@@ -453,6 +453,7 @@ class SluiceStack(Sluice):
         self._conf("spamd", dict(stage, **{
             "listen": "127.0.0.1:%d" % ports["spamd"],
             "next_hop": "lmtp:127.0.0.1:%d" % ports["store"],
+            "domain_routes": "",
             "queue_dir": os.path.join(work, "spamd-queue"),
             "bayes_db": os.path.join(own, "bayes.db"),
             "quarantine_dir": os.path.join(own, "spam-quarantine")}))
