@@ -471,28 +471,18 @@ PF_CONF = "/var/tmp/sluice-avscan-postfix"
 
 
 @pytest.fixture
-def postfix_milter(cluster, monkeypatch):
+def postfix_milter(cluster):
     """avscan -m behind a private Postfix (smtpd_milters), delivering to
     alice@example.test in a Maildir."""
     if os.geteuid() != 0:
         pytest.skip("a Postfix instance needs root")
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     import bench
-    # a configuration folder of our own, authorised next to the others
-    # (benchmarks may run their instance meanwhile)
-    if not os.path.exists("/etc/postfix/main.cf"):
-        open("/etc/postfix/main.cf", "a").close()
-    cur = subprocess.run(["postconf", "-h", "alternate_config_directories"],
-                         capture_output=True, text=True).stdout.strip()
-    if PF_CONF not in cur:
-        subprocess.run(["postconf", "-e", "alternate_config_directories = "
-                        + ", ".join(x for x in (cur, PF_CONF) if x)],
-                       check=True)
-    monkeypatch.setattr(bench, "PF_CONF", PF_CONF)
     av = avscan(cluster, [], {"max_message_size": "8k"}, milter=True)
     work = os.path.join(cluster.base, "postfix")
     os.makedirs(work)
-    pf = bench.Postfix(work, "delivery", extra={
+    # a configuration folder of our own (bench.Postfix authorises it)
+    pf = bench.Postfix(work, "delivery", conf=PF_CONF, extra={
         "smtpd_milters": "inet:127.0.0.1:%d" % av.milter_port,
         "milter_default_action": "tempfail",
         "milter_protocol": "6"})
