@@ -28,6 +28,7 @@
 #include <libmilter/mfapi.h>
 
 #include "avscan.h"
+#include "conn.h"
 #include "daemon.h"
 #include "log.h"
 #include "tracehdr.h"
@@ -64,15 +65,7 @@ static sfsistat mf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	mf_reset(m);
-	snprintf(m->client, sizeof(m->client), "unknown");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((struct sockaddr_in *)(void *)sa)->sin_addr,
-			  m->client, sizeof(m->client));
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((struct sockaddr_in6 *)(void *)sa)->sin6_addr,
-			  m->client, sizeof(m->client));
+	conn_addr_text(sa, m->client, sizeof(m->client));
 	smfi_setpriv(ctx, m);
 	return SMFIS_CONTINUE;
 }
@@ -230,25 +223,6 @@ static sfsistat mf_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
-/* "host:port" as libmilter's "inet:port@host" (inet6 for "[v6]:port"). */
-static int milter_conn(const char *hostport, char *out, size_t outlen)
-{
-	const char *colon = strrchr(hostport, ':');
-	int v6 = hostport[0] == '[';
-	size_t hlen;
-
-	if (colon == NULL || colon[1] == '\0')
-		return -1;
-	hlen = (size_t)(colon - hostport);
-	if (v6 && (hlen < 2 || hostport[hlen - 1] != ']'))
-		return -1;
-	if ((size_t)snprintf(out, outlen, "%s:%s@%.*s", v6 ? "inet6" : "inet",
-			     colon + 1, (int)(v6 ? hlen - 2 : hlen),
-			     hostport + v6) >= outlen)
-		return -1;
-	return 0;
-}
-
 int avscan_milter_run(const struct avscan_config *cfg,
 		      const struct avscan_engine *e)
 {
@@ -269,7 +243,7 @@ int avscan_milter_run(const struct avscan_config *cfg,
 
 	mf_cfg = cfg;
 	mf_engine = e;
-	if (milter_conn(cfg->milter_listen, conn, sizeof(conn)) < 0)
+	if (daemon_milter_spec(cfg->milter_listen, conn, sizeof(conn)) < 0)
 		log_fatal("milter_listen '%s': want host:port",
 			  cfg->milter_listen);
 	if (smfi_setconn(conn) != MI_SUCCESS ||

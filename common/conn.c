@@ -480,6 +480,24 @@ static void io_cb(void *arg, uint32_t events)
 		c->ops->on_drain(c->arg);
 }
 
+int conn_addr_text(const struct sockaddr *sa, char *ip, size_t iplen)
+{
+	snprintf(ip, iplen, "unknown");
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
+		return ntohs(in->sin_port);
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
+		return ntohs(in6->sin6_port);
+	}
+	return 0;
+}
+
 int conn_sock_addr(int fd, int local, char *ip, size_t iplen, int *port)
 {
 	struct sockaddr_storage ss;
@@ -492,18 +510,6 @@ int conn_sock_addr(int fd, int local, char *ip, size_t iplen, int *port)
 		r = getpeername(fd, (struct sockaddr *)&ss, &len);
 	if (r < 0)
 		return -1;
-	snprintf(ip, iplen, "unknown");
-	*port = 0;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)&ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(in->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(in6->sin6_port);
-	}
+	*port = conn_addr_text((const struct sockaddr *)&ss, ip, iplen);
 	return 0;
 }

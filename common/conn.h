@@ -110,6 +110,11 @@ void conn_close_after_flush(struct conn *c);
 /* Text of the last error. */
 const char *conn_error_text(const struct conn *c);
 
+/* The IP address of sa as text into ip ("unknown" for a family other
+ * than IPv4/IPv6, or NULL); returns its port (0 then). */
+struct sockaddr;
+int conn_addr_text(const struct sockaddr *sa, char *ip, size_t iplen);
+
 /* The numeric address and port of socket fd's peer (or, with local set,
  * of its own end) into ip and *port: "unknown" and 0 for a family other
  * than IPv4/IPv6. Returns -1 (ip and *port untouched) when the socket

@@ -151,6 +151,21 @@ int daemon_resolve(const char *hostport, struct sockaddr_storage *ss,
 	return 0;
 }
 
+int daemon_milter_spec(const char *hostport, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+	char host[256], port[16];
+
+	if (daemon_resolve(hostport, &ss, &len) < 0 ||
+	    split_hostport(hostport, host, sizeof(host), port,
+			   sizeof(port)) < 0)
+		return -1;
+	return (size_t)snprintf(out, outlen, "%s:%s@%s",
+				ss.ss_family == AF_INET6 ? "inet6" : "inet",
+				port, host) >= outlen ? -1 : 0;
+}
+
 int daemon_listen(const char *hostport)
 {
 	struct sockaddr_storage ss;

@@ -83,6 +83,10 @@ struct sockaddr_storage;
 int daemon_resolve(const char *hostport, struct sockaddr_storage *ss,
 		   unsigned int *len);
 
+/* A numeric "host:port" / "[v6]:port" as libmilter names a socket,
+ * "inet:port@host" or "inet6:port@host", into out. Returns 0 or -1. */
+int daemon_milter_spec(const char *hostport, char *out, size_t outlen);
+
 /* Create dir (and parents) if missing, mode 0700; when running as root,
  * chown it to user. Exits through log_fatal() on failure. */
 void daemon_state_dir(const char *dir, const char *user);

@@ -36,7 +36,7 @@ struct workq {
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct jlist todo, finished;
+	struct jlist queued, finished;
 	size_t pending;		/* submitted, done not yet run */
 	int stopping;
 	int nthreads;
@@ -73,9 +73,9 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (q->todo.head == NULL && !q->stopping)
+		while (q->queued.head == NULL && !q->stopping)
 			pthread_cond_wait(&q->cv, &q->mu);
-		j = jlist_pop(&q->todo);
+		j = jlist_pop(&q->queued);
 		if (j == NULL)
 			break;	/* stopping and nothing left */
 		pthread_mutex_unlock(&q->mu);
@@ -178,7 +178,7 @@ int workq_submit(struct workq *q, workq_fn fn, workq_done done, void *arg)
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&q->mu);
-	jlist_push(&q->todo, j);
+	jlist_push(&q->queued, j);
 	q->pending++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);

@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "conn.h"
 #include "daemon.h"
 #include "dns.h"
 #include "evloop.h"
@@ -70,12 +71,7 @@ static sfsistat m_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	if (m == NULL)
 		return SMFIS_TEMPFAIL;
 	sbuf_init(&m->msg, msd->core.scan_size);
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
-			  m->addr, sizeof(m->addr));
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
-			  m->addr, sizeof(m->addr));
+	conn_addr_text(sa, m->addr, sizeof(m->addr));
 	smfi_setpriv(ctx, m);
 	return SMFIS_CONTINUE;
 }
@@ -291,27 +287,12 @@ static struct smfiDesc desc = {
 
 int spamd_milter_run(struct spamd *sd)
 {
-	struct sockaddr_storage ss;
-	unsigned int len;
-	char conn[300], host[INET6_ADDRSTRLEN];
-	int port;
+	char conn[300];
 
 	msd = sd;
-	/* libmilter's socket syntax: inet:port@host, inet6:port@host */
-	if (daemon_resolve(sd->cfg->milter_listen, &ss, &len) < 0)
+	if (daemon_milter_spec(sd->cfg->milter_listen, conn, sizeof(conn)) < 0)
 		log_fatal("milter_listen: '%s' is not host:port",
 			  sd->cfg->milter_listen);
-	if (ss.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
-			  host, sizeof(host));
-		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-			  host, sizeof(host));
-		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
-	snprintf(conn, sizeof(conn), "%s:%d@%s",
-		 ss.ss_family == AF_INET6 ? "inet6" : "inet", port, host);
 	if (smfi_setconn(conn) != MI_SUCCESS ||
 	    smfi_register(desc) != MI_SUCCESS ||
 	    smfi_opensocket(1) != MI_SUCCESS)

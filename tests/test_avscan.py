@@ -9,7 +9,6 @@ import base64
 import os
 import re
 import smtplib
-import socket
 import subprocess
 import sys
 import threading
@@ -17,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, ROOT, Daemon, free_port, messages, \
-    queue_tool, wait_for, wait_messages, write_conf
+from conftest import BUILD, ROOT, Daemon, Lmtp, free_port, lmtp_send, \
+    messages, queue_tool, wait_for, wait_messages, write_conf
 
 CLAMDB = os.path.join(ROOT, "tests", "data", "clamav")
 TESTFILES = "/usr/share/clamav-testfiles"
@@ -53,74 +52,6 @@ def avscan(cluster, hops, extra=None, milter=False, start=True):
     dm.milter_port = mport
     cluster.daemons.append(dm)
     return dm.start() if start else dm
-
-
-class Lmtp:
-    """A raw LMTP client (RFC 2033): one reply per recipient after DATA,
-    which smtplib.LMTP does not read."""
-
-    def __init__(self, port, timeout=30):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout)
-        self.f = self.s.makefile("rb")
-        self.greeting = self.reply()
-        if self.greeting[0] == 220:
-            self.cmd("LHLO mx.example.test")
-
-    def reply(self):
-        text = []
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise ConnectionError("connection closed")
-            text.append(line[4:].rstrip(b"\r\n").decode())
-            if line[3:4] != b"-":
-                return int(line[:3]), "\n".join(text)
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\r\n")
-        return self.reply()
-
-    def send(self, sender, rcpts, msg, params=""):
-        """The per-recipient replies to one message (list of (code,
-        text)); a refused MAIL or RCPT is returned in place."""
-        r = self.cmd("MAIL FROM:<%s>%s" % (sender, params))
-        if r[0] != 250:
-            return [r]
-        ok = 0
-        out = []
-        for rc in rcpts:
-            r = self.cmd("RCPT TO:<%s>" % rc)
-            if r[0] == 250:
-                ok += 1
-            else:
-                out.append(r)
-        if ok == 0:
-            self.cmd("RSET")
-            return out
-        r = self.cmd("DATA")
-        assert r[0] == 354, r
-        body = msg.replace(b"\r\n.", b"\r\n..")
-        if body.startswith(b"."):
-            body = b"." + body
-        if not body.endswith(b"\r\n"):
-            body += b"\r\n"
-        self.s.sendall(body + b".\r\n")
-        return out + [self.reply() for _ in range(ok)]
-
-    def close(self):
-        try:
-            self.cmd("QUIT")
-        except OSError:
-            pass
-        self.s.close()
-
-
-def lmtp_send(port, rcpts, msg, sender="carol@remote.test", params=""):
-    c = Lmtp(port)
-    try:
-        return c.send(sender, rcpts, msg, params)
-    finally:
-        c.close()
 
 
 def mime_attachment(name, data, subject="attached"):

@@ -9,7 +9,6 @@ training sets only.
 import os
 import shutil
 import smtplib
-import socket
 import subprocess
 import tempfile
 import threading
@@ -17,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, Daemon, dnsmasq, free_port, messages, \
-    wait_for, wait_messages, write_conf
+from conftest import BUILD, Daemon, Lmtp, dnsmasq, free_port, lmtp_send, \
+    messages, wait_for, wait_messages, write_conf
 
 # where spamd/corpus.sh puts it
 CORPUS = os.path.join(os.environ.get("SLUICE_CORPUS") or next(
@@ -96,55 +95,8 @@ def spamd(cluster, store=None, extra=None, milter=False):
     return dm.start()
 
 
-class Lmtp:
-    """A raw LMTP client: one reply per recipient after DATA (RFC 2033),
-    which smtplib.LMTP does not read."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=30)
-        self.f = self.s.makefile("rb")
-        self.greeting = self.reply()
-
-    def reply(self):
-        lines = []
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise ConnectionError("connection closed")
-            lines.append(line.decode().rstrip("\r\n"))
-            if line[3:4] != b"-":
-                return int(lines[-1][:3]), "\n".join(lines)
-
-    def cmd(self, line):
-        self.s.sendall(line.encode() + b"\r\n")
-        return self.reply()
-
-    def send(self, sender, rcpts, msg, params=""):
-        assert self.cmd("LHLO peer.example.test")[0] == 250
-        code, text = self.cmd("MAIL FROM:<%s>%s" % (sender, params))
-        assert code == 250, text
-        for r in rcpts:
-            code, text = self.cmd("RCPT TO:<%s>" % r)
-            assert code == 250, text
-        assert self.cmd("DATA")[0] == 354
-        body = msg.replace(b"\r\n.", b"\r\n..")
-        self.s.sendall(body + b".\r\n")
-        return [self.reply() for _ in rcpts]
-
-    def close(self):
-        try:
-            self.cmd("QUIT")
-        except OSError:
-            pass
-        self.s.close()
-
-
 def lmtp(port, rcpts, msg, params="", sender="carol@example.test"):
-    c = Lmtp(port)
-    try:
-        return c.send(sender, rcpts, msg, params)
-    finally:
-        c.close()
+    return lmtp_send(port, rcpts, msg, sender=sender, params=params)
 
 
 def header(msg, name):
