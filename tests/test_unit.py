@@ -8,15 +8,16 @@ import pytest
 
 from conftest import BUILD
 
-TESTS = sorted(glob.glob(os.path.join(BUILD, "common", "*_test")) +
-               glob.glob(os.path.join(BUILD, "store", "*_test")) +
-               glob.glob(os.path.join(BUILD, "msa", "*_test")) +
-               glob.glob(os.path.join(BUILD, "avscan", "*_test")) +
-               glob.glob(os.path.join(BUILD, "spamd", "*_test")))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# every foo_test.c in the tree must have been built and must run
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "*", "*_test.c")))
+TESTS = [os.path.join(BUILD, os.path.relpath(s, ROOT)[:-2]) for s in SOURCES]
 
 
 def test_unit_tests_exist():
-    assert len(TESTS) >= 4, "no C unit tests built in " + BUILD
+    assert len(SOURCES) >= 16, "unit test sources went missing"
+    missing = [t for t in TESTS if not os.access(t, os.X_OK)]
+    assert not missing, "unit tests not built: %s" % missing
 
 
 @pytest.mark.parametrize("binary", TESTS, ids=os.path.basename)
