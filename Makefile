@@ -54,7 +54,7 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
-.PHONY: all build deps run test bench bench-imap clean fuzz
+.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -171,22 +171,16 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
 	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c
+# make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs
+# it briefly); make fuzz-long: a resumable campaign of FUZZ_LONG_TIME
+# seconds per target on every core, its corpus kept in tests/fuzz-corpus.
+export FUZZ_TARGETS FUZZ_BASE
+FUZZ_LONG_TIME ?= 3600
 fuzz:
-	@mkdir -p build/fuzz
-	@set -e; for t in $(FUZZ_TARGETS); do \
-	  src=common/$$t.c; [ -f $$src ] || src=store/$$t.c; \
-	  [ -f $$src ] || src=msa/$$t.c; [ -f $$src ] || src=spamd/$$t.c; \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
-	    -iquote msa -iquote spamd \
-	    -fsanitize=fuzzer,address,undefined $$src $(FUZZ_BASE) \
-	    -o build/fuzz/$$t -lcrypto; \
-	  mkdir -p build/fuzz/corpus-$$t; \
-	  dict=$${src%.c}.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -max_len=4096 $$dict \
-	    build/fuzz/corpus-$$t 2>build/fuzz/$$t.log || \
-	    { tail -40 build/fuzz/$$t.log; exit 1; }; \
-	  echo "fuzz $$t: $$(grep -o 'Done [0-9]* runs' build/fuzz/$$t.log), clean"; \
-	done
+	@tests/fuzz.sh short $(FUZZ_TIME)
+
+fuzz-long:
+	@tests/fuzz.sh long $(FUZZ_LONG_TIME)
 
 bench: deps all
 	@bench/deps.sh
