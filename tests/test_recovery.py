@@ -32,16 +32,16 @@ def send(mx, subject, rcpts=(ALICE,)):
                     "body\r\n" % subject).encode())
 
 
-def listening_at(port):
-    """A thread that records when port starts listening (time.monotonic()
-    in the returned list's first slot)."""
+def listening_at(port, host="127.0.0.1"):
+    """A thread that records when host:port starts listening
+    (time.monotonic() in the returned list's first slot)."""
     out = []
 
     def poll():
         end = time.monotonic() + 30
         while time.monotonic() < end:
             try:
-                with socket.create_connection(("127.0.0.1", port), 0.2):
+                with socket.create_connection((host, port), 0.2):
                     out.append(time.monotonic())
                     return
             except OSError:
