@@ -5,6 +5,9 @@
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
 #   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
+#   make install  binaries, man pages, etc/ samples and systemd units
+#               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
+#   make chaos  longer recovery drills (tests/chaos.py)
 #   make clean  remove build/
 
 CC ?= cc
@@ -54,7 +57,7 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
-.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long
+.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long install chaos
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -181,6 +184,21 @@ fuzz:
 
 fuzz-long:
 	@tests/fuzz.sh long $(FUZZ_LONG_TIME)
+
+# Debian's places: /etc/sluice, /var/spool/sluice/<stage>, /var/lib/sluice
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+install: all
+	@B=build/rel DESTDIR="$(DESTDIR)" SBINDIR="$(SBINDIR)" \
+	  MANDIR="$(MANDIR)" UNITDIR="$(UNITDIR)" SYSCONFDIR="$(SYSCONFDIR)" \
+	  LOCALSTATEDIR="$(LOCALSTATEDIR)" etc/install.sh
+
+chaos: all
+	@SLUICE_BUILD=build/rel /usr/bin/python3 tests/chaos.py
 
 bench: deps all
 	@bench/deps.sh

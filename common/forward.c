@@ -25,8 +25,12 @@
 
 #define FWD_MAX_ACTIVE 256	/* messages in delivery at once */
 #define FWD_IDLE_MS 5000	/* idle connection kept this long */
+#define FWD_PROBE_FIRST_MS 250	/* first probe of a down hop */
+#define FWD_HOP_DOWN_LONG (10 * 365 * 86400) /* "until a probe answers" */
 
 static void conn_next(struct fconn *fc);
+static int open_conn(struct forwarder *f, struct hop *h, int probe,
+		     char *err, size_t errlen);
 
 time_t fwd_now(void)
 {
@@ -120,7 +124,12 @@ static void msg_finish(struct fmsg *fm)
 		if (m->env.rcpts[i].state == RCPT_PENDING)
 			pending++;
 	if (pending > 0) {
-		m->attempts++;
+		/* a down hop is no fault of the message: its own retry
+		 * schedule stays where it was, and hop_up() wakes it */
+		int hop_only = fm->hop_wait && !fm->other_defer;
+
+		if (!hop_only)
+			m->attempts++;
 		if (now - m->env.arrival >= f->cfg.max_lifetime) {
 			for (i = 0; i < m->env.nrcpt; i++) {
 				struct rcpt *r = &m->env.rcpts[i];
@@ -134,6 +143,15 @@ static void msg_finish(struct fmsg *fm)
 					 m->id, r->addr,
 					 (long)(now - m->env.arrival));
 			}
+		} else if (hop_only && m->attempts == 0) {
+			/* only a fallback (a probe, or forward_new() after a
+			 * restart, makes these due): waiting as long again as it
+			 * waited so far, within retry_min..retry_max */
+			long long age = now - m->env.arrival;
+
+			m->next_try = now + (time_t)(age < f->cfg.retry_min ?
+				f->cfg.retry_min : age > f->cfg.retry_max ?
+				f->cfg.retry_max : age);
 		} else {
 			m->next_try = now + (time_t)backoff(f, m->attempts);
 		}
@@ -208,6 +226,10 @@ void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 		status = "bounced";
 	} else {
 		status = "deferred";
+		if (j->hop_wait)
+			fm->hop_wait = 1;
+		else
+			fm->other_defer = 1;
 		free(m->last_error);
 		m->last_error = strdup(safe);
 	}
@@ -229,6 +251,111 @@ void fwd_job_defer(struct job *j, const char *why)
 }
 
 /* ---- hops and connections ---- */
+
+struct wake {
+	struct forwarder *f;
+	struct route *route;	/* NULL: any route */
+	time_t now;
+	size_t n;
+};
+
+/* A message that only ever waited for down hops (attempts 0) and has a
+ * pending recipient on w->route is due now. */
+static void wake_one(struct qmsg *m, void *arg)
+{
+	struct wake *w = arg;
+	size_t i;
+
+	if (m->busy || m->held || m->attempts != 0 || m->next_try <= w->now)
+		return;
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpts[i].state == RCPT_PENDING &&
+		    (w->route == NULL ||
+		     route_for(w->f->routes, m->env.rcpts[i].addr) ==
+		     w->route))
+			break;
+	if (i == m->env.nrcpt)
+		return;
+	queue_due(w->f->q, m, w->now);
+	w->n++;
+}
+
+static size_t wake_route(struct forwarder *f, struct route *r)
+{
+	struct wake w = {f, r, fwd_now(), 0};
+
+	queue_foreach(f->q, wake_one, &w);
+	return w.n;
+}
+
+static void probe_fire(void *arg);
+
+/* Arm the next probe of a down hop, the interval doubling. */
+static void probe_schedule(struct hopdata *hd)
+{
+	uint64_t max = (uint64_t)hd->f->cfg.hop_probe_max;
+
+	if (!hd->down || hd->probe || hd->probing)
+		return;
+	hd->probe = evloop_timer(hd->f->loop, hd->probe_ms, probe_fire, hd);
+	hd->probe_ms = hd->probe_ms * 2 < max ? hd->probe_ms * 2 : max;
+}
+
+static void probe_fire(void *arg)
+{
+	struct hopdata *hd = arg;
+	char err[200];
+
+	hd->probe = NULL;
+	if (!hd->down)
+		return;
+	if (open_conn(hd->f, hd->hop, 1, err, sizeof(err)) == 0)
+		hd->probing = 1;
+	else
+		probe_schedule(hd);
+}
+
+/* Hop h refused, dropped or failed a connection: skip it. A configured
+ * hop is skipped until a probe is greeted; an MX host for
+ * hop_down_time. */
+static void hop_failed(struct forwarder *f, struct hop *h)
+{
+	struct hopdata *hd = hd_of(h);
+	time_t now = fwd_now();
+
+	if (!hd->probed) {
+		route_hop_down(h, now, f->cfg.hop_down_time);
+		return;
+	}
+	route_hop_down(h, now, FWD_HOP_DOWN_LONG);
+	if (!hd->down) {
+		hd->down = 1;
+		hd->down_since = now;
+		hd->probe_ms = FWD_PROBE_FIRST_MS;
+		if (hd->probe_ms > (uint64_t)f->cfg.hop_probe_max)
+			hd->probe_ms = (uint64_t)f->cfg.hop_probe_max;
+		log_warn("next hop %s: down, probing it", h->hostport);
+	}
+	probe_schedule(hd);
+}
+
+/* A connection to a down hop was greeted: the hop is up, and what waited
+ * for it goes now. */
+static void hop_up(struct forwarder *f, struct hop *h)
+{
+	struct hopdata *hd = hd_of(h);
+
+	hd->down = 0;
+	h->down_until = 0;
+	if (hd->probe) {
+		evloop_timer_cancel(f->loop, hd->probe);
+		hd->probe = NULL;
+	}
+	log_info("next hop %s: up again after %lds, %zu waiting message(s) "
+		 "due now", h->hostport, (long)(fwd_now() - hd->down_since),
+		 wake_route(f, hd->route));
+	forward_kick(f);
+}
 
 static void hop_enqueue(struct hop *h, struct job *j)
 {
@@ -269,6 +396,8 @@ static void fconn_drop(struct fconn *fc)
 		}
 	if (fc->idle)
 		evloop_timer_cancel(fc->f->loop, fc->idle);
+	if (fc->probe)
+		hd->probing = 0;
 	if (fc->prev_all)
 		fc->prev_all->next_all = fc->next_all;
 	else
@@ -293,8 +422,15 @@ static void idle_expired(void *arg)
 static void on_ready(struct smtp_client *cl, void *arg)
 {
 	struct fconn *fc = arg;
+	struct hopdata *hd = hd_of(fc->hop);
 
 	fc->ready = 1;
+	if (fc->probe) {
+		fc->probe = 0;
+		hd->probing = 0;
+	}
+	if (hd->down)
+		hop_up(fc->f, fc->hop);
 	conn_next(fc);
 }
 
@@ -331,14 +467,21 @@ static void on_fail(struct smtp_client *cl, void *arg, int code,
 	struct forwarder *f = fc->f;
 	struct hop *h = fc->hop;
 	struct job *j = fc->job;
-	int was_idle = fc->ready && j == NULL;
+	int was_idle = fc->ready && j == NULL, probe = fc->probe;
 
 	fconn_drop(fc);
 	if (was_idle)
 		return; /* the server closed an idle connection: normal */
+	if (probe) {
+		/* still down: no log line per probe */
+		probe_schedule(hd_of(h));
+		if (hd_of(h)->nconns == 0)
+			hop_drain(h);
+		return;
+	}
 	log_warn("next hop %s: %s%s", h->hostport, why,
 		 j ? "" : " (before any transaction)");
-	route_hop_down(h, fwd_now(), f->cfg.hop_down_time);
+	hop_failed(f, h);
 	if (j) {
 		snprintf(j->last_error, sizeof(j->last_error), "%s: %s",
 			 h->hostport, why);
@@ -389,8 +532,8 @@ static void conn_next(struct fconn *fc)
 	fc->idle = evloop_timer(fc->f->loop, FWD_IDLE_MS, idle_expired, fc);
 }
 
-static int open_conn(struct forwarder *f, struct hop *h, char *err,
-		     size_t errlen)
+static int open_conn(struct forwarder *f, struct hop *h, int probe,
+		     char *err, size_t errlen)
 {
 	struct hopdata *hd = hd_of(h);
 	struct smtp_client_cfg cc;
@@ -420,6 +563,7 @@ static int open_conn(struct forwarder *f, struct hop *h, char *err,
 	cc.claims = f->cfg.claims;
 	fc->f = f;
 	fc->hop = h;
+	fc->probe = probe;
 	fc->cl = smtp_client_new(f->loop, h->hostport, &cc, &fwd_client_ops,
 				 fc, err, errlen);
 	if (fc->cl == NULL) {
@@ -464,6 +608,9 @@ void fwd_dispatch(struct job *j)
 		h = NULL;
 	}
 	if (h == NULL) {
+		/* every hop of a configured list is down: their probes
+		 * wake the message (MX hosts have no probe) */
+		j->hop_wait = !r->dns;
 		fwd_job_defer(j, j->last_error[0] ? j->last_error
 			  : "all next hops are down");
 		return;
@@ -479,9 +626,9 @@ void fwd_dispatch(struct job *j)
 		return;
 	}
 	if (hd->nconns < (size_t)f->cfg.concurrency &&
-	    open_conn(f, h, err, sizeof(err)) < 0) {
+	    open_conn(f, h, 0, err, sizeof(err)) < 0) {
 		log_warn("next hop %s: %s", h->hostport, err);
-		route_hop_down(h, now, f->cfg.hop_down_time);
+		hop_failed(f, h);
 		hop_drain(h);
 	}
 }
@@ -592,7 +739,7 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			      const struct forward_cfg *cfg)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
-	size_t r, h;
+	size_t r, h, n;
 
 	if (f == NULL)
 		log_fatal("out of memory");
@@ -603,8 +750,16 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->dns = cfg->dns;
 	fwd_parse_policy_map(f);
 	for (r = 0; r < routes->n; r++)
-		for (h = 0; h < routes->routes[r].nhops; h++)
-			routes->routes[r].hops[h].tls_policy = cfg->tls_policy;
+		for (h = 0; h < routes->routes[r].nhops; h++) {
+			struct hop *hop = &routes->routes[r].hops[h];
+			struct hopdata *hd = hd_of(hop);
+
+			hop->tls_policy = cfg->tls_policy;
+			hd->probed = 1;
+			hd->f = f;
+			hd->hop = hop;
+			hd->route = &routes->routes[r];
+		}
 	if (f->cfg.smtp_port <= 0)
 		f->cfg.smtp_port = 25;
 	if (f->cfg.concurrency < 1)
@@ -613,6 +768,14 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 		f->cfg.retry_min = 1;
 	if (f->cfg.retry_max < f->cfg.retry_min)
 		f->cfg.retry_max = f->cfg.retry_min;
+	if (f->cfg.hop_probe_max < 1)
+		f->cfg.hop_probe_max = 1;
+	/* what waited for a down hop before a restart goes now (the hops
+	 * of this process are up until they fail) */
+	n = wake_route(f, NULL);
+	if (n > 0)
+		log_info("%zu message(s) that waited for a down next hop due "
+			 "now", n);
 	forward_kick(f);
 	return f;
 }
@@ -641,6 +804,8 @@ static void hop_close_all(struct hop *hop)
 
 	if (hd == NULL)
 		return;
+	if (hd->probe)
+		evloop_timer_cancel(hd->f->loop, hd->probe);
 	while ((j = hop_dequeue(hop)) != NULL)
 		drop_job(j);
 	while ((fc = hd->all) != NULL) {

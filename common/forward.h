@@ -10,6 +10,12 @@
  *	with an RFC 3464 bounce queued for the sender (never for the null
  *	sender). A connection failure marks the hop down and moves its
  *	recipients to the next hop; when every hop is down the message waits.
+ *	A down hop of a configured list is probed (a connection up to the
+ *	greeting) 250 ms later, the interval doubling up to hop_probe_max
+ *	ms; when a probe is greeted the hop is up and every message that
+ *	waited only for a down hop (never a 4xx reply: their attempts
+ *	stay 0) is due at once. A mail exchanger found through DNS is
+ *	skipped for hop_down_time instead.
  *	Past max_lifetime pending recipients fail and bounce.
  *	The stage owns the queue and must queue_sync() it at every turn end:
  *	this module's queue writes ride on that group commit. Mail layer.
@@ -27,7 +33,8 @@ struct dns;
 
 struct forward_cfg {
 	const char *hostname;	/* HELO name and Reporting-MTA */
-	long long hop_down_time; /* seconds a failed hop is skipped */
+	long long hop_down_time; /* seconds a failed MX host is skipped */
+	long long hop_probe_max; /* ms, longest wait between probes */
 	long long retry_min;	/* first retry after this many seconds */
 	long long retry_max;	/* backoff doubles up to this */
 	long long max_lifetime; /* then pending recipients bounce */

@@ -8,6 +8,7 @@
 #ifndef SLUICE_FORWARD_INT_H
 #define SLUICE_FORWARD_INT_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include "dns.h"
@@ -36,6 +37,8 @@ struct job {
 	struct dns_mx_result *mx; /* MX answer being resolved */
 	size_t mx_i;
 	char last_error[400];
+	int hop_wait;		/* deferred only because every hop of its
+				 * (configured) list was down */
 	struct hop *hop;	/* where it is queued or sent */
 	struct job *next;	/* in a hop's wait queue */
 };
@@ -50,6 +53,9 @@ struct fmsg {
 	size_t *relayed;	/* NOTIFY=SUCCESS recipients to report */
 	size_t nrelayed;
 	int delivered;		/* ... as "delivered" (final LMTP hop) */
+	int hop_wait;		/* a recipient waits for a down hop */
+	int other_defer;	/* ... or was deferred for another reason
+				 * (a 4xx reply, DNS): the normal backoff */
 };
 
 struct fconn {
@@ -58,6 +64,7 @@ struct fconn {
 	struct smtp_client *cl;
 	struct job *job;	/* transaction in progress, or NULL */
 	int ready;		/* greeted at least once */
+	int probe;		/* opened to see whether a down hop is back */
 	struct ev_timer *idle;
 	struct fconn *next_idle;
 	struct fconn *prev_all, *next_all;
@@ -68,6 +75,16 @@ struct hopdata {
 	struct fconn *idle;	 /* idle connections */
 	struct fconn *all;	 /* every connection */
 	size_t nconns;
+	/* configured hops (not MX hosts) are probed while down */
+	struct forwarder *f;
+	struct hop *hop;
+	struct route *route;	/* the route whose list holds the hop */
+	int probed;		/* a configured hop */
+	int down;		/* failed, and no probe has answered yet */
+	time_t down_since;
+	struct ev_timer *probe; /* the next probe */
+	int probing;		/* a probe connection is open */
+	uint64_t probe_ms;	/* wait before the probe after that */
 };
 
 struct forwarder {

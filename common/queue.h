@@ -98,6 +98,9 @@ int queue_hold(struct queue *q, const char *id, int hold);
 int queue_delete(struct queue *q, const char *id);
 /* Make every idle message due now. */
 void queue_flush(struct queue *q);
+/* Bring an idle, not held message's next try forward to when (never
+ * later; not written: the caller's next update records it). */
+void queue_due(struct queue *q, struct qmsg *m, time_t when);
 size_t queue_count(const struct queue *q);
 void queue_foreach(struct queue *q, void (*cb)(struct qmsg *m, void *arg),
 		   void *arg);

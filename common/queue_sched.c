@@ -190,6 +190,17 @@ void queue_flush(struct queue *q)
 			hdown(q, i);
 }
 
+void queue_due(struct queue *q, struct qmsg *m, time_t when)
+{
+	struct qent *e = (struct qent *)m;
+
+	if (e->heap_idx == SIZE_MAX || m->next_try <= when)
+		return;
+	qheap_remove(q, e);
+	m->next_try = when;
+	qheap_push(q, e);
+}
+
 size_t queue_count(const struct queue *q)
 {
 	return q->count;

@@ -10,7 +10,8 @@
  *	  domain_routes = example.test = lmtp:127.0.0.1:2424;
  *	                  .example.org = smtp:10.0.0.9:25
  *	(a leading dot matches subdomains). A hop that fails is marked down
- *	for hop_down_time seconds and skipped meanwhile. Mail layer.
+ *	and skipped until down_until (the forwarder probes hops of a list
+ *	and marks them up when one answers). Mail layer.
  */
 #ifndef SLUICE_ROUTE_H
 #define SLUICE_ROUTE_H

@@ -37,6 +37,7 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 	if (sp->q == NULL)
 		log_fatal("queue: %s", err);
 	fc->hop_down_time = q->hop_down_time;
+	fc->hop_probe_max = q->hop_probe_max_ms;
 	fc->retry_min = q->retry_min;
 	fc->retry_max = q->retry_max;
 	fc->max_lifetime = q->max_queue_lifetime;

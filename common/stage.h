@@ -20,6 +20,7 @@ struct route_table;
 struct stage_queue {
 	char *queue_dir;
 	long long hop_down_time;
+	long long hop_probe_max_ms;
 	long long retry_min;
 	long long retry_max;
 	long long max_queue_lifetime;
@@ -33,7 +34,11 @@ struct stage_queue {
 	{"queue_dir", CFG_STR, dir, &(q).queue_dir, 0, 0,                    \
 	 "the durable queue"},                                               \
 	{"hop_down_time", CFG_TIME, "60s", &(q).hop_down_time, 1, 86400,     \
-	 "how long a failed next hop is skipped"},                           \
+	 "how long a failed mail exchanger (next_hop = mx) is skipped"},     \
+	{"hop_probe_max_ms", CFG_INT, "500", &(q).hop_probe_max_ms, 10,      \
+	 3600000, "a failed hop of a next_hop list is probed after 250 "    \
+	 "ms, the interval doubling up to this many milliseconds; when it "  \
+	 "answers, the mail that waited for it goes at once"},               \
 	{"retry_min", CFG_TIME, retry, &(q).retry_min, 1, 86400,             \
 	 "first retry of deferred mail after this long"},                    \
 	{"retry_max", CFG_TIME, "1h", &(q).retry_max, 1, 86400,              \

@@ -60,9 +60,9 @@ def wait_for(pred, timeout=15.0, what="condition"):
         time.sleep(0.05)
 
 
-def port_open(port):
+def port_open(port, host="127.0.0.1"):
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
@@ -73,6 +73,7 @@ class Daemon:
     command-line options (e.g. ["-m"] for a milter mode)."""
 
     args = ()
+    host = "127.0.0.1"   # where start() waits for it to listen
 
     def __init__(self, name, binary, conf, workdir, port):
         self.name, self.binary, self.conf = name, binary, conf
@@ -88,7 +89,8 @@ class Daemon:
                                       self.conf],
                                      cwd=self.workdir, stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=env)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None,
+        wait_for(lambda: port_open(self.port, self.host) or
+                 self.proc.poll() is not None,
                  what=self.name + " to listen")
         if self.proc.poll() is not None:
             raise AssertionError("%s exited at start:\n%s" %

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: the whole pipeline on 127.0.0.1 with the embedded defaults,
-# all state under ./var. Ctrl-C stops everything.
+# all state under ./var. A stage that dies is restarted; Ctrl-C stops
+# everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build/rel
@@ -108,6 +109,8 @@ pop3_listen =
 pop3s_listen =
 CONF
 
+# every stage under tests/supervise.sh: one that dies is started again
+# (with a short backoff and a log line) while the others keep running
 pids=()
 stop() {
 	trap - INT TERM EXIT
@@ -117,28 +120,23 @@ stop() {
 	wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
+run() {
+	tests/supervise.sh "$@" &
+	pids+=($!)
+}
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
-$DNSMASQ -k -C var/dnsmasq.conf --user=root &
-pids+=($!)
-$B/sluice-store -c var/remote-store.conf &
-pids+=($!)
-$B/sluice-mx -c var/remote-mx.conf &
-pids+=($!)
-$B/sluice-store &
-pids+=($!)
-$B/sluice-spamd &
-pids+=($!)
-$B/sluice-avscan -c var/avscan.conf &
-pids+=($!)
-$B/sluice-mx -c var/mx.conf &
-pids+=($!)
-$B/sluice-outmta -c var/outmta.conf &
-pids+=($!)
+run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root
+run remote-store $B/sluice-store -c var/remote-store.conf
+run remote-mx $B/sluice-mx -c var/remote-mx.conf
+run store $B/sluice-store
+run spamd $B/sluice-spamd
+run avscan $B/sluice-avscan -c var/avscan.conf
+run mx $B/sluice-mx -c var/mx.conf
+run outmta $B/sluice-outmta -c var/outmta.conf
 # submission: the defaults fit make run (credentials and directory
 # snapshots in var/store, local domain to the store, the rest to outmta)
-$B/sluice-msa &
-pids+=($!)
+run msa $B/sluice-msa
 sleep 0.5
 cat <<MSG
 
@@ -183,4 +181,5 @@ cat <<MSG
   The queue:  $B/sluice-queue -d var/mx/queue list
 
 MSG
-wait -n "${pids[@]}" || true
+# until Ctrl-C (or every stage stopped by itself)
+wait || true
