@@ -175,7 +175,7 @@ struct imap_sess {
 	struct mbox *mbox;
 	char *mbox_name;
 	int readonly;
-	uint32_t recent_uid;	/* messages with uid >= this are \Recent */
+	unsigned nkw_sent;	/* keywords announced in untagged FLAGS */
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
@@ -238,6 +238,10 @@ void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *));
 
 /* Write s as an IMAP string (quoted or literal) to the output. */
 void imap_write_string(struct imap_sess *s, const char *str, size_t n);
+/* RFC 3501 7.2.6: when the selected folder has keywords this session
+ * was not told of yet, send untagged FLAGS and OK [PERMANENTFLAGS]
+ * naming them (call before any FETCH FLAGS that may show one). */
+void imap_keywords_announce(struct imap_sess *s);
 /* Append the flag list "(\Seen ...)" of seq in the selected folder. */
 void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
 /* Parse a flag list (a LIST or a single flag atom) at args[i] into

@@ -179,6 +179,9 @@ void imap_cmd_expunge(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_no(s, cmd->tag, "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	/* RFC 3501 6.4.3: what is \Deleted in the folder now, also by
+	 * another session since this one last looked: catch up first */
+	imap_sync(s);
 	if (cmd->uid && imap_resolve_set(s, set, 1, &seqs, &n) < 0) {
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
@@ -195,9 +198,12 @@ void imap_cmd_close(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "CLOSE takes no arguments");
 		return;
 	}
-	/* RFC 3501 6.4.2: expunge silently, unless read-only */
-	if (!s->readonly)
+	/* RFC 3501 6.4.2: expunge silently, unless read-only; the flags
+	 * another session set count too, so the view catches up quietly */
+	if (!s->readonly) {
+		mbox_sync(s->mbox, NULL, NULL);
 		expunge_deleted(s, NULL, 0, 0);
+	}
 	imap_set_state(s, IMAP_AUTH);
 	imap_ok(s, cmd->tag, "CLOSE completed");
 }

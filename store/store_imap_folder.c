@@ -30,6 +30,31 @@ static void flag_names(struct imap_sess *s, int perm)
 	conn_printf(s->c, perm ? " \\*)" : ")");
 }
 
+/* FLAGS and PERMANENTFLAGS with every keyword the folder has now. */
+static void flags_lines(struct imap_sess *s)
+{
+	unsigned n = 0;
+
+	while (mbox_keyword(s->mbox, n) != NULL)
+		n++;
+	conn_printf(s->c, "* FLAGS ");
+	flag_names(s, 0);
+	conn_printf(s->c, "\r\n* OK [PERMANENTFLAGS ");
+	if (s->readonly)
+		conn_printf(s->c, "()");
+	else
+		flag_names(s, 1);
+	conn_printf(s->c, "] Flags permitted\r\n");
+	s->nkw_sent = n;
+}
+
+void imap_keywords_announce(struct imap_sess *s)
+{
+	if (s->state == IMAP_SELECTED && s->mbox &&
+	    mbox_keyword(s->mbox, s->nkw_sent) != NULL)
+		flags_lines(s);
+}
+
 void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct store *st = imap_store(s);
@@ -55,18 +80,7 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	imap_set_state(s, IMAP_SELECTED);
 	count = mbox_count(s->mbox);
 	recent = mbox_recent(s->mbox);
-	if (recent > count)
-		recent = count;
-	m = recent ? mbox_get(s->mbox, count - recent + 1) : NULL;
-	s->recent_uid = m ? m->uid : mbox_uidnext(s->mbox);
-	conn_printf(s->c, "* FLAGS ");
-	flag_names(s, 0);
-	conn_printf(s->c, "\r\n* OK [PERMANENTFLAGS ");
-	if (ro)
-		conn_printf(s->c, "()");
-	else
-		flag_names(s, 1);
-	conn_printf(s->c, "] Flags permitted\r\n");
+	flags_lines(s);
 	imap_untagged(s, "%u EXISTS", count);
 	imap_untagged(s, "%u RECENT", recent);
 	for (n = 1; n <= count; n++) {

@@ -221,7 +221,7 @@ static int eval(struct sctx *c, size_t i)
 	time_t day = m->internaldate - ((m->internaldate % 86400) + 86400) %
 		     86400;
 	unsigned f = m->flags;
-	int recent = m->uid >= c->s->recent_uid, r;
+	int recent = (m->flags & MBOX_RECENT) != 0, r;
 	size_t j;
 
 	if (cmd->args[i].type == IMAP_ARG_LIST) {
