@@ -118,9 +118,10 @@ void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 			sbuf_puts(&code, "] ");
 		}
 		if (move) {
-			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs */
+			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs;
+			 * resp-text needs text after the code */
 			if (done)
-				imap_untagged(s, "OK %s", code.data);
+				imap_untagged(s, "OK %sMoved", code.data);
 			for (i = n; i > 0; i--)
 				expunge_one(s, seqs[i - 1]);
 			imap_ok(s, cmd->tag, "%sMOVE completed",
