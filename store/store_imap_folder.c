@@ -227,7 +227,50 @@ struct list_ctx {
 	const char *pattern;
 	int lsub;
 	int special_only;
+	char **sent;		/* LSUB: names answered so far */
+	size_t nsent;
 };
+
+static int lsub_sent(const struct list_ctx *lc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lc->nsent; i++)
+		if (strcmp(lc->sent[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void lsub_note(struct list_ctx *lc, const char *name)
+{
+	char **v = realloc(lc->sent, (lc->nsent + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return;
+	lc->sent = v;
+	if ((v[lc->nsent] = strdup(name)) != NULL)
+		lc->nsent++;
+}
+
+/* RFC 3501 6.3.9: a subscribed name the pattern does not match (a "%"
+ * stops at the delimiter) shows its parents that the pattern does
+ * match, \Noselect, unless they are subscribed themselves. Folders
+ * come sorted, so a subscribed parent was answered before. */
+static void lsub_parents(struct list_ctx *lc, const char *name)
+{
+	char buf[MBOX_NAME_MAX + 1], *p;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	while ((p = strrchr(buf, '.')) != NULL) {
+		*p = '\0';
+		if (!wild_match(lc->pattern, buf, 0) || lsub_sent(lc, buf))
+			continue;
+		conn_printf(lc->s->c, "* LSUB (\\Noselect) \".\" ");
+		imap_write_string(lc->s, buf, strlen(buf));
+		conn_printf(lc->s->c, "\r\n");
+		lsub_note(lc, buf);
+	}
+}
 
 static int list_one(void *arg, const char *name, unsigned attrs)
 {
@@ -252,8 +295,13 @@ static int list_one(void *arg, const char *name, unsigned attrs)
 	if (lc->special_only && !(attrs & (MBOX_ATTR_SENT | MBOX_ATTR_DRAFTS |
 					   MBOX_ATTR_TRASH | MBOX_ATTR_JUNK)))
 		return 0;
-	if (!wild_match(lc->pattern, name, strcasecmp(name, "INBOX") == 0))
+	if (!wild_match(lc->pattern, name, strcasecmp(name, "INBOX") == 0)) {
+		if (lc->lsub)
+			lsub_parents(lc, name);
 		return 0;
+	}
+	if (lc->lsub)
+		lsub_note(lc, name);
 	conn_printf(lc->s->c, "* %s (", lc->lsub ? "LSUB" : "LIST");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (attrs & names[i].bit) {
@@ -269,7 +317,7 @@ static int list_one(void *arg, const char *name, unsigned attrs)
 void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct list_ctx lc = {s, NULL, cmd->name[0] == 'L' &&
-			      cmd->name[1] == 'S', 0};
+			      cmd->name[1] == 'S', 0, NULL, 0};
 	const char *ref, *pat;
 	char *full;
 	size_t i = 0;
@@ -305,6 +353,9 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 	lc.pattern = full;
 	rc = mbox_list(imap_store(s)->mbox, s->user, list_one, &lc);
 	free(full);
+	for (i = 0; i < lc.nsent; i++)
+		free(lc.sent[i]);
+	free(lc.sent);
 	if (rc < 0) {
 		imap_no(s, cmd->tag, "Cannot list folders");
 		return;
