@@ -333,4 +333,4 @@ def run_model(st, seed, steps):
 def test_two_sessions_random_model(imap, seed):
     """Random STORE +/-FLAGS, EXPUNGE, APPEND and LMTP deliveries by two
     sessions; after every step both sessions' views match the model."""
-    run_model(imap, seed, 150)
+    run_model(imap, seed, 300)
