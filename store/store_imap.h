@@ -3,7 +3,8 @@
  *	store_imap - private header of the store's IMAP4rev1 server
  * DESCRIPTION
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
- *	SPECIAL-USE, QUOTA (read), ID and SASL-IR, in the store daemon's
+ *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
+ *	LIST-STATUS and STATUS=SIZE, in the store daemon's
  *	event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
@@ -257,6 +258,10 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
  * -1 when malformed. */
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n);
+
+/* Append ascending numbers u[0..n) as a compact sequence set ("1:3,7"),
+ * after a "," unless out ends in a space. */
+void imap_set_write(struct sbuf *out, const uint32_t *u, size_t n);
 
 /* Append our capabilities, as this session may use them now. */
 void imap_capabilities(struct imap_sess *s);

@@ -26,7 +26,8 @@
 #include "store_mbox.h"
 
 #define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
-		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT"
+		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT CHILDREN " \
+		  "ESEARCH LIST-STATUS STATUS=SIZE"
 
 static int auth_allowed(struct imap_sess *s)
 {

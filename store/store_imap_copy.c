@@ -19,24 +19,6 @@
 #include "store_imap.h"
 #include "store_mbox.h"
 
-/* Append a UID list as a compact uid-set ("1:3,7"). */
-static void uid_set(struct sbuf *o, const uint32_t *u, size_t n)
-{
-	size_t i = 0, j;
-
-	while (i < n) {
-		for (j = i; j + 1 < n && u[j + 1] == u[j] + 1; j++)
-			;
-		if (o->len && o->data[o->len - 1] != ' ')
-			sbuf_puts(o, ",");
-		if (j > i)
-			sbuf_printf(o, "%u:%u", u[i], u[j]);
-		else
-			sbuf_printf(o, "%u", u[i]);
-		i = j + 1;
-	}
-}
-
 /* Expunge seq from the view and report it. */
 static void expunge_one(struct imap_sess *s, uint32_t seq)
 {
@@ -112,9 +94,9 @@ void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 		sbuf_init(&code, (size_t)-1 / 4);
 		if (done) {
 			sbuf_printf(&code, "[COPYUID %u ", uv);
-			uid_set(&code, src, done);
+			imap_set_write(&code, src, done);
 			sbuf_puts(&code, " ");
-			uid_set(&code, dst, done);
+			imap_set_write(&code, dst, done);
 			sbuf_puts(&code, "] ");
 		}
 		if (move) {

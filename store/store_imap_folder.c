@@ -190,6 +190,64 @@ void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 					     sizeof(err)), err);
 }
 
+/* ---- STATUS ---- */
+
+/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE). */
+static const char *const status_items[] = {
+	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
+};
+
+static int status_item(const struct imap_cmd *cmd, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(status_items) / sizeof(status_items[0]); k++)
+		if (imap_arg_is(cmd, i, status_items[k]))
+			return (int)k;
+	return -1;
+}
+
+/* Non-zero when args[list] is a non-empty list of STATUS items. */
+static int status_list_ok(const struct imap_cmd *cmd, size_t list)
+{
+	size_t i, end = imap_arg_next(cmd, list);
+
+	if (list >= cmd->nargs || cmd->args[list].type != IMAP_ARG_LIST ||
+	    cmd->args[list].nsub == 0)
+		return 0;
+	for (i = list + 1; i < end; i++)
+		if (status_item(cmd, i) < 0)
+			return 0;
+	return 1;
+}
+
+/* "* STATUS name (ITEM n ...)" for the items in the list args[list];
+ * -1 (nothing written) when the folder does not exist. */
+static int status_line(struct imap_sess *s, const char *name,
+		       const struct imap_cmd *cmd, size_t list)
+{
+	struct mbox_status stt;
+	size_t i, end = imap_arg_next(cmd, list);
+	const char *sep = "";
+
+	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0)
+		return -1;
+	conn_printf(s->c, "* STATUS ");
+	imap_write_string(s, name, strlen(name));
+	conn_printf(s->c, " (");
+	for (i = list + 1; i < end; i++) {
+		int k = status_item(cmd, i);
+		long long v = k == 0 ? stt.messages : k == 1 ? stt.recent
+			: k == 2 ? stt.uidnext : k == 3 ? stt.uidvalidity
+			: k == 4 ? stt.unseen : stt.size;
+
+		conn_printf(s->c, "%s%s %lld", sep, status_items[k], v);
+		sep = " ";
+	}
+	conn_printf(s->c, ")\r\n");
+	return 0;
+}
+
 /* ---- LIST and LSUB ---- */
 
 /* RFC 3501 6.3.8: '*' matches anything, '%' anything but the
@@ -229,7 +287,10 @@ struct list_ctx {
 	int special_only;
 	char **sent;		/* LSUB: names answered so far */
 	size_t nsent;
+	const struct imap_cmd *cmd;
+	size_t status_at;	/* RETURN (STATUS (..)): the list's index */
 };
+
 
 static int lsub_sent(const struct list_ctx *lc, const char *name)
 {
@@ -311,13 +372,46 @@ static int list_one(void *arg, const char *name, unsigned attrs)
 	conn_printf(lc->s->c, ") \".\" ");
 	imap_write_string(lc->s, name, strlen(name));
 	conn_printf(lc->s->c, "\r\n");
+	/* RFC 5819: STATUS right after each selectable folder's LIST */
+	if (lc->status_at && !(attrs & MBOX_ATTR_NOSELECT))
+		status_line(lc->s, name, lc->cmd, lc->status_at);
+	return 0;
+}
+
+/* RFC 5258 / 5819 return options "RETURN (...)" at args[i]: STATUS
+ * (items) is honoured; CHILDREN, SUBSCRIBED and SPECIAL-USE are taken
+ * (we always send what they ask for). 0, or -1 when malformed. */
+static int list_return(struct list_ctx *lc, const struct imap_cmd *cmd,
+		       size_t i)
+{
+	size_t k, end;
+
+	if (i == cmd->nargs)
+		return 0;
+	if (!imap_arg_is(cmd, i, "RETURN") || i + 1 >= cmd->nargs ||
+	    cmd->args[i + 1].type != IMAP_ARG_LIST ||
+	    imap_arg_next(cmd, i + 1) != cmd->nargs)
+		return -1;
+	end = cmd->nargs;
+	for (k = i + 2; k < end; k = imap_arg_next(cmd, k)) {
+		if (imap_arg_is(cmd, k, "STATUS")) {
+			if (!status_list_ok(cmd, k + 1))
+				return -1;
+			lc->status_at = k + 1;
+			k++;
+		} else if (!imap_arg_is(cmd, k, "CHILDREN") &&
+			   !imap_arg_is(cmd, k, "SUBSCRIBED") &&
+			   !imap_arg_is(cmd, k, "SPECIAL-USE")) {
+			return -1;
+		}
+	}
 	return 0;
 }
 
 void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct list_ctx lc = {s, NULL, cmd->name[0] == 'L' &&
-			      cmd->name[1] == 'S', 0, NULL, 0};
+			      cmd->name[1] == 'S', 0, NULL, 0, cmd, 0};
 	const char *ref, *pat;
 	char *full;
 	size_t i = 0;
@@ -335,7 +429,9 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	ref = imap_arg_str(cmd, i);
 	pat = imap_arg_str(cmd, imap_arg_next(cmd, i));
-	if (ref == NULL || pat == NULL) {
+	if (ref == NULL || pat == NULL ||
+	    (!lc.lsub && list_return(&lc, cmd, imap_arg_next(cmd,
+				      imap_arg_next(cmd, i))) < 0)) {
 		imap_bad(s, cmd->tag, "Syntax: %s reference mailbox",
 			 cmd->name);
 		return;
@@ -366,51 +462,16 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *name = imap_arg_str(cmd, 0);
-	struct mbox_status stt;
-	size_t i, end;
-	const char *sep = "";
 
-	if (cmd->nargs < 2 || name == NULL ||
-	    cmd->args[1].type != IMAP_ARG_LIST || cmd->args[1].nsub == 0 ||
+	if (cmd->nargs < 2 || name == NULL || !status_list_ok(cmd, 1) ||
 	    imap_arg_next(cmd, 1) != cmd->nargs) {
 		imap_bad(s, cmd->tag, "Syntax: STATUS mailbox (items)");
 		return;
 	}
-	end = imap_arg_next(cmd, 1);
-	for (i = 2; i < end; i++)
-		if (!imap_arg_is(cmd, i, "MESSAGES") &&
-		    !imap_arg_is(cmd, i, "RECENT") &&
-		    !imap_arg_is(cmd, i, "UIDNEXT") &&
-		    !imap_arg_is(cmd, i, "UIDVALIDITY") &&
-		    !imap_arg_is(cmd, i, "UNSEEN")) {
-			imap_bad(s, cmd->tag, "Unknown STATUS item");
-			return;
-		}
-	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0) {
+	if (status_line(s, name, cmd, 1) < 0) {
 		imap_no(s, cmd->tag, "No such mailbox");
 		return;
 	}
-	conn_printf(s->c, "* STATUS ");
-	imap_write_string(s, name, strlen(name));
-	conn_printf(s->c, " (");
-	for (i = 2; i < end; i++) {
-		const char *it = cmd->args[i].s;
-		uint32_t v = imap_arg_is(cmd, i, "MESSAGES") ? stt.messages
-			: imap_arg_is(cmd, i, "RECENT") ? stt.recent
-			: imap_arg_is(cmd, i, "UIDNEXT") ? stt.uidnext
-			: imap_arg_is(cmd, i, "UIDVALIDITY") ? stt.uidvalidity
-			: stt.unseen;
-		char up[16];
-		size_t k;
-
-		for (k = 0; it[k] && k + 1 < sizeof(up); k++)
-			up[k] = (char)(it[k] >= 'a' && it[k] <= 'z' ?
-				       it[k] - 32 : it[k]);
-		up[k] = '\0';
-		conn_printf(s->c, "%s%s %u", sep, up, v);
-		sep = " ";
-	}
-	conn_printf(s->c, ")\r\n");
 	imap_ok(s, cmd->tag, "STATUS completed");
 }
 

@@ -153,6 +153,23 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 	return 0;
 }
 
+void imap_set_write(struct sbuf *o, const uint32_t *u, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		for (j = i; j + 1 < n && u[j + 1] == u[j] + 1; j++)
+			;
+		if (o->len && o->data[o->len - 1] != ' ')
+			sbuf_puts(o, ",");
+		if (j > i)
+			sbuf_printf(o, "%u:%u", u[i], u[j]);
+		else
+			sbuf_printf(o, "%u", u[i]);
+		i = j + 1;
+	}
+}
+
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n)
 {

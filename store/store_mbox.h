@@ -63,6 +63,7 @@ struct mbox_msg {
 
 struct mbox_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	long long size;		/* bytes of every message (STATUS=SIZE) */
 };
 
 struct mbox_store;

@@ -412,6 +412,7 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 			out->recent++;
 		if (!(f->m[i].flags & MBOX_SEEN))
 			out->unseen++;
+		out->size += f->m[i].size;
 	}
 	mb_folder_put(f);
 	return 0;

@@ -161,3 +161,90 @@ def test_move_copyuid_has_text(imap):
     assert re.match(rb"^\* OK \[COPYUID \d+ 1:2 \d+:\d+\] \S.*\r\n$",
                     cu[0]), cu
     s.close()
+
+
+# ---- extensions: CHILDREN, ESEARCH, LIST-STATUS, STATUS=SIZE ----
+
+def ext_client(st):
+    m = imaplib.IMAP4_SSL("127.0.0.1", st.imaps_port,
+                          ssl_context=__import__("conftest").client_tls())
+    m.login(ALICE, PW[ALICE])
+    return m
+
+
+def test_capabilities_advertised(imap):
+    m = ext_client(imap)
+    typ, data = m.capability()
+    caps = data[0].split()
+    for c in (b"CHILDREN", b"ESEARCH", b"LIST-STATUS", b"STATUS=SIZE",
+              b"ID"):
+        assert c in caps, caps
+    m.logout()
+
+
+def test_children(imap):
+    m = ext_client(imap)
+    m.create("par.kid")
+    typ, data = m.list('""', "par*")
+    got = {ln.rsplit(b" ", 1)[1].strip(b'"'): ln for ln in data}
+    assert b"\\HasChildren" in got[b"par"] and b"\\Noselect" in got[b"par"]
+    assert b"\\HasNoChildren" in got[b"par.kid"]
+    m.logout()
+
+
+def test_esearch(imap):
+    for i in range(5):
+        deliver(imap, b"From: a@b.test\r\nSubject: n%d\r\n\r\nx\r\n" % i)
+    m = ext_client(imap)
+    m.select("INBOX")
+    m.store("2,3,5", "+FLAGS", "(\\Seen)")
+    typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT ALL)",
+                                  "SEEN")
+    assert typ == "OK"
+    typ, data = m._untagged_response(typ, data, "ESEARCH")
+    line = data[-1]
+    assert re.search(rb'^\(TAG "\w+"\) MIN 2 MAX 5 ALL 2:3,5 COUNT 3$',
+                     line), line
+    typ, data = m._simple_command("UID", "SEARCH", "RETURN", "()", "UNSEEN")
+    typ, data = m._untagged_response(typ, data, "ESEARCH")
+    assert re.search(rb"^\(TAG \"\w+\"\) UID ALL 1,4$", data[-1]), data
+    typ, data = m._simple_command("SEARCH", "RETURN", "(COUNT)", "DRAFT")
+    typ, data = m._untagged_response(typ, data, "ESEARCH")
+    assert data[-1].endswith(b") COUNT 0"), data
+    with pytest.raises(imaplib.IMAP4.error, match="BAD"):
+        m._simple_command("SEARCH", "RETURN", "(BOGUS)", "ALL")
+    # plain SEARCH unchanged
+    typ, data = m.search(None, "SEEN")
+    assert data[0] == b"2 3 5"
+    m.logout()
+
+
+def test_list_status_and_status_size(imap):
+    body = b"From: a@b.test\r\nSubject: s\r\n\r\n" + b"z" * 100 + b"\r\n"
+    deliver(imap, body)
+    deliver(imap, body)
+    m = ext_client(imap)
+    m.create("box.sub")
+    typ, data = m.status("INBOX", "(MESSAGES SIZE UNSEEN)")
+    assert typ == "OK"
+    size = int(re.search(rb"SIZE (\d+)", data[0]).group(1))
+    m.select("INBOX", readonly=True)
+    typ, sizes = m.fetch("1:*", "(RFC822.SIZE)")
+    want = sum(int(re.search(rb"RFC822.SIZE (\d+)", x).group(1))
+               for x in sizes)
+    assert size == want and size > 2 * len(body), (data, sizes)
+    s, f = sess(imap, None)
+    out = reply(s, f, b'l1 LIST "" "*" RETURN (STATUS (MESSAGES SIZE))')
+    assert status(out) == b"OK", out
+    lines = [ln.rstrip(b"\r\n") for ln in out[:-1]]
+    i = lines.index(b'* LIST (\\HasNoChildren) "." "INBOX"')
+    assert lines[i + 1] == b'* STATUS "INBOX" (MESSAGES 2 SIZE %d)' % size
+    # a \Noselect parent gets no STATUS
+    j = [k for k, ln in enumerate(lines) if ln.endswith(b'"." "box"')][0]
+    assert not lines[j + 1].startswith(b"* STATUS")
+    assert status(reply(s, f, b'l2 LIST "" "*" RETURN (STATUS ())')) == b"BAD"
+    assert status(reply(s, f, b'l3 LIST "" "*" RETURN (FOO)')) == b"BAD"
+    out = reply(s, f, b'l4 LIST "" "%" RETURN (CHILDREN)')
+    assert status(out) == b"OK", out
+    s.close()
+    m.logout()
