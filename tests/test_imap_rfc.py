@@ -86,6 +86,8 @@ def test_id_with_parameters(imap):
     s.close()
     m = imaplib.IMAP4_SSL("127.0.0.1", imap.imaps_port,
                           ssl_context=__import__("conftest").client_tls())
+    imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
+    m.login(ALICE, PW[ALICE])
     typ, data = m.xatom("ID", '("name" "imaplib" "version" "3")')
     assert typ == "OK", data
     m.logout()
