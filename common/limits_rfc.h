@@ -69,5 +69,10 @@
  * authenticated; before authentication we allow 10 minutes. */
 #define LIM_IMAP_TIMEOUT_AUTH 1800
 #define LIM_IMAP_TIMEOUT_PREAUTH 600
+/* RFC 2971 3.3: ID has at most 30 field-value pairs, fields of at most
+ * 30 octets, values of at most 1024. */
+#define LIM_IMAP_ID_PAIRS 30
+#define LIM_IMAP_ID_FIELD 30
+#define LIM_IMAP_ID_VALUE 1024
 
 #endif

@@ -168,6 +168,7 @@ static void ev_flags(void *arg, uint32_t seq)
 	struct imap_sess *s = arg;
 	struct sbuf b;
 
+	imap_keywords_announce(s);
 	sbuf_init(&b, 65536);
 	imap_flags_out(s, seq, &b);
 	imap_untagged(s, "%u FETCH (FLAGS %s)", seq, b.data ? b.data : "()");
@@ -176,18 +177,14 @@ static void ev_flags(void *arg, uint32_t seq)
 
 static void ev_exists(void *arg, uint32_t count)
 {
-	struct imap_sess *s = arg;
-	uint32_t n, recent = 0;
-	const struct mbox_msg *m;
+	imap_untagged(arg, "%u EXISTS", count);
+}
 
-	imap_untagged(s, "%u EXISTS", count);
-	for (n = count; n > 0; n--) {
-		m = mbox_get(s->mbox, n);
-		if (m == NULL || m->uid < s->recent_uid)
-			break;
-		recent++;
-	}
-	imap_untagged(s, "%u RECENT", recent);
+/* The messages this session's view took as \Recent (mbox_sync gives
+ * each new message to exactly one writable view). */
+static void ev_recent(void *arg, uint32_t count)
+{
+	imap_untagged(arg, "%u RECENT", count);
 }
 
 void imap_sync(struct imap_sess *s)
@@ -196,6 +193,7 @@ void imap_sync(struct imap_sess *s)
 		.expunged = ev_expunged,
 		.flags = ev_flags,
 		.exists = ev_exists,
+		.recent = ev_recent,
 	};
 
 	if (s->state != IMAP_SELECTED || s->mbox == NULL)

@@ -3,7 +3,8 @@
  *	store_imap - private header of the store's IMAP4rev1 server
  * DESCRIPTION
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
- *	SPECIAL-USE, QUOTA (read), ID and SASL-IR, in the store daemon's
+ *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
+ *	LIST-STATUS and STATUS=SIZE, in the store daemon's
  *	event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
@@ -175,7 +176,7 @@ struct imap_sess {
 	struct mbox *mbox;
 	char *mbox_name;
 	int readonly;
-	uint32_t recent_uid;	/* messages with uid >= this are \Recent */
+	unsigned nkw_sent;	/* keywords announced in untagged FLAGS */
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
@@ -238,6 +239,10 @@ void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *));
 
 /* Write s as an IMAP string (quoted or literal) to the output. */
 void imap_write_string(struct imap_sess *s, const char *str, size_t n);
+/* RFC 3501 7.2.6: when the selected folder has keywords this session
+ * was not told of yet, send untagged FLAGS and OK [PERMANENTFLAGS]
+ * naming them (call before any FETCH FLAGS that may show one). */
+void imap_keywords_announce(struct imap_sess *s);
 /* Append the flag list "(\Seen ...)" of seq in the selected folder. */
 void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out);
 /* Parse a flag list (a LIST or a single flag atom) at args[i] into
@@ -253,6 +258,10 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
  * -1 when malformed. */
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n);
+
+/* Append ascending numbers u[0..n) as a compact sequence set ("1:3,7"),
+ * after a "," unless out ends in a space. */
+void imap_set_write(struct sbuf *out, const uint32_t *u, size_t n);
 
 /* Append our capabilities, as this session may use them now. */
 void imap_capabilities(struct imap_sess *s);

@@ -26,7 +26,8 @@
 #include "store_mbox.h"
 
 #define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
-		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT"
+		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT CHILDREN " \
+		  "ESEARCH LIST-STATUS STATUS=SIZE"
 
 static int auth_allowed(struct imap_sess *s)
 {
@@ -333,12 +334,40 @@ void imap_sasl_line(struct imap_sess *s, const char *line)
 
 /* ---- ID, ENABLE, NAMESPACE ---- */
 
+/* RFC 2971 4: "(" string SP nstring *(SP string SP nstring) ")" / nil,
+ * flat as the parser gives it, within the limits of 3.3. */
+static int id_params_ok(const struct imap_cmd *cmd)
+{
+	size_t i, n;
+
+	if (imap_arg_is(cmd, 0, "NIL"))
+		return cmd->nargs == 1;
+	if (cmd->nargs == 0 || cmd->args[0].type != IMAP_ARG_LIST ||
+	    imap_arg_next(cmd, 0) != cmd->nargs)
+		return 0;
+	n = cmd->args[0].nsub;
+	if (n == 0 || n % 2 != 0 || n / 2 > LIM_IMAP_ID_PAIRS)
+		return 0;
+	for (i = 1; i <= n; i++) {
+		const struct imap_arg *a = &cmd->args[i];
+		int field = i % 2 == 1;
+
+		if (a->type == IMAP_ARG_ATOM && !field &&
+		    imap_arg_is(cmd, i, "NIL"))
+			continue;
+		if ((a->type != IMAP_ARG_QUOTED &&
+		     a->type != IMAP_ARG_LITERAL) ||
+		    a->len > (field ? LIM_IMAP_ID_FIELD : LIM_IMAP_ID_VALUE))
+			return 0;
+	}
+	return 1;
+}
+
 void imap_cmd_id(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	/* RFC 2971: the client's list is only looked at, never logged in
 	 * full (it is free text from the network) */
-	if (cmd->nargs != 1 || (cmd->args[0].type != IMAP_ARG_LIST &&
-				!imap_arg_is(cmd, 0, "NIL"))) {
+	if (!id_params_ok(cmd)) {
 		imap_bad(s, cmd->tag, "Syntax: ID (params) or ID NIL");
 		return;
 	}

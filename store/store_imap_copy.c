@@ -19,24 +19,6 @@
 #include "store_imap.h"
 #include "store_mbox.h"
 
-/* Append a UID list as a compact uid-set ("1:3,7"). */
-static void uid_set(struct sbuf *o, const uint32_t *u, size_t n)
-{
-	size_t i = 0, j;
-
-	while (i < n) {
-		for (j = i; j + 1 < n && u[j + 1] == u[j] + 1; j++)
-			;
-		if (o->len && o->data[o->len - 1] != ' ')
-			sbuf_puts(o, ",");
-		if (j > i)
-			sbuf_printf(o, "%u:%u", u[i], u[j]);
-		else
-			sbuf_printf(o, "%u", u[i]);
-		i = j + 1;
-	}
-}
-
 /* Expunge seq from the view and report it. */
 static void expunge_one(struct imap_sess *s, uint32_t seq)
 {
@@ -112,15 +94,16 @@ void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 		sbuf_init(&code, (size_t)-1 / 4);
 		if (done) {
 			sbuf_printf(&code, "[COPYUID %u ", uv);
-			uid_set(&code, src, done);
+			imap_set_write(&code, src, done);
 			sbuf_puts(&code, " ");
-			uid_set(&code, dst, done);
+			imap_set_write(&code, dst, done);
 			sbuf_puts(&code, "] ");
 		}
 		if (move) {
-			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs */
+			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs;
+			 * resp-text needs text after the code */
 			if (done)
-				imap_untagged(s, "OK %s", code.data);
+				imap_untagged(s, "OK %sMoved", code.data);
 			for (i = n; i > 0; i--)
 				expunge_one(s, seqs[i - 1]);
 			imap_ok(s, cmd->tag, "%sMOVE completed",
@@ -179,6 +162,9 @@ void imap_cmd_expunge(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_no(s, cmd->tag, "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	/* RFC 3501 6.4.3: what is \Deleted in the folder now, also by
+	 * another session since this one last looked: catch up first */
+	imap_sync(s);
 	if (cmd->uid && imap_resolve_set(s, set, 1, &seqs, &n) < 0) {
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
@@ -195,9 +181,12 @@ void imap_cmd_close(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "CLOSE takes no arguments");
 		return;
 	}
-	/* RFC 3501 6.4.2: expunge silently, unless read-only */
-	if (!s->readonly)
+	/* RFC 3501 6.4.2: expunge silently, unless read-only; the flags
+	 * another session set count too, so the view catches up quietly */
+	if (!s->readonly) {
+		mbox_sync(s->mbox, NULL, NULL);
 		expunge_deleted(s, NULL, 0, 0);
+	}
 	imap_set_state(s, IMAP_AUTH);
 	imap_ok(s, cmd->tag, "CLOSE completed");
 }

@@ -303,11 +303,11 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 			goto done;
 	}
 	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {
-		mbox_set_flags(s->mbox, seq, m->flags | MBOX_SEEN,
-			       m->keywords);
+		mbox_update_flags(s->mbox, seq, MBOX_FLAGS_ADD, MBOX_SEEN, 0);
 		m = mbox_get(s->mbox, seq);
 		flags_sent = -1;	/* must send FLAGS */
 	}
+	imap_keywords_announce(s);
 	sbuf_printf(&o, "* %u FETCH (", seq);
 	if (f->uid) {
 		sbuf_printf(&o, "UID %u", m->uid);

@@ -30,6 +30,31 @@ static void flag_names(struct imap_sess *s, int perm)
 	conn_printf(s->c, perm ? " \\*)" : ")");
 }
 
+/* FLAGS and PERMANENTFLAGS with every keyword the folder has now. */
+static void flags_lines(struct imap_sess *s)
+{
+	unsigned n = 0;
+
+	while (mbox_keyword(s->mbox, n) != NULL)
+		n++;
+	conn_printf(s->c, "* FLAGS ");
+	flag_names(s, 0);
+	conn_printf(s->c, "\r\n* OK [PERMANENTFLAGS ");
+	if (s->readonly)
+		conn_printf(s->c, "()");
+	else
+		flag_names(s, 1);
+	conn_printf(s->c, "] Flags permitted\r\n");
+	s->nkw_sent = n;
+}
+
+void imap_keywords_announce(struct imap_sess *s)
+{
+	if (s->state == IMAP_SELECTED && s->mbox &&
+	    mbox_keyword(s->mbox, s->nkw_sent) != NULL)
+		flags_lines(s);
+}
+
 void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct store *st = imap_store(s);
@@ -55,18 +80,7 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	imap_set_state(s, IMAP_SELECTED);
 	count = mbox_count(s->mbox);
 	recent = mbox_recent(s->mbox);
-	if (recent > count)
-		recent = count;
-	m = recent ? mbox_get(s->mbox, count - recent + 1) : NULL;
-	s->recent_uid = m ? m->uid : mbox_uidnext(s->mbox);
-	conn_printf(s->c, "* FLAGS ");
-	flag_names(s, 0);
-	conn_printf(s->c, "\r\n* OK [PERMANENTFLAGS ");
-	if (ro)
-		conn_printf(s->c, "()");
-	else
-		flag_names(s, 1);
-	conn_printf(s->c, "] Flags permitted\r\n");
+	flags_lines(s);
 	imap_untagged(s, "%u EXISTS", count);
 	imap_untagged(s, "%u RECENT", recent);
 	for (n = 1; n <= count; n++) {
@@ -176,6 +190,64 @@ void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 					     sizeof(err)), err);
 }
 
+/* ---- STATUS ---- */
+
+/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE). */
+static const char *const status_items[] = {
+	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
+};
+
+static int status_item(const struct imap_cmd *cmd, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(status_items) / sizeof(status_items[0]); k++)
+		if (imap_arg_is(cmd, i, status_items[k]))
+			return (int)k;
+	return -1;
+}
+
+/* Non-zero when args[list] is a non-empty list of STATUS items. */
+static int status_list_ok(const struct imap_cmd *cmd, size_t list)
+{
+	size_t i, end = imap_arg_next(cmd, list);
+
+	if (list >= cmd->nargs || cmd->args[list].type != IMAP_ARG_LIST ||
+	    cmd->args[list].nsub == 0)
+		return 0;
+	for (i = list + 1; i < end; i++)
+		if (status_item(cmd, i) < 0)
+			return 0;
+	return 1;
+}
+
+/* "* STATUS name (ITEM n ...)" for the items in the list args[list];
+ * -1 (nothing written) when the folder does not exist. */
+static int status_line(struct imap_sess *s, const char *name,
+		       const struct imap_cmd *cmd, size_t list)
+{
+	struct mbox_status stt;
+	size_t i, end = imap_arg_next(cmd, list);
+	const char *sep = "";
+
+	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0)
+		return -1;
+	conn_printf(s->c, "* STATUS ");
+	imap_write_string(s, name, strlen(name));
+	conn_printf(s->c, " (");
+	for (i = list + 1; i < end; i++) {
+		int k = status_item(cmd, i);
+		long long v = k == 0 ? stt.messages : k == 1 ? stt.recent
+			: k == 2 ? stt.uidnext : k == 3 ? stt.uidvalidity
+			: k == 4 ? stt.unseen : stt.size;
+
+		conn_printf(s->c, "%s%s %lld", sep, status_items[k], v);
+		sep = " ";
+	}
+	conn_printf(s->c, ")\r\n");
+	return 0;
+}
+
 /* ---- LIST and LSUB ---- */
 
 /* RFC 3501 6.3.8: '*' matches anything, '%' anything but the
@@ -213,7 +285,53 @@ struct list_ctx {
 	const char *pattern;
 	int lsub;
 	int special_only;
+	char **sent;		/* LSUB: names answered so far */
+	size_t nsent;
+	const struct imap_cmd *cmd;
+	size_t status_at;	/* RETURN (STATUS (..)): the list's index */
 };
+
+
+static int lsub_sent(const struct list_ctx *lc, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lc->nsent; i++)
+		if (strcmp(lc->sent[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void lsub_note(struct list_ctx *lc, const char *name)
+{
+	char **v = realloc(lc->sent, (lc->nsent + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return;
+	lc->sent = v;
+	if ((v[lc->nsent] = strdup(name)) != NULL)
+		lc->nsent++;
+}
+
+/* RFC 3501 6.3.9: a subscribed name the pattern does not match (a "%"
+ * stops at the delimiter) shows its parents that the pattern does
+ * match, \Noselect, unless they are subscribed themselves. Folders
+ * come sorted, so a subscribed parent was answered before. */
+static void lsub_parents(struct list_ctx *lc, const char *name)
+{
+	char buf[MBOX_NAME_MAX + 1], *p;
+
+	snprintf(buf, sizeof(buf), "%s", name);
+	while ((p = strrchr(buf, '.')) != NULL) {
+		*p = '\0';
+		if (!wild_match(lc->pattern, buf, 0) || lsub_sent(lc, buf))
+			continue;
+		conn_printf(lc->s->c, "* LSUB (\\Noselect) \".\" ");
+		imap_write_string(lc->s, buf, strlen(buf));
+		conn_printf(lc->s->c, "\r\n");
+		lsub_note(lc, buf);
+	}
+}
 
 static int list_one(void *arg, const char *name, unsigned attrs)
 {
@@ -238,8 +356,13 @@ static int list_one(void *arg, const char *name, unsigned attrs)
 	if (lc->special_only && !(attrs & (MBOX_ATTR_SENT | MBOX_ATTR_DRAFTS |
 					   MBOX_ATTR_TRASH | MBOX_ATTR_JUNK)))
 		return 0;
-	if (!wild_match(lc->pattern, name, strcasecmp(name, "INBOX") == 0))
+	if (!wild_match(lc->pattern, name, strcasecmp(name, "INBOX") == 0)) {
+		if (lc->lsub)
+			lsub_parents(lc, name);
 		return 0;
+	}
+	if (lc->lsub)
+		lsub_note(lc, name);
 	conn_printf(lc->s->c, "* %s (", lc->lsub ? "LSUB" : "LIST");
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (attrs & names[i].bit) {
@@ -249,13 +372,46 @@ static int list_one(void *arg, const char *name, unsigned attrs)
 	conn_printf(lc->s->c, ") \".\" ");
 	imap_write_string(lc->s, name, strlen(name));
 	conn_printf(lc->s->c, "\r\n");
+	/* RFC 5819: STATUS right after each selectable folder's LIST */
+	if (lc->status_at && !(attrs & MBOX_ATTR_NOSELECT))
+		status_line(lc->s, name, lc->cmd, lc->status_at);
+	return 0;
+}
+
+/* RFC 5258 / 5819 return options "RETURN (...)" at args[i]: STATUS
+ * (items) is honoured; CHILDREN, SUBSCRIBED and SPECIAL-USE are taken
+ * (we always send what they ask for). 0, or -1 when malformed. */
+static int list_return(struct list_ctx *lc, const struct imap_cmd *cmd,
+		       size_t i)
+{
+	size_t k, end;
+
+	if (i == cmd->nargs)
+		return 0;
+	if (!imap_arg_is(cmd, i, "RETURN") || i + 1 >= cmd->nargs ||
+	    cmd->args[i + 1].type != IMAP_ARG_LIST ||
+	    imap_arg_next(cmd, i + 1) != cmd->nargs)
+		return -1;
+	end = cmd->nargs;
+	for (k = i + 2; k < end; k = imap_arg_next(cmd, k)) {
+		if (imap_arg_is(cmd, k, "STATUS")) {
+			if (!status_list_ok(cmd, k + 1))
+				return -1;
+			lc->status_at = k + 1;
+			k++;
+		} else if (!imap_arg_is(cmd, k, "CHILDREN") &&
+			   !imap_arg_is(cmd, k, "SUBSCRIBED") &&
+			   !imap_arg_is(cmd, k, "SPECIAL-USE")) {
+			return -1;
+		}
+	}
 	return 0;
 }
 
 void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct list_ctx lc = {s, NULL, cmd->name[0] == 'L' &&
-			      cmd->name[1] == 'S', 0};
+			      cmd->name[1] == 'S', 0, NULL, 0, cmd, 0};
 	const char *ref, *pat;
 	char *full;
 	size_t i = 0;
@@ -273,7 +429,9 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	ref = imap_arg_str(cmd, i);
 	pat = imap_arg_str(cmd, imap_arg_next(cmd, i));
-	if (ref == NULL || pat == NULL) {
+	if (ref == NULL || pat == NULL ||
+	    (!lc.lsub && list_return(&lc, cmd, imap_arg_next(cmd,
+				      imap_arg_next(cmd, i))) < 0)) {
 		imap_bad(s, cmd->tag, "Syntax: %s reference mailbox",
 			 cmd->name);
 		return;
@@ -291,6 +449,9 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 	lc.pattern = full;
 	rc = mbox_list(imap_store(s)->mbox, s->user, list_one, &lc);
 	free(full);
+	for (i = 0; i < lc.nsent; i++)
+		free(lc.sent[i]);
+	free(lc.sent);
 	if (rc < 0) {
 		imap_no(s, cmd->tag, "Cannot list folders");
 		return;
@@ -301,51 +462,16 @@ void imap_cmd_list(struct imap_sess *s, struct imap_cmd *cmd)
 void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *name = imap_arg_str(cmd, 0);
-	struct mbox_status stt;
-	size_t i, end;
-	const char *sep = "";
 
-	if (cmd->nargs < 2 || name == NULL ||
-	    cmd->args[1].type != IMAP_ARG_LIST || cmd->args[1].nsub == 0 ||
+	if (cmd->nargs < 2 || name == NULL || !status_list_ok(cmd, 1) ||
 	    imap_arg_next(cmd, 1) != cmd->nargs) {
 		imap_bad(s, cmd->tag, "Syntax: STATUS mailbox (items)");
 		return;
 	}
-	end = imap_arg_next(cmd, 1);
-	for (i = 2; i < end; i++)
-		if (!imap_arg_is(cmd, i, "MESSAGES") &&
-		    !imap_arg_is(cmd, i, "RECENT") &&
-		    !imap_arg_is(cmd, i, "UIDNEXT") &&
-		    !imap_arg_is(cmd, i, "UIDVALIDITY") &&
-		    !imap_arg_is(cmd, i, "UNSEEN")) {
-			imap_bad(s, cmd->tag, "Unknown STATUS item");
-			return;
-		}
-	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0) {
+	if (status_line(s, name, cmd, 1) < 0) {
 		imap_no(s, cmd->tag, "No such mailbox");
 		return;
 	}
-	conn_printf(s->c, "* STATUS ");
-	imap_write_string(s, name, strlen(name));
-	conn_printf(s->c, " (");
-	for (i = 2; i < end; i++) {
-		const char *it = cmd->args[i].s;
-		uint32_t v = imap_arg_is(cmd, i, "MESSAGES") ? stt.messages
-			: imap_arg_is(cmd, i, "RECENT") ? stt.recent
-			: imap_arg_is(cmd, i, "UIDNEXT") ? stt.uidnext
-			: imap_arg_is(cmd, i, "UIDVALIDITY") ? stt.uidvalidity
-			: stt.unseen;
-		char up[16];
-		size_t k;
-
-		for (k = 0; it[k] && k + 1 < sizeof(up); k++)
-			up[k] = (char)(it[k] >= 'a' && it[k] <= 'z' ?
-				       it[k] - 32 : it[k]);
-		up[k] = '\0';
-		conn_printf(s->c, "%s%s %u", sep, up, v);
-		sep = " ";
-	}
-	conn_printf(s->c, ")\r\n");
 	imap_ok(s, cmd->tag, "STATUS completed");
 }
 

@@ -38,9 +38,11 @@ static int is_tag_char(unsigned char c)
 	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\+", c) == NULL;
 }
 
-/* Atom bytes as we read them: any visible ASCII but the delimiters. The
- * list wildcards, '\' (flags) and ']' are allowed because LIST patterns,
- * flags and sequence sets need them. */
+/* Atom bytes as we read them: any visible ASCII but the delimiters
+ * "(", ")", "{" and DQUOTE. That is RFC 3501 9 ATOM-CHAR (which has
+ * "[") plus what other atom-like tokens need: resp-specials "]" for
+ * astrings (ASTRING-CHAR), the list-wildcards "%" and "*" for LIST
+ * patterns, and "\" for flags. Handlers check their own grammar. */
 static int is_atom_char(unsigned char c)
 {
 	return c > 0x20 && c < 0x7f && strchr("()\"{", c) == NULL;
@@ -191,25 +193,58 @@ static int read_quoted(struct pctx *p, struct sbuf *tmp)
 	return 0;
 }
 
-/* An atom at p->pos, with "[...]" sections (BODY[HEADER.FIELDS (A B)])
+/* A fetch section at buf[at] == '[' (RFC 3501 9, section: "[" ...
+ * "]" whose only spaces are in "HEADER.FIELDS (A B)", before and inside
+ * its one level of parentheses). 1 with *end after the "]", 0 need more,
+ * -1 not a section (then "[" is an ordinary atom character). */
+static int section_end(const struct pctx *p, size_t at, size_t *end)
+{
+	size_t i;
+	int in_list = 0;
+	unsigned char ch;
+
+	for (i = at + 1; i < p->len; i++) {
+		ch = (unsigned char)p->buf[i];
+		if (ch < 0x20 || ch > 0x7e || ch == '[')
+			return -1;
+		if (ch == ']' && !in_list) {
+			*end = i + 1;
+			return 1;
+		}
+		if (ch == '(') {
+			if (in_list)
+				return -1;
+			in_list = 1;
+		} else if (ch == ')') {
+			if (!in_list)
+				return -1;
+			in_list = 0;
+		} else if (ch == ' ' && !in_list) {
+			if (i + 1 >= p->len)
+				return 0;
+			if (p->buf[i + 1] != '(')
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* An atom at p->pos, with fetch sections (BODY[HEADER.FIELDS (A B)])
  * taken whole: 1 done, 0 more, -1 malformed. */
 static int read_atom(struct pctx *p)
 {
-	size_t i = p->pos;
-	int in_br = 0;
+	size_t i = p->pos, end;
 	unsigned char ch;
+	int r;
 
 	for (; i < p->len; i++) {
 		ch = (unsigned char)p->buf[i];
-		if (in_br) {
-			if (ch == ']')
-				in_br = 0;
-			else if (ch < 0x20 || ch > 0x7e)
-				return -1;
-			continue;
-		}
 		if (ch == '[') {
-			in_br = 1;
+			r = section_end(p, i, &end);
+			if (r == 0)
+				return 0;
+			if (r == 1)
+				i = end - 1;
 			continue;
 		}
 		if (!is_atom_char(ch))
@@ -217,8 +252,6 @@ static int read_atom(struct pctx *p)
 	}
 	if (i >= p->len)
 		return 0;
-	if (in_br)
-		return -1;
 	if (i == p->pos)
 		return -1;
 	if (add_arg(p, IMAP_ARG_ATOM, p->buf + p->pos, i - p->pos) < 0)

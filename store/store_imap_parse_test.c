@@ -106,8 +106,26 @@ static const struct pcase cases[] = {
 	 NULL, -1, 0, 0},
 	{"8-bit atom", "a LOGIN a\xc3\xa9 c\r\n", IMAP_P_BAD, "a", NULL, 0,
 	 0, NULL, -1, 0, 0},
-	{"unterminated bracket", "a FETCH 1 BODY[HEADER\r\n", IMAP_P_BAD,
-	 "a", NULL, 0, 0, NULL, -1, 0, 0},
+	/* "[" is an ATOM-CHAR: an unclosed one is not a section (FETCH
+	 * then refuses the item) */
+	{"unterminated bracket", "a FETCH 1 BODY[HEADER\r\n", IMAP_P_OK,
+	 "a", "FETCH", 0, 2, "1", -1, 0, 0},
+	{"bracket in mailbox", "a SELECT a[b\r\n", IMAP_P_OK, "a", "SELECT",
+	 0, 1, "a[b", -1, 0, 0},
+	{"lone bracket", "a SELECT [\r\n", IMAP_P_OK, "a", "SELECT", 0, 1,
+	 "[", -1, 0, 0},
+	{"close bracket astring", "a SELECT a]b\r\n", IMAP_P_OK, "a",
+	 "SELECT", 0, 1, "a]b", -1, 0, 0},
+	{"bracket then space", "a SELECT a[b c]\r\n", IMAP_P_OK, "a",
+	 "SELECT", 0, 2, "a[b", -1, 0, 0},
+	{"bracket then list", "a X a[ (b)\r\n", IMAP_P_OK, "a", "X", 0, 3,
+	 "a[", -1, 0, 0},
+	{"section with fields", "a FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (A B)]"
+	 "<0.5>\r\n", IMAP_P_OK, "a", "FETCH", 0, 2, "1", -1, 0, 0},
+	{"empty section", "a FETCH 1 BODY[]\r\n", IMAP_P_OK, "a", "FETCH",
+	 0, 2, "1", -1, 0, 0},
+	{"nested brackets", "a SELECT a[[b]]\r\n", IMAP_P_OK, "a", "SELECT",
+	 0, 1, "a[[b]]", -1, 0, 0},
 	{"unterminated quote", "a LOGIN \"abc\r\n", IMAP_P_BAD, "a", NULL,
 	 0, 0, NULL, -1, 0, 0},
 	{"too many args", "a X 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 "
@@ -122,6 +140,56 @@ static const struct pcase cases[] = {
 	 "aaaaaaaaaaaaaaaaaaaaaaaaa", IMAP_P_BAD, "a", NULL, 0, 0, NULL, -1,
 	 0, 1},
 };
+
+/* RFC 3501 9 (RFC 9051 9 alike): atom-specials = "(" / ")" / "{" / SP /
+ * CTL / list-wildcards / quoted-specials / resp-specials. */
+static int rfc_atom_char(int c)
+{
+	return c > 0x20 && c < 0x7f && strchr("(){%*\"\\]", c) == NULL;
+}
+
+/* The other atom-like tokens: ASTRING-CHAR adds resp-specials "]",
+ * list-char adds the wildcards, a flag starts with "\". */
+static int extra_atom_char(int c)
+{
+	return c != 0 && strchr("]%*\\", c) != NULL;
+}
+
+/* Every byte in the middle of a mailbox name: one atom "x<c>y" exactly
+ * for ATOM-CHAR and the extras, never one atom for anything else. */
+static void run_atom_chars(void)
+{
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+	char in[32], name[48];
+	int c, one;
+	enum imap_parse_res r;
+
+	for (c = 0; c < 256; c++) {
+		snprintf(name, sizeof(name), "atom char 0x%02x", c);
+		memcpy(in, "a SELECT x?y\r\n", 15);
+		in[10] = (char)c;
+		r = imap_parse(in, 15, &lim, &cmd, &out);
+		one = r == IMAP_P_OK && cmd.nargs == 1 &&
+		      cmd.args[0].type == IMAP_ARG_ATOM &&
+		      cmd.args[0].len == 3 && memcmp(cmd.args[0].s, in + 9,
+						     3) == 0;
+		CHECK(one == (rfc_atom_char(c) || extra_atom_char(c)), name);
+		if (c == ' ')
+			CHECK(r == IMAP_P_OK && cmd.nargs == 2, name);
+		if (r == IMAP_P_OK)
+			imap_cmd_free(&cmd);
+		/* the same byte in an astring of LOGIN, and ending an atom */
+		memcpy(in, "a LOGIN u x?\r\n", 15);
+		in[11] = (char)c;
+		r = imap_parse(in, 15, &lim, &cmd, &out);
+		one = r == IMAP_P_OK && cmd.nargs == 2 &&
+		      cmd.args[1].len == 2;
+		CHECK(one == (rfc_atom_char(c) || extra_atom_char(c)), name);
+		if (r == IMAP_P_OK)
+			imap_cmd_free(&cmd);
+	}
+}
 
 static void run_parse(void)
 {
@@ -328,6 +396,7 @@ static void run_dates(void)
 int main(void)
 {
 	run_parse();
+	run_atom_chars();
 	run_deep();
 	run_long();
 	run_waiting();

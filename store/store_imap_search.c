@@ -221,7 +221,7 @@ static int eval(struct sctx *c, size_t i)
 	time_t day = m->internaldate - ((m->internaldate % 86400) + 86400) %
 		     86400;
 	unsigned f = m->flags;
-	int recent = m->uid >= c->s->recent_uid, r;
+	int recent = (m->flags & MBOX_RECENT) != 0, r;
 	size_t j;
 
 	if (cmd->args[i].type == IMAP_ARG_LIST) {
@@ -322,18 +322,79 @@ static void ctx_free(struct sctx *c)
 	sbuf_free(&c->data);
 }
 
+/* ESEARCH (RFC 4731) result options. */
+#define RET_MIN 0x01u
+#define RET_MAX 0x02u
+#define RET_ALL 0x04u
+#define RET_COUNT 0x08u
+
+/* "RETURN (MIN MAX ALL COUNT)" at args[0]: the options (an empty list
+ * is ALL), 0 for a plain SEARCH, or -1 when malformed; *first is the
+ * index after it. */
+static int return_opts(const struct imap_cmd *cmd, size_t *first)
+{
+	static const char *const names[] = {"MIN", "MAX", "ALL", "COUNT"};
+	size_t i, k, end;
+	int ret = 0;
+
+	*first = 0;
+	if (!imap_arg_is(cmd, 0, "RETURN"))
+		return 0;
+	if (cmd->nargs < 2 || cmd->args[1].type != IMAP_ARG_LIST)
+		return -1;
+	end = imap_arg_next(cmd, 1);
+	for (i = 2; i < end; i++) {
+		for (k = 0; k < 4 && !imap_arg_is(cmd, i, names[k]); k++)
+			;
+		if (k == 4)
+			return -1;
+		ret |= 1 << k;
+	}
+	*first = end;
+	return ret ? ret : (int)RET_ALL;
+}
+
+/* "* ESEARCH (TAG "t") [UID] MIN .. MAX .. ALL .. COUNT .." */
+static void esearch_out(struct imap_sess *s, const struct imap_cmd *cmd,
+			unsigned ret, const uint32_t *hit, size_t n)
+{
+	struct sbuf o;
+
+	sbuf_init(&o, (size_t)-1 / 4);
+	sbuf_printf(&o, "* ESEARCH (TAG \"%s\")%s", cmd->tag,
+		    cmd->uid ? " UID" : "");
+	if ((ret & RET_MIN) && n)
+		sbuf_printf(&o, " MIN %u", hit[0]);
+	if ((ret & RET_MAX) && n)
+		sbuf_printf(&o, " MAX %u", hit[n - 1]);
+	if ((ret & RET_ALL) && n) {
+		sbuf_puts(&o, " ALL ");
+		imap_set_write(&o, hit, n);
+	}
+	if (ret & RET_COUNT)
+		sbuf_printf(&o, " COUNT %zu", n);
+	sbuf_puts(&o, "\r\n");
+	conn_write(s->c, o.data, o.len);
+	sbuf_free(&o);
+}
+
 void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct sctx c;
-	size_t first = 0, i, n = cmd->nargs ? cmd->nargs : 1;
-	uint32_t seq, count;
+	size_t first = 0, i, n = cmd->nargs ? cmd->nargs : 1, nhit = 0;
+	uint32_t seq, count, *hit = NULL;
 	struct sbuf out;
+	int ret;
 
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	c.cmd = cmd;
-	if (imap_arg_is(cmd, 0, "CHARSET")) {
-		const char *cs = imap_arg_str(cmd, 1);
+	if ((ret = return_opts(cmd, &first)) < 0) {
+		imap_bad(s, cmd->tag, "Syntax: SEARCH RETURN (options) keys");
+		return;
+	}
+	if (imap_arg_is(cmd, first, "CHARSET")) {
+		const char *cs = imap_arg_str(cmd, first + 1);
 
 		if (cs == NULL) {
 			imap_bad(s, cmd->tag, "Syntax: SEARCH CHARSET name");
@@ -345,7 +406,7 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 				"Unsupported charset");
 			return;
 		}
-		first = 2;
+		first += 2;
 	}
 	c.next = calloc(n, sizeof(*c.next));
 	c.key = calloc(n, sizeof(*c.key));
@@ -372,6 +433,12 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 	sbuf_init(&out, (size_t)-1 / 4);
 	sbuf_puts(&out, "* SEARCH");
 	count = mbox_count(s->mbox);
+	if (ret && (hit = calloc(count ? count : 1, sizeof(*hit))) == NULL) {
+		sbuf_free(&out);
+		ctx_free(&c);
+		imap_no(s, cmd->tag, "Out of memory");
+		return;
+	}
 	for (seq = 1; seq <= count; seq++) {
 		c.seq = seq;
 		c.m = mbox_get(s->mbox, seq);
@@ -382,11 +449,20 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 		for (i = first; i < cmd->nargs; i = c.next[i])
 			if (!eval(&c, i))
 				break;
-		if (i >= cmd->nargs)
+		if (i < cmd->nargs)
+			continue;
+		if (ret)
+			hit[nhit++] = cmd->uid ? c.m->uid : seq;
+		else
 			sbuf_printf(&out, " %u", cmd->uid ? c.m->uid : seq);
 	}
-	sbuf_puts(&out, "\r\n");
-	conn_write(s->c, out.data, out.len);
+	if (ret) {
+		esearch_out(s, cmd, (unsigned)ret, hit, nhit);
+	} else {
+		sbuf_puts(&out, "\r\n");
+		conn_write(s->c, out.data, out.len);
+	}
+	free(hit);
 	sbuf_free(&out);
 	ctx_free(&c);
 	imap_ok(s, cmd->tag, "%sSEARCH completed", cmd->uid ? "UID " : "");

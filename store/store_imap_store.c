@@ -49,7 +49,8 @@ void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out)
 			sbuf_printf(out, "%s%s", sep, kw);
 			sep = " ";
 		}
-	if (m->uid >= s->recent_uid)
+	/* \Recent is the view's: exactly one session holds it */
+	if (m->flags & MBOX_RECENT)
 		sbuf_printf(out, "%s\\Recent", sep);
 	sbuf_puts(out, ")");
 }
@@ -152,6 +153,23 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 	return 0;
 }
 
+void imap_set_write(struct sbuf *o, const uint32_t *u, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		for (j = i; j + 1 < n && u[j + 1] == u[j] + 1; j++)
+			;
+		if (o->len && o->data[o->len - 1] != ' ')
+			sbuf_puts(o, ",");
+		if (j > i)
+			sbuf_printf(o, "%u:%u", u[i], u[j]);
+		else
+			sbuf_printf(o, "%u", u[i]);
+		i = j + 1;
+	}
+}
+
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n)
 {
@@ -196,8 +214,9 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *set = imap_arg_str(cmd, 0), *item = imap_arg_str(cmd, 1);
 	int mode, silent, rc;
-	unsigned flags, nf;
-	uint32_t kw, nk, *seqs;
+	enum mbox_flag_op op;
+	unsigned flags;
+	uint32_t kw, *seqs;
 	size_t n, i, plen;
 	const struct mbox_msg *m;
 	char err[128];
@@ -217,6 +236,8 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	}
 	silent = item[plen + 5] != '\0';
+	op = mode > 0 ? MBOX_FLAGS_ADD : mode < 0 ? MBOX_FLAGS_REMOVE :
+		MBOX_FLAGS_REPLACE;
 	if (cmd->args[2].type == IMAP_ARG_LIST &&
 	    imap_arg_next(cmd, 2) != cmd->nargs) {
 		imap_bad(s, cmd->tag, "Syntax: STORE set item flags");
@@ -240,18 +261,14 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
 	}
+	/* a keyword this STORE made is announced before it is shown */
+	imap_keywords_announce(s);
 	sbuf_init(&fl, 65536);
 	for (i = 0; i < n; i++) {
-		m = mbox_get(s->mbox, seqs[i]);
-		if (m == NULL)
-			continue;
-		nf = mode > 0 ? m->flags | flags : mode < 0 ?
-			m->flags & ~flags : flags;
-		nk = mode > 0 ? m->keywords | kw : mode < 0 ?
-			m->keywords & ~kw : kw;
-		nf &= ~MBOX_RECENT;
-		if ((nf != (m->flags & ~MBOX_RECENT) || nk != m->keywords) &&
-		    mbox_set_flags(s->mbox, seqs[i], nf, nk) < 0)
+		/* read-modify-write on the folder as it is now, not on
+		 * this session's view of it (another session may have
+		 * changed the flags since we last looked) */
+		if (mbox_update_flags(s->mbox, seqs[i], op, flags, kw) < 0)
 			continue;
 		if (silent)
 			continue;

@@ -63,6 +63,7 @@ struct mbox_msg {
 
 struct mbox_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	long long size;		/* bytes of every message (STATUS=SIZE) */
 };
 
 struct mbox_store;
@@ -153,8 +154,22 @@ int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out);
 const char *mbox_keyword(const struct mbox *m, unsigned i);
 int mbox_keyword_index(struct mbox *m, const char *name, int create);
 
-/* Set a message's flags and keywords (MBOX_RECENT is ignored). 0 or -1.
- * Fails on a read-only view. */
+/* How mbox_update_flags() combines the given flags with the message's. */
+enum mbox_flag_op {
+	MBOX_FLAGS_REPLACE,	/* FLAGS */
+	MBOX_FLAGS_ADD,		/* +FLAGS */
+	MBOX_FLAGS_REMOVE,	/* -FLAGS */
+};
+
+/* Change a message's flags and keywords (MBOX_RECENT is ignored) as one
+ * read-modify-write of the folder's current state, which it rereads
+ * first: a change another view or process made meanwhile is kept, never
+ * overwritten from this view's older copy. The view's entry then holds
+ * the message's current flags (other views are told at their next
+ * mbox_sync). 0, or -1 (expunged, read-only view, I/O error). */
+int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
+		      unsigned flags, uint32_t keywords);
+/* mbox_update_flags(m, seq, MBOX_FLAGS_REPLACE, flags, keywords). */
 int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
 		   uint32_t keywords);
 /* COPY one message to folder dest (UIDPLUS: its new UID). 0, -1, or -2

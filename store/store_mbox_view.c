@@ -232,37 +232,74 @@ int mbox_keyword_index(struct mbox *m, const char *name, int create)
 	return mb_keyword_index(m->f, name, create && !m->readonly);
 }
 
-int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
-		   uint32_t keywords)
+/* Flags and keywords of e after op. */
+static void apply_op(const struct folder *f, const struct fmsg *e,
+		     enum mbox_flag_op op, unsigned *flags, uint32_t *kw)
+{
+	unsigned fl = *flags & (MBOX_SEEN | MBOX_ANSWERED | MBOX_FLAGGED |
+				MBOX_DELETED | MBOX_DRAFT);
+	uint32_t k = *kw;
+
+	if (f->nkw < 32)
+		k &= (1u << f->nkw) - 1;
+	if (op == MBOX_FLAGS_ADD) {
+		fl |= e->flags;
+		k |= e->keywords;
+	} else if (op == MBOX_FLAGS_REMOVE) {
+		fl = e->flags & ~fl;
+		k = e->keywords & ~k;
+	}
+	*flags = fl;
+	*kw = k;
+}
+
+int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
+		      unsigned flags, uint32_t keywords)
 {
 	char from[MB_PATH + 300], to[MB_PATH + 300];
 	struct fmsg *e;
+	unsigned nf;
+	uint32_t nk;
+	int tries;
 
-	if (m->readonly || (e = entry_of(m, seq)) == NULL)
+	if (m->readonly)
 		return -1;
-	flags &= MBOX_SEEN | MBOX_ANSWERED | MBOX_FLAGGED | MBOX_DELETED |
-		 MBOX_DRAFT;
-	if (m->f->nkw < 32)
-		keywords &= (1u << m->f->nkw) - 1;
-	if (flags != e->flags || keywords != e->keywords || e->innew) {
-		if (mb_msg_path(m->f, e, from, sizeof(from)) < 0 ||
-		    mb_msg_path_as(m->f, e->base, flags, keywords, to,
-				   sizeof(to)) < 0 ||
-		    rename(from, to) < 0) {
-			m->f->stale = 1;
+	/* the flags live in the file name: start from the name as it is
+	 * now, and when another process renamed it under us, look again */
+	for (tries = 0;; tries++) {
+		if (mb_folder_refresh(m->f) < 0 ||
+		    (e = entry_of(m, seq)) == NULL)
 			return -1;
+		nf = flags;
+		nk = keywords;
+		apply_op(m->f, e, op, &nf, &nk);
+		if (nf == e->flags && nk == e->keywords && !e->innew)
+			break;
+		if (mb_msg_path(m->f, e, from, sizeof(from)) < 0 ||
+		    mb_msg_path_as(m->f, e->base, nf, nk, to, sizeof(to)) < 0)
+			return -1;
+		if (rename(from, to) == 0) {
+			e->flags = nf;
+			e->keywords = nk;
+			e->innew = 0;
+			m->f->gen++;
+			mb_folder_touch(m->f);
+			mb_notify(m->f, m);
+			break;
 		}
-		e->flags = flags;
-		e->keywords = keywords;
-		e->innew = 0;
-		m->f->gen++;
-		mb_folder_touch(m->f);
-		mb_notify(m->f, m);
+		m->f->stale = 1;
+		if (errno != ENOENT || tries > 0)
+			return -1;
 	}
-	m->msgs[seq - 1].flags = flags | (m->msgs[seq - 1].flags &
-					  MBOX_RECENT);
-	m->msgs[seq - 1].keywords = keywords;
+	m->msgs[seq - 1].flags = nf | (m->msgs[seq - 1].flags & MBOX_RECENT);
+	m->msgs[seq - 1].keywords = nk;
 	return 0;
+}
+
+int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
+		   uint32_t keywords)
+{
+	return mbox_update_flags(m, seq, MBOX_FLAGS_REPLACE, flags, keywords);
 }
 
 int mbox_expunge(struct mbox *m, uint32_t seq)
@@ -375,6 +412,7 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 			out->recent++;
 		if (!(f->m[i].flags & MBOX_SEEN))
 			out->unseen++;
+		out->size += f->m[i].size;
 	}
 	mb_folder_put(f);
 	return 0;

@@ -50,8 +50,10 @@ int mime_section_valid(const char *section);
 
 /* SEARCH HEADER field needle / FROM / SUBJECT ...: non-zero when some
  * field of that name (top-level header) contains needle,
- * case-insensitively, after RFC 2047 decoding. An empty needle matches
- * every message that has the field. */
+ * case-insensitively, after RFC 2047 decoding. An address field (From,
+ * To, Cc, Bcc, Sender, Reply-To, Resent-*) also matches with its RFC
+ * 5322 comments and folding white space taken out. An empty needle
+ * matches every message that has the field. */
 int mime_header_contains(const struct mime_part *root, const char *field,
 			 const char *needle);
 /* SEARCH BODY: the body text of any text part (transfer encoding

@@ -294,6 +294,54 @@ int mime_addr_list(struct sbuf *out, const char *v, size_t n)
 	return a.r | sbuf_append(out, ")", 1);
 }
 
+/* s[i] opens a quoted string or a domain literal: the index after its
+ * end (or n), quoted-pairs skipped. */
+static size_t skip_quoted(const char *s, size_t i, size_t n)
+{
+	char close = s[i] == '"' ? '"' : ']';
+
+	for (i++; i < n && s[i] != close; i++)
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+	return i < n ? i + 1 : n;
+}
+
+/* No white space is kept next to these, on their right and left. */
+static int tight_after(char c)
+{
+	return c == '@' || c == '.' || c == '<';
+}
+
+static int tight_before(char c)
+{
+	return c == '@' || c == '.' || c == '>' || c == ',';
+}
+
+int mime_addr_normalise(const char *v, size_t n, struct sbuf *out)
+{
+	size_t i = 0, j, start = out->len;
+	int space = 0, r = 0;
+	char last = 0;
+
+	while (i < n) {
+		j = mime_skip_cfws(v, i, n, NULL, NULL);
+		if (j > i) {
+			space = 1;
+			i = j;
+			continue;
+		}
+		j = v[i] == '"' || v[i] == '[' ? skip_quoted(v, i, n) : i + 1;
+		if (space && out->len > start && !tight_after(last) &&
+		    !tight_before(v[i]))
+			r |= sbuf_append(out, " ", 1);
+		space = 0;
+		r |= sbuf_append(out, v + i, j - i);
+		last = v[j - 1];
+		i = j;
+	}
+	return r ? -1 : 0;
+}
+
 /* One address-list field: NIL when absent or empty; fallback names a
  * field to use instead when this one is absent (RFC 3501 7.4.2: sender
  * and reply-to default to from). */

@@ -106,6 +106,14 @@ int mime_put_field(struct sbuf *out, const struct mime_part *p,
 /* Append the IMAP address list of an unfolded address-list value, or
  * NIL when it holds no address (store_mime_addr.c). 0 or -1. */
 int mime_addr_list(struct sbuf *out, const char *v, size_t n);
+/* An address-list value as SEARCH FROM/TO/CC/BCC compares it: RFC 5322
+ * comments dropped, no white space around "@" and "." (nor inside
+ * "<...>"), other runs of CFWS one space; quoted strings and domain
+ * literals kept as written. "<user (c)@ (c) domain.org>" becomes
+ * "<user@domain.org>". Lexical only: one linear pass, no grammar, so a
+ * full RFC 5322 address parser can take its place later with the same
+ * contract. Appends to out; 0 or -1 (out full) (store_mime_addr.c). */
+int mime_addr_normalise(const char *v, size_t n, struct sbuf *out);
 /* ENVELOPE of the message whose header is part p's header. */
 int mime_envelope_part(const struct mime_part *p, struct sbuf *out);
 /* BODY / BODYSTRUCTURE of part p. */

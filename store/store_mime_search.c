@@ -227,12 +227,38 @@ static size_t msg_size(const struct mime_part *p)
 	return p->hdr_off + p->hdr_len + p->body_len + 4096;
 }
 
+/* Fields that hold an address list (RFC 5322 3.6.2, 3.6.3). */
+static int address_field(const char *name, size_t n)
+{
+	static const char *const fields[] = {
+		"from", "sender", "reply-to", "to", "cc", "bcc",
+		"resent-from", "resent-sender", "resent-to", "resent-cc",
+		"resent-bcc",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (mime_ieq(name, n, fields[i]))
+			return 1;
+	return 0;
+}
+
+/* Decode value v[0..n) into d (emptied) and look for the needle. */
+static int value_contains(const char *v, size_t n, struct sbuf *d,
+			  const char *needle, size_t nl)
+{
+	sbuf_reset(d);
+	if (n)
+		decode_2047(v, n, d);
+	return contains(d, needle, nl, 0);
+}
+
 int mime_header_contains(const struct mime_part *root, const char *field,
 			 const char *needle)
 {
 	struct mime_hdr_iter it;
 	struct mime_field f;
-	struct sbuf v, d, nb;
+	struct sbuf v, d, a, nb;
 	const char *n;
 	int found = 0;
 
@@ -241,19 +267,26 @@ int mime_header_contains(const struct mime_part *root, const char *field,
 	if (n == NULL && needle[0])
 		return 0;
 	sbuf_init(&v, MIME_MAX_FIELD);
+	sbuf_init(&a, MIME_MAX_FIELD);
 	sbuf_init(&d, 2 * MIME_MAX_FIELD);
 	mime_hdr_iter_init(&it, root);
 	while (!found && mime_hdr_next(&it, &f)) {
 		if (f.name_len == 0 || !mime_ieq(f.name, f.name_len, field))
 			continue;
 		sbuf_reset(&v);
-		sbuf_reset(&d);
 		mime_unfold(f.value, f.value_len, &v);
-		if (v.len)
-			decode_2047(v.data, v.len, &d);
-		found = contains(&d, n ? n : "", nb.len, 0);
+		found = value_contains(v.data, v.len, &d, n ? n : "", nb.len);
+		/* an address also matches as written without its comments
+		 * and folding white space */
+		if (!found && address_field(f.name, f.name_len)) {
+			sbuf_reset(&a);
+			if (v.len && mime_addr_normalise(v.data, v.len, &a) == 0)
+				found = value_contains(a.data, a.len, &d,
+						       n ? n : "", nb.len);
+		}
 	}
 	sbuf_free(&v);
+	sbuf_free(&a);
 	sbuf_free(&d);
 	sbuf_free(&nb);
 	return found;

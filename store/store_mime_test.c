@@ -12,6 +12,7 @@
 
 #include "sbuf.h"
 #include "store_mime.h"
+#include "store_mime_int.h"
 #include "test.h"
 
 #include "store_mime_test_cases.h"
@@ -91,6 +92,36 @@ static void run_search(const struct search_case *c)
 		fprintf(stderr, "search %s: got %d\n", c->name, got);
 	CHECK(!got == !c->want, c->name);
 	mime_free(&root);
+}
+
+static const struct {
+	const char *in, *want;
+} normalised[] = {
+	{"<user-from (comment)@ (comment) domain.org>",
+	 "<user-from@domain.org>"},
+	{"Someone  (x) Else <a . b @ c>", "Someone Else <a.b@c>"},
+	{"\"q (not) \\\" a\" <x@[1.2.3.4] (c)>, y@z",
+	 "\"q (not) \\\" a\" <x@[1.2.3.4]>, y@z"},
+	{"(((nested) c) d)u@v(open", "u@v"},
+	{"\"unterminated", "\"unterminated"},
+	{"", ""},
+};
+
+static void run_normalise(void)
+{
+	struct sbuf out;
+	size_t i;
+
+	sbuf_init(&out, 4096);
+	for (i = 0; i < sizeof(normalised) / sizeof(normalised[0]); i++) {
+		sbuf_reset(&out);
+		CHECK(mime_addr_normalise(normalised[i].in,
+					  strlen(normalised[i].in), &out) == 0,
+		      normalised[i].in);
+		check_str(normalised[i].in, "normalised",
+			  out.data ? out.data : "", normalised[i].want);
+	}
+	sbuf_free(&out);
 }
 
 static void run_date(const struct date_case *c)
@@ -194,6 +225,7 @@ int main(int argc, char **argv)
 		run_date(&dates[i]);
 	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
 		run_string(&strings[i]);
+	run_normalise();
 	run_limits();
 	return test_done();
 }

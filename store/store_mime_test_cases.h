@@ -371,6 +371,16 @@ static const struct section_case sections[] = {
 
 static const struct search_case searches[] = {
 	{"subject plain", SIMPLE, "Subject", 0, "HELL", 1},
+	{"from through comments", "From: <user-from (comment)@ (comment) "
+	 "domain.org>\r\n\r\n", "From", 0, "user-from@domain.org", 1},
+	{"to folded with comments", "To: a(x) .\r\n b @(y)c.example (N)"
+	 "\r\n\r\n", "to", 0, "a.b@c.example", 1},
+	{"quoted parens stay", "Cc: \"x (y) z\" <q@r>\r\n\r\n", "cc", 0,
+	 "\"x (y) z\" <q@r>", 1},
+	{"comments not in subject", "Subject: a (b) c\r\n\r\n", "subject",
+	 0, "a c", 0},
+	{"other address", "From: <u (c)@ d.org>\r\n\r\n", "from", 0,
+	 "u@d.net", 0},
 	{"subject absent", SIMPLE, "Subject", 0, "bye", 0},
 	{"field absent", SIMPLE, "X-Foo", 0, "", 0},
 	{"field present, empty needle", SIMPLE, "To", 0, "", 1},

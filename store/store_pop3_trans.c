@@ -164,9 +164,10 @@ static void do_retr(struct pop3_sess *s, const struct pop3_cmd *cmd)
 			s->retrieved++;
 			/* IMAP clients of the same mailbox see it read */
 			if (!(m->flags & MBOX_SEEN) &&
-			    mbox_set_flags(s->mbox, (uint32_t)cmd->num[0],
-					   m->flags | MBOX_SEEN,
-					   m->keywords) < 0)
+			    mbox_update_flags(s->mbox,
+					      (uint32_t)cmd->num[0],
+					      MBOX_FLAGS_ADD, MBOX_SEEN,
+					      0) < 0)
 				log_warn("%s: pop3 cannot mark message %lu "
 					 "seen", s->id, cmd->num[0]);
 		} else {
