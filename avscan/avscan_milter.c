@@ -11,8 +11,10 @@
  *	the empty line, then the body chunks, bounded by max_message_size.
  *	At end of message: infected -> 554 5.7.1 (the MTA refuses the mail
  *	at SMTP time, nothing to quarantine), clean -> X-Sluice-Virus added
- *	and any copy the message brought removed, scan error (or a message
- *	past the limit) -> scan_error_action. Faces what the MTA relays from
+ *	and any copy the message brought removed, past a libclamav limit ->
+ *	limits_exceeded_action (quarantine: the MTA holds the message, as
+ *	Postfix's hold queue does, marked unchecked), scan error (or a
+ *	message past max_message_size) -> scan_error_action. Faces what the MTA relays from
  *	the network: every byte is bounded, names are sanitised before they
  *	go into replies or logs.
  */
@@ -156,6 +158,36 @@ static void reply_safe(char *s)
 			*s = '?';
 }
 
+/* Past a libclamav limit: limits_exceeded_action. */
+static sfsistat mf_limits(SMFICTX *ctx, struct mf_msg *m, const char *qid,
+			  char *name)
+{
+	static const char *const act[] = {"held", "deferred", "rejected",
+					  "accepted"};
+	int a = mf_cfg->limits_exceeded_action;
+	char text[400];
+
+	reply_safe(name);
+	log_info("%.40s: milter: limits_exceeded=%s, action=%s, from=%s, "
+		 "client=[%s]", qid, name, act[a], m->from, m->client);
+	snprintf(text, sizeof(text), "message could not be scanned whole "
+		 "(%s)", name);
+	switch (a) {
+	case AV_LIM_QUARANTINE:
+		if (smfi_quarantine(ctx, text) != MI_SUCCESS)
+			return SMFIS_TEMPFAIL;
+		return mf_mark(ctx, m, "unchecked");
+	case AV_LIM_TEMPFAIL:
+		smfi_setreply(ctx, (char *)"451", (char *)"4.7.0", text);
+		return SMFIS_TEMPFAIL;
+	case AV_LIM_REJECT:
+		smfi_setreply(ctx, (char *)"554", (char *)"5.7.0", text);
+		return SMFIS_REJECT;
+	default:
+		return mf_mark(ctx, m, "unchecked");
+	}
+}
+
 static sfsistat mf_eom(SMFICTX *ctx)
 {
 	struct mf_msg *m = mf_of(ctx);
@@ -184,6 +216,8 @@ static sfsistat mf_eom(SMFICTX *ctx)
 			 name);
 		smfi_setreply(ctx, (char *)"554", (char *)"5.7.1", text);
 		rc = SMFIS_REJECT;
+	} else if (v == AVSCAN_LIMITS) {
+		rc = mf_limits(ctx, m, qid, name);
 	} else if (v == AVSCAN_CLEAN) {
 		log_info("%.40s: milter: clean, size=%zu, from=%s, "
 			 "client=[%s]", qid, m->msg.len, m->from, m->client);
@@ -229,7 +263,7 @@ int avscan_milter_run(const struct avscan_config *cfg,
 	static struct smfiDesc desc = {
 		.xxfi_name = (char *)"sluice-avscan",
 		.xxfi_version = SMFI_VERSION,
-		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 		.xxfi_connect = mf_connect,
 		.xxfi_envfrom = mf_envfrom,
 		.xxfi_header = mf_header,
