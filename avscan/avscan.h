@@ -108,11 +108,19 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 				     const char *data, size_t len,
 				     char *name, size_t namelen);
 
+/* The same for a message in the file open on fd (read from offset 0;
+ * the caller closes it). Thread-safe. */
+enum avscan_verdict avscan_clam_scan_fd(const struct avscan_engine *e,
+					int fd, char *name, size_t namelen);
+
 /* libclamav's version, e.g. "1.4.6". */
 const char *avscan_clam_version(void);
 
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
+
+/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
+int avscan_write_all(int fd, const char *p, size_t n);
 
 /* The envelope summary of s for a quarantine file (header fields that
  * name sender, recipients, client), appended to out. 0 or -1. */

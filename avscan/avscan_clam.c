@@ -215,6 +215,22 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 	return verdict_of(rc, virname, name, namelen);
 }
 
+enum avscan_verdict avscan_clam_scan_fd(const struct avscan_engine *e,
+					int fd, char *name, size_t namelen)
+{
+	struct cl_scan_options opts;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	name[0] = '\0';
+	scan_options(&opts);
+	scan_errors = 0;
+	rc = cl_scandesc_callback(fd, NULL, &virname, &scanned, e->cl, &opts,
+				  NULL);
+	return verdict_of(rc, virname, name, namelen);
+}
+
 const char *avscan_clam_version(void)
 {
 	return cl_retver();

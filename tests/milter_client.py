@@ -66,6 +66,12 @@ class Milter:
     def message(self, sender, rcpts, msg, qid="4ABCDEF"):
         """Connect (once), then one message: the filter's answers at end
         of message, or the reply that stopped it earlier."""
+        r = self.begin(sender, rcpts, msg)
+        return r if r else self.end(qid)
+
+    def begin(self, sender, rcpts, msg):
+        """Everything of a message but its end: None, or [the reply that
+        stopped it]."""
         if not getattr(self, "connected", False):
             r = self.connect()
             self.connected = True
@@ -94,6 +100,10 @@ class Milter:
             r = self.step("B", body[i:i + 65535], NOBODY, NR_BODY)
             if r[0] != "c":
                 return [r]
+        return None
+
+    def end(self, qid="4ABCDEF"):
+        """End of message: the filter's answers, the final one last."""
         self.send("D", b"E" + b"i\0" + qid.encode() + b"\0")
         self.send("E")
         acts = []
