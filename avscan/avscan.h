@@ -24,6 +24,9 @@ struct workq;
 enum avscan_infected { AV_QUARANTINE, AV_DISCARD, AV_REJECT };
 /* scan_error_action */
 enum avscan_on_error { AV_TEMPFAIL, AV_ACCEPT };
+/* limits_exceeded_action */
+enum avscan_on_limits { AV_LIM_QUARANTINE, AV_LIM_TEMPFAIL, AV_LIM_REJECT,
+			AV_LIM_ACCEPT };
 
 struct avscan_config {
 	char *listen;
@@ -41,10 +44,12 @@ struct avscan_config {
 	char *quarantine_dir;
 	char *scan_tmp_dir;
 	int scan_error_action;
+	int limits_exceeded_action;
 	long long max_scan_size;
 	long long max_file_size;
 	long long max_recursion;
 	long long max_files;
+	long long max_scan_time;
 	long long max_message_size;
 	long long max_recipients;
 	long long max_sessions;
@@ -66,10 +71,14 @@ struct avscan {
 
 extern const struct smtp_hooks avscan_hooks;
 
-/* What a scan found. */
-enum avscan_verdict { AVSCAN_CLEAN, AVSCAN_VIRUS, AVSCAN_ERROR };
+/* What a scan found. LIMITS: libclamav stopped at one of its limits
+ * (depth, files, sizes, time), so part of the message was not scanned:
+ * never clean. */
+enum avscan_verdict { AVSCAN_CLEAN, AVSCAN_VIRUS, AVSCAN_LIMITS,
+		      AVSCAN_ERROR };
 
-/* Engine settings: libclamav's CL_ENGINE_MAX_* limits, and the folder
+/* Engine settings: libclamav's CL_ENGINE_MAX_* limits (max_scan_time in
+ * seconds), and the folder
  * where it unpacks MIME parts and archives while scanning (NULL or "":
  * $TMPDIR, else /tmp). */
 struct avscan_limits {
@@ -77,6 +86,7 @@ struct avscan_limits {
 	long long max_file_size;
 	long long max_recursion;
 	long long max_files;
+	long long max_scan_time;
 	const char *tmp_dir;
 };
 
@@ -92,16 +102,25 @@ struct avscan_engine *avscan_clam_load(const char *path,
 unsigned avscan_clam_signatures(const struct avscan_engine *e);
 
 /* Scan len bytes at data (a whole message) from memory. VIRUS puts the
- * signature name in name, ERROR the reason. Thread-safe. */
+ * signature name in name, LIMITS the limit (Heuristics.Limits.Exceeded.*,
+ * as clamd names it), ERROR the reason. Thread-safe. */
 enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 				     const char *data, size_t len,
 				     char *name, size_t namelen);
+
+/* The same for a message in the file open on fd (read from offset 0;
+ * the caller closes it). Thread-safe. */
+enum avscan_verdict avscan_clam_scan_fd(const struct avscan_engine *e,
+					int fd, char *name, size_t namelen);
 
 /* libclamav's version, e.g. "1.4.6". */
 const char *avscan_clam_version(void);
 
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
+
+/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
+int avscan_write_all(int fd, const char *p, size_t n);
 
 /* The envelope summary of s for a quarantine file (header fields that
  * name sender, recipients, client), appended to out. 0 or -1. */

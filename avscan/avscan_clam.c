@@ -13,8 +13,13 @@
  *	files in its temporary folder and removes them after the scan: that
  *	folder is scan_tmp_dir, private to the daemon's user. The bytes
  *	scanned are whatever a peer sent: libclamav's limits
- *	(max_scan_size, max_file_size, max_recursion, max_files and its own
- *	scan time limit) bound the work.
+ *	(max_scan_size, max_file_size, max_recursion, max_files,
+ *	max_scan_time) bound the work. A scan cut short at a limit must not
+ *	pass for clean (EICAR under 25 nested zips would): it is scanned
+ *	with CL_SCAN_HEURISTIC_EXCEEDS_MAX, so libclamav names the limit as
+ *	Heuristics.Limits.Exceeded.* (as clamd's AlertExceedsMax does; a
+ *	real signature found later still wins), and that, or a limit
+ *	error code, is the verdict AVSCAN_LIMITS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +109,9 @@ struct avscan_engine *avscan_clam_load(const char *path,
 	    set_limit(e->cl, CL_ENGINE_MAX_RECURSION, lim->max_recursion,
 		      "max_recursion", err, errlen) < 0 ||
 	    set_limit(e->cl, CL_ENGINE_MAX_FILES, lim->max_files,
-		      "max_files", err, errlen) < 0)
+		      "max_files", err, errlen) < 0 ||
+	    set_limit(e->cl, CL_ENGINE_MAX_SCANTIME, lim->max_scan_time * 1000,
+		      "max_scan_time", err, errlen) < 0)
 		goto fail;
 	if (lim->tmp_dir && lim->tmp_dir[0] &&
 	    (rc = cl_engine_set_str(e->cl, CL_ENGINE_TMPDIR,
@@ -142,6 +149,46 @@ unsigned avscan_clam_signatures(const struct avscan_engine *e)
 	return e->signatures;
 }
 
+/* The limit libclamav names when it stops early (EXCEEDS_MAX) */
+#define LIMITS_PREFIX "Heuristics.Limits.Exceeded."
+
+/* libclamav's answer as our verdict: anything but a clean scan without
+ * errors or a virus is LIMITS or ERROR, never CLEAN. */
+static enum avscan_verdict verdict_of(cl_error_t rc, const char *virname,
+				      char *name, size_t namelen)
+{
+	switch (rc) {
+	case CL_CLEAN:
+		if (scan_errors == 0)
+			return AVSCAN_CLEAN;
+		snprintf(name, namelen, "%s", scan_error);
+		return AVSCAN_ERROR;
+	case CL_VIRUS:
+		log_safe(name, namelen, virname ? virname : "unknown");
+		return strncmp(name, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0
+			       ? AVSCAN_LIMITS : AVSCAN_VIRUS;
+	case CL_EMAXREC:
+	case CL_EMAXSIZE:
+	case CL_EMAXFILES:
+	case CL_ETIMEOUT:
+		snprintf(name, namelen, "%s", cl_strerror(rc));
+		return AVSCAN_LIMITS;
+	default:
+		snprintf(name, namelen, "%s", cl_strerror(rc));
+		return AVSCAN_ERROR;
+	}
+}
+
+/* like clamd's defaults: every parser, heuristic signatures on, and an
+ * alert for content past a limit */
+static void scan_options(struct cl_scan_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->general = CL_SCAN_GENERAL_HEURISTICS;
+	opts->parse = ~0U;
+	opts->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
+}
+
 enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 				     const char *data, size_t len,
 				     char *name, size_t namelen)
@@ -155,10 +202,7 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 	name[0] = '\0';
 	if (len == 0)
 		return AVSCAN_CLEAN;	/* nothing to map */
-	/* like clamd's defaults: every parser, heuristic signatures on */
-	memset(&opts, 0, sizeof(opts));
-	opts.general = CL_SCAN_GENERAL_HEURISTICS;
-	opts.parse = ~0U;
+	scan_options(&opts);
 	map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
 		snprintf(name, namelen, "cannot map the message");
@@ -168,19 +212,23 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &opts,
 				 NULL);
 	cl_fmap_close(map);
-	switch (rc) {
-	case CL_CLEAN:
-		if (scan_errors == 0)
-			return AVSCAN_CLEAN;
-		snprintf(name, namelen, "%s", scan_error);
-		return AVSCAN_ERROR;
-	case CL_VIRUS:
-		log_safe(name, namelen, virname ? virname : "unknown");
-		return AVSCAN_VIRUS;
-	default:
-		snprintf(name, namelen, "%s", cl_strerror(rc));
-		return AVSCAN_ERROR;
-	}
+	return verdict_of(rc, virname, name, namelen);
+}
+
+enum avscan_verdict avscan_clam_scan_fd(const struct avscan_engine *e,
+					int fd, char *name, size_t namelen)
+{
+	struct cl_scan_options opts;
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	cl_error_t rc;
+
+	name[0] = '\0';
+	scan_options(&opts);
+	scan_errors = 0;
+	rc = cl_scandesc_callback(fd, NULL, &virname, &scanned, e->cl, &opts,
+				  NULL);
+	return verdict_of(rc, virname, name, namelen);
 }
 
 const char *avscan_clam_version(void)

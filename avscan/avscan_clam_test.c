@@ -80,7 +80,7 @@ static void *scan_many(void *arg)
 int main(int argc, char **argv)
 {
 	const char *db = argc > 1 ? argv[1] : "tests/data/clamav";
-	struct avscan_limits lim = {100 << 20, 25 << 20, 16, 10000, NULL};
+	struct avscan_limits lim = {100 << 20, 25 << 20, 16, 10000, 120, NULL};
 	struct avscan_engine *e;
 	pthread_t th[4];
 	int bad[4] = {0};

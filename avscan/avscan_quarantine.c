@@ -46,7 +46,7 @@ int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out)
 			   helo, e->entered_by ? e->entered_by : "-", s->id);
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int avscan_write_all(int fd, const char *p, size_t n)
 {
 	ssize_t w;
 
@@ -54,7 +54,7 @@ static int write_all(int fd, const char *p, size_t n)
 		w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
+		if (w <= 0)
 			return -1;
 		p += w;
 		n -= (size_t)w;
@@ -110,10 +110,10 @@ int avscan_quarantine_write(const char *dir, const char *virus,
 			 strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, head, (size_t)hlen) < 0 ||
-	    write_all(fd, summary->data ? summary->data : "",
+	if (avscan_write_all(fd, head, (size_t)hlen) < 0 ||
+	    avscan_write_all(fd, summary->data ? summary->data : "",
 		      summary->len) < 0 ||
-	    write_all(fd, msg, len) < 0 || fsync(fd) < 0) {
+	    avscan_write_all(fd, msg, len) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

@@ -11,8 +11,11 @@
  *	disk), and comes back in the done function, on the loop: clean
  *	mail gets a Received and an X-Sluice-Virus header and is queued for
  *	the next hop; infected mail is quarantined, discarded or rejected
- *	with one reply per recipient (LMTP). A session that closed during
- *	the scan leaves its job to be freed by done.
+ *	with one reply per recipient (LMTP), mail libclamav could not scan
+ *	whole (past a limit) is quarantined, deferred, rejected or passed
+ *	on marked unchecked (limits_exceeded_action), never called clean.
+ *	A session that closed during the scan leaves its job to be freed by
+ *	done.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +70,15 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Does the verdict of a scan send the message to the quarantine? */
+static int to_quarantine(const struct avscan_config *cfg,
+			 enum avscan_verdict v)
+{
+	return (v == AVSCAN_VIRUS && cfg->infected_action == AV_QUARANTINE) ||
+	       (v == AVSCAN_LIMITS &&
+		cfg->limits_exceeded_action == AV_LIM_QUARANTINE);
+}
+
 /* On a worker: scan; quarantine or strip the old trace header. */
 static void scan_work(void *arg)
 {
@@ -77,8 +89,7 @@ static void scan_work(void *arg)
 	j->verdict = avscan_clam_scan(j->av->engine, j->msg.data, j->msg.len,
 				      j->name, sizeof(j->name));
 	j->ms = now_ms() - t0;
-	if (j->verdict == AVSCAN_VIRUS &&
-	    cfg->infected_action == AV_QUARANTINE)
+	if (to_quarantine(cfg, j->verdict))
 		j->qfailed = avscan_quarantine_write(
 			cfg->quarantine_dir, j->name, &j->summary,
 			j->msg.data ? j->msg.data : "", j->msg.len, j->qfile,
@@ -125,17 +136,42 @@ static void pass_on(struct avscan *av, struct smtp_session *s,
 	sbuf_free(&pre);
 }
 
-static void log_virus(struct smtp_session *s, const char *virus,
-		      const char *action)
+/* One line per recipient; what: "virus" or "limits_exceeded". */
+static void log_virus(struct smtp_session *s, const char *what,
+		      const char *virus, const char *action)
 {
 	size_t i;
 
 	for (i = 0; i < s->env.nrcpt; i++)
-		log_info("%s: virus=%s, action=%s, from=<%s>, to=<%s>, "
-			 "client=[%s]", s->id, virus, action, s->env.from,
+		log_info("%s: %s=%s, action=%s, from=<%s>, to=<%s>, "
+			 "client=[%s]", s->id, what, virus, action, s->env.from,
 			 s->env.rcpts[i].addr,
 			 s->env.client_addr ? s->env.client_addr
 					    : s->client_addr);
+}
+
+/* The quarantine file is written (on the worker): 250, or 451 when
+ * the write failed. */
+static void quarantined(struct avscan *av, struct smtp_session *s,
+			struct avscan_job *j, const char *what,
+			struct smtp_reply *r)
+{
+	if (j->qfailed) {
+		log_error("%s: quarantine failed: %s", s->id, j->qerr);
+		smtp_reply_set(r, 451, "4.3.0", "Error: quarantine write "
+			       "error");
+		return;
+	}
+	log_virus(s, what, j->name, "quarantined");
+	log_info("%s: quarantine=%s/%s", s->id, av->cfg->quarantine_dir,
+		 j->qfile);
+	if (j->verdict == AVSCAN_VIRUS)
+		smtp_reply_set(r, 250, "2.7.0", "Ok: message contains a virus "
+			       "(%s): quarantined as %s", j->name, j->qfile);
+	else
+		smtp_reply_set(r, 250, "2.7.0", "Ok: message could not be "
+			       "scanned whole (%s): quarantined as %s",
+			       j->name, j->qfile);
 }
 
 static void infected(struct avscan *av, struct smtp_session *s,
@@ -145,29 +181,48 @@ static void infected(struct avscan *av, struct smtp_session *s,
 
 	switch (av->cfg->infected_action) {
 	case AV_QUARANTINE:
-		if (j->qfailed) {
-			log_error("%s: quarantine failed: %s", s->id, j->qerr);
-			smtp_reply_set(&r, 451, "4.3.0", "Error: quarantine "
-				       "write error");
-			break;
-		}
-		log_virus(s, j->name, "quarantined");
-		log_info("%s: quarantine=%s/%s", s->id,
-			 av->cfg->quarantine_dir, j->qfile);
-		smtp_reply_set(&r, 250, "2.7.0", "Ok: message contains a "
-			       "virus (%s): quarantined as %s", j->name,
-			       j->qfile);
+		quarantined(av, s, j, "virus", &r);
 		break;
 	case AV_DISCARD:
-		log_virus(s, j->name, "discarded");
+		log_virus(s, "virus", j->name, "discarded");
 		smtp_reply_set(&r, 250, "2.7.0", "Ok: message contains a "
 			       "virus (%s): discarded", j->name);
 		break;
 	default:
-		log_virus(s, j->name, "rejected");
+		log_virus(s, "virus", j->name, "rejected");
 		smtp_reply_set(&r, 550, "5.7.1", "message contains a virus: "
 			       "%s", j->name);
 		break;
+	}
+	smtp_session_reply_all(s, &r);
+}
+
+/* libclamav stopped at a limit: part of the message is unscanned. */
+static void limits_exceeded(struct avscan *av, struct smtp_session *s,
+			    struct avscan_job *j)
+{
+	static const char what[] = "limits_exceeded";
+	struct smtp_reply r;
+
+	switch (av->cfg->limits_exceeded_action) {
+	case AV_LIM_QUARANTINE:
+		quarantined(av, s, j, what, &r);
+		break;
+	case AV_LIM_TEMPFAIL:
+		log_virus(s, what, j->name, "deferred");
+		smtp_reply_set(&r, 451, "4.7.0", "message could not be "
+			       "scanned whole (%s)", j->name);
+		break;
+	case AV_LIM_REJECT:
+		log_virus(s, what, j->name, "rejected");
+		smtp_reply_set(&r, 550, "5.7.0", "message could not be "
+			       "scanned whole (%s)", j->name);
+		break;
+	default:
+		log_warn("%s: scan limits exceeded: %s: passed on unchecked",
+			 s->id, j->name);
+		pass_on(av, s, "unchecked");
+		return;
 	}
 	smtp_session_reply_all(s, &r);
 }
@@ -197,6 +252,8 @@ static void scan_done(void *arg)
 		pass_on(av, s, "clean");
 	} else if (j->verdict == AVSCAN_VIRUS) {
 		infected(av, s, j);
+	} else if (j->verdict == AVSCAN_LIMITS) {
+		limits_exceeded(av, s, j);
 	} else if (av->cfg->scan_error_action == AV_ACCEPT) {
 		log_warn("%s: scan error: %s: passed on unscanned", s->id,
 			 j->name);
@@ -222,7 +279,8 @@ static void av_data(struct smtp_session *s)
 	j->s = s;
 	snprintf(j->sid, sizeof(j->sid), "%s", s->id);
 	sbuf_init(&j->summary, 1 << 20);
-	if (av->cfg->infected_action == AV_QUARANTINE &&
+	if ((av->cfg->infected_action == AV_QUARANTINE ||
+	     av->cfg->limits_exceeded_action == AV_LIM_QUARANTINE) &&
 	    avscan_quarantine_summary(s, &j->summary) < 0) {
 		job_free(j);
 		goto fail;

@@ -79,6 +79,18 @@ static const struct cfg_param table[] = {
 	 "ClamAV: nesting depth of archives and MIME parts"},
 	{"max_files", CFG_INT, "10000", &cfg.max_files, 1, 1000000,
 	 "ClamAV: files unpacked from one message"},
+	{"max_scan_time", CFG_TIME, "120s", &cfg.max_scan_time, 1, 3600,
+	 "ClamAV: longest scan of one message"},
+	/* quarantine by default: a limit hit is deterministic, so a 451
+	 * has the stage before us retry (rescanning the bomb) for days and
+	 * then bounce it, and a reject bounces it (backscatter) or loses
+	 * a large legitimate archive; the quarantine keeps it for the
+	 * operator, once */
+	{"limits_exceeded_action", CFG_CHOICE,
+	 "quarantine|tempfail|reject|accept", &cfg.limits_exceeded_action, 0,
+	 0, "mail libclamav could not scan whole (past max_recursion, "
+	 "max_files, a size or max_scan_time): kept in quarantine_dir (milter: "
+	 "held by the MTA), 451, 550, or passed on marked unchecked"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/avscan/queue", "1m"),
@@ -95,7 +107,7 @@ static int check(const char *config, char *err, size_t errlen)
 {
 	struct avscan_limits lim = {cfg.max_scan_size, cfg.max_file_size,
 				    cfg.max_recursion, cfg.max_files,
-				    cfg.scan_tmp_dir};
+				    cfg.max_scan_time, cfg.scan_tmp_dir};
 	char why[400];
 	int line = config_key_line(config, "clamav_database");
 

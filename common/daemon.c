@@ -166,6 +166,19 @@ int daemon_milter_spec(const char *hostport, char *out, size_t outlen)
 				port, host) >= outlen ? -1 : 0;
 }
 
+int daemon_session_take(atomic_long *n, long long max)
+{
+	if (atomic_fetch_add(n, 1) < max)
+		return 0;
+	atomic_fetch_sub(n, 1);
+	return -1;
+}
+
+void daemon_session_give(atomic_long *n)
+{
+	atomic_fetch_sub(n, 1);
+}
+
 int daemon_listen(const char *hostport)
 {
 	struct sockaddr_storage ss;

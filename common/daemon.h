@@ -10,6 +10,8 @@
 #ifndef SLUICE_DAEMON_H
 #define SLUICE_DAEMON_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "limits_rfc.h"
 
@@ -86,6 +88,13 @@ int daemon_resolve(const char *hostport, struct sockaddr_storage *ss,
 /* A numeric "host:port" / "[v6]:port" as libmilter names a socket,
  * "inet:port@host" or "inet6:port@host", into out. Returns 0 or -1. */
 int daemon_milter_spec(const char *hostport, char *out, size_t outlen);
+
+/* A milter session starts (libmilter's connect callback, any thread):
+ * 0 and *n counted up, or -1 when max are under way already (the caller
+ * tempfails it, libmilter having no limit of its own). */
+int daemon_session_take(atomic_long *n, long long max);
+/* That session ended: *n counted down. */
+void daemon_session_give(atomic_long *n);
 
 /* Create dir (and parents) if missing, mode 0700; when running as root,
  * chown it to user. Exits through log_fatal() on failure. */

@@ -38,6 +38,7 @@
 
 static struct spamd *msd;
 static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_long m_sessions;	/* connections with a context */
 
 struct forged {
 	char name[64];
@@ -66,10 +67,20 @@ static void reset(struct mctx *m)
 
 static sfsistat m_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 {
-	struct mctx *m = calloc(1, sizeof(*m));
+	struct mctx *m;
+	char client[64];
 
-	if (m == NULL)
+	if (daemon_session_take(&m_sessions, msd->cfg->max_sessions) < 0) {
+		conn_addr_text(sa, client, sizeof(client));
+		log_warn("milter: connect for [%s]: max_sessions (%lld) "
+			 "reached: tempfail", client, msd->cfg->max_sessions);
 		return SMFIS_TEMPFAIL;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		daemon_session_give(&m_sessions);
+		return SMFIS_TEMPFAIL;
+	}
 	sbuf_init(&m->msg, msd->core.scan_size);
 	conn_addr_text(sa, m->addr, sizeof(m->addr));
 	smfi_setpriv(ctx, m);
@@ -267,6 +278,7 @@ static sfsistat m_close(SMFICTX *ctx)
 		sbuf_free(&m->msg);
 		free(m);
 		smfi_setpriv(ctx, NULL);
+		daemon_session_give(&m_sessions);
 	}
 	return SMFIS_CONTINUE;
 }

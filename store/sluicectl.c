@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "directory.h"
+#include "log.h"
 #include "sbuf.h"
 #include "tls.h"
 
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
 	struct sbuf out;
 	int c, rc;
 
+	log_open("sluicectl", 0);
 	while ((c = getopt(argc, argv, "+d:s:a:")) != -1) {
 		if (c == 'd')
 			db = optarg;

@@ -4,16 +4,21 @@
  * DESCRIPTION
  *	See store_dir.h. Only this file includes SQLite. Addresses are
  *	lowercased and validated before they reach a statement, and every
- *	statement binds its parameters.
+ *	statement binds its parameters. The file holds password hashes and
+ *	SCRAM secrets: it is created 0600 before SQLite opens it (SQLite
+ *	gives its -wal, -shm and -journal files the database's mode), and
+ *	one found readable by others is made 0600 again, with a log line.
  */
 #include "store_dir.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +26,7 @@
 
 #include "config.h"
 #include "directory.h"
+#include "log.h"
 #include "tls.h"
 
 #include "store_dir_int.h"
@@ -61,11 +67,53 @@ static int migrate(struct store_dir *d, char *err, size_t errlen)
 			     NULL, NULL, NULL, err, errlen);
 }
 
+/* path (and the files SQLite keeps beside it) private to its owner:
+ * create it 0600 when missing, take group and other bits off one that
+ * has them. 0, or -1 with err. */
+static int make_private(const char *path, char *err, size_t errlen)
+{
+	static const char *const side[] = {"", "-wal", "-shm", "-journal"};
+	char p[4096];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
+		    sizeof(p)) {
+			snprintf(err, errlen, "%s: path too long", path);
+			return -1;
+		}
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_mode & 077) == 0)
+			continue;
+		if (chmod(p, st.st_mode & 0700) < 0) {
+			snprintf(err, errlen, "%s: mode %03o, chmod: %s", p,
+				 (unsigned)(st.st_mode & 0777),
+				 strerror(errno));
+			return -1;
+		}
+		log_warn("%s was mode %03o (readable by others): made %03o", p,
+			(unsigned)(st.st_mode & 0777),
+			(unsigned)(st.st_mode & 0700));
+	}
+	return 0;
+}
+
 struct store_dir *store_dir_open(const char *path, char *err, size_t errlen)
 {
-	struct store_dir *d = calloc(1, sizeof(*d));
+	struct store_dir *d;
 	char *msg = NULL;
 
+	if (make_private(path, err, errlen) < 0)
+		return NULL;
+	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return NULL;
 	if (sqlite3_open(path, &d->db) != SQLITE_OK ||

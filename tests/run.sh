@@ -67,8 +67,9 @@ mkdir -p var/dkim var/remote.test
 if [ ! -f var/dkim/demo.pem ]; then
 	$B/sluice-dkim-keygen -t rsa -d example.test -s demo \
 		-o var/dkim/demo.pem > var/dkim/demo.txt
-	chmod 644 var/dkim/demo.pem
 fi
+# the private key stays private (outmta reads it before dropping root)
+chmod 600 var/dkim/demo.pem var/tls/key.pem
 printf 'someone@remote.test\n' > var/remote.test/users
 chmod 755 var/dkim var/remote.test
 chmod 644 var/remote.test/users

@@ -146,6 +146,26 @@ def test_eicar_base64_attachment_quarantined(pipe):
     assert os.listdir(tmp) == []
 
 
+def replies_to_testfiles(av, wrap=None, attach_as=None):
+    """Each file of clamav-testfiles (wrapped by wrap(data, name), e.g.
+    in an archive) as a base64 attachment (named attach_as, default the
+    file's name), over one LMTP session: [(name, reply)]."""
+    names = sorted(os.listdir(TESTFILES))[:100]
+    assert len(names) >= 40
+    out = []
+    c = Lmtp(av.port, timeout=120)
+    try:
+        for n in names:
+            with open(os.path.join(TESTFILES, n), "rb") as f:
+                data = f.read()
+            r = c.send("carol@remote.test", [ALICE], mime_attachment(
+                attach_as or n, wrap(data, n) if wrap else data, n))
+            out.append((n, r[0]))
+    finally:
+        c.close()
+    return out
+
+
 def test_every_clamav_testfile_caught(cluster):
     """Each file of Debian's clamav-testfiles, as a base64 attachment."""
     if not os.path.isdir(TESTFILES):
@@ -153,22 +173,11 @@ def test_every_clamav_testfile_caught(cluster):
     st = cluster.store()
     av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
                 {"infected_action": "reject"})
-    names = sorted(os.listdir(TESTFILES))[:100]
-    assert len(names) >= 40
-    missed = []
-    c = Lmtp(av.port, timeout=120)
-    try:
-        for n in names:
-            with open(os.path.join(TESTFILES, n), "rb") as f:
-                data = f.read()
-            r = c.send("carol@remote.test", [ALICE],
-                       mime_attachment(n, data, n))
-            if r[0][0] != 550 or "virus" not in r[0][1]:
-                missed.append((n, r))
-    finally:
-        c.close()
+    replies = replies_to_testfiles(av)
+    missed = [(n, r) for n, r in replies
+              if r[0] != 550 or "virus" not in r[1]]
     assert not missed, missed
-    assert av.log().count("action=rejected") == len(names)
+    assert av.log().count("action=rejected") == len(replies)
     assert messages(st, ALICE) == []
 
 

@@ -152,7 +152,8 @@ def keygen(cluster, typ, sel):
     r = subprocess.run([os.path.join(BUILD, "sluice-dkim-keygen"), "-t",
                         typ, "-d", "example.test", "-s", sel, "-o", path],
                        capture_output=True, text=True, check=True)
-    os.chmod(path, 0o644)  # outmta reads it after dropping root
+    # 0600 as made, owned by root: outmta reads it before dropping root
+    assert os.stat(path).st_mode & 0o077 == 0
     record = "".join(r.stdout.split('"')[1::2])
     assert record.startswith("v=DKIM1; k=%s; p=" % typ)
     return path, record
