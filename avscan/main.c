@@ -80,7 +80,8 @@ static const struct cfg_param table[] = {
 	{"max_files", CFG_INT, "10000", &cfg.max_files, 1, 1000000,
 	 "ClamAV: files unpacked from one message"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/avscan/queue", "1m"),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
@@ -171,6 +172,7 @@ static void run_lmtp(void)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.dsn = 1;
 	sc.trusted_peers = av.peers;
 	srv = smtp_server_new(loop, &sc, &avscan_hooks, &av);
