@@ -92,7 +92,8 @@ static const struct cfg_param table[] = {
 	 "max_files, a size or max_scan_time): kept in quarantine_dir (milter: "
 	 "held by the MTA), 451, 550, or passed on marked unchecked"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/avscan/queue", "1m"),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
@@ -183,6 +184,7 @@ static void run_lmtp(void)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.dsn = 1;
 	sc.trusted_peers = av.peers;
 	srv = smtp_server_new(loop, &sc, &avscan_hooks, &av);

@@ -163,6 +163,8 @@ class Sluice:
                           "local_domains": "example.test", "next_hop": hop,
                           "queue_dir": os.path.join(workdir, "queue"),
                           "tls_cert": "", "max_sessions": "1000",
+                          # every load session comes from 127.0.0.1
+                          "max_client_sessions": "0",
                           "next_hop_tls": "none",
                           "delivery_concurrency": "20"})
         self._start("mx", self.port)

@@ -471,6 +471,8 @@ class SluiceStack(Sluice):
                           "next_hop": "lmtp:127.0.0.1:%d" % ports["avscan"],
                           "queue_dir": os.path.join(work, "queue"),
                           "tls_cert": "", "max_sessions": "1000",
+                          # every load session comes from 127.0.0.1
+                          "max_client_sessions": "0",
                           "next_hop_tls": "none",
                           "delivery_concurrency": "20"})
         for n in ("store", "spamd", "avscan", "mx"):

@@ -26,9 +26,13 @@
 #include "tls.h"
 
 #define CONN_OUT_MAX (64u * 1024 * 1024)
+/* After conn_close_after_flush(): a peer that does not read its last
+ * reply is dropped this much later. */
+#define CONN_CLOSE_GRACE_MS 10000
 #define CONN_READ_CHUNK 16384
 
 static void io_cb(void *arg, uint32_t events);
+static void close_now(struct conn *c, enum conn_event ev);
 
 static void update_events(struct conn *c, int tls_wants_write)
 {
@@ -46,36 +50,87 @@ static void update_events(struct conn *c, int tls_wants_write)
 	}
 }
 
+/* When the timer must fire next (loop clock), or 0 for never. */
+static uint64_t timer_due(const struct conn *c)
+{
+	uint64_t t = 0;
+
+	if (c->timeout_ms > 0)
+		t = c->last_active + c->timeout_ms;
+	if (c->deadline > 0 && (t == 0 || c->deadline < t))
+		t = c->deadline;
+	return t;
+}
+
+static void timeout_cb(void *arg);
+
+/* (Re)start the timer for timer_due(). Activity only moves the idle
+ * expiry later, so the timer is not moved on every byte: when it fires
+ * early it is armed again for the rest. */
+static void arm_timer(struct conn *c)
+{
+	uint64_t due = timer_due(c), now = evloop_now(c->loop);
+
+	if (c->timer) {
+		evloop_timer_cancel(c->loop, c->timer);
+		c->timer = NULL;
+	}
+	if (due > 0)
+		c->timer = evloop_timer(c->loop, due > now ? due - now : 0,
+					timeout_cb, c);
+}
+
 static void timeout_cb(void *arg)
 {
 	struct conn *c = arg;
 	uint64_t now = evloop_now(c->loop);
+	enum conn_event ev = CONN_TIMEOUT;
 
 	c->timer = NULL;
-	if (now < c->last_active + c->timeout_ms) {
-		c->timer = evloop_timer(c->loop,
-					c->last_active + c->timeout_ms - now,
-					timeout_cb, c);
+	if (c->dead)
+		return;
+	if (c->closing && c->deadline > 0 && now >= c->deadline) {
+		close_now(c, CONN_DEADLINE);
 		return;
 	}
-	if (c->ops->on_timeout) {
-		c->ops->on_timeout(c->arg);
+	if (c->deadline > 0 && now >= c->deadline) {
+		ev = CONN_DEADLINE;
+		c->deadline = 0; /* fires once; an owner may carry on */
+	} else if (c->timeout_ms == 0 ||
+		   now < c->last_active + c->timeout_ms) {
+		arm_timer(c);
 		return;
 	}
-	c->dead = 1;
-	evloop_del(c->loop, c->fd);
-	c->ops->on_close(c->arg, CONN_TIMEOUT);
-}
-
-static void arm_timer(struct conn *c)
-{
-	if (c->timer == NULL && c->timeout_ms > 0)
-		c->timer = evloop_timer(c->loop, c->timeout_ms, timeout_cb, c);
+	if (c->ops->on_timeout && !c->closing) {
+		c->ops->on_timeout(c->arg, ev);
+		return;
+	}
+	close_now(c, ev);
 }
 
 static void touch(struct conn *c)
 {
 	c->last_active = evloop_now(c->loop);
+}
+
+/* n bytes arrived: any byte is activity, unless conn_set_min_rate()
+ * said they buy only n/rate seconds (capped at now: a fast burst does
+ * not bank time for a later stall). */
+static void touch_read(struct conn *c, size_t n)
+{
+	uint64_t now = evloop_now(c->loop), earned;
+
+	if (!c->reads_idle) {
+		c->last_active = now;
+		return;
+	}
+	if (c->min_rate <= 0)
+		return;
+	earned = (uint64_t)n * 1000 / (uint64_t)c->min_rate;
+	if (earned >= now - c->last_active)
+		c->last_active = now;
+	else
+		c->last_active += earned;
 }
 
 /* Deferred events: a failure found inside an owner's call, or a resume. */
@@ -217,6 +272,24 @@ void conn_set_timeout(struct conn *c, unsigned seconds)
 	arm_timer(c);
 }
 
+void conn_set_min_rate(struct conn *c, long long rate)
+{
+	c->reads_idle = 1;
+	c->min_rate = rate > 0 ? rate : 0;
+}
+
+void conn_progress(struct conn *c)
+{
+	touch(c);
+}
+
+void conn_set_deadline(struct conn *c, unsigned seconds)
+{
+	c->deadline = seconds ? evloop_now(c->loop) + (uint64_t)seconds * 1000
+			      : 0;
+	arm_timer(c);
+}
+
 int conn_write(struct conn *c, const void *p, size_t n)
 {
 	if (c->dead)
@@ -333,8 +406,14 @@ int conn_starttls(struct conn *c, struct tls_ctx *ctx, int server,
 
 void conn_close_after_flush(struct conn *c)
 {
+	uint64_t by = evloop_now(c->loop) + CONN_CLOSE_GRACE_MS;
+
 	c->closing = 1;
 	c->paused = 1;
+	if (c->deadline == 0 || c->deadline > by) {
+		c->deadline = by;
+		arm_timer(c);
+	}
 	conn_flush(c);
 }
 
@@ -421,7 +500,7 @@ static int do_read(struct conn *c, int *eof, int *err, int *ww)
 		c->in.len += (size_t)n;
 		c->in.data[c->in.len] = '\0';
 		got = 1;
-		touch(c);
+		touch_read(c, (size_t)n);
 	}
 	return got;
 }

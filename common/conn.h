@@ -27,6 +27,7 @@ enum conn_event {
 	CONN_EOF,     /* peer closed */
 	CONN_ERROR,   /* I/O or TLS error; conn_error_text() says which */
 	CONN_TIMEOUT, /* idle timeout expired */
+	CONN_DEADLINE, /* the deadline of conn_set_deadline() passed */
 };
 
 struct conn_ops {
@@ -41,9 +42,10 @@ struct conn_ops {
 	void (*on_tls)(void *arg);
 	/* output buffer fully sent (optional) */
 	void (*on_drain)(void *arg);
-	/* idle timeout (optional): the connection is still usable for a
-	 * last reply; without this hook a timeout is on_close(CONN_TIMEOUT) */
-	void (*on_timeout)(void *arg);
+	/* idle timeout or deadline, ev says which (optional): the
+	 * connection is still usable for a last reply; without this hook it
+	 * is on_close(ev) */
+	void (*on_timeout)(void *arg, enum conn_event ev);
 };
 
 struct conn {
@@ -55,7 +57,9 @@ struct conn {
 	const struct conn_ops *ops;
 	void *arg;
 	uint64_t timeout_ms;
-	uint64_t last_active;
+	uint64_t last_active;	/* idle timer runs from here */
+	uint64_t deadline;	/* absolute, loop clock; 0: none */
+	long long min_rate;	/* bytes/s of input that keep it alive */
 	struct ev_timer *timer;
 	struct ev_timer *resume_timer;
 	uint32_t events;	/* currently requested epoll events */
@@ -64,6 +68,7 @@ struct conn {
 	unsigned connecting : 1;
 	unsigned closing : 1;	/* flush, then close */
 	unsigned dead : 1;	/* on_close already scheduled/called */
+	unsigned reads_idle : 1; /* input counts only through min_rate */
 	char err[160];
 };
 
@@ -81,8 +86,24 @@ struct conn *conn_connect(struct evloop *loop, const char *hostport,
 /* Free everything and close the socket. Cancels timers. */
 void conn_free(struct conn *c);
 
-/* Idle timeout in seconds (0: none). Activity is any byte in or out. */
+/* Idle timeout in seconds (0: none), restarted now. Activity is any
+ * byte in or out, until conn_set_min_rate(). */
 void conn_set_timeout(struct conn *c, unsigned seconds);
+
+/* For servers facing slow peers: from now on input alone no longer
+ * restarts the idle timer; conn_progress() (a complete command) and
+ * output do. Each n bytes of input buy n/rate seconds, never more than a
+ * whole timeout (a minimum data rate, as Postfix's smtpd_min_data_rate);
+ * rate 0: input buys nothing. May be called again to change rate. */
+void conn_set_min_rate(struct conn *c, long long rate);
+
+/* The owner made progress (a complete command line): the idle timer
+ * starts again. */
+void conn_progress(struct conn *c);
+
+/* End the connection (on_timeout or on_close with CONN_DEADLINE)
+ * seconds from now, busy or not; 0 removes the deadline. */
+void conn_set_deadline(struct conn *c, unsigned seconds);
 
 /* Queue bytes for output. Returns 0, or -1 when the output buffer is
  * over its limit (the connection is then closed with CONN_ERROR). */

@@ -22,17 +22,42 @@
 	{"syslog", CFG_BOOL, "no", &(syslog), 0, 0,                         \
 	 "log to syslog (facility mail) instead of stderr"}
 
+/* What limits one client's hold on a listener (every SMTP/LMTP
+ * listener; see smtp_server.h and conn.h). */
+struct session_limits {
+	long long max_client_sessions;	/* per client address; 0: none */
+	long long session_deadline;	/* seconds from connect to 421 */
+	long long min_data_rate;	/* bytes/s in DATA; 0: none counted */
+};
+
 /* Table rows of an SMTP/LMTP listener's limits; sessions is the default
- * of max_sessions (a string). */
-#define SMTP_LIMIT_PARAMS(size, rcpts, maxsess, sessions, timeout)         \
+ * of max_sessions, per_client that of max_client_sessions (strings),
+ * sl a struct session_limits. */
+#define SMTP_LIMIT_PARAMS(size, rcpts, maxsess, sessions, timeout, sl,      \
+			  per_client)                                       \
 	{"max_message_size", CFG_SIZE, "25m", &(size), 1024,                \
 	 LIM_MSG_SIZE_MAX, "largest message accepted (SIZE)"},              \
 	{"max_recipients", CFG_INT, "1000", &(rcpts), 1, LIM_RCPT_MAX,      \
 	 "recipients per message"},                                         \
 	{"max_sessions", CFG_INT, sessions, &(maxsess), 1, 100000,          \
 	 "concurrent sessions"},                                            \
+	{"max_client_sessions", CFG_INT, per_client,                        \
+	 &(sl).max_client_sessions, 0, 100000,                              \
+	 "concurrent sessions per client address (IPv6: per /64) and "      \
+	 "listener; more get 421 4.7.0 (0: no limit)"},                     \
 	{"timeout", CFG_TIME, "300s", &(timeout), 1, 3600,                  \
-	 "idle timeout of a session (RFC 5321 4.5.3.2)"}
+	 "a command must be complete within this long of the last one "     \
+	 "(RFC 5321 4.5.3.2); bytes alone do not count, in DATA see "       \
+	 "min_data_rate"},                                                  \
+	{"min_data_rate", CFG_INT, LIM_STR(LIM_MIN_DATA_RATE),              \
+	 &(sl).min_data_rate, 0, 1LL << 30,                                 \
+	 "in DATA, each byte received buys 1/min_data_rate seconds of "     \
+	 "timeout: a message slower than this (bytes/s) times out "         \
+	 "(0: the whole message within timeout)"},                          \
+	{"session_deadline", CFG_TIME, LIM_STR(LIM_SESSION_DEADLINE) "s",   \
+	 &(sl).session_deadline, 1, LIM_SESSION_DEADLINE_MAX,               \
+	 "a session ends (421 4.4.2) this long after connect, busy or not; " \
+	 "a message already complete is answered first"}
 
 /* Table rows of a daemon's TLS certificate and key (the same files for
  * every daemon); the help texts say what they serve. */

@@ -41,8 +41,19 @@
 #define LIM_TIMEOUT_CMD 300
 #define LIM_TIMEOUT_DATA_BLOCK 180
 #define LIM_TIMEOUT_DATA_END 600
-/* Whole session deadline, seconds. */
+/* Whole session deadline, seconds: the default, and the most that
+ * session_deadline may be set to. */
 #define LIM_SESSION_DEADLINE 3600
+#define LIM_SESSION_DEADLINE_MAX 86400
+/* Least rate (bytes/s) that keeps a message (DATA, an IMAP literal)
+ * coming in alive; as Postfix's smtpd_min_data_rate. */
+#define LIM_MIN_DATA_RATE 500
+/* Concurrent sessions per client address: an SMTP listener facing the
+ * Internet, and one facing the organisation's own stages (LMTP). */
+#define LIM_CLIENT_SESSIONS 10
+#define LIM_CLIENT_SESSIONS_INNER 100
+/* IMAP and POP3: seconds from connect to a completed login. */
+#define LIM_LOGIN_TIMEOUT 60
 /* Envelope fields: ENVID (RFC 3461 4.4) 100 chars, ORCPT 500. */
 #define LIM_ENVID 100
 #define LIM_ORCPT 500
@@ -74,5 +85,9 @@
 #define LIM_IMAP_ID_PAIRS 30
 #define LIM_IMAP_ID_FIELD 30
 #define LIM_IMAP_ID_VALUE 1024
+
+/* A limit above as a string, for the defaults of config tables. */
+#define LIM_STR_(x) #x
+#define LIM_STR(x) LIM_STR_(x)
 
 #endif

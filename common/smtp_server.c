@@ -25,6 +25,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "netmatch.h"
+#include "peerlimit.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
 #include "tls.h"
@@ -42,8 +43,13 @@ int smtp_reply_set(struct smtp_reply *r, int code, const char *ecode,
 	return -1;
 }
 
+/* Only DATA lets bytes alone keep the session (at min_data_rate); in
+ * every other state a command line must be complete within timeout. */
 static void set_state(struct srv_session *ss, enum srv_state st)
 {
+	if ((st == ST_DATA) != (ss->state == ST_DATA))
+		conn_set_min_rate(ss->c, st == ST_DATA ?
+				  ss->pub.srv->cfg.sess.min_data_rate : 0);
 	ss->state = st;
 }
 
@@ -84,6 +90,14 @@ void srv_reset_txn(struct srv_session *ss)
 		set_state(ss, ST_READY);
 }
 
+/* The session no longer counts against its client's limit. */
+static void uncount(struct srv_session *ss)
+{
+	if (ss->counted)
+		peerlimit_leave(ss->pub.srv->peers, ss->pub.client_addr);
+	ss->counted = 0;
+}
+
 static void session_free(struct srv_session *ss)
 {
 	struct smtp_server *srv = ss->pub.srv;
@@ -97,6 +111,7 @@ static void session_free(struct srv_session *ss)
 	if (ss->next)
 		ss->next->prev = ss->prev;
 	srv->nsessions--;
+	uncount(ss);
 	srv_auth_reset(ss);
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
@@ -121,20 +136,36 @@ static void on_close(void *arg, enum conn_event ev)
 	session_free(ss);
 }
 
-static void on_timeout(void *arg)
+/* Answer 421 for the idle timeout or the session deadline and close. */
+static void time_up(struct srv_session *ss, int deadline)
+{
+	log_info("%s: %s from [%s]%s", ss->pub.id, deadline ?
+		 "session deadline" : "timeout", ss->pub.client_addr,
+		 ss->state == ST_DATA ? " in DATA" : "");
+	srv_reply(ss, 421, "4.4.2", "%s Error: %s exceeded",
+		  ss->pub.srv->cfg.hostname, deadline ? "session time limit"
+		  : "timeout");
+	srv_hangup(ss);
+}
+
+/* A message already complete (the stage is committing it) is answered
+ * before the deadline ends the session: see smtp_session_reply(). */
+static void on_timeout(void *arg, enum conn_event ev)
 {
 	struct srv_session *ss = arg;
 
-	log_info("%s: timeout from [%s]", ss->pub.id, ss->pub.client_addr);
-	srv_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded",
-		  ss->pub.srv->cfg.hostname);
-	set_state(ss, ST_QUIT);
-	conn_close_after_flush(ss->c);
+	if (ev == CONN_DEADLINE && ss->state == ST_WAIT) {
+		ss->expired = 1;
+		conn_set_timeout(ss->c, (unsigned)ss->pub.srv->cfg.timeout);
+		return;
+	}
+	time_up(ss, ev == CONN_DEADLINE);
 }
 
 void srv_hangup(struct srv_session *ss)
 {
 	set_state(ss, ST_QUIT);
+	uncount(ss);
 	sbuf_reset(&ss->c->in);
 	conn_close_after_flush(ss->c);
 }
@@ -523,6 +554,7 @@ static void read_commands(struct srv_session *ss)
 			}
 			sbuf_consume(in, (size_t)(lf - in->data) + 1);
 			ss->skipping = 0;
+			conn_progress(ss->c);
 			too_long(ss);
 			continue;
 		}
@@ -534,6 +566,7 @@ static void read_commands(struct srv_session *ss)
 			return;
 		}
 		len = (size_t)(lf - in->data) + 1;
+		conn_progress(ss->c); /* a complete line, good or bad */
 		if (len > lim) {
 			sbuf_consume(in, len);
 			too_long(ss);
@@ -571,6 +604,7 @@ static void on_read(void *arg)
 		if (ss->state == ST_DATA) {
 			if (srv_data_read(ss) == 0)
 				break;
+			conn_progress(ss->c);
 			continue; /* message complete: commands may follow */
 		}
 		read_commands(ss);
@@ -611,19 +645,6 @@ static void peer_name(int fd, struct smtp_session *s)
 		       &s->client_port);
 }
 
-/* Sessions (ss included) from ss's client address. */
-static size_t same_client(struct smtp_server *srv, struct srv_session *ss)
-{
-	struct srv_session *o;
-	size_t n = 0;
-
-	for (o = srv->sessions; o; o = o->next)
-		if (o->state != ST_QUIT &&
-		    strcmp(o->pub.client_addr, ss->pub.client_addr) == 0)
-			n++;
-	return n;
-}
-
 static void accept_one(struct smtp_server *srv, int fd)
 {
 	struct srv_session *ss = calloc(1, sizeof(*ss));
@@ -651,12 +672,14 @@ static void accept_one(struct smtp_server *srv, int fd)
 	srv->sessions = ss;
 	srv->nsessions++;
 	conn_set_timeout(ss->c, (unsigned)srv->cfg.timeout);
+	conn_set_min_rate(ss->c, 0);
+	conn_set_deadline(ss->c, (unsigned)srv->cfg.sess.session_deadline);
 	log_info("%s: connect from [%s]:%d", ss->pub.id, ss->pub.client_addr,
 		 ss->pub.client_port);
 	ss->pub.trusted = netmatch_list(srv->cfg.trusted_peers,
 					ss->pub.client_addr);
-	if (srv->cfg.max_per_client > 0 &&
-	    same_client(srv, ss) > (size_t)srv->cfg.max_per_client) {
+	ss->counted = peerlimit_enter(srv->peers, ss->pub.client_addr) == 0;
+	if (!ss->counted) {
 		log_warn("%s: too many sessions from [%s], refusing",
 			 ss->pub.id, ss->pub.client_addr);
 		srv_reply(ss, 421, "4.7.0", "%s Error: too many connections "
@@ -720,6 +743,12 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 		srv->cfg.max_sessions = 100;
 	if (srv->cfg.timeout <= 0)
 		srv->cfg.timeout = LIM_TIMEOUT_CMD;
+	if (srv->cfg.sess.session_deadline <= 0 ||
+	    srv->cfg.sess.session_deadline > LIM_SESSION_DEADLINE_MAX)
+		srv->cfg.sess.session_deadline = LIM_SESSION_DEADLINE;
+	srv->peers = peerlimit_new(srv->cfg.sess.max_client_sessions);
+	if (srv->peers == NULL)
+		log_fatal("out of memory");
 	return srv;
 }
 
@@ -739,6 +768,7 @@ void smtp_server_free(struct smtp_server *srv)
 		evloop_del(srv->loop, srv->listen_fd);
 		close(srv->listen_fd);
 	}
+	peerlimit_free(&srv->peers);
 	free(srv);
 }
 
@@ -763,6 +793,12 @@ void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r)
 		return;
 	srv_reset_txn(ss);
 	set_state(ss, ST_READY);
+	if (ss->expired) {
+		/* the deadline passed while the message was committed */
+		time_up(ss, 1);
+		conn_flush(ss->c);
+		return;
+	}
 	conn_flush(ss->c);
 	conn_resume(ss->c);
 }

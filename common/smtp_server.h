@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 
+#include "daemon.h"
 #include "envelope.h"
 #include "sbuf.h"
 
@@ -92,15 +93,19 @@ struct smtp_server_cfg {
 	long long max_header;	/* header section limit (0: none) */
 	long long max_rcpts;
 	long long max_sessions; /* concurrent sessions; more get 421 */
-	long long timeout;	/* idle seconds (RFC 5321 4.5.3.2) */
+	/* seconds for a command line (RFC 5321 4.5.3.2): input that does
+	 * not complete one does not count, except in DATA, where each
+	 * byte buys 1/sess.min_data_rate seconds */
+	long long timeout;
+	/* per client address (more get 421 4.7.0), the session deadline
+	 * (421 4.4.2 then; 0: LIM_SESSION_DEADLINE) and the DATA rate */
+	struct session_limits sess;
 	struct tls_ctx *tls;	/* STARTTLS offered when set */
 	int implicit_tls;	/* TLS from the first byte */
 	int dsn;		/* offer DSN */
 	/* RCPT TO:<Postmaster> (RFC 5321 4.5.1) becomes postmaster@this
 	 * domain; NULL keeps the bare form */
 	const char *postmaster_domain;
-	/* concurrent sessions from one client address (0: no limit) */
-	long long max_per_client;
 	/* SMTP AUTH (RFC 4954) through sasl.h, offered only under TLS;
 	 * sasl_setup() must have run */
 	int auth;

@@ -13,6 +13,7 @@
 
 struct conn;
 struct ev_timer;
+struct peerlimit;
 struct sasl_srv;
 struct smtp_cmd;
 
@@ -35,6 +36,8 @@ struct srv_session {
 	int have_mail;
 	int skipping;	     /* discarding an over-long command line */
 	size_t owed;	     /* data replies the stage still owes */
+	int counted;	     /* in srv->peers (peerlimit) */
+	int expired;	     /* session deadline passed while in ST_WAIT */
 	/* DATA parser state */
 	int d_bad;	     /* bare CR or LF seen */
 	int d_toobig;	     /* over max_size */
@@ -58,6 +61,7 @@ struct smtp_server {
 	int listen_fd;
 	struct srv_session *sessions;
 	size_t nsessions;
+	struct peerlimit *peers; /* sessions per client address */
 	uint64_t counter;
 };
 

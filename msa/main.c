@@ -54,10 +54,8 @@ static const struct cfg_param table[] = {
 		       "PEM certificate chain (required: no submission "
 		       "without TLS)", "PEM private key"),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
-	{"max_client_sessions", CFG_INT, "10", &cfg.max_client_sessions, 0,
-	 100000, "concurrent sessions per client address and listener "
-	 "(0: no limit)"},
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS)),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/msa/queue", "60s"),
 	{"credentials_file", CFG_STR, "var/store/users.auth",
 	 &cfg.credentials_file, 0, 0,
@@ -170,8 +168,8 @@ int main(int argc, char **argv)
 	sc.max_size = cfg.max_message_size;
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
-	sc.max_per_client = cfg.max_client_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.tls = tls;
 	sc.dsn = 1;
 	sc.auth = 1;

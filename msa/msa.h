@@ -38,7 +38,7 @@ struct msa_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
-	long long max_client_sessions;
+	struct session_limits sess;
 	char *credentials_file;
 	char *users_file;
 	char *sender_exceptions;

@@ -47,7 +47,8 @@ static const struct cfg_param table[] = {
 		       "PEM certificate chain for STARTTLS (empty: no "
 		       "STARTTLS)", "PEM private key for STARTTLS"),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "500", cfg.timeout),
+			  cfg.max_sessions, "500", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS)),
 	{"max_header_size", CFG_SIZE, "1m", &cfg.max_header_size, 1024,
 	 LIM_MSG_SIZE_MAX, "largest header section accepted"},
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.tls = tls;
 	sc.dsn = 1;
 	sc.postmaster_domain = mx.domains[0];

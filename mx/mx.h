@@ -33,6 +33,7 @@ struct mx_config {
 	long long max_header_size;
 	long long max_sessions;
 	long long timeout;
+	struct session_limits sess;
 	char *next_hop_tls;
 	char *smtps_listen;
 	char *recipients;

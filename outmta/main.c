@@ -58,7 +58,8 @@ static const struct cfg_param table[] = {
 	{"tls_ca_file", CFG_STR, "", &cfg.tls_ca_file, 0, 0,
 	 "CA certificates for the verify policy (empty: the system's)"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/outmta/queue", "5m"),
 	{"dkim_keys", CFG_STR, "", &cfg.dkim_keys, 0, 0,
 	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.dsn = 1;
 	sc.trusted_peers = om.peers;
 	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);

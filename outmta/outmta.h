@@ -31,6 +31,7 @@ struct outmta_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
+	struct session_limits sess;
 	char *dkim_keys;
 	struct stage_queue queue;
 };

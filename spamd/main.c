@@ -79,7 +79,8 @@ static const struct cfg_param table[] = {
 	{"quarantine_dir", CFG_STR, "var/spamd/quarantine", &cfg.quarantine_dir,
 	 0, 0, "where quarantined messages are written, one file each"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/spamd/queue", "1m"),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
@@ -216,6 +217,7 @@ int main(int argc, char **argv)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.dsn = 1;
 	sc.trusted_peers = sd.peers;
 	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);

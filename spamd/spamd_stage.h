@@ -44,6 +44,7 @@ struct spamd_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
+	struct session_limits sess;
 	struct stage_queue queue;
 };
 

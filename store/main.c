@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "peerlimit.h"
 #include "authlimit.h"
 #include "sasl.h"
 #include "store.h"
@@ -44,7 +45,8 @@ static const struct cfg_param table[] = {
 	 "Maildirs live in mail_root/domain/local/Maildir"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "200", cfg.timeout),
+			  cfg.max_sessions, "200", cfg.timeout,
+			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
 	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
 	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
 	{"spam_folder", CFG_STR, "Junk", &cfg.spam_folder, 0, 0,
@@ -70,7 +72,15 @@ static const struct cfg_param table[] = {
 	{"pop3s_listen", CFG_STR, "127.0.0.1:9955", &cfg.pop3s_listen, 0, 0,
 	 "address and port for POP3 over implicit TLS (empty: none)"},
 	{"pop3_timeout", CFG_TIME, "10m", &cfg.pop3_timeout, 1, 3600,
-	 "idle timeout of a POP3 session (RFC 1939: at least 10 minutes)"},
+	 "idle timeout of a POP3 session after login (RFC 1939: at least 10 "
+	 "minutes)"},
+	{"login_timeout", CFG_TIME, LIM_STR(LIM_LOGIN_TIMEOUT) "s",
+	 &cfg.login_timeout, 1, 3600,
+	 "IMAP and POP3: from connect to a completed login, busy or not"},
+	{"max_client_logins", CFG_INT, LIM_STR(LIM_CLIENT_SESSIONS),
+	 &cfg.max_client_logins, 0, 100000,
+	 "IMAP and POP3 sessions per client address (IPv6: per /64) that "
+	 "have not logged in yet (0: no limit)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -217,7 +227,8 @@ int main(int argc, char **argv)
 	st.authlimit = authlimit_new((unsigned)cfg.auth_fail_max,
 				     (uint64_t)cfg.auth_fail_window * 1000,
 				     AUTH_FAIL_DELAY_MS);
-	if (st.authlimit == NULL)
+	st.logins = peerlimit_new(cfg.max_client_logins);
+	if (st.authlimit == NULL || st.logins == NULL)
 		log_fatal("out of memory");
 	loop = evloop_new();
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
@@ -240,6 +251,7 @@ int main(int argc, char **argv)
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;
+	sc.sess = cfg.sess;
 	sc.dsn = 1;
 	srv = smtp_server_new(loop, &sc, &store_hooks, &st);
 	if (smtp_server_listen(srv, fd) < 0 ||
@@ -271,6 +283,7 @@ int main(int argc, char **argv)
 	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
 	authlimit_free(&st.authlimit);
+	peerlimit_free(&st.logins);
 	sasl_teardown();
 	log_info("stopped");
 	return 0;

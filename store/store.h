@@ -27,6 +27,7 @@ struct store_config {
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;
+	struct session_limits sess;
 	int quota_permanent;
 	char *spam_folder;
 	char *tls_cert;
@@ -40,6 +41,8 @@ struct store_config {
 	char *pop3_listen;
 	char *pop3s_listen;
 	long long pop3_timeout;
+	long long login_timeout;
+	long long max_client_logins;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -88,6 +91,7 @@ struct store {
 	struct tls_ctx *tls;	/* NULL: no certificate, no TLS */
 	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
 	struct mbox_store *mbox; /* the folders, shared by every session */
+	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
 };
 
 extern const struct smtp_hooks store_hooks;
@@ -110,6 +114,24 @@ void store_check_listener(const struct store *st, const char *hostport,
 /* Non-zero when hostport ("host:port", "[v6]:port") is 127.0.0.0/8 or
  * ::1. */
 int store_loopback(const char *hostport);
+
+/* ---- IMAP and POP3 before login (store_login.c) ---- */
+
+struct conn;
+struct peerlimit;
+
+/* A new IMAP or POP3 session (id, for the log) from addr on c: 0 when
+ * it may go on (then counted against max_client_logins, with *counted
+ * set), -1 when its address has too many sessions that have not logged
+ * in (logged; refuse it).
+ * The session must log in within login_timeout (c's deadline); until
+ * then input that completes no command does not keep it alive. */
+int store_login_start(struct store *st, struct conn *c, const char *id,
+		      const char *addr, int *counted);
+/* The session logged in or ends: it no longer counts against its
+ * address, and the login deadline is lifted. */
+void store_login_done(struct store *st, struct conn *c, const char *addr,
+		      int *counted);
 
 /* ---- quotas (store_quota.c) ---- */
 

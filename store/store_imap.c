@@ -153,8 +153,13 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 		free(s->mbox_name);
 		s->mbox_name = NULL;
 	}
-	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH)
+	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH) {
+		/* logged in: APPEND literals keep it alive at min_data_rate */
+		store_login_done(imap_store(s), s->c, s->client_addr,
+				 &s->login_counted);
+		conn_set_min_rate(s->c, imap_store(s)->cfg->sess.min_data_rate);
 		conn_set_timeout(s->c, LIM_IMAP_TIMEOUT_AUTH);
+	}
 	s->state = st;
 }
 
@@ -244,12 +249,14 @@ void imap_hangup(struct imap_sess *s)
 	conn_close_after_flush(s->c);
 }
 
-static void on_timeout(void *arg)
+static void on_timeout(void *arg, enum conn_event ev)
 {
 	struct imap_sess *s = arg;
 
-	log_info("%s: timeout from [%s]", s->id, s->client_addr);
-	imap_untagged(s, "BYE Autologout; idle for too long");
+	log_info("%s: %s from [%s]", s->id, ev == CONN_DEADLINE ?
+		 "login timeout" : "timeout", s->client_addr);
+	imap_untagged(s, "BYE %s", ev == CONN_DEADLINE ? "Login timeout" :
+		      "Autologout; idle for too long");
 	imap_hangup(s);
 }
 
@@ -442,15 +449,15 @@ static void on_read(void *arg)
 		if (s->skip_line) {
 			if (!skip_input(s))
 				break;
-			continue;
-		}
-		if (s->mode == IMAP_MODE_SASL || s->mode == IMAP_MODE_IDLE) {
+		} else if (s->mode == IMAP_MODE_SASL ||
+			   s->mode == IMAP_MODE_IDLE) {
 			if (!read_line(s))
 				break;
-			continue;
-		}
-		if (!read_command(s))
+		} else if (!read_command(s)) {
 			break;
+		}
+		/* only complete lines and commands keep the session */
+		conn_progress(s->c);
 	}
 	conn_flush(s->c);
 	if (s->quickack) {
@@ -545,6 +552,13 @@ void imap_sess_start(struct imap_server *srv, int fd, int implicit)
 	conn_set_timeout(s->c, LIM_IMAP_TIMEOUT_PREAUTH);
 	log_info("%s: connect from [%s]:%d%s", s->id, s->client_addr,
 		 s->client_port, implicit ? " (imaps)" : "");
+	if (store_login_start(srv->st, s->c, s->id, s->client_addr,
+			      &s->login_counted) < 0) {
+		imap_untagged(s, "BYE Too many connections from your "
+			      "address");
+		imap_hangup(s);
+		return;
+	}
 	if (srv->nsessions > (size_t)srv->st->cfg->max_sessions) {
 		log_warn("%s: too many sessions (%zu), refusing [%s]", s->id,
 			 srv->nsessions, s->client_addr);

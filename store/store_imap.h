@@ -166,6 +166,7 @@ struct imap_sess {
 	size_t lit_acked;	/* offset of the literal we sent "+" for */
 	int quickack;		/* "+" sent: ACK the literal promptly */
 	unsigned nerrors;
+	int login_counted;	/* in st->logins (store_login.c) */
 	char tag[LIM_IMAP_TAG + 1];	/* of the command in progress */
 	char *user;
 	struct sasl_srv *sasl;

@@ -36,6 +36,10 @@ static struct pop3_sess *all; /* every session of every listener */
 
 void pop3_set_state(struct pop3_sess *s, enum pop3_state st)
 {
+	if ((s->state == P_AUTH || s->state == P_SASL) &&
+	    (st == P_TRANS || st == P_QUIT))
+		store_login_done(s->srv->st, s->c, s->client,
+				 &s->login_counted);
 	s->state = st;
 }
 
@@ -68,6 +72,7 @@ void pop3_hangup(struct pop3_sess *s)
 
 static void session_free(struct pop3_sess *s)
 {
+	pop3_set_state(s, P_QUIT); /* no longer counted before login */
 	if (s->delay)
 		evloop_timer_cancel(s->srv->loop, s->delay);
 	pop3_close_maildrop(s);
@@ -229,6 +234,7 @@ static void on_read(void *arg)
 		sbuf_consume(in, used);
 		if (r == POP3_LINE_NEED)
 			break;
+		conn_progress(s->c); /* only complete lines count */
 		if (r != POP3_LINE_OK) {
 			s->nerrors++;
 			if (s->state == P_SASL) {
@@ -270,15 +276,17 @@ static void on_close(void *arg, enum conn_event ev)
 	session_free(s);
 }
 
-static void on_timeout(void *arg)
+static void on_timeout(void *arg, enum conn_event ev)
 {
 	struct pop3_sess *s = arg;
 
 	/* RFC 1939 section 3: a timeout never enters the UPDATE state */
-	log_info("%s: pop3 timeout from [%s]%s%s", s->id, s->client,
+	log_info("%s: pop3 %s from [%s]%s%s", s->id, ev == CONN_DEADLINE ?
+		 "login timeout" : "timeout", s->client,
 		 s->user ? ", user=" : "", s->user ? s->user : "");
 	pop3_close_maildrop(s);
-	pop3_reply(s, "-ERR Idle timeout, closing");
+	pop3_reply(s, "-ERR %s timeout, closing", ev == CONN_DEADLINE ?
+		   "Login" : "Idle");
 	pop3_hangup(s);
 }
 
@@ -340,6 +348,13 @@ static void accept_one(struct pop3_server *srv, int fd)
 	conn_set_timeout(s->c, (unsigned)srv->st->cfg->pop3_timeout);
 	log_info("%s: pop3%s connect from [%s]:%d", s->id,
 		 srv->implicit ? "s" : "", s->client, s->port);
+	if (store_login_start(srv->st, s->c, s->id, s->client,
+			      &s->login_counted) < 0) {
+		pop3_reply(s, "-ERR [SYS/TEMP] Too many connections from your "
+			   "address");
+		pop3_hangup(s);
+		return;
+	}
 	if (srv->nsessions > (size_t)srv->st->cfg->max_sessions) {
 		log_warn("%s: pop3 too many sessions (%zu), refusing [%s]",
 			 s->id, srv->nsessions, s->client);

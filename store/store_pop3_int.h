@@ -44,6 +44,7 @@ struct pop3_sess {
 	int tls;
 	struct pop3_reader rd;
 	int nerrors;
+	int login_counted;		 /* in st->logins (store_login.c) */
 	char user_arg[POP3_ARG_MAX + 1]; /* USER, until PASS */
 	struct sasl_srv *sasl;		 /* made on first use */
 	char mech[24];			 /* of the AUTH under way */
