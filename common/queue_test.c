@@ -547,6 +547,73 @@ static void test_seg_names(void)
 	envelope_free(&e);
 }
 
+/* A NEW record with these schedule fields, framed as the queue writes
+ * it, appended to fd. */
+static void write_rec(int fd, const char *id, int64_t next_try,
+		      uint32_t attempts, time_t arrival)
+{
+	unsigned char hdr[QREC_HDR];
+	struct qmsg m;
+	struct sbuf b;
+	uint32_t crc;
+
+	memset(&m, 0, sizeof(m));
+	env_make(&m.env, "clamp@example.test", 1);
+	m.env.arrival = arrival;
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	m.next_try = (time_t)next_try;
+	m.attempts = (int)attempts;
+	sbuf_init(&b, 1 << 20);
+	qrec_state_encode(&m, &b);
+	sbuf_append(&b, "x\r\n", 3);
+	crc = qrec_begin(hdr, QREC_NEW, (uint32_t)b.len);
+	qrec_seal(hdr, qrec_crc(crc, b.data, b.len));
+	if (write(fd, hdr, QREC_HDR) != QREC_HDR ||
+	    write(fd, b.data, b.len) != (ssize_t)b.len)
+		CHECK(0, "write record");
+	sbuf_free(&b);
+	envelope_free(&m.env);
+}
+
+/* Times and counters from disk are clamped: a far-future next_try once
+ * made outmta's timer wrap and spin. */
+static void test_clamp(void)
+{
+	char err[256], path[600];
+	time_t now = time(NULL);
+	struct queue *q;
+	struct qmsg *m;
+	int fd;
+
+	mkdir(qdir("clamp"), 0700);
+	snprintf(path, sizeof(path), "%s/seg-00000001", qdir("clamp"));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	write_rec(fd, "FAR", INT64_MAX, UINT32_MAX, now + 86400 * 365);
+	write_rec(fd, "NEG", INT64_MIN, 0x80000000u, now - 10);
+	write_rec(fd, "OK", now + 60, 3, now - 100);
+	close(fd);
+	q = queue_open(qdir("clamp"), err, sizeof(err));
+	CHECK(q && queue_count(q) == 3, "clamp: open");
+	if (q == NULL)
+		return;
+	m = queue_find(q, "FAR");
+	CHECK(m && m->next_try >= now && m->next_try <= time(NULL) +
+	      QREC_NEXT_TRY_MAX, "far next_try clamped");
+	CHECK(m && m->attempts >= 0 && m->attempts <= QREC_ATTEMPTS_MAX,
+	      "attempts clamped");
+	CHECK(m && m->env.arrival >= now && m->env.arrival <= time(NULL),
+	      "future arrival clamped");
+	m = queue_find(q, "NEG");
+	CHECK(m && m->next_try >= now && m->next_try <= time(NULL) &&
+	      m->attempts >= 0, "negative next_try and attempts clamped");
+	m = queue_find(q, "OK");
+	CHECK(m && m->next_try == now + 60 && m->attempts == 3 &&
+	      m->env.arrival == now - 100, "sane values kept");
+	CHECK(queue_next_time(q) <= time(NULL) + QREC_NEXT_TRY_MAX,
+	      "next time sane");
+	queue_close(q);
+}
+
 static void test_rotation(void)
 {
 	char err[256], body[4096];
@@ -640,6 +707,7 @@ int main(void)
 	test_crash_every_byte();
 	test_damage_every_byte();
 	test_seg_names();
+	test_clamp();
 	test_rotation();
 	bench();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
