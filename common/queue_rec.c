@@ -128,16 +128,27 @@ static int rec_valid(const unsigned char *map, size_t size, size_t off)
 	return qrec_crc(crc, p + QREC_HDR, len) == get32(p + 12);
 }
 
-/* The next offset after off where a whole record starts, or 0. */
-static size_t resync(const unsigned char *map, size_t size, size_t off)
+/* The next offset after off where a whole record starts, or 0. Message
+ * bodies may hold header look-alikes that each claim a long payload:
+ * *budget bounds the payload bytes checked, so a damaged segment costs
+ * linear time; past it, the rest counts as damaged (and is set aside). */
+static size_t resync(const unsigned char *map, size_t size, size_t off,
+		     size_t *budget)
 {
 	const unsigned char *hit;
+	size_t len;
 
 	while (++off + QREC_HDR <= size) {
 		hit = memmem(map + off, size - off, "SLQ", 3);
 		if (hit == NULL)
 			return 0;
 		off = (size_t)(hit - map);
+		if (size - off < QREC_HDR || !hdr_plausible(map + off))
+			continue;
+		len = get32(map + off + 8);
+		if (len > *budget)
+			return 0;
+		*budget -= len;
 		if (rec_valid(map, size, off))
 			return off;
 	}
@@ -150,6 +161,8 @@ size_t qrec_scan(const unsigned char *map, size_t size,
 {
 	struct qscan_item it;
 	size_t off = 0, end, len, damaged = 0;
+	size_t budget = size > SIZE_MAX / 8 - (1u << 20) ? SIZE_MAX
+					      : 8 * size + (1u << 20);
 
 	while (off < size) {
 		memset(&it, 0, sizeof(it));
@@ -173,7 +186,7 @@ size_t qrec_scan(const unsigned char *map, size_t size,
 		     rec_valid(map, size, off + QREC_HDR + len)))
 			end = off + QREC_HDR + len;
 		if (end == 0)
-			end = resync(map, size, off);
+			end = resync(map, size, off, &budget);
 		if (end == 0) {
 			/* nothing whole follows: a write cut short leaves a
 			 * partial header, or a header promising more bytes
