@@ -230,7 +230,9 @@ struct ev_timer *evloop_timer(struct evloop *l, uint64_t ms, ev_cb cb,
 	t = malloc(sizeof(*t));
 	if (t == NULL)
 		log_fatal("evloop: out of memory");
-	t->when = mono_ms() + ms;
+	t->when = mono_ms();
+	/* saturate: a huge delay is "never", not a wrap to "now" */
+	t->when = ms > UINT64_MAX - t->when ? UINT64_MAX : t->when + ms;
 	t->seq = l->seq++;
 	t->cb = cb;
 	t->arg = arg;

@@ -27,6 +27,7 @@
 #define FWD_IDLE_MS 5000	/* idle connection kept this long */
 #define FWD_PROBE_FIRST_MS 250	/* first probe of a down hop */
 #define FWD_HOP_DOWN_LONG (10 * 365 * 86400) /* "until a probe answers" */
+#define FWD_WAKE_MAX 3600	/* seconds: the longest sleep of the scheduler */
 
 static void conn_next(struct fconn *fc);
 static int open_conn(struct forwarder *f, struct hop *h, int probe,
@@ -711,7 +712,7 @@ static void run(void *arg)
 {
 	struct forwarder *f = arg;
 	struct qmsg *m;
-	time_t now = fwd_now(), next;
+	time_t now = fwd_now(), next, wait;
 
 	f->run_timer = NULL;
 	while (f->active < FWD_MAX_ACTIVE &&
@@ -722,10 +723,14 @@ static void run(void *arg)
 		f->wake_timer = NULL;
 	}
 	next = queue_next_time(f->q);
+	/* wake at least hourly: next may come from disk, and seconds times
+	 * 1000 must not wrap to a timer that fires at once, forever */
+	wait = next > now ? next - now : 1;
+	if (wait > FWD_WAKE_MAX)
+		wait = FWD_WAKE_MAX;
 	if (next > 0 && f->active < FWD_MAX_ACTIVE)
-		f->wake_timer = evloop_timer(f->loop, next > now ?
-					     (uint64_t)(next - now) * 1000 :
-					     1000, wake, f);
+		f->wake_timer = evloop_timer(f->loop, (uint64_t)wait * 1000,
+					     wake, f);
 }
 
 void forward_kick(struct forwarder *f)

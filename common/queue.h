@@ -11,11 +11,15 @@
  *	comes from queue_sync(), one fdatasync for everything appended since
  *	the last one, which the daemon calls once per event-loop turn before
  *	it answers 250 to every message of that turn (DESIGN.md "Durability").
- *	Recovery replays the segments in order; a torn or corrupt tail is cut
- *	off, so a crash at any byte loses only what was never acknowledged.
- *	Old segments are unlinked once nothing in them is live; live messages
- *	of old segments are copied forward so long-deferred mail does not pin
- *	old files. A lock file keeps a second process out. Mail layer.
+ *	Recovery replays the segments in order; a torn tail (the last record
+ *	cut short) is cut off, so a crash at any byte loses only what was
+ *	never acknowledged. A damaged record in the middle costs only itself:
+ *	it is copied to dir/corrupt/, logged and counted, and the records
+ *	after it are kept; a segment that cannot be opened is reported with
+ *	the fix and kept, and the rest of the queue works. Old segments are
+ *	unlinked once nothing in them is live; live messages of old segments
+ *	are copied forward so long-deferred mail does not pin old files. A
+ *	lock file keeps a second process out. Mail layer.
  */
 #ifndef SLUICE_QUEUE_H
 #define SLUICE_QUEUE_H
@@ -45,6 +49,16 @@ struct qmsg {
 
 /* Open (creating dir if needed), lock and recover. NULL with a reason. */
 struct queue *queue_open(const char *dir, char *err, size_t errlen);
+/* queue_open() with flags. QUEUE_RDONLY: for looking only; creates,
+ * truncates, moves and unlinks nothing (dir must exist; a shared lock
+ * when the lock file is there), and every change fails. */
+#define QUEUE_RDONLY 1
+struct queue *queue_open_mode(const char *dir, int flags, char *err,
+			      size_t errlen);
+/* Damaged records recovery found (and, unless read-only, set aside in
+ * dir/corrupt/); segments it could not open. For metrics and tools. */
+uint64_t queue_damaged(const struct queue *q);
+size_t queue_unreadable(const struct queue *q);
 /* Close (does not sync: call queue_sync() first if it matters). */
 void queue_close(struct queue *q);
 
@@ -69,6 +83,7 @@ struct queue_syncjob {
 	int dirfd;		/* a dup of the directory, or -1 */
 	int rc;			/* errno of run, 0 when it worked */
 	uint32_t drop_below;	/* dead segments below this may go */
+	uint32_t gen;		/* segment numbering drop_below is in */
 };
 /* 0, or -1 (nothing was taken; the queue stays dirty). */
 int queue_sync_prepare(struct queue *q, struct queue_syncjob *j);

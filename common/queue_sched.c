@@ -276,6 +276,12 @@ int queue_control(struct queue *q, const char *cmd, struct sbuf *out)
 	if (n >= 1 && strcmp(verb, "list") == 0) {
 		queue_foreach(q, list_one, out);
 		sbuf_printf(out, "-- %zu message(s)\n", q->count);
+		if (q->damaged || q->unreadable)
+			sbuf_printf(out, "-- at open: %llu damaged record(s) "
+				    "skipped, %zu segment(s) unreadable (see "
+				    "the log)\n",
+				    (unsigned long long)q->damaged,
+				    q->unreadable);
 		return 0;
 	}
 	if (n >= 1 && strcmp(verb, "flush") == 0) {

@@ -7,14 +7,19 @@
  * DESCRIPTION
  *	When the daemon owning the queue runs, the command goes to it over
  *	queue_dir/control; otherwise the tool opens the queue itself (the
- *	queue lock keeps the two from meeting). Exit 0 on success, 1 when
- *	the command failed, 2 on usage errors.
+ *	queue lock keeps the two from meeting). list and show open it read-
+ *	only: they create, truncate and unlink nothing. Started as root, the
+ *	tool first becomes the owner of queue_dir, so whatever it writes
+ *	stays readable by the daemon. Exit 0 on success, 1 when the command
+ *	failed, 2 on usage errors.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -64,13 +69,37 @@ static int online(const char *dir, const char *cmd)
 	return failed;
 }
 
+/* As root, become the owner of dir (a daemon's user): files made now
+ * must stay the daemon's. 0, or -1 with a message printed. */
+static int become_owner(const char *dir, const struct stat *st)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (geteuid() != 0 || st->st_uid == 0)
+		return 0;
+	if (setgroups(1, &st->st_gid) < 0 ||
+	    setresgid(st->st_gid, st->st_gid, st->st_gid) < 0 ||
+	    setresuid(st->st_uid, st->st_uid, st->st_uid) < 0 ||
+	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != st->st_uid || eu != st->st_uid || su != st->st_uid ||
+	    rg != st->st_gid || eg != st->st_gid || sg != st->st_gid) {
+		fprintf(stderr, "sluice-queue: cannot become uid %ld, the "
+			"owner of %s: %s\n", (long)st->st_uid, dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
-	char cmd[256], err[512];
+	char cmd[256], err[1024];
 	struct queue *q;
 	struct sbuf out;
-	int c, rc;
+	struct stat st;
+	int c, rc, ro;
 
 	while ((c = getopt(argc, argv, "d:")) != -1) {
 		if (c == 'd')
@@ -83,11 +112,20 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "%s%s%s", argv[optind],
 		 argc - optind == 2 ? " " : "",
 		 argc - optind == 2 ? argv[optind + 1] : "");
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "sluice-queue: %s: %s\n", dir,
+			errno ? strerror(errno) : "not a directory");
+		return 1;
+	}
+	if (become_owner(dir, &st) < 0)
+		return 1;
 	rc = online(dir, cmd);
 	if (rc >= 0)
 		return rc;
 	log_open("sluice-queue", 0);
-	q = queue_open(dir, err, sizeof(err));
+	ro = strcmp(argv[optind], "list") == 0 ||
+	     strcmp(argv[optind], "show") == 0;
+	q = queue_open_mode(dir, ro ? QUEUE_RDONLY : 0, err, sizeof(err));
 	if (q == NULL) {
 		fprintf(stderr, "sluice-queue: %s\n", err);
 		return 1;
@@ -96,6 +134,7 @@ int main(int argc, char **argv)
 	rc = queue_control(q, cmd, &out) < 0 ? 1 : 0;
 	if (queue_sync(q) < 0)
 		rc = 1;
+
 	fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	sbuf_free(&out);
 	queue_close(q);
