@@ -57,6 +57,10 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-queue \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl
 
+# objects of the unit tests are not intermediate: keep them, so a second
+# make (make install in a test) finds everything up to date
+.SECONDARY:
+
 .PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long install chaos
 all:
 	@$(MAKE) --no-print-directory MODE=rel build

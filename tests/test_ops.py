@@ -67,6 +67,8 @@ def install(tmp_path, *args):
     return r
 
 
+# both run make in the tree: one worker, one make at a time
+@pytest.mark.xdist_group("make-install")
 def test_make_install_destdir_tree(tmp_path):
     d = str(tmp_path / "root")
     install(tmp_path, "DESTDIR=" + d, "PREFIX=/usr")
@@ -119,6 +121,7 @@ def test_make_install_destdir_tree(tmp_path):
     assert os.path.isfile(d + "/etc/sluice/mx.conf.new")
 
 
+@pytest.mark.xdist_group("make-install")
 def test_systemd_units_verify(tmp_path):
     sa = shutil.which("systemd-analyze")
     if sa is None or subprocess.run([sa, "--version"],
