@@ -78,7 +78,7 @@ def world(cluster):
 def test_msa_from_check_with_long_line_split_at_crlf(world):
     """The From: after a long header line split between CR and LF is
     still checked: alice cannot send as the CEO."""
-    head = b"From: alice@example.test\r\nTo: bob@example.test\r\n" + LONG
+    head = b"To: bob@example.test\r\n" + LONG
     cr = len(head)
     msg = head + b"\r\n" + FORGED + b"\r\nbody\r\n.\r\n"
     s = smtplib.SMTP("127.0.0.1", world.msa.port, timeout=20)
