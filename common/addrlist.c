@@ -362,6 +362,15 @@ static int is_dot_atom(const char *s, size_t n)
 	return !last_dot;
 }
 
+/* Non-zero when s holds "=?" and then "?=": what lenient readers take
+ * for an encoded-word (RFC 2047 2). */
+static int encoded_word(const char *s, size_t n)
+{
+	const char *p = memmem(s, n, "=?", 2);
+
+	return p && memmem(p + 2, n - (size_t)(p + 2 - s), "?=", 2);
+}
+
 /* The words w were a local-part and c->p is at "@": finish the
  * addr-spec (3.4.1) into the next mailbox. */
 static int addr_spec(struct cur *c, const struct words *w, int in_group)
@@ -382,8 +391,8 @@ static int addr_spec(struct cur *c, const struct words *w, int in_group)
 	if (domain(c, m->domain) < 0)
 		return -1;
 	/* RFC 2047 5: never in an addr-spec, but some readers decode it */
-	if (memmem(w->local, w->nlocal, "=?", 2) ||
-	    strstr(m->domain, "=?"))
+	if (encoded_word(w->local, w->nlocal) ||
+	    encoded_word(m->domain, strlen(m->domain)))
 		return fail(c, "encoded-word in an address");
 	memcpy(m->local, w->local, w->nlocal + 1);
 	m->in_group = in_group;

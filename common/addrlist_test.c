@@ -58,6 +58,10 @@ static const struct addrlist_case cases[] = {
 	{"domain literal", M, "a@[192.0.2.1]", "a@[192.0.2.1]"},
 	{"empty members", M, ", a@x.test,, b@x.test ,", "a@x.test|b@x.test"},
 	{"utf8 name", M, "J\xc3\xbcrgen <j@x.test>", "j@x.test"},
+	{"=? in local", M, "a=?b@x.test", "a=?b@x.test"},
+	{"encoded-word local", M, "=?utf-8?q?ceo?=@x.test", NULL},
+	{"encoded-word span", M, "=?u\"tf-8?q?x?= <ceo@bank.test>, \"?= "
+	 "<a@x.test>", NULL},
 	{"utf8 local", M, "j\xc3\xbcrgen@x.test", "j\xc3\xbcrgen@x.test"},
 	{"encoded word", M, "=?utf-8?q?J=C3=BCrgen?= <j@x.test>", "j@x.test"},
 	{"group", A, "team: a@x.test, B <b@x.test>;, c@x.test",
