@@ -9,6 +9,9 @@
  *	Headers are signed bottom-up per name (5.4.2); From is listed twice
  *	so that a From added later breaks the signature (oversigning).
  *	RFC 8463: ed25519-sha256 signs the SHA-256 of the header data.
+ *	Every header field is seen, however many (no count limit a verifier
+ *	does not share), and the signing domain is that of the one mailbox
+ *	of the one From: field, by the strict address-list parser.
  */
 #include "dkim.h"
 
@@ -18,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrlist.h"
 #include "config.h"
 #include "tls.h"
 
@@ -34,7 +38,8 @@ struct hdr {
 };
 
 /* Split the header section into headers (with continuation lines).
- * Returns the count, and *body the start of the body. */
+ * Returns the count, and *body the start of the body. With h NULL,
+ * only counts. */
 static size_t split_headers(const char *msg, size_t len, struct hdr *h,
 			    size_t max, const char **body)
 {
@@ -49,11 +54,14 @@ static size_t split_headers(const char *msg, size_t len, struct hdr *h,
 		nl = memchr(p, '\n', (size_t)(end - p));
 		nl = nl ? nl + 1 : end;
 		if ((*p == ' ' || *p == '\t') && n > 0) {
-			h[n - 1].len = (size_t)(nl - h[n - 1].p);
-		} else if (n < max) {
-			h[n].p = p;
-			h[n].len = (size_t)(nl - p);
-			h[n].used = 0;
+			if (h)
+				h[n - 1].len = (size_t)(nl - h[n - 1].p);
+		} else if (h == NULL || n < max) {
+			if (h) {
+				h[n].p = p;
+				h[n].len = (size_t)(nl - p);
+				h[n].used = 0;
+			}
 			n++;
 		}
 		p = nl;
@@ -143,16 +151,28 @@ static int canon_body(const char *p, const char *end, struct sbuf *out)
 	return 0;
 }
 
-#define DKIM_MAX_HDRS 1000
+/* Every header field of msg, however many: a signer that stopped at
+ * some count would sign, bottom-up, another instance of a field than
+ * the verifier (which sees them all) takes. NULL when out of memory. */
+static struct hdr *all_headers(const char *msg, size_t len, size_t *n,
+			       const char **body)
+{
+	size_t count = split_headers(msg, len, NULL, 0, body);
+	struct hdr *h = calloc(count + 1, sizeof(*h));
+
+	if (h != NULL)
+		*n = split_headers(msg, len, h, count, body);
+	return h;
+}
 
 int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	      time_t now, struct sbuf *out)
 {
-	struct hdr *h = calloc(DKIM_MAX_HDRS, sizeof(*h));
 	struct sbuf canon, hlist, sighdr, sig;
 	unsigned char bh[32], hh[32];
 	const char *body = msg + len;
-	size_t n, i, k, col;
+	size_t n = 0, i, k, col;
+	struct hdr *h = all_headers(msg, len, &n, &body);
 	int rc = -1, ed = tls_key_type(s->key) == TLS_KEY_ED25519;
 
 	if (h == NULL)
@@ -161,7 +181,6 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	sbuf_init(&hlist, 4096);
 	sbuf_init(&sighdr, 8192);
 	sbuf_init(&sig, 1024);
-	n = split_headers(msg, len, h, DKIM_MAX_HDRS, &body);
 	if (canon_body(body, msg + len, &canon) < 0)
 		goto out;
 	tls_sha256(canon.data ? canon.data : "", canon.len, bh);
@@ -222,28 +241,45 @@ out:
 	return rc;
 }
 
-void dkim_from_domain(const char *msg, size_t len, char *out, size_t outlen)
+int dkim_from_domain(const char *msg, size_t len, char *out, size_t outlen,
+		     const char **why_r)
 {
-	struct hdr h[DKIM_MAX_HDRS / 10];
-	const char *body, *at = NULL, *p;
-	size_t n = split_headers(msg, len, h, sizeof(h) / sizeof(h[0]), &body);
-	size_t i, o = 0;
+	struct addrlist_mailbox mb;
+	const char *body, *colon = NULL;
+	size_t n = 0, i, nmb, found = 0;
+	struct hdr *h = all_headers(msg, len, &n, &body);
+	int rc = -1;
 
 	out[0] = '\0';
-	for (i = 0; i < n; i++)
-		if (name_is(&h[i], "from"))
-			break;
-	if (i == n)
-		return;
-	for (p = h[i].p; p < h[i].p + h[i].len; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return;
-	for (p = at + 1; p < h[i].p + h[i].len && o + 1 < outlen &&
-	     (isalnum((unsigned char)*p) || *p == '.' || *p == '-'); p++)
-		out[o++] = (char)tolower((unsigned char)*p);
-	out[o] = '\0';
+	*why_r = "out of memory";
+	if (h == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!name_is(&h[i], "from"))
+			continue;
+		found++;
+		colon = memchr(h[i].p, ':', h[i].len);
+		*why_r = "From: field without a colon";
+		if (colon == NULL)
+			goto out;
+		if (addrlist_parse(colon + 1, h[i].len - (size_t)(colon + 1 -
+							      h[i].p),
+				   ADDRLIST_MAILBOXES, &mb, 1, &nmb,
+				   why_r) < 0)
+			goto out;
+	}
+	/* RFC 5322 3.6: one From: field; RFC 6376 5.4: its domain signs */
+	*why_r = found == 0 ? "no From: field" : "more than one From: field";
+	if (found != 1)
+		goto out;
+	*why_r = "From: domain too long";
+	if (strlen(mb.domain) >= outlen)
+		goto out;
+	memcpy(out, mb.domain, strlen(mb.domain) + 1);
+	rc = 0;
+out:
+	free(h);
+	return rc;
 }
 
 struct dkim_signer **dkim_signers_load(const char *spec, char *err,

@@ -33,9 +33,12 @@ void dkim_signers_free(struct dkim_signer **list);
 int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	      time_t now, struct sbuf *out);
 
-/* The domain of the first From: header's address (lowercased) into out,
- * or "" if none. */
-void dkim_from_domain(const char *msg, size_t len, char *out,
-		      size_t outlen);
+/* The domain (lowercased) of the From: field's mailbox into out, for
+ * choosing the signing key. The header must have exactly one From:
+ * field holding exactly one mailbox, by the strict RFC 5322 parser
+ * (addrlist.h); else -1 with "" in out and a reason in *why_r, and the
+ * message must not be signed. 0 on success. */
+int dkim_from_domain(const char *msg, size_t len, char *out, size_t outlen,
+		     const char **why_r);
 
 #endif

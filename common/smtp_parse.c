@@ -71,6 +71,23 @@ int xtext_valid(const char *s)
 	return 1;
 }
 
+int xtext_printable(const char *s)
+{
+	unsigned v;
+
+	if (!xtext_valid(s))
+		return 0;
+	/* "+00" would end a decoded C string: look at the hexchars */
+	for (; *s; s++) {
+		if (*s != '+')
+			continue;
+		if (sscanf(s + 1, "%2x", &v) != 1 || v < 32 || v > 126)
+			return 0;
+		s += 2;
+	}
+	return 1;
+}
+
 int xtext_encode(const char *s, char *out, size_t outlen)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -289,7 +306,7 @@ int smtp_parse_mail_params(const char *rest, unsigned allowed,
 		} else if (!strcasecmp(kw, "ENVID") &&
 			   (allowed & SMTP_EXT_DSN)) {
 			if ((seen & 16) || !hv || strlen(val) > LIM_ENVID ||
-			    !xtext_valid(val))
+			    !xtext_printable(val))
 				return err(e, 501, "Bad ENVID parameter");
 			memcpy(p->envid, val, strlen(val) + 1);
 			seen |= 16;
@@ -370,7 +387,7 @@ int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
 			tl = semi ? (size_t)(semi - val) : 0;
 			if ((seen & 2) || !hv || semi == NULL || tl == 0 ||
 			    strlen(val) > LIM_ORCPT || semi[1] == '\0' ||
-			    !xtext_valid(semi + 1))
+			    !xtext_printable(semi + 1))
 				return err(e, 501, "Bad ORCPT parameter");
 			for (size_t i = 0; i < tl; i++)
 				if (!isalnum((unsigned char)val[i]) &&

@@ -92,6 +92,11 @@ int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
 /* RFC 3461 4: xtext = *( xchar / hexchar ); non-zero if s is valid. */
 int xtext_valid(const char *s);
 
+/* Non-zero if s is valid xtext that decodes to printable US-ASCII
+ * only (32..126): RFC 3461 4.2 (ORCPT)
+ * and 4.4 (ENVID), so no CR, LF or NUL goes on to the next hop. */
+int xtext_printable(const char *s);
+
 /* Encode s as xtext into out (NUL-terminated). Returns 0, or -1 when it
  * does not fit. */
 int xtext_encode(const char *s, char *out, size_t outlen);

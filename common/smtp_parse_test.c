@@ -56,6 +56,11 @@ static const struct param_case params[] = {
 	{"ret", 1, "RET=HDRS ENVID=QQ314159", ALL, 0},
 	{"ret bad", 1, "RET=ALL", ALL, 501},
 	{"envid bad xtext", 1, "ENVID=a+zz", ALL, 501},
+	{"envid CR LF", 1, "ENVID=a+0D+0AX-Evil:+20y", ALL, 501},
+	{"envid NUL", 1, "ENVID=a+00b", ALL, 501},
+	{"envid 8bit", 1, "ENVID=a+C3+A9", ALL, 501},
+	{"envid DEL", 1, "ENVID=a+7F", ALL, 501},
+	{"envid space ok", 1, "ENVID=a+20b+2B", ALL, 0},
 	{"envid not offered", 1, "ENVID=abc", ALL & ~SMTP_EXT_DSN, 555},
 	{"auth empty", 1, "AUTH=<>", ALL, 0},
 	{"auth mailbox", 1, "AUTH=alice+2Bx@example.test", ALL, 0},
@@ -81,6 +86,11 @@ static const struct param_case params[] = {
 	{"orcpt no type", 0, "ORCPT=;bob", ALL, 501},
 	{"orcpt no semi", 0, "ORCPT=bob", ALL, 501},
 	{"orcpt bad xtext", 0, "ORCPT=rfc822;a+4", ALL, 501},
+	{"orcpt CR LF", 0, "ORCPT=rfc822;a@b+0D+0AX:+20y", ALL, 501},
+	{"orcpt NUL", 0, "ORCPT=rfc822;a+00@b", ALL, 501},
+	{"orcpt tab", 0, "ORCPT=rfc822;a+09@b", ALL, 501},
+	{"orcpt 8bit", 0, "ORCPT=rfc822;a+FF@b", ALL, 501},
+	{"orcpt space ok", 0, "ORCPT=rfc822;+22a+20b+22@c", ALL, 0},
 	{"rcpt unknown", 0, "SIZE=1", ALL, 555},
 };
 

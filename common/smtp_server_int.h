@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "smtp_data.h"
 #include "smtp_server.h"
 
 struct conn;
@@ -38,13 +39,7 @@ struct srv_session {
 	size_t owed;	     /* data replies the stage still owes */
 	int counted;	     /* in srv->peers (peerlimit) */
 	int expired;	     /* session deadline passed while in ST_WAIT */
-	/* DATA parser state */
-	int d_bad;	     /* bare CR or LF seen */
-	int d_toobig;	     /* over max_size */
-	int d_hdrbig;	     /* header section over max_header */
-	int d_in_header;     /* still in the header section */
-	int d_bol;	     /* at the beginning of a line */
-	size_t d_total;	     /* bytes of message seen (also past the limit) */
+	struct smtp_data d;  /* DATA parser state */
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */
 	int auth_wait;	     /* 334 sent: the next line is a response */

@@ -102,17 +102,17 @@ struct msa_hdr {
 	int date;	/* Date: fields */
 	int message_id; /* Message-ID: fields */
 	int from;	/* From: fields */
+	int sender;	/* Sender: fields */
 };
 
 /* Count the fields of a header section (CRLF lines, up to the blank
  * line or len). */
 void msa_header_scan(const char *h, size_t len, struct msa_hdr *out);
 
-/* The mailboxes of every field named name (e.g. "From") of the header
- * section, as NUL-separated strings in buf (lowercased addr-specs,
- * display names, comments and group names dropped; RFC 5322 3.4).
- * Returns how many, or -1 when they do not fit in buflen. */
-int msa_header_addrs(const char *h, size_t len, const char *name,
-		     char *buf, size_t buflen);
+/* The next field named name (ASCII case-insensitive) at or after *off
+ * in the header section: 1 with its body in [*val, *val + *vlen) (folds
+ * and final CRLF included) and *off moved past it, or 0 at the end. */
+int msa_header_field(const char *h, size_t len, const char *name,
+		     size_t *off, const char **val, size_t *vlen);
 
 #endif

@@ -3,32 +3,34 @@
  *	msa_header_fuzz - libFuzzer target for msa's header scanner
  * DESCRIPTION
  *	The header section of a submitted message is the client's: the
- *	field scanner and the address-list parser must survive anything.
+ *	field scanner, and the address-list parser on what it finds, must
+ *	survive anything.
  *	Build and run with `make fuzz`.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrlist.h"
 #include "msa.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char out[512];
+	static struct addrlist_mailbox mb[16];
+	const char *val, *err;
 	struct msa_hdr h;
-	int n, k;
-	size_t o = 0;
+	size_t off = 0, vlen, n;
 
 	msa_header_scan((const char *)data, size, &h);
-	n = msa_header_addrs((const char *)data, size, "From", out,
-			     sizeof(out));
-	/* every mailbox is NUL-terminated inside out */
-	for (k = 0; k < n; k++) {
-		o += strnlen(out + o, sizeof(out) - o) + 1;
-		if (o > sizeof(out))
+	while (msa_header_field((const char *)data, size, "From", &off, &val,
+				&vlen)) {
+		/* every field body lies inside the input */
+		if (val < (const char *)data ||
+		    val + vlen > (const char *)data + size)
 			abort();
+		addrlist_parse(val, vlen, ADDRLIST_MAILBOXES, mb, 16, &n, &err);
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
  *	Runs after the engine made sure of TLS and AUTH (s->auth_user is
  *	set before any MAIL). Anti-forging: the envelope sender and every
  *	mailbox of From: and Sender: must be the user's (msa_owns(), else
- *	553 5.7.1). Per-user rate limits: messages are checked at MAIL
+ *	553 5.7.1), and those fields must be one each and clean RFC 5322
+ *	mailbox lists (addrlist.h), else 553 5.7.1 too. Per-user rate limits: messages are checked at MAIL
  *	(450 4.7.1) and recipients at RCPT (452 4.7.1). At end of data the
  *	internal trace headers (tracehdr.h) are removed, then the
  *	RFC 6409 section 8 fixes: Date and Message-ID when missing, and a
@@ -22,6 +23,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "addrlist.h"
 #include "alias.h"
 #include "directory.h"
 #include "evloop.h"
@@ -29,8 +31,8 @@
 #include "log.h"
 #include "msa.h"
 
-/* From: and Sender: mailboxes checked per message, at most. */
-#define MSA_MAX_HDR_ADDRS 8192
+/* Mailboxes of one From: field, at most. */
+#define MSA_MAX_HDR_ADDRS 100
 
 static struct msa *msa_of(struct smtp_session *s)
 {
@@ -80,38 +82,62 @@ static int msa_rcpt(struct smtp_session *s, const char *rcpt,
 	return 0;
 }
 
-/* Every From: and Sender: mailbox must be the user's. 0, or -1 with r. */
+static int refuse(struct smtp_session *s, struct smtp_reply *r,
+		  const char *field, const char *why)
+{
+	log_info("%s: reject: %s: not a clean list of mailboxes: %s", s->id,
+		 field, why);
+	return smtp_reply_set(r, 553, "5.7.1", "%s: not a clean list of "
+			      "mailboxes (%s)", field, why);
+}
+
+/* From: (one field, RFC 5322 3.6.2) and Sender: (at most one field of
+ * one mailbox) must be clean mailbox lists (addrlist.h): no mailbox a
+ * mail reader could show may hide from this check. Every mailbox must
+ * be the user's. 0, or -1 with r. */
 static int check_header_senders(struct msa *m, struct smtp_session *s,
-				struct smtp_reply *r)
+				const struct msa_hdr *h, struct smtp_reply *r)
 {
 	static const char *const fields[] = {"From", "Sender"};
-	char *buf = malloc(MSA_MAX_HDR_ADDRS), safe[300];
-	size_t f, o;
-	int n, k, rc = 0;
+	struct addrlist_mailbox *mb;
+	const char *val, *err;
+	char safe[300];
+	size_t f, k, n, off, vlen;
+	int rc = 0;
 
-	if (buf == NULL)
+	if (h->from > 1)
+		return refuse(s, r, "From", "more than one From: field");
+	if (h->sender > 1)
+		return refuse(s, r, "Sender", "more than one Sender: field");
+	mb = malloc(MSA_MAX_HDR_ADDRS * sizeof(*mb));
+	if (mb == NULL)
 		return smtp_reply_set(r, 451, "4.3.0", "Error: out of memory");
 	for (f = 0; f < 2 && rc == 0; f++) {
-		n = msa_header_addrs(s->msg.data, s->header_len, fields[f],
-				     buf, MSA_MAX_HDR_ADDRS);
-		if (n < 0)
-			rc = smtp_reply_set(r, 552, "5.6.0", "Error: too "
-					    "many %s: addresses", fields[f]);
-		for (k = 0, o = 0; k < n && rc == 0; k++) {
-			if (!msa_owns(m, s->auth_user, buf + o)) {
-				log_safe(safe, sizeof(safe), buf + o);
-				log_info("%s: reject: %s: <%s> not owned by "
-					 "user %s", s->id, fields[f], safe,
-					 s->auth_user);
-				rc = smtp_reply_set(r, 553, "5.7.1",
-						    "<%s>: %s: address not "
-						    "owned by user %s", safe,
-						    fields[f], s->auth_user);
-			}
-			o += strlen(buf + o) + 1;
+		off = 0;
+		if (!msa_header_field(s->msg.data, s->header_len, fields[f],
+				      &off, &val, &vlen))
+			continue;
+		if (addrlist_parse(val, vlen, ADDRLIST_MAILBOXES, mb,
+				   MSA_MAX_HDR_ADDRS, &n, &err) < 0) {
+			rc = refuse(s, r, fields[f], err);
+			break;
+		}
+		if (f == 1 && n != 1) {
+			rc = refuse(s, r, fields[f], "want one mailbox");
+			break;
+		}
+		for (k = 0; k < n && rc == 0; k++) {
+			if (msa_owns(m, s->auth_user, mb[k].addr))
+				continue;
+			log_safe(safe, sizeof(safe), mb[k].addr);
+			log_info("%s: reject: %s: <%s> not owned by user %s",
+				 s->id, fields[f], safe, s->auth_user);
+			rc = smtp_reply_set(r, 553, "5.7.1", "<%s>: %s: address "
+					    "not owned by user %s", safe,
+					    fields[f], s->auth_user);
 		}
 	}
-	free(buf);
+	free(mb);
 	return rc;
 }
 
@@ -164,7 +190,7 @@ static void msa_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
-	if (check_header_senders(m, s, &r) < 0) {
+	if (check_header_senders(m, s, &h, &r) < 0) {
 		smtp_session_reply(s, &r);
 		return;
 	}

@@ -51,11 +51,15 @@ static int sign(struct outmta *om, struct smtp_session *s, struct sbuf *out)
 {
 	struct dkim_signer **d;
 	char domain[256];
-	const char *msg = s->msg.data ? s->msg.data : "";
+	const char *msg = s->msg.data ? s->msg.data : "", *why;
 
 	if (om->dkim == NULL)
 		return 0;
-	dkim_from_domain(msg, s->msg.len, domain, sizeof(domain));
+	if (dkim_from_domain(msg, s->msg.len, domain, sizeof(domain),
+			     &why) < 0) {
+		log_warn("%s: not DKIM-signed: %s", s->id, why);
+		return 0;
+	}
 	for (d = om->dkim; *d; d++) {
 		if (strcasecmp((*d)->domain, domain) != 0)
 			continue;
