@@ -592,7 +592,6 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			      const struct forward_cfg *cfg)
 {
 	struct forwarder *f = calloc(1, sizeof(*f));
-	size_t r, h;
 
 	if (f == NULL)
 		log_fatal("out of memory");
@@ -601,10 +600,7 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->routes = routes;
 	f->cfg = *cfg;
 	f->dns = cfg->dns;
-	fwd_parse_policy_map(f);
-	for (r = 0; r < routes->n; r++)
-		for (h = 0; h < routes->routes[r].nhops; h++)
-			routes->routes[r].hops[h].tls_policy = cfg->tls_policy;
+	fwd_policy_init(f);
 	if (f->cfg.smtp_port <= 0)
 		f->cfg.smtp_port = 25;
 	if (f->cfg.concurrency < 1)

@@ -7,6 +7,10 @@
  *	5.1), each host's addresses in turn; no MX means the domain itself
  *	(implicit MX); a null MX (RFC 7505) and a domain that does not exist
  *	fail at once; a temporary DNS failure defers, never bounces.
+ *	TLS policies: the default or the recipient domain's map entry; for
+ *	verify, the certificate must name the policy's verify:NAME, else the
+ *	MX host. Static hops (addresses) get theirs at start-up and cannot
+ *	be verify without a NAME.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,15 +49,18 @@ static struct hop *hop_get(struct forwarder *f, const char *addr,
 	return &d->hop;
 }
 
-/* The TLS policy for a recipient domain: the map's, or the default. */
-static int policy_for(struct forwarder *f, const char *domain)
+/* The TLS policy for a domain: the map's entry, or the default. */
+static const struct fwd_policy *policy_lookup(const struct fwd_policy *map,
+					      size_t n,
+					      const struct fwd_policy *def,
+					      const char *domain)
 {
 	size_t i;
 
-	for (i = 0; i < f->npolicy; i++)
-		if (strcasecmp(f->policy[i].domain, domain) == 0)
-			return f->policy[i].policy;
-	return f->cfg.tls_policy;
+	for (i = 0; domain && i < n; i++)
+		if (strcasecmp(map[i].domain, domain) == 0)
+			return &map[i];
+	return def;
 }
 
 static void fail_job(struct job *j, int code, const char *ecode,
@@ -76,10 +83,15 @@ static void addr_cb(void *arg, const struct dns_addr_result *res)
 	struct forwarder *f = j->fm->f;
 	size_t i, k;
 	struct hop *h;
+	struct fwd_policy def = {"", (int)f->cfg.tls_policy, ""};
+	const struct fwd_policy *p;
 
+	memcpy(def.name, f->cfg.tls_name, sizeof(def.name));
+	p = policy_lookup(f->policy, f->npolicy, &def, j->domain);
 	for (i = 0; i < res->n && j->ncand < FWD_MAX_HOPS; i++) {
-		h = hop_get(f, res->addr[i], policy_for(f, j->domain),
-			    j->mx->mx[j->mx_i].host);
+		/* verify checks the policy's name, else the MX host's */
+		h = hop_get(f, res->addr[i], p->policy, p->name[0] ? p->name
+			    : j->mx->mx[j->mx_i].host);
 		for (k = 0; k < j->ncand && j->cand[k] != h; k++)
 			;
 		if (k == j->ncand)
@@ -174,24 +186,28 @@ void fwd_resolve(struct job *j)
 	dns_mx(j->fm->f->dns, j->domain, mx_cb, j);
 }
 
-/* tls_policy_map = "domain = policy, domain = policy"; checked at
- * start-up, so a typo stops the daemon. */
-void fwd_parse_policy_map(struct forwarder *f)
+/* tls_policy_map = "domain = policy, domain = policy" into *out
+ * (malloc'ed, *np entries). 0, or -1 with a reason in err. */
+static int parse_map(const char *map, struct fwd_policy **out, size_t *np,
+		     char *err, size_t errlen)
 {
 	char **items, *eq;
 	size_t n = 0, i;
 	enum tls_policy p;
+	struct fwd_policy *o;
 
-	if (f->cfg.tls_policy_map == NULL || !*f->cfg.tls_policy_map)
-		return;
-	items = config_list(f->cfg.tls_policy_map);
+	*out = NULL;
+	*np = 0;
+	if (map == NULL || !*map)
+		return 0;
+	items = config_list(map);
 	if (items == NULL)
 		log_fatal("out of memory");
 	/* config_list splits on spaces too: glue "a", "=", "b" back */
 	for (i = 0; items[i]; i++)
 		n++;
-	f->policy = calloc(n + 1, sizeof(*f->policy));
-	if (f->policy == NULL)
+	*out = o = calloc(n + 1, sizeof(*o));
+	if (o == NULL)
 		log_fatal("out of memory");
 	for (i = 0; i < n; i++) {
 		const char *dom = items[i], *pol;
@@ -211,14 +227,95 @@ void fwd_parse_policy_map(struct forwarder *f)
 		} else {
 			pol = "";
 		}
-		if (tls_policy_parse(pol, &p) < 0 || !*dom ||
-		    strlen(dom) >= sizeof(f->policy[0].domain))
-			log_fatal("tls_policy_map: '%s': want domain = none, "
-				  "may, encrypt or verify", dom);
-		snprintf(f->policy[f->npolicy].domain,
-			 sizeof(f->policy[0].domain), "%s", dom);
-		f->policy[f->npolicy++].policy = (int)p;
+		if (tls_policy_parse(pol, &p, o[*np].name,
+				     sizeof(o[0].name)) < 0 || !*dom ||
+		    strlen(dom) >= sizeof(o[0].domain)) {
+			snprintf(err, errlen, "'%s': want domain = none, may, "
+				 "encrypt, verify or verify:NAME", dom);
+			config_list_free(items);
+			free(o);
+			*out = NULL;
+			return -1;
+		}
+		snprintf(o[*np].domain, sizeof(o[0].domain), "%s", dom);
+		o[(*np)++].policy = (int)p;
 	}
 	config_list_free(items);
+	return 0;
 }
 
+/* Give every static hop its policy (set: else only check): a domain
+ * route's is the map's entry for that domain, else the default. A static
+ * hop is an address, so verify needs a name in the policy: without one
+ * only the chain would be checked, and any certificate the CA signed for
+ * any name would pass. */
+static int apply_static(struct route_table *t, const struct fwd_policy *map,
+			size_t n, const struct fwd_policy *def,
+			const char *def_key, int set, const char **key_r,
+			char *err, size_t errlen)
+{
+	const struct fwd_policy *p;
+	struct route *r;
+	size_t i, h;
+
+	for (i = 0; i < t->n; i++) {
+		r = &t->routes[i];
+		p = policy_lookup(map, n, def, r->domain);
+		for (h = 0; h < r->nhops; h++) {
+			if (p->policy == TLS_POLICY_VERIFY && !p->name[0]) {
+				*key_r = p == def ? def_key : "tls_policy_map";
+				snprintf(err, errlen, "verify: next hop %s is "
+					 "an address; say which name its "
+					 "certificate must have, "
+					 "verify:NAME%s%s", r->hops[h].hostport,
+					 p == def ? "" : ", for ",
+					 p == def ? "" : p->domain);
+				return -1;
+			}
+			if (set) {
+				r->hops[h].tls_policy = p->policy;
+				memcpy(r->hops[h].name, p->name,
+				       sizeof(r->hops[h].name));
+			}
+		}
+	}
+	return 0;
+}
+
+static int policy_setup(struct route_table *t, const struct forward_cfg *cfg,
+			struct fwd_policy **map, size_t *n, int set,
+			const char **key_r, char *err, size_t errlen)
+{
+	struct fwd_policy def = {"", (int)cfg->tls_policy, ""};
+	const char *def_key = cfg->tls_policy_key ? cfg->tls_policy_key
+			      : "tls_policy";
+
+	memcpy(def.name, cfg->tls_name, sizeof(def.name));
+	*key_r = "tls_policy_map";
+	if (parse_map(cfg->tls_policy_map, map, n, err, errlen) < 0)
+		return -1;
+	return apply_static(t, *map, *n, &def, def_key, set, key_r, err,
+			    errlen);
+}
+
+int forward_tls_check(struct route_table *routes,
+		      const struct forward_cfg *cfg, const char **key_r,
+		      char *err, size_t errlen)
+{
+	struct fwd_policy *map;
+	size_t n;
+	int rc = policy_setup(routes, cfg, &map, &n, 0, key_r, err, errlen);
+
+	free(map);
+	return rc;
+}
+
+void fwd_policy_init(struct forwarder *f)
+{
+	const char *key;
+	char err[512];
+
+	if (policy_setup(f->routes, &f->cfg, &f->policy, &f->npolicy, 1,
+			 &key, err, sizeof(err)) < 0)
+		log_fatal("%s: %s", key, err);
+}

@@ -19,6 +19,13 @@
 
 struct fmsg;
 
+/* A TLS policy: the default, or one entry of tls_policy_map. */
+struct fwd_policy {
+	char domain[256];	/* "" for the default */
+	int policy;		/* enum tls_policy */
+	char name[256];		/* verify:NAME, or "" */
+};
+
 struct dyn_hop {
 	struct hop hop;
 	struct dyn_hop *next;
@@ -80,10 +87,7 @@ struct forwarder {
 	struct ev_timer *wake_timer;
 	struct dyn_hop *dyn;	/* hops found through DNS */
 	struct dns *dns;
-	struct {
-		char domain[256];
-		int policy;
-	} *policy;		/* tls_policy_map */
+	struct fwd_policy *policy; /* tls_policy_map */
 	size_t npolicy;
 };
 
@@ -101,7 +105,8 @@ time_t fwd_now(void);
 /* forward_dns.c: look up the MX hosts of j->domain, fill j->cand, then
  * fwd_dispatch() (or fail/defer the job). */
 void fwd_resolve(struct job *j);
-/* Parse cfg.tls_policy_map; exits through log_fatal() on errors. */
-void fwd_parse_policy_map(struct forwarder *f);
+/* Parse cfg.tls_policy_map into f->policy and give the static hops their
+ * policy and name; exits through log_fatal() on errors. */
+void fwd_policy_init(struct forwarder *f);
 
 #endif

@@ -581,8 +581,12 @@ int smtp_client_tls(const struct smtp_client *cl)
 	return cl->tls_done;
 }
 
-int tls_policy_parse(const char *s, enum tls_policy *p)
+int tls_policy_parse(const char *s, enum tls_policy *p, char *name,
+		     size_t namelen)
 {
+	size_t n;
+
+	name[0] = '\0';
 	if (strcmp(s, "none") == 0)
 		*p = TLS_POLICY_NONE;
 	else if (strcmp(s, "may") == 0)
@@ -591,7 +595,17 @@ int tls_policy_parse(const char *s, enum tls_policy *p)
 		*p = TLS_POLICY_ENCRYPT;
 	else if (strcmp(s, "verify") == 0)
 		*p = TLS_POLICY_VERIFY;
-	else
+	else if (strncmp(s, "verify:", 7) == 0) {
+		/* a host name (RFC 1123 2.1): letters, digits, '-', '.' */
+		s += 7;
+		n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+			   "TUVWXYZ0123456789-.");
+		if (n == 0 || s[n] != '\0' || n >= namelen || s[0] == '.' ||
+		    s[0] == '-')
+			return -1;
+		memcpy(name, s, n + 1);
+		*p = TLS_POLICY_VERIFY;
+	} else
 		return -1;
 	return 0;
 }

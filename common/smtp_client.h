@@ -31,8 +31,12 @@ enum tls_policy {
 			     * for the server's name */
 };
 
-/* "none", "may", "encrypt" or "verify" into *p. Returns 0 or -1. */
-int tls_policy_parse(const char *s, enum tls_policy *p);
+/* "none", "may", "encrypt" or "verify" into *p; "verify:NAME" also puts
+ * the host name the certificate must match into name (else name is "").
+ * Returns 0, or -1 for anything else (a NAME that is not a host name, or
+ * longer than namelen - 1). */
+int tls_policy_parse(const char *s, enum tls_policy *p, char *name,
+		     size_t namelen);
 
 struct smtp_client_cfg {
 	int lmtp;

@@ -130,10 +130,14 @@ struct tls_conn *tls_conn_new(struct tls_ctx *c, int fd, int server,
 		SSL_set_accept_state(t->ssl);
 	} else {
 		SSL_set_connect_state(t->ssl);
-		if (sni != NULL) {
-			SSL_set_tlsext_host_name(t->ssl, sni);
-			if (c->verify)
-				SSL_set1_host(t->ssl, sni);
+		/* verifying a chain without a name would take any
+		 * certificate the CA signed for anybody: refuse */
+		if ((sni == NULL && c->verify) ||
+		    (sni != NULL &&
+		     (SSL_set_tlsext_host_name(t->ssl, sni) != 1 ||
+		      (c->verify && SSL_set1_host(t->ssl, sni) != 1)))) {
+			tls_conn_free(t);
+			return NULL;
 		}
 	}
 	return t;
