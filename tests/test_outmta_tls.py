@@ -81,26 +81,23 @@ def wrong_then_right(om, pki, ip, port, right, rcpt):
         good.stop()
 
 
-def test_verify_static_hop_checks_the_policy_name(cluster, pki):
+@pytest.mark.parametrize("route,rcpt", [
+    # a smarthost: the default policy names it
+    ({"next_hop": "smtp:127.0.0.9:%d",
+      "tls_policy": "verify:relay.good.test"}, "bob@remote.test"),
+    # a domain route: the map entry of its domain does
+    ({"domain_routes": "good.test = smtp:127.0.0.9:%d",
+      "tls_policy_map": "good.test = verify:relay.good.test"},
+     "bob@good.test"),
+])
+def test_verify_static_hop_checks_the_policy_name(cluster, pki, route,
+                                                  rcpt):
     port = free_port()
-    om = cluster.outmta({
-        "next_hop": "smtp:127.0.0.9:%d" % port,
-        "tls_policy": "verify:relay.good.test",
-        "tls_ca_file": pki[0],
-        "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s"})
-    wrong_then_right(om, pki, "127.0.0.9", port, "relay.good.test",
-                     "bob@remote.test")
-
-
-def test_verify_domain_route_takes_the_map_name(cluster, pki):
-    port = free_port()
-    om = cluster.outmta({
-        "domain_routes": "good.test = smtp:127.0.0.10:%d" % port,
-        "tls_policy_map": "good.test = verify:relay.good.test",
-        "tls_ca_file": pki[0],
-        "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s"})
-    wrong_then_right(om, pki, "127.0.0.10", port, "relay.good.test",
-                     "bob@good.test")
+    conf = {k: v.replace("%d", str(port)) for k, v in route.items()}
+    conf.update({"tls_ca_file": pki[0], "retry_min": "1s",
+                 "retry_max": "1s", "hop_down_time": "1s"})
+    om = cluster.outmta(conf)
+    wrong_then_right(om, pki, "127.0.0.9", port, "relay.good.test", rcpt)
 
 
 def test_verify_mx_hop_checks_the_mx_name(cluster, pki):
