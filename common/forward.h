@@ -42,6 +42,10 @@ struct forward_cfg {
 	const char *tls_policy_map; /* "domain = policy, ..." or NULL */
 	struct dns *dns;	/* resolver for "mx" routes, or NULL */
 	long long smtp_port;	/* port of mail exchangers found by DNS */
+	const char *listen;	/* our own host:port (loop check), or NULL */
+	int allow_loopback_mx;	/* exchangers may be loopback, unspecified,
+				 * link-local, multicast or our addresses
+				 * (tests on one host only) */
 	int claims;		/* hops are ours: pass trust information */
 };
 

@@ -16,6 +16,7 @@
 #include "sbuf.h"
 
 #define FWD_MAX_HOPS 64
+#define FWD_MAX_SELF 64		/* our own addresses kept for loop checks */
 
 struct fmsg;
 
@@ -43,6 +44,8 @@ struct job {
 	struct dns_mx_result *mx; /* MX answer being resolved */
 	size_t mx_i;
 	char last_error[400];
+	int looped;		/* an MX host is ourselves */
+	char unusable[400];	/* an MX address we refused, and why */
 	struct hop *hop;	/* where it is queued or sent */
 	struct job *next;	/* in a hop's wait queue */
 };
@@ -87,12 +90,19 @@ struct forwarder {
 	struct ev_timer *wake_timer;
 	struct dyn_hop *dyn;	/* hops found through DNS */
 	struct dns *dns;
+	int self_loaded;	/* self[] filled */
+	size_t nself;
+	unsigned char self[FWD_MAX_SELF][16]; /* our addresses (IPv4 as
+					       * ::ffff:a.b.c.d) */
 	struct fwd_policy *policy; /* tls_policy_map */
 	size_t npolicy;
 };
 
 /* Send a job to the best hop it has not tried yet. */
 void fwd_dispatch(struct job *j);
+/* Every recipient of the job gets the same reply; the job is freed. */
+void fwd_job_fail(struct job *j, int code, const char *ecode,
+		  const char *why);
 /* Every recipient of the job gets the same temporary failure. */
 void fwd_job_defer(struct job *j, const char *why);
 /* Record one recipient's result; notice: a success DSN is ours to send. */

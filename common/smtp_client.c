@@ -69,6 +69,7 @@ struct smtp_client {
 	struct sbuf lines;
 	int need_rset;	 /* the last transaction did not complete */
 	int in_read;	 /* inside cl_read: quitting must wait */
+	int looped;	 /* the server greeted with our own name */
 	int quit_pending;
 };
 
@@ -345,6 +346,24 @@ static void body_reply(struct smtp_client *cl, const struct smtp_reply *r)
 	finish_txn(cl);
 }
 
+/* The server names itself first in its greeting and EHLO reply
+ * (RFC 5321 4.2, 4.1.1.1): our own name there means we talk to ourselves.
+ * Returns -1 (the client was freed) on a loop. */
+static int check_loop(struct smtp_client *cl, const struct smtp_reply *r)
+{
+	size_t n = strcspn(r->text, " \r\n");
+	char why[400];
+
+	if (cl->cfg.self_name == NULL || n != strlen(cl->cfg.self_name) ||
+	    strncasecmp(r->text, cl->cfg.self_name, n) != 0)
+		return 0;
+	cl->looped = 1;
+	snprintf(why, sizeof(why), "mail loops back to myself (the server "
+		 "greets as %s)", cl->cfg.self_name);
+	fail(cl, 554, why);
+	return -1;
+}
+
 /* Handle one complete reply. Returns -1 if the client was freed. */
 static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 {
@@ -358,9 +377,13 @@ static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 			fail(cl, r->code, why);
 			return -1;
 		}
+		if (check_loop(cl, r) < 0)
+			return -1;
 		ehlo(cl);
 		break;
 	case CL_EHLO:
+		if (r->code / 100 == 2 && check_loop(cl, r) < 0)
+			return -1;
 		if (r->code / 100 != 2) {
 			if (!cl->cfg.lmtp && r->code / 100 == 5) {
 				conn_printf(cl->c, "HELO %s\r\n",
@@ -579,6 +602,11 @@ const char *smtp_client_peer(const struct smtp_client *cl)
 int smtp_client_tls(const struct smtp_client *cl)
 {
 	return cl->tls_done;
+}
+
+int smtp_client_looped(const struct smtp_client *cl)
+{
+	return cl->looped;
 }
 
 int tls_policy_parse(const char *s, enum tls_policy *p, char *name,

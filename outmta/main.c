@@ -50,6 +50,9 @@ static const struct cfg_param table[] = {
 	 "time allowed for one DNS try (two tries per lookup)"},
 	{"smtp_port", CFG_INT, "25", &cfg.smtp_port, 1, 65535,
 	 "port of the mail exchangers found through DNS"},
+	{"allow_loopback_mx", CFG_BOOL, "no", &cfg.allow_loopback_mx, 0, 0,
+	 "deliver to exchangers on loopback, unspecified, link-local or "
+	 "multicast addresses or our own (tests on one host only)"},
 	{"tls_policy", CFG_STR, "may", &cfg.tls_policy, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered), encrypt, or "
 	 "verify (encrypt, and the certificate must match the MX name), "
@@ -145,6 +148,8 @@ int main(int argc, char **argv)
 	fc.tls_policy_map = cfg.tls_policy_map;
 	fc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
+	fc.listen = cfg.listen;
+	fc.allow_loopback_mx = cfg.allow_loopback_mx;
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &om.spool, "outmta");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;

@@ -36,14 +36,14 @@ def world(cluster):
     port = free_port()
     made = []
 
-    def make(a=None, mx=None, raw=None, extra=None):
+    def make(a=None, mx=None, raw=None, extra=None, omport=None):
         d = DnsServer(a, mx, raw)
         made.append(d)
         conf = {"dns_servers": d.addr, "smtp_port": str(port),
                 "dns_timeout": "1s", "retry_min": "1s", "retry_max": "1s",
                 "hop_down_time": "1s"}
         conf.update(extra or {})
-        return cluster.outmta(conf)
+        return cluster.outmta(conf, port=omport)
 
     def rx(ip):
         r = Receiver(ip, port)
@@ -87,3 +87,62 @@ def test_best_mx_listed_after_sixteen_others(world):
     send(om, ["bob@many.test"])
     wait_for(lambda: near.messages, what="delivery to the best MX")
     assert "relay=127.0.0.8:%d" % port in om.log()
+
+
+@pytest.mark.parametrize("addr,listener", [
+    ("127.0.0.12", "127.0.0.12"),   # loopback
+    ("0.0.0.0", "127.0.0.1"),       # unspecified: reaches loopback
+    ("169.254.1.1", None),          # link-local
+    ("224.0.0.1", None),            # multicast
+])
+def test_exchanger_on_our_host_refused(world, addr, listener):
+    make, rx, port = world
+    victim = rx(listener) if listener else None
+    om = make(a={"mx.evil.test": addr},
+              mx={"evil.test": [(10, "mx.evil.test")]},
+              extra={"allow_loopback_mx": "no"})
+    send(om, ["bob@evil.test"], sender="")
+    wait_for(lambda: "status=bounced" in om.log(), what="the bounce")
+    assert "554 5.4.4 MX host mx.evil.test has a" in om.log()
+    assert addr in om.log()
+    if victim:
+        assert victim.messages == [] and victim.connections == 0
+
+
+def test_exchanger_that_is_ourselves_bounces_loop(world):
+    make, rx, port = world
+    # the MX is outmta's own listening address and port
+    ours = free_port()
+    om = make(a={"mx.self.test": "127.0.0.1"},
+              mx={"self.test": [(10, "mx.self.test")]},
+              extra={"smtp_port": str(ours)}, omport=ours)
+    send(om, ["bob@self.test"], sender="")
+    wait_for(lambda: "status=bounced" in om.log(), what="the bounce")
+    assert "554 5.4.6 mail for self.test loops back to myself" in om.log()
+    assert om.log().count("client=[127.0.0.1]") == 1, "sent to itself"
+
+
+def test_exchanger_greeting_with_our_name_bounces_loop(world):
+    make, rx, port = world
+    twin = Receiver("127.0.0.13", port, name="out.example.test")
+    try:
+        om = make(a={"mx.twin.test": "127.0.0.13"},
+                  mx={"twin.test": [(10, "mx.twin.test")]})
+        send(om, ["bob@twin.test"], sender="")
+        wait_for(lambda: "status=bounced" in om.log(), what="the bounce")
+        assert "554 5.4.6 mail loops back to myself" in om.log()
+        assert twin.messages == []
+    finally:
+        twin.stop()
+
+
+def test_better_exchanger_than_ourselves_still_used(world):
+    make, rx, port = world
+    better = rx("127.0.0.14")
+    om = make(a={"mx1.pair.test": "127.0.0.14", "mx2.pair.test":
+                 "127.0.0.1"},
+              mx={"pair.test": [(10, "mx1.pair.test"),
+                                (20, "mx2.pair.test")]},
+              extra={"smtp_port": str(port)})
+    send(om, ["bob@pair.test"])
+    wait_for(lambda: better.messages, what="delivery to the better MX")

@@ -107,7 +107,6 @@ def test_verify_mx_hop_checks_the_mx_name(cluster, pki):
     try:
         om = cluster.outmta({
             "dns_servers": dns.addr, "smtp_port": str(port),
-            # "allow_loopback_mx": "yes",
             "tls_policy": "verify", "tls_ca_file": pki[0],
             "retry_min": "1s", "retry_max": "1s", "hop_down_time": "1s"})
         wrong_then_right(om, pki, "127.0.0.11", port, "mx.good.test",
