@@ -180,25 +180,37 @@ static void mx_done(void *arg, int status, int timeouts, unsigned char *abuf,
 {
 	struct dns_req *r = arg;
 	struct ares_mx_reply *mx = NULL, *m;
+	struct dns_mx *all = NULL;
+	size_t n = 0, i;
 	int rc;
 
 	r->mx.status = map_status(status);
 	if (status == ARES_SUCCESS) {
+		/* only NOERROR without MX records (NODATA) means "no MX";
+		 * an answer we cannot parse is a temporary failure, or a
+		 * broken packet would route mail to the implicit MX */
 		rc = ares_parse_mx_reply(abuf, alen, &mx);
-		if (rc == ARES_SUCCESS) {
-			for (m = mx; m && r->mx.n < DNS_MAX_MX; m = m->next) {
-				struct dns_mx *o = &r->mx.mx[r->mx.n++];
-
-				o->pref = m->priority;
-				snprintf(o->host, sizeof(o->host), "%s",
-					 m->host ? m->host : "");
-			}
-			ares_free_data(mx);
-			qsort(r->mx.mx, r->mx.n, sizeof(r->mx.mx[0]), cmp_mx);
+		for (m = rc == ARES_SUCCESS ? mx : NULL; m; m = m->next)
+			n++;
+		if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL)
+			rc = ARES_ENOMEM;
+		for (m = mx, i = 0; all && m; m = m->next, i++) {
+			all[i].pref = m->priority;
+			snprintf(all[i].host, sizeof(all[i].host), "%s",
+				 m->host ? m->host : "");
 		}
-		if (rc != ARES_SUCCESS || r->mx.n == 0)
-			r->mx.status = rc == ARES_ENODATA || r->mx.n == 0 ?
-				       DNS_NODATA : DNS_TEMPFAIL;
+		if (mx)
+			ares_free_data(mx);
+		if (all) {
+			/* sort every record, then keep the best DNS_MAX_MX */
+			qsort(all, n, sizeof(*all), cmp_mx);
+			r->mx.n = n < DNS_MAX_MX ? n : DNS_MAX_MX;
+			memcpy(r->mx.mx, all, r->mx.n * sizeof(*all));
+			free(all);
+		}
+		if (r->mx.n == 0)
+			r->mx.status = rc == ARES_ENODATA || rc == ARES_SUCCESS
+				       ? DNS_NODATA : DNS_TEMPFAIL;
 	}
 	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
 		r->mx_cb(r->arg, &r->mx);

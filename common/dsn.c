@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "smtp_parse.h"
+#include "tls.h"
 
 static const char *action_name(enum dsn_action a)
 {
@@ -63,14 +64,41 @@ static void clean(const char *s, char *out, size_t max)
 	out[i] = '\0';
 }
 
+/* Is line[0..n) a header field's first line: a field name (printable
+ * ASCII but ':') and a colon (RFC 5322 2.2, 3.6.8 ftext)? */
+static int field_line(const char *line, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && line[i] != ':'; i++)
+		if (line[i] < 33 || line[i] > 126)
+			return 0;
+	return i > 0 && i < n;
+}
+
+/* Length of the header section (RFC 5322 2.1): its lines up to the blank
+ * line, or, in a message without one, up to the first line that is not
+ * part of a header field. RET=HDRS (RFC 3461 4.3) returns only that, so
+ * the body never comes back in a report that promised headers. */
 static size_t header_len(const char *body, size_t len)
 {
-	const char *p;
+	size_t at = 0, n;
+	const char *nl;
 
-	if (len >= 2 && body[0] == '\r' && body[1] == '\n')
-		return 0;
-	p = memmem(body, len, "\r\n\r\n", 4);
-	return p ? (size_t)(p - body) + 2 : len;
+	while (at < len) {
+		nl = memmem(body + at, len - at, "\r\n", 2);
+		n = nl ? (size_t)(nl - body) - at : len - at;
+		if (n == 0)
+			break;
+		/* a folded line continues the field before it (2.2.3) */
+		if (!field_line(body + at, n) &&
+		    !(at > 0 && (body[at] == ' ' || body[at] == '\t')))
+			break;
+		if (nl == NULL)
+			return len;
+		at += n + 2;
+	}
+	return at;
 }
 
 int dsn_build(const struct envelope *e, const size_t *which, size_t n,
@@ -79,6 +107,7 @@ int dsn_build(const struct envelope *e, const size_t *which, size_t n,
 	      struct sbuf *o)
 {
 	char date[64], boundary[80], status[16], text[900], orcpt[600];
+	unsigned char rnd[16];
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t i, hl;
@@ -88,8 +117,15 @@ int dsn_build(const struct envelope *e, const size_t *which, size_t n,
 		return -1;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	snprintf(boundary, sizeof(boundary), "%s/%ld/%s", queue_id, (long)now,
-		 mta);
+	/* a guessable boundary would let the returned message's own text
+	 * end our parts and add forged ones (RFC 2046 5.1.1) */
+	if (tls_random(rnd, sizeof(rnd)) < 0)
+		return -1;
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(boundary + 2 * i, sizeof(boundary) - 2 * i, "%02x",
+			 rnd[i]);
+	snprintf(boundary + 2 * sizeof(rnd), sizeof(boundary) -
+		 2 * sizeof(rnd), "=_report");
 	bad |= sbuf_printf(o, "From: Mail Delivery System <MAILER-DAEMON@%s>"
 			   "\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
 			   "Message-ID: <%s.%ld.dsn@%s>\r\n"

@@ -239,16 +239,23 @@ void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 		 safe);
 }
 
-/* Every recipient of the job gets the same temporary failure. */
-void fwd_job_defer(struct job *j, const char *why)
+/* Every recipient of the job gets the same result. */
+void fwd_job_fail(struct job *j, int code, const char *ecode,
+		  const char *why)
 {
 	struct smtp_reply r;
 	size_t k;
 
-	smtp_reply_set(&r, 451, "4.4.1", "%s", why);
+	smtp_reply_set(&r, code, ecode, "%s", why);
 	for (k = 0; k < j->n; k++)
 		fwd_rcpt_result(j, k, &r, "none", 0);
 	fwd_job_free(j);
+}
+
+/* Every recipient of the job gets the same temporary failure. */
+void fwd_job_defer(struct job *j, const char *why)
+{
+	fwd_job_fail(j, 451, "4.4.1", why);
 }
 
 /* ---- hops and connections ---- */
@@ -471,6 +478,16 @@ static void on_fail(struct smtp_client *cl, void *arg, int code,
 	int was_idle = fc->ready && j == NULL, probe = fc->probe;
 
 	fconn_drop(fc);
+	if (smtp_client_looped(cl)) {
+		/* the exchanger is ourselves: no other hop of this job is
+		 * better, so its mail bounces (RFC 5321 5.1) */
+		log_warn("next hop %s: %s", h->hostport, why);
+		if (j)
+			fwd_job_fail(j, 554, "5.4.6", why);
+		while ((j = hop_dequeue(h)) != NULL)
+			fwd_job_fail(j, 554, "5.4.6", why);
+		return;
+	}
 	if (was_idle)
 		return; /* the server closed an idle connection: normal */
 	if (probe) {
@@ -551,6 +568,7 @@ static int open_conn(struct forwarder *f, struct hop *h, int probe,
 	cc.tls = cc.tls_policy == TLS_POLICY_VERIFY ? f->cfg.tls_verify
 						    : f->cfg.tls;
 	cc.sni = h->name[0] ? h->name : NULL;
+	cc.self_name = h->mx ? f->cfg.hostname : NULL;
 	if (cc.tls == NULL && cc.tls_policy != TLS_POLICY_NONE) {
 		if (cc.tls_policy >= TLS_POLICY_ENCRYPT) {
 			snprintf(err, errlen, "TLS required but no TLS client "
@@ -753,13 +771,12 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	f->routes = routes;
 	f->cfg = *cfg;
 	f->dns = cfg->dns;
-	fwd_parse_policy_map(f);
+	fwd_policy_init(f);
 	for (r = 0; r < routes->n; r++)
 		for (h = 0; h < routes->routes[r].nhops; h++) {
 			struct hop *hop = &routes->routes[r].hops[h];
 			struct hopdata *hd = hd_of(hop);
 
-			hop->tls_policy = cfg->tls_policy;
 			hd->probed = 1;
 			hd->f = f;
 			hd->hop = hop;

@@ -44,9 +44,15 @@ struct forward_cfg {
 	struct tls_ctx *tls;	/* client TLS, or NULL */
 	struct tls_ctx *tls_verify; /* client TLS that verifies, or NULL */
 	enum tls_policy tls_policy; /* default */
+	char tls_name[256];	/* verify:NAME: the name to check, or "" */
+	const char *tls_policy_key; /* config key of the default policy */
 	const char *tls_policy_map; /* "domain = policy, ..." or NULL */
 	struct dns *dns;	/* resolver for "mx" routes, or NULL */
 	long long smtp_port;	/* port of mail exchangers found by DNS */
+	const char *listen;	/* our own host:port (loop check), or NULL */
+	int allow_loopback_mx;	/* exchangers may be loopback, unspecified,
+				 * link-local, multicast or our addresses
+				 * (tests on one host only) */
 	int claims;		/* hops are ours: pass trust information */
 };
 
@@ -54,6 +60,15 @@ struct forward_cfg {
 struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			      struct route_table *routes,
 			      const struct forward_cfg *cfg);
+
+/* Check the TLS policies of cfg against the routes: the map parses, and
+ * every hop that is verify has a name to check (a static hop is only an
+ * address, so its policy must say verify:NAME). Returns 0, or -1 with a
+ * reason in err and the config key at fault in *key_r. forward_new()
+ * exits through log_fatal() on the same errors. */
+int forward_tls_check(struct route_table *routes,
+		      const struct forward_cfg *cfg, const char **key_r,
+		      char *err, size_t errlen);
 
 /* Something may be ready (new mail was synced, an operator flushed). */
 void forward_kick(struct forwarder *f);

@@ -17,8 +17,16 @@
 #include "sbuf.h"
 
 #define FWD_MAX_HOPS 64
+#define FWD_MAX_SELF 64		/* our own addresses kept for loop checks */
 
 struct fmsg;
+
+/* A TLS policy: the default, or one entry of tls_policy_map. */
+struct fwd_policy {
+	char domain[256];	/* "" for the default */
+	int policy;		/* enum tls_policy */
+	char name[256];		/* verify:NAME, or "" */
+};
 
 struct dyn_hop {
 	struct hop hop;
@@ -39,6 +47,8 @@ struct job {
 	char last_error[400];
 	int hop_wait;		/* deferred only because every hop of its
 				 * (configured) list was down */
+	int looped;		/* an MX host is ourselves */
+	char unusable[400];	/* an MX address we refused, and why */
 	struct hop *hop;	/* where it is queued or sent */
 	struct job *next;	/* in a hop's wait queue */
 };
@@ -97,15 +107,19 @@ struct forwarder {
 	struct ev_timer *wake_timer;
 	struct dyn_hop *dyn;	/* hops found through DNS */
 	struct dns *dns;
-	struct {
-		char domain[256];
-		int policy;
-	} *policy;		/* tls_policy_map */
+	int self_loaded;	/* self[] filled */
+	size_t nself;
+	unsigned char self[FWD_MAX_SELF][16]; /* our addresses (IPv4 as
+					       * ::ffff:a.b.c.d) */
+	struct fwd_policy *policy; /* tls_policy_map */
 	size_t npolicy;
 };
 
 /* Send a job to the best hop it has not tried yet. */
 void fwd_dispatch(struct job *j);
+/* Every recipient of the job gets the same reply; the job is freed. */
+void fwd_job_fail(struct job *j, int code, const char *ecode,
+		  const char *why);
 /* Every recipient of the job gets the same temporary failure. */
 void fwd_job_defer(struct job *j, const char *why);
 /* Record one recipient's result; notice: a success DSN is ours to send. */
@@ -118,7 +132,8 @@ time_t fwd_now(void);
 /* forward_dns.c: look up the MX hosts of j->domain, fill j->cand, then
  * fwd_dispatch() (or fail/defer the job). */
 void fwd_resolve(struct job *j);
-/* Parse cfg.tls_policy_map; exits through log_fatal() on errors. */
-void fwd_parse_policy_map(struct forwarder *f);
+/* Parse cfg.tls_policy_map into f->policy and give the static hops their
+ * policy and name; exits through log_fatal() on errors. */
+void fwd_policy_init(struct forwarder *f);
 
 #endif

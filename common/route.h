@@ -25,7 +25,8 @@ struct hop {
 	time_t down_until;	/* skipped until then */
 	unsigned active;	/* open connections (the forwarder's count) */
 	int tls_policy;		/* enum tls_policy for connections to it */
-	char name[256];		/* MX host name (TLS verify), or "" */
+	char name[256];		/* name to verify (TLS verify), or "" */
+	int mx;			/* found through DNS: may be ourselves */
 	void *priv;		/* the forwarder's per-hop data */
 };
 

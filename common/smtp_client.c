@@ -69,6 +69,7 @@ struct smtp_client {
 	struct sbuf lines;
 	int need_rset;	 /* the last transaction did not complete */
 	int in_read;	 /* inside cl_read: quitting must wait */
+	int looped;	 /* the server greeted with our own name */
 	int quit_pending;
 };
 
@@ -345,6 +346,24 @@ static void body_reply(struct smtp_client *cl, const struct smtp_reply *r)
 	finish_txn(cl);
 }
 
+/* The server names itself first in its greeting and EHLO reply
+ * (RFC 5321 4.2, 4.1.1.1): our own name there means we talk to ourselves.
+ * Returns -1 (the client was freed) on a loop. */
+static int check_loop(struct smtp_client *cl, const struct smtp_reply *r)
+{
+	size_t n = strcspn(r->text, " \r\n");
+	char why[400];
+
+	if (cl->cfg.self_name == NULL || n != strlen(cl->cfg.self_name) ||
+	    strncasecmp(r->text, cl->cfg.self_name, n) != 0)
+		return 0;
+	cl->looped = 1;
+	snprintf(why, sizeof(why), "mail loops back to myself (the server "
+		 "greets as %s)", cl->cfg.self_name);
+	fail(cl, 554, why);
+	return -1;
+}
+
 /* Handle one complete reply. Returns -1 if the client was freed. */
 static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 {
@@ -358,9 +377,13 @@ static int on_reply(struct smtp_client *cl, const struct smtp_reply *r)
 			fail(cl, r->code, why);
 			return -1;
 		}
+		if (check_loop(cl, r) < 0)
+			return -1;
 		ehlo(cl);
 		break;
 	case CL_EHLO:
+		if (r->code / 100 == 2 && check_loop(cl, r) < 0)
+			return -1;
 		if (r->code / 100 != 2) {
 			if (!cl->cfg.lmtp && r->code / 100 == 5) {
 				conn_printf(cl->c, "HELO %s\r\n",
@@ -581,8 +604,17 @@ int smtp_client_tls(const struct smtp_client *cl)
 	return cl->tls_done;
 }
 
-int tls_policy_parse(const char *s, enum tls_policy *p)
+int smtp_client_looped(const struct smtp_client *cl)
 {
+	return cl->looped;
+}
+
+int tls_policy_parse(const char *s, enum tls_policy *p, char *name,
+		     size_t namelen)
+{
+	size_t n;
+
+	name[0] = '\0';
 	if (strcmp(s, "none") == 0)
 		*p = TLS_POLICY_NONE;
 	else if (strcmp(s, "may") == 0)
@@ -591,7 +623,17 @@ int tls_policy_parse(const char *s, enum tls_policy *p)
 		*p = TLS_POLICY_ENCRYPT;
 	else if (strcmp(s, "verify") == 0)
 		*p = TLS_POLICY_VERIFY;
-	else
+	else if (strncmp(s, "verify:", 7) == 0) {
+		/* a host name (RFC 1123 2.1): letters, digits, '-', '.' */
+		s += 7;
+		n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+			   "TUVWXYZ0123456789-.");
+		if (n == 0 || s[n] != '\0' || n >= namelen || s[0] == '.' ||
+		    s[0] == '-')
+			return -1;
+		memcpy(name, s, n + 1);
+		*p = TLS_POLICY_VERIFY;
+	} else
 		return -1;
 	return 0;
 }

@@ -31,8 +31,16 @@ enum tls_policy {
 			     * for the server's name */
 };
 
-/* "none", "may", "encrypt" or "verify" into *p. Returns 0 or -1. */
-int tls_policy_parse(const char *s, enum tls_policy *p);
+/* 1 when the connection failed because the server is ourselves
+ * (cfg.self_name); for on_fail(). */
+int smtp_client_looped(const struct smtp_client *cl);
+
+/* "none", "may", "encrypt" or "verify" into *p; "verify:NAME" also puts
+ * the host name the certificate must match into name (else name is "").
+ * Returns 0, or -1 for anything else (a NAME that is not a host name, or
+ * longer than namelen - 1). */
+int tls_policy_parse(const char *s, enum tls_policy *p, char *name,
+		     size_t namelen);
 
 struct smtp_client_cfg {
 	int lmtp;
@@ -40,6 +48,9 @@ struct smtp_client_cfg {
 	struct tls_ctx *tls;	 /* client TLS context, or NULL */
 	enum tls_policy tls_policy;
 	const char *sni;	 /* name to send and (verify) check, or NULL */
+	/* our own name, or NULL: a server that greets (220 or EHLO) with
+	 * it is ourselves, and the connection fails as a mail loop */
+	const char *self_name;
 	unsigned timeout;	 /* seconds per reply */
 	/* the next hop is one of ours: when it offers XTRUST, pass the
 	 * envelope's trust information (AUTH=, XADDR=, XHELO=, XENTERED=

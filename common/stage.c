@@ -62,8 +62,11 @@ void stage_forward_cfg(struct forward_cfg *fc, const char *key,
 		       long long timeout)
 {
 	memset(fc, 0, sizeof(*fc));
-	if (tls_policy_parse(policy, &fc->tls_policy) < 0)
-		log_fatal("%s '%s': want none, may or encrypt", key, policy);
+	if (tls_policy_parse(policy, &fc->tls_policy, fc->tls_name,
+			     sizeof(fc->tls_name)) < 0)
+		log_fatal("%s '%s': want none, may, encrypt, verify or "
+			  "verify:NAME", key, policy);
+	fc->tls_policy_key = key;
 	fc->hostname = hostname;
 	fc->timeout = timeout;
 }

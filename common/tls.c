@@ -3,7 +3,9 @@
  *	tls - the OpenSSL adapter
  * DESCRIPTION
  *	See tls.h. TLS 1.2 is the floor; renegotiation is disabled; session
- *	tickets are left to OpenSSL's defaults.
+ *	tickets are left to OpenSSL's defaults. Servers offer TLS 1.2 suites
+ *	with ECDHE only (forward secrecy); clients keep OpenSSL's list, so
+ *	opportunistic STARTTLS still reaches old servers.
  */
 #include "tls.h"
 
@@ -15,6 +17,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+
+#define TLS_SERVER_CIPHERS                                                    \
+	"ECDHE+AESGCM:ECDHE+CHACHA20:ECDHE+AES:!aNULL:!eNULL:!SHA1"
 
 struct tls_ctx {
 	SSL_CTX *ctx;
@@ -69,6 +74,14 @@ struct tls_ctx *tls_server_ctx(const char *cert, const char *key, char *err,
 
 	if (c == NULL)
 		return NULL;
+	/* TLS 1.2: ECDHE key exchange only (forward secrecy), AEAD first;
+	 * TLS 1.3 suites all have it */
+	if (SSL_CTX_set_cipher_list(c->ctx, TLS_SERVER_CIPHERS) != 1) {
+		last_error(err, errlen, "cipher list");
+		tls_ctx_free(c);
+		return NULL;
+	}
+	SSL_CTX_set_options(c->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1) {
 		last_error(err, errlen, cert);
 		tls_ctx_free(c);
@@ -130,10 +143,14 @@ struct tls_conn *tls_conn_new(struct tls_ctx *c, int fd, int server,
 		SSL_set_accept_state(t->ssl);
 	} else {
 		SSL_set_connect_state(t->ssl);
-		if (sni != NULL) {
-			SSL_set_tlsext_host_name(t->ssl, sni);
-			if (c->verify)
-				SSL_set1_host(t->ssl, sni);
+		/* verifying a chain without a name would take any
+		 * certificate the CA signed for anybody: refuse */
+		if ((sni == NULL && c->verify) ||
+		    (sni != NULL &&
+		     (SSL_set_tlsext_host_name(t->ssl, sni) != 1 ||
+		      (c->verify && SSL_set1_host(t->ssl, sni) != 1)))) {
+			tls_conn_free(t);
+			return NULL;
 		}
 	}
 	return t;

@@ -26,7 +26,7 @@ struct tls_ctx *tls_client_ctx(int verify, const char *cafile, char *err,
 void tls_ctx_free(struct tls_ctx *ctx);
 
 /* Start TLS on fd as server or client (sni: server name to send and
- * verify, may be NULL). NULL on error. */
+ * verify; NULL only when the context does not verify). NULL on error. */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, int server,
 			      const char *sni);
 void tls_conn_free(struct tls_conn *t);

@@ -50,11 +50,16 @@ static const struct cfg_param table[] = {
 	 "time allowed for one DNS try (two tries per lookup)"},
 	{"smtp_port", CFG_INT, "25", &cfg.smtp_port, 1, 65535,
 	 "port of the mail exchangers found through DNS"},
+	{"allow_loopback_mx", CFG_BOOL, "no", &cfg.allow_loopback_mx, 0, 0,
+	 "deliver to exchangers on loopback, unspecified, link-local or "
+	 "multicast addresses or our own (tests on one host only)"},
 	{"tls_policy", CFG_STR, "may", &cfg.tls_policy, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered), encrypt, or "
-	 "verify (encrypt, and the certificate must match the MX name)"},
+	 "verify (encrypt, and the certificate must match the MX name), "
+	 "verify:NAME (must match NAME; required for smtp:address hops)"},
 	{"tls_policy_map", CFG_STR, "", &cfg.tls_policy_map, 0, 0,
-	 "per recipient domain: domain = policy, domain = policy"},
+	 "per recipient domain (and domain route): domain = policy, "
+	 "domain = policy"},
 	{"tls_ca_file", CFG_STR, "", &cfg.tls_ca_file, 0, 0,
 	 "CA certificates for the verify policy (empty: the system's)"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
@@ -65,6 +70,34 @@ static const struct cfg_param table[] = {
 	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
+
+/* -t and start-up: every verify hop must have a name to check. */
+static int check(const char *config, char *err, size_t errlen)
+{
+	struct route_table rt;
+	struct forward_cfg fc;
+	const char *key = "next_hop";
+	char why[400];
+	int rc, line;
+
+	rc = route_table_init(&rt, cfg.next_hop, cfg.domain_routes,
+			      "ordered", why, sizeof(why));
+	if (rc == 0) {
+		stage_forward_cfg(&fc, "tls_policy", cfg.tls_policy, "", 0);
+		fc.tls_policy_map = cfg.tls_policy_map;
+		rc = forward_tls_check(&rt, &fc, &key, why, sizeof(why));
+	}
+	route_table_free(&rt);
+	if (rc == 0)
+		return 0;
+	line = config_key_line(config, key);
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s: %s", config, line, key, why);
+	else
+		snprintf(err, errlen, "%s: %s: %s", config ? config
+			 : "(embedded defaults)", key, why);
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -78,7 +111,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int fd;
 
-	daemon_start(argc, argv, "sluice-outmta", table, &opts);
+	daemon_start_check(argc, argv, "sluice-outmta", table, check, &opts);
 	log_open("outmta", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
 	om.cfg = &cfg;
@@ -116,6 +149,8 @@ int main(int argc, char **argv)
 	fc.tls_policy_map = cfg.tls_policy_map;
 	fc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
+	fc.listen = cfg.listen;
+	fc.allow_loopback_mx = cfg.allow_loopback_mx;
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &om.spool, "outmta");
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;

@@ -24,6 +24,7 @@ struct outmta_config {
 	char *dns_servers;
 	long long dns_timeout;
 	long long smtp_port;
+	int allow_loopback_mx;
 	char *tls_policy;
 	char *tls_policy_map;
 	char *tls_ca_file;

@@ -6,8 +6,11 @@
  *	octet by octet for IPv4 (RFC 5782 2.1), nibble by nibble for IPv6
  *	(2.4), and looked up as an A record under every zone at once,
  *	through dns.h in the caller's event loop. An answer in 127.0.0.0/8
- *	means listed; anything else, timeouts and errors included, means not
- *	listed (a blocklist that is down must not stop mail). Results are
+ *	means listed, except 127.255.255.0/24: those are the lists' error
+ *	codes (Spamhaus: 127.255.255.254 "queried through a public
+ *	resolver", .255 "rate limited"), logged and not listings. Anything
+ *	else, timeouts and errors included, means not listed (a blocklist
+ *	that is down must not stop mail). Results are
  *	kept in a small direct-mapped cache for a few minutes. The cache has
  *	a lock: the milter's threads share it. Answers come from the
  *	network and are only compared with 127.0.0.0/8.
@@ -171,6 +174,15 @@ int spamd_dnsbl_skip(const char *addr)
 	       a[12] == 127;
 }
 
+int spamd_dnsbl_answer(const char *a)
+{
+	unsigned char b[4];
+
+	if (inet_pton(AF_INET, a, b) != 1 || b[0] != 127)
+		return 0;
+	return b[1] == 255 && b[2] == 255 ? -1 : 1;
+}
+
 static size_t slot_of(const char *addr)
 {
 	return (size_t)(spamd_token_hash(addr, strlen(addr)) % CACHE_SLOTS);
@@ -200,9 +212,17 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 	size_t i;
 
 	if (res->status == DNS_OK)
-		for (i = 0; i < res->n; i++)
-			if (strncmp(res->addr[i], "127.", 4) == 0)
+		for (i = 0; i < res->n; i++) {
+			int a = spamd_dnsbl_answer(res->addr[i]);
+
+			if (a > 0)
 				lk->listed |= 1u << zr->zone;
+			else if (a < 0)
+				log_warn("dnsbl: %s answered %s (an error "
+					 "code, not a listing) for %s",
+					 bl->zones[zr->zone].name,
+					 res->addr[i], lk->addr);
+		}
 	free(zr);
 	if (--lk->pending > 0)
 		return;

@@ -274,6 +274,24 @@ static void test_dnsbl(void)
 	CHECK(spamd_dnsbl_skip("127.0.0.1") && spamd_dnsbl_skip("::1") &&
 	      spamd_dnsbl_skip("") && !spamd_dnsbl_skip("192.0.2.1"),
 	      "loopback skipped");
+	{
+		static const struct {
+			const char *a;
+			int want;
+		} answers[] = {
+			{"127.0.0.2", 1},	{"127.0.0.10", 1},
+			{"127.1.2.3", 1},	{"127.255.255.254", -1},
+			{"127.255.255.255", -1}, {"127.255.255.252", -1},
+			{"127.255.254.1", 1},	{"10.0.0.1", 0},
+			{"128.0.0.1", 0},	{"::ffff:127.0.0.2", 0},
+			{"::1", 0},		{"garbage", 0},
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(answers) / sizeof(answers[0]); k++)
+			CHECK(spamd_dnsbl_answer(answers[k].a) ==
+			      answers[k].want, answers[k].a);
+	}
 	bl = spamd_dnsbl_new("zen.test:2.5, b.test", err, sizeof(err));
 	CHECK(bl && spamd_dnsbl_count(bl) == 2, "zones");
 	spamd_dnsbl_free(bl);

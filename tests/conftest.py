@@ -326,12 +326,15 @@ class Cluster:
         self.daemons.append(dm)
         return dm.start()
 
-    def outmta(self, extra=None):
-        """An outmta on a free port; extra: more config keys."""
+    def outmta(self, extra=None, port=None):
+        """An outmta on a free port (or port); extra: more config keys.
+        The tests' Internet is on loopback: exchangers there are
+        allowed."""
         d = self._dir("outmta")
-        port = free_port()
+        port = port or free_port()
         conf = {"listen": "127.0.0.1:%d" % port,
                 "hostname": "out.example.test",
+                "allow_loopback_mx": "yes",
                 "queue_dir": os.path.join(d, "queue"), "user": "sluice"}
         conf.update(extra or {})
         write_conf(os.path.join(d, "outmta.conf"), conf)

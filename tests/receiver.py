@@ -3,7 +3,9 @@
 Threaded socket server speaking enough RFC 5321 for a client engine
 (EHLO with PIPELINING/8BITMIME, MAIL, RCPT, DATA, RSET, NOOP, QUIT), storing
 every message it accepts. `script` lets a test make the next DATA replies
-temporary or permanent failures (e.g. ["451 4.3.0 try later"]).
+temporary or permanent failures (e.g. ["451 4.3.0 try later"]). With tls
+(a server ssl.SSLContext) it offers STARTTLS; name is the host name it
+greets with.
 """
 import socket
 import socketserver
@@ -11,12 +13,13 @@ import threading
 
 
 class Receiver:
-    def __init__(self, host, port):
+    def __init__(self, host, port, tls=None, name="receiver"):
         self.messages = []       # (mail_from, [rcpts], data bytes)
         self.script = []         # replies to give at end of data, in order
         self.lock = threading.Lock()
         self.conns = set()
         self.connections = 0     # connections accepted so far
+        self.tls_errors = []     # failed TLS handshakes (their reasons)
         outer = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -33,17 +36,33 @@ class Receiver:
                         outer.conns.discard(self.connection)
 
             def session(self):
-                w = self.wfile
-                w.write(b"220 receiver ESMTP\r\n")
-                mail, rcpts = None, []
+                r, w = self.rfile, self.wfile
+                w.write(b"220 %s ESMTP\r\n" % name.encode())
+                mail, rcpts, secure = None, [], False
                 while True:
-                    line = self.rfile.readline(4096)
+                    line = r.readline(4096)
                     if not line:
                         return
                     cmd = line.strip().upper()
                     if cmd.startswith(b"EHLO"):
-                        w.write(b"250-receiver\r\n250-PIPELINING\r\n"
-                                b"250 8BITMIME\r\n")
+                        w.write(b"250-%s\r\n250-PIPELINING\r\n%s"
+                                b"250 8BITMIME\r\n" % (
+                                    name.encode(), b"250-STARTTLS\r\n"
+                                    if tls and not secure
+                                    else b""))
+                    elif cmd == b"STARTTLS" and tls:
+                        w.write(b"220 2.0.0 go ahead\r\n")
+                        w.flush()
+                        try:
+                            t = tls.wrap_socket(self.connection,
+                                                server_side=True)
+                        except (OSError, ValueError) as e:
+                            with outer.lock:
+                                outer.tls_errors.append(str(e))
+                            return
+                        r, w = t.makefile("rb"), t.makefile("wb")
+                        mail, rcpts, secure = None, [], True
+                        continue
                     elif cmd.startswith(b"HELO") or cmd == b"NOOP":
                         w.write(b"250 ok\r\n")
                     elif cmd.startswith(b"MAIL FROM:"):
@@ -57,7 +76,7 @@ class Receiver:
                         w.flush()
                         data = b""
                         while True:
-                            ln = self.rfile.readline(65536)
+                            ln = r.readline(65536)
                             if not ln:
                                 return  # cut off: nothing accepted
                             if ln == b".\r\n":

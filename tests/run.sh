@@ -88,6 +88,8 @@ DNS
 cat > var/outmta.conf <<CONF
 dns_servers = 127.0.0.1:5354
 smtp_port = 2525
+# the demo Internet is on loopback (remote.test's MX is 127.0.0.2)
+allow_loopback_mx = yes
 domain_routes = example.test = lmtp:127.0.0.1:2424
 dkim_keys = example.test:demo:var/dkim/demo.pem
 retry_min = 10s

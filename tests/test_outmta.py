@@ -364,3 +364,32 @@ def test_connection_reused_for_later_messages(net):
                  what="message %d" % i)
     # one after the other, all through the same (idle, pooled) connection
     assert rx["127.0.0.2"].connections == 1
+
+
+def test_dsn_boundary_random_and_ret_hdrs_headers_only(net):
+    """RET=HDRS returns the header section only, even when the message
+    has no blank line; the report's MIME boundary is not guessable (a
+    predictable one lets the returned text forge parts of the report)."""
+    import email
+    om, rx = net
+    with smtplib.SMTP("127.0.0.1", om.port) as s:
+        for i in range(2):
+            s.sendmail("alice@remote.test", ["nobody@nullmx.test"],
+                       b"Subject: hdrs %d\r\nX-Long: folded\r\n  on\r\n"
+                       b"This is the secret body, no blank line\r\n"
+                       b"Second: body line\r\n" % i,
+                       mail_options=["RET=HDRS"])
+    dsns = wait_for(lambda: len(rx["127.0.0.2"].messages) >= 2 and
+                    rx["127.0.0.2"].messages, what="two bounces")
+    boundaries = set()
+    for _, _, data in dsns:
+        m = email.message_from_bytes(data)
+        b = m.get_boundary()
+        boundaries.add(b)
+        assert "out.example.test" not in b and len(b) >= 32, b
+        part = [p for p in m.walk()
+                if p.get_content_type() == "text/rfc822-headers"][0]
+        text = part.as_bytes()
+        assert b"Subject: hdrs" in text and b"X-Long: folded" in text
+        assert b"secret body" not in text and b"Second:" not in text, text
+    assert len(boundaries) == 2

@@ -170,7 +170,11 @@ def dnsbl(cluster):
         "host-record=2.2.0.192.bl.test,127.0.0.2",
         "host-record=%s.bl.test,127.0.0.4" % v6,
         # an answer outside 127/8 is not a listing
-        "host-record=3.2.0.192.bl.test,10.0.0.1"])
+        "host-record=3.2.0.192.bl.test,10.0.0.1",
+        # Spamhaus-style error codes (127.255.255.0/24), e.g. "queried
+        # through a public resolver": an error, not a listing
+        "host-record=4.2.0.192.bl.test,127.255.255.254",
+        "host-record=5.2.0.192.bl.test,127.255.255.252"])
     yield servers
     p.terminate()
     p.wait()
@@ -197,6 +201,10 @@ def test_dnsbl_listed_claims(cluster, dnsbl):
     # not listed, and listed outside 127/8: no hit
     assert "RCVD_IN" not in status("192.0.2.9", "bob@example.test")
     assert "RCVD_IN" not in status("192.0.2.3", "bob@example.test")
+    # an error code from the blocklist: no hit, and a log line
+    assert "RCVD_IN" not in status("192.0.2.4", "bob@example.test")
+    assert "RCVD_IN" not in status("192.0.2.5", "bob@example.test")
+    assert "bl.test answered 127.255.255.254 (an error code" in sd.log()
     # from the cache, the same answer
     assert "RCVD_IN_BL_TEST" in status("192.0.2.2", "bob@example.test")
     # an authenticated sender is not looked up
