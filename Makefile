@@ -8,6 +8,8 @@
 #   make install  binaries, man pages, etc/ samples and systemd units
 #               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
 #   make chaos  longer recovery drills (tests/chaos.py)
+#   make audit  sluice-audit against `make run` (which must be running):
+#               the 14 faults x mechanisms matrix in var/audit/
 #   make clean  remove build/
 
 CC ?= cc
@@ -61,7 +63,8 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 # make (make install in a test) finds everything up to date
 .SECONDARY:
 
-.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long install chaos
+.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long install chaos \
+	audit
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
 
@@ -206,6 +209,10 @@ install: all
 
 chaos: all
 	@SLUICE_BUILD=build/rel /usr/bin/python3 tests/chaos.py
+
+# AUDIT_ARGS: more options, e.g. --require solved=9,mitigated=5
+audit:
+	@audit/run-audit.sh
 
 bench: deps all
 	@bench/deps.sh

@@ -27,6 +27,12 @@ for t in sluice-queue sluice-spamtrain sluice-dkim-keygen sluicectl; do
 	install -m 0755 "$B/$t" "$D$SBINDIR/"
 done
 install -m 0644 common/sluice-queue.8 "$D$MANDIR/man8/"
+# sluice-audit: Python, its modules beside it under lib/sluice/audit
+AUDITLIB=$SBINDIR/../lib/sluice/audit
+install -d "$D$AUDITLIB"
+install -m 0644 audit/audit_*.py "$D$AUDITLIB/"
+install -m 0755 audit/sluice-audit "$D$SBINDIR/"
+install -m 0644 audit/sluice-audit.8 "$D$MANDIR/man8/"
 
 # the samples with the host's paths: the queue under the spool, state
 # under /var/lib/sluice, certificates in /etc/sluice/tls (uncommented,

@@ -308,6 +308,9 @@ static void sd_data(struct smtp_session *s)
 	sd->jobs = j;
 	/* the address mx saw; an authenticated sender is not looked up */
 	addr = s->env.client_addr ? s->env.client_addr : s->client_addr;
+	/* an authenticated sender skips the lookup: no hits, not whatever
+	 * the stack held */
+	memset(&now, 0, sizeof(now));
 	if (s->env.auth_user == NULL &&
 	    spamd_dnsbl_lookup(sd->dnsbl, sd->dns, addr, &now, dnsbl_done, j))
 		return;
