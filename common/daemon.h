@@ -33,6 +33,12 @@ struct session_limits {
 /* Table rows of an SMTP/LMTP listener's limits; sessions is the default
  * of max_sessions, per_client that of max_client_sessions (strings),
  * sl a struct session_limits. */
+/* The header section limit of the stages that read headers from outside
+ * (mx, msa): 552 5.3.4 at the end of data past it. */
+#define HEADER_LIMIT_PARAM(var)                                            \
+	{"max_header_size", CFG_SIZE, "1m", &(var), 1024, LIM_MSG_SIZE_MAX, \
+	 "largest header section accepted (552 5.3.4 past it)"}
+
 #define SMTP_LIMIT_PARAMS(size, rcpts, maxsess, sessions, timeout, sl,      \
 			  per_client)                                       \
 	{"max_message_size", CFG_SIZE, "25m", &(size), 1024,                \

@@ -56,6 +56,7 @@ static const struct cfg_param table[] = {
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
 			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS)),
+	HEADER_LIMIT_PARAM(cfg.max_header_size),
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/msa/queue", "60s"),
 	{"credentials_file", CFG_STR, "var/store/users.auth",
 	 &cfg.credentials_file, 0, 0,
@@ -166,6 +167,7 @@ int main(int argc, char **argv)
 	memset(&sc, 0, sizeof(sc));
 	sc.hostname = cfg.hostname;
 	sc.max_size = cfg.max_message_size;
+	sc.max_header = cfg.max_header_size;
 	sc.max_rcpts = cfg.max_recipients;
 	sc.max_sessions = cfg.max_sessions;
 	sc.timeout = cfg.timeout;

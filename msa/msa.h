@@ -35,6 +35,7 @@ struct msa_config {
 	char *tls_cert;
 	char *tls_key;
 	long long max_message_size;
+	long long max_header_size;
 	long long max_recipients;
 	long long max_sessions;
 	long long timeout;

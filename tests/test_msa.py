@@ -541,3 +541,22 @@ def test_policy_options(cluster):
     assert rcvd and b"ESMTPSA" in rcvd[-1], data
     assert b"pc.example.test" not in data and b"[127.0.0.1]" not in rcvd[-1]
     assert b"authenticated sender" not in data
+
+
+def test_header_section_limit(cluster):
+    """A header section over max_header_size gets 552 5.3.4 at the end of
+    data, as at mx; one just under it is delivered."""
+    w = World(cluster, extra={"max_header_size": "64k"})
+    big = "".join("X-Filler-%05d: %s\r\n" % (i, "y" * 60)
+                  for i in range(1200))     # ~90 KB of header fields
+    s = w.smtp("alice@example.test")
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        s.sendmail("alice@example.test", ["bob@example.test"],
+                   msg("alice@example.test", "bob@example.test", extra=big))
+    assert e.value.smtp_code == 552 and b"5.3.4" in e.value.smtp_error
+    small = big[:40000]
+    s.sendmail("alice@example.test", ["bob@example.test"],
+               msg("alice@example.test", "bob@example.test", extra=small))
+    s.quit()
+    assert b"X-Filler-00001" in wait_messages(w.store, "bob@example.test",
+                                              1)[0]
