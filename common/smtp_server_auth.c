@@ -70,21 +70,19 @@ void srv_auth_reset(struct srv_session *ss)
 	end_exchange(ss);
 }
 
-static int limit_key(char *key, size_t len, const char *kind,
-		     const char *val)
-{
-	return snprintf(key, len, "%s:%s", kind, val) < (int)len;
-}
-
-/* Is key kind:val locked out? */
-static int locked(struct srv_session *ss, const char *kind, const char *val)
+/* Is the client address (user NULL) or user locked out? */
+static int locked(struct srv_session *ss, const char *user)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	char key[LIM_PATH + 16];
 
-	return srv->cfg.authlimit && val &&
-	       limit_key(key, sizeof(key), kind, val) &&
-	       authlimit_blocked(srv->cfg.authlimit, key,
+	if (srv->cfg.authlimit == NULL)
+		return 0;
+	if (user)
+		authlimit_user_key(user, key, sizeof(key));
+	else
+		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
+	return authlimit_blocked(srv->cfg.authlimit, key,
 				 evloop_now(srv->loop));
 }
 
@@ -112,10 +110,12 @@ static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
 		 ss->pub.client_addr, ss->auth_mech, user, why);
 	if (srv->cfg.authlimit) {
-		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
-			d1 = authlimit_fail(srv->cfg.authlimit, key, now);
-		if (tried && limit_key(key, sizeof(key), "user", tried))
+		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
+		d1 = authlimit_fail(srv->cfg.authlimit, key, now);
+		if (tried) {
+			authlimit_user_key(tried, key, sizeof(key));
 			d2 = authlimit_fail(srv->cfg.authlimit, key, now);
+		}
 	}
 	end_exchange(ss);
 	if (d2 > d1)
@@ -140,7 +140,7 @@ static void succeeded(struct srv_session *ss)
 		return;
 	}
 	/* the right password does not open a locked-out account */
-	if (locked(ss, "user", user)) {
+	if (locked(ss, user)) {
 		failed(ss, 1, "locked out after too many failures");
 		return;
 	}
@@ -149,11 +149,11 @@ static void succeeded(struct srv_session *ss)
 		failed(ss, 1, safe);
 		return;
 	}
+	/* the user's own count only: one good account must not clear the
+	 * client address of its failures with others */
 	if (srv->cfg.authlimit) {
-		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
-			authlimit_ok(srv->cfg.authlimit, key);
-		if (limit_key(key, sizeof(key), "user", user))
-			authlimit_ok(srv->cfg.authlimit, key);
+		authlimit_user_key(user, key, sizeof(key));
+		authlimit_ok(srv->cfg.authlimit, key);
 	}
 	ss->pub.auth_user = strdup(user);
 	if (ss->pub.auth_user == NULL) {
@@ -279,7 +279,7 @@ void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
 		srv_reply(ss, 504, "5.5.4", "Unrecognized authentication type");
 		return;
 	}
-	if (locked(ss, "ip", ss->pub.client_addr)) {
+	if (locked(ss, NULL)) {
 		failed(ss, 0, "locked out after too many failures");
 		return;
 	}

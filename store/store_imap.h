@@ -171,6 +171,7 @@ struct imap_sess {
 	struct ev_timer *delay;
 	void (*delay_cb)(void *);
 	char method[40];	/* SASL mechanism in progress */
+	int fail_locked;	/* the delayed failure: user locked out */
 	/* selected folder */
 	struct mbox *mbox;
 	char *mbox_name;

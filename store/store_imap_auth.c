@@ -128,53 +128,45 @@ void imap_cmd_starttls(struct imap_sess *s, struct imap_cmd *cmd)
 
 /* ---- login ---- */
 
-static void key_ip(struct imap_sess *s, char *out, size_t n)
+/* Is user (NULL: none yet) locked out? */
+static int user_locked(struct imap_sess *s, const char *user)
 {
-	snprintf(out, n, "ip:%s", s->client_addr);
-}
+	struct authlimit *al = imap_store(s)->authlimit;
+	char k[LIM_PATH + 16];
 
-static void key_user(const char *user, char *out, size_t n)
-{
-	size_t i;
-
-	snprintf(out, n, "user:%s", user);
-	for (i = 0; out[i]; i++)
-		if (out[i] >= 'A' && out[i] <= 'Z')
-			out[i] = (char)(out[i] - 'A' + 'a');
+	if (al == NULL || user == NULL)
+		return 0;
+	authlimit_user_key(user, k, sizeof(k));
+	return authlimit_blocked(al, k, imap_now(s));
 }
 
 /* Locked out (client address, or user when given)? */
 static int locked(struct imap_sess *s, const char *user)
 {
 	struct authlimit *al = imap_store(s)->authlimit;
-	char k[400];
+	char k[LIM_PATH + 16];
 
 	if (al == NULL)
 		return 0;
-	key_ip(s, k, sizeof(k));
-	if (authlimit_blocked(al, k, imap_now(s)))
-		return 1;
-	if (user == NULL)
-		return 0;
-	key_user(user, k, sizeof(k));
-	return authlimit_blocked(al, k, imap_now(s));
+	authlimit_ip_key(s->client_addr, k, sizeof(k));
+	return authlimit_blocked(al, k, imap_now(s)) || user_locked(s, user);
 }
 
 static void login_ok(struct imap_sess *s, const char *method)
 {
 	struct store *st = imap_store(s);
 	const char *user = sasl_srv_user(s->sasl);
-	char err[256], k[400];
+	char err[256], k[LIM_PATH + 16];
 
 	s->mode = IMAP_MODE_CMD;
 	if (user == NULL || (s->user = strdup(user)) == NULL) {
 		imap_no(s, s->tag, "[UNAVAILABLE] Internal error");
 		return;
 	}
+	/* the user's own count only: a good login to one account must not
+	 * clear the client address of its failures with others */
 	if (st->authlimit) {
-		key_ip(s, k, sizeof(k));
-		authlimit_ok(st->authlimit, k);
-		key_user(user, k, sizeof(k));
+		authlimit_user_key(user, k, sizeof(k));
 		authlimit_ok(st->authlimit, k);
 	}
 	if (mbox_user_prepare(st->mbox, user, err, sizeof(err)) < 0)
@@ -192,45 +184,57 @@ static void fail_answer(void *arg)
 {
 	struct imap_sess *s = arg;
 
-	imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
+	if (s->fail_locked)
+		imap_no(s, s->tag, "[UNAVAILABLE] Too many failed logins, "
+			"try again later");
+	else
+		imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication "
+			"failed");
 	imap_resume(s);
 }
 
-/* A failed login: count it, answer after the delay. */
+/* A failed login: count it, answer after the delay (that the user is
+ * locked out when is_locked, right password or not). */
 static void login_failed(struct imap_sess *s, const char *user,
-			 const char *method)
+			 const char *method, int is_locked)
 {
 	struct authlimit *al = imap_store(s)->authlimit;
-	char k[400], safe[300];
+	char k[LIM_PATH + 16], safe[300];
 	uint64_t d = 1000, d2;
 
-	if (user == NULL && s->sasl)
-		user = sasl_srv_tried_user(s->sasl);
 	log_safe(safe, sizeof(safe), user ? user : "");
-	log_info("%s: login failed: user=%s, method=%s, client=[%s]", s->id,
-		 user ? safe : "?", method, s->client_addr);
+	log_info("%s: login failed: user=%s, method=%s, client=[%s]%s", s->id,
+		 user ? safe : "?", method, s->client_addr,
+		 is_locked ? ", reason=too many failures" : "");
 	s->nerrors++;
 	if (al) {
-		key_ip(s, k, sizeof(k));
+		authlimit_ip_key(s->client_addr, k, sizeof(k));
 		d = authlimit_fail(al, k, imap_now(s));
 		if (user) {
-			key_user(user, k, sizeof(k));
+			authlimit_user_key(user, k, sizeof(k));
 			d2 = authlimit_fail(al, k, imap_now(s));
 			d = d2 > d ? d2 : d;
 		}
 	}
+	s->fail_locked = is_locked;
 	imap_wait(s);
 	imap_delay(s, d, fail_answer);
 }
 
-/* The outcome of a SASL step, LOGIN included. */
+/* The outcome of a SASL step, LOGIN included. Only now does an
+ * AUTHENTICATE tell who the user is: a locked-out user is refused
+ * whatever the password was. */
 static void sasl_result(struct imap_sess *s, enum sasl_res r,
 			struct sbuf *chal, const char *user,
 			const char *method)
 {
 	switch (r) {
 	case SASL_RES_OK:
-		login_ok(s, method);
+		user = sasl_srv_user(s->sasl);
+		if (user_locked(s, user))
+			login_failed(s, user, method, 1);
+		else
+			login_ok(s, method);
 		break;
 	case SASL_RES_CONTINUE:
 		s->mode = IMAP_MODE_SASL;
@@ -238,7 +242,9 @@ static void sasl_result(struct imap_sess *s, enum sasl_res r,
 			    : "");
 		break;
 	case SASL_RES_FAIL:
-		login_failed(s, user, method);
+		if (user == NULL && s->sasl)
+			user = sasl_srv_tried_user(s->sasl);
+		login_failed(s, user, method, user_locked(s, user));
 		break;
 	case SASL_RES_BADPROT:
 		s->mode = IMAP_MODE_CMD;

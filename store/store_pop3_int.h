@@ -49,6 +49,7 @@ struct pop3_sess {
 	char mech[24];			 /* of the AUTH under way */
 	char *user;			 /* after login */
 	struct ev_timer *delay;		 /* a failed login's answer */
+	int fail_locked;		 /* ... that the user is locked */
 	/* TRANSACTION */
 	struct mbox *mbox;
 	uint32_t count;

