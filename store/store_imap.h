@@ -191,6 +191,7 @@ struct imap_server {
 	size_t nsessions;
 	unsigned long long counter;
 	struct imap_parse_limits lim;
+	struct imap_parse_limits lim_preauth;	/* before login */
 };
 
 /* Open the listeners imap_listen (STARTTLS) and imaps_listen (implicit
