@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import client_tls
+from conftest import Lmtp, client_tls, messages
 from test_imap import PW, imap, wait_imap  # noqa: F401 (fixture)
 from test_msa import PW as MSA_PW, World, plain
 from test_pop3 import PASSWORDS, Pop, Raw
@@ -236,3 +236,40 @@ def test_imap_preauth_flood_not_buffered(imap):
         s.close()
     print("store RSS grew by %d kB" % grown)
     assert grown < 60 * 1024, "store grew by %d kB" % grown
+
+
+SMALL = "small@example.test"      # quota 20k in test_imap's fixture
+
+
+def big(n):
+    return (b"From: carol@remote.test\r\nTo: " + SMALL.encode() +
+            b"\r\nSubject: big %d\r\n\r\n" % n + (b"x" * 76 + b"\r\n") * 150)
+
+
+def test_lmtp_quota_counts_staged_recipients(imap):
+    """One message (12 KB) for the same 20 KB mailbox twice in one
+    transaction: the second copy is refused, not both delivered."""
+    c = Lmtp(imap.port)
+    replies = c.send("carol@remote.test", [SMALL, SMALL], big(1))
+    c.close()
+    codes = sorted(r[0] for r in replies)
+    assert codes[0] == 250 and codes[1] in (452, 552), replies
+    assert len(messages(imap, SMALL)) == 1
+
+
+def test_lmtp_quota_counts_batch(imap):
+    """Three sessions end their 12 KB messages for one 20 KB mailbox at
+    the same moment (one group commit): one is delivered."""
+    cs = [Lmtp(imap.port) for _ in range(3)]
+    for c in cs:
+        assert c.cmd("MAIL FROM:<carol@remote.test>")[0] == 250
+        assert c.cmd("RCPT TO:<%s>" % SMALL)[0] == 250
+        assert c.cmd("DATA")[0] == 354
+        c.s.sendall(big(2))
+    for c in cs:
+        c.s.sendall(b".\r\n")
+    codes = sorted(c.reply()[0] for c in cs)
+    for c in cs:
+        c.close()
+    assert codes[0] == 250 and codes[1] in (452, 552), codes
+    assert len(messages(imap, SMALL)) == 1
