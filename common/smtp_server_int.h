@@ -14,6 +14,7 @@
 struct conn;
 struct ev_timer;
 struct sasl_srv;
+struct sasl_async;
 struct smtp_cmd;
 
 enum srv_state {
@@ -44,6 +45,7 @@ struct srv_session {
 	size_t d_total;	     /* bytes of message seen (also past the limit) */
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */
+	struct sasl_async *auth_job; /* a SASL call on a worker */
 	int auth_wait;	     /* 334 sent: the next line is a response */
 	struct ev_timer *auth_delay; /* failed login: reply held back */
 	char auth_mech[24];

@@ -29,6 +29,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "store.h"
 #include "store_mbox.h"
 #include "tls.h"
@@ -226,6 +227,8 @@ void imap_sess_free(struct imap_sess *s)
 	imap_set_state(s, IMAP_LOGOUT);
 	if (s->delay)
 		evloop_timer_cancel(srv->loop, s->delay);
+	/* a login being checked: the job frees the context, later */
+	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
 	if (s->prev)
 		s->prev->next = s->next;

@@ -131,6 +131,7 @@ struct store;
 struct imap_server;
 struct mbox;
 struct sasl_srv;
+struct sasl_async;
 struct ev_timer;
 
 enum imap_state {
@@ -168,6 +169,7 @@ struct imap_sess {
 	char tag[LIM_IMAP_TAG + 1];	/* of the command in progress */
 	char *user;
 	struct sasl_srv *sasl;
+	struct sasl_async *auth_job;	/* a SASL call on a worker */
 	struct ev_timer *delay;
 	void (*delay_cb)(void *);
 	char method[40];	/* SASL mechanism in progress */

@@ -7,7 +7,9 @@
  *	LOGINDISABLED and offers no AUTH=, and LOGIN/AUTHENTICATE get
  *	NO [PRIVACYREQUIRED] (unless the store's plaintext_auth allows it
  *	for a loopback test setup). Credentials go to the SASL adapter
- *	(sasl.h); failed logins are counted per client address and per
+ *	(sasl.h) on a worker thread (sasl_async.h): the session reads
+ *	nothing until the outcome is back, and the loop serves the other
+ *	sessions meanwhile; failed logins are counted per client address and per
  *	user (authlimit.h) and answered after a growing delay, and a
  *	locked-out key is refused at once with [UNAVAILABLE]. Passwords
  *	are wiped from the command after use and never logged.
@@ -21,6 +23,7 @@
 #include "authlimit.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "store.h"
 #include "store_imap.h"
 #include "store_mbox.h"
@@ -282,11 +285,37 @@ static int may_login(struct imap_sess *s, const char *tag, const char *user)
 	return 0;
 }
 
+/* The outcome of a SASL call, back on the loop: the session reads
+ * again unless the answer is delayed. */
+static void sasl_done(void *arg, enum sasl_res r, struct sbuf *chal)
+{
+	struct imap_sess *s = arg;
+
+	s->auth_job = NULL;
+	if (s->state == IMAP_LOGOUT)
+		return;
+	sasl_result(s, r, chal, NULL, s->method);
+	if (s->mode != IMAP_MODE_WAIT)
+		conn_resume(s->c);
+	conn_flush(s->c);
+}
+
+/* A SASL call handed to a worker (j, NULL when it could not be): the
+ * session waits for sasl_done(). */
+static void sasl_wait(struct imap_sess *s, struct sasl_async *j)
+{
+	if (j == NULL) {
+		sasl_result(s, SASL_RES_TEMP, NULL, NULL, s->method);
+		return;
+	}
+	s->auth_job = j;
+	imap_wait(s);
+}
+
 void imap_cmd_login(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *user = imap_arg_str(cmd, 0);
 	const char *pass = imap_arg_str(cmd, 1);
-	enum sasl_res r;
 
 	if (cmd->nargs != 2 || user == NULL || pass == NULL) {
 		imap_bad(s, cmd->tag, "Syntax: LOGIN user password");
@@ -294,8 +323,8 @@ void imap_cmd_login(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	if (may_login(s, cmd->tag, user) < 0)
 		goto wipe;
-	r = sasl_srv_check_plain(s->sasl, user, pass);
-	sasl_result(s, r, NULL, user, "LOGIN");
+	snprintf(s->method, sizeof(s->method), "LOGIN");
+	sasl_wait(s, sasl_async_plain(s->sasl, user, pass, sasl_done, s));
 wipe:
 	if (cmd->nargs >= 2 && cmd->args[1].type != IMAP_ARG_LIST)
 		memset((char *)cmd->args[1].s, 0, cmd->args[1].len);
@@ -305,7 +334,6 @@ void imap_cmd_authenticate(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *mech = imap_arg_str(cmd, 0);
 	const char *ir = imap_arg_str(cmd, 1);
-	struct sbuf chal;
 	char m[40];
 
 	if (mech == NULL || cmd->args[0].type != IMAP_ARG_ATOM ||
@@ -318,22 +346,14 @@ void imap_cmd_authenticate(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	log_safe(m, sizeof(m), mech);
 	snprintf(s->method, sizeof(s->method), "%s", m);
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_start(s->sasl, mech, ir, &chal), &chal, NULL,
-		    s->method);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_start(s->sasl, mech, ir, sasl_done, s));
 	if (ir)
 		memset((char *)ir, 0, strlen(ir));
 }
 
 void imap_sasl_line(struct imap_sess *s, const char *line)
 {
-	struct sbuf chal;
-
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal, NULL,
-		    s->method);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_step(s->sasl, line, sasl_done, s));
 	memset((char *)line, 0, strlen(line));
 }
 

@@ -3,7 +3,8 @@
  *	store_pop3_auth - POP3 logins: USER/PASS and AUTH (RFC 1939, 5034)
  * DESCRIPTION
  *	Both go through common/sasl.h (Cyrus SASL against the credentials
- *	snapshot). Each failed login counts against the client address and
+ *	snapshot) on a worker thread (sasl_async.h), the session paused
+ *	until the outcome is back. Each failed login counts against the client address and
  *	the user it named (authlimit) and is answered only after the delay
  *	it earned, the session paused meanwhile; a locked-out address or
  *	user is refused without a check, or, with SASL, as soon as the user
@@ -20,6 +21,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "sbuf.h"
 
 #include "store_pop3_int.h"
@@ -145,7 +147,7 @@ static void sasl_result(struct pop3_sess *s, enum sasl_res r,
 	case SASL_RES_CONTINUE:
 		pop3_set_state(s, P_SASL);
 		/* RFC 5034 section 4: "+" SP base64, "+ " when empty */
-		pop3_reply(s, "+ %s", chal->data ? chal->data : "");
+		pop3_reply(s, "+ %s", chal && chal->data ? chal->data : "");
 		return;
 	case SASL_RES_OK:
 		pop3_set_state(s, P_AUTH);
@@ -173,11 +175,36 @@ static void sasl_result(struct pop3_sess *s, enum sasl_res r,
 	}
 }
 
+/* The outcome of a SASL call, back on the loop: the session reads
+ * again unless a failure's answer is delayed. */
+static void sasl_done(void *arg, enum sasl_res r, struct sbuf *chal)
+{
+	struct pop3_sess *s = arg;
+
+	s->auth_job = NULL;
+	if (s->state == P_QUIT)
+		return;
+	sasl_result(s, r, chal);
+	if (s->delay == NULL)
+		conn_resume(s->c);
+	conn_flush(s->c);
+}
+
+/* A SASL call handed to a worker (j, NULL when it could not be): the
+ * session reads nothing until sasl_done(). */
+static void sasl_wait(struct pop3_sess *s, struct sasl_async *j)
+{
+	if (j == NULL) {
+		sasl_result(s, SASL_RES_TEMP, NULL);
+		return;
+	}
+	s->auth_job = j;
+	conn_pause(s->c);
+}
+
 void pop3_auth(struct pop3_sess *s, const struct pop3_cmd *cmd)
 {
 	struct sasl_srv *sasl = pop3_sasl(s);
-	struct sbuf chal;
-	const char *m;
 
 	if (sasl == NULL) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
@@ -198,30 +225,20 @@ void pop3_auth(struct pop3_sess *s, const struct pop3_cmd *cmd)
 	}
 	if (locked_out(s, NULL))
 		return;
-	m = cmd->arg[0];
-	snprintf(s->mech, sizeof(s->mech), "%.20s", m);
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_start(sasl, m, cmd->nargs > 1 ? cmd->arg[1]
-							      : NULL,
-				      &chal),
-		    &chal);
-	sbuf_free(&chal);
+	snprintf(s->mech, sizeof(s->mech), "%.20s", cmd->arg[0]);
+	sasl_wait(s, sasl_async_start(sasl, cmd->arg[0], cmd->nargs > 1 ?
+				      cmd->arg[1] : NULL, sasl_done, s));
 }
 
 void pop3_sasl_line(struct pop3_sess *s, const char *line)
 {
-	struct sbuf chal;
-
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_step(s->sasl, line, sasl_done, s));
 }
 
 void pop3_pass(struct pop3_sess *s, const struct pop3_cmd *cmd)
 {
 	struct sasl_srv *sasl;
 	char user[POP3_ARG_MAX + 1];
-	enum sasl_res r;
 
 	if (s->user_arg[0] == '\0') {
 		pop3_reply(s, "-ERR USER first");
@@ -232,12 +249,7 @@ void pop3_pass(struct pop3_sess *s, const struct pop3_cmd *cmd)
 	if (locked_out(s, user))
 		return;
 	sasl = pop3_sasl(s);
-	r = sasl ? sasl_srv_check_plain(sasl, user, cmd->arg[0])
-		 : SASL_RES_TEMP;
-	if (r == SASL_RES_OK)
-		login_ok(s, sasl_srv_user(sasl), "USER");
-	else if (r == SASL_RES_TEMP)
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
-	else
-		login_failed(s, user, "USER", 0);
+	snprintf(s->mech, sizeof(s->mech), "USER");
+	sasl_wait(s, sasl ? sasl_async_plain(sasl, user, cmd->arg[0],
+					     sasl_done, s) : NULL);
 }

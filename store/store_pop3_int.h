@@ -21,6 +21,7 @@ struct conn;
 struct ev_timer;
 struct mbox;
 struct sasl_srv;
+struct sasl_async;
 
 enum pop3_state { P_AUTH, P_SASL, P_TRANS, P_QUIT };
 
@@ -46,6 +47,7 @@ struct pop3_sess {
 	int nerrors;
 	char user_arg[POP3_ARG_MAX + 1]; /* USER, until PASS */
 	struct sasl_srv *sasl;		 /* made on first use */
+	struct sasl_async *auth_job;	 /* a SASL call on a worker */
 	char mech[24];			 /* of the AUTH under way */
 	char *user;			 /* after login */
 	struct ev_timer *delay;		 /* a failed login's answer */
