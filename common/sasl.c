@@ -56,6 +56,7 @@ static struct {
 	char dummy[200];   /* a scrypt hash: equal time for unknown users */
 	unsigned char fake_key[32]; /* SCRAM secrets of nobody, see below */
 	char host[256];
+	char *mechs[2];	   /* the mechanism list without and with TLS */
 	int ready;
 } g;
 
@@ -69,7 +70,7 @@ struct sasl_srv {
 	char service[16];
 	char *local, *remote;
 	int tls;
-	char *mechs;
+	const char *mechs; /* g.mechs[tls] */
 	char user[LIM_PATH + 1]; /* after success */
 	char tried[LIM_PATH + 1]; /* the name the client gave */
 };
@@ -367,6 +368,8 @@ void sasl_teardown(void)
 {
 	if (g.ready)
 		sasl_server_done();
+	free(g.mechs[0]);
+	free(g.mechs[1]);
 	creds_free(&g.tab);
 	free(g.path);
 	memset(&g, 0, sizeof(g));
@@ -420,13 +423,27 @@ static int copy_ipport(const char *in, char **out)
 	return *out ? 0 : -1;
 }
 
+/* The mechanisms offered with tls (0 or 1), listed by Cyrus once: after
+ * that, making a session context never calls into Cyrus, so the loop
+ * never waits for the lock a worker holds. */
+static const char *mech_list(struct sasl_srv *s)
+{
+	const char *list = NULL;
+	unsigned len = 0;
+	int count = 0, t = s->tls != 0;
+
+	if (g.mechs[t] == NULL && conn_get(s) == 0 &&
+	    sasl_listmech(s->conn, NULL, "", " ", "", &list, &len, &count) ==
+		    SASL_OK)
+		g.mechs[t] = strndup(list, len);
+	conn_drop(s);
+	return g.mechs[t];
+}
+
 static struct sasl_srv *srv_new(const char *service, const char *local,
 				 const char *remote, int tls)
 {
 	struct sasl_srv *s;
-	const char *list = NULL;
-	unsigned len = 0;
-	int count = 0;
 
 	if (!g.ready || strlen(service) >= sizeof(s->service))
 		return NULL;
@@ -436,14 +453,10 @@ static struct sasl_srv *srv_new(const char *service, const char *local,
 	snprintf(s->service, sizeof(s->service), "%s", service);
 	s->tls = tls;
 	if (copy_ipport(local, &s->local) < 0 ||
-	    copy_ipport(remote, &s->remote) < 0 || conn_get(s) < 0 ||
-	    sasl_listmech(s->conn, NULL, "", " ", "", &list, &len, &count) !=
-		    SASL_OK ||
-	    (s->mechs = strndup(list, len)) == NULL) {
-		conn_drop(s);
+	    copy_ipport(remote, &s->remote) < 0 ||
+	    (s->mechs = mech_list(s)) == NULL) {
 		free(s->local);
 		free(s->remote);
-		free(s->mechs);
 		free(s);
 		return NULL;
 	}
@@ -454,7 +467,10 @@ struct sasl_srv *sasl_srv_new(const char *service, const char *local,
 			      const char *remote, int tls)
 {
 	struct sasl_srv *s;
+	int t = tls != 0;
 
+	if (g.mechs[t] != NULL)	/* only the loop writes it, once */
+		return srv_new(service, local, remote, tls);
 	pthread_mutex_lock(&sasl_mu);
 	s = srv_new(service, local, remote, tls);
 	pthread_mutex_unlock(&sasl_mu);
@@ -467,12 +483,13 @@ void sasl_srv_free(struct sasl_srv **sp)
 
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&sasl_mu);
-	conn_drop(s);
-	pthread_mutex_unlock(&sasl_mu);
+	if (s->conn) {
+		pthread_mutex_lock(&sasl_mu);
+		conn_drop(s);
+		pthread_mutex_unlock(&sasl_mu);
+	}
 	free(s->local);
 	free(s->remote);
-	free(s->mechs);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 	*sp = NULL;
@@ -541,7 +558,11 @@ static enum sasl_res answer(struct sasl_srv *s, int rc, const char *out,
 	if (r == SASL_RES_OK) {
 		if (sasl_getprop(s->conn, SASL_USERNAME, &user) != SASL_OK)
 			user = NULL;
-		return finish(s, user);
+		r = finish(s, user);
+		/* the exchange is over (no security layer): nothing of Cyrus
+		 * is left for the loop to free */
+		conn_drop(s);
+		return r;
 	}
 	conn_drop(s);
 	return r;

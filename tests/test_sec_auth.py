@@ -12,6 +12,7 @@ every protocol applies the same way, and pre-login input limits.
   literals (APPEND-sized, synchronising or LITERAL+).
 Real daemons over real sockets (imaplib, poplib, smtplib, raw TLS).
 """
+import base64
 import imaplib
 import smtplib
 import socket
@@ -19,6 +20,7 @@ import time
 
 import pytest
 
+import auth_latency
 from conftest import Lmtp, client_tls, messages
 from test_imap import PW, imap, wait_imap  # noqa: F401 (fixture)
 from test_msa import PW as MSA_PW, World, plain
@@ -157,7 +159,6 @@ def test_pop3_user_case_shares_one_counter(cluster):
         r.close()
     # AUTH PLAIN from a fresh address: locked as well
     r = Raw(pop.sport, implicit=True, source="127.0.1.10")
-    import base64
     tok = base64.b64encode(("\0ALICE@example.test\0%s" %
                             PASSWORDS[ALICE]).encode())
     t = time.monotonic()
@@ -273,3 +274,46 @@ def test_lmtp_quota_counts_batch(imap):
         c.close()
     assert codes[0] == 250 and codes[1] in (452, 552), codes
     assert len(messages(imap, SMALL)) == 1
+
+
+def test_logins_do_not_stall_other_sessions(cluster):
+    """Password checks run on worker threads: with logins going on at
+    50 a second, FETCH in another session stays fast. The bound is
+    generous for a shared test host; tests/auth_latency.py gives the
+    exact numbers (about +3 ms at p99; a check on the loop cost each
+    FETCH behind it the whole scrypt time)."""
+    st = auth_latency.start_store(cluster)
+    r = auth_latency.measure(st.imap_port, rate=50, seconds=3)
+    assert r["logins_ok"] >= 5, r
+    assert r["busy_p99"] < r["quiet_p99"] + 40, r
+
+
+def test_sessions_closed_while_login_checked(imap):
+    """Sessions that go away while their password is being checked (IMAP
+    LOGIN and AUTHENTICATE, POP3-like pipelining after LOGIN): the
+    check's outcome finds no session and nothing breaks (the sanitizers
+    watch the store's log at teardown); pipelined commands wait for the
+    outcome and are answered in order."""
+    for i in range(6):
+        s, f = imaps_raw(imap)
+        if i % 2:
+            s.sendall(b"a AUTHENTICATE PLAIN " + base64.b64encode(("\0%s\0%s" % (ALICE, PW[ALICE]))
+                                 .encode()) + b"\r\n")
+        else:
+            s.sendall(b'a LOGIN "%s" "%s"\r\n' % (ALICE.encode(),
+                                                  PW[ALICE].encode()))
+        s.close()
+    s, f = imaps_raw(imap)
+    s.sendall(b'a LOGIN "%s" "%s"\r\nb SELECT INBOX\r\nc NOOP\r\n' %
+              (ALICE.encode(), PW[ALICE].encode()))
+    assert f.readline().startswith(b"a OK")
+    lines = []
+    while not lines or not lines[-1].startswith(b"c "):
+        lines.append(f.readline())
+    assert [ln[:2] for ln in lines if not ln.startswith(b"*")] == \
+        [b"b ", b"c "]
+    s.close()
+    time.sleep(1)
+    m = ImapFrom(imap.imaps_port, "127.0.0.1")
+    m.login(ALICE, PW[ALICE])
+    m.logout()
