@@ -12,6 +12,7 @@
  */
 #include "authlimit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,4 +185,19 @@ void authlimit_ok(struct authlimit *al, const char *key)
 
 	if (e != NULL)
 		unlink_entry(al, (int)(e - al->e));
+}
+
+void authlimit_user_key(const char *user, char *out, size_t n)
+{
+	size_t i;
+
+	snprintf(out, n, "user:%s", user);
+	for (i = 5; i < n && out[i]; i++)
+		if (out[i] >= 'A' && out[i] <= 'Z')
+			out[i] = (char)(out[i] - 'A' + 'a');
+}
+
+void authlimit_ip_key(const char *addr, char *out, size_t n)
+{
+	snprintf(out, n, "ip:%s", addr);
 }

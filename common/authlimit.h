@@ -12,6 +12,7 @@
 #ifndef SLUICE_AUTHLIMIT_H
 #define SLUICE_AUTHLIMIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct authlimit;
@@ -28,7 +29,17 @@ int authlimit_blocked(struct authlimit *al, const char *key, uint64_t now_ms);
 /* Record a failure; returns the delay in ms to wait before answering. */
 uint64_t authlimit_fail(struct authlimit *al, const char *key,
 			uint64_t now_ms);
-/* Record a success: forget key's failures. */
+/* Record a success: forget key's failures. Only a user's own key is
+ * forgiven by its good login, never the client address's (one account
+ * of the attacker's must not reset its guesses at another's). */
 void authlimit_ok(struct authlimit *al, const char *key);
+
+/* The key of user name user ("user:" and the name with ASCII letters
+ * lowercased, as SASL canonicalises names), so that every spelling of
+ * one user shares one counter; every protocol builds its user keys
+ * here, before any check. Truncated to n bytes (n > 0). */
+void authlimit_user_key(const char *user, char *out, size_t n);
+/* The key of a client address ("ip:" and the address). */
+void authlimit_ip_key(const char *addr, char *out, size_t n);
 
 #endif

@@ -138,9 +138,37 @@ static void test_flood(void)
 	authlimit_free(&al);
 }
 
+/* Every spelling of one user gives one key; the address key is apart. */
+static void test_keys(void)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{"alice@example.test", "user:alice@example.test"},
+		{"ALICE@Example.TEST", "user:alice@example.test"},
+		{"aLice@example.test", "user:alice@example.test"},
+		{"", "user:"},
+		{"\xc3\x84x@example.test", "user:\xc3\x84x@example.test"},
+	};
+	char k[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		authlimit_user_key(t[i].in, k, sizeof(k));
+		CHECK(strcmp(k, t[i].want) == 0, t[i].in);
+	}
+	authlimit_user_key("ALICE@EXAMPLE.TEST.VERY.LONG.DOMAIN.NAME.HERE", k,
+			   12);
+	CHECK(strcmp(k, "user:alice@") == 0, "user key truncated");
+	authlimit_ip_key("192.0.2.1", k, sizeof(k));
+	CHECK(strcmp(k, "ip:192.0.2.1") == 0, "ip key");
+}
+
 int main(void)
 {
 	size_t i;
+
+	test_keys();
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);

@@ -65,6 +65,12 @@
 /* Literals other than APPEND's message (mailbox names, search strings,
  * passwords); APPEND's literal is bounded by max_message_size. */
 #define LIM_IMAP_LITERAL 65536
+/* Before login the only literals a client needs carry a user name, a
+ * password or a SASL response: all of one command's literals together
+ * stay within this, so an unauthenticated client can never make the
+ * store buffer an APPEND-sized literal (a LITERAL+ one over it ends the
+ * session). */
+#define LIM_IMAP_PREAUTH_LITERAL 8192
 /* Parenthesized lists nested deeper than this are a BAD (no parser
  * recursion anywhere, but the limit keeps lists sane). */
 #define LIM_IMAP_DEPTH 100

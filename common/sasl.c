@@ -18,12 +18,20 @@
  *	opened). Disabled and expired users fail, whatever the mechanism
  *	says, because every success is checked against the snapshot again.
  *	Cyrus's result codes are mapped to ours in one place, map_result().
+ *	Threads: the protocol servers run the exchanges on worker threads
+ *	(sasl_async.c), so one mutex covers every call into Cyrus and the
+ *	credentials table; only the scrypt check in cb_checkpass() runs
+ *	with it released (on a copy of the hash), which is where the time
+ *	goes, so several checks proceed at once. The session inside a call
+ *	into Cyrus is per thread (in_call). One sasl_srv is used by one thread
+ *	at a time (its owner, or the job that has it).
  *	Faces the network through the protocol servers; Base64 and lengths
  *	are checked here before Cyrus sees a byte.
  */
 #include "sasl.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,32 +55,41 @@ static struct {
 	struct creds *tab;
 	char dummy[200];   /* a scrypt hash: equal time for unknown users */
 	unsigned char fake_key[32]; /* SCRAM secrets of nobody, see below */
-	struct sasl_srv *cur; /* the session inside a call into Cyrus */
 	char host[256];
+	char *mechs[2];	   /* the mechanism list without and with TLS */
 	int ready;
 } g;
+
+/* Held by every call into Cyrus and every use of g.tab. */
+static pthread_mutex_t sasl_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The session inside this thread's call into Cyrus. */
+static _Thread_local struct sasl_srv *in_call;
 
 struct sasl_srv {
 	sasl_conn_t *conn; /* NULL until needed; renewed after a failure */
 	char service[16];
 	char *local, *remote;
 	int tls;
-	char *mechs;
+	const char *mechs; /* g.mechs[tls] */
 	char user[LIM_PATH + 1]; /* after success */
 	char tried[LIM_PATH + 1]; /* the name the client gave */
 };
 
-/* Remember the name the client gave (callbacks run inside our calls
- * into Cyrus, one at a time: g.cur is the session). */
-static void tried(const char *user)
+/* Remember in s the name the client gave, lowercased. */
+static void set_tried(struct sasl_srv *s, const char *user)
 {
 	size_t i;
 
-	if (g.cur == NULL)
-		return;
 	for (i = 0; user[i] && i < LIM_PATH; i++)
-		g.cur->tried[i] = (char)tolower((unsigned char)user[i]);
-	g.cur->tried[i] = '\0';
+		s->tried[i] = (char)tolower((unsigned char)user[i]);
+	s->tried[i] = '\0';
+}
+
+/* The same from a callback, which runs inside our call into Cyrus. */
+static void tried(const char *user)
+{
+	if (in_call != NULL)
+		set_tried(in_call, user);
 }
 
 static const struct cred *lookup(const char *user)
@@ -176,7 +193,7 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 			struct propctx *pc)
 {
 	const struct cred *c = lookup(user);
-	char pw[SASL_PASS_MAX];
+	char pw[SASL_PASS_MAX], hash[sizeof(g.dummy)];
 	int ok;
 
 	(void)conn;
@@ -188,14 +205,16 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 		return SASL_BADAUTH;
 	memcpy(pw, pass, passlen);
 	pw[passlen] = '\0';
-	if (!creds_usable(c, (long long)time(NULL))) {
-		/* spend the same time, so timing tells no user names */
-		tls_password_check(pw, g.dummy);
-		explicit_bzero(pw, sizeof(pw));
-		return SASL_BADAUTH;
-	}
-	ok = tls_password_check(pw, c->scrypt) == 1;
+	/* an unusable user spends the same time on the dummy hash, so
+	 * timing tells no user names */
+	ok = creds_usable(c, (long long)time(NULL));
+	snprintf(hash, sizeof(hash), "%s", ok ? c->scrypt : g.dummy);
+	/* the slow part, without the lock: c is not used past here */
+	pthread_mutex_unlock(&sasl_mu);
+	ok = tls_password_check(pw, hash) == 1 && ok;
+	pthread_mutex_lock(&sasl_mu);
 	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(hash, sizeof(hash));
 	return ok ? SASL_OK : SASL_BADAUTH;
 }
 
@@ -349,6 +368,8 @@ void sasl_teardown(void)
 {
 	if (g.ready)
 		sasl_server_done();
+	free(g.mechs[0]);
+	free(g.mechs[1]);
 	creds_free(&g.tab);
 	free(g.path);
 	memset(&g, 0, sizeof(g));
@@ -402,13 +423,27 @@ static int copy_ipport(const char *in, char **out)
 	return *out ? 0 : -1;
 }
 
-struct sasl_srv *sasl_srv_new(const char *service, const char *local,
-			      const char *remote, int tls)
+/* The mechanisms offered with tls (0 or 1), listed by Cyrus once: after
+ * that, making a session context never calls into Cyrus, so the loop
+ * never waits for the lock a worker holds. */
+static const char *mech_list(struct sasl_srv *s)
 {
-	struct sasl_srv *s;
 	const char *list = NULL;
 	unsigned len = 0;
-	int count = 0;
+	int count = 0, t = s->tls != 0;
+
+	if (g.mechs[t] == NULL && conn_get(s) == 0 &&
+	    sasl_listmech(s->conn, NULL, "", " ", "", &list, &len, &count) ==
+		    SASL_OK)
+		g.mechs[t] = strndup(list, len);
+	conn_drop(s);
+	return g.mechs[t];
+}
+
+static struct sasl_srv *srv_new(const char *service, const char *local,
+				 const char *remote, int tls)
+{
+	struct sasl_srv *s;
 
 	if (!g.ready || strlen(service) >= sizeof(s->service))
 		return NULL;
@@ -418,13 +453,27 @@ struct sasl_srv *sasl_srv_new(const char *service, const char *local,
 	snprintf(s->service, sizeof(s->service), "%s", service);
 	s->tls = tls;
 	if (copy_ipport(local, &s->local) < 0 ||
-	    copy_ipport(remote, &s->remote) < 0 || conn_get(s) < 0 ||
-	    sasl_listmech(s->conn, NULL, "", " ", "", &list, &len, &count) !=
-		    SASL_OK ||
-	    (s->mechs = strndup(list, len)) == NULL) {
-		sasl_srv_free(&s);
+	    copy_ipport(remote, &s->remote) < 0 ||
+	    (s->mechs = mech_list(s)) == NULL) {
+		free(s->local);
+		free(s->remote);
+		free(s);
 		return NULL;
 	}
+	return s;
+}
+
+struct sasl_srv *sasl_srv_new(const char *service, const char *local,
+			      const char *remote, int tls)
+{
+	struct sasl_srv *s;
+	int t = tls != 0;
+
+	if (g.mechs[t] != NULL)	/* only the loop writes it, once */
+		return srv_new(service, local, remote, tls);
+	pthread_mutex_lock(&sasl_mu);
+	s = srv_new(service, local, remote, tls);
+	pthread_mutex_unlock(&sasl_mu);
 	return s;
 }
 
@@ -434,10 +483,13 @@ void sasl_srv_free(struct sasl_srv **sp)
 
 	if (s == NULL)
 		return;
-	conn_drop(s);
+	if (s->conn) {
+		pthread_mutex_lock(&sasl_mu);
+		conn_drop(s);
+		pthread_mutex_unlock(&sasl_mu);
+	}
 	free(s->local);
 	free(s->remote);
-	free(s->mechs);
 	explicit_bzero(s, sizeof(*s));
 	free(s);
 	*sp = NULL;
@@ -506,7 +558,11 @@ static enum sasl_res answer(struct sasl_srv *s, int rc, const char *out,
 	if (r == SASL_RES_OK) {
 		if (sasl_getprop(s->conn, SASL_USERNAME, &user) != SASL_OK)
 			user = NULL;
-		return finish(s, user);
+		r = finish(s, user);
+		/* the exchange is over (no security layer): nothing of Cyrus
+		 * is left for the loop to free */
+		conn_drop(s);
+		return r;
 	}
 	conn_drop(s);
 	return r;
@@ -522,8 +578,8 @@ static int decode(const char *b64, struct sbuf *raw)
 	return tls_unbase64(b64, n, raw);
 }
 
-enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
-			     const char *initial, struct sbuf *chal)
+static enum sasl_res srv_start(struct sasl_srv *s, const char *mech,
+			       const char *initial, struct sbuf *chal)
 {
 	const char *out = NULL;
 	unsigned outlen = 0;
@@ -548,12 +604,12 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 		sbuf_free(&raw);
 		return SASL_RES_TEMP;
 	}
-	g.cur = s;
+	in_call = s;
 	rc = sasl_server_start(s->conn, mech, initial ? (raw.data ? raw.data
 								 : "")
 						     : NULL,
 			       (unsigned)raw.len, &out, &outlen);
-	g.cur = NULL;
+	in_call = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
@@ -561,8 +617,8 @@ enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
 	return r;
 }
 
-enum sasl_res sasl_srv_step(struct sasl_srv *s, const char *response,
-			    struct sbuf *chal)
+static enum sasl_res srv_step(struct sasl_srv *s, const char *response,
+			      struct sbuf *chal)
 {
 	const char *out = NULL;
 	unsigned outlen = 0;
@@ -581,32 +637,33 @@ enum sasl_res sasl_srv_step(struct sasl_srv *s, const char *response,
 		conn_drop(s);
 		return SASL_RES_BADPROT;
 	}
-	g.cur = s;
+	in_call = s;
 	rc = sasl_server_step(s->conn, raw.data ? raw.data : "",
 			      (unsigned)raw.len, &out, &outlen);
-	g.cur = NULL;
+	in_call = NULL;
 	if (raw.data)
 		explicit_bzero(raw.data, raw.len);
 	sbuf_free(&raw);
 	return answer(s, rc, out, outlen, chal);
 }
 
-enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
-				   const char *pass)
+static enum sasl_res srv_check_plain(struct sasl_srv *s, const char *user,
+				     const char *pass)
 {
 	size_t ul = strlen(user), pl = strlen(pass);
 	int rc;
 
 	s->user[0] = '\0';
-	s->tried[0] = '\0';
+	/* the name given counts for the limits, even one SASL refuses */
+	set_tried(s, user);
 	conn_drop(s);
 	if (ul == 0 || ul > LIM_PATH || pl == 0 || pl >= SASL_PASS_MAX)
 		return SASL_RES_FAIL;
 	if (conn_get(s) < 0)
 		return SASL_RES_TEMP;
-	g.cur = s;
+	in_call = s;
 	rc = sasl_checkpass(s->conn, user, (unsigned)ul, pass, (unsigned)pl);
-	g.cur = NULL;
+	in_call = NULL;
 	if (rc == SASL_OK) {
 		char low[LIM_PATH + 1];
 		size_t i;
@@ -619,6 +676,39 @@ enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
 	conn_drop(s);
 	return map_result(rc) == SASL_RES_TEMP ? SASL_RES_TEMP
 					       : SASL_RES_FAIL;
+}
+
+enum sasl_res sasl_srv_start(struct sasl_srv *s, const char *mech,
+			     const char *initial, struct sbuf *chal)
+{
+	enum sasl_res r;
+
+	pthread_mutex_lock(&sasl_mu);
+	r = srv_start(s, mech, initial, chal);
+	pthread_mutex_unlock(&sasl_mu);
+	return r;
+}
+
+enum sasl_res sasl_srv_step(struct sasl_srv *s, const char *response,
+			    struct sbuf *chal)
+{
+	enum sasl_res r;
+
+	pthread_mutex_lock(&sasl_mu);
+	r = srv_step(s, response, chal);
+	pthread_mutex_unlock(&sasl_mu);
+	return r;
+}
+
+enum sasl_res sasl_srv_check_plain(struct sasl_srv *s, const char *user,
+				   const char *pass)
+{
+	enum sasl_res r;
+
+	pthread_mutex_lock(&sasl_mu);
+	r = srv_check_plain(s, user, pass);
+	pthread_mutex_unlock(&sasl_mu);
+	return r;
 }
 
 const char *sasl_srv_user(const struct sasl_srv *s)

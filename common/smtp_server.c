@@ -543,7 +543,7 @@ static void read_commands(struct srv_session *ss)
 
 	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
 	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
-	       in->len > 0) {
+	       ss->auth_job == NULL && in->len > 0) {
 		/* RFC 4954 4: responses may be longer than commands */
 		lim = ss->auth_wait ? LIM_AUTH_LINE + 2 : LIM_CMD_LINE;
 		lf = memchr(in->data, '\n', in->len);

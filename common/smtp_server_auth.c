@@ -5,7 +5,10 @@
  *	AUTH mechanism [initial-response], then 334 challenges and client
  *	response lines (up to LIM_AUTH_LINE octets, "*" cancels) until 235,
  *	535 or an error. The SASL work is sasl.h's; this file keeps the
- *	protocol in step and applies the failed-login limits of authlimit.h
+ *	protocol in step and applies the failed-login limits of authlimit.h.
+ *	Each SASL call runs on a worker thread (sasl_async.h), the session
+ *	paused until its outcome is back, so a password check never holds
+ *	up the other sessions. The limits apply
  *	per client address and per user name tried (a failure's 535 is
  *	held back by the delay authlimit asks for, the session paused
  *	meanwhile; a locked-out user is refused even with the right
@@ -24,6 +27,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
 
@@ -64,27 +68,27 @@ void srv_auth_reset(struct srv_session *ss)
 		evloop_timer_cancel(ss->pub.srv->loop, ss->auth_delay);
 		ss->auth_delay = NULL;
 	}
+	/* a login being checked: the job frees the context, later */
+	sasl_async_abandon(&ss->auth_job, &ss->sasl);
 	sasl_srv_free(&ss->sasl);
 	free(ss->pub.auth_user);
 	ss->pub.auth_user = NULL;
 	end_exchange(ss);
 }
 
-static int limit_key(char *key, size_t len, const char *kind,
-		     const char *val)
-{
-	return snprintf(key, len, "%s:%s", kind, val) < (int)len;
-}
-
-/* Is key kind:val locked out? */
-static int locked(struct srv_session *ss, const char *kind, const char *val)
+/* Is the client address (user NULL) or user locked out? */
+static int locked(struct srv_session *ss, const char *user)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	char key[LIM_PATH + 16];
 
-	return srv->cfg.authlimit && val &&
-	       limit_key(key, sizeof(key), kind, val) &&
-	       authlimit_blocked(srv->cfg.authlimit, key,
+	if (srv->cfg.authlimit == NULL)
+		return 0;
+	if (user)
+		authlimit_user_key(user, key, sizeof(key));
+	else
+		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
+	return authlimit_blocked(srv->cfg.authlimit, key,
 				 evloop_now(srv->loop));
 }
 
@@ -112,10 +116,12 @@ static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
 		 ss->pub.client_addr, ss->auth_mech, user, why);
 	if (srv->cfg.authlimit) {
-		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
-			d1 = authlimit_fail(srv->cfg.authlimit, key, now);
-		if (tried && limit_key(key, sizeof(key), "user", tried))
+		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
+		d1 = authlimit_fail(srv->cfg.authlimit, key, now);
+		if (tried) {
+			authlimit_user_key(tried, key, sizeof(key));
 			d2 = authlimit_fail(srv->cfg.authlimit, key, now);
+		}
 	}
 	end_exchange(ss);
 	if (d2 > d1)
@@ -140,7 +146,7 @@ static void succeeded(struct srv_session *ss)
 		return;
 	}
 	/* the right password does not open a locked-out account */
-	if (locked(ss, "user", user)) {
+	if (locked(ss, user)) {
 		failed(ss, 1, "locked out after too many failures");
 		return;
 	}
@@ -149,11 +155,11 @@ static void succeeded(struct srv_session *ss)
 		failed(ss, 1, safe);
 		return;
 	}
+	/* the user's own count only: one good account must not clear the
+	 * client address of its failures with others */
 	if (srv->cfg.authlimit) {
-		if (limit_key(key, sizeof(key), "ip", ss->pub.client_addr))
-			authlimit_ok(srv->cfg.authlimit, key);
-		if (limit_key(key, sizeof(key), "user", user))
-			authlimit_ok(srv->cfg.authlimit, key);
+		authlimit_user_key(user, key, sizeof(key));
+		authlimit_ok(srv->cfg.authlimit, key);
 	}
 	ss->pub.auth_user = strdup(user);
 	if (ss->pub.auth_user == NULL) {
@@ -203,6 +209,33 @@ static void outcome(struct srv_session *ss, enum sasl_res res,
 	srv_reply(ss, 454, "4.7.0", "Temporary authentication failure");
 }
 
+/* The outcome of a SASL call, back on the loop: the session reads
+ * again unless a failure's answer is delayed. */
+static void sasl_done(void *arg, enum sasl_res res, struct sbuf *chal)
+{
+	struct srv_session *ss = arg;
+
+	ss->auth_job = NULL;
+	if (ss->state == ST_QUIT)
+		return;
+	outcome(ss, res, chal);
+	if (ss->auth_delay == NULL)
+		conn_resume(ss->c);
+	conn_flush(ss->c);
+}
+
+/* A SASL call handed to a worker (j, NULL when it could not be): the
+ * session reads nothing until sasl_done(). */
+static void sasl_wait(struct srv_session *ss, struct sasl_async *j)
+{
+	if (j == NULL) {
+		outcome(ss, SASL_RES_TEMP, NULL);
+		return;
+	}
+	ss->auth_job = j;
+	conn_pause(ss->c);
+}
+
 /* Is mech (uppercase) one of the space-separated mechanisms? */
 static int offered(const char *mechs, const char *mech)
 {
@@ -245,8 +278,6 @@ void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
 {
 	const char *arg = cmd->arg, *initial = NULL;
 	size_t n = strcspn(arg, " "), i;
-	struct sbuf chal;
-	enum sasl_res res;
 
 	if (auth_refused(ss) < 0)
 		return;
@@ -279,23 +310,18 @@ void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd)
 		srv_reply(ss, 504, "5.5.4", "Unrecognized authentication type");
 		return;
 	}
-	if (locked(ss, "ip", ss->pub.client_addr)) {
+	if (locked(ss, NULL)) {
 		failed(ss, 0, "locked out after too many failures");
 		return;
 	}
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	res = sasl_srv_start(ss->sasl, ss->auth_mech, initial, &chal);
+	sasl_wait(ss, sasl_async_start(ss->sasl, ss->auth_mech, initial,
+				       sasl_done, ss));
 	if (initial) /* it is in the input buffer, which we may modify */
 		explicit_bzero((char *)initial, strlen(initial));
-	outcome(ss, res, &chal);
-	sbuf_free(&chal);
 }
 
 void srv_auth_response(struct srv_session *ss, char *line)
 {
-	struct sbuf chal;
-	enum sasl_res res;
-
 	ss->auth_wait = 0;
 	if (line == NULL) {
 		end_exchange(ss);
@@ -308,9 +334,6 @@ void srv_auth_response(struct srv_session *ss, char *line)
 		srv_reply(ss, 501, "5.0.0", "Authentication cancelled");
 		return;
 	}
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	res = sasl_srv_step(ss->sasl, line, &chal);
+	sasl_wait(ss, sasl_async_step(ss->sasl, line, sasl_done, ss));
 	explicit_bzero(line, strlen(line));
-	outcome(ss, res, &chal);
-	sbuf_free(&chal);
 }

@@ -16,6 +16,7 @@ struct conn;
 struct ev_timer;
 struct peerlimit;
 struct sasl_srv;
+struct sasl_async;
 struct smtp_cmd;
 
 enum srv_state {
@@ -42,6 +43,7 @@ struct srv_session {
 	struct smtp_data d;  /* DATA parser state */
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */
+	struct sasl_async *auth_job; /* a SASL call on a worker */
 	int auth_wait;	     /* 334 sent: the next line is a response */
 	struct ev_timer *auth_delay; /* failed login: reply held back */
 	char auth_mech[24];

@@ -25,6 +25,7 @@
 #include "queue.h"
 #include "route.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "stage.h"
 #include "tls.h"
 
@@ -158,6 +159,9 @@ int main(int argc, char **argv)
 	if (msa.rate == NULL || al == NULL)
 		log_fatal("out of memory");
 	msa.loop = evloop_new();
+	if (sasl_async_setup(msa.loop, SASL_ASYNC_THREADS, err,
+			     sizeof(err)) < 0)
+		log_fatal("SASL workers: %s", err);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -191,6 +195,7 @@ int main(int argc, char **argv)
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
 	stage_spool_stop(&msa.spool);
+	sasl_async_teardown();
 	evloop_free(msa.loop);
 	route_table_free(&routes);
 	directory_free(msa.dir);

@@ -22,6 +22,7 @@
 #include "peerlimit.h"
 #include "authlimit.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "store.h"
 #include "store_mbox_int.h"
 #include "store_imap.h"
@@ -231,6 +232,8 @@ int main(int argc, char **argv)
 	if (st.authlimit == NULL || st.logins == NULL)
 		log_fatal("out of memory");
 	loop = evloop_new();
+	if (sasl_async_setup(loop, SASL_ASYNC_THREADS, err, sizeof(err)) < 0)
+		log_fatal("SASL workers: %s", err);
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
@@ -277,6 +280,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2; i++)
 		pop3_server_free(&pop3[i]);
 	store_syncer_stop(&st);
+	sasl_async_teardown();
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);

@@ -69,6 +69,11 @@ int maildir_ok(const struct maildir_batch *b, long handle);
 const char *maildir_mailbox(const struct maildir_batch *b, long handle,
 			    long long *size, const char **folder);
 void maildir_batch_free(struct maildir_batch *b);
+/* Bytes staged for mailbox in b (NULL: none) and not yet counted in
+ * its usage: what the quota must add until the commit is answered.
+ * Reads only what the commit thread never writes. */
+long long maildir_staged_bytes(const struct maildir_batch *b,
+			       const char *mailbox);
 /* Forget the staged files (after the replies went out). */
 void maildir_reset(struct maildir_batch *b);
 
@@ -137,7 +142,9 @@ void store_login_done(struct store *st, struct conn *c, const char *addr,
 
 /* Would storing extra more bytes put user (local@domain) over the quota
  * of the directory? 1 over quota, 0 fine (or no quota). The usage is
- * mbox_usage(), the one count LMTP and IMAP APPEND share. */
+ * mbox_usage(), the one count LMTP and IMAP APPEND share, plus what
+ * LMTP has staged and not yet committed (earlier recipients of the
+ * same message, other messages of the batch, the batch committing). */
 int store_quota_check(struct store *st, const char *user, long long extra);
 
 /* ---- POP3 (store_pop3.c) ---- */

@@ -29,6 +29,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "store.h"
 #include "store_mbox.h"
 #include "tls.h"
@@ -143,6 +144,17 @@ uint64_t imap_now(struct imap_sess *s)
 	return evloop_now(s->srv->loop);
 }
 
+/* The input a session may buffer: a whole command within the parser's
+ * limits of its state (so an unauthenticated client gets a small
+ * buffer, and only a logged-in one room for APPEND's literal). */
+static size_t input_max(const struct imap_server *srv, enum imap_state st)
+{
+	const struct imap_parse_limits *l = st == IMAP_NOTAUTH
+		? &srv->lim_preauth : &srv->lim;
+
+	return l->append_max + l->line_max + 4096;
+}
+
 void imap_set_state(struct imap_sess *s, enum imap_state st)
 {
 	if (s->state == IMAP_SELECTED && st != IMAP_SELECTED) {
@@ -159,6 +171,7 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 				 &s->login_counted);
 		conn_set_min_rate(s->c, imap_store(s)->cfg->sess.min_data_rate);
 		conn_set_timeout(s->c, LIM_IMAP_TIMEOUT_AUTH);
+		s->c->in.max = input_max(s->srv, st);
 	}
 	s->state = st;
 }
@@ -216,6 +229,8 @@ void imap_sess_free(struct imap_sess *s)
 	imap_set_state(s, IMAP_LOGOUT);
 	if (s->delay)
 		evloop_timer_cancel(srv->loop, s->delay);
+	/* a login being checked: the job frees the context, later */
+	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
 	if (s->prev)
 		s->prev->next = s->next;
@@ -394,7 +409,8 @@ static int read_command(struct imap_sess *s)
 	struct imap_cmd cmd;
 	struct imap_parse_out out;
 
-	switch (imap_parse(in->data, in->len, &s->srv->lim, &cmd, &out)) {
+	switch (imap_parse(in->data, in->len, s->state == IMAP_NOTAUTH ?
+			   &s->srv->lim_preauth : &s->srv->lim, &cmd, &out)) {
 	case IMAP_P_MORE:
 		if (out.lit_len > 0 && out.lit_off != s->lit_acked &&
 		    over_quota(s, &cmd, out.lit_len)) {
@@ -537,8 +553,8 @@ void imap_sess_start(struct imap_server *srv, int fd, int implicit)
 	s->implicit = implicit;
 	snprintf(s->id, sizeof(s->id), "IMAP%06llX", ++srv->counter);
 	peer_names(fd, s);
-	s->c = conn_new(srv->loop, fd, srv->lim.append_max +
-			srv->lim.line_max + 4096, &imap_conn_ops, s);
+	s->c = conn_new(srv->loop, fd, input_max(srv, IMAP_NOTAUTH),
+			&imap_conn_ops, s);
 	if (s->c == NULL) {
 		close(fd);
 		free(s);

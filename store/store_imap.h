@@ -132,6 +132,7 @@ struct store;
 struct imap_server;
 struct mbox;
 struct sasl_srv;
+struct sasl_async;
 struct ev_timer;
 
 enum imap_state {
@@ -170,9 +171,11 @@ struct imap_sess {
 	char tag[LIM_IMAP_TAG + 1];	/* of the command in progress */
 	char *user;
 	struct sasl_srv *sasl;
+	struct sasl_async *auth_job;	/* a SASL call on a worker */
 	struct ev_timer *delay;
 	void (*delay_cb)(void *);
 	char method[40];	/* SASL mechanism in progress */
+	int fail_locked;	/* the delayed failure: user locked out */
 	/* selected folder */
 	struct mbox *mbox;
 	char *mbox_name;
@@ -192,6 +195,7 @@ struct imap_server {
 	size_t nsessions;
 	unsigned long long counter;
 	struct imap_parse_limits lim;
+	struct imap_parse_limits lim_preauth;	/* before login */
 };
 
 /* Open the listeners imap_listen (STARTTLS) and imaps_listen (implicit

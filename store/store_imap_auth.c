@@ -7,7 +7,9 @@
  *	LOGINDISABLED and offers no AUTH=, and LOGIN/AUTHENTICATE get
  *	NO [PRIVACYREQUIRED] (unless the store's plaintext_auth allows it
  *	for a loopback test setup). Credentials go to the SASL adapter
- *	(sasl.h); failed logins are counted per client address and per
+ *	(sasl.h) on a worker thread (sasl_async.h): the session reads
+ *	nothing until the outcome is back, and the loop serves the other
+ *	sessions meanwhile; failed logins are counted per client address and per
  *	user (authlimit.h) and answered after a growing delay, and a
  *	locked-out key is refused at once with [UNAVAILABLE]. Passwords
  *	are wiped from the command after use and never logged.
@@ -21,6 +23,7 @@
 #include "authlimit.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "store.h"
 #include "store_imap.h"
 #include "store_mbox.h"
@@ -129,53 +132,45 @@ void imap_cmd_starttls(struct imap_sess *s, struct imap_cmd *cmd)
 
 /* ---- login ---- */
 
-static void key_ip(struct imap_sess *s, char *out, size_t n)
+/* Is user (NULL: none yet) locked out? */
+static int user_locked(struct imap_sess *s, const char *user)
 {
-	snprintf(out, n, "ip:%s", s->client_addr);
-}
+	struct authlimit *al = imap_store(s)->authlimit;
+	char k[LIM_PATH + 16];
 
-static void key_user(const char *user, char *out, size_t n)
-{
-	size_t i;
-
-	snprintf(out, n, "user:%s", user);
-	for (i = 0; out[i]; i++)
-		if (out[i] >= 'A' && out[i] <= 'Z')
-			out[i] = (char)(out[i] - 'A' + 'a');
+	if (al == NULL || user == NULL)
+		return 0;
+	authlimit_user_key(user, k, sizeof(k));
+	return authlimit_blocked(al, k, imap_now(s));
 }
 
 /* Locked out (client address, or user when given)? */
 static int locked(struct imap_sess *s, const char *user)
 {
 	struct authlimit *al = imap_store(s)->authlimit;
-	char k[400];
+	char k[LIM_PATH + 16];
 
 	if (al == NULL)
 		return 0;
-	key_ip(s, k, sizeof(k));
-	if (authlimit_blocked(al, k, imap_now(s)))
-		return 1;
-	if (user == NULL)
-		return 0;
-	key_user(user, k, sizeof(k));
-	return authlimit_blocked(al, k, imap_now(s));
+	authlimit_ip_key(s->client_addr, k, sizeof(k));
+	return authlimit_blocked(al, k, imap_now(s)) || user_locked(s, user);
 }
 
 static void login_ok(struct imap_sess *s, const char *method)
 {
 	struct store *st = imap_store(s);
 	const char *user = sasl_srv_user(s->sasl);
-	char err[256], k[400];
+	char err[256], k[LIM_PATH + 16];
 
 	s->mode = IMAP_MODE_CMD;
 	if (user == NULL || (s->user = strdup(user)) == NULL) {
 		imap_no(s, s->tag, "[UNAVAILABLE] Internal error");
 		return;
 	}
+	/* the user's own count only: a good login to one account must not
+	 * clear the client address of its failures with others */
 	if (st->authlimit) {
-		key_ip(s, k, sizeof(k));
-		authlimit_ok(st->authlimit, k);
-		key_user(user, k, sizeof(k));
+		authlimit_user_key(user, k, sizeof(k));
 		authlimit_ok(st->authlimit, k);
 	}
 	if (mbox_user_prepare(st->mbox, user, err, sizeof(err)) < 0)
@@ -193,45 +188,57 @@ static void fail_answer(void *arg)
 {
 	struct imap_sess *s = arg;
 
-	imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
+	if (s->fail_locked)
+		imap_no(s, s->tag, "[UNAVAILABLE] Too many failed logins, "
+			"try again later");
+	else
+		imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication "
+			"failed");
 	imap_resume(s);
 }
 
-/* A failed login: count it, answer after the delay. */
+/* A failed login: count it, answer after the delay (that the user is
+ * locked out when is_locked, right password or not). */
 static void login_failed(struct imap_sess *s, const char *user,
-			 const char *method)
+			 const char *method, int is_locked)
 {
 	struct authlimit *al = imap_store(s)->authlimit;
-	char k[400], safe[300];
+	char k[LIM_PATH + 16], safe[300];
 	uint64_t d = 1000, d2;
 
-	if (user == NULL && s->sasl)
-		user = sasl_srv_tried_user(s->sasl);
 	log_safe(safe, sizeof(safe), user ? user : "");
-	log_info("%s: login failed: user=%s, method=%s, client=[%s]", s->id,
-		 user ? safe : "?", method, s->client_addr);
+	log_info("%s: login failed: user=%s, method=%s, client=[%s]%s", s->id,
+		 user ? safe : "?", method, s->client_addr,
+		 is_locked ? ", reason=too many failures" : "");
 	s->nerrors++;
 	if (al) {
-		key_ip(s, k, sizeof(k));
+		authlimit_ip_key(s->client_addr, k, sizeof(k));
 		d = authlimit_fail(al, k, imap_now(s));
 		if (user) {
-			key_user(user, k, sizeof(k));
+			authlimit_user_key(user, k, sizeof(k));
 			d2 = authlimit_fail(al, k, imap_now(s));
 			d = d2 > d ? d2 : d;
 		}
 	}
+	s->fail_locked = is_locked;
 	imap_wait(s);
 	imap_delay(s, d, fail_answer);
 }
 
-/* The outcome of a SASL step, LOGIN included. */
+/* The outcome of a SASL step, LOGIN included. Only now does an
+ * AUTHENTICATE tell who the user is: a locked-out user is refused
+ * whatever the password was. */
 static void sasl_result(struct imap_sess *s, enum sasl_res r,
 			struct sbuf *chal, const char *user,
 			const char *method)
 {
 	switch (r) {
 	case SASL_RES_OK:
-		login_ok(s, method);
+		user = sasl_srv_user(s->sasl);
+		if (user_locked(s, user))
+			login_failed(s, user, method, 1);
+		else
+			login_ok(s, method);
 		break;
 	case SASL_RES_CONTINUE:
 		s->mode = IMAP_MODE_SASL;
@@ -239,7 +246,9 @@ static void sasl_result(struct imap_sess *s, enum sasl_res r,
 			    : "");
 		break;
 	case SASL_RES_FAIL:
-		login_failed(s, user, method);
+		if (user == NULL && s->sasl)
+			user = sasl_srv_tried_user(s->sasl);
+		login_failed(s, user, method, user_locked(s, user));
 		break;
 	case SASL_RES_BADPROT:
 		s->mode = IMAP_MODE_CMD;
@@ -277,11 +286,37 @@ static int may_login(struct imap_sess *s, const char *tag, const char *user)
 	return 0;
 }
 
+/* The outcome of a SASL call, back on the loop: the session reads
+ * again unless the answer is delayed. */
+static void sasl_done(void *arg, enum sasl_res r, struct sbuf *chal)
+{
+	struct imap_sess *s = arg;
+
+	s->auth_job = NULL;
+	if (s->state == IMAP_LOGOUT)
+		return;
+	sasl_result(s, r, chal, NULL, s->method);
+	if (s->mode != IMAP_MODE_WAIT)
+		conn_resume(s->c);
+	conn_flush(s->c);
+}
+
+/* A SASL call handed to a worker (j, NULL when it could not be): the
+ * session waits for sasl_done(). */
+static void sasl_wait(struct imap_sess *s, struct sasl_async *j)
+{
+	if (j == NULL) {
+		sasl_result(s, SASL_RES_TEMP, NULL, NULL, s->method);
+		return;
+	}
+	s->auth_job = j;
+	imap_wait(s);
+}
+
 void imap_cmd_login(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *user = imap_arg_str(cmd, 0);
 	const char *pass = imap_arg_str(cmd, 1);
-	enum sasl_res r;
 
 	if (cmd->nargs != 2 || user == NULL || pass == NULL) {
 		imap_bad(s, cmd->tag, "Syntax: LOGIN user password");
@@ -289,8 +324,8 @@ void imap_cmd_login(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	if (may_login(s, cmd->tag, user) < 0)
 		goto wipe;
-	r = sasl_srv_check_plain(s->sasl, user, pass);
-	sasl_result(s, r, NULL, user, "LOGIN");
+	snprintf(s->method, sizeof(s->method), "LOGIN");
+	sasl_wait(s, sasl_async_plain(s->sasl, user, pass, sasl_done, s));
 wipe:
 	if (cmd->nargs >= 2 && cmd->args[1].type != IMAP_ARG_LIST)
 		memset((char *)cmd->args[1].s, 0, cmd->args[1].len);
@@ -300,7 +335,6 @@ void imap_cmd_authenticate(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *mech = imap_arg_str(cmd, 0);
 	const char *ir = imap_arg_str(cmd, 1);
-	struct sbuf chal;
 	char m[40];
 
 	if (mech == NULL || cmd->args[0].type != IMAP_ARG_ATOM ||
@@ -313,22 +347,14 @@ void imap_cmd_authenticate(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	log_safe(m, sizeof(m), mech);
 	snprintf(s->method, sizeof(s->method), "%s", m);
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_start(s->sasl, mech, ir, &chal), &chal, NULL,
-		    s->method);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_start(s->sasl, mech, ir, sasl_done, s));
 	if (ir)
 		memset((char *)ir, 0, strlen(ir));
 }
 
 void imap_sasl_line(struct imap_sess *s, const char *line)
 {
-	struct sbuf chal;
-
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal, NULL,
-		    s->method);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_step(s->sasl, line, sasl_done, s));
 	memset((char *)line, 0, strlen(line));
 }
 

@@ -80,6 +80,9 @@ struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
 	srv->lim.append_max = (size_t)st->cfg->max_message_size;
 	srv->lim.args_max = LIM_IMAP_ARGS;
 	srv->lim.depth_max = LIM_IMAP_DEPTH;
+	srv->lim_preauth = srv->lim;
+	srv->lim_preauth.literal_max = LIM_IMAP_PREAUTH_LITERAL;
+	srv->lim_preauth.append_max = LIM_IMAP_PREAUTH_LITERAL;
 	if ((fd >= 0 && evloop_add(loop, fd, EPOLLIN, on_accept_plain,
 				   srv) < 0) ||
 	    (fd_tls >= 0 && evloop_add(loop, fd_tls, EPOLLIN, on_accept_tls,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -203,6 +204,18 @@ const char *maildir_mailbox(const struct maildir_batch *b, long handle,
 	*size = (long long)b->s[handle].size;
 	*folder = b->s[handle].folder ? b->s[handle].folder : "INBOX";
 	return b->s[handle].mailbox;
+}
+
+long long maildir_staged_bytes(const struct maildir_batch *b,
+				const char *mailbox)
+{
+	long long total = 0;
+	size_t i;
+
+	for (i = 0; b && i < b->n; i++)
+		if (strcasecmp(b->s[i].mailbox, mailbox) == 0)
+			total += (long long)b->s[i].size;
+	return total;
 }
 
 void maildir_reset(struct maildir_batch *b)

@@ -26,6 +26,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "sbuf.h"
 #include "tls.h"
 
@@ -83,6 +84,8 @@ static void session_free(struct pop3_sess *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	s->srv->nsessions--;
+	/* a login being checked: the job frees the context, later */
+	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
 	conn_free(s->c);
 	free(s->user);
@@ -221,8 +224,8 @@ static void on_read(void *arg)
 	enum pop3_line r;
 	size_t len, used;
 
-	while (s->state != P_QUIT && s->delay == NULL && !s->c->handshaking &&
-	       in->len > 0) {
+	while (s->state != P_QUIT && s->delay == NULL &&
+	       s->auth_job == NULL && !s->c->handshaking && in->len > 0) {
 		r = pop3_read_line(&s->rd, in->data, in->len,
 				   s->state == P_SASL ? LIM_AUTH_LINE + 2
 						      : POP3_CMD_LINE,

@@ -3,7 +3,8 @@
  *	store_pop3_auth - POP3 logins: USER/PASS and AUTH (RFC 1939, 5034)
  * DESCRIPTION
  *	Both go through common/sasl.h (Cyrus SASL against the credentials
- *	snapshot). Each failed login counts against the client address and
+ *	snapshot) on a worker thread (sasl_async.h), the session paused
+ *	until the outcome is back. Each failed login counts against the client address and
  *	the user it named (authlimit) and is answered only after the delay
  *	it earned, the session paused meanwhile; a locked-out address or
  *	user is refused without a check, or, with SASL, as soon as the user
@@ -20,6 +21,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "sasl.h"
+#include "sasl_async.h"
 #include "sbuf.h"
 
 #include "store_pop3_int.h"
@@ -41,26 +43,31 @@ struct sasl_srv *pop3_sasl(struct pop3_sess *s)
 	return s->sasl;
 }
 
-static void ipkey(const struct pop3_sess *s, char *out, size_t n)
+/* Is user (NULL: not known yet) locked out? */
+static int user_locked(struct pop3_sess *s, const char *user)
 {
-	snprintf(out, n, "ip:%s", s->client);
+	char key[LIM_PATH + 16];
+
+	if (user == NULL)
+		return 0;
+	authlimit_user_key(user, key, sizeof(key));
+	return authlimit_blocked(s->srv->st->authlimit, key,
+				 evloop_now(s->srv->loop));
 }
 
 /* Refuse at once when the client or the user is locked out. */
 static int locked_out(struct pop3_sess *s, const char *user)
 {
-	struct authlimit *al = s->srv->st->authlimit;
-	uint64_t now = evloop_now(s->srv->loop);
-	char key[LIM_PATH + 16];
+	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
 
-	ipkey(s, key, sizeof(key));
-	if (!authlimit_blocked(al, key, now)) {
-		snprintf(key, sizeof(key), "user:%s", user ? user : "");
-		if (user == NULL || !authlimit_blocked(al, key, now))
-			return 0;
-	}
+	authlimit_ip_key(s->client, key, sizeof(key));
+	if (!authlimit_blocked(s->srv->st->authlimit, key,
+			       evloop_now(s->srv->loop)) &&
+	    !user_locked(s, user))
+		return 0;
 	log_info("%s: pop3 login refused: client=[%s], user=%s, reason=too "
-		 "many failures", s->id, s->client, user ? user : "-");
+		 "many failures", s->id, s->client,
+		 user ? log_safe(safe, sizeof(safe), user) : "-");
 	pop3_reply(s, "-ERR [SYS/TEMP] Too many failed logins, try again "
 		   "later");
 	return 1;
@@ -71,31 +78,38 @@ static void delayed_fail(void *arg)
 	struct pop3_sess *s = arg;
 
 	s->delay = NULL;
-	pop3_reply(s, "-ERR [AUTH] Authentication failed");
+	if (s->fail_locked)
+		pop3_reply(s, "-ERR [SYS/TEMP] Too many failed logins, try "
+			   "again later");
+	else
+		pop3_reply(s, "-ERR [AUTH] Authentication failed");
 	conn_resume(s->c);
 	conn_flush(s->c);
 }
 
-/* A failed login: count it, answer after the delay it earned. */
+/* A failed login: count it, answer after the delay it earned (that the
+ * user is locked out when is_locked, whatever the password was). */
 static void login_failed(struct pop3_sess *s, const char *user,
-			 const char *method)
+			 const char *method, int is_locked)
 {
 	struct authlimit *al = s->srv->st->authlimit;
 	uint64_t now = evloop_now(s->srv->loop), d, du;
 	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
 
-	ipkey(s, key, sizeof(key));
+	authlimit_ip_key(s->client, key, sizeof(key));
 	d = authlimit_fail(al, key, now);
 	if (user) {
-		snprintf(key, sizeof(key), "user:%s", user);
+		authlimit_user_key(user, key, sizeof(key));
 		du = authlimit_fail(al, key, now);
 		d = du > d ? du : d;
 	}
 	log_info("%s: pop3 login failed: client=[%s], user=%s, method=%s, "
-		 "delay=%llums", s->id, s->client,
+		 "delay=%llums%s", s->id, s->client,
 		 user ? log_safe(safe, sizeof(safe), user) : "-", method,
-		 (unsigned long long)d);
+		 (unsigned long long)d,
+		 is_locked ? ", reason=too many failures" : "");
 	pop3_set_state(s, P_AUTH);
+	s->fail_locked = is_locked;
 	s->delay = evloop_timer(s->srv->loop, d, delayed_fail, s);
 	if (s->delay == NULL)
 		delayed_fail(s);
@@ -118,7 +132,7 @@ static void login_ok(struct pop3_sess *s, const char *user,
 	}
 	/* only the user's count: one good account must not clear the
 	 * client address of its failures with others */
-	snprintf(key, sizeof(key), "user:%s", user);
+	authlimit_user_key(user, key, sizeof(key));
 	authlimit_ok(s->srv->st->authlimit, key);
 	pop3_enter_transaction(s, user, method);
 }
@@ -127,20 +141,27 @@ static void login_ok(struct pop3_sess *s, const char *user,
 static void sasl_result(struct pop3_sess *s, enum sasl_res r,
 			const struct sbuf *chal)
 {
+	const char *user;
+
 	switch (r) {
 	case SASL_RES_CONTINUE:
 		pop3_set_state(s, P_SASL);
 		/* RFC 5034 section 4: "+" SP base64, "+ " when empty */
-		pop3_reply(s, "+ %s", chal->data ? chal->data : "");
+		pop3_reply(s, "+ %s", chal && chal->data ? chal->data : "");
 		return;
 	case SASL_RES_OK:
 		pop3_set_state(s, P_AUTH);
-		/* the user is known only now: a locked-out one stays out */
-		if (!locked_out(s, sasl_srv_user(s->sasl)))
-			login_ok(s, sasl_srv_user(s->sasl), s->mech);
+		/* the user is known only now: a locked-out one stays out,
+		 * answered as a wrong password would be */
+		user = sasl_srv_user(s->sasl);
+		if (user_locked(s, user))
+			login_failed(s, user, s->mech, 1);
+		else
+			login_ok(s, user, s->mech);
 		return;
 	case SASL_RES_FAIL:
-		login_failed(s, sasl_srv_tried_user(s->sasl), s->mech);
+		user = sasl_srv_tried_user(s->sasl);
+		login_failed(s, user, s->mech, user_locked(s, user));
 		return;
 	case SASL_RES_BADPROT:
 		pop3_set_state(s, P_AUTH);
@@ -154,11 +175,36 @@ static void sasl_result(struct pop3_sess *s, enum sasl_res r,
 	}
 }
 
+/* The outcome of a SASL call, back on the loop: the session reads
+ * again unless a failure's answer is delayed. */
+static void sasl_done(void *arg, enum sasl_res r, struct sbuf *chal)
+{
+	struct pop3_sess *s = arg;
+
+	s->auth_job = NULL;
+	if (s->state == P_QUIT)
+		return;
+	sasl_result(s, r, chal);
+	if (s->delay == NULL)
+		conn_resume(s->c);
+	conn_flush(s->c);
+}
+
+/* A SASL call handed to a worker (j, NULL when it could not be): the
+ * session reads nothing until sasl_done(). */
+static void sasl_wait(struct pop3_sess *s, struct sasl_async *j)
+{
+	if (j == NULL) {
+		sasl_result(s, SASL_RES_TEMP, NULL);
+		return;
+	}
+	s->auth_job = j;
+	conn_pause(s->c);
+}
+
 void pop3_auth(struct pop3_sess *s, const struct pop3_cmd *cmd)
 {
 	struct sasl_srv *sasl = pop3_sasl(s);
-	struct sbuf chal;
-	const char *m;
 
 	if (sasl == NULL) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
@@ -179,30 +225,20 @@ void pop3_auth(struct pop3_sess *s, const struct pop3_cmd *cmd)
 	}
 	if (locked_out(s, NULL))
 		return;
-	m = cmd->arg[0];
-	snprintf(s->mech, sizeof(s->mech), "%.20s", m);
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_start(sasl, m, cmd->nargs > 1 ? cmd->arg[1]
-							      : NULL,
-				      &chal),
-		    &chal);
-	sbuf_free(&chal);
+	snprintf(s->mech, sizeof(s->mech), "%.20s", cmd->arg[0]);
+	sasl_wait(s, sasl_async_start(sasl, cmd->arg[0], cmd->nargs > 1 ?
+				      cmd->arg[1] : NULL, sasl_done, s));
 }
 
 void pop3_sasl_line(struct pop3_sess *s, const char *line)
 {
-	struct sbuf chal;
-
-	sbuf_init(&chal, LIM_AUTH_LINE);
-	sasl_result(s, sasl_srv_step(s->sasl, line, &chal), &chal);
-	sbuf_free(&chal);
+	sasl_wait(s, sasl_async_step(s->sasl, line, sasl_done, s));
 }
 
 void pop3_pass(struct pop3_sess *s, const struct pop3_cmd *cmd)
 {
 	struct sasl_srv *sasl;
 	char user[POP3_ARG_MAX + 1];
-	enum sasl_res r;
 
 	if (s->user_arg[0] == '\0') {
 		pop3_reply(s, "-ERR USER first");
@@ -213,12 +249,7 @@ void pop3_pass(struct pop3_sess *s, const struct pop3_cmd *cmd)
 	if (locked_out(s, user))
 		return;
 	sasl = pop3_sasl(s);
-	r = sasl ? sasl_srv_check_plain(sasl, user, cmd->arg[0])
-		 : SASL_RES_TEMP;
-	if (r == SASL_RES_OK)
-		login_ok(s, sasl_srv_user(sasl), "USER");
-	else if (r == SASL_RES_TEMP)
-		pop3_reply(s, "-ERR [SYS/TEMP] Authentication unavailable");
-	else
-		login_failed(s, user, "USER");
+	snprintf(s->mech, sizeof(s->mech), "USER");
+	sasl_wait(s, sasl ? sasl_async_plain(sasl, user, cmd->arg[0],
+					     sasl_done, s) : NULL);
 }

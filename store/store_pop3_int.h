@@ -21,6 +21,7 @@ struct conn;
 struct ev_timer;
 struct mbox;
 struct sasl_srv;
+struct sasl_async;
 
 enum pop3_state { P_AUTH, P_SASL, P_TRANS, P_QUIT };
 
@@ -47,9 +48,11 @@ struct pop3_sess {
 	int login_counted;		 /* in st->logins (store_login.c) */
 	char user_arg[POP3_ARG_MAX + 1]; /* USER, until PASS */
 	struct sasl_srv *sasl;		 /* made on first use */
+	struct sasl_async *auth_job;	 /* a SASL call on a worker */
 	char mech[24];			 /* of the AUTH under way */
 	char *user;			 /* after login */
 	struct ev_timer *delay;		 /* a failed login's answer */
+	int fail_locked;		 /* ... that the user is locked */
 	/* TRANSACTION */
 	struct mbox *mbox;
 	uint32_t count;
