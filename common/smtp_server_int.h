@@ -35,6 +35,7 @@ struct srv_session {
 	int have_mail;
 	int skipping;	     /* discarding an over-long command line */
 	size_t owed;	     /* data replies the stage still owes */
+	int hook_wait;	     /* a hook said SMTP_HOOK_LATER: hold commands */
 	/* DATA parser state */
 	int d_bad;	     /* bare CR or LF seen */
 	int d_toobig;	     /* over max_size */
