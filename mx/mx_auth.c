@@ -103,7 +103,7 @@ static void spf_result(struct mx_auth *a)
 
 	a->spf_res = spf_check_result(a->spf, &why);
 	a->mx->counters.spf[a->spf_res]++;
-	log_info("%s: spf=%s smtp.mailfrom=<%s> client=[%s] (%s)", s->id,
+	log_info("%s: spf=%s smtp.mailfrom=<%s> ip=%s (%s)", s->id,
 		 spf_result_name((enum spf_result)a->spf_res), s->env.from,
 		 s->client_addr, why);
 }
