@@ -329,3 +329,15 @@ void dkim_signers_free(struct dkim_signer **list)
 	}
 	free(list);
 }
+
+/* ---- the canonicalizations, for dkim_verify.c ---- */
+
+int dkim_canon_header_relaxed(const char *p, size_t len, struct sbuf *out)
+{
+	return canon_header(p, len, out);
+}
+
+int dkim_canon_body_relaxed(const char *p, const char *end, struct sbuf *out)
+{
+	return canon_body(p, end, out);
+}

@@ -41,4 +41,10 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 int dkim_from_domain(const char *msg, size_t len, char *out, size_t outlen,
 		     const char **why_r);
 
+/* RFC 6376 3.4.2: append the relaxed form of one header field
+ * (p[0..len), with its CRLF) to out, ending in CRLF. 0 or -1. */
+int dkim_canon_header_relaxed(const char *p, size_t len, struct sbuf *out);
+/* RFC 6376 3.4.4: append the relaxed form of the body [p, end). */
+int dkim_canon_body_relaxed(const char *p, const char *end, struct sbuf *out);
+
 #endif

@@ -31,6 +31,9 @@ struct dns_req {
 	struct dns_addr_result addr;
 	void (*mx_cb)(void *, const struct dns_mx_result *);
 	void (*addr_cb)(void *, const struct dns_addr_result *);
+	/* dns_query(): rr set, answered through rr_cb */
+	struct dns_rr_result *rr;
+	void (*rr_cb)(void *, const struct dns_rr_result *);
 	void *arg;
 	struct dns_req *next;
 };
@@ -50,6 +53,7 @@ struct dns {
 };
 
 static void rearm(struct dns *d);
+static void rr_answer(struct dns_req *r);
 
 static void on_fd(void *arg, uint32_t events)
 {
@@ -131,7 +135,9 @@ static void deliver(void *arg)
 		d->done = r->next;
 		if (d->done == NULL)
 			d->done_tail = NULL;
-		if (r->is_mx)
+		if (r->rr_cb)
+			rr_answer(r);
+		else if (r->is_mx)
 			r->mx_cb(r->arg, &r->mx);
 		else
 			r->addr_cb(r->arg, &r->addr);
@@ -291,6 +297,163 @@ void dns_addr(struct dns *d, const char *host,
 	hints.ai_flags = ARES_AI_NOSORT;
 	r->addr_cb = cb;
 	ares_getaddrinfo(d->ch, host, NULL, &hints, addr_done, r);
+	rearm(d);
+}
+
+/* ---- dns_query(): one RR type, for SPF, DKIM and DMARC ---- */
+
+static void rr_answer(struct dns_req *r)
+{
+	size_t i;
+
+	r->rr_cb(r->arg, r->rr);
+	for (i = 0; i < r->rr->n; i++)
+		free(r->rr->rr[i]);
+	free(r->rr);
+}
+
+static void rr_add(struct dns_rr_result *res, const void *p, size_t len)
+{
+	char *c;
+
+	if (res->n >= DNS_MAX_RR || len > DNS_MAX_RR_LEN)
+		return;
+	c = malloc(len + 1);
+	if (c == NULL)
+		log_fatal("out of memory");
+	memcpy(c, p, len);
+	c[len] = '\0';
+	res->rr[res->n] = c;
+	res->len[res->n++] = len;
+}
+
+/* TXT: the strings of one record are joined (RFC 7208 3.3). */
+static int parse_txt(const unsigned char *abuf, int alen,
+		     struct dns_rr_result *res)
+{
+	struct ares_txt_ext *txt = NULL, *t;
+	char *buf = malloc(DNS_MAX_RR_LEN);
+	size_t blen = 0;
+	int have = 0, over = 0, rc;
+
+	if (buf == NULL)
+		log_fatal("out of memory");
+	rc = ares_parse_txt_reply_ext(abuf, alen, &txt);
+	for (t = rc == ARES_SUCCESS ? txt : NULL; t; t = t->next) {
+		if (t->record_start && have) {
+			if (!over)
+				rr_add(res, buf, blen);
+			blen = 0;
+			over = 0;
+		}
+		have = 1;
+		if (t->length > DNS_MAX_RR_LEN - blen)
+			over = 1;
+		else {
+			memcpy(buf + blen, t->txt, t->length);
+			blen += t->length;
+		}
+	}
+	if (have && !over)
+		rr_add(res, buf, blen);
+	free(buf);
+	if (txt)
+		ares_free_data(txt);
+	return rc;
+}
+
+static int parse_addr(const unsigned char *abuf, int alen, int type,
+		      struct dns_rr_result *res)
+{
+	struct ares_addrttl a4[DNS_MAX_RR];
+	struct ares_addr6ttl a6[DNS_MAX_RR];
+	char text[INET6_ADDRSTRLEN];
+	int n = DNS_MAX_RR, i, rc;
+
+	if (type == DNS_T_A)
+		rc = ares_parse_a_reply(abuf, alen, NULL, a4, &n);
+	else
+		rc = ares_parse_aaaa_reply(abuf, alen, NULL, a6, &n);
+	for (i = 0; rc == ARES_SUCCESS && i < n; i++) {
+		if (type == DNS_T_A)
+			inet_ntop(AF_INET, &a4[i].ipaddr, text, sizeof(text));
+		else
+			inet_ntop(AF_INET6, &a6[i].ip6addr, text,
+				  sizeof(text));
+		rr_add(res, text, strlen(text));
+	}
+	return rc;
+}
+
+static int parse_names(const unsigned char *abuf, int alen, int type,
+		       struct dns_rr_result *res)
+{
+	struct ares_mx_reply *mx = NULL, *m;
+	struct hostent *h = NULL;
+	unsigned char dummy[16] = {0};
+	size_t i;
+	int rc;
+
+	if (type == DNS_T_MX) {
+		rc = ares_parse_mx_reply(abuf, alen, &mx);
+		for (m = rc == ARES_SUCCESS ? mx : NULL; m; m = m->next)
+			if (m->host && m->host[0])	/* not a null MX */
+				rr_add(res, m->host, strlen(m->host));
+		if (mx)
+			ares_free_data(mx);
+		return rc;
+	}
+	rc = ares_parse_ptr_reply(abuf, alen, dummy, 4, AF_INET, &h);
+	if (rc == ARES_SUCCESS && h) {
+		for (i = 0; h->h_aliases && h->h_aliases[i]; i++)
+			rr_add(res, h->h_aliases[i], strlen(h->h_aliases[i]));
+		if (res->n == 0 && h->h_name)
+			rr_add(res, h->h_name, strlen(h->h_name));
+	}
+	if (h)
+		ares_free_hostent(h);
+	return rc;
+}
+
+static void rr_done(void *arg, int status, int timeouts, unsigned char *abuf,
+		    int alen)
+{
+	struct dns_req *r = arg;
+	struct dns_rr_result *res = r->rr;
+	int rc = ARES_SUCCESS;
+
+	res->status = map_status(status);
+	if (status == ARES_SUCCESS) {
+		if (res->type == DNS_T_TXT)
+			rc = parse_txt(abuf, alen, res);
+		else if (res->type == DNS_T_A || res->type == DNS_T_AAAA)
+			rc = parse_addr(abuf, alen, res->type, res);
+		else
+			rc = parse_names(abuf, alen, res->type, res);
+		if (res->n == 0)
+			res->status = rc == ARES_SUCCESS || rc == ARES_ENODATA ?
+				      DNS_NODATA : DNS_TEMPFAIL;
+	}
+	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
+		rr_answer(r);
+		free(r);
+		return;
+	}
+	finish(r);
+}
+
+void dns_query(struct dns *d, const char *name, enum dns_type type,
+	       void (*cb)(void *arg, const struct dns_rr_result *r),
+	       void *arg)
+{
+	struct dns_req *r = req_new(d, arg);
+
+	r->rr = calloc(1, sizeof(*r->rr));
+	if (r->rr == NULL)
+		log_fatal("out of memory");
+	r->rr->type = (int)type;
+	r->rr_cb = cb;
+	ares_query(d->ch, name, 1 /* IN */, (int)type, rr_done, r);
 	rearm(d);
 }
 

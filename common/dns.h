@@ -60,4 +60,37 @@ void dns_addr(struct dns *d, const char *host,
 	      void (*cb)(void *arg, const struct dns_addr_result *r),
 	      void *arg);
 
+/* ---- single-type queries (SPF, DKIM, DMARC) ---- */
+
+/* RR types dns_query() knows (RFC 1035, RFC 3596). */
+enum dns_type {
+	DNS_T_A = 1,
+	DNS_T_PTR = 12,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28,
+};
+
+#define DNS_MAX_RR 32		/* records kept of one answer */
+#define DNS_MAX_RR_LEN 8192	/* bytes of one record's text */
+
+/* One answer of dns_query(): rr[i] is NUL-terminated text of len[i]
+ * bytes: a numeric address (A, AAAA), a host name (PTR, MX: the
+ * exchanger only, null MX left out) or a TXT record's strings joined
+ * (RFC 7208 3.3; may hold NULs, hence len). Owned by dns.c, valid only
+ * during the callback. */
+struct dns_rr_result {
+	enum dns_status status;
+	int type;
+	size_t n;
+	char *rr[DNS_MAX_RR];
+	size_t len[DNS_MAX_RR];
+};
+
+/* Look up records of one type (no search list, no hosts file: the
+ * answer is the DNS's). status DNS_OK means n > 0. */
+void dns_query(struct dns *d, const char *name, enum dns_type type,
+	       void (*cb)(void *arg, const struct dns_rr_result *r),
+	       void *arg);
+
 #endif

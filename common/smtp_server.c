@@ -292,6 +292,7 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	struct smtp_reply r;
 	struct addr a;
 	const char *rest, *err;
+	int rc;
 
 	if (ss->state < ST_READY) {
 		srv_reply(ss, 503, "5.5.1", "Error: send HELO/EHLO first");
@@ -343,7 +344,13 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 		return;
 	}
 	ss->pub.path = &a;
-	if (srv->hooks.on_mail && srv->hooks.on_mail(&ss->pub, &r) < 0) {
+	rc = srv->hooks.on_mail ? srv->hooks.on_mail(&ss->pub, &r) : 0;
+	if (rc == SMTP_HOOK_LATER) {
+		ss->pub.path = NULL;
+		ss->hook_wait = 1;
+		return;
+	}
+	if (rc < 0) {
 		ss->pub.path = NULL;
 		srv_reset_txn(ss);
 		reply_struct(ss, &r);
@@ -364,6 +371,7 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 	struct addr a;
 	const char *rest, *err;
 	unsigned opts = ADDR_OPT_POSTMASTER;
+	int rc;
 
 	if (!ss->have_mail) {
 		srv_reply(ss, 503, "5.5.1", "Error: need MAIL command");
@@ -391,8 +399,14 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 		return;
 	}
 	ss->pub.path = &a;
-	if (srv->hooks.on_rcpt &&
-	    srv->hooks.on_rcpt(&ss->pub, a.mailbox, &r) < 0) {
+	rc = srv->hooks.on_rcpt ? srv->hooks.on_rcpt(&ss->pub, a.mailbox, &r)
+				: 0;
+	if (rc == SMTP_HOOK_LATER) {
+		ss->pub.path = NULL;
+		ss->hook_wait = 1;
+		return;
+	}
+	if (rc < 0) {
 		ss->pub.path = NULL;
 		reply_struct(ss, &r);
 		return;
@@ -543,7 +557,7 @@ static void read_commands(struct srv_session *ss)
 
 	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
 	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
-	       ss->auth_job == NULL && in->len > 0) {
+	       ss->auth_job == NULL && !ss->hook_wait && in->len > 0) {
 		/* RFC 4954 4: responses may be longer than commands */
 		lim = ss->auth_wait ? LIM_AUTH_LINE + 2 : LIM_CMD_LINE;
 		lf = memchr(in->data, '\n', in->len);
@@ -583,6 +597,11 @@ static void read_commands(struct srv_session *ss)
 				srv_auth_response(ss, in->data);
 			else
 				do_command(ss, in->data);
+			if (ss->hook_wait) {
+				/* held: the line runs again on resume */
+				lf[-1] = '\r';
+				return;
+			}
 			/* STARTTLS and QUIT empty the buffer themselves */
 			if (in->len >= len)
 				sbuf_consume(in, len);
@@ -615,6 +634,16 @@ static void on_read(void *arg)
 		break;
 	}
 	conn_flush(ss->c);
+}
+
+void smtp_session_resume(struct smtp_session *s)
+{
+	struct srv_session *ss = (struct srv_session *)s;
+
+	if (!ss->hook_wait)
+		return;
+	ss->hook_wait = 0;
+	on_read(ss);
 }
 
 void srv_greet(struct srv_session *ss)

@@ -65,7 +65,13 @@ struct smtp_session {
 };
 
 /* Hooks; all optional. A hook that refuses fills r and returns -1;
- * returning 0 accepts (with the engine's default reply). */
+ * returning 0 accepts (with the engine's default reply). on_mail and
+ * on_rcpt may also return SMTP_HOOK_LATER (an answer needs a lookup):
+ * the engine holds that command, and whatever the client pipelined
+ * after it, until the stage calls smtp_session_resume(); the command
+ * then runs again from the start, hook included, and the hook must
+ * answer 0 or -1 that time. */
+#define SMTP_HOOK_LATER 1
 struct smtp_hooks {
 	int (*on_connect)(struct smtp_session *s, struct smtp_reply *r);
 	int (*on_helo)(struct smtp_session *s, const char *name,
@@ -139,6 +145,11 @@ void smtp_session_reply(struct smtp_session *s, const struct smtp_reply *r);
  * recipient; SMTP: the one). */
 void smtp_session_reply_all(struct smtp_session *s,
 			    const struct smtp_reply *r);
+
+/* Run the command held by a hook that returned SMTP_HOOK_LATER (and
+ * what was pipelined after it). Call from a loop callback, never from
+ * inside the hook, and never after on_close. */
+void smtp_session_resume(struct smtp_session *s);
 
 /* Number of accepted recipients still owed a reply (LMTP) or 1/0 (SMTP). */
 size_t smtp_session_replies_owed(const struct smtp_session *s);

@@ -40,6 +40,7 @@ struct srv_session {
 	size_t owed;	     /* data replies the stage still owes */
 	int counted;	     /* in srv->peers (peerlimit) */
 	int expired;	     /* session deadline passed while in ST_WAIT */
+	int hook_wait;	     /* a hook said SMTP_HOOK_LATER: hold commands */
 	struct smtp_data d;  /* DATA parser state */
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */

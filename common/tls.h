@@ -70,6 +70,13 @@ enum tls_key_type tls_key_type(const struct tls_key *k);
  * with PureEdDSA over data itself. Appends the raw signature to sig. */
 int tls_key_sign(struct tls_key *k, const void *data, size_t n,
 		 struct sbuf *sig);
+/* Verify sig over data with a DKIM public key (the p= bytes): RSA
+ * (SubjectPublicKeyInfo or PKCS#1, 1024 bits at least) with
+ * RSASSA-PKCS1-v1_5 over SHA-256 of data; Ed25519 (32 raw bytes) with
+ * PureEdDSA over data. 0 valid, -1 invalid, -2 unusable key. */
+int tls_pubkey_verify(enum tls_key_type type, const void *key, size_t klen,
+		      const void *data, size_t n, const void *sig,
+		      size_t siglen);
 /* Make a key (RSA 2048 or Ed25519), write it to path (mode 0600), and
  * append its DKIM public key value (the p= tag, Base64) to pub. */
 int tls_key_generate(enum tls_key_type type, const char *path,

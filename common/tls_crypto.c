@@ -132,6 +132,43 @@ int tls_key_sign(struct tls_key *k, const void *data, size_t n,
 	return rc;
 }
 
+int tls_pubkey_verify(enum tls_key_type type, const void *key, size_t klen,
+		      const void *data, size_t n, const void *sig,
+		      size_t siglen)
+{
+	const unsigned char *p = key;
+	EVP_PKEY *pkey;
+	EVP_MD_CTX *ctx;
+	int rc = -2;
+
+	if (type == TLS_KEY_ED25519) {
+		pkey = klen == 32 ? EVP_PKEY_new_raw_public_key(
+				EVP_PKEY_ED25519, NULL, p, klen) : NULL;
+	} else {
+		/* SubjectPublicKeyInfo (RFC 6376 3.6.1), else PKCS#1 */
+		pkey = d2i_PUBKEY(NULL, &p, (long)klen);
+		if (pkey == NULL) {
+			p = key;
+			pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p,
+					     (long)klen);
+		}
+		/* RFC 8301 3.2: shorter RSA keys are not valid */
+		if (pkey && (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA ||
+			     EVP_PKEY_get_bits(pkey) < 1024)) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+	}
+	ctx = pkey ? EVP_MD_CTX_new() : NULL;
+	if (ctx && EVP_DigestVerifyInit(ctx, NULL, type == TLS_KEY_RSA ?
+					EVP_sha256() : NULL, NULL, pkey) == 1)
+		rc = EVP_DigestVerify(ctx, sig, siglen, data, n) == 1 ? 0 : -1;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return rc;
+}
+
 int tls_key_generate(enum tls_key_type type, const char *path,
 		     struct sbuf *pub, char *err, size_t errlen)
 {

@@ -24,9 +24,9 @@ static const char *line_end(const char *p, const char *end)
 	return nl ? nl + 1 : end;
 }
 
-static int matches(const char *p, const char *end,
-		   const char *const *prefixes)
+static int matches(const char *p, const char *end, void *arg)
 {
+	const char *const *prefixes = arg;
 	size_t n;
 
 	for (; *prefixes; prefixes++) {
@@ -39,6 +39,13 @@ static int matches(const char *p, const char *end,
 
 size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 		      const char *const *prefixes)
+{
+	return tracehdr_strip_if(msg, header_len, matches, (void *)prefixes);
+}
+
+size_t tracehdr_strip_if(struct sbuf *msg, size_t *header_len,
+			 int (*match)(const char *p, const char *end,
+				      void *arg), void *arg)
 {
 	char *base = msg->data;
 	const char *p, *end, *fend;
@@ -57,7 +64,7 @@ size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 		fend = line_end(p, end);
 		while (fend < end && (*fend == ' ' || *fend == '\t'))
 			fend = line_end(fend, end);
-		if (matches(p, fend, prefixes)) {
+		if (match(p, fend, arg)) {
 			removed++;
 		} else {
 			if (w != p)
@@ -74,6 +81,20 @@ size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 	*header_len -= gone;
 	base[msg->len] = '\0';
 	return removed;
+}
+
+int tracehdr_junk(const char *msg, size_t header_len)
+{
+	static const char name[] = TRACEHDR_JUNK ":";
+	const char *p = msg, *end = msg + header_len;
+
+	while (msg && p < end) {
+		if ((size_t)(end - p) > sizeof(name) - 1 &&
+		    strncasecmp(p, name, sizeof(name) - 1) == 0)
+			return 1;
+		p = line_end(p, end);
+	}
+	return 0;
 }
 
 int tracehdr_spam(const char *msg, size_t header_len)

@@ -21,6 +21,9 @@
 #define TRACEHDR_SPAM_FLAG "X-Spam-Flag"
 #define TRACEHDR_SPAM_SCORE "X-Spam-Score"
 #define TRACEHDR_SPAM_STATUS "X-Spam-Status"
+/* mx: the sender's DMARC policy asks for quarantine (the store files the
+ * message into Junk, as for X-Spam-Flag: YES) */
+#define TRACEHDR_JUNK "X-Sluice-Junk"
 
 /* Name prefixes the entry stages strip (NULL-terminated). */
 extern const char *const TRACEHDR_PREFIXES[];
@@ -32,6 +35,15 @@ extern const char *const TRACEHDR_PREFIXES[];
  * msg->len and *header_len. Returns the number of fields removed. */
 size_t tracehdr_strip(struct sbuf *msg, size_t *header_len,
 		      const char *const *prefixes);
+
+/* tracehdr_strip() with another test: match(field, its end, arg)
+ * non-zero removes the field. */
+size_t tracehdr_strip_if(struct sbuf *msg, size_t *header_len,
+			 int (*match)(const char *p, const char *end,
+				      void *arg), void *arg);
+
+/* 1 when the header section has an X-Sluice-Junk field, else 0. */
+int tracehdr_junk(const char *msg, size_t header_len);
 
 /* 1 when the header section (first header_len bytes of msg) has an
  * X-Spam-Flag field whose value is YES (case-insensitive), else 0. */

@@ -15,6 +15,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "directory.h"
+#include "dmarc.h"
+#include "dns.h"
 #include "evloop.h"
 #include "forward.h"
 #include "limits_rfc.h"
@@ -61,6 +63,31 @@ static const struct cfg_param table[] = {
 	 "(empty: remote targets are not expanded)"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
+	{"spf", CFG_BOOL, "yes", &cfg.spf, 0, 0,
+	 "check the sender's SPF record (RFC 7208) from MAIL FROM on"},
+	{"spf_reject", CFG_BOOL, "yes", &cfg.spf_reject, 0, 0,
+	 "refuse an SPF fail at RCPT (550 5.7.23); no: only record it"},
+	{"dkim", CFG_BOOL, "yes", &cfg.dkim, 0, 0,
+	 "verify DKIM signatures (RFC 6376) at end of data"},
+	{"dmarc", CFG_BOOL, "yes", &cfg.dmarc, 0, 0,
+	 "evaluate the From: domain's DMARC record (RFC 7489)"},
+	{"dmarc_policy", CFG_BOOL, "yes", &cfg.dmarc_policy, 0, 0,
+	 "apply DMARC policies: reject is 550 5.7.1, quarantine files "
+	 "into Junk; no: only record the result"},
+	{"local_forgery", CFG_BOOL, "yes", &cfg.local_forgery, 0, 0,
+	 "refuse mail claiming a local domain (envelope or From:) that "
+	 "passes neither SPF nor DKIM for it (550 5.7.1)"},
+	{"authserv_id", CFG_STR, "", &cfg.authserv_id, 0, 0,
+	 "our name in Authentication-Results (empty: hostname)"},
+	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
+	 "resolvers for SPF, DKIM and DMARC, host[:port] comma separated "
+	 "(empty: the system's)"},
+	{"dns_timeout", CFG_TIME, "2s", &cfg.dns_timeout, 1, 60,
+	 "time for one DNS try (two tries; then temperror)"},
+	{"psl_file", CFG_STR, "/usr/share/publicsuffix/public_suffix_list.dat",
+	 &cfg.psl_file, 0, 0,
+	 "Public Suffix List for DMARC's organisational domains (empty: "
+	 "the last two labels)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -104,7 +131,19 @@ int main(int argc, char **argv)
 		if (mx.dir == NULL)
 			log_fatal("recipients: %s", err);
 	}
+	if (cfg.psl_file[0] && (cfg.dmarc || cfg.local_forgery)) {
+		mx.psl = psl_load(cfg.psl_file, err, sizeof(err));
+		if (mx.psl == NULL)
+			log_fatal("psl_file: %s", err);
+	}
 	mx.loop = evloop_new();
+	if (cfg.spf || cfg.dkim || cfg.dmarc) {
+		mx.dns = dns_new(mx.loop, cfg.dns_servers,
+				 (unsigned)cfg.dns_timeout * 1000, err,
+				 sizeof(err));
+		if (mx.dns == NULL)
+			log_fatal("%s", err);
+	}
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -140,6 +179,8 @@ int main(int argc, char **argv)
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
 	stage_spool_stop(&mx.spool);
+	dns_free(mx.dns);
+	psl_free(mx.psl);
 	evloop_free(mx.loop);
 	route_table_free(&routes);
 	config_list_free(mx.domains);

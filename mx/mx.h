@@ -38,7 +38,26 @@ struct mx_config {
 	char *smtps_listen;
 	char *recipients;
 	char *alias_relay;
+	/* sender authentication (mx_auth.c) */
+	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery;
+	char *authserv_id;
+	char *dns_servers;
+	long long dns_timeout;
+	char *psl_file;
 	struct stage_queue queue;
+};
+
+/* What sender authentication found and did, per mechanism (for logs
+ * now, for the metrics endpoint later). Indexes are enum spf_result
+ * and enum dkim_result. */
+struct mx_auth_counters {
+	unsigned long long spf[7];
+	unsigned long long spf_rejected;	/* 550 5.7.23 at RCPT */
+	unsigned long long dkim[7];		/* per signature */
+	unsigned long long dmarc_pass, dmarc_fail, dmarc_none,
+			   dmarc_temperror;
+	unsigned long long dmarc_rejected, dmarc_quarantined;
+	unsigned long long forged_local_rejected;
 };
 
 struct mx {
@@ -47,6 +66,10 @@ struct mx {
 	struct directory *dir;	/* recipients snapshot, or NULL */
 	struct evloop *loop;
 	struct spool spool;	/* queue, forwarder, group commit */
+	struct dns *dns;	/* for SPF, DKIM keys and DMARC */
+	struct psl *psl;	/* Public Suffix List, or NULL */
+	struct mx_auth *auths;	/* per-session authentication state */
+	struct mx_auth_counters counters;
 };
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
@@ -68,5 +91,25 @@ int mx_alias_expand(struct mx *mx, struct smtp_session *s);
 /* Non-zero for an alias whose targets are all remote while alias_relay
  * is not set: nothing could deliver its mail. */
 int mx_alias_unroutable(struct mx *mx, const char *addr);
+
+/* Non-zero if domain is one of local_domains. */
+int mx_is_local_domain(struct mx *mx, const char *domain);
+
+/* Hand the message to the spool with extra header fields (prefix,
+ * placed under our Received): answers the DATA later. */
+void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
+		size_t plen);
+
+/* Sender authentication (mx_auth.c). At MAIL: start the SPF check. */
+int mx_auth_mail(struct mx *mx, struct smtp_session *s);
+/* At RCPT (after the other checks): 0, -1 with r (SPF fail), or
+ * SMTP_HOOK_LATER while SPF still runs. */
+int mx_auth_rcpt(struct mx *mx, struct smtp_session *s,
+		 struct smtp_reply *r);
+/* At end of data: DKIM, DMARC, our domains forged; ends in
+ * mx_deliver() or a refusal, maybe later. */
+void mx_auth_data(struct mx *mx, struct smtp_session *s);
+/* The session closed. */
+void mx_auth_close(struct mx *mx, struct smtp_session *s);
 
 #endif

@@ -25,7 +25,7 @@ static struct mx *mx_of(struct smtp_session *s)
 	return smtp_server_ctx(s->srv);
 }
 
-static int is_local_domain(struct mx *mx, const char *domain)
+int mx_is_local_domain(struct mx *mx, const char *domain)
 {
 	char **d;
 
@@ -46,7 +46,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 	if (a->flags & ADDR_POSTMASTER)
 		return 0;
 	if ((a->flags & (ADDR_SOURCE_ROUTE | ADDR_ROUTING | ADDR_IP_LITERAL)) ||
-	    !is_local_domain(mx, a->domain)) {
+	    !mx_is_local_domain(mx, a->domain)) {
 		log_info("%s: reject: RCPT from [%s]: 554 5.7.1 <%s>: Relay "
 			 "access denied; from=<%s>", s->id, s->client_addr,
 			 safe, s->env.from);
@@ -54,7 +54,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "<%s>: Relay access denied", safe);
 	}
 	if (mx->cfg->recipients[0] == '\0')
-		return 0;
+		return mx_auth_rcpt(mx, s, r);
 	/* the store's directory: no backscatter for unknown users */
 	directory_refresh(&mx->dir, mx->cfg->recipients);
 	switch (directory_lookup(mx->dir, rcpt)) {
@@ -69,7 +69,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "disabled", safe);
 	case DIR_ALIAS:
 		if (!mx_alias_unroutable(mx, rcpt))
-			return 0;
+			return mx_auth_rcpt(mx, s, r);
 		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: alias "
 			 "with remote targets only, alias_relay not set",
 			 s->id, s->client_addr, safe);
@@ -77,15 +77,19 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "address rejected: no local target",
 				      safe);
 	default:
-		return 0;
+		return mx_auth_rcpt(mx, s, r);
 	}
+}
+
+static int mx_mail(struct smtp_session *s, struct smtp_reply *r)
+{
+	return mx_auth_mail(mx_of(s), s);
 }
 
 static void mx_data(struct smtp_session *s)
 {
 	struct mx *mx = mx_of(s);
 	struct smtp_reply r;
-	struct sbuf rcvd;
 
 	if (s->received_count > LIM_HOPS) {
 		log_info("%s: reject: too many Received headers (%d) from "
@@ -95,11 +99,21 @@ static void mx_data(struct smtp_session *s)
 		return;
 	}
 	spool_strip_trace(s);
+	mx_auth_data(mx, s);
+}
+
+void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
+		size_t plen)
+{
+	struct smtp_reply r;
+	struct sbuf rcvd;
+
 	if (mx->cfg->recipients[0])
 		directory_refresh(&mx->dir, mx->cfg->recipients);
-	sbuf_init(&rcvd, 4096);
+	sbuf_init(&rcvd, 4096 + plen);
 	/* Received names the recipients as given, before any expansion */
 	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0 ||
+	    sbuf_append(&rcvd, prefix, plen) < 0 ||
 	    mx_alias_expand(mx, s) < 0) {
 		sbuf_free(&rcvd);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
@@ -112,10 +126,12 @@ static void mx_data(struct smtp_session *s)
 
 static void mx_close(struct smtp_session *s)
 {
+	mx_auth_close(mx_of(s), s);
 	spool_closed(&mx_of(s)->spool, s);
 }
 
 const struct smtp_hooks mx_hooks = {
+	.on_mail = mx_mail,
 	.on_rcpt = mx_rcpt,
 	.on_data = mx_data,
 	.on_close = mx_close,

@@ -306,7 +306,9 @@ static void sd_data(struct smtp_session *s)
 	sbuf_init(&s->msg, j->msg.max);
 	j->next = sd->jobs;
 	sd->jobs = j;
-	/* the address mx saw; an authenticated sender is not looked up */
+	/* the address mx saw; an authenticated sender is not looked up
+	 * (and then has no hits: now must not be left undefined) */
+	memset(&now, 0, sizeof(now));
 	addr = s->env.client_addr ? s->env.client_addr : s->client_addr;
 	/* an authenticated sender skips the lookup: no hits, not whatever
 	 * the stack held */

@@ -51,7 +51,8 @@ static const struct cfg_param table[] = {
 	{"quota_permanent", CFG_BOOL, "no", &cfg.quota_permanent, 0, 0,
 	 "over quota: 552 5.2.2 (permanent) instead of 452 4.2.2"},
 	{"spam_folder", CFG_STR, "Junk", &cfg.spam_folder, 0, 0,
-	 "folder for mail spamd marked X-Spam-Flag: YES (empty: INBOX)"},
+	 "folder for mail spamd marked X-Spam-Flag: YES or mx X-Sluice-Junk "
+	 "(DMARC quarantine) (empty: INBOX)"},
 	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
 		       "PEM certificate chain for IMAP and POP3 (empty: no "
 		       "TLS)", "PEM private key of tls_cert"),

@@ -96,7 +96,8 @@ static void store_data(struct smtp_session *s)
 	sbuf_init(&prefix, 4096);
 	/* spamd's verdict (mx and msa strip forged ones) */
 	if (st->cfg->spam_folder[0] &&
-	    tracehdr_spam(s->msg.data, s->header_len)) {
+	    (tracehdr_spam(s->msg.data, s->header_len) ||
+	     tracehdr_junk(s->msg.data, s->header_len))) {
 		folder = st->cfg->spam_folder;
 		log_info("%s: spam: filed into %s", s->id, folder);
 	}

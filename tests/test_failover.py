@@ -84,12 +84,17 @@ def test_queue_tool_hold_release_delete(cluster):
     assert r.returncode == 0 and "-- 0 message(s)" in r.stdout
 
 
+# these drive mx as a queue that bounces to a local sender: mail from
+# outside claiming example.test would be refused (local_forgery)
+LOCAL_SENDER = {"local_forgery": "no"}
+
+
 def test_bounce_to_local_sender(cluster):
     # neither store knows nobody@example.test: both answer 550 5.1.1
     a = cluster.store()
     b = cluster.store()
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % a.port,
-                     "lmtp:127.0.0.1:%d" % b.port])
+                     "lmtp:127.0.0.1:%d" % b.port], LOCAL_SENDER)
     send(mx, ["nobody@example.test", "bob@example.test"],
          sender="alice@example.test", subject="to nobody",
          opts=["NOTIFY=FAILURE,DELAY", "ORCPT=rfc822;nobody+40example.test"])
@@ -132,7 +137,7 @@ def test_no_bounce_to_null_sender(cluster):
 
 def test_notify_never_means_no_bounce(cluster):
     st = cluster.store()
-    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port])
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port], LOCAL_SENDER)
     send(mx, ["nobody@example.test"], sender="alice@example.test",
          opts=["NOTIFY=NEVER"])
     wait_for(lambda: "status=bounced" in mx.log())
@@ -158,7 +163,7 @@ def test_spread_uses_both_hops(cluster):
 
 def test_bounce_ret_full_returns_whole_message(cluster):
     st = cluster.store()
-    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port])
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port], LOCAL_SENDER)
     with smtplib.SMTP("127.0.0.1", mx.port) as s:
         s.sendmail("alice@example.test", ["nobody@example.test"],
                    b"From: alice@example.test\r\nSubject: whole\r\n\r\n"

@@ -19,12 +19,17 @@ def pipe(cluster):
 
 def body_after_trace(raw):
     """The message as the client sent it: drop our Return-Path and
-    Delivered-To lines and the Received header mx prepended."""
+    Delivered-To lines and the Received and Authentication-Results
+    headers mx prepended."""
     lines = raw.split(b"\r\n")
     assert lines[0].startswith(b"Return-Path: <")
     assert lines[1].startswith(b"Delivered-To: ")
     assert lines[2].startswith(b"Received: from ")
     i = 3
+    while lines[i].startswith(b"\t"):
+        i += 1
+    assert lines[i].startswith(b"Authentication-Results: mx.example.test")
+    i += 1
     while lines[i].startswith(b"\t"):
         i += 1
     return b"\r\n".join(lines[i:])
