@@ -20,6 +20,10 @@ def test_active_backup_pair(cluster):
                      "lmtp:127.0.0.1:%d" % backup.port])
     send(mx, ["alice@example.test"], subject="one")
     wait_messages(primary, "alice@example.test", 1)
+    # the store's file is there a moment before its 250 reaches mx: stop
+    # it before that and "one" goes to the backup too (the classic
+    # duplicate window of DESIGN's durability contract)
+    wait_for(lambda: "status=sent" in mx.log(), what="mx's delivery")
     assert messages(backup, "alice@example.test") == []
     primary.stop()
     send(mx, ["alice@example.test"], subject="two")
