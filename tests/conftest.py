@@ -262,7 +262,33 @@ class Ctl:
         return sluicectl(self.db, self.snap, *args, stdin=stdin, ok=ok)
 
 
+_loopback_dns = []
+
+
+def loopback_dns():
+    """A dnsmasq of this worker's own on 127.0.0.1 with no records (.test
+    names: NXDOMAIN, others: REFUSED), started on first use: the default
+    resolver of every stage a test starts, so no lookup ever leaves the
+    machine (the host's /etc/resolv.conf is not on loopback)."""
+    if not _loopback_dns:
+        import atexit
+        base = tempfile.mkdtemp(prefix="sluice-dns-")
+        p, addr = dnsmasq(base, [])
+        atexit.register(p.kill)
+        _loopback_dns.append(addr)
+    return _loopback_dns[0]
+
+
+# the stages that resolve names (SPF/DKIM/DMARC at mx, MX at outmta,
+# DNSBL at spamd)
+_RESOLVING = ("mx", "outmta", "spamd", "remote-mx")
+
+
 def write_conf(path, kv):
+    name = os.path.basename(path)
+    if name.endswith(".conf") and name[:-5] in _RESOLVING and \
+            "dns_servers" not in kv:
+        kv = dict(kv, dns_servers=loopback_dns())
     with open(path, "w") as f:
         for k, v in kv.items():
             f.write("%s = %s\n" % (k, v))

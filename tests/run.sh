@@ -41,7 +41,9 @@ $B/sluicectl -d var/store/directory.db -s var/store/users export
 # outside DNS their lookups end as temperror within a second or two,
 # which never refuses mail (mail claiming example.test from outside is
 # refused: local users send through msa)
-printf 'recipients = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\ndns_timeout = 1s\n' > var/mx.conf
+# mx resolves SPF, DKIM and DMARC records through the demo's own DNS
+# server on loopback (dnsmasq below), never the host's resolver
+printf 'recipients = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\ndns_servers = 127.0.0.1:5354\ndns_timeout = 1s\n' > var/mx.conf
 
 # avscan: Debian's ClamAV signatures when freshclam has fetched them,
 # else only the test signatures (EICAR and ClamAV's own test files)
@@ -103,6 +105,7 @@ hostname = mx.remote.test
 local_domains = remote.test
 next_hop = lmtp:127.0.0.2:2424
 queue_dir = var/remote.test/queue
+dns_servers = 127.0.0.1:5354
 CONF
 cat > var/remote-store.conf <<CONF
 lmtp_listen = 127.0.0.2:2424
