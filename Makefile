@@ -51,8 +51,15 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
 	$(wildcard spamd/*.c)))
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
+# the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
+# libpq only here
+DIR_SRC = store/store_dir.c store/store_dir_export.c store/store_dir_sqlite.c \
+	store/store_dir_pg.c
+DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
+DIR_LIBS = -lpq
+$(B)/store/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
-	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
+	$(DIR_SRC),$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
@@ -136,10 +143,9 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
-	$(B)/store/store_dir_export.o $(B)/libsluice.a
+$(B)/sluicectl: $(B)/store/sluicectl.o $(DIR_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
 $(B)/sluice-dkim-keygen: $(B)/common/dkim_keygen.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

@@ -1,8 +1,9 @@
 /*
  * NAME
- *	sluicectl - manage the user directory (SQLite) of the store
+ *	sluicectl - manage the user directory (SQLite or PostgreSQL)
  * SYNOPSIS
- *	sluicectl [-d directory.db] [-s snapshot] [-a credentials] COMMAND ...
+ *	sluicectl [-d directory.db|postgresql://...] [-s snapshot]
+ *	  [-a credentials] COMMAND ...
  *	  domain add|del|list DOMAIN
  *	  user add ADDRESS [--quota SIZE] [--expires YYYY-MM-DD]
  *	  user del|show ADDRESS;  user list [DOMAIN]
@@ -12,6 +13,7 @@
  *	  alias add ALIAS TARGET [TARGET...];  alias del|list [ALIAS]
  *	  list add LIST MEMBER [MEMBER...];  list del LIST
  *	  export
+ *	  watch                          (PostgreSQL: keep the snapshots fresh)
  * DESCRIPTION
  *	The directory is the source of truth for domains, users, aliases and
  *	distribution lists (DESIGN.md "Directory"). Every change rewrites
@@ -23,14 +25,19 @@
  *	off) or stdin, never from argv, stored as an scrypt hash and a
  *	SCRAM-SHA-256 secret, never in clear, and wiped from memory. SQL is
  *	always bound parameters; every address is validated first.
+ *	With -d postgresql://... (a libpq URI) the directory is shared by
+ *	every host: "watch" runs on each host, rewrites that host's
+ *	snapshots whenever any host changes the directory (LISTEN/NOTIFY),
+ *	and while the database is unreachable leaves them as they are, so
+ *	the stages go on serving from the last snapshot.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "config.h"
 #include "directory.h"
@@ -52,8 +59,60 @@ static void usage(void)
 		"  user quota ADDRESS SIZE | user expires ADDRESS DATE|never\n"
 		"  alias add ALIAS TARGET... | alias del ALIAS | alias list\n"
 		"  list add LIST MEMBER... | list del LIST\n"
-		"  export\n");
+		"  export | watch\n");
 	exit(2);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* watch: export now and after every change, until killed. The database
+ * may be down at start or go away later: the snapshots then stay as they
+ * are (the stages serve from them) and the connection is tried again
+ * every second, with one log line when it goes and one when it comes
+ * back. */
+static int watch(const char *db, const char *snap, const char *auth)
+{
+	struct store_dir *d = NULL;
+	char err[512];
+	int down = 0, r;
+	uint64_t t0;
+
+	if (!store_dir_is_uri(db)) {
+		fprintf(stderr, "sluicectl: watch needs a postgresql:// "
+			"directory\n");
+		return 1;
+	}
+	for (;;) {
+		if (d == NULL)
+			d = store_dir_open(db, err, sizeof(err));
+		r = d ? store_dir_wait(d, 1000, err, sizeof(err)) : -1;
+		if (r < 0) {
+			if (!down)
+				log_warn("directory unreachable, serving from "
+					 "the last snapshot: %s", err);
+			down = 1;
+			sleep(1);
+			continue;
+		}
+		if (down)
+			log_info("directory reachable again");
+		down = 0;
+		if (r == 0)
+			continue;
+		t0 = now_ms();
+		if (store_dir_export(d, snap, err, sizeof(err)) < 0 ||
+		    store_dir_export_auth(d, auth, err, sizeof(err)) < 0)
+			log_warn("snapshot not written: %s", err);
+		else
+			log_info("snapshots %s and %s written in %llu ms", snap,
+				 auth, (unsigned long long)(now_ms() - t0));
+	}
 }
 
 /* Read a password without echo (terminal) or one line of stdin. */
@@ -112,6 +171,8 @@ int main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1)
 		usage();
+	if (argc == 1 && !strcmp(argv[0], "watch"))
+		return watch(db, snap, auth);
 	d = store_dir_open(db, err, sizeof(err));
 	if (d == NULL) {
 		fprintf(stderr, "sluicectl: %s\n", err);

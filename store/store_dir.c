@@ -1,13 +1,12 @@
 /*
  * NAME
- *	store_dir - the user directory in SQLite, and its snapshot
+ *	store_dir - the user directory commands, on either backend
  * DESCRIPTION
- *	See store_dir.h. Only this file includes SQLite. Addresses are
- *	lowercased and validated before they reach a statement, and every
- *	statement binds its parameters. The file holds password hashes and
- *	SCRAM secrets: it is created 0600 before SQLite opens it (SQLite
- *	gives its -wal, -shm and -journal files the database's mode), and
- *	one found readable by others is made 0600 again, with a log line.
+ *	See store_dir.h. The commands, with no SQL: they name statements of
+ *	store_dir_int.h, which the backend (store_dir_sqlite.c or
+ *	store_dir_pg.c, chosen by the directory's name) runs with bound
+ *	parameters. Addresses are lowercased and validated before they
+ *	reach a statement.
  */
 #include "store_dir.h"
 
@@ -22,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "config.h"
 #include "directory.h"
 #include "log.h"
@@ -31,102 +28,21 @@
 
 #include "store_dir_int.h"
 
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY);"
-	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
-	" domain TEXT NOT NULL, pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
-	" expires INTEGER NOT NULL DEFAULT 0,"
-	" enabled INTEGER NOT NULL DEFAULT 1, scram TEXT);"
-	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
-	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
-	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
-	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
-	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
-	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
-
-static void column_cb(sqlite3_stmt *st, void *arg)
-{
-	const unsigned char *name = sqlite3_column_text(st, 1);
-
-	if (name && strcmp((const char *)name, "scram") == 0)
-		*(int *)arg = 1;
-}
-
-/* Directories made before SCRAM secrets existed lack users.scram. */
-static int migrate(struct store_dir *d, char *err, size_t errlen)
-{
-	int has = 0;
-
-	if (store_dir_run(d, "PRAGMA table_info(users)", NULL, column_cb,
-			  &has, err, errlen) < 0)
-		return -1;
-	if (has)
-		return 0;
-	return store_dir_run(d, "ALTER TABLE users ADD COLUMN scram TEXT",
-			     NULL, NULL, NULL, err, errlen);
-}
-
-/* path (and the files SQLite keeps beside it) private to its owner:
- * create it 0600 when missing, take group and other bits off one that
- * has them. 0, or -1 with err. */
-static int make_private(const char *path, char *err, size_t errlen)
-{
-	static const char *const side[] = {"", "-wal", "-shm", "-journal"};
-	char p[4096];
-	struct stat st;
-	size_t i;
-	int fd;
-
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	close(fd);
-	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
-		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
-		    sizeof(p)) {
-			snprintf(err, errlen, "%s: path too long", path);
-			return -1;
-		}
-		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
-		    (st.st_mode & 077) == 0)
-			continue;
-		if (chmod(p, st.st_mode & 0700) < 0) {
-			snprintf(err, errlen, "%s: mode %03o, chmod: %s", p,
-				 (unsigned)(st.st_mode & 0777),
-				 strerror(errno));
-			return -1;
-		}
-		log_warn("%s was mode %03o (readable by others): made %03o", p,
-			(unsigned)(st.st_mode & 0777),
-			(unsigned)(st.st_mode & 0700));
-	}
-	return 0;
-}
-
 struct store_dir *store_dir_open(const char *path, char *err, size_t errlen)
 {
-	struct store_dir *d;
-	char *msg = NULL;
+	struct store_dir *d = calloc(1, sizeof(*d));
+	int rc;
 
-	if (make_private(path, err, errlen) < 0)
-		return NULL;
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return NULL;
-	if (sqlite3_open(path, &d->db) != SQLITE_OK ||
-	    sqlite3_exec(d->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-			 msg ? msg : sqlite3_errmsg(d->db));
-		sqlite3_free(msg);
-		store_dir_close(d);
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	sqlite3_busy_timeout(d->db, 5000);
-	if (migrate(d, err, errlen) < 0) {
-		store_dir_close(d);
+	if (store_dir_is_uri(path))
+		rc = store_dir_pg_open(path, &d->ops, &d->be, err, errlen);
+	else
+		rc = store_dir_sqlite_open(path, &d->ops, &d->be, err, errlen);
+	if (rc < 0) {
+		free(d);
 		return NULL;
 	}
 	return d;
@@ -136,8 +52,14 @@ void store_dir_close(struct store_dir *d)
 {
 	if (d == NULL)
 		return;
-	sqlite3_close(d->db);
+	d->ops->close(d->be);
 	free(d);
+}
+
+int store_dir_is_uri(const char *path)
+{
+	return strncmp(path, "postgresql://", 13) == 0 ||
+	       strncmp(path, "postgres://", 11) == 0;
 }
 
 int store_dir_changed(const struct store_dir *d)
@@ -145,43 +67,32 @@ int store_dir_changed(const struct store_dir *d)
 	return d->changed;
 }
 
-int store_dir_run(struct store_dir *d, const char *sql,
-		  const char *const *p,
-		  void (*cb)(sqlite3_stmt *st, void *arg), void *arg,
-		  char *err, size_t errlen)
+int store_dir_wait(struct store_dir *d, int timeout_ms, char *err,
+		   size_t errlen)
 {
-	sqlite3_stmt *st;
-	int rc, i;
-
-	if (sqlite3_prepare_v2(d->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(d->db));
-		return -1;
-	}
-	for (i = 0; p && p[i]; i++)
-		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (cb)
-			cb(st, arg);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(d->db));
-		return -1;
-	}
-	return 0;
+	return d->ops->wait(d->be, timeout_ms, err, errlen);
 }
 
-static void count_cb(sqlite3_stmt *st, void *arg)
+int store_dir_run(struct store_dir *d, enum dir_q q, const char *const *p,
+		  dir_row_fn row, void *arg, char *err, size_t errlen)
 {
-	*(long long *)arg = sqlite3_column_int64(st, 0);
+	return d->ops->run(d->be, q, p, row, arg, err, errlen);
 }
 
-static long long count(struct store_dir *d, const char *sql,
+static void count_cb(int ncol, const char *const *col, void *arg)
+{
+	*(long long *)arg = ncol > 0 && col[0] ? strtoll(col[0], NULL, 10)
+					       : 0;
+}
+
+/* The number statement q counts; -1 on error. */
+static long long count(struct store_dir *d, enum dir_q q,
 		       const char *const *p)
 {
 	long long n = 0;
 	char err[64];
 
-	if (store_dir_run(d, sql, p, count_cb, &n, err, sizeof(err)) < 0)
+	if (store_dir_run(d, q, p, count_cb, &n, err, sizeof(err)) < 0)
 		return -1;
 	return n;
 }
@@ -206,7 +117,7 @@ static int is_mailbox(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, NULL};
 
-	return count(d, "SELECT count(*) FROM users WHERE address=?", p) > 0;
+	return count(d, DQ_USER_COUNT, p) > 0;
 }
 
 /* a's domain is one of ours, or has users */
@@ -215,30 +126,23 @@ static int is_our_domain(struct store_dir *d, const char *a)
 	const char *p[] = {strrchr(a, '@') + 1, NULL, NULL};
 
 	p[1] = p[0];
-	return count(d, "SELECT (SELECT count(*) FROM domains WHERE name=?)"
-		     " + (SELECT count(*) FROM users WHERE domain=?)", p) != 0;
+	return count(d, DQ_OUR_DOMAIN, p) != 0;
 }
 
 static int is_taken(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, a, a, NULL};
 
-	return count(d, "SELECT (SELECT count(*) FROM users WHERE address=?)"
-		     " + (SELECT count(*) FROM aliases WHERE address=?)"
-		     " + (SELECT count(*) FROM lists WHERE address=?)", p) > 0;
+	return count(d, DQ_TAKEN, p) > 0;
 }
 
-static void print_cb(sqlite3_stmt *st, void *arg)
+static void print_cb(int ncol, const char *const *col, void *arg)
 {
 	struct sbuf *out = arg;
-	int i, n = sqlite3_column_count(st);
+	int i;
 
-	for (i = 0; i < n; i++) {
-		const unsigned char *v = sqlite3_column_text(st, i);
-
-		sbuf_printf(out, "%s%s", i ? "\t" : "", v ? (const char *)v
-							  : "-");
-	}
+	for (i = 0; i < ncol; i++)
+		sbuf_printf(out, "%s%s", i ? "\t" : "", col[i] ? col[i] : "-");
 	sbuf_puts(out, "\n");
 }
 
@@ -266,8 +170,8 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 	const char *p[2] = {NULL, NULL};
 
 	if (argc == 1 && !strcmp(argv[0], "list"))
-		return store_dir_run(d, "SELECT name FROM domains ORDER BY name", NULL,
-			   print_cb, out, err, errlen);
+		return store_dir_run(d, DQ_DOMAIN_LIST, NULL, print_cb, out, err,
+				     errlen);
 	if (argc != 2)
 		return -2;
 	lower(argv[1]);
@@ -281,18 +185,17 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 			snprintf(err, errlen, "'%s' is not a domain", argv[1]);
 			return -1;
 		}
-		return store_dir_run(d, "INSERT OR IGNORE INTO domains VALUES(?)", p,
-			   NULL, NULL, err, errlen);
+		return store_dir_run(d, DQ_DOMAIN_ADD, p, NULL, NULL, err,
+				     errlen);
 	}
 	if (!strcmp(argv[0], "del")) {
-		if (count(d, "SELECT count(*) FROM users WHERE domain=?",
-			  p) > 0) {
+		if (count(d, DQ_DOMAIN_USERS, p) > 0) {
 			snprintf(err, errlen, "domain %s still has users",
 				 argv[1]);
 			return -1;
 		}
-		return store_dir_run(d, "DELETE FROM domains WHERE name=?", p, NULL,
-			   NULL, err, errlen);
+		return store_dir_run(d, DQ_DOMAIN_DEL, p, NULL, NULL, err,
+				     errlen);
 	}
 	return -2;
 }
@@ -310,11 +213,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		if (argc == 2)
 			lower(argv[1]);
 		p[0] = argc == 2 ? argv[1] : "%";
-		return store_dir_run(d, "SELECT address, CASE enabled WHEN 1 THEN "
-			   "'enabled' ELSE 'disabled' END, quota, CASE expires "
-			   "WHEN 0 THEN 'never' ELSE date(expires, 'unixepoch')"
-			   " END FROM users WHERE domain LIKE ? ORDER BY "
-			   "address", p, print_cb, out, err, errlen);
+		return store_dir_run(d, DQ_USER_LIST, p, print_cb, out, err,
+				     errlen);
 	}
 	if (argc < 2)
 		return -2;
@@ -322,9 +222,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return -1;
 	p[0] = argv[1];
 	if (!strcmp(argv[0], "show"))
-		return store_dir_run(d, "SELECT address, enabled, quota, expires, "
-			   "pwhash IS NOT NULL FROM users WHERE address=?", p,
-			   print_cb, out, err, errlen);
+		return store_dir_run(d, DQ_USER_SHOW, p, print_cb, out, err,
+				     errlen);
 	d->changed = 1;
 	if (!strcmp(argv[0], "add")) {
 		for (i = 2; i + 1 < argc; i += 2) {
@@ -349,8 +248,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 			return -2;
 		at = strrchr(argv[1], '@');
 		p[1] = at + 1;
-		if (count(d, "SELECT count(*) FROM domains WHERE name=?",
-			  p + 1) <= 0) {
+		if (count(d, DQ_DOMAIN_COUNT, p + 1) <= 0) {
 			snprintf(err, errlen, "unknown domain %s (add it "
 				 "first)", at + 1);
 			return -1;
@@ -364,9 +262,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		{
 			const char *q[] = {argv[1], at + 1, num, num2, NULL};
 
-			return store_dir_run(d, "INSERT INTO users(address, domain, quota,"
-				   " expires) VALUES(?, ?, ?, ?)", q, NULL,
-				   NULL, err, errlen);
+			return store_dir_run(d, DQ_USER_ADD, q, NULL, NULL,
+					     err, errlen);
 		}
 	}
 	if (!is_mailbox(d, argv[1])) {
@@ -374,14 +271,13 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return -1;
 	}
 	if (!strcmp(argv[0], "del") && argc == 2)
-		return store_dir_run(d, "DELETE FROM users WHERE address=?", p, NULL,
-			   NULL, err, errlen);
+		return store_dir_run(d, DQ_USER_DEL, p, NULL, NULL, err,
+				     errlen);
 	if ((!strcmp(argv[0], "enable") || !strcmp(argv[0], "disable")) &&
 	    argc == 2)
-		return store_dir_run(d, argv[0][0] == 'e' ?
-			   "UPDATE users SET enabled=1 WHERE address=?" :
-			   "UPDATE users SET enabled=0 WHERE address=?", p,
-			   NULL, NULL, err, errlen);
+		return store_dir_run(d, argv[0][0] == 'e' ? DQ_USER_ENABLE :
+				     DQ_USER_DISABLE, p, NULL, NULL, err,
+				     errlen);
 	if (!strcmp(argv[0], "quota") && argc == 3) {
 		struct cfg_param cp = {"quota", CFG_SIZE, "", &quota, 0,
 				       1LL << 50, NULL};
@@ -390,8 +286,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		if (config_parse_value(&cp, argv[2], err, errlen) < 0)
 			return -1;
 		snprintf(num, sizeof(num), "%lld", quota);
-		return store_dir_run(d, "UPDATE users SET quota=? WHERE address=?", q,
-			   NULL, NULL, err, errlen);
+		return store_dir_run(d, DQ_USER_QUOTA, q, NULL, NULL, err,
+				     errlen);
 	}
 	if (!strcmp(argv[0], "expires") && argc == 3) {
 		const char *q[] = {num, argv[1], NULL};
@@ -401,27 +297,33 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 			return -1;
 		}
 		snprintf(num, sizeof(num), "%lld", expires);
-		return store_dir_run(d, "UPDATE users SET expires=? WHERE address=?", q,
-			   NULL, NULL, err, errlen);
+		return store_dir_run(d, DQ_USER_EXPIRES, q, NULL, NULL, err,
+				     errlen);
 	}
 	return -2;
 }
 
+/* The statements of an alias (alias = 1) or a list. */
+struct group_q {
+	enum dir_q list, add, del;
+};
+
+static const struct group_q group_alias = {DQ_ALIAS_LIST, DQ_ALIAS_ADD,
+					   DQ_ALIAS_DEL};
+static const struct group_q group_list = {DQ_LIST_LIST, DQ_LIST_ADD,
+					  DQ_LIST_DEL};
+
 /* alias and list: an address and the mailboxes behind it (an alias's
  * may be remote) */
-static int cmd_group(struct store_dir *d, const char *table, int argc,
-		     char **argv, struct sbuf *out, char *err, size_t errlen)
+static int cmd_group(struct store_dir *d, int alias, int argc, char **argv,
+		     struct sbuf *out, char *err, size_t errlen)
 {
-	const char *col = strcmp(table, "aliases") ? "member" : "target";
-	char sql[200];
+	const struct group_q *g = alias ? &group_alias : &group_list;
 	int i;
 
-	if (argc == 1 && !strcmp(argv[0], "list")) {
-		snprintf(sql, sizeof(sql), "SELECT address, group_concat(%s, "
-			 "', ') FROM %s GROUP BY address ORDER BY address",
-			 col, table);
-		return store_dir_run(d, sql, NULL, print_cb, out, err, errlen);
-	}
+	if (argc == 1 && !strcmp(argv[0], "list"))
+		return store_dir_run(d, g->list, NULL, print_cb, out, err,
+				     errlen);
 	if (argc < 2)
 		return -2;
 	if (check_addr(argv[1], err, errlen) < 0)
@@ -430,9 +332,7 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 	if (!strcmp(argv[0], "del") && argc == 2) {
 		const char *p[] = {argv[1], NULL};
 
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE address=?",
-			 table);
-		return store_dir_run(d, sql, p, NULL, NULL, err, errlen);
+		return store_dir_run(d, g->del, p, NULL, NULL, err, errlen);
 	}
 	if (strcmp(argv[0], "add") || argc < 3)
 		return -2;
@@ -440,21 +340,19 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 		snprintf(err, errlen, "%s is a mailbox", argv[1]);
 		return -1;
 	}
-	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s VALUES(?, ?)",
-		 table);
 	for (i = 2; i < argc; i++) {
 		const char *p[] = {argv[1], argv[i], NULL};
 
 		if (check_addr(argv[i], err, errlen) < 0)
 			return -1;
 		/* aliases may point out of our domains (directory.c) */
-		if (!is_mailbox(d, argv[i]) && (strcmp(table, "aliases") ||
-		    is_our_domain(d, argv[i]))) {
+		if (!is_mailbox(d, argv[i]) &&
+		    (!alias || is_our_domain(d, argv[i]))) {
 			snprintf(err, errlen, "target %s is not a local "
 				 "mailbox", argv[i]);
 			return -1;
 		}
-		if (store_dir_run(d, sql, p, NULL, NULL, err, errlen) < 0)
+		if (store_dir_run(d, g->add, p, NULL, NULL, err, errlen) < 0)
 			return -1;
 	}
 	return 0;
@@ -470,11 +368,9 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 	if (!strcmp(argv[0], "user"))
 		return cmd_user(d, argc - 1, argv + 1, out, err, errlen);
 	if (!strcmp(argv[0], "alias"))
-		return cmd_group(d, "aliases", argc - 1, argv + 1, out, err,
-				 errlen);
+		return cmd_group(d, 1, argc - 1, argv + 1, out, err, errlen);
 	if (!strcmp(argv[0], "list"))
-		return cmd_group(d, "lists", argc - 1, argv + 1, out, err,
-				 errlen);
+		return cmd_group(d, 0, argc - 1, argv + 1, out, err, errlen);
 	if (!strcmp(argv[0], "export") && argc == 1) {
 		d->changed = 1;
 		return 0;
@@ -504,8 +400,7 @@ int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 		const char *p[] = {h.data, sc.data, a, NULL};
 
 		d->changed = 1;
-		rc = store_dir_run(d, "UPDATE users SET pwhash=?, scram=? "
-				   "WHERE address=?", p, NULL, NULL, err,
+		rc = store_dir_run(d, DQ_USER_PASSWD, p, NULL, NULL, err,
 				   errlen);
 	}
 	sbuf_free(&h);

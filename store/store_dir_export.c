@@ -8,8 +8,8 @@
  *	directory snapshot (common/directory.c) is world-readable; the
  *	credentials snapshot (common/creds.c) holds password hashes and
  *	SCRAM secrets, so it is mode 0600 and belongs to the daemons' user.
- *	Every row read back from SQLite is validated again before it is
- *	written.
+ *	Every row read back from the database is validated again before it
+ *	is written.
  */
 #include "store_dir.h"
 
@@ -103,13 +103,19 @@ static int atomic_write(struct store_dir *d, const char *path, mode_t mode,
 
 /* ---- the directory snapshot (common/directory.c) ---- */
 
-static void user_line(sqlite3_stmt *st, void *arg)
+/* column i of a row as a number (0 when NULL or missing) */
+static long long num(int ncol, const char *const *col, int i)
+{
+	return i < ncol && col[i] ? strtoll(col[i], NULL, 10) : 0;
+}
+
+static void user_line(int ncol, const char *const *col, void *arg)
 {
 	struct export *x = arg;
-	const char *a = (const char *)sqlite3_column_text(st, 0);
-	long long exp = sqlite3_column_int64(st, 1);
-	int enabled = sqlite3_column_int(st, 2);
-	long long quota = sqlite3_column_int64(st, 3);
+	const char *a = ncol > 3 ? col[0] : NULL;
+	long long exp = num(ncol, col, 1);
+	int enabled = num(ncol, col, 2) != 0;
+	long long quota = num(ncol, col, 3);
 
 	if (a == NULL || !directory_valid_address(a))
 		return;
@@ -121,10 +127,10 @@ static void user_line(sqlite3_stmt *st, void *arg)
 		fprintf(x->f, "%s\n", a);
 }
 
-static void domain_row(sqlite3_stmt *st, void *arg)
+static void domain_row(int ncol, const char *const *col, void *arg)
 {
 	struct export *x = arg;
-	const char *dom = (const char *)sqlite3_column_text(st, 0);
+	const char *dom = ncol > 0 ? col[0] : NULL;
 
 	if (dom)
 		sbuf_printf(&x->local, "%s\n", dom);
@@ -142,12 +148,12 @@ static int local_domain(struct export *x, const char *t)
 /* Columns: address, target, target is a mailbox. A target that is no
  * mailbox is remote ('>'); one in a local domain would make the reader
  * refuse the file, so it is left out. */
-static void group_line(sqlite3_stmt *st, void *arg)
+static void group_line(int ncol, const char *const *col, void *arg)
 {
 	struct export *x = arg;
-	const char *a = (const char *)sqlite3_column_text(st, 0);
-	const char *t = (const char *)sqlite3_column_text(st, 1);
-	int remote = sqlite3_column_int(st, 2) == 0;
+	const char *a = ncol > 2 ? col[0] : NULL;
+	const char *t = ncol > 2 ? col[1] : NULL;
+	int remote = num(ncol, col, 2) == 0;
 
 	if (a == NULL || t == NULL || !directory_valid_address(a) ||
 	    !directory_valid_address(t))
@@ -175,16 +181,12 @@ static int fill_users(struct store_dir *d, struct export *x, char *err,
 		"edit\n");
 	sbuf_init(&x->local, 1 << 22);
 	sbuf_puts(&x->local, "\n");
-	rc = store_dir_run(d, "SELECT address, expires, enabled, quota FROM "
-			   "users ORDER BY address", NULL, user_line, x, err,
+	rc = store_dir_run(d, DQ_EXPORT_USERS, NULL, user_line, x, err,
 			   errlen) < 0 ||
-	     store_dir_run(d, "SELECT name FROM domains UNION SELECT domain "
-			   "FROM users", NULL, domain_row, x, err,
+	     store_dir_run(d, DQ_EXPORT_DOMAINS, NULL, domain_row, x, err,
 			   errlen) < 0 ||
-	     store_dir_run(d, "SELECT address, target, target IN (SELECT "
-			   "address FROM users) FROM aliases UNION ALL SELECT "
-			   "address, member, 1 FROM lists ORDER BY 1", NULL,
-			   group_line, x, err, errlen) < 0;
+	     store_dir_run(d, DQ_EXPORT_GROUPS, NULL, group_line, x, err,
+			   errlen) < 0;
 	sbuf_free(&x->local);
 	if (rc)
 		return -1;
@@ -203,14 +205,14 @@ int store_dir_export(struct store_dir *d, const char *path, char *err,
 
 /* ---- the credentials snapshot (common/creds.c) ---- */
 
-static void auth_line(sqlite3_stmt *st, void *arg)
+static void auth_line(int ncol, const char *const *col, void *arg)
 {
 	struct export *x = arg;
-	const char *a = (const char *)sqlite3_column_text(st, 0);
-	const char *h = (const char *)sqlite3_column_text(st, 1);
-	const char *sc = (const char *)sqlite3_column_text(st, 2);
-	long long exp = sqlite3_column_int64(st, 3);
-	int enabled = sqlite3_column_int(st, 4) != 0;
+	const char *a = ncol > 4 ? col[0] : NULL;
+	const char *h = ncol > 4 ? col[1] : NULL;
+	const char *sc = ncol > 4 ? col[2] : NULL;
+	long long exp = num(ncol, col, 3);
+	int enabled = num(ncol, col, 4) != 0;
 	char line[1024], check[1024], why[100];
 	struct cred e;
 	int n;
@@ -247,9 +249,7 @@ static int fill_auth(struct store_dir *d, struct export *x, char *err,
 		"#   Base64 fields), or - when none was set\n"
 		"# EXPIRES: seconds since the epoch, 0 = never; ENABLED: 1 or "
 		"0\n");
-	return store_dir_run(d, "SELECT address, pwhash, scram, expires, "
-			     "enabled FROM users WHERE pwhash IS NOT NULL "
-			     "ORDER BY address", NULL, auth_line, x, err,
+	return store_dir_run(d, DQ_EXPORT_AUTH, NULL, auth_line, x, err,
 			     errlen);
 }
 

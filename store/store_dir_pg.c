@@ -1,0 +1,260 @@
+/*
+ * NAME
+ *	store_dir_pg - the user directory in PostgreSQL
+ * DESCRIPTION
+ *	The backend of store_dir_int.h for many hosts: the same tables as
+ *	the SQLite file, in a PostgreSQL database named by a libpq URI
+ *	(postgresql://user@host:port/db?...). Only this file includes
+ *	libpq, and it holds all of this backend's SQL; every statement
+ *	binds its parameters (PQexecParams, text format). Statement
+ *	triggers on every table send NOTIFY sluice_directory at the commit
+ *	of any change, whoever made it (sluicectl, the admin interface,
+ *	psql), so the watchers (sluicectl watch, one per host) re-export
+ *	the snapshots that mx, msa and the store read at once. The
+ *	connection gets a connect timeout and TCP keepalives unless the URI
+ *	sets its own, so a watcher notices a vanished server.
+ *	Trusts the database's rows no more than SQLite's: the exporter
+ *	validates them again.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "store_dir_int.h"
+
+#define NOTIFY_CHANNEL "sluice_directory"
+/* one schema change at a time, whichever host opens first */
+#define SCHEMA_LOCK "7416723801"
+
+static const char schema[] =
+	"SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ");"
+	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY);"
+	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
+	" domain TEXT NOT NULL, pwhash TEXT, quota BIGINT NOT NULL DEFAULT 0,"
+	" expires BIGINT NOT NULL DEFAULT 0,"
+	" enabled INTEGER NOT NULL DEFAULT 1, scram TEXT);"
+	"CREATE INDEX IF NOT EXISTS users_domain ON users(domain);"
+	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
+	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
+	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
+	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
+	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
+	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));"
+	"CREATE OR REPLACE FUNCTION sluice_directory_changed() RETURNS trigger"
+	" LANGUAGE plpgsql AS $$ BEGIN"
+	" PERFORM pg_notify('" NOTIFY_CHANNEL "', TG_TABLE_NAME);"
+	" RETURN NULL; END $$;"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON domains FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON users FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON aliases FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON lists FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON domain_admins FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();";
+
+/* The same statements as store_dir_sqlite.c, parameter for parameter. */
+static const char *const sql[DQ_COUNT] = {
+	[DQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[DQ_DOMAIN_ADD] = "INSERT INTO domains VALUES($1)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_DOMAIN_DEL] = "DELETE FROM domains WHERE name=$1",
+	[DQ_DOMAIN_COUNT] = "SELECT count(*) FROM domains WHERE name=$1",
+	[DQ_DOMAIN_USERS] = "SELECT count(*) FROM users WHERE domain=$1",
+	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=$1)"
+		" + (SELECT count(*) FROM users WHERE domain=$2)",
+	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
+		" ELSE 'disabled' END, quota, CASE expires WHEN 0 THEN 'never'"
+		" ELSE to_char(to_timestamp(expires) AT TIME ZONE 'UTC',"
+		" 'YYYY-MM-DD') END FROM users WHERE domain LIKE $1"
+		" ORDER BY address",
+	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
+		" CASE WHEN pwhash IS NULL THEN 0 ELSE 1 END FROM users"
+		" WHERE address=$1",
+	[DQ_USER_COUNT] = "SELECT count(*) FROM users WHERE address=$1",
+	[DQ_TAKEN] = "SELECT (SELECT count(*) FROM users WHERE address=$1)"
+		" + (SELECT count(*) FROM aliases WHERE address=$2)"
+		" + (SELECT count(*) FROM lists WHERE address=$3)",
+	[DQ_USER_ADD] = "INSERT INTO users(address, domain, quota, expires)"
+		" VALUES($1, $2, $3, $4)",
+	[DQ_USER_DEL] = "DELETE FROM users WHERE address=$1",
+	[DQ_USER_ENABLE] = "UPDATE users SET enabled=1 WHERE address=$1",
+	[DQ_USER_DISABLE] = "UPDATE users SET enabled=0 WHERE address=$1",
+	[DQ_USER_QUOTA] = "UPDATE users SET quota=$1 WHERE address=$2",
+	[DQ_USER_EXPIRES] = "UPDATE users SET expires=$1 WHERE address=$2",
+	[DQ_USER_PASSWD] = "UPDATE users SET pwhash=$1, scram=$2"
+		" WHERE address=$3",
+	[DQ_ALIAS_LIST] = "SELECT address, string_agg(target, ', ' ORDER BY"
+		" target) FROM aliases GROUP BY address ORDER BY address",
+	[DQ_ALIAS_ADD] = "INSERT INTO aliases VALUES($1, $2)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_ALIAS_DEL] = "DELETE FROM aliases WHERE address=$1",
+	[DQ_LIST_LIST] = "SELECT address, string_agg(member, ', ' ORDER BY"
+		" member) FROM lists GROUP BY address ORDER BY address",
+	[DQ_LIST_ADD] = "INSERT INTO lists VALUES($1, $2)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=$1",
+	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
+		" FROM users ORDER BY address",
+	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
+		" SELECT domain FROM users",
+	[DQ_EXPORT_GROUPS] = "SELECT address, target, CASE WHEN target IN"
+		" (SELECT address FROM users) THEN 1 ELSE 0 END FROM aliases"
+		" UNION ALL SELECT address, member, 1 FROM lists ORDER BY 1",
+	[DQ_EXPORT_AUTH] = "SELECT address, pwhash, scram, expires, enabled"
+		" FROM users WHERE pwhash IS NOT NULL ORDER BY address",
+};
+
+#define MAX_COLS 8
+#define MAX_PARAMS 8
+
+struct pg {
+	PGconn *c;
+	int listening;
+};
+
+/* libpq's message without its trailing newline */
+static void pg_error(PGconn *c, const char *what, char *err, size_t errlen)
+{
+	const char *m = c ? PQerrorMessage(c) : "out of memory";
+	size_t n = strcspn(m, "\n");
+
+	snprintf(err, errlen, "postgresql: %s%s%.*s", what, what[0] ? ": " : "",
+		 (int)n, m);
+}
+
+static int pg_run(void *be, enum dir_q q, const char *const *p,
+		  dir_row_fn row, void *arg, char *err, size_t errlen)
+{
+	struct pg *g = be;
+	const char *col[MAX_COLS];
+	PGresult *r;
+	int np = 0, i, j, n, st;
+
+	while (p && p[np])
+		np++;
+	if (np > MAX_PARAMS) {
+		snprintf(err, errlen, "too many parameters");
+		return -1;
+	}
+	r = PQexecParams(g->c, sql[q], np, NULL, p, NULL, NULL, 0);
+	st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		pg_error(g->c, "", err, errlen);
+		PQclear(r);
+		return -1;
+	}
+	n = PQnfields(r);
+	if (n > MAX_COLS)
+		n = MAX_COLS;
+	for (i = 0; row && i < PQntuples(r); i++) {
+		for (j = 0; j < n; j++)
+			col[j] = PQgetisnull(r, i, j) ? NULL
+						      : PQgetvalue(r, i, j);
+		row(n, col, arg);
+	}
+	PQclear(r);
+	return 0;
+}
+
+/* Run a statement without parameters or rows. 0, or -1 with err. */
+static int pg_exec(PGconn *c, const char *q, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, q);
+	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
+		       PQresultStatus(r) == PGRES_TUPLES_OK);
+
+	if (!ok)
+		pg_error(c, "", err, errlen);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static int pg_wait(void *be, int timeout_ms, char *err, size_t errlen)
+{
+	struct pg *g = be;
+	struct pollfd pfd;
+	PGnotify *nt;
+	int n = 0;
+
+	if (PQstatus(g->c) != CONNECTION_OK) {
+		g->listening = 0;
+		PQreset(g->c);
+		if (PQstatus(g->c) != CONNECTION_OK) {
+			pg_error(g->c, "unreachable", err, errlen);
+			return -1;
+		}
+	}
+	if (!g->listening) {
+		/* listen first, then the caller exports: no change is
+		 * lost between the two */
+		if (pg_exec(g->c, "LISTEN " NOTIFY_CHANNEL, err, errlen) < 0)
+			return -1;
+		g->listening = 1;
+		return 1;
+	}
+	pfd.fd = PQsocket(g->c);
+	pfd.events = POLLIN;
+	if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) < 0 ||
+	    PQconsumeInput(g->c) == 0) {
+		pg_error(g->c, "connection lost", err, errlen);
+		g->listening = 0;
+		return -1;
+	}
+	while ((nt = PQnotifies(g->c)) != NULL) {
+		n++;
+		PQfreemem(nt);
+	}
+	return n > 0;
+}
+
+static void pg_close(void *be)
+{
+	struct pg *g = be;
+
+	PQfinish(g->c);
+	free(g);
+}
+
+static const struct store_dir_ops pg_ops = {pg_run, pg_wait, pg_close};
+
+int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
+		      void **be, char *err, size_t errlen)
+{
+	/* ours first: what the URI says overrides them */
+	static const char *const keys[] = {
+		"connect_timeout", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "application_name", "dbname", NULL};
+	const char *vals[] = {"3", "10", "5", "3", "sluice", uri, NULL};
+	struct pg *g = calloc(1, sizeof(*g));
+
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	g->c = PQconnectdbParams(keys, vals, 1);
+	if (g->c == NULL || PQstatus(g->c) != CONNECTION_OK) {
+		pg_error(g->c, "cannot connect", err, errlen);
+		pg_close(g);
+		return -1;
+	}
+	if (pg_exec(g->c, "SET client_min_messages = warning", err,
+		    errlen) < 0 ||
+	    pg_exec(g->c, schema, err, errlen) < 0) {
+		pg_close(g);
+		return -1;
+	}
+	*ops = &pg_ops;
+	*be = g;
+	return 0;
+}

@@ -1,0 +1,225 @@
+/*
+ * NAME
+ *	store_dir_sqlite - the user directory in one SQLite file
+ * DESCRIPTION
+ *	The embedded backend of store_dir_int.h, the default: one file in
+ *	WAL mode. Only this file of the directory includes SQLite, and it
+ *	holds all of this backend's SQL; every statement binds its
+ *	parameters. The file holds password hashes and SCRAM secrets: it is
+ *	created 0600 before SQLite opens it (SQLite gives its -wal, -shm and
+ *	-journal files the database's mode), and one found readable by
+ *	others is made 0600 again, with a log line. SQLite cannot tell other
+ *	processes of a change: sluicectl writes the snapshots itself.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+
+#include "store_dir_int.h"
+
+static const char schema[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY);"
+	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
+	" domain TEXT NOT NULL, pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
+	" expires INTEGER NOT NULL DEFAULT 0,"
+	" enabled INTEGER NOT NULL DEFAULT 1, scram TEXT);"
+	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
+	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
+	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
+	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
+	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
+	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
+
+static const char *const sql[DQ_COUNT] = {
+	[DQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
+	[DQ_DOMAIN_ADD] = "INSERT OR IGNORE INTO domains VALUES(?)",
+	[DQ_DOMAIN_DEL] = "DELETE FROM domains WHERE name=?",
+	[DQ_DOMAIN_COUNT] = "SELECT count(*) FROM domains WHERE name=?",
+	[DQ_DOMAIN_USERS] = "SELECT count(*) FROM users WHERE domain=?",
+	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=?)"
+		" + (SELECT count(*) FROM users WHERE domain=?)",
+	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
+		" ELSE 'disabled' END, quota, CASE expires WHEN 0 THEN 'never'"
+		" ELSE date(expires, 'unixepoch') END FROM users"
+		" WHERE domain LIKE ? ORDER BY address",
+	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
+		" pwhash IS NOT NULL FROM users WHERE address=?",
+	[DQ_USER_COUNT] = "SELECT count(*) FROM users WHERE address=?",
+	[DQ_TAKEN] = "SELECT (SELECT count(*) FROM users WHERE address=?)"
+		" + (SELECT count(*) FROM aliases WHERE address=?)"
+		" + (SELECT count(*) FROM lists WHERE address=?)",
+	[DQ_USER_ADD] = "INSERT INTO users(address, domain, quota, expires)"
+		" VALUES(?, ?, ?, ?)",
+	[DQ_USER_DEL] = "DELETE FROM users WHERE address=?",
+	[DQ_USER_ENABLE] = "UPDATE users SET enabled=1 WHERE address=?",
+	[DQ_USER_DISABLE] = "UPDATE users SET enabled=0 WHERE address=?",
+	[DQ_USER_QUOTA] = "UPDATE users SET quota=? WHERE address=?",
+	[DQ_USER_EXPIRES] = "UPDATE users SET expires=? WHERE address=?",
+	[DQ_USER_PASSWD] = "UPDATE users SET pwhash=?, scram=?"
+		" WHERE address=?",
+	[DQ_ALIAS_LIST] = "SELECT address, group_concat(target, ', ')"
+		" FROM aliases GROUP BY address ORDER BY address",
+	[DQ_ALIAS_ADD] = "INSERT OR IGNORE INTO aliases VALUES(?, ?)",
+	[DQ_ALIAS_DEL] = "DELETE FROM aliases WHERE address=?",
+	[DQ_LIST_LIST] = "SELECT address, group_concat(member, ', ')"
+		" FROM lists GROUP BY address ORDER BY address",
+	[DQ_LIST_ADD] = "INSERT OR IGNORE INTO lists VALUES(?, ?)",
+	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=?",
+	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
+		" FROM users ORDER BY address",
+	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
+		" SELECT domain FROM users",
+	[DQ_EXPORT_GROUPS] = "SELECT address, target, target IN (SELECT"
+		" address FROM users) FROM aliases UNION ALL SELECT address,"
+		" member, 1 FROM lists ORDER BY 1",
+	[DQ_EXPORT_AUTH] = "SELECT address, pwhash, scram, expires, enabled"
+		" FROM users WHERE pwhash IS NOT NULL ORDER BY address",
+};
+
+#define MAX_COLS 8
+
+static int run_sql(sqlite3 *db, const char *q, const char *const *p,
+		   dir_row_fn row, void *arg, char *err, size_t errlen)
+{
+	const char *col[MAX_COLS];
+	sqlite3_stmt *st;
+	int rc, i, n;
+
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	for (i = 0; p && p[i]; i++)
+		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row == NULL)
+			continue;
+		n = sqlite3_column_count(st);
+		if (n > MAX_COLS)
+			n = MAX_COLS;
+		for (i = 0; i < n; i++)
+			col[i] = (const char *)sqlite3_column_text(st, i);
+		row(n, col, arg);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static int lite_run(void *be, enum dir_q q, const char *const *p,
+		    dir_row_fn row, void *arg, char *err, size_t errlen)
+{
+	return run_sql(be, sql[q], p, row, arg, err, errlen);
+}
+
+static int lite_wait(void *be, int timeout_ms, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "an SQLite directory cannot be watched "
+		 "(watch needs a postgresql:// directory)");
+	return -1;
+}
+
+static void lite_close(void *be)
+{
+	sqlite3_close(be);
+}
+
+static const struct store_dir_ops lite_ops = {lite_run, lite_wait,
+					      lite_close};
+
+static void column_cb(int ncol, const char *const *col, void *arg)
+{
+	if (ncol > 1 && col[1] && strcmp(col[1], "scram") == 0)
+		*(int *)arg = 1;
+}
+
+/* Directories made before SCRAM secrets existed lack users.scram. */
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	int has = 0;
+
+	if (run_sql(db, "PRAGMA table_info(users)", NULL, column_cb, &has,
+		    err, errlen) < 0)
+		return -1;
+	if (has)
+		return 0;
+	return run_sql(db, "ALTER TABLE users ADD COLUMN scram TEXT", NULL,
+		       NULL, NULL, err, errlen);
+}
+
+/* path (and the files SQLite keeps beside it) private to its owner:
+ * create it 0600 when missing, take group and other bits off one that
+ * has them. 0, or -1 with err. */
+static int make_private(const char *path, char *err, size_t errlen)
+{
+	static const char *const side[] = {"", "-wal", "-shm", "-journal"};
+	char p[4096];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		if ((size_t)snprintf(p, sizeof(p), "%s%s", path, side[i]) >=
+		    sizeof(p)) {
+			snprintf(err, errlen, "%s: path too long", path);
+			return -1;
+		}
+		if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    (st.st_mode & 077) == 0)
+			continue;
+		if (chmod(p, st.st_mode & 0700) < 0) {
+			snprintf(err, errlen, "%s: mode %03o, chmod: %s", p,
+				 (unsigned)(st.st_mode & 0777),
+				 strerror(errno));
+			return -1;
+		}
+		log_warn("%s was mode %03o (readable by others): made %03o", p,
+			(unsigned)(st.st_mode & 0777),
+			(unsigned)(st.st_mode & 0700));
+	}
+	return 0;
+}
+
+int store_dir_sqlite_open(const char *path, const struct store_dir_ops **ops,
+			  void **be, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+
+	if (make_private(path, err, errlen) < 0)
+		return -1;
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 msg ? msg : db ? sqlite3_errmsg(db) : "no memory");
+		sqlite3_free(msg);
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (migrate(db, err, errlen) < 0) {
+		sqlite3_close(db);
+		return -1;
+	}
+	*ops = &lite_ops;
+	*be = db;
+	return 0;
+}
