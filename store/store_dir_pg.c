@@ -23,6 +23,8 @@
 
 #include <libpq-fe.h>
 
+#include "log.h"
+
 #include "store_dir_int.h"
 
 #define NOTIFY_CHANNEL "sluice_directory"
@@ -226,6 +228,12 @@ static void pg_close(void *be)
 	free(g);
 }
 
+/* the server's notices and warnings go to our log, one line each */
+static void notice_cb(void *arg, const char *m)
+{
+	log_warn("postgresql: %.*s", (int)strcspn(m, "\n"), m);
+}
+
 static const struct store_dir_ops pg_ops = {pg_run, pg_wait, pg_close};
 
 int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
@@ -248,6 +256,7 @@ int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
 		pg_close(g);
 		return -1;
 	}
+	PQsetNoticeProcessor(g->c, notice_cb, NULL);
 	if (pg_exec(g->c, "SET client_min_messages = warning", err,
 		    errlen) < 0 ||
 	    pg_exec(g->c, schema, err, errlen) < 0) {

@@ -1,0 +1,224 @@
+"""The user directory on PostgreSQL, shared by many hosts (issue #17).
+
+A private PostgreSQL (tests/engines.py) holds the directory; sluicectl
+writes it with -d postgresql://...; on each of two "hosts" a
+`sluicectl watch` re-exports that host's snapshots on NOTIFY, and a store
+and an mx read them. A user added on the database is accepted by both
+mx at RCPT and can log in over IMAP on both stores within about a second;
+with the database stopped the stages go on serving from their last
+snapshot, and the watchers catch up once it is back. The same commands on
+SQLite and on PostgreSQL give the same output and the same snapshots.
+"""
+import imaplib
+import os
+import shutil
+import smtplib
+import tempfile
+import time
+
+import pytest
+
+from conftest import BUILD, client_tls, free_port, sluicectl, wait_for
+from engines import Postgres, Watcher, mtime_ns, need_pg, wait_changed
+
+PW = "pg secret 42"
+
+
+@pytest.fixture(scope="module")
+def pg():
+    need_pg()
+    base = tempfile.mkdtemp(prefix="sluice-pg-")
+    p = Postgres(base).start()
+    yield p
+    p.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+class Host:
+    """One host of the pair: watcher, store (LMTP, IMAPS), mx."""
+
+    def __init__(self, cluster, uri, name):
+        self.dir = os.path.join(cluster.base, name)
+        os.makedirs(self.dir)
+        os.chmod(self.dir, 0o755)
+        self.snap = os.path.join(self.dir, "users")
+        self.watcher = Watcher(os.path.join(BUILD, "sluicectl"), uri,
+                               self.snap, os.path.join(self.dir,
+                                                       "watch.log"))
+        wait_for(lambda: os.path.exists(self.snap + ".auth"), timeout=10,
+                 what=name + "'s first snapshot")
+        self.imaps = free_port()
+        self.store = cluster.store(extra={
+            "users_file": self.snap,
+            "credentials_file": self.snap + ".auth",
+            "imaps_listen": "127.0.0.1:%d" % self.imaps,
+            "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1]})
+        self.mx = cluster.mx(["lmtp:127.0.0.1:%d" % self.store.port],
+                             extra={"recipients": self.snap})
+
+    def rcpt(self, addr):
+        with smtplib.SMTP("127.0.0.1", self.mx.port, timeout=10) as s:
+            s.ehlo("client.remote.test")
+            s.mail("someone@remote.test")
+            return s.rcpt(addr)[0]
+
+    def imap_login(self, user, pw):
+        try:
+            with imaplib.IMAP4_SSL("127.0.0.1", self.imaps,
+                                   ssl_context=client_tls(),
+                                   timeout=10) as m:
+                return m.login(user, pw)[0] == "OK"
+        except imaplib.IMAP4.error:
+            return False
+
+
+@pytest.fixture
+def pair(pg, cluster, request):
+    db = "t%d" % free_port()
+    uri = pg.createdb(db)
+    ctl = Ctl(uri, os.path.join(cluster.base, "admin-snap"))
+    ctl("domain", "add", "example.test")
+    ctl("user", "add", "alice@example.test")
+    ctl("user", "passwd", "alice@example.test", stdin=PW + "\n")
+    hosts = [Host(cluster, uri, "hostA"), Host(cluster, uri, "hostB")]
+    yield ctl, hosts, db
+    for h in hosts:
+        h.watcher.stop()
+
+
+class Ctl:
+    """sluicectl on the PostgreSQL directory uri (the admin host's own
+    snapshot goes to snap: nobody reads it here)."""
+
+    def __init__(self, uri, snap):
+        self.uri, self.snap = uri, snap
+
+    def __call__(self, *args, stdin=None, ok=True):
+        return sluicectl(self.uri, self.snap, *args, stdin=stdin, ok=ok)
+
+
+def test_new_user_seen_by_both_hosts_within_a_second(pair):
+    ctl, hosts, _ = pair
+    for h in hosts:
+        assert h.rcpt("alice@example.test") == 250
+        assert h.rcpt("newbie@example.test") == 550
+        assert h.imap_login("alice@example.test", PW)
+    # timed from before sluicectl starts: an upper bound that includes
+    # its own run (process start, connection, the statement)
+    t0 = time.monotonic()
+    ctl("user", "add", "newbie@example.test")
+    t_ctl = time.monotonic() - t0
+    for h in hosts:
+        wait_for(lambda: "newbie@example.test" in open(h.snap).read(),
+                 timeout=5, what="snapshot with newbie")
+    snap_lag = time.monotonic() - t0
+    # mx reads a changed snapshot at its next look, at most a second on
+    for h in hosts:
+        wait_for(lambda: h.rcpt("newbie@example.test") == 250, timeout=3,
+                 what="mx to accept newbie")
+    rcpt_lag = time.monotonic() - t0
+    t0 = time.monotonic()
+    ctl("user", "passwd", "newbie@example.test", stdin=PW + "\n")
+    for h in hosts:
+        wait_for(lambda: "newbie@example.test" in
+                 open(h.snap + ".auth").read(), timeout=5,
+                 what="credentials snapshot with newbie")
+    auth_lag = time.monotonic() - t0
+    for h in hosts:
+        wait_for(lambda: h.imap_login("newbie@example.test", PW),
+                 timeout=3, what="IMAP login of newbie")
+    login_lag = time.monotonic() - t0
+    print("user add: sluicectl %.3f s, both snapshots %.3f s, RCPT "
+          "accepted on both mx %.3f s; passwd: both credentials "
+          "snapshots %.3f s, IMAP login on both stores %.3f s" %
+          (t_ctl, snap_lag, rcpt_lag, auth_lag, login_lag))
+    assert snap_lag < 1.0, snap_lag
+    assert rcpt_lag < 2.0, rcpt_lag
+    for h in hosts:
+        assert "snapshots" in h.watcher.log()
+
+
+def test_database_down_stages_serve_from_snapshot(pg, pair):
+    ctl, hosts, db = pair
+    pg.stop()
+    try:
+        for h in hosts:
+            wait_for(lambda: "directory unreachable, serving from the "
+                     "last snapshot" in h.watcher.log(), timeout=5,
+                     what="watcher to notice")
+        # the snapshots are still there and still served
+        for h in hosts:
+            assert h.rcpt("alice@example.test") == 250
+            assert h.rcpt("nobody@example.test") == 550
+            assert h.imap_login("alice@example.test", PW)
+        r = ctl("user", "add", "late@example.test", ok=False)
+        assert r.returncode != 0 and "postgresql" in r.stderr
+    finally:
+        pg.start()
+    # back: a change made now reaches every host again
+    before = [mtime_ns(h.snap) for h in hosts]
+    ctl("user", "add", "late@example.test")
+    for h, b in zip(hosts, before):
+        wait_changed(h.snap, b, timeout=5)
+        wait_for(lambda: "late@example.test" in open(h.snap).read(),
+                 timeout=5, what="late in the snapshot")
+        assert "directory reachable again" in h.watcher.log()
+    for h in hosts:
+        wait_for(lambda: h.rcpt("late@example.test") == 250, timeout=3,
+                 what="mx to accept late")
+
+
+def test_change_from_psql_reaches_snapshot(pg, pair):
+    """Any writer notifies (statement triggers), not only sluicectl."""
+    ctl, hosts, db = pair
+    before = mtime_ns(hosts[0].snap)
+    pg.psql(db, "UPDATE users SET enabled=0 "
+            "WHERE address='alice@example.test'")
+    wait_changed(hosts[0].snap, before, timeout=2)
+    assert "-alice@example.test" in open(hosts[0].snap).read()
+
+
+SCRIPT = [
+    ("domain", "add", "example.test"),
+    ("domain", "add", "other.test"),
+    ("user", "add", "alice@example.test", "--quota", "50m"),
+    ("user", "add", "bob@example.test", "--expires", "2031-05-06"),
+    ("user", "add", "old@example.test", "--expires", "2020-01-01"),
+    ("user", "add", "carol@other.test"),
+    ("user", "disable", "carol@other.test"),
+    ("user", "quota", "bob@example.test", "1g"),
+    ("alias", "add", "postmaster@example.test", "alice@example.test",
+     "friend@remote.test"),
+    ("list", "add", "team@example.test", "alice@example.test",
+     "bob@example.test"),
+    ("domain", "list"), ("user", "list"), ("user", "list", "other.test"),
+    ("user", "show", "bob@example.test"), ("alias", "list"),
+    ("list", "list"),
+    ("user", "add", "alice@example.test"),            # exists already
+    ("domain", "del", "other.test"),                  # still has users
+    ("alias", "add", "x@example.test", "nobody@example.test"),
+    ("user", "del", "old@example.test"),
+    ("list", "del", "team@example.test"),
+    ("user", "list"), ("list", "list"),
+]
+
+
+def test_sqlite_and_postgresql_agree(pg, tmp_path):
+    """Every command gives the same output, the same error and the same
+    snapshots on both backends."""
+    uri = pg.createdb("same%d" % free_port())
+    lite = (str(tmp_path / "d.db"), str(tmp_path / "lite"))
+    pgs = (uri, str(tmp_path / "pg"))
+    for cmd in SCRIPT:
+        a = sluicectl(*lite, *cmd, ok=False)
+        b = sluicectl(*pgs, *cmd, ok=False)
+        assert (a.returncode, a.stdout, a.stderr) == \
+            (b.returncode, b.stdout, b.stderr), cmd
+    sluicectl(*lite, "user", "passwd", "bob@example.test", stdin="pw1\n")
+    sluicectl(*pgs, "user", "passwd", "bob@example.test", stdin="pw1\n")
+    assert open(lite[1]).read() == open(pgs[1]).read()
+    la = open(lite[1] + ".auth").read().split()
+    pa = open(pgs[1] + ".auth").read().split()
+    # the same users and fields; hashes differ by their random salts
+    assert len(la) == len(pa) and la[0] == pa[0]
+    assert [x for x in la if "@" in x] == [x for x in pa if "@" in x]
