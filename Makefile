@@ -93,9 +93,11 @@ $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+# hiredis only where state is shared (common/shstate.c): msa and store
+SHSTATE_LIBS = -lhiredis
 $(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
 
 $(B)/sluice-avscan: $(AVSCAN_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
@@ -137,7 +139,7 @@ $(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

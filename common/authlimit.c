@@ -38,6 +38,8 @@ struct authlimit {
 	struct alent e[AUTHLIMIT_SLOTS];
 	int bucket[AUTHLIMIT_BUCKETS];
 	int free_hint;
+	void (*on_change)(void *arg, int ok, const char *key);
+	void *on_change_arg;
 };
 
 struct authlimit *authlimit_new(unsigned max_fail, uint64_t window_ms,
@@ -145,12 +147,11 @@ int authlimit_blocked(struct authlimit *al, const char *key, uint64_t now_ms)
 	return e != NULL && recent(al, e, now_ms) >= al->max_fail;
 }
 
-uint64_t authlimit_fail(struct authlimit *al, const char *key,
-			uint64_t now_ms)
+/* Record a failure of key at now; its failures inside the window. */
+static unsigned record_fail(struct authlimit *al, const char *key,
+			    uint64_t now_ms)
 {
 	struct alent *e = find(al, key);
-	uint64_t delay;
-	unsigned n;
 	size_t len;
 	int idx;
 
@@ -170,21 +171,57 @@ uint64_t authlimit_fail(struct authlimit *al, const char *key,
 	e->head = (e->head + 1) % AUTHLIMIT_MAX_FAIL;
 	if (e->nfail < AUTHLIMIT_MAX_FAIL)
 		e->nfail++;
-	e->last = now_ms;
+	if (now_ms > e->last)
+		e->last = now_ms;
+	return recent(al, e, now_ms);
+}
+
+static void forget(struct authlimit *al, const char *key)
+{
+	struct alent *e = find(al, key);
+
+	if (e != NULL)
+		unlink_entry(al, (int)(e - al->e));
+}
+
+uint64_t authlimit_fail(struct authlimit *al, const char *key,
+			uint64_t now_ms)
+{
+	uint64_t delay;
+	unsigned n;
+
+	n = record_fail(al, key, now_ms);
+	if (al->on_change)
+		al->on_change(al->on_change_arg, 0, key);
 	/* base, 2 x base, 4 x base ... at most 8 s */
 	delay = al->base_delay;
-	for (n = recent(al, e, now_ms); n > 1 && delay > 0 &&
-					delay < AUTHLIMIT_DELAY_MAX; n--)
+	for (; n > 1 && delay > 0 && delay < AUTHLIMIT_DELAY_MAX; n--)
 		delay *= 2;
 	return delay < AUTHLIMIT_DELAY_MAX ? delay : AUTHLIMIT_DELAY_MAX;
 }
 
 void authlimit_ok(struct authlimit *al, const char *key)
 {
-	struct alent *e = find(al, key);
+	forget(al, key);
+	if (al->on_change)
+		al->on_change(al->on_change_arg, 1, key);
+}
 
-	if (e != NULL)
-		unlink_entry(al, (int)(e - al->e));
+void authlimit_on_change(struct authlimit *al,
+			 void (*fn)(void *arg, int ok, const char *key),
+			 void *arg)
+{
+	al->on_change = fn;
+	al->on_change_arg = arg;
+}
+
+void authlimit_note(struct authlimit *al, int ok, const char *key,
+		    uint64_t at_ms)
+{
+	if (ok)
+		forget(al, key);
+	else
+		record_fail(al, key, at_ms);
 }
 
 void authlimit_user_key(const char *user, char *out, size_t n)

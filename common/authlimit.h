@@ -34,6 +34,16 @@ uint64_t authlimit_fail(struct authlimit *al, const char *key,
  * of the attacker's must not reset its guesses at another's). */
 void authlimit_ok(struct authlimit *al, const char *key);
 
+/* Tell fn about every failure (ok = 0) and success (ok = 1) recorded
+ * here from now on, so other servers can apply it (authlimit_share.c). */
+void authlimit_on_change(struct authlimit *al,
+			 void (*fn)(void *arg, int ok, const char *key),
+			 void *arg);
+/* Apply another server's failure at at_ms (ok = 0) or success (ok = 1)
+ * on key; fn of authlimit_on_change() does not hear of it. */
+void authlimit_note(struct authlimit *al, int ok, const char *key,
+		    uint64_t at_ms);
+
 /* The key of user name user ("user:" and the name with ASCII letters
  * lowercased, as SASL canonicalises names), so that every spelling of
  * one user shares one counter; every protocol builds its user keys

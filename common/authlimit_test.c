@@ -164,11 +164,50 @@ static void test_keys(void)
 	CHECK(strcmp(k, "ip:192.0.2.1") == 0, "ip key");
 }
 
+struct heard {
+	int n, last_ok;
+	char key[64];
+};
+
+static void hear(void *arg, int ok, const char *key)
+{
+	struct heard *h = arg;
+
+	h->n++;
+	h->last_ok = ok;
+	snprintf(h->key, sizeof(h->key), "%s", key);
+}
+
+/* Another server's events count here but are not passed on again; ours
+ * are, failures and successes alike. */
+static void test_shared(void)
+{
+	struct authlimit *al = authlimit_new(3, 10000, 0);
+	struct heard h = {0, 0, ""};
+
+	authlimit_on_change(al, hear, &h);
+	authlimit_note(al, 0, "user:bob", 1000);
+	authlimit_note(al, 0, "user:bob", 2000);
+	CHECK(h.n == 0, "notes are not passed on");
+	CHECK(!authlimit_blocked(al, "user:bob", 3000), "two of three");
+	authlimit_fail(al, "user:bob", 3000);
+	CHECK(h.n == 1 && !h.last_ok && !strcmp(h.key, "user:bob"),
+	      "a failure is passed on");
+	CHECK(authlimit_blocked(al, "user:bob", 3000), "2 noted + 1 ours");
+	CHECK(!authlimit_blocked(al, "user:bob", 11500), "noted ones age out");
+	authlimit_note(al, 1, "user:bob", 12000);
+	CHECK(!authlimit_blocked(al, "user:bob", 12000), "noted success");
+	authlimit_ok(al, "user:carol");
+	CHECK(h.n == 2 && h.last_ok, "a success is passed on");
+	authlimit_free(&al);
+}
+
 int main(void)
 {
 	size_t i;
 
 	test_keys();
+	test_shared();
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i]);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "authlimit.h"
+#include "authlimit_share.h"
 #include "config.h"
 #include "daemon.h"
 #include "directory.h"
@@ -26,6 +27,7 @@
 #include "route.h"
 #include "sasl.h"
 #include "sasl_async.h"
+#include "shstate.h"
 #include "stage.h"
 #include "tls.h"
 
@@ -72,6 +74,7 @@ static const struct cfg_param table[] = {
 	 "messages per user and window (0: no limit)"},
 	{"rate_recipients", CFG_INT, "1000", &cfg.rate_recipients, 0,
 	 100000000, "recipients per user and window (0: no limit)"},
+	SHSTATE_PARAM(cfg.redis_server),
 	AUTH_FAIL_PARAMS(cfg.auth_fail_max, cfg.auth_fail_window,
 			 "failed logins per client address or user that "
 			 "lock it out",
@@ -122,6 +125,7 @@ int main(int argc, char **argv)
 	struct smtp_server *srv, *srv_tls = NULL;
 	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
+	struct shstate *sh;
 	char err[512], **peers;
 	int fd, fd_tls = -1;
 
@@ -162,6 +166,12 @@ int main(int argc, char **argv)
 	if (sasl_async_setup(msa.loop, SASL_ASYNC_THREADS, err,
 			     sizeof(err)) < 0)
 		log_fatal("SASL workers: %s", err);
+	sh = authlimit_share_start(msa.loop, cfg.redis_server, (uint64_t)
+				   (cfg.rate_window > cfg.auth_fail_window ?
+				    cfg.rate_window : cfg.auth_fail_window) *
+				   1000, al);
+	if (sh && msa_rate_share(msa.rate, sh) < 0)
+		log_fatal("shared state: no room");
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -196,6 +206,7 @@ int main(int argc, char **argv)
 	smtp_server_free(srv_tls);
 	stage_spool_stop(&msa.spool);
 	sasl_async_teardown();
+	shstate_free(&sh);
 	evloop_free(msa.loop);
 	route_table_free(&routes);
 	directory_free(msa.dir);

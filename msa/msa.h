@@ -41,6 +41,7 @@ struct msa_config {
 	long long timeout;
 	struct session_limits sess;
 	char *credentials_file;
+	char *redis_server;
 	char *users_file;
 	char *sender_exceptions;
 	long long rate_window;
@@ -96,6 +97,9 @@ int msa_rate_rcpt_ok(struct msa_rate *r, const char *user, size_t n,
 /* Count a message with nrcpt recipients for user at now_ms. 0 or -1. */
 int msa_rate_add(struct msa_rate *r, const char *user, size_t nrcpt,
 		 uint64_t now_ms);
+struct shstate;
+/* Count together with the other servers of a pair through sh. 0 or -1. */
+int msa_rate_share(struct msa_rate *r, struct shstate *sh);
 
 /* ---- the header section (msa_header.c) ---- */
 

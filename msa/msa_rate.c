@@ -9,12 +9,18 @@
  *	more than the message limit allows (plus what concurrent sessions
  *	had in flight), and only authenticated users have lists, so memory
  *	is bounded by the directory. Not persistent: a restart forgets.
+ *	With redis_server set, the servers of a pair count together: each
+ *	message counted here goes out as a "rate" event (shstate.h) and the
+ *	other servers' messages are counted here too, at the time they were
+ *	sent.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
 #include "msa.h"
+#include "shstate.h"
 
 struct rate_event {
 	uint64_t at;
@@ -32,6 +38,7 @@ struct msa_rate {
 	long long max_msgs, max_rcpts;
 	struct rate_user *users;
 	size_t n, cap;
+	struct shstate *sh;	/* shared with the other servers, or NULL */
 };
 
 struct msa_rate *msa_rate_new(uint64_t window_ms, long long max_msgs,
@@ -125,8 +132,8 @@ int msa_rate_rcpt_ok(struct msa_rate *r, const char *user, size_t n,
 	return (long long)sum <= r->max_rcpts;
 }
 
-int msa_rate_add(struct msa_rate *r, const char *user, size_t nrcpt,
-		 uint64_t now_ms)
+static int add_event(struct msa_rate *r, const char *user, size_t nrcpt,
+		     uint64_t now_ms)
 {
 	struct rate_user *u;
 	struct rate_event *grown;
@@ -149,4 +156,27 @@ int msa_rate_add(struct msa_rate *r, const char *user, size_t nrcpt,
 	u->ev[u->n].nrcpt = nrcpt;
 	u->n++;
 	return 0;
+}
+
+int msa_rate_add(struct msa_rate *r, const char *user, size_t nrcpt,
+		 uint64_t now_ms)
+{
+	if (r->sh && (r->max_msgs > 0 || r->max_rcpts > 0))
+		shstate_publish(r->sh, "rate", user, (long long)nrcpt);
+	return add_event(r, user, nrcpt, now_ms);
+}
+
+/* another server's message; events arrive in time order except the
+ * replay of a reconnection, which comes before any live one */
+static void on_rate(void *arg, const char *user, long long n, uint64_t at)
+{
+	if (add_event(arg, user, (size_t)n, at) < 0)
+		log_warn("rate table full: another server's message for %s "
+			 "not counted", user);
+}
+
+int msa_rate_share(struct msa_rate *r, struct shstate *sh)
+{
+	r->sh = sh;
+	return shstate_on(sh, "rate", on_rate, r);
 }

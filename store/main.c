@@ -21,8 +21,10 @@
 #include "log.h"
 #include "peerlimit.h"
 #include "authlimit.h"
+#include "authlimit_share.h"
 #include "sasl.h"
 #include "sasl_async.h"
+#include "shstate.h"
 #include "store.h"
 #include "store_mbox_int.h"
 #include "store_imap.h"
@@ -61,6 +63,7 @@ static const struct cfg_param table[] = {
 	 "credentials snapshot written by sluicectl (for SASL)"},
 	{"plaintext_auth", CFG_BOOL, "no", &cfg.plaintext_auth, 0, 0,
 	 "allow passwords without TLS (loopback test setups only)"},
+	SHSTATE_PARAM(cfg.redis_server),
 	AUTH_FAIL_PARAMS(cfg.auth_fail_max, cfg.auth_fail_window,
 			 "failed logins per client address or user within "
 			 "auth_fail_window before it is locked out",
@@ -198,6 +201,7 @@ int main(int argc, char **argv)
 	struct pop3_server *pop3[2] = {NULL, NULL};
 	struct imap_server *imap;
 	struct evloop *loop;
+	struct shstate *sh;
 	char err[512];
 	int fd, pfd[2], ifd[2], i;
 
@@ -235,6 +239,9 @@ int main(int argc, char **argv)
 	loop = evloop_new();
 	if (sasl_async_setup(loop, SASL_ASYNC_THREADS, err, sizeof(err)) < 0)
 		log_fatal("SASL workers: %s", err);
+	sh = authlimit_share_start(loop, cfg.redis_server,
+				   (uint64_t)cfg.auth_fail_window * 1000,
+				   st.authlimit);
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
@@ -282,6 +289,7 @@ int main(int argc, char **argv)
 		pop3_server_free(&pop3[i]);
 	store_syncer_stop(&st);
 	sasl_async_teardown();
+	shstate_free(&sh);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);

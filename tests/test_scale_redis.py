@@ -1,0 +1,141 @@
+"""Rate limits and failed logins shared through Redis (issue #17).
+
+A private redis-server (tests/engines.py); two msa processes with the
+same redis_server count one user's messages together, two stores lock a
+user out together; with Redis killed every stage goes on with its local
+tables, says so in its log, and mail still flows; a Redis back on its
+port is picked up again.
+"""
+import imaplib
+import smtplib
+
+import pytest
+
+from conftest import client_tls, free_port, wait_for, wait_messages
+from engines import Redis, need_redis
+from test_msa import PW, RATE_MESSAGES, World, msg
+from test_sec_auth import ImapFrom
+
+UP = "redis 127.0.0.1:%d up, limits shared"
+DOWN = "down (%s): local limits only"
+
+
+@pytest.fixture
+def redis(cluster):
+    need_redis()
+    r = Redis(cluster.base).start()
+    yield r
+    r.kill()
+
+
+def wait_up(daemon, redis):
+    wait_for(lambda: UP % redis.port in daemon.log(), timeout=10,
+             what=daemon.name + " to connect to redis")
+
+
+@pytest.fixture
+def msa_pair(cluster, redis):
+    extra = {"redis_server": redis.addr}
+    w = World(cluster, extra)
+    w.msa2 = w.start_msa(cluster, extra)
+    for m in (w.msa, w.msa2):
+        wait_up(m, redis)
+    return w
+
+
+def login(w, port, user):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=20)
+    s.starttls(context=client_tls())
+    s.ehlo("pc.example.test")
+    s.login(user, PW[user])
+    return s
+
+
+def test_msa_pair_shares_one_rate_limit(msa_pair):
+    w = msa_pair
+    user = "dave@example.test"
+    ports = [w.msa.port, w.msa2.port]
+    # RATE_MESSAGES messages spread over both servers...
+    for i in range(RATE_MESSAGES):
+        with login(w, ports[i % 2], user) as s:
+            s.sendmail(user, ["bob@example.test"], msg(user, "bob",
+                                                       "n%d" % i))
+    # ...and the next one is refused by either
+    for p in ports:
+        with login(w, p, user) as s:
+            code, text = s.mail(user)
+            assert (code, text[:5]) == (450, b"4.7.1"), (p, code, text)
+    # other users are not affected
+    with login(w, ports[1], "alice@example.test") as s:
+        s.sendmail("alice@example.test", ["bob@example.test"],
+                   msg("alice@example.test", "bob", "other user"))
+    wait_messages(w.store, "bob@example.test", RATE_MESSAGES + 1)
+
+
+def test_redis_killed_local_limits_mail_flows(msa_pair, redis):
+    w = msa_pair
+    redis.kill()
+    for m in (w.msa, w.msa2):
+        wait_for(lambda: DOWN % "closed" in m.log() or
+                 "local limits only" in m.log(), timeout=5,
+                 what=m.name + " to say redis is down")
+        assert "redis_down_total=1" in m.log()
+    # mail still flows, and each server still enforces its own limit
+    user = "carol@example.test"
+    for i in range(RATE_MESSAGES):
+        with login(w, w.msa.port, user) as s:
+            s.sendmail(user, ["bob@example.test"], msg(user, "bob",
+                                                       "down %d" % i))
+    with login(w, w.msa.port, user) as s:
+        assert s.mail(user)[0] == 450
+    with login(w, w.msa2.port, user) as s:       # not shared now
+        s.sendmail(user, ["bob@example.test"], msg(user, "bob", "on B"))
+    wait_messages(w.store, "bob@example.test", RATE_MESSAGES + 1)
+    # Redis back on its port: both servers share again
+    redis.start()
+    for m in (w.msa, w.msa2):
+        wait_for(lambda: m.log().count(UP % redis.port) == 2, timeout=5,
+                 what=m.name + " to reconnect")
+
+
+def test_imap_failures_on_store_a_lock_user_on_store_b(cluster, redis):
+    w = World(cluster, {"redis_server": redis.addr})
+    extra = {"users_file": w.snap, "credentials_file": w.snap + ".auth",
+             "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
+             "auth_fail_max": "3", "redis_server": redis.addr}
+    stores = []
+    for _ in range(2):
+        port = free_port()
+        st = cluster.store(extra=dict(extra, imaps_listen="127.0.0.1:%d"
+                                      % port))
+        st.imaps = port
+        wait_up(st, redis)
+        stores.append(st)
+    a, b = stores
+    m = ImapFrom(a.imaps, "127.0.0.2")
+    for _ in range(3):
+        with pytest.raises(imaplib.IMAP4.error, match="AUTHENTICATIONFAILED"):
+            m.login("bob@example.test", "not it")
+    m.logout()
+    # on B, from another address: bob is locked out, alice is not
+    def locked(st=b, source="127.0.0.3"):
+        m = ImapFrom(st.imaps, source)
+        try:
+            m.login("bob@example.test", PW["bob@example.test"])
+            m.logout()
+            return False
+        except imaplib.IMAP4.error as e:
+            assert "UNAVAILABLE" in str(e), e
+            return True
+    wait_for(locked, timeout=3, what="bob locked out on store B")
+    m = ImapFrom(b.imaps, "127.0.0.5")
+    assert m.login("alice@example.test", PW["alice@example.test"])[0] == \
+        "OK"
+    m.logout()
+    # a store started later replays the window from Redis
+    port = free_port()
+    c = cluster.store(extra=dict(extra, imaps_listen="127.0.0.1:%d" % port))
+    c.imaps = port
+    wait_up(c, redis)
+    wait_for(lambda: locked(c, "127.0.0.4"), timeout=3,
+             what="bob locked out on a store started later")
