@@ -52,7 +52,7 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	$(wildcard spamd/*.c)))
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
-	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
+	store/store_dir.c store/store_dir_export.c store/store_dir_admin.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
@@ -137,7 +137,7 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
-	$(B)/store/store_dir_export.o $(B)/libsluice.a
+	$(B)/store/store_dir_export.o $(B)/store/store_dir_admin.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
