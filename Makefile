@@ -57,7 +57,7 @@ STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicec
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-queue \
-	$(B)/sluice-dkim-keygen $(B)/sluicectl
+	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
 
 # objects of the unit tests are not intermediate: keep them, so a second
 # make (make install in a test) finds everything up to date
@@ -140,6 +140,13 @@ $(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
 	$(B)/store/store_dir_export.o $(B)/store/store_dir_admin.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# the admin daemon: libmicrohttpd (and its GnuTLS) only here
+ADMIN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard admin/*.c)))
+$(B)/sluice-admin: $(ADMIN_OBJ) $(B)/store/store_dir.o \
+	$(B)/store/store_dir_export.o $(B)/store/store_dir_admin.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmicrohttpd -lgnutls
 
 $(B)/sluice-dkim-keygen: $(B)/common/dkim_keygen.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
