@@ -343,7 +343,6 @@ static const struct route routes[] = {
 	{"POST", "/queue", admin_queue_post},
 	{"GET", "/stats", admin_stats_page},
 	{"GET", "/stats.csv", admin_stats_page},
-	{"GET", "/chart.svg", admin_stats_page},
 	{NULL, NULL, NULL},
 };
 
