@@ -232,7 +232,7 @@ static double last_value(struct admin_stats *st, const char *stage,
 /* One sample: a counter adds its growth to the hour and the day, a
  * gauge keeps the largest value of each. */
 static void sample(struct admin_stats *st, const char *stage,
-		   const char *metric, double v, int gauge,
+		   const char *metric, double v, int gauge, int known,
 		   const char *const slot[2])
 {
 	static const char *const period[2] = {"hour", "day"};
@@ -242,8 +242,11 @@ static void sample(struct admin_stats *st, const char *stage,
 	if (!gauge) {
 		double old = last_value(st, stage, metric, &found);
 
-		/* first sight: its history is unknown, count from here */
-		d = !found ? 0 : v >= old ? v - old : v;
+		/* a stage seen for the first time: its history is unknown,
+		 * count from here; a new counter of a known stage appeared
+		 * when it first moved (stages show a counter once it is
+		 * non-zero), from 0 */
+		d = !found ? (known ? v : 0) : v >= old ? v - old : v;
 		{
 			const char *p[] = {stage, metric, NULL};
 
@@ -260,6 +263,12 @@ static void sample(struct admin_stats *st, const char *stage,
 			   "INSERT INTO stats VALUES(?, ?, ?, ?, ?5, 0) ON "
 			   "CONFLICT DO UPDATE SET value=value + ?5", p, d);
 	}
+}
+
+static void count_row(int n, const char *const *col, void *arg)
+{
+	if (n > 0)
+		*(double *)arg = atof(col[0]);
 }
 
 /* metric names whose "# TYPE" says gauge, "\n"-separated */
@@ -280,6 +289,16 @@ static size_t parse(struct admin_stats *st, const char *stage, char *text,
 	char *line, *next, *sp, *end, name[64];
 	size_t n = 0;
 	double v;
+	int known;
+
+	{
+		const char *p[] = {stage, NULL};
+		double c = 0;
+
+		known = admin_stats_query(st, "SELECT count(*) FROM last "
+					  "WHERE stage=?", p, count_row,
+					  &c) == 0 && c > 0;
+	}
 
 	sbuf_init(&types, 1 << 20);
 	sbuf_puts(&types, "\n");
@@ -307,11 +326,14 @@ static size_t parse(struct admin_stats *st, const char *stage, char *text,
 		v = strtod(sp + 1, &end);
 		if (end == sp + 1 || v != v)
 			continue;
-		/* only names and labels a chart and a CSV can show */
+		/* only names and labels a chart and a CSV can show; no
+		 * histogram buckets */
 		if (strncmp(line, "sluice_", 7) != 0 ||
+		    strstr(line, "_bucket{") != NULL ||
 		    strcspn(line, "\r\t,<>&") != strlen(line))
 			continue;
-		sample(st, stage, line, v, is_gauge(types.data, line), slot);
+		sample(st, stage, line, v, is_gauge(types.data, line), known,
+		       slot);
 		n++;
 	}
 	sbuf_free(&types);

@@ -61,7 +61,7 @@ static const struct cfg_param table[] = {
 	 "QUEUE_DIR/control)"},
 	{"metrics", CFG_STR, "", &cfg.metrics, 0, 0,
 	 "NAME=URL of every stage's metrics endpoint (Prometheus text, "
-	 "http://127.0.0.1:PORT/metrics) or NAME=log:PATH of its log"},
+	 "http://127.0.0.1:PORT/metrics, loopback only)"},
 	{"stats_interval", CFG_TIME, "60s", &cfg.stats_interval, 1, 86400,
 	 "how often the metrics are collected"},
 	{"mail_host", CFG_STR, "localhost", &cfg.mail_host, 0, 0,

@@ -209,6 +209,7 @@ def submit(b, button):
 def login(b, w, user):
     b.delete_all_cookies()
     b.get(w.url + "/login")
+    shot(b, "login")
     by_id(b, "user").send_keys(user)
     by_id(b, "password").send_keys(PW[user])
     submit(b, "login")
@@ -255,6 +256,9 @@ def test_person_created_in_browser(world, browser):
     assert took < 2.0, took
     assert mx_accepts(world.mx.port, "a.lovelace@example.test") == 250
     assert mx_accepts(world.mx.port, "lovelace@example.test") == 250
+    b.get(world.url + "/user?a=ada.lovelace%40example.test")
+    assert "10485760" in by_id(b, "details").text
+    shot(b, "user")
     b.get(world.url + "/domain?d=example.test")
     shot(b, "domain")
     assert "ada.lovelace@example.test" in by_id(b, "mailboxes").text
@@ -519,6 +523,12 @@ def test_queue_page(world, browser):
     assert st == 400
     b = browser
     login(b, world, "admin@example.test")
+    assert "other.test" in by_id(b, "domains").text
+    shot(b, "home-super-admin")
+    b.get(world.url + "/audit")
+    assert "what=person add example.test ada lovelace" in \
+        by_id(b, "audit").text
+    shot(b, "audit")
     b.get(world.url + "/queues")
     assert qid in b.page_source and "HELD" in b.page_source
     shot(b, "queues")
