@@ -539,3 +539,37 @@ def test_queue_page(world, browser):
     assert 'value="%s"' % qid not in text and "0 message(s)" in text
     with open(os.path.join(world.admin.state, "audit.log")) as f:
         assert "what=queue mx delete %s, result=ok" % qid in f.read()
+
+
+def test_sluicectl_persons_roles_owners(tmp_path):
+    """The commands sluice-admin runs, from sluicectl: the same code."""
+    ctl = Ctl(str(tmp_path))
+    ctl("domain", "add", "example.test")
+    out = ctl("person", "add", "example.test", "Grace", "Hopper").stdout
+    assert out.split("\n")[:3] == ["mailbox\tgrace.hopper@example.test",
+                                   "alias\tg.hopper@example.test",
+                                   "alias\thopper@example.test"]
+    out = ctl("person", "add", "example.test", "Gil", "Hopper").stdout
+    assert "shared\tg.hopper@example.test" in out
+    snap = open(ctl.snap).read()
+    assert "gil.hopper@example.test" in snap
+    assert "g.hopper@example.test" not in snap      # shared: not delivered
+    for args in (["person", "add", "example.test", "x y", "z"],
+                 ["person", "add", "example.test", "$(id)", "z"],
+                 ["person", "add", "example.test", "a", "-b"],
+                 ["admin", "add", "nope.test", "grace.hopper@example.test"],
+                 ["admin", "add", "*", "nobody@example.test"],
+                 ["owner", "add", "nolist@example.test",
+                  "grace.hopper@example.test"],
+                 ["user", "kind", "grace.hopper@example.test", "robot"]):
+        r = ctl(*args, ok=False)
+        assert r.returncode == 1 and r.stderr.startswith("sluicectl: "), args
+    ctl("user", "kind", "grace.hopper@example.test", "role")
+    ctl("list", "add", "l@example.test", "grace.hopper@example.test",
+        "gil.hopper@example.test")
+    ctl("owner", "add", "l@example.test", "gil.hopper@example.test")
+    ctl("list", "rm", "l@example.test", "grace.hopper@example.test")
+    assert "l@example.test: gil.hopper@example.test" in open(ctl.snap).read()
+    ctl("admin", "add", "example.test", "gil.hopper@example.test")
+    assert ctl("admin", "list").stdout == \
+        "example.test\tgil.hopper@example.test\n"
