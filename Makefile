@@ -52,12 +52,12 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	$(wildcard spamd/*.c)))
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
-	store/store_dir.c store/store_dir_export.c,$(wildcard store/*.c)))
+	store/store_dir.c store/store_dir_export.c store/store_dir_admin.c,$(wildcard store/*.c)))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-queue \
-	$(B)/sluice-dkim-keygen $(B)/sluicectl
+	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
 
 # objects of the unit tests are not intermediate: keep them, so a second
 # make (make install in a test) finds everything up to date
@@ -137,9 +137,16 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluicectl: $(B)/store/sluicectl.o $(B)/store/store_dir.o \
-	$(B)/store/store_dir_export.o $(B)/libsluice.a
+	$(B)/store/store_dir_export.o $(B)/store/store_dir_admin.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# the admin daemon: libmicrohttpd (and its GnuTLS) only here
+ADMIN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard admin/*.c)))
+$(B)/sluice-admin: $(ADMIN_OBJ) $(B)/store/store_dir.o \
+	$(B)/store/store_dir_export.o $(B)/store/store_dir_admin.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmicrohttpd -lgnutls
 
 $(B)/sluice-dkim-keygen: $(B)/common/dkim_keygen.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

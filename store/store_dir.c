@@ -43,28 +43,52 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
 	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
 	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
-	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
+	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));"
+	"CREATE TABLE IF NOT EXISTS list_owners(address TEXT NOT NULL,"
+	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
+	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
+	" official TEXT NOT NULL, PRIMARY KEY(address, official));";
+
+/* columns added to users since the first schema, and how */
+static const char *const added_columns[][2] = {
+	{"scram", "ALTER TABLE users ADD COLUMN scram TEXT"},
+	{"kind", "ALTER TABLE users ADD COLUMN kind TEXT NOT NULL "
+		 "DEFAULT 'personal'"},
+	{"first", "ALTER TABLE users ADD COLUMN first TEXT"},
+	{"last", "ALTER TABLE users ADD COLUMN last TEXT"},
+};
+
+struct column_probe {
+	const char *name;
+	int found;
+};
 
 static void column_cb(sqlite3_stmt *st, void *arg)
 {
+	struct column_probe *cp = arg;
 	const unsigned char *name = sqlite3_column_text(st, 1);
 
-	if (name && strcmp((const char *)name, "scram") == 0)
-		*(int *)arg = 1;
+	if (name && strcmp((const char *)name, cp->name) == 0)
+		cp->found = 1;
 }
 
-/* Directories made before SCRAM secrets existed lack users.scram. */
+/* Directories made by older versions lack some columns of users. */
 static int migrate(struct store_dir *d, char *err, size_t errlen)
 {
-	int has = 0;
+	size_t i;
 
-	if (store_dir_run(d, "PRAGMA table_info(users)", NULL, column_cb,
-			  &has, err, errlen) < 0)
-		return -1;
-	if (has)
-		return 0;
-	return store_dir_run(d, "ALTER TABLE users ADD COLUMN scram TEXT",
-			     NULL, NULL, NULL, err, errlen);
+	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]);
+	     i++) {
+		struct column_probe cp = {added_columns[i][0], 0};
+
+		if (store_dir_run(d, "PRAGMA table_info(users)", NULL,
+				  column_cb, &cp, err, errlen) < 0)
+			return -1;
+		if (!cp.found && store_dir_run(d, added_columns[i][1], NULL,
+					       NULL, NULL, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* path (and the files SQLite keeps beside it) private to its owner:
@@ -175,7 +199,7 @@ static void count_cb(sqlite3_stmt *st, void *arg)
 	*(long long *)arg = sqlite3_column_int64(st, 0);
 }
 
-static long long count(struct store_dir *d, const char *sql,
+long long store_dir_count(struct store_dir *d, const char *sql,
 		       const char *const *p)
 {
 	long long n = 0;
@@ -186,15 +210,15 @@ static long long count(struct store_dir *d, const char *sql,
 	return n;
 }
 
-static void lower(char *s)
+void store_dir_lower(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int check_addr(char *a, char *err, size_t errlen)
+int store_dir_check_addr(char *a, char *err, size_t errlen)
 {
-	lower(a);
+	store_dir_lower(a);
 	if (!directory_valid_address(a)) {
 		snprintf(err, errlen, "'%s' is not a usable address", a);
 		return -1;
@@ -202,11 +226,11 @@ static int check_addr(char *a, char *err, size_t errlen)
 	return 0;
 }
 
-static int is_mailbox(struct store_dir *d, const char *a)
+int store_dir_is_mailbox(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, NULL};
 
-	return count(d, "SELECT count(*) FROM users WHERE address=?", p) > 0;
+	return store_dir_count(d, "SELECT count(*) FROM users WHERE address=?", p) > 0;
 }
 
 /* a's domain is one of ours, or has users */
@@ -215,20 +239,20 @@ static int is_our_domain(struct store_dir *d, const char *a)
 	const char *p[] = {strrchr(a, '@') + 1, NULL, NULL};
 
 	p[1] = p[0];
-	return count(d, "SELECT (SELECT count(*) FROM domains WHERE name=?)"
+	return store_dir_count(d, "SELECT (SELECT count(*) FROM domains WHERE name=?)"
 		     " + (SELECT count(*) FROM users WHERE domain=?)", p) != 0;
 }
 
-static int is_taken(struct store_dir *d, const char *a)
+int store_dir_is_taken(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, a, a, NULL};
 
-	return count(d, "SELECT (SELECT count(*) FROM users WHERE address=?)"
+	return store_dir_count(d, "SELECT (SELECT count(*) FROM users WHERE address=?)"
 		     " + (SELECT count(*) FROM aliases WHERE address=?)"
 		     " + (SELECT count(*) FROM lists WHERE address=?)", p) > 0;
 }
 
-static void print_cb(sqlite3_stmt *st, void *arg)
+void store_dir_print_cb(sqlite3_stmt *st, void *arg)
 {
 	struct sbuf *out = arg;
 	int i, n = sqlite3_column_count(st);
@@ -243,7 +267,7 @@ static void print_cb(sqlite3_stmt *st, void *arg)
 }
 
 /* "YYYY-MM-DD" or "never" into seconds since the epoch (0 = never). */
-static int parse_date(const char *s, long long *out)
+int store_dir_parse_date(const char *s, long long *out)
 {
 	struct tm tm;
 	char *end;
@@ -267,10 +291,10 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 
 	if (argc == 1 && !strcmp(argv[0], "list"))
 		return store_dir_run(d, "SELECT name FROM domains ORDER BY name", NULL,
-			   print_cb, out, err, errlen);
+			   store_dir_print_cb, out, err, errlen);
 	if (argc != 2)
 		return -2;
-	lower(argv[1]);
+	store_dir_lower(argv[1]);
 	p[0] = argv[1];
 	d->changed = 1;
 	if (!strcmp(argv[0], "add")) {
@@ -285,7 +309,7 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 			   NULL, NULL, err, errlen);
 	}
 	if (!strcmp(argv[0], "del")) {
-		if (count(d, "SELECT count(*) FROM users WHERE domain=?",
+		if (store_dir_count(d, "SELECT count(*) FROM users WHERE domain=?",
 			  p) > 0) {
 			snprintf(err, errlen, "domain %s still has users",
 				 argv[1]);
@@ -308,23 +332,23 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 
 	if (argc >= 1 && !strcmp(argv[0], "list")) {
 		if (argc == 2)
-			lower(argv[1]);
+			store_dir_lower(argv[1]);
 		p[0] = argc == 2 ? argv[1] : "%";
 		return store_dir_run(d, "SELECT address, CASE enabled WHEN 1 THEN "
 			   "'enabled' ELSE 'disabled' END, quota, CASE expires "
 			   "WHEN 0 THEN 'never' ELSE date(expires, 'unixepoch')"
 			   " END FROM users WHERE domain LIKE ? ORDER BY "
-			   "address", p, print_cb, out, err, errlen);
+			   "address", p, store_dir_print_cb, out, err, errlen);
 	}
 	if (argc < 2)
 		return -2;
-	if (check_addr(argv[1], err, errlen) < 0)
+	if (store_dir_check_addr(argv[1], err, errlen) < 0)
 		return -1;
 	p[0] = argv[1];
 	if (!strcmp(argv[0], "show"))
 		return store_dir_run(d, "SELECT address, enabled, quota, expires, "
 			   "pwhash IS NOT NULL FROM users WHERE address=?", p,
-			   print_cb, out, err, errlen);
+			   store_dir_print_cb, out, err, errlen);
 	d->changed = 1;
 	if (!strcmp(argv[0], "add")) {
 		for (i = 2; i + 1 < argc; i += 2) {
@@ -336,7 +360,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 						       errlen) < 0)
 					return -1;
 			} else if (!strcmp(argv[i], "--expires")) {
-				if (parse_date(argv[i + 1], &expires) < 0) {
+				if (store_dir_parse_date(argv[i + 1], &expires) < 0) {
 					snprintf(err, errlen, "bad date %s",
 						 argv[i + 1]);
 					return -1;
@@ -349,13 +373,13 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 			return -2;
 		at = strrchr(argv[1], '@');
 		p[1] = at + 1;
-		if (count(d, "SELECT count(*) FROM domains WHERE name=?",
+		if (store_dir_count(d, "SELECT count(*) FROM domains WHERE name=?",
 			  p + 1) <= 0) {
 			snprintf(err, errlen, "unknown domain %s (add it "
 				 "first)", at + 1);
 			return -1;
 		}
-		if (is_taken(d, argv[1])) {
+		if (store_dir_is_taken(d, argv[1])) {
 			snprintf(err, errlen, "%s exists already", argv[1]);
 			return -1;
 		}
@@ -369,7 +393,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 				   NULL, err, errlen);
 		}
 	}
-	if (!is_mailbox(d, argv[1])) {
+	if (!store_dir_is_mailbox(d, argv[1])) {
 		snprintf(err, errlen, "no user %s", argv[1]);
 		return -1;
 	}
@@ -393,10 +417,20 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return store_dir_run(d, "UPDATE users SET quota=? WHERE address=?", q,
 			   NULL, NULL, err, errlen);
 	}
+	if (!strcmp(argv[0], "kind") && argc == 3) {
+		const char *q[] = {argv[2], argv[1], NULL};
+
+		if (strcmp(argv[2], "personal") && strcmp(argv[2], "role")) {
+			snprintf(err, errlen, "kind is personal or role");
+			return -1;
+		}
+		return store_dir_run(d, "UPDATE users SET kind=? WHERE "
+				     "address=?", q, NULL, NULL, err, errlen);
+	}
 	if (!strcmp(argv[0], "expires") && argc == 3) {
 		const char *q[] = {num, argv[1], NULL};
 
-		if (parse_date(argv[2], &expires) < 0) {
+		if (store_dir_parse_date(argv[2], &expires) < 0) {
 			snprintf(err, errlen, "bad date %s", argv[2]);
 			return -1;
 		}
@@ -420,11 +454,11 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 		snprintf(sql, sizeof(sql), "SELECT address, group_concat(%s, "
 			 "', ') FROM %s GROUP BY address ORDER BY address",
 			 col, table);
-		return store_dir_run(d, sql, NULL, print_cb, out, err, errlen);
+		return store_dir_run(d, sql, NULL, store_dir_print_cb, out, err, errlen);
 	}
 	if (argc < 2)
 		return -2;
-	if (check_addr(argv[1], err, errlen) < 0)
+	if (store_dir_check_addr(argv[1], err, errlen) < 0)
 		return -1;
 	d->changed = 1;
 	if (!strcmp(argv[0], "del") && argc == 2) {
@@ -434,9 +468,18 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 			 table);
 		return store_dir_run(d, sql, p, NULL, NULL, err, errlen);
 	}
+	if (!strcmp(argv[0], "rm") && argc == 3) {
+		const char *p[] = {argv[1], argv[2], NULL};
+
+		if (store_dir_check_addr(argv[2], err, errlen) < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE address=? "
+			 "AND %s=?", table, col);
+		return store_dir_run(d, sql, p, NULL, NULL, err, errlen);
+	}
 	if (strcmp(argv[0], "add") || argc < 3)
 		return -2;
-	if (is_mailbox(d, argv[1])) {
+	if (store_dir_is_mailbox(d, argv[1])) {
 		snprintf(err, errlen, "%s is a mailbox", argv[1]);
 		return -1;
 	}
@@ -445,10 +488,10 @@ static int cmd_group(struct store_dir *d, const char *table, int argc,
 	for (i = 2; i < argc; i++) {
 		const char *p[] = {argv[1], argv[i], NULL};
 
-		if (check_addr(argv[i], err, errlen) < 0)
+		if (store_dir_check_addr(argv[i], err, errlen) < 0)
 			return -1;
 		/* aliases may point out of our domains (directory.c) */
-		if (!is_mailbox(d, argv[i]) && (strcmp(table, "aliases") ||
+		if (!store_dir_is_mailbox(d, argv[i]) && (strcmp(table, "aliases") ||
 		    is_our_domain(d, argv[i]))) {
 			snprintf(err, errlen, "target %s is not a local "
 				 "mailbox", argv[i]);
@@ -475,6 +518,15 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 	if (!strcmp(argv[0], "list"))
 		return cmd_group(d, "lists", argc - 1, argv + 1, out, err,
 				 errlen);
+	if (!strcmp(argv[0], "admin"))
+		return store_dir_cmd_admin(d, argc - 1, argv + 1, out, err,
+					   errlen);
+	if (!strcmp(argv[0], "owner"))
+		return store_dir_cmd_owner(d, argc - 1, argv + 1, out, err,
+					   errlen);
+	if (!strcmp(argv[0], "person"))
+		return store_dir_cmd_person(d, argc - 1, argv + 1, out, err,
+					    errlen);
 	if (!strcmp(argv[0], "export") && argc == 1) {
 		d->changed = 1;
 		return 0;
@@ -490,9 +542,9 @@ int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 	int rc = -1;
 
 	snprintf(a, sizeof(a), "%s", addr);
-	if (check_addr(a, err, errlen) < 0)
+	if (store_dir_check_addr(a, err, errlen) < 0)
 		return -1;
-	if (!is_mailbox(d, a)) {
+	if (!store_dir_is_mailbox(d, a)) {
 		snprintf(err, errlen, "no user %s", a);
 		return -1;
 	}

@@ -28,6 +28,19 @@ int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 		     char *err, size_t errlen);
 /* Did a command change anything? */
 int store_dir_changed(const struct store_dir *d);
+/* When the directory changed since the last call: write both snapshots
+ * (store_dir_export(), store_dir_export_auth()) and clear the mark. The
+ * one way sluicectl and sluice-admin publish a change. 0, or -1. */
+int store_dir_publish(struct store_dir *d, const char *snap,
+		      const char *auth, char *err, size_t errlen);
+/* Run one read-only statement sql with text parameters p (NULL-
+ * terminated, may be NULL); each row's columns go to row as text ("" for
+ * NULL). The caller's SQL never holds data: data goes in p only.
+ * 0, or -1 with err. */
+int store_dir_select(struct store_dir *d, const char *sql,
+		     const char *const *p,
+		     void (*row)(int ncol, const char *const *col, void *arg),
+		     void *arg, char *err, size_t errlen);
 /* Write the snapshot to path atomically. 0 or -1 with err. */
 int store_dir_export(struct store_dir *d, const char *path, char *err,
 		     size_t errlen);

@@ -32,9 +32,30 @@ if [ ! -f var/store/directory.db ]; then
 	echo "run: demo users (address password) in var/demo-credentials:"
 	cat var/demo-credentials
 fi
+# sluice-admin's demo administrators (var/demo-credentials): admin, a
+# super admin, and alice, the domain admin of example.test
+ctl="$B/sluicectl -d var/store/directory.db -s var/store/users"
+if ! $ctl admin list | grep -q '^\*'; then
+	if ! $ctl user show admin@example.test | grep -q .; then
+		$ctl user add admin@example.test
+		pw=$(openssl rand -base64 12)
+		printf '%s\n' "$pw" | $ctl user passwd admin@example.test
+		printf 'admin@example.test %s (super admin, https://127.0.0.1:8443/)\n' \
+			"$pw" >> var/demo-credentials
+	fi
+	$ctl admin add '*' admin@example.test
+	$ctl admin add example.test alice@example.test
+fi
 # the credentials snapshot (var/store/users.auth) of a directory made
 # before it existed
-$B/sluicectl -d var/store/directory.db -s var/store/users export
+$ctl export
+# sluice-admin runs as sluice and edits the directory and its snapshots
+# in var/store (sluicectl as root keeps the files sluice's)
+if id sluice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chown sluice var/store var/store/directory.db* var/store/users \
+		var/store/users.auth
+fi
+mkdir -p var/admin
 # mx refuses unknown recipients at RCPT with the store's snapshot;
 # remote targets of aliases take the pipeline too (spamd sends them on
 # to outmta). SPF, DKIM and DMARC use the system's resolvers; without
@@ -146,6 +167,14 @@ run outmta $B/sluice-outmta -c var/outmta.conf
 # submission: the defaults fit make run (credentials and directory
 # snapshots in var/store, local domain to the store, the rest to outmta)
 run msa $B/sluice-msa
+# delegated administration over HTTPS (the demo's loopback mail host)
+cat > var/admin.conf <<CONF
+mail_host = 127.0.0.1
+imaps_port = 9933
+pop3s_port = 9955
+submission_port = 5870
+CONF
+run admin $B/sluice-admin -c var/admin.conf
 sleep 0.5
 cat <<MSG
 
@@ -158,6 +187,7 @@ cat <<MSG
             POP3  127.0.0.1:1110 (STLS), 127.0.0.1:9955 (TLS)
     outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
     msa     SMTP  127.0.0.1:5870   (submission: STARTTLS + AUTH; 4650 implicit TLS)
+    admin   HTTPS https://127.0.0.1:8443/  (sluice-admin; logins in var/demo-credentials)
   and a loopback Internet: DNS on 127.0.0.1:5354 (remote.test MX 127.0.0.2),
   remote.test's own mx + store on 127.0.0.2 keeping mail in var/remote.test/
 
