@@ -10,14 +10,15 @@ set -eu
 : "${B:?}" "${SBINDIR:?}" "${MANDIR:?}" "${UNITDIR:?}" "${SYSCONFDIR:?}" \
 	"${LOCALSTATEDIR:?}"
 D=${DESTDIR:-}
-STAGES="mx msa avscan spamd outmta store"
+STAGES="mx msa avscan spamd outmta store admin"
 QUEUED="mx msa avscan spamd outmta"
 ETC=$SYSCONFDIR/sluice
 SPOOL=$LOCALSTATEDIR/spool/sluice
 LIB=$LOCALSTATEDIR/lib/sluice
 
 install -d "$D$SBINDIR" "$D$MANDIR/man8" "$D$UNITDIR" \
-	"$D$UNITDIR/sluice@store.service.d" "$D$ETC"
+	"$D$UNITDIR/sluice@store.service.d" \
+	"$D$UNITDIR/sluice@admin.service.d" "$D$ETC"
 install -d -m 0750 "$D$ETC/tls"
 for s in $STAGES; do
 	install -m 0755 "$B/sluice-$s" "$D$SBINDIR/"
@@ -53,7 +54,8 @@ done
 
 # units: the paths of this PREFIX
 for u in sluice@.service sluice.target \
-	 sluice@store.service.d/reload.conf; do
+	 sluice@store.service.d/reload.conf \
+	 sluice@admin.service.d/paths.conf; do
 	sed -e "s|/usr/sbin/|$SBINDIR/|g" -e "s|/etc/sluice|$ETC|g" \
 	    -e "s|/var/spool/sluice|$SPOOL|g" -e "s|/var/lib/sluice|$LIB|g" \
 	    "etc/systemd/$u" > "$D$UNITDIR/$u"
