@@ -80,7 +80,7 @@ void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 uint64_t spamd_token_hash(const char *tok, size_t n);
 
 /* The distinct tokens of a message: their hashes and their text. */
-#define SPAMD_TOKSET_TEXT (SPAMD_MAX_TOKENS * 32)	/* bytes of text */
+#define SPAMD_TOKSET_TEXT (SPAMD_MAX_TOKENS * 24)	/* bytes of text */
 struct spamd_tokset {
 	uint64_t *h;	/* open addressing, 0 = empty slot */
 	uint32_t *off;	/* of slot i's text in text */

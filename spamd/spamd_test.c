@@ -389,7 +389,10 @@ static void clues_of(struct bayes_table *tb, const char *text, char *out,
 static void test_bayes(void)
 {
 	char dir[] = "/tmp/spamd_test_bayesXXXXXX", path[256], err[256];
-	char clue[256];
+	char clue[256], status[800];
+	const char *quoted = "Subject: x\r\n\r\n\"casino winner\"\r\n";
+	struct spamd_core core;
+	struct spamd_verdict v;
 	struct bayes_writer *w;
 	struct bayes_table *tb;
 	long long ns, nh;
@@ -426,6 +429,20 @@ static void test_bayes(void)
 	      !strstr(clue, "meeting"), clue);
 	clues_of(tb, "\r\nproject meeting pills", clue, sizeof(clue));
 	CHECK(strstr(clue, "project") && !strstr(clue, "pills"), clue);
+	/* ... and in X-Spam-Status, header-safe */
+	memset(&core, 0, sizeof(core));
+	core.required = 5.0;
+	core.scan_size = 65536;
+	core.body_size = 1024;
+	core.bayes_min = 5;
+	spamd_verdict_init(&v);
+	CHECK(spamd_score(&core, tb, quoted, strlen(quoted), &v) == 0,
+	      "score");
+	spamd_status_value(&core, &v, status, sizeof(status));
+	CHECK(strstr(status, "BAYES_9") && strstr(status, " tokens=") &&
+	      strchr(strstr(status, " tokens=") + 1, ' ') == NULL &&
+	      strchr(status, '"') == NULL, status);
+	CHECK(strstr(status, "casino_winner") != NULL, status);
 	/* a second batch goes on from the weights in the file */
 	w = bayes_train_begin(path, err, sizeof(err));
 	for (i = 0; i < 10; i++)

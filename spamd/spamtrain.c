@@ -5,14 +5,21 @@
  *	sluice-spamtrain --db F [--spam PATH...] [--ham PATH...]
  *	sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR
  *	    [--rules F] [--required S] [--min-count N] [-v]
+ *	sluice-spamtrain --db F --cv K --ham PATH... --spam PATH...
+ *	    [--rules F] [--required S] [--min-count N] [-v]
  * DESCRIPTION
  *	A PATH is a file holding one message or a directory of such files
  *	(not searched further down; names starting with '.' are skipped).
- *	Training adds the token counts of every message in one transaction.
+ *	Training adds the token counts of every message, and the weights
+ *	learnt from them, in one transaction.
  *	Evaluation scores every message exactly as sluice-spamd does (the
  *	built-in rules plus --rules, Bayes from --db, no DNSBL) and prints
  *	how many ham were flagged as spam, how many spam were missed, how
- *	many had an unsure Bayes probability (0.2 to 0.8), and the speed.
+ *	many had an unsure Bayes probability (0.2 to 0.8), and the speed
+ *	(messages per CPU second of the scoring thread). --cv K
+ *	cross-validates on the training paths only: K folds, then in time
+ *	(the last third of each path scored by a database of the first two
+ *	thirds), then in time with a gap (of the first third only).
  *	Local files of the operator; each message is read up to scan size.
  */
 #include <dirent.h>
@@ -458,7 +465,9 @@ static _Noreturn void usage(void)
 	fprintf(stderr, "usage: sluice-spamtrain --db F [--spam PATH...] "
 		"[--ham PATH...]\n"
 		"       sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR "
-		"[--rules F] [--required S] [--min-count N] [-v]\n");
+		"[--rules F] [--required S] [--min-count N] [-v]\n"
+		"       sluice-spamtrain --db F --cv K --ham PATH... "
+		"--spam PATH... [--rules F] [-v]\n");
 	exit(2);
 }
 
