@@ -386,9 +386,11 @@ def test_spamtrain_small_subset(tmp_path):
 def test_held_out_evaluation(bayes_db):
     """Trained on easy-ham-1, hard-ham-1, spam-1 only; measured on the
     held-out easy-ham-2 and spam-2 at the default required_score (5.0).
-    Measured when this was written: 1/1400 ham flagged (0.07%), 1085/1396
-    spam caught (77.7%); before the tokenizer, Bayes and rules tuning
-    (cross-validated on the training sets only) 890/1396 (63.8%)."""
+    Measured when this was written (once, after the classifier had been
+    chosen by cross-validation on the training sets only): 1/1400 ham
+    flagged (0.07%), 1164/1396 spam caught (83.4%). Before (Robinson/
+    Fisher alone on words): 1/1400, 1085/1396 (77.7%); before the first
+    tokenizer, Bayes and rules tuning 890/1396 (63.8%)."""
     t0 = time.monotonic()
     out = spamtrain("--db", bayes_db, "--eval-spam", corpus("spam-2"),
                     "--eval-ham", corpus("easy-ham-2"))
@@ -400,7 +402,7 @@ def test_held_out_evaluation(bayes_db):
     fp = int(ham[3]) / 1400
     caught = int(spam[3]) / 1396
     assert fp <= 0.005, out
-    assert caught >= 0.74, out
+    assert caught >= 0.81, out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
