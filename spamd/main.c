@@ -199,7 +199,6 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	bayes_start();
 	loop = evloop_new();
 	sd.dns = dns_new(loop, cfg.dns_servers,
 			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
@@ -210,6 +209,10 @@ int main(int argc, char **argv)
 		log_fatal("scan_threads: %s", err);
 	ctls = stage_forward_tls(&fc, 0);
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &sd.spool, "spamd");
+	/* the queue is ours (and answers sluice-queue) before the slow
+	 * part: a sluice-queue run as root in between would open it
+	 * offline and leave files the daemon cannot use */
+	bayes_start();
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;

@@ -159,7 +159,12 @@ def test_spam_is_flagged_and_forgeries_removed(cluster, bayes_db):
     spam = wait_messages(store, "bob@example.test", 1)[0]
     assert header(spam, "X-Spam-Flag") == ["YES"]
     assert header(spam, "X-Spam-Status")[0].startswith("Yes, score=")
-    assert "BAYES_99" in header(spam, "X-Spam-Status")[0]
+    status = header(spam, "X-Spam-Status")[0]
+    assert "BAYES_99" in status
+    # the tokens that weighed most, named, header-safe
+    tokens = status.split(" tokens=", 1)[1].split(",")
+    assert 1 <= len(tokens) <= 3 and all(t and " " not in t
+                                         for t in tokens), status
 
 
 @pytest.fixture
@@ -389,9 +394,11 @@ def test_spamtrain_small_subset(tmp_path):
 def test_held_out_evaluation(bayes_db):
     """Trained on easy-ham-1, hard-ham-1, spam-1 only; measured on the
     held-out easy-ham-2 and spam-2 at the default required_score (5.0).
-    Measured when this was written: 1/1400 ham flagged (0.07%), 1085/1396
-    spam caught (77.7%); before the tokenizer, Bayes and rules tuning
-    (cross-validated on the training sets only) 890/1396 (63.8%)."""
+    Measured when this was written (once, after the classifier had been
+    chosen by cross-validation on the training sets only): 1/1400 ham
+    flagged (0.07%), 1164/1396 spam caught (83.4%). Before (Robinson/
+    Fisher alone on words): 1/1400, 1085/1396 (77.7%); before the first
+    tokenizer, Bayes and rules tuning 890/1396 (63.8%)."""
     t0 = time.monotonic()
     out = spamtrain("--db", bayes_db, "--eval-spam", corpus("spam-2"),
                     "--eval-ham", corpus("easy-ham-2"))
@@ -403,7 +410,7 @@ def test_held_out_evaluation(bayes_db):
     fp = int(ham[3]) / 1400
     caught = int(spam[3]) / 1396
     assert fp <= 0.005, out
-    assert caught >= 0.74, out
+    assert caught >= 0.81, out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
@@ -413,7 +420,9 @@ def test_milter_with_postfix(cluster, bayes_db):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
                                     "bench"))
     import bench
-    sd = spamd(cluster, None, {"bayes_db": bayes_db, "reject_score": "2.0"},
+    # HAM, short and plain, scores 2.0 (BAYES_40: Bayes knows few of its
+    # tokens); RULES_MSG 6.8 (its rules, and Bayes likes them no better)
+    sd = spamd(cluster, None, {"bayes_db": bayes_db, "reject_score": "4.0"},
                milter=True)
     work = os.path.join(cluster.base, "postfix")
     os.makedirs(work)
