@@ -30,6 +30,9 @@
 #define LINE_MAX_LEN 4096
 
 static const char builtin[] =
+	"body GTUBE /XJS\\*C4JDBQADN1\\.NSBN3\\*2IDNEN\\*GTUBE-STANDARD-ANTI-UBE-"
+	"TEST-EMAIL\\*C\\.34X/ 1000\n"
+	"describe GTUBE The Generic Test for Unsolicited Bulk Email\n"
 	"header MISSING_DATE Date !~ /./ 1.0\n"
 	"describe MISSING_DATE Missing Date: header\n"
 	"header MISSING_MID Message-ID !~ /./ 0.5\n"

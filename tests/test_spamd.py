@@ -451,3 +451,22 @@ def test_milter_with_postfix(cluster, bayes_db):
         assert "action=reject" in sd.log() and "action=pass" in sd.log()
     finally:
         pf.stop()
+
+
+GTUBE = ("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*"
+         "C.34X")
+
+
+def test_gtube_is_spam(cluster):
+    """GTUBE, the spam filters' EICAR (sluice-audit sends it): spam
+    whatever Bayes thinks of the rest, as in SpamAssassin."""
+    store = cluster.store(extra=INBOX_ONLY)
+    sd = spamd(cluster, store)
+    msg = ("From: carol@example.test\r\nTo: alice@example.test\r\n"
+           "Subject: lunch\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\n"
+           "Message-ID: <g@example.test>\r\n\r\nSee you at noon.\r\n%s\r\n"
+           % GTUBE).encode()
+    assert lmtp(sd.port, ["alice@example.test"], msg)[0][0] == 250
+    got = wait_messages(store, "alice@example.test", 1)[0]
+    assert header(got, "X-Spam-Flag") == ["YES"], got[:800]
+    assert "GTUBE" in header(got, "X-Spam-Status")[0]
