@@ -102,6 +102,8 @@ struct forwarder {
 		int policy;
 	} *policy;		/* tls_policy_map */
 	size_t npolicy;
+	struct route_table next_routes; /* forward_set_routes(), waiting */
+	int routes_pending;	/* for the messages in delivery to end */
 };
 
 /* Send a job to the best hop it has not tried yet. */

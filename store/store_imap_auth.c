@@ -20,6 +20,7 @@
 
 #include "authlimit.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "store.h"
 #include "store_imap.h"
@@ -211,6 +212,7 @@ static void login_failed(struct imap_sess *s, const char *user,
 	log_info("%s: login failed: user=%s, method=%s, client=[%s]", s->id,
 		 user ? safe : "?", method, s->client_addr);
 	s->nerrors++;
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	if (al) {
 		key_ip(s, k, sizeof(k));
 		d = authlimit_fail(al, k, imap_now(s));

@@ -19,6 +19,7 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "sbuf.h"
 
@@ -85,6 +86,7 @@ static void login_failed(struct pop3_sess *s, const char *user,
 	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
 
 	ipkey(s, key, sizeof(key));
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	d = authlimit_fail(al, key, now);
 	if (user) {
 		snprintf(key, sizeof(key), "user:%s", user);
