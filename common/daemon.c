@@ -36,6 +36,7 @@ static const char *const *d_live;
 static void (*d_apply)(void *);
 static void *d_apply_arg;
 static int d_metrics_fd = -2;	/* -2: not bound yet */
+static int d_host_defaulted;	/* hostname came from gethostname() */
 
 static void usage(const char *prog)
 {
@@ -239,6 +240,7 @@ void daemon_default_hostname(char **hostname)
 
 	if (**hostname != '\0')
 		return;
+	d_host_defaulted = 1;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -359,6 +361,26 @@ static const struct cfg_param *table_row(const char *name)
 	return NULL;
 }
 
+/* Take name out of the list "a, b, c" in note. */
+static void note_drop(char *note, const char *name)
+{
+	size_t n = strlen(name);
+	char *p = note;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == note || p[-1] == ' ') &&
+		    (p[n] == ',' || p[n] == '\0')) {
+			char *end = p + n + (p[n] == ',' ? 2 : 0);
+
+			if (p[n] == '\0' && p > note)
+				p -= 2;	/* the ", " before it */
+			memmove(p, end, strlen(end) + 1);
+			return;
+		}
+		p += n;
+	}
+}
+
 int daemon_reload(void)
 {
 	const struct cfg_param *sl = table_row("syslog");
@@ -374,6 +396,9 @@ int daemon_reload(void)
 		log_error("reload: %s: the configuration in use stays", err);
 		return -1;
 	}
+	/* an empty hostname still means the host's name */
+	if (d_host_defaulted && config_key_line(d_config, "hostname") == 0)
+		note_drop(note, "hostname");
 	if (note[0])
 		log_warn("reload: %s changed: takes a restart, the old value "
 			 "stays until then", note);
