@@ -67,10 +67,19 @@ struct avscan {
 	char **peers;			/* trusted_peers, split */
 	struct workq *wq;
 	struct avscan_job *jobs;	/* scans under way */
+	/* engines replaced by a reload, freed when no scan runs */
+	struct avscan_engine *retired[4];
+	size_t nretired;
 	struct spool spool;
 };
 
 extern const struct smtp_hooks avscan_hooks;
+
+/* Reload: scans from now on use e; old (the engine in use until now) is
+ * freed once the scans under way are done. 0, or -1 when too many older
+ * engines are still in use (nothing changes then). */
+int avscan_engine_swap(struct avscan *av, struct avscan_engine *e,
+		       struct avscan_engine *old);
 
 /* What a scan found. LIMITS: libclamav stopped at one of its limits
  * (depth, files, sizes, time), so part of the message was not scanned:

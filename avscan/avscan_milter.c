@@ -363,6 +363,7 @@ int avscan_milter_run(const struct avscan_config *cfg,
 	if (smfi_opensocket(false) != MI_SUCCESS)
 		log_fatal("libmilter: cannot listen on %s", cfg->milter_listen);
 	daemon_drop_privileges(cfg->user);
+	daemon_metrics_start(NULL);
 	log_info("milter listening on %s, ClamAV %s, %u signature(s)",
 		 cfg->milter_listen, avscan_clam_version(),
 		 avscan_clam_signatures(e));

@@ -29,6 +29,7 @@
 
 struct avscan_job {
 	struct avscan *av;
+	const struct avscan_engine *engine; /* the one at submit time */
 	struct smtp_session *s;		/* NULL once it closed */
 	struct avscan_job *next;	/* av->jobs */
 	char sid[20];			/* s->id, for the log */
@@ -86,7 +87,7 @@ static void scan_work(void *arg)
 	const struct avscan_config *cfg = j->av->cfg;
 	double t0 = now_ms();
 
-	j->verdict = avscan_clam_scan(j->av->engine, j->msg.data, j->msg.len,
+	j->verdict = avscan_clam_scan(j->engine, j->msg.data, j->msg.len,
 				      j->name, sizeof(j->name));
 	j->ms = now_ms() - t0;
 	if (to_quarantine(cfg, j->verdict))
@@ -103,6 +104,26 @@ static void job_free(struct avscan_job *j)
 	sbuf_free(&j->msg);
 	sbuf_free(&j->summary);
 	free(j);
+}
+
+/* Engines replaced by a reload go when no scan may use them. */
+static void free_retired(struct avscan *av)
+{
+	if (av->jobs != NULL)
+		return;
+	while (av->nretired > 0)
+		avscan_clam_free(&av->retired[--av->nretired]);
+}
+
+int avscan_engine_swap(struct avscan *av, struct avscan_engine *e,
+		       struct avscan_engine *old)
+{
+	if (av->nretired == sizeof(av->retired) / sizeof(av->retired[0]))
+		return -1;
+	av->retired[av->nretired++] = old;
+	av->engine = e;
+	free_retired(av);
+	return 0;
 }
 
 static void unlink_job(struct avscan *av, struct avscan_job *j)
@@ -236,6 +257,7 @@ static void scan_done(void *arg)
 	struct smtp_reply r;
 
 	unlink_job(av, j);
+	free_retired(av);
 	if (s == NULL) {
 		log_info("%s: session gone during the scan: result dropped",
 			 j->sid);
@@ -276,6 +298,7 @@ static void av_data(struct smtp_session *s)
 	if (j == NULL)
 		goto fail;
 	j->av = av;
+	j->engine = av->engine;
 	j->s = s;
 	snprintf(j->sid, sizeof(j->sid), "%s", s->id);
 	sbuf_init(&j->summary, 1 << 20);

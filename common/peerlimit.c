@@ -29,6 +29,11 @@ struct peerlimit {
 	struct pl_entry *bucket[PL_BUCKETS];
 };
 
+void peerlimit_set_max(struct peerlimit *pl, long long max)
+{
+	pl->max = max > 0 ? (size_t)max : 0;
+}
+
 struct peerlimit *peerlimit_new(long long max)
 {
 	struct peerlimit *pl = calloc(1, sizeof(*pl));

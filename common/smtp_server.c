@@ -24,8 +24,10 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "netmatch.h"
 #include "peerlimit.h"
+#include "playdead.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
 #include "tls.h"
@@ -98,7 +100,7 @@ static void uncount(struct srv_session *ss)
 	ss->counted = 0;
 }
 
-static void session_free(struct srv_session *ss)
+void srv_session_free(struct srv_session *ss)
 {
 	struct smtp_server *srv = ss->pub.srv;
 
@@ -113,6 +115,7 @@ static void session_free(struct srv_session *ss)
 	srv->nsessions--;
 	uncount(ss);
 	srv_auth_reset(ss);
+	srv_dead_free(ss);
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
 	sbuf_free(&ss->pub.msg);
@@ -133,12 +136,16 @@ static void on_close(void *arg, enum conn_event ev)
 	else
 		log_info("%s: disconnect from [%s]", ss->pub.id,
 			 ss->pub.client_addr);
-	session_free(ss);
+	srv_session_free(ss);
 }
 
 /* Answer 421 for the idle timeout or the session deadline and close. */
 static void time_up(struct srv_session *ss, int deadline)
 {
+	if (deadline)
+		METRICS_COUNT(METRIC_SESSION_LIMIT("deadline"));
+	else
+		METRICS_COUNT(METRIC_SESSION_LIMIT("timeout"));
 	log_info("%s: %s from [%s]%s", ss->pub.id, deadline ?
 		 "session deadline" : "timeout", ss->pub.client_addr,
 		 ss->state == ST_DATA ? " in DATA" : "");
@@ -608,6 +615,7 @@ static void read_commands(struct srv_session *ss)
 		}
 		if (ss->nerrors >= LIM_SESSION_ERRORS &&
 		    ss->state != ST_QUIT) {
+			METRICS_COUNT(METRIC_SESSION_LIMIT("errors"));
 			srv_reply(ss, 421, "4.7.0", "%s Error: too many errors",
 				  ss->pub.srv->cfg.hostname);
 			srv_hangup(ss);
@@ -618,6 +626,9 @@ static void read_commands(struct srv_session *ss)
 static void on_read(void *arg)
 {
 	struct srv_session *ss = arg;
+
+	if (srv_dead_read(ss))
+		return;
 
 	for (;;) {
 		if (ss->state == ST_DATA) {
@@ -709,6 +720,7 @@ static void accept_one(struct smtp_server *srv, int fd)
 					ss->pub.client_addr);
 	ss->counted = peerlimit_enter(srv->peers, ss->pub.client_addr) == 0;
 	if (!ss->counted) {
+		METRICS_COUNT(METRIC_SESSION_LIMIT("per_client"));
 		log_warn("%s: too many sessions from [%s], refusing",
 			 ss->pub.id, ss->pub.client_addr);
 		srv_reply(ss, 421, "4.7.0", "%s Error: too many connections "
@@ -717,6 +729,7 @@ static void accept_one(struct smtp_server *srv, int fd)
 		return;
 	}
 	if (srv->nsessions > (size_t)srv->cfg.max_sessions) {
+		METRICS_COUNT(METRIC_SESSION_LIMIT("busy"));
 		log_warn("%s: too many sessions (%zu), refusing [%s]",
 			 ss->pub.id, srv->nsessions, ss->pub.client_addr);
 		srv_reply(ss, 421, "4.3.2", "%s Service busy, try again later",
@@ -724,6 +737,8 @@ static void accept_one(struct smtp_server *srv, int fd)
 		srv_hangup(ss);
 		return;
 	}
+	if (srv_dead_accept(ss))
+		return;
 	if (srv->cfg.implicit_tls) {
 		if (conn_starttls(ss->c, srv->cfg.tls, 1, NULL) < 0)
 			srv_hangup(ss);
@@ -751,6 +766,22 @@ static void on_accept(void *arg, uint32_t events)
 	}
 }
 
+/* Defaults for limits left at 0, caps for those over them. */
+static void normalise(struct smtp_server_cfg *c)
+{
+	if (c->max_rcpts <= 0)
+		c->max_rcpts = LIM_RCPT_DEFAULT;
+	if (c->max_size <= 0 || c->max_size > LIM_MSG_SIZE_MAX)
+		c->max_size = LIM_MSG_SIZE_DEFAULT;
+	if (c->max_sessions <= 0)
+		c->max_sessions = 100;
+	if (c->timeout <= 0)
+		c->timeout = LIM_TIMEOUT_CMD;
+	if (c->sess.session_deadline <= 0 ||
+	    c->sess.session_deadline > LIM_SESSION_DEADLINE_MAX)
+		c->sess.session_deadline = LIM_SESSION_DEADLINE;
+}
+
 struct smtp_server *smtp_server_new(struct evloop *loop,
 				    const struct smtp_server_cfg *cfg,
 				    const struct smtp_hooks *hooks, void *ctx)
@@ -764,26 +795,34 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 	srv->hooks = *hooks;
 	srv->ctx = ctx;
 	srv->listen_fd = -1;
-	if (srv->cfg.max_rcpts <= 0)
-		srv->cfg.max_rcpts = LIM_RCPT_DEFAULT;
-	if (srv->cfg.max_size <= 0 || srv->cfg.max_size > LIM_MSG_SIZE_MAX)
-		srv->cfg.max_size = LIM_MSG_SIZE_DEFAULT;
-	if (srv->cfg.max_sessions <= 0)
-		srv->cfg.max_sessions = 100;
-	if (srv->cfg.timeout <= 0)
-		srv->cfg.timeout = LIM_TIMEOUT_CMD;
-	if (srv->cfg.sess.session_deadline <= 0 ||
-	    srv->cfg.sess.session_deadline > LIM_SESSION_DEADLINE_MAX)
-		srv->cfg.sess.session_deadline = LIM_SESSION_DEADLINE;
+	normalise(&srv->cfg);
 	srv->peers = peerlimit_new(srv->cfg.sess.max_client_sessions);
 	if (srv->peers == NULL)
 		log_fatal("out of memory");
+	srv_dead_init(srv);
 	return srv;
+}
+
+void smtp_server_set_limits(struct smtp_server *srv,
+			    const struct smtp_server_cfg *cfg)
+{
+	struct smtp_server_cfg c = srv->cfg;
+
+	c.max_size = cfg->max_size;
+	c.max_header = cfg->max_header;
+	c.max_rcpts = cfg->max_rcpts;
+	c.max_sessions = cfg->max_sessions;
+	c.timeout = cfg->timeout;
+	c.sess = cfg->sess;
+	srv->cfg = c;
+	normalise(&srv->cfg);
+	peerlimit_set_max(srv->peers, srv->cfg.sess.max_client_sessions);
 }
 
 int smtp_server_listen(struct smtp_server *srv, int fd)
 {
 	srv->listen_fd = fd;
+	playdead_listener(srv->loop, fd, on_accept, srv);
 	return evloop_add(srv->loop, fd, EPOLLIN, on_accept, srv);
 }
 
@@ -792,7 +831,7 @@ void smtp_server_free(struct smtp_server *srv)
 	if (srv == NULL)
 		return;
 	while (srv->sessions)
-		session_free(srv->sessions);
+		srv_session_free(srv->sessions);
 	if (srv->listen_fd >= 0) {
 		evloop_del(srv->loop, srv->listen_fd);
 		close(srv->listen_fd);

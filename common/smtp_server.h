@@ -127,6 +127,12 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 				    const struct smtp_server_cfg *cfg,
 				    const struct smtp_hooks *hooks, void *ctx);
 
+/* Reload: the limits of cfg (sizes, recipients, sessions, timeouts,
+ * session_limits) for new sessions and commands from now on; the rest of
+ * cfg is ignored. */
+void smtp_server_set_limits(struct smtp_server *srv,
+			    const struct smtp_server_cfg *cfg);
+
 /* Accept connections on a listening socket from daemon_listen(). */
 int smtp_server_listen(struct smtp_server *srv, int fd);
 

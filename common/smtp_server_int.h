@@ -49,6 +49,10 @@ struct srv_session {
 	struct ev_timer *auth_delay; /* failed login: reply held back */
 	char auth_mech[24];
 	int auth_steps;
+	/* play-dead (smtp_server_dead.c) */
+	struct ev_timer *slow_timer; /* slow: input handled when it fires */
+	int slow_ok;	     /* slow: the delay is over for this input */
+	int dead_paused;     /* hang or slow paused reading */
 };
 
 struct smtp_server {
@@ -78,6 +82,20 @@ void srv_auth_response(struct srv_session *ss, char *line);
 const char *srv_auth_mechs(struct srv_session *ss);
 /* Forget authentication state (STARTTLS, session end). */
 void srv_auth_reset(struct srv_session *ss);
+
+/* Play-dead (playdead.h): watch mode changes for srv. */
+void srv_dead_init(struct smtp_server *srv);
+/* A new session: 1 when play-dead took it over (421, or a late
+ * greeting), 0 to greet it now. */
+int srv_dead_accept(struct srv_session *ss);
+/* Input arrived: 1 when play-dead holds it back (or hung up), 0 to
+ * handle it now. */
+int srv_dead_read(struct srv_session *ss);
+/* The session goes away. */
+void srv_dead_free(struct srv_session *ss);
+
+/* Free a session (on_close runs). */
+void srv_session_free(struct srv_session *ss);
 
 /* Prepare for a message. */
 void srv_data_begin(struct srv_session *ss);

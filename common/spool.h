@@ -32,6 +32,7 @@ struct spool {
 	struct workq *syncer;		/* one thread for the syncs */
 	struct queue_syncjob job;	/* the running sync */
 	int busy;			/* a sync is running */
+	double sync_started;		/* when it started (metrics) */
 };
 
 /* Start the sync thread of sp (sp->q open). Exits through log_fatal()
@@ -54,6 +55,10 @@ void spool_strip_trace(struct smtp_session *s);
 /* The queue ID spool_accept() just gave s's message, or NULL when it
  * was not queued. Points into s's spool data (valid until on_close). */
 const char *spool_qid(const struct smtp_session *s);
+
+/* Count a group commit of n accepted messages that took seconds (the
+ * loop thread; also the store's). */
+void spool_metrics(size_t n, double seconds);
 
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);

@@ -24,12 +24,24 @@
 #include "mx.h"
 #include "queue.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "route.h"
 #include "tls.h"
 
 static struct mx_config cfg;
 static struct mx mx;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
+	"alias_relay", "recipients", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return mx_routes_init(&mx, t, err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:2525", &cfg.listen, 0, 0,
@@ -173,6 +185,18 @@ int main(int argc, char **argv)
 		if (smtp_server_listen(srv_tls, fd_tls) < 0)
 			log_fatal("cannot watch the listening socket");
 	}
+	live.srv[0] = srv;
+	live.srv[1] = srv_tls;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.max_header = &cfg.max_header_size;
+	live.tls = tls;
+	live.tls_cert = &cfg.tls_cert;
+	live.tls_key = &cfg.tls_key;
+	live.fwd = mx.spool.fwd;
+	live.routes = reload_routes;
+	live.dir = &mx.dir;
+	live.dir_path = &cfg.recipients;
+	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);
 	evloop_run(mx.loop);

@@ -17,6 +17,7 @@
 #include "directory.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "mx.h"
 #include "spool.h"
 
@@ -47,6 +48,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 		return 0;
 	if ((a->flags & (ADDR_SOURCE_ROUTE | ADDR_ROUTING | ADDR_IP_LITERAL)) ||
 	    !mx_is_local_domain(mx, a->domain)) {
+		METRICS_COUNT(METRIC_RELAY_REFUSED);
 		log_info("%s: reject: RCPT from [%s]: 554 5.7.1 <%s>: Relay "
 			 "access denied; from=<%s>", s->id, s->client_addr,
 			 safe, s->env.from);
@@ -59,6 +61,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 	directory_refresh(&mx->dir, mx->cfg->recipients);
 	switch (directory_lookup(mx->dir, rcpt)) {
 	case DIR_UNKNOWN:
+		METRICS_COUNT(METRIC_UNKNOWN_RCPT);
 		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: user "
 			 "unknown; from=<%s>", s->id, s->client_addr, safe,
 			 s->env.from);

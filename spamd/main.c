@@ -26,12 +26,24 @@
 #include "route.h"
 #include "spamd_stage.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "tls.h"
 #include "workq.h"
 
 static struct spamd_config cfg;
 static struct spamd sd;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, "next_hop", "domain_routes", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
+				"ordered", err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:10025", &cfg.listen, 0, 0,
@@ -180,6 +192,7 @@ int main(int argc, char **argv)
 	}
 	if (milter) {
 		daemon_drop_privileges(cfg.user);
+		daemon_metrics_start(NULL);
 		bayes_start();
 		rc = spamd_milter_run(&sd);
 		core_stop();
@@ -226,6 +239,11 @@ int main(int argc, char **argv)
 	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	live.srv[0] = srv;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.fwd = sd.spool.fwd;
+	live.routes = reload_routes;
+	stage_reload_start(loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(sd.spool.q), cfg.next_hop);
 	evloop_run(loop);

@@ -31,6 +31,7 @@
 #include "dns.h"
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 #include "spamd_stage.h"
 #include "tracehdr.h"
 
@@ -230,6 +231,8 @@ static sfsistat m_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	spamd_tests(&v, tests, sizeof(tests));
+	if (v.score >= msd->core.required)
+		METRICS_COUNT(METRIC_SPAM);
 	if (msd->reject > 0 && v.score >= msd->reject) {
 		log_info("%s: spam score=%.1f required=%.1f tests=%s "
 			 "action=reject", qid, v.score, msd->core.required,

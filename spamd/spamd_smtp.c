@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "spamd_stage.h"
 #include "tracehdr.h"
 #include "workq.h"
@@ -215,6 +216,8 @@ static void score_done(void *arg)
 		job_free(j);
 		return;
 	}
+	if (j->v.score >= sd->core.required)
+		METRICS_COUNT(METRIC_SPAM);
 	if (sd->reject > 0 && j->v.score >= sd->reject) {
 		log_verdict(sd, s->id, &j->v, "reject");
 		reply_all(s, 550, "5.7.1", "Message rejected as spam");

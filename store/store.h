@@ -33,6 +33,7 @@ struct store_config {
 	char *tls_cert;
 	char *tls_key;
 	char *credentials_file;
+	char *control_dir;
 	int plaintext_auth;
 	long long auth_fail_max;
 	long long auth_fail_window;

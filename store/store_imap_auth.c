@@ -22,6 +22,7 @@
 
 #include "authlimit.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "store.h"
@@ -211,6 +212,7 @@ static void login_failed(struct imap_sess *s, const char *user,
 		 user ? safe : "?", method, s->client_addr,
 		 is_locked ? ", reason=too many failures" : "");
 	s->nerrors++;
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	if (al) {
 		authlimit_ip_key(s->client_addr, k, sizeof(k));
 		d = authlimit_fail(al, k, imap_now(s));

@@ -155,24 +155,35 @@ run() {
 	pids+=($!)
 }
 
+# every stage serves its metrics (Prometheus text) on a loopback port of
+# its own: mx 9101, msa 9102, avscan 9103, spamd 9104, outmta 9105,
+# store 9106 (README "Operations")
+printf 'metrics_listen = 127.0.0.1:9101\n' >> var/mx.conf
+printf 'metrics_listen = 127.0.0.1:9102\n' > var/msa.conf
+printf 'metrics_listen = 127.0.0.1:9103\n' >> var/avscan.conf
+printf 'metrics_listen = 127.0.0.1:9104\n' > var/spamd.conf
+printf 'metrics_listen = 127.0.0.1:9105\n' >> var/outmta.conf
+printf 'metrics_listen = 127.0.0.1:9106\n' > var/store.conf
+
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root
 run remote-store $B/sluice-store -c var/remote-store.conf
 run remote-mx $B/sluice-mx -c var/remote-mx.conf
-run store $B/sluice-store
-run spamd $B/sluice-spamd
+run store $B/sluice-store -c var/store.conf
+run spamd $B/sluice-spamd -c var/spamd.conf
 run avscan $B/sluice-avscan -c var/avscan.conf
 run mx $B/sluice-mx -c var/mx.conf
 run outmta $B/sluice-outmta -c var/outmta.conf
 # submission: the defaults fit make run (credentials and directory
 # snapshots in var/store, local domain to the store, the rest to outmta)
-run msa $B/sluice-msa
+run msa $B/sluice-msa -c var/msa.conf
 # delegated administration over HTTPS (the demo's loopback mail host)
 cat > var/admin.conf <<CONF
 mail_host = 127.0.0.1
 imaps_port = 9933
 pop3s_port = 9955
 submission_port = 5870
+metrics = mx=http://127.0.0.1:9101/metrics, msa=http://127.0.0.1:9102/metrics, avscan=http://127.0.0.1:9103/metrics, spamd=http://127.0.0.1:9104/metrics, outmta=http://127.0.0.1:9105/metrics, store=http://127.0.0.1:9106/metrics
 CONF
 run admin $B/sluice-admin -c var/admin.conf
 sleep 0.5
@@ -218,6 +229,11 @@ cat <<MSG
           --auth-password PASSWORD --from alice@example.test --to bob@example.test
 
   The queue:  $B/sluice-queue -d var/mx/queue list
+  Metrics:    curl -s http://127.0.0.1:9101/metrics   (mx; msa 9102, avscan
+              9103, spamd 9104, outmta 9105, store 9106)
+  Reload a stage's configuration (or kill -HUP it):
+              $B/sluice-queue -d var/mx/queue reload
+  Failover drill: $B/sluice-queue -d var/avscan/queue play-dead hang 10
 
 MSG
 # until Ctrl-C (or every stage stopped by itself)
