@@ -47,8 +47,10 @@ int smtp_reply_set(struct smtp_reply *r, int code, const char *ecode,
  * every other state a command line must be complete within timeout. */
 static void set_state(struct srv_session *ss, enum srv_state st)
 {
-	if ((st == ST_DATA) != (ss->state == ST_DATA))
-		conn_set_min_rate(ss->c, st == ST_DATA ?
+	int data = st == ST_DATA || st == ST_BDAT;
+
+	if (data != (ss->state == ST_DATA || ss->state == ST_BDAT))
+		conn_set_min_rate(ss->c, data ?
 				  ss->pub.srv->cfg.sess.min_data_rate : 0);
 	ss->state = st;
 }
@@ -86,6 +88,7 @@ void srv_reset_txn(struct srv_session *ss)
 	ss->pub.header_len = 0;
 	ss->pub.received_count = 0;
 	ss->have_mail = 0;
+	srv_bdat_reset(ss);
 	if (ss->state > ST_READY)
 		set_state(ss, ST_READY);
 }
@@ -116,6 +119,7 @@ static void session_free(struct srv_session *ss)
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
 	sbuf_free(&ss->pub.msg);
+	srv_bdat_reset(ss);
 	free(ss->pub.helo);
 	free(ss);
 }
@@ -224,6 +228,8 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 		    "250-SMTPUTF8\r\n", srv->cfg.hostname, srv->cfg.max_size);
 	if (srv->cfg.dsn)
 		conn_printf(ss->c, "250-DSN\r\n");
+	if (!srv->cfg.no_chunking)
+		conn_printf(ss->c, "250-CHUNKING\r\n");
 	if (srv->cfg.tls && !ss->pub.tls)
 		conn_printf(ss->c, "250-STARTTLS\r\n");
 	if ((mechs = srv_auth_mechs(ss)) != NULL && *mechs)
@@ -424,6 +430,10 @@ static void do_data(struct srv_session *ss, const struct smtp_cmd *cmd)
 		srv_reply(ss, 501, "5.5.4", "Syntax: DATA");
 		return;
 	}
+	if (ss->bdat_txn) { /* RFC 3030 2: no DATA after BDAT */
+		srv_reply(ss, 503, "5.5.1", "Error: DATA after BDAT");
+		return;
+	}
 	srv_data_begin(ss);
 	set_state(ss, ST_DATA);
 	srv_reply(ss, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -503,7 +513,7 @@ static void do_command(struct srv_session *ss, char *line)
 		break;
 	case SMTP_HELP:
 		srv_reply(ss, 214, "2.0.0", "Commands: %s MAIL RCPT DATA "
-			  "RSET NOOP QUIT VRFY HELP%s%s",
+			  "BDAT RSET NOOP QUIT VRFY HELP%s%s",
 			  ss->pub.srv->cfg.lmtp ? "LHLO" : "HELO EHLO",
 			  ss->pub.srv->cfg.tls ? " STARTTLS" : "",
 			  ss->pub.srv->cfg.auth ? " AUTH" : "");
@@ -514,8 +524,10 @@ static void do_command(struct srv_session *ss, char *line)
 	case SMTP_AUTH:
 		srv_auth_cmd(ss, &cmd);
 		break;
-	case SMTP_EXPN:
 	case SMTP_BDAT:
+		srv_bdat_cmd(ss, &cmd);
+		break;
+	case SMTP_EXPN:
 		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
 		break;
 	default:
@@ -541,7 +553,8 @@ static void read_commands(struct srv_session *ss)
 	char *lf;
 	size_t len, lim;
 
-	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
+	while (ss->state != ST_DATA && ss->state != ST_BDAT &&
+	       ss->state != ST_WAIT &&
 	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
 	       in->len > 0) {
 		/* RFC 4954 4: responses may be longer than commands */
@@ -601,8 +614,9 @@ static void on_read(void *arg)
 	struct srv_session *ss = arg;
 
 	for (;;) {
-		if (ss->state == ST_DATA) {
-			if (srv_data_read(ss) == 0)
+		if (ss->state == ST_DATA || ss->state == ST_BDAT) {
+			if ((ss->state == ST_DATA ? srv_data_read(ss) :
+			     srv_bdat_read(ss)) == 0)
 				break;
 			conn_progress(ss->c);
 			continue; /* message complete: commands may follow */
@@ -610,7 +624,8 @@ static void on_read(void *arg)
 		read_commands(ss);
 		/* a client that sent the message with DATA (not waiting for
 		 * 354, RFC 2920 3.1) has it in the buffer already */
-		if (ss->state == ST_DATA && ss->c->in.len > 0)
+		if ((ss->state == ST_DATA || ss->state == ST_BDAT) &&
+		    ss->c->in.len > 0)
 			continue;
 		break;
 	}

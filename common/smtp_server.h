@@ -103,6 +103,7 @@ struct smtp_server_cfg {
 	struct tls_ctx *tls;	/* STARTTLS offered when set */
 	int implicit_tls;	/* TLS from the first byte */
 	int dsn;		/* offer DSN */
+	int no_chunking;	/* do not offer CHUNKING (BDAT, RFC 3030) */
 	/* RCPT TO:<Postmaster> (RFC 5321 4.5.1) becomes postmaster@this
 	 * domain; NULL keeps the bare form */
 	const char *postmaster_domain;

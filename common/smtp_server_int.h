@@ -24,6 +24,7 @@ enum srv_state {
 	ST_MAIL,  /* MAIL accepted */
 	ST_RCPT,  /* at least one RCPT accepted */
 	ST_DATA,  /* receiving the message */
+	ST_BDAT,  /* receiving a BDAT chunk (smtp_server_bdat.c) */
 	ST_WAIT,  /* message complete, waiting for the stage's reply */
 	ST_QUIT,  /* closing */
 };
@@ -40,6 +41,14 @@ struct srv_session {
 	int counted;	     /* in srv->peers (peerlimit) */
 	int expired;	     /* session deadline passed while in ST_WAIT */
 	struct smtp_data d;  /* DATA parser state */
+	/* BDAT (smtp_server_bdat.c) */
+	int bdat_txn;	     /* this transaction's message came by BDAT */
+	int bdat_last;	     /* the chunk being read is the last */
+	int bdat_skip;	     /* the chunk is refused: drop it, then bdat_err */
+	long long bdat_left; /* octets of the chunk still to come */
+	enum srv_state bdat_back; /* state after the chunk */
+	struct smtp_reply bdat_err;
+	struct sbuf bdat_pend; /* chunk octets the parser kept back */
 	/* AUTH exchange (smtp_server_auth.c) */
 	struct sasl_srv *sasl; /* created under TLS, on first use */
 	int auth_wait;	     /* 334 sent: the next line is a response */
@@ -76,11 +85,23 @@ const char *srv_auth_mechs(struct srv_session *ss);
 /* Forget authentication state (STARTTLS, session end). */
 void srv_auth_reset(struct srv_session *ss);
 
+/* BDAT command (RFC 3030). */
+void srv_bdat_cmd(struct srv_session *ss, const struct smtp_cmd *cmd);
+/* Consume chunk octets from the input buffer. Returns 1 when the chunk
+ * ended (and was answered or the message handed to on_data), 0 when
+ * more input is needed. */
+int srv_bdat_read(struct srv_session *ss);
+/* Forget the BDAT transaction (RSET, MAIL, end of message, session). */
+void srv_bdat_reset(struct srv_session *ss);
+
 /* Prepare for a message. */
 void srv_data_begin(struct srv_session *ss);
 /* Consume message bytes from the input buffer. Returns 1 when the message
  * ended (and was answered or handed to on_data), 0 when more input is
  * needed. */
 int srv_data_read(struct srv_session *ss);
+/* The message is complete (DATA or BDAT LAST): refuse it over a limit
+ * or with a bare CR/LF, else hand it to the stage. */
+void srv_data_end(struct srv_session *ss);
 
 #endif

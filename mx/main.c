@@ -62,6 +62,8 @@ static const struct cfg_param table[] = {
 	 "(empty: remote targets are not expanded)"},
 	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
 	 "address and port for SMTP over implicit TLS (empty: none)"},
+	{"chunking", CFG_BOOL, "yes", &cfg.chunking, 0, 0,
+	 "offer CHUNKING (BDAT, RFC 3030); BINARYMIME is never offered"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -123,6 +125,7 @@ int main(int argc, char **argv)
 	sc.sess = cfg.sess;
 	sc.tls = tls;
 	sc.dsn = 1;
+	sc.no_chunking = !cfg.chunking;
 	sc.postmaster_domain = mx.domains[0];
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)

@@ -38,6 +38,7 @@ struct mx_config {
 	char *smtps_listen;
 	char *recipients;
 	char *alias_relay;
+	int chunking;
 	struct stage_queue queue;
 };
 
