@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -116,6 +117,7 @@ static void session_free(struct srv_session *ss)
 	srv->nsessions--;
 	uncount(ss);
 	srv_auth_reset(ss);
+	srv_greet_free(ss);
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
 	sbuf_free(&ss->pub.msg);
@@ -209,9 +211,13 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 			  : cmd->verb == SMTP_EHLO ? "EHLO" : "LHLO");
 		return;
 	}
+	/* PIPELINING is offered in the EHLO reply: a client sending more
+	 * before it saw the reply does not wait for replies at all */
+	if (ss->more_input && srv_violation(ss, SMTP_V_PIPELINING) < 0)
+		return;
 	if (srv->hooks.on_helo && srv->hooks.on_helo(&ss->pub, cmd->arg,
 						     &r) < 0) {
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	srv_reset_txn(ss);
@@ -352,7 +358,7 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	if (srv->hooks.on_mail && srv->hooks.on_mail(&ss->pub, &r) < 0) {
 		ss->pub.path = NULL;
 		srv_reset_txn(ss);
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	ss->pub.path = NULL;
@@ -400,7 +406,7 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 	if (srv->hooks.on_rcpt &&
 	    srv->hooks.on_rcpt(&ss->pub, a.mailbox, &r) < 0) {
 		ss->pub.path = NULL;
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	ss->pub.path = NULL;
@@ -470,6 +476,20 @@ static void do_starttls(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 }
 
+/* An HTTP request or a header line sent to the SMTP port: a proxy
+ * abused to send mail, or a client that skipped DATA. */
+static int non_smtp(const char *line)
+{
+	static const char *const verbs[] = {"CONNECT", "GET", "POST", "PUT",
+					    "HEAD", "OPTIONS", NULL};
+	size_t n = strcspn(line, " "), i;
+
+	for (i = 0; verbs[i]; i++)
+		if (n == strlen(verbs[i]) && strncasecmp(line, verbs[i], n) == 0)
+			return 1;
+	return n > 1 && line[n - 1] == ':';
+}
+
 static void do_command(struct srv_session *ss, char *line)
 {
 	struct smtp_cmd cmd;
@@ -531,6 +551,8 @@ static void do_command(struct srv_session *ss, char *line)
 		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
 		break;
 	default:
+		if (non_smtp(line) && srv_violation(ss, SMTP_V_NON_SMTP) < 0)
+			break;
 		srv_reply(ss, 500, "5.5.2", "Error: command not recognized");
 		break;
 	}
@@ -554,7 +576,7 @@ static void read_commands(struct srv_session *ss)
 	size_t len, lim;
 
 	while (ss->state != ST_DATA && ss->state != ST_BDAT &&
-	       ss->state != ST_WAIT &&
+	       ss->state != ST_WAIT && ss->delay_timer == NULL &&
 	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
 	       in->len > 0) {
 		/* RFC 4954 4: responses may be longer than commands */
@@ -586,12 +608,18 @@ static void read_commands(struct srv_session *ss)
 		} else if (len < 2 || lf[-1] != '\r' ||
 			   memchr(in->data, '\r', len - 2) != NULL ||
 			   memchr(in->data, '\0', len) != NULL) {
+			int bare_lf = len < 2 || lf[-1] != '\r';
+
 			sbuf_consume(in, len);
 			ss->auth_wait = 0;
+			if (bare_lf &&
+			    srv_violation(ss, SMTP_V_BARE_NEWLINE) < 0)
+				break;
 			srv_reply(ss, 500, "5.5.2", "Error: bare <CR> or <LF> "
 				  "or NUL in command");
 		} else {
 			lf[-1] = '\0';
+			ss->more_input = in->len > len;
 			if (ss->auth_wait)
 				srv_auth_response(ss, in->data);
 			else
@@ -611,8 +639,15 @@ static void read_commands(struct srv_session *ss)
 
 static void on_read(void *arg)
 {
-	struct srv_session *ss = arg;
+	srv_read(arg);
+}
 
+void srv_read(struct srv_session *ss)
+{
+	if (srv_greet_pending(ss)) {
+		conn_flush(ss->c);
+		return;
+	}
 	for (;;) {
 		if (ss->state == ST_DATA || ss->state == ST_BDAT) {
 			if ((ss->state == ST_DATA ? srv_data_read(ss) :
@@ -630,20 +665,6 @@ static void on_read(void *arg)
 		break;
 	}
 	conn_flush(ss->c);
-}
-
-void srv_greet(struct srv_session *ss)
-{
-	struct smtp_server *srv = ss->pub.srv;
-	struct smtp_reply r;
-
-	if (srv->hooks.on_connect && srv->hooks.on_connect(&ss->pub, &r) < 0) {
-		reply_struct(ss, &r);
-		srv_hangup(ss);
-		return;
-	}
-	srv_reply(ss, 220, NULL, "%s %s Sluice", srv->cfg.hostname,
-		  srv->cfg.lmtp ? "LMTP" : "ESMTP");
 }
 
 static const struct conn_ops srv_conn_ops = {

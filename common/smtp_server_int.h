@@ -41,6 +41,14 @@ struct srv_session {
 	int counted;	     /* in srv->peers (peerlimit) */
 	int expired;	     /* session deadline passed while in ST_WAIT */
 	struct smtp_data d;  /* DATA parser state */
+	/* greeting, delayed replies (smtp_server_screen.c) */
+	struct ev_timer *delay_timer; /* a hook's reply held back */
+	struct smtp_reply delayed;
+	struct ev_timer *greet_timer; /* greet pause running */
+	int greet_hold;	     /* the stage holds the greeting */
+	int greeted;	     /* the 220 went out */
+	unsigned violations; /* 1 << enum smtp_violation reported */
+	int more_input;	     /* bytes after the command being handled */
 	/* BDAT (smtp_server_bdat.c) */
 	int bdat_txn;	     /* this transaction's message came by BDAT */
 	int bdat_last;	     /* the chunk being read is the last */
@@ -74,7 +82,6 @@ void srv_reply(struct srv_session *ss, int code, const char *ecode,
 void srv_reset_txn(struct srv_session *ss);
 void srv_set_state(struct srv_session *ss, enum srv_state st);
 void srv_hangup(struct srv_session *ss);
-void srv_greet(struct srv_session *ss);
 
 /* AUTH command (RFC 4954). */
 void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd);
@@ -84,6 +91,22 @@ void srv_auth_response(struct srv_session *ss, char *line);
 const char *srv_auth_mechs(struct srv_session *ss);
 /* Forget authentication state (STARTTLS, session end). */
 void srv_auth_reset(struct srv_session *ss);
+
+/* Start the greeting (after accept, or after TLS for implicit TLS). */
+void srv_greet(struct srv_session *ss);
+/* Input arrived before the greeting: report, maybe hang up. Returns 1
+ * while the greeting is not complete (commands must wait). */
+int srv_greet_pending(struct srv_session *ss);
+/* Report a violation once; returns -1 when the stage ended the
+ * session for it. */
+int srv_violation(struct srv_session *ss, enum smtp_violation v);
+/* A hook's refusal: sent now, or after s->reply_delay_ms (commands
+ * wait); 421 ends the session. */
+void srv_hook_reply(struct srv_session *ss, const struct smtp_reply *r);
+/* Cancel the greeting's and a delayed reply's timers (session end). */
+void srv_greet_free(struct srv_session *ss);
+/* Handle the input buffer (commands, DATA, BDAT) and flush. */
+void srv_read(struct srv_session *ss);
 
 /* BDAT command (RFC 3030). */
 void srv_bdat_cmd(struct srv_session *ss, const struct smtp_cmd *cmd);

@@ -64,6 +64,7 @@ static const struct cfg_param table[] = {
 	 "address and port for SMTP over implicit TLS (empty: none)"},
 	{"chunking", CFG_BOOL, "yes", &cfg.chunking, 0, 0,
 	 "offer CHUNKING (BDAT, RFC 3030); BINARYMIME is never offered"},
+	MX_SCREEN_PARAMS(cfg.screen),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -101,7 +102,9 @@ int main(int argc, char **argv)
 			 cfg.tls_cert);
 	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
+	mx_screen_open(&mx);
 	if (cfg.recipients[0]) {
 		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
 		if (mx.dir == NULL)
@@ -126,6 +129,8 @@ int main(int argc, char **argv)
 	sc.tls = tls;
 	sc.dsn = 1;
 	sc.no_chunking = !cfg.chunking;
+	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
+	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)
@@ -148,6 +153,7 @@ int main(int argc, char **argv)
 	route_table_free(&routes);
 	config_list_free(mx.domains);
 	directory_free(mx.dir);
+	mx_screen_free(&mx);
 	tls_ctx_free(tls);
 	tls_ctx_free(ctls);
 	log_info("stopped");

@@ -9,6 +9,7 @@
 #ifndef SLUICE_MX_H
 #define SLUICE_MX_H
 
+#include "mx_screen.h"
 #include "smtp_server.h"
 #include "spool.h"
 #include "stage.h"
@@ -39,6 +40,7 @@ struct mx_config {
 	char *recipients;
 	char *alias_relay;
 	int chunking;
+	struct mx_screen_config screen;	/* mx_screen.h */
 	struct stage_queue queue;
 };
 
@@ -48,7 +50,11 @@ struct mx {
 	struct directory *dir;	/* recipients snapshot, or NULL */
 	struct evloop *loop;
 	struct spool spool;	/* queue, forwarder, group commit */
+	struct mx_screen screen; /* screening state (mx_screen.h) */
 };
+
+/* The recipient checks of mx_smtp.c: relaying, the directory. */
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r);
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
 extern const struct smtp_hooks mx_hooks;

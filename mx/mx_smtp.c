@@ -35,8 +35,7 @@ static int is_local_domain(struct mx *mx, const char *domain)
 	return 0;
 }
 
-static int mx_rcpt(struct smtp_session *s, const char *rcpt,
-		   struct smtp_reply *r)
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 {
 	struct mx *mx = mx_of(s);
 	const struct addr *a = s->path;
@@ -94,6 +93,10 @@ static void mx_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
+	if (mx_screen_data(s, &r) < 0) {
+		smtp_session_reply(s, &r);
+		return;
+	}
 	spool_strip_trace(s);
 	if (mx->cfg->recipients[0])
 		directory_refresh(&mx->dir, mx->cfg->recipients);
@@ -112,11 +115,17 @@ static void mx_data(struct smtp_session *s)
 
 static void mx_close(struct smtp_session *s)
 {
+	mx_screen_close(s);
 	spool_closed(&mx_of(s)->spool, s);
 }
 
+/* the screening hooks are in mx_screen.c, mx_grey.c and mx_rules.c */
 const struct smtp_hooks mx_hooks = {
-	.on_rcpt = mx_rcpt,
+	.on_connect = mx_screen_connect,
+	.on_violation = mx_screen_violation,
+	.on_helo = mx_screen_helo,
+	.on_mail = mx_screen_mail,
+	.on_rcpt = mx_screen_rcpt,
 	.on_data = mx_data,
 	.on_close = mx_close,
 };
