@@ -104,13 +104,13 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
-	mx_screen_open(&mx);
 	if (cfg.recipients[0]) {
 		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
 		if (mx.dir == NULL)
 			log_fatal("recipients: %s", err);
 	}
 	mx.loop = evloop_new();
+	mx_screen_open(&mx);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -148,12 +148,12 @@ int main(int argc, char **argv)
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
+	mx_screen_free(&mx);
 	stage_spool_stop(&mx.spool);
 	evloop_free(mx.loop);
 	route_table_free(&routes);
 	config_list_free(mx.domains);
 	directory_free(mx.dir);
-	mx_screen_free(&mx);
 	tls_ctx_free(tls);
 	tls_ctx_free(ctls);
 	log_info("stopped");

@@ -134,6 +134,7 @@ void mx_screen_init(struct mx *mx)
 	x->body_checks = mx_checks_load(c->body_checks);
 	if (c->greylist && c->greylist_db[0])
 		state_dir(c->greylist_db, mx->cfg->user);
+	mx_dnsbl_init(mx);
 }
 
 void mx_screen_open(struct mx *mx)
@@ -142,6 +143,7 @@ void mx_screen_open(struct mx *mx)
 	struct greylist_cfg gc;
 	char err[512];
 
+	mx_dnsbl_open(mx);
 	if (!c->greylist)
 		return;
 	if (c->greylist_db[0] == '\0')
@@ -170,6 +172,7 @@ void mx_screen_free(struct mx *mx)
 	greylist_close(&x->grey);
 	mx_checks_free(&x->header_checks);
 	mx_checks_free(&x->body_checks);
+	mx_dnsbl_free(mx);
 }
 
 int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
@@ -180,6 +183,7 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 	struct mx_screen_sess *ss = calloc(1, sizeof(*ss));
 	uint64_t now = evloop_now(mx->loop);
 	char net[80];
+	int hold;
 
 	s->screen = ss;
 	if (ss == NULL)
@@ -213,6 +217,7 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 				 " too many connections from [%s]",
 				 mx->cfg->hostname, s->client_addr);
 	}
+	hold = mx_dnsbl_start(s);
 	if (s->greet_pause_ms > 0 && ratemap_held(x->passed, s->client_addr,
 						  now)) {
 		mx_counters.greet_skipped++;
@@ -221,7 +226,7 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 		mx_counters.greet_paused++;
 		ss->paused = 1;
 	}
-	return 0;
+	return hold;
 }
 
 int mx_screen_violation(struct smtp_session *s, enum smtp_violation v,
@@ -271,6 +276,7 @@ void mx_screen_close(struct smtp_session *s)
 
 	if (ss == NULL)
 		return;
+	mx_dnsbl_detach(s);
 	if (ss->paused && ss->helo_seen && !ss->violated &&
 	    c->screen_pass_time > 0 &&
 	    !ratemap_held(mx->screen.trapped, s->client_addr,

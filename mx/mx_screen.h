@@ -47,6 +47,12 @@ struct mx_screen_config {
 	int helo_fqdn;
 	char *header_checks;
 	char *body_checks;
+	char *dnsbl_sites;
+	long long dnsbl_threshold;
+	long long dnsbl_allow_threshold;
+	int dnsbl_loopback;
+	char *dns_servers;
+	long long dns_timeout;
 };
 
 /* One counter per mechanism and outcome, as plain fields: the metrics
@@ -75,6 +81,9 @@ struct mx_counters {
 	unsigned long long greylist_errors;	/* store failed: accepted */
 	unsigned long long header_rejected;	/* header_checks */
 	unsigned long long body_rejected;	/* body_checks */
+	unsigned long long dnsbl_rejected;	/* over dnsbl_threshold */
+	unsigned long long dnswl_allowed;	/* under dnsbl_allow_threshold */
+	unsigned long long dnsbl_errors;	/* error codes, failures */
 };
 
 extern struct mx_counters mx_counters;
@@ -147,13 +156,30 @@ extern struct mx_counters mx_counters;
 	 "file of /regex/ REJECT text lines matched against each header " \
 	 "field at end of data (550 5.7.1; empty: none)"}, \
 	{"body_checks", CFG_STR, "", &(c).body_checks, 0, 0, \
-	 "the same for each body line"}
+	 "the same for each body line"}, \
+	{"dnsbl_sites", CFG_STR, "", &(c).dnsbl_sites, 0, 0, \
+	 "DNS lists asked at connect: zone*weight, ... (weight 1 if left " \
+	 "out; negative for allowlists such as a DNSWL)"}, \
+	{"dnsbl_threshold", CFG_INT, "1", &(c).dnsbl_threshold, -100000, \
+	 100000, "a client whose weights add up to this is refused " \
+	 "(554 5.7.1)"}, \
+	{"dnsbl_allow_threshold", CFG_INT, "-1", &(c).dnsbl_allow_threshold, \
+	 -100000, 100000, "a client whose weights add up to at most this is " \
+	 "allowed as by client_allow"}, \
+	{"dnsbl_loopback", CFG_BOOL, "no", &(c).dnsbl_loopback, 0, 0, \
+	 "look up loopback clients too (for tests)"}, \
+	{"dns_servers", CFG_STR, "", &(c).dns_servers, 0, 0, \
+	 "resolvers for the DNS lists, host[:port], ... (empty: the " \
+	 "system's)"}, \
+	{"dns_timeout", CFG_TIME, "5s", &(c).dns_timeout, 1, 60, \
+	 "per-try timeout of DNS lookups"}
 
 /* Parse the lists and regular expressions (before dropping privileges:
  * the state directory of greylist_db is made then). Exits on a bad
  * value. */
 void mx_screen_init(struct mx *mx);
-/* Open the greylisting store (after dropping privileges). */
+/* Open the greylisting store and the resolver (after dropping
+ * privileges, with mx->loop made). */
 void mx_screen_open(struct mx *mx);
 void mx_screen_free(struct mx *mx);
 
@@ -174,6 +200,9 @@ void mx_screen_close(struct smtp_session *s);
 struct greylist;
 struct ratemap;
 struct mx_checks;
+struct mx_dnsbl;
+struct mx_zone;
+struct dns;
 
 struct mx_screen {
 	char **client_allow, **client_block;
@@ -184,6 +213,9 @@ struct mx_screen {
 	struct ratemap *senders;	/* messages per sender */
 	struct greylist *grey;		/* NULL: greylisting off */
 	struct mx_checks *header_checks, *body_checks;
+	struct dns *dns;		/* for the DNS lists */
+	struct mx_zone *zones;		/* dnsbl_sites */
+	size_t nzones;
 };
 
 struct mx_screen_sess {
@@ -191,6 +223,8 @@ struct mx_screen_sess {
 	int paused;		/* the greeting waited */
 	int violated;		/* a protocol test failed */
 	int helo_seen;		/* got as far as HELO/EHLO */
+	struct mx_dnsbl *dnsbl;	/* DNS list lookups running */
+	long long dnsbl_score;
 	int sender_allowed;	/* sender_allow, for this transaction */
 	long long bad_rcpts;	/* unknown recipients so far */
 };
@@ -208,6 +242,17 @@ int mx_addr_listed(char *const *list, const char *addr);
  * path; exits on a bad file. */
 struct mx_checks *mx_checks_load(const char *path);
 void mx_checks_free(struct mx_checks **c);
+
+/* DNS lists (mx_dnsbl.c): parse dnsbl_sites (exits on a bad one), make
+ * the resolver (needs mx->loop), free both. */
+void mx_dnsbl_init(struct mx *mx);
+void mx_dnsbl_open(struct mx *mx);
+void mx_dnsbl_free(struct mx *mx);
+/* Start the lookups of a new session; 1 when they run (hold the
+ * greeting: the verdict releases it), 0 when there is nothing to ask. */
+int mx_dnsbl_start(struct smtp_session *s);
+/* The session goes: its lookups finish without it. */
+void mx_dnsbl_detach(struct smtp_session *s);
 
 /* Wall-clock milliseconds. */
 uint64_t mx_wall_ms(void);

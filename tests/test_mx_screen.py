@@ -298,3 +298,77 @@ def test_header_and_body_checks(cluster):
     assert len(wait_messages(st, "alice@example.test", 1)) == 1
     assert "reject: body from [%s]: 550 5.7.1 no prizes" % SCREENED in \
         mx.log()
+
+
+@pytest.fixture
+def lists(cluster):
+    """dnsmasq serving a.test and b.test (blocklists) and wl.test (an
+    allowlist) for clients 127.0.0.20-23."""
+    from conftest import dnsmasq
+
+    def rec(n, zone, a):
+        return "host-record=%d.0.0.127.%s,%s" % (n, zone, a)
+    p, servers = dnsmasq(cluster.base, [
+        rec(20, "a.test", "127.0.0.2"),
+        rec(21, "a.test", "127.0.0.2"), rec(21, "b.test", "127.0.0.3"),
+        rec(22, "a.test", "127.0.0.2"), rec(22, "b.test", "127.0.0.2"),
+        rec(22, "wl.test", "127.0.15.1"),
+        # a list's error code and an answer outside 127/8: lookup errors
+        rec(23, "a.test", "127.255.255.254"), rec(23, "b.test", "10.0.0.1"),
+    ])
+    yield servers
+    p.terminate()
+    p.wait()
+
+
+def test_dnsbl_weights_threshold_and_allowlist(cluster, lists):
+    st = cluster.store()
+    mx = mx_with(cluster, st, dns_servers=lists, dnsbl_loopback="yes",
+                 dnsbl_sites="a.test*2, b.test*2, wl.test*-5",
+                 dnsbl_threshold=3, greylist="yes", greylist_delay="60s",
+                 dns_timeout="2s")
+    # one list (weight 2): under the threshold, greylisted as usual
+    c = Client(mx.port, source="127.0.0.20")
+    assert c.greeting[0] == 220
+    assert send(c)[0] == 451
+    c.close()
+    # two lists (2 + 2): refused at connect
+    c = Client(mx.port, source="127.0.0.21", hello=None)
+    assert c.greeting[0] == 554, c.greeting
+    assert "blocked using a.test, b.test" in c.greeting[1] or \
+        "blocked using b.test, a.test" in c.greeting[1]
+    assert c.closed()
+    # both lists and the allowlist (2 + 2 - 5): allowed, not greylisted
+    c = Client(mx.port, source="127.0.0.22")
+    assert c.greeting[0] == 220
+    assert send(c)[0] == 250
+    c.close()
+    # error codes and answers outside 127/8 weigh nothing
+    c = Client(mx.port, source="127.0.0.23")
+    assert c.greeting[0] == 220
+    c.close()
+    log = mx.log()
+    assert "reject: CONNECT from [127.0.0.21]: 554 5.7.1 Service " \
+        "unavailable" in log
+    assert "a.test answered 127.255.255.254 for [127.0.0.23]" in log
+    assert "b.test answered 10.0.0.1 for [127.0.0.23]" in log
+    assert "allowed by DNS lists (score -1" in log
+
+
+def test_dnsbl_down_does_not_stop_mail(cluster):
+    """A list whose server never answers: the greeting waits for the
+    lookups' timeout, then mail flows; a client that leaves while they
+    run costs nothing (the daemon stops clean: no sanitizer report)."""
+    from conftest import free_port
+    st = cluster.store()
+    mx = mx_with(cluster, st, dns_servers="127.0.0.1:%d" % free_port(),
+                 dnsbl_loopback="yes", dnsbl_sites="a.test",
+                 dns_timeout="1s")
+    s = socket.create_connection(("127.0.0.1", mx.port), 5,
+                                 source_address=("127.0.0.30", 0))
+    s.close()
+    c = Client(mx.port, timeout=15)
+    assert c.greeting[0] == 220
+    assert send(c)[0] == 250
+    c.close()
+    wait_for(lambda: "lookup of [127.0.0.7] in a.test failed" in mx.log())
