@@ -4,7 +4,8 @@
  * DESCRIPTION
  *	MAIL: sender_block (554 5.7.1), sender_allow (no greylisting), the
  *	rate of messages per sender address (450 4.7.1; the null sender is
- *	not counted: bounces come from everywhere). RCPT, in this order:
+ *	not counted: bounces come from everywhere; nor are allowed clients,
+ *	our own networks). RCPT, in this order:
  *	a spam trap (the client goes on the trap list; the trap answers
  *	as an unknown user would), a client held by a trap (554 5.7.1),
  *	mx_smtp.c's relay and directory checks, the bad-recipient throttle
@@ -44,7 +45,7 @@ int mx_screen_mail(struct smtp_session *s, struct smtp_reply *r)
 				 "Sender address rejected: Access denied",
 				 from);
 	}
-	if (c->sender_rate_limit <= 0 || from[0] == '\0')
+	if (c->sender_rate_limit <= 0 || from[0] == '\0' || ss->allowed)
 		return 0;
 	for (i = 0; from[i] && i + 1 < sizeof(key); i++)
 		key[i] = (char)(from[i] >= 'A' && from[i] <= 'Z' ?

@@ -234,12 +234,7 @@ int mx_screen_violation(struct smtp_session *s, enum smtp_violation v,
 {
 	struct mx *mx = mx_screen_mx(s);
 	struct mx_screen_sess *ss = s->screen;
-	static const char *const what[] = {
-		[SMTP_V_PREGREET] = "talked before the greeting",
-		[SMTP_V_PIPELINING] = "pipelining before EHLO's reply",
-		[SMTP_V_NON_SMTP] = "non-SMTP command",
-		[SMTP_V_BARE_NEWLINE] = "bare newline",
-	};
+	const char *what = "bare newline";
 
 	if (ss == NULL || ss->allowed)
 		return 0;
@@ -247,12 +242,15 @@ int mx_screen_violation(struct smtp_session *s, enum smtp_violation v,
 	switch (v) {
 	case SMTP_V_PREGREET:
 		mx_counters.pregreet++;
+		what = "talked before the greeting";
 		break;
 	case SMTP_V_PIPELINING:
 		mx_counters.pipelining++;
+		what = "pipelining before EHLO's reply";
 		break;
 	case SMTP_V_NON_SMTP:
 		mx_counters.non_smtp++;
+		what = "non-SMTP command";
 		break;
 	case SMTP_V_BARE_NEWLINE:
 		mx_counters.bare_newline++;
@@ -260,12 +258,12 @@ int mx_screen_violation(struct smtp_session *s, enum smtp_violation v,
 	}
 	if (!mx->cfg->screen.protocol_tests) {
 		log_info("%s: [%s]: %s (protocol_tests = no)", s->id,
-			 s->client_addr, what[v]);
+			 s->client_addr, what);
 		return 0;
 	}
 	return mx_reject(s, "CONNECT", NULL, r, v == SMTP_V_PREGREET ? 554 :
 			 550, "5.5.1", "Error: protocol violation: %s",
-			 what[v]);
+			 what);
 }
 
 void mx_screen_close(struct smtp_session *s)

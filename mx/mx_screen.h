@@ -111,7 +111,8 @@ extern struct mx_counters mx_counters;
 	 "the window of connection_rate_limit"}, \
 	{"client_allow", CFG_STR, "127.0.0.0/8, ::1", &(c).client_allow, 0, \
 	 0, "clients (addresses, IPv4 networks) that skip the greet pause, " \
-	 "protocol tests, connection rate, HELO rules and greylisting"}, \
+	 "protocol tests, connection rate, DNS lists, HELO rules, sender " \
+	 "rate and greylisting"}, \
 	{"client_block", CFG_STR, "", &(c).client_block, 0, 0, \
 	 "clients (addresses, IPv4 networks) refused at connect (554 5.7.1)"}, \
 	{"sender_allow", CFG_STR, "", &(c).sender_allow, 0, 0, \

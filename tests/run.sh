@@ -100,6 +100,7 @@ hostname = mx.remote.test
 local_domains = remote.test
 next_hop = lmtp:127.0.0.2:2424
 queue_dir = var/remote.test/queue
+greylist_db = var/remote.test/state/greylist.db
 CONF
 cat > var/remote-store.conf <<CONF
 lmtp_listen = 127.0.0.2:2424

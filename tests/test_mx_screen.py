@@ -247,6 +247,12 @@ def test_sender_rate_and_block(cluster):
     assert c.cmd("MAIL FROM:<bad@evil.test>")[0] == 554
     assert c.cmd("MAIL FROM:<good@evil.test>")[0] == 250
     c.close()
+    # our own networks (client_allow) are not counted
+    c = Client(mx.port, source="127.0.0.1")
+    for i in range(3):
+        assert c.cmd("MAIL FROM:<bulk@remote.test>")[0] == 250
+        c.cmd("RSET")
+    c.close()
 
 
 def test_helo_must_be_fqdn(cluster):
