@@ -105,6 +105,13 @@ static int run(sqlite3_stmt *st, const char *net, const char *sender,
 	return rc;
 }
 
+static uint64_t touch_ms(const struct greylist *g)
+{
+	uint64_t t = g->cfg.lifetime_ms / 100;
+
+	return t < 60000 ? t : 60000;
+}
+
 enum grey_verdict greylist_check(struct greylist *g, const char *net,
 				 const char *sender, const char *rcpt,
 				 uint64_t now, uint64_t *wait_ms)
@@ -128,8 +135,13 @@ enum grey_verdict greylist_check(struct greylist *g, const char *net,
 	/* read back: a row from the future or a bad time starts again */
 	if (found && (first < 0 || last < first || (uint64_t)last > now))
 		found = 0;
-	if (found && passed && now - (uint64_t)last <= g->cfg.lifetime_ms)
+	if (found && passed && now - (uint64_t)last <= g->cfg.lifetime_ms) {
+		/* last use is kept to a minute (or 1% of the lifetime): no
+		 * disk write per message of a known triplet */
+		if (now - (uint64_t)last < touch_ms(g))
+			return GREY_PASS;
 		rc = run(g->pass, net, sender, rcpt, now);
+	}
 	else if (found && !passed &&
 		 now - (uint64_t)first <= g->cfg.retry_window_ms) {
 		if (now - (uint64_t)first < g->cfg.delay_ms) {

@@ -10,12 +10,15 @@
  *	adds its weight once. A sum of at least dnsbl_threshold refuses the
  *	session (554 5.7.1); a sum of at most dnsbl_allow_threshold makes
  *	the client allowed (no greylisting, no HELO rule, no protocol
- *	tests). An answer in 127.255.255.0/24 (a list's error code) or
+ *	tests). Verdicts are cached per address for MX_DNSBL_TTL seconds
+ *	(a direct-mapped table), so a client that comes back at once waits
+ *	for no DNS. An answer in 127.255.255.0/24 (a list's error code) or
  *	outside 127.0.0.0/8, and a failed lookup, are lookup errors:
  *	logged, counted, no weight (a list that is down must not stop
  *	mail). A session that ends first lets go of its lookups. Faces the
  *	network: the answers.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +26,19 @@
 #include "config.h"
 #include "dns.h"
 #include "dnsbl.h"
+#include "evloop.h"
 #include "log.h"
 #include "mx.h"
+
+#define MX_DNSBL_SLOTS 1024
+#define MX_DNSBL_TTL 300
+
+struct mx_dnsbl_cached {
+	char addr[64];
+	uint64_t expires;	/* evloop ms */
+	long long score;
+	char listed[300];	/* as in struct mx_dnsbl */
+};
 
 struct mx_zone {
 	char name[256];
@@ -57,7 +71,9 @@ void mx_dnsbl_init(struct mx *mx)
 	for (i = 0; list[i]; i++)
 		;
 	x->zones = calloc(i ? i : 1, sizeof(*x->zones));
-	if (x->zones == NULL)
+	x->dnsbl_cache = i ? calloc(MX_DNSBL_SLOTS, sizeof(*x->dnsbl_cache))
+			   : NULL;
+	if (x->zones == NULL || (i && x->dnsbl_cache == NULL))
 		log_fatal("out of memory");
 	for (i = 0; list[i]; i++) {
 		z = &x->zones[x->nzones++];
@@ -99,38 +115,66 @@ void mx_dnsbl_free(struct mx *mx)
 	mx->screen.dns = NULL;
 	free(mx->screen.zones);
 	mx->screen.zones = NULL;
+	free(mx->screen.dnsbl_cache);
+	mx->screen.dnsbl_cache = NULL;
 	mx->screen.nzones = 0;
 }
 
-/* Every zone answered: the verdict. */
+static struct mx_dnsbl_cached *cache_slot(struct mx_screen *x,
+					  const char *addr)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)addr; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return &x->dnsbl_cache[h % MX_DNSBL_SLOTS];
+}
+
+/* The verdict of score for s: -1 with r filled to refuse, else 0 (and
+ * the client may have become allowed). */
+static int judge(struct smtp_session *s, long long score, const char *listed,
+		 struct smtp_reply *r)
+{
+	struct mx *mx = mx_screen_mx(s);
+	struct mx_screen_sess *ss = s->screen;
+
+	ss->dnsbl_score = score;
+	if (score >= mx->cfg->screen.dnsbl_threshold) {
+		mx_counters.dnsbl_rejected++;
+		return mx_reject(s, "CONNECT", NULL, r, 554, "5.7.1", "Service "
+				 "unavailable; client [%s] blocked using %s",
+				 s->client_addr, listed);
+	}
+	if (score <= mx->cfg->screen.dnsbl_allow_threshold) {
+		mx_counters.dnswl_allowed++;
+		log_info("%s: [%s] allowed by DNS lists (score %lld: %s)",
+			 s->id, s->client_addr, score, listed);
+		ss->allowed = 1;
+		s->greet_pause_ms = 0; /* at connect, from the cache */
+	}
+	return 0;
+}
+
+/* Every zone answered: remember, then judge. */
 static void verdict(struct mx_dnsbl *lk)
 {
 	struct smtp_session *s = lk->s;
 	struct mx *mx;
-	struct mx_screen_sess *ss;
+	struct mx_dnsbl_cached *c;
 	struct smtp_reply r;
 
 	if (s == NULL)
 		return;
 	mx = mx_screen_mx(s);
-	ss = s->screen;
-	ss->dnsbl = NULL;
-	ss->dnsbl_score = lk->score;
-	if (lk->score >= mx->cfg->screen.dnsbl_threshold) {
-		mx_counters.dnsbl_rejected++;
-		mx_reject(s, "CONNECT", NULL, &r, 554, "5.7.1", "Service "
-			  "unavailable; client [%s] blocked using %s",
-			  s->client_addr, lk->listed);
-		smtp_session_greet(s, &r);
-		return;
-	}
-	if (lk->score <= mx->cfg->screen.dnsbl_allow_threshold) {
-		mx_counters.dnswl_allowed++;
-		log_info("%s: [%s] allowed by DNS lists (score %lld: %s)",
-			 s->id, s->client_addr, lk->score, lk->listed);
-		ss->allowed = 1;
-	}
-	smtp_session_greet(s, NULL);
+	((struct mx_screen_sess *)s->screen)->dnsbl = NULL;
+	c = cache_slot(&mx->screen, lk->addr);
+	snprintf(c->addr, sizeof(c->addr), "%s", lk->addr);
+	snprintf(c->listed, sizeof(c->listed), "%s", lk->listed);
+	c->score = lk->score;
+	c->expires = evloop_now(mx->loop) + MX_DNSBL_TTL * 1000;
+	smtp_session_greet(s, judge(s, lk->score, lk->listed, &r) < 0 ? &r
+			   : NULL);
 }
 
 static void zone_done(void *arg, const struct dns_addr_result *res)
@@ -173,11 +217,12 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 	free(lk);
 }
 
-int mx_dnsbl_start(struct smtp_session *s)
+int mx_dnsbl_start(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct mx *mx = mx_screen_mx(s);
 	struct mx_screen *x = &mx->screen;
 	struct mx_screen_sess *ss = s->screen;
+	struct mx_dnsbl_cached *c;
 	struct mx_dnsbl *lk;
 	struct zone_req *zr;
 	char rev[80], name[400];
@@ -187,6 +232,10 @@ int mx_dnsbl_start(struct smtp_session *s)
 	    (dnsbl_skip(s->client_addr) && !mx->cfg->screen.dnsbl_loopback) ||
 	    dnsbl_reverse(s->client_addr, rev, sizeof(rev)) < 0)
 		return 0;
+	c = cache_slot(x, s->client_addr);
+	if (strcmp(c->addr, s->client_addr) == 0 &&
+	    c->expires > evloop_now(mx->loop))
+		return judge(s, c->score, c->listed, r);
 	if ((lk = calloc(1, sizeof(*lk))) == NULL)
 		return 0;
 	lk->s = s;

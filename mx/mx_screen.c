@@ -217,7 +217,8 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 				 " too many connections from [%s]",
 				 mx->cfg->hostname, s->client_addr);
 	}
-	hold = mx_dnsbl_start(s);
+	if ((hold = mx_dnsbl_start(s, r)) < 0)
+		return -1;
 	if (s->greet_pause_ms > 0 && ratemap_held(x->passed, s->client_addr,
 						  now)) {
 		mx_counters.greet_skipped++;

@@ -202,6 +202,7 @@ struct greylist;
 struct ratemap;
 struct mx_checks;
 struct mx_dnsbl;
+struct mx_dnsbl_cached;
 struct mx_zone;
 struct dns;
 
@@ -216,6 +217,7 @@ struct mx_screen {
 	struct mx_checks *header_checks, *body_checks;
 	struct dns *dns;		/* for the DNS lists */
 	struct mx_zone *zones;		/* dnsbl_sites */
+	struct mx_dnsbl_cached *dnsbl_cache; /* recent verdicts */
 	size_t nzones;
 };
 
@@ -250,8 +252,10 @@ void mx_dnsbl_init(struct mx *mx);
 void mx_dnsbl_open(struct mx *mx);
 void mx_dnsbl_free(struct mx *mx);
 /* Start the lookups of a new session; 1 when they run (hold the
- * greeting: the verdict releases it), 0 when there is nothing to ask. */
-int mx_dnsbl_start(struct smtp_session *s);
+ * greeting: the verdict releases it), 0 when there is nothing to ask
+ * (or a cached verdict lets the client in), -1 with r filled when a
+ * cached verdict refuses it. */
+int mx_dnsbl_start(struct smtp_session *s, struct smtp_reply *r);
 /* The session goes: its lookups finish without it. */
 void mx_dnsbl_detach(struct smtp_session *s);
 

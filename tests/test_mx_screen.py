@@ -322,12 +322,13 @@ def lists(cluster):
         # a list's error code and an answer outside 127/8: lookup errors
         rec(23, "a.test", "127.255.255.254"), rec(23, "b.test", "10.0.0.1"),
     ])
-    yield servers
+    yield servers, p
     p.terminate()
     p.wait()
 
 
 def test_dnsbl_weights_threshold_and_allowlist(cluster, lists):
+    lists, dns = lists
     st = cluster.store()
     mx = mx_with(cluster, st, dns_servers=lists, dnsbl_loopback="yes",
                  dnsbl_sites="a.test*2, b.test*2, wl.test*-5",
@@ -359,6 +360,15 @@ def test_dnsbl_weights_threshold_and_allowlist(cluster, lists):
     assert "a.test answered 127.255.255.254 for [127.0.0.23]" in log
     assert "b.test answered 10.0.0.1 for [127.0.0.23]" in log
     assert "allowed by DNS lists (score -1" in log
+    # verdicts are cached: with the lists gone, still refused and allowed
+    dns.terminate()
+    dns.wait()
+    c = Client(mx.port, source="127.0.0.21", hello=None)
+    assert c.greeting[0] == 554, c.greeting
+    c.s.close()
+    c = Client(mx.port, source="127.0.0.22")
+    assert send(c, "bob@example.test")[0] == 250
+    c.close()
 
 
 def test_dnsbl_down_does_not_stop_mail(cluster):
