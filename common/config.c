@@ -59,8 +59,13 @@ static int parse_number(const struct cfg_param *p, const char *value,
 {
 	const char *s = value;
 	long long v = 0, mult = 1;
-	int digits = 0;
+	int digits = 0, neg = 0;
 
+	/* a sign only for an integer whose range goes below zero */
+	if (*s == '-' && p->type == CFG_INT && p->min < 0) {
+		neg = 1;
+		s++;
+	}
 	while (isdigit((unsigned char)*s)) {
 		if (v > (LLONG_MAX - (*s - '0')) / 10) {
 			snprintf(err, errlen, "'%s' is too large", value);
@@ -89,6 +94,8 @@ static int parse_number(const struct cfg_param *p, const char *value,
 		return -1;
 	}
 	v *= mult;
+	if (neg)
+		v = -v;
 	if (v < p->min || v > p->max) {
 		snprintf(err, errlen, "'%s' is out of range (%lld to %lld)",
 			 value, p->min, p->max);

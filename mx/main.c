@@ -100,6 +100,9 @@ static const struct cfg_param table[] = {
 	 &cfg.psl_file, 0, 0,
 	 "Public Suffix List for DMARC's organisational domains (empty: "
 	 "the last two labels)"},
+	{"chunking", CFG_BOOL, "yes", &cfg.chunking, 0, 0,
+	 "offer CHUNKING (BDAT, RFC 3030); BINARYMIME is never offered"},
+	MX_SCREEN_PARAMS(cfg.screen),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
 			 cfg.tls_cert);
 	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
 	if (cfg.recipients[0]) {
 		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
@@ -156,6 +160,7 @@ int main(int argc, char **argv)
 		if (mx.dns == NULL)
 			log_fatal("%s", err);
 	}
+	mx_screen_open(&mx);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -173,6 +178,9 @@ int main(int argc, char **argv)
 	sc.sess = cfg.sess;
 	sc.tls = tls;
 	sc.dsn = 1;
+	sc.no_chunking = !cfg.chunking;
+	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
+	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)
@@ -202,6 +210,7 @@ int main(int argc, char **argv)
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
+	mx_screen_free(&mx);
 	stage_spool_stop(&mx.spool);
 	dns_free(mx.dns);
 	psl_free(mx.psl);

@@ -9,6 +9,7 @@
 #ifndef SLUICE_MX_H
 #define SLUICE_MX_H
 
+#include "mx_screen.h"
 #include "smtp_server.h"
 #include "spool.h"
 #include "stage.h"
@@ -44,6 +45,8 @@ struct mx_config {
 	char *dns_servers;
 	long long dns_timeout;
 	char *psl_file;
+	int chunking;
+	struct mx_screen_config screen;	/* mx_screen.h */
 	struct stage_queue queue;
 };
 
@@ -70,7 +73,11 @@ struct mx {
 	struct psl *psl;	/* Public Suffix List, or NULL */
 	struct mx_auth *auths;	/* per-session authentication state */
 	struct mx_auth_counters counters;
+	struct mx_screen screen; /* screening state (mx_screen.h) */
 };
+
+/* The recipient checks of mx_smtp.c: relaying, the directory. */
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r);
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
 extern const struct smtp_hooks mx_hooks;
@@ -111,5 +118,7 @@ int mx_auth_rcpt(struct mx *mx, struct smtp_session *s,
 void mx_auth_data(struct mx *mx, struct smtp_session *s);
 /* The session closed. */
 void mx_auth_close(struct mx *mx, struct smtp_session *s);
+/* Non-zero when s's MAIL FROM passed SPF (greylisting skips it). */
+int mx_auth_spf_pass(struct mx *mx, struct smtp_session *s);
 
 #endif

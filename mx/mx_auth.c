@@ -545,3 +545,10 @@ void mx_auth_close(struct mx *mx, struct smtp_session *s)
 	if (a->pending == 0)
 		free(a);
 }
+
+int mx_auth_spf_pass(struct mx *mx, struct smtp_session *s)
+{
+	struct mx_auth *a = auth_of(mx, s, 0);
+
+	return a != NULL && a->spf_res == SPF_PASS;
+}

@@ -36,8 +36,7 @@ int mx_is_local_domain(struct mx *mx, const char *domain)
 	return 0;
 }
 
-static int mx_rcpt(struct smtp_session *s, const char *rcpt,
-		   struct smtp_reply *r)
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 {
 	struct mx *mx = mx_of(s);
 	const struct addr *a = s->path;
@@ -84,8 +83,11 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 	}
 }
 
+/* screening (sender lists and rate), then SPF starts */
 static int mx_mail(struct smtp_session *s, struct smtp_reply *r)
 {
+	if (mx_screen_mail(s, r) < 0)
+		return -1;
 	return mx_auth_mail(mx_of(s), s);
 }
 
@@ -98,6 +100,10 @@ static void mx_data(struct smtp_session *s)
 		log_info("%s: reject: too many Received headers (%d) from "
 			 "[%s]", s->id, s->received_count, s->client_addr);
 		smtp_reply_set(&r, 554, "5.4.6", "Too many hops (mail loop?)");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	if (mx_screen_data(s, &r) < 0) {
 		smtp_session_reply(s, &r);
 		return;
 	}
@@ -130,12 +136,17 @@ void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
 static void mx_close(struct smtp_session *s)
 {
 	mx_auth_close(mx_of(s), s);
+	mx_screen_close(s);
 	spool_closed(&mx_of(s)->spool, s);
 }
 
+/* the screening hooks are in mx_screen.c, mx_grey.c and mx_rules.c */
 const struct smtp_hooks mx_hooks = {
+	.on_connect = mx_screen_connect,
+	.on_violation = mx_screen_violation,
+	.on_helo = mx_screen_helo,
 	.on_mail = mx_mail,
-	.on_rcpt = mx_rcpt,
+	.on_rcpt = mx_screen_rcpt,
 	.on_data = mx_data,
 	.on_close = mx_close,
 };

@@ -179,7 +179,7 @@ static void dnsbl(struct mctx *m, struct spamd_verdict *v)
 
 	memset(&w, 0, sizeof(w));
 	if (m->auth || spamd_dnsbl_count(msd->dnsbl) == 0 ||
-	    spamd_dnsbl_skip(m->addr))
+	    dnsbl_skip(m->addr))
 		return;
 	if ((w.loop = evloop_new()) == NULL)
 		return;

@@ -319,16 +319,16 @@ static void test_dnsbl(void)
 	char out[80], err[128];
 	struct spamd_dnsbl *bl;
 
-	CHECK(spamd_dnsbl_reverse("192.0.2.1", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("192.0.2.1", out, sizeof(out)) == 0 &&
 	      strcmp(out, "1.2.0.192") == 0, "IPv4");
-	CHECK(spamd_dnsbl_reverse("2001:db8::1", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("2001:db8::1", out, sizeof(out)) == 0 &&
 	      strcmp(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 		     "8.b.d.0.1.0.0.2") == 0, "IPv6 nibbles");
-	CHECK(spamd_dnsbl_reverse("::ffff:10.1.2.3", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("::ffff:10.1.2.3", out, sizeof(out)) == 0 &&
 	      strcmp(out, "3.2.1.10") == 0, "mapped IPv4");
-	CHECK(spamd_dnsbl_reverse("nope", out, sizeof(out)) < 0, "bad");
-	CHECK(spamd_dnsbl_skip("127.0.0.1") && spamd_dnsbl_skip("::1") &&
-	      spamd_dnsbl_skip("") && !spamd_dnsbl_skip("192.0.2.1"),
+	CHECK(dnsbl_reverse("nope", out, sizeof(out)) < 0, "bad");
+	CHECK(dnsbl_skip("127.0.0.1") && dnsbl_skip("::1") &&
+	      dnsbl_skip("") && !dnsbl_skip("192.0.2.1"),
 	      "loopback skipped");
 	{
 		static const struct {
@@ -345,7 +345,7 @@ static void test_dnsbl(void)
 		size_t k;
 
 		for (k = 0; k < sizeof(answers) / sizeof(answers[0]); k++)
-			CHECK(spamd_dnsbl_answer(answers[k].a) ==
+			CHECK(dnsbl_answer(answers[k].a) ==
 			      answers[k].want, answers[k].a);
 	}
 	bl = spamd_dnsbl_new("zen.test:2.5, b.test", err, sizeof(err));

@@ -134,12 +134,12 @@ class Lmtp:
     """A raw LMTP client (RFC 2033): one reply per recipient after DATA,
     which smtplib.LMTP does not read."""
 
-    def __init__(self, port, timeout=30):
+    def __init__(self, port, timeout=30, hello="LHLO mx.example.test"):
         self.s = socket.create_connection(("127.0.0.1", port), timeout)
         self.f = self.s.makefile("rb")
         self.greeting = self.reply()
-        if self.greeting[0] == 220:
-            self.cmd("LHLO mx.example.test")
+        if self.greeting[0] == 220 and hello:
+            self.ehlo = self.cmd(hello)
 
     def reply(self):
         text = []
@@ -181,6 +181,23 @@ class Lmtp:
             body += b"\r\n"
         self.s.sendall(body + b".\r\n")
         return out + [self.reply() for _ in range(ok)]
+
+    def bdat(self, msg, chunk, pipelined=False, last=True):
+        """Send msg in BDAT chunks of chunk octets (the last with LAST
+        unless last is false); returns the chunks' replies. Pipelined:
+        every chunk in one write, then the replies."""
+        parts = [msg[i:i + chunk] for i in range(0, len(msg), chunk)] or [b""]
+        wire = [b"BDAT %d%s\r\n%s" % (len(p), b" LAST" if last and
+                                        i == len(parts) - 1 else b"", p)
+                for i, p in enumerate(parts)]
+        if pipelined:
+            self.s.sendall(b"".join(wire))
+            return [self.reply() for _ in wire]
+        out = []
+        for w in wire:
+            self.s.sendall(w)
+            out.append(self.reply())
+        return out
 
     def close(self):
         try:
