@@ -85,6 +85,10 @@
 #define LIM_IMAP_ID_PAIRS 30
 #define LIM_IMAP_ID_FIELD 30
 #define LIM_IMAP_ID_VALUE 1024
+/* RFC 7162 3.2.5: expunged UIDs a folder remembers with their
+ * mod-sequence for QRESYNC's VANISHED (EARLIER); past this the oldest
+ * half is forgotten and older resyncs get every missing known UID. */
+#define LIM_IMAP_VANISHED 20000
 
 /* A limit above as a string, for the defaults of config tables. */
 #define LIM_STR_(x) #x

@@ -101,17 +101,22 @@ void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
 		 const char *fmt, ...)
 {
 	va_list ap;
-	char text[512];
+	struct sbuf text;
 
+	/* unbounded: [COPYUID ...] and [MODIFIED ...] carry sets */
+	sbuf_init(&text, (size_t)-1 / 4);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	sbuf_vprintf(&text, fmt, ap);
 	va_end(ap);
 	if (strcmp(status, "BAD") == 0)
 		s->nerrors++;
 	else if (!s->no_expunge)
 		imap_sync(s);
-	conn_printf(s->c, "%s %s %s\r\n", tag && *tag ? tag : "*", status,
-		    text);
+	imap_vanished_flush(s);
+	conn_printf(s->c, "%s %s ", tag && *tag ? tag : "*", status);
+	conn_write(s->c, text.data ? text.data : "", text.len);
+	conn_printf(s->c, "\r\n");
+	sbuf_free(&text);
 }
 
 void imap_write_string(struct imap_sess *s, const char *str, size_t n)
@@ -152,6 +157,7 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 		mbox_close(&s->mbox);
 		free(s->mbox_name);
 		s->mbox_name = NULL;
+		s->nvanished = 0;
 	}
 	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH) {
 		/* logged in: APPEND literals keep it alive at min_data_rate */
@@ -163,25 +169,38 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 	s->state = st;
 }
 
-static void ev_expunged(void *arg, uint32_t seq)
+static void ev_expunged(void *arg, uint32_t seq, uint32_t uid)
 {
-	imap_untagged(arg, "%u EXPUNGE", seq);
+	imap_expunged(arg, seq, uid);
 }
 
+/* RFC 7162 3.2.4 and 3.2.10: with CONDSTORE a flag change carries its
+ * MODSEQ, with QRESYNC its UID too (VANISHED goes before, as the
+ * sequence numbers here already count without the expunged). */
 static void ev_flags(void *arg, uint32_t seq)
 {
 	struct imap_sess *s = arg;
+	const struct mbox_msg *m = mbox_get(s->mbox, seq);
+	char uid[24] = "", ms[40] = "";
 	struct sbuf b;
 
+	imap_vanished_flush(s);
 	imap_keywords_announce(s);
+	if (s->qresync && m)
+		snprintf(uid, sizeof(uid), "UID %u ", m->uid);
+	if (s->condstore && m)
+		snprintf(ms, sizeof(ms), " MODSEQ (%llu)",
+			 (unsigned long long)m->modseq);
 	sbuf_init(&b, 65536);
 	imap_flags_out(s, seq, &b);
-	imap_untagged(s, "%u FETCH (FLAGS %s)", seq, b.data ? b.data : "()");
+	imap_untagged(s, "%u FETCH (%sFLAGS %s%s)", seq, uid,
+		      b.data ? b.data : "()", ms);
 	sbuf_free(&b);
 }
 
 static void ev_exists(void *arg, uint32_t count)
 {
+	imap_vanished_flush(arg);
 	imap_untagged(arg, "%u EXISTS", count);
 }
 
@@ -205,6 +224,7 @@ void imap_sync(struct imap_sess *s)
 		return;
 	if (mbox_sync(s->mbox, &ev, s) < 0)
 		log_warn("%s: sync of %s failed", s->id, s->mbox_name);
+	imap_vanished_flush(s);
 }
 
 /* ---- session life ---- */
@@ -225,6 +245,7 @@ void imap_sess_free(struct imap_sess *s)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	conn_free(s->c);
+	free(s->vanished);
 	free(s->user);
 	free(s);
 }

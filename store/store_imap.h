@@ -4,8 +4,8 @@
  * DESCRIPTION
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
- *	LIST-STATUS and STATUS=SIZE, in the store daemon's
- *	event loop. Files by topic:
+ *	LIST-STATUS, STATUS=SIZE, CONDSTORE and QRESYNC, in the store
+ *	daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
  *	  store_imap.c         sessions, dispatch, replies, untagged updates
@@ -19,6 +19,8 @@
  *	  store_imap_search.c  SEARCH
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
  *	  store_imap_append.c  APPEND IDLE
+ *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
+ *	                       SELECT (QRESYNC ...)
  *	Faces the network: every byte a client sends is hostile.
  */
 #ifndef SLUICE_STORE_IMAP_H
@@ -113,6 +115,10 @@ void imap_seqset_free(struct imap_seqset *set);
 /* Non-zero when n is in the set. */
 int imap_seqset_has(const struct imap_seqset *set, uint32_t n);
 
+/* RFC 7162 mod-sequence-value (1*DIGIT, at most 2^63-1; zero only
+ * when zero_ok, as for mod-sequence-valzer). 0 or -1. */
+int imap_parse_modseq(const char *s, int zero_ok, uint64_t *out);
+
 /* date (RFC 3501 9: "d-Mon-yyyy" or dd-Mon-yyyy) as the UTC midnight;
  * -1 when malformed. */
 time_t imap_parse_date(const char *s);
@@ -179,6 +185,10 @@ struct imap_sess {
 	int readonly;
 	unsigned nkw_sent;	/* keywords announced in untagged FLAGS */
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
+	int condstore;		/* RFC 7162: MODSEQ in FETCH responses */
+	int qresync;		/* RFC 7162: VANISHED instead of EXPUNGE */
+	uint32_t *vanished;	/* UIDs expunged, not yet reported */
+	size_t nvanished, vanishedcap;
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
 };
@@ -263,6 +273,33 @@ int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 /* Append ascending numbers u[0..n) as a compact sequence set ("1:3,7"),
  * after a "," unless out ends in a space. */
 void imap_set_write(struct sbuf *out, const uint32_t *u, size_t n);
+
+/* ---- CONDSTORE and QRESYNC (store_imap_condstore.c) ---- */
+
+/* A CONDSTORE enabling command (RFC 7162 3.1): from now on MODSEQ goes
+ * with flag changes; in the selected state the HIGHESTMODSEQ is sent. */
+void imap_condstore_on(struct imap_sess *s);
+/* Report message seq (UID uid) expunged: "* seq EXPUNGE", or kept for
+ * one "* VANISHED uids" once QRESYNC is on (imap_vanished_flush). */
+void imap_expunged(struct imap_sess *s, uint32_t seq, uint32_t uid);
+void imap_vanished_flush(struct imap_sess *s);
+/* "* VANISHED (EARLIER) uids": the UIDs in known (NULL: all) expunged
+ * after mod-sequence since that are no longer in the view. */
+void imap_vanished_earlier(struct imap_sess *s, uint64_t since,
+			   const struct imap_seqset *known);
+/* SELECT/EXAMINE parameters at args[1]: (CONDSTORE) or (QRESYNC (...)).
+ * Parsed before the folder is opened: 0, or -1 after a BAD. */
+struct imap_qresync {
+	int condstore;			/* (CONDSTORE) */
+	int on;				/* (QRESYNC ...) */
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known;	/* n == 0: every UID */
+};
+int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
+		       struct imap_qresync *q);
+/* After SELECT's untagged replies: the changes a QRESYNC asks for. */
+void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
 
 /* Append our capabilities, as this session may use them now. */
 void imap_capabilities(struct imap_sess *s);

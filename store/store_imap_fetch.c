@@ -28,7 +28,7 @@
 #define FETCH_OUT_HIGH (1024 * 1024)
 
 enum fkind {
-	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_ENVELOPE, F_BODY,
+	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_MODSEQ, F_ENVELOPE, F_BODY,
 	F_BODYSTRUCTURE, F_RFC822, F_RFC822_HEADER, F_RFC822_TEXT,
 	F_SECTION,
 };
@@ -48,6 +48,9 @@ struct imap_fetch {
 	struct fitem items[FETCH_MAX_ITEMS];
 	size_t nitems;
 	int uid;
+	uint64_t changedsince;	/* RFC 7162 CHANGEDSINCE; 0: none
+				 * (UINT64_MAX: CHANGEDSINCE 0) */
+	int vanished;		/* QRESYNC VANISHED modifier */
 };
 
 static int add(struct imap_fetch *f, enum fkind k)
@@ -113,7 +116,7 @@ static int parse_item(struct imap_fetch *f, const char *a)
 		{"ENVELOPE", F_ENVELOPE}, {"BODY", F_BODY},
 		{"BODYSTRUCTURE", F_BODYSTRUCTURE}, {"RFC822", F_RFC822},
 		{"RFC822.HEADER", F_RFC822_HEADER},
-		{"RFC822.TEXT", F_RFC822_TEXT},
+		{"RFC822.TEXT", F_RFC822_TEXT}, {"MODSEQ", F_MODSEQ},
 	};
 	size_t i;
 
@@ -126,6 +129,36 @@ static int parse_item(struct imap_fetch *f, const char *a)
 	return -1;
 }
 
+/* RFC 7162 3.1.4, 3.2.6: "(CHANGEDSINCE n [VANISHED])" at args[i],
+ * the last argument. 0 or -1. */
+static int modifiers(struct imap_fetch *f, const struct imap_cmd *cmd,
+		     size_t i)
+{
+	size_t k, end = imap_arg_next(cmd, i);
+
+	if (cmd->args[i].type != IMAP_ARG_LIST || end != cmd->nargs)
+		return -1;
+	for (k = i + 1; k < end; k++) {
+		if (imap_arg_is(cmd, k, "CHANGEDSINCE") && k + 1 < end &&
+		    cmd->args[k + 1].type == IMAP_ARG_ATOM &&
+		    f->changedsince == 0 &&
+		    imap_parse_modseq(cmd->args[k + 1].s, 1,
+				      &f->changedsince) == 0) {
+			k++;
+			/* CHANGEDSINCE 0: every message */
+			if (f->changedsince == 0)
+				f->changedsince = UINT64_MAX;
+		} else if (imap_arg_is(cmd, k, "VANISHED") && !f->vanished) {
+			f->vanished = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (f->changedsince == 0)
+		return -1;
+	return add(f, F_MODSEQ);
+}
+
 static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 {
 	static const char *const macros[][5] = {
@@ -135,7 +168,8 @@ static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 	};
 	size_t i, k, end;
 
-	if (cmd->nargs < 2 || imap_arg_next(cmd, 1) != cmd->nargs)
+	if (cmd->nargs < 2 || (imap_arg_next(cmd, 1) != cmd->nargs &&
+			       modifiers(f, cmd, imap_arg_next(cmd, 1)) < 0))
 		return -1;
 	if (cmd->args[1].type == IMAP_ARG_ATOM) {
 		for (i = 0; i < 3; i++)
@@ -217,6 +251,16 @@ static int needs_mime(const struct imap_fetch *f)
 	return 0;
 }
 
+static int has_item(const struct imap_fetch *f, enum fkind k)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if (f->items[i].kind == k)
+			return 1;
+	return 0;
+}
+
 static int sets_seen(const struct imap_fetch *f)
 {
 	size_t i;
@@ -276,6 +320,9 @@ static void item_out(struct imap_sess *s, struct sbuf *o,
 	case F_SECTION:
 		section_out(o, it, root, data, tmp);
 		break;
+	case F_MODSEQ:
+		sbuf_printf(o, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
 	}
 }
 
@@ -292,6 +339,9 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 
 	if (m == NULL)
 		return;
+	if (f->changedsince && f->changedsince != UINT64_MAX &&
+	    m->modseq <= f->changedsince)
+		return;
 	sbuf_init(&data, (size_t)max);
 	sbuf_init(&tmp, (size_t)max);
 	sbuf_init(&o, (size_t)max * 2);
@@ -303,6 +353,8 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 			goto done;
 	}
 	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {
+		/* made durable (mbox_commit) in run(), before any of
+		 * the output leaves */
 		mbox_update_flags(s->mbox, seq, MBOX_FLAGS_ADD, MBOX_SEEN, 0);
 		m = mbox_get(s->mbox, seq);
 		flags_sent = -1;	/* must send FLAGS */
@@ -324,6 +376,10 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 	if (flags_sent < 0) {
 		sbuf_puts(&o, o.data[o.len - 1] != '(' ? " FLAGS " : "FLAGS ");
 		imap_flags_out(s, seq, &o);
+		/* RFC 7162 3.2.4: a flag change carries its MODSEQ */
+		if (s->condstore && !has_item(f, F_MODSEQ))
+			sbuf_printf(&o, " MODSEQ (%llu)",
+				    (unsigned long long)m->modseq);
 	}
 	sbuf_puts(&o, ")\r\n");
 	conn_write(s->c, o.data, o.len);
@@ -355,6 +411,7 @@ static void run(struct imap_sess *s)
 		if (s->c->out.len <= FETCH_OUT_HIGH || f->next >= f->n)
 			continue;
 		/* on_drain comes only after a write the socket made wait */
+		mbox_commit(s->mbox);
 		conn_flush(s->c);
 		if (s->c->out.len > 0) {
 			imap_wait(s);
@@ -363,6 +420,7 @@ static void run(struct imap_sess *s)
 	}
 	memcpy(tag, f->tag, sizeof(tag));
 	imap_fetch_free(s);
+	mbox_commit(s->mbox);
 	imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
 	s->no_expunge = 0;
 	if (s->mode == IMAP_MODE_WAIT)
@@ -375,6 +433,20 @@ void imap_fetch_resume(struct imap_sess *s)
 		run(s);
 		conn_flush(s->c);
 	}
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED): the UIDs of set expunged
+ * since n, before the FETCH responses. */
+static void fetch_vanished(struct imap_sess *s, const char *set,
+			   uint64_t since)
+{
+	struct imap_seqset known;
+
+	/* "*" is the highest UID in use; a set naming none is left alone */
+	if (imap_seqset_parse(set, mbox_uidnext(s->mbox) - 1, &known) < 0)
+		return;
+	imap_vanished_earlier(s, since == UINT64_MAX ? 0 : since, &known);
+	imap_seqset_free(&known);
 }
 
 void imap_cmd_fetch(struct imap_sess *s, struct imap_cmd *cmd)
@@ -394,11 +466,21 @@ void imap_cmd_fetch(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: FETCH sequence-set items");
 		return;
 	}
+	/* RFC 7162 3.2.6: VANISHED only in UID FETCH, with QRESYNC */
+	if (f->vanished && (!cmd->uid || !s->qresync)) {
+		free(f);
+		imap_bad(s, cmd->tag, "VANISHED needs UID FETCH and QRESYNC");
+		return;
+	}
 	if (imap_resolve_set(s, set, cmd->uid, &f->seqs, &f->n) < 0) {
 		free(f);
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
 	}
+	if (has_item(f, F_MODSEQ))
+		imap_condstore_on(s);
+	if (f->vanished)
+		fetch_vanished(s, set, f->changedsince);
 	s->fetch = f;
 	run(s);
 }

@@ -62,17 +62,27 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	int ro = strcmp(cmd->name, "EXAMINE") == 0;
 	uint32_t n, count, recent, unseen = 0;
 	const struct mbox_msg *m;
+	struct imap_qresync q;
 	char err[256];
 
-	if (cmd->nargs != 1 || name == NULL) {
+	if (cmd->nargs < 1 || name == NULL) {
 		imap_bad(s, cmd->tag, "Syntax: %s mailbox", cmd->name);
 		return;
 	}
-	if (s->state == IMAP_SELECTED)
+	if (imap_select_params(s, cmd, &q) < 0)
+		return;
+	if (s->state == IMAP_SELECTED) {
 		imap_set_state(s, IMAP_AUTH);
+		/* RFC 7162 3.2.11: what follows is the new mailbox's */
+		if (s->qresync)
+			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	if (q.condstore)
+		imap_condstore_on(s);
 	s->mbox = mbox_open(st->mbox, s->user, name, ro, err, sizeof(err));
 	if (s->mbox == NULL || (s->mbox_name = strdup(name)) == NULL) {
 		mbox_close(&s->mbox);
+		imap_seqset_free(&q.known);
 		imap_no(s, cmd->tag, "%s", s->mbox ? "Out of memory" : err);
 		return;
 	}
@@ -96,6 +106,9 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 		      mbox_uidvalidity(s->mbox));
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID",
 		      mbox_uidnext(s->mbox));
+	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+		      (unsigned long long)mbox_highestmodseq(s->mbox));
+	imap_select_qresync(s, &q);
 	imap_ok(s, cmd->tag, "[%s] %s completed", ro ? "READ-ONLY" :
 		"READ-WRITE", cmd->name);
 }
@@ -192,9 +205,10 @@ void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 
 /* ---- STATUS ---- */
 
-/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE). */
+/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162). */
 static const char *const status_items[] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
+	"HIGHESTMODSEQ",
 };
 
 static int status_item(const struct imap_cmd *cmd, size_t i)
@@ -237,11 +251,13 @@ static int status_line(struct imap_sess *s, const char *name,
 	conn_printf(s->c, " (");
 	for (i = list + 1; i < end; i++) {
 		int k = status_item(cmd, i);
-		long long v = k == 0 ? stt.messages : k == 1 ? stt.recent
-			: k == 2 ? stt.uidnext : k == 3 ? stt.uidvalidity
-			: k == 4 ? stt.unseen : stt.size;
+		unsigned long long v = k == 0 ? stt.messages
+			: k == 1 ? stt.recent : k == 2 ? stt.uidnext
+			: k == 3 ? stt.uidvalidity : k == 4 ? stt.unseen
+			: k == 5 ? (unsigned long long)stt.size
+			: stt.highestmodseq;
 
-		conn_printf(s->c, "%s%s %lld", sep, status_items[k], v);
+		conn_printf(s->c, "%s%s %llu", sep, status_items[k], v);
 		sep = " ";
 	}
 	conn_printf(s->c, ")\r\n");
@@ -463,11 +479,17 @@ void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *name = imap_arg_str(cmd, 0);
 
+	size_t i;
+
 	if (cmd->nargs < 2 || name == NULL || !status_list_ok(cmd, 1) ||
 	    imap_arg_next(cmd, 1) != cmd->nargs) {
 		imap_bad(s, cmd->tag, "Syntax: STATUS mailbox (items)");
 		return;
 	}
+	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE */
+	for (i = 2; i < cmd->nargs; i++)
+		if (imap_arg_is(cmd, i, "HIGHESTMODSEQ"))
+			imap_condstore_on(s);
 	if (status_line(s, name, cmd, 1) < 0) {
 		imap_no(s, cmd->tag, "No such mailbox");
 		return;

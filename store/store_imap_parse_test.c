@@ -372,6 +372,35 @@ static void run_sets(void)
 	}
 }
 
+static void run_modseqs(void)
+{
+	static const struct {
+		const char *in;
+		int zero_ok, rc;
+		uint64_t want;
+	} t[] = {
+		{"1", 0, 0, 1},
+		{"0", 0, -1, 0},
+		{"0", 1, 0, 0},
+		{"00", 1, -1, 0},
+		{"01", 1, -1, 0},
+		{"9223372036854775807", 0, 0, 9223372036854775807ull},
+		{"9223372036854775808", 0, -1, 0},
+		{"99999999999999999999999", 0, -1, 0},
+		{"", 1, -1, 0},
+		{"-1", 1, -1, 0},
+		{"1x", 1, -1, 0},
+	};
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = 12345;
+		CHECK(imap_parse_modseq(t[i].in, t[i].zero_ok, &v) == t[i].rc &&
+		      (t[i].rc < 0 || v == t[i].want), t[i].in);
+	}
+}
+
 static void run_dates(void)
 {
 	char out[32];
@@ -402,6 +431,7 @@ int main(void)
 	run_waiting();
 	run_prefixes();
 	run_sets();
+	run_modseqs();
 	run_dates();
 	return test_done();
 }

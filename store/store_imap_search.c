@@ -20,14 +20,15 @@
 #include "store_mbox.h"
 #include "store_mime.h"
 
-enum karg { K_NONE, K_STR, K_DATE, K_NUM, K_FLAG, K_SET, K_HEADER };
+enum karg { K_NONE, K_STR, K_DATE, K_NUM, K_FLAG, K_SET, K_HEADER,
+	    K_MODSEQ };
 
 enum kid {
 	S_ALL, S_ANSWERED, S_BCC, S_BEFORE, S_BODY, S_CC, S_DELETED, S_DRAFT,
 	S_FLAGGED, S_FROM, S_HEADER, S_KEYWORD, S_LARGER, S_NEW, S_OLD, S_ON,
 	S_RECENT, S_SEEN, S_SENTBEFORE, S_SENTON, S_SENTSINCE, S_SINCE,
 	S_SMALLER, S_SUBJECT, S_TEXT, S_TO, S_UID, S_UNANSWERED, S_UNDELETED,
-	S_UNDRAFT, S_UNFLAGGED, S_UNKEYWORD, S_UNSEEN,
+	S_UNDRAFT, S_UNFLAGGED, S_UNKEYWORD, S_UNSEEN, S_MODSEQ,
 };
 
 static const struct skey {
@@ -41,7 +42,8 @@ static const struct skey {
 	{"DELETED", S_DELETED, K_NONE}, {"DRAFT", S_DRAFT, K_NONE},
 	{"FLAGGED", S_FLAGGED, K_NONE}, {"FROM", S_FROM, K_STR},
 	{"HEADER", S_HEADER, K_HEADER}, {"KEYWORD", S_KEYWORD, K_FLAG},
-	{"LARGER", S_LARGER, K_NUM},	{"NEW", S_NEW, K_NONE},
+	{"LARGER", S_LARGER, K_NUM},	{"MODSEQ", S_MODSEQ, K_MODSEQ},
+	{"NEW", S_NEW, K_NONE},
 	{"OLD", S_OLD, K_NONE},		{"ON", S_ON, K_DATE},
 	{"RECENT", S_RECENT, K_NONE},	{"SEEN", S_SEEN, K_NONE},
 	{"SENTBEFORE", S_SENTBEFORE, K_DATE},
@@ -63,6 +65,8 @@ struct sctx {
 	const struct skey **key; /* per arg: the key, NULL for set/list */
 	struct imap_seqset *sets; /* per arg: parsed sets */
 	time_t *dates;		/* per arg of a date key: the day */
+	uint64_t *mods;		/* per arg of a MODSEQ key: its value */
+	int modseq_key;		/* RFC 7162 3.1.5: a MODSEQ key was used */
 	/* the message being looked at */
 	uint32_t seq;
 	const struct mbox_msg *m;
@@ -84,6 +88,31 @@ static const struct skey *find_key(const char *a)
 static int is_set(const char *a)
 {
 	return (*a >= '0' && *a <= '9') || *a == '*';
+}
+
+/* RFC 7162 3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer
+ * at i. Entries are per flag; ours is the message's, so the entry only
+ * has to be well-formed. 0 or -1. */
+static int check_modseq(struct sctx *c, size_t i)
+{
+	const struct imap_cmd *cmd = c->cmd;
+	size_t v = i + 1;
+
+	if (v < cmd->nargs && cmd->args[v].type != IMAP_ARG_ATOM) {
+		if (v + 2 >= cmd->nargs ||
+		    strncmp(cmd->args[v].s, "/flags/", 7) != 0 ||
+		    (!imap_arg_is(cmd, v + 1, "priv") &&
+		     !imap_arg_is(cmd, v + 1, "shared") &&
+		     !imap_arg_is(cmd, v + 1, "all")))
+			return -1;
+		v += 2;
+	}
+	if (v >= cmd->nargs || cmd->args[v].type != IMAP_ARG_ATOM ||
+	    imap_parse_modseq(cmd->args[v].s, 1, &c->mods[i]) < 0)
+		return -1;
+	c->next[i] = v + 1;
+	c->modseq_key = 1;
+	return 0;
 }
 
 /* Check the key at i; note its end. 0 or -1. */
@@ -131,6 +160,8 @@ static int check(struct sctx *c, size_t i, unsigned depth)
 	if (k == NULL)
 		return -1;
 	c->key[i] = k;
+	if (k->arg == K_MODSEQ)
+		return check_modseq(c, i);
 	c->next[i] = i + 1 + (k->arg != K_NONE) + (k->arg == K_HEADER);
 	if (c->next[i] > cmd->nargs)
 		return -1;
@@ -282,6 +313,8 @@ static int eval(struct sctx *c, size_t i)
 		return day >= c->dates[i];
 	case S_UID:
 		return imap_seqset_has(&c->sets[i], m->uid);
+	case S_MODSEQ:
+		return m->modseq >= c->mods[i];
 	case S_SENTBEFORE:
 	case S_SENTON:
 	case S_SENTSINCE:
@@ -318,6 +351,7 @@ static void ctx_free(struct sctx *c)
 	free(c->next);
 	free(c->key);
 	free(c->dates);
+	free(c->mods);
 	mime_free(&c->root);
 	sbuf_free(&c->data);
 }
@@ -354,9 +388,11 @@ static int return_opts(const struct imap_cmd *cmd, size_t *first)
 	return ret ? ret : (int)RET_ALL;
 }
 
-/* "* ESEARCH (TAG "t") [UID] MIN .. MAX .. ALL .. COUNT .." */
+/* "* ESEARCH (TAG "t") [UID] MIN .. MAX .. ALL .. COUNT .. [MODSEQ ..]"
+ * (modseq 0: none) */
 static void esearch_out(struct imap_sess *s, const struct imap_cmd *cmd,
-			unsigned ret, const uint32_t *hit, size_t n)
+			unsigned ret, const uint32_t *hit, size_t n,
+			uint64_t modseq)
 {
 	struct sbuf o;
 
@@ -373,6 +409,8 @@ static void esearch_out(struct imap_sess *s, const struct imap_cmd *cmd,
 	}
 	if (ret & RET_COUNT)
 		sbuf_printf(&o, " COUNT %zu", n);
+	if (modseq)
+		sbuf_printf(&o, " MODSEQ %llu", (unsigned long long)modseq);
 	sbuf_puts(&o, "\r\n");
 	conn_write(s->c, o.data, o.len);
 	sbuf_free(&o);
@@ -383,6 +421,7 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 	struct sctx c;
 	size_t first = 0, i, n = cmd->nargs ? cmd->nargs : 1, nhit = 0;
 	uint32_t seq, count, *hit = NULL;
+	uint64_t top = 0;
 	struct sbuf out;
 	int ret;
 
@@ -412,9 +451,10 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 	c.key = calloc(n, sizeof(*c.key));
 	c.sets = calloc(n, sizeof(*c.sets));
 	c.dates = calloc(n, sizeof(*c.dates));
+	c.mods = calloc(n, sizeof(*c.mods));
 	sbuf_init(&c.data, (size_t)imap_store(s)->cfg->max_message_size * 2 +
 		  65536);
-	if (!c.next || !c.key || !c.sets || !c.dates) {
+	if (!c.next || !c.key || !c.sets || !c.dates || !c.mods) {
 		ctx_free(&c);
 		imap_no(s, cmd->tag, "Out of memory");
 		return;
@@ -451,14 +491,24 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 				break;
 		if (i < cmd->nargs)
 			continue;
+		if (c.m->modseq > top)
+			top = c.m->modseq;
 		if (ret)
 			hit[nhit++] = cmd->uid ? c.m->uid : seq;
 		else
 			sbuf_printf(&out, " %u", cmd->uid ? c.m->uid : seq);
 	}
+	if (c.modseq_key)
+		imap_condstore_on(s);
+	else
+		top = 0;
 	if (ret) {
-		esearch_out(s, cmd, (unsigned)ret, hit, nhit);
+		esearch_out(s, cmd, (unsigned)ret, hit, nhit, top);
 	} else {
+		/* RFC 7162 3.1.5: the highest mod-sequence found */
+		if (top)
+			sbuf_printf(&out, " (MODSEQ %llu)",
+				    (unsigned long long)top);
 		sbuf_puts(&out, "\r\n");
 		conn_write(s->c, out.data, out.len);
 	}
