@@ -13,6 +13,7 @@ is on, expunges come as VANISHED, never EXPUNGE.
 import imaplib
 import os
 import re
+import smtplib
 
 import pytest
 
@@ -318,4 +319,21 @@ def test_old_modseq_reports_every_missing_known_uid(box):
     van = [ln for ln in out if ln.startswith(b"* VANISHED")]
     # UIDs 1:5 were given out: 6:9 never existed and are not reported
     assert van == [b"* VANISHED (EARLIER) 2:3\r\n"], out
+    a.close()
+
+
+def test_long_response_code_not_cut(box):
+    """A [MODIFIED set] (like [COPYUID ...]) longer than 512 bytes
+    reaches the client whole (tagged replies were cut there)."""
+    with smtplib.LMTP("127.0.0.1", box.port) as s:
+        for i in range(5, 300):
+            s.sendmail("carol@remote.test", [ALICE], b"Subject: %d\r\n\r\n"
+                       b"x\r\n" % i)
+    a = Sess(box)
+    h0 = code(a.ok(b"SELECT INBOX"), b"HIGHESTMODSEQ")
+    evens = b",".join(b"%d" % i for i in range(2, 301, 2))
+    a.ok(b"STORE " + evens + b" +FLAGS.SILENT (\\Seen)")
+    out = a.ok(b"STORE 1:* (UNCHANGEDSINCE %d) +FLAGS.SILENT (\\Seen)" % h0)
+    assert out[-1].startswith(b"t4 OK [MODIFIED " + evens + b"] "), out[-1]
+    assert out[-1].endswith(b"STORE completed\r\n")
     a.close()
