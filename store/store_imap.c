@@ -158,6 +158,9 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 		free(s->mbox_name);
 		s->mbox_name = NULL;
 		s->nvanished = 0;
+		free(s->saved);
+		s->saved = NULL;
+		s->nsaved = 0;
 	}
 	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH) {
 		/* logged in: APPEND literals keep it alive at min_data_rate */
@@ -246,6 +249,7 @@ void imap_sess_free(struct imap_sess *s)
 	srv->nsessions--;
 	conn_free(s->c);
 	free(s->vanished);
+	free(s->saved);
 	free(s->user);
 	free(s);
 }

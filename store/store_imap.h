@@ -46,6 +46,7 @@ struct imap_arg {
 	const char *s;	/* NUL-terminated (literals may hold NULs) */
 	size_t len;
 	size_t nsub;	/* LIST: args inside it, at every depth */
+	unsigned char bin;	/* LITERAL: a literal8 "~{n}" (RFC 3516) */
 };
 
 struct imap_cmd {
@@ -96,7 +97,7 @@ void imap_cmd_free(struct imap_cmd *cmd);
 
 /* Index of the argument after args[i] (skipping a list's contents). */
 size_t imap_arg_next(const struct imap_cmd *cmd, size_t i);
-/* An astring (atom, quoted or literal) or NULL. */
+/* An astring (atom, quoted or literal, not literal8) or NULL. */
 const char *imap_arg_str(const struct imap_cmd *cmd, size_t i);
 /* Non-zero when args[i] is the atom word (case-insensitive). */
 int imap_arg_is(const struct imap_cmd *cmd, size_t i, const char *word);
@@ -189,6 +190,8 @@ struct imap_sess {
 	int qresync;		/* RFC 7162: VANISHED instead of EXPUNGE */
 	uint32_t *vanished;	/* UIDs expunged, not yet reported */
 	size_t nvanished, vanishedcap;
+	uint32_t *saved;	/* RFC 5182 "$": UIDs, ascending */
+	size_t nsaved;
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
 };
@@ -265,10 +268,15 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
 		     char *err, size_t errlen);
 /* The sequence numbers a set names (UIDs when uid is set) in the
- * selected folder, ascending, unique. NULL with *n == 0 for none;
- * -1 when malformed. */
+ * selected folder, ascending, unique; "$" is the saved search result
+ * (RFC 5182). NULL with *n == 0 for none; -1 when malformed. */
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n);
+
+/* RFC 5182: non-zero when uid is in the saved result "$"; and save the
+ * messages seqs[0..n) of the view as the new "$" (n == 0: empty). */
+int imap_saved_has(const struct imap_sess *s, uint32_t uid);
+void imap_saved_set(struct imap_sess *s, const uint32_t *seqs, size_t n);
 
 /* Append ascending numbers u[0..n) as a compact sequence set ("1:3,7"),
  * after a "," unless out ends in a space. */
@@ -300,6 +308,21 @@ int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
 		       struct imap_qresync *q);
 /* After SELECT's untagged replies: the changes a QRESYNC asks for. */
 void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
+
+/* ---- searching (store_imap_search.c) ---- */
+
+/* The messages of the view that match the search keys args[first..]
+ * (RFC 3501 6.4.4, MODSEQ, "$"): sequence numbers, ascending, in
+ * *hits (malloc'ed); *top is the highest mod-sequence among them when
+ * a MODSEQ key was used, else 0. 0, -1 (malformed keys: BAD), -2 (no
+ * memory: NO). Nothing is sent. */
+int imap_search_keys(struct imap_sess *s, const struct imap_cmd *cmd,
+		     size_t first, uint32_t **hits, size_t *nhits,
+		     uint64_t *top);
+/* 0 for a charset SEARCH, SORT and THREAD take (UTF-8, US-ASCII); else
+ * -1 after a NO [BADCHARSET]. */
+int imap_search_charset(struct imap_sess *s, const struct imap_cmd *cmd,
+			const char *cs);
 
 /* Append our capabilities, as this session may use them now. */
 void imap_capabilities(struct imap_sess *s);

@@ -30,7 +30,7 @@
 enum fkind {
 	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_MODSEQ, F_ENVELOPE, F_BODY,
 	F_BODYSTRUCTURE, F_RFC822, F_RFC822_HEADER, F_RFC822_TEXT,
-	F_SECTION,
+	F_SECTION, F_BINARY, F_BINARY_SIZE,
 };
 
 struct fitem {
@@ -51,6 +51,7 @@ struct imap_fetch {
 	uint64_t changedsince;	/* RFC 7162 CHANGEDSINCE; 0: none
 				 * (UINT64_MAX: CHANGEDSINCE 0) */
 	int vanished;		/* QRESYNC VANISHED modifier */
+	int unknown_cte;	/* a BINARY part we cannot decode */
 };
 
 static int add(struct imap_fetch *f, enum fkind k)
@@ -58,7 +59,7 @@ static int add(struct imap_fetch *f, enum fkind k)
 	size_t i;
 
 	for (i = 0; i < f->nitems; i++)
-		if (f->items[i].kind == k && k != F_SECTION)
+		if (f->items[i].kind == k && k < F_SECTION)
 			return 0;
 	if (f->nitems >= FETCH_MAX_ITEMS)
 		return -1;
@@ -67,28 +68,47 @@ static int add(struct imap_fetch *f, enum fkind k)
 	return 0;
 }
 
-/* "BODY[section]<o.l>" or "BODY.PEEK[...]": 0 or -1. */
+/* "BODY[section]<o.l>", "BODY.PEEK[...]", and RFC 3516 "BINARY[part]<o.l>",
+ * "BINARY.PEEK[...]", "BINARY.SIZE[part]": 0 or -1. */
 static int parse_section(struct imap_fetch *f, const char *a)
 {
+	static const struct {
+		const char *prefix;
+		enum fkind kind;
+		int peek;
+	} kinds[] = {
+		{"BODY[", F_SECTION, 0}, {"BODY.PEEK[", F_SECTION, 1},
+		{"BINARY[", F_BINARY, 0}, {"BINARY.PEEK[", F_BINARY, 1},
+		{"BINARY.SIZE[", F_BINARY_SIZE, 1},
+	};
 	struct fitem *it;
 	const char *lb = strchr(a, '['), *rb = strrchr(a, ']');
-	size_t n;
+	size_t n, k;
 	unsigned long long o, l;
 	char *end;
 
-	if (add(f, F_SECTION) < 0 || lb == NULL || rb == NULL || rb < lb)
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (lb && (size_t)(lb - a) + 1 == strlen(kinds[k].prefix) &&
+		    strncasecmp(a, kinds[k].prefix, (size_t)(lb - a)) == 0)
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]) || add(f, kinds[k].kind) < 0 ||
+	    rb == NULL || rb < lb)
 		return -1;
 	it = &f->items[f->nitems - 1];
-	it->peek = (size_t)(lb - a) == 9;
+	it->peek = kinds[k].peek;
 	n = (size_t)(rb - lb - 1);
 	if (n >= sizeof(it->section))
 		return -1;
 	memcpy(it->section, lb + 1, n);
 	it->section[n] = '\0';
-	if (!mime_section_valid(it->section))
+	if (!mime_section_valid(it->section) ||
+	    (it->kind != F_SECTION &&
+	     strspn(it->section, "0123456789.") != n))
 		return -1;
 	if (rb[1] == '\0')
 		return 0;
+	if (it->kind == F_BINARY_SIZE)
+		return -1;
 	/* RFC 3501 9: "<" number "." nz-number ">" */
 	if (rb[1] != '<' || rb[2] < '0' || rb[2] > '9')
 		return -1;
@@ -123,8 +143,7 @@ static int parse_item(struct imap_fetch *f, const char *a)
 	for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (strcasecmp(a, simple[i].name) == 0)
 			return add(f, simple[i].kind);
-	if (strncasecmp(a, "BODY[", 5) == 0 ||
-	    strncasecmp(a, "BODY.PEEK[", 10) == 0)
+	if (strncasecmp(a, "BODY", 4) == 0 || strncasecmp(a, "BINARY", 6) == 0)
 		return parse_section(f, a);
 	return -1;
 }
@@ -227,6 +246,50 @@ static void section_out(struct sbuf *o, const struct fitem *it,
 	literal(o, src->data ? src->data + off : "", n);
 }
 
+/* RFC 3516 4.2: BINARY[part]<o.l> (a literal8 "~{n}" when the bytes
+ * hold a NUL) or BINARY.SIZE[part]. */
+static void binary_out(struct sbuf *o, const struct fitem *it,
+		       const struct mime_part *root, struct sbuf *tmp)
+{
+	size_t n, off = 0;
+
+	sbuf_reset(tmp);
+	mime_binary(root, it->section, tmp);
+	n = tmp->len;
+	if (it->kind == F_BINARY_SIZE) {
+		sbuf_printf(o, "BINARY.SIZE[%s] %zu", it->section, n);
+		return;
+	}
+	sbuf_printf(o, "BINARY[%s]", it->section);
+	if (it->partial) {
+		sbuf_printf(o, "<%u>", it->off);
+		off = it->off < n ? it->off : n;
+		n = n - off < it->len ? n - off : it->len;
+	}
+	sbuf_puts(o, " ");
+	if (n && memchr(tmp->data + off, '\0', n) != NULL)
+		sbuf_puts(o, "~");
+	literal(o, tmp->data ? tmp->data + off : "", n);
+}
+
+/* Does every BINARY item of f know its part's transfer encoding?
+ * (RFC 3516 4.1: else the FETCH is a NO [UNKNOWN-CTE].) */
+static int binary_known(const struct imap_fetch *f,
+			const struct mime_part *root, struct sbuf *tmp)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++) {
+		if (f->items[i].kind != F_BINARY &&
+		    f->items[i].kind != F_BINARY_SIZE)
+			continue;
+		sbuf_reset(tmp);
+		if (mime_binary(root, f->items[i].section, tmp) == -2)
+			return 0;
+	}
+	return 1;
+}
+
 static int needs_body(const struct imap_fetch *f)
 {
 	size_t i;
@@ -247,7 +310,7 @@ static int needs_mime(const struct imap_fetch *f)
 		    f->items[i].section[0] != '\0' :
 		    f->items[i].kind >= F_ENVELOPE &&
 		    f->items[i].kind != F_RFC822)
-			return 1;
+			return 1;	/* BINARY too: its part's encoding */
 	return 0;
 }
 
@@ -266,7 +329,8 @@ static int sets_seen(const struct imap_fetch *f)
 	size_t i;
 
 	for (i = 0; i < f->nitems; i++)
-		if ((f->items[i].kind == F_SECTION && !f->items[i].peek) ||
+		if (((f->items[i].kind == F_SECTION ||
+		      f->items[i].kind == F_BINARY) && !f->items[i].peek) ||
 		    f->items[i].kind == F_RFC822 ||
 		    f->items[i].kind == F_RFC822_TEXT)
 			return 1;
@@ -323,6 +387,10 @@ static void item_out(struct imap_sess *s, struct sbuf *o,
 	case F_MODSEQ:
 		sbuf_printf(o, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 		break;
+	case F_BINARY:
+	case F_BINARY_SIZE:
+		binary_out(o, it, root, tmp);
+		break;
 	}
 }
 
@@ -351,6 +419,10 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 		if (needs_mime(f) && (root = mime_parse(data.data ?
 				data.data : "", data.len)) == NULL)
 			goto done;
+		if (root && !binary_known(f, root, &tmp)) {
+			f->unknown_cte = 1;
+			goto done;
+		}
 	}
 	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {
 		/* made durable (mbox_commit) in run(), before any of
@@ -404,7 +476,7 @@ static void run(struct imap_sess *s)
 {
 	struct imap_fetch *f = s->fetch;
 	char tag[LIM_IMAP_TAG + 1];
-	int uid = f->uid;
+	int uid = f->uid, cte;
 
 	while (f->next < f->n) {
 		fetch_one(s, f, f->seqs[f->next++]);
@@ -419,9 +491,14 @@ static void run(struct imap_sess *s)
 		}
 	}
 	memcpy(tag, f->tag, sizeof(tag));
+	cte = f->unknown_cte;
 	imap_fetch_free(s);
 	mbox_commit(s->mbox);
-	imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
+	if (cte)
+		imap_no(s, tag, "[UNKNOWN-CTE] Cannot decode a part's "
+			"Content-Transfer-Encoding");
+	else
+		imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
 	s->no_expunge = 0;
 	if (s->mode == IMAP_MODE_WAIT)
 		imap_resume(s);

@@ -170,6 +170,59 @@ void imap_set_write(struct sbuf *o, const uint32_t *u, size_t n)
 	}
 }
 
+int imap_saved_has(const struct imap_sess *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nsaved, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->saved[mid] == uid)
+			return 1;
+		if (s->saved[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void imap_saved_set(struct imap_sess *s, const uint32_t *seqs, size_t n)
+{
+	const struct mbox_msg *m;
+	size_t i;
+
+	free(s->saved);
+	s->saved = NULL;
+	s->nsaved = 0;
+	if (n == 0)
+		return;
+	s->saved = malloc(n * sizeof(*s->saved));
+	if (s->saved == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if ((m = mbox_get(s->mbox, seqs[i])) != NULL)
+			s->saved[s->nsaved++] = m->uid;
+}
+
+/* "$": the saved UIDs still in the view, as sequence numbers. */
+static int resolve_saved(struct imap_sess *s, uint32_t **seqs, size_t *n)
+{
+	size_t i;
+	uint32_t q;
+
+	*seqs = malloc((s->nsaved ? s->nsaved : 1) * sizeof(**seqs));
+	if (*seqs == NULL)
+		return -1;
+	for (i = 0; i < s->nsaved; i++)
+		if ((q = mbox_seq(s->mbox, s->saved[i])) != 0)
+			(*seqs)[(*n)++] = q;
+	if (*n == 0) {
+		free(*seqs);
+		*seqs = NULL;
+	}
+	return 0;
+}
+
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n)
 {
@@ -180,6 +233,8 @@ int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 
 	*seqs = NULL;
 	*n = 0;
+	if (strcmp(set, "$") == 0)
+		return resolve_saved(s, seqs, n);
 	if (uid) {
 		m = count ? mbox_get(s->mbox, count) : NULL;
 		star = m ? m->uid : 0;

@@ -130,6 +130,11 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 		   uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
 		   size_t errlen);
 
+/* Take the message uid out of user's folder name again (a MULTIAPPEND
+ * that failed half way). 0, or -1 when it is not there. */
+int mbox_remove_uid(struct mbox_store *st, const char *user,
+		    const char *name, uint32_t uid);
+
 /* Tell the watchers of user's folder name that it changed (LMTP
  * delivery into INBOX calls this after its commit). */
 void mbox_changed(struct mbox_store *st, const char *user, const char *name);

@@ -616,6 +616,30 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 	return 0;
 }
 
+int mbox_remove_uid(struct mbox_store *st, const char *user,
+		    const char *name, uint32_t uid)
+{
+	char path[MB_PATH + 300], err[128];
+	struct folder *f;
+	long i;
+	int missing, rc = -1;
+
+	f = mb_folder_get(st, user, name, &missing, err, sizeof(err));
+	if (f == NULL)
+		return -1;
+	if ((i = mb_folder_index(f, uid)) >= 0 &&
+	    mb_msg_path(f, &f->m[i], path, sizeof(path)) == 0 &&
+	    (unlink(path) == 0 || errno == ENOENT)) {
+		mb_usage_add(st, user, -f->m[i].size);
+		mb_folder_remove(f, (size_t)i);
+		mb_folder_touch(f);
+		mb_notify(f, NULL);
+		rc = mb_folder_save(f);
+	}
+	mb_folder_put(f);
+	return rc;
+}
+
 /* Copy src to tmp/base of dest by bytes (link() refused). 0 or -1. */
 static int copy_bytes(struct folder *dest, const char *src, const char *base,
 		      time_t date, char *tmp, size_t tmplen)

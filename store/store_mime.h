@@ -45,6 +45,14 @@ int mime_bodystructure(const struct mime_part *root, int extended,
  * is full (out is then left as it was). */
 int mime_section(const struct mime_part *root, const char *section,
 		 struct sbuf *out);
+/* Append the bytes of BINARY[section] (RFC 3516): section is "" (the
+ * message as stored) or part numbers "1.2"; a part's body comes with
+ * its Content-Transfer-Encoding undone (base64, quoted-printable;
+ * 7bit, 8bit, binary as they are). A part that does not exist gives no
+ * bytes. 0, -1 when section is not part numbers, -2 for a transfer
+ * encoding we do not know (NO [UNKNOWN-CTE]). */
+int mime_binary(const struct mime_part *root, const char *section,
+		struct sbuf *out);
 /* Non-zero when section is well-formed (for checking before FETCH). */
 int mime_section_valid(const char *section);
 

@@ -92,6 +92,12 @@ char *mime_strndup(const char *s, size_t n);
 const char *mime_ctype_param(const struct mime_ctype *ct, const char *name);
 /* Case-insensitive ASCII comparisons. */
 int mime_ieq(const char *a, size_t an, const char *b);
+/* Undo base64 (RFC 2045 6.8, leniently) or quoted-printable (6.7; q:
+ * RFC 2047 "Q" with '_' a space) of s[0..n) into out; l1: the bytes
+ * are ISO-8859-1 and go out as UTF-8 (0 for bytes as they are). */
+void mime_base64_decode(const char *s, size_t n, struct sbuf *out, int l1);
+void mime_qp_decode(const char *s, size_t n, struct sbuf *out, int q,
+		    int l1);
 
 /* Skip CFWS (white space and nested comments) in s[i..n); returns the
  * new index. When comment is not NULL it receives the text of the last

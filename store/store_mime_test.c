@@ -210,6 +210,42 @@ static void run_limits(void)
 	sbuf_free(&m);
 }
 
+/* RFC 3516 BINARY[part]: the transfer encoding undone, or -2. */
+static void run_binary(void)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"AAEC/w==\r\n"
+		"--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"a=3Db=\r\nc\r\n"
+		"--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+		"begin\r\n"
+		"--b\r\n\r\nplain\r\n--b--\r\n";
+	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1);
+	struct sbuf b;
+
+	sbuf_init(&b, 1 << 20);
+	CHECK(root != NULL, "binary parse");
+	CHECK(mime_binary(root, "1", &b) == 0 && b.len == 4 &&
+	      memcmp(b.data, "\0\1\2\377", 4) == 0, "binary base64");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "2", &b) == 0 && b.len == 4 &&
+	      memcmp(b.data, "a=bc", 4) == 0, "binary qp");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "3", &b) == -2, "binary unknown cte");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "4", &b) == 0 && b.len == 5, "binary 7bit");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "9", &b) == 0 && b.len == 0, "no such part");
+	CHECK(mime_binary(root, "1.MIME", &b) == -1 &&
+	      mime_binary(root, "HEADER", &b) == -1, "binary needs numbers");
+	CHECK(mime_binary(root, "", &b) == 0 && b.len == sizeof(msg) - 1,
+	      "binary whole");
+	sbuf_free(&b);
+	mime_free(&root);
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -227,5 +263,6 @@ int main(int argc, char **argv)
 		run_string(&strings[i]);
 	run_normalise();
 	run_limits();
+	run_binary();
 	return test_done();
 }

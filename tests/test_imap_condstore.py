@@ -52,12 +52,16 @@ class Sess:
             tags.append(b"t%d" % self.n)
             data += tags[-1] + b" " + ln + b"\r\n"
         self.s.sendall(data)
+        return self.until(tags[-1])
+
+    def until(self, tag):
+        """Every line up to the tagged reply of tag."""
         out = []
         while True:
             ln = self.f.readline()
             assert ln, "closed"
             out.append(ln)
-            if ln.startswith(tags[-1] + b" "):
+            if ln.startswith(tag + b" "):
                 return out
 
     def close(self):
