@@ -74,6 +74,8 @@ static const struct imap_cmd_def commands[] = {
 	{"UNSELECT", imap_cmd_unselect, ST_S, 0},
 	{"EXPUNGE", imap_cmd_expunge, ST_S, 1},
 	{"SEARCH", imap_cmd_search, ST_S, 1},
+	{"SORT", imap_cmd_sort, ST_S, 1},
+	{"THREAD", imap_cmd_thread, ST_S, 1},
 	{"FETCH", imap_cmd_fetch, ST_S, 1},
 	{"STORE", imap_cmd_store, ST_S, 1},
 	{"COPY", imap_cmd_copy, ST_S, 1},
@@ -349,7 +351,9 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 	/* RFC 3501 7.4.1: no EXPUNGE while a sequence-number command runs */
 	s->no_expunge = !cmd->uid && (d->fn == imap_cmd_fetch ||
 				      d->fn == imap_cmd_store ||
-				      d->fn == imap_cmd_search);
+				      d->fn == imap_cmd_search ||
+				      d->fn == imap_cmd_sort ||
+				      d->fn == imap_cmd_thread);
 	d->fn(s, cmd);
 	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
 		s->no_expunge = 0;

@@ -17,6 +17,7 @@
  *	  store_imap_fetch.c   FETCH
  *	  store_imap_store.c   STORE, flag lists
  *	  store_imap_search.c  SEARCH
+ *	  store_imap_sort.c    SORT THREAD
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
  *	  store_imap_append.c  APPEND IDLE
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
@@ -336,6 +337,7 @@ imap_cmd_fn imap_cmd_select, imap_cmd_create, imap_cmd_delete,
 	imap_cmd_rename, imap_cmd_subscribe, imap_cmd_list, imap_cmd_status,
 	imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
 imap_cmd_fn imap_cmd_fetch, imap_cmd_store, imap_cmd_search;
+imap_cmd_fn imap_cmd_sort, imap_cmd_thread;
 imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
 	imap_cmd_check, imap_cmd_unselect;
 imap_cmd_fn imap_cmd_append, imap_cmd_idle;

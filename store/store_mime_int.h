@@ -98,6 +98,13 @@ int mime_ieq(const char *a, size_t an, const char *b);
 void mime_base64_decode(const char *s, size_t n, struct sbuf *out, int l1);
 void mime_qp_decode(const char *s, size_t n, struct sbuf *out, int q,
 		    int l1);
+/* Append s[0..n) with its RFC 2047 encoded words decoded to UTF-8
+ * (store_mime_search.c). */
+void mime_decode_2047(const char *s, size_t n, struct sbuf *out);
+/* The addr-mailbox (local part) of the first address in the address
+ * list v[0..n), appended to out; nothing when there is none
+ * (store_mime_addr.c). */
+void mime_addr_first(const char *v, size_t n, struct sbuf *out);
 
 /* Skip CFWS (white space and nested comments) in s[i..n); returns the
  * new index. When comment is not NULL it receives the text of the last

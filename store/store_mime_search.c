@@ -159,7 +159,7 @@ static size_t encoded_word(const char *s, size_t i, size_t n,
 
 /* Append s[0..n) with its encoded words decoded; white space between
  * two adjacent encoded words is dropped (RFC 2047 6.2). */
-static void decode_2047(const char *s, size_t n, struct sbuf *out)
+void mime_decode_2047(const char *s, size_t n, struct sbuf *out)
 {
 	size_t i = 0, end, ws = n;	/* ws < n: white space held back */
 	const char *q;
@@ -248,7 +248,7 @@ static int value_contains(const char *v, size_t n, struct sbuf *d,
 {
 	sbuf_reset(d);
 	if (n)
-		decode_2047(v, n, d);
+		mime_decode_2047(v, n, d);
 	return contains(d, needle, nl, 0);
 }
 
@@ -306,7 +306,7 @@ static void header_text(const struct mime_part *p, struct sbuf *out)
 		sbuf_append(out, ": ", 2);
 		mime_unfold(f.value, f.value_len, &v);
 		if (v.len)
-			decode_2047(v.data, v.len, out);
+			mime_decode_2047(v.data, v.len, out);
 		sbuf_append(out, "\n", 1);
 	}
 	sbuf_free(&v);
