@@ -13,7 +13,8 @@
  *	  store_imap_auth.c    CAPABILITY NOOP LOGOUT STARTTLS LOGIN
  *	                       AUTHENTICATE ID ENABLE NAMESPACE
  *	  store_imap_folder.c  SELECT EXAMINE CREATE DELETE RENAME (UN)SUBSCRIBE
- *	                       LIST LSUB STATUS GETQUOTA(ROOT) SETQUOTA
+ *	                       STATUS GETQUOTA(ROOT) SETQUOTA
+ *	  store_imap_list.c    LIST LSUB (LIST-EXTENDED, LIST-STATUS)
  *	  store_imap_fetch.c   FETCH
  *	  store_imap_store.c   STORE, flag lists
  *	  store_imap_search.c  SEARCH
@@ -309,6 +310,15 @@ int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
 		       struct imap_qresync *q);
 /* After SELECT's untagged replies: the changes a QRESYNC asks for. */
 void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
+
+/* ---- STATUS (store_imap_folder.c) ---- */
+
+/* Non-zero when args[list] is a non-empty list of STATUS items. */
+int imap_status_list_ok(const struct imap_cmd *cmd, size_t list);
+/* "* STATUS name (ITEM n ...)" for the items in the list args[list];
+ * -1 (nothing written) when the folder does not exist. */
+int imap_status_line(struct imap_sess *s, const char *name,
+		     const struct imap_cmd *cmd, size_t list);
 
 /* ---- searching (store_imap_search.c) ---- */
 
