@@ -66,6 +66,7 @@ static const struct imap_cmd_def commands[] = {
 	{"STATUS", imap_cmd_status, ST_A | ST_S, 0},
 	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
 	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
+	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0},
 	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
 	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
 	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},

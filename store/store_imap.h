@@ -4,8 +4,9 @@
  * DESCRIPTION
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
- *	LIST-STATUS, STATUS=SIZE, CONDSTORE and QRESYNC, in the store
- *	daemon's event loop. Files by topic:
+ *	LIST-STATUS, STATUS=SIZE, CONDSTORE, QRESYNC, SEARCHRES,
+ *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED and COMPRESS, in
+ *	the store daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
  *	  store_imap.c         sessions, dispatch, replies, untagged updates
@@ -21,6 +22,7 @@
  *	  store_imap_sort.c    SORT THREAD
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
  *	  store_imap_append.c  APPEND IDLE
+ *	  store_imap_compress.c  COMPRESS
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
  *	                       SELECT (QRESYNC ...)
  *	Faces the network: every byte a client sends is hostile.
@@ -350,7 +352,7 @@ imap_cmd_fn imap_cmd_fetch, imap_cmd_store, imap_cmd_search;
 imap_cmd_fn imap_cmd_sort, imap_cmd_thread;
 imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
 	imap_cmd_check, imap_cmd_unselect;
-imap_cmd_fn imap_cmd_append, imap_cmd_idle;
+imap_cmd_fn imap_cmd_append, imap_cmd_idle, imap_cmd_compress;
 
 /* SASL responses while mode is IMAP_MODE_SASL (store_imap_auth.c). */
 void imap_sasl_line(struct imap_sess *s, const char *line);

@@ -8,7 +8,7 @@ PKGS="gcc make clang libclang-rt-14-dev libssl-dev libc-ares-dev libsasl2-dev
 libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
 dnsmasq-base python3-dkim python3-nacl
 procps psmisc isync python3-pytest-xdist libclamav-dev libmilter-dev
-clamav-testfiles curl"
+clamav-testfiles curl zlib1g-dev"
 # Other lists (bench/deps.sh) pass their packages as arguments.
 MAIN=1
 if [ $# -gt 0 ]; then
