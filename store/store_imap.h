@@ -22,6 +22,7 @@
  *	  store_imap_sort.c    SORT THREAD
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
  *	  store_imap_append.c  APPEND IDLE
+ *	  store_imap_catenate.c  APPEND's CATENATE parts
  *	  store_imap_compress.c  COMPRESS
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
  *	                       SELECT (QRESYNC ...)
@@ -312,6 +313,14 @@ int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
 		       struct imap_qresync *q);
 /* After SELECT's untagged replies: the changes a QRESYNC asks for. */
 void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
+
+/* ---- CATENATE (store_imap_catenate.c) ---- */
+
+/* "CATENATE (TEXT literal / URL url ...)" at args[*i] (RFC 4469): the
+ * message built into out (its max: the largest message). 0 (*i after
+ * it), or -1 after a BAD or NO ([BADURL], [TOOBIG]). */
+int imap_catenate(struct imap_sess *s, const struct imap_cmd *cmd,
+		  size_t *i, struct sbuf *out);
 
 /* ---- STATUS (store_imap_folder.c) ---- */
 

@@ -5,7 +5,8 @@
  *	(RFC 2177)
  * DESCRIPTION
  *	APPEND takes each message as one literal (MULTIAPPEND, RFC 3502:
- *	several, all or none; a literal8 of RFC 3516 too), bounded together
+ *	several, all or none; a literal8 of RFC 3516 too; CATENATE of RFC
+ *	4469 builds one from parts), bounded together
  *	by the store's max_message_size (the parser refuses a larger one
  *	before the client sends it), checks the user's quota (NO
  *	[OVERQUOTA]), stores them durably and answers [APPENDUID]. System flags and keywords are
@@ -23,13 +24,17 @@
 #include "store_imap.h"
 #include "store_mbox.h"
 
-/* One message of an APPEND: flags, keywords, date and its literal. */
+/* One message of an APPEND: flags, keywords, date and its bytes (a
+ * literal, or built by CATENATE in cat). */
 struct append_msg {
 	unsigned flags;
 	const char *kws[MBOX_MAX_KEYWORDS];
 	size_t nkws;
 	time_t date;
-	const struct imap_arg *data;
+	const char *data;
+	size_t len;
+	int bin;
+	struct sbuf cat;
 };
 
 /* "[(flags)] [date-time] literal" at args[*i]: 0 (*i after it), -1
@@ -70,16 +75,27 @@ static int append_one(struct imap_sess *s, const struct imap_cmd *cmd,
 		}
 		(*i)++;
 	}
-	if (*i >= cmd->nargs || cmd->args[*i].type != IMAP_ARG_LITERAL) {
+	if (imap_arg_is(cmd, *i, "CATENATE")) {
+		sbuf_init(&am->cat, (size_t)imap_store(s)->cfg->
+			  max_message_size);
+		if (imap_catenate(s, cmd, i, &am->cat) < 0)
+			return -1;
+		am->data = am->cat.data ? am->cat.data : "";
+		am->len = am->cat.len;
+	} else if (*i < cmd->nargs &&
+		   cmd->args[*i].type == IMAP_ARG_LITERAL) {
+		am->data = cmd->args[*i].s;
+		am->len = cmd->args[*i].len;
+		am->bin = cmd->args[(*i)++].bin;
+	} else {
 		imap_bad(s, cmd->tag, "Syntax: APPEND mailbox [(flags)] "
 			 "[date-time] literal ...");
 		return -1;
 	}
-	am->data = &cmd->args[(*i)++];
 	/* RFC 3501 9: a literal is CHAR8, never NUL; a literal8 (RFC
 	 * 3516 4.3) may hold NULs, which a Maildir message must not */
-	if (memchr(am->data->s, '\0', am->data->len) != NULL) {
-		imap_no(s, cmd->tag, am->data->bin ? "[UNKNOWN-CTE] Binary "
+	if (memchr(am->data, '\0', am->len) != NULL) {
+		imap_no(s, cmd->tag, am->bin ? "[UNKNOWN-CTE] Binary "
 			"content cannot be stored" : "Message contains NUL "
 			"octets");
 		return -1;
@@ -117,8 +133,9 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	while (i < cmd->nargs && rc == 0) {
 		rc = append_one(s, cmd, &i, &am[n]);
+		n++;
 		if (rc == 0)
-			total += (long long)am[n++].data->len;
+			total += (long long)am[n - 1].len;
 	}
 	if (rc == 0 && store_quota_check(st, s->user, total) > 0) {
 		log_info("%s: append refused: user=%s over quota", s->id,
@@ -127,8 +144,8 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 		rc = -1;
 	}
 	for (k = 0; k < n && rc == 0; k++) {
-		rc = mbox_append_kw(st->mbox, s->user, name, am[k].data->s,
-				    am[k].data->len, am[k].flags, am[k].kws,
+		rc = mbox_append_kw(st->mbox, s->user, name, am[k].data,
+				    am[k].len, am[k].flags, am[k].kws,
 				    am[k].nkws, am[k].date, &uv, &uids[k], err,
 				    sizeof(err));
 		if (rc == 0)
@@ -154,6 +171,8 @@ void imap_cmd_append(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_ok(s, cmd->tag, "%s] APPEND completed", code.data);
 		sbuf_free(&code);
 	}
+	for (k = 0; k < n; k++)
+		sbuf_free(&am[k].cat);
 	free(am);
 	free(uids);
 }

@@ -47,7 +47,8 @@ def box(imap):
 def test_capabilities(box):
     m = imaplib.IMAP4_SSL("127.0.0.1", box.imaps_port,
                           ssl_context=client_tls())
-    for c in ("SEARCHRES", "MULTIAPPEND", "UIDPLUS", "BINARY", "ESEARCH"):
+    for c in ("SEARCHRES", "MULTIAPPEND", "UIDPLUS", "BINARY", "ESEARCH",
+              "CATENATE"):
         assert c in m.capabilities, c
     m.logout()
 
@@ -227,3 +228,52 @@ def test_curl_append_and_binary(box, cluster, tmp_path):
     assert r.returncode == 0, r.stderr
     assert b"BINARY.SIZE[1] 256" in r.stdout, r.stdout
 
+
+
+def test_catenate(box):
+    a = Sess(box)
+    out = a.ok(b"SELECT INBOX")
+    uv = int(re.search(rb"UIDVALIDITY (\d+)", b"".join(out)).group(1))
+    a.send_raw(b"APPEND INBOX " + lit(MULTI) + b"\r\n")
+    a.ok(b"NOOP")
+    head = b"From: alice@example.test\r\nSubject: forwarded\r\n" \
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+    tail = b"\r\n--x--\r\n"
+    # a URL to a part of a message in this folder, one by absolute
+    # path, and a PARTIAL: the result is exactly the pieces joined
+    out = a.send_raw(
+        b"APPEND Drafts (\\Draft) CATENATE (TEXT " + lit(head) +
+        b' URL "/INBOX;UIDVALIDITY=%d/;UID=7/;SECTION=2.MIME"' % uv +
+        b' URL ";UID=7/;SECTION=2" TEXT ' + lit(b"\r\n--x\r\n\r\n") +
+        b' URL "/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)"'
+        b' URL "imap://alice@localhost/INBOX/;UID=7/;PARTIAL=0.4"'
+        b" TEXT " + lit(tail) + b")\r\n")
+    assert out[-1].split()[1] == b"OK", out
+    assert re.search(rb"\[APPENDUID \d+ 1\]", out[-1])
+    a.ok(b"EXAMINE Drafts")
+    a.n += 1
+    a.s.sendall(b"t%d FETCH 1 BODY[]\r\n" % a.n)
+    ln = a.f.readline()
+    n = int(re.search(rb"\{(\d+)\}", ln).group(1))
+    got = a.f.read(n)
+    a.until(b"t%d" % a.n)
+    part2 = MULTI[MULTI.index(b"Content-Type: text/plain\r\nContent-Transfer"
+                              b"-Encoding: quoted-printable"):]
+    mime2 = part2[:part2.index(b"\r\n\r\n") + 4]
+    body2 = part2[len(mime2):part2.index(b"\r\n--zz")]
+    want = (head + mime2 + body2 + b"\r\n--x\r\n\r\n" + b"Subject: m0\r\n\r\n"
+            + MULTI[:4] + tail)
+    assert got == want, (got, want)
+    # a URL that names nothing: NO [BADURL ...]; nothing stored
+    for url in (b"/INBOX/;UID=999", b"/Nope/;UID=1",
+                b"/INBOX;UIDVALIDITY=1/;UID=1", b"/INBOX/;UID=x",
+                b"/../x/;UID=1"):
+        out = a.send_raw(b"APPEND Drafts CATENATE (URL \"" + url +
+                         b"\")\r\n")
+        assert out[-1].split()[1] == b"NO" and b"[BADURL " + url in out[-1], \
+            out
+    out = a.send_raw(b"APPEND Drafts CATENATE (BOGUS \"x\")\r\n")
+    assert out[-1].split()[1] == b"BAD"
+    out = a.ok(b"STATUS Drafts (MESSAGES)")
+    assert b"MESSAGES 1" in out[0]
+    a.close()
