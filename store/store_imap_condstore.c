@@ -100,7 +100,8 @@ static void gaps(struct imap_sess *s, uint32_t lo, uint32_t hi,
 			b = mid;
 	}
 	for (; cur <= hi; a++) {
-		next = a <= count ? mbox_get(s->mbox, a)->uid : (uint64_t)hi + 1;
+		next = a <= count ? mbox_get(s->mbox, a)->uid :
+			(uint64_t)hi + 1;
 		if (next > hi)
 			next = (uint64_t)hi + 1;
 		if (next > cur) {

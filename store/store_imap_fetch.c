@@ -91,8 +91,8 @@ static int parse_section(struct imap_fetch *f, const char *a)
 		if (lb && (size_t)(lb - a) + 1 == strlen(kinds[k].prefix) &&
 		    strncasecmp(a, kinds[k].prefix, (size_t)(lb - a)) == 0)
 			break;
-	if (k == sizeof(kinds) / sizeof(kinds[0]) || add(f, kinds[k].kind) < 0 ||
-	    rb == NULL || rb < lb)
+	if (k == sizeof(kinds) / sizeof(kinds[0]) ||
+	    add(f, kinds[k].kind) < 0 || rb == NULL || rb < lb)
 		return -1;
 	it = &f->items[f->nitems - 1];
 	it->peek = kinds[k].peek;

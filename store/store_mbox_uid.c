@@ -711,7 +711,8 @@ int mb_folder_save(struct folder *f)
 		ok = entry_line(&b, &f->m[i]) >= 0;
 	for (i = 0; i < f->nvanished && ok; i++)
 		ok = sbuf_printf(&b, "X %u %llu\n", f->vanished[i].uid,
-				 (unsigned long long)f->vanished[i].modseq) >= 0;
+				 (unsigned long long)
+				 f->vanished[i].modseq) >= 0;
 	snprintf(path, sizeof(path), "%s/" MB_LIST_NAME, f->path);
 	snprintf(tmp, sizeof(tmp), "%s/" MB_LIST_NAME ".tmp", f->path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
