@@ -21,7 +21,7 @@ REL_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O2 -g -D_FORTIFY_SOURCE=2
 ASAN_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O1 -g -fno-omit-frame-pointer \
        -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDHARDEN = -pie -Wl,-z,relro,-z,now
-LIBS = -lssl -lcrypto -lsqlite3 -lcares -lsasl2 -pthread
+LIBS = -lssl -lcrypto -lsqlite3 -lcares -lsasl2 -lz -pthread
 
 MODE ?= rel
 ifeq ($(MODE),asan)
