@@ -129,9 +129,6 @@ const char *avscan_clam_version(void);
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
 
-/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
-int avscan_write_all(int fd, const char *p, size_t n);
-
 /* The envelope summary of s for a quarantine file (header fields that
  * name sender, recipients, client), appended to out. 0 or -1. */
 int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out);
