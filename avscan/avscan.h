@@ -5,8 +5,8 @@
  *	Private header: configuration, the scan core (avscan_clam.c, the
  *	only file that sees libclamav), the quarantine, the LMTP hooks
  *	(trusted peers only, scan on the work queue, then queue or act on
- *	the verdict) and the milter mode (avscan_milter.c, the only file
- *	that sees libmilter).
+ *	the verdict) and the milter mode (avscan_milter.c, on top of
+ *	common/milter.c, the only file that sees libmilter).
  */
 #ifndef SLUICE_AVSCAN_H
 #define SLUICE_AVSCAN_H
