@@ -44,8 +44,10 @@ MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
 AVSCAN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard avscan/*.c)))
-# libclamav and libmilter only where they are used
-AVSCAN_LIBS = -lclamav -lmilter
+# libmilter only where the milter modes are (common/milter.o is pulled
+# from libsluice.a only by them); libclamav only in avscan
+MILTER_LIBS = -lmilter
+AVSCAN_LIBS = -lclamav $(MILTER_LIBS)
 
 SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
@@ -99,10 +101,9 @@ $(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lclamav
 
-# libmilter only where the milter is
 $(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmilter -lm
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(MILTER_LIBS) -lm
 
 $(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

@@ -5,8 +5,8 @@
  *	Private header: configuration, the scan core (avscan_clam.c, the
  *	only file that sees libclamav), the quarantine, the LMTP hooks
  *	(trusted peers only, scan on the work queue, then queue or act on
- *	the verdict) and the milter mode (avscan_milter.c, the only file
- *	that sees libmilter).
+ *	the verdict) and the milter mode (avscan_milter.c, on top of
+ *	common/milter.c, the only file that sees libmilter).
  */
 #ifndef SLUICE_AVSCAN_H
 #define SLUICE_AVSCAN_H
@@ -128,9 +128,6 @@ const char *avscan_clam_version(void);
 
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
-
-/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
-int avscan_write_all(int fd, const char *p, size_t n);
 
 /* The envelope summary of s for a quarantine file (header fields that
  * name sender, recipients, client), appended to out. 0 or -1. */

@@ -191,10 +191,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (milter) {
-		daemon_drop_privileges(cfg.user);
-		daemon_metrics_start(NULL);
-		bayes_start();
-		rc = spamd_milter_run(&sd);
+		rc = spamd_milter_run(&sd, bayes_start);
 		core_stop();
 		return rc;
 	}

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 #include "metrics.h"
 #include "spamd_stage.h"
@@ -58,63 +59,20 @@ const char *const *spamd_strip_prefixes(void)
 	return list;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int spamd_quarantine(const char *dir, const char *id, const char *prefix,
 		     size_t plen, const char *msg, size_t len, char *name,
 		     size_t namelen)
 {
 	static unsigned seq;
-	char tmp[4096], final[4096];
-	int fd, dfd, e;
+	struct iovec iov[2];
 
 	snprintf(name, namelen, "%lld.%s.%u.eml", (long long)time(NULL), id,
 		 seq++);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-	    sizeof(tmp) || (size_t)snprintf(final, sizeof(final), "%s/%s",
-					    dir, name) >= sizeof(final)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, prefix, plen) < 0 || write_all(fd, msg, len) < 0 ||
-	    fsync(fd) < 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, final) < 0) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	/* the new name is durable once the directory is synced */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	e = fsync(dfd);
-	close(dfd);
-	return e;
+	iov[0].iov_base = (void *)prefix;
+	iov[0].iov_len = plen;
+	iov[1].iov_base = (void *)msg;
+	iov[1].iov_len = len;
+	return durable_write_file(dir, name, iov, 2);
 }
 
 static int sd_connect(struct smtp_session *s, struct smtp_reply *r)

@@ -78,7 +78,8 @@ int spamd_quarantine(const char *dir, const char *id, const char *prefix,
 		     size_t namelen);
 
 /* Milter mode (spamd_milter.c): serve libmilter on milter_listen with
- * the same scoring core until stopped. Returns the exit code. */
-int spamd_milter_run(struct spamd *sd);
+ * the same scoring core until stopped; started runs once listening and
+ * as cfg->user (load the Bayes tables). Returns the exit code. */
+int spamd_milter_run(struct spamd *sd, void (*started)(void));
 
 #endif

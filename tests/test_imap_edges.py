@@ -1,4 +1,4 @@
-"""Review of the IMAP server's hostile and edge inputs (ASan build).
+"""The IMAP server's hostile and edge inputs (ASan build).
 
 FETCH partial ranges at the 32-bit edges, sequence sets and "*" on an
 empty mailbox, UID ranges, STORE with more keywords than the folder can

@@ -1,4 +1,4 @@
-"""Review of the authentication exchanges and POP3 edges (ASan build).
+"""Edges of the authentication exchanges and of POP3 sessions (ASan build).
 
 SMTP AUTH (msa): pipelined AUTH lines across a delayed 535, the "="
 empty initial response, sessions that close while a failure's delay is
