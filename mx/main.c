@@ -81,6 +81,8 @@ static const struct cfg_param table[] = {
 	 "refuse an SPF fail at RCPT (550 5.7.23); no: only record it"},
 	{"dkim", CFG_BOOL, "yes", &cfg.dkim, 0, 0,
 	 "verify DKIM signatures (RFC 6376) at end of data"},
+	{"arc", CFG_BOOL, "yes", &cfg.arc, 0, 0,
+	 "validate ARC chains (RFC 8617) at end of data, for the record"},
 	{"dmarc", CFG_BOOL, "yes", &cfg.dmarc, 0, 0,
 	 "evaluate the From: domain's DMARC record (RFC 7489)"},
 	{"dmarc_policy", CFG_BOOL, "yes", &cfg.dmarc_policy, 0, 0,
@@ -153,7 +155,7 @@ int main(int argc, char **argv)
 			log_fatal("psl_file: %s", err);
 	}
 	mx.loop = evloop_new();
-	if (cfg.spf || cfg.dkim || cfg.dmarc) {
+	if (cfg.spf || cfg.dkim || cfg.dmarc || cfg.arc) {
 		mx.dns = dns_new(mx.loop, cfg.dns_servers,
 				 (unsigned)cfg.dns_timeout * 1000, err,
 				 sizeof(err));

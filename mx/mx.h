@@ -40,7 +40,7 @@ struct mx_config {
 	char *recipients;
 	char *alias_relay;
 	/* sender authentication (mx_auth.c) */
-	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery;
+	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery, arc;
 	char *authserv_id;
 	char *dns_servers;
 	long long dns_timeout;
@@ -52,7 +52,7 @@ struct mx_config {
 
 /* What sender authentication found and did, per mechanism (for logs
  * now, for the metrics endpoint later). Indexes are enum spf_result
- * and enum dkim_result. */
+ * and enum dkim_result (arc: enum arc_result). */
 struct mx_auth_counters {
 	unsigned long long spf[7];
 	unsigned long long spf_rejected;	/* 550 5.7.23 at RCPT */
@@ -61,6 +61,7 @@ struct mx_auth_counters {
 			   dmarc_temperror;
 	unsigned long long dmarc_rejected, dmarc_quarantined;
 	unsigned long long forged_local_rejected;
+	unsigned long long arc[3];		/* enum arc_result */
 };
 
 struct mx {
