@@ -32,6 +32,7 @@
 #include "dns.h"
 #include "log.h"
 #include "mx.h"
+#include "mx_screen.h"
 #include "spf.h"
 #include "tls.h"
 #include "tracehdr.h"
@@ -52,6 +53,7 @@ struct mx_auth {
 	struct spf_check *spf;
 	int spf_res;		/* enum spf_result, -1: none yet */
 	int rcpt_waits;		/* a RCPT is held for the result */
+	struct mx_sender *sender; /* the MAIL FROM domain check, or NULL */
 	/* end of data */
 	size_t pending;		/* DNS answers still due */
 	struct dkim_sig sigs[DKIM_MAX_SIGS];
@@ -115,30 +117,52 @@ static void spf_result(struct mx_auth *a)
 		 s->client_addr, why);
 }
 
-static void spf_done(void *arg, struct spf_check *c)
+/* A held RCPT goes on once SPF and the sender domain check are done. */
+static void wake(struct mx_auth *a)
 {
-	struct mx_auth *a = arg;
-
-	spf_result(a);
-	if (a->rcpt_waits) {
+	if (a->rcpt_waits && (a->spf == NULL || a->spf_res >= 0) &&
+	    mx_sender_result(a->sender) >= 0) {
 		a->rcpt_waits = 0;
 		smtp_session_resume(a->s);
 	}
 }
 
+static void spf_done(void *arg, struct spf_check *c)
+{
+	struct mx_auth *a = arg;
+
+	spf_result(a);
+	wake(a);
+}
+
+static void sender_done(void *arg)
+{
+	wake(arg);
+}
+
 int mx_auth_mail(struct mx *mx, struct smtp_session *s)
 {
 	struct spf_dns dns = {query, mx};
+	const struct mx_screen_sess *ss = s->screen;
 	struct mx_auth *a;
 
-	if (!mx->cfg->spf || s->trusted)
+	if ((!mx->cfg->spf && !mx->cfg->sender_domain_check) || s->trusted)
 		return 0;
 	a = auth_of(mx, s, 1);
 	if (a == NULL)
-		return 0;	/* out of memory: no SPF for this one */
+		return 0;	/* out of memory: no checks for this one */
 	spf_check_free(a->spf);
+	a->spf = NULL;
 	a->spf_res = -1;
 	a->rcpt_waits = 0;
+	mx_sender_free(a->sender);
+	a->sender = NULL;
+	/* RFC 2505 2.9; our own networks and the null sender skip it */
+	if (mx->cfg->sender_domain_check && s->env.from[0] &&
+	    !(ss && ss->allowed))
+		a->sender = mx_sender_start(mx, s->env.from, sender_done, a);
+	if (!mx->cfg->spf)
+		return 0;
 	a->spf = spf_check_start(&dns, s->client_addr, s->env.from,
 				 s->helo ? s->helo : "", spf_done, a);
 	if (a->spf && spf_check_result(a->spf, NULL) >= 0)
@@ -146,17 +170,26 @@ int mx_auth_mail(struct mx *mx, struct smtp_session *s)
 	return 0;
 }
 
-int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, struct smtp_reply *r)
+int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, const char *rcpt,
+		 struct smtp_reply *r)
 {
 	struct mx_auth *a = auth_of(mx, s, 0);
+	int perm = mx->cfg->sender_domain_code == 1;
 
-	if (a == NULL || a->spf == NULL)
+	if (a == NULL)
 		return 0;
-	if (a->spf_res < 0) {
+	if ((a->spf && a->spf_res < 0) || mx_sender_result(a->sender) < 0) {
 		a->rcpt_waits = 1;
 		return SMTP_HOOK_LATER;
 	}
-	if (a->spf_res != SPF_FAIL || !mx->cfg->spf_reject)
+	if (mx_sender_result(a->sender) == 1) {
+		mx->counters.sender_domain_rejected++;
+		return mx_reject(s, "RCPT", rcpt, r, perm ? 550 : 450,
+				 perm ? "5.1.8" : "4.1.8", "<%s>: Sender "
+				 "address rejected: Domain not found",
+				 s->env.from);
+	}
+	if (a->spf == NULL || a->spf_res != SPF_FAIL || !mx->cfg->spf_reject)
 		return 0;
 	mx->counters.spf_rejected++;
 	log_info("%s: reject: RCPT from [%s]: 550 5.7.23 SPF fail; from=<%s>",
@@ -604,6 +637,8 @@ void mx_auth_close(struct mx *mx, struct smtp_session *s)
 		a->next->prev = a->prev;
 	spf_check_free(a->spf);	/* one waiting frees itself later */
 	a->spf = NULL;
+	mx_sender_free(a->sender);
+	a->sender = NULL;
 	a->s = NULL;
 	if (a->pending == 0)
 		auth_free(a);

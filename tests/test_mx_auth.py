@@ -13,7 +13,7 @@ import time
 import dkim
 import pytest
 
-from conftest import dnsmasq, wait_for, messages, wait_messages
+from conftest import dnsmasq, free_port, wait_for, messages, wait_messages
 
 ALICE = "alice@example.test"
 
@@ -366,3 +366,72 @@ def test_arc_broken_chain_fails(auth, how, why):
     assert send(mx, "x@pass.test", m)[0] == 250
     assert "arc=fail" in our_authres(st, 1), mx.log()
     assert "arc=fail sets=1 (" in mx.log() and why in mx.log(), mx.log()
+
+
+# ---- the sender's domain must exist (RFC 2505 2.9) ----
+
+SCREENED = "127.0.0.7"      # client_allow keeps only 127.0.0.1
+
+
+def mail_rcpt(mx, sender, source=SCREENED):
+    """The RCPT reply (code, text) after MAIL FROM:<sender>."""
+    s = smtplib.SMTP("127.0.0.1", mx.port, timeout=20,
+                     source_address=(source, 0))
+    try:
+        s.ehlo("client.test")
+        assert s.mail(sender)[0] == 250
+        return s.rcpt(ALICE)
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sender_mx(cluster):
+    records = [
+        "mx-host=withmx.test,mail.elsewhere.test,10",
+        "host-record=onlya.test,127.0.0.9",
+        "host-record=onlyaaaa.test,::9",
+        "server=/tempfail.test/127.0.0.1#9",
+        txt("txtonly.test", "v=spf1 -all"),
+    ]
+    proc, servers = dnsmasq(cluster.base, records)
+    st = cluster.store()
+
+    def mx(**extra):
+        conf = {"dns_servers": servers, "dns_timeout": "1s",
+                "sender_domain_check": "yes", "client_allow": "127.0.0.1",
+                "greylist": "no"}
+        conf.update(extra)
+        return cluster.mx(["lmtp:127.0.0.1:%d" % st.port], conf)
+    yield mx
+    proc.terminate()
+    proc.wait()
+
+
+def test_sender_domain_check(sender_mx):
+    """An MX, an A or an AAAA record is enough; a domain that does not
+    exist gets 450 4.1.8 at RCPT; a DNS failure, the null sender and an
+    allowed client pass; the code can be 550."""
+    mx = sender_mx()
+    for d in ("withmx.test", "onlya.test", "onlyaaaa.test", "tempfail.test"):
+        assert mail_rcpt(mx, "bob@" + d)[0] == 250, (d, mx.log())
+    code, text = mail_rcpt(mx, "bob@nx.test")
+    assert (code, text) == (450, b"4.1.8 <bob@nx.test>: Sender address "
+                            b"rejected: Domain not found"), text
+    assert "reject: RCPT from [127.0.0.7]: 450 4.1.8 <bob@nx.test>" in \
+        mx.log()
+    # a name that exists with no MX, A nor AAAA (only a TXT here)
+    assert mail_rcpt(mx, "bob@txtonly.test")[0] == 450
+    assert mail_rcpt(mx, "")[0] == 250
+    assert mail_rcpt(mx, "bob@nx.test", source="127.0.0.1")[0] == 250
+    mx550 = sender_mx(sender_domain_code="550")
+    code, text = mail_rcpt(mx550, "bob@nx.test")
+    assert code == 550 and text.startswith(b"5.1.8 <bob@nx.test>"), text
+
+
+def test_sender_domain_check_dns_down(sender_mx, cluster):
+    """No DNS server answers: temperror, the mail is accepted."""
+    mx = sender_mx(dns_servers="127.0.0.1:%d" % free_port())
+    t = time.time()
+    assert mail_rcpt(mx, "bob@nx.test")[0] == 250, mx.log()
+    assert time.time() - t < 10
