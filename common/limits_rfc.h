@@ -35,6 +35,8 @@
 #define LIM_HEADER_SIZE_DEFAULT (1024LL * 1024)
 /* Received headers before we call it a loop (RFC 5321 6.3). */
 #define LIM_HOPS 50
+/* RFC 8617 4.2.1: ARC instances 1..50; a longer chain fails. */
+#define LIM_ARC_INSTANCE_MAX 50
 /* Errors per session before we hang up. */
 #define LIM_SESSION_ERRORS 20
 /* 4.5.3.2: timeouts in seconds. */

@@ -79,8 +79,16 @@ static const struct cfg_param table[] = {
 	 "check the sender's SPF record (RFC 7208) from MAIL FROM on"},
 	{"spf_reject", CFG_BOOL, "yes", &cfg.spf_reject, 0, 0,
 	 "refuse an SPF fail at RCPT (550 5.7.23); no: only record it"},
+	{"sender_domain_check", CFG_BOOL, "yes", &cfg.sender_domain_check, 0,
+	 0, "refuse a MAIL FROM domain without MX, A or AAAA record at "
+	 "RCPT (RFC 2505 2.9; not for client_allow, nor the null sender)"},
+	{"sender_domain_code", CFG_CHOICE, "450|550", &cfg.sender_domain_code,
+	 0, 0, "reply code for an unknown sender domain: 450 (4.1.8) or 550 "
+	 "(5.1.8)"},
 	{"dkim", CFG_BOOL, "yes", &cfg.dkim, 0, 0,
 	 "verify DKIM signatures (RFC 6376) at end of data"},
+	{"arc", CFG_BOOL, "yes", &cfg.arc, 0, 0,
+	 "validate ARC chains (RFC 8617) at end of data, for the record"},
 	{"dmarc", CFG_BOOL, "yes", &cfg.dmarc, 0, 0,
 	 "evaluate the From: domain's DMARC record (RFC 7489)"},
 	{"dmarc_policy", CFG_BOOL, "yes", &cfg.dmarc_policy, 0, 0,
@@ -153,7 +161,8 @@ int main(int argc, char **argv)
 			log_fatal("psl_file: %s", err);
 	}
 	mx.loop = evloop_new();
-	if (cfg.spf || cfg.dkim || cfg.dmarc) {
+	if (cfg.spf || cfg.dkim || cfg.dmarc || cfg.arc ||
+	    cfg.sender_domain_check) {
 		mx.dns = dns_new(mx.loop, cfg.dns_servers,
 				 (unsigned)cfg.dns_timeout * 1000, err,
 				 sizeof(err));

@@ -55,7 +55,7 @@ int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 				      "<%s>: Relay access denied", safe);
 	}
 	if (mx->cfg->recipients[0] == '\0')
-		return mx_auth_rcpt(mx, s, r);
+		return mx_auth_rcpt(mx, s, rcpt, r);
 	/* the store's directory: no backscatter for unknown users */
 	directory_refresh(&mx->dir, mx->cfg->recipients);
 	switch (directory_lookup(mx->dir, rcpt)) {
@@ -71,7 +71,7 @@ int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 				      "disabled", safe);
 	case DIR_ALIAS:
 		if (!mx_alias_unroutable(mx, rcpt))
-			return mx_auth_rcpt(mx, s, r);
+			return mx_auth_rcpt(mx, s, rcpt, r);
 		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: alias "
 			 "with remote targets only, alias_relay not set",
 			 s->id, s->client_addr, safe);
@@ -79,7 +79,7 @@ int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 				      "address rejected: no local target",
 				      safe);
 	default:
-		return mx_auth_rcpt(mx, s, r);
+		return mx_auth_rcpt(mx, s, rcpt, r);
 	}
 }
 

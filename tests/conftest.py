@@ -360,7 +360,10 @@ class Cluster:
                 "tls_cert": self.cert[0] if tls else "",
                 "tls_key": self.cert[1] if tls else "",
                 "retry_min": "1s", "retry_max": "2s",
-                "hop_down_time": "1s"}
+                "hop_down_time": "1s",
+                # the system's resolver would judge the tests' sender
+                # domains; test_mx_auth.py checks it with its own DNS
+                "sender_domain_check": "no"}
         conf.update(extra or {})
         write_conf(os.path.join(d, "mx.conf"), conf)
         dm = Daemon("mx", os.path.join(BUILD, "sluice-mx"),
