@@ -129,21 +129,6 @@ const char *avscan_clam_version(void);
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
 
-/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
-int avscan_write_all(int fd, const char *p, size_t n);
-
-/* The envelope summary of s for a quarantine file (header fields that
- * name sender, recipients, client), appended to out. 0 or -1. */
-int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out);
-
-/* Write virus (as a header field), summary and the message durably
- * (fsync of file and folder) to a new file in dir; its name, unique like
- * a queue ID, goes to name. 0, or -1 with a reason in err. Thread-safe. */
-int avscan_quarantine_write(const char *dir, const char *virus,
-			    const struct sbuf *summary, const char *msg,
-			    size_t len, char *name, size_t namelen, char *err,
-			    size_t errlen);
-
 /* Milter mode (sluice-avscan -m): serve libmilter on cfg->milter_listen
  * until a stop signal, scanning with e. Returns the exit code. */
 int avscan_milter_run(const struct avscan_config *cfg,

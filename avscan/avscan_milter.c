@@ -39,6 +39,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "quarantine.h"
 #include "tracehdr.h"
 
 /* Messages larger than this go to a file while they arrive. */
@@ -126,7 +127,7 @@ static int mf_spill(struct mf_msg *m)
 	if (m->fd < 0)
 		return -1;
 	unlink(path);
-	if (avscan_write_all(m->fd, m->msg.data, m->msg.len) < 0)
+	if (quarantine_write_all(m->fd, m->msg.data, m->msg.len) < 0)
 		return -1;
 	sbuf_free(&m->msg);
 	sbuf_init(&m->msg, MF_MEM_MAX);
@@ -145,7 +146,7 @@ static void mf_add(struct mf_msg *m, const void *p, size_t n)
 	if (m->fd < 0 && sbuf_append(&m->msg, p, n) == 0)
 		return;
 	if ((m->fd < 0 && mf_spill(m) < 0) ||
-	    avscan_write_all(m->fd, p, n) < 0)
+	    quarantine_write_all(m->fd, p, n) < 0)
 		m->spill_err = errno ? errno : EIO;
 }
 
