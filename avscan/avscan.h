@@ -129,6 +129,27 @@ const char *avscan_clam_version(void);
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
 
+/* Quiet time after the last change in the database folder before the
+ * reload starts: freshclam replaces several files in a row. */
+#define AVSCAN_RELOAD_QUIET_MS 2000
+
+struct evloop;
+struct avscan_reload;
+
+/* Watch cfg->clamav_database (inotify) and start the reload thread;
+ * install(e) runs on the loop with each newly compiled engine. Exits
+ * through log_fatal() when the thread cannot start. */
+struct avscan_reload *avscan_reload_new(struct evloop *loop,
+					const struct avscan_config *cfg,
+					void (*install)(struct avscan_engine *));
+
+/* Compile the signatures again on the reload thread (SIGHUP, or the
+ * folder changed); one more time after a load under way. */
+void avscan_reload_request(struct avscan_reload *r);
+
+/* Wait for a load under way (installed), stop watching, free *rp. */
+void avscan_reload_free(struct avscan_reload **rp);
+
 /* Milter mode (sluice-avscan -m): serve libmilter on cfg->milter_listen
  * until a stop signal, scanning with e. Returns the exit code. */
 int avscan_milter_run(const struct avscan_config *cfg,
