@@ -208,6 +208,10 @@ int quarantine_parse(const char *p, size_t len, struct envelope *e,
 		}
 		lines++;
 		off = (size_t)(eol - p) + 1;
+		/* -Client is written last: what follows is the message, even
+		 * a field of ours that a stage before failed to strip */
+		if (k == hl + 7 && strncasecmp(line + hl, "-Client", 7) == 0)
+			break;
 	}
 	if (lines == 0 || e->from == NULL || e->nrcpt == 0) {
 		snprintf(err, errlen, "no %s-From and -To fields in front",

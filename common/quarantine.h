@@ -11,7 +11,8 @@
  *	  X-Sluice-Quarantine-Client: [addr] helo=... entered=... ...
  *	  message...
  *
- *	Any mail tool reads it; sluice-quarantine parses the leading block
+ *	The -Client field ends the block. Any mail tool reads it;
+ *	sluice-quarantine parses the leading block
  *	back into an envelope (quarantine_parse) to release the message.
  *	Addresses come from the SMTP engine (no CR, LF or '>' in them,
  *	at most LIM_PATH bytes); the parser checks that again. Mail layer.

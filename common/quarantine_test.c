@@ -48,6 +48,9 @@ static const struct tcase cases[] = {
 	 NULL, 0, NULL, NULL},
 	{"bare LF ends the block", Q "-From: <a@b>\n" Q "-To: <c@d>\r\n\r\n",
 	 0, NULL, 0, NULL, NULL},
+	{"the block ends at -Client", Q "-From: <a@b>\r\n" Q "-To: <c@d>\r\n"
+	 Q "-Client: [1.2.3.4]\r\n" Q "-To: <evil@x>\r\n\r\nb", 1, "a@b", 1,
+	 "", Q "-To: <evil@x>\r\n\r\nb"},
 	{"block after the message is not read", "Subject: s\r\n" Q
 	 "-From: <a@b>\r\n" Q "-To: <c@d>\r\n\r\n", 0, NULL, 0, NULL, NULL},
 };
