@@ -33,7 +33,7 @@ LDFLAGS_USE = $(LDHARDEN)
 endif
 B = build/$(MODE)
 
-COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
+COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/quarantine_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
@@ -58,7 +58,7 @@ STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicec
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
-	$(B)/sluice-queue \
+	$(B)/sluice-queue $(B)/sluice-quarantine \
 	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
 
 # objects of the unit tests are not intermediate: keep them, so a second
@@ -134,6 +134,10 @@ $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/sluice-quarantine: $(B)/common/quarantine_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

@@ -5,8 +5,8 @@
  *	Private header: configuration, the scan core (avscan_clam.c, the
  *	only file that sees libclamav), the quarantine, the LMTP hooks
  *	(trusted peers only, scan on the work queue, then queue or act on
- *	the verdict) and the milter mode (avscan_milter.c, on top of
- *	common/milter.c, the only file that sees libmilter).
+ *	the verdict) and the milter mode (avscan_milter.c, the only file
+ *	that sees libmilter).
  */
 #ifndef SLUICE_AVSCAN_H
 #define SLUICE_AVSCAN_H
@@ -129,17 +129,26 @@ const char *avscan_clam_version(void);
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
 
-/* The envelope summary of s for a quarantine file (header fields that
- * name sender, recipients, client), appended to out. 0 or -1. */
-int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out);
+/* Quiet time after the last change in the database folder before the
+ * reload starts: freshclam replaces several files in a row. */
+#define AVSCAN_RELOAD_QUIET_MS 2000
 
-/* Write virus (as a header field), summary and the message durably
- * (fsync of file and folder) to a new file in dir; its name, unique like
- * a queue ID, goes to name. 0, or -1 with a reason in err. Thread-safe. */
-int avscan_quarantine_write(const char *dir, const char *virus,
-			    const struct sbuf *summary, const char *msg,
-			    size_t len, char *name, size_t namelen, char *err,
-			    size_t errlen);
+struct evloop;
+struct avscan_reload;
+
+/* Watch cfg->clamav_database (inotify) and start the reload thread;
+ * install(e) runs on the loop with each newly compiled engine. Exits
+ * through log_fatal() when the thread cannot start. */
+struct avscan_reload *avscan_reload_new(struct evloop *loop,
+					const struct avscan_config *cfg,
+					void (*install)(struct avscan_engine *));
+
+/* Compile the signatures again on the reload thread (SIGHUP, or the
+ * folder changed); one more time after a load under way. */
+void avscan_reload_request(struct avscan_reload *r);
+
+/* Wait for a load under way (installed), stop watching, free *rp. */
+void avscan_reload_free(struct avscan_reload **rp);
 
 /* Milter mode (sluice-avscan -m): serve libmilter on cfg->milter_listen
  * until a stop signal, scanning with e. Returns the exit code. */

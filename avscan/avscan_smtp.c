@@ -24,6 +24,7 @@
 
 #include "avscan.h"
 #include "log.h"
+#include "quarantine.h"
 #include "tracehdr.h"
 #include "workq.h"
 
@@ -86,15 +87,18 @@ static void scan_work(void *arg)
 	struct avscan_job *j = arg;
 	const struct avscan_config *cfg = j->av->cfg;
 	double t0 = now_ms();
+	char reason[300];
 
 	j->verdict = avscan_clam_scan(j->engine, j->msg.data, j->msg.len,
 				      j->name, sizeof(j->name));
 	j->ms = now_ms() - t0;
-	if (to_quarantine(cfg, j->verdict))
-		j->qfailed = avscan_quarantine_write(
-			cfg->quarantine_dir, j->name, &j->summary,
+	if (to_quarantine(cfg, j->verdict)) {
+		snprintf(reason, sizeof(reason), "virus=%s", j->name);
+		j->qfailed = quarantine_write(
+			cfg->quarantine_dir, reason, &j->summary,
 			j->msg.data ? j->msg.data : "", j->msg.len, j->qfile,
 			sizeof(j->qfile), j->qerr, sizeof(j->qerr)) < 0;
+	}
 	if (j->verdict != AVSCAN_VIRUS)
 		tracehdr_strip(&j->msg, &j->header_len, virus_hdr);
 }
@@ -304,7 +308,7 @@ static void av_data(struct smtp_session *s)
 	sbuf_init(&j->summary, 1 << 20);
 	if ((av->cfg->infected_action == AV_QUARANTINE ||
 	     av->cfg->limits_exceeded_action == AV_LIM_QUARANTINE) &&
-	    avscan_quarantine_summary(s, &j->summary) < 0) {
+	    quarantine_summary(s, &j->summary) < 0) {
 		job_free(j);
 		goto fail;
 	}

@@ -115,21 +115,11 @@ static int reload_routes(struct route_table *t, char *err, size_t errlen)
 				errlen);
 }
 
-/* Reload: the signatures again (libclamav has no incremental load). */
-static void reload_signatures(void *arg)
-{
-	struct avscan_limits lim = {cfg.max_scan_size, cfg.max_file_size,
-				    cfg.max_recursion, cfg.max_files,
-				    cfg.max_scan_time, cfg.scan_tmp_dir};
-	struct avscan_engine *e;
-	char err[400];
+static struct avscan_reload *reloader;
 
-	e = avscan_clam_load(cfg.clamav_database, &lim, err, sizeof(err));
-	if (e == NULL) {
-		log_error("reload: clamav_database %s: %s: the signatures in "
-			  "use stay", cfg.clamav_database, err);
-		return;
-	}
+/* A new engine, compiled on the reload thread: scans from now on. */
+static void install_engine(struct avscan_engine *e)
+{
 	if (avscan_engine_swap(&av, e, engine) < 0) {
 		log_error("reload: older signatures still scanning: try again "
 			  "later");
@@ -139,6 +129,13 @@ static void reload_signatures(void *arg)
 	engine = e;
 	log_info("reload: %u signature(s) from %s",
 		 avscan_clam_signatures(e), cfg.clamav_database);
+}
+
+/* SIGHUP: the signatures again (libclamav has no incremental load). */
+static void reload_signatures(void *arg)
+{
+	(void)arg;
+	avscan_reload_request(reloader);
 }
 
 static void free_engine(void)
@@ -237,6 +234,7 @@ static void run_lmtp(void)
 	STAGE_LIVE_LIMITS(live, cfg);
 	live.fwd = av.spool.fwd;
 	live.routes = reload_routes;
+	reloader = avscan_reload_new(loop, &cfg, install_engine);
 	live.more = reload_signatures;
 	stage_reload_start(loop, live_keys, &live);
 	log_info("listening on %s, ClamAV %s, %u signature(s), %lld scan "
@@ -245,6 +243,7 @@ static void run_lmtp(void)
 		 avscan_clam_signatures(engine), cfg.scan_threads,
 		 queue_count(av.spool.q), cfg.next_hop);
 	evloop_run(loop);
+	avscan_reload_free(&reloader);
 	smtp_server_free(srv);	/* orphans the scans under way */
 	workq_free(&av.wq);	/* their done functions free them */
 	stage_spool_stop(&av.spool);

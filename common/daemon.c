@@ -424,3 +424,24 @@ void daemon_on_reload(struct evloop *loop, const char *const *live,
 	if (loop && evloop_signal(loop, SIGHUP, on_hup, NULL) < 0)
 		log_fatal("cannot watch SIGHUP");
 }
+
+int daemon_become_owner(const char *prog, const char *dir,
+			const struct stat *st)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (geteuid() != 0 || st->st_uid == 0)
+		return 0;
+	if (setgroups(1, &st->st_gid) < 0 ||
+	    setresgid(st->st_gid, st->st_gid, st->st_gid) < 0 ||
+	    setresuid(st->st_uid, st->st_uid, st->st_uid) < 0 ||
+	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != st->st_uid || eu != st->st_uid || su != st->st_uid ||
+	    rg != st->st_gid || eg != st->st_gid || sg != st->st_gid) {
+		fprintf(stderr, "%s: cannot become uid %ld, the owner of %s: "
+			"%s\n", prog, (long)st->st_uid, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

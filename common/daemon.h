@@ -179,4 +179,12 @@ void daemon_state_dir(const char *dir, const char *user);
  * log_fatal() on failure. */
 void daemon_drop_privileges(const char *user);
 
+/* A tool run as root becomes the owner of dir (stat in st; a daemon's
+ * user), so the files it makes stay the daemon's; verified. Not root, or
+ * dir owned by root: nothing. 0, or -1 with a message naming prog on
+ * stderr. */
+struct stat;
+int daemon_become_owner(const char *prog, const char *dir,
+			const struct stat *st);
+
 #endif

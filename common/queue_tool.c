@@ -16,7 +16,6 @@
  *	usage errors.
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "queue.h"
 
@@ -72,29 +72,6 @@ static int online(const char *dir, const char *cmd)
 	return failed;
 }
 
-/* As root, become the owner of dir (a daemon's user): files made now
- * must stay the daemon's. 0, or -1 with a message printed. */
-static int become_owner(const char *dir, const struct stat *st)
-{
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-
-	if (geteuid() != 0 || st->st_uid == 0)
-		return 0;
-	if (setgroups(1, &st->st_gid) < 0 ||
-	    setresgid(st->st_gid, st->st_gid, st->st_gid) < 0 ||
-	    setresuid(st->st_uid, st->st_uid, st->st_uid) < 0 ||
-	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
-	    ru != st->st_uid || eu != st->st_uid || su != st->st_uid ||
-	    rg != st->st_gid || eg != st->st_gid || sg != st->st_gid) {
-		fprintf(stderr, "sluice-queue: cannot become uid %ld, the "
-			"owner of %s: %s\n", (long)st->st_uid, dir,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -126,7 +103,7 @@ int main(int argc, char **argv)
 			errno ? strerror(errno) : "not a directory");
 		return 1;
 	}
-	if (become_owner(dir, &st) < 0)
+	if (daemon_become_owner("sluice-queue", dir, &st) < 0)
 		return 1;
 	rc = online(dir, cmd);
 	if (rc >= 0)

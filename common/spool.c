@@ -165,10 +165,12 @@ static void sync_done(void *arg)
 	struct spool *sp = arg;
 	struct spool_sess *ss, *next;
 	struct smtp_reply r;
-	int rc, any = sp->syncing != NULL, e = sp->job.rc;
+	int rc, any = sp->syncing != NULL || sp->added_syncing;
+	int e = sp->job.rc;
 	size_t n = 0;
 
 	sp->busy = 0;
+	sp->added_syncing = 0;
 	rc = queue_sync_finish(sp->q, &sp->job);
 	if (rc < 0)
 		log_error("queue sync failed: mail not acknowledged");
@@ -213,6 +215,13 @@ void spool_commit(void *arg)
 	sp->sync_started = mono_seconds();
 	sp->syncing = sp->pending;
 	sp->pending = NULL;
+	sp->added_syncing = sp->added;
+	sp->added = 0;
+}
+
+void spool_added(struct spool *sp)
+{
+	sp->added = 1;
 }
 
 void spool_syncer_start(struct spool *sp, struct evloop *loop)

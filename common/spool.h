@@ -32,6 +32,7 @@ struct spool {
 	struct workq *syncer;		/* one thread for the syncs */
 	struct queue_syncjob job;	/* the running sync */
 	int busy;			/* a sync is running */
+	int added, added_syncing;	/* spool_added() since / in it */
 	double sync_started;		/* when it started (metrics) */
 };
 
@@ -47,6 +48,10 @@ void spool_syncer_stop(struct spool *sp);
  * the reply comes from spool_commit(). Answers 451 itself on failure. */
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
+
+/* A message of the stage's own (a notice) was queue_add()ed to sp->q:
+ * the next group commit makes it durable and wakes the forwarder. */
+void spool_added(struct spool *sp);
 
 /* An entry stage's part at end of data: remove the internal trace
  * headers (tracehdr.h) that came from outside, with a log line. */

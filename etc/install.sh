@@ -24,10 +24,11 @@ for s in $STAGES; do
 	install -m 0755 "$B/sluice-$s" "$D$SBINDIR/"
 	install -m 0644 "$s/sluice-$s.8" "$D$MANDIR/man8/"
 done
-for t in sluice-queue sluice-spamtrain sluice-dkim-keygen sluicectl; do
+for t in sluice-queue sluice-quarantine sluice-spamtrain sluice-dkim-keygen sluicectl; do
 	install -m 0755 "$B/$t" "$D$SBINDIR/"
 done
-install -m 0644 common/sluice-queue.8 "$D$MANDIR/man8/"
+install -m 0644 common/sluice-queue.8 common/sluice-quarantine.8 \
+	"$D$MANDIR/man8/"
 # sluice-audit: Python, its modules beside it under lib/sluice/audit
 AUDITLIB=$SBINDIR/../lib/sluice/audit
 install -d "$D$AUDITLIB"

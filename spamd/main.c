@@ -90,6 +90,12 @@ static const struct cfg_param table[] = {
 	 "score from which mail is refused, 550 5.7.1 (0: off)"},
 	{"quarantine_dir", CFG_STR, "var/spamd/quarantine", &cfg.quarantine_dir,
 	 0, 0, "where quarantined messages are written, one file each"},
+	{"user_spam_quarantine", CFG_BOOL, "yes", &cfg.user_spam_quarantine,
+	 0, 0, "spam of our own users (entered by msa, authenticated) is "
+	 "quarantined whatever the scores above say, and admin_notify told"},
+	{"admin_notify", CFG_STR, "", &cfg.admin_notify, 0, 0,
+	 "who hears of user spam (empty: postmaster@ the first domain of "
+	 "domain_routes; none there: nobody, the log line only)"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
 			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
@@ -195,6 +201,10 @@ int main(int argc, char **argv)
 		core_stop();
 		return rc;
 	}
+	sd.admin = spamd_admin_default(cfg.admin_notify, cfg.domain_routes);
+	if (cfg.user_spam_quarantine && sd.admin == NULL)
+		log_warn("admin_notify: not set and no domain in "
+			 "domain_routes: user spam is held, nobody told");
 	sd.peers = config_list(cfg.trusted_peers);
 	if (sd.peers == NULL)
 		log_fatal("out of memory");
@@ -253,6 +263,7 @@ int main(int argc, char **argv)
 	evloop_free(loop);
 	route_table_free(&routes);
 	config_list_free(sd.peers);
+	free(sd.admin);
 	tls_ctx_free(ctls);
 	core_stop();
 	log_info("stopped");

@@ -13,6 +13,7 @@
 
 #include "spamd.h"
 #include "spamd_dnsbl.h"
+#include "spamd_stage.h"
 #include "test.h"
 
 struct xcase {
@@ -544,8 +545,42 @@ static void test_literals(void)
 	unlink(path);
 }
 
+/* admin_notify's default and who counts as our own user. */
+static void test_user_spam(void)
+{
+	static const struct {
+		const char *conf, *routes, *want;
+	} c[] = {
+		{"sec@example.test", "", "sec@example.test"},
+		{"", "example.test = lmtp:127.0.0.1:2424",
+		 "postmaster@example.test"},
+		{"", " a.test=lmtp:h:1, b.test = lmtp:h:2", "postmaster@a.test"},
+		{"", "", NULL},
+		{NULL, "=lmtp:h:1", NULL},
+	};
+	struct envelope e;
+	char *got;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		got = spamd_admin_default(c[i].conf, c[i].routes);
+		CHECK(c[i].want ? got && strcmp(got, c[i].want) == 0
+				: got == NULL, c[i].routes);
+		free(got);
+	}
+	memset(&e, 0, sizeof(e));
+	CHECK(!spamd_is_user_mail(&e), "no claims");
+	e.entered_by = "msa";
+	CHECK(!spamd_is_user_mail(&e), "msa without AUTH");
+	e.auth_user = "alice@example.test";
+	CHECK(spamd_is_user_mail(&e), "msa with AUTH");
+	e.entered_by = "mx";
+	CHECK(!spamd_is_user_mail(&e), "mx with AUTH (a relay client)");
+}
+
 int main(void)
 {
+	test_user_spam();
 	test_extract();
 	test_limits();
 	test_tokens();

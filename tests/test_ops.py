@@ -1,5 +1,6 @@
 """Operations (issue #12, items 2 and 3): the supervisor `make run` puts
 every stage under, the systemd units, and `make install`."""
+import glob
 import os
 import shutil
 import signal
@@ -97,9 +98,10 @@ def test_make_install_destdir_tree(tmp_path):
             with open(conf) as f:
                 assert "\nqueue_dir = /var/spool/sluice/%s/queue\n" % s \
                     in f.read()
-    for t in ("sluice-queue", "sluicectl", "sluice-dkim-keygen",
-              "sluice-spamtrain"):
+    for t in ("sluice-queue", "sluice-quarantine", "sluicectl",
+              "sluice-dkim-keygen", "sluice-spamtrain"):
         assert os.access(d + "/usr/sbin/" + t, os.X_OK), t
+    assert glob.glob(d + "/usr/share/man/man8/sluice-quarantine.8*")
     with open(d + "/etc/sluice/store.conf") as f:
         text = f.read()
     assert "\nmail_root = /var/lib/sluice/store/mail\n" in text
