@@ -636,6 +636,12 @@ static void io_cb(void *arg, uint32_t events)
 	 * socket may have nothing new to wake us for it */
 	if (c->zip && zip_in(c->zip)->len > 0 && !c->paused && !eof && !err)
 		schedule_soon(c);
+	/* the same for plaintext OpenSSL decrypted but c->in had no room
+	 * for: when the client has sent everything (and waits for our
+	 * reply) the socket never wakes us for it */
+	if (c->tls && got && !c->paused && !eof && !err &&
+	    tls_pending(c->tls) > 0)
+		schedule_soon(c);
 	if (got || (!c->paused && c->in.len > 0))
 		c->ops->on_read(c->arg);
 	else if (pending(c) == 0 && c->ops->on_drain && (events & EPOLLOUT))
