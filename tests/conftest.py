@@ -215,6 +215,13 @@ def lmtp_send(port, rcpts, msg, sender="carol@remote.test", params=""):
         c.close()
 
 
+def _die_with_us():
+    """In the child: SIGKILL when the test process goes, however it goes
+    (a killed xdist worker runs no atexit), so no dnsmasq outlives it."""
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)   # PR_SET_PDEATHSIG, SIGKILL
+
+
 def dnsmasq(base, records):
     """Start a dnsmasq on 127.0.0.1 and a free port that answers for the
     .test domains from records (dnsmasq.conf lines). Returns the process
@@ -228,7 +235,7 @@ def dnsmasq(base, records):
         ] + list(records)) + "\n")
     p = subprocess.Popen([shutil.which("dnsmasq") or "/usr/sbin/dnsmasq",
                           "-k", "-C", conf, "--user=root"],
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL, preexec_fn=_die_with_us)
     time.sleep(0.3)
     assert p.poll() is None, "dnsmasq did not start"
     return p, "127.0.0.1:%d" % port
