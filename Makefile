@@ -21,7 +21,7 @@ REL_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O2 -g -D_FORTIFY_SOURCE=2
 ASAN_CFLAGS = $(WARN) $(DEFS) $(HARDEN) -O1 -g -fno-omit-frame-pointer \
        -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDHARDEN = -pie -Wl,-z,relro,-z,now
-LIBS = -lssl -lcrypto -lsqlite3 -lcares -lsasl2 -pthread
+LIBS = -lssl -lcrypto -lsqlite3 -lcares -lsasl2 -lz -pthread
 
 MODE ?= rel
 ifeq ($(MODE),asan)
@@ -33,7 +33,7 @@ LDFLAGS_USE = $(LDHARDEN)
 endif
 B = build/$(MODE)
 
-COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/dkim_keygen.c, \
+COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/quarantine_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
@@ -44,8 +44,10 @@ MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
 OUTMTA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard outmta/*.c)))
 MSA_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c,$(wildcard msa/*.c)))
 AVSCAN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard avscan/*.c)))
-# libclamav and libmilter only where they are used
-AVSCAN_LIBS = -lclamav -lmilter
+# libmilter only where the milter modes are (common/milter.o is pulled
+# from libsluice.a only by them); libclamav only in avscan
+MILTER_LIBS = -lmilter
+AVSCAN_LIBS = -lclamav $(MILTER_LIBS)
 
 SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	spamd/main.c spamd/spamd_smtp.c spamd/spamd_milter.c spamd/spamtrain.c, \
@@ -53,8 +55,8 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 # the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
 # libpq only here
-DIR_SRC = store/store_dir.c store/store_dir_export.c store/store_dir_sqlite.c \
-	store/store_dir_pg.c
+DIR_SRC = store/store_dir.c store/store_dir_export.c store/store_dir_admin.c \
+	store/store_dir_sqlite.c store/store_dir_pg.c
 DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
 DIR_LIBS = -lpq
 $(B)/store/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
@@ -63,8 +65,8 @@ STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicec
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
-	$(B)/sluice-queue \
-	$(B)/sluice-dkim-keygen $(B)/sluicectl
+	$(B)/sluice-queue $(B)/sluice-quarantine \
+	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
 
 # objects of the unit tests are not intermediate: keep them, so a second
 # make (make install in a test) finds everything up to date
@@ -108,10 +110,9 @@ $(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lclamav
 
-# libmilter only where the milter is
 $(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lmilter -lm
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(MILTER_LIBS) -lm
 
 $(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
@@ -145,9 +146,19 @@ $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
+$(B)/sluice-quarantine: $(B)/common/quarantine_tool.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
 $(B)/sluicectl: $(B)/store/sluicectl.o $(DIR_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
+
+# the admin daemon: libmicrohttpd (and its GnuTLS) only here
+ADMIN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard admin/*.c)))
+$(B)/sluice-admin: $(ADMIN_OBJ) $(DIR_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS) -lmicrohttpd -lgnutls
 
 $(B)/sluice-dkim-keygen: $(B)/common/dkim_keygen.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
@@ -185,11 +196,11 @@ test: deps
 FUZZ_TIME ?= 60
 FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
 	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz \
-	queue_rec_fuzz addrlist_fuzz smtp_data_fuzz spf_fuzz
+	queue_rec_fuzz addrlist_fuzz smtp_data_fuzz spf_fuzz arc_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/envelope.c common/queue_rec.c common/addrlist.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
-	common/spf_parse.c \
+	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
 	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c

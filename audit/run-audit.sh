@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # `make audit`: sluice-audit against `make run`'s default configuration
 # (tests/run.sh: its ports, its demo user alice with the password in
 # var/demo-credentials, the loopback Internet remote.test). `make run`

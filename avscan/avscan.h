@@ -67,10 +67,19 @@ struct avscan {
 	char **peers;			/* trusted_peers, split */
 	struct workq *wq;
 	struct avscan_job *jobs;	/* scans under way */
+	/* engines replaced by a reload, freed when no scan runs */
+	struct avscan_engine *retired[4];
+	size_t nretired;
 	struct spool spool;
 };
 
 extern const struct smtp_hooks avscan_hooks;
+
+/* Reload: scans from now on use e; old (the engine in use until now) is
+ * freed once the scans under way are done. 0, or -1 when too many older
+ * engines are still in use (nothing changes then). */
+int avscan_engine_swap(struct avscan *av, struct avscan_engine *e,
+		       struct avscan_engine *old);
 
 /* What a scan found. LIMITS: libclamav stopped at one of its limits
  * (depth, files, sizes, time), so part of the message was not scanned:
@@ -120,20 +129,26 @@ const char *avscan_clam_version(void);
 /* Free *ep (no scan may be running) and set it to NULL. */
 void avscan_clam_free(struct avscan_engine **ep);
 
-/* Write all n bytes at p to fd (retrying short writes). 0 or -1. */
-int avscan_write_all(int fd, const char *p, size_t n);
+/* Quiet time after the last change in the database folder before the
+ * reload starts: freshclam replaces several files in a row. */
+#define AVSCAN_RELOAD_QUIET_MS 2000
 
-/* The envelope summary of s for a quarantine file (header fields that
- * name sender, recipients, client), appended to out. 0 or -1. */
-int avscan_quarantine_summary(const struct smtp_session *s, struct sbuf *out);
+struct evloop;
+struct avscan_reload;
 
-/* Write virus (as a header field), summary and the message durably
- * (fsync of file and folder) to a new file in dir; its name, unique like
- * a queue ID, goes to name. 0, or -1 with a reason in err. Thread-safe. */
-int avscan_quarantine_write(const char *dir, const char *virus,
-			    const struct sbuf *summary, const char *msg,
-			    size_t len, char *name, size_t namelen, char *err,
-			    size_t errlen);
+/* Watch cfg->clamav_database (inotify) and start the reload thread;
+ * install(e) runs on the loop with each newly compiled engine. Exits
+ * through log_fatal() when the thread cannot start. */
+struct avscan_reload *avscan_reload_new(struct evloop *loop,
+					const struct avscan_config *cfg,
+					void (*install)(struct avscan_engine *));
+
+/* Compile the signatures again on the reload thread (SIGHUP, or the
+ * folder changed); one more time after a load under way. */
+void avscan_reload_request(struct avscan_reload *r);
+
+/* Wait for a load under way (installed), stop watching, free *rp. */
+void avscan_reload_free(struct avscan_reload **rp);
 
 /* Milter mode (sluice-avscan -m): serve libmilter on cfg->milter_listen
  * until a stop signal, scanning with e. Returns the exit code. */

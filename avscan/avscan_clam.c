@@ -29,6 +29,7 @@
 
 #include "avscan.h"
 #include "log.h"
+#include "metrics.h"
 
 /* libclamav 1.4 answers CL_CLEAN when it could not finish, e.g. when it
  * cannot create its temporary folder: even a bare EICAR then passes. It
@@ -165,8 +166,10 @@ static enum avscan_verdict verdict_of(cl_error_t rc, const char *virname,
 		return AVSCAN_ERROR;
 	case CL_VIRUS:
 		log_safe(name, namelen, virname ? virname : "unknown");
-		return strncmp(name, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0
-			       ? AVSCAN_LIMITS : AVSCAN_VIRUS;
+		if (strncmp(name, LIMITS_PREFIX, strlen(LIMITS_PREFIX)) == 0)
+			return AVSCAN_LIMITS;
+		METRICS_COUNT(METRIC_VIRUS);
+		return AVSCAN_VIRUS;
 	case CL_EMAXREC:
 	case CL_EMAXSIZE:
 	case CL_EMAXFILES:

@@ -24,11 +24,13 @@
 
 #include "avscan.h"
 #include "log.h"
+#include "quarantine.h"
 #include "tracehdr.h"
 #include "workq.h"
 
 struct avscan_job {
 	struct avscan *av;
+	const struct avscan_engine *engine; /* the one at submit time */
 	struct smtp_session *s;		/* NULL once it closed */
 	struct avscan_job *next;	/* av->jobs */
 	char sid[20];			/* s->id, for the log */
@@ -85,15 +87,18 @@ static void scan_work(void *arg)
 	struct avscan_job *j = arg;
 	const struct avscan_config *cfg = j->av->cfg;
 	double t0 = now_ms();
+	char reason[300];
 
-	j->verdict = avscan_clam_scan(j->av->engine, j->msg.data, j->msg.len,
+	j->verdict = avscan_clam_scan(j->engine, j->msg.data, j->msg.len,
 				      j->name, sizeof(j->name));
 	j->ms = now_ms() - t0;
-	if (to_quarantine(cfg, j->verdict))
-		j->qfailed = avscan_quarantine_write(
-			cfg->quarantine_dir, j->name, &j->summary,
+	if (to_quarantine(cfg, j->verdict)) {
+		snprintf(reason, sizeof(reason), "virus=%s", j->name);
+		j->qfailed = quarantine_write(
+			cfg->quarantine_dir, reason, &j->summary,
 			j->msg.data ? j->msg.data : "", j->msg.len, j->qfile,
 			sizeof(j->qfile), j->qerr, sizeof(j->qerr)) < 0;
+	}
 	if (j->verdict != AVSCAN_VIRUS)
 		tracehdr_strip(&j->msg, &j->header_len, virus_hdr);
 }
@@ -103,6 +108,26 @@ static void job_free(struct avscan_job *j)
 	sbuf_free(&j->msg);
 	sbuf_free(&j->summary);
 	free(j);
+}
+
+/* Engines replaced by a reload go when no scan may use them. */
+static void free_retired(struct avscan *av)
+{
+	if (av->jobs != NULL)
+		return;
+	while (av->nretired > 0)
+		avscan_clam_free(&av->retired[--av->nretired]);
+}
+
+int avscan_engine_swap(struct avscan *av, struct avscan_engine *e,
+		       struct avscan_engine *old)
+{
+	if (av->nretired == sizeof(av->retired) / sizeof(av->retired[0]))
+		return -1;
+	av->retired[av->nretired++] = old;
+	av->engine = e;
+	free_retired(av);
+	return 0;
 }
 
 static void unlink_job(struct avscan *av, struct avscan_job *j)
@@ -236,6 +261,7 @@ static void scan_done(void *arg)
 	struct smtp_reply r;
 
 	unlink_job(av, j);
+	free_retired(av);
 	if (s == NULL) {
 		log_info("%s: session gone during the scan: result dropped",
 			 j->sid);
@@ -276,12 +302,13 @@ static void av_data(struct smtp_session *s)
 	if (j == NULL)
 		goto fail;
 	j->av = av;
+	j->engine = av->engine;
 	j->s = s;
 	snprintf(j->sid, sizeof(j->sid), "%s", s->id);
 	sbuf_init(&j->summary, 1 << 20);
 	if ((av->cfg->infected_action == AV_QUARANTINE ||
 	     av->cfg->limits_exceeded_action == AV_LIM_QUARANTINE) &&
-	    avscan_quarantine_summary(s, &j->summary) < 0) {
+	    quarantine_summary(s, &j->summary) < 0) {
 		job_free(j);
 		goto fail;
 	}

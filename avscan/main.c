@@ -24,6 +24,7 @@
 #include "queue.h"
 #include "route.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "tls.h"
 #include "workq.h"
 
@@ -97,6 +98,45 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/avscan/queue", "1m"),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
+
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h): the signatures and the
+ * engine limits take a new engine. */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "clamav_database",
+	"infected_action", "scan_error_action", "limits_exceeded_action",
+	"max_scan_size", "max_file_size", "max_recursion", "max_files",
+	"max_scan_time", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return route_table_init(t, cfg.next_hop, "", cfg.next_hop_mode, err,
+				errlen);
+}
+
+static struct avscan_reload *reloader;
+
+/* A new engine, compiled on the reload thread: scans from now on. */
+static void install_engine(struct avscan_engine *e)
+{
+	if (avscan_engine_swap(&av, e, engine) < 0) {
+		log_error("reload: older signatures still scanning: try again "
+			  "later");
+		avscan_clam_free(&e);
+		return;
+	}
+	engine = e;
+	log_info("reload: %u signature(s) from %s",
+		 avscan_clam_signatures(e), cfg.clamav_database);
+}
+
+/* SIGHUP: the signatures again (libclamav has no incremental load). */
+static void reload_signatures(void *arg)
+{
+	(void)arg;
+	avscan_reload_request(reloader);
+}
 
 static void free_engine(void)
 {
@@ -190,12 +230,20 @@ static void run_lmtp(void)
 	srv = smtp_server_new(loop, &sc, &avscan_hooks, &av);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	live.srv[0] = srv;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.fwd = av.spool.fwd;
+	live.routes = reload_routes;
+	reloader = avscan_reload_new(loop, &cfg, install_engine);
+	live.more = reload_signatures;
+	stage_reload_start(loop, live_keys, &live);
 	log_info("listening on %s, ClamAV %s, %u signature(s), %lld scan "
 		 "thread(s), %zu message(s) in the queue, next hop %s",
 		 cfg.listen, avscan_clam_version(),
 		 avscan_clam_signatures(engine), cfg.scan_threads,
 		 queue_count(av.spool.q), cfg.next_hop);
 	evloop_run(loop);
+	avscan_reload_free(&reloader);
 	smtp_server_free(srv);	/* orphans the scans under way */
 	workq_free(&av.wq);	/* their done functions free them */
 	stage_spool_stop(&av.spool);

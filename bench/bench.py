@@ -8,6 +8,9 @@ Paths (load from smtp-source, all on 127.0.0.0/8):
   outbound: 50 loaders, one per destination domain d0..d49.test
             -> sluice-outmta (MX lookups at dnsmasq) -> smtp-sink on 127.0.0.2
             vs -> Postfix (transport table, no DNS) -> the same sink
+  defenses: the relay path, sluice-mx with every defense on (sender
+            authentication, sender domain check, a DNS list, screening;
+            dnsmasq answering) against the same mx with them off
 For each size and session count, REPEATS runs; the median is reported.
 A run counts from the first connection until the last message is at the
 sink or in the Maildir; a run that loses mail is FAILED, not a number.
@@ -39,7 +42,7 @@ SIZES = [4096] if QUICK else [4096, 102400]
 SESSIONS = [10] if QUICK else [1, 10, 50]
 # BENCH_PATHS="pipeline" (space-separated) runs only those paths
 PATHS = os.environ.get("BENCH_PATHS",
-                       "relay delivery outbound pipeline").split()
+                       "relay delivery outbound defenses pipeline").split()
 
 
 def count_for(size, sessions):
@@ -54,7 +57,7 @@ def one_run(system, path, size, sessions, n, shared=None):
     wait_idle()
     work = tempfile.mkdtemp(prefix="sluice-bench-")
     os.chmod(work, 0o755)
-    sink = Sink(work) if path == "relay" else \
+    sink = Sink(work) if path in ("relay", "defenses") else \
         Sink(work, "127.0.0.2") if path == "outbound" else None
     try:
         if path == "pipeline":
@@ -62,6 +65,8 @@ def one_run(system, path, size, sessions, n, shared=None):
         else:
             hop = sink.port if sink else None
             srv = Sluice(work, path, hop) if system == "sluice" else \
+                Sluice(work, "relay", hop, system == "sluice-on") \
+                if path == "defenses" else \
                 Postfix(work, path, hop, conf=BENCH_CONF)
     except Exception:
         if sink:
@@ -103,7 +108,8 @@ def measure(srv, sink, path, size, sessions, n):
         n = (n // DESTS) * DESTS
     else:
         load = subprocess.run(["smtp-source", "-s", str(sessions), "-m",
-                               str(n), "-l", str(size), "-f",
+                               str(n), "-l", str(size), "-M",
+                               "load.remote.test", "-f",
                                "load@remote.test", "-t",
                                "alice@example.test",
                                "127.0.0.1:%d" % srv.port],
@@ -188,6 +194,24 @@ def plain_paths(results):
                 show(path, size, sessions, p, s)
 
 
+def defenses_path(results):
+    """sluice-mx relaying with every defense on against the same with
+    them off (4 KB, 10 sessions)."""
+    size, sessions = SIZES[0], 10
+    n = count_for(size, sessions)
+    off, on = (median_of(sy, "defenses", size, sessions, n)
+               for sy in ("sluice-off", "sluice-on"))
+    on["ratio"] = ratio(on, off)
+    results += [off, on]
+    print("%-8s %6dB %3d sess | off %s msg/s cpu/1k %.2fs | on %s msg/s "
+          "cpu/1k %.2fs | on/off %s" % (
+              "defenses", size, sessions,
+              "FAILED" if not off["ok"] else fmt(off["msgs_per_s"]),
+              off["cpu_per_1000"],
+              "FAILED" if not on["ok"] else fmt(on["msgs_per_s"]),
+              on["cpu_per_1000"], fmt(on["ratio"], "%.2fx")), flush=True)
+
+
 def pipeline_path(results):
     """Sluice's four stages against Postfix with clamav-milter and
     spamass-milter, and against Postfix's plain relay (same size and
@@ -227,6 +251,8 @@ def main():
     results = []
     t_start = time.time()
     plain_paths(results)
+    if "defenses" in PATHS:
+        defenses_path(results)
     checks = pipeline_path(results) if "pipeline" in PATHS else None
     failed = any(r.get("failed") for r in results)
     out = os.path.join(ROOT, "bench", "results.json")

@@ -133,12 +133,45 @@ class Sink:
         self.p.wait()
 
 
+# path "defenses": every defense of mx on, its DNS answered by a local
+# dnsmasq: SPF passes for the load's sender, which has an MX (the sender
+# domain check), a DMARC record p=none, one DNS list that lists nobody.
+# Greylisting, the greet pause and the rate limits stay off: they hold
+# or refuse a load generator by design, which measures nothing.
+DEFENSES_ON = {"spf": "yes", "dkim": "yes", "dmarc": "yes", "arc": "yes",
+               "local_forgery": "yes", "sender_domain_check": "yes",
+               "client_allow": "", "greylist": "no", "greet_pause_ms": "0",
+               "connection_rate_limit": "0", "sender_rate_limit": "0",
+               "dnsbl_sites": "zen.bench.test", "dnsbl_loopback": "yes",
+               "helo_fqdn": "yes", "protocol_tests": "yes"}
+DEFENSES_DNS = ["mx-host=remote.test,mx.remote.test,10",
+                "host-record=mx.remote.test,127.0.0.3",
+                'txt-record=remote.test,"v=spf1 ip4:127.0.0.0/8 -all"',
+                'txt-record=_dmarc.remote.test,"v=DMARC1; p=none"']
+
+
+def start_dnsmasq(workdir, lines):
+    """A dnsmasq on 127.0.0.1 answering for .test from lines; (process,
+    port)."""
+    dport = free_port()
+    conf = os.path.join(workdir, "dnsmasq.conf")
+    with open(conf, "w") as f:
+        f.write("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\n"
+                "no-resolv\nno-hosts\nlocal=/test/\n" % dport)
+        f.write("".join(ln + "\n" for ln in lines))
+    p = subprocess.Popen(
+        [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k", "-C",
+         conf, "--user=root"], stderr=subprocess.DEVNULL)
+    return p, dport
+
+
 class Sluice:
     name = "sluice"
 
-    def __init__(self, workdir, path, hop_port=None):
+    def __init__(self, workdir, path, hop_port=None, defenses=False):
         self.dir = workdir
         self.procs = []
+        self.defenses = defenses
         users = os.path.join(workdir, "users")
         with open(users, "w") as f:
             f.write("alice@example.test\n")
@@ -158,7 +191,11 @@ class Sluice:
         else:
             hop = "smtp:127.0.0.1:%d" % hop_port
         self.port = free_port()
-        self._conf("mx", {"listen": "127.0.0.1:%d" % self.port,
+        extra = {}
+        if defenses:
+            self.dnsmasq, dport = start_dnsmasq(workdir, DEFENSES_DNS)
+            extra = dict(DEFENSES_ON, dns_servers="127.0.0.1:%d" % dport)
+        self._conf("mx", {**extra, "listen": "127.0.0.1:%d" % self.port,
                           "hostname": "mx.bench.test",
                           "local_domains": "example.test", "next_hop": hop,
                           "queue_dir": os.path.join(workdir, "queue"),
@@ -171,17 +208,9 @@ class Sluice:
 
     def _outbound(self, workdir, sink_port):
         """outmta with dnsmasq: DESTS domains, all with the sink as MX."""
-        dport = free_port()
-        conf = os.path.join(workdir, "dnsmasq.conf")
-        with open(conf, "w") as f:
-            f.write("port=%d\nlisten-address=127.0.0.1\nbind-interfaces\n"
-                    "no-resolv\nno-hosts\nlocal=/test/\n"
-                    "host-record=mx.sink.test,127.0.0.2\n" % dport)
-            for i in range(DESTS):
-                f.write("mx-host=d%d.test,mx.sink.test,10\n" % i)
-        self.dnsmasq = subprocess.Popen(
-            [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k", "-C",
-             conf, "--user=root"], stderr=subprocess.DEVNULL)
+        self.dnsmasq, dport = start_dnsmasq(
+            workdir, ["host-record=mx.sink.test,127.0.0.2"] +
+            ["mx-host=d%d.test,mx.sink.test,10" % i for i in range(DESTS)])
         self.port = free_port()
         self._conf("outmta", {"listen": "127.0.0.1:%d" % self.port,
                               "hostname": "out.bench.test",
@@ -199,7 +228,8 @@ class Sluice:
         if name == "mx":
             # Postfix's default, which the bench compares with, checks no
             # sender authentication; and no lookup may leave loopback
-            for k in ("spf", "dkim", "dmarc", "local_forgery"):
+            for k in ("spf", "dkim", "dmarc", "local_forgery", "arc",
+                      "sender_domain_check"):
                 kv.setdefault(k, "no")
         with open(os.path.join(self.dir, name + ".conf"), "w") as f:
             for k, v in kv.items():

@@ -59,8 +59,13 @@ static int parse_number(const struct cfg_param *p, const char *value,
 {
 	const char *s = value;
 	long long v = 0, mult = 1;
-	int digits = 0;
+	int digits = 0, neg = 0;
 
+	/* a sign only for an integer whose range goes below zero */
+	if (*s == '-' && p->type == CFG_INT && p->min < 0) {
+		neg = 1;
+		s++;
+	}
 	while (isdigit((unsigned char)*s)) {
 		if (v > (LLONG_MAX - (*s - '0')) / 10) {
 			snprintf(err, errlen, "'%s' is too large", value);
@@ -89,6 +94,8 @@ static int parse_number(const struct cfg_param *p, const char *value,
 		return -1;
 	}
 	v *= mult;
+	if (neg)
+		v = -v;
 	if (v < p->min || v > p->max) {
 		snprintf(err, errlen, "'%s' is out of range (%lld to %lld)",
 			 value, p->min, p->max);
@@ -377,4 +384,124 @@ void config_list_free(char **list)
 	for (i = 0; list[i]; i++)
 		free(list[i]);
 	free(list);
+}
+
+/* ---- reload ---- */
+
+union cfg_value {
+	char *s;
+	long long n;
+	int i;
+};
+
+static void value_get(const struct cfg_param *p, union cfg_value *v)
+{
+	if (p->type == CFG_STR)
+		v->s = *(char **)p->var;
+	else if (p->type == CFG_BOOL || p->type == CFG_CHOICE)
+		v->i = *(int *)p->var;
+	else
+		v->n = *(long long *)p->var;
+}
+
+static void value_set(const struct cfg_param *p, const union cfg_value *v)
+{
+	if (p->type == CFG_STR)
+		*(char **)p->var = v->s;
+	else if (p->type == CFG_BOOL || p->type == CFG_CHOICE)
+		*(int *)p->var = v->i;
+	else
+		*(long long *)p->var = v->n;
+}
+
+static int value_same(const struct cfg_param *p, const union cfg_value *a,
+		      const union cfg_value *b)
+{
+	if (p->type == CFG_STR)
+		return strcmp(a->s ? a->s : "", b->s ? b->s : "") == 0;
+	if (p->type == CFG_BOOL || p->type == CFG_CHOICE)
+		return a->i == b->i;
+	return a->n == b->n;
+}
+
+static int in_list(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Strings replaced by reloads: others may still point at them. */
+static char **retired;
+static size_t nretired;
+
+static void retire(char *s)
+{
+	char **r = realloc(retired, (nretired + 1) * sizeof(*r));
+
+	if (r == NULL)
+		return;	/* leaked rather than freed under a reader */
+	retired = r;
+	retired[nretired++] = s;
+}
+
+int config_reload(const struct cfg_param *table, const char *path,
+		  const char *const *live, char *note, size_t notelen,
+		  char *err, size_t errlen)
+{
+	struct cfg_param *shadow;
+	union cfg_value *nv, old;
+	const struct cfg_param *p;
+	size_t n = 0, i, o = 0;
+	int same, keep;
+
+	if (notelen)
+		note[0] = '\0';
+	for (p = table; p->name; p++)
+		n++;
+	/* load into a copy: the live values change only below, each in one
+	 * store, so threads reading them never see a half-made state */
+	shadow = calloc(n + 1, sizeof(*shadow));
+	nv = calloc(n + 1, sizeof(*nv));
+	if (shadow == NULL || nv == NULL) {
+		free(shadow);
+		free(nv);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		shadow[i] = table[i];
+		shadow[i].var = &nv[i];
+	}
+	if (config_load(shadow, path, err, errlen) < 0) {
+		for (i = 0; i < n; i++)
+			if (table[i].type == CFG_STR)
+				free(nv[i].s);
+		free(shadow);
+		free(nv);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		p = &table[i];
+		value_get(p, &old);
+		same = value_same(p, &old, &nv[i]);
+		keep = same || !in_list(live, p->name);
+		if (!same && !keep)
+			value_set(p, &nv[i]);
+		else if (!same && o + 1 < notelen) {
+			int k = snprintf(note + o, notelen - o, "%s%s",
+					 o ? ", " : "", p->name);
+
+			o = k < 0 ? o : o + (size_t)k >= notelen ?
+			    notelen - 1 : o + (size_t)k;
+		}
+		if (p->type == CFG_STR && keep)
+			free(nv[i].s);
+		else if (p->type == CFG_STR)
+			retire(old.s);
+	}
+	free(shadow);
+	free(nv);
+	return 0;
 }

@@ -42,6 +42,18 @@ struct cfg_param {
 int config_load(const struct cfg_param *table, const char *path, char *err,
 		size_t errlen);
 
+/* SIGHUP: read path again with table's defaults. On an error every
+ * value stays as it was and -1 comes back with err. Else the keys named
+ * in live (NULL-terminated: what the daemon can put to work while it
+ * runs) take their new values; every other key keeps its old value, and
+ * each one that the file changed is named in note ("a, b") as needing a
+ * restart. A string that changed gets a new pointer, the old one is kept
+ * alive (others may hold it); one that did not keeps its pointer.
+ * Returns 0. */
+int config_reload(const struct cfg_param *table, const char *path,
+		  const char *const *live, char *note, size_t notelen,
+		  char *err, size_t errlen);
+
 /* Parse one value of the given type into var; used by config_load() and
  * tests. Returns 0, or -1 with a reason in err. */
 int config_parse_value(const struct cfg_param *p, const char *value,

@@ -11,7 +11,7 @@
 #include "test.h"
 
 static char *s_str;
-static long long s_int, s_time, s_size;
+static long long s_int, s_time, s_size, s_signed;
 static int s_bool, s_mode;
 
 static const struct cfg_param table[] = {
@@ -21,6 +21,7 @@ static const struct cfg_param table[] = {
 	{"size", CFG_SIZE, "1k", &s_size, 0, 1LL << 40, "a size"},
 	{"flag", CFG_BOOL, "no", &s_bool, 0, 0, "a bool"},
 	{"mode", CFG_CHOICE, "keep|drop|bounce", &s_mode, 0, 0, "a choice"},
+	{"weight", CFG_INT, "-1", &s_signed, -10, 10, "a signed int"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -48,6 +49,11 @@ static const struct fcase files[] = {
 	{"choice", "\nmode = dro\n", ":2: bad value for 'mode': 'dro' is not "
 	 "one of keep|drop|bounce"},
 	{"choice prefix", "mode = keep|drop\n", "not one of"},
+	{"negative", "weight = -10\n", NULL},
+	{"negative out of range", "weight = -11\n", "out of range"},
+	{"no sign where min >= 0", "count = -2\n", "not a number"},
+	{"no sign on a time", "wait = -2s\n", "not a number"},
+	{"lone sign", "weight = -\n", "not a number"},
 };
 
 int main(void)

@@ -5,7 +5,9 @@
  *	See conn.h. Every owner callback is invoked from an event-loop
  *	callback as its last action, never from inside a conn_* call the
  *	owner made; failures noticed inside such calls are reported through
- *	a zero-delay timer instead.
+ *	a zero-delay timer instead. With compression on (conn_compress),
+ *	c->out and c->in hold plain bytes; the compressed ones wait in the
+ *	zip streams between them and the socket (or TLS).
  */
 #include "conn.h"
 
@@ -24,6 +26,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "tls.h"
+#include "zip.h"
 
 #define CONN_OUT_MAX (64u * 1024 * 1024)
 /* After conn_close_after_flush(): a peer that does not read its last
@@ -34,13 +37,19 @@
 static void io_cb(void *arg, uint32_t events);
 static void close_now(struct conn *c, enum conn_event ev);
 
+/* Bytes queued and not yet sent, compressed ones included. */
+static size_t pending(const struct conn *c)
+{
+	return c->out.len + (c->zip ? zip_out(c->zip)->len : 0);
+}
+
 static void update_events(struct conn *c, int tls_wants_write)
 {
 	uint32_t ev = 0;
 
 	if (c->dead)
 		return;
-	if (c->connecting || c->out.len > 0 || tls_wants_write)
+	if (c->connecting || pending(c) > 0 || tls_wants_write)
 		ev |= EPOLLOUT;
 	if (!c->connecting && (!c->paused || c->handshaking))
 		ev |= EPOLLIN;
@@ -257,6 +266,7 @@ void conn_free(struct conn *c)
 		evloop_timer_cancel(c->loop, c->timer);
 	if (c->resume_timer)
 		evloop_timer_cancel(c->loop, c->resume_timer);
+	zip_free(&c->zip);
 	evloop_del(c->loop, c->fd);
 	tls_conn_free(c->tls);
 	close(c->fd);
@@ -316,16 +326,43 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 	return rc;
 }
 
+/* The bytes to send next and how many of them: c->out, or once
+ * compression is on (conn_compress) what was queued before it, then
+ * compressed bytes made from c->out as they are needed. NULL when
+ * nothing waits, or on a compression error (*err set). */
+static struct sbuf *next_out(struct conn *c, size_t *n, int *err)
+{
+	struct sbuf *z;
+
+	*err = 0;
+	if (c->zip == NULL || c->zip_plain > 0) {
+		*n = c->zip ? c->zip_plain : c->out.len;
+		return c->out.len ? &c->out : NULL;
+	}
+	z = zip_out(c->zip);
+	if (z->len == 0 && c->out.len > 0 &&
+	    zip_deflate(c->zip, &c->out, CONN_READ_CHUNK * 4) < 0) {
+		snprintf(c->err, sizeof(c->err), "compression failed");
+		*err = 1;
+		return NULL;
+	}
+	*n = z->len;
+	return z->len ? z : NULL;
+}
+
 /* Write what we can. Returns 0 (maybe partial), or -1 on error;
  * *tls_ww is set when TLS needs the socket writable. */
 static int do_write(struct conn *c, int *tls_ww)
 {
+	struct sbuf *src;
+	size_t len;
 	ssize_t n;
+	int err;
 
 	*tls_ww = 0;
-	while (c->out.len > 0) {
+	while ((src = next_out(c, &len, &err)) != NULL) {
 		if (c->tls) {
-			n = tls_write(c->tls, c->out.data, c->out.len);
+			n = tls_write(c->tls, src->data, len);
 			if (n == TLS_WANT_WRITE || n == TLS_WANT_READ) {
 				*tls_ww = n == TLS_WANT_WRITE;
 				return 0;
@@ -336,7 +373,7 @@ static int do_write(struct conn *c, int *tls_ww)
 				return -1;
 			}
 		} else {
-			n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+			n = send(c->fd, src->data, len, MSG_NOSIGNAL);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				return 0;
 			if (n < 0) {
@@ -345,10 +382,12 @@ static int do_write(struct conn *c, int *tls_ww)
 				return -1;
 			}
 		}
-		sbuf_consume(&c->out, (size_t)n);
+		sbuf_consume(src, (size_t)n);
+		if (c->zip && src == &c->out)
+			c->zip_plain -= (size_t)n;
 		touch(c);
 	}
-	return 0;
+	return err ? -1 : 0;
 }
 
 void conn_flush(struct conn *c)
@@ -361,11 +400,31 @@ void conn_flush(struct conn *c)
 		fail_later(c, NULL);
 		return;
 	}
-	if (c->out.len == 0 && c->closing) {
+	if (pending(c) == 0 && c->closing) {
 		fail_later(c, NULL);
 		return;
 	}
 	update_events(c, ww);
+}
+
+int conn_compress(struct conn *c)
+{
+	struct sbuf *zin;
+
+	if (c->zip != NULL || (c->zip = zip_new()) == NULL)
+		return -1;
+	/* what is queued (the reply that agreed) leaves uncompressed;
+	 * input already read is compressed data */
+	c->zip_plain = c->out.len;
+	zin = zip_in(c->zip);
+	if (c->in.len > zin->max) {
+		zip_free(&c->zip);
+		return -1;
+	}
+	sbuf_append(zin, c->in.data, c->in.len);
+	sbuf_reset(&c->in);
+	schedule_soon(c);
+	return 0;
 }
 
 void conn_pause(struct conn *c)
@@ -452,26 +511,45 @@ static void handshake_step(struct conn *c)
 
 /* Read what is available. Returns 1 if bytes arrived, 0 if none, and sets
  * *eof / *err. */
+/* Decompress what waits into c->in: 0, or -1 (broken stream). */
+static int unzip(struct conn *c, int *got)
+{
+	long n = zip_inflate(c->zip, &c->in, c->in.max - c->in.len);
+
+	if (n < 0) {
+		snprintf(c->err, sizeof(c->err), "decompression failed");
+		return -1;
+	}
+	if (n > 0)
+		*got = 1;
+	return 0;
+}
+
 static int do_read(struct conn *c, int *eof, int *err, int *ww)
 {
+	struct sbuf *dst = c->zip ? zip_in(c->zip) : &c->in;
 	int got = 0;
 	ssize_t n;
 	size_t room;
 
 	*eof = *err = *ww = 0;
 	for (;;) {
-		room = c->in.max - c->in.len;
-		if (room == 0)
+		if (c->zip && unzip(c, &got) < 0) {
+			*err = 1;
+			break;
+		}
+		room = dst->max - dst->len;
+		if (room == 0 || c->in.len == c->in.max)
 			break;
 		if (room > CONN_READ_CHUNK)
 			room = CONN_READ_CHUNK;
-		if (sbuf_reserve(&c->in, room) < 0) {
+		if (sbuf_reserve(dst, room) < 0) {
 			*err = 1;
 			snprintf(c->err, sizeof(c->err), "out of memory");
 			break;
 		}
 		if (c->tls) {
-			n = tls_read(c->tls, c->in.data + c->in.len, room);
+			n = tls_read(c->tls, dst->data + dst->len, room);
 			if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
 				*ww = n == TLS_WANT_WRITE;
 				break;
@@ -483,7 +561,7 @@ static int do_read(struct conn *c, int *eof, int *err, int *ww)
 				break;
 			}
 		} else {
-			n = recv(c->fd, c->in.data + c->in.len, room, 0);
+			n = recv(c->fd, dst->data + dst->len, room, 0);
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			if (n < 0) {
@@ -497,9 +575,10 @@ static int do_read(struct conn *c, int *eof, int *err, int *ww)
 			*eof = 1;
 			break;
 		}
-		c->in.len += (size_t)n;
-		c->in.data[c->in.len] = '\0';
-		got = 1;
+		dst->len += (size_t)n;
+		dst->data[dst->len] = '\0';
+		if (!c->zip)
+			got = 1;
 		touch_read(c, (size_t)n);
 	}
 	return got;
@@ -535,11 +614,11 @@ static void io_cb(void *arg, uint32_t events)
 		handshake_step(c);
 		return;
 	}
-	if (c->out.len > 0 && do_write(c, &ww) < 0) {
+	if (pending(c) > 0 && do_write(c, &ww) < 0) {
 		close_now(c, CONN_ERROR);
 		return;
 	}
-	if (c->out.len == 0 && c->closing) {
+	if (pending(c) == 0 && c->closing) {
 		close_now(c, CONN_EOF);
 		return;
 	}
@@ -553,9 +632,19 @@ static void io_cb(void *arg, uint32_t events)
 		fail_later(c, err ? c->err : NULL);
 	else
 		update_events(c, ww);
+	/* compressed input left over for when c->in has room again: the
+	 * socket may have nothing new to wake us for it */
+	if (c->zip && zip_in(c->zip)->len > 0 && !c->paused && !eof && !err)
+		schedule_soon(c);
+	/* the same for plaintext OpenSSL decrypted but c->in had no room
+	 * for: when the client has sent everything (and waits for our
+	 * reply) the socket never wakes us for it */
+	if (c->tls && got && !c->paused && !eof && !err &&
+	    tls_pending(c->tls) > 0)
+		schedule_soon(c);
 	if (got || (!c->paused && c->in.len > 0))
 		c->ops->on_read(c->arg);
-	else if (c->out.len == 0 && c->ops->on_drain && (events & EPOLLOUT))
+	else if (pending(c) == 0 && c->ops->on_drain && (events & EPOLLOUT))
 		c->ops->on_drain(c->arg);
 }
 

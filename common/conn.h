@@ -8,7 +8,8 @@
  *	before returning to the loop, so an owner may conn_free() inside one.
  *	conn_write() only queues; conn_flush() sends (the owner calls it once
  *	after handling a batch of input, which is how pipelined replies go
- *	out in one packet). Base layer; faces the network.
+ *	out in one packet). Optional DEFLATE compression both ways (zip.h).
+ *	Base layer; faces the network.
  */
 #ifndef SLUICE_CONN_H
 #define SLUICE_CONN_H
@@ -22,6 +23,7 @@ struct evloop;
 struct ev_timer;
 struct tls_ctx;
 struct tls_conn;
+struct zip;
 
 enum conn_event {
 	CONN_EOF,     /* peer closed */
@@ -52,6 +54,8 @@ struct conn {
 	int fd;
 	struct evloop *loop;
 	struct tls_conn *tls;
+	struct zip *zip;	/* COMPRESS=DEFLATE streams, or NULL */
+	size_t zip_plain;	/* bytes of out to send uncompressed first */
 	struct sbuf in;
 	struct sbuf out;
 	const struct conn_ops *ops;
@@ -124,6 +128,12 @@ void conn_resume(struct conn *c);
  * plain text may be carried into TLS). on_tls or on_close follows. */
 int conn_starttls(struct conn *c, struct tls_ctx *ctx, int server,
 		  const char *sni);
+
+/* Compress both ways from now on (raw DEFLATE, RFC 4978): what is
+ * queued still goes out as it is, everything after it compressed; the
+ * input already read is taken as compressed. 0, or -1 (already on,
+ * ENOMEM). */
+int conn_compress(struct conn *c);
 
 /* Send what is queued, then close; on_close(CONN_EOF) follows. */
 void conn_close_after_flush(struct conn *c);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -22,7 +23,20 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "log.h"
+#include "metrics_http.h"
+
+char *daemon_metrics_listen;
+
+/* What daemon_start_check() got, for reloads. */
+static const struct cfg_param *d_table;
+static const char *d_config;
+static const char *const *d_live;
+static void (*d_apply)(void *);
+static void *d_apply_arg;
+static int d_metrics_fd = -2;	/* -2: not bound yet */
+static int d_host_defaulted;	/* hostname came from gethostname() */
 
 static void usage(const char *prog)
 {
@@ -78,6 +92,8 @@ void daemon_start_check(int argc, char **argv, const char *prog,
 	}
 	if (optind != argc)
 		usage(prog);
+	d_table = table;
+	d_config = o->config;
 	if (config_load(table, o->config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, err);
 		exit(1);
@@ -224,6 +240,7 @@ void daemon_default_hostname(char **hostname)
 
 	if (**hostname != '\0')
 		return;
+	d_host_defaulted = 1;
 	if (gethostname(host, sizeof(host)) < 0)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -253,6 +270,7 @@ void daemon_state_dir(const char *dir, const char *user)
 	}
 	if (chmod(dir, 0700) < 0)
 		log_fatal("chmod %s: %s", dir, strerror(errno));
+	daemon_metrics_fd();	/* bound while we may */
 	if (geteuid() != 0)
 		return;
 	run_user(user, &uid, &gid);
@@ -283,4 +301,147 @@ void daemon_drop_privileges(const char *user)
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		log_fatal("privilege drop to '%s' is reversible", user);
 	log_info("running as user %s (uid %ld)", user, (long)uid);
+}
+
+int daemon_loopback(const char *hostport)
+{
+	struct sockaddr_storage ss;
+	unsigned int len;
+
+	if (daemon_resolve(hostport, &ss, &len) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+
+		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+	}
+	return 0;
+}
+
+int daemon_metrics_fd(void)
+{
+	const char *l = daemon_metrics_listen;
+
+	if (d_metrics_fd != -2)
+		return d_metrics_fd;
+	d_metrics_fd = -1;
+	if (l == NULL || l[0] == '\0')
+		return -1;
+	if (!daemon_loopback(l))
+		log_fatal("metrics_listen %s: only a loopback address "
+			  "(127.0.0.0/8 or [::1]) may serve metrics", l);
+	d_metrics_fd = daemon_listen(l);
+	return d_metrics_fd;
+}
+
+void daemon_metrics_start(struct evloop *loop)
+{
+	int fd = daemon_metrics_fd();
+
+	if (fd < 0)
+		return;
+	if ((loop ? metrics_http_listen(loop, fd) : metrics_http_thread(fd)) <
+	    0)
+		log_fatal("cannot serve metrics on %s", daemon_metrics_listen);
+	log_info("metrics on http://%s/metrics", daemon_metrics_listen);
+}
+
+static const struct cfg_param *table_row(const char *name)
+{
+	const struct cfg_param *p;
+
+	for (p = d_table; p && p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+/* Take name out of the list "a, b, c" in note. */
+static void note_drop(char *note, const char *name)
+{
+	size_t n = strlen(name);
+	char *p = note;
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == note || p[-1] == ' ') &&
+		    (p[n] == ',' || p[n] == '\0')) {
+			char *end = p + n + (p[n] == ',' ? 2 : 0);
+
+			if (p[n] == '\0' && p > note)
+				p -= 2;	/* the ", " before it */
+			memmove(p, end, strlen(end) + 1);
+			return;
+		}
+		p += n;
+	}
+}
+
+int daemon_reload(void)
+{
+	const struct cfg_param *sl = table_row("syslog");
+	int was = sl ? *(int *)sl->var : 0;
+	char err[512], note[512];
+
+	if (d_config == NULL) {
+		log_info("reload: no configuration file (-c): nothing to read");
+		return 0;
+	}
+	if (config_reload(d_table, d_config, d_live, note, sizeof(note), err,
+			  sizeof(err)) < 0) {
+		log_error("reload: %s: the configuration in use stays", err);
+		return -1;
+	}
+	/* an empty hostname still means the host's name */
+	if (d_host_defaulted && config_key_line(d_config, "hostname") == 0)
+		note_drop(note, "hostname");
+	if (note[0])
+		log_warn("reload: %s changed: takes a restart, the old value "
+			 "stays until then", note);
+	if (sl && *(int *)sl->var != was)
+		log_open(log_name(), *(int *)sl->var);
+	if (d_apply)
+		d_apply(d_apply_arg);
+	log_info("reload: %s read", d_config);
+	return 0;
+}
+
+static void on_hup(void *arg, int signo)
+{
+	daemon_reload();
+}
+
+void daemon_on_reload(struct evloop *loop, const char *const *live,
+		      void (*apply)(void *arg), void *arg)
+{
+	d_live = live;
+	d_apply = apply;
+	d_apply_arg = arg;
+	if (loop && evloop_signal(loop, SIGHUP, on_hup, NULL) < 0)
+		log_fatal("cannot watch SIGHUP");
+}
+
+int daemon_become_owner(const char *prog, const char *dir,
+			const struct stat *st)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (geteuid() != 0 || st->st_uid == 0)
+		return 0;
+	if (setgroups(1, &st->st_gid) < 0 ||
+	    setresgid(st->st_gid, st->st_gid, st->st_gid) < 0 ||
+	    setresuid(st->st_uid, st->st_uid, st->st_uid) < 0 ||
+	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+	    ru != st->st_uid || eu != st->st_uid || su != st->st_uid ||
+	    rg != st->st_gid || eg != st->st_gid || sg != st->st_gid) {
+		fprintf(stderr, "%s: cannot become uid %ld, the owner of %s: "
+			"%s\n", prog, (long)st->st_uid, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -15,12 +15,19 @@
 #include "config.h"
 #include "limits_rfc.h"
 
-/* Table rows every daemon has: the run user and where logs go. */
+/* metrics_listen of every daemon (DAEMON_PARAMS). */
+extern char *daemon_metrics_listen;
+
+/* Table rows every daemon has: the run user, where logs go, and the
+ * metrics endpoint. */
 #define DAEMON_PARAMS(user, syslog)                                         \
 	{"user", CFG_STR, "sluice", &(user), 0, 0,                          \
 	 "unprivileged user to run as when started as root"},              \
 	{"syslog", CFG_BOOL, "no", &(syslog), 0, 0,                         \
-	 "log to syslog (facility mail) instead of stderr"}
+	 "log to syslog (facility mail) instead of stderr"},                \
+	{"metrics_listen", CFG_STR, "", &daemon_metrics_listen, 0, 0,       \
+	 "loopback address and port serving GET /metrics in Prometheus "    \
+	 "text format (empty: off)"}
 
 /* What limits one client's hold on a listener (every SMTP/LMTP
  * listener; see smtp_server.h and conn.h). */
@@ -104,6 +111,42 @@ void daemon_start_check(int argc, char **argv, const char *prog,
 			const struct cfg_param *table, daemon_check_fn check,
 			struct daemon_opts *o);
 
+struct evloop;
+
+/* The listening socket of metrics_listen, bound on the first call (the
+ * privilege drop makes that call), or -1 when metrics_listen is empty.
+ * Exits through log_fatal() when it is not a loopback address or cannot
+ * be bound. */
+int daemon_metrics_fd(void);
+
+/* Serve the metrics page from loop (or, loop NULL, from a thread of its
+ * own) when metrics_listen is set. Exits through log_fatal() on failure. */
+void daemon_metrics_start(struct evloop *loop);
+
+/* 1 when hostport is a numeric loopback address (127.0.0.0/8, ::1). */
+int daemon_loopback(const char *hostport);
+
+/* The keys every daemon can change on a reload (with DAEMON_PARAMS and
+ * SMTP_LIMIT_PARAMS, TLS_KEY_PARAMS): the log destination, a listener's
+ * limits (new sessions), the TLS certificate and key. */
+#define DAEMON_LIVE_KEYS                                                    \
+	"syslog", "max_message_size", "max_recipients", "max_sessions",     \
+	"max_client_sessions", "timeout", "min_data_rate",                  \
+	"session_deadline", "tls_cert", "tls_key"
+
+/* On SIGHUP (and the control socket's "reload"): read the -c file again
+ * (config_reload(): on a bad file the old configuration stays and the
+ * error is logged; only the keys in live, NULL-terminated, change, the
+ * others are logged as needing a restart), switch syslog when it
+ * changed, then apply(arg) puts the new values to work. Exits through
+ * log_fatal() when the signal cannot be watched. */
+void daemon_on_reload(struct evloop *loop, const char *const *live,
+		      void (*apply)(void *arg), void *arg);
+
+/* What daemon_on_reload() does on SIGHUP; 0, or -1 when the file was
+ * bad (logged). */
+int daemon_reload(void);
+
 /* When *hostname is empty, replace it with the host's name (malloc'ed). */
 void daemon_default_hostname(char **hostname);
 
@@ -135,5 +178,13 @@ void daemon_state_dir(const char *dir, const char *user);
  * verify that root cannot be regained. Not root: do nothing. Exits through
  * log_fatal() on failure. */
 void daemon_drop_privileges(const char *user);
+
+/* A tool run as root becomes the owner of dir (stat in st; a daemon's
+ * user), so the files it makes stay the daemon's; verified. Not root, or
+ * dir owned by root: nothing. 0, or -1 with a message naming prog on
+ * stderr. */
+struct stat;
+int daemon_become_owner(const char *prog, const char *dir,
+			const struct stat *st);
 
 #endif

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "dkim.h"
+#include "limits_rfc.h"
 #include "sbuf.h"
 #include "tls.h"
 
@@ -156,12 +157,21 @@ static int canon_body_simple(const char *p, const char *end, struct sbuf *out)
 	return 0;
 }
 
-/* Parse one signature field and check its body hash. */
-static void prepare_one(struct dkim_sig *s, const char *body,
-			const char *end, time_t now)
+/* The signature of an ARC-Seal (relaxed headers, nothing else). */
+static void take_b(struct dkim_sig *s, const struct dkim_tag *b)
+{
+	if (unbase64(b, s->b, sizeof(s->b), &s->blen) < 0 || s->blen == 0)
+		set(s, DKIM_PERMERROR, "bad b=");
+	else
+		s->need_key = 1;
+}
+
+void dkim_sig_prepare(struct dkim_sig *s, const char *body, const char *end,
+		      time_t now)
 {
 	struct dkim_tag t[DKIM_MAX_TAGS];
-	const struct dkim_tag *v, *a, *c, *d, *sel, *h, *bh, *b, *i, *l, *x;
+	const struct dkim_tag *v, *a, *c, *d, *sel, *h, *bh, *b, *i, *l, *x,
+			      *cvt;
 	const char *colon = memchr(s->hdr, ':', s->hdr_len);
 	unsigned char want[32], got[32];
 	size_t n, k;
@@ -186,7 +196,18 @@ static void prepare_one(struct dkim_sig *s, const char *body,
 	i = dkim_tag_get(t, nt, "i");
 	l = dkim_tag_get(t, nt, "l");
 	x = dkim_tag_get(t, nt, "x");
-	if (!value_is(v, "1") || !a || !d || !sel || !h || !bh || !b) {
+	cvt = dkim_tag_get(t, nt, "cv");
+	if (s->kind == DKIM_KIND_SEAL) {
+		/* RFC 8617 4.1.3: no h=, the seal signs headers only */
+		if (h || !cvt || cvt->vlen >= sizeof(s->cv)) {
+			set(s, DKIM_PERMERROR, "bad ARC-Seal tags");
+			return;
+		}
+		memcpy(s->cv, cvt->v, cvt->vlen);
+		s->cv[cvt->vlen] = '\0';
+	}
+	if ((s->kind == DKIM_KIND_SIG && !value_is(v, "1")) || !a || !d ||
+	    !sel || (s->kind != DKIM_KIND_SEAL && (!h || !bh)) || !b) {
 		set(s, DKIM_PERMERROR, "missing or bad required tag");
 		return;
 	}
@@ -199,7 +220,8 @@ static void prepare_one(struct dkim_sig *s, const char *body,
 		return;
 	}
 	if (d->vlen == 0 || d->vlen >= sizeof(s->d) || sel->vlen == 0 ||
-	    sel->vlen >= sizeof(s->s) || squeeze(h, s->h, sizeof(s->h)) < 0) {
+	    sel->vlen >= sizeof(s->s) ||
+	    (h && squeeze(h, s->h, sizeof(s->h)) < 0)) {
 		set(s, DKIM_PERMERROR, "bad d=, s= or h=");
 		return;
 	}
@@ -210,7 +232,22 @@ static void prepare_one(struct dkim_sig *s, const char *body,
 	for (k = 0; s->d[k]; k++)
 		s->d[k] = (char)tolower((unsigned char)s->d[k]);
 	snprintf(s->i_domain, sizeof(s->i_domain), "%s", s->d);
-	if (i) {
+	if (s->kind != DKIM_KIND_SIG) {
+		/* RFC 8617 4.2.1: i= is the instance, 1..50 */
+		for (k = 0; i && k < i->vlen && k < 3 &&
+		     isdigit((unsigned char)i->v[k]); k++)
+			s->instance = s->instance * 10 + (i->v[k] - '0');
+		if (!i || k != i->vlen || s->instance < 1 ||
+		    s->instance > LIM_ARC_INSTANCE_MAX) {
+			set(s, DKIM_PERMERROR, "bad ARC i=");
+			return;
+		}
+		if (s->kind == DKIM_KIND_SEAL) {
+			s->simple_hdr = 0;	/* 5.1.1: relaxed */
+			take_b(s, b);
+			return;
+		}
+	} else if (i) {
 		const char *at = memchr(i->v, '@', i->vlen);
 		size_t il = at ? (size_t)(i->v + i->vlen - at - 1) : 0;
 
@@ -229,8 +266,8 @@ static void prepare_one(struct dkim_sig *s, const char *body,
 			return;
 		}
 	}
-	/* 3.5: h= must name From */
-	for (k = 0, n = 0; s->h[k]; k++)
+	/* 3.5: h= must name From (not asked of an AMS) */
+	for (k = 0, n = s->kind != DKIM_KIND_SIG; s->h[k]; k++)
 		if ((k == 0 || s->h[k - 1] == ':') &&
 		    strncasecmp(s->h + k, "from", 4) == 0 &&
 		    (s->h[k + 4] == ':' || s->h[k + 4] == '\0'))
@@ -317,7 +354,7 @@ static void prepare_one(struct dkim_sig *s, const char *body,
 	s->need_key = 1;
 }
 
-static int field_is(const char *p, size_t len, const char *name, size_t nl)
+int dkim_field_is(const char *p, size_t len, const char *name, size_t nl)
 {
 	size_t k = nl;
 
@@ -328,8 +365,7 @@ static int field_is(const char *p, size_t len, const char *name, size_t nl)
 	return k < len && p[k] == ':';
 }
 
-/* Length of the header field at p (with continuation lines). */
-static size_t field_len(const char *p, const char *end)
+size_t dkim_field_len(const char *p, const char *end)
 {
 	const char *q = p, *nl;
 
@@ -350,12 +386,13 @@ size_t dkim_verify_prepare(const char *msg, size_t hlen, size_t len,
 	while (p < end && n < max) {
 		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 			break;
-		fl = field_len(p, end);
-		if (field_is(p, fl, "DKIM-Signature", 14)) {
+		fl = dkim_field_len(p, end);
+		if (dkim_field_is(p, fl, "DKIM-Signature", 14)) {
 			memset(&sigs[n], 0, sizeof(sigs[n]));
 			sigs[n].hdr = p;
 			sigs[n].hdr_len = fl;
-			prepare_one(&sigs[n], msg + hlen, msg + len, now);
+			dkim_sig_prepare(&sigs[n], msg + hlen, msg + len,
+					 now);
 			n++;
 		}
 		p += fl;
@@ -378,39 +415,12 @@ static int add_field(const struct dkim_sig *sig, const char *p, size_t len,
 	return dkim_canon_header_relaxed(p, len, out);
 }
 
-/* The header hash data (RFC 6376 3.7, 5.4.2). 0 or -1. */
-static int header_data(const struct dkim_sig *sig, const char *msg,
-		       size_t hlen, struct sbuf *out)
+int dkim_sig_self(const struct dkim_sig *sig, struct sbuf *out)
 {
-	const char *fp[DKIM_MAX_FIELDS], *p = msg, *end = msg + hlen;
-	size_t fln[DKIM_MAX_FIELDS], nf = 0, k, nl;
-	char used[DKIM_MAX_FIELDS] = {0};
-	const char *h = sig->h, *e, *bpos;
+	const char *p, *bpos;
 	struct sbuf self;
 	int rc;
 
-	while (p < end && nf < DKIM_MAX_FIELDS) {
-		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-			break;
-		fp[nf] = p;
-		fln[nf] = field_len(p, end);
-		p += fln[nf++];
-	}
-	while (*h) {
-		e = strchr(h, ':');
-		nl = e ? (size_t)(e - h) : strlen(h);
-		for (k = nf; k-- > 0;)
-			if (!used[k] && field_is(fp[k], fln[k], h, nl)) {
-				used[k] = 1;
-				if (add_field(sig, fp[k], fln[k], out) < 0)
-					return -1;
-				break;
-			}
-		h += nl;
-		if (*h == ':')
-			h++;
-	}
-	/* the signature field, b= value removed, no final CRLF */
 	sbuf_init(&self, sig->hdr_len + 4);
 	bpos = NULL;
 	for (p = (const char *)memchr(sig->hdr, ':', sig->hdr_len) + 1;
@@ -454,14 +464,59 @@ static int header_data(const struct dkim_sig *sig, const char *msg,
 	return rc;
 }
 
+/* The header hash data (RFC 6376 3.7, 5.4.2). 0 or -1. */
+static int header_data(const struct dkim_sig *sig, const char *msg,
+		       size_t hlen, struct sbuf *out)
+{
+	const char *fp[DKIM_MAX_FIELDS], *p = msg, *end = msg + hlen;
+	size_t fln[DKIM_MAX_FIELDS], nf = 0, k, nl;
+	char used[DKIM_MAX_FIELDS] = {0};
+	const char *h = sig->h, *e;
+
+	while (p < end && nf < DKIM_MAX_FIELDS) {
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			break;
+		fp[nf] = p;
+		fln[nf] = dkim_field_len(p, end);
+		p += fln[nf++];
+	}
+	while (*h) {
+		e = strchr(h, ':');
+		nl = e ? (size_t)(e - h) : strlen(h);
+		for (k = nf; k-- > 0;)
+			if (!used[k] && dkim_field_is(fp[k], fln[k], h, nl)) {
+				used[k] = 1;
+				if (add_field(sig, fp[k], fln[k], out) < 0)
+					return -1;
+				break;
+			}
+		h += nl;
+		if (*h == ':')
+			h++;
+	}
+	return dkim_sig_self(sig, out);
+}
+
 void dkim_verify_key(struct dkim_sig *sig, const char *msg, size_t hlen,
 		     const char *txt, size_t tlen)
+{
+	struct sbuf data;
+
+	sbuf_init(&data, hlen + 4096);
+	if (header_data(sig, msg, hlen, &data) < 0)
+		set(sig, DKIM_PERMERROR, "cannot build the header hash");
+	else
+		dkim_verify_data(sig, txt, tlen, data.data, data.len);
+	sbuf_free(&data);
+}
+
+void dkim_verify_data(struct dkim_sig *sig, const char *txt, size_t tlen,
+		      const char *data, size_t dlen)
 {
 	struct dkim_tag t[DKIM_MAX_TAGS];
 	const struct dkim_tag *v, *k, *p, *hh, *fl;
 	unsigned char key[1100], hash[32];
 	size_t klen = 0;
-	struct sbuf data;
 	int nt, rc;
 
 	if (txt == NULL) {
@@ -498,21 +553,14 @@ void dkim_verify_key(struct dkim_sig *sig, const char *msg, size_t hlen,
 		set(sig, DKIM_PERMERROR, "bad p=");
 		return;
 	}
-	sbuf_init(&data, hlen + 4096);
-	if (header_data(sig, msg, hlen, &data) < 0) {
-		sbuf_free(&data);
-		set(sig, DKIM_PERMERROR, "cannot build the header hash");
-		return;
-	}
 	if (sig->ed) {	/* RFC 8463 3: Ed25519 over the SHA-256 */
-		tls_sha256(data.data, data.len, hash);
+		tls_sha256(data, dlen, hash);
 		rc = tls_pubkey_verify(TLS_KEY_ED25519, key, klen, hash,
 				       sizeof(hash), sig->b, sig->blen);
 	} else {
-		rc = tls_pubkey_verify(TLS_KEY_RSA, key, klen, data.data,
-				       data.len, sig->b, sig->blen);
+		rc = tls_pubkey_verify(TLS_KEY_RSA, key, klen, data, dlen,
+				       sig->b, sig->blen);
 	}
-	sbuf_free(&data);
 	if (rc == -2)
 		set(sig, DKIM_PERMERROR, "unusable key");
 	else if (rc < 0)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "sbuf.h"
+
 #define DKIM_MAX_SIGS 8		/* signatures verified per message */
 #define DKIM_MAX_TAGS 32	/* tags of one tag-list */
 
@@ -44,6 +46,11 @@ int dkim_tags_parse(const char *p, size_t len, struct dkim_tag *tags,
 const struct dkim_tag *dkim_tag_get(const struct dkim_tag *tags, int n,
 				    const char *name);
 
+/* What a dkim_sig holds: a DKIM-Signature, or one of ARC's signatures
+ * (RFC 8617 4.1.2 ARC-Message-Signature: no v=, i= is the instance;
+ * 4.1.3 ARC-Seal: no h= nor bh=, cv=, relaxed header canonicalization). */
+enum dkim_kind { DKIM_KIND_SIG, DKIM_KIND_AMS, DKIM_KIND_SEAL };
+
 struct dkim_sig {
 	enum dkim_result result;	/* final unless need_key */
 	int need_key;		/* look up s._domainkey.d, then
@@ -54,6 +61,9 @@ struct dkim_sig {
 	int ed;			/* ed25519-sha256, else rsa-sha256 */
 	int simple_hdr, simple_body;
 	int partial;		/* l= shorter than the body */
+	enum dkim_kind kind;
+	int instance;		/* ARC i= (1..50), else 0 */
+	char cv[8];		/* ARC-Seal cv= ("none", "pass", "fail") */
 	const char *hdr;	/* the DKIM-Signature field in the message */
 	size_t hdr_len;
 	char h[1024];		/* h=, white space removed */
@@ -68,6 +78,17 @@ struct dkim_sig {
 size_t dkim_verify_prepare(const char *msg, size_t hlen, size_t len,
 			   time_t now, struct dkim_sig *sigs, size_t max);
 
+/* Whether the header field p[0..len) is called name[0..nl). */
+int dkim_field_is(const char *p, size_t len, const char *name, size_t nl);
+/* Length of the header field at p (with continuation lines), < end. */
+size_t dkim_field_len(const char *p, const char *end);
+
+/* Parse the signature field sig->hdr (hdr_len, kind set by the caller,
+ * the rest zeroed) and check its body hash against body[0..end): sets
+ * result and why, or need_key. */
+void dkim_sig_prepare(struct dkim_sig *sig, const char *body, const char *end,
+		      time_t now);
+
 /* The DNS name of sig's key ("s._domainkey.d") into out. 0 or -1. */
 int dkim_key_name(const struct dkim_sig *sig, char *out, size_t outlen);
 
@@ -75,5 +96,14 @@ int dkim_key_name(const struct dkim_sig *sig, char *out, size_t outlen);
  * exists, a permerror). Sets result and clears need_key. */
 void dkim_verify_key(struct dkim_sig *sig, const char *msg, size_t hlen,
 		     const char *txt, size_t tlen);
+
+/* Finish sig as dkim_verify_key() does, over the header hash data
+ * data[0..dlen) its caller built (ARC-Seal: arc_verify.c). */
+void dkim_verify_data(struct dkim_sig *sig, const char *txt, size_t tlen,
+		      const char *data, size_t dlen);
+
+/* Append sig's own field with the b= value emptied, canonicalized,
+ * without its final CRLF (RFC 6376 3.7; RFC 8617 5.1.1). 0 or -1. */
+int dkim_sig_self(const struct dkim_sig *sig, struct sbuf *out);
 
 #endif

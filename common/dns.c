@@ -50,6 +50,7 @@ struct dns {
 	struct ev_timer *timer;
 	struct ev_timer *done_timer;
 	struct dns_req *done, *done_tail;
+	int closing;		/* in dns_free(): no new queries reach c-ares */
 };
 
 static void rearm(struct dns *d);
@@ -155,7 +156,7 @@ static void finish(struct dns_req *r)
 	else
 		d->done = r;
 	d->done_tail = r;
-	if (d->done_timer == NULL)
+	if (d->done_timer == NULL && !d->closing)
 		d->done_timer = evloop_timer(d->loop, 0, deliver, d);
 }
 
@@ -263,6 +264,25 @@ static void addr_done(void *arg, int status, int timeouts,
 	finish(r);
 }
 
+/* A lookup asked for while dns_free() runs (an owner's callback moving
+ * on to its next lookup): c-ares must not see it (ares_destroy() asserts
+ * that no query appears while it answers the old ones); it fails as a
+ * temporary error, answered by dns_free()'s last deliver(). 1 when
+ * taken. */
+static int closing_fail(struct dns *d, struct dns_req *r)
+{
+	if (!d->closing)
+		return 0;
+	if (r->rr_cb)
+		r->rr->status = DNS_TEMPFAIL;
+	else if (r->is_mx)
+		r->mx.status = DNS_TEMPFAIL;
+	else
+		r->addr.status = DNS_TEMPFAIL;
+	finish(r);
+	return 1;
+}
+
 static struct dns_req *req_new(struct dns *d, void *arg)
 {
 	struct dns_req *r = calloc(1, sizeof(*r));
@@ -281,6 +301,8 @@ void dns_mx(struct dns *d, const char *domain,
 
 	r->is_mx = 1;
 	r->mx_cb = cb;
+	if (closing_fail(d, r))
+		return;
 	ares_query(d->ch, domain, 1 /* IN */, 15 /* MX */, mx_done, r);
 	rearm(d);
 }
@@ -296,6 +318,8 @@ void dns_addr(struct dns *d, const char *host,
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_flags = ARES_AI_NOSORT;
 	r->addr_cb = cb;
+	if (closing_fail(d, r))
+		return;
 	ares_getaddrinfo(d->ch, host, NULL, &hints, addr_done, r);
 	rearm(d);
 }
@@ -453,6 +477,8 @@ void dns_query(struct dns *d, const char *name, enum dns_type type,
 		log_fatal("out of memory");
 	r->rr->type = (int)type;
 	r->rr_cb = cb;
+	if (closing_fail(d, r))
+		return;
 	ares_query(d->ch, name, 1 /* IN */, (int)type, rr_done, r);
 	rearm(d);
 }
@@ -500,7 +526,9 @@ void dns_free(struct dns *d)
 	if (d == NULL)
 		return;
 	/* lookups in flight are answered (as temporary failures) so their
-	 * owners can let go of what they hold */
+	 * owners can let go of what they hold; lookups their callbacks ask
+	 * for meanwhile fail the same way (closing_fail) */
+	d->closing = 1;
 	ares_destroy(d->ch);
 	if (d->timer)
 		evloop_timer_cancel(d->loop, d->timer);

@@ -19,6 +19,7 @@
 #include "dsn.h"
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "route.h"
 #include "smtp_reply.h"
@@ -49,6 +50,51 @@ static struct hopdata *hd_of(struct hop *h)
 }
 
 /* ---- finishing ---- */
+
+/* Count a recipient's result per next hop and status. */
+static void count_result(const char *relay, const char *status)
+{
+	char hop[200], st[40], labels[260];
+
+	metrics_label(hop, sizeof(hop), "hop", relay);
+	metrics_label(st, sizeof(st), "status", status);
+	snprintf(labels, sizeof(labels), "%s,%s", hop, st);
+	metrics_add(metrics_counter("sluice_recipients_total", labels,
+				    "recipients handed on, per next hop and "
+				    "status (sent, deferred, bounced)"), 1);
+}
+
+/* Count a message leaving the delivery attempt: out (every recipient
+ * done), deferred (some still pending), bounced (a failure DSN). */
+static void count_message(const struct qmsg *m, size_t pending,
+			  size_t failed, time_t now)
+{
+	static struct metric *out, *deferred, *bounced, *age;
+
+	if (out == NULL) {
+		out = metrics_counter("sluice_messages_out_total", NULL,
+				      "messages every recipient of which "
+				      "was handed on or failed");
+		deferred = metrics_counter("sluice_messages_deferred_total",
+					   NULL, "delivery attempts that left "
+					   "recipients queued");
+		bounced = metrics_counter("sluice_messages_bounced_total",
+					  NULL, "messages with recipients "
+					  "that failed (returned to the "
+					  "sender)");
+		age = metrics_histogram("sluice_queue_residence_seconds",
+					NULL, "arrival to leaving the queue",
+					metrics_seconds, metrics_seconds_n);
+	}
+	if (failed > 0)
+		metrics_add(bounced, 1);
+	if (pending > 0) {
+		metrics_add(deferred, 1);
+		return;
+	}
+	metrics_add(out, 1);
+	metrics_observe(age, (double)(now - m->env.arrival));
+}
 
 static long long backoff(const struct forwarder *f, int attempts)
 {
@@ -177,6 +223,7 @@ static void msg_finish(struct fmsg *fm)
 	for (i = 0, pending = 0; i < m->env.nrcpt; i++)
 		if (m->env.rcpts[i].state == RCPT_PENDING)
 			pending++;
+	count_message(m, pending, fm->nfailed, now);
 	if (queue_done(f->q, m) < 0)
 		log_error("%s: cannot record delivery state", id);
 	else if (pending == 0)
@@ -237,6 +284,7 @@ void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 	log_info("%s: to=<%s>, relay=%s, delay=%ld, status=%s (%s)", m->id,
 		 rc->addr, relay, (long)(fwd_now() - m->env.arrival), status,
 		 safe);
+	count_result(relay, status);
 }
 
 /* Every recipient of the job gets the same result. */
@@ -726,6 +774,8 @@ static void wake(void *arg)
 	forward_kick(f);
 }
 
+static void swap_routes(struct forwarder *f);
+
 static void run(void *arg)
 {
 	struct forwarder *f = arg;
@@ -733,6 +783,11 @@ static void run(void *arg)
 	time_t now = fwd_now(), next, wait;
 
 	f->run_timer = NULL;
+	if (f->routes_pending) {
+		swap_routes(f);
+		if (f->routes_pending)
+			return;	/* msg_finish() kicks when the last is done */
+	}
 	while (f->active < FWD_MAX_ACTIVE &&
 	       (m = queue_take(f->q, now)) != NULL)
 		start_msg(f, m);
@@ -757,21 +812,12 @@ void forward_kick(struct forwarder *f)
 		f->run_timer = evloop_timer(f->loop, 0, run, f);
 }
 
-struct forwarder *forward_new(struct evloop *loop, struct queue *q,
-			      struct route_table *routes,
-			      const struct forward_cfg *cfg)
+/* Give every hop of the route table its per-hop data. */
+static void attach_hops(struct forwarder *f)
 {
-	struct forwarder *f = calloc(1, sizeof(*f));
-	size_t r, h, n;
+	struct route_table *routes = f->routes;
+	size_t r, h;
 
-	if (f == NULL)
-		log_fatal("out of memory");
-	f->loop = loop;
-	f->q = q;
-	f->routes = routes;
-	f->cfg = *cfg;
-	f->dns = cfg->dns;
-	fwd_policy_init(f);
 	for (r = 0; r < routes->n; r++)
 		for (h = 0; h < routes->routes[r].nhops; h++) {
 			struct hop *hop = &routes->routes[r].hops[h];
@@ -782,6 +828,24 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 			hd->hop = hop;
 			hd->route = &routes->routes[r];
 		}
+}
+
+struct forwarder *forward_new(struct evloop *loop, struct queue *q,
+			      struct route_table *routes,
+			      const struct forward_cfg *cfg)
+{
+	struct forwarder *f = calloc(1, sizeof(*f));
+	size_t n;
+
+	if (f == NULL)
+		log_fatal("out of memory");
+	f->loop = loop;
+	f->q = q;
+	f->routes = routes;
+	f->cfg = *cfg;
+	f->dns = cfg->dns;
+	fwd_policy_init(f);
+	attach_hops(f);
 	if (f->cfg.smtp_port <= 0)
 		f->cfg.smtp_port = 25;
 	if (f->cfg.concurrency < 1)
@@ -842,16 +906,54 @@ static void hop_close_all(struct hop *hop)
 	hop->priv = NULL;
 }
 
-void forward_free(struct forwarder *f)
+/* The hops of the stage's table, closed. */
+static void close_hops(struct forwarder *f)
 {
-	struct dyn_hop *d;
 	size_t r, h;
 
-	if (f == NULL)
-		return;
 	for (r = 0; r < f->routes->n; r++)
 		for (h = 0; h < f->routes->routes[r].nhops; h++)
 			hop_close_all(&f->routes->routes[r].hops[h]);
+}
+
+/* The new routes of forward_set_routes(), once nothing is in delivery. */
+static void swap_routes(struct forwarder *f)
+{
+	size_t n;
+
+	if (!f->routes_pending || f->active > 0)
+		return;
+	close_hops(f);
+	route_table_free(f->routes);
+	*f->routes = f->next_routes;
+	memset(&f->next_routes, 0, sizeof(f->next_routes));
+	f->routes_pending = 0;
+	fwd_policy_apply(f);
+	attach_hops(f);
+	n = wake_route(f, NULL);
+	log_info("next hops reloaded; %zu message(s) due now", n);
+	forward_kick(f);
+}
+
+void forward_set_routes(struct forwarder *f, struct route_table *next)
+{
+	if (f->routes_pending)
+		route_table_free(&f->next_routes);
+	f->next_routes = *next;
+	memset(next, 0, sizeof(*next));
+	f->routes_pending = 1;
+	forward_kick(f);
+}
+
+void forward_free(struct forwarder *f)
+{
+	struct dyn_hop *d;
+
+	if (f == NULL)
+		return;
+	close_hops(f);
+	if (f->routes_pending)
+		route_table_free(&f->next_routes);
 	while ((d = f->dyn) != NULL) {
 		f->dyn = d->next;
 		hop_close_all(&d->hop);

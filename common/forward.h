@@ -73,6 +73,13 @@ int forward_tls_check(struct route_table *routes,
 /* Something may be ready (new mail was synced, an operator flushed). */
 void forward_kick(struct forwarder *f);
 
+/* Reload: deliver by the routes of *next from now on (taken over, *next
+ * emptied). Messages in delivery finish on the old hops first; new ones
+ * wait for that, then the old hops are closed, the stage's route table
+ * given to forward_new() gets the new routes and every message that
+ * waited for a down hop is due. */
+void forward_set_routes(struct forwarder *f, struct route_table *next);
+
 /* Close idle connections and stop taking new messages. */
 void forward_free(struct forwarder *f);
 

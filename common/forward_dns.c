@@ -460,3 +460,27 @@ void fwd_policy_init(struct forwarder *f)
 			 &key, err, sizeof(err)) < 0)
 		log_fatal("%s: %s", key, err);
 }
+
+void fwd_policy_apply(struct forwarder *f)
+{
+	const char *key;
+	char err[512];
+	struct fwd_policy *map;
+	size_t n, i, h;
+
+	if (policy_setup(f->routes, &f->cfg, &map, &n, 1, &key, err,
+			 sizeof(err)) == 0) {
+		free(f->policy);
+		f->policy = map;
+		f->npolicy = n;
+		return;
+	}
+	free(map);
+	/* e.g. verify without a name for a new address hop: such a hop
+	 * must not get mail whose certificate nobody checks */
+	log_error("%s: %s: the new next hops get no mail", key, err);
+	for (i = 0; i < f->routes->n; i++)
+		for (h = 0; h < f->routes->routes[i].nhops; h++)
+			f->routes->routes[i].hops[h].down_until =
+				(time_t)1 << 40;
+}

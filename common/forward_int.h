@@ -113,6 +113,8 @@ struct forwarder {
 					       * ::ffff:a.b.c.d) */
 	struct fwd_policy *policy; /* tls_policy_map */
 	size_t npolicy;
+	struct route_table next_routes; /* forward_set_routes(), waiting */
+	int routes_pending;	/* for the messages in delivery to end */
 };
 
 /* Send a job to the best hop it has not tried yet. */
@@ -135,5 +137,8 @@ void fwd_resolve(struct job *j);
 /* Parse cfg.tls_policy_map into f->policy and give the static hops their
  * policy and name; exits through log_fatal() on errors. */
 void fwd_policy_init(struct forwarder *f);
+/* The same for a route table swapped in by a reload, the map parsed
+ * again; on an error (logged) the table's hops stay down. */
+void fwd_policy_apply(struct forwarder *f);
 
 #endif

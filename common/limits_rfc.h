@@ -35,6 +35,8 @@
 #define LIM_HEADER_SIZE_DEFAULT (1024LL * 1024)
 /* Received headers before we call it a loop (RFC 5321 6.3). */
 #define LIM_HOPS 50
+/* RFC 8617 4.2.1: ARC instances 1..50; a longer chain fails. */
+#define LIM_ARC_INSTANCE_MAX 50
 /* Errors per session before we hang up. */
 #define LIM_SESSION_ERRORS 20
 /* 4.5.3.2: timeouts in seconds. */
@@ -91,6 +93,17 @@
 #define LIM_IMAP_ID_PAIRS 30
 #define LIM_IMAP_ID_FIELD 30
 #define LIM_IMAP_ID_VALUE 1024
+/* RFC 7162 3.2.5: expunged UIDs a folder remembers with their
+ * mod-sequence for QRESYNC's VANISHED (EARLIER); past this the oldest
+ * half is forgotten and older resyncs get every missing known UID. */
+#define LIM_IMAP_VANISHED 20000
+/* RFC 5256 SORT and THREAD: bytes of a sort key (base subject,
+ * addr-mailbox, message identifier) kept per message, references kept
+ * per message (the last ones), and messages one SORT or THREAD takes
+ * (more is NO [LIMIT]): memory stays near 1 KB per message. */
+#define LIM_IMAP_SORT_KEY 256
+#define LIM_IMAP_THREAD_REFS 16
+#define LIM_IMAP_SORT_MSGS 100000
 
 /* A limit above as a string, for the defaults of config tables. */
 #define LIM_STR_(x) #x

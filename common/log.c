@@ -26,6 +26,11 @@ void log_open(const char *ident, int use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+const char *log_name(void)
+{
+	return log_ident;
+}
+
 static void log_vline(int prio, const char *tag, const char *fmt, va_list ap)
 {
 	char msg[2048];

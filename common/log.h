@@ -14,6 +14,8 @@
 /* Start logging as ident (e.g. "mx"); use_syslog selects syslog(3)
  * (facility mail) instead of stderr. */
 void log_open(const char *ident, int use_syslog);
+/* The ident given to log_open(). */
+const char *log_name(void);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,4 +43,30 @@ int netmatch_list(char *const *list, const char *addr)
 		if (netmatch(*list, addr))
 			return 1;
 	return 0;
+}
+
+void netmatch_prefix(const char *addr, int v4bits, int v6bits, char *out,
+		     size_t outlen)
+{
+	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0,
+						   0, 0, 0xff, 0xff};
+	char net[INET6_ADDRSTRLEN];
+	unsigned char a[16];
+	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET, bits, i;
+
+	if (inet_pton(fam, addr, a) != 1 || (fam == AF_INET6 &&
+	    memcmp(a, v4mapped, sizeof(v4mapped)) == 0)) {
+		snprintf(out, outlen, "%s", addr);
+		return;
+	}
+	bits = fam == AF_INET6 ? v6bits : v4bits;
+	for (i = 0; i < (fam == AF_INET6 ? 16 : 4); i++)
+		if (i * 8 >= bits)
+			a[i] = 0;
+		else if (i * 8 + 8 > bits)
+			a[i] &= (unsigned char)(0xff << (8 - (bits - i * 8)));
+	if (inet_ntop(fam, a, net, sizeof(net)) == NULL)
+		snprintf(out, outlen, "%s", addr);
+	else
+		snprintf(out, outlen, "%s/%d", net, bits);
 }

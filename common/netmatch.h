@@ -15,4 +15,12 @@ int netmatch(const char *pattern, const char *addr);
 /* Does addr match an entry of the NULL-terminated list (may be NULL)? */
 int netmatch_list(char *const *list, const char *addr);
 
+#include <stddef.h>
+
+/* The network of addr as text ("192.0.2.0/24", "2001:db8::/64"): the
+ * first v4bits of an IPv4 address, v6bits of an IPv6 one (not
+ * IPv4-mapped); anything else is copied as it is. */
+void netmatch_prefix(const char *addr, int v4bits, int v6bits, char *out,
+		     size_t outlen);
+
 #endif

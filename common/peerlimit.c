@@ -8,8 +8,8 @@
  *	words, but are still bounded (longer text is cut).
  */
 #include "peerlimit.h"
+#include "netmatch.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,11 @@ struct peerlimit {
 	size_t max;
 	struct pl_entry *bucket[PL_BUCKETS];
 };
+
+void peerlimit_set_max(struct peerlimit *pl, long long max)
+{
+	pl->max = max > 0 ? (size_t)max : 0;
+}
 
 struct peerlimit *peerlimit_new(long long max)
 {
@@ -59,20 +64,7 @@ void peerlimit_free(struct peerlimit **plp)
  * /64 prefix, anything else as it is. */
 static void make_key(const char *addr, char key[PL_KEY])
 {
-	static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0,
-						   0, 0, 0xff, 0xff};
-	char net[INET6_ADDRSTRLEN];
-	unsigned char a[16];
-
-	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, a) == 1 &&
-	    memcmp(a, v4mapped, sizeof(v4mapped)) != 0) {
-		memset(a + 8, 0, 8);
-		if (inet_ntop(AF_INET6, a, net, sizeof(net)) != NULL) {
-			snprintf(key, PL_KEY, "%s/64", net);
-			return;
-		}
-	}
-	snprintf(key, PL_KEY, "%s", addr);
+	netmatch_prefix(addr, 32, 64, key, PL_KEY);
 }
 
 static struct pl_entry **find(const struct peerlimit *pl, const char *key)

@@ -21,6 +21,8 @@ struct peerlimit;
  * NULL on ENOMEM. */
 struct peerlimit *peerlimit_new(long long max);
 void peerlimit_free(struct peerlimit **pl);
+/* Reload: a new maximum for sessions that enter from now on. */
+void peerlimit_set_max(struct peerlimit *pl, long long max);
 
 /* A session from addr wants in: 0 (counted: call peerlimit_leave()
  * with the same addr when it ends), or -1 when addr already has max

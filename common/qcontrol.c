@@ -17,8 +17,10 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "daemon.h"
 #include "evloop.h"
 #include "log.h"
+#include "playdead.h"
 #include "queue.h"
 
 struct qctl {
@@ -43,6 +45,27 @@ static void ctl_close(void *arg, enum conn_event ev)
 	free(cc);
 }
 
+/* The commands of the daemon rather than its queue: 1 when cmd was one
+ * (answered in out), else 0. */
+static int daemon_command(struct qctl *ctl, const char *cmd,
+			  struct sbuf *out)
+{
+	char ans[256];
+
+	if (strcmp(cmd, "reload") == 0) {
+		sbuf_puts(out, daemon_reload() == 0 ? "reloaded\n" :
+			  "error: configuration not reloaded (see the log)\n");
+		return 1;
+	}
+	if (strncmp(cmd, "play-dead", 9) == 0 &&
+	    (cmd[9] == ' ' || cmd[9] == '\0')) {
+		playdead_command(ctl->loop, cmd + 9, ans, sizeof(ans));
+		sbuf_puts(out, ans);
+		return 1;
+	}
+	return 0;
+}
+
 static void ctl_read(void *arg)
 {
 	struct qctl_conn *cc = arg;
@@ -62,10 +85,17 @@ static void ctl_read(void *arg)
 		nl[-1] = '\0';
 	cc->answered = 1;
 	sbuf_init(&out, 64u * 1024 * 1024);
-	if (queue_control(cc->ctl->q, cc->c->in.data, &out) < 0 &&
-	    out.len == 0)
+	if (daemon_command(cc->ctl, cc->c->in.data, &out)) {
+		/* answered */
+	} else if (cc->ctl->q == NULL) {
+		sbuf_puts(&out, "error: no queue here: reload and play-dead "
+			  "only\n");
+	} else if (queue_control(cc->ctl->q, cc->c->in.data, &out) < 0 &&
+		   out.len == 0) {
 		sbuf_puts(&out, "error: command failed\n");
-	if (queue_dirty(cc->ctl->q) && queue_sync(cc->ctl->q) < 0) {
+	}
+	if (cc->ctl->q && queue_dirty(cc->ctl->q) &&
+	    queue_sync(cc->ctl->q) < 0) {
 		sbuf_reset(&out);
 		sbuf_puts(&out, "error: cannot sync the queue\n");
 	}

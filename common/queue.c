@@ -166,12 +166,15 @@ static int append(struct queue *q, int type, const void *p1, size_t n1,
 	iov[3].iov_len = n3;
 	w = writev(s->fd, iov, 4);
 	if (w != (ssize_t)(QREC_HDR + total)) {
-		log_error("queue %s: write: %s", q->dir,
-			  w < 0 ? strerror(errno) : "short write");
+		/* a short write is a full disk; callers map errno to a reply */
+		int e = w < 0 ? errno : ENOSPC;
+
+		log_error("queue %s: write: %s", q->dir, strerror(e));
 		/* take the partial record back so the journal stays whole */
 		if (ftruncate(s->fd, s->size) < 0)
 			log_error("queue %s: truncate: %s", q->dir,
 				  strerror(errno));
+		errno = e;
 		return -1;
 	}
 	if (body_off)

@@ -64,7 +64,8 @@ void queue_close(struct queue *q);
 
 /* Append a new message (envelope deep-copied; arrival set to now if 0).
  * Not durable until queue_sync(). Returns the entry (owned by the queue,
- * idle, next_try now) or NULL on write error. */
+ * idle, next_try now) or NULL on write error, with errno (ENOSPC or
+ * EDQUOT when the disk is full). */
 struct qmsg *queue_add(struct queue *q, const struct envelope *e,
 		       const char *body, size_t len);
 

@@ -3,18 +3,19 @@
  *	sluice-queue - list and edit a Sluice queue
  * SYNOPSIS
  *	sluice-queue -d queue_dir list | flush | show ID | hold ID |
- *	    release ID | delete ID
+ *	    release ID | delete ID | reload |
+ *	    play-dead refuse|hang|421|slow|none SECONDS [DELAY_MS]
  * DESCRIPTION
  *	When the daemon owning the queue runs, the command goes to it over
  *	queue_dir/control; otherwise the tool opens the queue itself (the
- *	queue lock keeps the two from meeting). list and show open it read-
- *	only: they create, truncate and unlink nothing. Started as root, the
- *	tool first becomes the owner of queue_dir, so whatever it writes
- *	stays readable by the daemon. Exit 0 on success, 1 when the command
- *	failed, 2 on usage errors.
+ *	queue lock keeps the two from meeting); reload and play-dead need
+ *	the daemon (see playdead.h). list and show open it read-only: they
+ *	create, truncate and unlink nothing. Started as root, the tool first
+ *	becomes the owner of queue_dir, so whatever it writes stays readable
+ *	by the daemon. Exit 0 on success, 1 when the command failed, 2 on
+ *	usage errors.
  */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,15 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "queue.h"
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: sluice-queue -d queue_dir list | flush | "
-		"show ID | hold ID | release ID | delete ID\n");
+		"show ID | hold ID | release ID | delete ID | reload |\n"
+		"    play-dead refuse|hang|421|slow|none SECONDS [DELAY_MS]\n");
 	exit(2);
 }
 
@@ -69,29 +72,6 @@ static int online(const char *dir, const char *cmd)
 	return failed;
 }
 
-/* As root, become the owner of dir (a daemon's user): files made now
- * must stay the daemon's. 0, or -1 with a message printed. */
-static int become_owner(const char *dir, const struct stat *st)
-{
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-
-	if (geteuid() != 0 || st->st_uid == 0)
-		return 0;
-	if (setgroups(1, &st->st_gid) < 0 ||
-	    setresgid(st->st_gid, st->st_gid, st->st_gid) < 0 ||
-	    setresuid(st->st_uid, st->st_uid, st->st_uid) < 0 ||
-	    getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
-	    ru != st->st_uid || eu != st->st_uid || su != st->st_uid ||
-	    rg != st->st_gid || eg != st->st_gid || sg != st->st_gid) {
-		fprintf(stderr, "sluice-queue: cannot become uid %ld, the "
-			"owner of %s: %s\n", (long)st->st_uid, dir,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -99,7 +79,8 @@ int main(int argc, char **argv)
 	struct queue *q;
 	struct sbuf out;
 	struct stat st;
-	int c, rc, ro;
+	size_t len = 0;
+	int c, rc, ro, i;
 
 	while ((c = getopt(argc, argv, "d:")) != -1) {
 		if (c == 'd')
@@ -107,21 +88,32 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (dir == NULL || optind >= argc || argc - optind > 2)
+	if (dir == NULL || optind >= argc || argc - optind > 4)
 		usage();
-	snprintf(cmd, sizeof(cmd), "%s%s%s", argv[optind],
-		 argc - optind == 2 ? " " : "",
-		 argc - optind == 2 ? argv[optind + 1] : "");
+	cmd[0] = '\0';
+	for (i = optind; i < argc && len < sizeof(cmd); i++) {
+		rc = snprintf(cmd + len, sizeof(cmd) - len, "%s%s",
+			      i > optind ? " " : "", argv[i]);
+		len += rc > 0 ? (size_t)rc : 0;
+	}
+	if (len >= sizeof(cmd))
+		usage();
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "sluice-queue: %s: %s\n", dir,
 			errno ? strerror(errno) : "not a directory");
 		return 1;
 	}
-	if (become_owner(dir, &st) < 0)
+	if (daemon_become_owner("sluice-queue", dir, &st) < 0)
 		return 1;
 	rc = online(dir, cmd);
 	if (rc >= 0)
 		return rc;
+	if (strcmp(argv[optind], "reload") == 0 ||
+	    strcmp(argv[optind], "play-dead") == 0) {
+		fprintf(stderr, "sluice-queue: no daemon listens on %s/%s\n",
+			dir, QUEUE_CONTROL_SOCK);
+		return 1;
+	}
 	log_open("sluice-queue", 0);
 	ro = strcmp(argv[optind], "list") == 0 ||
 	     strcmp(argv[optind], "show") == 0;

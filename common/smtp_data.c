@@ -74,7 +74,7 @@ static void data_line(struct smtp_data *d, const char *p, size_t n,
 		d->bad = 1;
 	if (memchr(p, '\r', crlf ? n - 2 : n) != NULL)
 		d->bad = 1;
-	if (d->bol && p[0] == '.') {
+	if (d->bol && p[0] == '.' && !d->raw) {
 		p++;
 		n--;
 	}
@@ -85,8 +85,11 @@ static void data_line(struct smtp_data *d, const char *p, size_t n,
 	d->mid = !complete;
 }
 
-size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
-		      int *done)
+/* Lines of wire input; a tail with no LF is kept back (for the end
+ * marker and a CR whose LF is on its way) unless last says no more
+ * input follows. Only DATA (not raw) has an end marker. */
+static size_t feed_lines(struct smtp_data *d, const char *in, size_t len,
+			 int last, int *done)
 {
 	const char *p = in, *end = in + len, *lf;
 	size_t n;
@@ -96,16 +99,19 @@ size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		lf = memchr(p, '\n', (size_t)(end - p));
 		if (lf == NULL) {
 			n = (size_t)(end - p);
-			if (n < SMTP_DATA_TAIL)
-				break;
-			if (p[n - 1] == '\r')
-				n--;
+			if (!last) {
+				if (n < SMTP_DATA_TAIL)
+					break;
+				if (p[n - 1] == '\r')
+					n--;
+			}
 			data_line(d, p, n, 0);
 			p += n;
 			continue;
 		}
 		n = (size_t)(lf - p) + 1;
-		if (d->bol && n == 3 && p[0] == '.' && p[1] == '\r') {
+		if (!d->raw && d->bol && n == 3 && p[0] == '.' &&
+		    p[1] == '\r') {
 			p += n;
 			if (d->in_header)
 				d->header_len = d->total;
@@ -116,4 +122,23 @@ size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		p += n;
 	}
 	return (size_t)(p - in);
+}
+
+size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+		      int *done)
+{
+	return feed_lines(d, in, len, 0, done);
+}
+
+size_t smtp_data_feed_raw(struct smtp_data *d, const char *in, size_t len,
+			  int last)
+{
+	size_t used;
+	int done;
+
+	d->raw = 1;
+	used = feed_lines(d, in, len, last, &done);
+	if (last && d->in_header)
+		d->header_len = d->total;
+	return used;
 }

@@ -27,6 +27,7 @@ struct smtp_data {
 	int toobig;		/* over max_size */
 	int hdrbig;		/* header section over max_header */
 	int in_header;		/* still in the header section */
+	int raw;		/* BDAT: no dot-stuffing, no end marker */
 	int bol;		/* after a CRLF: "." is stuffing or the end */
 	int mid;		/* inside a line part of which was kept */
 	size_t total;		/* bytes of message seen (also past the limit) */
@@ -43,5 +44,12 @@ void smtp_data_begin(struct smtp_data *d, struct sbuf *msg, size_t max_size,
  * when <CRLF>.<CRLF> was used: the message is then complete. */
 size_t smtp_data_feed(struct smtp_data *d, const char *p, size_t len,
 		      int *done);
+
+/* BDAT (RFC 3030 2): chunk bytes, taken as they are (no dot-stuffing,
+ * no end marker) into the same message, header-section and bare CR/LF
+ * logic as DATA. Returns how many were used, like smtp_data_feed();
+ * with last set (the end of the last chunk) all of them. */
+size_t smtp_data_feed_raw(struct smtp_data *d, const char *p, size_t len,
+			  int last);
 
 #endif

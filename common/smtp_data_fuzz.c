@@ -4,7 +4,8 @@
  * DESCRIPTION
  *	The first byte picks where the input is split; fed whole and fed
  *	in two reads, then an end of data, the parser must end at the same
- *	byte with the same message, header length and verdicts. Built with the parser's source and a short read tail
+ *	byte with the same message, header length and verdicts; fed raw
+ *	(BDAT) in two chunks, the message must be the input itself. Built with the parser's source and a short read tail
  *	(SMTP_DATA_TAIL) so that short inputs take the long-line paths.
  *	Build and run with `make fuzz`.
  */
@@ -45,6 +46,29 @@ static void feed(const char *p, size_t len, size_t cut, struct sbuf *msg,
 	sbuf_free(&pend);
 }
 
+/* BDAT: fed raw in two chunks (the kept-back tail carried over), the
+ * message is the input, byte for byte, whatever the cut. */
+static void feed_raw(const char *p, size_t len, size_t cut)
+{
+	struct sbuf msg, pend;
+	struct smtp_data d;
+
+	sbuf_init(&msg, 1 << 20);
+	sbuf_init(&pend, 1 << 20);
+	smtp_data_begin(&d, &msg, 1 << 20, 0);
+	if (sbuf_append(&pend, p, cut) < 0)
+		abort();
+	sbuf_consume(&pend, smtp_data_feed_raw(&d, pend.data, pend.len, 0));
+	if (sbuf_append(&pend, p + cut, len - cut) < 0)
+		abort();
+	if (smtp_data_feed_raw(&d, pend.data, pend.len, 1) != pend.len ||
+	    msg.len != len || (len && memcmp(msg.data, p, len) != 0) ||
+	    d.header_len > len)
+		abort();
+	sbuf_free(&msg);
+	sbuf_free(&pend);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sbuf m1, m2;
@@ -64,5 +88,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	sbuf_free(&m1);
 	sbuf_free(&m2);
+	feed_raw((const char *)data + 1, size - 1, cut);
 	return 0;
 }

@@ -177,6 +177,52 @@ static void check_case(const struct data_case *t)
 	free(in);
 }
 
+/* BDAT: chunks taken as they are, split anywhere, kept back tails fed
+ * again with the next chunk, all used at the last one. */
+struct raw_case {
+	const char *name;
+	const char *in;
+	int bad, received;
+	size_t header_len;
+};
+
+static const struct raw_case raws[] = {
+	{"dots are text", "Received: a\r\n\r\n.\r\n..x\r\n.\r\nend\r\n", 0,
+	 1, 13},
+	{"one byte", "x", 0, 0, 1},
+	{"no final CRLF", "A: b\r\n\r\nbody", 0, 0, 6},
+	{"bare LF", "A: b\n\r\nbody\r\n", 1, 0, 0},
+	{"bare CR at the end", "A: b\r\n\r\nbody\r", 1, 0, 6},
+	{"Received in body", "A: b\r\n\r\nReceived: x\r\n", 0, 0, 6},
+};
+
+static void check_raw(const struct raw_case *t)
+{
+	size_t len = strlen(t->in), cut, used;
+	struct sbuf msg, pend;
+	struct smtp_data d;
+	int ok = 1;
+
+	sbuf_init(&msg, 1 << 20);
+	sbuf_init(&pend, 1 << 20);
+	for (cut = 0; cut <= len; cut++) {
+		smtp_data_begin(&d, &msg, 0, 0);
+		sbuf_append(&pend, t->in, cut);
+		sbuf_consume(&pend, smtp_data_feed_raw(&d, pend.data,
+						       pend.len, 0));
+		sbuf_append(&pend, t->in + cut, len - cut);
+		used = smtp_data_feed_raw(&d, pend.data, pend.len, 1);
+		ok &= used == pend.len && msg.len == len &&
+		      memcmp(msg.data, t->in, len) == 0 && d.bad == t->bad &&
+		      d.received_count == t->received &&
+		      (t->bad || d.header_len == t->header_len);
+		sbuf_reset(&pend);
+	}
+	CHECK(ok, t->name);
+	sbuf_free(&msg);
+	sbuf_free(&pend);
+}
+
 int main(void)
 {
 	struct sbuf msg;
@@ -187,6 +233,8 @@ int main(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		check_case(&cases[i]);
+	for (i = 0; i < sizeof(raws) / sizeof(raws[0]); i++)
+		check_raw(&raws[i]);
 	/* max_size: counted, not kept */
 	sbuf_init(&msg, 1 << 20);
 	smtp_data_begin(&d, &msg, 10, 0);

@@ -54,6 +54,28 @@ int smtp_parse_cmd(const char *line, struct smtp_cmd *c)
 	return 0;
 }
 
+int smtp_parse_bdat(const char *arg, long long *size, int *last)
+{
+	long long v = 0;
+	int n = 0;
+
+	for (; *arg >= '0' && *arg <= '9'; arg++) {
+		if (++n > 18)
+			return -1;
+		v = v * 10 + (*arg - '0');
+	}
+	if (n == 0)
+		return -1;
+	*size = v;
+	*last = 0;
+	if (*arg == '\0')
+		return 0;
+	if (strcasecmp(arg, " LAST") != 0)
+		return -1;
+	*last = 1;
+	return 0;
+}
+
 int xtext_valid(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -89,6 +89,12 @@ int smtp_parse_mail_params(const char *rest, unsigned allowed,
 int smtp_parse_rcpt_params(const char *rest, unsigned allowed,
 			   struct rcpt_params *p, struct parse_err *e);
 
+/* RFC 3030 2: bdat-cmd = "BDAT" SP chunk-size [ SP end-marker ],
+ * chunk-size = 1*DIGIT, end-marker = "LAST" (any case). arg is what
+ * follows the verb. Returns 0 with *size and *last set, or -1 for a
+ * malformed argument or a size of more than 18 digits. */
+int smtp_parse_bdat(const char *arg, long long *size, int *last);
+
 /* RFC 3461 4: xtext = *( xchar / hexchar ); non-zero if s is valid. */
 int xtext_valid(const char *s);
 

@@ -3,8 +3,8 @@
  *	smtp_parse_fuzz - libFuzzer target for the command-line parsers
  * DESCRIPTION
  *	Everything a client sends as a command goes through these: the
- *	verb, the path (with every option combination) and the ESMTP
- *	parameters. Build and run with `make fuzz`.
+ *	verb, the path (with every option combination), the ESMTP
+ *	parameters and BDAT's chunk size. Build and run with `make fuzz`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct parse_err e;
 	const char *rest, *err;
 	unsigned opts;
+	long long bsize;
+	int blast;
 
 	if (line == NULL)
 		return 0;
@@ -47,6 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	xtext_decode(line, out, sizeof(out));
 	xtext_encode(line, out, sizeof(out));
 	addr_domain_valid(line);
+	/* BDAT's size: never negative, at most 18 digits */
+	if (smtp_parse_bdat(line, &bsize, &blast) == 0 &&
+	    (bsize < 0 || bsize > 999999999999999999LL || (blast & ~1)))
+		abort();
 	free(line);
 	return 0;
 }

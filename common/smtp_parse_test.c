@@ -94,8 +94,29 @@ static const struct param_case params[] = {
 	{"rcpt unknown", 0, "SIZE=1", ALL, 555},
 };
 
+static const struct bdat_case {
+	const char *in;
+	int rc;
+	long long size;
+	int last;
+} bdats[] = {
+	{"0", 0, 0, 0},
+	{"1 LAST", 0, 1, 1},
+	{"52428800 last", 0, 52428800, 1},
+	{"999999999999999999", 0, 999999999999999999LL, 0},
+	{"1000000000000000000", -1, 0, 0},
+	{"", -1, 0, 0},
+	{"-1", -1, 0, 0},
+	{"12x", -1, 0, 0},
+	{"12  LAST", -1, 0, 0},
+	{"12 LASTX", -1, 0, 0},
+	{"12 ", -1, 0, 0},
+};
+
 int main(void)
 {
+	long long bsize;
+	int blast;
 	struct smtp_cmd c;
 	struct mail_params mp;
 	struct rcpt_params rp;
@@ -121,6 +142,12 @@ int main(void)
 			rc = smtp_parse_rcpt_params(t->in, t->allowed, &rp, &e);
 		CHECK(t->code == 0 ? rc == 0 : (rc < 0 && e.code == t->code),
 		      t->name);
+	}
+	for (i = 0; i < sizeof(bdats) / sizeof(bdats[0]); i++) {
+		rc = smtp_parse_bdat(bdats[i].in, &bsize, &blast);
+		CHECK(rc == bdats[i].rc, bdats[i].in);
+		CHECK(rc < 0 || (bsize == bdats[i].size &&
+				 blast == bdats[i].last), bdats[i].in);
 	}
 	rc = smtp_parse_mail_params("SIZE=42 BODY=8BITMIME RET=FULL ENVID=x",
 				    ALL, &mp, &e);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,8 +25,10 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "netmatch.h"
 #include "peerlimit.h"
+#include "playdead.h"
 #include "smtp_parse.h"
 #include "smtp_server_int.h"
 #include "tls.h"
@@ -47,8 +50,10 @@ int smtp_reply_set(struct smtp_reply *r, int code, const char *ecode,
  * every other state a command line must be complete within timeout. */
 static void set_state(struct srv_session *ss, enum srv_state st)
 {
-	if ((st == ST_DATA) != (ss->state == ST_DATA))
-		conn_set_min_rate(ss->c, st == ST_DATA ?
+	int data = st == ST_DATA || st == ST_BDAT;
+
+	if (data != (ss->state == ST_DATA || ss->state == ST_BDAT))
+		conn_set_min_rate(ss->c, data ?
 				  ss->pub.srv->cfg.sess.min_data_rate : 0);
 	ss->state = st;
 }
@@ -86,6 +91,7 @@ void srv_reset_txn(struct srv_session *ss)
 	ss->pub.header_len = 0;
 	ss->pub.received_count = 0;
 	ss->have_mail = 0;
+	srv_bdat_reset(ss);
 	if (ss->state > ST_READY)
 		set_state(ss, ST_READY);
 }
@@ -98,7 +104,7 @@ static void uncount(struct srv_session *ss)
 	ss->counted = 0;
 }
 
-static void session_free(struct srv_session *ss)
+void srv_session_free(struct srv_session *ss)
 {
 	struct smtp_server *srv = ss->pub.srv;
 
@@ -113,9 +119,12 @@ static void session_free(struct srv_session *ss)
 	srv->nsessions--;
 	uncount(ss);
 	srv_auth_reset(ss);
+	srv_dead_free(ss);
+	srv_greet_free(ss);
 	conn_free(ss->c);
 	envelope_free(&ss->pub.env);
 	sbuf_free(&ss->pub.msg);
+	srv_bdat_reset(ss);
 	free(ss->pub.helo);
 	free(ss);
 }
@@ -133,12 +142,16 @@ static void on_close(void *arg, enum conn_event ev)
 	else
 		log_info("%s: disconnect from [%s]", ss->pub.id,
 			 ss->pub.client_addr);
-	session_free(ss);
+	srv_session_free(ss);
 }
 
 /* Answer 421 for the idle timeout or the session deadline and close. */
 static void time_up(struct srv_session *ss, int deadline)
 {
+	if (deadline)
+		METRICS_COUNT(METRIC_SESSION_LIMIT("deadline"));
+	else
+		METRICS_COUNT(METRIC_SESSION_LIMIT("timeout"));
 	log_info("%s: %s from [%s]%s", ss->pub.id, deadline ?
 		 "session deadline" : "timeout", ss->pub.client_addr,
 		 ss->state == ST_DATA ? " in DATA" : "");
@@ -205,9 +218,13 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 			  : cmd->verb == SMTP_EHLO ? "EHLO" : "LHLO");
 		return;
 	}
+	/* PIPELINING is offered in the EHLO reply: a client sending more
+	 * before it saw the reply does not wait for replies at all */
+	if (ss->more_input && srv_violation(ss, SMTP_V_PIPELINING) < 0)
+		return;
 	if (srv->hooks.on_helo && srv->hooks.on_helo(&ss->pub, cmd->arg,
 						     &r) < 0) {
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	srv_reset_txn(ss);
@@ -224,6 +241,8 @@ static void do_helo(struct srv_session *ss, const struct smtp_cmd *cmd)
 		    "250-SMTPUTF8\r\n", srv->cfg.hostname, srv->cfg.max_size);
 	if (srv->cfg.dsn)
 		conn_printf(ss->c, "250-DSN\r\n");
+	if (!srv->cfg.no_chunking)
+		conn_printf(ss->c, "250-CHUNKING\r\n");
 	if (srv->cfg.tls && !ss->pub.tls)
 		conn_printf(ss->c, "250-STARTTLS\r\n");
 	if ((mechs = srv_auth_mechs(ss)) != NULL && *mechs)
@@ -353,7 +372,7 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	if (rc < 0) {
 		ss->pub.path = NULL;
 		srv_reset_txn(ss);
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	ss->pub.path = NULL;
@@ -408,7 +427,7 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (rc < 0) {
 		ss->pub.path = NULL;
-		reply_struct(ss, &r);
+		srv_hook_reply(ss, &r);
 		return;
 	}
 	ss->pub.path = NULL;
@@ -436,6 +455,10 @@ static void do_data(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (cmd->arg[0] != '\0') {
 		srv_reply(ss, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (ss->bdat_txn) { /* RFC 3030 2: no DATA after BDAT */
+		srv_reply(ss, 503, "5.5.1", "Error: DATA after BDAT");
 		return;
 	}
 	srv_data_begin(ss);
@@ -472,6 +495,20 @@ static void do_starttls(struct srv_session *ss, const struct smtp_cmd *cmd)
 		log_warn("%s: cannot start TLS", ss->pub.id);
 		srv_hangup(ss);
 	}
+}
+
+/* An HTTP request or a header line sent to the SMTP port: a proxy
+ * abused to send mail, or a client that skipped DATA. */
+static int non_smtp(const char *line)
+{
+	static const char *const verbs[] = {"CONNECT", "GET", "POST", "PUT",
+					    "HEAD", "OPTIONS", NULL};
+	size_t n = strcspn(line, " "), i;
+
+	for (i = 0; verbs[i]; i++)
+		if (n == strlen(verbs[i]) && strncasecmp(line, verbs[i], n) == 0)
+			return 1;
+	return n > 1 && line[n - 1] == ':';
 }
 
 static void do_command(struct srv_session *ss, char *line)
@@ -517,7 +554,7 @@ static void do_command(struct srv_session *ss, char *line)
 		break;
 	case SMTP_HELP:
 		srv_reply(ss, 214, "2.0.0", "Commands: %s MAIL RCPT DATA "
-			  "RSET NOOP QUIT VRFY HELP%s%s",
+			  "BDAT RSET NOOP QUIT VRFY HELP%s%s",
 			  ss->pub.srv->cfg.lmtp ? "LHLO" : "HELO EHLO",
 			  ss->pub.srv->cfg.tls ? " STARTTLS" : "",
 			  ss->pub.srv->cfg.auth ? " AUTH" : "");
@@ -528,11 +565,15 @@ static void do_command(struct srv_session *ss, char *line)
 	case SMTP_AUTH:
 		srv_auth_cmd(ss, &cmd);
 		break;
-	case SMTP_EXPN:
 	case SMTP_BDAT:
+		srv_bdat_cmd(ss, &cmd);
+		break;
+	case SMTP_EXPN:
 		srv_reply(ss, 502, "5.5.1", "Error: command not implemented");
 		break;
 	default:
+		if (non_smtp(line) && srv_violation(ss, SMTP_V_NON_SMTP) < 0)
+			break;
 		srv_reply(ss, 500, "5.5.2", "Error: command not recognized");
 		break;
 	}
@@ -555,7 +596,8 @@ static void read_commands(struct srv_session *ss)
 	char *lf;
 	size_t len, lim;
 
-	while (ss->state != ST_DATA && ss->state != ST_WAIT &&
+	while (ss->state != ST_DATA && ss->state != ST_BDAT &&
+	       ss->state != ST_WAIT && ss->delay_timer == NULL &&
 	       ss->state != ST_QUIT && ss->auth_delay == NULL &&
 	       ss->auth_job == NULL && !ss->hook_wait && in->len > 0) {
 		/* RFC 4954 4: responses may be longer than commands */
@@ -587,12 +629,18 @@ static void read_commands(struct srv_session *ss)
 		} else if (len < 2 || lf[-1] != '\r' ||
 			   memchr(in->data, '\r', len - 2) != NULL ||
 			   memchr(in->data, '\0', len) != NULL) {
+			int bare_lf = len < 2 || lf[-1] != '\r';
+
 			sbuf_consume(in, len);
 			ss->auth_wait = 0;
+			if (bare_lf &&
+			    srv_violation(ss, SMTP_V_BARE_NEWLINE) < 0)
+				break;
 			srv_reply(ss, 500, "5.5.2", "Error: bare <CR> or <LF> "
 				  "or NUL in command");
 		} else {
 			lf[-1] = '\0';
+			ss->more_input = in->len > len;
 			if (ss->auth_wait)
 				srv_auth_response(ss, in->data);
 			else
@@ -608,6 +656,7 @@ static void read_commands(struct srv_session *ss)
 		}
 		if (ss->nerrors >= LIM_SESSION_ERRORS &&
 		    ss->state != ST_QUIT) {
+			METRICS_COUNT(METRIC_SESSION_LIMIT("errors"));
 			srv_reply(ss, 421, "4.7.0", "%s Error: too many errors",
 				  ss->pub.srv->cfg.hostname);
 			srv_hangup(ss);
@@ -619,9 +668,21 @@ static void on_read(void *arg)
 {
 	struct srv_session *ss = arg;
 
+	if (srv_dead_read(ss))
+		return;
+	srv_read(ss);
+}
+
+void srv_read(struct srv_session *ss)
+{
+	if (srv_greet_pending(ss)) {
+		conn_flush(ss->c);
+		return;
+	}
 	for (;;) {
-		if (ss->state == ST_DATA) {
-			if (srv_data_read(ss) == 0)
+		if (ss->state == ST_DATA || ss->state == ST_BDAT) {
+			if ((ss->state == ST_DATA ? srv_data_read(ss) :
+			     srv_bdat_read(ss)) == 0)
 				break;
 			conn_progress(ss->c);
 			continue; /* message complete: commands may follow */
@@ -629,7 +690,8 @@ static void on_read(void *arg)
 		read_commands(ss);
 		/* a client that sent the message with DATA (not waiting for
 		 * 354, RFC 2920 3.1) has it in the buffer already */
-		if (ss->state == ST_DATA && ss->c->in.len > 0)
+		if ((ss->state == ST_DATA || ss->state == ST_BDAT) &&
+		    ss->c->in.len > 0)
 			continue;
 		break;
 	}
@@ -643,21 +705,7 @@ void smtp_session_resume(struct smtp_session *s)
 	if (!ss->hook_wait)
 		return;
 	ss->hook_wait = 0;
-	on_read(ss);
-}
-
-void srv_greet(struct srv_session *ss)
-{
-	struct smtp_server *srv = ss->pub.srv;
-	struct smtp_reply r;
-
-	if (srv->hooks.on_connect && srv->hooks.on_connect(&ss->pub, &r) < 0) {
-		reply_struct(ss, &r);
-		srv_hangup(ss);
-		return;
-	}
-	srv_reply(ss, 220, NULL, "%s %s Sluice", srv->cfg.hostname,
-		  srv->cfg.lmtp ? "LMTP" : "ESMTP");
+	srv_read(ss);
 }
 
 static const struct conn_ops srv_conn_ops = {
@@ -709,6 +757,7 @@ static void accept_one(struct smtp_server *srv, int fd)
 					ss->pub.client_addr);
 	ss->counted = peerlimit_enter(srv->peers, ss->pub.client_addr) == 0;
 	if (!ss->counted) {
+		METRICS_COUNT(METRIC_SESSION_LIMIT("per_client"));
 		log_warn("%s: too many sessions from [%s], refusing",
 			 ss->pub.id, ss->pub.client_addr);
 		srv_reply(ss, 421, "4.7.0", "%s Error: too many connections "
@@ -717,6 +766,7 @@ static void accept_one(struct smtp_server *srv, int fd)
 		return;
 	}
 	if (srv->nsessions > (size_t)srv->cfg.max_sessions) {
+		METRICS_COUNT(METRIC_SESSION_LIMIT("busy"));
 		log_warn("%s: too many sessions (%zu), refusing [%s]",
 			 ss->pub.id, srv->nsessions, ss->pub.client_addr);
 		srv_reply(ss, 421, "4.3.2", "%s Service busy, try again later",
@@ -724,6 +774,8 @@ static void accept_one(struct smtp_server *srv, int fd)
 		srv_hangup(ss);
 		return;
 	}
+	if (srv_dead_accept(ss))
+		return;
 	if (srv->cfg.implicit_tls) {
 		if (conn_starttls(ss->c, srv->cfg.tls, 1, NULL) < 0)
 			srv_hangup(ss);
@@ -751,6 +803,22 @@ static void on_accept(void *arg, uint32_t events)
 	}
 }
 
+/* Defaults for limits left at 0, caps for those over them. */
+static void normalise(struct smtp_server_cfg *c)
+{
+	if (c->max_rcpts <= 0)
+		c->max_rcpts = LIM_RCPT_DEFAULT;
+	if (c->max_size <= 0 || c->max_size > LIM_MSG_SIZE_MAX)
+		c->max_size = LIM_MSG_SIZE_DEFAULT;
+	if (c->max_sessions <= 0)
+		c->max_sessions = 100;
+	if (c->timeout <= 0)
+		c->timeout = LIM_TIMEOUT_CMD;
+	if (c->sess.session_deadline <= 0 ||
+	    c->sess.session_deadline > LIM_SESSION_DEADLINE_MAX)
+		c->sess.session_deadline = LIM_SESSION_DEADLINE;
+}
+
 struct smtp_server *smtp_server_new(struct evloop *loop,
 				    const struct smtp_server_cfg *cfg,
 				    const struct smtp_hooks *hooks, void *ctx)
@@ -764,26 +832,34 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 	srv->hooks = *hooks;
 	srv->ctx = ctx;
 	srv->listen_fd = -1;
-	if (srv->cfg.max_rcpts <= 0)
-		srv->cfg.max_rcpts = LIM_RCPT_DEFAULT;
-	if (srv->cfg.max_size <= 0 || srv->cfg.max_size > LIM_MSG_SIZE_MAX)
-		srv->cfg.max_size = LIM_MSG_SIZE_DEFAULT;
-	if (srv->cfg.max_sessions <= 0)
-		srv->cfg.max_sessions = 100;
-	if (srv->cfg.timeout <= 0)
-		srv->cfg.timeout = LIM_TIMEOUT_CMD;
-	if (srv->cfg.sess.session_deadline <= 0 ||
-	    srv->cfg.sess.session_deadline > LIM_SESSION_DEADLINE_MAX)
-		srv->cfg.sess.session_deadline = LIM_SESSION_DEADLINE;
+	normalise(&srv->cfg);
 	srv->peers = peerlimit_new(srv->cfg.sess.max_client_sessions);
 	if (srv->peers == NULL)
 		log_fatal("out of memory");
+	srv_dead_init(srv);
 	return srv;
+}
+
+void smtp_server_set_limits(struct smtp_server *srv,
+			    const struct smtp_server_cfg *cfg)
+{
+	struct smtp_server_cfg c = srv->cfg;
+
+	c.max_size = cfg->max_size;
+	c.max_header = cfg->max_header;
+	c.max_rcpts = cfg->max_rcpts;
+	c.max_sessions = cfg->max_sessions;
+	c.timeout = cfg->timeout;
+	c.sess = cfg->sess;
+	srv->cfg = c;
+	normalise(&srv->cfg);
+	peerlimit_set_max(srv->peers, srv->cfg.sess.max_client_sessions);
 }
 
 int smtp_server_listen(struct smtp_server *srv, int fd)
 {
 	srv->listen_fd = fd;
+	playdead_listener(srv->loop, fd, on_accept, srv);
 	return evloop_add(srv->loop, fd, EPOLLIN, on_accept, srv);
 }
 
@@ -792,7 +868,7 @@ void smtp_server_free(struct smtp_server *srv)
 	if (srv == NULL)
 		return;
 	while (srv->sessions)
-		session_free(srv->sessions);
+		srv_session_free(srv->sessions);
 	if (srv->listen_fd >= 0) {
 		evloop_del(srv->loop, srv->listen_fd);
 		close(srv->listen_fd);

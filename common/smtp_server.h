@@ -62,18 +62,40 @@ struct smtp_session {
 	int received_count;	/* Received: headers in the header section */
 	char *auth_user;	/* identity that passed AUTH, or NULL */
 	int trusted;		/* the peer is in cfg.trusted_peers */
+	/* milliseconds the greeting waits (cfg.greet_pause_ms; on_connect
+	 * may change it, e.g. 0 for a client known to be good) */
+	long long greet_pause_ms;
+	void *screen;		/* the stage's screening state (mx) */
+	/* set by a refusing on_mail/on_rcpt: its reply waits this long */
+	long long reply_delay_ms;
+};
+
+/* Protocol misbehaviour that screening stages may punish
+ * (on_violation); the engine itself only reports it. */
+enum smtp_violation {
+	SMTP_V_PREGREET,	/* talked before the greeting was complete */
+	SMTP_V_PIPELINING,	/* commands sent with HELO/EHLO, unasked */
+	SMTP_V_NON_SMTP,	/* an HTTP verb or a header line as command */
+	SMTP_V_BARE_NEWLINE,	/* a command line ending in a bare LF */
 };
 
 /* Hooks; all optional. A hook that refuses fills r and returns -1;
- * returning 0 accepts (with the engine's default reply). on_mail and
- * on_rcpt may also return SMTP_HOOK_LATER (an answer needs a lookup):
- * the engine holds that command, and whatever the client pipelined
- * after it, until the stage calls smtp_session_resume(); the command
- * then runs again from the start, hook included, and the hook must
- * answer 0 or -1 that time. */
+ * returning 0 accepts (with the engine's default reply). A refusal
+ * with code 421 from on_helo, on_mail or on_rcpt ends the session.
+ * on_mail and on_rcpt may also return SMTP_HOOK_LATER (an answer needs
+ * a lookup): the engine holds that command, and whatever the client
+ * pipelined after it, until the stage calls smtp_session_resume(); the
+ * command then runs again from the start, hook included, and the hook
+ * must answer 0 or -1 that time. */
 #define SMTP_HOOK_LATER 1
 struct smtp_hooks {
+	/* before the greeting; returning 1 holds it until the stage calls
+	 * smtp_session_greet() (e.g. after DNS lookups) */
 	int (*on_connect)(struct smtp_session *s, struct smtp_reply *r);
+	/* the client misbehaved (once per kind and session); refusing
+	 * sends r and ends the session */
+	int (*on_violation)(struct smtp_session *s, enum smtp_violation v,
+			    struct smtp_reply *r);
 	int (*on_helo)(struct smtp_session *s, const char *name,
 		       struct smtp_reply *r);
 	/* AUTH succeeded for user (s->auth_user is still NULL); refusing
@@ -109,6 +131,11 @@ struct smtp_server_cfg {
 	struct tls_ctx *tls;	/* STARTTLS offered when set */
 	int implicit_tls;	/* TLS from the first byte */
 	int dsn;		/* offer DSN */
+	int no_chunking;	/* do not offer CHUNKING (BDAT, RFC 3030) */
+	/* the greeting waits this long; with greet_trap a "220-" line goes
+	 * first (a multi-line banner: talking after it is early too) */
+	long long greet_pause_ms;
+	int greet_trap;
 	/* RCPT TO:<Postmaster> (RFC 5321 4.5.1) becomes postmaster@this
 	 * domain; NULL keeps the bare form */
 	const char *postmaster_domain;
@@ -127,6 +154,12 @@ struct smtp_server *smtp_server_new(struct evloop *loop,
 				    const struct smtp_server_cfg *cfg,
 				    const struct smtp_hooks *hooks, void *ctx);
 
+/* Reload: the limits of cfg (sizes, recipients, sessions, timeouts,
+ * session_limits) for new sessions and commands from now on; the rest of
+ * cfg is ignored. */
+void smtp_server_set_limits(struct smtp_server *srv,
+			    const struct smtp_server_cfg *cfg);
+
 /* Accept connections on a listening socket from daemon_listen(). */
 int smtp_server_listen(struct smtp_server *srv, int fd);
 
@@ -135,6 +168,11 @@ void smtp_server_free(struct smtp_server *srv);
 
 /* The ctx given to smtp_server_new(). */
 void *smtp_server_ctx(struct smtp_server *srv);
+
+/* Release a greeting held by on_connect returning 1: with r NULL the
+ * 220 goes (once the greet pause is over too), else r and the session
+ * ends. */
+void smtp_session_greet(struct smtp_session *s, const struct smtp_reply *r);
 
 /* Answer end-of-data (SMTP: once; LMTP: once per accepted recipient, in
  * order). Ignored for a session that was closed meanwhile: stages keep a

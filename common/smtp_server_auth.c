@@ -26,6 +26,7 @@
 #include "conn.h"
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "smtp_parse.h"
@@ -113,6 +114,7 @@ static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 			    sasl_srv_tried_user(ss->sasl) : NULL;
 
 	log_safe(user, sizeof(user), tried ? tried : "-");
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
 		 ss->pub.client_addr, ss->auth_mech, user, why);
 	if (srv->cfg.authlimit) {

@@ -34,7 +34,7 @@ static void fail_all(struct srv_session *ss, int code, const char *ecode,
 	srv_reset_txn(ss);
 }
 
-static void end_of_data(struct srv_session *ss)
+void srv_data_end(struct srv_session *ss)
 {
 	struct smtp_server *srv = ss->pub.srv;
 
@@ -71,6 +71,6 @@ int srv_data_read(struct srv_session *ss)
 	sbuf_consume(in, smtp_data_feed(&ss->d, in->data, in->len, &done));
 	if (!done)
 		return 0;
-	end_of_data(ss);
+	srv_data_end(ss);
 	return 1;
 }

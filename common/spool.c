@@ -10,6 +10,7 @@
  */
 #include "spool.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "forward.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
 #include "tracehdr.h"
 #include "workq.h"
@@ -40,6 +42,29 @@ static void unlink_sess(struct spool *sp, struct spool_sess *ss)
 {
 	unlink_from(&sp->pending, ss);
 	unlink_from(&sp->syncing, ss);
+}
+
+/* The reply when writing or syncing the queue failed with errno e: a
+ * full disk is 452 4.3.1 (RFC 3463: mail system full; RFC 5321 452
+ * "insufficient system storage"), anything else 451 4.3.0. */
+static void write_error(struct smtp_reply *r, int e)
+{
+	if (e == ENOSPC || e == EDQUOT) {
+		METRICS_COUNT(METRIC_DISK_FULL);
+		smtp_reply_set(r, 452, "4.3.1", "Error: insufficient system "
+			       "storage, try again later");
+	} else {
+		smtp_reply_set(r, 451, "4.3.0", "Error: queue file write "
+			       "error");
+	}
+}
+
+static double mono_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void spool_accept(struct spool *sp, struct smtp_session *s,
@@ -72,11 +97,12 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 	}
 	m = queue_add(sp->q, &s->env, body.data, body.len);
 	if (m == NULL) {
-		log_error("%s: cannot queue message from [%s]", s->id,
-			  s->client_addr);
+		int e = errno;
+
+		log_error("%s: cannot queue message from [%s]: %s", s->id,
+			  s->client_addr, strerror(e));
 		sbuf_free(&body);
-		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file write "
-			       "error");
+		write_error(&r, e);
 		smtp_session_reply_all(s, &r);
 		return;
 	}
@@ -107,6 +133,25 @@ void spool_closed(struct spool *sp, struct smtp_session *s)
 	s->ctx = NULL;
 }
 
+void spool_metrics(size_t n, double seconds)
+{
+	static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+	static struct metric *in, *batch, *sync;
+
+	if (in == NULL) {
+		in = metrics_counter(METRIC_MESSAGES_IN);
+		batch = metrics_histogram("sluice_commit_batch_messages", NULL,
+					  "messages per group commit", sizes,
+					  sizeof(sizes) / sizeof(sizes[0]));
+		sync = metrics_histogram("sluice_commit_sync_seconds", NULL,
+					 "time of one group commit (sync)",
+					 metrics_seconds, metrics_seconds_n);
+	}
+	metrics_add(in, n);
+	metrics_observe(batch, (double)n);
+	metrics_observe(sync, seconds);
+}
+
 static void sync_work(void *arg)
 {
 	struct spool *sp = arg;
@@ -120,22 +165,26 @@ static void sync_done(void *arg)
 	struct spool *sp = arg;
 	struct spool_sess *ss, *next;
 	struct smtp_reply r;
-	int rc, any = sp->syncing != NULL;
+	int rc, any = sp->syncing != NULL || sp->added_syncing;
+	int e = sp->job.rc;
+	size_t n = 0;
 
 	sp->busy = 0;
+	sp->added_syncing = 0;
 	rc = queue_sync_finish(sp->q, &sp->job);
 	if (rc < 0)
 		log_error("queue sync failed: mail not acknowledged");
 	for (ss = sp->syncing, sp->syncing = NULL; ss; ss = next) {
 		next = ss->next;
 		if (rc < 0)
-			smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
-				       "write error");
+			write_error(&r, e);
 		else
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
 		smtp_session_reply_all(ss->s, &r);
+		n++;
 	}
+	spool_metrics(rc < 0 ? 0 : n, mono_seconds() - sp->sync_started);
 	if (any && sp->fwd)
 		forward_kick(sp->fwd);
 	spool_commit(sp);
@@ -163,8 +212,16 @@ void spool_commit(void *arg)
 		return;
 	}
 	sp->busy = 1;
+	sp->sync_started = mono_seconds();
 	sp->syncing = sp->pending;
 	sp->pending = NULL;
+	sp->added_syncing = sp->added;
+	sp->added = 0;
+}
+
+void spool_added(struct spool *sp)
+{
+	sp->added = 1;
 }
 
 void spool_syncer_start(struct spool *sp, struct evloop *loop)

@@ -32,6 +32,8 @@ struct spool {
 	struct workq *syncer;		/* one thread for the syncs */
 	struct queue_syncjob job;	/* the running sync */
 	int busy;			/* a sync is running */
+	int added, added_syncing;	/* spool_added() since / in it */
+	double sync_started;		/* when it started (metrics) */
 };
 
 /* Start the sync thread of sp (sp->q open). Exits through log_fatal()
@@ -47,6 +49,10 @@ void spool_syncer_stop(struct spool *sp);
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
 
+/* A message of the stage's own (a notice) was queue_add()ed to sp->q:
+ * the next group commit makes it durable and wakes the forwarder. */
+void spool_added(struct spool *sp);
+
 /* An entry stage's part at end of data: remove the internal trace
  * headers (tracehdr.h) that came from outside, with a log line. */
 void spool_strip_trace(struct smtp_session *s);
@@ -54,6 +60,10 @@ void spool_strip_trace(struct smtp_session *s);
 /* The queue ID spool_accept() just gave s's message, or NULL when it
  * was not queued. Points into s's spool data (valid until on_close). */
 const char *spool_qid(const struct smtp_session *s);
+
+/* Count a group commit of n accepted messages that took seconds (the
+ * loop thread; also the store's). */
+void spool_metrics(size_t n, double seconds);
 
 /* The on_close hook's part: forget s. */
 void spool_closed(struct spool *sp, struct smtp_session *s);

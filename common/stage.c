@@ -9,9 +9,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "evloop.h"
+#include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "qcontrol.h"
 #include "queue.h"
 #include "tls.h"
@@ -20,6 +23,48 @@ static void on_stop(void *arg, int signo)
 {
 	log_info("stopping on signal %d", signo);
 	evloop_stop(arg);
+}
+
+static double queue_size(void *arg)
+{
+	return (double)queue_count(arg);
+}
+
+static void oldest_one(struct qmsg *m, void *arg)
+{
+	time_t *oldest = arg;
+
+	if (*oldest == 0 || m->env.arrival < *oldest)
+		*oldest = m->env.arrival;
+}
+
+static double queue_oldest(void *arg)
+{
+	time_t oldest = 0, now = time(NULL);
+
+	queue_foreach(arg, oldest_one, &oldest);
+	return oldest && oldest < now ? (double)(now - oldest) : 0;
+}
+
+void stage_metrics_start(struct evloop *loop, struct queue *q)
+{
+	METRICS_DECLARE(METRIC_MESSAGES_IN);
+	METRICS_DECLARE(METRIC_DISK_FULL);
+	METRICS_DECLARE(METRIC_QUEUE_CORRUPT);
+	METRICS_DECLARE(METRIC_SESSION_LIMIT("per_client"));
+	METRICS_DECLARE(METRIC_SESSION_LIMIT("busy"));
+	METRICS_DECLARE(METRIC_SESSION_LIMIT("deadline"));
+	METRICS_DECLARE(METRIC_SESSION_LIMIT("timeout"));
+	if (q) {
+		/* records the recovery at open set aside (queue_recover.c) */
+		metrics_add(metrics_counter(METRIC_QUEUE_CORRUPT),
+			    queue_damaged(q));
+		metrics_gauge("sluice_queue_messages", "messages in the queue",
+			      queue_size, q);
+		metrics_gauge("sluice_queue_oldest_seconds", "age of the "
+			      "oldest message in the queue", queue_oldest, q);
+	}
+	daemon_metrics_start(loop);
 }
 
 static void on_queue_change(void *arg)
@@ -50,6 +95,7 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 			     QUEUE_CONTROL_SOCK) >= sizeof(ctl))
 		log_fatal("queue_dir too long");
 	qcontrol_listen(loop, sp->q, ctl, on_queue_change, sp->fwd);
+	stage_metrics_start(loop, sp->q);
 	if (evloop_on_turn_end(loop, spool_commit, sp) < 0 ||
 	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
 	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)

@@ -15,6 +15,7 @@
 #include "spool.h"
 
 struct evloop;
+struct queue;
 struct route_table;
 
 struct stage_queue {
@@ -71,6 +72,11 @@ void stage_forward_cfg(struct forward_cfg *fc, const char *key,
  * into fc->tls and return it for tls_ctx_free(); NULL otherwise. Exits
  * through log_fatal() when it cannot be made. */
 struct tls_ctx *stage_forward_tls(struct forward_cfg *fc, int more);
+
+/* Serve metrics (daemon_metrics_start()) with the counters every stage
+ * shows from the start, and the queue's size and oldest age when q is
+ * set. stage_spool_start() calls it. */
+void stage_metrics_start(struct evloop *loop, struct queue *q);
 
 /* After the loop ended: stop the forwarder, sync and close the queue. */
 void stage_spool_stop(struct spool *sp);

@@ -243,3 +243,19 @@ const char *tls_error(struct tls_conn *t)
 {
 	return t->err[0] ? t->err : "TLS error";
 }
+
+int tls_server_reload(struct tls_ctx *c, const char *cert, const char *key,
+		      char *err, size_t errlen)
+{
+	struct tls_ctx *n = tls_server_ctx(cert, key, err, errlen);
+	SSL_CTX *old;
+
+	if (n == NULL)
+		return -1;
+	/* each SSL holds a reference to the SSL_CTX it was made from */
+	old = c->ctx;
+	c->ctx = n->ctx;
+	n->ctx = old;
+	tls_ctx_free(n);
+	return 0;
+}

@@ -25,6 +25,12 @@ struct tls_ctx *tls_client_ctx(int verify, const char *cafile, char *err,
 			       size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
 
+/* Reload: c (from tls_server_ctx()) serves cert and key from the next
+ * handshake on; sessions under way keep what they had. 0, or -1 with a
+ * reason in err and c unchanged. */
+int tls_server_reload(struct tls_ctx *c, const char *cert, const char *key,
+		      char *err, size_t errlen);
+
 /* Start TLS on fd as server or client (sni: server name to send and
  * verify; NULL only when the context does not verify). NULL on error. */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, int server,

@@ -10,23 +10,25 @@ set -eu
 : "${B:?}" "${SBINDIR:?}" "${MANDIR:?}" "${UNITDIR:?}" "${SYSCONFDIR:?}" \
 	"${LOCALSTATEDIR:?}"
 D=${DESTDIR:-}
-STAGES="mx msa avscan spamd outmta store"
+STAGES="mx msa avscan spamd outmta store admin"
 QUEUED="mx msa avscan spamd outmta"
 ETC=$SYSCONFDIR/sluice
 SPOOL=$LOCALSTATEDIR/spool/sluice
 LIB=$LOCALSTATEDIR/lib/sluice
 
 install -d "$D$SBINDIR" "$D$MANDIR/man8" "$D$UNITDIR" \
-	"$D$UNITDIR/sluice@store.service.d" "$D$ETC"
+	"$D$UNITDIR/sluice@store.service.d" \
+	"$D$UNITDIR/sluice@admin.service.d" "$D$ETC"
 install -d -m 0750 "$D$ETC/tls"
 for s in $STAGES; do
 	install -m 0755 "$B/sluice-$s" "$D$SBINDIR/"
 	install -m 0644 "$s/sluice-$s.8" "$D$MANDIR/man8/"
 done
-for t in sluice-queue sluice-spamtrain sluice-dkim-keygen sluicectl; do
+for t in sluice-queue sluice-quarantine sluice-spamtrain sluice-dkim-keygen sluicectl; do
 	install -m 0755 "$B/$t" "$D$SBINDIR/"
 done
-install -m 0644 common/sluice-queue.8 "$D$MANDIR/man8/"
+install -m 0644 common/sluice-queue.8 common/sluice-quarantine.8 \
+	"$D$MANDIR/man8/"
 # sluice-audit: Python, its modules beside it under lib/sluice/audit
 AUDITLIB=$SBINDIR/../lib/sluice/audit
 install -d "$D$AUDITLIB"
@@ -53,7 +55,8 @@ done
 
 # units: the paths of this PREFIX
 for u in sluice@.service sluice.target \
-	 sluice@store.service.d/reload.conf; do
+	 sluice@store.service.d/reload.conf \
+	 sluice@admin.service.d/paths.conf; do
 	sed -e "s|/usr/sbin/|$SBINDIR/|g" -e "s|/etc/sluice|$ETC|g" \
 	    -e "s|/var/spool/sluice|$SPOOL|g" -e "s|/var/lib/sluice|$LIB|g" \
 	    "etc/systemd/$u" > "$D$UNITDIR/$u"

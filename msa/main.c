@@ -29,11 +29,23 @@
 #include "sasl_async.h"
 #include "shstate.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "tls.h"
 
 static struct msa_config cfg;
 static struct msa msa;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "users_file", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
+				cfg.next_hop_mode, err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:5870", &cfg.listen, 0, 0,
@@ -197,6 +209,17 @@ int main(int argc, char **argv)
 		sc.implicit_tls = 1;
 		srv_tls = serve(&sc, fd_tls);
 	}
+	live.srv[0] = srv;
+	live.srv[1] = srv_tls;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.tls = tls;
+	live.tls_cert = &cfg.tls_cert;
+	live.tls_key = &cfg.tls_key;
+	live.fwd = msa.spool.fwd;
+	live.routes = reload_routes;
+	live.dir = &msa.dir;
+	live.dir_path = &cfg.users_file;
+	stage_reload_start(msa.loop, live_keys, &live);
 	log_info("listening on %s (STARTTLS) and %s (TLS), %zu message(s) in "
 		 "the queue, next hop %s", cfg.listen,
 		 cfg.smtps_listen[0] ? cfg.smtps_listen : "-",

@@ -29,6 +29,7 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "msa.h"
 
 /* Mailboxes of one From: field, at most. */
@@ -57,6 +58,7 @@ static int msa_mail(struct smtp_session *s, struct smtp_reply *r)
 				      s->auth_user);
 	}
 	if (!msa_rate_msg_ok(m->rate, s->auth_user, evloop_now(m->loop))) {
+		METRICS_COUNT(METRIC_RATE_LIMIT);
 		log_warn("%s: reject: MAIL from [%s]: 450 4.7.1 message rate "
 			 "limit of user %s", s->id, s->client_addr,
 			 s->auth_user);
@@ -73,6 +75,7 @@ static int msa_rcpt(struct smtp_session *s, const char *rcpt,
 
 	if (!msa_rate_rcpt_ok(m->rate, s->auth_user, s->env.nrcpt + 1,
 			      evloop_now(m->loop))) {
+		METRICS_COUNT(METRIC_RATE_LIMIT);
 		log_warn("%s: reject: RCPT from [%s]: 452 4.7.1 recipient "
 			 "rate limit of user %s", s->id, s->client_addr,
 			 s->auth_user);

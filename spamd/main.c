@@ -26,12 +26,24 @@
 #include "route.h"
 #include "spamd_stage.h"
 #include "stage.h"
+#include "stage_reload.h"
 #include "tls.h"
 #include "workq.h"
 
 static struct spamd_config cfg;
 static struct spamd sd;
 static struct route_table routes;
+static struct stage_live live;
+
+/* What a reload may change (stage_reload.h). */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, "next_hop", "domain_routes", NULL};
+
+static int reload_routes(struct route_table *t, char *err, size_t errlen)
+{
+	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
+				"ordered", err, errlen);
+}
 
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:10025", &cfg.listen, 0, 0,
@@ -78,6 +90,12 @@ static const struct cfg_param table[] = {
 	 "score from which mail is refused, 550 5.7.1 (0: off)"},
 	{"quarantine_dir", CFG_STR, "var/spamd/quarantine", &cfg.quarantine_dir,
 	 0, 0, "where quarantined messages are written, one file each"},
+	{"user_spam_quarantine", CFG_BOOL, "yes", &cfg.user_spam_quarantine,
+	 0, 0, "spam of our own users (entered by msa, authenticated) is "
+	 "quarantined whatever the scores above say, and admin_notify told"},
+	{"admin_notify", CFG_STR, "", &cfg.admin_notify, 0, 0,
+	 "who hears of user spam (empty: postmaster@ the first domain of "
+	 "domain_routes; none there: nobody, the log line only)"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
 			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
@@ -179,12 +197,14 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (milter) {
-		daemon_drop_privileges(cfg.user);
-		bayes_start();
-		rc = spamd_milter_run(&sd);
+		rc = spamd_milter_run(&sd, bayes_start);
 		core_stop();
 		return rc;
 	}
+	sd.admin = spamd_admin_default(cfg.admin_notify, cfg.domain_routes);
+	if (cfg.user_spam_quarantine && sd.admin == NULL)
+		log_warn("admin_notify: not set and no domain in "
+			 "domain_routes: user spam is held, nobody told");
 	sd.peers = config_list(cfg.trusted_peers);
 	if (sd.peers == NULL)
 		log_fatal("out of memory");
@@ -199,7 +219,6 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
-	bayes_start();
 	loop = evloop_new();
 	sd.dns = dns_new(loop, cfg.dns_servers,
 			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
@@ -210,6 +229,10 @@ int main(int argc, char **argv)
 		log_fatal("scan_threads: %s", err);
 	ctls = stage_forward_tls(&fc, 0);
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &sd.spool, "spamd");
+	/* the queue is ours (and answers sluice-queue) before the slow
+	 * part: a sluice-queue run as root in between would open it
+	 * offline and leave files the daemon cannot use */
+	bayes_start();
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;
@@ -223,6 +246,11 @@ int main(int argc, char **argv)
 	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	live.srv[0] = srv;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.fwd = sd.spool.fwd;
+	live.routes = reload_routes;
+	stage_reload_start(loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(sd.spool.q), cfg.next_hop);
 	evloop_run(loop);
@@ -235,6 +263,7 @@ int main(int argc, char **argv)
 	evloop_free(loop);
 	route_table_free(&routes);
 	config_list_free(sd.peers);
+	free(sd.admin);
 	tls_ctx_free(ctls);
 	core_stop();
 	log_info("stopped");

@@ -79,16 +79,24 @@ void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 /* 64-bit hash of a token (the Bayes key). */
 uint64_t spamd_token_hash(const char *tok, size_t n);
 
-/* The distinct token hashes of a message. */
+/* The distinct tokens of a message: their hashes and their text. */
+#define SPAMD_TOKSET_TEXT (SPAMD_MAX_TOKENS * 24)	/* bytes of text */
 struct spamd_tokset {
 	uint64_t *h;	/* open addressing, 0 = empty slot */
-	size_t cap, n;
+	uint32_t *off;	/* of slot i's text in text */
+	char *text;	/* NUL-terminated tokens */
+	size_t cap, n, textlen;
 };
 
 /* Tokenize t into set (initialised here; free with spamd_tokset_free).
  * 0 or -1 (out of memory). */
 int spamd_tokset_build(const struct spamd_text *t, struct spamd_tokset *set);
 void spamd_tokset_free(struct spamd_tokset *set);
+/* The text of the token in slot (a C string; "" for an empty slot). */
+const char *spamd_tokset_text(const struct spamd_tokset *set, size_t slot);
+/* Add one token (a feature of the message that is not a word). */
+void spamd_tokset_add(struct spamd_tokset *set, const char *tok, size_t n);
+
 
 /* --- spamd_bayes.c: token counts and the chi-square combining ---------- */
 
@@ -106,9 +114,22 @@ void bayes_unref(struct bayes_table *t);
 void bayes_counts(const struct bayes_table *t, long long *nspam,
 		  long long *nham);
 
-/* Robinson/Fisher spam probability of a token set, 0..1, or -1 when
- * either class has fewer than min_count trained messages. Pure (reads
- * the immutable table); safe from any thread. */
+/* What the classifier says of a message: its spam probability (-1 when
+ * either class has fewer than min_count trained messages) and the slots
+ * in the token set of the tokens that weighed most toward it. */
+#define BAYES_CLUES 3
+struct bayes_result {
+	double prob;
+	size_t nclues;
+	size_t slot[BAYES_CLUES];
+};
+
+/* Classify a token set: 0, or -1 when out of memory. Pure (reads the
+ * immutable table); safe from any thread. */
+int bayes_classify(const struct bayes_table *t,
+		   const struct spamd_tokset *set, long long min_count,
+		   struct bayes_result *r);
+/* Its probability only (-1 also when out of memory). */
 double bayes_prob(const struct bayes_table *t, const struct spamd_tokset *set,
 		  long long min_count);
 
@@ -174,6 +195,16 @@ struct spamd_verdict;
 void spamd_rules_run(const struct spamd_rules *r, const struct spamd_text *t,
 		     size_t body_size, struct spamd_verdict *v);
 
+/* --- spamd_literal.c: what a body rule cannot match without --------- */
+
+#define SPAMD_LIT_N 16		/* strings of a rule's set */
+#define SPAMD_LIT_LEN 32	/* bytes of one */
+
+/* Strings (lower case) of which every match of the ERE re contains one,
+ * in any case, into lits; their number, or 0 when the expression has
+ * no such set of strings of 3 bytes or more (it must always be run). */
+size_t spamd_literals(const char *re, char lits[][SPAMD_LIT_LEN + 1]);
+
 /* --- spamd_score.c: the scoring core ----------------------------------- */
 
 #define SPAMD_MAX_HITS 64
@@ -183,11 +214,16 @@ struct spamd_hit {
 	double score;
 };
 
+#define SPAMD_CLUE_MAX 40	/* bytes of a token named in X-Spam-Status */
+
 struct spamd_verdict {
 	double score;
 	double bayes;		/* probability, -1 when not used */
 	size_t nhits;
 	struct spamd_hit hits[SPAMD_MAX_HITS];
+	/* the tokens that weighed most toward the Bayes verdict, comma
+	 * separated, header-safe ("" when none) */
+	char clues[BAYES_CLUES * (SPAMD_CLUE_MAX + 1) + 1];
 };
 
 /* What scoring needs; shared read-only by every thread. */
@@ -209,6 +245,11 @@ void spamd_verdict_add(struct spamd_verdict *v, const char *name,
 void spamd_verdict_init(struct spamd_verdict *v);
 int spamd_score(const struct spamd_core *c, struct bayes_table *table,
 		const char *msg, size_t len, struct spamd_verdict *v);
+
+/* The features of t: its tokens and "rule:NAME" for every rule that
+ * hits (hits also go to v unless NULL). 0 or -1 (out of memory). */
+int spamd_features(const struct spamd_core *c, const struct spamd_text *t,
+		   struct spamd_tokset *set, struct spamd_verdict *v);
 
 /* "A,B,C" (bounded: tests past the room are left out) into out. */
 void spamd_tests(const struct spamd_verdict *v, char *out, size_t outlen);

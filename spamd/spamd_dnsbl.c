@@ -5,17 +5,15 @@
  *	The address mx saw (the envelope's client_addr claim) is reversed,
  *	octet by octet for IPv4 (RFC 5782 2.1), nibble by nibble for IPv6
  *	(2.4), and looked up as an A record under every zone at once,
- *	through dns.h in the caller's event loop. An answer in 127.0.0.0/8
- *	means listed, except 127.255.255.0/24: those are the lists' error
- *	codes (Spamhaus: 127.255.255.254 "queried through a public
- *	resolver", .255 "rate limited"), logged and not listings. Anything
+ *	through dns.h in the caller's event loop. What an answer means is
+ *	common/dnsbl.h's (shared with mx): 127.0.0.0/8 listed, except the
+ *	lists' error codes in 127.255.255.0/24, logged. Anything
  *	else, timeouts and errors included, means not listed (a blocklist
  *	that is down must not stop mail). Results are
  *	kept in a small direct-mapped cache for a few minutes. The cache has
  *	a lock: the milter's threads share it. Answers come from the
  *	network and are only compared with 127.0.0.0/8.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +23,7 @@
 
 #include "config.h"
 #include "dns.h"
+#include "dnsbl.h"
 #include "log.h"
 #include "spamd.h"
 #include "spamd_dnsbl.h"
@@ -133,56 +132,6 @@ size_t spamd_dnsbl_count(const struct spamd_dnsbl *bl)
 	return bl ? bl->nzones : 0;
 }
 
-int spamd_dnsbl_reverse(const char *addr, char *out, size_t outlen)
-{
-	unsigned char a[16];
-	size_t i, n = 0;
-	static const char hex[] = "0123456789abcdef";
-
-	if (inet_pton(AF_INET, addr, a) == 1)
-		return snprintf(out, outlen, "%u.%u.%u.%u", a[3], a[2], a[1],
-				a[0]) < (int)outlen ? 0 : -1;
-	if (inet_pton(AF_INET6, addr, a) != 1 || outlen < 64)
-		return -1;
-	/* an IPv4-mapped address is looked up as IPv4 (RFC 4291 2.5.5.2) */
-	if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
-		return snprintf(out, outlen, "%u.%u.%u.%u", a[15], a[14],
-				a[13], a[12]) < (int)outlen ? 0 : -1;
-	for (i = 16; i-- > 0;) {
-		out[n++] = hex[a[i] & 15];
-		out[n++] = '.';
-		out[n++] = hex[a[i] >> 4];
-		out[n++] = '.';
-	}
-	out[n - 1] = '\0';
-	return 0;
-}
-
-int spamd_dnsbl_skip(const char *addr)
-{
-	unsigned char a[16];
-
-	if (addr == NULL || *addr == '\0')
-		return 1;
-	if (inet_pton(AF_INET, addr, a) == 1)
-		return a[0] == 127;
-	if (inet_pton(AF_INET6, addr, a) != 1)
-		return 1;
-	if (memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) == 0)
-		return 1;
-	return memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0 &&
-	       a[12] == 127;
-}
-
-int spamd_dnsbl_answer(const char *a)
-{
-	unsigned char b[4];
-
-	if (inet_pton(AF_INET, a, b) != 1 || b[0] != 127)
-		return 0;
-	return b[1] == 255 && b[2] == 255 ? -1 : 1;
-}
-
 static size_t slot_of(const char *addr)
 {
 	return (size_t)(spamd_token_hash(addr, strlen(addr)) % CACHE_SLOTS);
@@ -213,7 +162,7 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 
 	if (res->status == DNS_OK)
 		for (i = 0; i < res->n; i++) {
-			int a = spamd_dnsbl_answer(res->addr[i]);
+			int a = dnsbl_answer(res->addr[i]);
 
 			if (a > 0)
 				lk->listed |= 1u << zr->zone;
@@ -248,8 +197,8 @@ int spamd_dnsbl_lookup(struct spamd_dnsbl *bl, struct dns *dns,
 	size_t i;
 
 	memset(now, 0, sizeof(*now));
-	if (bl == NULL || bl->nzones == 0 || spamd_dnsbl_skip(addr) ||
-	    spamd_dnsbl_reverse(addr, rev, sizeof(rev)) < 0)
+	if (bl == NULL || bl->nzones == 0 || dnsbl_skip(addr) ||
+	    dnsbl_reverse(addr, rev, sizeof(rev)) < 0)
 		return 0;
 	pthread_mutex_lock(&bl->mu);
 	c = &bl->cache[slot_of(addr)];

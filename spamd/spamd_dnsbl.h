@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "dnsbl.h"
 #include "spamd.h"
 
 struct dns;
@@ -42,16 +43,5 @@ size_t spamd_dnsbl_count(const struct spamd_dnsbl *bl);
 int spamd_dnsbl_lookup(struct spamd_dnsbl *bl, struct dns *dns,
 		       const char *addr, struct dnsbl_result *now,
 		       dnsbl_cb cb, void *arg);
-
-/* The reversed form of an IPv4 or IPv6 address for a DNSBL query
- * (RFC 5782 2.1 and 2.4), in out. 0, or -1 when addr is not one. */
-int spamd_dnsbl_reverse(const char *addr, char *out, size_t outlen);
-
-/* What an A record a of a blocklist means: 1 listed (127.0.0.0/8), -1 an
- * error code of the list (127.255.255.0/24), 0 nothing (any other). */
-int spamd_dnsbl_answer(const char *a);
-
-/* Addresses never looked up: loopback, empty, not an address. */
-int spamd_dnsbl_skip(const char *addr);
 
 #endif

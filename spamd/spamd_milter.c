@@ -12,147 +12,33 @@
  *	sender authenticated, macro {auth_authen}), then the rules and
  *	Bayes. Result: forged X-Spam-* fields are deleted and ours added;
  *	at reject_score the message is refused with 550 5.7.1, at
- *	quarantine_score put on hold by the MTA (smfi_quarantine); any
- *	error is a temporary failure. The only file that includes
- *	libmilter/mfapi.h. Faces the MTA, which faces the network.
+ *	quarantine_score put on hold by the MTA; any error is a temporary
+ *	failure. common/milter.c talks to libmilter and collects the
+ *	message; this file maps the score to its verdict. Faces the MTA,
+ *	which faces the network.
  */
-#include <arpa/inet.h>
-#include <libmilter/mfapi.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
-#include "conn.h"
-#include "daemon.h"
 #include "dns.h"
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
+#include "milter.h"
 #include "spamd_stage.h"
 #include "tracehdr.h"
 
-#define MAX_FORGED 32
-
 static struct spamd *msd;
+static void (*m_start)(void);
 static pthread_mutex_t dns_mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_long m_sessions;	/* connections with a context */
 
-struct forged {
-	char name[64];
-	int idx;		/* occurrence of that name, from 1 */
-};
-
-struct mctx {
-	char addr[64];
-	int auth;
-	struct sbuf msg;	/* header and the start of the body */
-	struct forged forged[MAX_FORGED];
-	size_t nforged;
-};
-
-static struct mctx *ctx_of(SMFICTX *ctx)
+static int m_is_forged(const char *name)
 {
-	return smfi_getpriv(ctx);
-}
-
-static void reset(struct mctx *m)
-{
-	sbuf_reset(&m->msg);
-	m->nforged = 0;
-	m->auth = 0;
-}
-
-static sfsistat m_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
-{
-	struct mctx *m;
-	char client[64];
-
-	if (daemon_session_take(&m_sessions, msd->cfg->max_sessions) < 0) {
-		conn_addr_text(sa, client, sizeof(client));
-		log_warn("milter: connect for [%s]: max_sessions (%lld) "
-			 "reached: tempfail", client, msd->cfg->max_sessions);
-		return SMFIS_TEMPFAIL;
-	}
-	m = calloc(1, sizeof(*m));
-	if (m == NULL) {
-		daemon_session_give(&m_sessions);
-		return SMFIS_TEMPFAIL;
-	}
-	sbuf_init(&m->msg, msd->core.scan_size);
-	conn_addr_text(sa, m->addr, sizeof(m->addr));
-	smfi_setpriv(ctx, m);
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat m_envfrom(SMFICTX *ctx, char **argv)
-{
-	struct mctx *m = ctx_of(ctx);
-	const char *a;
-
-	if (m == NULL)
-		return SMFIS_TEMPFAIL;
-	reset(m);
-	a = smfi_getsymval(ctx, "{auth_authen}");
-	m->auth = a != NULL && *a != '\0';
-	return SMFIS_CONTINUE;
-}
-
-/* Append what fits: the core reads scan_size bytes at most anyway. */
-static void add(struct mctx *m, const char *p, size_t n)
-{
-	size_t room = m->msg.max - m->msg.len;
-
-	sbuf_append(&m->msg, p, n < room ? n : room);
-}
-
-static sfsistat m_header(SMFICTX *ctx, char *name, char *value)
-{
-	struct mctx *m = ctx_of(ctx);
 	const char *pre = spamd_strip_prefixes()[0];
-	struct forged *f;
-	size_t i;
-	int idx = 1;
 
-	if (m == NULL)
-		return SMFIS_TEMPFAIL;
-	if (strncasecmp(name, pre, strlen(pre)) == 0 &&
-	    m->nforged < MAX_FORGED && strlen(name) < sizeof(f->name)) {
-		for (i = 0; i < m->nforged; i++)
-			if (strcasecmp(m->forged[i].name, name) == 0)
-				idx++;
-		f = &m->forged[m->nforged++];
-		snprintf(f->name, sizeof(f->name), "%s", name);
-		f->idx = idx;
-		return SMFIS_CONTINUE;	/* not ours to believe or score */
-	}
-	add(m, name, strlen(name));
-	add(m, ": ", 2);
-	add(m, value, strlen(value));
-	add(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat m_eoh(SMFICTX *ctx)
-{
-	struct mctx *m = ctx_of(ctx);
-
-	if (m == NULL)
-		return SMFIS_TEMPFAIL;
-	add(m, "\r\n", 2);
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat m_body(SMFICTX *ctx, unsigned char *p, size_t n)
-{
-	struct mctx *m = ctx_of(ctx);
-
-	if (m == NULL)
-		return SMFIS_TEMPFAIL;
-	add(m, (const char *)p, n);
-	return SMFIS_CONTINUE;
+	return strncasecmp(name, pre, strlen(pre)) == 0;
 }
 
 struct wait {
@@ -169,7 +55,7 @@ static void dnsbl_done(void *arg, const struct dnsbl_result *r)
 }
 
 /* The DNSBL lookups, in a loop of this thread's own. */
-static void dnsbl(struct mctx *m, struct spamd_verdict *v)
+static void dnsbl(struct milter_msg *m, struct spamd_verdict *v)
 {
 	struct wait w;
 	struct dns *dns;
@@ -178,7 +64,7 @@ static void dnsbl(struct mctx *m, struct spamd_verdict *v)
 
 	memset(&w, 0, sizeof(w));
 	if (m->auth || spamd_dnsbl_count(msd->dnsbl) == 0 ||
-	    spamd_dnsbl_skip(m->addr))
+	    dnsbl_skip(m->client))
 		return;
 	if ((w.loop = evloop_new()) == NULL)
 		return;
@@ -191,7 +77,7 @@ static void dnsbl(struct mctx *m, struct spamd_verdict *v)
 	if (dns == NULL) {
 		log_error("dns: %s", err);
 	} else {
-		if (spamd_dnsbl_lookup(msd->dnsbl, dns, m->addr, &w.r,
+		if (spamd_dnsbl_lookup(msd->dnsbl, dns, m->client, &w.r,
 				       dnsbl_done, &w))
 			evloop_run(w.loop);
 		pthread_mutex_lock(&dns_mu);
@@ -203,117 +89,84 @@ static void dnsbl(struct mctx *m, struct spamd_verdict *v)
 		spamd_verdict_add(v, w.r.hit[i].name, w.r.hit[i].score);
 }
 
-static sfsistat m_eom(SMFICTX *ctx)
+static void m_eom(void *arg, struct milter_msg *m, struct milter_verdict *mv)
 {
-	struct mctx *m = ctx_of(ctx);
 	struct spamd_verdict v;
 	struct bayes_table *t;
-	char err[256], score[32], status[800], tests[700];
-	const char *qid;
-	size_t i;
+	char err[256], tests[700];
+	const char *action;
 	int rc;
 
-	if (m == NULL)
-		return SMFIS_TEMPFAIL;
-	qid = smfi_getsymval(ctx, "i");
-	qid = qid ? qid : "NOQUEUE";
 	spamd_verdict_init(&v);
 	dnsbl(m, &v);
 	if (bayes_slot_refresh(&msd->bayes, err, sizeof(err)) < 0)
 		log_error("bayes_db: %s (the old counts stay)", err);
 	t = bayes_slot_get(&msd->bayes);
-	rc = spamd_score(&msd->core, t, m->msg.data ? m->msg.data : "",
-			 m->msg.len, &v);
+	rc = spamd_score(&msd->core, t, m->data.data ? m->data.data : "",
+			 m->data.len, &v);
 	bayes_unref(t);
 	if (rc < 0) {
-		log_error("%s: scoring failed: out of memory", qid);
-		return SMFIS_TEMPFAIL;
+		log_error("%s: scoring failed: out of memory", m->qid);
+		mv->action = MILTER_TEMPFAIL;
+		return;
 	}
 	spamd_tests(&v, tests, sizeof(tests));
+	if (v.score >= msd->core.required)
+		METRICS_COUNT(METRIC_SPAM);
 	if (msd->reject > 0 && v.score >= msd->reject) {
 		log_info("%s: spam score=%.1f required=%.1f tests=%s "
-			 "action=reject", qid, v.score, msd->core.required,
+			 "action=reject", m->qid, v.score, msd->core.required,
 			 tests);
-		smfi_setreply(ctx, "550", "5.7.1", "Message rejected as spam");
-		return SMFIS_REJECT;
+		mv->action = MILTER_REJECT;
+		mv->code = "550";
+		mv->ext = "5.7.1";
+		snprintf(mv->text, sizeof(mv->text), "Message rejected as spam");
+		return;
 	}
-	/* delete forged copies, last first: indexes count what is left */
-	for (i = m->nforged; i-- > 0;)
-		if (smfi_chgheader(ctx, m->forged[i].name, m->forged[i].idx,
-				   NULL) != MI_SUCCESS)
-			return SMFIS_TEMPFAIL;
-	spamd_score_value(&v, score, sizeof(score));
-	spamd_status_value(&msd->core, &v, status, sizeof(status));
-	if (smfi_addheader(ctx, TRACEHDR_SPAM_SCORE, score) != MI_SUCCESS ||
-	    smfi_addheader(ctx, TRACEHDR_SPAM_STATUS, status) != MI_SUCCESS ||
-	    (v.score >= msd->core.required &&
-	     smfi_addheader(ctx, TRACEHDR_SPAM_FLAG, "YES") != MI_SUCCESS))
-		return SMFIS_TEMPFAIL;
-	if (msd->quarantine > 0 && v.score >= msd->quarantine &&
-	    smfi_quarantine(ctx, "spam") != MI_SUCCESS)
-		return SMFIS_TEMPFAIL;
-	log_info("%s: spam score=%.1f required=%.1f tests=%s action=%s", qid,
-		 v.score, msd->core.required, tests,
-		 msd->quarantine > 0 && v.score >= msd->quarantine ?
-		 "quarantine" : v.score >= msd->core.required ? "flag" :
-		 "pass");
-	reset(m);
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat m_abort(SMFICTX *ctx)
-{
-	struct mctx *m = ctx_of(ctx);
-
-	if (m)
-		reset(m);
-	return SMFIS_CONTINUE;
-}
-
-static sfsistat m_close(SMFICTX *ctx)
-{
-	struct mctx *m = ctx_of(ctx);
-
-	if (m) {
-		sbuf_free(&m->msg);
-		free(m);
-		smfi_setpriv(ctx, NULL);
-		daemon_session_give(&m_sessions);
+	mv->add[0].name = TRACEHDR_SPAM_SCORE;
+	spamd_score_value(&v, mv->add[0].value, sizeof(mv->add[0].value));
+	mv->add[1].name = TRACEHDR_SPAM_STATUS;
+	spamd_status_value(&msd->core, &v, mv->add[1].value,
+			   sizeof(mv->add[1].value));
+	mv->nadd = 2;
+	if (v.score >= msd->core.required) {
+		mv->add[2].name = TRACEHDR_SPAM_FLAG;
+		snprintf(mv->add[2].value, sizeof(mv->add[2].value), "YES");
+		mv->nadd = 3;
 	}
-	return SMFIS_CONTINUE;
+	action = v.score >= msd->core.required ? "flag" : "pass";
+	if (msd->quarantine > 0 && v.score >= msd->quarantine) {
+		snprintf(mv->hold, sizeof(mv->hold), "spam");
+		action = "quarantine";
+	}
+	log_info("%s: spam score=%.1f required=%.1f tests=%s action=%s",
+		 m->qid, v.score, msd->core.required, tests, action);
 }
 
-static struct smfiDesc desc = {
-	.xxfi_name = "sluice-spamd",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
-	.xxfi_connect = m_connect,
-	.xxfi_envfrom = m_envfrom,
-	.xxfi_header = m_header,
-	.xxfi_eoh = m_eoh,
-	.xxfi_body = m_body,
-	.xxfi_eom = m_eom,
-	.xxfi_abort = m_abort,
-	.xxfi_close = m_close,
-};
-
-int spamd_milter_run(struct spamd *sd)
+static void m_started(void *arg)
 {
-	char conn[300];
+	m_start();
+}
+
+int spamd_milter_run(struct spamd *sd, void (*started)(void))
+{
+	struct milter_ops ops = {
+		.name = "sluice-spamd",
+		.listen = sd->cfg->milter_listen,
+		.user = sd->cfg->user,
+		.max_sessions = sd->cfg->max_sessions,
+		.mem_max = sd->core.scan_size,
+		.is_forged = m_is_forged,
+		.scan_forged = 0,
+		.started = m_started,
+		.eom = m_eom,
+	};
+	int rc;
 
 	msd = sd;
-	if (daemon_milter_spec(sd->cfg->milter_listen, conn, sizeof(conn)) < 0)
-		log_fatal("milter_listen: '%s' is not host:port",
-			  sd->cfg->milter_listen);
-	if (smfi_setconn(conn) != MI_SUCCESS ||
-	    smfi_register(desc) != MI_SUCCESS ||
-	    smfi_opensocket(1) != MI_SUCCESS)
-		log_fatal("milter: cannot listen on %s", conn);
-	log_info("milter listening on %s", sd->cfg->milter_listen);
-	if (smfi_main() != MI_SUCCESS) {
-		log_error("milter: stopped on an error");
-		return 1;
-	}
-	log_info("stopped");
-	return 0;
+	m_start = started;
+	rc = milter_run(&ops);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
 }

@@ -412,9 +412,14 @@ static void leaf(struct walker *w, const struct entity *e, const char *p,
 		spamd_html_strip(b->data, b->len, &t->body);
 		return;
 	}
+	/* spamd_put()'s work, a part at once */
 	lim = spamd_room(&t->body, b->len);
-	for (n = 0; n < b->len && lim > 0; n++)
-		spamd_put(&t->body, &lim, b->data[n]);
+	memcpy(t->body.data + t->body.len, b->data, lim);
+	for (n = 0; n < lim; n++)
+		if (t->body.data[t->body.len + n] == '\0')
+			t->body.data[t->body.len + n] = ' ';
+	t->body.len += lim;
+	t->body.data[t->body.len] = '\0';
 }
 
 int spamd_text_extract(const char *msg, size_t len, size_t scan,

@@ -30,6 +30,9 @@
 #define LINE_MAX_LEN 4096
 
 static const char builtin[] =
+	"body GTUBE /XJS\\*C4JDBQADN1\\.NSBN3\\*2IDNEN\\*GTUBE-STANDARD-ANTI-UBE-"
+	"TEST-EMAIL\\*C\\.34X/ 1000\n"
+	"describe GTUBE The Generic Test for Unsolicited Bulk Email\n"
 	"header MISSING_DATE Date !~ /./ 1.0\n"
 	"describe MISSING_DATE Missing Date: header\n"
 	"header MISSING_MID Message-ID !~ /./ 0.5\n"
@@ -114,11 +117,24 @@ struct rule {
 	int negate;		/* !~ */
 	double score;
 	regex_t re;
+	char lits[SPAMD_LIT_N][SPAMD_LIT_LEN + 1];	/* spamd_literals() */
+	size_t nlits;
+};
+
+/* A literal of a body rule, in the index by its first two bytes. */
+struct anchor {
+	const char *s;
+	size_t len, rule;
+	int next;		/* in its list, -1 at the end */
 };
 
 struct spamd_rules {
 	struct rule *r;
 	size_t n;
+	struct anchor *a;
+	size_t na;
+	int *head;		/* [65536]: first anchor by two bytes, or -1 */
+	uint64_t seen[1024];	/* bit per two bytes: head is not -1 */
 };
 
 static int name_ok(const char *s)
@@ -193,6 +209,7 @@ static int parse_re(const char *p, struct rule *r, char *err, size_t errlen)
 		return -1;
 	}
 	rc = regcomp(&r->re, re, flags);
+	r->nlits = rc == 0 ? spamd_literals(re, r->lits) : 0;
 	free(re);
 	if (rc != 0) {
 		char msg[128];
@@ -324,11 +341,43 @@ static char *read_file(const char *path, char *err, size_t errlen)
 	return sbuf_steal(&b);
 }
 
+/* Index the literals of the body rules (after the last rule is in). */
+static int index_literals(struct spamd_rules *rs)
+{
+	size_t i, j, k, n = 0;
+
+	for (i = 0; i < rs->n; i++)
+		if (rs->r[i].kind == RULE_BODY)
+			n += rs->r[i].nlits;
+	rs->a = calloc(n + 1, sizeof(*rs->a));
+	rs->head = malloc(65536 * sizeof(*rs->head));
+	if (rs->a == NULL || rs->head == NULL)
+		return -1;
+	memset(rs->head, 0xff, 65536 * sizeof(*rs->head));	/* -1 */
+	for (i = 0; i < rs->n; i++) {
+		if (rs->r[i].kind != RULE_BODY)
+			continue;
+		for (j = 0; j < rs->r[i].nlits; j++) {
+			struct anchor *a = &rs->a[rs->na];
+
+			a->s = rs->r[i].lits[j];
+			a->len = strlen(a->s);
+			a->rule = i;
+			k = (size_t)(unsigned char)a->s[0] << 8 |
+			    (unsigned char)a->s[1];
+			a->next = rs->head[k];
+			rs->head[k] = (int)rs->na++;
+			rs->seen[k >> 6] |= 1ULL << (k & 63);
+		}
+	}
+	return 0;
+}
+
 struct spamd_rules *spamd_rules_load(const char *path, char *err,
 				     size_t errlen)
 {
 	struct spamd_rules *rs = calloc(1, sizeof(*rs));
-	char *text;
+	char *text = NULL;
 
 	if (rs == NULL || (rs->r = calloc(RULES_MAX, sizeof(*rs->r))) ==
 	    NULL) {
@@ -340,15 +389,19 @@ struct spamd_rules *spamd_rules_load(const char *path, char *err,
 		spamd_rules_free(rs);
 		return NULL;
 	}
-	if (path == NULL || *path == '\0')
-		return rs;
-	if ((text = read_file(path, err, errlen)) == NULL ||
-	    parse_text(rs, path, text, err, errlen) < 0) {
+	if (path != NULL && *path != '\0' &&
+	    ((text = read_file(path, err, errlen)) == NULL ||
+	     parse_text(rs, path, text, err, errlen) < 0)) {
 		free(text);
 		spamd_rules_free(rs);
 		return NULL;
 	}
 	free(text);
+	if (index_literals(rs) < 0) {
+		snprintf(err, errlen, "out of memory");
+		spamd_rules_free(rs);
+		return NULL;
+	}
 	return rs;
 }
 
@@ -361,6 +414,8 @@ void spamd_rules_free(struct spamd_rules *rs)
 	for (i = 0; i < rs->n; i++)
 		regfree(&rs->r[i].re);
 	free(rs->r);
+	free(rs->a);
+	free(rs->head);
 	free(rs);
 }
 
@@ -399,12 +454,38 @@ static int header_match(const struct rule *r, const struct sbuf *hdr)
 	return !seen && regexec(&r->re, "", 0, NULL, 0) == 0;
 }
 
+/* Mark in cand the body rules that may match lower-case text lb (n
+ * bytes): one pass, looking up every two bytes in the literal index. */
+static void candidates(const struct spamd_rules *rs, const char *lb,
+		       size_t n, unsigned char *cand)
+{
+	const struct anchor *a;
+	size_t i, k;
+	int j;
+
+	for (i = 0; i < rs->n; i++)
+		cand[i] = rs->r[i].kind == RULE_BODY && rs->r[i].nlits == 0;
+	for (i = 0; i + 1 < n; i++) {
+		k = (size_t)(unsigned char)lb[i] << 8 |
+		    (unsigned char)lb[i + 1];
+		if (!(rs->seen[k >> 6] >> (k & 63) & 1))
+			continue;
+		for (j = rs->head[k]; j >= 0; j = a->next) {
+			a = &rs->a[j];
+			if (!cand[a->rule] && a->len <= n - i &&
+			    memcmp(lb + i, a->s, a->len) == 0)
+				cand[a->rule] = 1;
+		}
+	}
+}
+
 void spamd_rules_run(const struct spamd_rules *rs, const struct spamd_text *t,
 		     size_t body_size, struct spamd_verdict *v)
 {
 	const struct rule *r;
-	char *body = NULL;
-	size_t i, n;
+	char *body = NULL, *lower = NULL;
+	unsigned char *cand = NULL;
+	size_t i, n = 0;
 	int hit;
 
 	if (rs == NULL)
@@ -419,13 +500,24 @@ void spamd_rules_run(const struct spamd_rules *rs, const struct spamd_text *t,
 				    body_size;
 				body = strndup(t->body.data ? t->body.data :
 					       "", n);
-				if (body == NULL)
-					continue;
+				lower = malloc(n + 1);
+				cand = malloc(rs->n);
+				if (body == NULL || lower == NULL ||
+				    cand == NULL)
+					break;
+				n = strlen(body);
+				for (size_t k = 0; k < n; k++)
+					lower[k] = (char)tolower(
+						(unsigned char)body[k]);
+				candidates(rs, lower, n, cand);
 			}
-			hit = regexec(&r->re, body, 0, NULL, 0) == 0;
+			hit = cand[i] && regexec(&r->re, body, 0, NULL, 0) ==
+					 0;
 		}
 		if (hit != r->negate)
 			spamd_verdict_add(v, r->name, r->score);
 	}
 	free(body);
+	free(lower);
+	free(cand);
 }

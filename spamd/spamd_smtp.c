@@ -10,7 +10,8 @@
  *	the rules and Bayes (PIPELINE.md: no copy; the session gets it back
  *	in done), then policy: reject at reject_score (550 5.7.1 for every
  *	recipient), quarantine at quarantine_score (a synced file, 250
- *	"quarantined", not forwarded), else X-Spam-* in front and queued
+ *	"quarantined", not forwarded; spam of our own users always, see
+ *	spamd_notify.c), else X-Spam-* in front and queued
  *	(250 after the group commit). A session that closes meanwhile
  *	leaves its job to be freed where it is.
  */
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "quarantine.h"
 #include "spamd_stage.h"
 #include "tracehdr.h"
 #include "workq.h"
@@ -55,65 +58,6 @@ const char *const *spamd_strip_prefixes(void)
 	if (list[0] == NULL)
 		log_panic("tracehdr.h has no X-Spam- prefix");
 	return list;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-int spamd_quarantine(const char *dir, const char *id, const char *prefix,
-		     size_t plen, const char *msg, size_t len, char *name,
-		     size_t namelen)
-{
-	static unsigned seq;
-	char tmp[4096], final[4096];
-	int fd, dfd, e;
-
-	snprintf(name, namelen, "%lld.%s.%u.eml", (long long)time(NULL), id,
-		 seq++);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-	    sizeof(tmp) || (size_t)snprintf(final, sizeof(final), "%s/%s",
-					    dir, name) >= sizeof(final)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, prefix, plen) < 0 || write_all(fd, msg, len) < 0 ||
-	    fsync(fd) < 0) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, final) < 0) {
-		e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	/* the new name is durable once the directory is synced */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	e = fsync(dfd);
-	close(dfd);
-	return e;
 }
 
 static int sd_connect(struct smtp_session *s, struct smtp_reply *r)
@@ -165,26 +109,42 @@ static void log_verdict(struct spamd *sd, const char *id,
 		 action);
 }
 
+/* Into quarantine_dir with the envelope in front (quarantine.h); for
+ * user spam, the admin is told. */
 static void quarantine(struct spamd *sd, struct smtp_session *s,
-		       struct spamd_job *j, struct sbuf *pre)
+		       struct spamd_job *j, struct sbuf *pre, int user)
 {
-	char name[256], text[300];
-	size_t i;
+	char name[256], text[300], reason[400], err[512], safe[300];
+	char tests[700];
+	struct sbuf sum;
+	int rc;
 
-	for (i = 0; i < s->env.nrcpt; i++)
-		if (sbuf_printf(pre, "X-Spam-Quarantine-Rcpt: <%s>\r\n",
-				s->env.rcpts[i].addr) < 0)
-			break;
-	if (i < s->env.nrcpt || spamd_quarantine(sd->cfg->quarantine_dir,
-			s->id, pre->data, pre->len, s->msg.data ?
-			s->msg.data : "", s->msg.len, name,
-			sizeof(name)) < 0) {
-		log_error("%s: cannot write to quarantine_dir %s: %m", s->id,
-			  sd->cfg->quarantine_dir);
+	log_safe(safe, sizeof(safe), user ? s->env.auth_user : "");
+	snprintf(reason, sizeof(reason), "spam score=%.1f%s%s", j->v.score,
+		 user ? " user=" : "", user ? safe : "");
+	snprintf(err, sizeof(err), "out of memory");
+	sbuf_init(&sum, 1 << 20);
+	rc = quarantine_summary(s, &sum) < 0 || sbuf_append(&sum, pre->data,
+							    pre->len) < 0;
+	if (rc == 0 && quarantine_write(sd->cfg->quarantine_dir, reason, &sum,
+			s->msg.data ? s->msg.data : "", s->msg.len, name,
+			sizeof(name), err, sizeof(err)) < 0)
+		rc = 1;
+	sbuf_free(&sum);
+	if (rc) {
+		log_error("%s: cannot write to quarantine_dir %s: %s", s->id,
+			  sd->cfg->quarantine_dir, err);
 		reply_all(s, 451, "4.3.0", "Error: quarantine write error");
 		return;
 	}
 	log_verdict(sd, s->id, &j->v, "quarantine");
+	if (user) {
+		spamd_tests(&j->v, tests, sizeof(tests));
+		log_warn("%s: user spam: user=%s, from=<%s>, nrcpt=%zu, "
+			 "score=%.1f, quarantine=%s", s->id, safe, s->env.from,
+			 s->env.nrcpt, j->v.score, name);
+		spamd_notify_admin(sd, s, name, tests, j->v.score);
+	}
 	snprintf(text, sizeof(text), "Ok: quarantined as %s", name);
 	reply_all(s, 250, "2.0.0", text);
 }
@@ -197,6 +157,7 @@ static void score_done(void *arg)
 	struct smtp_session *s = j->s;
 	struct sbuf pre;
 	const char *qid;
+	int user;
 
 	if (j->reload > 0)
 		log_info("bayes_db %s reloaded", sd->cfg->bayes_db);
@@ -215,7 +176,13 @@ static void score_done(void *arg)
 		job_free(j);
 		return;
 	}
-	if (sd->reject > 0 && j->v.score >= sd->reject) {
+	if (j->v.score >= sd->core.required)
+		METRICS_COUNT(METRIC_SPAM);
+	/* our own user's spam never goes on, whatever the policy for
+	 * mail from outside */
+	user = sd->cfg->user_spam_quarantine &&
+	       spamd_is_user_mail(&s->env) && j->v.score >= sd->core.required;
+	if (!user && sd->reject > 0 && j->v.score >= sd->reject) {
 		log_verdict(sd, s->id, &j->v, "reject");
 		reply_all(s, 550, "5.7.1", "Message rejected as spam");
 		job_free(j);
@@ -224,8 +191,9 @@ static void score_done(void *arg)
 	sbuf_init(&pre, 65536);
 	if (spamd_headers(&sd->core, &j->v, &pre) < 0) {
 		reply_all(s, 451, "4.3.0", "Error: out of memory");
-	} else if (sd->quarantine > 0 && j->v.score >= sd->quarantine) {
-		quarantine(sd, s, j, &pre);
+	} else if (user ||
+		   (sd->quarantine > 0 && j->v.score >= sd->quarantine)) {
+		quarantine(sd, s, j, &pre, user);
 	} else {
 		sbuf_reset(&pre);
 		if (spool_received(s, sd->cfg->hostname, &pre) < 0 ||

@@ -40,6 +40,8 @@ struct spamd_config {
 	char *quarantine_score;
 	char *reject_score;
 	char *quarantine_dir;
+	int user_spam_quarantine;
+	char *admin_notify;
 	long long max_message_size;
 	long long max_recipients;
 	long long max_sessions;
@@ -58,6 +60,7 @@ struct spamd {
 	struct spamd_dnsbl *dnsbl;
 	double quarantine;		/* quarantine_score, 0: off */
 	double reject;			/* reject_score, 0: off */
+	char *admin;			/* admin_notify, resolved */
 	/* LMTP mode only */
 	struct spool spool;
 	struct dns *dns;
@@ -70,15 +73,21 @@ extern const struct smtp_hooks spamd_hooks;
 /* The X-Spam- entry of TRACEHDR_PREFIXES, as a prefix list. */
 extern const char *const *spamd_strip_prefixes(void);
 
-/* Write msg (with prefix in front) durably into quarantine_dir: a new
- * file, synced, then renamed into place. Its name goes into name.
- * 0, or -1 with errno set. */
-int spamd_quarantine(const char *dir, const char *id, const char *prefix,
-		     size_t plen, const char *msg, size_t len, char *name,
-		     size_t namelen);
+/* Did e enter by msa with an authenticated user (spamd_notify.c)? */
+int spamd_is_user_mail(const struct envelope *e);
+
+/* admin_notify: configured, else postmaster@ the first domain of
+ * domain_routes; malloc'd, NULL when there is none. */
+char *spamd_admin_default(const char *configured, const char *routes);
+
+/* Queue the notice about s's user spam (quarantined as file) to
+ * sd->admin with the null sender; failures are logged. */
+void spamd_notify_admin(struct spamd *sd, const struct smtp_session *s,
+			const char *file, const char *tests, double score);
 
 /* Milter mode (spamd_milter.c): serve libmilter on milter_listen with
- * the same scoring core until stopped. Returns the exit code. */
-int spamd_milter_run(struct spamd *sd);
+ * the same scoring core until stopped; started runs once listening and
+ * as cfg->user (load the Bayes tables). Returns the exit code. */
+int spamd_milter_run(struct spamd *sd, void (*started)(void));
 
 #endif

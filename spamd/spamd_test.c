@@ -13,6 +13,7 @@
 
 #include "spamd.h"
 #include "spamd_dnsbl.h"
+#include "spamd_stage.h"
 #include "test.h"
 
 struct xcase {
@@ -141,7 +142,11 @@ static void tokens_of(const char *msg, struct collect *c)
 
 static void test_tokens(void)
 {
+	static const char *const more[] = {"|hello world|", "|world see|",
+		"|bias:|", "|url-tld:test|", "|url-depth:1|",
+		"|shape:links:1|", "|shape:parts:1|", NULL};
 	struct collect c;
+	size_t i;
 	const char *msg = "Subject: Free MONEY!\r\nX-Foo: bar\r\n\r\n"
 			  "Hello, (World) a bb see http://www.evil.test/x "
 			  "me@spam.test "
@@ -161,7 +166,59 @@ static void test_tokens(void)
 	CHECK(strstr(c.all, "|url:evil.test|") != NULL, "url domain");
 	CHECK(strstr(c.all, "|email:spam.test|") != NULL, "email domain");
 	CHECK(strstr(c.all, "|skip:a 50|") != NULL, "long word skipped");
+	/* word pairs (over dropped short words), the intercept, shapes */
+	for (i = 0; more[i]; i++)
+		CHECK(strstr(c.all, more[i]) != NULL, more[i]);
 	CHECK(spamd_token_hash("a", 1) != spamd_token_hash("b", 1), "hash");
+}
+
+/* Word pairs stop at long words; link and text shapes. */
+static void test_shape_tokens(void)
+{
+	static const char *const has[] = {"|get rich|", "|url-shape:ip|",
+		"|url-shape:port|", "|url-shape:query|", "|url-depth:3|",
+		"|url-shape:at|", "|shape:links:2|", "|shape:caps:", NULL};
+	struct collect c;
+	size_t i;
+
+	tokens_of("Subject: s\r\n\r\nGET RICH "
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx now "
+		  "http://192.0.2.1:8080/a/b/c?x=%41 "
+		  "http://user@host.example.test/\r\n", &c);
+	for (i = 0; has[i]; i++)
+		CHECK(strstr(c.all, has[i]) != NULL, has[i]);
+	CHECK(strstr(c.all, "|rich now|") == NULL, "long word breaks pairs");
+	tokens_of("Subject: s\r\n\r\nAAAA BBBB\r\n", &c);
+	CHECK(strstr(c.all, "|shape:caps:10|") != NULL, "all capitals");
+	CHECK(strstr(c.all, "|shape:links:0|") != NULL, "no links");
+}
+
+/* Rule hits are features too; the clues named are header-safe. */
+static void test_features(void)
+{
+	struct spamd_core core;
+	struct spamd_text t;
+	struct spamd_tokset set;
+	struct spamd_verdict v;
+	char err[256];
+	const char *m = "Subject: LOUD\r\n\r\nbody\r\n";
+	size_t i;
+	int rule = 0;
+
+	memset(&core, 0, sizeof(core));
+	core.rules = spamd_rules_load(NULL, err, sizeof(err));
+	core.body_size = 1024;
+	spamd_text_extract(m, strlen(m), 65536, &t);
+	spamd_verdict_init(&v);
+	CHECK(spamd_features(&core, &t, &set, &v) == 0, "features");
+	for (i = 0; i < set.cap; i++)
+		rule += strcmp(spamd_tokset_text(&set, i),
+			       "rule:SUBJ_ALL_CAPS") == 0;
+	CHECK(rule == 1, "rule hit as a token");
+	CHECK(v.nhits == 3, "hits in the verdict");
+	spamd_tokset_free(&set);
+	spamd_text_free(&t);
+	spamd_rules_free((struct spamd_rules *)core.rules);
 }
 
 /* Header tokens: Received hosts and IP prefixes without dates and ids,
@@ -263,16 +320,16 @@ static void test_dnsbl(void)
 	char out[80], err[128];
 	struct spamd_dnsbl *bl;
 
-	CHECK(spamd_dnsbl_reverse("192.0.2.1", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("192.0.2.1", out, sizeof(out)) == 0 &&
 	      strcmp(out, "1.2.0.192") == 0, "IPv4");
-	CHECK(spamd_dnsbl_reverse("2001:db8::1", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("2001:db8::1", out, sizeof(out)) == 0 &&
 	      strcmp(out, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 		     "8.b.d.0.1.0.0.2") == 0, "IPv6 nibbles");
-	CHECK(spamd_dnsbl_reverse("::ffff:10.1.2.3", out, sizeof(out)) == 0 &&
+	CHECK(dnsbl_reverse("::ffff:10.1.2.3", out, sizeof(out)) == 0 &&
 	      strcmp(out, "3.2.1.10") == 0, "mapped IPv4");
-	CHECK(spamd_dnsbl_reverse("nope", out, sizeof(out)) < 0, "bad");
-	CHECK(spamd_dnsbl_skip("127.0.0.1") && spamd_dnsbl_skip("::1") &&
-	      spamd_dnsbl_skip("") && !spamd_dnsbl_skip("192.0.2.1"),
+	CHECK(dnsbl_reverse("nope", out, sizeof(out)) < 0, "bad");
+	CHECK(dnsbl_skip("127.0.0.1") && dnsbl_skip("::1") &&
+	      dnsbl_skip("") && !dnsbl_skip("192.0.2.1"),
 	      "loopback skipped");
 	{
 		static const struct {
@@ -289,7 +346,7 @@ static void test_dnsbl(void)
 		size_t k;
 
 		for (k = 0; k < sizeof(answers) / sizeof(answers[0]); k++)
-			CHECK(spamd_dnsbl_answer(answers[k].a) ==
+			CHECK(dnsbl_answer(answers[k].a) ==
 			      answers[k].want, answers[k].a);
 	}
 	bl = spamd_dnsbl_new("zen.test:2.5, b.test", err, sizeof(err));
@@ -327,12 +384,38 @@ static double prob(struct bayes_table *tb, const char *text)
 	return p;
 }
 
+/* The clues bayes_classify names for text, comma separated. */
+static void clues_of(struct bayes_table *tb, const char *text, char *out,
+		     size_t outlen)
+{
+	struct spamd_text t;
+	struct spamd_tokset set;
+	struct bayes_result r;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	spamd_text_extract(text, strlen(text), 65536, &t);
+	spamd_tokset_build(&t, &set);
+	if (bayes_classify(tb, &set, 5, &r) == 0)
+		for (i = 0; i < r.nclues; i++)
+			n += (size_t)snprintf(out + n, outlen - n, "%s,",
+					      spamd_tokset_text(&set,
+								r.slot[i]));
+	spamd_tokset_free(&set);
+	spamd_text_free(&t);
+}
+
 static void test_bayes(void)
 {
 	char dir[] = "/tmp/spamd_test_bayesXXXXXX", path[256], err[256];
+	char clue[256], status[800];
+	const char *quoted = "Subject: x\r\n\r\n\"casino winner\"\r\n";
+	struct spamd_core core;
+	struct spamd_verdict v;
 	struct bayes_writer *w;
 	struct bayes_table *tb;
 	long long ns, nh;
+	double p;
 	int i;
 
 	CHECK(mkdtemp(dir) != NULL, "tmp dir");
@@ -350,18 +433,154 @@ static void test_bayes(void)
 	CHECK(tb != NULL, err);
 	bayes_counts(tb, &ns, &nh);
 	CHECK(ns == 10 && nh == 10, "counts");
-	CHECK(prob(tb, "\r\ncheap casino pills") > 0.99, "spammy");
-	CHECK(prob(tb, "\r\nproject meeting minutes") < 0.01, "hammy");
-	CHECK(prob(tb, "\r\nunknown words only") == 0.5, "no clues");
-	CHECK(bayes_prob(tb, &(struct spamd_tokset){NULL, 0, 0}, 11) < 0,
+	/* ten of each: sure, not certain */
+	CHECK(prob(tb, "\r\ncheap casino pills") > 0.95, "spammy");
+	CHECK(prob(tb, "\r\nproject meeting minutes") < 0.05, "hammy");
+	/* no known word: only what every message has (the intercept),
+	 * learnt from as many spam as ham, in the middle */
+	p = prob(tb, "\r\nunknown words only");
+	CHECK(p > 0.2 && p < 0.8, "no clues");
+	CHECK(bayes_prob(tb, &(struct spamd_tokset){0}, 11) < 0,
 	      "min count");
+	/* the tokens named are those that weighed toward the verdict */
+	clues_of(tb, "\r\ncheap casino meeting", clue, sizeof(clue));
+	CHECK(strstr(clue, "cheap") && strstr(clue, "casino") &&
+	      !strstr(clue, "meeting"), clue);
+	clues_of(tb, "\r\nproject meeting pills", clue, sizeof(clue));
+	CHECK(strstr(clue, "project") && !strstr(clue, "pills"), clue);
+	/* ... and in X-Spam-Status, header-safe */
+	memset(&core, 0, sizeof(core));
+	core.required = 5.0;
+	core.scan_size = 65536;
+	core.body_size = 1024;
+	core.bayes_min = 5;
+	spamd_verdict_init(&v);
+	CHECK(spamd_score(&core, tb, quoted, strlen(quoted), &v) == 0,
+	      "score");
+	spamd_status_value(&core, &v, status, sizeof(status));
+	CHECK(strstr(status, "BAYES_9") && strstr(status, " tokens=") &&
+	      strchr(strstr(status, " tokens=") + 1, ' ') == NULL &&
+	      strchr(status, '"') == NULL, status);
+	CHECK(strstr(status, "casino_winner") != NULL, status);
+	/* a second batch goes on from the weights in the file */
+	w = bayes_train_begin(path, err, sizeof(err));
+	for (i = 0; i < 10; i++)
+		train_text(w, "\r\nbrand new lottery", 1);
+	CHECK(bayes_train_end(w, err, sizeof(err)) == 0, err);
+	bayes_unref(tb);
+	tb = bayes_load(path, err, sizeof(err));
+	bayes_counts(tb, &ns, &nh);
+	CHECK(ns == 20 && nh == 10, "counts added");
+	CHECK(prob(tb, "\r\nlottery") > 0.9, "new batch learnt");
+	/* spam only, the intercept moved toward spam; still ham */
+	CHECK(prob(tb, "\r\nproject meeting minutes") < 0.5, "old kept");
 	bayes_unref(tb);
 	unlink(path);
 	rmdir(dir);
 }
 
+struct lcase {
+	const char *re;
+	size_t n;		/* strings; 0: none, the rule always runs */
+	const char *has;	/* one of them */
+};
+
+static const struct lcase lcases[] = {
+	{"(act now|Order Now)", 2, "order now"},
+	{"remove[sd]? me", 3, "removed me"},
+	{"[0-9,.]+ ?(million|billion) (us )?(dollars|usd)", 16,
+	 "billion us dollars"},
+	{"(to be removed from|removed? from (our|this|the) (mailing |e-?mail"
+	 " )?list)", 7, "remove from this "},
+	{"x*free+ gift", 1, " gift"},
+	{"you (are|were)\\.? here", 4, "you were. here"},
+	{"^subject$", 1, "subject"},
+	{"a{0,3}bcd", 1, "bcd"},
+	{"ab{2,}c", 0, NULL},
+	{".*", 0, NULL},
+	{"a|bb", 0, NULL},
+	{"[a-z]{5}", 0, NULL},
+	{"(x|[a-z]+)yz", 0, NULL},
+	{"(spam|\\w+) offer", 1, " offer"},
+	{"free) offer", 0, NULL},
+};
+
+/* The literals of body rules: a necessary condition, in one pass. */
+static void test_literals(void)
+{
+	char lits[SPAMD_LIT_N][SPAMD_LIT_LEN + 1];
+	char path[] = "/tmp/spamd_test_litXXXXXX", err[256];
+	struct spamd_rules *r;
+	struct spamd_text t;
+	struct spamd_verdict v;
+	size_t i, j, n;
+	int found, fd;
+	FILE *f;
+
+	for (i = 0; i < sizeof(lcases) / sizeof(lcases[0]); i++) {
+		n = spamd_literals(lcases[i].re, lits);
+		CHECK(n == lcases[i].n, lcases[i].re);
+		for (j = 0, found = 0; j < n; j++)
+			found |= strcmp(lits[j], lcases[i].has) == 0;
+		CHECK(n == 0 || found, lcases[i].has);
+	}
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs("body ICASE /Act NOW/i 1\nbody CASE /Act now/ 1\n"
+	      "body ANY /[0-9]{3}/ 1\nbody NONE /never here/i 1\n", f);
+	fclose(f);
+	r = spamd_rules_load(path, err, sizeof(err));
+	CHECK(r != NULL, err);
+	spamd_text_extract("\r\nplease ACT now 123\r\n", 22, 65536, &t);
+	spamd_verdict_init(&v);
+	spamd_rules_run(r, &t, 1024, &v);
+	for (i = 0, found = 0; i < v.nhits; i++)
+		found |= (strcmp(v.hits[i].name, "ICASE") == 0) |
+			 (strcmp(v.hits[i].name, "ANY") == 0) << 1 |
+			 (strcmp(v.hits[i].name, "CASE") == 0) << 2 |
+			 (strcmp(v.hits[i].name, "NONE") == 0) << 3;
+	CHECK(found == 3, "prefiltered rules hit as their expressions do");
+	spamd_text_free(&t);
+	spamd_rules_free(r);
+	unlink(path);
+}
+
+/* admin_notify's default and who counts as our own user. */
+static void test_user_spam(void)
+{
+	static const struct {
+		const char *conf, *routes, *want;
+	} c[] = {
+		{"sec@example.test", "", "sec@example.test"},
+		{"", "example.test = lmtp:127.0.0.1:2424",
+		 "postmaster@example.test"},
+		{"", " a.test=lmtp:h:1, b.test = lmtp:h:2", "postmaster@a.test"},
+		{"", "", NULL},
+		{NULL, "=lmtp:h:1", NULL},
+	};
+	struct envelope e;
+	char *got;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		got = spamd_admin_default(c[i].conf, c[i].routes);
+		CHECK(c[i].want ? got && strcmp(got, c[i].want) == 0
+				: got == NULL, c[i].routes);
+		free(got);
+	}
+	memset(&e, 0, sizeof(e));
+	CHECK(!spamd_is_user_mail(&e), "no claims");
+	e.entered_by = "msa";
+	CHECK(!spamd_is_user_mail(&e), "msa without AUTH");
+	e.auth_user = "alice@example.test";
+	CHECK(spamd_is_user_mail(&e), "msa with AUTH");
+	e.entered_by = "mx";
+	CHECK(!spamd_is_user_mail(&e), "mx with AUTH (a relay client)");
+}
+
 int main(void)
 {
+	test_user_spam();
 	test_extract();
 	test_limits();
 	test_tokens();
@@ -369,6 +588,9 @@ int main(void)
 	test_score();
 	test_dnsbl();
 	test_header_tokens();
+	test_shape_tokens();
+	test_features();
+	test_literals();
 	test_bayes();
 	return test_done();
 }

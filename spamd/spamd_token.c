@@ -15,9 +15,17 @@
  *	prefixes ("received:ip:192.0") and plain words, never dates, times
  *	or queue ids (those say when, and drift); a Message-ID gives only its
  *	domain; addresses in From, To, Reply-To, ... also "from:@DOMAIN".
+ *	Adjacent body words also make pairs ("click here"); links their
+ *	shape ("url-shape:ip", ":port", ":at", ":query", ":escaped",
+ *	"url-depth:N", "url-tld:TLD"); the text its shape ("shape:size:N",
+ *	":caps:N" tenths of capitals, ":links:N", ":parts:N"); every
+ *	message has "bias:", the classifier's intercept. The tokens of a
+ *	message are its set (spamd_tokset), hashes and text, the first
+ *	SPAMD_MAX_TOKENS distinct ones of its first 3 * SPAMD_MAX_TOKENS.
  *	Pure; faces the network through its input; fuzzed.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +52,10 @@ struct emitter {
 	spamd_token_fn fn;
 	void *arg;
 	size_t left;	/* calls still allowed */
+	/* the previous body word, lower case, for the word pairs */
+	char prev[SPAMD_TOKEN_MAX];
+	size_t prevn;
+	size_t urls;	/* links seen */
 };
 
 static void emit(struct emitter *em, const char *pre, const char *w,
@@ -70,18 +82,70 @@ static void emit(struct emitter *em, const char *pre, const char *w,
 	em->fn(em->arg, tok, pl + n);
 }
 
+/* Bytes that separate words, and bytes trimmed off their ends. */
+static const char sep_bytes[] = "\"<>()[]{},;|`\x7f";
+static const char trim_bytes[] = ".:!?'*-=_#/~+&%";
+
+static unsigned char byte_class[256];	/* 1: separator, 2: trimmed */
+static pthread_once_t byte_class_once = PTHREAD_ONCE_INIT;
+
+static void byte_class_init(void)
+{
+	const char *p;
+	int c;
+
+	for (c = 0; c <= ' '; c++)
+		byte_class[c] = 1;
+	for (p = sep_bytes; *p; p++)
+		byte_class[(unsigned char)*p] = 1;
+	for (p = trim_bytes; *p; p++)
+		byte_class[(unsigned char)*p] = 2;
+}
+
 static int is_sep(unsigned char c)
 {
-	return c <= ' ' || c == '"' || c == '<' || c == '>' || c == '(' ||
-	       c == ')' || c == '[' || c == ']' || c == '{' || c == '}' ||
-	       c == ',' || c == ';' || c == '|' || c == '`' || c == 0x7f;
+	return byte_class[c] == 1;
 }
 
 static int is_trim(unsigned char c)
 {
-	return c == '.' || c == ':' || c == '!' || c == '?' || c == '\'' ||
-	       c == '*' || c == '-' || c == '=' || c == '_' || c == '#' ||
-	       c == '/' || c == '~' || c == '+' || c == '&' || c == '%';
+	return byte_class[c] == 2;
+}
+
+static int is_ipv4(const char *w, size_t n);
+
+/* What a link looks like, whoever it points to: a bare IP address, a
+ * port, an address before the host, an encoded or a deep path, a
+ * query, the top-level domain. */
+static void url_shape(struct emitter *em, const char *h, const char *e,
+		      const char *end)
+{
+	const char *p, *tld = NULL;
+	size_t depth = 0;
+	char tok[16];
+
+	for (p = h; p < e; p++)
+		if (*p == '.')
+			tld = p + 1;
+	if (is_ipv4(h, (size_t)(e - h)))
+		emit(em, "", "url-shape:ip", 12);
+	else if (tld && e - tld >= 2 && e - tld <= 6)
+		emit(em, "url-tld:", tld, (size_t)(e - tld));
+	if (memchr(h, '@', (size_t)(e - h)))
+		emit(em, "", "url-shape:at", 12);
+	if (e < end && *e == ':')
+		emit(em, "", "url-shape:port", 14);
+	for (p = e; p < end; p++) {
+		depth += *p == '/';
+		if (*p == '?')
+			emit(em, "", "url-shape:query", 15);
+		if (*p == '%')
+			emit(em, "", "url-shape:escaped", 17);
+		if (*p == '?' || *p == '%')
+			break;
+	}
+	snprintf(tok, sizeof(tok), "url-depth:%zu", depth > 4 ? 4 : depth);
+	emit(em, "", tok, strlen(tok));
 }
 
 /* "url:HOST" and "url:DOMAIN" (the last two labels) of a URL word. */
@@ -97,6 +161,8 @@ static void url_tokens(struct emitter *em, const char *w, size_t n)
 		;
 	if (e - h < 3)
 		return;
+	em->urls++;
+	url_shape(em, h, e, w + n);
 	emit(em, "url:", h, (size_t)(e - h));
 	for (const char *p = h; p < e; p++)
 		if (*p == '.') {
@@ -214,6 +280,31 @@ static void header_word(struct emitter *em, const char *pre, const char *w,
 	}
 }
 
+/* Word pairs: "a b" of adjacent body words (pairs of words one apart,
+ * OSB's "a * c", did worse in cross-validation), then w becomes the
+ * previous word. Long words break the chain. */
+static void pair(struct emitter *em, const char *w, size_t n)
+{
+	char tok[2 * SPAMD_TOKEN_MAX + 2];
+	size_t i, l = em->prevn;
+
+	if (n > SPAMD_TOKEN_MAX) {
+		em->prevn = 0;
+		return;
+	}
+	if (l > 0 && em->left > 0) {
+		memcpy(tok, em->prev, l);
+		tok[l++] = ' ';
+		for (i = 0; i < n; i++)
+			tok[l + i] = (char)tolower((unsigned char)w[i]);
+		em->left--;
+		em->fn(em->arg, tok, l + n);
+	}
+	for (i = 0; i < n; i++)
+		em->prev[i] = (char)tolower((unsigned char)w[i]);
+	em->prevn = n;
+}
+
 static void word(struct emitter *em, const char *pre, const char *w,
 		 size_t n, size_t min)
 {
@@ -243,8 +334,10 @@ static void word(struct emitter *em, const char *pre, const char *w,
 	}
 	if (pre[0] != '\0')
 		header_word(em, pre, w, n);
-	else
+	else {
 		emit(em, pre, w, n);
+		pair(em, w, n);
+	}
 }
 
 /* Split p..end into words separated by is_sep bytes. */
@@ -264,14 +357,58 @@ static void words(struct emitter *em, const char *pre, const char *p,
 }
 
 
+/* Size class of n: 0, 1, 2-3, 4-7, ... as its bit length. */
+static unsigned log2_class(size_t n)
+{
+	unsigned b = 0;
+
+	while (n > 0 && b < 20) {
+		b++;
+		n >>= 1;
+	}
+	return b;
+}
+
+/* The shape of the text: its size, its share of capitals, its links,
+ * its MIME parts. */
+static void body_shape(struct emitter *em, const struct spamd_text *t)
+{
+	size_t i, up = 0, letters = 0, n = t->body.len;
+	char tok[32];
+	int k;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t->body.data[i];
+
+		up += c >= 'A' && c <= 'Z';
+		letters += (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+	}
+	k = snprintf(tok, sizeof(tok), "shape:size:%u", log2_class(n));
+	emit(em, "", tok, (size_t)k);
+	k = snprintf(tok, sizeof(tok), "shape:caps:%zu",
+		     letters ? 10 * up / letters : 0);
+	emit(em, "", tok, (size_t)k);
+	k = snprintf(tok, sizeof(tok), "shape:links:%u",
+		     log2_class(em->urls));
+	emit(em, "", tok, (size_t)k);
+	k = snprintf(tok, sizeof(tok), "shape:parts:%d",
+		     t->parts > 9 ? 9 : t->parts);
+	emit(em, "", tok, (size_t)k);
+}
+
 void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 		    spamd_token_fn fn, void *arg)
 {
-	struct emitter em = {fn, arg, max_tokens};
+	struct emitter em;
 	const char *p, *end, *nl, *colon;
 	char pre[40];
 	size_t n;
 
+	pthread_once(&byte_class_once, byte_class_init);
+	memset(&em, 0, sizeof(em));
+	em.fn = fn;
+	em.arg = arg;
+	em.left = max_tokens;
 	p = t->hdr.data ? t->hdr.data : "";
 	end = p + t->hdr.len;
 	for (; p < end; p = nl + 1) {
@@ -294,9 +431,13 @@ void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 	}
 	p = t->body.data ? t->body.data : "";
 	words(&em, "", p, p + t->body.len, SPAMD_TOKEN_MIN);
+	body_shape(&em, t);
 	if (t->html)
 		emit(&em, "", "html:yes", 8);
+	emit(&em, "", "bias:", 5);	/* in every message: the intercept */
 }
+
+static void add_token(void *arg, const char *tok, size_t n);
 
 uint64_t spamd_token_hash(const char *tok, size_t n)
 {
@@ -316,6 +457,11 @@ uint64_t spamd_token_hash(const char *tok, size_t n)
 	return h ? h : 1;
 }
 
+void spamd_tokset_add(struct spamd_tokset *set, const char *tok, size_t n)
+{
+	add_token(set, tok, n);
+}
+
 static void add_token(void *arg, const char *tok, size_t n)
 {
 	struct spamd_tokset *set = arg;
@@ -327,29 +473,44 @@ static void add_token(void *arg, const char *tok, size_t n)
 			return;
 		i = (i + 1) & (set->cap - 1);
 	}
-	if (set->n >= SPAMD_MAX_TOKENS)
+	if (set->n >= SPAMD_MAX_TOKENS ||
+	    set->textlen + n + 1 > SPAMD_TOKSET_TEXT)
 		return;
 	set->h[i] = h;
+	set->off[i] = (uint32_t)set->textlen;
+	memcpy(set->text + set->textlen, tok, n);
+	set->text[set->textlen + n] = '\0';
+	set->textlen += n + 1;
 	set->n++;
 }
 
 int spamd_tokset_build(const struct spamd_text *t, struct spamd_tokset *set)
 {
-	set->n = 0;
+	memset(set, 0, sizeof(*set));
 	set->cap = TOKSET_SLOTS;
 	set->h = calloc(set->cap, sizeof(*set->h));
-	if (set->h == NULL) {
-		set->cap = 0;
+	set->off = malloc(set->cap * sizeof(*set->off));
+	set->text = malloc(SPAMD_TOKSET_TEXT);
+	if (set->h == NULL || set->off == NULL || set->text == NULL) {
+		spamd_tokset_free(set);
 		return -1;
 	}
-	/* repeats are cheap, but bounded too: a few per distinct token */
-	spamd_tokenize(t, 16 * SPAMD_MAX_TOKENS, add_token, set);
+	/* repeats are cheap, but bounded too: a message of 100 KB of text
+	 * is judged on its first tens of kilobytes */
+	spamd_tokenize(t, 3 * SPAMD_MAX_TOKENS, add_token, set);
 	return 0;
+}
+
+const char *spamd_tokset_text(const struct spamd_tokset *set, size_t slot)
+{
+	return slot < set->cap && set->h[slot] != 0 ? set->text +
+	       set->off[slot] : "";
 }
 
 void spamd_tokset_free(struct spamd_tokset *set)
 {
 	free(set->h);
-	set->h = NULL;
-	set->cap = set->n = 0;
+	free(set->off);
+	free(set->text);
+	memset(set, 0, sizeof(*set));
 }

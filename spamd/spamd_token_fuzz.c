@@ -8,7 +8,8 @@
  *	spamd_text_extract() with a small scan limit and a large one, then
  *	tokenizes, and checks the promises: the outputs stay within their
  *	limits, are C strings, and every token is 1..SPAMD_TOKEN_MAX + 64
- *	bytes. Build with `make fuzz`.
+ *	bytes (word pairs, link and text shapes included); the token set
+ *	keeps each token's text with its hash. Build with `make fuzz`.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@ static void run(const char *msg, size_t size, size_t scan)
 {
 	struct spamd_text t;
 	struct spamd_tokset set;
-	size_t count = 0;
+	size_t count = 0, i;
+	const char *tok;
 
 	if (spamd_text_extract(msg, size, scan, &t) < 0)
 		return;
@@ -43,6 +45,13 @@ static void run(const char *msg, size_t size, size_t scan)
 	if (spamd_tokset_build(&t, &set) == 0) {
 		if (set.n > SPAMD_MAX_TOKENS || set.n > count)
 			abort();
+		/* each slot's text is the token of its hash */
+		for (i = 0; i < set.cap; i++) {
+			tok = spamd_tokset_text(&set, i);
+			if (set.h[i] != 0 &&
+			    spamd_token_hash(tok, strlen(tok)) != set.h[i])
+				abort();
+		}
 		spamd_tokset_free(&set);
 	}
 	spamd_text_free(&t);

@@ -5,14 +5,21 @@
  *	sluice-spamtrain --db F [--spam PATH...] [--ham PATH...]
  *	sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR
  *	    [--rules F] [--required S] [--min-count N] [-v]
+ *	sluice-spamtrain --db F --cv K --ham PATH... --spam PATH...
+ *	    [--rules F] [--required S] [--min-count N] [-v]
  * DESCRIPTION
  *	A PATH is a file holding one message or a directory of such files
  *	(not searched further down; names starting with '.' are skipped).
- *	Training adds the token counts of every message in one transaction.
+ *	Training adds the token counts of every message, and the weights
+ *	learnt from them, in one transaction.
  *	Evaluation scores every message exactly as sluice-spamd does (the
  *	built-in rules plus --rules, Bayes from --db, no DNSBL) and prints
  *	how many ham were flagged as spam, how many spam were missed, how
- *	many had an unsure Bayes probability (0.2 to 0.8), and the speed.
+ *	many had an unsure Bayes probability (0.2 to 0.8), and the speed
+ *	(messages per CPU second of the scoring thread). --cv K
+ *	cross-validates on the training paths only: K folds, then in time
+ *	(the last third of each path scored by a database of the first two
+ *	thirds), then in time with a gap (of the first third only).
  *	Local files of the operator; each message is read up to scan size.
  */
 #include <dirent.h>
@@ -22,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "spamd.h"
@@ -32,6 +40,7 @@ struct opts {
 	long long min_count;
 	int verbose;
 	size_t scan;
+	int cv;		/* --cv K: folds, 0 when not cross-validating */
 };
 
 struct tally {
@@ -114,6 +123,8 @@ static int each_file(const char *path, int (*fn)(void *, const char *),
 }
 
 struct train_ctx {
+	const struct spamd_core *core;
+	const char *db;
 	struct bayes_writer *w;
 	struct sbuf buf;
 	size_t scan;
@@ -134,7 +145,7 @@ static int train_one(void *arg, const char *path)
 		return -1;
 	}
 	if (spamd_text_extract(c->buf.data, c->buf.len, c->scan, &t) < 0 ||
-	    spamd_tokset_build(&t, &set) < 0) {
+	    spamd_features(c->core, &t, &set, NULL) < 0) {
 		spamd_text_free(&t);
 		fprintf(stderr, "sluice-spamtrain: out of memory\n");
 		return -1;
@@ -154,6 +165,8 @@ struct eval_ctx {
 	const struct opts *o;
 	struct sbuf buf;
 	struct tally tl;
+	double *scores;		/* of every message scored, for --cv */
+	size_t nscores, capscores;
 };
 
 static int eval_one(void *arg, const char *path)
@@ -172,14 +185,24 @@ static int eval_one(void *arg, const char *path)
 		return -1;
 	}
 	c->tl.n++;
+	if (c->nscores == c->capscores) {
+		size_t cap = c->capscores ? 2 * c->capscores : 1024;
+		double *ns = realloc(c->scores, cap * sizeof(*ns));
+
+		if (ns == NULL)
+			return -1;
+		c->scores = ns;
+		c->capscores = cap;
+	}
+	c->scores[c->nscores++] = v.score;
 	if (v.score >= c->core->required)
 		c->tl.flagged++;
 	if (v.bayes > 0.2 && v.bayes < 0.8)
 		c->tl.unsure++;
 	if (c->o->verbose) {
 		spamd_tests(&v, tests, sizeof(tests));
-		printf("%s score=%.1f bayes=%.4f tests=%s\n", path, v.score,
-		       v.bayes, tests);
+		printf("%s score=%.1f bayes=%.6f tests=%s tokens=%s\n", path,
+		       v.score, v.bayes, tests, v.clues);
 	}
 	return 0;
 }
@@ -189,12 +212,27 @@ static double pct(long long a, long long n)
 	return n ? 100.0 * (double)a / (double)n : 0.0;
 }
 
+/* CPU seconds of this thread: the speed of one core, whatever else the
+ * machine is doing. */
 static double now_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The scoring core sluice-spamd would use (core->rules NULL: failed,
+ * with the reason in err). */
+static void core_init(const struct opts *o, struct spamd_core *core,
+		      char *err, size_t errlen)
+{
+	memset(core, 0, sizeof(*core));
+	core->required = o->required;
+	core->scan_size = o->scan;
+	core->body_size = 32768;
+	core->bayes_min = o->min_count;
+	core->rules = spamd_rules_load(o->rules, err, errlen);
 }
 
 static int evaluate(const struct opts *o, const char *spam_dir,
@@ -207,12 +245,7 @@ static int evaluate(const struct opts *o, const char *spam_dir,
 	double t0, dt;
 	int rc = 0;
 
-	memset(&core, 0, sizeof(core));
-	core.required = o->required;
-	core.scan_size = o->scan;
-	core.body_size = 32768;
-	core.bayes_min = o->min_count;
-	core.rules = spamd_rules_load(o->rules, err, sizeof(err));
+	core_init(o, &core, err, sizeof(err));
 	if (core.rules == NULL) {
 		fprintf(stderr, "sluice-spamtrain: %s\n", err);
 		return 1;
@@ -248,9 +281,183 @@ static int evaluate(const struct opts *o, const char *spam_dir,
 	       dt > 0 ? (double)(ham.n + spam.n) / dt : 0.0);
 out:
 	bayes_unref(c.table);
+	free(c.scores);
 	sbuf_free(&c.buf);
 	spamd_rules_free((struct spamd_rules *)core.rules);
 	return rc;
+}
+
+/* --- cross-validation (--cv K): the training sets only ----------------- */
+
+struct path_list {
+	char **p;
+	size_t *pos, *of;	/* place in its own set, size of that set */
+	int *set;		/* which set (path argument) */
+	size_t n, cap, set0;	/* set0: where the current set starts */
+	int nsets;
+};
+
+static int add_path(void *arg, const char *path)
+{
+	struct path_list *l = arg;
+	char **np;
+	size_t *pp, *op;
+	int *sp;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		np = realloc(l->p, l->cap * sizeof(*np));
+		if (np != NULL)
+			l->p = np;
+		pp = realloc(l->pos, l->cap * sizeof(*pp));
+		if (pp != NULL)
+			l->pos = pp;
+		op = realloc(l->of, l->cap * sizeof(*op));
+		if (op != NULL)
+			l->of = op;
+		sp = realloc(l->set, l->cap * sizeof(*sp));
+		if (sp != NULL)
+			l->set = sp;
+		if (np == NULL || pp == NULL || op == NULL || sp == NULL)
+			return -1;
+	}
+	l->set[l->n] = l->nsets;
+	l->pos[l->n] = l->n - l->set0;
+	if ((l->p[l->n] = strdup(path)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+/* Is message i of l in the test part of fold f of k? Time ordered
+ * (k = 1): the last third of each set (names sort by time in the
+ * corpus); else every k-th. */
+static int in_test(const struct path_list *l, size_t i, int f, int k)
+{
+	if (k <= 1)
+		return l->pos[i] >= l->of[i] - l->of[i] / 3;
+	return (int)(i % (size_t)k) == f;
+}
+
+/* Is it in the training part? Time ordered: the first two thirds of
+ * each set (k = 1), or only the first, a gap of a third in time before
+ * the test part (k = 0); else the other folds. */
+static int in_train(const struct path_list *l, size_t i, int f, int k)
+{
+	if (k == 0)
+		return l->pos[i] < l->of[i] / 3;
+	return !in_test(l, i, f, k);
+}
+
+/* Train a scratch database on all but one fold, score that fold, for
+ * every fold. Prints per set the messages flagged, and the spam scored
+ * above every ham of the first (easy) ham set and of them all. */
+static int cross_validate(const struct opts *o, int k,
+			  const struct path_list *hl,
+			  const struct path_list *sl)
+{
+	const struct path_list *cls[2] = {hl, sl};
+	struct train_ctx tc;
+	struct eval_ctx ec;
+	struct spamd_core core;
+	struct opts fo = *o;
+	char db[4096], err[512];
+	double *sc[2], t0, dt = 0, top_easy = -1e300, top_all = -1e300;
+	long long flagged[2][8] = {{0}}, seen[2][8] = {{0}}, unsure = 0;
+	long long c_easy = 0, c_all = 0;
+	int f, s, rc = 0;
+	size_t i;
+
+	snprintf(db, sizeof(db), "%s.cv", o->db);
+	fo.db = db;
+	core_init(o, &core, err, sizeof(err));
+	sc[0] = calloc(hl->n + 1, sizeof(double));
+	sc[1] = calloc(sl->n + 1, sizeof(double));
+	if (core.rules == NULL || sc[0] == NULL || sc[1] == NULL) {
+		fprintf(stderr, "sluice-spamtrain: %s\n", err);
+		rc = 1;
+	}
+	for (f = 0; f < (k <= 1 ? 1 : k) && rc == 0; f++) {
+		unlink(db);
+		memset(&tc, 0, sizeof(tc));
+		tc.core = &core;
+		tc.scan = o->scan;
+		sbuf_init(&tc.buf, o->scan + 1);
+		tc.w = bayes_train_begin(db, err, sizeof(err));
+		if (tc.w == NULL)
+			break;
+		for (s = 0; s < 2; s++) {
+			tc.spam = s;
+			for (i = 0; i < cls[s]->n && rc == 0; i++)
+				if (in_train(cls[s], i, f, k))
+					rc = train_one(&tc, cls[s]->p[i]);
+		}
+		sbuf_free(&tc.buf);
+		if (rc < 0 || bayes_train_end(tc.w, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sluice-spamtrain: fold %d: %s\n", f,
+				err);
+			rc = 1;
+			break;
+		}
+		memset(&ec, 0, sizeof(ec));
+		ec.core = &core;
+		ec.o = &fo;
+		sbuf_init(&ec.buf, o->scan + 1);
+		ec.table = bayes_load(db, err, sizeof(err));
+		t0 = now_s();
+		for (s = 0; s < 2 && ec.table; s++) {
+			for (i = 0; i < cls[s]->n && rc == 0; i++) {
+				if (!in_test(cls[s], i, f, k))
+					continue;
+				ec.tl.unsure = 0;
+				rc = eval_one(&ec, cls[s]->p[i]);
+				if (rc == 0)
+					sc[s][i] = ec.scores[ec.nscores - 1];
+				unsure += s && ec.tl.unsure;
+			}
+		}
+		dt += now_s() - t0;
+		bayes_unref(ec.table);
+		free(ec.scores);
+		sbuf_free(&ec.buf);
+	}
+	unlink(db);
+	for (s = 0; s < 2 && rc == 0; s++)
+		for (i = 0; i < cls[s]->n; i++) {
+			if (k <= 1 && !in_test(cls[s], i, 0, 1))
+				continue;
+			seen[s][cls[s]->set[i] & 7]++;
+			flagged[s][cls[s]->set[i] & 7] +=
+				sc[s][i] >= o->required;
+			if (s == 0 && cls[s]->set[i] == 0 &&
+			    sc[s][i] > top_easy)
+				top_easy = sc[s][i];
+			if (s == 0 && sc[s][i] > top_all)
+				top_all = sc[s][i];
+		}
+	for (i = 0; i < sl->n && rc == 0; i++) {
+		if (k <= 1 && !in_test(sl, i, 0, 1))
+			continue;
+		c_easy += sc[1][i] > top_easy;
+		c_all += sc[1][i] > top_all;
+	}
+	if (rc == 0) {
+		printf("cv %-7s ham flagged", k == 1 ? "time:" : k == 0 ?
+		       "gap:" : "k-fold:");
+		for (i = 0; i < 8 && seen[0][i]; i++)
+			printf(" %lld/%lld", flagged[0][i], seen[0][i]);
+		printf("; spam caught %lld/%lld (%.2f%%), %lld unsure; above "
+		       "every easy ham %.2f%%, every ham %.2f%%; %.0f msg/s\n",
+		       flagged[1][0], seen[1][0],
+		       pct(flagged[1][0], seen[1][0]), unsure,
+		       pct(c_easy, seen[1][0]), pct(c_all, seen[1][0]),
+		       dt > 0 ? (double)(seen[0][0] + seen[0][1] +
+					 seen[1][0]) / dt : 0.0);
+	}
+	free(sc[0]);
+	free(sc[1]);
+	spamd_rules_free((struct spamd_rules *)core.rules);
+	return rc ? 1 : 0;
 }
 
 static _Noreturn void usage(void)
@@ -258,7 +465,9 @@ static _Noreturn void usage(void)
 	fprintf(stderr, "usage: sluice-spamtrain --db F [--spam PATH...] "
 		"[--ham PATH...]\n"
 		"       sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR "
-		"[--rules F] [--required S] [--min-count N] [-v]\n");
+		"[--rules F] [--required S] [--min-count N] [-v]\n"
+		"       sluice-spamtrain --db F --cv K --ham PATH... "
+		"--spam PATH... [--rules F] [-v]\n");
 	exit(2);
 }
 
@@ -294,6 +503,10 @@ static void options(int argc, char **argv, struct opts *o,
 			o->required = strtod(v, &end);
 			if (*end != '\0' || end == v)
 				usage();
+		} else if (strcmp(a, "--cv") == 0) {
+			o->cv = (int)strtol(v, &end, 10);
+			if (*end != '\0' || o->cv < 2 || o->cv > 20)
+				usage();
 		} else if (strcmp(a, "--min-count") == 0) {
 			o->min_count = strtoll(v, &end, 10);
 			if (*end != '\0' || o->min_count < 1)
@@ -306,15 +519,13 @@ static void options(int argc, char **argv, struct opts *o,
 		usage();
 }
 
-/* Train every path after --spam / --ham. -1 (nothing written), 0 (no
- * paths), or the number of messages trained. */
-static long long train(int argc, char **argv, const struct opts *o)
+/* Call fn(arg, path, spam) for every path after --spam / --ham, until
+ * it fails. Its result: 0 or -1. */
+static int each_path(int argc, char **argv,
+		     int (*fn)(void *, const char *, int), void *arg)
 {
-	struct train_ctx tc;
-	char err[512];
 	int i, mode = -1;
 
-	memset(&tc, 0, sizeof(tc));
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--spam") == 0 ||
 		    strcmp(argv[i], "--ham") == 0) {
@@ -328,41 +539,124 @@ static long long train(int argc, char **argv, const struct opts *o)
 		}
 		if (mode < 0)
 			usage();
-		if (tc.w == NULL) {
-			tc.w = bayes_train_begin(o->db, err, sizeof(err));
-			if (tc.w == NULL) {
-				fprintf(stderr, "sluice-spamtrain: %s\n", err);
-				return -1;
-			}
-			tc.scan = o->scan;
-			sbuf_init(&tc.buf, o->scan + 1);
-		}
-		tc.spam = mode;
-		if (each_file(argv[i], train_one, &tc) < 0) {
-			bayes_train_abort(tc.w);
-			sbuf_free(&tc.buf);
+		if (fn(arg, argv[i], mode) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int train_path(void *arg, const char *path, int spam)
+{
+	struct train_ctx *tc = arg;
+	char err[512];
+
+	if (tc->w == NULL) {
+		tc->w = bayes_train_begin(tc->db, err, sizeof(err));
+		if (tc->w == NULL) {
+			fprintf(stderr, "sluice-spamtrain: %s\n", err);
 			return -1;
 		}
+		sbuf_init(&tc->buf, tc->scan + 1);
 	}
-	if (tc.w == NULL)
-		return 0;
-	sbuf_free(&tc.buf);
-	if (bayes_train_end(tc.w, err, sizeof(err)) < 0) {
+	tc->spam = spam;
+	return each_file(path, train_one, tc);
+}
+
+/* Train every path after --spam / --ham. -1 (nothing written), 0 (no
+ * paths), or the number of messages trained. */
+static long long train(int argc, char **argv, const struct opts *o)
+{
+	struct train_ctx tc;
+	struct spamd_core core;
+	char err[512];
+	long long rc = -1;
+
+	memset(&tc, 0, sizeof(tc));
+	core_init(o, &core, err, sizeof(err));
+	if (core.rules == NULL) {
 		fprintf(stderr, "sluice-spamtrain: %s\n", err);
 		return -1;
 	}
+	tc.core = &core;
+	tc.db = o->db;
+	tc.scan = o->scan;
+	if (each_path(argc, argv, train_path, &tc) < 0) {
+		if (tc.w)
+			bayes_train_abort(tc.w);
+		goto out;
+	}
+	rc = 0;
+	if (tc.w == NULL)
+		goto out;
+	rc = -1;
+	if (bayes_train_end(tc.w, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sluice-spamtrain: %s\n", err);
+		goto out;
+	}
 	printf("trained %lld message(s) into %s\n", tc.n, o->db);
-	return tc.n > 0 ? tc.n : 1;
+	rc = tc.n > 0 ? tc.n : 1;
+out:
+	sbuf_free(&tc.buf);
+	spamd_rules_free((struct spamd_rules *)core.rules);
+	return rc;
+}
+
+/* A set of messages for --cv: its paths into l[spam]. */
+static int cv_path(void *arg, const char *path, int spam)
+{
+	struct path_list *l = (struct path_list *)arg + spam;
+	size_t j;
+	int rc;
+
+	l->set0 = l->n;
+	rc = each_file(path, add_path, l);
+	for (j = l->set0; j < l->n; j++)
+		l->of[j] = l->n - l->set0;
+	l->nsets++;
+	return rc;
+}
+
+/* --cv K: the paths after --ham and --spam, K folds, then in time. */
+static int cv_main(int argc, char **argv, const struct opts *o)
+{
+	struct path_list l[2];
+	int i, rc;
+	size_t j;
+
+	memset(l, 0, sizeof(l));
+	rc = each_path(argc, argv, cv_path, l);
+	if (rc == 0 && (l[0].n < 3 || l[1].n < 3)) {
+		fprintf(stderr, "sluice-spamtrain: --cv needs --ham and "
+			"--spam\n");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = cross_validate(o, o->cv, &l[0], &l[1]);
+	if (rc == 0)
+		rc = cross_validate(o, 1, &l[0], &l[1]);
+	if (rc == 0)
+		rc = cross_validate(o, 0, &l[0], &l[1]);
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < l[i].n; j++)
+			free(l[i].p[j]);
+		free(l[i].p);
+		free(l[i].pos);
+		free(l[i].of);
+		free(l[i].set);
+	}
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {NULL, NULL, 5.0, 50, 0, SPAMD_SCAN_DEFAULT};
+	struct opts o = {NULL, NULL, 5.0, 50, 0, SPAMD_SCAN_DEFAULT, 0};
 	const char *eval_spam = NULL, *eval_ham = NULL;
 	long long n;
 
 	log_open("spamtrain", 0);
 	options(argc, argv, &o, &eval_spam, &eval_ham);
+	if (o.cv > 0)
+		return cv_main(argc, argv, &o);
 	n = train(argc, argv, &o);
 	if (n < 0)
 		return 1;

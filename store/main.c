@@ -20,6 +20,10 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "peerlimit.h"
+#include "qcontrol.h"
+#include "queue.h"
+#include "stage.h"
+#include "stage_reload.h"
 #include "authlimit.h"
 #include "authlimit_share.h"
 #include "sasl.h"
@@ -61,6 +65,9 @@ static const struct cfg_param table[] = {
 	{"credentials_file", CFG_STR, "var/store/users.auth",
 	 &cfg.credentials_file, 0, 0,
 	 "credentials snapshot written by sluicectl (for SASL)"},
+	{"control_dir", CFG_STR, "var/store", &cfg.control_dir, 0, 0,
+	 "where the control socket is made (control_dir/control, mode "
+	 "0600): sluice-queue -d control_dir reload | play-dead ..."},
 	{"plaintext_auth", CFG_BOOL, "no", &cfg.plaintext_auth, 0, 0,
 	 "allow passwords without TLS (loopback test setups only)"},
 	SHSTATE_PARAM(cfg.redis_server),
@@ -95,38 +102,16 @@ static void on_stop(void *arg, int signo)
 	evloop_stop(arg);
 }
 
-static void on_hup(void *arg, int signo)
-{
-	char err[512];
-	struct directory *u = directory_load(cfg.users_file, err, sizeof(err));
+static struct stage_live live;
 
-	if (u == NULL) {
-		log_warn("SIGHUP: users file not reloaded: %s", err);
-		return;
-	}
-	directory_free(st.users);
-	st.users = u;
-	log_info("SIGHUP: users file %s reloaded", cfg.users_file);
-}
+/* What a reload may change (stage_reload.h); the users file is read
+ * again on every reload. */
+static const char *const live_keys[] = {
+	DAEMON_LIVE_KEYS, "users_file", "quota_permanent", NULL};
 
 int store_loopback(const char *hostport)
 {
-	struct sockaddr_storage ss;
-	unsigned int len;
-
-	if (daemon_resolve(hostport, &ss, &len) < 0)
-		return 0;
-	if (ss.ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const void *)&ss;
-
-		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-	}
-	if (ss.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const void *)&ss;
-
-		return IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
-	}
-	return 0;
+	return daemon_loopback(hostport);
 }
 
 void store_check_listener(const struct store *s, const char *hostport,
@@ -202,7 +187,7 @@ int main(int argc, char **argv)
 	struct imap_server *imap;
 	struct evloop *loop;
 	struct shstate *sh;
-	char err[512];
+	char err[512], ctl_path[4096];
 	int fd, pfd[2], ifd[2], i;
 
 	daemon_start(argc, argv, "sluice-store", table, &opts);
@@ -218,10 +203,15 @@ int main(int argc, char **argv)
 			  opts.config ? opts.config : "defaults",
 			  cfg.spam_folder);
 	fd = daemon_listen(cfg.lmtp_listen);
+	if ((size_t)snprintf(ctl_path, sizeof(ctl_path), "%s/%s",
+			     cfg.control_dir, QUEUE_CONTROL_SOCK) >=
+	    sizeof(ctl_path))
+		log_fatal("control_dir too long");
 	load_tls();
 	pop3_listeners(pfd);
 	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
+	daemon_state_dir(cfg.control_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
@@ -268,9 +258,18 @@ int main(int argc, char **argv)
 	if (smtp_server_listen(srv, fd) < 0 ||
 	    evloop_on_turn_end(loop, store_commit, &st) < 0 ||
 	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
-	    evloop_signal(loop, SIGINT, on_stop, loop) < 0 ||
-	    evloop_signal(loop, SIGHUP, on_hup, NULL) < 0)
+	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
 		log_fatal("cannot set up the event loop");
+	live.srv[0] = srv;
+	STAGE_LIVE_LIMITS(live, cfg);
+	live.tls = st.tls;
+	live.tls_cert = &cfg.tls_cert;
+	live.tls_key = &cfg.tls_key;
+	live.dir = &st.users;
+	live.dir_path = &cfg.users_file;
+	stage_reload_start(loop, live_keys, &live);
+	qcontrol_listen(loop, NULL, ctl_path, NULL, NULL);
+	stage_metrics_start(loop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);

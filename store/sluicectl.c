@@ -10,8 +10,13 @@
  *	  user passwd ADDRESS            (password from the terminal or stdin)
  *	  user quota ADDRESS SIZE;  user expires ADDRESS YYYY-MM-DD|never
  *	  user enable|disable ADDRESS
- *	  alias add ALIAS TARGET [TARGET...];  alias del|list [ALIAS]
+ *	  alias del|list [ALIAS]
+ *	  user kind ADDRESS personal|role
+ *	  alias add ALIAS TARGET [TARGET...];  alias rm ALIAS TARGET
  *	  list add LIST MEMBER [MEMBER...];  list del LIST
+ *	  list rm LIST MEMBER;  owner add|del LIST ADDRESS
+ *	  admin add|del DOMAIN|'*' ADDRESS;  admin list
+ *	  person add DOMAIN FIRST LAST [--quota SIZE] [--expires DATE]
  *	  export
  *	  watch                          (PostgreSQL: keep the snapshots fresh)
  * DESCRIPTION
@@ -57,8 +62,15 @@ static void usage(void)
 		"  user del|show|passwd|enable|disable ADDRESS\n"
 		"  user list [DOMAIN]\n"
 		"  user quota ADDRESS SIZE | user expires ADDRESS DATE|never\n"
+		"  user kind ADDRESS personal|role\n"
 		"  alias add ALIAS TARGET... | alias del ALIAS | alias list\n"
-		"  list add LIST MEMBER... | list del LIST\n"
+		"  alias rm ALIAS TARGET\n"
+		"  list add LIST MEMBER... | list del LIST | list rm LIST "
+		"MEMBER\n"
+		"  owner add|del LIST ADDRESS\n"
+		"  admin add|del DOMAIN|'*' ADDRESS | admin list\n"
+		"  person add DOMAIN FIRST LAST [--quota SIZE] "
+		"[--expires DATE]\n"
 		"  export | watch\n");
 	exit(2);
 }
@@ -193,9 +205,7 @@ int main(int argc, char **argv)
 		if (rc == -2)
 			usage();
 	}
-	if (rc == 0 && store_dir_changed(d) &&
-	    (store_dir_export(d, snap, err, sizeof(err)) < 0 ||
-	     store_dir_export_auth(d, auth, err, sizeof(err)) < 0))
+	if (rc == 0 && store_dir_publish(d, snap, auth, err, sizeof(err)) < 0)
 		rc = -1;
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);

@@ -34,6 +34,7 @@ struct store_config {
 	char *tls_key;
 	char *credentials_file;
 	char *redis_server;
+	char *control_dir;
 	int plaintext_auth;
 	long long auth_fail_max;
 	long long auth_fail_window;

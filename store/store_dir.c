@@ -11,19 +11,13 @@
 #include "store_dir.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "directory.h"
-#include "log.h"
 #include "tls.h"
 
 #include "store_dir_int.h"
@@ -85,9 +79,43 @@ static void count_cb(int ncol, const char *const *col, void *arg)
 					       : 0;
 }
 
-/* The number statement q counts; -1 on error. */
-static long long count(struct store_dir *d, enum dir_q q,
-		       const char *const *p)
+struct select_arg {
+	dir_row_fn row;
+	void *arg;
+};
+
+#define SELECT_MAX_COLS 16
+
+/* a view's row with "" for NULL */
+static void select_cb(int ncol, const char *const *col, void *arg)
+{
+	struct select_arg *sa = arg;
+	const char *c[SELECT_MAX_COLS];
+	int i;
+
+	if (ncol > SELECT_MAX_COLS)
+		ncol = SELECT_MAX_COLS;
+	for (i = 0; i < ncol; i++)
+		c[i] = col[i] ? col[i] : "";
+	sa->row(ncol, c, sa->arg);
+}
+
+int store_dir_select(struct store_dir *d, enum dir_q q,
+		     const char *const *p,
+		     void (*row)(int ncol, const char *const *col, void *arg),
+		     void *arg, char *err, size_t errlen)
+{
+	struct select_arg sa = {row, arg};
+
+	if ((int)q < 0 || q >= DQ_VIEW_END) {
+		snprintf(err, errlen, "statement %d is not a view", (int)q);
+		return -1;
+	}
+	return store_dir_run(d, q, p, select_cb, &sa, err, errlen);
+}
+
+long long store_dir_count(struct store_dir *d, enum dir_q q,
+			  const char *const *p)
 {
 	long long n = 0;
 	char err[64];
@@ -97,15 +125,15 @@ static long long count(struct store_dir *d, enum dir_q q,
 	return n;
 }
 
-static void lower(char *s)
+void store_dir_lower(char *s)
 {
 	for (; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int check_addr(char *a, char *err, size_t errlen)
+int store_dir_check_addr(char *a, char *err, size_t errlen)
 {
-	lower(a);
+	store_dir_lower(a);
 	if (!directory_valid_address(a)) {
 		snprintf(err, errlen, "'%s' is not a usable address", a);
 		return -1;
@@ -113,11 +141,11 @@ static int check_addr(char *a, char *err, size_t errlen)
 	return 0;
 }
 
-static int is_mailbox(struct store_dir *d, const char *a)
+int store_dir_is_mailbox(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, NULL};
 
-	return count(d, DQ_USER_COUNT, p) > 0;
+	return store_dir_count(d, DQ_USER_COUNT, p) > 0;
 }
 
 /* a's domain is one of ours, or has users */
@@ -126,17 +154,17 @@ static int is_our_domain(struct store_dir *d, const char *a)
 	const char *p[] = {strrchr(a, '@') + 1, NULL, NULL};
 
 	p[1] = p[0];
-	return count(d, DQ_OUR_DOMAIN, p) != 0;
+	return store_dir_count(d, DQ_OUR_DOMAIN, p) != 0;
 }
 
-static int is_taken(struct store_dir *d, const char *a)
+int store_dir_is_taken(struct store_dir *d, const char *a)
 {
 	const char *p[] = {a, a, a, NULL};
 
-	return count(d, DQ_TAKEN, p) > 0;
+	return store_dir_count(d, DQ_TAKEN, p) > 0;
 }
 
-static void print_cb(int ncol, const char *const *col, void *arg)
+void store_dir_print_cb(int ncol, const char *const *col, void *arg)
 {
 	struct sbuf *out = arg;
 	int i;
@@ -146,8 +174,7 @@ static void print_cb(int ncol, const char *const *col, void *arg)
 	sbuf_puts(out, "\n");
 }
 
-/* "YYYY-MM-DD" or "never" into seconds since the epoch (0 = never). */
-static int parse_date(const char *s, long long *out)
+int store_dir_parse_date(const char *s, long long *out)
 {
 	struct tm tm;
 	char *end;
@@ -170,11 +197,11 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 	const char *p[2] = {NULL, NULL};
 
 	if (argc == 1 && !strcmp(argv[0], "list"))
-		return store_dir_run(d, DQ_DOMAIN_LIST, NULL, print_cb, out, err,
-				     errlen);
+		return store_dir_run(d, DQ_DOMAIN_LIST, NULL,
+				     store_dir_print_cb, out, err, errlen);
 	if (argc != 2)
 		return -2;
-	lower(argv[1]);
+	store_dir_lower(argv[1]);
 	p[0] = argv[1];
 	d->changed = 1;
 	if (!strcmp(argv[0], "add")) {
@@ -189,7 +216,7 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 				     errlen);
 	}
 	if (!strcmp(argv[0], "del")) {
-		if (count(d, DQ_DOMAIN_USERS, p) > 0) {
+		if (store_dir_count(d, DQ_DOMAIN_USERS, p) > 0) {
 			snprintf(err, errlen, "domain %s still has users",
 				 argv[1]);
 			return -1;
@@ -211,19 +238,19 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 
 	if (argc >= 1 && !strcmp(argv[0], "list")) {
 		if (argc == 2)
-			lower(argv[1]);
+			store_dir_lower(argv[1]);
 		p[0] = argc == 2 ? argv[1] : "%";
-		return store_dir_run(d, DQ_USER_LIST, p, print_cb, out, err,
-				     errlen);
+		return store_dir_run(d, DQ_USER_LIST, p, store_dir_print_cb,
+				     out, err, errlen);
 	}
 	if (argc < 2)
 		return -2;
-	if (check_addr(argv[1], err, errlen) < 0)
+	if (store_dir_check_addr(argv[1], err, errlen) < 0)
 		return -1;
 	p[0] = argv[1];
 	if (!strcmp(argv[0], "show"))
-		return store_dir_run(d, DQ_USER_SHOW, p, print_cb, out, err,
-				     errlen);
+		return store_dir_run(d, DQ_USER_SHOW, p, store_dir_print_cb,
+				     out, err, errlen);
 	d->changed = 1;
 	if (!strcmp(argv[0], "add")) {
 		for (i = 2; i + 1 < argc; i += 2) {
@@ -235,7 +262,8 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 						       errlen) < 0)
 					return -1;
 			} else if (!strcmp(argv[i], "--expires")) {
-				if (parse_date(argv[i + 1], &expires) < 0) {
+				if (store_dir_parse_date(argv[i + 1],
+							 &expires) < 0) {
 					snprintf(err, errlen, "bad date %s",
 						 argv[i + 1]);
 					return -1;
@@ -248,12 +276,12 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 			return -2;
 		at = strrchr(argv[1], '@');
 		p[1] = at + 1;
-		if (count(d, DQ_DOMAIN_COUNT, p + 1) <= 0) {
+		if (store_dir_count(d, DQ_DOMAIN_COUNT, p + 1) <= 0) {
 			snprintf(err, errlen, "unknown domain %s (add it "
 				 "first)", at + 1);
 			return -1;
 		}
-		if (is_taken(d, argv[1])) {
+		if (store_dir_is_taken(d, argv[1])) {
 			snprintf(err, errlen, "%s exists already", argv[1]);
 			return -1;
 		}
@@ -266,7 +294,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 					     err, errlen);
 		}
 	}
-	if (!is_mailbox(d, argv[1])) {
+	if (!store_dir_is_mailbox(d, argv[1])) {
 		snprintf(err, errlen, "no user %s", argv[1]);
 		return -1;
 	}
@@ -289,10 +317,20 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return store_dir_run(d, DQ_USER_QUOTA, q, NULL, NULL, err,
 				     errlen);
 	}
+	if (!strcmp(argv[0], "kind") && argc == 3) {
+		const char *q[] = {argv[2], argv[1], NULL};
+
+		if (strcmp(argv[2], "personal") && strcmp(argv[2], "role")) {
+			snprintf(err, errlen, "kind is personal or role");
+			return -1;
+		}
+		return store_dir_run(d, DQ_USER_KIND, q, NULL, NULL, err,
+				     errlen);
+	}
 	if (!strcmp(argv[0], "expires") && argc == 3) {
 		const char *q[] = {num, argv[1], NULL};
 
-		if (parse_date(argv[2], &expires) < 0) {
+		if (store_dir_parse_date(argv[2], &expires) < 0) {
 			snprintf(err, errlen, "bad date %s", argv[2]);
 			return -1;
 		}
@@ -305,13 +343,13 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 
 /* The statements of an alias (alias = 1) or a list. */
 struct group_q {
-	enum dir_q list, add, del;
+	enum dir_q list, add, del, rm;
 };
 
 static const struct group_q group_alias = {DQ_ALIAS_LIST, DQ_ALIAS_ADD,
-					   DQ_ALIAS_DEL};
+					   DQ_ALIAS_DEL, DQ_ALIAS_RM};
 static const struct group_q group_list = {DQ_LIST_LIST, DQ_LIST_ADD,
-					  DQ_LIST_DEL};
+					  DQ_LIST_DEL, DQ_LIST_RM};
 
 /* alias and list: an address and the mailboxes behind it (an alias's
  * may be remote) */
@@ -322,11 +360,11 @@ static int cmd_group(struct store_dir *d, int alias, int argc, char **argv,
 	int i;
 
 	if (argc == 1 && !strcmp(argv[0], "list"))
-		return store_dir_run(d, g->list, NULL, print_cb, out, err,
-				     errlen);
+		return store_dir_run(d, g->list, NULL, store_dir_print_cb,
+				     out, err, errlen);
 	if (argc < 2)
 		return -2;
-	if (check_addr(argv[1], err, errlen) < 0)
+	if (store_dir_check_addr(argv[1], err, errlen) < 0)
 		return -1;
 	d->changed = 1;
 	if (!strcmp(argv[0], "del") && argc == 2) {
@@ -334,19 +372,26 @@ static int cmd_group(struct store_dir *d, int alias, int argc, char **argv,
 
 		return store_dir_run(d, g->del, p, NULL, NULL, err, errlen);
 	}
+	if (!strcmp(argv[0], "rm") && argc == 3) {
+		const char *p[] = {argv[1], argv[2], NULL};
+
+		if (store_dir_check_addr(argv[2], err, errlen) < 0)
+			return -1;
+		return store_dir_run(d, g->rm, p, NULL, NULL, err, errlen);
+	}
 	if (strcmp(argv[0], "add") || argc < 3)
 		return -2;
-	if (is_mailbox(d, argv[1])) {
+	if (store_dir_is_mailbox(d, argv[1])) {
 		snprintf(err, errlen, "%s is a mailbox", argv[1]);
 		return -1;
 	}
 	for (i = 2; i < argc; i++) {
 		const char *p[] = {argv[1], argv[i], NULL};
 
-		if (check_addr(argv[i], err, errlen) < 0)
+		if (store_dir_check_addr(argv[i], err, errlen) < 0)
 			return -1;
 		/* aliases may point out of our domains (directory.c) */
-		if (!is_mailbox(d, argv[i]) &&
+		if (!store_dir_is_mailbox(d, argv[i]) &&
 		    (!alias || is_our_domain(d, argv[i]))) {
 			snprintf(err, errlen, "target %s is not a local "
 				 "mailbox", argv[i]);
@@ -371,6 +416,15 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 		return cmd_group(d, 1, argc - 1, argv + 1, out, err, errlen);
 	if (!strcmp(argv[0], "list"))
 		return cmd_group(d, 0, argc - 1, argv + 1, out, err, errlen);
+	if (!strcmp(argv[0], "admin"))
+		return store_dir_cmd_admin(d, argc - 1, argv + 1, out, err,
+					   errlen);
+	if (!strcmp(argv[0], "owner"))
+		return store_dir_cmd_owner(d, argc - 1, argv + 1, out, err,
+					   errlen);
+	if (!strcmp(argv[0], "person"))
+		return store_dir_cmd_person(d, argc - 1, argv + 1, out, err,
+					    errlen);
 	if (!strcmp(argv[0], "export") && argc == 1) {
 		d->changed = 1;
 		return 0;
@@ -386,9 +440,9 @@ int store_dir_passwd(struct store_dir *d, const char *addr, const char *pw,
 	int rc = -1;
 
 	snprintf(a, sizeof(a), "%s", addr);
-	if (check_addr(a, err, errlen) < 0)
+	if (store_dir_check_addr(a, err, errlen) < 0)
 		return -1;
-	if (!is_mailbox(d, a)) {
+	if (!store_dir_is_mailbox(d, a)) {
 		snprintf(err, errlen, "no user %s", a);
 		return -1;
 	}

@@ -260,3 +260,15 @@ int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
 
 	return atomic_write(d, path, 0600, 1, fill_auth, &x, err, errlen);
 }
+
+int store_dir_publish(struct store_dir *d, const char *snap,
+		      const char *auth, char *err, size_t errlen)
+{
+	if (!d->changed)
+		return 0;
+	if (store_dir_export(d, snap, err, errlen) < 0 ||
+	    store_dir_export_auth(d, auth, err, errlen) < 0)
+		return -1;
+	d->changed = 0;
+	return 0;
+}

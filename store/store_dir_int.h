@@ -2,11 +2,12 @@
  * NAME
  *	store_dir_int - one directory interface, two backends
  * DESCRIPTION
- *	store_dir.c (the commands) and store_dir_export.c (the snapshots)
- *	know no SQL: they name a statement (enum dir_q) and pass its text
- *	parameters; the backend (store_dir_sqlite.c, store_dir_pg.c) holds
- *	the SQL of every statement in its own dialect, binds the parameters
- *	(never pastes them) and hands each row back as text columns. Every
+ *	store_dir.c, store_dir_admin.c (the commands) and
+ *	store_dir_export.c (the snapshots) know no SQL: they name a
+ *	statement (enum dir_q, store_dir.h) and pass its text parameters;
+ *	the backend (store_dir_sqlite.c, store_dir_pg.c) holds the SQL of
+ *	every statement in its own dialect, binds the parameters (never
+ *	pastes them) and hands each row back as text columns. Every
  *	statement takes the same parameters, in the same order, in both
  *	backends. Private to the user directory.
  */
@@ -15,39 +16,7 @@
 
 #include <stddef.h>
 
-/* The statements. Parameters in brackets, result columns after "->". */
-enum dir_q {
-	DQ_DOMAIN_LIST,		/* -> name */
-	DQ_DOMAIN_ADD,		/* [domain] (no-op when present) */
-	DQ_DOMAIN_DEL,		/* [domain] */
-	DQ_DOMAIN_COUNT,	/* [domain] -> domains of that name */
-	DQ_DOMAIN_USERS,	/* [domain] -> users in it */
-	DQ_OUR_DOMAIN,		/* [domain, domain] -> domains + users */
-	DQ_USER_LIST,		/* [LIKE pattern] -> addr, state, quota, date */
-	DQ_USER_SHOW,		/* [addr] -> addr, enabled, quota, expires,
-				   has a password (0/1) */
-	DQ_USER_COUNT,		/* [addr] -> users of that address */
-	DQ_TAKEN,		/* [addr, addr, addr] -> users+aliases+lists */
-	DQ_USER_ADD,		/* [addr, domain, quota, expires] */
-	DQ_USER_DEL,		/* [addr] */
-	DQ_USER_ENABLE,		/* [addr] */
-	DQ_USER_DISABLE,	/* [addr] */
-	DQ_USER_QUOTA,		/* [quota, addr] */
-	DQ_USER_EXPIRES,	/* [expires, addr] */
-	DQ_USER_PASSWD,		/* [scrypt hash, scram secret, addr] */
-	DQ_ALIAS_LIST,		/* -> alias, "t1, t2" */
-	DQ_ALIAS_ADD,		/* [alias, target] (no-op when present) */
-	DQ_ALIAS_DEL,		/* [alias] */
-	DQ_LIST_LIST,		/* -> list, "m1, m2" */
-	DQ_LIST_ADD,		/* [list, member] (no-op when present) */
-	DQ_LIST_DEL,		/* [list] */
-	DQ_EXPORT_USERS,	/* -> addr, expires, enabled, quota */
-	DQ_EXPORT_DOMAINS,	/* -> domain (declared or with users) */
-	DQ_EXPORT_GROUPS,	/* -> addr, target, target is a mailbox (0/1),
-				   ordered by addr */
-	DQ_EXPORT_AUTH,		/* -> addr, pwhash, scram, expires, enabled */
-	DQ_COUNT
-};
+#include "store_dir.h"
 
 /* One result row: ncol columns as text, NULL for SQL NULL. */
 typedef void (*dir_row_fn)(int ncol, const char *const *col, void *arg);
@@ -80,5 +49,28 @@ int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
 /* Run statement q of d's backend (see struct store_dir_ops). */
 int store_dir_run(struct store_dir *d, enum dir_q q, const char *const *p,
 		  dir_row_fn row, void *arg, char *err, size_t errlen);
+/* The number statement q counts; -1 on error. */
+long long store_dir_count(struct store_dir *d, enum dir_q q,
+			  const char *const *p);
+/* Lowercase a and check that a snapshot can hold it. 0, or -1 with
+ * err. */
+int store_dir_check_addr(char *a, char *err, size_t errlen);
+/* a is a mailbox; a is a mailbox, alias or list. */
+int store_dir_is_mailbox(struct store_dir *d, const char *a);
+int store_dir_is_taken(struct store_dir *d, const char *a);
+/* "YYYY-MM-DD" or "never" into seconds since the epoch (0 = never). */
+int store_dir_parse_date(const char *s, long long *out);
+/* A row as tab-separated text, "-" for NULL, to the sbuf arg. */
+void store_dir_print_cb(int ncol, const char *const *col, void *arg);
+
+/* The commands of store_dir_admin.c, argv after the command's name:
+ * admin add|del DOMAIN|'*' ADDRESS, admin list; owner add|del LIST
+ * ADDRESS; person add DOMAIN FIRST LAST [--quota S] [--expires D]. */
+int store_dir_cmd_admin(struct store_dir *d, int argc, char **argv,
+			struct sbuf *out, char *err, size_t errlen);
+int store_dir_cmd_owner(struct store_dir *d, int argc, char **argv,
+			struct sbuf *out, char *err, size_t errlen);
+int store_dir_cmd_person(struct store_dir *d, int argc, char **argv,
+			 struct sbuf *out, char *err, size_t errlen);
 
 #endif

@@ -45,6 +45,15 @@ static const char schema[] =
 	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
 	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
 	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));"
+	"CREATE TABLE IF NOT EXISTS list_owners(address TEXT NOT NULL,"
+	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
+	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
+	" official TEXT NOT NULL, PRIMARY KEY(address, official));"
+	/* columns added to users since the first schema */
+	"ALTER TABLE users ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL"
+	" DEFAULT 'personal';"
+	"ALTER TABLE users ADD COLUMN IF NOT EXISTS first TEXT;"
+	"ALTER TABLE users ADD COLUMN IF NOT EXISTS last TEXT;"
 	"CREATE OR REPLACE FUNCTION sluice_directory_changed() RETURNS trigger"
 	" LANGUAGE plpgsql AS $$ BEGIN"
 	" PERFORM pg_notify('" NOTIFY_CHANNEL "', TG_TABLE_NAME);"
@@ -63,7 +72,22 @@ static const char schema[] =
 	" EXECUTE FUNCTION sluice_directory_changed();"
 	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
 	" DELETE OR TRUNCATE ON domain_admins FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON list_owners FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON shared FOR EACH STATEMENT"
 	" EXECUTE FUNCTION sluice_directory_changed();";
+
+/* a date column as YYYY-MM-DD (UTC), 0 as never */
+#define DATE_OF(c) "CASE " c " WHEN 0 THEN 'never' ELSE" \
+	" to_char(to_timestamp(" c ") AT TIME ZONE 'UTC', 'YYYY-MM-DD') END"
+/* address (a column) is in the domain of parameter 1 */
+#define IN_DOMAIN "right(address, length($1::text) + 1) = '@' || $1::text"
+#define PERSON_COLS "address, trim(coalesce(first, '') || ' ' ||" \
+	" coalesce(last, '')), kind, quota, " DATE_OF("expires") ", CASE" \
+	" enabled WHEN 1 THEN 'enabled' ELSE 'disabled' END"
 
 /* The same statements as store_dir_sqlite.c, parameter for parameter. */
 static const char *const sql[DQ_COUNT] = {
@@ -76,10 +100,8 @@ static const char *const sql[DQ_COUNT] = {
 	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=$1)"
 		" + (SELECT count(*) FROM users WHERE domain=$2)",
 	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
-		" ELSE 'disabled' END, quota, CASE expires WHEN 0 THEN 'never'"
-		" ELSE to_char(to_timestamp(expires) AT TIME ZONE 'UTC',"
-		" 'YYYY-MM-DD') END FROM users WHERE domain LIKE $1"
-		" ORDER BY address",
+		" ELSE 'disabled' END, quota, " DATE_OF("expires") " FROM users"
+		" WHERE domain LIKE $1 ORDER BY address",
 	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
 		" CASE WHEN pwhash IS NULL THEN 0 ELSE 1 END FROM users"
 		" WHERE address=$1",
@@ -106,6 +128,57 @@ static const char *const sql[DQ_COUNT] = {
 	[DQ_LIST_ADD] = "INSERT INTO lists VALUES($1, $2)"
 		" ON CONFLICT DO NOTHING",
 	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=$1",
+	[DQ_ALIAS_COUNT] = "SELECT count(*) FROM aliases WHERE address=$1",
+	[DQ_SHARED_COUNT] = "SELECT count(*) FROM shared WHERE address=$1",
+	[DQ_LIST_COUNT] = "SELECT count(*) FROM lists WHERE address=$1",
+	[DQ_LIST_MEMBERS] = "SELECT member, address FROM lists"
+		" WHERE address=$1 ORDER BY member",
+	[DQ_ADMIN_LIST] = "SELECT domain, admin FROM domain_admins"
+		" ORDER BY domain, admin",
+	[DQ_IS_ADMIN] = "SELECT count(*) FROM domain_admins"
+		" WHERE domain=$1 AND admin=$2",
+	[DQ_ADMIN_DOMAINS] = "SELECT domain FROM domain_admins"
+		" WHERE admin=$1 AND domain<>'*' ORDER BY domain",
+	[DQ_OWNS_LIST] = "SELECT count(*) FROM list_owners"
+		" WHERE address=$1 AND owner=$2",
+	[DQ_OWNED_LISTS] = "SELECT address FROM list_owners WHERE owner=$1"
+		" ORDER BY address",
+	[DQ_DOMAIN_PEOPLE] = "SELECT " PERSON_COLS " FROM users"
+		" WHERE domain=$1 ORDER BY address",
+	[DQ_DOMAIN_ALIASES] = "SELECT address, string_agg(target, ', ' ORDER"
+		" BY target) FROM aliases WHERE " IN_DOMAIN " GROUP BY address"
+		" ORDER BY address",
+	[DQ_DOMAIN_SHARED] = "SELECT address, string_agg(official, ', ' ORDER"
+		" BY official) FROM shared WHERE " IN_DOMAIN " GROUP BY"
+		" address ORDER BY address",
+	[DQ_DOMAIN_LISTS] = "SELECT l.address, (SELECT string_agg(owner,"
+		" ', ' ORDER BY owner) FROM list_owners o"
+		" WHERE o.address = l.address) FROM (SELECT DISTINCT address"
+		" FROM lists WHERE " IN_DOMAIN ") l ORDER BY 1",
+	[DQ_USER_DETAIL] = "SELECT " PERSON_COLS ", CASE WHEN pwhash IS NULL"
+		" THEN 'no' ELSE 'yes' END FROM users WHERE address=$1",
+	[DQ_USER_KIND] = "UPDATE users SET kind=$1 WHERE address=$2",
+	[DQ_USER_NAMES] = "UPDATE users SET first=$1, last=$2"
+		" WHERE address=$3",
+	[DQ_ALIAS_RM] = "DELETE FROM aliases WHERE address=$1 AND target=$2",
+	[DQ_LIST_RM] = "DELETE FROM lists WHERE address=$1 AND member=$2",
+	[DQ_ADMIN_ADD] = "INSERT INTO domain_admins VALUES($1, $2)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_ADMIN_DEL] = "DELETE FROM domain_admins"
+		" WHERE domain=$1 AND admin=$2",
+	[DQ_OWNER_ADD] = "INSERT INTO list_owners VALUES($1, $2)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_OWNER_DEL] = "DELETE FROM list_owners"
+		" WHERE address=$1 AND owner=$2",
+	[DQ_SHARED_ADD] = "INSERT INTO shared VALUES($1, $2)"
+		" ON CONFLICT DO NOTHING",
+	[DQ_SHARED_FROM_ALIAS] = "INSERT INTO shared SELECT address, target"
+		" FROM aliases WHERE address=$1 ON CONFLICT DO NOTHING",
+	/* SERIALIZABLE: what the transaction read stays true until it
+	 * commits, or the commit fails (as SQLite's BEGIN IMMEDIATE) */
+	[DQ_BEGIN] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
+	[DQ_COMMIT] = "COMMIT",
+	[DQ_ROLLBACK] = "ROLLBACK",
 	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
 		" FROM users ORDER BY address",
 	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
@@ -135,6 +208,34 @@ static void pg_error(PGconn *c, const char *what, char *err, size_t errlen)
 		 (int)n, m);
 }
 
+/* Run a statement without parameters or rows. 0, or -1 with err. */
+static int pg_exec(PGconn *c, const char *q, char *err, size_t errlen)
+{
+	PGresult *r = PQexec(c, q);
+	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
+		       PQresultStatus(r) == PGRES_TUPLES_OK);
+
+	if (!ok)
+		pg_error(c, "", err, errlen);
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+/* The connection again after it broke (the server restarted, or went
+ * and came back): LISTEN is to be sent again. 0, or -1 with err. */
+static int reconnect(struct pg *g, char *err, size_t errlen)
+{
+	g->listening = 0;
+	PQreset(g->c);
+	if (PQstatus(g->c) != CONNECTION_OK) {
+		pg_error(g->c, "unreachable", err, errlen);
+		return -1;
+	}
+	log_info("postgresql: connected again");
+	return pg_exec(g->c, "SET client_min_messages = warning", err,
+		       errlen);
+}
+
 static int pg_run(void *be, enum dir_q q, const char *const *p,
 		  dir_row_fn row, void *arg, char *err, size_t errlen)
 {
@@ -143,14 +244,32 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 	PGresult *r;
 	int np = 0, i, j, n, st;
 
+	if (sql[q] == NULL) {
+		snprintf(err, errlen, "statement %d has no SQL", (int)q);
+		return -1;
+	}
 	while (p && p[np])
 		np++;
 	if (np > MAX_PARAMS) {
 		snprintf(err, errlen, "too many parameters");
 		return -1;
 	}
+	if (PQstatus(g->c) != CONNECTION_OK &&
+	    reconnect(g, err, errlen) < 0)
+		return -1;
 	r = PQexecParams(g->c, sql[q], np, NULL, p, NULL, NULL, 0);
 	st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
+	/* a connection found broken by a view (it changes nothing) is
+	 * made again and the view run once more; a change is not repeated
+	 * (it may have been committed), the next statement reconnects */
+	if (st == PGRES_FATAL_ERROR && q < DQ_VIEW_END &&
+	    PQstatus(g->c) != CONNECTION_OK) {
+		PQclear(r);
+		if (reconnect(g, err, errlen) < 0)
+			return -1;
+		r = PQexecParams(g->c, sql[q], np, NULL, p, NULL, NULL, 0);
+		st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
+	}
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		pg_error(g->c, "", err, errlen);
 		PQclear(r);
@@ -169,19 +288,6 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 	return 0;
 }
 
-/* Run a statement without parameters or rows. 0, or -1 with err. */
-static int pg_exec(PGconn *c, const char *q, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, q);
-	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
-		       PQresultStatus(r) == PGRES_TUPLES_OK);
-
-	if (!ok)
-		pg_error(c, "", err, errlen);
-	PQclear(r);
-	return ok ? 0 : -1;
-}
-
 static int pg_wait(void *be, int timeout_ms, char *err, size_t errlen)
 {
 	struct pg *g = be;
@@ -189,14 +295,9 @@ static int pg_wait(void *be, int timeout_ms, char *err, size_t errlen)
 	PGnotify *nt;
 	int n = 0;
 
-	if (PQstatus(g->c) != CONNECTION_OK) {
-		g->listening = 0;
-		PQreset(g->c);
-		if (PQstatus(g->c) != CONNECTION_OK) {
-			pg_error(g->c, "unreachable", err, errlen);
-			return -1;
-		}
-	}
+	if (PQstatus(g->c) != CONNECTION_OK &&
+	    reconnect(g, err, errlen) < 0)
+		return -1;
 	if (!g->listening) {
 		/* listen first, then the caller exports: no change is
 		 * lost between the two */

@@ -37,7 +37,29 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
 	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
 	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
-	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));";
+	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));"
+	"CREATE TABLE IF NOT EXISTS list_owners(address TEXT NOT NULL,"
+	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
+	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
+	" official TEXT NOT NULL, PRIMARY KEY(address, official));";
+
+/* columns added to users since the first schema, and how */
+static const char *const added_columns[][2] = {
+	{"scram", "ALTER TABLE users ADD COLUMN scram TEXT"},
+	{"kind", "ALTER TABLE users ADD COLUMN kind TEXT NOT NULL "
+		 "DEFAULT 'personal'"},
+	{"first", "ALTER TABLE users ADD COLUMN first TEXT"},
+	{"last", "ALTER TABLE users ADD COLUMN last TEXT"},
+};
+
+/* a date column as YYYY-MM-DD (UTC), 0 as never */
+#define DATE_OF(c) "CASE " c " WHEN 0 THEN 'never' ELSE" \
+	" date(" c ", 'unixepoch') END"
+/* address (a column) is in the domain of parameter 1 */
+#define IN_DOMAIN "substr(address, -(length(?1) + 1)) = '@' || ?1"
+#define PERSON_COLS "address, trim(coalesce(first, '') || ' ' ||" \
+	" coalesce(last, '')), kind, quota, " DATE_OF("expires") ", CASE" \
+	" enabled WHEN 1 THEN 'enabled' ELSE 'disabled' END"
 
 static const char *const sql[DQ_COUNT] = {
 	[DQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
@@ -48,8 +70,7 @@ static const char *const sql[DQ_COUNT] = {
 	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=?)"
 		" + (SELECT count(*) FROM users WHERE domain=?)",
 	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
-		" ELSE 'disabled' END, quota, CASE expires WHEN 0 THEN 'never'"
-		" ELSE date(expires, 'unixepoch') END FROM users"
+		" ELSE 'disabled' END, quota, " DATE_OF("expires") " FROM users"
 		" WHERE domain LIKE ? ORDER BY address",
 	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
 		" pwhash IS NOT NULL FROM users WHERE address=?",
@@ -74,6 +95,51 @@ static const char *const sql[DQ_COUNT] = {
 		" FROM lists GROUP BY address ORDER BY address",
 	[DQ_LIST_ADD] = "INSERT OR IGNORE INTO lists VALUES(?, ?)",
 	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=?",
+	[DQ_ALIAS_COUNT] = "SELECT count(*) FROM aliases WHERE address=?",
+	[DQ_SHARED_COUNT] = "SELECT count(*) FROM shared WHERE address=?",
+	[DQ_LIST_COUNT] = "SELECT count(*) FROM lists WHERE address=?",
+	[DQ_LIST_MEMBERS] = "SELECT member, address FROM lists"
+		" WHERE address=? ORDER BY member",
+	[DQ_ADMIN_LIST] = "SELECT domain, admin FROM domain_admins"
+		" ORDER BY domain, admin",
+	[DQ_IS_ADMIN] = "SELECT count(*) FROM domain_admins"
+		" WHERE domain=? AND admin=?",
+	[DQ_ADMIN_DOMAINS] = "SELECT domain FROM domain_admins"
+		" WHERE admin=? AND domain<>'*' ORDER BY domain",
+	[DQ_OWNS_LIST] = "SELECT count(*) FROM list_owners"
+		" WHERE address=? AND owner=?",
+	[DQ_OWNED_LISTS] = "SELECT address FROM list_owners WHERE owner=?"
+		" ORDER BY address",
+	[DQ_DOMAIN_PEOPLE] = "SELECT " PERSON_COLS " FROM users"
+		" WHERE domain=? ORDER BY address",
+	[DQ_DOMAIN_ALIASES] = "SELECT address, group_concat(target, ', ')"
+		" FROM aliases WHERE " IN_DOMAIN " GROUP BY address"
+		" ORDER BY address",
+	[DQ_DOMAIN_SHARED] = "SELECT address, group_concat(official, ', ')"
+		" FROM shared WHERE " IN_DOMAIN " GROUP BY address"
+		" ORDER BY address",
+	[DQ_DOMAIN_LISTS] = "SELECT l.address, (SELECT group_concat(owner,"
+		" ', ') FROM list_owners o WHERE o.address = l.address)"
+		" FROM (SELECT DISTINCT address FROM lists WHERE " IN_DOMAIN
+		") l ORDER BY 1",
+	[DQ_USER_DETAIL] = "SELECT " PERSON_COLS ", CASE WHEN pwhash IS NULL"
+		" THEN 'no' ELSE 'yes' END FROM users WHERE address=?",
+	[DQ_USER_KIND] = "UPDATE users SET kind=? WHERE address=?",
+	[DQ_USER_NAMES] = "UPDATE users SET first=?, last=? WHERE address=?",
+	[DQ_ALIAS_RM] = "DELETE FROM aliases WHERE address=? AND target=?",
+	[DQ_LIST_RM] = "DELETE FROM lists WHERE address=? AND member=?",
+	[DQ_ADMIN_ADD] = "INSERT OR IGNORE INTO domain_admins VALUES(?, ?)",
+	[DQ_ADMIN_DEL] = "DELETE FROM domain_admins WHERE domain=? AND admin=?",
+	[DQ_OWNER_ADD] = "INSERT OR IGNORE INTO list_owners VALUES(?, ?)",
+	[DQ_OWNER_DEL] = "DELETE FROM list_owners WHERE address=? AND owner=?",
+	[DQ_SHARED_ADD] = "INSERT OR IGNORE INTO shared VALUES(?, ?)",
+	[DQ_SHARED_FROM_ALIAS] = "INSERT OR IGNORE INTO shared"
+		" SELECT address, target FROM aliases WHERE address=?",
+	/* IMMEDIATE: the writer's lock from the start, so what the
+	 * transaction reads stays true until it commits */
+	[DQ_BEGIN] = "BEGIN IMMEDIATE",
+	[DQ_COMMIT] = "COMMIT",
+	[DQ_ROLLBACK] = "ROLLBACK",
 	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
 		" FROM users ORDER BY address",
 	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
@@ -100,6 +166,14 @@ static int run_sql(sqlite3 *db, const char *q, const char *const *p,
 	}
 	for (i = 0; p && p[i]; i++)
 		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+	/* as many as the statement takes: PostgreSQL refuses any other
+	 * count, so a mismatch shows here too */
+	if (i != sqlite3_bind_parameter_count(st)) {
+		snprintf(err, errlen, "%d parameters for a statement of %d", i,
+			 sqlite3_bind_parameter_count(st));
+		sqlite3_finalize(st);
+		return -1;
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (row == NULL)
 			continue;
@@ -121,6 +195,10 @@ static int run_sql(sqlite3 *db, const char *q, const char *const *p,
 static int lite_run(void *be, enum dir_q q, const char *const *p,
 		    dir_row_fn row, void *arg, char *err, size_t errlen)
 {
+	if (sql[q] == NULL) {
+		snprintf(err, errlen, "statement %d has no SQL", (int)q);
+		return -1;
+	}
 	return run_sql(be, sql[q], p, row, arg, err, errlen);
 }
 
@@ -139,24 +217,36 @@ static void lite_close(void *be)
 static const struct store_dir_ops lite_ops = {lite_run, lite_wait,
 					      lite_close};
 
+struct column_probe {
+	const char *name;
+	int found;
+};
+
 static void column_cb(int ncol, const char *const *col, void *arg)
 {
-	if (ncol > 1 && col[1] && strcmp(col[1], "scram") == 0)
-		*(int *)arg = 1;
+	struct column_probe *cp = arg;
+
+	if (ncol > 1 && col[1] && strcmp(col[1], cp->name) == 0)
+		cp->found = 1;
 }
 
-/* Directories made before SCRAM secrets existed lack users.scram. */
+/* Directories made by older versions lack some columns of users. */
 static int migrate(sqlite3 *db, char *err, size_t errlen)
 {
-	int has = 0;
+	size_t i;
 
-	if (run_sql(db, "PRAGMA table_info(users)", NULL, column_cb, &has,
-		    err, errlen) < 0)
-		return -1;
-	if (has)
-		return 0;
-	return run_sql(db, "ALTER TABLE users ADD COLUMN scram TEXT", NULL,
-		       NULL, NULL, err, errlen);
+	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]);
+	     i++) {
+		struct column_probe cp = {added_columns[i][0], 0};
+
+		if (run_sql(db, "PRAGMA table_info(users)", NULL, column_cb,
+			    &cp, err, errlen) < 0)
+			return -1;
+		if (!cp.found && run_sql(db, added_columns[i][1], NULL, NULL,
+					 NULL, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* path (and the files SQLite keeps beside it) private to its owner:

@@ -67,6 +67,7 @@ static const struct imap_cmd_def commands[] = {
 	{"STATUS", imap_cmd_status, ST_A | ST_S, 0},
 	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
 	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
+	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0},
 	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
 	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
 	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},
@@ -75,6 +76,8 @@ static const struct imap_cmd_def commands[] = {
 	{"UNSELECT", imap_cmd_unselect, ST_S, 0},
 	{"EXPUNGE", imap_cmd_expunge, ST_S, 1},
 	{"SEARCH", imap_cmd_search, ST_S, 1},
+	{"SORT", imap_cmd_sort, ST_S, 1},
+	{"THREAD", imap_cmd_thread, ST_S, 1},
 	{"FETCH", imap_cmd_fetch, ST_S, 1},
 	{"STORE", imap_cmd_store, ST_S, 1},
 	{"COPY", imap_cmd_copy, ST_S, 1},
@@ -102,17 +105,22 @@ void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
 		 const char *fmt, ...)
 {
 	va_list ap;
-	char text[512];
+	struct sbuf text;
 
+	/* unbounded: [COPYUID ...] and [MODIFIED ...] carry sets */
+	sbuf_init(&text, (size_t)-1 / 4);
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	sbuf_vprintf(&text, fmt, ap);
 	va_end(ap);
 	if (strcmp(status, "BAD") == 0)
 		s->nerrors++;
 	else if (!s->no_expunge)
 		imap_sync(s);
-	conn_printf(s->c, "%s %s %s\r\n", tag && *tag ? tag : "*", status,
-		    text);
+	imap_vanished_flush(s);
+	conn_printf(s->c, "%s %s ", tag && *tag ? tag : "*", status);
+	conn_write(s->c, text.data ? text.data : "", text.len);
+	conn_printf(s->c, "\r\n");
+	sbuf_free(&text);
 }
 
 void imap_write_string(struct imap_sess *s, const char *str, size_t n)
@@ -164,6 +172,10 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 		mbox_close(&s->mbox);
 		free(s->mbox_name);
 		s->mbox_name = NULL;
+		s->nvanished = 0;
+		free(s->saved);
+		s->saved = NULL;
+		s->nsaved = 0;
 	}
 	if (s->state == IMAP_NOTAUTH && st != IMAP_NOTAUTH) {
 		/* logged in: APPEND literals keep it alive at min_data_rate */
@@ -176,25 +188,38 @@ void imap_set_state(struct imap_sess *s, enum imap_state st)
 	s->state = st;
 }
 
-static void ev_expunged(void *arg, uint32_t seq)
+static void ev_expunged(void *arg, uint32_t seq, uint32_t uid)
 {
-	imap_untagged(arg, "%u EXPUNGE", seq);
+	imap_expunged(arg, seq, uid);
 }
 
+/* RFC 7162 3.2.4 and 3.2.10: with CONDSTORE a flag change carries its
+ * MODSEQ, with QRESYNC its UID too (VANISHED goes before, as the
+ * sequence numbers here already count without the expunged). */
 static void ev_flags(void *arg, uint32_t seq)
 {
 	struct imap_sess *s = arg;
+	const struct mbox_msg *m = mbox_get(s->mbox, seq);
+	char uid[24] = "", ms[40] = "";
 	struct sbuf b;
 
+	imap_vanished_flush(s);
 	imap_keywords_announce(s);
+	if (s->qresync && m)
+		snprintf(uid, sizeof(uid), "UID %u ", m->uid);
+	if (s->condstore && m)
+		snprintf(ms, sizeof(ms), " MODSEQ (%llu)",
+			 (unsigned long long)m->modseq);
 	sbuf_init(&b, 65536);
 	imap_flags_out(s, seq, &b);
-	imap_untagged(s, "%u FETCH (FLAGS %s)", seq, b.data ? b.data : "()");
+	imap_untagged(s, "%u FETCH (%sFLAGS %s%s)", seq, uid,
+		      b.data ? b.data : "()", ms);
 	sbuf_free(&b);
 }
 
 static void ev_exists(void *arg, uint32_t count)
 {
+	imap_vanished_flush(arg);
 	imap_untagged(arg, "%u EXISTS", count);
 }
 
@@ -218,6 +243,7 @@ void imap_sync(struct imap_sess *s)
 		return;
 	if (mbox_sync(s->mbox, &ev, s) < 0)
 		log_warn("%s: sync of %s failed", s->id, s->mbox_name);
+	imap_vanished_flush(s);
 }
 
 /* ---- session life ---- */
@@ -240,6 +266,8 @@ void imap_sess_free(struct imap_sess *s)
 		s->next->prev = s->prev;
 	srv->nsessions--;
 	conn_free(s->c);
+	free(s->vanished);
+	free(s->saved);
 	free(s->user);
 	free(s);
 }
@@ -339,7 +367,9 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 	/* RFC 3501 7.4.1: no EXPUNGE while a sequence-number command runs */
 	s->no_expunge = !cmd->uid && (d->fn == imap_cmd_fetch ||
 				      d->fn == imap_cmd_store ||
-				      d->fn == imap_cmd_search);
+				      d->fn == imap_cmd_search ||
+				      d->fn == imap_cmd_sort ||
+				      d->fn == imap_cmd_thread);
 	d->fn(s, cmd);
 	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
 		s->no_expunge = 0;

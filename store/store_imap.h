@@ -4,8 +4,9 @@
  * DESCRIPTION
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
- *	LIST-STATUS and STATUS=SIZE, in the store daemon's
- *	event loop. Files by topic:
+ *	LIST-STATUS, STATUS=SIZE, CONDSTORE, QRESYNC, SEARCHRES,
+ *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED and COMPRESS, in
+ *	the store daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
  *	  store_imap.c         sessions, dispatch, replies, untagged updates
@@ -13,12 +14,18 @@
  *	  store_imap_auth.c    CAPABILITY NOOP LOGOUT STARTTLS LOGIN
  *	                       AUTHENTICATE ID ENABLE NAMESPACE
  *	  store_imap_folder.c  SELECT EXAMINE CREATE DELETE RENAME (UN)SUBSCRIBE
- *	                       LIST LSUB STATUS GETQUOTA(ROOT) SETQUOTA
+ *	                       STATUS GETQUOTA(ROOT) SETQUOTA
+ *	  store_imap_list.c    LIST LSUB (LIST-EXTENDED, LIST-STATUS)
  *	  store_imap_fetch.c   FETCH
  *	  store_imap_store.c   STORE, flag lists
  *	  store_imap_search.c  SEARCH
+ *	  store_imap_sort.c    SORT THREAD
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
  *	  store_imap_append.c  APPEND IDLE
+ *	  store_imap_catenate.c  APPEND's CATENATE parts
+ *	  store_imap_compress.c  COMPRESS
+ *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
+ *	                       SELECT (QRESYNC ...)
  *	Faces the network: every byte a client sends is hostile.
  */
 #ifndef SLUICE_STORE_IMAP_H
@@ -44,6 +51,7 @@ struct imap_arg {
 	const char *s;	/* NUL-terminated (literals may hold NULs) */
 	size_t len;
 	size_t nsub;	/* LIST: args inside it, at every depth */
+	unsigned char bin;	/* LITERAL: a literal8 "~{n}" (RFC 3516) */
 };
 
 struct imap_cmd {
@@ -94,7 +102,7 @@ void imap_cmd_free(struct imap_cmd *cmd);
 
 /* Index of the argument after args[i] (skipping a list's contents). */
 size_t imap_arg_next(const struct imap_cmd *cmd, size_t i);
-/* An astring (atom, quoted or literal) or NULL. */
+/* An astring (atom, quoted or literal, not literal8) or NULL. */
 const char *imap_arg_str(const struct imap_cmd *cmd, size_t i);
 /* Non-zero when args[i] is the atom word (case-insensitive). */
 int imap_arg_is(const struct imap_cmd *cmd, size_t i, const char *word);
@@ -112,6 +120,10 @@ int imap_seqset_parse(const char *s, uint32_t star, struct imap_seqset *out);
 void imap_seqset_free(struct imap_seqset *set);
 /* Non-zero when n is in the set. */
 int imap_seqset_has(const struct imap_seqset *set, uint32_t n);
+
+/* RFC 7162 mod-sequence-value (1*DIGIT, at most 2^63-1; zero only
+ * when zero_ok, as for mod-sequence-valzer). 0 or -1. */
+int imap_parse_modseq(const char *s, int zero_ok, uint64_t *out);
 
 /* date (RFC 3501 9: "d-Mon-yyyy" or dd-Mon-yyyy) as the UTC midnight;
  * -1 when malformed. */
@@ -182,6 +194,12 @@ struct imap_sess {
 	int readonly;
 	unsigned nkw_sent;	/* keywords announced in untagged FLAGS */
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
+	int condstore;		/* RFC 7162: MODSEQ in FETCH responses */
+	int qresync;		/* RFC 7162: VANISHED instead of EXPUNGE */
+	uint32_t *vanished;	/* UIDs expunged, not yet reported */
+	size_t nvanished, vanishedcap;
+	uint32_t *saved;	/* RFC 5182 "$": UIDs, ascending */
+	size_t nsaved;
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
 };
@@ -259,14 +277,78 @@ int imap_flags_parse(struct imap_sess *s, const struct imap_cmd *cmd,
 		     size_t i, int create, unsigned *flags, uint32_t *kw,
 		     char *err, size_t errlen);
 /* The sequence numbers a set names (UIDs when uid is set) in the
- * selected folder, ascending, unique. NULL with *n == 0 for none;
- * -1 when malformed. */
+ * selected folder, ascending, unique; "$" is the saved search result
+ * (RFC 5182). NULL with *n == 0 for none; -1 when malformed. */
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n);
+
+/* RFC 5182: non-zero when uid is in the saved result "$"; and save the
+ * messages seqs[0..n) of the view as the new "$" (n == 0: empty). */
+int imap_saved_has(const struct imap_sess *s, uint32_t uid);
+void imap_saved_set(struct imap_sess *s, const uint32_t *seqs, size_t n);
 
 /* Append ascending numbers u[0..n) as a compact sequence set ("1:3,7"),
  * after a "," unless out ends in a space. */
 void imap_set_write(struct sbuf *out, const uint32_t *u, size_t n);
+
+/* ---- CONDSTORE and QRESYNC (store_imap_condstore.c) ---- */
+
+/* A CONDSTORE enabling command (RFC 7162 3.1): from now on MODSEQ goes
+ * with flag changes; in the selected state the HIGHESTMODSEQ is sent. */
+void imap_condstore_on(struct imap_sess *s);
+/* Report message seq (UID uid) expunged: "* seq EXPUNGE", or kept for
+ * one "* VANISHED uids" once QRESYNC is on (imap_vanished_flush). */
+void imap_expunged(struct imap_sess *s, uint32_t seq, uint32_t uid);
+void imap_vanished_flush(struct imap_sess *s);
+/* "* VANISHED (EARLIER) uids": the UIDs in known (NULL: all) expunged
+ * after mod-sequence since that are no longer in the view. */
+void imap_vanished_earlier(struct imap_sess *s, uint64_t since,
+			   const struct imap_seqset *known);
+/* SELECT/EXAMINE parameters at args[1]: (CONDSTORE) or (QRESYNC (...)).
+ * Parsed before the folder is opened: 0, or -1 after a BAD. */
+struct imap_qresync {
+	int condstore;			/* (CONDSTORE) */
+	int on;				/* (QRESYNC ...) */
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known;	/* n == 0: every UID */
+};
+int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
+		       struct imap_qresync *q);
+/* After SELECT's untagged replies: the changes a QRESYNC asks for. */
+void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
+
+/* ---- CATENATE (store_imap_catenate.c) ---- */
+
+/* "CATENATE (TEXT literal / URL url ...)" at args[*i] (RFC 4469): the
+ * message built into out (its max: the largest message). 0 (*i after
+ * it), or -1 after a BAD or NO ([BADURL], [TOOBIG]). */
+int imap_catenate(struct imap_sess *s, const struct imap_cmd *cmd,
+		  size_t *i, struct sbuf *out);
+
+/* ---- STATUS (store_imap_folder.c) ---- */
+
+/* Non-zero when args[list] is a non-empty list of STATUS items. */
+int imap_status_list_ok(const struct imap_cmd *cmd, size_t list);
+/* "* STATUS name (ITEM n ...)" for the items in the list args[list];
+ * -1 (nothing written) when the folder does not exist. */
+int imap_status_line(struct imap_sess *s, const char *name,
+		     const struct imap_cmd *cmd, size_t list);
+
+/* ---- searching (store_imap_search.c) ---- */
+
+/* The messages of the view that match the search keys args[first..]
+ * (RFC 3501 6.4.4, MODSEQ, "$"): sequence numbers, ascending, in
+ * *hits (malloc'ed); *top is the highest mod-sequence among them when
+ * a MODSEQ key was used, else 0. 0, -1 (malformed keys: BAD), -2 (no
+ * memory: NO). Nothing is sent. */
+int imap_search_keys(struct imap_sess *s, const struct imap_cmd *cmd,
+		     size_t first, uint32_t **hits, size_t *nhits,
+		     uint64_t *top);
+/* 0 for a charset SEARCH, SORT and THREAD take (UTF-8, US-ASCII); else
+ * -1 after a NO [BADCHARSET]. */
+int imap_search_charset(struct imap_sess *s, const struct imap_cmd *cmd,
+			const char *cs);
 
 /* Append our capabilities, as this session may use them now. */
 void imap_capabilities(struct imap_sess *s);
@@ -280,9 +362,10 @@ imap_cmd_fn imap_cmd_select, imap_cmd_create, imap_cmd_delete,
 	imap_cmd_rename, imap_cmd_subscribe, imap_cmd_list, imap_cmd_status,
 	imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
 imap_cmd_fn imap_cmd_fetch, imap_cmd_store, imap_cmd_search;
+imap_cmd_fn imap_cmd_sort, imap_cmd_thread;
 imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
 	imap_cmd_check, imap_cmd_unselect;
-imap_cmd_fn imap_cmd_append, imap_cmd_idle;
+imap_cmd_fn imap_cmd_append, imap_cmd_idle, imap_cmd_compress;
 
 /* SASL responses while mode is IMAP_MODE_SASL (store_imap_auth.c). */
 void imap_sasl_line(struct imap_sess *s, const char *line);

@@ -22,6 +22,7 @@
 
 #include "authlimit.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "store.h"
@@ -30,7 +31,10 @@
 
 #define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
 		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT CHILDREN " \
-		  "ESEARCH LIST-STATUS STATUS=SIZE"
+		  "ESEARCH LIST-STATUS STATUS=SIZE CONDSTORE QRESYNC " \
+		  "SEARCHRES MULTIAPPEND BINARY SORT THREAD=ORDEREDSUBJECT " \
+		  "THREAD=REFERENCES LIST-EXTENDED COMPRESS=DEFLATE " \
+		  "CATENATE"
 
 static int auth_allowed(struct imap_sess *s)
 {
@@ -211,6 +215,7 @@ static void login_failed(struct imap_sess *s, const char *user,
 		 user ? safe : "?", method, s->client_addr,
 		 is_locked ? ", reason=too many failures" : "");
 	s->nerrors++;
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	if (al) {
 		authlimit_ip_key(s->client_addr, k, sizeof(k));
 		d = authlimit_fail(al, k, imap_now(s));
@@ -403,9 +408,12 @@ void imap_cmd_id(struct imap_sess *s, struct imap_cmd *cmd)
 
 void imap_cmd_enable(struct imap_sess *s, struct imap_cmd *cmd)
 {
-	size_t i;
+	char on[64] = "";
+	size_t i, len = 0;
 
-	/* RFC 5161: nothing we offer needs enabling, so nothing is */
+	/* RFC 5161: CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC
+	 * implies CONDSTORE); the ENABLED response names what this
+	 * command turned on, unknown names are ignored */
 	for (i = 0; i < cmd->nargs; i++)
 		if (cmd->args[i].type != IMAP_ARG_ATOM) {
 			imap_bad(s, cmd->tag, "Syntax: ENABLE capability...");
@@ -415,7 +423,20 @@ void imap_cmd_enable(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: ENABLE capability...");
 		return;
 	}
-	imap_untagged(s, "ENABLED");
+	for (i = 0; i < cmd->nargs; i++) {
+		if (imap_arg_is(cmd, i, "CONDSTORE") &&
+		    !strstr(on, " CONDSTORE")) {
+			imap_condstore_on(s);
+			len += (size_t)snprintf(on + len, sizeof(on) - len,
+						" CONDSTORE");
+		} else if (imap_arg_is(cmd, i, "QRESYNC") && !s->qresync) {
+			imap_condstore_on(s);
+			s->qresync = 1;
+			len += (size_t)snprintf(on + len, sizeof(on) - len,
+						" QRESYNC");
+		}
+	}
+	imap_untagged(s, "ENABLED%s", on);
 	imap_ok(s, cmd->tag, "ENABLE completed");
 }
 

@@ -19,11 +19,15 @@
 #include "store_imap.h"
 #include "store_mbox.h"
 
-/* Expunge seq from the view and report it. */
+/* Expunge seq from the view and report it (EXPUNGE, or VANISHED once
+ * QRESYNC is on). */
 static void expunge_one(struct imap_sess *s, uint32_t seq)
 {
+	const struct mbox_msg *m = mbox_get(s->mbox, seq);
+	uint32_t uid = m ? m->uid : 0;
+
 	if (mbox_expunge(s->mbox, seq) == 0)
-		imap_untagged(s, "%u EXPUNGE", seq);
+		imap_expunged(s, seq, uid);
 }
 
 /* Would copies of these messages put the user over quota? (MOVE
@@ -172,6 +176,15 @@ void imap_cmd_expunge(struct imap_sess *s, struct imap_cmd *cmd)
 	if (!cmd->uid || n > 0)
 		expunge_deleted(s, seqs, n, 1);
 	free(seqs);
+	if (s->qresync) {
+		/* RFC 7162 3.2.10: where the client stands after it */
+		imap_vanished_flush(s);
+		imap_sync(s);
+		imap_ok(s, cmd->tag, "[HIGHESTMODSEQ %llu] %sEXPUNGE completed",
+			(unsigned long long)mbox_highestmodseq(s->mbox),
+			cmd->uid ? "UID " : "");
+		return;
+	}
 	imap_ok(s, cmd->tag, "%sEXPUNGE completed", cmd->uid ? "UID " : "");
 }
 

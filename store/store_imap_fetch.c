@@ -28,9 +28,9 @@
 #define FETCH_OUT_HIGH (1024 * 1024)
 
 enum fkind {
-	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_ENVELOPE, F_BODY,
+	F_UID, F_FLAGS, F_INTERNALDATE, F_SIZE, F_MODSEQ, F_ENVELOPE, F_BODY,
 	F_BODYSTRUCTURE, F_RFC822, F_RFC822_HEADER, F_RFC822_TEXT,
-	F_SECTION,
+	F_SECTION, F_BINARY, F_BINARY_SIZE,
 };
 
 struct fitem {
@@ -48,6 +48,10 @@ struct imap_fetch {
 	struct fitem items[FETCH_MAX_ITEMS];
 	size_t nitems;
 	int uid;
+	uint64_t changedsince;	/* RFC 7162 CHANGEDSINCE; 0: none
+				 * (UINT64_MAX: CHANGEDSINCE 0) */
+	int vanished;		/* QRESYNC VANISHED modifier */
+	int unknown_cte;	/* a BINARY part we cannot decode */
 };
 
 static int add(struct imap_fetch *f, enum fkind k)
@@ -55,7 +59,7 @@ static int add(struct imap_fetch *f, enum fkind k)
 	size_t i;
 
 	for (i = 0; i < f->nitems; i++)
-		if (f->items[i].kind == k && k != F_SECTION)
+		if (f->items[i].kind == k && k < F_SECTION)
 			return 0;
 	if (f->nitems >= FETCH_MAX_ITEMS)
 		return -1;
@@ -64,28 +68,47 @@ static int add(struct imap_fetch *f, enum fkind k)
 	return 0;
 }
 
-/* "BODY[section]<o.l>" or "BODY.PEEK[...]": 0 or -1. */
+/* "BODY[section]<o.l>", "BODY.PEEK[...]", and RFC 3516 "BINARY[part]<o.l>",
+ * "BINARY.PEEK[...]", "BINARY.SIZE[part]": 0 or -1. */
 static int parse_section(struct imap_fetch *f, const char *a)
 {
+	static const struct {
+		const char *prefix;
+		enum fkind kind;
+		int peek;
+	} kinds[] = {
+		{"BODY[", F_SECTION, 0}, {"BODY.PEEK[", F_SECTION, 1},
+		{"BINARY[", F_BINARY, 0}, {"BINARY.PEEK[", F_BINARY, 1},
+		{"BINARY.SIZE[", F_BINARY_SIZE, 1},
+	};
 	struct fitem *it;
 	const char *lb = strchr(a, '['), *rb = strrchr(a, ']');
-	size_t n;
+	size_t n, k;
 	unsigned long long o, l;
 	char *end;
 
-	if (add(f, F_SECTION) < 0 || lb == NULL || rb == NULL || rb < lb)
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (lb && (size_t)(lb - a) + 1 == strlen(kinds[k].prefix) &&
+		    strncasecmp(a, kinds[k].prefix, (size_t)(lb - a)) == 0)
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]) ||
+	    add(f, kinds[k].kind) < 0 || rb == NULL || rb < lb)
 		return -1;
 	it = &f->items[f->nitems - 1];
-	it->peek = (size_t)(lb - a) == 9;
+	it->peek = kinds[k].peek;
 	n = (size_t)(rb - lb - 1);
 	if (n >= sizeof(it->section))
 		return -1;
 	memcpy(it->section, lb + 1, n);
 	it->section[n] = '\0';
-	if (!mime_section_valid(it->section))
+	if (!mime_section_valid(it->section) ||
+	    (it->kind != F_SECTION &&
+	     strspn(it->section, "0123456789.") != n))
 		return -1;
 	if (rb[1] == '\0')
 		return 0;
+	if (it->kind == F_BINARY_SIZE)
+		return -1;
 	/* RFC 3501 9: "<" number "." nz-number ">" */
 	if (rb[1] != '<' || rb[2] < '0' || rb[2] > '9')
 		return -1;
@@ -113,17 +136,46 @@ static int parse_item(struct imap_fetch *f, const char *a)
 		{"ENVELOPE", F_ENVELOPE}, {"BODY", F_BODY},
 		{"BODYSTRUCTURE", F_BODYSTRUCTURE}, {"RFC822", F_RFC822},
 		{"RFC822.HEADER", F_RFC822_HEADER},
-		{"RFC822.TEXT", F_RFC822_TEXT},
+		{"RFC822.TEXT", F_RFC822_TEXT}, {"MODSEQ", F_MODSEQ},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(simple) / sizeof(simple[0]); i++)
 		if (strcasecmp(a, simple[i].name) == 0)
 			return add(f, simple[i].kind);
-	if (strncasecmp(a, "BODY[", 5) == 0 ||
-	    strncasecmp(a, "BODY.PEEK[", 10) == 0)
+	if (strncasecmp(a, "BODY", 4) == 0 || strncasecmp(a, "BINARY", 6) == 0)
 		return parse_section(f, a);
 	return -1;
+}
+
+/* RFC 7162 3.1.4, 3.2.6: "(CHANGEDSINCE n [VANISHED])" at args[i],
+ * the last argument. 0 or -1. */
+static int modifiers(struct imap_fetch *f, const struct imap_cmd *cmd,
+		     size_t i)
+{
+	size_t k, end = imap_arg_next(cmd, i);
+
+	if (cmd->args[i].type != IMAP_ARG_LIST || end != cmd->nargs)
+		return -1;
+	for (k = i + 1; k < end; k++) {
+		if (imap_arg_is(cmd, k, "CHANGEDSINCE") && k + 1 < end &&
+		    cmd->args[k + 1].type == IMAP_ARG_ATOM &&
+		    f->changedsince == 0 &&
+		    imap_parse_modseq(cmd->args[k + 1].s, 1,
+				      &f->changedsince) == 0) {
+			k++;
+			/* CHANGEDSINCE 0: every message */
+			if (f->changedsince == 0)
+				f->changedsince = UINT64_MAX;
+		} else if (imap_arg_is(cmd, k, "VANISHED") && !f->vanished) {
+			f->vanished = 1;
+		} else {
+			return -1;
+		}
+	}
+	if (f->changedsince == 0)
+		return -1;
+	return add(f, F_MODSEQ);
 }
 
 static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
@@ -135,7 +187,8 @@ static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 	};
 	size_t i, k, end;
 
-	if (cmd->nargs < 2 || imap_arg_next(cmd, 1) != cmd->nargs)
+	if (cmd->nargs < 2 || (imap_arg_next(cmd, 1) != cmd->nargs &&
+			       modifiers(f, cmd, imap_arg_next(cmd, 1)) < 0))
 		return -1;
 	if (cmd->args[1].type == IMAP_ARG_ATOM) {
 		for (i = 0; i < 3; i++)
@@ -193,6 +246,50 @@ static void section_out(struct sbuf *o, const struct fitem *it,
 	literal(o, src->data ? src->data + off : "", n);
 }
 
+/* RFC 3516 4.2: BINARY[part]<o.l> (a literal8 "~{n}" when the bytes
+ * hold a NUL) or BINARY.SIZE[part]. */
+static void binary_out(struct sbuf *o, const struct fitem *it,
+		       const struct mime_part *root, struct sbuf *tmp)
+{
+	size_t n, off = 0;
+
+	sbuf_reset(tmp);
+	mime_binary(root, it->section, tmp);
+	n = tmp->len;
+	if (it->kind == F_BINARY_SIZE) {
+		sbuf_printf(o, "BINARY.SIZE[%s] %zu", it->section, n);
+		return;
+	}
+	sbuf_printf(o, "BINARY[%s]", it->section);
+	if (it->partial) {
+		sbuf_printf(o, "<%u>", it->off);
+		off = it->off < n ? it->off : n;
+		n = n - off < it->len ? n - off : it->len;
+	}
+	sbuf_puts(o, " ");
+	if (n && memchr(tmp->data + off, '\0', n) != NULL)
+		sbuf_puts(o, "~");
+	literal(o, tmp->data ? tmp->data + off : "", n);
+}
+
+/* Does every BINARY item of f know its part's transfer encoding?
+ * (RFC 3516 4.1: else the FETCH is a NO [UNKNOWN-CTE].) */
+static int binary_known(const struct imap_fetch *f,
+			const struct mime_part *root, struct sbuf *tmp)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++) {
+		if (f->items[i].kind != F_BINARY &&
+		    f->items[i].kind != F_BINARY_SIZE)
+			continue;
+		sbuf_reset(tmp);
+		if (mime_binary(root, f->items[i].section, tmp) == -2)
+			return 0;
+	}
+	return 1;
+}
+
 static int needs_body(const struct imap_fetch *f)
 {
 	size_t i;
@@ -213,6 +310,16 @@ static int needs_mime(const struct imap_fetch *f)
 		    f->items[i].section[0] != '\0' :
 		    f->items[i].kind >= F_ENVELOPE &&
 		    f->items[i].kind != F_RFC822)
+			return 1;	/* BINARY too: its part's encoding */
+	return 0;
+}
+
+static int has_item(const struct imap_fetch *f, enum fkind k)
+{
+	size_t i;
+
+	for (i = 0; i < f->nitems; i++)
+		if (f->items[i].kind == k)
 			return 1;
 	return 0;
 }
@@ -222,7 +329,8 @@ static int sets_seen(const struct imap_fetch *f)
 	size_t i;
 
 	for (i = 0; i < f->nitems; i++)
-		if ((f->items[i].kind == F_SECTION && !f->items[i].peek) ||
+		if (((f->items[i].kind == F_SECTION ||
+		      f->items[i].kind == F_BINARY) && !f->items[i].peek) ||
 		    f->items[i].kind == F_RFC822 ||
 		    f->items[i].kind == F_RFC822_TEXT)
 			return 1;
@@ -276,6 +384,13 @@ static void item_out(struct imap_sess *s, struct sbuf *o,
 	case F_SECTION:
 		section_out(o, it, root, data, tmp);
 		break;
+	case F_MODSEQ:
+		sbuf_printf(o, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+		break;
+	case F_BINARY:
+	case F_BINARY_SIZE:
+		binary_out(o, it, root, tmp);
+		break;
 	}
 }
 
@@ -292,6 +407,9 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 
 	if (m == NULL)
 		return;
+	if (f->changedsince && f->changedsince != UINT64_MAX &&
+	    m->modseq <= f->changedsince)
+		return;
 	sbuf_init(&data, (size_t)max);
 	sbuf_init(&tmp, (size_t)max);
 	sbuf_init(&o, (size_t)max * 2);
@@ -301,8 +419,14 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 		if (needs_mime(f) && (root = mime_parse(data.data ?
 				data.data : "", data.len)) == NULL)
 			goto done;
+		if (root && !binary_known(f, root, &tmp)) {
+			f->unknown_cte = 1;
+			goto done;
+		}
 	}
 	if (sets_seen(f) && !s->readonly && !(m->flags & MBOX_SEEN)) {
+		/* made durable (mbox_commit) in run(), before any of
+		 * the output leaves */
 		mbox_update_flags(s->mbox, seq, MBOX_FLAGS_ADD, MBOX_SEEN, 0);
 		m = mbox_get(s->mbox, seq);
 		flags_sent = -1;	/* must send FLAGS */
@@ -324,6 +448,10 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 	if (flags_sent < 0) {
 		sbuf_puts(&o, o.data[o.len - 1] != '(' ? " FLAGS " : "FLAGS ");
 		imap_flags_out(s, seq, &o);
+		/* RFC 7162 3.2.4: a flag change carries its MODSEQ */
+		if (s->condstore && !has_item(f, F_MODSEQ))
+			sbuf_printf(&o, " MODSEQ (%llu)",
+				    (unsigned long long)m->modseq);
 	}
 	sbuf_puts(&o, ")\r\n");
 	conn_write(s->c, o.data, o.len);
@@ -348,13 +476,14 @@ static void run(struct imap_sess *s)
 {
 	struct imap_fetch *f = s->fetch;
 	char tag[LIM_IMAP_TAG + 1];
-	int uid = f->uid;
+	int uid = f->uid, cte;
 
 	while (f->next < f->n) {
 		fetch_one(s, f, f->seqs[f->next++]);
 		if (s->c->out.len <= FETCH_OUT_HIGH || f->next >= f->n)
 			continue;
 		/* on_drain comes only after a write the socket made wait */
+		mbox_commit(s->mbox);
 		conn_flush(s->c);
 		if (s->c->out.len > 0) {
 			imap_wait(s);
@@ -362,8 +491,14 @@ static void run(struct imap_sess *s)
 		}
 	}
 	memcpy(tag, f->tag, sizeof(tag));
+	cte = f->unknown_cte;
 	imap_fetch_free(s);
-	imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
+	mbox_commit(s->mbox);
+	if (cte)
+		imap_no(s, tag, "[UNKNOWN-CTE] Cannot decode a part's "
+			"Content-Transfer-Encoding");
+	else
+		imap_ok(s, tag, "%sFETCH completed", uid ? "UID " : "");
 	s->no_expunge = 0;
 	if (s->mode == IMAP_MODE_WAIT)
 		imap_resume(s);
@@ -375,6 +510,20 @@ void imap_fetch_resume(struct imap_sess *s)
 		run(s);
 		conn_flush(s->c);
 	}
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED): the UIDs of set expunged
+ * since n, before the FETCH responses. */
+static void fetch_vanished(struct imap_sess *s, const char *set,
+			   uint64_t since)
+{
+	struct imap_seqset known;
+
+	/* "*" is the highest UID in use; a set naming none is left alone */
+	if (imap_seqset_parse(set, mbox_uidnext(s->mbox) - 1, &known) < 0)
+		return;
+	imap_vanished_earlier(s, since == UINT64_MAX ? 0 : since, &known);
+	imap_seqset_free(&known);
 }
 
 void imap_cmd_fetch(struct imap_sess *s, struct imap_cmd *cmd)
@@ -394,11 +543,21 @@ void imap_cmd_fetch(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: FETCH sequence-set items");
 		return;
 	}
+	/* RFC 7162 3.2.6: VANISHED only in UID FETCH, with QRESYNC */
+	if (f->vanished && (!cmd->uid || !s->qresync)) {
+		free(f);
+		imap_bad(s, cmd->tag, "VANISHED needs UID FETCH and QRESYNC");
+		return;
+	}
 	if (imap_resolve_set(s, set, cmd->uid, &f->seqs, &f->n) < 0) {
 		free(f);
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
 	}
+	if (has_item(f, F_MODSEQ))
+		imap_condstore_on(s);
+	if (f->vanished)
+		fetch_vanished(s, set, f->changedsince);
 	s->fetch = f;
 	run(s);
 }

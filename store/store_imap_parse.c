@@ -159,6 +159,7 @@ static int add_arg(struct pctx *p, enum imap_arg_type t, const char *s,
 	c->args[c->nargs].type = t;
 	c->args[c->nargs].len = n;
 	c->args[c->nargs].nsub = 0;
+	c->args[c->nargs].bin = 0;
 	c->args[c->nargs].s = NULL;
 	c->nargs++;
 	return 0;
@@ -316,9 +317,9 @@ static enum imap_parse_res more(struct pctx *p)
 	return IMAP_P_BAD;
 }
 
-/* A literal at p->pos: 1 done, 0 more (out->lit_* set), -1 bad, -2
- * fatal. */
-static int read_literal(struct pctx *p)
+/* A literal at p->pos ("{"; literal8 of RFC 3516 when bin, after its
+ * "~"): 1 done, 0 more (out->lit_* set), -1 bad, -2 fatal. */
+static int read_literal(struct pctx *p, int bin)
 {
 	size_t n, data, max;
 	int plus, r;
@@ -351,6 +352,7 @@ static int read_literal(struct pctx *p)
 	}
 	if (add_arg(p, IMAP_ARG_LITERAL, p->buf + data, n) < 0)
 		return -1;
+	p->cmd->args[p->cmd->nargs - 1].bin = (unsigned char)bin;
 	p->litbytes += n;
 	p->pos = data + n;
 	return 1;
@@ -414,7 +416,18 @@ static enum imap_parse_res parse_args(struct pctx *p)
 			r = read_quoted(p, &tmp);
 			break;
 		case '{':
-			r = read_literal(p);
+			r = read_literal(p, 0);
+			break;
+		case '~':
+			/* RFC 3516 literal8 "~{n}": binary data */
+			if (p->pos + 1 >= p->len) {
+				r = 0;
+			} else if (p->buf[p->pos + 1] == '{') {
+				p->pos++;
+				r = read_literal(p, 1);
+			} else {
+				r = read_atom(p);
+			}
 			break;
 		default:
 			r = read_atom(p);
@@ -504,7 +517,8 @@ size_t imap_arg_next(const struct imap_cmd *cmd, size_t i)
 
 const char *imap_arg_str(const struct imap_cmd *cmd, size_t i)
 {
-	if (i >= cmd->nargs || cmd->args[i].type == IMAP_ARG_LIST)
+	if (i >= cmd->nargs || cmd->args[i].type == IMAP_ARG_LIST ||
+	    cmd->args[i].bin)
 		return NULL;
 	return cmd->args[i].s;
 }

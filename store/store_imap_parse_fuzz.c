@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_args(const struct imap_cmd *cmd)
 {
 	struct imap_seqset set;
+	uint64_t ms;
 	size_t i;
 
 	for (i = 0; i < cmd->nargs; i = imap_arg_next(cmd, i)) {
@@ -36,6 +37,8 @@ static void check_args(const struct imap_cmd *cmd)
 		}
 		imap_parse_date(s);
 		imap_parse_datetime(s);
+		if (imap_parse_modseq(s, 1, &ms) == 0 && ms >> 63)
+			abort();
 	}
 }
 

@@ -58,6 +58,14 @@ static const struct pcase cases[] = {
 	 NULL, 0, 0, NULL, 0, 5, 0},
 	{"empty sync literal waits", "a LOGIN {0}\r\n", IMAP_P_MORE, NULL,
 	 NULL, 0, 0, NULL, 0, 0, 0},
+	{"literal8", "a APPEND INBOX ~{3+}\r\nabc\r\n", IMAP_P_OK, "a",
+	 "APPEND", 0, 2, "INBOX", -1, 0, 0},
+	{"literal8 sync waits", "a APPEND INBOX ~{3}\r\n", IMAP_P_MORE,
+	 NULL, NULL, 0, 0, NULL, 0, 3, 0},
+	{"tilde alone", "a APPEND INBOX ~", IMAP_P_MORE, NULL, NULL, 0, 0,
+	 NULL, 0, 0, 0},
+	{"tilde atom", "a X ~a\r\n", IMAP_P_OK, "a", "X", 0, 1, "~a", -1, 0,
+	 0},
 	{"empty sync literal", "a LOGIN {0}\r\n x\r\n", IMAP_P_OK, "a",
 	 "LOGIN", 0, 2, "", -1, 0, 0},
 	{"sync literal done", "a LOGIN {5}\r\nalice pw\r\n", IMAP_P_OK, "a",
@@ -189,6 +197,25 @@ static void run_atom_chars(void)
 		if (r == IMAP_P_OK)
 			imap_cmd_free(&cmd);
 	}
+}
+
+/* A literal8 is marked and is no astring; a plain literal is not. */
+static void run_literal8(void)
+{
+	static const char in[] = "a APPEND INBOX ~{3+}\r\na\0b {1+}\r\nc\r\n";
+	struct imap_cmd cmd;
+	struct imap_parse_out out;
+
+	CHECK(imap_parse(in, sizeof(in) - 1, &lim, &cmd, &out) == IMAP_P_OK,
+	      "literal8 parsed");
+	CHECK(out.used == sizeof(in) - 1 && cmd.nargs == 3, "literal8 args");
+	if (out.used != sizeof(in) - 1 || cmd.nargs != 3)
+		return;
+	CHECK(cmd.args[1].bin && cmd.args[1].len == 3 &&
+	      memcmp(cmd.args[1].s, "a\0b", 3) == 0 &&
+	      imap_arg_str(&cmd, 1) == NULL, "literal8 marked");
+	CHECK(!cmd.args[2].bin && imap_arg_str(&cmd, 2) != NULL, "literal");
+	imap_cmd_free(&cmd);
 }
 
 static void run_parse(void)
@@ -372,6 +399,35 @@ static void run_sets(void)
 	}
 }
 
+static void run_modseqs(void)
+{
+	static const struct {
+		const char *in;
+		int zero_ok, rc;
+		uint64_t want;
+	} t[] = {
+		{"1", 0, 0, 1},
+		{"0", 0, -1, 0},
+		{"0", 1, 0, 0},
+		{"00", 1, -1, 0},
+		{"01", 1, -1, 0},
+		{"9223372036854775807", 0, 0, 9223372036854775807ull},
+		{"9223372036854775808", 0, -1, 0},
+		{"99999999999999999999999", 0, -1, 0},
+		{"", 1, -1, 0},
+		{"-1", 1, -1, 0},
+		{"1x", 1, -1, 0},
+	};
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		v = 12345;
+		CHECK(imap_parse_modseq(t[i].in, t[i].zero_ok, &v) == t[i].rc &&
+		      (t[i].rc < 0 || v == t[i].want), t[i].in);
+	}
+}
+
 static void run_dates(void)
 {
 	char out[32];
@@ -396,12 +452,14 @@ static void run_dates(void)
 int main(void)
 {
 	run_parse();
+	run_literal8();
 	run_atom_chars();
 	run_deep();
 	run_long();
 	run_waiting();
 	run_prefixes();
 	run_sets();
+	run_modseqs();
 	run_dates();
 	return test_done();
 }

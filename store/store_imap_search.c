@@ -20,14 +20,15 @@
 #include "store_mbox.h"
 #include "store_mime.h"
 
-enum karg { K_NONE, K_STR, K_DATE, K_NUM, K_FLAG, K_SET, K_HEADER };
+enum karg { K_NONE, K_STR, K_DATE, K_NUM, K_FLAG, K_SET, K_HEADER,
+	    K_MODSEQ };
 
 enum kid {
 	S_ALL, S_ANSWERED, S_BCC, S_BEFORE, S_BODY, S_CC, S_DELETED, S_DRAFT,
 	S_FLAGGED, S_FROM, S_HEADER, S_KEYWORD, S_LARGER, S_NEW, S_OLD, S_ON,
 	S_RECENT, S_SEEN, S_SENTBEFORE, S_SENTON, S_SENTSINCE, S_SINCE,
 	S_SMALLER, S_SUBJECT, S_TEXT, S_TO, S_UID, S_UNANSWERED, S_UNDELETED,
-	S_UNDRAFT, S_UNFLAGGED, S_UNKEYWORD, S_UNSEEN,
+	S_UNDRAFT, S_UNFLAGGED, S_UNKEYWORD, S_UNSEEN, S_MODSEQ,
 };
 
 static const struct skey {
@@ -41,7 +42,8 @@ static const struct skey {
 	{"DELETED", S_DELETED, K_NONE}, {"DRAFT", S_DRAFT, K_NONE},
 	{"FLAGGED", S_FLAGGED, K_NONE}, {"FROM", S_FROM, K_STR},
 	{"HEADER", S_HEADER, K_HEADER}, {"KEYWORD", S_KEYWORD, K_FLAG},
-	{"LARGER", S_LARGER, K_NUM},	{"NEW", S_NEW, K_NONE},
+	{"LARGER", S_LARGER, K_NUM},	{"MODSEQ", S_MODSEQ, K_MODSEQ},
+	{"NEW", S_NEW, K_NONE},
 	{"OLD", S_OLD, K_NONE},		{"ON", S_ON, K_DATE},
 	{"RECENT", S_RECENT, K_NONE},	{"SEEN", S_SEEN, K_NONE},
 	{"SENTBEFORE", S_SENTBEFORE, K_DATE},
@@ -63,6 +65,9 @@ struct sctx {
 	const struct skey **key; /* per arg: the key, NULL for set/list */
 	struct imap_seqset *sets; /* per arg: parsed sets */
 	time_t *dates;		/* per arg of a date key: the day */
+	uint64_t *mods;		/* per arg of a MODSEQ key: its value */
+	unsigned char *dollar;	/* per arg: "$" (RFC 5182), as a set */
+	int modseq_key;		/* RFC 7162 3.1.5: a MODSEQ key was used */
 	/* the message being looked at */
 	uint32_t seq;
 	const struct mbox_msg *m;
@@ -84,6 +89,31 @@ static const struct skey *find_key(const char *a)
 static int is_set(const char *a)
 {
 	return (*a >= '0' && *a <= '9') || *a == '*';
+}
+
+/* RFC 7162 3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer
+ * at i. Entries are per flag; ours is the message's, so the entry only
+ * has to be well-formed. 0 or -1. */
+static int check_modseq(struct sctx *c, size_t i)
+{
+	const struct imap_cmd *cmd = c->cmd;
+	size_t v = i + 1;
+
+	if (v < cmd->nargs && cmd->args[v].type != IMAP_ARG_ATOM) {
+		if (v + 2 >= cmd->nargs ||
+		    strncmp(cmd->args[v].s, "/flags/", 7) != 0 ||
+		    (!imap_arg_is(cmd, v + 1, "priv") &&
+		     !imap_arg_is(cmd, v + 1, "shared") &&
+		     !imap_arg_is(cmd, v + 1, "all")))
+			return -1;
+		v += 2;
+	}
+	if (v >= cmd->nargs || cmd->args[v].type != IMAP_ARG_ATOM ||
+	    imap_parse_modseq(cmd->args[v].s, 1, &c->mods[i]) < 0)
+		return -1;
+	c->next[i] = v + 1;
+	c->modseq_key = 1;
+	return 0;
 }
 
 /* Check the key at i; note its end. 0 or -1. */
@@ -123,6 +153,11 @@ static int check(struct sctx *c, size_t i, unsigned depth)
 		c->next[i] = c->next[c->next[i + 1]];
 		return 0;
 	}
+	if (strcmp(cmd->args[i].s, "$") == 0) {
+		c->next[i] = i + 1;
+		c->dollar[i] = 1;
+		return 0;
+	}
 	if (is_set(cmd->args[i].s)) {
 		c->next[i] = i + 1;
 		return imap_seqset_parse(cmd->args[i].s, star, &c->sets[i]);
@@ -131,6 +166,8 @@ static int check(struct sctx *c, size_t i, unsigned depth)
 	if (k == NULL)
 		return -1;
 	c->key[i] = k;
+	if (k->arg == K_MODSEQ)
+		return check_modseq(c, i);
 	c->next[i] = i + 1 + (k->arg != K_NONE) + (k->arg == K_HEADER);
 	if (c->next[i] > cmd->nargs)
 		return -1;
@@ -149,6 +186,10 @@ static int check(struct sctx *c, size_t i, unsigned depth)
 	case K_FLAG:
 		return cmd->args[i + 1].type == IMAP_ARG_ATOM ? 0 : -1;
 	case K_SET:
+		if (strcmp(cmd->args[i + 1].s, "$") == 0) {
+			c->dollar[i] = 1;
+			return 0;
+		}
 		m = count ? mbox_get(c->s->mbox, count) : NULL;
 		star = m ? m->uid : 0;
 		return imap_seqset_parse(cmd->args[i + 1].s, star,
@@ -235,6 +276,8 @@ static int eval(struct sctx *c, size_t i)
 			return !eval(c, i + 1);
 		if (strcasecmp(cmd->args[i].s, "OR") == 0)
 			return eval(c, i + 1) || eval(c, c->next[i + 1]);
+		if (c->dollar[i])
+			return imap_saved_has(c->s, m->uid);
 		return imap_seqset_has(&c->sets[i], c->seq);
 	}
 	switch (k->id) {
@@ -281,7 +324,11 @@ static int eval(struct sctx *c, size_t i)
 	case S_SINCE:
 		return day >= c->dates[i];
 	case S_UID:
+		if (c->dollar[i])
+			return imap_saved_has(c->s, m->uid);
 		return imap_seqset_has(&c->sets[i], m->uid);
+	case S_MODSEQ:
+		return m->modseq >= c->mods[i];
 	case S_SENTBEFORE:
 	case S_SENTON:
 	case S_SENTSINCE:
@@ -318,22 +365,91 @@ static void ctx_free(struct sctx *c)
 	free(c->next);
 	free(c->key);
 	free(c->dates);
+	free(c->mods);
+	free(c->dollar);
 	mime_free(&c->root);
 	sbuf_free(&c->data);
 }
 
-/* ESEARCH (RFC 4731) result options. */
+int imap_search_keys(struct imap_sess *s, const struct imap_cmd *cmd,
+		     size_t first, uint32_t **hits, size_t *nhits,
+		     uint64_t *top)
+{
+	struct sctx c;
+	size_t i, n = cmd->nargs ? cmd->nargs : 1;
+	uint32_t seq, count = mbox_count(s->mbox);
+	int rc = 0;
+
+	*hits = NULL;
+	*nhits = 0;
+	*top = 0;
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.cmd = cmd;
+	c.next = calloc(n, sizeof(*c.next));
+	c.key = calloc(n, sizeof(*c.key));
+	c.sets = calloc(n, sizeof(*c.sets));
+	c.dates = calloc(n, sizeof(*c.dates));
+	c.mods = calloc(n, sizeof(*c.mods));
+	c.dollar = calloc(n, 1);
+	*hits = malloc((count ? count : 1) * sizeof(**hits));
+	sbuf_init(&c.data, (size_t)imap_store(s)->cfg->max_message_size * 2 +
+		  65536);
+	if (!c.next || !c.key || !c.sets || !c.dates || !c.mods ||
+	    !c.dollar || !*hits) {
+		rc = -2;
+		goto done;
+	}
+	if (first >= cmd->nargs)
+		rc = -1;
+	for (i = first; i < cmd->nargs && rc == 0; i = c.next[i])
+		if (check(&c, i, 0) < 0)
+			rc = -1;
+	for (seq = 1; seq <= count && rc == 0; seq++) {
+		c.seq = seq;
+		c.m = mbox_get(s->mbox, seq);
+		c.loaded = 0;
+		mime_free(&c.root);
+		if (c.m == NULL)
+			continue;
+		for (i = first; i < cmd->nargs; i = c.next[i])
+			if (!eval(&c, i))
+				break;
+		if (i < cmd->nargs)
+			continue;
+		if (c.m->modseq > *top)
+			*top = c.m->modseq;
+		(*hits)[(*nhits)++] = seq;
+	}
+	/* RFC 7162 3.1.5: the highest mod-sequence, when MODSEQ was used */
+	if (c.modseq_key && rc == 0)
+		imap_condstore_on(s);
+	else
+		*top = 0;
+done:
+	if (rc < 0) {
+		free(*hits);
+		*hits = NULL;
+		*nhits = 0;
+	}
+	ctx_free(&c);
+	return rc;
+}
+
+/* ESEARCH (RFC 4731) result options, and SAVE (RFC 5182). */
 #define RET_MIN 0x01u
 #define RET_MAX 0x02u
 #define RET_ALL 0x04u
 #define RET_COUNT 0x08u
+#define RET_SAVE 0x10u
 
-/* "RETURN (MIN MAX ALL COUNT)" at args[0]: the options (an empty list
- * is ALL), 0 for a plain SEARCH, or -1 when malformed; *first is the
- * index after it. */
+/* "RETURN (MIN MAX ALL COUNT SAVE)" at args[0]: the options (an empty
+ * list is ALL), 0 for a plain SEARCH, or -1 when malformed; *first is
+ * the index after it. */
 static int return_opts(const struct imap_cmd *cmd, size_t *first)
 {
-	static const char *const names[] = {"MIN", "MAX", "ALL", "COUNT"};
+	static const char *const names[] = {"MIN", "MAX", "ALL", "COUNT",
+					    "SAVE"};
 	size_t i, k, end;
 	int ret = 0;
 
@@ -344,9 +460,9 @@ static int return_opts(const struct imap_cmd *cmd, size_t *first)
 		return -1;
 	end = imap_arg_next(cmd, 1);
 	for (i = 2; i < end; i++) {
-		for (k = 0; k < 4 && !imap_arg_is(cmd, i, names[k]); k++)
+		for (k = 0; k < 5 && !imap_arg_is(cmd, i, names[k]); k++)
 			;
-		if (k == 4)
+		if (k == 5)
 			return -1;
 		ret |= 1 << k;
 	}
@@ -354,9 +470,11 @@ static int return_opts(const struct imap_cmd *cmd, size_t *first)
 	return ret ? ret : (int)RET_ALL;
 }
 
-/* "* ESEARCH (TAG "t") [UID] MIN .. MAX .. ALL .. COUNT .." */
+/* "* ESEARCH (TAG "t") [UID] MIN .. MAX .. ALL .. COUNT .. [MODSEQ ..]"
+ * (modseq 0: none) */
 static void esearch_out(struct imap_sess *s, const struct imap_cmd *cmd,
-			unsigned ret, const uint32_t *hit, size_t n)
+			unsigned ret, const uint32_t *hit, size_t n,
+			uint64_t modseq)
 {
 	struct sbuf o;
 
@@ -373,97 +491,109 @@ static void esearch_out(struct imap_sess *s, const struct imap_cmd *cmd,
 	}
 	if (ret & RET_COUNT)
 		sbuf_printf(&o, " COUNT %zu", n);
+	if (modseq)
+		sbuf_printf(&o, " MODSEQ %llu", (unsigned long long)modseq);
 	sbuf_puts(&o, "\r\n");
 	conn_write(s->c, o.data, o.len);
 	sbuf_free(&o);
 }
 
+/* RFC 5182 2.4: SAVE with MIN and/or MAX alone keeps only those. */
+static void save_result(struct imap_sess *s, unsigned ret,
+			const uint32_t *seqs, size_t n)
+{
+	uint32_t mm[2];
+	size_t k = 0;
+
+	if ((ret & (RET_ALL | RET_COUNT)) || !(ret & (RET_MIN | RET_MAX)) ||
+	    n == 0) {
+		imap_saved_set(s, seqs, n);
+		return;
+	}
+	if (ret & RET_MIN)
+		mm[k++] = seqs[0];
+	if ((ret & RET_MAX) && (k == 0 || seqs[n - 1] != mm[0]))
+		mm[k++] = seqs[n - 1];
+	imap_saved_set(s, mm, k);
+}
+
+/* CHARSET at args[*first]: 0 (skipped), or -1 after a BAD or NO. */
+static int charset(struct imap_sess *s, const struct imap_cmd *cmd,
+		   size_t *first)
+{
+	const char *cs;
+
+	if (!imap_arg_is(cmd, *first, "CHARSET"))
+		return 0;
+	cs = imap_arg_str(cmd, *first + 1);
+	if (cs == NULL) {
+		imap_bad(s, cmd->tag, "Syntax: SEARCH CHARSET name");
+		return -1;
+	}
+	if (imap_search_charset(s, cmd, cs) < 0)
+		return -1;
+	*first += 2;
+	return 0;
+}
+
+int imap_search_charset(struct imap_sess *s, const struct imap_cmd *cmd,
+			const char *cs)
+{
+	if (strcasecmp(cs, "UTF-8") == 0 || strcasecmp(cs, "US-ASCII") == 0)
+		return 0;
+	imap_no(s, cmd->tag, "[BADCHARSET (UTF-8 US-ASCII)] "
+		"Unsupported charset");
+	return -1;
+}
+
 void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 {
-	struct sctx c;
-	size_t first = 0, i, n = cmd->nargs ? cmd->nargs : 1, nhit = 0;
-	uint32_t seq, count, *hit = NULL;
+	size_t first = 0, i, nhit = 0;
+	uint32_t *hit = NULL;
+	uint64_t top = 0;
 	struct sbuf out;
-	int ret;
+	int ret, rc;
 
-	memset(&c, 0, sizeof(c));
-	c.s = s;
-	c.cmd = cmd;
 	if ((ret = return_opts(cmd, &first)) < 0) {
 		imap_bad(s, cmd->tag, "Syntax: SEARCH RETURN (options) keys");
 		return;
 	}
-	if (imap_arg_is(cmd, first, "CHARSET")) {
-		const char *cs = imap_arg_str(cmd, first + 1);
-
-		if (cs == NULL) {
-			imap_bad(s, cmd->tag, "Syntax: SEARCH CHARSET name");
-			return;
-		}
-		if (strcasecmp(cs, "UTF-8") != 0 &&
-		    strcasecmp(cs, "US-ASCII") != 0) {
-			imap_no(s, cmd->tag, "[BADCHARSET (UTF-8 US-ASCII)] "
-				"Unsupported charset");
-			return;
-		}
-		first += 2;
-	}
-	c.next = calloc(n, sizeof(*c.next));
-	c.key = calloc(n, sizeof(*c.key));
-	c.sets = calloc(n, sizeof(*c.sets));
-	c.dates = calloc(n, sizeof(*c.dates));
-	sbuf_init(&c.data, (size_t)imap_store(s)->cfg->max_message_size * 2 +
-		  65536);
-	if (!c.next || !c.key || !c.sets || !c.dates) {
-		ctx_free(&c);
-		imap_no(s, cmd->tag, "Out of memory");
+	if (charset(s, cmd, &first) < 0) {
+		if (ret & RET_SAVE)
+			imap_saved_set(s, NULL, 0);
 		return;
 	}
-	if (first >= cmd->nargs) {
-		ctx_free(&c);
-		imap_bad(s, cmd->tag, "Syntax: SEARCH keys");
-		return;
-	}
-	for (i = first; i < cmd->nargs; i = c.next[i])
-		if (check(&c, i, 0) < 0) {
-			ctx_free(&c);
+	rc = imap_search_keys(s, cmd, first, &hit, &nhit, &top);
+	if (rc < 0) {
+		/* RFC 5182 2.1: a failed SEARCH ... SAVE empties "$" */
+		if (ret & RET_SAVE)
+			imap_saved_set(s, NULL, 0);
+		if (rc == -1)
 			imap_bad(s, cmd->tag, "Invalid search key");
-			return;
-		}
-	sbuf_init(&out, (size_t)-1 / 4);
-	sbuf_puts(&out, "* SEARCH");
-	count = mbox_count(s->mbox);
-	if (ret && (hit = calloc(count ? count : 1, sizeof(*hit))) == NULL) {
-		sbuf_free(&out);
-		ctx_free(&c);
-		imap_no(s, cmd->tag, "Out of memory");
+		else
+			imap_no(s, cmd->tag, "Out of memory");
 		return;
 	}
-	for (seq = 1; seq <= count; seq++) {
-		c.seq = seq;
-		c.m = mbox_get(s->mbox, seq);
-		c.loaded = 0;
-		mime_free(&c.root);
-		if (c.m == NULL)
-			continue;
-		for (i = first; i < cmd->nargs; i = c.next[i])
-			if (!eval(&c, i))
-				break;
-		if (i < cmd->nargs)
-			continue;
-		if (ret)
-			hit[nhit++] = cmd->uid ? c.m->uid : seq;
-		else
-			sbuf_printf(&out, " %u", cmd->uid ? c.m->uid : seq);
-	}
-	if (ret) {
-		esearch_out(s, cmd, (unsigned)ret, hit, nhit);
-	} else {
+	if (ret & RET_SAVE)
+		save_result(s, (unsigned)ret, hit, nhit);
+	if (cmd->uid)
+		for (i = 0; i < nhit; i++)
+			hit[i] = mbox_get(s->mbox, hit[i])->uid;
+	if (ret & ~(int)RET_SAVE) {
+		esearch_out(s, cmd, (unsigned)ret, hit, nhit, top);
+	} else if (!ret) {
+		sbuf_init(&out, (size_t)-1 / 4);
+		sbuf_puts(&out, "* SEARCH");
+		for (i = 0; i < nhit; i++)
+			sbuf_printf(&out, " %u", hit[i]);
+		/* RFC 7162 3.1.5: the highest mod-sequence found */
+		if (top)
+			sbuf_printf(&out, " (MODSEQ %llu)",
+				    (unsigned long long)top);
 		sbuf_puts(&out, "\r\n");
 		conn_write(s->c, out.data, out.len);
+		sbuf_free(&out);
 	}
 	free(hit);
-	sbuf_free(&out);
-	ctx_free(&c);
 	imap_ok(s, cmd->tag, "%sSEARCH completed", cmd->uid ? "UID " : "");
 }

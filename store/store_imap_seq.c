@@ -16,6 +16,26 @@
 #include <string.h>
 #include <strings.h>
 
+/* ---- mod-sequences (RFC 7162 7, mod-sequence-value) ---- */
+
+int imap_parse_modseq(const char *s, int zero_ok, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9' || (*p == '0' && p[1] != '\0'))
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > ((1ull << 63) - 1 - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0' || (v == 0 && !zero_ok))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* ---- sequence sets ---- */
 
 static int seq_num(const char **sp, uint32_t star, uint32_t *v)

@@ -170,6 +170,59 @@ void imap_set_write(struct sbuf *o, const uint32_t *u, size_t n)
 	}
 }
 
+int imap_saved_has(const struct imap_sess *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nsaved, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->saved[mid] == uid)
+			return 1;
+		if (s->saved[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+void imap_saved_set(struct imap_sess *s, const uint32_t *seqs, size_t n)
+{
+	const struct mbox_msg *m;
+	size_t i;
+
+	free(s->saved);
+	s->saved = NULL;
+	s->nsaved = 0;
+	if (n == 0)
+		return;
+	s->saved = malloc(n * sizeof(*s->saved));
+	if (s->saved == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		if ((m = mbox_get(s->mbox, seqs[i])) != NULL)
+			s->saved[s->nsaved++] = m->uid;
+}
+
+/* "$": the saved UIDs still in the view, as sequence numbers. */
+static int resolve_saved(struct imap_sess *s, uint32_t **seqs, size_t *n)
+{
+	size_t i;
+	uint32_t q;
+
+	*seqs = malloc((s->nsaved ? s->nsaved : 1) * sizeof(**seqs));
+	if (*seqs == NULL)
+		return -1;
+	for (i = 0; i < s->nsaved; i++)
+		if ((q = mbox_seq(s->mbox, s->saved[i])) != 0)
+			(*seqs)[(*n)++] = q;
+	if (*n == 0) {
+		free(*seqs);
+		*seqs = NULL;
+	}
+	return 0;
+}
+
 int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 		     uint32_t **seqs, size_t *n)
 {
@@ -180,6 +233,8 @@ int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 
 	*seqs = NULL;
 	*n = 0;
+	if (strcmp(set, "$") == 0)
+		return resolve_saved(s, seqs, n);
 	if (uid) {
 		m = count ? mbox_get(s->mbox, count) : NULL;
 		star = m ? m->uid : 0;
@@ -210,20 +265,76 @@ int imap_resolve_set(struct imap_sess *s, const char *set, int uid,
 	return 0;
 }
 
+/* STORE's modifier list "(UNCHANGEDSINCE n)" (RFC 7162 3.1.3) at
+ * args[1], if there is one: 0 (*first: index of the item; *cond set),
+ * or -1. */
+static int store_modifiers(const struct imap_cmd *cmd, uint64_t *since,
+			   int *cond, size_t *first)
+{
+	size_t end;
+
+	*since = 0;
+	*cond = 0;
+	*first = 1;
+	if (cmd->nargs < 2 || cmd->args[1].type != IMAP_ARG_LIST)
+		return 0;
+	end = imap_arg_next(cmd, 1);
+	if (end != 4 || !imap_arg_is(cmd, 2, "UNCHANGEDSINCE") ||
+	    cmd->args[3].type != IMAP_ARG_ATOM ||
+	    imap_parse_modseq(cmd->args[3].s, 1, since) < 0)
+		return -1;
+	*first = end;
+	*cond = 1;
+	return 0;
+}
+
+/* One message's untagged FETCH after a STORE: the flags (unless
+ * .SILENT), the MODSEQ with CONDSTORE when it changed (RFC 7162
+ * 3.1.3: even when .SILENT). */
+static void store_reply(struct imap_sess *s, const struct imap_cmd *cmd,
+			uint32_t seq, int silent, int changed,
+			struct sbuf *fl)
+{
+	const struct mbox_msg *m = mbox_get(s->mbox, seq);
+	char uid[24] = "", ms[40] = "";
+
+	if (m == NULL || (silent && !(changed && s->condstore)))
+		return;
+	if (cmd->uid || s->qresync)
+		snprintf(uid, sizeof(uid), "UID %u ", m->uid);
+	if (s->condstore)
+		snprintf(ms, sizeof(ms), "%sMODSEQ (%llu)", silent ? "" : " ",
+			 (unsigned long long)m->modseq);
+	sbuf_reset(fl);
+	if (!silent) {
+		sbuf_puts(fl, "FLAGS ");
+		imap_flags_out(s, seq, fl);
+	}
+	imap_untagged(s, "%u FETCH (%s%s%s)", seq, uid, fl->data ? fl->data :
+		      "", ms);
+}
+
 void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 {
-	const char *set = imap_arg_str(cmd, 0), *item = imap_arg_str(cmd, 1);
-	int mode, silent, rc;
+	const char *set = imap_arg_str(cmd, 0), *item;
+	int mode, silent, rc, cond;
 	enum mbox_flag_op op;
 	unsigned flags;
-	uint32_t kw, *seqs;
-	size_t n, i, plen;
+	uint32_t kw, *seqs, *failed;
+	size_t n, i, plen, at, nfailed = 0;
 	const struct mbox_msg *m;
+	uint64_t since, before;
 	char err[128];
-	struct sbuf fl;
+	struct sbuf fl, code;
 
-	if (cmd->nargs < 3 || set == NULL || item == NULL ||
-	    cmd->args[1].type != IMAP_ARG_ATOM) {
+	if (store_modifiers(cmd, &since, &cond, &at) < 0) {
+		imap_bad(s, cmd->tag, "Syntax: STORE set (UNCHANGEDSINCE n) "
+			 "item flags");
+		return;
+	}
+	item = imap_arg_str(cmd, at);
+	if (cmd->nargs < at + 2 || set == NULL || item == NULL ||
+	    cmd->args[at].type != IMAP_ARG_ATOM) {
 		imap_bad(s, cmd->tag, "Syntax: STORE set item flags");
 		return;
 	}
@@ -238,12 +349,12 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 	silent = item[plen + 5] != '\0';
 	op = mode > 0 ? MBOX_FLAGS_ADD : mode < 0 ? MBOX_FLAGS_REMOVE :
 		MBOX_FLAGS_REPLACE;
-	if (cmd->args[2].type == IMAP_ARG_LIST &&
-	    imap_arg_next(cmd, 2) != cmd->nargs) {
+	if (cmd->args[at + 1].type == IMAP_ARG_LIST &&
+	    imap_arg_next(cmd, at + 1) != cmd->nargs) {
 		imap_bad(s, cmd->tag, "Syntax: STORE set item flags");
 		return;
 	}
-	rc = imap_flags_parse(s, cmd, 2, mode >= 0, &flags, &kw, err,
+	rc = imap_flags_parse(s, cmd, at + 1, mode >= 0, &flags, &kw, err,
 			      sizeof(err));
 	if (rc < 0) {
 		/* RFC 5530 3: LIMIT is a NO, not a protocol error */
@@ -261,6 +372,14 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Invalid sequence set");
 		return;
 	}
+	if (cond)
+		imap_condstore_on(s);
+	failed = calloc(n ? n : 1, sizeof(*failed));
+	if (failed == NULL) {
+		free(seqs);
+		imap_no(s, cmd->tag, "Out of memory");
+		return;
+	}
 	/* a keyword this STORE made is announced before it is shown */
 	imap_keywords_announce(s);
 	sbuf_init(&fl, 65536);
@@ -268,21 +387,33 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		/* read-modify-write on the folder as it is now, not on
 		 * this session's view of it (another session may have
 		 * changed the flags since we last looked) */
-		if (mbox_update_flags(s->mbox, seqs[i], op, flags, kw) < 0)
-			continue;
-		if (silent)
+		m = mbox_get(s->mbox, seqs[i]);
+		before = m ? m->modseq : 0;
+		/* UNCHANGEDSINCE 0 fails for every message (modseqs
+		 * start at 1) */
+		rc = cond && since == 0 ? -2 :
+			mbox_update_flags_if(s->mbox, seqs[i], op, flags, kw,
+					     since);
+		if (rc == -2 && m)
+			failed[nfailed++] = cmd->uid ? m->uid : seqs[i];
+		if (rc < 0)
 			continue;
 		m = mbox_get(s->mbox, seqs[i]);
-		sbuf_reset(&fl);
-		imap_flags_out(s, seqs[i], &fl);
-		if (cmd->uid && m)
-			imap_untagged(s, "%u FETCH (UID %u FLAGS %s)", seqs[i],
-				      m->uid, fl.data);
-		else
-			imap_untagged(s, "%u FETCH (FLAGS %s)", seqs[i],
-				      fl.data);
+		store_reply(s, cmd, seqs[i], silent, m && m->modseq != before,
+			    &fl);
 	}
+	/* the new mod-sequences are durable before anyone sees them */
+	mbox_commit(s->mbox);
 	sbuf_free(&fl);
 	free(seqs);
-	imap_ok(s, cmd->tag, "%sSTORE completed", cmd->uid ? "UID " : "");
+	sbuf_init(&code, (size_t)-1 / 4);
+	if (nfailed) {
+		sbuf_puts(&code, "[MODIFIED ");
+		imap_set_write(&code, failed, nfailed);
+		sbuf_puts(&code, "] ");
+	}
+	free(failed);
+	imap_ok(s, cmd->tag, "%s%sSTORE completed", code.data ? code.data :
+		"", cmd->uid ? "UID " : "");
+	sbuf_free(&code);
 }

@@ -17,6 +17,7 @@
 #include <sys/time.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_mbox.h"
 #include "tracehdr.h"
@@ -61,6 +62,7 @@ static int store_rcpt(struct smtp_session *s, const char *addr,
 		break;
 	}
 	log_info("%s: reject: RCPT <%s>: 550 5.1.1 user unknown", s->id, safe);
+	METRICS_COUNT(METRIC_UNKNOWN_RCPT);
 	return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient address "
 			      "rejected: User unknown in local recipient table",
 			      safe);
@@ -149,6 +151,19 @@ static void store_close(struct smtp_session *s)
 	s->ctx = NULL;
 }
 
+/* A message answered after delay seconds (metrics). */
+static void store_count_message(double delay)
+{
+	static struct metric *lat;
+
+	if (lat == NULL)
+		lat = metrics_histogram("sluice_delivery_seconds", NULL,
+					"from end of data to the answer",
+					metrics_seconds, metrics_seconds_n);
+	metrics_observe(lat, delay);
+	METRICS_COUNT(METRIC_MESSAGES_IN);
+}
+
 static void answer(struct store *st, struct maildir_batch *b,
 		   struct store_sess *ss)
 {
@@ -163,6 +178,8 @@ static void answer(struct store *st, struct maildir_batch *b,
 	delay = (double)(now.tv_sec - ss->start.tv_sec) +
 		(double)(now.tv_usec - ss->start.tv_usec) / 1e6;
 	s->ctx = NULL;
+	if (s->env.nrcpt > 0)
+		store_count_message(delay);
 	for (i = 0; i < s->env.nrcpt; i++) {
 		/* over quota only when every mailbox behind the address
 		 * is full; a full member of a list is skipped (logged) */

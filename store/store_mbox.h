@@ -7,7 +7,9 @@
  *	hierarchy delimiter is '.', as IMAP sees it too: "Archive.2026" is
  *	".Archive.2026"). Each folder keeps its UIDVALIDITY, UIDNEXT and the
  *	UID of every file in a list file written atomically, so UIDs survive
- *	restarts. Flags live in the Maildir info (":2,DFRST" plus keyword
+ *	restarts, and the mod-sequence of every message's last change
+ *	(RFC 7162 CONDSTORE, QRESYNC) with the expunged UIDs. Flags live in
+ *	the Maildir info (":2,DFRST" plus keyword
  *	letters a..z, whose names are listed per folder).
  *
  *	Every session that selects a folder gets its own view (struct mbox):
@@ -59,11 +61,13 @@ struct mbox_msg {
 	uint32_t keywords;	/* bit i: keyword i of the folder */
 	long long size;		/* bytes of the message as stored (CRLF) */
 	time_t internaldate;	/* arrival (delivery or APPEND date) */
+	uint64_t modseq;	/* RFC 7162: of the last change */
 };
 
 struct mbox_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
 	long long size;		/* bytes of every message (STATUS=SIZE) */
+	uint64_t highestmodseq;	/* RFC 7162 HIGHESTMODSEQ */
 };
 
 struct mbox_store;
@@ -126,6 +130,11 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 		   uint32_t *uidvalidity_r, uint32_t *uid_r, char *err,
 		   size_t errlen);
 
+/* Take the message uid out of user's folder name again (a MULTIAPPEND
+ * that failed half way). 0, or -1 when it is not there. */
+int mbox_remove_uid(struct mbox_store *st, const char *user,
+		    const char *name, uint32_t uid);
+
 /* Tell the watchers of user's folder name that it changed (LMTP
  * delivery into INBOX calls this after its commit). */
 void mbox_changed(struct mbox_store *st, const char *user, const char *name);
@@ -169,6 +178,23 @@ enum mbox_flag_op {
  * mbox_sync). 0, or -1 (expunged, read-only view, I/O error). */
 int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 		      unsigned flags, uint32_t keywords);
+/* mbox_update_flags() only when the message's mod-sequence is at most
+ * unchangedsince (RFC 7162 UNCHANGEDSINCE; 0: always): -2 when it is
+ * higher (nothing changed). */
+int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
+			 unsigned flags, uint32_t keywords,
+			 uint64_t unchangedsince);
+/* Make the flag changes of mbox_update_flags() durable (their
+ * mod-sequences with them): call before they are shown to a client
+ * (mbox_sync does it too). 0 or -1. */
+int mbox_commit(struct mbox *m);
+/* RFC 7162 HIGHESTMODSEQ of the view's folder. */
+uint64_t mbox_highestmodseq(const struct mbox *m);
+/* The UIDs expunged after mod-sequence since and no longer in the view,
+ * ascending (*uids malloc'ed, NULL when none). 0, or -1 when the folder
+ * no longer remembers all expunges that far back (LIM_IMAP_VANISHED). */
+int mbox_vanished(const struct mbox *m, uint64_t since, uint32_t **uids,
+		  size_t *n);
 /* mbox_update_flags(m, seq, MBOX_FLAGS_REPLACE, flags, keywords). */
 int mbox_set_flags(struct mbox *m, uint32_t seq, unsigned flags,
 		   uint32_t keywords);
@@ -183,13 +209,14 @@ int mbox_copy_commit(struct mbox *m);
  * 0 or -1. */
 int mbox_expunge(struct mbox *m, uint32_t seq);
 
-/* Bring the view up to date with the folder: calls expunged(seq) for
- * every message gone (highest first, numbers as the session knew them),
+/* Bring the view up to date with the folder: calls expunged(seq, uid)
+ * for every message gone (highest first, numbers as the session knew
+ * them),
  * flags(seq) for every message whose flags another view or process
  * changed, then exists(count) and recent(n) when new messages arrived.
  * Any callback may be NULL. 0 or -1. */
 struct mbox_events {
-	void (*expunged)(void *arg, uint32_t seq);
+	void (*expunged)(void *arg, uint32_t seq, uint32_t uid);
 	void (*flags)(void *arg, uint32_t seq);
 	void (*exists)(void *arg, uint32_t count);
 	void (*recent)(void *arg, uint32_t count);

@@ -35,6 +35,13 @@ struct fmsg {
 	char *base;		/* file name without ":2,info" */
 	unsigned char innew;	/* the file is still in new/ */
 	unsigned char recent;	/* \Recent not yet claimed by a view */
+	uint64_t modseq;	/* RFC 7162 mod-sequence of the last change */
+};
+
+/* An expunged UID and the mod-sequence of its expunge (QRESYNC). */
+struct fgone {
+	uint32_t uid;
+	uint64_t modseq;
 };
 
 struct folder {
@@ -51,6 +58,13 @@ struct folder {
 	char *kw[MBOX_MAX_KEYWORDS];
 	unsigned nkw;
 	uint64_t gen;		/* bumped on every visible change */
+	uint64_t highestmodseq;	/* the highest mod-sequence given out */
+	struct fgone *vanished;	/* expunges, ascending mod-sequence */
+	size_t nvanished, vanishedcap;
+	uint64_t vanished_floor; /* expunges at or below it are forgotten */
+	char *log;		/* "M" lines not yet appended to the list */
+	size_t loglen, logcap;
+	size_t logged;		/* "M" lines in the list file */
 	int dirty;		/* the UID list needs a rewrite */
 	size_t unsaved;		/* newest entries not yet in the list file */
 	int stale;		/* rescan the directories before use */
@@ -151,16 +165,22 @@ void mb_info_parse(const char *info, unsigned nkw, unsigned *flags,
 int mb_folder_refresh(struct folder *f);
 /* Move the files still in new/ to cur/. */
 void mb_folder_claim(struct folder *f);
-/* Make the UID list durable: append the new entries, or rewrite it
- * atomically when anything else changed. 0 or -1. */
+/* Make the UID list durable: append the new entries and flag changes,
+ * or rewrite it atomically when anything else changed. 0 or -1. */
 int mb_folder_save(struct folder *f);
+/* Give e the next mod-sequence after a change of its flags and note
+ * the change for the list file (made durable by mb_folder_save). */
+void mb_folder_modified(struct folder *f, struct fmsg *e);
 /* Record a new message (its file is in cur/ already): its UID. */
 uint32_t mb_folder_add(struct folder *f, const char *base, unsigned flags,
 		       uint32_t keywords, long long size, time_t date,
 		       int recent);
 /* Index of uid in f->m, or -1. */
 long mb_folder_index(const struct folder *f, uint32_t uid);
-/* Drop message index i from the state (not its file). */
+/* Remember uid as expunged, at the next mod-sequence. */
+void mb_folder_expunged(struct folder *f, uint32_t uid);
+/* Drop message index i from the state (not its file), remembering the
+ * expunge with the next mod-sequence. */
 void mb_folder_remove(struct folder *f, size_t i);
 /* The file of message e: its path in cur/ or new/. 0 or -1. */
 int mb_msg_path(const struct folder *f, const struct fmsg *e, char *out,

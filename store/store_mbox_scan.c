@@ -6,8 +6,9 @@
  *	from the file names, and gives files the list does not name the
  *	next UIDs in arrival order. A rescan happens when the directories'
  *	times changed behind our back or when mbox_changed() says so (the
- *	LMTP delivery in this process). File names are checked; anything
- *	else in the directories is ignored.
+ *	LMTP delivery in this process). A flag change found this way, and
+ *	a message gone, takes a new mod-sequence (RFC 7162). File names are
+ *	checked; anything else in the directories is ignored.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -136,10 +137,12 @@ void mb_folder_scan(struct folder *f)
 		struct fmsg *e = &f->m[i];
 		unsigned fl_flags;
 		uint32_t kw;
+		int changed;
 
 		key.base = e->base;
 		hit = n ? bsearch(&key, fl, n, sizeof(*fl), file_cmp) : NULL;
 		if (hit == NULL || hit->used) {
+			mb_folder_expunged(f, e->uid);
 			free(e->base);
 			f->gen++;
 			f->dirty = 1;
@@ -161,9 +164,17 @@ void mb_folder_scan(struct folder *f)
 		if (fl_flags != e->flags || kw != e->keywords ||
 		    e->innew != hit->innew)
 			f->gen++;
+		changed = fl_flags != e->flags || kw != e->keywords;
 		e->flags = fl_flags;
 		e->keywords = kw;
 		e->innew = (unsigned char)hit->innew;
+		/* flags the list did not record (another program, or a
+		 * crash between rename and record): a new mod-sequence;
+		 * a version 1 list recorded none (modseq 0) */
+		if (e->modseq == 0)
+			e->modseq = f->highestmodseq;
+		else if (changed)
+			mb_folder_modified(f, e);
 		f->m[k++] = *e;
 	}
 	f->n = k;
@@ -220,9 +231,13 @@ int mb_folder_refresh(struct folder *f)
 		    n.tv_nsec != f->new_mtime.tv_nsec)
 			f->stale = 1;
 	}
-	if (f->stale)
+	if (f->stale) {
 		mb_folder_scan(f);
-	return mb_folder_save(f);
+		return mb_folder_save(f);
+	}
+	/* flag changes of ours wait for mbox_commit(), so that a STORE
+	 * of many messages costs one fdatasync */
+	return f->dirty || f->unsaved ? mb_folder_save(f) : 0;
 }
 
 void mb_folder_claim(struct folder *f)

@@ -108,6 +108,7 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 			log_warn("%s/" MB_LIST_NAME ": broken; new "
 				 "UIDVALIDITY, UIDs assigned again", f->path);
 		f->uidnext = 1;
+		f->highestmodseq = 1;
 		f->dirty = 1;
 	}
 	mb_folder_scan(f);

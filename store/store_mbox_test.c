@@ -7,6 +7,7 @@
  *	changes through mbox_sync, deliveries into new/, a corrupt UID list,
  *	folder management, COPY, keywords and the watchers.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -32,10 +33,11 @@ struct events {
 	uint32_t exists, recent;
 };
 
-static void on_exp(void *arg, uint32_t seq)
+static void on_exp(void *arg, uint32_t seq, uint32_t uid)
 {
 	struct events *e = arg;
 
+	(void)uid;
 	if (e->nexp < 16)
 		e->expunged[e->nexp++] = seq;
 }
@@ -372,6 +374,131 @@ static void test_torn_append(void)
 	mbox_store_free(&st);
 }
 
+/* The path of a message file in cur/ of INBOX. 0 or -1. */
+static int cur_file(char *out, size_t len)
+{
+	char dir[512];
+	struct dirent *de;
+	DIR *d;
+	int rc = -1;
+
+	path_of(dir, sizeof(dir), "/cur");
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.') {
+			rc = (size_t)snprintf(out, len, "%.300s/%.250s", dir,
+					      de->d_name) < len ? 0 : -1;
+			break;
+		}
+	closedir(d);
+	return rc;
+}
+
+/* RFC 7162 mod-sequences: bumped by every change, seen by other views,
+ * durable, never hidden by a crash between a rename and its record. */
+static void test_modseq(void)
+{
+	struct mbox_store *st = mbox_store_new(loop, root);
+	struct mbox *a, *b;
+	struct events e;
+	char err[256], from[600], to[700];
+	uint64_t h0, h1, ms;
+	uint32_t *u, uid;
+	size_t n;
+
+	append(st, "INBOX", 0);
+	append(st, "INBOX", 0);
+	a = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+	b = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+	CHECK(a && b && mbox_count(a) > 1, "open two views");
+	if (!a || !b || mbox_count(a) < 2)
+		return;
+	h0 = mbox_highestmodseq(a);
+	ms = mbox_get(a, 1)->modseq;
+	CHECK(ms >= 1 && ms <= h0, "modseq within highest");
+	CHECK(mbox_update_flags(a, 1, MBOX_FLAGS_ADD, MBOX_FLAGGED, 0) == 0,
+	      "flag");
+	h1 = mbox_highestmodseq(a);
+	CHECK(h1 > h0 && mbox_get(a, 1)->modseq == h1, "bumped");
+	CHECK(mbox_update_flags_if(a, 1, MBOX_FLAGS_ADD, MBOX_SEEN, 0, ms) ==
+	      -2 && !(mbox_get(a, 1)->flags & MBOX_SEEN), "UNCHANGEDSINCE");
+	CHECK(mbox_update_flags_if(a, 1, MBOX_FLAGS_ADD, MBOX_FLAGGED, 0, h1)
+	      == 0 && mbox_highestmodseq(a) == h1, "no change, no bump");
+	memset(&e, 0, sizeof(e));
+	CHECK(mbox_sync(b, &evs, &e) == 0 && e.nflags == 1 &&
+	      mbox_get(b, 1)->modseq == h1, "other view sees the modseq");
+	uid = mbox_get(a, mbox_count(a))->uid;
+	CHECK(mbox_expunge(a, mbox_count(a)) == 0 &&
+	      mbox_highestmodseq(a) == h1 + 1, "expunge bumps");
+	CHECK(mbox_vanished(a, h1, &u, &n) == 0 && n == 1 && u[0] == uid,
+	      "vanished since");
+	free(u);
+	CHECK(mbox_vanished(a, h1 + 1, &u, &n) == 0 && n == 0, "none later");
+	mbox_close(&a);
+	mbox_close(&b);
+	mbox_store_free(&st);
+
+	/* durable across a restart */
+	st = mbox_store_new(loop, root);
+	a = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+	CHECK(a && mbox_highestmodseq(a) == h1 + 1 &&
+	      mbox_get(a, 1)->modseq == h1, "modseqs kept");
+	if (a) {
+		CHECK(mbox_vanished(a, h1, &u, &n) == 0 && n == 1 &&
+		      u[0] == uid, "expunge kept");
+		free(u);
+	}
+	mbox_close(&a);
+	mbox_store_free(&st);
+
+	/* flags renamed without a record (a crash, another program) */
+	CHECK(cur_file(from, sizeof(from)) == 0, "a file");
+	snprintf(to, sizeof(to), "%.*s:2,DFRST", (int)(strstr(from, ":2,") ?
+		 strstr(from, ":2,") - from : (long)strlen(from)), from);
+	CHECK(rename(from, to) == 0, "rename behind our back");
+	st = mbox_store_new(loop, root);
+	a = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+	CHECK(a && mbox_highestmodseq(a) == h1 + 2, "new modseq on load");
+	mbox_close(&a);
+	mbox_store_free(&st);
+	st = mbox_store_new(loop, root);
+	a = mbox_open(st, USER, "INBOX", 0, err, sizeof(err));
+	CHECK(a && mbox_highestmodseq(a) == h1 + 2, "and recorded");
+	mbox_close(&a);
+	mbox_store_free(&st);
+}
+
+/* A version 1 list (no mod-sequences) is read and written as 2. */
+static void test_list_v1(void)
+{
+	struct mbox_store *st = mbox_store_new(loop, root);
+	struct mbox_status s0, s;
+	char p[512], buf[256];
+	int fd;
+	ssize_t r;
+
+	CHECK(mbox_status(st, USER, "Sent", &s0) == 0 && s0.messages == 1,
+	      "Sent");
+	mbox_store_free(&st);
+	path_of(p, sizeof(p), "/.Sent/sluice-uidlist");
+	snprintf(buf, sizeof(buf), "SLUICE-UIDLIST 1 %u %u\n", s0.uidvalidity,
+		 s0.uidnext);
+	/* the message's file is not named: it gets the next UID */
+	write_file(p, buf);
+	st = mbox_store_new(loop, root);
+	CHECK(mbox_status(st, USER, "Sent", &s) == 0 &&
+	      s.uidvalidity == s0.uidvalidity && s.messages == 1 &&
+	      s.highestmodseq >= 1, "version 1 read");
+	mbox_store_free(&st);
+	fd = open(p, O_RDONLY);
+	r = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	buf[r > 0 ? r : 0] = '\0';
+	CHECK(strncmp(buf, "SLUICE-UIDLIST 2 ", 17) == 0, "written as 2");
+}
+
 struct listing {
 	char names[16][64];
 	unsigned attrs[16];
@@ -655,6 +782,8 @@ int main(void)
 	test_torn_append();
 	test_folders();
 	test_copy_keywords();
+	test_modseq();
+	test_list_v1();
 	test_watch();
 	test_random();
 	evloop_free(loop);

@@ -43,6 +43,7 @@ static void view_push(struct mbox *m, const struct fmsg *e, int recent)
 	x->keywords = e->keywords;
 	x->size = e->size;
 	x->internaldate = e->date;
+	x->modseq = e->modseq;
 }
 
 /* Add the folder's messages above the view's last UID; count them. */
@@ -256,6 +257,13 @@ static void apply_op(const struct folder *f, const struct fmsg *e,
 int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 		      unsigned flags, uint32_t keywords)
 {
+	return mbox_update_flags_if(m, seq, op, flags, keywords, 0);
+}
+
+int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
+			 unsigned flags, uint32_t keywords,
+			 uint64_t unchangedsince)
+{
 	char from[MB_PATH + 300], to[MB_PATH + 300];
 	struct fmsg *e;
 	unsigned nf;
@@ -270,6 +278,9 @@ int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 		if (mb_folder_refresh(m->f) < 0 ||
 		    (e = entry_of(m, seq)) == NULL)
 			return -1;
+		/* RFC 7162 3.1.3: changed since the client looked */
+		if (unchangedsince && e->modseq > unchangedsince)
+			return -2;
 		nf = flags;
 		nk = keywords;
 		apply_op(m->f, e, op, &nf, &nk);
@@ -282,6 +293,7 @@ int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 			e->flags = nf;
 			e->keywords = nk;
 			e->innew = 0;
+			mb_folder_modified(m->f, e);
 			m->f->gen++;
 			mb_folder_touch(m->f);
 			mb_notify(m->f, m);
@@ -293,6 +305,57 @@ int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 	}
 	m->msgs[seq - 1].flags = nf | (m->msgs[seq - 1].flags & MBOX_RECENT);
 	m->msgs[seq - 1].keywords = nk;
+	m->msgs[seq - 1].modseq = e->modseq;
+	return 0;
+}
+
+int mbox_commit(struct mbox *m)
+{
+	return mb_folder_save(m->f);
+}
+
+uint64_t mbox_highestmodseq(const struct mbox *m)
+{
+	return m->f->highestmodseq;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int mbox_vanished(const struct mbox *m, uint64_t since, uint32_t **uids,
+		  size_t *n)
+{
+	const struct folder *f = m->f;
+	size_t i, k = 0;
+	uint32_t *u;
+
+	*uids = NULL;
+	*n = 0;
+	if (since < f->vanished_floor)
+		return -1;
+	if (f->nvanished == 0)
+		return 0;
+	u = malloc(f->nvanished * sizeof(*u));
+	if (u == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < f->nvanished; i++)
+		if (f->vanished[i].modseq > since &&
+		    mbox_seq(m, f->vanished[i].uid) == 0)
+			u[k++] = f->vanished[i].uid;
+	if (k > 1)
+		qsort(u, k, sizeof(*u), cmp_u32);
+	for (i = 0, *n = 0; i < k; i++)
+		if (*n == 0 || u[*n - 1] != u[i])
+			u[(*n)++] = u[i];
+	if (*n == 0) {
+		free(u);
+		u = NULL;
+	}
+	*uids = u;
 	return 0;
 }
 
@@ -334,17 +397,22 @@ int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg)
 	rc = mb_folder_refresh(f);
 	if (!m->readonly)
 		mb_folder_claim(f);
+	/* what is reported is durable first (mod-sequences included) */
+	if (mb_folder_save(f) < 0)
+		rc = -1;
 	if (f->gen == m->gen)
 		return rc;
 	/* expunged by others: highest first, numbers as the session knew */
 	for (i = m->n; i > 0; i--) {
-		if (mb_folder_index(f, m->msgs[i - 1].uid) >= 0)
+		uint32_t uid = m->msgs[i - 1].uid;
+
+		if (mb_folder_index(f, uid) >= 0)
 			continue;
 		memmove(&m->msgs[i - 1], &m->msgs[i],
 			(m->n - i) * sizeof(m->msgs[0]));
 		m->n--;
 		if (ev && ev->expunged)
-			ev->expunged(arg, i);
+			ev->expunged(arg, i, uid);
 	}
 	/* flags changed by others (a merge walk: both sorted by UID) */
 	for (i = 0, j = 0; i < m->n; i++) {
@@ -355,10 +423,12 @@ int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg)
 		if (j == f->n)
 			break;
 		if ((v->flags & ~MBOX_RECENT) == f->m[j].flags &&
-		    v->keywords == f->m[j].keywords)
+		    v->keywords == f->m[j].keywords &&
+		    v->modseq == f->m[j].modseq)
 			continue;
 		v->flags = f->m[j].flags | (v->flags & MBOX_RECENT);
 		v->keywords = f->m[j].keywords;
+		v->modseq = f->m[j].modseq;
 		if (ev && ev->flags)
 			ev->flags(arg, i + 1);
 	}
@@ -407,6 +477,7 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 	out->messages = (uint32_t)f->n;
 	out->uidnext = f->uidnext;
 	out->uidvalidity = f->uidvalidity;
+	out->highestmodseq = f->highestmodseq;
 	for (i = 0; i < f->n; i++) {
 		if (f->m[i].recent)
 			out->recent++;
@@ -543,6 +614,30 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 	mb_notify(f, NULL);
 	mb_folder_put(f);
 	return 0;
+}
+
+int mbox_remove_uid(struct mbox_store *st, const char *user,
+		    const char *name, uint32_t uid)
+{
+	char path[MB_PATH + 300], err[128];
+	struct folder *f;
+	long i;
+	int missing, rc = -1;
+
+	f = mb_folder_get(st, user, name, &missing, err, sizeof(err));
+	if (f == NULL)
+		return -1;
+	if ((i = mb_folder_index(f, uid)) >= 0 &&
+	    mb_msg_path(f, &f->m[i], path, sizeof(path)) == 0 &&
+	    (unlink(path) == 0 || errno == ENOENT)) {
+		mb_usage_add(st, user, -f->m[i].size);
+		mb_folder_remove(f, (size_t)i);
+		mb_folder_touch(f);
+		mb_notify(f, NULL);
+		rc = mb_folder_save(f);
+	}
+	mb_folder_put(f);
+	return rc;
 }
 
 /* Copy src to tmp/base of dest by bytes (link() refused). 0 or -1. */

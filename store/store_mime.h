@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "limits_rfc.h"
+
 struct sbuf;
 struct mime_part;
 
@@ -45,6 +47,14 @@ int mime_bodystructure(const struct mime_part *root, int extended,
  * is full (out is then left as it was). */
 int mime_section(const struct mime_part *root, const char *section,
 		 struct sbuf *out);
+/* Append the bytes of BINARY[section] (RFC 3516): section is "" (the
+ * message as stored) or part numbers "1.2"; a part's body comes with
+ * its Content-Transfer-Encoding undone (base64, quoted-printable;
+ * 7bit, 8bit, binary as they are). A part that does not exist gives no
+ * bytes. 0, -1 when section is not part numbers, -2 for a transfer
+ * encoding we do not know (NO [UNKNOWN-CTE]). */
+int mime_binary(const struct mime_part *root, const char *section,
+		struct sbuf *out);
 /* Non-zero when section is well-formed (for checking before FETCH). */
 int mime_section_valid(const char *section);
 
@@ -67,6 +77,27 @@ time_t mime_date(const struct mime_part *root);
  * when unknown), so SENTON can take the date "disregarding time and
  * timezone" (RFC 3501 6.4.4): gmtime(t + zone * 60). */
 time_t mime_date_zone(const struct mime_part *root, int *zone_r);
+
+/* ---- SORT and THREAD (RFC 5256; store_mime_sort.c) ---- */
+
+#define MIME_SORT_KEY_MAX LIM_IMAP_SORT_KEY
+#define MIME_THREAD_REFS LIM_IMAP_THREAD_REFS
+
+/* Append the base subject (RFC 5256 2.1) of the message, upper-cased
+ * ASCII, at most MIME_SORT_KEY_MAX bytes. 1 when the subject was a
+ * reply or forward (a "Re:", "Fwd:", "(fwd)" or "[fwd: ]" came off),
+ * else 0. */
+int mime_base_subject(const struct mime_part *root, struct sbuf *out);
+/* Append the addr-mailbox of the first address of header field (SORT
+ * CC, FROM, TO), upper-cased ASCII; nothing when there is none. */
+void mime_first_mailbox(const struct mime_part *root, const char *field,
+			struct sbuf *out);
+/* THREAD=REFERENCES (RFC 5256 4): append the Message-ID "<...>" and a
+ * NUL to msgid and, each followed by a NUL, the References identifiers (the
+ * last MIME_THREAD_REFS), or when there are none the In-Reply-To one,
+ * to refs. Returns how many references. */
+size_t mime_thread_ids(const struct mime_part *root, struct sbuf *msgid,
+		       struct sbuf *refs);
 
 /* Append s[0..n) as an IMAP string: quoted when it is short and safe,
  * a literal {n}CRLF... otherwise; NIL when s is NULL. 0 or -1. */

@@ -40,6 +40,8 @@ struct alist {
 	size_t nt;
 	const char *comment;
 	size_t clen;
+	struct sbuf *first;	/* mime_addr_first: only the mailbox */
+	int got;
 };
 
 static int special(int c)
@@ -159,7 +161,13 @@ static void emit(struct alist *a, size_t nname, size_t from, size_t to)
 	} else {
 		phrase(&box, a->t + from, to - from);
 	}
-	if (box.len || host.len || name.len) {
+	if (a->first) {
+		if (!a->got && (box.len || host.len)) {
+			sbuf_append(a->first, box.data ? box.data : "",
+				    box.len);
+			a->got = 1;
+		}
+	} else if (box.len || host.len || name.len) {
 		open_entry(a);
 		a->r |= name.len ? mime_imap_string(a->out, name.data,
 						    name.len) :
@@ -194,6 +202,10 @@ static void group(struct alist *a, int start)
 {
 	struct sbuf name;
 
+	if (a->first) {
+		reset(a);
+		return;
+	}
 	open_entry(a);
 	if (!start) {
 		a->r |= sbuf_append(a->out, "NIL NIL NIL NIL)", 16);
@@ -241,7 +253,10 @@ static size_t angle(struct alist *a, size_t i)
 	return i;
 }
 
-int mime_addr_list(struct sbuf *out, const char *v, size_t n)
+/* Walk the list v[0..n): the IMAP structure to out, or with first set,
+ * only the first mailbox to it. */
+static int walk(struct sbuf *out, struct sbuf *first, const char *v,
+		size_t n)
 {
 	struct alist a;
 	size_t i = 0, before;
@@ -250,6 +265,7 @@ int mime_addr_list(struct sbuf *out, const char *v, size_t n)
 
 	memset(&a, 0, sizeof(a));
 	a.out = out;
+	a.first = first;
 	a.s = v;
 	a.n = n;
 	for (;;) {
@@ -289,9 +305,21 @@ int mime_addr_list(struct sbuf *out, const char *v, size_t n)
 	flush(&a);
 	if (in_group)
 		group(&a, 0);
+	if (first)
+		return 0;
 	if (a.count == 0)
 		return sbuf_append(out, "NIL", 3);
 	return a.r | sbuf_append(out, ")", 1);
+}
+
+int mime_addr_list(struct sbuf *out, const char *v, size_t n)
+{
+	return walk(out, NULL, v, n);
+}
+
+void mime_addr_first(const char *v, size_t n, struct sbuf *out)
+{
+	walk(NULL, out, v, n);
 }
 
 /* s[i] opens a quoted string or a domain literal: the index after its

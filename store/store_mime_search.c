@@ -62,8 +62,7 @@ static int b64val(int c)
 
 /* RFC 2045 6.8, leniently: characters outside the alphabet are skipped,
  * '=' ends the data. */
-static void base64_decode(const char *s, size_t n, struct sbuf *out,
-			  int l1)
+void mime_base64_decode(const char *s, size_t n, struct sbuf *out, int l1)
 {
 	unsigned acc = 0;
 	int bits = 0, v;
@@ -83,8 +82,8 @@ static void base64_decode(const char *s, size_t n, struct sbuf *out,
 }
 
 /* RFC 2045 6.7 (q == 0) and RFC 2047 4.2 "Q" (q != 0: '_' is a space). */
-static void qp_decode(const char *s, size_t n, struct sbuf *out, int q,
-		      int l1)
+void mime_qp_decode(const char *s, size_t n, struct sbuf *out, int q,
+		    int l1)
 {
 	size_t i, j;
 	int h, l;
@@ -151,16 +150,16 @@ static size_t encoded_word(const char *s, size_t i, size_t n,
 		int l1 = latin1(s + cs, cl);
 
 		if (enc == 'b')
-			base64_decode(s + t, e - t, out, l1);
+			mime_base64_decode(s + t, e - t, out, l1);
 		else
-			qp_decode(s + t, e - t, out, 1, l1);
+			mime_qp_decode(s + t, e - t, out, 1, l1);
 	}
 	return e + 2;
 }
 
 /* Append s[0..n) with its encoded words decoded; white space between
  * two adjacent encoded words is dropped (RFC 2047 6.2). */
-static void decode_2047(const char *s, size_t n, struct sbuf *out)
+void mime_decode_2047(const char *s, size_t n, struct sbuf *out)
 {
 	size_t i = 0, end, ws = n;	/* ws < n: white space held back */
 	const char *q;
@@ -249,7 +248,7 @@ static int value_contains(const char *v, size_t n, struct sbuf *d,
 {
 	sbuf_reset(d);
 	if (n)
-		decode_2047(v, n, d);
+		mime_decode_2047(v, n, d);
 	return contains(d, needle, nl, 0);
 }
 
@@ -307,7 +306,7 @@ static void header_text(const struct mime_part *p, struct sbuf *out)
 		sbuf_append(out, ": ", 2);
 		mime_unfold(f.value, f.value_len, &v);
 		if (v.len)
-			decode_2047(v.data, v.len, out);
+			mime_decode_2047(v.data, v.len, out);
 		sbuf_append(out, "\n", 1);
 	}
 	sbuf_free(&v);
@@ -326,9 +325,9 @@ static void body_text(const struct mime_part *p, struct sbuf *out)
 	sbuf_init(&v, MIME_MAX_FIELD);
 	mime_hdr_get(p, "content-transfer-encoding", &v);
 	if (v.len && mime_ieq(v.data, v.len, "base64"))
-		base64_decode(b, p->body_len, out, l1);
+		mime_base64_decode(b, p->body_len, out, l1);
 	else if (v.len && mime_ieq(v.data, v.len, "quoted-printable"))
-		qp_decode(b, p->body_len, out, 0, l1);
+		mime_qp_decode(b, p->body_len, out, 0, l1);
 	else if (l1)
 		for (i = 0; i < p->body_len; i++)
 			put_byte(out, (unsigned char)b[i], 1);

@@ -8,7 +8,9 @@
  *	section-part = nz-number *("." nz-number). Part numbers walk the
  *	tree of store_mime.c: a multipart's n-th child, the body itself for
  *	1 of a non-multipart, the embedded message of a message/rfc822 part
- *	when more numbers follow. The section text comes from the client;
+ *	when more numbers follow. BINARY[section] (RFC 3516) is a part's
+ *	body with its transfer encoding undone. The section text comes from
+ *	the client;
  *	the message from anyone: both are hostile.
  */
 #include "store_mime_int.h"
@@ -248,4 +250,41 @@ int mime_section(const struct mime_part *root, const char *section,
 		return -1;
 	}
 	return 0;
+}
+
+int mime_binary(const struct mime_part *root, const char *section,
+		struct sbuf *out)
+{
+	struct section sc;
+	const struct mime_part *p;
+	struct sbuf cte;
+	const char *b;
+	int r = 0;
+
+	if (parse_section(section, &sc) < 0 || sc.kind != S_ALL) {
+		sbuf_free(&sc.names);
+		return -1;
+	}
+	sbuf_free(&sc.names);
+	p = resolve(root, &sc);
+	if (p == NULL)
+		return 0;
+	if (sc.nnum == 0)	/* BINARY[]: the message as it is */
+		return sbuf_append(out, p->msg + p->hdr_off,
+				   p->hdr_len + p->body_len) < 0 ? -1 : 0;
+	b = p->msg + p->body_off;
+	sbuf_init(&cte, MIME_MAX_FIELD);
+	if (mime_hdr_get(p, "content-transfer-encoding", &cte) == 0 ||
+	    cte.len == 0 || mime_ieq(cte.data, cte.len, "7bit") ||
+	    mime_ieq(cte.data, cte.len, "8bit") ||
+	    mime_ieq(cte.data, cte.len, "binary"))
+		sbuf_append(out, b, p->body_len);
+	else if (mime_ieq(cte.data, cte.len, "base64"))
+		mime_base64_decode(b, p->body_len, out, 0);
+	else if (mime_ieq(cte.data, cte.len, "quoted-printable"))
+		mime_qp_decode(b, p->body_len, out, 0, 0);
+	else
+		r = -2;
+	sbuf_free(&cte);
+	return r;
 }

@@ -210,6 +210,106 @@ static void run_limits(void)
 	sbuf_free(&m);
 }
 
+/* RFC 3516 BINARY[part]: the transfer encoding undone, or -2. */
+static void run_binary(void)
+{
+	static const char msg[] =
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"AAEC/w==\r\n"
+		"--b\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"a=3Db=\r\nc\r\n"
+		"--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
+		"begin\r\n"
+		"--b\r\n\r\nplain\r\n--b--\r\n";
+	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1);
+	struct sbuf b;
+
+	sbuf_init(&b, 1 << 20);
+	CHECK(root != NULL, "binary parse");
+	CHECK(mime_binary(root, "1", &b) == 0 && b.len == 4 &&
+	      memcmp(b.data, "\0\1\2\377", 4) == 0, "binary base64");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "2", &b) == 0 && b.len == 4 &&
+	      memcmp(b.data, "a=bc", 4) == 0, "binary qp");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "3", &b) == -2, "binary unknown cte");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "4", &b) == 0 && b.len == 5, "binary 7bit");
+	sbuf_reset(&b);
+	CHECK(mime_binary(root, "9", &b) == 0 && b.len == 0, "no such part");
+	CHECK(mime_binary(root, "1.MIME", &b) == -1 &&
+	      mime_binary(root, "HEADER", &b) == -1, "binary needs numbers");
+	CHECK(mime_binary(root, "", &b) == 0 && b.len == sizeof(msg) - 1,
+	      "binary whole");
+	sbuf_free(&b);
+	mime_free(&root);
+}
+
+/* RFC 5256 2.1 base subjects, first mailboxes and thread ids. */
+static void run_sort_keys(void)
+{
+	static const struct {
+		const char *subject, *want;
+		int reply;
+	} t[] = {
+		{"Re: hello", "HELLO", 1},
+		{"Fwd: [list] Re: Hello (fwd)", "HELLO", 1},
+		{"[fwd: Re: hi]", "HI", 1},
+		{"[list] hello", "HELLO", 0},
+		{"[list]", "[LIST]", 0},
+		{"Re: Re: re:  x", "X", 1},
+		{"   spaced \t  out   ", "SPACED OUT", 0},
+		{"Report: x", "REPORT: X", 0},
+		{"", "", 0},
+		{"Re [blob]: x", "X", 1},
+		{"FW: a", "A", 1},
+		{"=?utf-8?q?caf=C3=A9?= re", "CAF\xc3\xa9 RE", 0},
+		{"[a][b] Re: c", "C", 1},
+		{"[fwd: x] (fwd)", "X", 1},
+	};
+	struct sbuf b, id, refs;
+	struct mime_part *root;
+	char msg[300];
+	size_t i;
+	int r;
+
+	sbuf_init(&b, 1 << 20);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(msg, sizeof(msg), "Subject: %s\r\n\r\nx\r\n",
+			 t[i].subject);
+		root = mime_parse(msg, strlen(msg));
+		sbuf_reset(&b);
+		r = root ? mime_base_subject(root, &b) : -1;
+		CHECK(r == t[i].reply && b.len == strlen(t[i].want) &&
+		      memcmp(b.data ? b.data : "", t[i].want, b.len) == 0,
+		      t[i].subject);
+		mime_free(&root);
+	}
+	snprintf(msg, sizeof(msg), "From: \"A (x)\" <Alice@x.test>\r\n"
+		 "To: g: a.b@c, d@e;\r\nMessage-ID: <1@x>\r\n"
+		 "In-Reply-To: <0@x>\r\nReferences: <a@x> junk <b@x>\r\n\r\n");
+	root = mime_parse(msg, strlen(msg));
+	sbuf_reset(&b);
+	mime_first_mailbox(root, "from", &b);
+	CHECK(b.len == 5 && memcmp(b.data, "ALICE", 5) == 0, "first from");
+	sbuf_reset(&b);
+	mime_first_mailbox(root, "to", &b);
+	CHECK(b.len == 3 && memcmp(b.data, "A.B", 3) == 0, "first in group");
+	sbuf_reset(&b);
+	mime_first_mailbox(root, "cc", &b);
+	CHECK(b.len == 0, "no cc");
+	sbuf_init(&id, 1 << 20);
+	sbuf_init(&refs, 1 << 20);
+	CHECK(mime_thread_ids(root, &id, &refs) == 2 &&
+	      strcmp(id.data, "<1@x>") == 0 && refs.len == 12 &&
+	      memcmp(refs.data, "<a@x>\0<b@x>\0", 12) == 0, "thread ids");
+	sbuf_free(&id);
+	sbuf_free(&refs);
+	sbuf_free(&b);
+	mime_free(&root);
+}
+
 int main(int argc, char **argv)
 {
 	size_t i;
@@ -227,5 +327,7 @@ int main(int argc, char **argv)
 		run_string(&strings[i]);
 	run_normalise();
 	run_limits();
+	run_binary();
+	run_sort_keys();
 	return test_done();
 }

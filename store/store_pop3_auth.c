@@ -20,6 +20,7 @@
 #include "evloop.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "metrics.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "sbuf.h"
@@ -97,6 +98,7 @@ static void login_failed(struct pop3_sess *s, const char *user,
 	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
 
 	authlimit_ip_key(s->client, key, sizeof(key));
+	METRICS_COUNT(METRIC_AUTH_FAIL);
 	d = authlimit_fail(al, key, now);
 	if (user) {
 		authlimit_user_key(user, key, sizeof(key));

@@ -4,7 +4,9 @@ tests/test_hosts.py: a stage killed and restarted under load, a pair
 failover and return, stages on their own hosts) CHAOS_ROUNDS times
 (default 5) against the release build, then the measured times of every
 round: the numbers vary with the machine's load, one test run shows one
-draw."""
+draw. Then tests/chaos_pipeline.py once: every stage killed in turn under
+load, av1 playing dead in each mode, av1's queue disk filled; its table
+counts every message (delivered, queued, lost, duplicated)."""
 import os
 import re
 import subprocess
@@ -32,4 +34,6 @@ for what, v in sorted(seen.items()):
     v.sort()
     print("%-60s n=%d min %.3f median %.3f max %.3f s" %
           (what[-60:], len(v), v[0], v[len(v) // 2], v[-1]))
-sys.exit(1 if failed else 0)
+r = subprocess.run([sys.executable, "tests/chaos_pipeline.py"], cwd=ROOT,
+                   env=env)
+sys.exit(1 if failed or r.returncode else 0)

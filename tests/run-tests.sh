@@ -8,7 +8,7 @@ export SLUICE_BUILD=${SLUICE_BUILD:-build/asan}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if [ "${SLUICE_SKIP_FUZZ:-0}" != 1 ]; then
-	make --no-print-directory fuzz FUZZ_TIME="${FUZZ_TIME:-12}"
+	make --no-print-directory fuzz FUZZ_TIME="${FUZZ_TIME:-6}"
 fi
 # arguments (test files, -k ...) narrow the run; none runs everything
 if [ $# -eq 0 ]; then set -- tests/; fi

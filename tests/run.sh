@@ -32,9 +32,30 @@ if [ ! -f var/store/directory.db ]; then
 	echo "run: demo users (address password) in var/demo-credentials:"
 	cat var/demo-credentials
 fi
+# sluice-admin's demo administrators (var/demo-credentials): admin, a
+# super admin, and alice, the domain admin of example.test
+ctl="$B/sluicectl -d var/store/directory.db -s var/store/users"
+if ! $ctl admin list | grep -q '^\*'; then
+	if ! $ctl user show admin@example.test | grep -q .; then
+		$ctl user add admin@example.test
+		pw=$(openssl rand -base64 12)
+		printf '%s\n' "$pw" | $ctl user passwd admin@example.test
+		printf 'admin@example.test %s (super admin, https://127.0.0.1:8443/)\n' \
+			"$pw" >> var/demo-credentials
+	fi
+	$ctl admin add '*' admin@example.test
+	$ctl admin add example.test alice@example.test
+fi
 # the credentials snapshot (var/store/users.auth) of a directory made
 # before it existed
-$B/sluicectl -d var/store/directory.db -s var/store/users export
+$ctl export
+# sluice-admin runs as sluice and edits the directory and its snapshots
+# in var/store (sluicectl as root keeps the files sluice's)
+if id sluice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	chown sluice var/store var/store/directory.db* var/store/users \
+		var/store/users.auth
+fi
+mkdir -p var/admin
 # mx refuses unknown recipients at RCPT with the store's snapshot;
 # remote targets of aliases take the pipeline too (spamd sends them on
 # to outmta). SPF, DKIM and DMARC use the system's resolvers; without
@@ -106,6 +127,7 @@ local_domains = remote.test
 next_hop = lmtp:127.0.0.2:2424
 queue_dir = var/remote.test/queue
 dns_servers = 127.0.0.1:5354
+greylist_db = var/remote.test/state/greylist.db
 CONF
 cat > var/remote-store.conf <<CONF
 lmtp_listen = 127.0.0.2:2424
@@ -134,18 +156,37 @@ run() {
 	pids+=($!)
 }
 
+# every stage serves its metrics (Prometheus text) on a loopback port of
+# its own: mx 9101, msa 9102, avscan 9103, spamd 9104, outmta 9105,
+# store 9106 (README "Operations")
+printf 'metrics_listen = 127.0.0.1:9101\n' >> var/mx.conf
+printf 'metrics_listen = 127.0.0.1:9102\n' > var/msa.conf
+printf 'metrics_listen = 127.0.0.1:9103\n' >> var/avscan.conf
+printf 'metrics_listen = 127.0.0.1:9104\n' > var/spamd.conf
+printf 'metrics_listen = 127.0.0.1:9105\n' >> var/outmta.conf
+printf 'metrics_listen = 127.0.0.1:9106\n' > var/store.conf
+
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root
 run remote-store $B/sluice-store -c var/remote-store.conf
 run remote-mx $B/sluice-mx -c var/remote-mx.conf
-run store $B/sluice-store
-run spamd $B/sluice-spamd
+run store $B/sluice-store -c var/store.conf
+run spamd $B/sluice-spamd -c var/spamd.conf
 run avscan $B/sluice-avscan -c var/avscan.conf
 run mx $B/sluice-mx -c var/mx.conf
 run outmta $B/sluice-outmta -c var/outmta.conf
 # submission: the defaults fit make run (credentials and directory
 # snapshots in var/store, local domain to the store, the rest to outmta)
-run msa $B/sluice-msa
+run msa $B/sluice-msa -c var/msa.conf
+# delegated administration over HTTPS (the demo's loopback mail host)
+cat > var/admin.conf <<CONF
+mail_host = 127.0.0.1
+imaps_port = 9933
+pop3s_port = 9955
+submission_port = 5870
+metrics = mx=http://127.0.0.1:9101/metrics, msa=http://127.0.0.1:9102/metrics, avscan=http://127.0.0.1:9103/metrics, spamd=http://127.0.0.1:9104/metrics, outmta=http://127.0.0.1:9105/metrics, store=http://127.0.0.1:9106/metrics
+CONF
+run admin $B/sluice-admin -c var/admin.conf
 sleep 0.5
 cat <<MSG
 
@@ -158,6 +199,7 @@ cat <<MSG
             POP3  127.0.0.1:1110 (STLS), 127.0.0.1:9955 (TLS)
     outmta  SMTP  127.0.0.1:10026  (to the Internet; DKIM for example.test)
     msa     SMTP  127.0.0.1:5870   (submission: STARTTLS + AUTH; 4650 implicit TLS)
+    admin   HTTPS https://127.0.0.1:8443/  (sluice-admin; logins in var/demo-credentials)
   and a loopback Internet: DNS on 127.0.0.1:5354 (remote.test MX 127.0.0.2),
   remote.test's own mx + store on 127.0.0.2 keeping mail in var/remote.test/
 
@@ -188,6 +230,11 @@ cat <<MSG
           --auth-password PASSWORD --from alice@example.test --to bob@example.test
 
   The queue:  $B/sluice-queue -d var/mx/queue list
+  Metrics:    curl -s http://127.0.0.1:9101/metrics   (mx; msa 9102, avscan
+              9103, spamd 9104, outmta 9105, store 9106)
+  Reload a stage's configuration (or kill -HUP it):
+              $B/sluice-queue -d var/mx/queue reload
+  Failover drill: $B/sluice-queue -d var/avscan/queue play-dead hang 10
 
 MSG
 # until Ctrl-C (or every stage stopped by itself)

@@ -571,3 +571,56 @@ def test_mx_avscan_outmta_chain(cluster):
     assert body.count("X-Sluice-Virus:") == 1, body
     assert "X-Sluice-Virus: clean (ClamAV " in body
     assert "forged" not in body and "through mx and avscan" in body
+
+
+def test_freshclam_update_reloads_without_signal(cluster):
+    """A new .hdb copied into the database folder of a running avscan
+    (as freshclam renames its files into place) is in use within a few
+    seconds, with no SIGHUP: the folder is watched. The compile runs off
+    the event loop: mail sent meanwhile keeps being answered."""
+    import hashlib
+    import shutil
+    st = cluster.store()
+    db = os.path.join(cluster.base, "clamdb-watch")
+    shutil.copytree(CLAMDB, db)
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                extra={"clamav_database": db})
+    data = b"sluice inotify reload marker 4e1b\r\n" * 3
+    msg = mime_attachment("notes.bin", data)
+    assert lmtp_send(av.port, [ALICE], msg)[0][0] == 250
+    wait_messages(st, ALICE, 1)
+    assert quarantined(av) == []
+    # mail keeps flowing while the signatures change
+    worst, stop = [0.0], threading.Event()
+
+    def flow():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            assert lmtp_send(av.port, [BOB], CLEAN)[0][0] == 250
+            worst[0] = max(worst[0], time.monotonic() - t0)
+            time.sleep(0.05)
+    t = threading.Thread(target=flow)
+    t.start()
+    try:
+        tmp = os.path.join(db, ".new.tmp")
+        with open(tmp, "w") as f:
+            f.write("%s:%d:Sluice.Test.Inotify\n" %
+                    (hashlib.md5(data).hexdigest(), len(data)))
+            # and enough others that compiling takes a while
+            for i in range(80000):
+                f.write("%032x:1000:Sluice.Test.Bulk%d\n" % (i, i))
+        os.rename(tmp, os.path.join(db, "new.hdb"))
+        wait_for(lambda: "signature(s) from" in av.log(), 10, "reload")
+        r = lmtp_send(av.port, [ALICE], msg)
+        assert r[0][0] == 250 and "quarantined" in r[0][1], r
+    finally:
+        stop.set()
+        t.join()
+    assert "Sluice.Test.Inotify" in av.log()
+    # the compile's time, from the log: the loop went on answering
+    stamps = [time.mktime(time.strptime(line[:15], "%b %d %H:%M:%S")) +
+              float(line[15:19]) for line in av.log().splitlines()
+              if "changed" in line or "signature(s) from" in line]
+    took = stamps[-1] - stamps[-2]
+    assert took >= 0.3 and worst[0] < took * 0.6, (took, worst)
+    assert len(messages(st, BOB)) >= 1

@@ -13,7 +13,7 @@ import time
 import dkim
 import pytest
 
-from conftest import dnsmasq, wait_for, messages, wait_messages
+from conftest import dnsmasq, free_port, wait_for, messages, wait_messages
 
 ALICE = "alice@example.test"
 
@@ -65,6 +65,7 @@ def auth(cluster):
         txt("sel._domainkey.signer.test", "v=DKIM1; k=rsa; p=" + pub),
         txt("ed._domainkey.signer.test", "v=DKIM1; k=ed25519; p=" + ed_pub),
         txt("_dmarc.signer.test", "v=DMARC1; p=reject"),
+        txt("arc._domainkey.fwd.test", "v=DKIM1; k=rsa; p=" + pub),
         txt("_dmarc.rej.test", "v=DMARC1; p=reject"),
         txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
         txt("_dmarc.none.test", "v=DMARC1; p=none"),
@@ -74,6 +75,7 @@ def auth(cluster):
     st = cluster.store()
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port],
                     {"dns_servers": servers, "dns_timeout": "1s"})
+    mx.dkim_pub = pub
     yield mx, st, priv, ed_priv
     proc.terminate()
     proc.wait()
@@ -300,3 +302,136 @@ def test_our_authres_from_outside_removed(auth):
     assert b"header.d=bank.test" not in m
     assert b"Authentication-Results: other.test; spf=pass" in m
     assert b"spf=softfail" in m
+
+
+# ---- ARC (RFC 8617), chains sealed by python3-dkim ----
+
+def arc_seal(msg, priv, hop=1):
+    """msg with one more ARC set by fwd.test (selector arc); the sealer
+    records its own verdict in an Authentication-Results field first."""
+    msg = (b"Authentication-Results: fwd.test; spf=pass "
+           b"smtp.mailfrom=x@pass.test hop=%d\r\n" % hop) + msg
+    return b"".join(dkim.arc_sign(msg, b"arc", b"fwd.test", priv,
+                                  b"fwd.test")) + msg
+
+
+def our_authres(st, n):
+    """Our Authentication-Results (the top one; the forwarder's follow)."""
+    m = wait_messages(st, ALICE, n)[n - 1]
+    head = m.split(b"\r\n\r\n")[0].decode()
+    fields = [f for f in head.replace("\r\n\t", " ").split("\r\n")
+              if f.lower().startswith("authentication-results:")]
+    assert fields and "fwd.test" not in fields[0].split(";")[0], head
+    return fields[0]
+
+
+def test_arc_chain_from_independent_sealer(auth):
+    """One and two hops pass (python3-dkim agrees first); no ARC fields:
+    arc=none; the client's address is recorded as smtp.remote-ip."""
+    mx, st, priv, _ = auth
+    dns = {b"arc._domainkey.fwd.test.": b"v=DKIM1; k=rsa; p=" +
+           mx.dkim_pub.encode()}
+    m = arc_seal(mail("x@pass.test"), priv)
+    assert dkim.arc_verify(m, dnsfunc=lambda n, **k: dns.get(n))[0] == \
+        dkim.CV_Pass
+    assert send(mx, "x@pass.test", m)[0] == 250
+    ar = our_authres(st, 1)
+    assert "arc=pass smtp.remote-ip=127.0.0.1" in ar, mx.log()
+    m2 = arc_seal(m, priv, hop=2)
+    assert dkim.arc_verify(m2, dnsfunc=lambda n, **k: dns.get(n))[0] == \
+        dkim.CV_Pass
+    assert send(mx, "x@pass.test", m2)[0] == 250
+    assert "arc=pass" in our_authres(st, 2), mx.log()
+    assert send(mx, "x@pass.test", mail("x@pass.test"))[0] == 250
+    assert "arc=none" in our_authres(st, 3)
+
+
+@pytest.mark.parametrize("how,why", [
+    ("body", "ARC-Message-Signature i=1: body hash did not verify"),
+    ("seal", "ARC-Seal i=1: signature did not verify"),
+    ("cv", "cv= does not fit its instance")])
+def test_arc_broken_chain_fails(auth, how, why):
+    """body: the ARC-Message-Signature's body hash; seal: the forwarder's
+    ARC-Authentication-Results changed, which only the seal covers; cv:
+    a chain of one that claims cv=pass."""
+    mx, st, priv, _ = auth
+    m = arc_seal(mail("x@pass.test"), priv)
+    if how == "body":
+        m = m.replace(b"Hello.", b"Hellx.")
+    elif how == "seal":
+        m = m.replace(b"hop=1", b"hop=7", 1)
+        assert m.index(b"hop=7") < m.index(b"\r\nAuthentication-Results")
+    else:
+        m = m.replace(b"cv=none", b"cv=pass")
+    assert send(mx, "x@pass.test", m)[0] == 250
+    assert "arc=fail" in our_authres(st, 1), mx.log()
+    assert "arc=fail sets=1 (" in mx.log() and why in mx.log(), mx.log()
+
+
+# ---- the sender's domain must exist (RFC 2505 2.9) ----
+
+SCREENED = "127.0.0.7"      # client_allow keeps only 127.0.0.1
+
+
+def mail_rcpt(mx, sender, source=SCREENED):
+    """The RCPT reply (code, text) after MAIL FROM:<sender>."""
+    s = smtplib.SMTP("127.0.0.1", mx.port, timeout=20,
+                     source_address=(source, 0))
+    try:
+        s.ehlo("client.test")
+        assert s.mail(sender)[0] == 250
+        return s.rcpt(ALICE)
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sender_mx(cluster):
+    records = [
+        "mx-host=withmx.test,mail.elsewhere.test,10",
+        "host-record=onlya.test,127.0.0.9",
+        "host-record=onlyaaaa.test,::9",
+        "server=/tempfail.test/127.0.0.1#9",
+        txt("txtonly.test", "v=spf1 -all"),
+    ]
+    proc, servers = dnsmasq(cluster.base, records)
+    st = cluster.store()
+
+    def mx(**extra):
+        conf = {"dns_servers": servers, "dns_timeout": "1s",
+                "sender_domain_check": "yes", "client_allow": "127.0.0.1",
+                "greylist": "no"}
+        conf.update(extra)
+        return cluster.mx(["lmtp:127.0.0.1:%d" % st.port], conf)
+    yield mx
+    proc.terminate()
+    proc.wait()
+
+
+def test_sender_domain_check(sender_mx):
+    """An MX, an A or an AAAA record is enough; a domain that does not
+    exist gets 450 4.1.8 at RCPT; a DNS failure, the null sender and an
+    allowed client pass; the code can be 550."""
+    mx = sender_mx()
+    for d in ("withmx.test", "onlya.test", "onlyaaaa.test", "tempfail.test"):
+        assert mail_rcpt(mx, "bob@" + d)[0] == 250, (d, mx.log())
+    code, text = mail_rcpt(mx, "bob@nx.test")
+    assert (code, text) == (450, b"4.1.8 <bob@nx.test>: Sender address "
+                            b"rejected: Domain not found"), text
+    assert "reject: RCPT from [127.0.0.7]: 450 4.1.8 <bob@nx.test>" in \
+        mx.log()
+    # a name that exists with no MX, A nor AAAA (only a TXT here)
+    assert mail_rcpt(mx, "bob@txtonly.test")[0] == 450
+    assert mail_rcpt(mx, "")[0] == 250
+    assert mail_rcpt(mx, "bob@nx.test", source="127.0.0.1")[0] == 250
+    mx550 = sender_mx(sender_domain_code="550")
+    code, text = mail_rcpt(mx550, "bob@nx.test")
+    assert code == 550 and text.startswith(b"5.1.8 <bob@nx.test>"), text
+
+
+def test_sender_domain_check_dns_down(sender_mx, cluster):
+    """No DNS server answers: temperror, the mail is accepted."""
+    mx = sender_mx(dns_servers="127.0.0.1:%d" % free_port())
+    t = time.time()
+    assert mail_rcpt(mx, "bob@nx.test")[0] == 250, mx.log()
+    assert time.time() - t < 10

@@ -1,5 +1,6 @@
 """Operations (issue #12, items 2 and 3): the supervisor `make run` puts
 every stage under, the systemd units, and `make install`."""
+import glob
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import pytest
 from conftest import BUILD, ROOT, port_open, wait_for
 from test_avscan import CLAMDB
 
-STAGES = ("mx", "msa", "avscan", "spamd", "outmta", "store")
+STAGES = ("mx", "msa", "avscan", "spamd", "outmta", "store", "admin")
 
 
 def children(pid):
@@ -92,18 +93,23 @@ def test_make_install_destdir_tree(tmp_path):
         r = subprocess.run([os.path.join(BUILD, "sluice-" + s), "-t", "-c",
                             check], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        if s != "store":
+        if s not in ("store", "admin"):
             assert os.path.isdir(d + "/var/spool/sluice/" + s)
             with open(conf) as f:
                 assert "\nqueue_dir = /var/spool/sluice/%s/queue\n" % s \
                     in f.read()
-    for t in ("sluice-queue", "sluicectl", "sluice-dkim-keygen",
-              "sluice-spamtrain"):
+    for t in ("sluice-queue", "sluice-quarantine", "sluicectl",
+              "sluice-dkim-keygen", "sluice-spamtrain"):
         assert os.access(d + "/usr/sbin/" + t, os.X_OK), t
+    assert glob.glob(d + "/usr/share/man/man8/sluice-quarantine.8*")
     with open(d + "/etc/sluice/store.conf") as f:
         text = f.read()
     assert "\nmail_root = /var/lib/sluice/store/mail\n" in text
     assert "\ntls_cert = /etc/sluice/tls/cert.pem\n" in text
+    with open(d + "/etc/sluice/admin.conf") as f:
+        # the admin edits the store's directory
+        assert "\ndirectory = /var/lib/sluice/store/directory.db\n" in \
+            f.read()
     units = d + "/usr/lib/systemd/system/"
     assert os.path.isfile(units + "sluice@.service")
     assert os.path.isfile(units + "sluice.target")

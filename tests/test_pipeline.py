@@ -6,7 +6,9 @@ Covers: ham lands in INBOX with both stages' verdicts; spam from the
 training corpus lands in Junk even when it claims X-Spam-Flag: NO; a virus
 is quarantined at avscan and never reaches spamd or the store; mx's
 client address, HELO and entry stage travel through avscan to spamd;
-submitted mail is scanned too and split by domain at spamd; kill -9 of
+submitted mail is scanned too and split by domain at spamd; a user's
+spam is held at spamd and the admin told, the same spam from outside
+only tagged; kill -9 of
 avscan and of spamd in the middle of a load loses no message.
 """
 import os
@@ -109,18 +111,27 @@ def test_claims_reach_spamd(cluster, bayes_db, tmp_path):
     wait_messages(st, ALICE, 1, timeout=30)
 
 
-def test_submission_is_scanned_and_split_by_domain(cluster, bayes_db):
-    from test_msa import World, msg
+def submission_world(cluster, bayes_db, spamd_extra=None):
+    """msa -> avscan -> spamd -> store (local) / outmta (remote)."""
+    from test_msa import World
     w = World(cluster)
-    sd = spamd(cluster, w.store, {
+    extra = {
         "bayes_db": bayes_db, "trusted_peers": "127.0.0.0/8",
         "next_hop": "smtp:127.0.0.1:%d" % w.out.port,
-        "domain_routes": "example.test = lmtp:127.0.0.1:%d" % w.store.port})
+        "domain_routes": "example.test = lmtp:127.0.0.1:%d" % w.store.port}
+    extra.update(spamd_extra or {})
+    sd = spamd(cluster, w.store, extra)
     av = avscan(cluster, ["lmtp:127.0.0.1:%d" % sd.port],
                 {"trusted_peers": "127.0.0.0/8"})
     w.msa.stop()
     w.msa = w.start_msa(cluster, {"next_hop": "lmtp:127.0.0.1:%d" % av.port,
                                   "domain_routes": ""})
+    return w, av, sd
+
+
+def test_submission_is_scanned_and_split_by_domain(cluster, bayes_db):
+    from test_msa import msg
+    w, av, sd = submission_world(cluster, bayes_db)
     s = w.smtp("alice@example.test")
     s.sendmail("alice@example.test", ["bob@example.test",
                                       "someone@remote.test"],
@@ -189,3 +200,50 @@ def test_kill9_of_the_middle_stages_loses_nothing(cluster, bayes_db):
     got = seqs()
     print("pipeline kill -9: %d sent, %d delivered, %d duplicates" %
           (total, len(got), len(got) - len(set(got))))
+
+
+def test_user_spam_is_held_and_the_admin_told(cluster, bayes_db):
+    """A compromised account must not spam the Internet: spam that
+    alice submits is quarantined at spamd (no quarantine_score set), the
+    log names her, bob (admin_notify) gets a notice with the null
+    sender, and nothing reaches outmta."""
+    from test_msa import msg
+    from test_spamd import GTUBE
+    w, av, sd = submission_world(cluster, bayes_db,
+                                 {"admin_notify": "bob@example.test"})
+    s = w.smtp("alice@example.test")
+    s.sendmail("alice@example.test", ["someone@remote.test"],
+               msg("alice@example.test", "someone@remote.test",
+                   extra="\r\n" + GTUBE))
+    s.quit()
+    files = wait_for(lambda: quarantined(sd), what="held at spamd")
+    assert len(files) == 1
+    with open(os.path.join(sd.quarantine_dir, files[0]), "rb") as f:
+        q = f.read()
+    assert q.startswith(b"X-Sluice-Quarantine: spam score=")
+    assert b"user=alice@example.test" in q.split(b"\r\n")[0]
+    assert b"X-Sluice-Quarantine-From: <alice@example.test>" in q
+    assert b"X-Sluice-Quarantine-To: <someone@remote.test>" in q
+    assert "user spam: user=alice@example.test" in sd.log()
+    got = wait_messages(w.store, "bob@example.test", 1)[0]
+    assert got.startswith(b"Return-Path: <>\r\n"), got[:200]
+    assert header(got, "Subject") == [
+        "Spam from user alice@example.test held in quarantine"]
+    assert files[0].encode() in got
+    # the notice is not scanned as user spam, and nothing went out
+    assert len(quarantined(sd)) == 1
+    time.sleep(1)
+    assert "someone@remote.test" not in w.outmta_queue()
+
+
+def test_outside_spam_is_only_tagged(cluster, bayes_db):
+    """The same spam from outside through mx is tagged, not held."""
+    from test_spamd import GTUBE
+    mx, av, sd, st = chain(cluster, bayes_db)
+    spam = ("From: carol@remote.test\r\nTo: alice@example.test\r\n"
+            "Subject: hi\r\n\r\nbody line\r\n%s\r\n" % GTUBE).encode()
+    smtp_send(mx, spam)
+    got = wait_for(lambda: junk(st, ALICE) or messages(st, ALICE),
+                   what="spam delivered")[0]
+    assert header(got, "X-Spam-Flag") == ["YES"]
+    assert quarantined(sd) == [] and "user spam:" not in sd.log()

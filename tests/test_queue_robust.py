@@ -37,9 +37,13 @@ def segments(d):
 
 def queued_mx(cluster, n, tag):
     """An mx whose next hop is down, holding n messages; returns (mx,
-    hop port). The messages carry X-Seq: <tag><i>."""
+    hop port). The messages carry X-Seq: <tag><i>. mx.metrics: the port
+    of its metrics endpoint."""
     hop = free_port()
-    mx = cluster.mx(["lmtp:127.0.0.1:%d" % hop])
+    mport = free_port()
+    mx = cluster.mx(["lmtp:127.0.0.1:%d" % hop],
+                    extra={"metrics_listen": "127.0.0.1:%d" % mport})
+    mx.metrics = mport
     for i in range(n):
         msg = ("From: a@remote.test\r\nSubject: q\r\nX-Seq: %s%d\r\n\r\n"
                "body %s%d\r\n" % (tag, i, tag, i)).encode()
@@ -87,6 +91,12 @@ def test_damaged_byte_costs_one_message(cluster):
     with open(os.path.join(mx.queue_dir, "corrupt", corrupt[0]), "rb") as f:
         assert b"Xody d0" in f.read()
     assert "damaged record" in mx.log()
+    # counted for the operator's metrics too
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mx.metrics,
+                                timeout=10) as r:
+        page = r.read().decode()
+    assert "\nsluice_queue_corrupt_records_total 1\n" in page, page
 
 
 def envelope(sender, rcpt, arrival):

@@ -13,6 +13,7 @@ import imaplib
 import os
 import shutil
 import smtplib
+import subprocess
 import tempfile
 import time
 
@@ -200,6 +201,30 @@ SCRIPT = [
     ("user", "del", "old@example.test"),
     ("list", "del", "team@example.test"),
     ("user", "list"), ("list", "list"),
+    # the admin interface's commands (issue #16) and its schema
+    ("person", "add", "example.test", "Ada", "Lovelace", "--quota", "10m"),
+    ("person", "add", "example.test", "Alan", "Lovelace"),   # shared
+    ("person", "add", "example.test", "Ann", "Lovelace"),    # joins it
+    ("person", "add", "example.test", "Bad!", "Name"),
+    ("user", "kind", "alice@example.test", "role"),
+    ("user", "kind", "alice@example.test", "boss"),
+    ("alias", "add", "help@example.test", "alice@example.test",
+     "bob@example.test"),
+    ("alias", "rm", "help@example.test", "bob@example.test"),
+    ("list", "add", "crew@example.test", "alice@example.test",
+     "bob@example.test"),
+    ("list", "rm", "crew@example.test", "bob@example.test"),
+    ("owner", "add", "crew@example.test", "bob@example.test"),
+    ("owner", "add", "nolist@example.test", "bob@example.test"),
+    ("admin", "add", "*", "alice@example.test"),
+    ("admin", "add", "example.test", "bob@example.test"),
+    ("admin", "add", "nowhere.test", "bob@example.test"),
+    ("admin", "add", "example.test", "ghost@example.test"),
+    ("admin", "list"), ("alias", "list"), ("list", "list"),
+    ("user", "list"), ("user", "show", "ada.lovelace@example.test"),
+    ("admin", "del", "example.test", "bob@example.test"),
+    ("owner", "del", "crew@example.test", "bob@example.test"),
+    ("admin", "list"),
 ]
 
 
@@ -222,3 +247,132 @@ def test_sqlite_and_postgresql_agree(pg, tmp_path):
     # the same users and fields; hashes differ by their random salts
     assert len(la) == len(pa) and la[0] == pa[0]
     assert [x for x in la if "@" in x] == [x for x in pa if "@" in x]
+
+
+def _admin_world(pg, cluster, cert):
+    """A PostgreSQL directory with a super admin, a domain admin and a
+    list owner; sluice-admin on it, and a watcher for another host."""
+    from conftest import Daemon, write_conf
+    uri = pg.createdb("adm%d" % free_port())
+    base = cluster.base
+    d = os.path.join(base, "admin")
+    os.makedirs(os.path.join(d, "state"))
+    snapdir = os.path.join(d, "snap")
+    os.makedirs(snapdir)
+    # the admin host's sluicectl writes the snapshots the admin reads
+    # logins from
+    ctl = Ctl(uri, os.path.join(snapdir, "users"))
+    ctl("domain", "add", "example.test")
+    for u, pw in ADMIN_PW.items():
+        ctl("user", "add", u)
+        ctl("user", "passwd", u, stdin=pw + "\n")
+    ctl("admin", "add", "*", "root@example.test")
+    ctl("admin", "add", "example.test", "dadmin@example.test")
+    ctl("list", "add", "team@example.test", "dadmin@example.test")
+    ctl("owner", "add", "team@example.test", "carol@example.test")
+    subprocess.run(["chown", "-R", "sluice", d], check=True)
+    port = free_port()
+    conf = os.path.join(d, "admin.conf")
+    write_conf(conf, {
+        "listen": "127.0.0.1:%d" % port, "tls_cert": cert[0],
+        "tls_key": cert[1], "directory": uri,
+        "snapshot": os.path.join(snapdir, "users"),
+        "state_dir": os.path.join(d, "state"), "queues": "",
+        "auth_fail_max": "50"})
+    adm = Daemon("admin", os.path.join(BUILD, "sluice-admin"), conf, d,
+                 port)
+    cluster.daemons.append(adm)
+    adm.start()
+    adm.snap = os.path.join(snapdir, "users")
+    other = os.path.join(base, "other")
+    os.makedirs(other)
+    w = Watcher(os.path.join(BUILD, "sluicectl"), uri,
+                os.path.join(other, "users"),
+                os.path.join(other, "watch.log"))
+    wait_for(lambda: os.path.exists(os.path.join(other, "users.auth")),
+             timeout=10, what="the other host's first snapshot")
+    return uri, ctl, adm, w, os.path.join(other, "users")
+
+
+ADMIN_PW = {"root@example.test": "root-secret-1",
+            "dadmin@example.test": "dadmin-secret-2",
+            "carol@example.test": "carol-secret-3"}
+
+
+def test_admin_web_on_postgresql(pg, cluster, cert):
+    """sluice-admin on a postgresql:// directory: roles read from the
+    database, a person (mailbox, aliases, shared address) created over
+    HTTPS lands in PostgreSQL and reaches another host's snapshot through
+    NOTIFY; list owners and domain admins see what they should; and the
+    admin keeps working after the database restarts."""
+    uri, ctl, adm, watcher, other_snap = _admin_world(pg, cluster, cert)
+    db = uri.rsplit("/", 1)[1]
+    try:
+        h = _login(adm.port, "dadmin@example.test")
+        st, text, _, _ = h.req("GET", "/")
+        assert st == 200 and "example.test" in text
+        st, text, _, _ = h.req("GET", "/domain?d=example.test")
+        assert st == 200 and "carol@example.test" in text
+        assert "team@example.test" in text
+        tok = h.csrf("/domain?d=example.test")
+        for first in ("Ada", "Alan"):
+            st, text, r, _ = h.req("POST", "/person", {
+                "csrf": tok, "d": "example.test", "first": first,
+                "last": "Lovelace", "password": first + "-pw-12345"})
+            assert st == 303, text
+            assert "/welcome" in r.getheader("Location")
+        rows = pg.psql(db, "SELECT address, first, last FROM users "
+                       "WHERE last='lovelace' ORDER BY 1")
+        assert rows.split() == ["ada.lovelace@example.test|ada|lovelace",
+                                "alan.lovelace@example.test|alan|lovelace"]
+        assert pg.psql(db, "SELECT official FROM shared WHERE address="
+                       "'a.lovelace@example.test' ORDER BY 1").split() == \
+            ["ada.lovelace@example.test", "alan.lovelace@example.test"]
+        # the page shows the mailbox, the alias and the shared address
+        st, text, _, _ = h.req("GET", "/domain?d=example.test")
+        assert "Ada Lovelace" in text or "ada lovelace" in text
+        assert "lovelace@example.test" in text
+        shared = text.split('id="shared"')[1].split("</table>")[0]
+        assert "a.lovelace@example.test" in shared
+        assert "alan.lovelace@example.test" in shared
+        st, text, _, _ = h.req("GET", "/user?a=ada.lovelace%40example.test")
+        assert st == 200 and "personal" in text
+        # another host's watcher got it by NOTIFY, not from the admin
+        wait_for(lambda: "ada.lovelace@example.test" in
+                 open(other_snap).read(), timeout=3,
+                 what="the other host's snapshot")
+        assert "ada.lovelace@example.test" in open(adm.snap).read()
+        # a list owner sees her list's members; a domain admin who owns
+        # no list does not
+        c = _login(adm.port, "carol@example.test")
+        st, text, _, _ = c.req("GET", "/list?a=team%40example.test")
+        assert st == 200 and "dadmin@example.test" in text
+        st, _, _, _ = h.req("GET", "/list?a=team%40example.test")
+        assert st == 403
+        # the database restarts: the admin's next page works again
+        pg.stop()
+        pg.start()
+        wait_for(lambda: h.req("GET", "/domain?d=example.test")[0] == 200,
+                 timeout=10, what="the admin after the restart")
+        tok = h.csrf("/domain?d=example.test")
+        st, text, _, _ = h.req("POST", "/person", {
+            "csrf": tok, "d": "example.test", "first": "Grace",
+            "last": "Hopper"})
+        assert st == 303, text
+        assert pg.psql(db, "SELECT count(*) FROM users WHERE address="
+                       "'grace.hopper@example.test'").strip() == "1"
+    finally:
+        watcher.stop()
+
+
+def _login(port, user):
+    from test_admin import Https, csrf_of
+    h = Https(port)
+    st, text, _, sid = h.req("GET", "/login")
+    assert st == 200 and sid
+    h.sid = sid
+    st, text, r, sid2 = h.req("POST", "/login", {
+        "csrf": csrf_of(text), "user": user, "password": ADMIN_PW[user]})
+    assert st == 303, (st, text)
+    h.sid = sid2
+    return h

@@ -159,7 +159,12 @@ def test_spam_is_flagged_and_forgeries_removed(cluster, bayes_db):
     spam = wait_messages(store, "bob@example.test", 1)[0]
     assert header(spam, "X-Spam-Flag") == ["YES"]
     assert header(spam, "X-Spam-Status")[0].startswith("Yes, score=")
-    assert "BAYES_99" in header(spam, "X-Spam-Status")[0]
+    status = header(spam, "X-Spam-Status")[0]
+    assert "BAYES_99" in status
+    # the tokens that weighed most, named, header-safe
+    tokens = status.split(" tokens=", 1)[1].split(",")
+    assert 1 <= len(tokens) <= 3 and all(t and " " not in t
+                                         for t in tokens), status
 
 
 @pytest.fixture
@@ -225,7 +230,10 @@ def test_quarantine(cluster):
     with open(os.path.join(sd.quarantine_dir, files[0]), "rb") as f:
         q = f.read()
     assert b"X-Spam-Flag: YES" not in q  # 2.3 < required 5.0
-    assert b"X-Spam-Quarantine-Rcpt: <bob@example.test>" in q
+    # the envelope in front, as avscan writes it (sluice-quarantine)
+    assert q.startswith(b"X-Sluice-Quarantine: spam score=")
+    assert b"X-Sluice-Quarantine-To: <bob@example.test>\r\n" in q
+    assert b"X-Sluice-Quarantine-From: <" in q
     assert b"Subject: URGENT OFFER" in q
     # ham still flows; the quarantined message never reaches the store
     assert lmtp(sd.port, ["alice@example.test"], HAM)[0][0] == 250
@@ -389,9 +397,11 @@ def test_spamtrain_small_subset(tmp_path):
 def test_held_out_evaluation(bayes_db):
     """Trained on easy-ham-1, hard-ham-1, spam-1 only; measured on the
     held-out easy-ham-2 and spam-2 at the default required_score (5.0).
-    Measured when this was written: 1/1400 ham flagged (0.07%), 1085/1396
-    spam caught (77.7%); before the tokenizer, Bayes and rules tuning
-    (cross-validated on the training sets only) 890/1396 (63.8%)."""
+    Measured when this was written (once, after the classifier had been
+    chosen by cross-validation on the training sets only): 1/1400 ham
+    flagged (0.07%), 1164/1396 spam caught (83.4%). Before (Robinson/
+    Fisher alone on words): 1/1400, 1085/1396 (77.7%); before the first
+    tokenizer, Bayes and rules tuning 890/1396 (63.8%)."""
     t0 = time.monotonic()
     out = spamtrain("--db", bayes_db, "--eval-spam", corpus("spam-2"),
                     "--eval-ham", corpus("easy-ham-2"))
@@ -403,7 +413,7 @@ def test_held_out_evaluation(bayes_db):
     fp = int(ham[3]) / 1400
     caught = int(spam[3]) / 1396
     assert fp <= 0.005, out
-    assert caught >= 0.74, out
+    assert caught >= 0.81, out
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
@@ -413,7 +423,9 @@ def test_milter_with_postfix(cluster, bayes_db):
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
                                     "bench"))
     import bench
-    sd = spamd(cluster, None, {"bayes_db": bayes_db, "reject_score": "2.0"},
+    # HAM, short and plain, scores 2.0 (BAYES_40: Bayes knows few of its
+    # tokens); RULES_MSG 6.8 (its rules, and Bayes likes them no better)
+    sd = spamd(cluster, None, {"bayes_db": bayes_db, "reject_score": "4.0"},
                milter=True)
     work = os.path.join(cluster.base, "postfix")
     os.makedirs(work)
@@ -442,3 +454,22 @@ def test_milter_with_postfix(cluster, bayes_db):
         assert "action=reject" in sd.log() and "action=pass" in sd.log()
     finally:
         pf.stop()
+
+
+GTUBE = ("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*"
+         "C.34X")
+
+
+def test_gtube_is_spam(cluster):
+    """GTUBE, the spam filters' EICAR (sluice-audit sends it): spam
+    whatever Bayes thinks of the rest, as in SpamAssassin."""
+    store = cluster.store(extra=INBOX_ONLY)
+    sd = spamd(cluster, store)
+    msg = ("From: carol@example.test\r\nTo: alice@example.test\r\n"
+           "Subject: lunch\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\n"
+           "Message-ID: <g@example.test>\r\n\r\nSee you at noon.\r\n%s\r\n"
+           % GTUBE).encode()
+    assert lmtp(sd.port, ["alice@example.test"], msg)[0][0] == 250
+    got = wait_messages(store, "alice@example.test", 1)[0]
+    assert header(got, "X-Spam-Flag") == ["YES"], got[:800]
+    assert "GTUBE" in header(got, "X-Spam-Status")[0]
