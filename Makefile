@@ -87,16 +87,17 @@ $(B)/%.o: %.c
 $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
-$(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
-	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-# hiredis only where state is shared (common/shstate.c): msa and store
+# hiredis only where state is shared (common/shstate.c): mx, msa and store
 SHSTATE_LIBS = -lhiredis
+$(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
+
 $(B)/sluice-msa: $(MSA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)

@@ -7,9 +7,10 @@
  *	time is deferred; a retry after delay and within retry_window passes
  *	and is remembered for lifetime after its last use. The state is a
  *	local SQLite file (WAL, one row per triplet; the caller's ms
- *	wall-clock times, so a restart keeps it). Another backend (Redis,
- *	shared by both servers of an mx pair) would implement these same
- *	calls. Errors fail open: greylisting never loses mail. Mail layer.
+ *	wall-clock times, so a restart keeps it). greylist_share.h keeps
+ *	them in Redis instead, for both servers of an mx pair, with this
+ *	store as its fallback. Errors fail open: greylisting never loses
+ *	mail. Mail layer.
  */
 #ifndef SLUICE_GREYLIST_H
 #define SLUICE_GREYLIST_H

@@ -488,6 +488,85 @@ void shstate_publish(struct shstate *s, const char *kind, const char *key,
 	s->st.published++;
 }
 
+struct eval_req {
+	struct shconn *c;
+	shstate_reply_fn fn;
+	void *arg;
+};
+
+static void on_eval(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct eval_req *q = priv;
+	struct shconn *c = q->c;
+	const redisReply *r = reply;
+	long long v[SHSTATE_INTS];
+	size_t i, n = 0;
+	int ok = 0;
+
+	(void)ac;
+	if (c->inflight)
+		c->inflight--;
+	if (r != NULL && !c->s->freeing)
+		c->since = evloop_now(c->s->loop);
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warn("shared state: redis: %.200s", r->str);
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY &&
+	    r->elements <= SHSTATE_INTS) {
+		ok = 1;
+		for (i = 0; i < r->elements; i++) {
+			if (r->element[i] == NULL ||
+			    r->element[i]->type != REDIS_REPLY_INTEGER) {
+				ok = 0;
+				break;
+			}
+			v[n++] = r->element[i]->integer;
+		}
+	}
+	q->fn(q->arg, ok ? v : NULL, ok ? n : 0);
+	free(q);
+}
+
+#define EVAL_ARGS 8
+
+int shstate_eval(struct shstate *s, const char *script, size_t nkeys,
+		 size_t argc, const char *const *argv, const size_t *len,
+		 shstate_reply_fn fn, void *arg)
+{
+	struct shconn *c = &s->pub;
+	const char *a[EVAL_ARGS + 3];
+	size_t l[EVAL_ARGS + 3], i;
+	struct eval_req *q;
+	char nk[24];
+
+	if (c->ac == NULL || !c->connected || c->inflight >= INFLIGHT_MAX ||
+	    argc > EVAL_ARGS || nkeys > argc)
+		return -1;
+	q = malloc(sizeof(*q));
+	if (q == NULL)
+		return -1;
+	q->c = c;
+	q->fn = fn;
+	q->arg = arg;
+	snprintf(nk, sizeof(nk), "%zu", nkeys);
+	a[0] = "EVAL";
+	a[1] = script;
+	a[2] = nk;
+	for (i = 0; i < 3; i++)
+		l[i] = strlen(a[i]);
+	for (i = 0; i < argc; i++) {
+		a[i + 3] = argv[i];
+		l[i + 3] = len[i];
+	}
+	if (redisAsyncCommandArgv(c->ac, on_eval, q, (int)argc + 3, a, l) !=
+	    REDIS_OK) {
+		free(q);
+		return -1;
+	}
+	if (c->inflight++ == 0)
+		c->since = evloop_now(s->loop);
+	return 0;
+}
+
 void shstate_stats(const struct shstate *s, struct shstate_stats *out)
 {
 	*out = s->st;

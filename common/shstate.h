@@ -14,6 +14,9 @@
  *	dropped); while Redis is down each server goes on with its local
  *	tables alone, logs it once, counts it, and tries again every second.
  *	Event fields are length-checked and typed before they are applied.
+ *	State that must be decided in one place (greylisting triplets) is
+ *	asked of Redis directly instead: shstate_eval() runs a script
+ *	there, the caller waiting for its answer (a second at most).
  *	Base layer; the only file that includes hiredis is shstate.c.
  */
 #ifndef SLUICE_SHSTATE_H
@@ -29,7 +32,8 @@ struct shstate;
 #define SHSTATE_PARAM(var)                                                \
 	{"redis_server", CFG_STR, "", &(var), 0, 0,                        \
 	 "host:port of the Redis that the servers of a pair share rate "    \
-	 "limits and failed logins through (empty: local state only)"}
+	 "limits, failed logins and greylisting through (empty: local "    \
+	 "state only)"}
 
 /* An event of another server: key, a count, and when it was made, on
  * the event loop's clock (evloop_now(); replayed events are older). */
@@ -52,6 +56,20 @@ int shstate_on(struct shstate *s, const char *kind, shstate_fn fn,
  * dropped (and counted) while Redis is down. */
 void shstate_publish(struct shstate *s, const char *kind, const char *key,
 		     long long n);
+
+/* A script's reply: its integers v[0..n-1] (at most SHSTATE_INTS), or
+ * v NULL when Redis gave none (down, no answer within a second, an
+ * error, a reply not of integers). */
+#define SHSTATE_INTS 4
+typedef void (*shstate_reply_fn)(void *arg, const long long *v, size_t n);
+/* Run the Lua script on Redis (EVAL) with argv[0..nkeys-1] as its keys
+ * and the rest of argv[0..argc-1] as its arguments (binary-safe: len
+ * gives each length; at most 8). 0: fn is called once, later, from the
+ * event loop (also when s is freed first, with v NULL); -1: Redis is
+ * not connected now, fn is not called. */
+int shstate_eval(struct shstate *s, const char *script, size_t nkeys,
+		 size_t argc, const char *const *argv, const size_t *len,
+		 shstate_reply_fn fn, void *arg);
 
 struct shstate_stats {
 	unsigned long long published, applied, dropped, down_total;

@@ -26,6 +26,7 @@
 #include "stage.h"
 #include "stage_reload.h"
 #include "route.h"
+#include "shstate.h"
 #include "tls.h"
 
 static struct mx_config cfg;

@@ -12,15 +12,20 @@
  *	(unknown users past bad_rcpt_delay_after are answered late; the
  *	one that makes bad_rcpt_disconnect ends the session, 421 4.7.0),
  *	then greylisting of the (client /24 or /64, sender, recipient)
- *	triplet, skipped for allowed clients and senders. Faces the network
- *	through the hooks.
+ *	triplet, skipped for allowed clients and senders. With
+ *	redis_server the triplets are in Redis (greylist_share.h): the RCPT
+ *	is held (SMTP_HOOK_LATER) until its answer comes, then runs again
+ *	and takes it. Faces the network through the hooks.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "evloop.h"
 #include "greylist.h"
+#include "greylist_share.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
 #include "netmatch.h"
@@ -69,11 +74,90 @@ static int spf_passed(struct smtp_session *s)
 	return mx_auth_spf_pass(mx_screen_mx(s), s);
 }
 
+/* A shared verdict on its way to a held RCPT. */
+struct mx_grey_wait {
+	struct smtp_session *s;	/* NULL once the session went */
+	int done;
+	enum grey_verdict v;
+	uint64_t wait;
+	char rcpt[LIM_PATH + 1];
+};
+
+static void grey_answered(void *arg, enum grey_verdict v, uint64_t wait)
+{
+	struct mx_grey_wait *w = arg;
+
+	if (w->s == NULL) {
+		free(w);
+		return;
+	}
+	w->done = 1;
+	w->v = v;
+	w->wait = wait;
+	smtp_session_resume(w->s);
+}
+
+void mx_grey_detach(struct smtp_session *s)
+{
+	struct mx_screen_sess *ss = s->screen;
+	struct mx_grey_wait *w = ss ? ss->grey_wait : NULL;
+
+	if (w == NULL)
+		return;
+	ss->grey_wait = NULL;
+	if (w->done)
+		free(w);
+	else
+		w->s = NULL;	/* grey_answered frees it */
+}
+
+/* The verdict: from Redis when shared (1: the RCPT waits for it), else
+ * from the local store. */
+static int grey_verdict(struct smtp_session *s, const char *net,
+			const char *rcpt, enum grey_verdict *v,
+			uint64_t *wait)
+{
+	struct mx *mx = mx_screen_mx(s);
+	struct mx_screen_sess *ss = s->screen;
+	struct mx_grey_wait *w = ss->grey_wait;
+
+	if (w != NULL && w->done) {
+		/* the held RCPT again: its answer */
+		ss->grey_wait = NULL;
+		if (strcmp(w->rcpt, rcpt) == 0) {
+			*v = w->v;
+			*wait = w->wait;
+			free(w);
+			return 0;
+		}
+		free(w);
+	} else if (w != NULL) {
+		return 1;	/* resumed before the answer: keep waiting */
+	}
+	if (mx->screen.grey_share == NULL || strlen(rcpt) > LIM_PATH ||
+	    (w = calloc(1, sizeof(*w))) == NULL) {
+		*v = greylist_check(mx->screen.grey, net, s->env.from, rcpt,
+				    mx_wall_ms(), wait);
+		return 0;
+	}
+	w->s = s;
+	memcpy(w->rcpt, rcpt, strlen(rcpt) + 1);
+	if (greylist_share_check(mx->screen.grey_share, net, s->env.from,
+				 rcpt, mx_wall_ms(), v, wait, grey_answered,
+				 w) == 0) {
+		free(w);
+		return 0;
+	}
+	ss->grey_wait = w;
+	return 1;
+}
+
 static int greylisted(struct smtp_session *s, const char *rcpt,
 		      struct smtp_reply *r)
 {
 	struct mx *mx = mx_screen_mx(s);
 	struct mx_screen_sess *ss = s->screen;
+	enum grey_verdict v;
 	char net[80];
 	uint64_t wait;
 
@@ -84,8 +168,9 @@ static int greylisted(struct smtp_session *s, const char *rcpt,
 		return 0;
 	}
 	netmatch_prefix(s->client_addr, 24, 64, net, sizeof(net));
-	switch (greylist_check(mx->screen.grey, net, s->env.from, rcpt,
-			       mx_wall_ms(), &wait)) {
+	if (grey_verdict(s, net, rcpt, &v, &wait) == 1)
+		return SMTP_HOOK_LATER;
+	switch (v) {
 	case GREY_PASS:
 		return 0;
 	case GREY_PASS_NOW:

@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "evloop.h"
 #include "greylist.h"
+#include "greylist_share.h"
 #include "log.h"
 #include "mx.h"
 #include "netmatch.h"
@@ -154,6 +155,13 @@ void mx_screen_open(struct mx *mx)
 	mx->screen.grey = greylist_open(c->greylist_db, &gc, err, sizeof(err));
 	if (mx->screen.grey == NULL)
 		log_fatal("greylist_db: %s", err);
+	if (c->redis_server[0] == '\0')
+		return;
+	mx->screen.grey_share = greylist_share_new(mx->loop, c->redis_server,
+						   &gc, mx->screen.grey, err,
+						   sizeof(err));
+	if (mx->screen.grey_share == NULL)
+		log_fatal("%s", err);
 }
 
 void mx_screen_free(struct mx *mx)
@@ -169,6 +177,7 @@ void mx_screen_free(struct mx *mx)
 	ratemap_free(&x->passed);
 	ratemap_free(&x->trapped);
 	ratemap_free(&x->senders);
+	greylist_share_free(&x->grey_share);
 	greylist_close(&x->grey);
 	mx_checks_free(&x->header_checks);
 	mx_checks_free(&x->body_checks);
@@ -276,6 +285,7 @@ void mx_screen_close(struct smtp_session *s)
 	if (ss == NULL)
 		return;
 	mx_dnsbl_detach(s);
+	mx_grey_detach(s);
 	if (ss->paused && ss->helo_seen && !ss->violated &&
 	    c->screen_pass_time > 0 &&
 	    !ratemap_held(mx->screen.trapped, s->client_addr,

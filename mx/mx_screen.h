@@ -37,6 +37,7 @@ struct mx_screen_config {
 	long long greylist_retry_window;
 	long long greylist_lifetime;
 	char *greylist_db;
+	char *redis_server;
 	long long sender_rate_limit;
 	long long sender_rate_window;
 	long long bad_rcpt_delay_after;
@@ -129,7 +130,9 @@ extern struct mx_counters mx_counters;
 	 365 * 86400, "a passed triplet is remembered this long after its " \
 	 "last use"}, \
 	{"greylist_db", CFG_STR, "var/mx/state/greylist.db", \
-	 &(c).greylist_db, 0, 0, "the greylisting store (SQLite)"}, \
+	 &(c).greylist_db, 0, 0, "the greylisting store (SQLite; with " \
+	 "redis_server, used only while Redis is down)"}, \
+	SHSTATE_PARAM((c).redis_server), \
 	{"sender_rate_limit", CFG_INT, "100", &(c).sender_rate_limit, 0, \
 	 1000000, "messages (MAIL commands) per sender address per " \
 	 "sender_rate_window; more get 450 4.7.1 (0: no limit)"}, \
@@ -172,8 +175,8 @@ extern struct mx_counters mx_counters;
  * the state directory of greylist_db is made then). Exits on a bad
  * value. */
 void mx_screen_init(struct mx *mx);
-/* Open the greylisting store and the resolver (after dropping
- * privileges, with mx->loop made). */
+/* Open the greylisting store (and its Redis, with redis_server) and the
+ * resolver (after dropping privileges, with mx->loop made). */
 void mx_screen_open(struct mx *mx);
 void mx_screen_free(struct mx *mx);
 
@@ -192,6 +195,8 @@ void mx_screen_close(struct smtp_session *s);
 
 /* Internal to the screening files. */
 struct greylist;
+struct greylist_share;
+struct mx_grey_wait;
 struct ratemap;
 struct mx_checks;
 struct mx_dnsbl;
@@ -207,6 +212,7 @@ struct mx_screen {
 	struct ratemap *trapped;	/* clients a spam trap blocks */
 	struct ratemap *senders;	/* messages per sender */
 	struct greylist *grey;		/* NULL: greylisting off */
+	struct greylist_share *grey_share; /* triplets in Redis, or NULL */
 	struct mx_checks *header_checks, *body_checks;
 	struct dns *dns;		/* for the DNS lists */
 	struct mx_zone *zones;		/* dnsbl_sites */
@@ -223,6 +229,7 @@ struct mx_screen_sess {
 	long long dnsbl_score;
 	int sender_allowed;	/* sender_allow, for this transaction */
 	long long bad_rcpts;	/* unknown recipients so far */
+	struct mx_grey_wait *grey_wait;	/* a Redis answer on its way */
 };
 
 /* Log "ID: reject: WHAT from [addr]: code ecode text; from=<> to=<>
@@ -230,6 +237,8 @@ struct mx_screen_sess {
 int mx_reject(struct smtp_session *s, const char *what, const char *rcpt,
 	      struct smtp_reply *r, int code, const char *ecode,
 	      const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* A session that ends lets go of its greylisting answer (mx_grey.c). */
+void mx_grey_detach(struct smtp_session *s);
 /* The stage of s. */
 struct mx *mx_screen_mx(struct smtp_session *s);
 /* Is addr (an address, @domain or domain pattern list) matched? */

@@ -4,10 +4,14 @@ A private redis-server (tests/engines.py); two msa processes with the
 same redis_server count one user's messages together, two stores lock a
 user out together; with Redis killed every stage goes on with its local
 tables, says so in its log, and mail still flows; a Redis back on its
-port is picked up again.
+port is picked up again. Two mx with the same redis_server keep one set
+of greylisting triplets there.
 """
 import imaplib
+import re
+import signal
 import smtplib
+import time
 
 import pytest
 
@@ -139,3 +143,79 @@ def test_imap_failures_on_store_a_lock_user_on_store_b(cluster, redis):
     wait_up(c, redis)
     wait_for(lambda: locked(c, "127.0.0.4"), timeout=3,
              what="bob locked out on a store started later")
+
+
+def grey_metric(port, store):
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r'^sluice_greylist_verdicts_total\{store="%s"\} (\d+)$'
+                  % store, text, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_mx_pair_shares_greylisting(cluster, redis):
+    """Two mx with one redis_server keep one set of greylisting triplets:
+    a retry passes on the other server; with Redis killed, or stopped
+    (silent), each answers from its own SQLite store, logs it and counts
+    it, and mail still passes the delay; Redis back, shared again."""
+    from test_mx_screen import Client, mx_with, send
+    st = cluster.store()
+    mxs = []
+    for _ in range(2):
+        mport = free_port()
+        mxs.append(mx_with(cluster, st, greylist="yes",
+                           greylist_delay="2s", redis_server=redis.addr,
+                           metrics_listen="127.0.0.1:%d" % mport))
+        mxs[-1].mport = mport
+    a, b = mxs
+    for m in mxs:
+        wait_up(m, redis)
+
+    def rcpt(m, to, sender="someone@remote.test"):
+        c = Client(m.port)
+        try:
+            return send(c, to, sender)[0]
+        finally:
+            c.close()
+
+    # first try on A, too early on B (one triplet), the retry on B passes
+    assert rcpt(a, "alice@example.test") == 451
+    assert rcpt(b, "alice@example.test") == 451
+    time.sleep(2.1)
+    assert rcpt(b, "alice@example.test") == 250
+    assert rcpt(a, "alice@example.test") == 250
+    assert "greylist passed" in b.log()
+    # another triplet, first on B: A knows it as well
+    assert rcpt(b, "bob@example.test") == 451
+    time.sleep(2.1)
+    assert rcpt(a, "bob@example.test") == 250
+    for m in mxs:
+        assert grey_metric(m.mport, "redis") >= 3
+        assert grey_metric(m.mport, "local") == 0
+    # Redis killed: local stores, logged and counted; mail still passes
+    redis.kill()
+    assert rcpt(a, "alice@example.test", "other@remote.test") == 451
+    time.sleep(2.1)
+    assert rcpt(a, "alice@example.test", "other@remote.test") == 250
+    assert "greylist: redis unavailable: local triplets" in a.log()
+    assert grey_metric(a.mport, "local") == 2
+    # Redis back: shared again (what was shared before is gone with it)
+    redis.start()
+    for m in mxs:
+        wait_for(lambda: m.log().count(UP % redis.port) == 2, timeout=5,
+                 what=m.name + " to reconnect")
+    assert rcpt(a, "carol@example.test") == 451
+    assert "greylist: redis answers again" in a.log()
+    # Redis silent (stopped): the RCPT is answered from the local store
+    # within about a second, not held
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        assert rcpt(b, "carol@example.test", "late@remote.test") == 451
+        took = time.monotonic() - t0
+        assert took < 3.0, took
+        assert grey_metric(b.mport, "local") >= 1
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
