@@ -125,22 +125,15 @@ static void answered(void *arg, const long long *v, size_t n)
 	free(a);
 }
 
-struct greylist_share *greylist_share_new(struct evloop *l, const char *addr,
+struct greylist_share *greylist_share_new(struct shstate *sh,
 					  const struct greylist_cfg *cfg,
-					  struct greylist *local, char *err,
-					  size_t errlen)
+					  struct greylist *local)
 {
 	struct greylist_share *g = calloc(1, sizeof(*g));
 
-	if (g == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (g == NULL)
 		return NULL;
-	}
-	g->sh = shstate_new(l, addr, 0, err, errlen);
-	if (g->sh == NULL) {
-		free(g);
-		return NULL;
-	}
+	g->sh = sh;
 	g->cfg = *cfg;
 	g->local = local;
 	g->m_shared = metrics_counter(METRIC_GREY("redis"));
@@ -154,7 +147,6 @@ void greylist_share_free(struct greylist_share **gp)
 
 	if (g == NULL)
 		return;
-	shstate_free(&g->sh);
 	free(g);
 	*gp = NULL;
 }

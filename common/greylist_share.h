@@ -13,22 +13,20 @@
 
 #include "greylist.h"
 
-struct evloop;
 struct greylist_share;
+struct shstate;
 
 /* A verdict as greylist_check() gives it. */
 typedef void (*greylist_done_fn)(void *arg, enum grey_verdict v,
 				 uint64_t wait_ms);
 
-/* Keep triplets in the Redis at addr ("host:port"), with cfg's times;
- * local (not owned) answers while Redis is down. NULL with err for a
- * bad addr. Connects in the background. */
-struct greylist_share *greylist_share_new(struct evloop *l, const char *addr,
+/* Keep triplets in the Redis of sh, with cfg's times; local answers
+ * while Redis is down (neither is owned). NULL when out of memory. */
+struct greylist_share *greylist_share_new(struct shstate *sh,
 					  const struct greylist_cfg *cfg,
-					  struct greylist *local, char *err,
-					  size_t errlen);
-/* Frees; an answer still on its way comes to its fn first (from the
- * local store). */
+					  struct greylist *local);
+/* Frees. Free sh first: an answer still on its way then comes to its
+ * fn (from the local store). */
 void greylist_share_free(struct greylist_share **g);
 
 /* The verdict for a triplet. 1: it comes to done(arg, ...) later, from

@@ -567,6 +567,50 @@ int shstate_eval(struct shstate *s, const char *script, size_t nkeys,
 	return 0;
 }
 
+/* a record: decimal integers joined by ',' (checked again by on_eval) */
+static const char get_script[] =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"local r = {}\n"
+	"if not v then return r end\n"
+	"for x in string.gmatch(v, '[^,]+') do r[#r + 1] = tonumber(x) end\n"
+	"return r\n";
+static const char put_script[] =
+	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+	"return {}\n";
+
+static void put_done(void *arg, const long long *v, size_t n)
+{
+	(void)arg;
+	(void)v;
+	(void)n;
+}
+
+void shstate_put(struct shstate *s, const char *key, const long long *v,
+		 size_t n, uint64_t ttl_ms)
+{
+	char val[SHSTATE_INTS * 24], ttl[24];
+	const char *argv[3] = {key, val, ttl};
+	size_t len[3], i, o = 0;
+
+	val[0] = '\0';
+	for (i = 0; i < n && i < SHSTATE_INTS; i++)
+		o += (size_t)snprintf(val + o, sizeof(val) - o, "%s%lld",
+				      i ? "," : "", v[i]);
+	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)ttl_ms);
+	for (i = 0; i < 3; i++)
+		len[i] = strlen(argv[i]);
+	if (shstate_eval(s, put_script, 1, 3, argv, len, put_done, NULL) < 0)
+		s->st.dropped++;
+}
+
+int shstate_get(struct shstate *s, const char *key, shstate_reply_fn fn,
+		void *arg)
+{
+	size_t len = strlen(key);
+
+	return shstate_eval(s, get_script, 1, 1, &key, &len, fn, arg);
+}
+
 void shstate_stats(const struct shstate *s, struct shstate_stats *out)
 {
 	*out = s->st;

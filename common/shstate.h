@@ -71,6 +71,17 @@ int shstate_eval(struct shstate *s, const char *script, size_t nkeys,
 		 size_t argc, const char *const *argv, const size_t *len,
 		 shstate_reply_fn fn, void *arg);
 
+/* A cache shared by the servers: the integers v[0..n-1] (n at most
+ * SHSTATE_INTS) under key for ttl_ms. Never blocks, nothing answers; a
+ * no-op while Redis is down. */
+void shstate_put(struct shstate *s, const char *key, const long long *v,
+		 size_t n, uint64_t ttl_ms);
+/* What shstate_put() left under key: fn gets its integers (n 0 when
+ * there are none), or v NULL when Redis gave no answer. 0: fn is called
+ * later; -1: Redis is not connected now, fn is not called. */
+int shstate_get(struct shstate *s, const char *key, shstate_reply_fn fn,
+		void *arg);
+
 struct shstate_stats {
 	unsigned long long published, applied, dropped, down_total;
 	int up;

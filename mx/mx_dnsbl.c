@@ -12,7 +12,14 @@
  *	the client allowed (no greylisting, no HELO rule, no protocol
  *	tests). Verdicts are cached per address for MX_DNSBL_TTL seconds
  *	(a direct-mapped table), so a client that comes back at once waits
- *	for no DNS. An answer in 127.255.255.0/24 (a list's error code) or
+ *	for no DNS. With redis_server the verdicts are also kept in Redis
+ *	for the same time (key: the address and a hash of dnsbl_sites, so
+ *	servers configured alike share them; value: the score and the
+ *	listing zones as a bit mask), and a verdict not cached here is
+ *	asked of Redis before DNS: the other server of the pair asked DNS
+ *	already. Redis down or silent: DNS, as without it. A verdict read
+ *	back is checked (the mask names configured zones only). An answer
+ *	in 127.255.255.0/24 (a list's error code) or
  *	outside 127.0.0.0/8, and a failed lookup, are lookup errors:
  *	logged, counted, no weight (a list that is down must not stop
  *	mail). A session that ends first lets go of its lookups. Faces the
@@ -28,10 +35,15 @@
 #include "dnsbl.h"
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 #include "mx.h"
+#include "shstate.h"
 
 #define MX_DNSBL_SLOTS 1024
 #define MX_DNSBL_TTL 300
+#define MX_DNSBL_SHARED_ZONES 62	/* zones a shared mask can name */
+#define METRIC_DNSBL_SHARED "sluice_dnsbl_shared_total", NULL,             \
+	"DNS list verdicts taken from Redis (the other server's lookup)"
 
 struct mx_dnsbl_cached {
 	char addr[64];
@@ -47,10 +59,13 @@ struct mx_zone {
 
 struct mx_dnsbl {
 	struct smtp_session *s;	/* NULL once the session went */
+	struct mx *mx;
 	size_t pending;
 	long long score;
+	uint64_t mask;		/* the zones that listed, as bits */
 	char addr[64];
 	char listed[300];	/* the zones that listed, for the log */
+	char key[128];		/* in Redis, "" when not shared */
 };
 
 struct zone_req {
@@ -94,6 +109,27 @@ void mx_dnsbl_init(struct mx *mx)
 		snprintf(z->name, sizeof(z->name), "%s", list[i]);
 	}
 	config_list_free(list);
+}
+
+/* The Redis key of addr's verdict: the zones and weights hashed in, so
+ * only servers with the same dnsbl_sites share. */
+static void shared_key(const struct mx_screen *x, const char *addr,
+		       char *key, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	char w[32];
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < x->nzones; i++) {
+		snprintf(w, sizeof(w), "*%lld,", x->zones[i].weight);
+		for (p = x->zones[i].name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		for (p = w; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	}
+	snprintf(key, n, "sluice:dnsbl:%016llx:%s", (unsigned long long)h,
+		 addr);
 }
 
 void mx_dnsbl_open(struct mx *mx)
@@ -167,6 +203,12 @@ static void verdict(struct mx_dnsbl *lk)
 	struct mx_dnsbl_cached *c;
 	struct smtp_reply r;
 
+	if (lk->key[0] && lk->mx->screen.sh) {
+		long long v[2] = {lk->score, (long long)lk->mask};
+
+		shstate_put(lk->mx->screen.sh, lk->key, v, 2,
+			    MX_DNSBL_TTL * 1000);
+	}
 	if (s == NULL)
 		return;
 	mx = mx_screen_mx(s);
@@ -209,6 +251,8 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 	}
 	if (z && listed) {
 		lk->score += z->weight;
+		if (zr->zone < 64)
+			lk->mask |= 1ULL << zr->zone;
 		n = strlen(lk->listed);
 		snprintf(lk->listed + n, sizeof(lk->listed) - n, "%s%s",
 			 n ? ", " : "", z->name);
@@ -220,6 +264,68 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 	free(lk);
 }
 
+/* Ask every zone for lk's address (reversed: rev). */
+static void ask_dns(struct mx_dnsbl *lk, const char *rev)
+{
+	struct mx_screen *x = &lk->mx->screen;
+	struct zone_req *zr;
+	char name[400];
+	size_t i;
+
+	lk->pending = x->nzones;
+	for (i = 0; i < x->nzones; i++) {
+		if ((zr = calloc(1, sizeof(*zr))) == NULL)
+			log_fatal("out of memory");
+		zr->lk = lk;
+		zr->zone = i;
+		/* the final dot: no search domains */
+		snprintf(name, sizeof(name), "%s.%s.", rev, x->zones[i].name);
+		dns_addr(x->dns, name, zone_done, zr);
+	}
+}
+
+/* Redis's answer: the other server's verdict, or DNS. */
+static void shared_answer(void *arg, const long long *v, size_t n)
+{
+	struct mx_dnsbl *lk = arg;
+	struct mx_screen *x = &lk->mx->screen;
+	char rev[80];
+	size_t i, len;
+
+	if (lk->s == NULL) {
+		free(lk);	/* the session went first */
+		return;
+	}
+	if (v != NULL && n == 2 && v[1] >= 0 &&
+	    (uint64_t)v[1] < (1ULL << x->nzones) && v[0] >= -1000000 &&
+	    v[0] <= 1000000) {
+		static struct metric *m;
+
+		if (m == NULL)
+			m = metrics_counter(METRIC_DNSBL_SHARED);
+		metrics_add(m, 1);
+		lk->score = v[0];
+		lk->mask = (uint64_t)v[1];
+		for (i = 0; i < x->nzones; i++) {
+			if (!(lk->mask & (1ULL << i)))
+				continue;
+			len = strlen(lk->listed);
+			snprintf(lk->listed + len, sizeof(lk->listed) - len,
+				 "%s%s", len ? ", " : "", x->zones[i].name);
+		}
+		lk->key[0] = '\0';	/* in Redis already */
+		verdict(lk);
+		free(lk);
+		return;
+	}
+	if (dnsbl_reverse(lk->addr, rev, sizeof(rev)) < 0) {
+		verdict(lk);
+		free(lk);
+		return;
+	}
+	ask_dns(lk, rev);
+}
+
 int mx_dnsbl_start(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct mx *mx = mx_screen_mx(s);
@@ -227,9 +333,7 @@ int mx_dnsbl_start(struct smtp_session *s, struct smtp_reply *r)
 	struct mx_screen_sess *ss = s->screen;
 	struct mx_dnsbl_cached *c;
 	struct mx_dnsbl *lk;
-	struct zone_req *zr;
-	char rev[80], name[400];
-	size_t i;
+	char rev[80];
 
 	if (x->nzones == 0 || x->dns == NULL ||
 	    (dnsbl_skip(s->client_addr) && !mx->cfg->screen.dnsbl_loopback) ||
@@ -242,18 +346,15 @@ int mx_dnsbl_start(struct smtp_session *s, struct smtp_reply *r)
 	if ((lk = calloc(1, sizeof(*lk))) == NULL)
 		return 0;
 	lk->s = s;
-	lk->pending = x->nzones;
+	lk->mx = mx;
 	snprintf(lk->addr, sizeof(lk->addr), "%s", s->client_addr);
 	ss->dnsbl = lk;
-	for (i = 0; i < x->nzones; i++) {
-		if ((zr = calloc(1, sizeof(*zr))) == NULL)
-			log_fatal("out of memory");
-		zr->lk = lk;
-		zr->zone = i;
-		/* the final dot: no search domains */
-		snprintf(name, sizeof(name), "%s.%s.", rev, x->zones[i].name);
-		dns_addr(x->dns, name, zone_done, zr);
+	if (x->sh && x->nzones <= MX_DNSBL_SHARED_ZONES) {
+		shared_key(x, lk->addr, lk->key, sizeof(lk->key));
+		if (shstate_get(x->sh, lk->key, shared_answer, lk) == 0)
+			return 1;
 	}
+	ask_dns(lk, rev);
 	return 1;
 }
 

@@ -26,6 +26,7 @@
 #include "evloop.h"
 #include "greylist.h"
 #include "greylist_share.h"
+#include "shstate.h"
 #include "log.h"
 #include "mx.h"
 #include "netmatch.h"
@@ -144,6 +145,12 @@ void mx_screen_open(struct mx *mx)
 	struct greylist_cfg gc;
 	char err[512];
 
+	if (c->redis_server[0] != '\0') {
+		mx->screen.sh = shstate_new(mx->loop, c->redis_server, 0, err,
+					    sizeof(err));
+		if (mx->screen.sh == NULL)
+			log_fatal("%s", err);
+	}
 	mx_dnsbl_open(mx);
 	if (!c->greylist)
 		return;
@@ -155,13 +162,12 @@ void mx_screen_open(struct mx *mx)
 	mx->screen.grey = greylist_open(c->greylist_db, &gc, err, sizeof(err));
 	if (mx->screen.grey == NULL)
 		log_fatal("greylist_db: %s", err);
-	if (c->redis_server[0] == '\0')
+	if (mx->screen.sh == NULL)
 		return;
-	mx->screen.grey_share = greylist_share_new(mx->loop, c->redis_server,
-						   &gc, mx->screen.grey, err,
-						   sizeof(err));
+	mx->screen.grey_share = greylist_share_new(mx->screen.sh, &gc,
+						   mx->screen.grey);
 	if (mx->screen.grey_share == NULL)
-		log_fatal("%s", err);
+		log_fatal("out of memory");
 }
 
 void mx_screen_free(struct mx *mx)
@@ -177,6 +183,8 @@ void mx_screen_free(struct mx *mx)
 	ratemap_free(&x->passed);
 	ratemap_free(&x->trapped);
 	ratemap_free(&x->senders);
+	/* first: answers on their way come back (from the local store) */
+	shstate_free(&x->sh);
 	greylist_share_free(&x->grey_share);
 	greylist_close(&x->grey);
 	mx_checks_free(&x->header_checks);

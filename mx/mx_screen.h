@@ -196,6 +196,7 @@ void mx_screen_close(struct smtp_session *s);
 /* Internal to the screening files. */
 struct greylist;
 struct greylist_share;
+struct shstate;
 struct mx_grey_wait;
 struct ratemap;
 struct mx_checks;
@@ -212,6 +213,7 @@ struct mx_screen {
 	struct ratemap *trapped;	/* clients a spam trap blocks */
 	struct ratemap *senders;	/* messages per sender */
 	struct greylist *grey;		/* NULL: greylisting off */
+	struct shstate *sh;		/* redis_server, or NULL */
 	struct greylist_share *grey_share; /* triplets in Redis, or NULL */
 	struct mx_checks *header_checks, *body_checks;
 	struct dns *dns;		/* for the DNS lists */

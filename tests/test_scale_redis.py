@@ -219,3 +219,50 @@ def test_mx_pair_shares_greylisting(cluster, redis):
         assert grey_metric(b.mport, "local") >= 1
     finally:
         redis.proc.send_signal(signal.SIGCONT)
+
+
+def test_mx_pair_shares_dnsbl_verdicts(cluster, redis):
+    """A DNS list verdict one mx looked up is the other's too (through
+    Redis): with the list's DNS server gone, the second mx still refuses
+    the listed client, and an unlisted client still gets in."""
+    from conftest import dnsmasq
+    from test_admin_stats import metric
+    from test_mx_screen import Client, mx_with
+    dns, servers = dnsmasq(cluster.base, [
+        "host-record=21.0.0.127.a.test,127.0.0.2"])
+    st = cluster.store()
+    mxs = []
+    try:
+        for _ in range(2):
+            mport = free_port()
+            mxs.append(mx_with(cluster, st, dns_servers=servers,
+                               dns_timeout="1s", dnsbl_loopback="yes",
+                               dnsbl_sites="a.test, b.test*0",
+                               redis_server=redis.addr,
+                               metrics_listen="127.0.0.1:%d" % mport))
+            mxs[-1].mport = mport
+        a, b = mxs
+        for m in mxs:
+            wait_up(m, redis)
+        c = Client(a.port, source="127.0.0.21", hello=None)
+        assert c.greeting[0] == 554, c.greeting
+        c.close()
+        assert metric(a.mport, "sluice_dnsbl_shared_total") == 0
+    finally:
+        dns.terminate()
+        dns.wait()
+    # the lists' server is gone: b knows the verdict from Redis
+    c = Client(b.port, source="127.0.0.21", hello=None)
+    assert c.greeting[0] == 554, c.greeting
+    assert "blocked using a.test" in c.greeting[1]
+    c.close()
+    assert metric(b.mport, "sluice_dnsbl_shared_total") == 1
+    # a client nobody looked up: DNS fails, mail is not stopped
+    c = Client(b.port, source="127.0.0.22", hello=None)
+    assert c.greeting[0] == 220, c.greeting
+    c.close()
+    # Redis gone too: the lookup is DNS's again (failing: let in)
+    redis.kill()
+    c = Client(a.port, source="127.0.0.23", hello=None)
+    assert c.greeting[0] == 220, c.greeting
+    c.close()
