@@ -29,6 +29,7 @@
 
 #include "evloop.h"
 #include "log.h"
+#include "metrics.h"
 
 #define STREAM "sluice:events"
 #define STREAM_MAX "100000"	/* events kept (about; MAXLEN ~) */
@@ -41,6 +42,8 @@
 #define INFLIGHT_MAX 10000	/* XADDs waiting for replies */
 #define FIELD_MAX 400		/* longest event field we accept */
 #define N_MAX 1000000000LL
+#define METRIC_REDIS_DOWN "sluice_redis_down_total", NULL,                 \
+	"times the shared state's Redis went away (local state meanwhile)"
 
 struct shconn {
 	struct shstate *s;
@@ -95,6 +98,7 @@ static void set_up(struct shstate *s, int up)
 		return;
 	}
 	s->st.down_total++;
+	METRICS_COUNT(METRIC_REDIS_DOWN);
 	log_warn("shared state: redis %s:%d down (%s): local limits only, "
 		 "retrying every second (redis_down_total=%llu)", s->host,
 		 s->port, s->why[0] ? s->why : "unreachable",
@@ -412,6 +416,7 @@ struct shstate *shstate_new(struct evloop *l, const char *addr,
 	s->loop = l;
 	s->window = window_ms;
 	s->up = -1;
+	METRICS_DECLARE(METRIC_REDIS_DOWN);
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		memcpy(rnd, &(uint64_t){wall_ms() ^ (uint64_t)getpid()}, 8);
 	snprintf(s->node, sizeof(s->node), "%02x%02x%02x%02x%02x%02x%02x%02x",

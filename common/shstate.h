@@ -12,7 +12,8 @@
  *	calls use hiredis's asynchronous API on our event loop, with our
  *	own timeouts (a connection that does not answer within a second is
  *	dropped); while Redis is down each server goes on with its local
- *	tables alone, logs it once, counts it, and tries again every second.
+ *	tables alone, logs it once, counts it (sluice_redis_down_total), and
+ *	tries again every second.
  *	Event fields are length-checked and typed before they are applied.
  *	State that must be decided in one place (greylisting triplets) is
  *	asked of Redis directly instead: shstate_eval() runs a script

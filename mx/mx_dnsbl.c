@@ -299,11 +299,7 @@ static void shared_answer(void *arg, const long long *v, size_t n)
 	if (v != NULL && n == 2 && v[1] >= 0 &&
 	    (uint64_t)v[1] < (1ULL << x->nzones) && v[0] >= -1000000 &&
 	    v[0] <= 1000000) {
-		static struct metric *m;
-
-		if (m == NULL)
-			m = metrics_counter(METRIC_DNSBL_SHARED);
-		metrics_add(m, 1);
+		METRICS_COUNT(METRIC_DNSBL_SHARED);
 		lk->score = v[0];
 		lk->mask = (uint64_t)v[1];
 		for (i = 0; i < x->nzones; i++) {
