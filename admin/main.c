@@ -8,9 +8,11 @@
  *	user, then serves the pages of admin_pages.c from the HTTP
  *	library's thread while this thread waits for signals, wakes the
  *	delayed answers to failed logins and scrapes the statistics every
- *	stats_interval. It edits the same SQLite directory as sluicectl,
- *	through the same code (store/store_dir*.c), and publishes the same
- *	snapshots. Faces the network through admin_http.c.
+ *	stats_interval. It edits the same directory as sluicectl (SQLite, or
+ *	PostgreSQL by a postgresql:// directory), through the same code
+ *	(store/store_dir*.c), from the HTTP thread only (one connection),
+ *	and publishes the same snapshots. Faces the network through
+ *	admin_http.c.
  */
 #include <errno.h>
 #include <signal.h>
