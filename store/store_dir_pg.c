@@ -5,8 +5,9 @@
  *	The backend of store_dir_int.h for many hosts: the same tables as
  *	the SQLite file, in a PostgreSQL database named by a libpq URI
  *	(postgresql://user@host:port/db?...). Only this file includes
- *	libpq, and it holds all of this backend's SQL; every statement
- *	binds its parameters (PQexecParams, text format). Statement
+ *	libpq; the statements are store_dir_sql.h's in this backend's
+ *	dialect (below), the schema and its triggers are here; every
+ *	statement binds its parameters (PQexecParams, text format). Statement
  *	triggers on every table send NOTIFY sluice_directory at the commit
  *	of any change, whoever made it (sluicectl, the admin interface,
  *	psql), so the watchers (sluicectl watch, one per host) re-export
@@ -80,115 +81,15 @@ static const char schema[] =
 	" DELETE OR TRUNCATE ON shared FOR EACH STATEMENT"
 	" EXECUTE FUNCTION sluice_directory_changed();";
 
-/* a date column as YYYY-MM-DD (UTC), 0 as never */
+/* the dialect of store_dir_sql.h */
+#define P(n) "$" #n
 #define DATE_OF(c) "CASE " c " WHEN 0 THEN 'never' ELSE" \
 	" to_char(to_timestamp(" c ") AT TIME ZONE 'UTC', 'YYYY-MM-DD') END"
-/* address (a column) is in the domain of parameter 1 */
-#define IN_DOMAIN "right(address, length($1::text) + 1) = '@' || $1::text"
-#define PERSON_COLS "address, trim(coalesce(first, '') || ' ' ||" \
-	" coalesce(last, '')), kind, quota, " DATE_OF("expires") ", CASE" \
-	" enabled WHEN 1 THEN 'enabled' ELSE 'disabled' END"
-
-/* The same statements as store_dir_sqlite.c, parameter for parameter. */
-static const char *const sql[DQ_COUNT] = {
-	[DQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
-	[DQ_DOMAIN_ADD] = "INSERT INTO domains VALUES($1)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_DOMAIN_DEL] = "DELETE FROM domains WHERE name=$1",
-	[DQ_DOMAIN_COUNT] = "SELECT count(*) FROM domains WHERE name=$1",
-	[DQ_DOMAIN_USERS] = "SELECT count(*) FROM users WHERE domain=$1",
-	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=$1)"
-		" + (SELECT count(*) FROM users WHERE domain=$2)",
-	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
-		" ELSE 'disabled' END, quota, " DATE_OF("expires") " FROM users"
-		" WHERE domain LIKE $1 ORDER BY address",
-	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
-		" CASE WHEN pwhash IS NULL THEN 0 ELSE 1 END FROM users"
-		" WHERE address=$1",
-	[DQ_USER_COUNT] = "SELECT count(*) FROM users WHERE address=$1",
-	[DQ_TAKEN] = "SELECT (SELECT count(*) FROM users WHERE address=$1)"
-		" + (SELECT count(*) FROM aliases WHERE address=$2)"
-		" + (SELECT count(*) FROM lists WHERE address=$3)",
-	[DQ_USER_ADD] = "INSERT INTO users(address, domain, quota, expires)"
-		" VALUES($1, $2, $3, $4)",
-	[DQ_USER_DEL] = "DELETE FROM users WHERE address=$1",
-	[DQ_USER_ENABLE] = "UPDATE users SET enabled=1 WHERE address=$1",
-	[DQ_USER_DISABLE] = "UPDATE users SET enabled=0 WHERE address=$1",
-	[DQ_USER_QUOTA] = "UPDATE users SET quota=$1 WHERE address=$2",
-	[DQ_USER_EXPIRES] = "UPDATE users SET expires=$1 WHERE address=$2",
-	[DQ_USER_PASSWD] = "UPDATE users SET pwhash=$1, scram=$2"
-		" WHERE address=$3",
-	[DQ_ALIAS_LIST] = "SELECT address, string_agg(target, ', ' ORDER BY"
-		" target) FROM aliases GROUP BY address ORDER BY address",
-	[DQ_ALIAS_ADD] = "INSERT INTO aliases VALUES($1, $2)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_ALIAS_DEL] = "DELETE FROM aliases WHERE address=$1",
-	[DQ_LIST_LIST] = "SELECT address, string_agg(member, ', ' ORDER BY"
-		" member) FROM lists GROUP BY address ORDER BY address",
-	[DQ_LIST_ADD] = "INSERT INTO lists VALUES($1, $2)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=$1",
-	[DQ_ALIAS_COUNT] = "SELECT count(*) FROM aliases WHERE address=$1",
-	[DQ_SHARED_COUNT] = "SELECT count(*) FROM shared WHERE address=$1",
-	[DQ_LIST_COUNT] = "SELECT count(*) FROM lists WHERE address=$1",
-	[DQ_LIST_MEMBERS] = "SELECT member, address FROM lists"
-		" WHERE address=$1 ORDER BY member",
-	[DQ_ADMIN_LIST] = "SELECT domain, admin FROM domain_admins"
-		" ORDER BY domain, admin",
-	[DQ_IS_ADMIN] = "SELECT count(*) FROM domain_admins"
-		" WHERE domain=$1 AND admin=$2",
-	[DQ_ADMIN_DOMAINS] = "SELECT domain FROM domain_admins"
-		" WHERE admin=$1 AND domain<>'*' ORDER BY domain",
-	[DQ_OWNS_LIST] = "SELECT count(*) FROM list_owners"
-		" WHERE address=$1 AND owner=$2",
-	[DQ_OWNED_LISTS] = "SELECT address FROM list_owners WHERE owner=$1"
-		" ORDER BY address",
-	[DQ_DOMAIN_PEOPLE] = "SELECT " PERSON_COLS " FROM users"
-		" WHERE domain=$1 ORDER BY address",
-	[DQ_DOMAIN_ALIASES] = "SELECT address, string_agg(target, ', ' ORDER"
-		" BY target) FROM aliases WHERE " IN_DOMAIN " GROUP BY address"
-		" ORDER BY address",
-	[DQ_DOMAIN_SHARED] = "SELECT address, string_agg(official, ', ' ORDER"
-		" BY official) FROM shared WHERE " IN_DOMAIN " GROUP BY"
-		" address ORDER BY address",
-	[DQ_DOMAIN_LISTS] = "SELECT l.address, (SELECT string_agg(owner,"
-		" ', ' ORDER BY owner) FROM list_owners o"
-		" WHERE o.address = l.address) FROM (SELECT DISTINCT address"
-		" FROM lists WHERE " IN_DOMAIN ") l ORDER BY 1",
-	[DQ_USER_DETAIL] = "SELECT " PERSON_COLS ", CASE WHEN pwhash IS NULL"
-		" THEN 'no' ELSE 'yes' END FROM users WHERE address=$1",
-	[DQ_USER_KIND] = "UPDATE users SET kind=$1 WHERE address=$2",
-	[DQ_USER_NAMES] = "UPDATE users SET first=$1, last=$2"
-		" WHERE address=$3",
-	[DQ_ALIAS_RM] = "DELETE FROM aliases WHERE address=$1 AND target=$2",
-	[DQ_LIST_RM] = "DELETE FROM lists WHERE address=$1 AND member=$2",
-	[DQ_ADMIN_ADD] = "INSERT INTO domain_admins VALUES($1, $2)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_ADMIN_DEL] = "DELETE FROM domain_admins"
-		" WHERE domain=$1 AND admin=$2",
-	[DQ_OWNER_ADD] = "INSERT INTO list_owners VALUES($1, $2)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_OWNER_DEL] = "DELETE FROM list_owners"
-		" WHERE address=$1 AND owner=$2",
-	[DQ_SHARED_ADD] = "INSERT INTO shared VALUES($1, $2)"
-		" ON CONFLICT DO NOTHING",
-	[DQ_SHARED_FROM_ALIAS] = "INSERT INTO shared SELECT address, target"
-		" FROM aliases WHERE address=$1 ON CONFLICT DO NOTHING",
-	/* SERIALIZABLE: what the transaction read stays true until it
-	 * commits, or the commit fails (as SQLite's BEGIN IMMEDIATE) */
-	[DQ_BEGIN] = "BEGIN ISOLATION LEVEL SERIALIZABLE",
-	[DQ_COMMIT] = "COMMIT",
-	[DQ_ROLLBACK] = "ROLLBACK",
-	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
-		" FROM users ORDER BY address",
-	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
-		" SELECT domain FROM users",
-	[DQ_EXPORT_GROUPS] = "SELECT address, target, CASE WHEN target IN"
-		" (SELECT address FROM users) THEN 1 ELSE 0 END FROM aliases"
-		" UNION ALL SELECT address, member, 1 FROM lists ORDER BY 1",
-	[DQ_EXPORT_AUTH] = "SELECT address, pwhash, scram, expires, enabled"
-		" FROM users WHERE pwhash IS NOT NULL ORDER BY address",
-};
+#define AGG(c) "string_agg(" c ", ', ' ORDER BY " c ")"
+/* what the transaction read stays true until it commits, or the commit
+ * fails (as SQLite's BEGIN IMMEDIATE) */
+#define BEGIN_TX "BEGIN ISOLATION LEVEL SERIALIZABLE"
+#include "store_dir_sql.h"
 
 #define MAX_COLS 8
 #define MAX_PARAMS 8
@@ -244,7 +145,7 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 	PGresult *r;
 	int np = 0, i, j, n, st;
 
-	if (sql[q] == NULL) {
+	if (dir_sql[q] == NULL) {
 		snprintf(err, errlen, "statement %d has no SQL", (int)q);
 		return -1;
 	}
@@ -257,7 +158,7 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 	if (PQstatus(g->c) != CONNECTION_OK &&
 	    reconnect(g, err, errlen) < 0)
 		return -1;
-	r = PQexecParams(g->c, sql[q], np, NULL, p, NULL, NULL, 0);
+	r = PQexecParams(g->c, dir_sql[q], np, NULL, p, NULL, NULL, 0);
 	st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
 	/* a connection found broken by a view (it changes nothing) is
 	 * made again and the view run once more; a change is not repeated
@@ -267,7 +168,7 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 		PQclear(r);
 		if (reconnect(g, err, errlen) < 0)
 			return -1;
-		r = PQexecParams(g->c, sql[q], np, NULL, p, NULL, NULL, 0);
+		r = PQexecParams(g->c, dir_sql[q], np, NULL, p, NULL, NULL, 0);
 		st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
 	}
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {

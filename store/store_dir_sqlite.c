@@ -3,8 +3,9 @@
  *	store_dir_sqlite - the user directory in one SQLite file
  * DESCRIPTION
  *	The embedded backend of store_dir_int.h, the default: one file in
- *	WAL mode. Only this file of the directory includes SQLite, and it
- *	holds all of this backend's SQL; every statement binds its
+ *	WAL mode. Only this file of the directory includes SQLite; the
+ *	statements are store_dir_sql.h's in this backend's dialect (below),
+ *	the schema and its migration are here; every statement binds its
  *	parameters. The file holds password hashes and SCRAM secrets: it is
  *	created 0600 before SQLite opens it (SQLite gives its -wal, -shm and
  *	-journal files the database's mode), and one found readable by
@@ -52,104 +53,14 @@ static const char *const added_columns[][2] = {
 	{"last", "ALTER TABLE users ADD COLUMN last TEXT"},
 };
 
-/* a date column as YYYY-MM-DD (UTC), 0 as never */
+/* the dialect of store_dir_sql.h */
+#define P(n) "?" #n
 #define DATE_OF(c) "CASE " c " WHEN 0 THEN 'never' ELSE" \
 	" date(" c ", 'unixepoch') END"
-/* address (a column) is in the domain of parameter 1 */
-#define IN_DOMAIN "substr(address, -(length(?1) + 1)) = '@' || ?1"
-#define PERSON_COLS "address, trim(coalesce(first, '') || ' ' ||" \
-	" coalesce(last, '')), kind, quota, " DATE_OF("expires") ", CASE" \
-	" enabled WHEN 1 THEN 'enabled' ELSE 'disabled' END"
-
-static const char *const sql[DQ_COUNT] = {
-	[DQ_DOMAIN_LIST] = "SELECT name FROM domains ORDER BY name",
-	[DQ_DOMAIN_ADD] = "INSERT OR IGNORE INTO domains VALUES(?)",
-	[DQ_DOMAIN_DEL] = "DELETE FROM domains WHERE name=?",
-	[DQ_DOMAIN_COUNT] = "SELECT count(*) FROM domains WHERE name=?",
-	[DQ_DOMAIN_USERS] = "SELECT count(*) FROM users WHERE domain=?",
-	[DQ_OUR_DOMAIN] = "SELECT (SELECT count(*) FROM domains WHERE name=?)"
-		" + (SELECT count(*) FROM users WHERE domain=?)",
-	[DQ_USER_LIST] = "SELECT address, CASE enabled WHEN 1 THEN 'enabled'"
-		" ELSE 'disabled' END, quota, " DATE_OF("expires") " FROM users"
-		" WHERE domain LIKE ? ORDER BY address",
-	[DQ_USER_SHOW] = "SELECT address, enabled, quota, expires,"
-		" pwhash IS NOT NULL FROM users WHERE address=?",
-	[DQ_USER_COUNT] = "SELECT count(*) FROM users WHERE address=?",
-	[DQ_TAKEN] = "SELECT (SELECT count(*) FROM users WHERE address=?)"
-		" + (SELECT count(*) FROM aliases WHERE address=?)"
-		" + (SELECT count(*) FROM lists WHERE address=?)",
-	[DQ_USER_ADD] = "INSERT INTO users(address, domain, quota, expires)"
-		" VALUES(?, ?, ?, ?)",
-	[DQ_USER_DEL] = "DELETE FROM users WHERE address=?",
-	[DQ_USER_ENABLE] = "UPDATE users SET enabled=1 WHERE address=?",
-	[DQ_USER_DISABLE] = "UPDATE users SET enabled=0 WHERE address=?",
-	[DQ_USER_QUOTA] = "UPDATE users SET quota=? WHERE address=?",
-	[DQ_USER_EXPIRES] = "UPDATE users SET expires=? WHERE address=?",
-	[DQ_USER_PASSWD] = "UPDATE users SET pwhash=?, scram=?"
-		" WHERE address=?",
-	[DQ_ALIAS_LIST] = "SELECT address, group_concat(target, ', ')"
-		" FROM aliases GROUP BY address ORDER BY address",
-	[DQ_ALIAS_ADD] = "INSERT OR IGNORE INTO aliases VALUES(?, ?)",
-	[DQ_ALIAS_DEL] = "DELETE FROM aliases WHERE address=?",
-	[DQ_LIST_LIST] = "SELECT address, group_concat(member, ', ')"
-		" FROM lists GROUP BY address ORDER BY address",
-	[DQ_LIST_ADD] = "INSERT OR IGNORE INTO lists VALUES(?, ?)",
-	[DQ_LIST_DEL] = "DELETE FROM lists WHERE address=?",
-	[DQ_ALIAS_COUNT] = "SELECT count(*) FROM aliases WHERE address=?",
-	[DQ_SHARED_COUNT] = "SELECT count(*) FROM shared WHERE address=?",
-	[DQ_LIST_COUNT] = "SELECT count(*) FROM lists WHERE address=?",
-	[DQ_LIST_MEMBERS] = "SELECT member, address FROM lists"
-		" WHERE address=? ORDER BY member",
-	[DQ_ADMIN_LIST] = "SELECT domain, admin FROM domain_admins"
-		" ORDER BY domain, admin",
-	[DQ_IS_ADMIN] = "SELECT count(*) FROM domain_admins"
-		" WHERE domain=? AND admin=?",
-	[DQ_ADMIN_DOMAINS] = "SELECT domain FROM domain_admins"
-		" WHERE admin=? AND domain<>'*' ORDER BY domain",
-	[DQ_OWNS_LIST] = "SELECT count(*) FROM list_owners"
-		" WHERE address=? AND owner=?",
-	[DQ_OWNED_LISTS] = "SELECT address FROM list_owners WHERE owner=?"
-		" ORDER BY address",
-	[DQ_DOMAIN_PEOPLE] = "SELECT " PERSON_COLS " FROM users"
-		" WHERE domain=? ORDER BY address",
-	[DQ_DOMAIN_ALIASES] = "SELECT address, group_concat(target, ', ')"
-		" FROM aliases WHERE " IN_DOMAIN " GROUP BY address"
-		" ORDER BY address",
-	[DQ_DOMAIN_SHARED] = "SELECT address, group_concat(official, ', ')"
-		" FROM shared WHERE " IN_DOMAIN " GROUP BY address"
-		" ORDER BY address",
-	[DQ_DOMAIN_LISTS] = "SELECT l.address, (SELECT group_concat(owner,"
-		" ', ') FROM list_owners o WHERE o.address = l.address)"
-		" FROM (SELECT DISTINCT address FROM lists WHERE " IN_DOMAIN
-		") l ORDER BY 1",
-	[DQ_USER_DETAIL] = "SELECT " PERSON_COLS ", CASE WHEN pwhash IS NULL"
-		" THEN 'no' ELSE 'yes' END FROM users WHERE address=?",
-	[DQ_USER_KIND] = "UPDATE users SET kind=? WHERE address=?",
-	[DQ_USER_NAMES] = "UPDATE users SET first=?, last=? WHERE address=?",
-	[DQ_ALIAS_RM] = "DELETE FROM aliases WHERE address=? AND target=?",
-	[DQ_LIST_RM] = "DELETE FROM lists WHERE address=? AND member=?",
-	[DQ_ADMIN_ADD] = "INSERT OR IGNORE INTO domain_admins VALUES(?, ?)",
-	[DQ_ADMIN_DEL] = "DELETE FROM domain_admins WHERE domain=? AND admin=?",
-	[DQ_OWNER_ADD] = "INSERT OR IGNORE INTO list_owners VALUES(?, ?)",
-	[DQ_OWNER_DEL] = "DELETE FROM list_owners WHERE address=? AND owner=?",
-	[DQ_SHARED_ADD] = "INSERT OR IGNORE INTO shared VALUES(?, ?)",
-	[DQ_SHARED_FROM_ALIAS] = "INSERT OR IGNORE INTO shared"
-		" SELECT address, target FROM aliases WHERE address=?",
-	/* IMMEDIATE: the writer's lock from the start, so what the
-	 * transaction reads stays true until it commits */
-	[DQ_BEGIN] = "BEGIN IMMEDIATE",
-	[DQ_COMMIT] = "COMMIT",
-	[DQ_ROLLBACK] = "ROLLBACK",
-	[DQ_EXPORT_USERS] = "SELECT address, expires, enabled, quota"
-		" FROM users ORDER BY address",
-	[DQ_EXPORT_DOMAINS] = "SELECT name FROM domains UNION"
-		" SELECT domain FROM users",
-	[DQ_EXPORT_GROUPS] = "SELECT address, target, target IN (SELECT"
-		" address FROM users) FROM aliases UNION ALL SELECT address,"
-		" member, 1 FROM lists ORDER BY 1",
-	[DQ_EXPORT_AUTH] = "SELECT address, pwhash, scram, expires, enabled"
-		" FROM users WHERE pwhash IS NOT NULL ORDER BY address",
-};
+#define AGG(c) "group_concat(" c ", ', ')"
+/* IMMEDIATE: the writer's lock from the start */
+#define BEGIN_TX "BEGIN IMMEDIATE"
+#include "store_dir_sql.h"
 
 #define MAX_COLS 8
 
@@ -195,11 +106,11 @@ static int run_sql(sqlite3 *db, const char *q, const char *const *p,
 static int lite_run(void *be, enum dir_q q, const char *const *p,
 		    dir_row_fn row, void *arg, char *err, size_t errlen)
 {
-	if (sql[q] == NULL) {
+	if (dir_sql[q] == NULL) {
 		snprintf(err, errlen, "statement %d has no SQL", (int)q);
 		return -1;
 	}
-	return run_sql(be, sql[q], p, row, arg, err, errlen);
+	return run_sql(be, dir_sql[q], p, row, arg, err, errlen);
 }
 
 static int lite_wait(void *be, int timeout_ms, char *err, size_t errlen)
