@@ -44,6 +44,10 @@
 #define N_MAX 1000000000LL
 #define METRIC_REDIS_DOWN "sluice_redis_down_total", NULL,                 \
 	"times the shared state's Redis went away (local state meanwhile)"
+#define METRIC_EVENTS(what) "sluice_shared_events_total",                \
+	"what=\"" what "\"", "shared-state events: published (sent to "    \
+	"Redis), applied (another server's, applied here), dropped (Redis "  \
+	"down: not sent)"
 
 struct shconn {
 	struct shstate *s;
@@ -239,6 +243,7 @@ static void apply_entry(struct shstate *s, const redisReply *e)
 		if (!strcmp(s->on[j].kind, kind)) {
 			s->on[j].fn(s->on[j].arg, key, n, at - age);
 			s->st.applied++;
+			METRICS_COUNT(METRIC_EVENTS("applied"));
 		}
 }
 
@@ -486,11 +491,13 @@ void shstate_publish(struct shstate *s, const char *kind, const char *key,
 	    redisAsyncCommandArgv(c->ac, on_published, c, 14, argv, NULL) !=
 		    REDIS_OK) {
 		s->st.dropped++;
+		METRICS_COUNT(METRIC_EVENTS("dropped"));
 		return;
 	}
 	if (c->inflight++ == 0)
 		c->since = evloop_now(s->loop);
 	s->st.published++;
+	METRICS_COUNT(METRIC_EVENTS("published"));
 }
 
 struct eval_req {
@@ -604,8 +611,8 @@ void shstate_put(struct shstate *s, const char *key, const long long *v,
 	snprintf(ttl, sizeof(ttl), "%llu", (unsigned long long)ttl_ms);
 	for (i = 0; i < 3; i++)
 		len[i] = strlen(argv[i]);
-	if (shstate_eval(s, put_script, 1, 3, argv, len, put_done, NULL) < 0)
-		s->st.dropped++;
+	/* a cache entry that could not be stored is only a later miss */
+	(void)shstate_eval(s, put_script, 1, 3, argv, len, put_done, NULL);
 }
 
 int shstate_get(struct shstate *s, const char *key, shstate_reply_fn fn,

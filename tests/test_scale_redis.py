@@ -41,7 +41,9 @@ def wait_up(daemon, redis):
 def msa_pair(cluster, redis):
     extra = {"redis_server": redis.addr}
     w = World(cluster, extra)
-    w.msa2 = w.start_msa(cluster, extra)
+    w.mport2 = free_port()
+    w.msa2 = w.start_msa(cluster, dict(
+        extra, metrics_listen="127.0.0.1:%d" % w.mport2))
     for m in (w.msa, w.msa2):
         wait_up(m, redis)
     return w
@@ -79,6 +81,25 @@ def test_msa_pair_shares_one_rate_limit(msa_pair):
         s.sendmail("alice@example.test", ["bob@example.test"],
                    msg("alice@example.test", "bob", "other user"))
     wait_messages(w.store, "bob@example.test", RATE_MESSAGES + 1)
+    # msa2 sent its messages' events and applied msa's
+    assert shared_events(w.mport2, "published") >= RATE_MESSAGES // 2
+    assert shared_events(w.mport2, "applied") >= RATE_MESSAGES // 2
+    assert shared_events(w.mport2, "dropped") == 0
+
+
+def labelled(port, name, key, value):
+    """The counter name{key="value"} of a stage's metrics endpoint."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                timeout=5) as r:
+        text = r.read().decode()
+    m = re.search(r'^%s\{%s="%s"\} (\d+)$' % (name, key, value), text,
+                  re.M)
+    return int(m.group(1)) if m else 0
+
+
+def shared_events(port, what):
+    return labelled(port, "sluice_shared_events_total", "what", what)
 
 
 def test_redis_killed_local_limits_mail_flows(msa_pair, redis):
@@ -151,13 +172,7 @@ def test_imap_failures_on_store_a_lock_user_on_store_b(cluster, redis):
 
 
 def grey_metric(port, store):
-    import urllib.request
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
-                                timeout=5) as r:
-        text = r.read().decode()
-    m = re.search(r'^sluice_greylist_verdicts_total\{store="%s"\} (\d+)$'
-                  % store, text, re.M)
-    return int(m.group(1)) if m else 0
+    return labelled(port, "sluice_greylist_verdicts_total", "store", store)
 
 
 def test_mx_pair_shares_greylisting(cluster, redis):
