@@ -296,6 +296,10 @@ def test_ambiguous_alias_becomes_shared(world, browser):
     assert re.search(r"a\.lovelace@example\.test\s+"
                      r".*alan\.lovelace@example\.test", shared), shared
     assert "ada.lovelace@example.test" in shared
+    # mx takes it: the store tells the sender whom to write to
+    wait_for(lambda: mx_accepts(world.mx.port,
+                                "a.lovelace@example.test") == 250,
+             3, "mx to accept the shared address")
     assert "a.lovelace@example.test" not in by_id(b, "aliases").text
     shot(b, "domain-shared")
 
@@ -612,7 +616,10 @@ def test_sluicectl_persons_roles_owners(tmp_path):
     assert "shared\tg.hopper@example.test" in out
     snap = open(ctl.snap).read()
     assert "gil.hopper@example.test" in snap
-    assert "g.hopper@example.test" not in snap      # shared: not delivered
+    # shared: delivered to no one, the store names the official addresses
+    assert "\n=g.hopper@example.test: gil.hopper@example.test, " \
+        "grace.hopper@example.test\n" in snap
+    assert "\ng.hopper@example.test" not in snap
     for args in (["person", "add", "example.test", "x y", "z"],
                  ["person", "add", "example.test", "$(id)", "z"],
                  ["person", "add", "example.test", "a", "-b"],
