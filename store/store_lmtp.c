@@ -25,6 +25,7 @@
 #include "store.h"
 #include "store_mbox.h"
 #include "tracehdr.h"
+#include "traffic.h"
 #include "workq.h"
 
 #define STORE_MAX_EXPAND 64
@@ -285,8 +286,9 @@ static void answer(struct store *st, struct maildir_batch *b,
 	sess_free(ss);
 }
 
-/* Count what was delivered against the quotas and wake the IMAP
- * sessions of each mailbox (IDLE). */
+/* Count what was delivered against the quotas and in the statistics
+ * (per domain and mailbox), and wake the IMAP sessions of each mailbox
+ * (IDLE). */
 static void wake(struct store *st, struct maildir_batch *b,
 		 struct store_sess *ss)
 {
@@ -300,6 +302,7 @@ static void wake(struct store *st, struct maildir_batch *b,
 			continue;
 		mbox_usage_add(st->mbox, box, size);
 		mbox_changed(st->mbox, box, folder);
+		traffic_count(box, (unsigned long long)size, 1);
 	}
 }
 
