@@ -232,6 +232,34 @@ void spool_added(struct spool *sp)
 	sp->added = 1;
 }
 
+const char *spool_notice(struct spool *sp, const char *rcpt,
+			 const struct sbuf *body, const char *sid,
+			 const char *what)
+{
+	struct envelope ne;
+	struct qmsg *m = NULL;
+	char safe[300];
+
+	log_safe(safe, sizeof(safe), rcpt);
+	memset(&ne, 0, sizeof(ne));
+	ne.from = strdup("");
+	ne.entered_by = strdup(sp->stage);
+	if (ne.from == NULL || ne.entered_by == NULL || body->data == NULL ||
+	    envelope_add_rcpt(&ne, rcpt, NULL, 0) < 0)
+		log_error("%s: cannot build the %s", sid, what);
+	else if ((m = queue_add(sp->q, &ne, body->data, body->len)) == NULL)
+		log_error("%s: cannot queue the %s: %m", sid, what);
+	envelope_free(&ne);
+	if (m == NULL)
+		return NULL;
+	log_info("%s: %s to <%s>: %s", sid, what, safe, m->id);
+	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", m->id,
+		 body->len);
+	/* durable with the next group commit, which wakes the forwarder */
+	spool_added(sp);
+	return m->id;
+}
+
 void spool_syncer_start(struct spool *sp, struct evloop *loop)
 {
 	char err[256];

@@ -21,8 +21,8 @@
  *	envelope sender (nothing bounces back, and a notice reaching a
  *	shared address is never answered), Auto-Submitted: auto-replied,
  *	In-Reply-To and References, and goes out as spamd's admin notice
- *	does: queue_add() to the store's own queue, whose forwarder hands
- *	it to next_hop (outmta) after the next group commit. Runs on the
+ *	does (spool_notice()): into the store's own queue, whose forwarder
+ *	hands it to next_hop (outmta) after the next group commit. Runs on the
  *	loop thread; the header values quoted are checked and bounded.
  */
 #include <dirent.h>
@@ -39,7 +39,6 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "metrics.h"
-#include "queue.h"
 #include "store.h"
 #include "store_mime_int.h"
 #include "tls.h"
@@ -247,9 +246,7 @@ int store_notice_shared(struct store *st, struct smtp_session *s,
 {
 	const char *addrs[NOTICE_MAX_ADDRS], *why;
 	char safe[300], sender[300], path[4200];
-	struct envelope ne;
 	struct sbuf v, body;
-	struct qmsg *m;
 	size_t n;
 	int rc;
 
@@ -279,35 +276,20 @@ int store_notice_shared(struct store *st, struct smtp_session *s,
 		sbuf_free(&v);
 		return rc;
 	}
-	memset(&ne, 0, sizeof(ne));
 	sbuf_init(&body, 1 << 20);
-	ne.from = strdup("");
-	ne.entered_by = strdup("store");
-	rc = -1;
-	if (ne.from == NULL || ne.entered_by == NULL ||
-	    envelope_add_rcpt(&ne, s->env.from, NULL, 0) < 0 ||
-	    build(st, s, shared, addrs, n, &v, &body) < 0) {
-		log_error("%s: cannot build the shared address notice", s->id);
-	} else if ((m = queue_add(st->notices.q, &ne, body.data, body.len)) ==
-		   NULL) {
-		log_error("%s: cannot queue the shared address notice: %m",
-			  s->id);
-	} else {
-		log_info("%s: to=<%s>: shared address, notice to <%s>: %s",
-			 s->id, safe, sender, m->id);
-		/* durable with the next group commit, which wakes the
-		 * forwarder */
-		log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)",
-			 m->id, body.len);
-		spool_added(&st->notices);
+	if (build(st, s, shared, addrs, n, &v, &body) < 0)
+		sbuf_free(&body);	/* spool_notice() logs the failure */
+	if (spool_notice(&st->notices, s->env.from, &body, s->id,
+			 "shared address notice")) {
+		log_info("%s: to=<%s>: shared address, notice sent to <%s>",
+			 s->id, safe, sender);
 		count("sent");
 		rc = 1;
-	}
-	if (rc < 0) {
+	} else {
 		unlink(path);	/* not told: the next try may tell */
 		count("error");
+		rc = -1;
 	}
-	envelope_free(&ne);
 	sbuf_free(&body);
 	sbuf_free(&v);
 	return rc;
