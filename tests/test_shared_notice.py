@@ -3,7 +3,8 @@ to no one and answers the sender with an RFC 3834 notice listing the
 official addresses: once per sender and address per day (kept across a
 restart of the store), never to the null sender, to automatic, list or
 bulk mail, or to spam. The notice leaves through the store's own queue to
-its next hop (here a receiver standing for outmta) with the null sender.
+its next hop, outmta, with the null sender (a receiver behind outmta
+stands for the Internet).
 Real clients: smtplib through mx, raw LMTP to the store.
 """
 import os
@@ -33,11 +34,15 @@ def smiths(cluster):
 def world(cluster):
     ctl = smiths(cluster)
     rport = free_port()
-    recv = Receiver("127.0.0.1", rport, name="out.example.test")
+    recv = Receiver("127.0.0.1", rport, name="mx.remote.test")
+    # the store's own mail leaves by outmta, as in make run; outmta's
+    # smarthost stands for the Internet
+    out = cluster.outmta(extra={"next_hop": "smtp:127.0.0.1:%d" % rport,
+                                "retry_min": "1s"})
     qdir = os.path.join(cluster.base, "storeq")
     store = cluster.store(extra={
         "users_file": ctl.snap,
-        "next_hop": "smtp:127.0.0.1:%d" % rport,
+        "next_hop": "smtp:127.0.0.1:%d" % out.port,
         "queue_dir": qdir, "retry_min": "1s", "retry_max": "2s",
         "autoreply_dir": os.path.join(cluster.base, "autoreply")})
     store.queue_dir = qdir
