@@ -166,6 +166,27 @@ static void group_line(sqlite3_stmt *st, void *arg)
 	}
 }
 
+/* Columns: shared address, an official address (a mailbox). Written
+ * "=address: official, official" (common/directory.c). */
+static void shared_line(sqlite3_stmt *st, void *arg)
+{
+	struct export *x = arg;
+	const char *a = (const char *)sqlite3_column_text(st, 0);
+	const char *t = (const char *)sqlite3_column_text(st, 1);
+	char key[sizeof(x->cur)];
+
+	if (a == NULL || t == NULL || !directory_valid_address(a) ||
+	    !directory_valid_address(t))
+		return;
+	snprintf(key, sizeof(key), "=%s", a);
+	if (strcmp(x->cur, key) == 0) {
+		fprintf(x->f, ", %s", t);
+		return;
+	}
+	fprintf(x->f, "%s%s: %s", x->cur[0] ? "\n" : "", key, t);
+	snprintf(x->cur, sizeof(x->cur), "%s", key);
+}
+
 static int fill_users(struct store_dir *d, struct export *x, char *err,
 		      size_t errlen)
 {
@@ -184,7 +205,10 @@ static int fill_users(struct store_dir *d, struct export *x, char *err,
 	     store_dir_run(d, "SELECT address, target, target IN (SELECT "
 			   "address FROM users) FROM aliases UNION ALL SELECT "
 			   "address, member, 1 FROM lists ORDER BY 1", NULL,
-			   group_line, x, err, errlen) < 0;
+			   group_line, x, err, errlen) < 0 ||
+	     store_dir_run(d, "SELECT address, official FROM shared WHERE "
+			   "official IN (SELECT address FROM users) ORDER BY "
+			   "1, 2", NULL, shared_line, x, err, errlen) < 0;
 	sbuf_free(&x->local);
 	if (rc)
 		return -1;
