@@ -114,13 +114,23 @@ void admin_route(struct admin *a, struct admin_req *r, struct admin_resp *o);
 /* ---- sessions (admin_session.c) ---- */
 
 struct admin_sess {
-	char id[65];		/* hex; the cookie */
+	char id[65];		/* hex; the cookie ("" in a session read
+				 * back from the file: only its hash is) */
+	unsigned char hash[32];	/* SHA-256 of id: what is compared, kept */
 	char csrf[65];		/* hex; every form carries it */
 	char user[LIM_PATH + 1];	/* "" before login */
+	char role[8];		/* at login: super, domain or user */
 	char flash[512];	/* one message for the next page */
 	time_t seen;
+	time_t saved;		/* seen when last written to the file */
 	int used;
 };
+
+/* Read the logged-in sessions kept in state_dir/sessions (purging the
+ * expired), and keep them there from now on. Call once, after the
+ * privilege drop, before requests. Exits through log_fatal() when the
+ * path is too long. */
+void admin_sess_open(struct admin *a);
 
 /* The session named by r's cookie, or NULL (unknown, expired). */
 struct admin_sess *admin_sess_find(struct admin *a, struct admin_req *r);

@@ -6,8 +6,12 @@
  *	one bar chart per stage and counter that moved, drawn here as
  *	inline SVG (no script, nothing fetched: the page works offline);
  *	each bar carries its period and value (data-slot, data-value and a
- *	tooltip). /stats.csv?by=... gives the same rows as CSV. Counters
- *	are the stages' (admin_stats.c), so every admin may see them.
+ *	tooltip). The traffic per domain (store: delivered, msa: sent by
+ *	its users) is charted too; the traffic per mailbox, which may be
+ *	hundreds of series (traffic.h caps them), is a table of totals for
+ *	the period instead (id "traffic", with the domains). /stats.csv?by=
+ *	gives every row as CSV. Counters are the stages' (admin_stats.c),
+ *	so every admin may see them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +130,54 @@ static void csv_row(int n, const char *const *col, void *arg)
 	sbuf_puts(o, "\n");
 }
 
+/* one row of the traffic table: stage, kind, label value, messages,
+ * bytes */
+static void traffic_row(int n, const char *const *col, void *arg)
+{
+	struct sbuf *o = arg;
+	int i;
+
+	if (n < 5)
+		return;
+	sbuf_puts(o, "<tr>");
+	for (i = 0; i < 5; i++) {
+		sbuf_puts(o, i >= 3 ? "<td class=\"num\">" : "<td>");
+		admin_html(o, col[i]);
+		sbuf_puts(o, "</td>");
+	}
+	sbuf_puts(o, "</tr>");
+}
+
+/* The series of traffic.h: the label's value sits between '="' and the
+ * final '"}' of the metric. */
+#define TRAFFIC_MSGS(kind)                                                   \
+	"m.metric LIKE 'sluice\\_" kind "\\_messages\\_total{%' ESCAPE '\\'"
+
+static void traffic_table(struct admin *a, const char *const *p,
+			  struct sbuf *o)
+{
+	sbuf_puts(o, "<h2>Traffic per domain and mailbox</h2><table "
+		  "id=\"traffic\"><tr><th>Stage</th><th>Per</th><th>Name</th>"
+		  "<th>Messages</th><th>Bytes</th></tr>");
+	admin_stats_query(a->stats,
+			  "SELECT m.stage, CASE WHEN m.metric LIKE "
+			  "'sluice\\_domain%' ESCAPE '\\' THEN 'domain' ELSE "
+			  "'mailbox' END AS kind, substr(m.metric, "
+			  "instr(m.metric, '=\"') + 2, length(m.metric) - "
+			  "instr(m.metric, '=\"') - 3) AS name, "
+			  "printf('%.0f', sum(m.value)), printf('%.0f', "
+			  "(SELECT sum(b.value) FROM stats b WHERE "
+			  "b.period=m.period AND b.slot>=?2 AND "
+			  "b.stage=m.stage AND b.metric=replace(m.metric, "
+			  "'_messages_total{', '_bytes_total{'))) FROM stats m "
+			  "WHERE m.period=?1 AND m.slot>=?2 AND (" TRAFFIC_MSGS(
+				  "domain") " OR " TRAFFIC_MSGS("mailbox") ") "
+			  "GROUP BY m.stage, m.metric ORDER BY 1, 2, "
+			  "sum(m.value) DESC, 3",
+			  p, traffic_row, o);
+	sbuf_puts(o, "</table>");
+}
+
 void admin_stats_page(struct admin *a, struct admin_req *r,
 		      struct admin_sess *s, struct admin_resp *o)
 {
@@ -164,9 +216,11 @@ void admin_stats_page(struct admin *a, struct admin_req *r,
 		    "<a href=\"/stats.csv?by=%s\" id=\"csv\">CSV</a></p>"
 		    "<div id=\"charts\">", since, by);
 	admin_stats_query(a->stats, "SELECT stage, metric FROM stats WHERE "
-			  "period=? AND slot>=? GROUP BY stage, metric HAVING "
-			  "max(value) > 0 ORDER BY stage, metric", p, chart,
-			  &c);
+			  "period=? AND slot>=? AND metric NOT LIKE "
+			  "'sluice\\_mailbox\\_%' ESCAPE '\\' GROUP BY stage, "
+			  "metric HAVING max(value) > 0 ORDER BY stage, metric",
+			  p, chart, &c);
 	sbuf_puts(&o->body, "</div>");
+	traffic_table(a, p, &o->body);
 	admin_page_end(&o->body);
 }

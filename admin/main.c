@@ -129,6 +129,7 @@ int main(int argc, char **argv)
 	adm.stats = admin_stats_open(path, err, sizeof(err));
 	if (adm.authlimit == NULL || adm.stats == NULL)
 		log_fatal("stats: %s", err);
+	admin_sess_open(&adm);
 	signal(SIGPIPE, SIG_IGN);
 	/* requests only once everything they use is there */
 	admin_http_start(&adm, fd);

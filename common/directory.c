@@ -22,6 +22,13 @@
  *	address of the file. One level: targets are never aliases, so loops
  *	cannot form; remote targets are handed on (mx and msa add them to
  *	the envelope, directory_expand_remote()) and never looked up again.
+ *	A shared address ('=' in front, since the shared-address change:
+ *	older readers take it for an alias of a name nobody writes to) is
+ *	an ambiguous one (two persons' last name): it takes mail but
+ *	delivers it to no one; its targets, mailboxes of the file, are the
+ *	official addresses the store tells the sender (directory_shared()).
+ *	No address starts with '-', '=' or '#', so the markers are
+ *	unambiguous.
  *	Everything read is checked again. Mail layer.
  */
 #include <stdio.h>
@@ -42,6 +49,7 @@ struct uent {
 	char *addr;
 	char **targets;	/* NULL for a mailbox */
 	int disabled;	/* "-address": exists, takes no mail */
+	int shared;	/* "=address: ...": targets are only named */
 	long long quota; /* "address quota=BYTES"; 0: none */
 };
 
@@ -89,7 +97,7 @@ int directory_valid_address(const char *a)
 	const char *at = strrchr(a, '@');
 
 	return at && at != a && strlen(a) <= LIM_PATH && a[0] != '-' &&
-	       a[0] != '#' && strcspn(a, " \t/<>,:\"\r\n") == strlen(a) &&
+	       a[0] != '#' && a[0] != '=' && strcspn(a, " \t/<>,:\"\r\n") == strlen(a) &&
 	       addr_domain_valid(at + 1);
 }
 
@@ -144,7 +152,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 	struct directory *u = calloc(1, sizeof(*u));
 	char line[4096], *p, *colon, *end;
 	struct stat st;
-	int lineno = 0, disabled;
+	int lineno = 0, disabled, shared;
 	long long quota;
 	size_t i, k;
 	FILE *f;
@@ -182,7 +190,8 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		}
 		*end = '\0';
 		disabled = *p == '-' && colon == NULL;
-		if (disabled)
+		shared = *p == '=' && colon != NULL;
+		if (disabled || shared)
 			p++;
 		if (!directory_valid_address(p) || find(u, p)) {
 			snprintf(err, errlen, "%s:%d: bad or repeated address "
@@ -193,6 +202,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 			disabled) < 0)
 			goto fail;
 		u->e[u->n - 1].quota = quota;
+		u->e[u->n - 1].shared = shared;
 	}
 	fclose(f);
 	f = NULL;
@@ -202,8 +212,8 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 			struct uent *te = find(u, t);
 
 			if (k >= USERS_MAX_TARGETS || (*t == '>' ?
-			    !remote_ok(u, t + 1) : te == NULL ||
-			    te->targets != NULL)) {
+			    u->e[i].shared || !remote_ok(u, t + 1) :
+			    te == NULL || te->targets != NULL)) {
 				snprintf(err, errlen, "%s: alias %s: target "
 					 "'%s' is %s", path, u->e[i].addr, t,
 					 *t == '>' ? "not a usable remote "
@@ -251,7 +261,7 @@ size_t directory_expand(struct directory *u, const char *addr, const char **out,
 	struct uent *e = u ? find(u, addr) : NULL;
 	size_t i, k;
 
-	if (e == NULL || max == 0 || e->disabled)
+	if (e == NULL || max == 0 || e->disabled || e->shared)
 		return 0;
 	if (e->targets == NULL) {
 		out[0] = e->addr;
@@ -274,7 +284,7 @@ size_t directory_expand_remote(struct directory *u, const char *addr,
 	struct uent *e = u ? find(u, addr) : NULL;
 	size_t i, k = 0;
 
-	if (e == NULL || e->disabled || e->targets == NULL)
+	if (e == NULL || e->disabled || e->shared || e->targets == NULL)
 		return 0;
 	for (i = 0; e->targets[i] && k < max; i++)
 		if (e->targets[i][0] == '>')
@@ -290,7 +300,24 @@ enum dir_kind directory_lookup(struct directory *u, const char *addr)
 		return DIR_UNKNOWN;
 	if (e->disabled)
 		return DIR_DISABLED;
+	if (e->shared)
+		return DIR_SHARED;
 	return e->targets ? DIR_ALIAS : DIR_MAILBOX;
+}
+
+size_t directory_shared(struct directory *u, const char *addr,
+			const char **out, size_t max)
+{
+	struct uent *e = u ? find(u, addr) : NULL, *t;
+	size_t i, k = 0;
+
+	if (e == NULL || !e->shared)
+		return 0;
+	/* a disabled person can be written to no more */
+	for (i = 0; e->targets[i] && k < max; i++)
+		if ((t = find(u, e->targets[i])) != NULL && !t->disabled)
+			out[k++] = t->addr;
+	return k;
 }
 
 long long directory_quota(struct directory *u, const char *mailbox)

@@ -1,6 +1,7 @@
 /*
  * NAME
- *	directory - who exists: mailboxes, disabled mailboxes, aliases
+ *	directory - who exists: mailboxes, disabled mailboxes, aliases,
+ *	shared addresses
  * DESCRIPTION
  *	The directory snapshot (DESIGN.md "Directory"), read by the store for
  *	delivery and by mx to refuse unknown recipients at RCPT time.
@@ -33,7 +34,10 @@ int file_stamp_same(const struct file_stamp *fs, const struct stat *st);
  * is, now becomes the time of the last one. */
 int file_stamp_due(struct file_stamp *fs, time_t now);
 
-enum dir_kind { DIR_UNKNOWN, DIR_MAILBOX, DIR_DISABLED, DIR_ALIAS };
+/* DIR_SHARED: an ambiguous address, nobody's: it takes mail, delivers
+ * it to no one and names the official addresses (directory_shared()) */
+enum dir_kind { DIR_UNKNOWN, DIR_MAILBOX, DIR_DISABLED, DIR_ALIAS,
+		DIR_SHARED };
 
 /* Load a snapshot. NULL with a reason ("file:line: ...") in err. */
 struct directory *directory_load(const char *path, char *err,
@@ -52,6 +56,10 @@ size_t directory_expand(struct directory *d, const char *addr,
  * again. */
 size_t directory_expand_remote(struct directory *d, const char *addr,
 			       const char **out, size_t max);
+/* The official addresses a shared address names (its mailboxes that
+ * are not disabled), pointers owned by d; 0 for anything else. */
+size_t directory_shared(struct directory *d, const char *addr,
+			const char **out, size_t max);
 /* The storage quota of a mailbox in bytes; 0 when it has none. */
 long long directory_quota(struct directory *d, const char *mailbox);
 

@@ -1,7 +1,8 @@
 /*
  * NAME
  *	directory_test - the snapshot reader's alias targets, local and
- *	remote, and their addition to an envelope (alias.c)
+ *	remote, and their addition to an envelope (alias.c); shared
+ *	addresses
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,21 @@ static const struct tcase cases[] = {
 	 0},
 	{"alias as target", MAILBOXES "a@example.test: alice@example.test\n"
 	 "b@example.test: a@example.test\n", 0},
+	{"shared", MAILBOXES "=s@example.test: alice@example.test, "
+	 "bob@example.test\n", 1},
+	{"shared naming a disabled mailbox", MAILBOXES "=s@example.test: "
+	 "carol@example.test\n", 1},
+	{"shared naming an unknown", MAILBOXES "=s@example.test: "
+	 "zed@example.test\n", 0},
+	{"shared naming a remote", MAILBOXES "=s@example.test: "
+	 ">x@remote.test\n", 0},
+	{"shared naming an alias", MAILBOXES "a@example.test: "
+	 "alice@example.test\n=s@example.test: a@example.test\n", 0},
+	{"shared marker on a mailbox", MAILBOXES "=s@example.test\n", 0},
+	{"shared and its name again", MAILBOXES "=alice@example.test: "
+	 "bob@example.test\n", 0},
+	{"double shared marker", MAILBOXES "==s@example.test: "
+	 "bob@example.test\n", 0},
 };
 
 static struct directory *load(const char *text, char *err, size_t errlen)
@@ -125,6 +141,33 @@ static void expand_cases(void)
 	directory_free(d);
 }
 
+static void shared_cases(void)
+{
+	struct directory *d;
+	const char *out[8];
+	char err[512];
+
+	d = load(MAILBOXES "=smith@example.test: alice@example.test, "
+		 "carol@example.test, bob@example.test\n", err, sizeof(err));
+	CHECK(d != NULL, err);
+	if (d == NULL)
+		return;
+	CHECK(directory_lookup(d, "Smith@example.test") == DIR_SHARED, "kind");
+	CHECK(directory_expand(d, "smith@example.test", out, 8) == 0,
+	      "delivered to no one");
+	CHECK(directory_expand_remote(d, "smith@example.test", out, 8) == 0,
+	      "nothing remote");
+	CHECK(directory_shared(d, "smith@example.test", out, 8) == 2 &&
+	      !strcmp(out[0], "alice@example.test") &&
+	      !strcmp(out[1], "bob@example.test"),
+	      "official addresses, the disabled left out");
+	CHECK(directory_shared(d, "smith@example.test", out, 1) == 1, "max");
+	CHECK(directory_shared(d, "alice@example.test", out, 8) == 0,
+	      "a mailbox names none");
+	CHECK(!directory_valid_address("=x@example.test"), "no '=' first");
+	directory_free(d);
+}
+
 int main(void)
 {
 	struct directory *d;
@@ -140,5 +183,6 @@ int main(void)
 		directory_free(d);
 	}
 	expand_cases();
+	shared_cases();
 	return test_done();
 }

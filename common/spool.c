@@ -19,6 +19,7 @@
 #include "forward.h"
 #include "log.h"
 #include "metrics.h"
+#include "traffic.h"
 #include "queue.h"
 #include "tracehdr.h"
 #include "workq.h"
@@ -27,6 +28,7 @@ struct spool_sess {
 	struct smtp_session *s;
 	struct spool_sess *next;
 	char qid[QUEUE_ID_LEN + 1];
+	size_t size;		/* of the message as the client sent it */
 };
 
 static void unlink_from(struct spool_sess **pp, struct spool_sess *ss)
@@ -118,6 +120,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 		s->ctx = ss;
 	}
 	snprintf(ss->qid, sizeof(ss->qid), "%s", m->id);
+	ss->size = s->msg.len;
 	ss->next = sp->pending;
 	sp->pending = ss;
 }
@@ -176,11 +179,16 @@ static void sync_done(void *arg)
 		log_error("queue sync failed: mail not acknowledged");
 	for (ss = sp->syncing, sp->syncing = NULL; ss; ss = next) {
 		next = ss->next;
-		if (rc < 0)
+		if (rc < 0) {
 			write_error(&r, e);
-		else
+		} else {
 			smtp_reply_set(&r, 250, "2.0.0", "Ok: queued as %s",
 				       ss->qid);
+			/* a user who logged in here (msa) sent it: the
+			 * statistics count it for the user's domain */
+			if (ss->s->auth_user)
+				traffic_count(ss->s->auth_user, ss->size, 0);
+		}
 		smtp_session_reply_all(ss->s, &r);
 		n++;
 	}
@@ -222,6 +230,34 @@ void spool_commit(void *arg)
 void spool_added(struct spool *sp)
 {
 	sp->added = 1;
+}
+
+const char *spool_notice(struct spool *sp, const char *rcpt,
+			 const struct sbuf *body, const char *sid,
+			 const char *what)
+{
+	struct envelope ne;
+	struct qmsg *m = NULL;
+	char safe[300];
+
+	log_safe(safe, sizeof(safe), rcpt);
+	memset(&ne, 0, sizeof(ne));
+	ne.from = strdup("");
+	ne.entered_by = strdup(sp->stage);
+	if (ne.from == NULL || ne.entered_by == NULL || body->data == NULL ||
+	    envelope_add_rcpt(&ne, rcpt, NULL, 0) < 0)
+		log_error("%s: cannot build the %s", sid, what);
+	else if ((m = queue_add(sp->q, &ne, body->data, body->len)) == NULL)
+		log_error("%s: cannot queue the %s: %m", sid, what);
+	envelope_free(&ne);
+	if (m == NULL)
+		return NULL;
+	log_info("%s: %s to <%s>: %s", sid, what, safe, m->id);
+	log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)", m->id,
+		 body->len);
+	/* durable with the next group commit, which wakes the forwarder */
+	spool_added(sp);
+	return m->id;
 }
 
 void spool_syncer_start(struct spool *sp, struct evloop *loop)

@@ -53,6 +53,15 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
  * the next group commit makes it durable and wakes the forwarder. */
 void spool_added(struct spool *sp);
 
+/* Queue a notice of the stage's own (body: header and text) to rcpt
+ * with the null sender and entered_by the stage, and spool_added() it;
+ * logged under sid as what ("user spam notice"). The queue ID (owned
+ * by the queue), or NULL when it could not be built or queued
+ * (logged). Loop thread. */
+const char *spool_notice(struct spool *sp, const char *rcpt,
+			 const struct sbuf *body, const char *sid,
+			 const char *what);
+
 /* An entry stage's part at end of data: remove the internal trace
  * headers (tracehdr.h) that came from outside, with a log line. */
 void spool_strip_trace(struct smtp_session *s);

@@ -11,7 +11,7 @@ set -eu
 	"${LOCALSTATEDIR:?}"
 D=${DESTDIR:-}
 STAGES="mx msa avscan spamd outmta store admin"
-QUEUED="mx msa avscan spamd outmta"
+QUEUED="mx msa avscan spamd outmta store"
 ETC=$SYSCONFDIR/sluice
 SPOOL=$LOCALSTATEDIR/spool/sluice
 LIB=$LOCALSTATEDIR/lib/sluice

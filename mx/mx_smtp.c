@@ -78,6 +78,8 @@ int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 		return smtp_reply_set(r, 550, "5.1.1", "<%s>: Recipient "
 				      "address rejected: no local target",
 				      safe);
+	case DIR_SHARED:
+		/* nobody's: the store tells the sender whom to write to */
 	default:
 		return mx_auth_rcpt(mx, s, rcpt, r);
 	}

@@ -84,33 +84,15 @@ void spamd_notify_admin(struct spamd *sd, const struct smtp_session *s,
 			const char *file, const char *tests, double score)
 {
 	char user[300];
-	struct envelope ne;
 	struct sbuf body;
-	struct qmsg *m;
 
 	if (sd->admin == NULL)
 		return;
 	log_safe(user, sizeof(user), s->env.auth_user);
-	memset(&ne, 0, sizeof(ne));
 	sbuf_init(&body, 1 << 16);
-	ne.from = strdup("");
-	ne.entered_by = strdup("spamd");
-	if (ne.from == NULL || ne.entered_by == NULL ||
-	    envelope_add_rcpt(&ne, sd->admin, NULL, 0) < 0 ||
-	    notice(sd, s, user, file, tests, score, &body) < 0) {
-		log_error("%s: cannot build the user spam notice", s->id);
-	} else if ((m = queue_add(sd->spool.q, &ne, body.data, body.len)) ==
-		   NULL) {
-		log_error("%s: cannot queue the user spam notice: %m", s->id);
-	} else {
-		log_info("%s: user spam notice to <%s>: %s", s->id, sd->admin,
-			 m->id);
-		/* durable with the next group commit, which wakes the
-		 * forwarder */
-		log_info("%s: from=<>, size=%zu, nrcpt=1 (queue active)",
-			 m->id, body.len);
-		spool_added(&sd->spool);
-	}
-	envelope_free(&ne);
+	if (notice(sd, s, user, file, tests, score, &body) < 0)
+		sbuf_free(&body);	/* spool_notice() logs the failure */
+	spool_notice(&sd->spool, sd->admin, &body, s->id,
+		     "user spam notice");
 	sbuf_free(&body);
 }

@@ -22,6 +22,7 @@
 #include "peerlimit.h"
 #include "qcontrol.h"
 #include "queue.h"
+#include "route.h"
 #include "stage.h"
 #include "stage_reload.h"
 #include "authlimit.h"
@@ -40,6 +41,8 @@
 
 static struct store_config cfg;
 static struct store st;
+static struct route_table notice_routes;
+static struct forward_cfg notice_fc;
 
 static const struct cfg_param table[] = {
 	{"lmtp_listen", CFG_STR, "127.0.0.1:2424", &cfg.lmtp_listen, 0, 0,
@@ -93,6 +96,15 @@ static const struct cfg_param table[] = {
 	 &cfg.max_client_logins, 0, 100000,
 	 "IMAP and POP3 sessions per client address (IPv6: per /64) that "
 	 "have not logged in yet (0: no limit)"},
+	{"next_hop", CFG_STR, "", &cfg.next_hop, 0, 0,
+	 "where the store's own mail goes (the notices of shared addresses, "
+	 "to outmta): smtp:host:port or lmtp:host:port, comma separated "
+	 "(tried in order); empty: no notices, a shared address is refused "
+	 "at RCPT naming its official addresses"},
+	STAGE_QUEUE_PARAMS(cfg.queue, "var/store/queue", "60s"),
+	{"autoreply_dir", CFG_STR, "var/store/autoreply", &cfg.autoreply_dir,
+	 0, 0, "who was sent a shared address's notice today (one per "
+	 "sender, address and day)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -212,6 +224,10 @@ int main(int argc, char **argv)
 	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
 	daemon_state_dir(cfg.control_dir, cfg.user);
+	if (cfg.next_hop[0]) {
+		daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+		daemon_state_dir(cfg.autoreply_dir, cfg.user);
+	}
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
@@ -256,10 +272,23 @@ int main(int argc, char **argv)
 	sc.dsn = 1;
 	srv = smtp_server_new(loop, &sc, &store_hooks, &st);
 	if (smtp_server_listen(srv, fd) < 0 ||
-	    evloop_on_turn_end(loop, store_commit, &st) < 0 ||
-	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
-	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
+	    evloop_on_turn_end(loop, store_commit, &st) < 0)
 		log_fatal("cannot set up the event loop");
+	if (cfg.next_hop[0]) {
+		/* the queue of the store's own mail: its forwarder, its
+		 * control socket in queue_dir, its gauges, and the stop
+		 * signals */
+		if (route_table_init(&notice_routes, cfg.next_hop, "",
+				     "ordered", err, sizeof(err)) < 0)
+			log_fatal("next_hop: %s", err);
+		stage_forward_cfg(&notice_fc, "next_hop", "none",
+				  cfg.hostname, cfg.timeout);
+		stage_spool_start(loop, &cfg.queue, &notice_routes,
+				  &notice_fc, &st.notices, "store");
+	} else if (evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
+		   evloop_signal(loop, SIGINT, on_stop, loop) < 0) {
+		log_fatal("cannot set up the event loop");
+	}
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
 	live.tls = st.tls;
@@ -269,7 +298,8 @@ int main(int argc, char **argv)
 	live.dir_path = &cfg.users_file;
 	stage_reload_start(loop, live_keys, &live);
 	qcontrol_listen(loop, NULL, ctl_path, NULL, NULL);
-	stage_metrics_start(loop, NULL);
+	if (st.notices.q == NULL)
+		stage_metrics_start(loop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
@@ -287,6 +317,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < 2; i++)
 		pop3_server_free(&pop3[i]);
 	store_syncer_stop(&st);
+	if (st.notices.q) {
+		stage_spool_stop(&st.notices);
+		route_table_free(&notice_routes);
+	}
 	sasl_async_teardown();
 	shstate_free(&sh);
 	evloop_free(loop);

@@ -15,6 +15,8 @@
 #include "directory.h"
 #include "sbuf.h"
 #include "smtp_server.h"
+#include "spool.h"
+#include "stage.h"
 
 struct store_config {
 	char *lmtp_listen;
@@ -45,6 +47,9 @@ struct store_config {
 	long long pop3_timeout;
 	long long login_timeout;
 	long long max_client_logins;
+	char *next_hop;		/* the store's own mail (notices) */
+	struct stage_queue queue;	/* ... and its queue */
+	char *autoreply_dir;	/* who was told today (store_notice.c) */
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -99,6 +104,7 @@ struct store {
 	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
 	struct mbox_store *mbox; /* the folders, shared by every session */
 	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
+	struct spool notices;	/* q NULL: no next_hop, no notices */
 };
 
 extern const struct smtp_hooks store_hooks;
@@ -109,6 +115,16 @@ void store_commit(void *arg);
 /* Start and stop the commit thread (stop waits for a running commit). */
 void store_syncer_start(struct store *st, struct evloop *loop);
 void store_syncer_stop(struct store *st);
+
+/* ---- the answer of a shared address (store_notice.c) ---- */
+
+/* Mail of s reached the shared address shared: queue the RFC 3834
+ * notice listing its official addresses to the sender, unless a rule
+ * says no (logged and counted). 1 queued, 0 not sent (rightly), -1
+ * when it could not be recorded or queued (answer 4xx: a retry may
+ * tell). Needs st->notices.q. */
+int store_notice_shared(struct store *st, struct smtp_session *s,
+			const char *shared);
 
 /* ---- start-up helpers (main.c) ---- */
 

@@ -42,6 +42,7 @@ enum dir_q {
 	DQ_LIST_MEMBERS,	/* [list] -> member, list; by member */
 	DQ_ADMIN_LIST,		/* -> domain, admin */
 	DQ_IS_ADMIN,		/* [domain, admin] -> rows ('*': super) */
+	DQ_ADMIN_ROWS,		/* [admin] -> domains (or '*') it administers */
 	DQ_ADMIN_DOMAINS,	/* [admin] -> domain (not '*'), by name */
 	DQ_OWNS_LIST,		/* [list, owner] -> rows */
 	DQ_OWNED_LISTS,		/* [owner] -> list, by name */
@@ -86,6 +87,8 @@ enum dir_q {
 	DQ_EXPORT_GROUPS,	/* -> addr, target, target is a mailbox (0/1),
 				   ordered by addr */
 	DQ_EXPORT_AUTH,		/* -> addr, pwhash, scram, expires, enabled */
+	DQ_EXPORT_SHARED,	/* -> shared address, an official address
+				   that is a mailbox; by both */
 	DQ_COUNT
 };
 

@@ -172,6 +172,27 @@ static void group_line(int ncol, const char *const *col, void *arg)
 	}
 }
 
+/* Columns: shared address, an official address (a mailbox). Written
+ * "=address: official, official" (common/directory.c). */
+static void shared_line(int ncol, const char *const *col, void *arg)
+{
+	struct export *x = arg;
+	const char *a = ncol > 1 ? col[0] : NULL;
+	const char *t = ncol > 1 ? col[1] : NULL;
+	char key[sizeof(x->cur)];
+
+	if (a == NULL || t == NULL || !directory_valid_address(a) ||
+	    !directory_valid_address(t))
+		return;
+	snprintf(key, sizeof(key), "=%s", a);
+	if (strcmp(x->cur, key) == 0) {
+		fprintf(x->f, ", %s", t);
+		return;
+	}
+	fprintf(x->f, "%s%s: %s", x->cur[0] ? "\n" : "", key, t);
+	snprintf(x->cur, sizeof(x->cur), "%s", key);
+}
+
 static int fill_users(struct store_dir *d, struct export *x, char *err,
 		      size_t errlen)
 {
@@ -186,6 +207,8 @@ static int fill_users(struct store_dir *d, struct export *x, char *err,
 	     store_dir_run(d, DQ_EXPORT_DOMAINS, NULL, domain_row, x, err,
 			   errlen) < 0 ||
 	     store_dir_run(d, DQ_EXPORT_GROUPS, NULL, group_line, x, err,
+			   errlen) < 0 ||
+	     store_dir_run(d, DQ_EXPORT_SHARED, NULL, shared_line, x, err,
 			   errlen) < 0;
 	sbuf_free(&x->local);
 	if (rc)

@@ -60,6 +60,8 @@ static const char *const dir_sql[DQ_COUNT] = {
 		" ORDER BY domain, admin",
 	[DQ_IS_ADMIN] = "SELECT count(*) FROM domain_admins"
 		" WHERE domain=" P(1) " AND admin=" P(2),
+	[DQ_ADMIN_ROWS] = "SELECT count(*) FROM domain_admins"
+		" WHERE admin=" P(1),
 	[DQ_ADMIN_DOMAINS] = "SELECT domain FROM domain_admins"
 		" WHERE admin=" P(1) " AND domain<>'*' ORDER BY domain",
 	[DQ_OWNS_LIST] = "SELECT count(*) FROM list_owners"
@@ -131,6 +133,9 @@ static const char *const dir_sql[DQ_COUNT] = {
 		" UNION ALL SELECT address, member, 1 FROM lists ORDER BY 1",
 	[DQ_EXPORT_AUTH] = "SELECT address, pwhash, scram, expires, enabled"
 		" FROM users WHERE pwhash IS NOT NULL ORDER BY address",
+	[DQ_EXPORT_SHARED] = "SELECT address, official FROM shared"
+		" WHERE official IN (SELECT address FROM users)"
+		" ORDER BY 1, 2",
 };
 
 #endif

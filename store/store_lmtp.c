@@ -6,7 +6,10 @@
  *	user, that recipient alone); at end of data every accepted recipient
  *	is expanded (aliases) and staged into its Maildirs; the turn-end
  *	hook hands the whole batch to the commit thread and, when it is
- *	durable, gives each recipient its own reply, in order. Messages
+ *	durable, gives each recipient its own reply, in order. A shared
+ *	address is delivered to no one: its sender is told the official
+ *	addresses (store_notice.c), or, without a next_hop for that
+ *	notice, RCPT refuses it naming them. Messages
  *	that arrive meanwhile fill the next batch (pipelined group commit:
  *	the loop never waits for the disk). Faces the inner network (mx and
  *	later stages).
@@ -16,11 +19,13 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "limits_rfc.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
 #include "store_mbox.h"
 #include "tracehdr.h"
+#include "traffic.h"
 #include "workq.h"
 
 #define STORE_MAX_EXPAND 64
@@ -32,6 +37,8 @@ struct store_sess {
 	long *handles;		/* per recipient: first handle index */
 	size_t *counts;		/* per recipient: how many handles */
 	long *all;		/* the handles, flat */
+	signed char *shared;	/* per recipient: 1 shared, -1 shared and
+				 * its notice failed, 0 not shared */
 	size_t nall;
 	struct timeval start;
 };
@@ -39,6 +46,35 @@ struct store_sess {
 static struct store *store_of(struct smtp_session *s)
 {
 	return smtp_server_ctx(s->srv);
+}
+
+/* No notice path: RCPT refused, the reply names the official addresses
+ * (the previous stage's bounce carries them to the sender). */
+static int refuse_shared(struct store *st, struct smtp_session *s,
+			 const char *addr, const char *safe,
+			 struct smtp_reply *r)
+{
+	const char *addrs[8];
+	char list[LIM_REPLY_LINE / 2];
+	size_t i, n, len = 0;
+
+	n = directory_shared(st->users, addr, addrs, 8);
+	list[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int w = snprintf(list + len, sizeof(list) - len, "%s%s",
+				 i ? ", " : "", addrs[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(list) - len) {
+			list[len] = '\0';
+			break;
+		}
+		len += (size_t)w;
+	}
+	log_info("%s: reject: RCPT <%s>: 550 5.1.1 shared address", s->id,
+		 safe);
+	return smtp_reply_set(r, 550, "5.1.1", "<%s>: address shared by "
+			      "several people; write to one of: %s", safe,
+			      list);
 }
 
 static int store_rcpt(struct smtp_session *s, const char *addr,
@@ -53,6 +89,10 @@ static int store_rcpt(struct smtp_session *s, const char *addr,
 	case DIR_MAILBOX:
 	case DIR_ALIAS:
 		return 0;
+	case DIR_SHARED:
+		if (st->notices.q)
+			return 0;
+		return refuse_shared(st, s, addr, safe, r);
 	case DIR_DISABLED:
 		log_info("%s: reject: RCPT <%s>: 550 5.2.1 mailbox disabled",
 			 s->id, safe);
@@ -73,6 +113,7 @@ static void sess_free(struct store_sess *ss)
 	free(ss->handles);
 	free(ss->counts);
 	free(ss->all);
+	free(ss->shared);
 	free(ss);
 }
 
@@ -93,7 +134,8 @@ static void store_data(struct smtp_session *s)
 	ss->handles = calloc(s->env.nrcpt, sizeof(long));
 	ss->counts = calloc(s->env.nrcpt, sizeof(size_t));
 	ss->all = calloc(s->env.nrcpt * STORE_MAX_EXPAND, sizeof(long));
-	if (!ss->handles || !ss->counts || !ss->all)
+	ss->shared = calloc(s->env.nrcpt, 1);
+	if (!ss->handles || !ss->counts || !ss->all || !ss->shared)
 		log_fatal("out of memory");
 	sbuf_init(&prefix, 4096);
 	/* spamd's verdict (mx and msa strip forged ones) */
@@ -104,9 +146,15 @@ static void store_data(struct smtp_session *s)
 		log_info("%s: spam: filed into %s", s->id, folder);
 	}
 	for (i = 0; i < s->env.nrcpt; i++) {
+		ss->handles[i] = (long)ss->nall;
+		if (st->notices.q && directory_lookup(st->users,
+				s->env.rcpts[i].addr) == DIR_SHARED) {
+			ss->shared[i] = store_notice_shared(st, s,
+				s->env.rcpts[i].addr) < 0 ? -1 : 1;
+			continue;
+		}
 		nb = directory_expand(st->users, s->env.rcpts[i].addr, boxes,
 				  STORE_MAX_EXPAND);
-		ss->handles[i] = (long)ss->nall;
 		for (k = 0; k < nb; k++) {
 			sbuf_reset(&prefix);
 			sbuf_printf(&prefix, "Return-Path: <%s>\r\n"
@@ -193,7 +241,18 @@ static void answer(struct store *st, struct maildir_batch *b,
 			quota = 0;
 			ok &= maildir_ok(b, h);
 		}
-		if (quota) {
+		if (ss->shared[i] > 0) {
+			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
+				 "status=sent (shared address: delivered to no "
+				 "one)", s->id, s->env.rcpts[i].addr, delay);
+			smtp_reply_set(&r, 250, "2.0.0", "<%s> shared address: "
+				       "the sender is told its official "
+				       "addresses", s->env.rcpts[i].addr);
+		} else if (ss->shared[i] < 0) {
+			smtp_reply_set(&r, 451, "4.3.0", "<%s> shared address: "
+				       "cannot send the notice now",
+				       s->env.rcpts[i].addr);
+		} else if (quota) {
 			int perm = st->cfg->quota_permanent;
 
 			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
@@ -227,8 +286,9 @@ static void answer(struct store *st, struct maildir_batch *b,
 	sess_free(ss);
 }
 
-/* Count what was delivered against the quotas and wake the IMAP
- * sessions of each mailbox (IDLE). */
+/* Count what was delivered against the quotas and in the statistics
+ * (per domain and mailbox), and wake the IMAP sessions of each mailbox
+ * (IDLE). */
 static void wake(struct store *st, struct maildir_batch *b,
 		 struct store_sess *ss)
 {
@@ -242,6 +302,7 @@ static void wake(struct store *st, struct maildir_batch *b,
 			continue;
 		mbox_usage_add(st->mbox, box, size);
 		mbox_changed(st->mbox, box, folder);
+		traffic_count(box, (unsigned long long)size, 1);
 	}
 }
 

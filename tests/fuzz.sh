@@ -13,7 +13,8 @@
 #	SECONDS (default 3600) on every core, continuing from the corpus kept
 #	in the repository, which is then minimised back into
 #	tests/fuzz-corpus/<target>/ (commit it to keep the ground gained).
-#	Executions add up across runs in build/fuzz/<target>.execs; the table
+#	Executions add up across runs in tests/fuzz-corpus/<target>.execs
+#	(commit it with the corpus; short runs are not counted); the table
 #	printed at the end gives executions (this run and in all), coverage
 #	(libFuzzer's cov: and ft:) and the corpus size per target.
 #	Crashes are kept as build/fuzz/crash-*; the run exits 1 if any.
@@ -75,8 +76,10 @@ for t in $FUZZ_TARGETS; do
 			>"$log" 2>&1 || { tail -40 "$log"; failed=1; }
 		runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo 0)
 	fi
-	total=$(( $(cat "build/fuzz/$t.execs" 2>/dev/null || echo 0) + runs ))
-	echo "$total" >"build/fuzz/$t.execs"
+	ledger="build/fuzz/$t.execs"
+	[ "$mode" = long ] && ledger="tests/fuzz-corpus/$t.execs"
+	total=$(( $(cat "$ledger" 2>/dev/null || echo 0) + runs ))
+	echo "$total" >"$ledger"
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1 || true)
 	n=$(find "$seed" -type f | wc -l)
 	line=$(printf '%-24s %12s %14s  %-22s %6s' "$t" "$runs" "$total" \

@@ -165,6 +165,9 @@ printf 'metrics_listen = 127.0.0.1:9103\n' >> var/avscan.conf
 printf 'metrics_listen = 127.0.0.1:9104\n' > var/spamd.conf
 printf 'metrics_listen = 127.0.0.1:9105\n' >> var/outmta.conf
 printf 'metrics_listen = 127.0.0.1:9106\n' > var/store.conf
+# the notices of shared addresses (smith@ when two Smiths exist) leave
+# through outmta
+printf 'next_hop = smtp:127.0.0.1:10026\n' >> var/store.conf
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root
