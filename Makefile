@@ -187,10 +187,10 @@ test: deps
 # recovery, which reads what a damaged disk holds); FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz mime_fuzz store_mime_fuzz \
 	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz \
 	queue_rec_fuzz addrlist_fuzz smtp_data_fuzz spf_fuzz arc_fuzz
-FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
+FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/mime.c \
 	common/envelope.c common/queue_rec.c common/addrlist.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \
