@@ -37,7 +37,7 @@ COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/quarantin
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
-	avscan/*_test.c spamd/*_test.c)
+	avscan/*_test.c spamd/*_test.c mx/*_test.c outmta/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -81,6 +81,17 @@ $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+# a stage's unit tests link its objects but its main()
+$(B)/mx/%_test: $(B)/mx/%_test.o $(filter-out $(B)/mx/main.o,$(MX_OBJ)) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/outmta/%_test: $(B)/outmta/%_test.o \
+		$(filter-out $(B)/outmta/main.o,$(OUTMTA_OBJ)) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 

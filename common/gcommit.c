@@ -47,7 +47,7 @@ void gcommit_kick(struct gcommit *g)
 }
 
 void gcommit_start(struct gcommit *g, struct evloop *loop,
-		   const struct gcommit_ops *ops, void *arg, const char *what)
+	const struct gcommit_ops *ops, void *arg, const char *what)
 {
 	char err[256];
 

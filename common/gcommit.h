@@ -40,14 +40,14 @@ struct gcommit_ops {
 struct gcommit {
 	const struct gcommit_ops *ops;
 	void *arg;
-	struct workq *worker;	/* NULL: stopped or stopping */
-	int busy;		/* a sync is running */
+	struct workq *worker; /* NULL: stopped or stopping */
+	int busy;             /* a sync is running */
 };
 
 /* Start the sync thread of g for loop; ops and arg stay the caller's.
  * Exits through log_fatal() naming what when it cannot. */
 void gcommit_start(struct gcommit *g, struct evloop *loop,
-		   const struct gcommit_ops *ops, void *arg, const char *what);
+	const struct gcommit_ops *ops, void *arg, const char *what);
 
 /* Start a sync of what is written, unless one is running, nothing is
  * waiting or g is stopping (a turn-end hook's work). When the thread

@@ -53,8 +53,7 @@ static int b64val(int c)
 int mime_charset_latin1(const char *cs, size_t n)
 {
 	return mime_ieq(cs, n, "iso-8859-1") || mime_ieq(cs, n, "latin1") ||
-		mime_ieq(cs, n, "iso8859-1") ||
-		mime_ieq(cs, n, "windows-1252");
+	       mime_ieq(cs, n, "iso8859-1") || mime_ieq(cs, n, "windows-1252");
 }
 
 /* Append byte c, as UTF-8 when the text is ISO-8859-1. */
@@ -146,7 +145,7 @@ static size_t encoded_word(
 	int l1;
 
 	for (q = cs; q < n && q - cs < 64 && s[q] != '?' && s[q] != ' ' &&
-		s[q] != '\t';
+		     s[q] != '\t';
 		q++)
 		;
 	if (q + 3 >= n || s[q] != '?' || q == cs || s[q + 2] != '?')

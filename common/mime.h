@@ -40,8 +40,7 @@ void mime_base64_decode(const char *s, size_t n, struct sbuf *out, int l1);
 /* Undo quoted-printable (RFC 2045 6.7; q != 0: RFC 2047 4.2 "Q", where
  * '_' is a space) of s[0..n) into out; l1 as for mime_base64_decode().
  * A '=' that starts neither an octet nor a soft line break stays. */
-void mime_qp_decode(
-	const char *s, size_t n, struct sbuf *out, int q, int l1);
+void mime_qp_decode(const char *s, size_t n, struct sbuf *out, int q, int l1);
 
 /* Append the unfolded header field value s[0..n) to out with its RFC
  * 2047 encoded words ("=?charset?B|Q?text?=") decoded; white space

@@ -13,7 +13,12 @@
 #include "sbuf.h"
 #include "test.h"
 
-enum kind { B64, QP, Q, W2047 };
+enum kind {
+	B64,
+	QP,
+	Q,
+	W2047
+};
 
 struct dcase {
 	const char *name;
@@ -49,18 +54,18 @@ static const struct dcase cases[] = {
 		"=?utf-8?B?SGVs?= \t =?utf-8?B?bG8=?=", "Hello", 0},
 	{"2047 text keeps its space", W2047, 0, "a =?utf-8?Q?b?= c", "a b c",
 		0},
-	{"2047 latin1 to utf8", W2047, 1, "=?ISO-8859-1?Q?caf=E9?=",
-		"caf\xc3\xa9", 0},
-	{"2047 latin1 bytes kept", W2047, 0, "=?ISO-8859-1?Q?caf=E9?=",
-		"caf\xe9", 0},
+	{"2047 latin1 to utf8", W2047, 1,
+		"=?ISO-8859-1?Q?caf=E9?=", "caf\xc3\xa9", 0},
+	{"2047 latin1 bytes kept", W2047, 0,
+		"=?ISO-8859-1?Q?caf=E9?=", "caf\xe9", 0},
 	{"2047 language tag", W2047, 1, "=?iso-8859-1*fr?Q?=E9?=", "\xc3\xa9",
 		0},
-	{"2047 unknown encoding stays", W2047, 0, "=?utf-8?X?abc?=",
-		"=?utf-8?X?abc?=", 0},
+	{"2047 unknown encoding stays", W2047, 0,
+		"=?utf-8?X?abc?=", "=?utf-8?X?abc?=", 0},
 	{"2047 unterminated stays", W2047, 0, "=?utf-8?B?abc", "=?utf-8?B?abc",
 		0},
-	{"2047 space inside stays", W2047, 0, "=?utf-8?Q?a b?=",
-		"=?utf-8?Q?a b?=", 0},
+	{"2047 space inside stays", W2047, 0,
+		"=?utf-8?Q?a b?=", "=?utf-8?Q?a b?=", 0},
 	{"2047 empty charset stays", W2047, 0, "=??Q?a?=", "=??Q?a?=", 0},
 	{"2047 trailing space kept", W2047, 0, "=?utf-8?Q?a?=  ", "a  ", 0},
 };
