@@ -37,7 +37,7 @@ COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/quarantin
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
 TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
-	avscan/*_test.c spamd/*_test.c)
+	avscan/*_test.c spamd/*_test.c mx/*_test.c outmta/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
 MX_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard mx/*.c)))
@@ -87,6 +87,17 @@ $(B)/%.o: %.c
 $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
+
+# a stage's unit tests link its objects but its main()
+$(B)/mx/%_test: $(B)/mx/%_test.o $(filter-out $(B)/mx/main.o,$(MX_OBJ)) \
+		$(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+
+$(B)/outmta/%_test: $(B)/outmta/%_test.o \
+		$(filter-out $(B)/outmta/main.o,$(OUTMTA_OBJ)) $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
@@ -195,10 +206,10 @@ test: deps
 # recovery, which reads what a damaged disk holds); FUZZ_TIME
 # seconds each (make test runs them briefly).
 FUZZ_TIME ?= 60
-FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz store_mime_fuzz \
+FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz mime_fuzz store_mime_fuzz \
 	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz \
 	queue_rec_fuzz addrlist_fuzz smtp_data_fuzz spf_fuzz arc_fuzz
-FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
+FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/mime.c \
 	common/envelope.c common/queue_rec.c common/addrlist.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \

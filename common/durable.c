@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "durable.h"
@@ -35,25 +37,102 @@ int durable_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-static int fail(const char *tmp, const char *final, int fd)
+int durable_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+int durable_open(struct durable_file *df, const char *path, const char *tmp,
+		 mode_t mode, int how)
+{
+	df->fd = -1;
+	df->renamed = 0;
+	if ((size_t)snprintf(df->tmp, sizeof(df->tmp), "%s", tmp) >=
+			sizeof(df->tmp) ||
+		(size_t)snprintf(df->path, sizeof(df->path), "%s", path) >=
+			sizeof(df->path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (how == DURABLE_REPLACE_TMP && unlink(df->tmp) < 0 &&
+		errno != ENOENT)
+		return -1;
+	df->fd = open(df->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (df->fd < 0)
+		return -1;
+	if (fchmod(df->fd, mode) < 0) {
+		durable_abort(df);
+		return -1;
+	}
+	return 0;
+}
+
+void durable_abort(struct durable_file *df)
 {
 	int e = errno;
 
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	if (final)
-		unlink(final);
+	if (df->fd >= 0)
+		close(df->fd);
+	df->fd = -1;
+	unlink(df->tmp);
 	errno = e;
-	return -1;
+}
+
+int durable_commit(struct durable_file *df)
+{
+	char dir[sizeof(df->path)];
+	char *slash;
+	int fd = df->fd;
+
+	df->fd = -1;
+	if (fsync(fd) < 0) {
+		df->fd = fd;
+		durable_abort(df);
+		return -1;
+	}
+	if (close(fd) < 0 || rename(df->tmp, df->path) < 0) {
+		durable_abort(df);
+		return -1;
+	}
+	df->renamed = 1;
+	memcpy(dir, df->path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return durable_sync_dir(slash ? dir : ".");
+}
+
+int durable_replace_file(const char *path, const char *tmp, mode_t mode,
+			 const void *p, size_t n)
+{
+	struct durable_file df;
+
+	if (durable_open(&df, path, tmp, mode, DURABLE_REPLACE_TMP) < 0)
+		return -1;
+	if (durable_write_all(df.fd, p, n) < 0) {
+		durable_abort(&df);
+		return -1;
+	}
+	return durable_commit(&df);
 }
 
 int durable_write_file(
 	const char *dir, const char *name, const struct iovec *iov, int iovcnt)
 {
+	struct durable_file df;
 	char tmp[4096], final[4096];
-	int fd, dfd, i;
+	int i;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
 			sizeof(tmp) ||
@@ -62,24 +141,21 @@ int durable_write_file(
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (durable_open(&df, final, tmp, 0600, DURABLE_EXCL) < 0)
 		return -1;
 	for (i = 0; i < iovcnt; i++)
-		if (durable_write_all(fd, iov[i].iov_base, iov[i].iov_len) < 0)
-			return fail(tmp, NULL, fd);
-	if (fsync(fd) < 0)
-		return fail(tmp, NULL, fd);
-	if (close(fd) < 0)
-		return fail(tmp, NULL, -1);
-	if (rename(tmp, final) < 0)
-		return fail(tmp, NULL, -1);
+		if (durable_write_all(df.fd, iov[i].iov_base, iov[i].iov_len) <
+			0) {
+			durable_abort(&df);
+			return -1;
+		}
+	if (durable_commit(&df) == 0)
+		return 0;
 	/* not durable until the folder is: remove it, the caller retries */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return fail(NULL, final, -1);
-	if (fsync(dfd) < 0)
-		return fail(NULL, final, dfd);
-	close(dfd);
-	return 0;
+	if (df.renamed) {
+		i = errno;
+		unlink(final);
+		errno = i;
+	}
+	return -1;
 }

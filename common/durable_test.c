@@ -57,6 +57,18 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Files may grow to one byte (writes past it fail with EFBIG); the
+ * old limit in *old. */
+static void small_files(struct rlimit *old)
+{
+	struct rlimit small = {1, 1};
+
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, old);
+	small.rlim_max = old->rlim_max;
+	setrlimit(RLIMIT_FSIZE, &small);
+}
+
 static void test_whole(void)
 {
 	static char big[40000];
@@ -94,7 +106,7 @@ static void test_whole(void)
 static void test_failures(void)
 {
 	struct iovec iov = {(void *)"data\r\n", 6};
-	struct rlimit old, small = {1, 1};
+	struct rlimit old;
 	char sub[128], tmp[128];
 	int fd;
 
@@ -106,10 +118,7 @@ static void test_failures(void)
 	CHECK(count_entries(dir) == 0, "nothing after missing folder");
 
 	/* the write fails after the temporary file exists */
-	signal(SIGXFSZ, SIG_IGN);
-	getrlimit(RLIMIT_FSIZE, &old);
-	small.rlim_max = old.rlim_max;
-	setrlimit(RLIMIT_FSIZE, &small);
+	small_files(&old);
 	errno = 0;
 	CHECK(durable_write_file(dir, "b", &iov, 1) < 0 && errno == EFBIG,
 		"write fails");
@@ -155,6 +164,54 @@ static void test_write_all(void)
 	close(p[1]);
 }
 
+/* durable_replace_file(): a temporary a crash left is replaced, the
+ * mode is the one asked for whatever the umask, the old file stays when
+ * the write fails; durable_open() and durable_abort() leave nothing. */
+static void test_replace(void)
+{
+	struct rlimit old;
+	struct durable_file df;
+	char path[128], tmp[128];
+	struct stat st;
+	size_t len = 0;
+	char *got;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/list", dir);
+	snprintf(tmp, sizeof(tmp), "%s/list.tmp", dir);
+	fd = open(tmp, O_WRONLY | O_CREAT, 0600);
+	CHECK(fd >= 0 && write(fd, "stale", 5) == 5, "stale temporary");
+	close(fd);
+	umask(0277);
+	CHECK(durable_replace_file(path, tmp, 0644, "one\n", 4) == 0,
+		"replace over a stale temporary");
+	umask(022);
+	got = read_file(path, &len);
+	CHECK(got && len == 4 && memcmp(got, "one\n", 4) == 0, "replaced");
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644,
+		"mode despite umask");
+	CHECK(count_entries(dir) == 1, "no temporary after replace");
+
+	small_files(&old);
+	CHECK(durable_replace_file(path, tmp, 0600, "two\n", 4) < 0,
+		"replace fails");
+	setrlimit(RLIMIT_FSIZE, &old);
+	got = read_file(path, &len);
+	CHECK(got && len == 4 && memcmp(got, "one\n", 4) == 0,
+		"old file kept");
+	CHECK(count_entries(dir) == 1, "no temporary after failure");
+
+	CHECK(durable_open(&df, path, tmp, 0600, DURABLE_EXCL) == 0, "open");
+	CHECK(durable_open(&df, path, tmp, 0600, DURABLE_EXCL) < 0 &&
+			errno == EEXIST,
+		"open excl taken");
+	durable_abort(&df);
+	CHECK(count_entries(dir) == 1, "abort leaves nothing");
+	CHECK(durable_sync_dir(dir) == 0, "sync dir");
+	CHECK(durable_sync_dir(path) < 0, "sync dir of a file");
+	unlink(path);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/durable_test.XXXXXX");
@@ -165,6 +222,7 @@ int main(void)
 	test_whole();
 	test_failures();
 	test_write_all();
+	test_replace();
 	rmdir(dir);
 	return test_done();
 }

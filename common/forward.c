@@ -26,27 +26,13 @@
 
 #define FWD_MAX_ACTIVE 256	/* messages in delivery at once */
 #define FWD_IDLE_MS 5000	/* idle connection kept this long */
-#define FWD_PROBE_FIRST_MS 250	/* first probe of a down hop */
-#define FWD_HOP_DOWN_LONG (10 * 365 * 86400) /* "until a probe answers" */
 #define FWD_WAKE_MAX 3600	/* seconds: the longest sleep of the scheduler */
 
 static void conn_next(struct fconn *fc);
-static int open_conn(struct forwarder *f, struct hop *h, int probe,
-		     char *err, size_t errlen);
 
 time_t fwd_now(void)
 {
 	return time(NULL);
-}
-
-static struct hopdata *hd_of(struct hop *h)
-{
-	if (h->priv == NULL) {
-		h->priv = calloc(1, sizeof(struct hopdata));
-		if (h->priv == NULL)
-			log_fatal("out of memory");
-	}
-	return h->priv;
 }
 
 /* ---- finishing ---- */
@@ -172,7 +158,7 @@ static void msg_finish(struct fmsg *fm)
 			pending++;
 	if (pending > 0) {
 		/* a down hop is no fault of the message: its own retry
-		 * schedule stays where it was, and hop_up() wakes it */
+		 * schedule stays where it was, and fwd_hop_up() wakes it */
 		int hop_only = fm->hop_wait && !fm->other_defer;
 
 		if (!hop_only)
@@ -308,138 +294,6 @@ void fwd_job_defer(struct job *j, const char *why)
 
 /* ---- hops and connections ---- */
 
-struct wake {
-	struct forwarder *f;
-	struct route *route;	/* NULL: any route */
-	time_t now;
-	size_t n;
-};
-
-/* A message that only ever waited for down hops (attempts 0) and has a
- * pending recipient on w->route is due now. */
-static void wake_one(struct qmsg *m, void *arg)
-{
-	struct wake *w = arg;
-	size_t i;
-
-	if (m->busy || m->held || m->attempts != 0 || m->next_try <= w->now)
-		return;
-	for (i = 0; i < m->env.nrcpt; i++)
-		if (m->env.rcpts[i].state == RCPT_PENDING &&
-		    (w->route == NULL ||
-		     route_for(w->f->routes, m->env.rcpts[i].addr) ==
-		     w->route))
-			break;
-	if (i == m->env.nrcpt)
-		return;
-	queue_due(w->f->q, m, w->now);
-	w->n++;
-}
-
-static size_t wake_route(struct forwarder *f, struct route *r)
-{
-	struct wake w = {f, r, fwd_now(), 0};
-
-	queue_foreach(f->q, wake_one, &w);
-	return w.n;
-}
-
-static void probe_fire(void *arg);
-
-/* Arm the next probe of a down hop, the interval doubling. */
-static void probe_schedule(struct hopdata *hd)
-{
-	uint64_t max = (uint64_t)hd->f->cfg.hop_probe_max;
-
-	if (!hd->down || hd->probe || hd->probing)
-		return;
-	hd->probe = evloop_timer(hd->f->loop, hd->probe_ms, probe_fire, hd);
-	hd->probe_ms = hd->probe_ms * 2 < max ? hd->probe_ms * 2 : max;
-}
-
-static void probe_fire(void *arg)
-{
-	struct hopdata *hd = arg;
-	char err[200];
-
-	hd->probe = NULL;
-	if (!hd->down)
-		return;
-	if (open_conn(hd->f, hd->hop, 1, err, sizeof(err)) == 0)
-		hd->probing = 1;
-	else
-		probe_schedule(hd);
-}
-
-/* Hop h refused, dropped or failed a connection: skip it. A configured
- * hop is skipped until a probe is greeted; an MX host for
- * hop_down_time. */
-static void hop_failed(struct forwarder *f, struct hop *h)
-{
-	struct hopdata *hd = hd_of(h);
-	time_t now = fwd_now();
-
-	if (!hd->probed) {
-		route_hop_down(h, now, f->cfg.hop_down_time);
-		return;
-	}
-	route_hop_down(h, now, FWD_HOP_DOWN_LONG);
-	if (!hd->down) {
-		hd->down = 1;
-		hd->down_since = now;
-		hd->probe_ms = FWD_PROBE_FIRST_MS;
-		if (hd->probe_ms > (uint64_t)f->cfg.hop_probe_max)
-			hd->probe_ms = (uint64_t)f->cfg.hop_probe_max;
-		log_warn("next hop %s: down, probing it", h->hostport);
-	}
-	probe_schedule(hd);
-}
-
-/* A connection to a down hop was greeted: the hop is up, and what waited
- * for it goes now. */
-static void hop_up(struct forwarder *f, struct hop *h)
-{
-	struct hopdata *hd = hd_of(h);
-
-	hd->down = 0;
-	h->down_until = 0;
-	if (hd->probe) {
-		evloop_timer_cancel(f->loop, hd->probe);
-		hd->probe = NULL;
-	}
-	log_info("next hop %s: up again after %lds, %zu waiting message(s) "
-		 "due now", h->hostport, (long)(fwd_now() - hd->down_since),
-		 wake_route(f, hd->route));
-	forward_kick(f);
-}
-
-static void hop_enqueue(struct hop *h, struct job *j)
-{
-	struct hopdata *hd = hd_of(h);
-
-	j->hop = h;
-	j->next = NULL;
-	if (hd->tail)
-		hd->tail->next = j;
-	else
-		hd->head = j;
-	hd->tail = j;
-}
-
-static struct job *hop_dequeue(struct hop *h)
-{
-	struct hopdata *hd = hd_of(h);
-	struct job *j = hd->head;
-
-	if (j) {
-		hd->head = j->next;
-		if (hd->head == NULL)
-			hd->tail = NULL;
-		j->next = NULL;
-	}
-	return j;
-}
-
 static void fconn_drop(struct fconn *fc)
 {
 	struct hopdata *hd = hd_of(fc->hop);
@@ -486,7 +340,7 @@ static void on_ready(struct smtp_client *cl, void *arg)
 		hd->probing = 0;
 	}
 	if (hd->down)
-		hop_up(fc->f, fc->hop);
+		fwd_hop_up(fc->f, fc->hop);
 	conn_next(fc);
 }
 
@@ -512,7 +366,7 @@ static void hop_drain(struct hop *h)
 {
 	struct job *j;
 
-	while ((j = hop_dequeue(h)) != NULL)
+	while ((j = fwd_hop_dequeue(h)) != NULL)
 		fwd_dispatch(j);
 }
 
@@ -532,7 +386,7 @@ static void on_fail(struct smtp_client *cl, void *arg, int code,
 		log_warn("next hop %s: %s", h->hostport, why);
 		if (j)
 			fwd_job_fail(j, 554, "5.4.6", why);
-		while ((j = hop_dequeue(h)) != NULL)
+		while ((j = fwd_hop_dequeue(h)) != NULL)
 			fwd_job_fail(j, 554, "5.4.6", why);
 		return;
 	}
@@ -540,14 +394,14 @@ static void on_fail(struct smtp_client *cl, void *arg, int code,
 		return; /* the server closed an idle connection: normal */
 	if (probe) {
 		/* still down: no log line per probe */
-		probe_schedule(hd_of(h));
+		fwd_probe_schedule(hd_of(h));
 		if (hd_of(h)->nconns == 0)
 			hop_drain(h);
 		return;
 	}
 	log_warn("next hop %s: %s%s", h->hostport, why,
 		 j ? "" : " (before any transaction)");
-	hop_failed(f, h);
+	fwd_hop_failed(f, h);
 	if (j) {
 		snprintf(j->last_error, sizeof(j->last_error), "%s: %s",
 			 h->hostport, why);
@@ -570,7 +424,7 @@ static void conn_next(struct fconn *fc)
 	struct job *j;
 	int rc;
 
-	while ((j = hop_dequeue(fc->hop)) != NULL) {
+	while ((j = fwd_hop_dequeue(fc->hop)) != NULL) {
 		struct qmsg *m = j->fm->m;
 
 		rc = smtp_client_send(fc->cl, &m->env, j->idx, j->n,
@@ -598,8 +452,8 @@ static void conn_next(struct fconn *fc)
 	fc->idle = evloop_timer(fc->f->loop, FWD_IDLE_MS, idle_expired, fc);
 }
 
-static int open_conn(struct forwarder *f, struct hop *h, int probe,
-		     char *err, size_t errlen)
+int fwd_open_conn(struct forwarder *f, struct hop *h, int probe,
+		  char *err, size_t errlen)
 {
 	struct hopdata *hd = hd_of(h);
 	struct smtp_client_cfg cc;
@@ -683,7 +537,7 @@ void fwd_dispatch(struct job *j)
 		return;
 	}
 	hd = hd_of(h);
-	hop_enqueue(h, j);
+	fwd_hop_enqueue(h, j);
 	if (hd->idle) {
 		fc = hd->idle;
 		hd->idle = fc->next_idle;
@@ -693,9 +547,9 @@ void fwd_dispatch(struct job *j)
 		return;
 	}
 	if (hd->nconns < (size_t)f->cfg.concurrency &&
-	    open_conn(f, h, 0, err, sizeof(err)) < 0) {
+	    fwd_open_conn(f, h, 0, err, sizeof(err)) < 0) {
 		log_warn("next hop %s: %s", h->hostport, err);
-		hop_failed(f, h);
+		fwd_hop_failed(f, h);
 		hop_drain(h);
 	}
 }
@@ -858,7 +712,7 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 		f->cfg.hop_probe_max = 1;
 	/* what waited for a down hop before a restart goes now (the hops
 	 * of this process are up until they fail) */
-	n = wake_route(f, NULL);
+	n = fwd_wake_route(f, NULL);
 	if (n > 0)
 		log_info("%zu message(s) that waited for a down next hop due "
 			 "now", n);
@@ -892,7 +746,7 @@ static void hop_close_all(struct hop *hop)
 		return;
 	if (hd->probe)
 		evloop_timer_cancel(hd->f->loop, hd->probe);
-	while ((j = hop_dequeue(hop)) != NULL)
+	while ((j = fwd_hop_dequeue(hop)) != NULL)
 		drop_job(j);
 	while ((fc = hd->all) != NULL) {
 		struct smtp_client *cl = fc->cl;
@@ -930,7 +784,7 @@ static void swap_routes(struct forwarder *f)
 	f->routes_pending = 0;
 	fwd_policy_apply(f);
 	attach_hops(f);
-	n = wake_route(f, NULL);
+	n = fwd_wake_route(f, NULL);
 	log_info("next hops reloaded; %zu message(s) due now", n);
 	forward_kick(f);
 }

@@ -2,17 +2,20 @@
  * NAME
  *	forward_int - private parts of the forwarder
  * DESCRIPTION
- *	Shared by forward.c (queue runner, connections, results) and
- *	forward_dns.c (MX resolution, TLS policy per domain).
+ *	Shared by forward.c (queue runner, connections, results),
+ *	forward_hop.c (down hops: probes, waking what waited, job queues)
+ *	and forward_dns.c (MX resolution, TLS policy per domain).
  */
 #ifndef SLUICE_FORWARD_INT_H
 #define SLUICE_FORWARD_INT_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "dns.h"
 #include "forward.h"
+#include "log.h"
 #include "route.h"
 #include "sbuf.h"
 
@@ -130,6 +133,41 @@ void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 /* A job is over; the message finishes with its last job. */
 void fwd_job_free(struct job *j);
 time_t fwd_now(void);
+
+/* The forwarder's data of hop h, made on first use. */
+static inline struct hopdata *hd_of(struct hop *h)
+{
+	if (h->priv == NULL) {
+		h->priv = calloc(1, sizeof(struct hopdata));
+		if (h->priv == NULL)
+			log_fatal("out of memory");
+	}
+	return h->priv;
+}
+
+/* Open a connection to h (probe: to see whether a down hop is back).
+ * 0, or -1 with a reason in err. */
+int fwd_open_conn(struct forwarder *f, struct hop *h, int probe,
+		  char *err, size_t errlen);
+
+/* ---- forward_hop.c ---- */
+
+/* Make the messages that only waited for down hops (attempts 0) due now
+ * when they have a pending recipient on route r (NULL: any). Returns
+ * how many. */
+size_t fwd_wake_route(struct forwarder *f, struct route *r);
+/* Arm the next probe of a down hop, the interval doubling. */
+void fwd_probe_schedule(struct hopdata *hd);
+/* Hop h refused, dropped or failed a connection: skip it. A configured
+ * hop is skipped until a probe is greeted; an MX host for
+ * hop_down_time. */
+void fwd_hop_failed(struct forwarder *f, struct hop *h);
+/* A connection to a down hop was greeted: the hop is up, and what
+ * waited for it goes now. */
+void fwd_hop_up(struct forwarder *f, struct hop *h);
+/* Queue j on h, last; take the first job of h's queue (NULL: none). */
+void fwd_hop_enqueue(struct hop *h, struct job *j);
+struct job *fwd_hop_dequeue(struct hop *h);
 
 /* forward_dns.c: look up the MX hosts of j->domain, fill j->cand, then
  * fwd_dispatch() (or fail/defer the job). */

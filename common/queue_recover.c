@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 
 int queue_seg_parse(const char *name, uint32_t *num)
@@ -155,8 +156,6 @@ static int quarantine(struct queue *q, uint32_t seg, size_t off,
 		      const unsigned char *p, size_t n)
 {
 	char name[64];
-	ssize_t w;
-	size_t done = 0;
 	int fd, rc = 0;
 
 	if (q->corruptfd < 0) {
@@ -174,13 +173,8 @@ static int quarantine(struct queue *q, uint32_t seg, size_t off,
 					O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -1;
-	while (done < n && rc == 0) {
-		w = write(fd, p + done, n - done);
-		if (w <= 0)
-			rc = -1;
-		else
-			done += (size_t)w;
-	}
+	if (durable_write_all(fd, p, n) < 0)
+		rc = -1;
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -1;
 	close(fd);

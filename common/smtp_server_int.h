@@ -89,6 +89,9 @@ void srv_reply(struct srv_session *ss, int code, const char *ecode,
 void srv_reset_txn(struct srv_session *ss);
 void srv_set_state(struct srv_session *ss, enum srv_state st);
 void srv_hangup(struct srv_session *ss);
+/* smtp_server_cmd.c: carry out one complete command line (NUL-terminated,
+ * line end removed). */
+void srv_command(struct srv_session *ss, char *line);
 
 /* AUTH command (RFC 4954). */
 void srv_auth_cmd(struct srv_session *ss, const struct smtp_cmd *cmd);

@@ -2,8 +2,8 @@
  * NAME
  *	spool - accept messages into the queue, 250 after the group commit
  * DESCRIPTION
- *	See spool.h. The durability contract of DESIGN.md lives here: no
- *	250 leaves before the sync that covers its message returned. A
+ *	See spool.h. The durability contract of DESIGN.md is gcommit.c's:
+ *	no 250 leaves before the sync that covers its message returned. A
  *	message joins "pending" when it is written; a sync takes the whole
  *	pending list as "syncing" together with queue_sync_prepare() (so
  *	it covers exactly those writes), and its done function answers them.
@@ -22,7 +22,6 @@
 #include "traffic.h"
 #include "queue.h"
 #include "tracehdr.h"
-#include "workq.h"
 
 struct spool_sess {
 	struct smtp_session *s;
@@ -155,6 +154,28 @@ void spool_metrics(size_t n, double seconds)
 	metrics_observe(sync, seconds);
 }
 
+static int sync_want(void *arg)
+{
+	struct spool *sp = arg;
+
+	return queue_dirty(sp->q) || sp->pending != NULL;
+}
+
+/* The batch: every message written so far, and the queue's writes. */
+static int sync_prepare(void *arg)
+{
+	struct spool *sp = arg;
+
+	if (queue_sync_prepare(sp->q, &sp->job) < 0)
+		return -1;
+	sp->sync_started = mono_seconds();
+	sp->syncing = sp->pending;
+	sp->pending = NULL;
+	sp->added_syncing = sp->added;
+	sp->added = 0;
+	return 0;
+}
+
 static void sync_work(void *arg)
 {
 	struct spool *sp = arg;
@@ -162,7 +183,7 @@ static void sync_work(void *arg)
 	queue_sync_run(&sp->job);
 }
 
-/* Answer the batch the sync covered; start the next one at once. */
+/* Answer the batch the sync covered (gcommit starts the next one). */
 static void sync_done(void *arg)
 {
 	struct spool *sp = arg;
@@ -172,7 +193,6 @@ static void sync_done(void *arg)
 	int e = sp->job.rc;
 	size_t n = 0;
 
-	sp->busy = 0;
 	sp->added_syncing = 0;
 	rc = queue_sync_finish(sp->q, &sp->job);
 	if (rc < 0)
@@ -195,36 +215,37 @@ static void sync_done(void *arg)
 	spool_metrics(rc < 0 ? 0 : n, mono_seconds() - sp->sync_started);
 	if (any && sp->fwd)
 		forward_kick(sp->fwd);
-	spool_commit(sp);
 }
 
-void spool_commit(void *arg)
+static void sync_failed(void *arg)
 {
 	struct spool *sp = arg;
 	struct spool_sess *ss, *next;
 	struct smtp_reply r;
 
-	/* no syncer: stopping (stage_spool_stop() syncs what is left) */
-	if (sp->busy || sp->syncer == NULL ||
-	    (!queue_dirty(sp->q) && sp->pending == NULL))
-		return;
-	if (queue_sync_prepare(sp->q, &sp->job) < 0 ||
-	    workq_submit(sp->syncer, sync_work, sync_done, sp) < 0) {
-		log_error("cannot start a queue sync: mail not acknowledged");
-		for (ss = sp->pending, sp->pending = NULL; ss; ss = next) {
-			next = ss->next;
-			smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
-				       "write error");
-			smtp_session_reply_all(ss->s, &r);
-		}
-		return;
+	log_error("cannot start a queue sync: mail not acknowledged");
+	for (ss = sp->pending, sp->pending = NULL; ss; ss = next) {
+		next = ss->next;
+		smtp_reply_set(&r, 451, "4.3.0", "Error: queue file "
+			       "write error");
+		smtp_session_reply_all(ss->s, &r);
 	}
-	sp->busy = 1;
-	sp->sync_started = mono_seconds();
-	sp->syncing = sp->pending;
-	sp->pending = NULL;
-	sp->added_syncing = sp->added;
-	sp->added = 0;
+}
+
+static const struct gcommit_ops spool_gcommit = {
+	.want = sync_want,
+	.prepare = sync_prepare,
+	.sync = sync_work,
+	.done = sync_done,
+	.failed = sync_failed,
+};
+
+void spool_commit(void *arg)
+{
+	struct spool *sp = arg;
+
+	/* stopping: stage_spool_stop() syncs what is left */
+	gcommit_kick(&sp->gc);
 }
 
 void spool_added(struct spool *sp)
@@ -262,21 +283,12 @@ const char *spool_notice(struct spool *sp, const char *rcpt,
 
 void spool_syncer_start(struct spool *sp, struct evloop *loop)
 {
-	char err[256];
-
-	sp->syncer = workq_new(loop, 1, err, sizeof(err));
-	if (sp->syncer == NULL)
-		log_fatal("queue sync thread: %s", err);
+	gcommit_start(&sp->gc, loop, &spool_gcommit, sp, "queue sync");
 }
 
 void spool_syncer_stop(struct spool *sp)
 {
-	/* the done function of a running sync runs in here; it must not
-	 * start another */
-	struct workq *w = sp->syncer;
-
-	sp->syncer = NULL;
-	workq_free(&w);
+	gcommit_stop(&sp->gc);
 }
 
 const char *spool_qid(const struct smtp_session *s)

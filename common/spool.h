@@ -17,11 +17,11 @@
 
 #include <stddef.h>
 
+#include "gcommit.h"
 #include "queue.h"
 #include "smtp_server.h"
 
 struct forwarder;
-struct workq;
 
 struct spool {
 	struct queue *q;
@@ -29,9 +29,8 @@ struct spool {
 	const char *stage;		/* entered_by, e.g. "mx" */
 	struct spool_sess *pending;	/* queued, not in a sync yet */
 	struct spool_sess *syncing;	/* in the sync that is running */
-	struct workq *syncer;		/* one thread for the syncs */
+	struct gcommit gc;		/* the syncs, one thread */
 	struct queue_syncjob job;	/* the running sync */
-	int busy;			/* a sync is running */
 	int added, added_syncing;	/* spool_added() since / in it */
 	double sync_started;		/* when it started (metrics) */
 };

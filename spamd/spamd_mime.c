@@ -8,7 +8,8 @@
  *	boundaries. Text parts are decoded (base64, quoted-printable; the
  *	charset is ignored, bytes stay bytes), HTML is reduced to its text
  *	plus the URLs of its links, header values are unfolded and their
- *	RFC 2047 encoded words decoded. Everything is bounded: the bytes
+ *	RFC 2047 encoded words decoded (the decoders are common/mime.c's,
+ *	the store's too). Everything is bounded: the bytes
  *	scanned, the parts, the fields, the output buffers. Faces the
  *	network (the message is the sender's); pure, fuzzed.
  */
@@ -17,11 +18,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mime.h"
 #include "spamd.h"
 
 #define HDR_MAX 65536		/* bytes of spamd_text.hdr */
 #define BOUNDARY_MAX 200	/* RFC 2046 5.1.1 allows 70; be lenient */
-#define EWORD_MAX 1000		/* bytes of an encoded word (75 in 2047) */
 
 struct entity {
 	char type[64];		/* "text/plain", lower case; "" if none */
@@ -45,150 +46,30 @@ static const char *next_line(const char *p, const char *end)
 	return nl ? nl + 1 : end;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* RFC 2045 6.8; characters outside the alphabet are skipped. */
-static void b64_decode(const char *p, size_t n, struct sbuf *out)
-{
-	unsigned acc = 0;
-	int bits = 0, v;
-	char c;
-
-	for (; n > 0; p++, n--) {
-		if (*p == '=')
-			break;
-		if ((v = b64val((unsigned char)*p)) < 0)
-			continue;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			c = (char)((acc >> bits) & 0xff);
-			if (sbuf_append(out, &c, 1) < 0)
-				return;
-		}
-	}
-}
-
-/* RFC 2045 6.7 (under_space: RFC 2047 4.2 "Q", '_' is a space). */
-static void qp_decode(const char *p, size_t n, int under_space,
-		      struct sbuf *out)
-{
-	const char *end = p + n;
-	char c;
-	int h, l;
-
-	while (p < end) {
-		c = *p++;
-		if (c == '=' && end - p >= 2 &&
-		    (h = hexval((unsigned char)p[0])) >= 0 &&
-		    (l = hexval((unsigned char)p[1])) >= 0) {
-			c = (char)(h * 16 + l);
-			p += 2;
-		} else if (c == '=') {
-			/* a soft line break: "=" then optional white space */
-			while (p < end && (*p == ' ' || *p == '\t' ||
-					   *p == '\r'))
-				p++;
-			if (p < end && *p == '\n') {
-				p++;
-				continue;
-			}
-		} else if (c == '_' && under_space) {
-			c = ' ';
-		}
-		if (sbuf_append(out, &c, 1) < 0)
-			return;
-	}
-}
-
-/* One RFC 2047 encoded word at p: "=?charset?E?text?=". Decodes it into
- * out (unless NULL) and returns its length, or 0 when p holds none. */
-static size_t encoded_word(const char *p, const char *end, struct sbuf *out)
-{
-	const char *q = p + 2, *text, *stop;
-	char enc;
-
-	if (end - p < 8 || p[0] != '=' || p[1] != '?')
-		return 0;
-	while (q < end && *q != '?' && q - p < 80)
-		q++;
-	if (end - q < 4 || *q != '?' || q[2] != '?')
-		return 0;
-	enc = (char)toupper((unsigned char)q[1]);
-	if (enc != 'B' && enc != 'Q')
-		return 0;
-	text = q + 3;
-	/* RFC 2047 2 allows 75 bytes; a bounded search keeps a field full
-	 * of "=?x?B?" linear */
-	for (stop = text; stop + 1 < end && stop - p < EWORD_MAX; stop++)
-		if (stop[0] == '?' && stop[1] == '=')
-			break;
-	if (stop + 1 >= end || stop[0] != '?' || stop[1] != '=')
-		return 0;
-	if (out != NULL && enc == 'B')
-		b64_decode(text, (size_t)(stop - text), out);
-	else if (out != NULL)
-		qp_decode(text, (size_t)(stop - text), 1, out);
-	return (size_t)(stop + 2 - p);
-}
-
+/* The field value with its line ends taken out (unfolded, RFC 5322
+ * 2.2.3) and its RFC 2047 encoded words decoded, bytes as they are. */
 void spamd_decode_header(const char *v, size_t n, struct sbuf *out)
 {
-	const char *p = v, *end = v + n, *ws;
-	size_t w;
-	int after_word = 0;
+	struct sbuf u;
+	size_t i = 0, run;
 
-	while (p < end) {
-		if (*p == '\r' || *p == '\n') {
-			p++;
+	sbuf_init(&u, n);
+	while (i < n) {
+		if (v[i] == '\r' || v[i] == '\n') {
+			i++;
 			continue;
 		}
-		if ((w = encoded_word(p, end, out)) > 0) {
-			p += w;
-			after_word = 1;
-			continue;
-		}
-		if (after_word && (*p == ' ' || *p == '\t')) {
-			/* white space between encoded words goes (6.2) */
-			for (ws = p; ws < end && (*ws == ' ' || *ws == '\t' ||
-						  *ws == '\r' || *ws == '\n');)
-				ws++;
-			if (encoded_word(ws, end, NULL) == 0)
-				after_word = 0;
-			if (after_word) {
-				p = ws;
-				continue;
-			}
-		}
-		after_word = 0;
-		if (sbuf_append(out, p, 1) < 0)
-			return;
-		p++;
+		for (run = 0; i + run < n && v[i + run] != '\r' &&
+			      v[i + run] != '\n';
+		     run++)
+			;
+		if (sbuf_append(&u, v + i, run) < 0)
+			break;
+		i += run;
 	}
+	if (u.len > 0)
+		mime_decode_2047(u.data, u.len, out, 0);
+	sbuf_free(&u);
 }
 
 /* The value of parameter name in a Content-Type value, or "". */
@@ -396,9 +277,9 @@ static void leaf(struct walker *w, const struct entity *e, const char *p,
 		return;
 	sbuf_reset(b);
 	if (e->b64)
-		b64_decode(p, (size_t)(end - p), b);
+		mime_base64_decode(p, (size_t)(end - p), b, 0);
 	else if (e->qp)
-		qp_decode(p, (size_t)(end - p), 0, b);
+		mime_qp_decode(p, (size_t)(end - p), b, 0, 0);
 	else
 		sbuf_append(b, p, (size_t)(end - p));
 	if (b->data == NULL)

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "directory.h"
+#include "gcommit.h"
 #include "sbuf.h"
 #include "smtp_server.h"
 #include "spool.h"
@@ -98,7 +99,7 @@ struct store {
 	struct maildir_batch *committing; /* the batch being committed */
 	struct store_sess *syncing; /* its sessions */
 	struct maildir_batch *spare; /* the next batch, empty */
-	struct workq *syncer;	/* the thread that commits */
+	struct gcommit gc;	/* the commits, one thread */
 	int commit_rc;		/* maildir_commit() of the running one */
 	struct tls_ctx *tls;	/* NULL: no certificate, no TLS */
 	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */

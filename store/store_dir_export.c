@@ -13,8 +13,6 @@
  */
 #include "store_dir.h"
 
-#include <fcntl.h>
-#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 
 #include "creds.h"
 #include "directory.h"
+#include "durable.h"
 
 #include "store_dir_int.h"
 
@@ -41,38 +40,33 @@ struct export {
 typedef int (*fill_fn)(struct store_dir *d, struct export *x, char *err,
 		       size_t errlen);
 
-/* Write path through fill: temporary file, fsync, rename, dir fsync. */
+/* Write path through fill: temporary file, fsync, rename, dir fsync
+ * (durable.c). */
 static int atomic_write(struct store_dir *d, const char *path, mode_t mode,
 			int own, fill_fn fill, struct export *x, char *err,
 			size_t errlen)
 {
-	char tmp[4096], dirbuf[4096];
+	struct durable_file df;
+	char tmp[4096];
 	struct passwd *pw;
-	int fd, dfd;
+	int fd = -1, bad;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
 			     (long)getpid()) >= sizeof(tmp)) {
 		snprintf(err, errlen, "snapshot path too long");
 		return -1;
 	}
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd >= 0 && fchmod(fd, mode) < 0) {
-		close(fd);
-		fd = -1;
+	if (durable_open(&df, path, tmp, mode, DURABLE_REPLACE_TMP) < 0) {
+		snprintf(err, errlen, "%s: cannot create", tmp);
+		return -1;
 	}
 	/* root runs sluicectl; the daemons, as "sluice", read the file */
-	if (fd >= 0 && own && geteuid() == 0 &&
-	    (pw = getpwnam(DAEMON_USER)) != NULL &&
-	    fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	x->f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (x->f == NULL) {
+	if ((own && geteuid() == 0 && (pw = getpwnam(DAEMON_USER)) != NULL &&
+	     fchown(df.fd, pw->pw_uid, pw->pw_gid) < 0) ||
+	    (fd = dup(df.fd)) < 0 || (x->f = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);
-		unlink(tmp);
+		durable_abort(&df);
 		snprintf(err, errlen, "%s: cannot create", tmp);
 		return -1;
 	}
@@ -80,23 +74,18 @@ static int atomic_write(struct store_dir *d, const char *path, mode_t mode,
 	x->cur[0] = '\0';
 	x->skipped = 0;
 	err[0] = '\0';
-	if (fill(d, x, err, errlen) < 0 || fflush(x->f) != 0 ||
-	    fsync(fd) < 0 || fclose(x->f) != 0) {
+	bad = fill(d, x, err, errlen) < 0 || fflush(x->f) != 0;
+	if (fclose(x->f) != 0 || bad) {
 		if (!err[0])
 			snprintf(err, errlen, "%s: write failed", tmp);
-		unlink(tmp);
+		durable_abort(&df);
 		return -1;
 	}
-	if (rename(tmp, path) < 0) {
-		snprintf(err, errlen, "rename to %s failed", path);
-		unlink(tmp);
+	/* a folder that cannot be synced does not undo the snapshot */
+	if (durable_commit(&df) < 0 && !df.renamed) {
+		snprintf(err, errlen, "%s: write or rename to %s failed", tmp,
+			 path);
 		return -1;
-	}
-	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
-	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
 	}
 	return 0;
 }

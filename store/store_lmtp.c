@@ -9,10 +9,10 @@
  *	durable, gives each recipient its own reply, in order. A shared
  *	address is delivered to no one: its sender is told the official
  *	addresses (store_notice.c), or, without a next_hop for that
- *	notice, RCPT refuses it naming them. Messages
- *	that arrive meanwhile fill the next batch (pipelined group commit:
- *	the loop never waits for the disk). Faces the inner network (mx and
- *	later stages).
+ *	notice, RCPT refuses it naming them. Messages that arrive meanwhile
+ *	fill the next batch (pipelined group commit, gcommit.c: the loop
+ *	never waits for the disk). Faces the inner network (mx and later
+ *	stages).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,6 @@
 #include "store_mbox.h"
 #include "tracehdr.h"
 #include "traffic.h"
-#include "workq.h"
 
 #define STORE_MAX_EXPAND 64
 #define H_QUOTA (-2)	/* a handle that stands for "over quota" */
@@ -306,6 +305,26 @@ static void wake(struct store *st, struct maildir_batch *b,
 	}
 }
 
+static int commit_want(void *arg)
+{
+	struct store *st = arg;
+
+	return st->pending != NULL;
+}
+
+/* The batch: every message staged so far; the next fills the spare. */
+static int commit_prepare(void *arg)
+{
+	struct store *st = arg;
+
+	st->committing = st->batch;
+	st->syncing = st->pending;
+	st->batch = st->spare;
+	st->pending = NULL;
+	st->spare = NULL;
+	return 0;
+}
+
 static void commit_work(void *arg)
 {
 	struct store *st = arg;
@@ -327,44 +346,32 @@ static void commit_done(void *arg)
 	maildir_reset(b);
 	st->spare = b;
 	st->committing = NULL;
-	store_commit(st);
 }
+
+static const struct gcommit_ops store_gcommit = {
+	.want = commit_want,
+	.prepare = commit_prepare,
+	.sync = commit_work,
+	.done = commit_done,
+};
 
 void store_commit(void *arg)
 {
 	struct store *st = arg;
 
-	/* no syncer: stopping; staged files stay in tmp/, unanswered */
-	if (st->committing || st->syncer == NULL || st->pending == NULL)
-		return;
-	st->committing = st->batch;
-	st->syncing = st->pending;
-	st->batch = st->spare;
-	st->pending = NULL;
-	st->spare = NULL;
-	if (workq_submit(st->syncer, commit_work, commit_done, st) < 0) {
-		/* out of memory: commit here, the old way */
-		commit_work(st);
-		commit_done(st);
-	}
+	/* stopping: staged files stay in tmp/, unanswered */
+	gcommit_kick(&st->gc);
 }
 
 void store_syncer_start(struct store *st, struct evloop *loop)
 {
-	char err[256];
-
 	st->spare = maildir_batch_new(st->cfg->mail_root, st->cfg->hostname);
-	st->syncer = workq_new(loop, 1, err, sizeof(err));
-	if (st->syncer == NULL)
-		log_fatal("Maildir commit thread: %s", err);
+	gcommit_start(&st->gc, loop, &store_gcommit, st, "Maildir commit");
 }
 
 void store_syncer_stop(struct store *st)
 {
-	struct workq *w = st->syncer;
-
-	st->syncer = NULL;
-	workq_free(&w);
+	gcommit_stop(&st->gc);
 	maildir_batch_free(st->spare);
 	st->spare = NULL;
 }

@@ -172,18 +172,6 @@ int mb_make_maildir(const char *path)
 	return 0;
 }
 
-int mb_sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 void mb_unique(struct mbox_store *st, char *out, size_t len)
 {
 	struct timeval tv;

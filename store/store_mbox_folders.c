@@ -150,7 +150,7 @@ static int write_subs(const char *md, const struct names *subs)
 	char path[MB_PATH + 32], tmp[MB_PATH + 32];
 	struct sbuf b;
 	size_t i;
-	int fd, rc = -1;
+	int rc = -1;
 
 	sbuf_init(&b, SUBS_MAX);
 	for (i = 0; i < subs->n; i++)
@@ -158,19 +158,9 @@ static int write_subs(const char *md, const struct names *subs)
 			break;
 	snprintf(path, sizeof(path), "%s/" MB_SUBS_NAME, md);
 	snprintf(tmp, sizeof(tmp), "%s/" MB_SUBS_NAME ".tmp", md);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd >= 0 && i == subs->n &&
-	    write(fd, b.data ? b.data : "", b.len) == (ssize_t)b.len &&
-	    fsync(fd) == 0) {
-		if (close(fd) == 0 && rename(tmp, path) == 0)
-			rc = mb_sync_dir(md);
-		fd = -1;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(tmp);
+	if (i == subs->n)
+		rc = durable_replace_file(path, tmp, 0600,
+					  b.data ? b.data : "", b.len);
 	sbuf_free(&b);
 	return rc;
 }
@@ -312,7 +302,7 @@ int mbox_create(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "mailbox already exists");
 		return -1;
 	}
-	if (mb_make_maildir(path) < 0 || mb_sync_dir(md) < 0) {
+	if (mb_make_maildir(path) < 0 || durable_sync_dir(md) < 0) {
 		snprintf(err, errlen, "cannot create the mailbox: %s",
 			 strerror(errno));
 		return -1;
@@ -410,7 +400,7 @@ int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 	/* with children the name stays, as \Noselect */
 	if (!kids && rmdir(path) < 0)
 		goto fail;
-	mb_sync_dir(md);
+	durable_sync_dir(md);
 	mb_usage_forget(st, user);
 	return 0;
 fail:
@@ -453,7 +443,7 @@ static int rename_inbox(struct mbox_store *st, const char *user,
 		mb_folder_remove(in, 0);
 	}
 	snprintf(dst, sizeof(dst), "%s/cur", d->path);
-	mb_sync_dir(dst);
+	durable_sync_dir(dst);
 	d->stale = 1;
 	mb_folder_refresh(d);
 	in->stale = 1;
@@ -529,7 +519,7 @@ int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 			snprintf(f->path, sizeof(f->path), "%s", dst);
 		}
 	}
-	mb_sync_dir(md);
+	durable_sync_dir(md);
 	rc = 0;
 out:
 	names_free(&ns);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "durable.h"
 #include "store_mbox.h"
 
 #define MB_PATH 4096
@@ -123,8 +124,6 @@ int mb_folder_path(struct mbox_store *st, const char *user, const char *name,
 		   char *out, size_t len);
 /* Create path and its cur/, new/, tmp/. 0 or -1 (errno). */
 int mb_make_maildir(const char *path);
-/* Fsync a directory. 0 or -1. */
-int mb_sync_dir(const char *path);
 /* A fresh unique Maildir base name. */
 void mb_unique(struct mbox_store *st, char *out, size_t len);
 /* Add delta bytes to user's cached usage (when it is cached). */

@@ -92,17 +92,8 @@ uint32_t mb_new_uidvalidity(struct mbox_store *st, const char *user)
 	st->last_uidvalidity = v;
 	if (have) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-			  O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			snprintf(buf, sizeof(buf), "%u\n", v);
-			if (write(fd, buf, strlen(buf)) ==
-			    (ssize_t)strlen(buf) && fsync(fd) == 0 &&
-			    close(fd) == 0)
-				rename(tmp, path);
-			else
-				close(fd);
-		}
+		snprintf(buf, sizeof(buf), "%u\n", v);
+		(void)durable_replace_file(path, tmp, 0600, buf, strlen(buf));
 	}
 	return v;
 }
@@ -685,7 +676,7 @@ int mb_folder_save(struct folder *f)
 	char path[MB_PATH + 32], tmp[MB_PATH + 32];
 	struct sbuf b;
 	size_t i;
-	int fd, rc = -1, ok = 1;
+	int rc = -1, ok = 1;
 
 	if (f->gone || (!f->dirty && f->unsaved == 0 && f->loglen == 0))
 		return 0;
@@ -715,20 +706,13 @@ int mb_folder_save(struct folder *f)
 				 f->vanished[i].modseq) >= 0;
 	snprintf(path, sizeof(path), "%s/" MB_LIST_NAME, f->path);
 	snprintf(tmp, sizeof(tmp), "%s/" MB_LIST_NAME ".tmp", f->path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (ok && fd >= 0 &&
-	    write(fd, b.data, b.len) == (ssize_t)b.len && fsync(fd) == 0 &&
-	    close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0 && mb_sync_dir(f->path) == 0)
-			rc = 0;
-	}
-	if (fd >= 0)
-		close(fd);
+	if (!ok)
+		errno = EFBIG;
+	else if (durable_replace_file(path, tmp, 0600, b.data ? b.data : "",
+				      b.len) == 0)
+		rc = 0;
 	if (rc < 0) {
 		log_error("%s: cannot write: %s", path, strerror(errno));
-		unlink(tmp);
 	} else {
 		f->dirty = 0;
 		f->unsaved = 0;

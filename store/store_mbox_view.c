@@ -494,9 +494,7 @@ static int write_tmp(struct folder *f, const char *base, const char *data,
 		     size_t len, time_t date, char *tmp, size_t tmplen)
 {
 	struct timespec ts[2];
-	size_t off = 0;
-	ssize_t w;
-	int fd;
+	int fd, ok;
 
 	if ((size_t)snprintf(tmp, tmplen, "%s/tmp/%s", f->path, base) >=
 	    tmplen)
@@ -504,21 +502,13 @@ static int write_tmp(struct folder *f, const char *base, const char *data,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	while (off < len) {
-		w = write(fd, data + off, len - off);
-		if (w <= 0) {
-			if (w < 0 && errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (off == len && date > 0) {
+	ok = durable_write_all(fd, data, len) == 0;
+	if (ok && date > 0) {
 		ts[0].tv_sec = ts[1].tv_sec = date;
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
 		futimens(fd, ts);
 	}
-	if (off != len || fsync(fd) < 0) {
+	if (!ok || fsync(fd) < 0) {
 		close(fd);
 		unlink(tmp);
 		return -1;
@@ -600,7 +590,7 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 	}
 	snprintf(tmp, sizeof(tmp), "%s/cur", f->path);
 	uid = mb_folder_add(f, base, flags, kw, (long long)len, date, 1);
-	if (mb_sync_dir(tmp) < 0 || mb_folder_save(f) < 0) {
+	if (durable_sync_dir(tmp) < 0 || mb_folder_save(f) < 0) {
 		snprintf(err, errlen, "cannot make the message durable");
 		mb_folder_remove(f, f->n - 1);
 		unlink(dst);
@@ -717,7 +707,7 @@ int mbox_copy_commit(struct mbox *m)
 		struct folder *d = m->copies[i];
 
 		snprintf(cur, sizeof(cur), "%s/cur", d->path);
-		if (mb_sync_dir(cur) < 0 || mb_folder_save(d) < 0)
+		if (durable_sync_dir(cur) < 0 || mb_folder_save(d) < 0)
 			rc = -1;
 		mb_folder_touch(d);
 		mb_notify(d, NULL);

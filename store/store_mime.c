@@ -24,22 +24,6 @@ struct parse_ctx {
 	int oom;
 };
 
-static int lc(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-int mime_ieq(const char *a, size_t an, const char *b)
-{
-	size_t i;
-
-	for (i = 0; i < an; i++)
-		if (b[i] == '\0' || lc((unsigned char)a[i]) !=
-		    lc((unsigned char)b[i]))
-			return 0;
-	return b[i] == '\0';
-}
-
 /* Header fields. */
 
 void mime_hdr_iter_init(struct mime_hdr_iter *it, const struct mime_part *p)

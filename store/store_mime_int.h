@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "mime.h"
 #include "store_mime.h"
 
 struct sbuf;
@@ -90,17 +91,6 @@ void mime_ctype_add(struct mime_ctype *ct, char *name, char *value);
 char *mime_strndup(const char *s, size_t n);
 /* The value of parameter name of ct (case-insensitive) or NULL. */
 const char *mime_ctype_param(const struct mime_ctype *ct, const char *name);
-/* Case-insensitive ASCII comparisons. */
-int mime_ieq(const char *a, size_t an, const char *b);
-/* Undo base64 (RFC 2045 6.8, leniently) or quoted-printable (6.7; q:
- * RFC 2047 "Q" with '_' a space) of s[0..n) into out; l1: the bytes
- * are ISO-8859-1 and go out as UTF-8 (0 for bytes as they are). */
-void mime_base64_decode(const char *s, size_t n, struct sbuf *out, int l1);
-void mime_qp_decode(const char *s, size_t n, struct sbuf *out, int q,
-		    int l1);
-/* Append s[0..n) with its RFC 2047 encoded words decoded to UTF-8
- * (store_mime_search.c). */
-void mime_decode_2047(const char *s, size_t n, struct sbuf *out);
 /* The addr-mailbox (local part) of the first address in the address
  * list v[0..n), appended to out; nothing when there is none
  * (store_mime_addr.c). */

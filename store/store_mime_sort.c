@@ -85,7 +85,7 @@ int mime_base_subject(const struct mime_part *root, struct sbuf *out)
 	sbuf_init(&dec, MIME_MAX_FIELD);
 	mime_hdr_get(root, "subject", &raw);
 	/* (1) encoded words decoded, runs of white space made one space */
-	mime_decode_2047(raw.data ? raw.data : "", raw.len, &dec);
+	mime_decode_2047(raw.data ? raw.data : "", raw.len, &dec, 1);
 	for (i = k = 0; i < dec.len; i++) {
 		char c = dec.data[i];
 

@@ -1,5 +1,5 @@
-"""Run the C unit tests (common/, store/, msa/, spamd/ *_test.c) built with ASan
-and UBSan."""
+"""Run the C unit tests (every <folder>/*_test.c: common/, the stages) built
+with ASan and UBSan."""
 import glob
 import os
 import subprocess
