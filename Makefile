@@ -88,11 +88,14 @@ $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 
+# hiredis only where state is shared (common/shstate.c): mx, msa and store
+SHSTATE_LIBS = -lhiredis
+
 # a stage's unit tests link its objects but its main()
 $(B)/mx/%_test: $(B)/mx/%_test.o $(filter-out $(B)/mx/main.o,$(MX_OBJ)) \
 		$(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
 
 $(B)/outmta/%_test: $(B)/outmta/%_test.o \
 		$(filter-out $(B)/outmta/main.o,$(OUTMTA_OBJ)) $(B)/libsluice.a
@@ -103,8 +106,6 @@ $(B)/sluice-outmta: $(OUTMTA_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-# hiredis only where state is shared (common/shstate.c): mx, msa and store
-SHSTATE_LIBS = -lhiredis
 $(B)/sluice-mx: $(MX_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
