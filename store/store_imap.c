@@ -68,6 +68,7 @@ static const struct imap_cmd_def commands[] = {
 	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
 	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
 	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0},
+	{"NOTIFY", imap_cmd_notify, ST_A | ST_S, 0},
 	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
 	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
 	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},
@@ -117,6 +118,7 @@ void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
 	else if (!s->no_expunge)
 		imap_sync(s);
 	imap_vanished_flush(s);
+	imap_notify_flush(s);
 	conn_printf(s->c, "%s %s ", tag && *tag ? tag : "*", status);
 	conn_write(s->c, text.data ? text.data : "", text.len);
 	conn_printf(s->c, "\r\n");
@@ -258,6 +260,7 @@ void imap_sess_free(struct imap_sess *s)
 	/* a login being checked: the job frees the context, later */
 	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
+	imap_notify_free(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else

@@ -5,7 +5,7 @@
  *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
  *	LIST-STATUS, STATUS=SIZE, CONDSTORE, QRESYNC, SEARCHRES,
- *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED and COMPRESS, in
+ *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED, COMPRESS and NOTIFY, in
  *	the store daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
@@ -26,6 +26,7 @@
  *	  store_imap_compress.c  COMPRESS
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
  *	                       SELECT (QRESYNC ...)
+ *	  store_imap_notify.c  NOTIFY
  *	Faces the network: every byte a client sends is hostile.
  */
 #ifndef SLUICE_STORE_IMAP_H
@@ -133,6 +134,12 @@ time_t imap_parse_datetime(const char *s);
 /* Write t as an IMAP date-time (27 characters + NUL) in UTC. */
 void imap_format_datetime(time_t t, char out[32]);
 
+/* Mailbox names (RFC 3501 5.1.3, RFC 9051 5.1): modified UTF-7 in to
+ * UTF-8 out (decode), or back (encode), NUL-terminated in out. 0, or -1
+ * when in is malformed or the result does not fit outlen. */
+int imap_mutf7_decode(const char *in, char *out, size_t outlen);
+int imap_mutf7_encode(const char *in, char *out, size_t outlen);
+
 /* ---- the server (store_imap.c) ---- */
 
 #ifndef IMAP_PARSE_ONLY
@@ -202,6 +209,7 @@ struct imap_sess {
 	size_t nsaved;
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
+	struct imap_notify *notify;	/* RFC 5465; NULL: off */
 };
 
 struct imap_server {
@@ -318,6 +326,27 @@ int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
 /* After SELECT's untagged replies: the changes a QRESYNC asks for. */
 void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
 
+/* ---- NOTIFY (store_imap_notify.c) ---- */
+
+/* Hook the server into store_mbox's change reports (on) or unhook it. */
+void imap_notify_setup(struct imap_server *srv, int on);
+/* Send the notifications waiting for s (before a tagged reply). */
+void imap_notify_flush(struct imap_sess *s);
+/* Watch the selected folder as s's NOTIFY asks (after SELECT, IDLE). */
+void imap_notify_rewatch(struct imap_sess *s);
+void imap_notify_free(struct imap_sess *s);
+/* Session s created, deleted, renamed (from old) or (un)subscribed
+ * folder name: tell the user's other sessions that asked for it. */
+enum imap_notify_what {
+	IMAP_NF_CREATED,
+	IMAP_NF_DELETED,
+	IMAP_NF_RENAMED,
+	IMAP_NF_SUBSCRIBED,
+	IMAP_NF_UNSUBSCRIBED,
+};
+void imap_notify_folder(struct imap_sess *s, enum imap_notify_what what,
+			const char *name, const char *old);
+
 /* ---- CATENATE (store_imap_catenate.c) ---- */
 
 /* "CATENATE (TEXT literal / URL url ...)" at args[*i] (RFC 4469): the
@@ -366,6 +395,7 @@ imap_cmd_fn imap_cmd_sort, imap_cmd_thread;
 imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
 	imap_cmd_check, imap_cmd_unselect;
 imap_cmd_fn imap_cmd_append, imap_cmd_idle, imap_cmd_compress;
+imap_cmd_fn imap_cmd_notify;
 
 /* SASL responses while mode is IMAP_MODE_SASL (store_imap_auth.c). */
 void imap_sasl_line(struct imap_sess *s, const char *line);

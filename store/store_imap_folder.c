@@ -109,6 +109,7 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 		      (unsigned long long)mbox_highestmodseq(s->mbox));
 	imap_select_qresync(s, &q);
+	imap_notify_rewatch(s);
 	imap_ok(s, cmd->tag, "[%s] %s completed", ro ? "READ-ONLY" :
 		"READ-WRITE", cmd->name);
 }
@@ -135,13 +136,18 @@ static const char *one_name(struct imap_sess *s, struct imap_cmd *cmd)
 	return name;
 }
 
-static void folder_result(struct imap_sess *s, struct imap_cmd *cmd, int rc,
-			  const char *err)
+/* The reply; on success the user's other sessions are told
+ * (NOTIFY MailboxName, SubscriptionChange). */
+static void folder_result(struct imap_sess *s, struct imap_cmd *cmd,
+			  enum imap_notify_what what, const char *name,
+			  const char *old, int rc, const char *err)
 {
-	if (rc < 0)
+	if (rc < 0) {
 		imap_no(s, cmd->tag, "%s", err[0] ? err : "Failed");
-	else
-		imap_ok(s, cmd->tag, "%s completed", cmd->name);
+		return;
+	}
+	imap_notify_folder(s, what, name, old);
+	imap_ok(s, cmd->tag, "%s completed", cmd->name);
 }
 
 void imap_cmd_create(struct imap_sess *s, struct imap_cmd *cmd)
@@ -161,8 +167,9 @@ void imap_cmd_create(struct imap_sess *s, struct imap_cmd *cmd)
 	memcpy(buf, name, n + 1);
 	if (n > 1 && buf[n - 1] == '.')
 		buf[n - 1] = '\0';
-	folder_result(s, cmd, mbox_create(imap_store(s)->mbox, s->user, buf,
-					  err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_CREATED, buf, NULL,
+		      mbox_create(imap_store(s)->mbox, s->user, buf, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_delete(struct imap_sess *s, struct imap_cmd *cmd)
@@ -174,8 +181,9 @@ void imap_cmd_delete(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	if (s->mbox_name && strcmp(s->mbox_name, name) == 0)
 		imap_set_state(s, IMAP_AUTH);
-	folder_result(s, cmd, mbox_delete(imap_store(s)->mbox, s->user, name,
-					  err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_DELETED, name, NULL,
+		      mbox_delete(imap_store(s)->mbox, s->user, name, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_rename(struct imap_sess *s, struct imap_cmd *cmd)
@@ -187,20 +195,23 @@ void imap_cmd_rename(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: RENAME from to");
 		return;
 	}
-	folder_result(s, cmd, mbox_rename(imap_store(s)->mbox, s->user, from,
-					  to, err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_RENAMED, to, from,
+		      mbox_rename(imap_store(s)->mbox, s->user, from, to, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *name = one_name(s, cmd);
 	char err[256] = "";
+	int on = cmd->name[0] == 'S';
 
 	if (name == NULL)
 		return;
-	folder_result(s, cmd, mbox_subscribe(imap_store(s)->mbox, s->user,
-					     name, cmd->name[0] == 'S', err,
-					     sizeof(err)), err);
+	folder_result(s, cmd, on ? IMAP_NF_SUBSCRIBED : IMAP_NF_UNSUBSCRIBED,
+		      name, NULL, mbox_subscribe(imap_store(s)->mbox, s->user,
+						 name, on, err, sizeof(err)),
+		      err);
 }
 
 /* ---- STATUS ---- */

@@ -223,6 +223,13 @@ struct mbox_events {
 };
 int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg);
 
+/* Call cb(arg, user, name) for every change of a folder's messages or
+ * flags in this process (RFC 5465 NOTIFY). It runs inside the change:
+ * it may only take note and act later from the loop. */
+void mbox_on_change(struct mbox_store *st,
+		    void (*cb)(void *arg, const char *user, const char *name),
+		    void *arg);
+
 /* Call cb(arg) from the loop soon after the folder changes (IDLE);
  * cb NULL stops watching. */
 void mbox_watch(struct mbox *m, void (*cb)(void *arg), void *arg);
