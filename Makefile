@@ -195,7 +195,8 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
+	store/store_imap_parse.c store/store_imap_seq.c store/store_imap_utf7.c \
+	store/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c
 # make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs
 # it briefly); make fuzz-long: a resumable campaign of FUZZ_LONG_TIME

@@ -229,7 +229,10 @@ static void ev_exists(void *arg, uint32_t count)
  * each new message to exactly one writable view). */
 static void ev_recent(void *arg, uint32_t count)
 {
-	imap_untagged(arg, "%u RECENT", count);
+	struct imap_sess *s = arg;
+
+	if (!s->rev2)	/* RFC 9051: no RECENT response */
+		imap_untagged(s, "%u RECENT", count);
 }
 
 void imap_sync(struct imap_sess *s)
@@ -353,6 +356,7 @@ static const struct imap_cmd_def *find_cmd(const char *name)
 static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const struct imap_cmd_def *d = find_cmd(cmd->name);
+	struct imap_names_conv conv;
 
 	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
 	if (d == NULL || (cmd->uid && !d->uid_ok)) {
@@ -373,7 +377,10 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 				      d->fn == imap_cmd_search ||
 				      d->fn == imap_cmd_sort ||
 				      d->fn == imap_cmd_thread);
+	if (imap_mailbox_args(s, cmd, &conv) < 0)
+		return;
 	d->fn(s, cmd);
+	imap_mailbox_args_free(&conv);
 	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
 		s->no_expunge = 0;
 }

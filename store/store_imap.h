@@ -1,12 +1,13 @@
 /*
  * NAME
- *	store_imap - private header of the store's IMAP4rev1 server
+ *	store_imap - private header of the store's IMAP4rev1/IMAP4rev2 server
  * DESCRIPTION
- *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
+ *	RFC 3501 and RFC 9051 (a session switches with ENABLE IMAP4rev2)
+ *	with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
  *	LIST-STATUS, STATUS=SIZE, CONDSTORE, QRESYNC, SEARCHRES,
- *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED, COMPRESS and NOTIFY, in
- *	the store daemon's event loop. Files by topic:
+ *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED, COMPRESS and
+ *	NOTIFY, in the store daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
  *	  store_imap.c         sessions, dispatch, replies, untagged updates
@@ -27,6 +28,8 @@
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
  *	                       SELECT (QRESYNC ...)
  *	  store_imap_notify.c  NOTIFY
+ *	  store_imap_names.c   IMAP4rev2's UTF-8 mailbox names
+ *	  store_imap_utf7.c    modified UTF-7 <-> UTF-8 (pure)
  *	Faces the network: every byte a client sends is hostile.
  */
 #ifndef SLUICE_STORE_IMAP_H
@@ -203,6 +206,7 @@ struct imap_sess {
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
 	int condstore;		/* RFC 7162: MODSEQ in FETCH responses */
 	int qresync;		/* RFC 7162: VANISHED instead of EXPUNGE */
+	int rev2;		/* ENABLE IMAP4rev2: RFC 9051 semantics */
 	uint32_t *vanished;	/* UIDs expunged, not yet reported */
 	size_t nvanished, vanishedcap;
 	uint32_t *saved;	/* RFC 5182 "$": UIDs, ascending */
@@ -270,6 +274,23 @@ void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *));
 
 /* Write s as an IMAP string (quoted or literal) to the output. */
 void imap_write_string(struct imap_sess *s, const char *str, size_t n);
+/* Write a stored (modified UTF-7) mailbox name: as it is, or in UTF-8
+ * once IMAP4rev2 is on (store_imap_names.c). */
+void imap_write_mailbox(struct imap_sess *s, const char *name);
+/* IMAP4rev2 (RFC 9051 5.1): the mailbox name arguments of cmd, UTF-8,
+ * turned into the stored modified UTF-7 (the new strings held in conv,
+ * free with imap_mailbox_args_free). No-op without IMAP4rev2; -1 (after
+ * a BAD) when a name is not UTF-8. */
+struct imap_names_conv {
+	char **p;
+	size_t n;
+};
+int imap_mailbox_args(struct imap_sess *s, struct imap_cmd *cmd,
+		      struct imap_names_conv *conv);
+void imap_mailbox_args_free(struct imap_names_conv *conv);
+/* The LIST attributes of MBOX_ATTR_* bits, \Subscribed only when
+ * subscribed is set (store_imap_list.c). */
+void imap_list_attrs(struct imap_sess *s, unsigned attrs, int subscribed);
 /* RFC 3501 7.2.6: when the selected folder has keywords this session
  * was not told of yet, send untagged FLAGS and OK [PERMANENTFLAGS]
  * naming them (call before any FETCH FLAGS that may show one). */

@@ -55,6 +55,36 @@ void imap_keywords_announce(struct imap_sess *s)
 		flags_lines(s);
 }
 
+struct attrs_find {
+	const char *name;
+	unsigned attrs;
+};
+
+static int attrs_cb(void *arg, const char *name, unsigned attrs)
+{
+	struct attrs_find *f = arg;
+
+	if (strcmp(name, f->name) != 0)
+		return 0;
+	f->attrs = attrs;
+	return 1;
+}
+
+/* "* LIST (attributes) "." name" of the selected folder (IMAP4rev2). */
+static void select_list(struct imap_sess *s)
+{
+	struct attrs_find f = {s->mbox_name, 0};
+
+	if (strcasecmp(f.name, "INBOX") == 0)
+		f.name = "INBOX";
+	mbox_list(imap_store(s)->mbox, s->user, attrs_cb, &f);
+	conn_printf(s->c, "* LIST (");
+	imap_list_attrs(s, f.attrs, 0);
+	conn_printf(s->c, ") \".\" ");
+	imap_write_mailbox(s, f.name);
+	conn_printf(s->c, "\r\n");
+}
+
 void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct store *st = imap_store(s);
@@ -73,8 +103,9 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	if (s->state == IMAP_SELECTED) {
 		imap_set_state(s, IMAP_AUTH);
-		/* RFC 7162 3.2.11: what follows is the new mailbox's */
-		if (s->qresync)
+		/* RFC 7162 3.2.11, RFC 9051 6.3.2: what follows is the new
+		 * mailbox's */
+		if (s->qresync || s->rev2)
 			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	if (q.condstore)
@@ -92,8 +123,14 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	recent = mbox_recent(s->mbox);
 	flags_lines(s);
 	imap_untagged(s, "%u EXISTS", count);
-	imap_untagged(s, "%u RECENT", recent);
-	for (n = 1; n <= count; n++) {
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: no RECENT nor [UNSEEN], but the LIST
+		 * line of the mailbox */
+		select_list(s);
+	} else {
+		imap_untagged(s, "%u RECENT", recent);
+	}
+	for (n = 1; !s->rev2 && n <= count; n++) {
 		m = mbox_get(s->mbox, n);
 		if (m && !(m->flags & MBOX_SEEN)) {
 			unseen = n;
@@ -216,11 +253,34 @@ void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 
 /* ---- STATUS ---- */
 
-/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162). */
+/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162, RFC 9051
+ * DELETED). */
 static const char *const status_items[] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
-	"HIGHESTMODSEQ",
+	"HIGHESTMODSEQ", "DELETED",
 };
+
+static unsigned long long status_value(const struct mbox_status *st, int k)
+{
+	switch (k) {
+	case 0:
+		return st->messages;
+	case 1:
+		return st->recent;
+	case 2:
+		return st->uidnext;
+	case 3:
+		return st->uidvalidity;
+	case 4:
+		return st->unseen;
+	case 5:
+		return (unsigned long long)st->size;
+	case 6:
+		return st->highestmodseq;
+	default:
+		return st->deleted;
+	}
+}
 
 static int status_item(const struct imap_cmd *cmd, size_t i)
 {
@@ -255,17 +315,13 @@ int imap_status_line(struct imap_sess *s, const char *name,
 	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0)
 		return -1;
 	conn_printf(s->c, "* STATUS ");
-	imap_write_string(s, name, strlen(name));
+	imap_write_mailbox(s, name);
 	conn_printf(s->c, " (");
 	for (i = list + 1; i < end; i++) {
 		int k = status_item(cmd, i);
-		unsigned long long v = k == 0 ? stt.messages
-			: k == 1 ? stt.recent : k == 2 ? stt.uidnext
-			: k == 3 ? stt.uidvalidity : k == 4 ? stt.unseen
-			: k == 5 ? (unsigned long long)stt.size
-			: stt.highestmodseq;
 
-		conn_printf(s->c, "%s%s %llu", sep, status_items[k], v);
+		conn_printf(s->c, "%s%s %llu", sep, status_items[k],
+			    status_value(&stt, k));
 		sep = " ";
 	}
 	conn_printf(s->c, ")\r\n");
@@ -284,9 +340,15 @@ void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	}
 	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE */
-	for (i = 2; i < cmd->nargs; i++)
+	for (i = 2; i < cmd->nargs; i++) {
 		if (imap_arg_is(cmd, i, "HIGHESTMODSEQ"))
 			imap_condstore_on(s);
+		/* RFC 9051 E.1: RECENT is gone */
+		if (s->rev2 && imap_arg_is(cmd, i, "RECENT")) {
+			imap_bad(s, cmd->tag, "No RECENT in IMAP4rev2");
+			return;
+		}
+	}
 	if (imap_status_line(s, name, cmd, 1) < 0) {
 		imap_no(s, cmd->tag, "No such mailbox");
 		return;
@@ -329,7 +391,7 @@ void imap_cmd_getquotaroot(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	q = user_quota(s);
 	conn_printf(s->c, "* QUOTAROOT ");
-	imap_write_string(s, name, strlen(name));
+	imap_write_mailbox(s, name);
 	conn_printf(s->c, q > 0 ? " \"\"\r\n" : "\r\n");
 	if (q > 0)
 		quota_line(s, q);

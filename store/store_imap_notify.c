@@ -259,7 +259,7 @@ static void status_out(struct imap_sess *s, const char *name,
 		       const struct mbox_status *st)
 {
 	conn_printf(s->c, "* STATUS ");
-	imap_write_string(s, name, strlen(name));
+	imap_write_mailbox(s, name);
 	conn_printf(s->c, " (MESSAGES %u UIDNEXT %u UIDVALIDITY %u UNSEEN %u",
 		    st->messages, st->uidnext, st->uidvalidity, st->unseen);
 	if (s->condstore)
@@ -308,10 +308,10 @@ static void status_report(struct imap_sess *s, const char *name,
 static void list_out(struct imap_sess *s, const struct nf_list *l)
 {
 	conn_printf(s->c, "* LIST (%s) \".\" ", l->attrs);
-	imap_write_string(s, l->name, strlen(l->name));
+	imap_write_mailbox(s, l->name);
 	if (l->old) {
 		conn_printf(s->c, " (\"OLDNAME\" (");
-		imap_write_string(s, l->old, strlen(l->old));
+		imap_write_mailbox(s, l->old);
 		conn_printf(s->c, "))");
 	}
 	conn_printf(s->c, "\r\n");

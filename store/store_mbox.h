@@ -66,6 +66,7 @@ struct mbox_msg {
 
 struct mbox_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	uint32_t deleted;	/* with \\Deleted (RFC 9051 STATUS DELETED) */
 	long long size;		/* bytes of every message (STATUS=SIZE) */
 	uint64_t highestmodseq;	/* RFC 7162 HIGHESTMODSEQ */
 };

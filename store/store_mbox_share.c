@@ -86,7 +86,7 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 	if (mb_is_inbox(name) && stat(cur, &sb) < 0)
 		mb_make_maildir(f->path);
 	if (stat(cur, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "no such mailbox");
+		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		free(f);
 		*missing = 1;
 		return NULL;

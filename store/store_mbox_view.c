@@ -483,6 +483,8 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 			out->recent++;
 		if (!(f->m[i].flags & MBOX_SEEN))
 			out->unseen++;
+		if (f->m[i].flags & MBOX_DELETED)
+			out->deleted++;
 		out->size += f->m[i].size;
 	}
 	mb_folder_put(f);
