@@ -4,7 +4,7 @@
 #   make run    start the whole pipeline on 127.0.0.1 (state under ./var)
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
-#   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
+#   make bench-imap  IMAP FETCH throughput and command mixes against Dovecot (bench/)
 #   make install  binaries, man pages, etc/ samples and systemd units
 #               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
 #   make chaos  longer recovery drills (tests/chaos.py)
@@ -235,6 +235,7 @@ bench: deps all
 bench-imap: all
 	@bench/deps.sh
 	@/usr/bin/python3 bench/imap_bench.py
+	@/usr/bin/python3 bench/imap_mix.py
 
 clean:
 	rm -rf build
