@@ -188,3 +188,19 @@ def test_lsub_and_list_rules(imap):
         b'* LIST (\\Noselect \\HasChildren) "." "Lists"\r\n',
         b'* LIST (\\HasNoChildren) "." "Lists.dev"\r\n'], out
     m.logout()
+
+
+def test_utf8_names_in_notify(imap):
+    """NOTIFY's mailbox names and its STATUS lines are UTF-8 too."""
+    old = ssl_login(imap)
+    new = rev2(imap)
+    ok(old, b'CREATE "Entw&APw-rfe"')
+    ok(new, 'NOTIFY SET (mailboxes "Entwürfe" (MessageNew MessageExpunge))'
+        .encode("utf-8"))
+    old.append("Entw&APw-rfe", None, None, simple(1, b"draft"))
+    new.sock.settimeout(10)
+    ln = new.readline()
+    assert ln.startswith('* STATUS "Entwürfe" (MESSAGES 1 '.encode("utf-8")),\
+        ln
+    old.logout()
+    new.logout()
