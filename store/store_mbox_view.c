@@ -455,8 +455,12 @@ void mbox_changed(struct mbox_store *st, const char *user, const char *name)
 {
 	struct folder *f = mb_folder_find(st, user, name);
 
-	if (f == NULL)
+	if (f == NULL) {
+		/* not loaded, so nobody watches it; NOTIFY may still ask */
+		if (st->on_change)
+			st->on_change(st->on_change_arg, user, name);
 		return;
+	}
 	f->stale = 1;
 	mb_notify(f, NULL);
 }

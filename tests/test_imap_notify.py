@@ -206,3 +206,19 @@ def test_notify_while_idle(imap):
     lines_until(a, re.escape(tag) + rb" OK")
     a.logout()
     b.logout()
+
+
+def test_delivery_to_folder_nobody_holds(imap):
+    """An LMTP delivery into a folder no session has open (and that has
+    left the store's cache of loaded folders) is still notified."""
+    a, b = ssl_login(imap), ssl_login(imap)
+    notify(a, b"SET (inboxes (MessageNew MessageExpunge))")
+    # load more folders than the cache keeps (64): INBOX leaves it
+    for i in range(70):
+        b.create("F%d" % i)
+        b.status("F%d" % i, "(MESSAGES)")
+    deliver(imap, ALICE, simple(1, b"to a cold INBOX"))
+    out = lines_until(a, rb"^\* STATUS ")
+    assert out[-1].startswith(b'* STATUS "INBOX" (MESSAGES 1 '), out
+    a.logout()
+    b.logout()
