@@ -19,7 +19,10 @@ BENCH_SECONDS (10):
           RFC822.SIZE), UID SEARCH UNSEEN, STORE n +FLAGS (\\Flagged),
           STORE n -FLAGS (\\Flagged), FETCH n BODY.PEEK[HEADER],
           STATUS Archive (MESSAGES UNSEEN), LIST "" "*" in a loop
-A command counts when its tagged OK came back; a protocol error is a
+During the login mix one more session, logged in, sends a NOOP every
+20 ms and times its round trip (median, 99th percentile, max): a login
+must not stall the other sessions. A command counts when its tagged OK
+came back; a protocol error is a
 tagged NO or BAD, a line that is neither untagged nor the tag, or a
 dropped connection. Commands per second (and errors) for each server;
 the two servers take turns per mix, BENCH_REPEATS (1) rounds, and the
@@ -34,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -136,6 +140,29 @@ def session_loop(port, end, k):
     return done, errors
 
 
+class Probe(threading.Thread):
+    """A logged-in session's NOOP round trips (ms), one every 20 ms,
+    while the others log in and out: does a login stall the server?
+    It logs in before they start (the store takes 10 connections per
+    address before login)."""
+
+    def __init__(self, port):
+        super().__init__()
+        self.c = Client(port)
+        self.c.cmd(b"LOGIN %s %s" % (USER.encode(), PASSWORD.encode()))
+        self.lat = []
+        self.end = 0
+
+    def run(self):
+        while time.time() < self.end:
+            t0 = time.perf_counter()
+            self.c.cmd(b"NOOP")
+            self.lat.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.02)
+        self.c.cmd(b"LOGOUT")
+        self.c.close()
+
+
 def worker(args):
     kind, port, end, k = args
     if kind == "login":
@@ -144,16 +171,29 @@ def worker(args):
 
 
 def run_mix(kind, port):
+    probe = Probe(port) if kind == "login" else None
     end = time.time() + SECONDS
     with multiprocessing.Pool(CLIENTS) as pool:
         t0 = time.time()
+        if probe:
+            probe.end = end
+            probe.start()
         res = pool.map(worker, [(kind, port, end, k)
                                 for k in range(CLIENTS)])
         t = time.time() - t0
+    out = {}
+    if probe:
+        probe.join()
+        lat = sorted(probe.lat)
+        out["noop_ms"] = {"median": lat[len(lat) // 2],
+                          "p99": lat[min(len(lat) - 1,
+                                         len(lat) * 99 // 100)],
+                          "max": lat[-1]}
     done = sum(r[0] for r in res)
     errors = sum(r[1] for r in res)
-    return {"cps": done / t, "commands": done, "errors": errors,
-            "seconds": round(t, 2)}
+    out.update({"cps": done / t, "commands": done, "errors": errors,
+                "seconds": round(t, 2)})
+    return out
 
 
 def login_latency(port, rounds=5):
@@ -222,8 +262,13 @@ def main():
                 for name, port in servers:
                     m = run_mix(kind, port)
                     results[name].setdefault(kind, []).append(m)
-                    print("  %-8s %-8s %7.0f commands/s, %d errors" % (
-                        name, kind, m["cps"], m["errors"]), flush=True)
+                    print("  %-8s %-8s %7.0f commands/s, %d errors%s" % (
+                        name, kind, m["cps"], m["errors"],
+                        "; another session's NOOP: median %.1f ms, p99 "
+                        "%.1f ms, max %.1f ms" % (
+                            m["noop_ms"]["median"], m["noop_ms"]["p99"],
+                            m["noop_ms"]["max"]) if "noop_ms" in m
+                        else ""), flush=True)
         out = subprocess.run(["/usr/sbin/dovecot", "--version"],
                              capture_output=True, text=True).stdout
         results["dovecot_version"] = out.strip()
