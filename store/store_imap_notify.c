@@ -158,8 +158,10 @@ static int subscribed(struct imap_sess *s, const char *name)
 	return f.found;
 }
 
+/* Non-zero when g names folder name; with quick, SUBSCRIBED names
+ * every folder (no listing while the mbox layer is mid-change). */
 static int group_has(struct imap_sess *s, const struct nf_group *g,
-		     const char *name)
+		     const char *name, int quick)
 {
 	size_t k, len;
 
@@ -172,7 +174,7 @@ static int group_has(struct imap_sess *s, const struct nf_group *g,
 	case NF_PERSONAL:
 		return 1;
 	case NF_SUBSCRIBED:
-		return subscribed(s, name);
+		return quick || subscribed(s, name);
 	case NF_SUBTREE:
 	case NF_MAILBOXES:
 		for (k = 0; k < g->nnames; k++) {
@@ -196,16 +198,23 @@ static int is_selected(const struct imap_sess *s, const char *name)
 }
 
 /* The events the session wants for a folder that is not its selected
- * one: those of the first group naming it (RFC 5465 6). */
-static unsigned events_for(struct imap_sess *s, const char *name)
+ * one: those of the first group naming it (RFC 5465 6); quick: see
+ * group_has(). */
+static unsigned events_for_how(struct imap_sess *s, const char *name,
+			       int quick)
 {
 	const struct imap_notify *n = s->notify;
 	size_t i;
 
 	for (i = 0; n && i < n->ng; i++)
-		if (group_has(s, &n->g[i], name))
+		if (group_has(s, &n->g[i], name, quick))
 			return n->g[i].events;
 	return 0;
+}
+
+static unsigned events_for(struct imap_sess *s, const char *name)
+{
+	return events_for_how(s, name, 0);
 }
 
 /* The events of the selected folder's group; *delayed for
@@ -329,6 +338,7 @@ void imap_notify_flush(struct imap_sess *s)
 		imap_untagged(s, "OK [NOTIFICATIONOVERFLOW] Too many "
 			      "changes, NOTIFY is off");
 		imap_notify_free(s);
+		imap_notify_rewatch(s);
 		return;
 	}
 	for (i = 0; i < n->nlists; i++) {
@@ -374,7 +384,9 @@ static void on_change(void *arg, const char *user, const char *name)
 
 	for (s = srv->sessions; s; s = s->next) {
 		if ((n = s->notify) == NULL || s->user == NULL ||
-		    strcasecmp(s->user, user) != 0 || is_selected(s, name))
+		    strcasecmp(s->user, user) != 0 || is_selected(s, name) ||
+		    !(events_for_how(s, name, 1) &
+		      (NE_NEW | NE_EXPUNGE | NE_FLAGS)))
 			continue;
 		for (i = 0; i < n->npending; i++)
 			if (same_name(n->pending[i], name))
