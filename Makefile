@@ -4,7 +4,7 @@
 #   make run    start the whole pipeline on 127.0.0.1 (state under ./var)
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
-#   make bench-imap  IMAP FETCH throughput against Dovecot (bench/)
+#   make bench-imap  IMAP FETCH throughput and command mixes against Dovecot (bench/)
 #   make install  binaries, man pages, etc/ samples and systemd units
 #               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
 #   make chaos  longer recovery drills (tests/chaos.py)
@@ -215,7 +215,8 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c store/store_imap_seq.c store/store_pop3_parse.c \
+	store/store_imap_parse.c store/store_imap_seq.c store/store_imap_utf7.c \
+	store/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c
 # make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs
 # it briefly); make fuzz-long: a resumable campaign of FUZZ_LONG_TIME
@@ -254,6 +255,7 @@ bench: deps all
 bench-imap: all
 	@bench/deps.sh
 	@/usr/bin/python3 bench/imap_bench.py
+	@/usr/bin/python3 bench/imap_mix.py
 
 clean:
 	rm -rf build

@@ -104,6 +104,12 @@
 #define LIM_IMAP_SORT_KEY 256
 #define LIM_IMAP_THREAD_REFS 16
 #define LIM_IMAP_SORT_MSGS 100000
+/* RFC 5465 NOTIFY: event groups and mailbox names in one NOTIFY SET,
+ * and folders whose changes wait to be reported to one session (past
+ * this the oldest waiting change is reported at once). */
+#define LIM_IMAP_NOTIFY_GROUPS 20
+#define LIM_IMAP_NOTIFY_NAMES 100
+#define LIM_IMAP_NOTIFY_PENDING 256
 
 /* A limit above as a string, for the defaults of config tables. */
 #define LIM_STR_(x) #x

@@ -68,6 +68,7 @@ static const struct imap_cmd_def commands[] = {
 	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
 	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
 	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0},
+	{"NOTIFY", imap_cmd_notify, ST_A | ST_S, 0},
 	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
 	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
 	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},
@@ -117,6 +118,7 @@ void imap_tagged(struct imap_sess *s, const char *tag, const char *status,
 	else if (!s->no_expunge)
 		imap_sync(s);
 	imap_vanished_flush(s);
+	imap_notify_flush(s);
 	conn_printf(s->c, "%s %s ", tag && *tag ? tag : "*", status);
 	conn_write(s->c, text.data ? text.data : "", text.len);
 	conn_printf(s->c, "\r\n");
@@ -227,7 +229,10 @@ static void ev_exists(void *arg, uint32_t count)
  * each new message to exactly one writable view). */
 static void ev_recent(void *arg, uint32_t count)
 {
-	imap_untagged(arg, "%u RECENT", count);
+	struct imap_sess *s = arg;
+
+	if (!s->rev2)	/* RFC 9051: no RECENT response */
+		imap_untagged(s, "%u RECENT", count);
 }
 
 void imap_sync(struct imap_sess *s)
@@ -258,6 +263,7 @@ void imap_sess_free(struct imap_sess *s)
 	/* a login being checked: the job frees the context, later */
 	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
+	imap_notify_free(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -350,6 +356,7 @@ static const struct imap_cmd_def *find_cmd(const char *name)
 static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const struct imap_cmd_def *d = find_cmd(cmd->name);
+	struct imap_names_conv conv;
 
 	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
 	if (d == NULL || (cmd->uid && !d->uid_ok)) {
@@ -370,7 +377,10 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 				      d->fn == imap_cmd_search ||
 				      d->fn == imap_cmd_sort ||
 				      d->fn == imap_cmd_thread);
+	if (imap_mailbox_args(s, cmd, &conv) < 0)
+		return;
 	d->fn(s, cmd);
+	imap_mailbox_args_free(&conv);
 	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
 		s->no_expunge = 0;
 }

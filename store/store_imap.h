@@ -1,12 +1,13 @@
 /*
  * NAME
- *	store_imap - private header of the store's IMAP4rev1 server
+ *	store_imap - private header of the store's IMAP4rev1/IMAP4rev2 server
  * DESCRIPTION
- *	RFC 3501 with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
+ *	RFC 3501 and RFC 9051 (a session switches with ENABLE IMAP4rev2)
+ *	with IDLE, UIDPLUS, LITERAL+, NAMESPACE, ENABLE, MOVE,
  *	SPECIAL-USE, QUOTA (read), ID, SASL-IR, CHILDREN, ESEARCH,
  *	LIST-STATUS, STATUS=SIZE, CONDSTORE, QRESYNC, SEARCHRES,
- *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED and COMPRESS, in
- *	the store daemon's event loop. Files by topic:
+ *	MULTIAPPEND, BINARY, SORT, THREAD, LIST-EXTENDED, COMPRESS and
+ *	NOTIFY, in the store daemon's event loop. Files by topic:
  *	  store_imap_parse.c   the command parser (pure; fuzzed, unit-tested)
  *	  store_imap_seq.c     sequence sets and dates (pure)
  *	  store_imap.c         sessions, dispatch, replies, untagged updates
@@ -26,6 +27,9 @@
  *	  store_imap_compress.c  COMPRESS
  *	  store_imap_condstore.c  CONDSTORE/QRESYNC: enabling, VANISHED,
  *	                       SELECT (QRESYNC ...)
+ *	  store_imap_notify.c  NOTIFY
+ *	  store_imap_names.c   IMAP4rev2's UTF-8 mailbox names
+ *	  store_imap_utf7.c    modified UTF-7 <-> UTF-8 (pure)
  *	Faces the network: every byte a client sends is hostile.
  */
 #ifndef SLUICE_STORE_IMAP_H
@@ -133,6 +137,12 @@ time_t imap_parse_datetime(const char *s);
 /* Write t as an IMAP date-time (27 characters + NUL) in UTC. */
 void imap_format_datetime(time_t t, char out[32]);
 
+/* Mailbox names (RFC 3501 5.1.3, RFC 9051 5.1): modified UTF-7 in to
+ * UTF-8 out (decode), or back (encode), NUL-terminated in out. 0, or -1
+ * when in is malformed or the result does not fit outlen. */
+int imap_mutf7_decode(const char *in, char *out, size_t outlen);
+int imap_mutf7_encode(const char *in, char *out, size_t outlen);
+
 /* ---- the server (store_imap.c) ---- */
 
 #ifndef IMAP_PARSE_ONLY
@@ -196,12 +206,14 @@ struct imap_sess {
 	int no_expunge;		/* defer EXPUNGE reports (RFC 3501 7.4.1) */
 	int condstore;		/* RFC 7162: MODSEQ in FETCH responses */
 	int qresync;		/* RFC 7162: VANISHED instead of EXPUNGE */
+	int rev2;		/* ENABLE IMAP4rev2: RFC 9051 semantics */
 	uint32_t *vanished;	/* UIDs expunged, not yet reported */
 	size_t nvanished, vanishedcap;
 	uint32_t *saved;	/* RFC 5182 "$": UIDs, ascending */
 	size_t nsaved;
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
+	struct imap_notify *notify;	/* RFC 5465; NULL: off */
 };
 
 struct imap_server {
@@ -262,6 +274,23 @@ void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *));
 
 /* Write s as an IMAP string (quoted or literal) to the output. */
 void imap_write_string(struct imap_sess *s, const char *str, size_t n);
+/* Write a stored (modified UTF-7) mailbox name: as it is, or in UTF-8
+ * once IMAP4rev2 is on (store_imap_names.c). */
+void imap_write_mailbox(struct imap_sess *s, const char *name);
+/* IMAP4rev2 (RFC 9051 5.1): the mailbox name arguments of cmd, UTF-8,
+ * turned into the stored modified UTF-7 (the new strings held in conv,
+ * free with imap_mailbox_args_free). No-op without IMAP4rev2; -1 (after
+ * a BAD) when a name is not UTF-8. */
+struct imap_names_conv {
+	char **p;
+	size_t n;
+};
+int imap_mailbox_args(struct imap_sess *s, struct imap_cmd *cmd,
+		      struct imap_names_conv *conv);
+void imap_mailbox_args_free(struct imap_names_conv *conv);
+/* The LIST attributes of MBOX_ATTR_* bits, \Subscribed only when
+ * subscribed is set (store_imap_list.c). */
+void imap_list_attrs(struct imap_sess *s, unsigned attrs, int subscribed);
 /* RFC 3501 7.2.6: when the selected folder has keywords this session
  * was not told of yet, send untagged FLAGS and OK [PERMANENTFLAGS]
  * naming them (call before any FETCH FLAGS that may show one). */
@@ -318,6 +347,27 @@ int imap_select_params(struct imap_sess *s, struct imap_cmd *cmd,
 /* After SELECT's untagged replies: the changes a QRESYNC asks for. */
 void imap_select_qresync(struct imap_sess *s, struct imap_qresync *q);
 
+/* ---- NOTIFY (store_imap_notify.c) ---- */
+
+/* Hook the server into store_mbox's change reports (on) or unhook it. */
+void imap_notify_setup(struct imap_server *srv, int on);
+/* Send the notifications waiting for s (before a tagged reply). */
+void imap_notify_flush(struct imap_sess *s);
+/* Watch the selected folder as s's NOTIFY asks (after SELECT, IDLE). */
+void imap_notify_rewatch(struct imap_sess *s);
+void imap_notify_free(struct imap_sess *s);
+/* Session s created, deleted, renamed (from old) or (un)subscribed
+ * folder name: tell the user's other sessions that asked for it. */
+enum imap_notify_what {
+	IMAP_NF_CREATED,
+	IMAP_NF_DELETED,
+	IMAP_NF_RENAMED,
+	IMAP_NF_SUBSCRIBED,
+	IMAP_NF_UNSUBSCRIBED,
+};
+void imap_notify_folder(struct imap_sess *s, enum imap_notify_what what,
+			const char *name, const char *old);
+
 /* ---- CATENATE (store_imap_catenate.c) ---- */
 
 /* "CATENATE (TEXT literal / URL url ...)" at args[*i] (RFC 4469): the
@@ -366,6 +416,7 @@ imap_cmd_fn imap_cmd_sort, imap_cmd_thread;
 imap_cmd_fn imap_cmd_copy, imap_cmd_expunge, imap_cmd_close,
 	imap_cmd_check, imap_cmd_unselect;
 imap_cmd_fn imap_cmd_append, imap_cmd_idle, imap_cmd_compress;
+imap_cmd_fn imap_cmd_notify;
 
 /* SASL responses while mode is IMAP_MODE_SASL (store_imap_auth.c). */
 void imap_sasl_line(struct imap_sess *s, const char *line);

@@ -204,8 +204,7 @@ void imap_cmd_idle(struct imap_sess *s, struct imap_cmd *cmd)
 
 void imap_idle_line(struct imap_sess *s, const char *line)
 {
-	if (s->mbox)
-		mbox_watch(s->mbox, NULL, NULL);
+	imap_notify_rewatch(s);
 	s->mode = IMAP_MODE_CMD;
 	if (strcasecmp(line, "DONE") != 0) {
 		imap_bad(s, s->tag, "Expected DONE");

@@ -29,12 +29,12 @@
 #include "store_imap.h"
 #include "store_mbox.h"
 
-#define CAPS_BASE "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE " \
-		  "UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT CHILDREN " \
+#define CAPS_BASE "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE " \
+		  "NAMESPACE UIDPLUS MOVE SPECIAL-USE QUOTA UNSELECT CHILDREN " \
 		  "ESEARCH LIST-STATUS STATUS=SIZE CONDSTORE QRESYNC " \
 		  "SEARCHRES MULTIAPPEND BINARY SORT THREAD=ORDEREDSUBJECT " \
 		  "THREAD=REFERENCES LIST-EXTENDED COMPRESS=DEFLATE " \
-		  "CATENATE"
+		  "CATENATE NOTIFY"
 
 static int auth_allowed(struct imap_sess *s)
 {
@@ -98,6 +98,10 @@ void imap_cmd_noop(struct imap_sess *s, struct imap_cmd *cmd)
 
 void imap_cmd_check(struct imap_sess *s, struct imap_cmd *cmd)
 {
+	if (s->rev2) {	/* RFC 9051 E.1: CHECK was removed */
+		imap_bad(s, cmd->tag, "Unknown command");
+		return;
+	}
 	imap_cmd_noop(s, cmd);
 }
 
@@ -411,8 +415,8 @@ void imap_cmd_enable(struct imap_sess *s, struct imap_cmd *cmd)
 	char on[64] = "";
 	size_t i, len = 0;
 
-	/* RFC 5161: CONDSTORE and QRESYNC (RFC 7162 3.2.3: QRESYNC
-	 * implies CONDSTORE); the ENABLED response names what this
+	/* RFC 5161: CONDSTORE, QRESYNC (RFC 7162 3.2.3: QRESYNC implies
+	 * CONDSTORE) and IMAP4rev2 (RFC 9051); the ENABLED response names what this
 	 * command turned on, unknown names are ignored */
 	for (i = 0; i < cmd->nargs; i++)
 		if (cmd->args[i].type != IMAP_ARG_ATOM) {
@@ -429,6 +433,12 @@ void imap_cmd_enable(struct imap_sess *s, struct imap_cmd *cmd)
 			imap_condstore_on(s);
 			len += (size_t)snprintf(on + len, sizeof(on) - len,
 						" CONDSTORE");
+		} else if (imap_arg_is(cmd, i, "IMAP4rev2") && !s->rev2) {
+			/* RFC 9051 (Appendix E): from now on this session
+			 * speaks IMAP4rev2 */
+			s->rev2 = 1;
+			len += (size_t)snprintf(on + len, sizeof(on) - len,
+						" IMAP4rev2");
 		} else if (imap_arg_is(cmd, i, "QRESYNC") && !s->qresync) {
 			imap_condstore_on(s);
 			s->qresync = 1;

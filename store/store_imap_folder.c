@@ -55,6 +55,36 @@ void imap_keywords_announce(struct imap_sess *s)
 		flags_lines(s);
 }
 
+struct attrs_find {
+	const char *name;
+	unsigned attrs;
+};
+
+static int attrs_cb(void *arg, const char *name, unsigned attrs)
+{
+	struct attrs_find *f = arg;
+
+	if (strcmp(name, f->name) != 0)
+		return 0;
+	f->attrs = attrs;
+	return 1;
+}
+
+/* "* LIST (attributes) "." name" of the selected folder (IMAP4rev2). */
+static void select_list(struct imap_sess *s)
+{
+	struct attrs_find f = {s->mbox_name, 0};
+
+	if (strcasecmp(f.name, "INBOX") == 0)
+		f.name = "INBOX";
+	mbox_list(imap_store(s)->mbox, s->user, attrs_cb, &f);
+	conn_printf(s->c, "* LIST (");
+	imap_list_attrs(s, f.attrs, 0);
+	conn_printf(s->c, ") \".\" ");
+	imap_write_mailbox(s, f.name);
+	conn_printf(s->c, "\r\n");
+}
+
 void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	struct store *st = imap_store(s);
@@ -73,8 +103,9 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	if (s->state == IMAP_SELECTED) {
 		imap_set_state(s, IMAP_AUTH);
-		/* RFC 7162 3.2.11: what follows is the new mailbox's */
-		if (s->qresync)
+		/* RFC 7162 3.2.11, RFC 9051 6.3.2: what follows is the new
+		 * mailbox's */
+		if (s->qresync || s->rev2)
 			imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
 	if (q.condstore)
@@ -92,8 +123,14 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	recent = mbox_recent(s->mbox);
 	flags_lines(s);
 	imap_untagged(s, "%u EXISTS", count);
-	imap_untagged(s, "%u RECENT", recent);
-	for (n = 1; n <= count; n++) {
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: no RECENT nor [UNSEEN], but the LIST
+		 * line of the mailbox */
+		select_list(s);
+	} else {
+		imap_untagged(s, "%u RECENT", recent);
+	}
+	for (n = 1; !s->rev2 && n <= count; n++) {
 		m = mbox_get(s->mbox, n);
 		if (m && !(m->flags & MBOX_SEEN)) {
 			unseen = n;
@@ -109,6 +146,7 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 		      (unsigned long long)mbox_highestmodseq(s->mbox));
 	imap_select_qresync(s, &q);
+	imap_notify_rewatch(s);
 	imap_ok(s, cmd->tag, "[%s] %s completed", ro ? "READ-ONLY" :
 		"READ-WRITE", cmd->name);
 }
@@ -135,13 +173,18 @@ static const char *one_name(struct imap_sess *s, struct imap_cmd *cmd)
 	return name;
 }
 
-static void folder_result(struct imap_sess *s, struct imap_cmd *cmd, int rc,
-			  const char *err)
+/* The reply; on success the user's other sessions are told
+ * (NOTIFY MailboxName, SubscriptionChange). */
+static void folder_result(struct imap_sess *s, struct imap_cmd *cmd,
+			  enum imap_notify_what what, const char *name,
+			  const char *old, int rc, const char *err)
 {
-	if (rc < 0)
+	if (rc < 0) {
 		imap_no(s, cmd->tag, "%s", err[0] ? err : "Failed");
-	else
-		imap_ok(s, cmd->tag, "%s completed", cmd->name);
+		return;
+	}
+	imap_notify_folder(s, what, name, old);
+	imap_ok(s, cmd->tag, "%s completed", cmd->name);
 }
 
 void imap_cmd_create(struct imap_sess *s, struct imap_cmd *cmd)
@@ -161,8 +204,9 @@ void imap_cmd_create(struct imap_sess *s, struct imap_cmd *cmd)
 	memcpy(buf, name, n + 1);
 	if (n > 1 && buf[n - 1] == '.')
 		buf[n - 1] = '\0';
-	folder_result(s, cmd, mbox_create(imap_store(s)->mbox, s->user, buf,
-					  err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_CREATED, buf, NULL,
+		      mbox_create(imap_store(s)->mbox, s->user, buf, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_delete(struct imap_sess *s, struct imap_cmd *cmd)
@@ -174,8 +218,9 @@ void imap_cmd_delete(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	if (s->mbox_name && strcmp(s->mbox_name, name) == 0)
 		imap_set_state(s, IMAP_AUTH);
-	folder_result(s, cmd, mbox_delete(imap_store(s)->mbox, s->user, name,
-					  err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_DELETED, name, NULL,
+		      mbox_delete(imap_store(s)->mbox, s->user, name, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_rename(struct imap_sess *s, struct imap_cmd *cmd)
@@ -187,29 +232,55 @@ void imap_cmd_rename(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: RENAME from to");
 		return;
 	}
-	folder_result(s, cmd, mbox_rename(imap_store(s)->mbox, s->user, from,
-					  to, err, sizeof(err)), err);
+	folder_result(s, cmd, IMAP_NF_RENAMED, to, from,
+		      mbox_rename(imap_store(s)->mbox, s->user, from, to, err,
+				  sizeof(err)), err);
 }
 
 void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const char *name = one_name(s, cmd);
 	char err[256] = "";
+	int on = cmd->name[0] == 'S';
 
 	if (name == NULL)
 		return;
-	folder_result(s, cmd, mbox_subscribe(imap_store(s)->mbox, s->user,
-					     name, cmd->name[0] == 'S', err,
-					     sizeof(err)), err);
+	folder_result(s, cmd, on ? IMAP_NF_SUBSCRIBED : IMAP_NF_UNSUBSCRIBED,
+		      name, NULL, mbox_subscribe(imap_store(s)->mbox, s->user,
+						 name, on, err, sizeof(err)),
+		      err);
 }
 
 /* ---- STATUS ---- */
 
-/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162). */
+/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162, RFC 9051
+ * DELETED). */
 static const char *const status_items[] = {
 	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
-	"HIGHESTMODSEQ",
+	"HIGHESTMODSEQ", "DELETED",
 };
+
+static unsigned long long status_value(const struct mbox_status *st, int k)
+{
+	switch (k) {
+	case 0:
+		return st->messages;
+	case 1:
+		return st->recent;
+	case 2:
+		return st->uidnext;
+	case 3:
+		return st->uidvalidity;
+	case 4:
+		return st->unseen;
+	case 5:
+		return (unsigned long long)st->size;
+	case 6:
+		return st->highestmodseq;
+	default:
+		return st->deleted;
+	}
+}
 
 static int status_item(const struct imap_cmd *cmd, size_t i)
 {
@@ -244,17 +315,13 @@ int imap_status_line(struct imap_sess *s, const char *name,
 	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0)
 		return -1;
 	conn_printf(s->c, "* STATUS ");
-	imap_write_string(s, name, strlen(name));
+	imap_write_mailbox(s, name);
 	conn_printf(s->c, " (");
 	for (i = list + 1; i < end; i++) {
 		int k = status_item(cmd, i);
-		unsigned long long v = k == 0 ? stt.messages
-			: k == 1 ? stt.recent : k == 2 ? stt.uidnext
-			: k == 3 ? stt.uidvalidity : k == 4 ? stt.unseen
-			: k == 5 ? (unsigned long long)stt.size
-			: stt.highestmodseq;
 
-		conn_printf(s->c, "%s%s %llu", sep, status_items[k], v);
+		conn_printf(s->c, "%s%s %llu", sep, status_items[k],
+			    status_value(&stt, k));
 		sep = " ";
 	}
 	conn_printf(s->c, ")\r\n");
@@ -273,9 +340,15 @@ void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	}
 	/* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) enables CONDSTORE */
-	for (i = 2; i < cmd->nargs; i++)
+	for (i = 2; i < cmd->nargs; i++) {
 		if (imap_arg_is(cmd, i, "HIGHESTMODSEQ"))
 			imap_condstore_on(s);
+		/* RFC 9051 E.1: RECENT is gone */
+		if (s->rev2 && imap_arg_is(cmd, i, "RECENT")) {
+			imap_bad(s, cmd->tag, "No RECENT in IMAP4rev2");
+			return;
+		}
+	}
 	if (imap_status_line(s, name, cmd, 1) < 0) {
 		imap_no(s, cmd->tag, "No such mailbox");
 		return;
@@ -318,7 +391,7 @@ void imap_cmd_getquotaroot(struct imap_sess *s, struct imap_cmd *cmd)
 	}
 	q = user_quota(s);
 	conn_printf(s->c, "* QUOTAROOT ");
-	imap_write_string(s, name, strlen(name));
+	imap_write_mailbox(s, name);
 	conn_printf(s->c, q > 0 ? " \"\"\r\n" : "\r\n");
 	if (q > 0)
 		quota_line(s, q);

@@ -137,7 +137,7 @@ static void lsub_parents(struct list_ctx *lc, const char *name)
 		if (!matches(lc, buf) || lsub_sent(lc, buf))
 			continue;
 		conn_printf(lc->s->c, "* LSUB (\\Noselect) \".\" ");
-		imap_write_string(lc->s, buf, strlen(buf));
+		imap_write_mailbox(lc->s, buf);
 		conn_printf(lc->s->c, "\r\n");
 		lsub_note(lc, buf);
 	}
@@ -158,7 +158,7 @@ static int childinfo(const struct list_ctx *lc, size_t i)
 	return 0;
 }
 
-static void list_one(struct list_ctx *lc, size_t i)
+void imap_list_attrs(struct imap_sess *s, unsigned attrs, int subscribed)
 {
 	static const struct {
 		unsigned bit;
@@ -172,10 +172,23 @@ static void list_one(struct list_ctx *lc, size_t i)
 		{MBOX_ATTR_TRASH, "\\Trash"},
 		{MBOX_ATTR_JUNK, "\\Junk"},
 	};
-	const char *name = lc->e[i].name, *sep = "";
+	const char *sep = "";
+	size_t k;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if (attrs & names[k].bit) {
+			conn_printf(s->c, "%s%s", sep, names[k].text);
+			sep = " ";
+		}
+	if (subscribed && (attrs & MBOX_ATTR_SUBSCRIBED))
+		conn_printf(s->c, "%s\\Subscribed", sep);
+}
+
+static void list_one(struct list_ctx *lc, size_t i)
+{
+	const char *name = lc->e[i].name;
 	unsigned attrs = lc->e[i].attrs;
 	int ci = 0;
-	size_t k;
 
 	if (lc->lsub && !(attrs & MBOX_ATTR_SUBSCRIBED))
 		return;
@@ -194,16 +207,10 @@ static void list_one(struct list_ctx *lc, size_t i)
 	if (lc->lsub)
 		lsub_note(lc, name);
 	conn_printf(lc->s->c, "* %s (", lc->lsub ? "LSUB" : "LIST");
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (attrs & names[k].bit) {
-			conn_printf(lc->s->c, "%s%s", sep, names[k].text);
-			sep = " ";
-		}
-	if ((lc->sel_subscribed || lc->ret_subscribed) &&
-	    (attrs & MBOX_ATTR_SUBSCRIBED))
-		conn_printf(lc->s->c, "%s\\Subscribed", sep);
+	imap_list_attrs(lc->s, attrs, lc->sel_subscribed ||
+			lc->ret_subscribed);
 	conn_printf(lc->s->c, ") \".\" ");
-	imap_write_string(lc->s, name, strlen(name));
+	imap_write_mailbox(lc->s, name);
 	if (ci)
 		conn_printf(lc->s->c, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	conn_printf(lc->s->c, "\r\n");

@@ -163,7 +163,9 @@ static int check(struct sctx *c, size_t i, unsigned depth)
 		return imap_seqset_parse(cmd->args[i].s, star, &c->sets[i]);
 	}
 	k = find_key(cmd->args[i].s);
-	if (k == NULL)
+	/* RFC 9051 E.1: no \Recent, so no NEW, OLD, RECENT keys */
+	if (k == NULL || (c->s->rev2 && (k->id == S_NEW || k->id == S_OLD ||
+					 k->id == S_RECENT)))
 		return -1;
 	c->key[i] = k;
 	if (k->arg == K_MODSEQ)
@@ -558,6 +560,9 @@ void imap_cmd_search(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "Syntax: SEARCH RETURN (options) keys");
 		return;
 	}
+	/* RFC 9051 6.4.4: IMAP4rev2 answers with ESEARCH, ALL by default */
+	if (ret == 0 && s->rev2)
+		ret = (int)RET_ALL;
 	if (charset(s, cmd, &first) < 0) {
 		if (ret & RET_SAVE)
 			imap_saved_set(s, NULL, 0);

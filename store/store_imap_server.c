@@ -90,6 +90,7 @@ struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
 		free(srv);
 		return NULL;
 	}
+	imap_notify_setup(srv, 1);
 	return srv;
 }
 
@@ -102,6 +103,7 @@ void imap_server_free(struct imap_server **srvp)
 		return;
 	while (srv->sessions)
 		imap_sess_free(srv->sessions);
+	imap_notify_setup(srv, 0);
 	for (i = 0; i < 2; i++)
 		if (srv->fds[i] >= 0) {
 			evloop_del(srv->loop, srv->fds[i]);

@@ -49,8 +49,9 @@ void imap_flags_out(struct imap_sess *s, uint32_t seq, struct sbuf *out)
 			sbuf_printf(out, "%s%s", sep, kw);
 			sep = " ";
 		}
-	/* \Recent is the view's: exactly one session holds it */
-	if (m->flags & MBOX_RECENT)
+	/* \Recent is the view's: exactly one session holds it; there
+	 * is none in IMAP4rev2 (RFC 9051 E.1) */
+	if ((m->flags & MBOX_RECENT) && !s->rev2)
 		sbuf_printf(out, "%s\\Recent", sep);
 	sbuf_puts(out, ")");
 }

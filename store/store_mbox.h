@@ -66,6 +66,7 @@ struct mbox_msg {
 
 struct mbox_status {
 	uint32_t messages, recent, uidnext, uidvalidity, unseen;
+	uint32_t deleted;	/* with \\Deleted (RFC 9051 STATUS DELETED) */
 	long long size;		/* bytes of every message (STATUS=SIZE) */
 	uint64_t highestmodseq;	/* RFC 7162 HIGHESTMODSEQ */
 };
@@ -222,6 +223,13 @@ struct mbox_events {
 	void (*recent)(void *arg, uint32_t count);
 };
 int mbox_sync(struct mbox *m, const struct mbox_events *ev, void *arg);
+
+/* Call cb(arg, user, name) for every change of a folder's messages or
+ * flags in this process (RFC 5465 NOTIFY). It runs inside the change:
+ * it may only take note and act later from the loop. */
+void mbox_on_change(struct mbox_store *st,
+		    void (*cb)(void *arg, const char *user, const char *name),
+		    void *arg);
 
 /* Call cb(arg) from the loop soon after the folder changes (IDLE);
  * cb NULL stops watching. */

@@ -290,7 +290,7 @@ int mbox_create(struct mbox_store *st, const char *user, const char *name,
 		name = buf;
 	}
 	if (mb_is_inbox(name)) {
-		snprintf(err, errlen, "INBOX already exists");
+		snprintf(err, errlen, "[ALREADYEXISTS] INBOX already exists");
 		return -1;
 	}
 	if (mb_folder_path(st, user, name, path, sizeof(path)) < 0 ||
@@ -299,7 +299,7 @@ int mbox_create(struct mbox_store *st, const char *user, const char *name,
 		return -1;
 	}
 	if (is_dir(path, "cur")) {
-		snprintf(err, errlen, "mailbox already exists");
+		snprintf(err, errlen, "[ALREADYEXISTS] mailbox already exists");
 		return -1;
 	}
 	if (mb_make_maildir(path) < 0 || durable_sync_dir(md) < 0) {
@@ -368,7 +368,7 @@ int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 	int kids;
 
 	if (mb_is_inbox(name)) {
-		snprintf(err, errlen, "INBOX cannot be deleted");
+		snprintf(err, errlen, "[CANNOT] INBOX cannot be deleted");
 		return -1;
 	}
 	if (mb_folder_path(st, user, name, path, sizeof(path)) < 0 ||
@@ -376,15 +376,15 @@ int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "invalid mailbox name");
 		return -1;
 	}
-	if (stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "no such mailbox");
+	kids = has_children(md, name);
+	if ((stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) && !kids) {
+		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		return -1;
 	}
-	kids = has_children(md, name);
 	if (kids && !is_dir(path, "cur")) {
 		/* RFC 3501 6.3.4: \Noselect with inferiors */
-		snprintf(err, errlen, "mailbox has inferior hierarchical "
-			 "names");
+		snprintf(err, errlen, "[HASCHILDREN] mailbox has inferior "
+			 "hierarchical names");
 		return -1;
 	}
 	detach(st, user, name);
@@ -472,18 +472,18 @@ int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 	}
 	if (mb_folder_path(st, user, to, dst, sizeof(dst)) == 0 &&
 	    access(dst, F_OK) == 0) {
-		snprintf(err, errlen, "mailbox already exists");
+		snprintf(err, errlen, "[ALREADYEXISTS] mailbox already exists");
 		return -1;
 	}
 	if (mb_is_inbox(from))
 		return rename_inbox(st, user, to, err, errlen);
 	if (strncmp(to, from, flen) == 0 && to[flen] == '.') {
-		snprintf(err, errlen, "cannot rename a mailbox into itself");
+		snprintf(err, errlen, "[CANNOT] cannot rename a mailbox into itself");
 		return -1;
 	}
 	read_folders(md, &ns);
 	if (names_find(&ns, from) < 0) {
-		snprintf(err, errlen, "no such mailbox");
+		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		goto out;
 	}
 	/* the folder and its children, each checked before any move */

@@ -108,6 +108,9 @@ struct mbox_store {
 	unsigned long counter;
 	size_t ncached;		/* loaded folders nobody holds */
 	unsigned long clock;
+	/* told of every change of a folder (mbox_on_change) */
+	void (*on_change)(void *arg, const char *user, const char *name);
+	void *on_change_arg;
 };
 
 /* Folders kept loaded after their last user let go. */

@@ -86,7 +86,7 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 	if (mb_is_inbox(name) && stat(cur, &sb) < 0)
 		mb_make_maildir(f->path);
 	if (stat(cur, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "no such mailbox");
+		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		free(f);
 		*missing = 1;
 		return NULL;
@@ -205,6 +205,8 @@ void mb_notify(struct folder *f, const struct mbox *except)
 	struct mbox *v;
 	int any = 0;
 
+	if (f->st->on_change)
+		f->st->on_change(f->st->on_change_arg, f->user, f->name);
 	for (v = f->views; v; v = v->next)
 		if (v != except && v->watch) {
 			v->poked = 1;
@@ -212,4 +214,12 @@ void mb_notify(struct folder *f, const struct mbox *except)
 		}
 	if (any && f->timer == NULL && f->st->loop != NULL)
 		f->timer = evloop_timer(f->st->loop, 0, fire, f);
+}
+
+void mbox_on_change(struct mbox_store *st,
+		    void (*cb)(void *arg, const char *user, const char *name),
+		    void *arg)
+{
+	st->on_change = cb;
+	st->on_change_arg = cb ? arg : NULL;
 }

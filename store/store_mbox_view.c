@@ -455,8 +455,12 @@ void mbox_changed(struct mbox_store *st, const char *user, const char *name)
 {
 	struct folder *f = mb_folder_find(st, user, name);
 
-	if (f == NULL)
+	if (f == NULL) {
+		/* not loaded, so nobody watches it; NOTIFY may still ask */
+		if (st->on_change)
+			st->on_change(st->on_change_arg, user, name);
 		return;
+	}
 	f->stale = 1;
 	mb_notify(f, NULL);
 }
@@ -483,6 +487,8 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 			out->recent++;
 		if (!(f->m[i].flags & MBOX_SEEN))
 			out->unseen++;
+		if (f->m[i].flags & MBOX_DELETED)
+			out->deleted++;
 		out->size += f->m[i].size;
 	}
 	mb_folder_put(f);

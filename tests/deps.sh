@@ -9,7 +9,8 @@ libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3
 dnsmasq-base python3-dkim python3-authres python3-nacl
 procps psmisc isync python3-pytest-xdist libclamav-dev libmilter-dev
 clamav-testfiles curl libpq-dev postgresql redis-server libhiredis-dev
-libmicrohttpd-dev chromium chromium-driver python3-selenium zlib1g-dev"
+libmicrohttpd-dev chromium chromium-driver python3-selenium zlib1g-dev
+fetchmail"
 # Other lists (bench/deps.sh) pass their packages as arguments.
 MAIN=1
 if [ $# -gt 0 ]; then
