@@ -165,14 +165,33 @@ int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen);
 void bayes_slot_free(struct bayes_slot *s);
 
 /* Add the tokens of one message to path's counts as spam or ham (the
- * file and its tables are created when missing). For sluice-spamtrain;
- * batched with bayes_train_begin/end. 0 or -1 with a reason in err. */
+ * file and its tables are created when missing). For sluice-spamtrain
+ * and spamd's learn listener; batched with bayes_train_begin/end (which
+ * frees w; st, unless NULL, says what the batch did). 0 or -1 with a
+ * reason in err. */
 struct bayes_writer;
 struct bayes_writer *bayes_train_begin(const char *path, char *err,
 				       size_t errlen);
 int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
 		int spam, char *err, size_t errlen);
-int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen);
+/* Learn (op BAYES_SPAM or BAYES_HAM) or forget (BAYES_FORGET) the
+ * message of ID id (bayes_msg_id()): remembered in the file, so that
+ * learning it again as the same class changes nothing, as the other
+ * class takes its old counts back first, and forgetting takes them
+ * back (nothing when it was never learnt). 0 or -1 with a reason. */
+enum { BAYES_HAM = 0, BAYES_SPAM = 1, BAYES_FORGET = 2 };
+int bayes_learn(struct bayes_writer *w, const struct spamd_tokset *set,
+		const char *id, int op, char *err, size_t errlen);
+/* What a batch did: messages learnt, forgotten, and left alone
+ * (learnt already as that class, or forgetting what was never learnt). */
+struct bayes_stats {
+	long long learnt, forgot, same;
+};
+/* The ID of a message for bayes_learn(): its Message-ID, else its body
+ * (a hash of either, so any bytes are safe), into out (>= 40 bytes). */
+void bayes_msg_id(const char *msg, size_t len, char *out, size_t outlen);
+int bayes_train_end(struct bayes_writer *w, struct bayes_stats *st,
+		    char *err, size_t errlen);
 /* Forget the batch (nothing is written). */
 void bayes_train_abort(struct bayes_writer *w);
 
