@@ -22,6 +22,7 @@
 #include "forward.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "quarantine.h"
 #include "queue.h"
 #include "route.h"
 #include "spamd_stage.h"
@@ -41,8 +42,12 @@ static const char *const live_keys[] = {
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
-	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
-				"ordered", err, errlen);
+	if (route_table_init(t, cfg.next_hop, cfg.domain_routes, "ordered",
+			     err, errlen) < 0)
+		return -1;
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop,
+			     cfg.domain_routes);
+	return 0;
 }
 
 static const struct cfg_param table[] = {
@@ -219,6 +224,8 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop,
+			     cfg.domain_routes);
 	loop = evloop_new();
 	sd.dns = dns_new(loop, cfg.dns_servers,
 			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
