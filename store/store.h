@@ -44,6 +44,13 @@ struct store_config {
 	long long pop3_timeout;
 	long long login_timeout;
 	long long max_client_logins;
+	char *learn_hop;
+	char *learn_spool_dir;
+	long long learn_retry;
+	long long learn_max_age;
+	long long learn_max_spool;
+	long long learn_max_size;
+	char *learn_skip_folders;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -98,6 +105,7 @@ struct store {
 	struct authlimit *authlimit; /* failed logins (IMAP, POP3) */
 	struct mbox_store *mbox; /* the folders, shared by every session */
 	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
+	struct store_learn *learn; /* users' verdicts to spamd, or NULL */
 };
 
 extern const struct smtp_hooks store_hooks;
