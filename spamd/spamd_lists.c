@@ -9,8 +9,8 @@
  *	('#' starts a comment line), a PATTERN being an address
  *	(local@domain, any case) or a domain (@domain or domain: that
  *	domain and its subdomains). A message's senders are its envelope
- *	sender and the mailboxes of its From field (addrlist.h, strict: a
- *	field that does not parse counts for nothing). The most specific
+ *	sender and the mailboxes of its From field (spamd_hdr.c). The most
+ *	specific
  *	pattern that matches one of them decides: an address before a
  *	domain, a longer domain before a shorter one, block before allow
  *	at the same rank. The file is read when a message for the user is
@@ -23,53 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "addrlist.h"
 #include "spamd.h"
 
 #define SPAMD_LIST_MAX 65536	/* bytes of a user's file read */
-
-/* The header field name (lower case, ending in ':') at the start of
- * the header section of msg: its body (folds included) into *v, *n.
- * 0, or -1 when there is none. */
-static int field(const char *msg, size_t hlen, const char *name,
-		 const char **v, size_t *n)
-{
-	size_t i = 0, k = strlen(name), e;
-
-	while (i < hlen) {
-		/* i is at the start of a line */
-		if (i + k <= hlen && strncasecmp(msg + i, name, k) == 0) {
-			for (e = i + k; e < hlen; e++)
-				if (msg[e] == '\n' && (e + 1 >= hlen ||
-				    (msg[e + 1] != ' ' && msg[e + 1] != '\t')))
-					break;
-			*v = msg + i + k;
-			*n = e - (i + k) + (e < hlen);	/* its CRLF */
-			return 0;
-		}
-		while (i < hlen && msg[i] != '\n')
-			i++;
-		i++;
-	}
-	return -1;
-}
-
-size_t spamd_senders(const char *from, const char *msg, size_t hlen,
-		     char out[][LIM_PATH + 1], size_t max)
-{
-	struct addrlist_mailbox mb[4];
-	const char *v, *err;
-	size_t n = 0, got = 0, i;
-
-	if (from != NULL && *from && n < max)
-		snprintf(out[n++], LIM_PATH + 1, "%s", from);
-	if (field(msg, hlen, "from:", &v, &i) == 0 &&
-	    i < ADDRLIST_MAX_INPUT &&
-	    addrlist_parse(v, i, ADDRLIST_MAILBOXES, mb, 4, &got, &err) == 0)
-		for (i = 0; i < got && n < max; i++)
-			snprintf(out[n++], LIM_PATH + 1, "%s", mb[i].addr);
-	return n;
-}
 
 /* How specifically pattern p matches address a: 0 not at all, a domain
  * match ranks 1 + its length, an address 100000. */

@@ -24,75 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "spamd.h"
-
-/* Where the header section of msg ends (its length, the blank line
- * included; len when there is none). */
-static size_t header_end(const char *msg, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i++) {
-		if (msg[i] != '\n')
-			continue;
-		if (msg[i + 1] == '\n')
-			return i + 2;
-		if (msg[i + 1] == '\r' && i + 2 < len && msg[i + 2] == '\n')
-			return i + 3;
-	}
-	return len;
-}
-
-/* FNV-1a of p without its CRs: a body stored with LF line ends has the
- * ID it had with CRLF on the wire. */
-static uint64_t body_hash(const char *p, size_t n, size_t *kept)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	*kept = 0;
-	for (i = 0; i < n; i++) {
-		if (p[i] == '\r')
-			continue;
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-		(*kept)++;
-	}
-	return h;
-}
-
-void bayes_msg_id(const char *msg, size_t len, char *out, size_t outlen)
-{
-	uint64_t h;
-	size_t kept;
-
-	size_t hl = header_end(msg, len), i, s, e;
-
-	/* "Message-ID:" at the start of a line, its value up to the line
-	 * end, blanks around it left out */
-	for (i = 0; i + 11 < hl; i++) {
-		if ((i > 0 && msg[i - 1] != '\n') ||
-		    strncasecmp(msg + i, "message-id:", 11) != 0)
-			continue;
-		for (s = i + 11; s < hl && (msg[s] == ' ' || msg[s] == '\t');
-		     s++)
-			;
-		for (e = s; e < hl && msg[e] != '\r' && msg[e] != '\n'; e++)
-			;
-		while (e > s && (msg[e - 1] == ' ' || msg[e - 1] == '\t'))
-			e--;
-		if (e > s) {
-			snprintf(out, outlen, "mid:%016llx",
-				 (unsigned long long)spamd_token_hash(
-					 msg + s, e - s));
-			return;
-		}
-	}
-	h = body_hash(msg + hl, len - hl, &kept);
-	snprintf(out, outlen, "body:%016llx:%zu", (unsigned long long)h,
-		 kept);
-}
 
 struct delta {
 	uint64_t h;
@@ -378,7 +311,8 @@ static int resolve(sqlite3 *db, struct bayes_writer *w)
 	if (sqlite3_prepare_v2(db, "SELECT spam FROM seen WHERE id = ?1", -1,
 			       &get, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO seen(id, spam) "
-			       "VALUES (?1, ?2)", -1, &put, NULL) != SQLITE_OK ||
+			       "VALUES (?1, ?2)", -1, &put, NULL) !=
+	    SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "DELETE FROM seen WHERE id = ?1", -1, &del,
 			       NULL) != SQLITE_OK)
 		goto out;

@@ -527,7 +527,8 @@ static int cross_validate(const struct opts *o, int k,
 					rc = train_one(&tc, cls[s]->p[i]);
 		}
 		sbuf_free(&tc.buf);
-		if (rc < 0 || bayes_train_end(tc.w, NULL, err, sizeof(err)) < 0) {
+		if (rc < 0 ||
+		    bayes_train_end(tc.w, NULL, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sluice-spamtrain: fold %d: %s\n", f,
 				err);
 			rc = 1;
