@@ -9,12 +9,12 @@
  *	(as FETCH would, its first learn_max_size bytes) and hands it to
  *	this file's one thread; the loop never waits for spamd.
  *
- *	The thread writes it to learn_spool_dir first (durable.h: synced,
- *	so a crash or spamd being down loses nothing), then sends every
+ *	That thread writes it to learn_spool_dir (durable.h: synced, so a
+ *	crash or spamd being down loses nothing); another sends every
  *	spooled file, oldest first, to spamd's learn listener (learn_hop:
  *	LMTP, MAIL FROM the user, RCPT TO spam@ or ham@, smtp_send.h), and
  *	deletes each one spamd answered 250 for (spamd has it on disk
- *	then). When spamd does not answer, the rest waits for the timer,
+ *	then), so a spamd that hangs delays no spooling. When spamd does not answer, the rest waits for the timer,
  *	every learn_retry; a file older than learn_max_age is dropped with
  *	a log line, and past learn_max_spool messages new ones are. The
  *	spool record is NUL-separated: "spam" or "ham", the user, then the
@@ -43,7 +43,7 @@
 #include "store_mbox.h"
 #include "workq.h"
 
-#define LEARN_TIMEOUT 30	/* seconds for each reply of spamd */
+#define LEARN_TIMEOUT 15	/* seconds for each reply of spamd */
 #define LEARN_NAME 64		/* bytes of a spool file's name */
 
 struct learn_job {
@@ -61,12 +61,14 @@ struct learn_job {
 struct store_learn {
 	const struct store_config *cfg;
 	struct evloop *loop;
-	struct workq *wq;	/* one thread: the spool's only user */
+	struct workq *wq;	/* one thread: writes the spool */
+	struct workq *sender;	/* one thread: sends and deletes */
 	struct ev_timer *timer;
 	char **hops;
 	long long spooled;	/* files in the spool, as last counted */
 	unsigned long long seq;	/* for unique names (the loop's) */
 	int flushing;		/* a flush job is queued */
+	int again;		/* spooled since it started: flush again */
 	int stopping;
 };
 
@@ -231,8 +233,7 @@ static void learn_work(void *arg)
 				 l->cfg->learn_spool_dir, name,
 				 strerror(errno));
 		sbuf_free(&j->msg);
-		if (!j->wrote)
-			return;
+		return;
 	}
 	flush(j);
 }
@@ -241,18 +242,33 @@ static void learn_work(void *arg)
 
 static void submit(struct store_learn *l, struct learn_job *j);
 
+/* Send the spool on the sender thread (once more after the running
+ * send when one runs). */
+static void start_flush(struct store_learn *l)
+{
+	struct learn_job *j;
+
+	if (l->stopping)
+		return;
+	if (l->flushing) {
+		l->again = 1;
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;		/* the timer tries again */
+	j->l = l;
+	l->flushing = 1;
+	l->again = 0;
+	submit(l, j);
+}
+
 static void tick(void *arg)
 {
 	struct store_learn *l = arg;
-	struct learn_job *j;
 
 	l->timer = NULL;
-	if (l->spooled > 0 && !l->flushing &&
-	    (j = calloc(1, sizeof(*j))) != NULL) {
-		j->l = l;
-		l->flushing = 1;
-		submit(l, j);
-	}
+	if (l->spooled > 0)
+		start_flush(l);
 	if (!l->stopping)
 		l->timer = evloop_timer(l->loop, (uint64_t)l->cfg->learn_retry *
 					1000, tick, l);
@@ -264,14 +280,25 @@ static void learn_done(void *arg)
 	struct store_learn *l = j->l;
 	char safe[300];
 
-	if (j->user == NULL)
-		l->flushing = 0;
-	if (j->user != NULL && !j->wrote) {
-		log_safe(safe, sizeof(safe), j->user);
-		log_error("learn: user=%s, op=%s: dropped: cannot spool: %s",
-			  safe, j->spam ? "spam" : "ham", j->err);
+	if (j->user != NULL) {
+		if (j->wrote) {
+			l->spooled++;
+			start_flush(l);
+		} else {
+			log_safe(safe, sizeof(safe), j->user);
+			log_error("learn: user=%s, op=%s: dropped: cannot "
+				  "spool: %s", safe, j->spam ? "spam" : "ham",
+				  j->err);
+		}
+		free(j->user);
+		sbuf_free(&j->msg);
+		free(j);
+		return;
 	}
+	l->flushing = 0;
 	l->spooled = j->left;
+	if (l->again)	/* spooled meanwhile: it may go now */
+		start_flush(l);
 	if (j->sent)
 		log_info("learn: %lld message(s) sent to spamd", j->sent);
 	if (j->old)
@@ -290,7 +317,8 @@ static void learn_done(void *arg)
 
 static void submit(struct store_learn *l, struct learn_job *j)
 {
-	if (workq_submit(l->wq, learn_work, learn_done, j) == 0)
+	if (workq_submit(j->user ? l->wq : l->sender, learn_work, learn_done,
+			 j) == 0)
 		return;
 	if (j->user == NULL)
 		l->flushing = 0;
@@ -299,7 +327,8 @@ static void submit(struct store_learn *l, struct learn_job *j)
 	learn_done(j);
 }
 
-/* Hand message seq of s's folder to the thread as spam or ham. */
+/* Hand message seq of s's folder to the spooling thread as spam or
+ * ham. */
 static void learn_one(struct imap_sess *s, uint32_t seq, int spam)
 {
 	struct store_learn *l = imap_store(s)->learn;
@@ -444,7 +473,8 @@ struct store_learn *store_learn_start(struct store *st, struct evloop *loop)
 	l->cfg = st->cfg;
 	l->loop = loop;
 	l->wq = workq_new(loop, 1, err, sizeof(err));
-	if (l->wq == NULL)
+	if (l->wq == NULL ||
+	    (l->sender = workq_new(loop, 1, err, sizeof(err))) == NULL)
 		log_fatal("learn: %s", err);
 	l->spooled = count_spool(st->cfg->learn_spool_dir);
 	log_info("learn: moves into and out of %s go to %s (%lld spooled)",
@@ -464,6 +494,7 @@ void store_learn_stop(struct store_learn **lp)
 	if (l->timer)
 		evloop_timer_cancel(l->loop, l->timer);
 	workq_free(&l->wq);
+	workq_free(&l->sender);
 	config_list_free(l->hops);
 	free(l);
 	*lp = NULL;

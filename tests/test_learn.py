@@ -274,3 +274,32 @@ def test_user_allow_and_block_lists(cluster):
     assert b"USER_ALLOW" in a[-1]
     assert len(junk(st, "alice@example.test")) == 1
     assert len(inbox(st, "bob@example.test")) == 1
+
+
+def test_imap_never_waits_for_spamd(cluster, imap):
+    """A learn hop that accepts connections and never answers: MOVE and
+    the commands after it answer at once, the message stays spooled."""
+    import socket
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    try:
+        spool = os.path.join(cluster.base, "lspool")
+        st = learn_store(cluster, imap, hang.getsockname()[1],
+                         {"learn_spool_dir": spool})
+        for i in range(3):
+            deliver(st, "alice@example.test", LEARNT % (b"h%d" % i))
+        m = starttls_login(st)
+        m.create("Junk")
+        m.select("INBOX")
+        t0 = time.time()
+        for _ in range(3):
+            typ, _ = m._simple_command("MOVE", "1", "Junk")
+            assert typ == "OK"
+            assert m.noop()[0] == "OK"
+        assert m.select("Junk")[1] == [b"3"]
+        assert time.time() - t0 < 2.0
+        wait_for(lambda: len(os.listdir(spool)) == 3, 10, "three spooled")
+        m.logout()
+    finally:
+        hang.close()
