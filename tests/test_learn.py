@@ -43,6 +43,15 @@ def make_mbox(path, src, n):
             out.write(b"\n".join(lines).rstrip(b"\n") + b"\n\n")
 
 
+def test_spamtrain_empty_folder(tmp_path):
+    """An empty folder is no error (it passed NULL to qsort, which
+    UBSan stops)."""
+    (tmp_path / "empty").mkdir()
+    out = spamtrain("--db", str(tmp_path / "b.db"), "--ham",
+                    str(tmp_path / "empty"))
+    assert "trained 0 message(s)" in out, out
+
+
 def test_spamtrain_maildir_mbox_and_forget(tmp_path):
     md = str(tmp_path / "Maildir")
     mbox = str(tmp_path / "spam.mbox")
