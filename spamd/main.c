@@ -261,6 +261,9 @@ int main(int argc, char **argv)
 	fc.claims = 1;	/* the next stages want the trust information */
 	fd = daemon_listen(cfg.listen);
 	if (*cfg.learn_listen) {
+		if (*cfg.bayes_db == '\0')
+			log_fatal("learn_listen needs bayes_db, where the "
+				  "learnt counts go");
 		lfd = daemon_listen(cfg.learn_listen);
 		learn_db_owner();
 	}
