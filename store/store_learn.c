@@ -144,6 +144,24 @@ static int send_file(struct learn_job *j, const char *path, struct sbuf *b)
 	return got == 1 ? 1 : 0;
 }
 
+/* A temporary file a crash left behind (durable.h's .NAME.tmp) goes
+ * when it is as old as a spooled message may be. */
+static void stale_tmp(const struct store_config *cfg, const char *name,
+		      time_t now)
+{
+	char path[4096];
+	struct stat sb;
+	size_t n = strlen(name);
+
+	if (n < 6 || strcmp(name + n - 4, ".tmp") != 0 ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s",
+			     cfg->learn_spool_dir, name) >= sizeof(path))
+		return;
+	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    now - sb.st_mtime > cfg->learn_max_age)
+		unlink(path);
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp((const char *)a, (const char *)b);
@@ -168,7 +186,11 @@ static void flush(struct learn_job *j)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= LEARN_NAME)
+		if (de->d_name[0] == '.') {
+			stale_tmp(cfg, de->d_name, now);
+			continue;
+		}
+		if (strlen(de->d_name) >= LEARN_NAME)
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;

@@ -202,6 +202,11 @@ def test_spamd_down_learn_waits_in_the_spool(cluster, imap):
     # a file spamd never took in time is dropped with a log line
     with open(os.path.join(spool, "1000.1.1"), "wb") as f:
         f.write(b"spam\0alice@example.test\0Subject: old\r\n\r\nx\r\n")
+    # and so is a temporary file a crash left, once as old
+    tmp = os.path.join(spool, ".1000.1.2.tmp")
+    with open(tmp, "wb") as f:
+        f.write(b"spam\0alice")
+    os.utime(tmp, (1000, 1000))
     deliver(st, "alice@example.test", LEARNT % b"down")
     m = starttls_login(st)
     m.create("Junk")
@@ -213,7 +218,7 @@ def test_spamd_down_learn_waits_in_the_spool(cluster, imap):
     m.logout()
     wait_for(lambda: "wait for spamd" in st.log(), 10, "a failed send")
     assert "dropped: spamd did not take" in st.log()
-    assert len(os.listdir(spool)) == 1
+    assert len(os.listdir(spool)) == 1 and not os.path.exists(tmp)
     sd, db = learner(cluster, st, lport)  # trained on 20 spam
     wait_for(lambda: db_counts(db)[0] == 21 and os.listdir(spool) == [],
              10, "the spooled message learnt once spamd is up")
