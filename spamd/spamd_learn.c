@@ -41,7 +41,7 @@ struct learn_job {
 	struct learn_job *next;
 	struct sbuf msg;
 	int op;			/* BAYES_SPAM, BAYES_HAM, BAYES_FORGET */
-	int publish;		/* a publish job, not a message */
+	int publish;		/* not a message: 1 publish, 2 refresh */
 	int rc;			/* bayes_slot_publish() or 0 / -1 */
 	struct bayes_stats st;
 	char id[64];
@@ -81,16 +81,20 @@ static void job_free(struct learn_job *j)
 	free(j);
 }
 
-static void publish(struct spamd_learn *l);
+static void publish(struct spamd_learn *l, int how);
 
-/* The publish timer: learnt messages wait at most this long. */
+static void arm(struct spamd_learn *l);
+
+/* The timer: learnt messages wait at most this long; else the file is
+ * looked at here (every bayes_check_interval: sluice-spamtrain may have
+ * written it), not on a scoring thread, which would wait for the load. */
 static void tick(void *arg)
 {
 	struct spamd_learn *l = arg;
 
 	l->timer = NULL;
-	if (l->unpublished > 0)
-		publish(l);
+	publish(l, l->unpublished > 0 ? 1 : 2);
+	arm(l);
 }
 
 static void arm(struct spamd_learn *l)
@@ -100,12 +104,17 @@ static void arm(struct spamd_learn *l)
 			l->sd->cfg->learn_publish_interval * 1000, tick, l);
 }
 
-/* On the learner thread: a new table for the scorers. */
+/* On the learner thread: a new table for the scorers (publish), or the
+ * file looked at for a change (refresh). */
 static void publish_work(void *arg)
 {
 	struct learn_job *j = arg;
+	struct bayes_slot *slot = &j->l->sd->bayes;
 
-	j->rc = bayes_slot_publish(&j->l->sd->bayes, j->err, sizeof(j->err));
+	if (j->publish == 1)
+		j->rc = bayes_slot_publish(slot, j->err, sizeof(j->err));
+	else
+		j->rc = bayes_slot_refresh(slot, j->err, sizeof(j->err));
 }
 
 /* On the learner thread: learn one message into bayes_db. */
@@ -152,36 +161,37 @@ static void publish_done(void *arg)
 		t = bayes_slot_get(&l->sd->bayes);
 		bayes_counts(t, &nspam, &nham);
 		bayes_unref(t);
-		log_info("learn: bayes_db %s published: %lld spam, %lld ham",
-			 l->sd->cfg->bayes_db, nspam, nham);
-	} else {
-		if (j->rc < 0)
-			log_error("learn: bayes_db: %s (the old counts stay)",
-				  j->err);
+		log_info("learn: bayes_db %s %s: %lld spam, %lld ham",
+			 l->sd->cfg->bayes_db, j->publish == 1 ? "published" :
+			 "reloaded", nspam, nham);
+	} else if (j->rc < 0) {
+		/* the next learnt message tries again */
+		log_error("learn: bayes_db: %s (the old counts stay)", j->err);
+	} else if (j->publish == 1) {
+		/* another load was running: the timer tries again */
 		l->unpublished = l->unpublished > 0 ? l->unpublished : 1;
-		arm(l);	/* another load was running, or failed: later */
 	}
 	job_free(j);
 }
 
-static void publish(struct spamd_learn *l)
+static void publish(struct spamd_learn *l, int how)
 {
 	struct learn_job *j;
 
 	if (l->publishing || l->stopping ||
 	    (j = calloc(1, sizeof(*j))) == NULL)
-		return;
+		return;		/* the timer tries again */
 	j->l = l;
-	j->publish = 1;
+	j->publish = how;
 	j->next = l->jobs;
 	l->jobs = j;
 	if (workq_submit(l->wq, publish_work, publish_done, j) < 0) {
 		job_free(j);
-		arm(l);
 		return;
 	}
 	l->publishing = 1;
-	l->unpublished = 0;
+	if (how == 1)
+		l->unpublished = 0;
 }
 
 static void learn_done(void *arg)
@@ -210,9 +220,7 @@ static void learn_done(void *arg)
 		smtp_session_reply_all(j->s, &r);
 	job_free(j);
 	if (l->unpublished >= l->sd->cfg->learn_publish_count)
-		publish(l);
-	else if (l->unpublished > 0)
-		arm(l);
+		publish(l, 1);
 }
 
 static int learn_connect(struct smtp_session *s, struct smtp_reply *r)
@@ -322,6 +330,8 @@ struct spamd_learn *spamd_learn_start(struct spamd *sd, struct evloop *loop,
 		log_fatal("learn_listen: cannot watch the listening socket");
 	log_info("learning on %s from %s into %s", cfg->learn_listen,
 		 cfg->learn_peers, cfg->bayes_db);
+	sd->learning = 1;	/* the file is looked at by tick() */
+	arm(l);
 	return l;
 }
 

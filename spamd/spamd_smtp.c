@@ -372,7 +372,9 @@ static void score_work(void *arg)
 	struct spamd *sd = j->sd;
 	struct bayes_table *t;
 
-	j->reload = bayes_slot_refresh(&sd->bayes, j->err, sizeof(j->err));
+	if (!sd->learning)	/* else the learner's thread does it */
+		j->reload = bayes_slot_refresh(&sd->bayes, j->err,
+					       sizeof(j->err));
 	if (j->rcpt != NULL)
 		lists_work(sd, j);
 	t = bayes_slot_get(&sd->bayes);

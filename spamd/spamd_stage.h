@@ -73,6 +73,7 @@ struct spamd {
 	struct dns *dns;
 	struct workq *wq;
 	struct spamd_job *jobs;		/* in flight */
+	int learning;			/* the learner reloads bayes_db */
 };
 
 extern const struct smtp_hooks spamd_hooks;

@@ -116,6 +116,7 @@ def learner(cluster, store, learn_port, start=True):
         os.makedirs(os.path.dirname(db))
         trained_db(db)
     conf = {"bayes_db": db, "bayes_min_count": "5",
+            "bayes_check_interval": "1s",
             "learn_listen": "127.0.0.1:%d" % learn_port,
             "learn_publish_interval": "1s"}
     sd = spamd(cluster, store, conf) if start else None
@@ -192,6 +193,15 @@ def test_moves_into_and_out_of_junk_are_learnt(cluster, imap):
     time.sleep(1.5)
     assert db_counts(db)[:2] == (base[0] + 2, base[1])
     m.logout()
+    # sluice-spamtrain writing the file meanwhile: the learner's thread
+    # loads it (the scorers do not wait for that)
+    ext = os.path.join(cluster.base, "ext.eml")
+    with open(ext, "wb") as f:
+        f.write(LEARNT % b"ext")
+    spamtrain("--db", db, "--spam", ext)
+    wait_for(lambda: re.search(r"learn: bayes_db \S+ reloaded: %d spam"
+                               % (base[0] + 3), sd.log()), 10,
+             "the new file in use")
 
 
 def test_spamd_down_learn_waits_in_the_spool(cluster, imap):
