@@ -21,6 +21,7 @@
 #include "evloop.h"
 #include "forward.h"
 #include "log.h"
+#include "quarantine.h"
 #include "queue.h"
 #include "route.h"
 #include "stage.h"
@@ -111,8 +112,11 @@ static const char *const live_keys[] = {
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
-	return route_table_init(t, cfg.next_hop, "", cfg.next_hop_mode, err,
-				errlen);
+	if (route_table_init(t, cfg.next_hop, "", cfg.next_hop_mode, err,
+			     errlen) < 0)
+		return -1;
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop, "");
+	return 0;
 }
 
 static struct avscan_reload *reloader;
@@ -207,6 +211,7 @@ static void run_lmtp(void)
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
 	daemon_state_dir(cfg.scan_tmp_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop, "");
 	loop = evloop_new();
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);

@@ -256,7 +256,8 @@ struct creds *creds_load(const char *path, char *err, size_t errlen)
 	}
 	fclose(f);
 	f = NULL;
-	qsort(c->e, c->n, sizeof(*c->e), cmp);
+	if (c->n > 0)	/* c->e is NULL while there is nobody */
+		qsort(c->e, c->n, sizeof(*c->e), cmp);
 	for (i = 1; i < c->n; i++) {
 		if (strcmp(c->e[i - 1].addr, c->e[i].addr) == 0) {
 			snprintf(err, errlen, "%s: %s appears twice", path,

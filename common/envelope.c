@@ -48,15 +48,32 @@ int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt,
 	return (int)e->nrcpt++;
 }
 
+static void rcpt_free(struct rcpt *r)
+{
+	free(r->addr);
+	free(r->orcpt);
+	free(r->last_reply);
+}
+
+void envelope_keep(struct envelope *e, const unsigned char *keep)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nrcpt; i++) {
+		if (keep[i])
+			e->rcpts[n++] = e->rcpts[i];
+		else
+			rcpt_free(&e->rcpts[i]);
+	}
+	e->nrcpt = n;
+}
+
 void envelope_free(struct envelope *e)
 {
 	size_t i;
 
-	for (i = 0; i < e->nrcpt; i++) {
-		free(e->rcpts[i].addr);
-		free(e->rcpts[i].orcpt);
-		free(e->rcpts[i].last_reply);
-	}
+	for (i = 0; i < e->nrcpt; i++)
+		rcpt_free(&e->rcpts[i]);
 	free(e->rcpts);
 	free(e->from);
 	free(e->envid);

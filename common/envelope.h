@@ -66,6 +66,10 @@ struct envelope {
 int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt,
 		      unsigned notify);
 
+/* Keep the recipients i with keep[i] set, in order; the others are
+ * freed. */
+void envelope_keep(struct envelope *e, const unsigned char *keep);
+
 /* Free every string and the recipient array; the struct is zeroed. */
 void envelope_free(struct envelope *e);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,4 +177,23 @@ bad:
 		 QUARANTINE_HDR, off);
 	envelope_free(e);
 	return -1;
+}
+
+void quarantine_note_hops(const char *dir, const char *next_hop,
+			  const char *domain_routes)
+{
+	struct iovec iov[5] = {
+		{(void *)"next_hop = ", 11},
+		{(void *)next_hop, strlen(next_hop)},
+		{(void *)"\ndomain_routes = ", 17},
+		{(void *)domain_routes, strlen(domain_routes)},
+		{(void *)"\n", 1},
+	};
+
+	/* a value is one line of the file (config.c reads it so) */
+	if (strpbrk(next_hop, "\r\n") || strpbrk(domain_routes, "\r\n") ||
+	    durable_write_file(dir, QUARANTINE_HOPS, iov, 5) < 0)
+		log_warn("quarantine_dir %s: cannot note the next hops in %s: "
+			 "%s (sluice-quarantine release then needs a hop)",
+			 dir, QUARANTINE_HOPS, strerror(errno));
 }

@@ -48,4 +48,15 @@ int quarantine_parse(const char *p, size_t len, struct envelope *e,
 		     size_t *body_off, char *reason, size_t reasonlen,
 		     char *err, size_t errlen);
 
+/* The file of dir where the stage notes its next hops for a release
+ * without a hop: "next_hop = ..." and "domain_routes = ..." lines, read
+ * with the configuration grammar (config.h). */
+#define QUARANTINE_HOPS ".next_hop"
+
+/* Write the stage's next_hop and domain_routes (as in its
+ * configuration, after a reload too) to dir/QUARANTINE_HOPS durably.
+ * Failures are logged: a release then needs a hop. */
+void quarantine_note_hops(const char *dir, const char *next_hop,
+			  const char *domain_routes);
+
 #endif

@@ -3,15 +3,19 @@
  *	sluice-quarantine - list, show, release and delete quarantined mail
  * SYNOPSIS
  *	sluice-quarantine -d quarantine_dir list | show ID |
- *	    release ID lmtp:host:port|smtp:host:port | delete ID | expire AGE
+ *	    release ID [lmtp:host:port|smtp:host:port] | delete ID |
+ *	    expire AGE
  * DESCRIPTION
  *	Works on avscan's and spamd's quarantine_dir alike: one file per
  *	message, the envelope in front (quarantine.h). release sends the
  *	message, without that block, with its original sender and
  *	recipients to the given hop over LMTP or SMTP (no claims: the hop
- *	sees an untrusted local client) and deletes the file once every
- *	recipient was accepted; otherwise the file stays and the replies
- *	are printed. expire deletes files older than AGE (30s, 10m, 7d).
+ *	sees an untrusted local client), or without one to the next hops
+ *	the stage noted in the folder (QUARANTINE_HOPS: its next_hop and
+ *	domain_routes, by recipient domain, hops in order until one
+ *	answers), and deletes the file once every recipient was accepted;
+ *	otherwise the file stays and the replies are printed. expire
+ *	deletes files older than AGE (30s, 10m, 7d), the note excepted.
  *	Started as root, the tool first becomes the owner of the folder,
  *	as sluice-queue does. The files are trusted no more than their
  *	parser checks (quarantine.c); IDs are file names without '/'.
@@ -24,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,13 +36,15 @@
 #include "daemon.h"
 #include "limits_rfc.h"
 #include "quarantine.h"
+#include "route.h"
+#include "smtp_send.h"
 
 #define PROG "sluice-quarantine"
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: " PROG " -d quarantine_dir list | show ID |\n"
-		"    release ID lmtp:host:port|smtp:host:port | delete ID | "
+		"    release ID [lmtp:host:port|smtp:host:port] | delete ID | "
 		"expire AGE\n");
 	exit(2);
 }
@@ -178,6 +183,7 @@ static int cmd_expire(const char *dir, const char *age)
 		/* the writers' temporary files too: a crash leaves them */
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, QUARANTINE_HOPS) == 0 ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 				     de->d_name) >= sizeof(path) ||
 		    lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
@@ -196,134 +202,84 @@ static int cmd_expire(const char *dir, const char *age)
 	return rc;
 }
 
-/* One reply (multi-line joined to its last line) into line; its code,
- * or -1 when the connection ended or the reply was malformed. */
-static int reply(FILE *in, char *line, size_t n)
-{
-	size_t len;
+/* Seconds allowed for each reply of the hop. */
+#define HOP_TIMEOUT 300
 
-	for (;;) {
-		if (fgets(line, (int)n, in) == NULL)
-			return -1;
-		len = strlen(line);
-		if (len < 4 || line[len - 1] != '\n')
-			return -1;
-		while (len > 0 && (line[len - 1] == '\n' ||
-				   line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (line[3] != '-')
-			return atoi(line);
+/* Send the message to the recipients of e that route r takes
+ * (all of them when r is NULL) through hop, else r's hops in order
+ * until one answers. How many accepted it; the hop used into used. */
+static size_t release_to(const struct envelope *e, struct route_table *t,
+			 struct route *r, const char *hop, const char *body,
+			 size_t blen, char *used, size_t usedlen)
+{
+	struct envelope sub;
+	char h[128], err[2048];
+	size_t i, k;
+	int got = -1;
+
+	memset(&sub, 0, sizeof(sub));
+	sub.from = e->from;
+	sub.rcpts = calloc(e->nrcpt + 1, sizeof(*sub.rcpts));
+	if (sub.rcpts == NULL)
+		return 0;
+	for (i = 0; i < e->nrcpt; i++)
+		if (r == NULL || route_for(t, e->rcpts[i].addr) == r)
+			sub.rcpts[sub.nrcpt++] = e->rcpts[i];
+	for (k = 0; got < 0 && (hop ? k < 1 : k < r->nhops); k++) {
+		if (hop == NULL)
+			snprintf(h, sizeof(h), "%s:%s",
+				 r->hops[k].lmtp ? "lmtp" : "smtp",
+				 r->hops[k].hostport);
+		snprintf(used, usedlen, "%s", hop ? hop : h);
+		got = smtp_send(used, HOP_TIMEOUT, &sub, body, blen, err,
+				sizeof(err));
+		if (err[0])
+			fprintf(stderr, PROG ": %s: %s\n", used, err);
 	}
+	if (r != NULL && r->dns)
+		fprintf(stderr, PROG ": the next hop is mx: name a hop\n");
+	free(sub.rcpts);
+	return got < 0 ? 0 : (size_t)got;
 }
 
-/* Write the message dot-stuffed (RFC 5321 4.5.2), then ".". 0 or -1. */
-static int send_data(FILE *out, const char *p, size_t len)
+/* The next hops the stage noted in dir (quarantine_note_hops) into t.
+ * 0 or -1 (printed). */
+static int noted_hops(const char *dir, struct route_table *t)
 {
-	const char *eol;
-	size_t n;
+	char *next_hop = NULL, *routes = NULL, path[4096], err[512];
+	const struct cfg_param table[] = {
+		{"next_hop", CFG_STR, "", &next_hop, 0, 0, NULL},
+		{"domain_routes", CFG_STR, "", &routes, 0, 0, NULL},
+		{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
+	};
+	int rc = -1;
 
-	while (len > 0) {
-		eol = memchr(p, '\n', len);
-		n = eol ? (size_t)(eol - p) + 1 : len;
-		if (p[0] == '.' && fputc('.', out) == EOF)
-			return -1;
-		if (fwrite(p, 1, n, out) != n)
-			return -1;
-		if (eol == NULL && fputs("\r\n", out) == EOF)
-			return -1;
-		p += n;
-		len -= n;
-	}
-	return fputs(".\r\n", out) == EOF || fflush(out) == EOF ? -1 : 0;
-}
-
-/* Connect to "lmtp:host:port" / "smtp:host:port"; *lmtp set. fd or -1. */
-static int hop_connect(const char *hop, int *lmtp)
-{
-	struct sockaddr_storage ss;
-	unsigned int sl;
-	int fd;
-
-	if (strncmp(hop, "lmtp:", 5) == 0)
-		*lmtp = 1;
-	else if (strncmp(hop, "smtp:", 5) == 0)
-		*lmtp = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, QUARANTINE_HOPS);
+	if (access(path, R_OK) < 0)
+		fprintf(stderr, PROG ": %s: %s: no hop noted by the stage; "
+			"name one\n", path, strerror(errno));
+	else if (config_load(table, path, err, sizeof(err)) < 0 ||
+		 route_table_init(t, next_hop, routes, "ordered", err,
+				  sizeof(err)) < 0)
+		fprintf(stderr, PROG ": %s: %s\n", path, err);
 	else
-		return -1;
-	if (daemon_resolve(hop + 5, &ss, &sl) < 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+		rc = 0;
+	free(next_hop);
+	free(routes);
+	return rc;
 }
 
-/* The SMTP/LMTP dialogue for e and body on in/out: how many recipients
- * the hop accepted in the end, or -1 when the transaction failed. */
-static int transact(FILE *in, FILE *out, int lmtp, const struct envelope *e,
-		    const char *body, size_t blen)
-{
-	char line[1024];
-	size_t i, ok = 0;
-	int *acc = calloc(e->nrcpt, sizeof(int));
-	int code, done = -1;
-
-	if (acc == NULL || reply(in, line, sizeof(line)) != 220)
-		goto out;
-	fprintf(out, "%s localhost\r\n", lmtp ? "LHLO" : "EHLO");
-	fflush(out);
-	if (reply(in, line, sizeof(line)) != 250)
-		goto out;
-	fprintf(out, "MAIL FROM:<%s>\r\n", e->from);
-	fflush(out);
-	if ((code = reply(in, line, sizeof(line))) != 250) {
-		fprintf(stderr, PROG ": MAIL: %s\n", line);
-		goto out;
-	}
-	for (i = 0; i < e->nrcpt; i++) {
-		fprintf(out, "RCPT TO:<%s>\r\n", e->rcpts[i].addr);
-		fflush(out);
-		code = reply(in, line, sizeof(line));
-		acc[i] = code / 100 == 2;
-		ok += (size_t)acc[i];
-		if (!acc[i])
-			fprintf(stderr, PROG ": <%s>: %s\n", e->rcpts[i].addr,
-				line);
-	}
-	if (ok == 0)
-		goto out;
-	fputs("DATA\r\n", out);
-	fflush(out);
-	if (reply(in, line, sizeof(line)) != 354 ||
-	    send_data(out, body, blen) < 0)
-		goto out;
-	/* LMTP: one reply per accepted recipient (RFC 2033 4.2) */
-	for (i = 0, done = 0; i < e->nrcpt && (lmtp || i == 0); i++) {
-		if (lmtp && !acc[i])
-			continue;
-		if (reply(in, line, sizeof(line)) / 100 == 2) {
-			done += lmtp ? 1 : (int)ok;
-		} else {
-			fprintf(stderr, PROG ": end of data: %s\n", line);
-		}
-	}
-	fputs("QUIT\r\n", out);
-	fflush(out);
-out:
-	free(acc);
-	return done;
-}
-
+/* Release to hop, or (NULL) to the stage's own next hops by recipient
+ * domain, as it would have forwarded the message. */
 static int cmd_release(const char *dir, const char *id, const char *hop)
 {
-	char path[4096], reason[200], err[256];
+	char path[4096], reason[200], err[256], used[128], hops[600] = "";
+	struct route_table t = {NULL, 0};
 	struct envelope e;
+	struct route **done = NULL;
 	struct sbuf f;
-	size_t off;
-	FILE *in = NULL, *out = NULL;
-	int fd = -1, fd2, lmtp, got, rc = 1;
+	size_t off, i, j, got = 0;
+	int rc = 1;
 
 	memset(&e, 0, sizeof(e));
 	sbuf_init(&f, (size_t)LIM_MSG_SIZE_MAX + (64 << 20));
@@ -335,40 +291,41 @@ static int cmd_release(const char *dir, const char *id, const char *hop)
 		fprintf(stderr, PROG ": %s: %s\n", id, err);
 		goto out;
 	}
-	errno = 0;
-	if ((fd = hop_connect(hop, &lmtp)) < 0) {
-		fprintf(stderr, PROG ": %s: cannot connect: %s\n", hop,
-			errno ? strerror(errno) : "not lmtp: or smtp:");
-		goto out;
+	if (hop != NULL) {
+		got = release_to(&e, NULL, NULL, hop, f.data + off,
+				 f.len - off, hops, sizeof(hops));
+	} else {
+		if (noted_hops(dir, &t) < 0 ||
+		    (done = calloc(e.nrcpt + 1, sizeof(*done))) == NULL)
+			goto out;
+		/* one transaction per route the recipients take */
+		for (i = 0; i < e.nrcpt; i++) {
+			done[i] = route_for(&t, e.rcpts[i].addr);
+			for (j = 0; j < i && done[j] != done[i]; j++)
+				;
+			if (j < i)
+				continue;
+			got += release_to(&e, &t, done[i], NULL, f.data + off,
+					  f.len - off, used, sizeof(used));
+			j = strlen(hops);
+			snprintf(hops + j, sizeof(hops) - j, "%s%s",
+				 j ? ", " : "", used);
+		}
 	}
-	fd2 = dup(fd);
-	if (fd2 < 0 || (in = fdopen(fd2, "r")) == NULL ||
-	    (out = fdopen(fd, "w")) == NULL) {
-		if (fd2 >= 0 && in == NULL)
-			close(fd2);
-		fprintf(stderr, PROG ": %s\n", strerror(errno));
-		goto out;
-	}
-	fd = -1;	/* out has it */
-	got = transact(in, out, lmtp, &e, f.data + off, f.len - off);
-	if (got == (int)e.nrcpt) {
+	if (got == e.nrcpt) {
 		if (unlink(path) < 0)
 			fprintf(stderr, PROG ": %s: %s\n", path,
 				strerror(errno));
-		printf("%s: released to %s, %zu recipient(s)\n", id, hop,
+		printf("%s: released to %s, %zu recipient(s)\n", id, hops,
 		       e.nrcpt);
 		rc = 0;
 	} else {
-		printf("%s: %d of %zu recipient(s) accepted by %s; kept\n", id,
-		       got < 0 ? 0 : got, e.nrcpt, hop);
+		printf("%s: %zu of %zu recipient(s) accepted by %s; kept\n",
+		       id, got, e.nrcpt, hops);
 	}
 out:
-	if (in)
-		fclose(in);
-	if (out)
-		fclose(out);
-	if (fd >= 0)
-		close(fd);
+	free(done);
+	route_table_free(&t);
 	envelope_free(&e);
 	sbuf_free(&f);
 	return rc;
@@ -406,8 +363,9 @@ int main(int argc, char **argv)
 		return cmd_delete(dir, argv[optind + 1]);
 	if (strcmp(cmd, "expire") == 0 && n == 1)
 		return cmd_expire(dir, argv[optind + 1]);
-	if (strcmp(cmd, "release") == 0 && n == 2)
-		return cmd_release(dir, argv[optind + 1], argv[optind + 2]);
+	if (strcmp(cmd, "release") == 0 && (n == 1 || n == 2))
+		return cmd_release(dir, argv[optind + 1],
+				   n == 2 ? argv[optind + 2] : NULL);
 	usage();
 	return 2;
 }

@@ -68,6 +68,18 @@ static double mono_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void spool_claims(struct spool *sp, struct smtp_session *s)
+{
+	/* a trusted peer's claims (smtp_server.h) stand; else this hop */
+	if (s->env.client_addr == NULL)
+		s->env.client_addr = strdup(s->client_addr);
+	if (s->env.helo == NULL && s->helo)
+		s->env.helo = strdup(s->helo);
+	if (s->env.entered_by == NULL)
+		s->env.entered_by = strdup(sp->stage);
+	s->env.arrival = time(NULL);
+}
+
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen)
 {
@@ -79,14 +91,7 @@ void spool_accept(struct spool *sp, struct smtp_session *s,
 	ss = s->ctx;
 	if (ss)
 		ss->qid[0] = '\0';
-	/* a trusted peer's claims (smtp_server.h) stand; else this hop */
-	if (s->env.client_addr == NULL)
-		s->env.client_addr = strdup(s->client_addr);
-	if (s->env.helo == NULL && s->helo)
-		s->env.helo = strdup(s->helo);
-	if (s->env.entered_by == NULL)
-		s->env.entered_by = strdup(sp->stage);
-	s->env.arrival = time(NULL);
+	spool_claims(sp, s);
 	sbuf_init(&body, s->msg.len + plen + 1);
 	if (sbuf_append(&body, prefix, plen) < 0 ||
 	    sbuf_append(&body, s->msg.data ? s->msg.data : "",

@@ -48,6 +48,12 @@ void spool_syncer_stop(struct spool *sp);
 void spool_accept(struct spool *sp, struct smtp_session *s,
 		  const char *prefix, size_t plen);
 
+/* What spool_accept() sets in s->env before queueing: the client
+ * address, HELO and entering stage (unless a trusted peer claimed
+ * them) and the arrival time. For a stage that queues a part of the
+ * recipients itself (queue_add, then spool_added). */
+void spool_claims(struct spool *sp, struct smtp_session *s);
+
 /* A message of the stage's own (a notice) was queue_add()ed to sp->q:
  * the next group commit makes it durable and wakes the forwarder. */
 void spool_added(struct spool *sp);

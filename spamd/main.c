@@ -10,9 +10,11 @@
  *	and the forwarder, serve the trusted stages) or, with -m, the milter
  *	(spamd_milter.c). See sluice-spamd.8.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,6 +24,7 @@
 #include "forward.h"
 #include "limits_rfc.h"
 #include "log.h"
+#include "quarantine.h"
 #include "queue.h"
 #include "route.h"
 #include "spamd_stage.h"
@@ -34,6 +37,7 @@ static struct spamd_config cfg;
 static struct spamd sd;
 static struct route_table routes;
 static struct stage_live live;
+static struct spamd_learn *learn;
 
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
@@ -41,8 +45,12 @@ static const char *const live_keys[] = {
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
-	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
-				"ordered", err, errlen);
+	if (route_table_init(t, cfg.next_hop, cfg.domain_routes, "ordered",
+			     err, errlen) < 0)
+		return -1;
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop,
+			     cfg.domain_routes);
+	return 0;
 }
 
 static const struct cfg_param table[] = {
@@ -96,6 +104,22 @@ static const struct cfg_param table[] = {
 	{"admin_notify", CFG_STR, "", &cfg.admin_notify, 0, 0,
 	 "who hears of user spam (empty: postmaster@ the first domain of "
 	 "domain_routes; none there: nobody, the log line only)"},
+	{"sender_lists_dir", CFG_STR, "", &cfg.sender_lists_dir, 0, 0,
+	 "users' allow and block lists of senders, one file per user named "
+	 "by the address in lower case (empty: none)"},
+	{"learn_listen", CFG_STR, "", &cfg.learn_listen, 0, 0,
+	 "address and port of the learn listener: LMTP from the store with "
+	 "the messages users move into or out of Junk (empty: off; LMTP "
+	 "mode only)"},
+	{"learn_peers", CFG_STR, "127.0.0.1", &cfg.learn_peers, 0, 0,
+	 "who may teach us (the stores): addresses or a.b.c.d/len, comma "
+	 "separated"},
+	{"learn_publish_interval", CFG_TIME, "2s",
+	 &cfg.learn_publish_interval, 1, 3600,
+	 "learnt counts reach the scorers at most this long after they "
+	 "were written (a new table is loaded from bayes_db)"},
+	{"learn_publish_count", CFG_INT, "100", &cfg.learn_publish_count, 1,
+	 1000000, "or as soon as this many messages were learnt"},
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
 			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS_INNER)),
@@ -161,6 +185,26 @@ static void bayes_start(void)
 		 cfg.bayes_db, nspam, nham, spamd_dnsbl_count(sd.dnsbl));
 }
 
+/* The learner writes bayes_db: its folder (for SQLite's journal) and
+ * the file become the daemon user's, as the queue's folder does. */
+static void learn_db_owner(void)
+{
+	char dir[4096];
+	struct stat sb;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", cfg.bayes_db);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return;		/* the working folder: the operator's */
+	slash[slash == dir] = '\0';
+	daemon_state_dir(dir, cfg.user);
+	if (geteuid() == 0 && stat(dir, &sb) == 0 &&
+	    access(cfg.bayes_db, F_OK) == 0 &&
+	    chown(cfg.bayes_db, sb.st_uid, sb.st_gid) < 0)
+		log_fatal("chown %s: %s", cfg.bayes_db, strerror(errno));
+}
+
 static void core_stop_rules(void)
 {
 	spamd_rules_free((struct spamd_rules *)sd.core.rules);
@@ -182,7 +226,7 @@ int main(int argc, char **argv)
 	struct evloop *loop;
 	struct tls_ctx *ctls;
 	char err[512];
-	int fd, milter, check, rc;
+	int fd, lfd = -1, milter, check, rc;
 
 	milter = take_flag(&argc, argv, "-m");
 	check = take_flag(&argc, argv, "-t");
@@ -216,9 +260,18 @@ int main(int argc, char **argv)
 			  cfg.timeout);
 	fc.claims = 1;	/* the next stages want the trust information */
 	fd = daemon_listen(cfg.listen);
+	if (*cfg.learn_listen) {
+		if (*cfg.bayes_db == '\0')
+			log_fatal("learn_listen needs bayes_db, where the "
+				  "learnt counts go");
+		lfd = daemon_listen(cfg.learn_listen);
+		learn_db_owner();
+	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
+	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop,
+			     cfg.domain_routes);
 	loop = evloop_new();
 	sd.dns = dns_new(loop, cfg.dns_servers,
 			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
@@ -246,6 +299,8 @@ int main(int argc, char **argv)
 	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);
 	if (smtp_server_listen(srv, fd) < 0)
 		log_fatal("cannot watch the listening socket");
+	if (lfd >= 0)
+		learn = spamd_learn_start(&sd, loop, lfd);
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
 	live.fwd = sd.spool.fwd;
@@ -257,6 +312,7 @@ int main(int argc, char **argv)
 	/* sessions first (their jobs let go of them), then the lookups and
 	 * the jobs still running, which only free themselves now */
 	smtp_server_free(srv);
+	spamd_learn_stop(&learn);
 	dns_free(sd.dns);
 	workq_free(&sd.wq);
 	stage_spool_stop(&sd.spool);

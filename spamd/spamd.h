@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "limits_rfc.h"
 #include "sbuf.h"
 
 /* Limits of the text extraction and the tokenizer. */
@@ -162,17 +163,42 @@ struct bayes_table *bayes_slot_get(struct bayes_slot *s);
  * thread. 1 (reloaded), 0, or -1 with a reason in err (old table kept). */
 int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen);
 
+/* Load the file now and make it current, whatever its signature and
+ * the interval (after spamd's learner wrote to it). Blocks: call it
+ * from a worker thread. 1, 0 when another load is running (try again
+ * later), or -1 with a reason in err (old table kept). */
+int bayes_slot_publish(struct bayes_slot *s, char *err, size_t errlen);
+
 void bayes_slot_free(struct bayes_slot *s);
 
 /* Add the tokens of one message to path's counts as spam or ham (the
- * file and its tables are created when missing). For sluice-spamtrain;
- * batched with bayes_train_begin/end. 0 or -1 with a reason in err. */
+ * file and its tables are created when missing). For sluice-spamtrain
+ * and spamd's learn listener; batched with bayes_train_begin/end (which
+ * frees w; st, unless NULL, says what the batch did). 0 or -1 with a
+ * reason in err. */
 struct bayes_writer;
 struct bayes_writer *bayes_train_begin(const char *path, char *err,
 				       size_t errlen);
 int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
 		int spam, char *err, size_t errlen);
-int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen);
+/* Learn (op BAYES_SPAM or BAYES_HAM) or forget (BAYES_FORGET) the
+ * message of ID id (bayes_msg_id()): remembered in the file, so that
+ * learning it again as the same class changes nothing, as the other
+ * class takes its old counts back first, and forgetting takes them
+ * back (nothing when it was never learnt). 0 or -1 with a reason. */
+enum { BAYES_HAM = 0, BAYES_SPAM = 1, BAYES_FORGET = 2 };
+int bayes_learn(struct bayes_writer *w, const struct spamd_tokset *set,
+		const char *id, int op, char *err, size_t errlen);
+/* What a batch did: messages learnt, forgotten, and left alone
+ * (learnt already as that class, or forgetting what was never learnt). */
+struct bayes_stats {
+	long long learnt, forgot, same;
+};
+/* The ID of a message for bayes_learn(): its Message-ID, else its body
+ * (a hash of either, so any bytes are safe), into out (>= 40 bytes). */
+void bayes_msg_id(const char *msg, size_t len, char *out, size_t outlen);
+int bayes_train_end(struct bayes_writer *w, struct bayes_stats *st,
+		    char *err, size_t errlen);
 /* Forget the batch (nothing is written). */
 void bayes_train_abort(struct bayes_writer *w);
 
@@ -194,6 +220,23 @@ struct spamd_verdict;
  * their hits to v. Pure; safe from any thread. */
 void spamd_rules_run(const struct spamd_rules *r, const struct spamd_text *t,
 		     size_t body_size, struct spamd_verdict *v);
+
+/* --- spamd_lists.c: users' allow and block lists of senders ---------- */
+
+enum { SPAMD_LIST_NONE = 0, SPAMD_LIST_ALLOW = 1, SPAMD_LIST_BLOCK = 2 };
+
+/* The senders the lists look at: the envelope sender from (unless
+ * null) and the mailboxes of the From field of the header section
+ * msg[0..hlen), at most max, into out. Their number. Pure. */
+size_t spamd_senders(const char *from, const char *msg, size_t hlen,
+		     char out[][LIM_PATH + 1], size_t max);
+
+/* What rcpt's lists (dir/rcpt in lower case) say of a message from
+ * senders: SPAMD_LIST_ALLOW, SPAMD_LIST_BLOCK or SPAMD_LIST_NONE (also
+ * when dir is empty or the user has no file). Reads the file: call it
+ * from a worker thread. */
+int spamd_list_verdict(const char *dir, const char *rcpt,
+		       char senders[][LIM_PATH + 1], size_t nsenders);
 
 /* --- spamd_literal.c: what a body rule cannot match without --------- */
 

@@ -419,9 +419,31 @@ struct bayes_table *bayes_slot_get(struct bayes_slot *s)
 	return t;
 }
 
-int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen)
+/* With s->loading set by the caller: load the file (sig: of the
+ * version looked at) and make it current. 1, or -1 (old table kept). */
+static int slot_load(struct bayes_slot *s, const struct bayes_sig *sig,
+		     char *err, size_t errlen)
 {
 	struct bayes_table *t, *old;
+
+	/* the slow part runs unlocked: others keep scoring with cur */
+	t = bayes_load(s->path, err, errlen);
+	pthread_mutex_lock(&s->mu);
+	s->loading = 0;
+	if (t == NULL) {
+		pthread_mutex_unlock(&s->mu);
+		return -1;
+	}
+	s->sig = *sig;
+	old = s->cur;
+	s->cur = t;
+	pthread_mutex_unlock(&s->mu);
+	bayes_unref(old);
+	return 1;
+}
+
+int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen)
+{
 	struct bayes_sig sig;
 	time_t now = time(NULL);
 
@@ -438,20 +460,24 @@ int bayes_slot_refresh(struct bayes_slot *s, char *err, size_t errlen)
 	}
 	s->loading = 1;
 	pthread_mutex_unlock(&s->mu);
-	/* the slow part runs unlocked: others keep scoring with cur */
-	t = bayes_load(s->path, err, errlen);
+	return slot_load(s, &sig, err, errlen);
+}
+
+int bayes_slot_publish(struct bayes_slot *s, char *err, size_t errlen)
+{
+	struct bayes_sig sig;
+
 	pthread_mutex_lock(&s->mu);
-	s->loading = 0;
-	if (t == NULL) {
+	if (s->loading) {
 		pthread_mutex_unlock(&s->mu);
-		return -1;
+		return 0;
 	}
-	s->sig = sig;
-	old = s->cur;
-	s->cur = t;
+	s->loading = 1;
+	s->checked = time(NULL);
+	/* looked at before the load: a later change is seen again */
+	file_sig(s->path, &sig);
 	pthread_mutex_unlock(&s->mu);
-	bayes_unref(old);
-	return 1;
+	return slot_load(s, &sig, err, errlen);
 }
 
 void bayes_slot_free(struct bayes_slot *s)

@@ -37,6 +37,13 @@ struct spamd_job {
 	struct spamd_job *next;
 	struct sbuf msg;	/* the session's, while the job has it */
 	struct spamd_verdict v;
+	/* the users' lists (sender_lists_dir): the recipients and the
+	 * envelope sender copied for the worker, its verdict per
+	 * recipient (SPAMD_LIST_*); rcpt NULL when there are no lists */
+	char **rcpt;
+	char *from;
+	size_t nrcpt, hlen;
+	unsigned char *list;
 	int failed;		/* scoring ran out of memory */
 	int reload;		/* bayes_slot_refresh(): 1 or -1 */
 	char err[256];
@@ -82,6 +89,11 @@ static void job_free(struct spamd_job *j)
 			break;
 		}
 	sbuf_free(&j->msg);
+	while (j->rcpt && j->nrcpt > 0)
+		free(j->rcpt[--j->nrcpt]);
+	free(j->rcpt);
+	free(j->from);
+	free(j->list);
 	free(j);
 }
 
@@ -149,6 +161,121 @@ static void quarantine(struct spamd *sd, struct smtp_session *s,
 	reply_all(s, 250, "2.0.0", text);
 }
 
+/* Does some recipient's list say what? */
+static int has_list(const struct spamd_job *j, int what)
+{
+	size_t i;
+
+	for (i = 0; j->list && i < j->nrcpt; i++)
+		if (j->list[i] == what)
+			return 1;
+	return 0;
+}
+
+/* The trace header and v's X-Spam fields for the recipients whose
+ * lists say what (SPAMD_LIST_*): USER_ALLOW (-100) or USER_BLOCK
+ * (+100) added, as SpamAssassin's lists do. 0 or -1. */
+static int list_headers(struct spamd *sd, struct smtp_session *s,
+			const struct spamd_verdict *v, int what,
+			struct sbuf *pre)
+{
+	struct spamd_verdict lv = *v;
+
+	if (what == SPAMD_LIST_ALLOW)
+		spamd_verdict_add(&lv, "USER_ALLOW", -100.0);
+	else if (what == SPAMD_LIST_BLOCK)
+		spamd_verdict_add(&lv, "USER_BLOCK", 100.0);
+	sbuf_reset(pre);
+	if (spool_received(s, sd->cfg->hostname, pre) < 0 ||
+	    spamd_headers(&sd->core, &lv, pre) < 0)
+		return -1;
+	return 0;
+}
+
+/* Keep the recipients of e (the session's, in order) whose lists say
+ * what. 0 or -1. */
+static int keep_only(struct envelope *e, const struct spamd_job *j, int what)
+{
+	unsigned char *keep = calloc(j->nrcpt + 1, 1);
+	size_t i;
+
+	if (keep == NULL || e->nrcpt != j->nrcpt) {
+		free(keep);
+		return -1;
+	}
+	for (i = 0; i < j->nrcpt; i++)
+		keep[i] = j->list[i] == what;
+	envelope_keep(e, keep);
+	free(keep);
+	return 0;
+}
+
+/* Queue the recipients whose lists say what as a message of their
+ * own, with their verdict (the session's recipients are answered after
+ * the group commit that makes this durable too). 0 or -1. */
+static int queue_part(struct spamd *sd, struct smtp_session *s,
+		      struct spamd_job *j, int what, struct sbuf *pre)
+{
+	struct envelope ne;
+	struct qmsg *m;
+	int rc = -1;
+
+	memset(&ne, 0, sizeof(ne));
+	spool_claims(&sd->spool, s);
+	if (envelope_copy(&ne, &s->env) < 0 || keep_only(&ne, j, what) < 0) {
+		envelope_free(&ne);
+		return -1;
+	}
+	if (list_headers(sd, s, &j->v, what, pre) == 0 &&
+	    sbuf_append(pre, s->msg.data ? s->msg.data : "", s->msg.len)
+	    == 0 && (m = queue_add(sd->spool.q, &ne, pre->data, pre->len))
+	    != NULL) {
+		log_info("%s: %s: user list=%s, nrcpt=%zu (queue active)",
+			 m->id, s->id, what == SPAMD_LIST_ALLOW ? "allow" :
+			 what == SPAMD_LIST_BLOCK ? "block" : "none",
+			 ne.nrcpt);
+		spool_added(&sd->spool);
+		rc = 0;
+	}
+	envelope_free(&ne);
+	return rc;
+}
+
+/* Queue the message: the recipients whose lists allow or block the
+ * sender each as a message of its own (their verdict differs), the
+ * rest (those of the first recipient's kind) through the session. */
+static void deliver(struct spamd *sd, struct smtp_session *s,
+		    struct spamd_job *j, struct sbuf *pre)
+{
+	const char *qid;
+	int first = j->list ? j->list[0] : SPAMD_LIST_NONE, what, parts = 0;
+
+	for (what = SPAMD_LIST_NONE; j->list && what <= SPAMD_LIST_BLOCK;
+	     what++) {
+		if (what == first || !has_list(j, what))
+			continue;
+		parts++;
+		if (queue_part(sd, s, j, what, pre) < 0) {
+			reply_all(s, 451, "4.3.0", "Error: out of memory");
+			return;
+		}
+	}
+	/* the session's entry: the first recipient's kind only */
+	if (parts > 0 && keep_only(&s->env, j, first) < 0) {
+		reply_all(s, 451, "4.3.0", "Error: out of memory");
+		return;
+	}
+	if (list_headers(sd, s, &j->v, first, pre) < 0) {
+		reply_all(s, 451, "4.3.0", "Error: out of memory");
+		return;
+	}
+	spool_accept(&sd->spool, s, pre->data, pre->len);
+	qid = spool_qid(s);
+	log_verdict(sd, qid ? qid : s->id, &j->v, first == SPAMD_LIST_ALLOW ?
+		    "allow" : first == SPAMD_LIST_BLOCK ? "block" :
+		    j->v.score >= sd->core.required ? "flag" : "pass");
+}
+
 /* Back on the loop: the policy, then queue (or not). */
 static void score_done(void *arg)
 {
@@ -156,8 +283,7 @@ static void score_done(void *arg)
 	struct spamd *sd = j->sd;
 	struct smtp_session *s = j->s;
 	struct sbuf pre;
-	const char *qid;
-	int user;
+	int user, allowed;
 
 	if (j->reload > 0)
 		log_info("bayes_db %s reloaded", sd->cfg->bayes_db);
@@ -182,7 +308,11 @@ static void score_done(void *arg)
 	 * mail from outside */
 	user = sd->cfg->user_spam_quarantine &&
 	       spamd_is_user_mail(&s->env) && j->v.score >= sd->core.required;
-	if (!user && sd->reject > 0 && j->v.score >= sd->reject) {
+	/* a recipient who allows the sender gets it, so the message is
+	 * neither refused nor held for the score: the others find it in
+	 * Junk */
+	allowed = has_list(j, SPAMD_LIST_ALLOW);
+	if (!user && !allowed && sd->reject > 0 && j->v.score >= sd->reject) {
 		log_verdict(sd, s->id, &j->v, "reject");
 		reply_all(s, 550, "5.7.1", "Message rejected as spam");
 		job_free(j);
@@ -191,24 +321,48 @@ static void score_done(void *arg)
 	sbuf_init(&pre, 65536);
 	if (spamd_headers(&sd->core, &j->v, &pre) < 0) {
 		reply_all(s, 451, "4.3.0", "Error: out of memory");
-	} else if (user ||
-		   (sd->quarantine > 0 && j->v.score >= sd->quarantine)) {
+	} else if (user || (!allowed && sd->quarantine > 0 &&
+			    j->v.score >= sd->quarantine)) {
 		quarantine(sd, s, j, &pre, user);
 	} else {
-		sbuf_reset(&pre);
-		if (spool_received(s, sd->cfg->hostname, &pre) < 0 ||
-		    spamd_headers(&sd->core, &j->v, &pre) < 0) {
-			reply_all(s, 451, "4.3.0", "Error: out of memory");
-		} else {
-			spool_accept(&sd->spool, s, pre.data, pre.len);
-			qid = spool_qid(s);
-			log_verdict(sd, qid ? qid : s->id, &j->v,
-				    j->v.score >= sd->core.required ? "flag"
-				    : "pass");
-		}
+		deliver(sd, s, j, &pre);
 	}
 	sbuf_free(&pre);
 	job_free(j);
+}
+
+/* On the worker: what each recipient's lists say of the senders. */
+static void lists_work(struct spamd *sd, struct spamd_job *j)
+{
+	char senders[8][LIM_PATH + 1];
+	size_t n, i;
+
+	n = spamd_senders(j->from, j->msg.data ? j->msg.data : "",
+			  j->hlen < j->msg.len ? j->hlen : j->msg.len,
+			  senders, 8);
+	for (i = 0; i < j->nrcpt; i++)
+		j->list[i] = (unsigned char)spamd_list_verdict(
+			sd->cfg->sender_lists_dir, j->rcpt[i], senders, n);
+}
+
+/* Copy what lists_work() needs from the session (the worker must not
+ * read it). 0 or -1. */
+static int lists_copy(struct spamd_job *j, const struct smtp_session *s)
+{
+	size_t i;
+
+	j->rcpt = calloc(s->env.nrcpt + 1, sizeof(*j->rcpt));
+	j->list = calloc(s->env.nrcpt + 1, 1);
+	j->from = strdup(s->env.from ? s->env.from : "");
+	if (j->rcpt == NULL || j->list == NULL || j->from == NULL)
+		return -1;
+	for (i = 0; i < s->env.nrcpt; i++) {
+		if ((j->rcpt[i] = strdup(s->env.rcpts[i].addr)) == NULL)
+			return -1;
+		j->nrcpt++;
+	}
+	j->hlen = s->header_len;
+	return 0;
 }
 
 /* On a worker thread: only the job and the read-only tables. */
@@ -218,7 +372,11 @@ static void score_work(void *arg)
 	struct spamd *sd = j->sd;
 	struct bayes_table *t;
 
-	j->reload = bayes_slot_refresh(&sd->bayes, j->err, sizeof(j->err));
+	if (!sd->learning)	/* else the learner's thread does it */
+		j->reload = bayes_slot_refresh(&sd->bayes, j->err,
+					       sizeof(j->err));
+	if (j->rcpt != NULL)
+		lists_work(sd, j);
 	t = bayes_slot_get(&sd->bayes);
 	if (spamd_score(&sd->core, t, j->msg.data ? j->msg.data : "",
 			j->msg.len, &j->v) < 0)
@@ -270,6 +428,11 @@ static void sd_data(struct smtp_session *s)
 	j->sd = sd;
 	j->s = s;
 	spamd_verdict_init(&j->v);
+	if (*sd->cfg->sender_lists_dir && lists_copy(j, s) < 0) {
+		job_free(j);
+		reply_all(s, 451, "4.3.0", "Error: out of memory");
+		return;
+	}
 	j->msg = s->msg;	/* moved, not copied */
 	sbuf_init(&s->msg, j->msg.max);
 	j->next = sd->jobs;

@@ -42,6 +42,11 @@ struct spamd_config {
 	char *quarantine_dir;
 	int user_spam_quarantine;
 	char *admin_notify;
+	char *sender_lists_dir;
+	char *learn_listen;
+	char *learn_peers;
+	long long learn_publish_interval;
+	long long learn_publish_count;
 	long long max_message_size;
 	long long max_recipients;
 	long long max_sessions;
@@ -51,6 +56,8 @@ struct spamd_config {
 };
 
 struct spamd_job;
+struct spamd_learn;
+struct evloop;
 
 struct spamd {
 	struct spamd_config *cfg;
@@ -66,6 +73,7 @@ struct spamd {
 	struct dns *dns;
 	struct workq *wq;
 	struct spamd_job *jobs;		/* in flight */
+	int learning;			/* the learner reloads bayes_db */
 };
 
 extern const struct smtp_hooks spamd_hooks;
@@ -84,6 +92,13 @@ char *spamd_admin_default(const char *configured, const char *routes);
  * sd->admin with the null sender; failures are logged. */
 void spamd_notify_admin(struct spamd *sd, const struct smtp_session *s,
 			const char *file, const char *tests, double score);
+
+/* The learn listener (spamd_learn.c) on the listening socket fd, with
+ * its one writer thread; exits through log_fatal() when it cannot start.
+ * Stop it after the loop ended (sets *l to NULL). */
+struct spamd_learn *spamd_learn_start(struct spamd *sd, struct evloop *loop,
+				      int fd);
+void spamd_learn_stop(struct spamd_learn **l);
 
 /* Milter mode (spamd_milter.c): serve libmilter on milter_listen with
  * the same scoring core until stopped; started runs once listening and

@@ -428,7 +428,7 @@ static void test_bayes(void)
 		train_text(w, "\r\ncheap pills online casino winner", 1);
 		train_text(w, "\r\nmeeting agenda minutes project review", 0);
 	}
-	CHECK(bayes_train_end(w, err, sizeof(err)) == 0, err);
+	CHECK(bayes_train_end(w, NULL, err, sizeof(err)) == 0, err);
 	tb = bayes_load(path, err, sizeof(err));
 	CHECK(tb != NULL, err);
 	bayes_counts(tb, &ns, &nh);
@@ -466,7 +466,7 @@ static void test_bayes(void)
 	w = bayes_train_begin(path, err, sizeof(err));
 	for (i = 0; i < 10; i++)
 		train_text(w, "\r\nbrand new lottery", 1);
-	CHECK(bayes_train_end(w, err, sizeof(err)) == 0, err);
+	CHECK(bayes_train_end(w, NULL, err, sizeof(err)) == 0, err);
 	bayes_unref(tb);
 	tb = bayes_load(path, err, sizeof(err));
 	bayes_counts(tb, &ns, &nh);

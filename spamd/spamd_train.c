@@ -2,15 +2,22 @@
  * NAME
  *	spamd_train - add trained messages to the Bayes database
  * DESCRIPTION
- *	For sluice-spamtrain. Token counts of a batch are summed in memory,
- *	a logistic regression learns a weight per token from the batch's
- *	messages (kept in memory until the end), and both are written in
- *	one SQLite transaction (bound parameters, an upsert per token), so
- *	the daemons, which read the file, see the whole batch or none of
- *	it. The schema:
+ *	For sluice-spamtrain and spamd's learn listener (the write side:
+ *	the scorers read immutable snapshots loaded from the file). Token
+ *	counts of a batch are summed in memory, a logistic regression learns
+ *	a weight per token from the batch's messages (kept in memory until
+ *	the end), and both are written in one SQLite transaction (bound
+ *	parameters, an upsert per token), so the daemons, which read the
+ *	file, see the whole batch or none of it. A message learnt with an
+ *	ID (bayes_learn) is remembered in seen: learnt again as the same
+ *	class it changes nothing, as the other class its old counts are
+ *	taken back first, and forgetting takes them back (the weights are
+ *	pulled back toward neutral: the learner's passes with a target of
+ *	0.5, as the exact earlier weights are not kept). The schema:
  *	    meta(id = 1, nspam, nham)    messages trained per class
  *	    tokens(h, spam, ham, w)      h: the token's 64-bit hash,
  *	                                 w: its learnt weight (log odds)
+ *	    seen(id, spam)               ID of a learnt message, its class
  */
 #include <math.h>
 #include <sqlite3.h>
@@ -30,11 +37,16 @@ struct delta {
 struct sample {
 	uint64_t *h;
 	size_t n;
-	int spam;
+	int op;		/* BAYES_HAM, BAYES_SPAM or BAYES_FORGET */
+	int sign;	/* +1: add its counts, -1: take them back, 0: skip */
+	double target;	/* of the learner: 1 spam, 0 ham, 0.5 neutral */
+	char *id;	/* NULL: not remembered (bayes_train) */
+	int was;	/* its class in seen: -1 none */
 };
 
 struct bayes_writer {
 	char *path;
+	struct bayes_stats st;
 	struct delta *d;
 	size_t cap, n;
 	long long nspam, nham;
@@ -47,7 +59,9 @@ static const char schema[] =
 	"CHECK (id = 1), nspam INTEGER NOT NULL, nham INTEGER NOT NULL);"
 	"INSERT OR IGNORE INTO meta VALUES (1, 0, 0);"
 	"CREATE TABLE IF NOT EXISTS tokens(h INTEGER PRIMARY KEY, "
-	"spam INTEGER NOT NULL, ham INTEGER NOT NULL, w REAL NOT NULL);";
+	"spam INTEGER NOT NULL, ham INTEGER NOT NULL, w REAL NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS seen(id TEXT PRIMARY KEY, "
+	"spam INTEGER NOT NULL);";
 
 static int grow(struct bayes_writer *w)
 {
@@ -87,7 +101,7 @@ struct bayes_writer *bayes_train_begin(const char *path, char *err,
 }
 
 static int keep_sample(struct bayes_writer *w, const struct spamd_tokset *set,
-		       int spam, char *err, size_t errlen)
+		       int op, const char *id, char *err, size_t errlen)
 {
 	struct sample *ns, *x;
 	size_t i;
@@ -108,7 +122,16 @@ static int keep_sample(struct bayes_writer *w, const struct spamd_tokset *set,
 		return -1;
 	}
 	x->n = 0;
-	x->spam = spam;
+	x->op = op;
+	x->sign = op == BAYES_FORGET ? 0 : 1;
+	x->target = op == BAYES_SPAM ? 1.0 : 0.0;
+	x->was = -1;
+	x->id = NULL;
+	if (id != NULL && (x->id = strdup(id)) == NULL) {
+		free(x->h);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < set->cap; i++)
 		if (set->h[i] != 0 && x->n < set->n)
 			x->h[x->n++] = set->h[i];
@@ -164,13 +187,15 @@ static void learn(struct bayes_writer *w)
 		for (i = 0; i < w->ns; i++) {
 			const struct sample *x = &w->s[order[i]];
 
+			if (x->sign == 0)
+				continue;	/* nothing new */
 			z = 0;
 			for (j = 0; j < x->n; j++)
 				if ((d = find_delta(w, x->h[j])) != NULL)
 					z += d->w;
 			z = z > 35 ? 35 : z < -35 ? -35 : z;
 			p = 1.0 / (1.0 + exp(-z));
-			g = p - (x->spam ? 1.0 : 0.0);
+			g = p - x->target;
 			for (j = 0; j < x->n; j++) {
 				if ((d = find_delta(w, x->h[j])) == NULL)
 					continue;
@@ -213,8 +238,9 @@ static int read_weights(sqlite3 *db, struct bayes_writer *w)
 	return 0;
 }
 
-int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
-		int spam, char *err, size_t errlen)
+/* The tokens of set into the batch's table (no counts yet). */
+static int add_tokens(struct bayes_writer *w, const struct spamd_tokset *set,
+		      char *err, size_t errlen)
 {
 	size_t i, j;
 
@@ -233,16 +259,113 @@ int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
 			w->d[j].h = set->h[i];
 			w->n++;
 		}
+	}
+	return 0;
+}
+
+int bayes_train(struct bayes_writer *w, const struct spamd_tokset *set,
+		int spam, char *err, size_t errlen)
+{
+	return bayes_learn(w, set, NULL, spam ? BAYES_SPAM : BAYES_HAM, err,
+			   errlen);
+}
+
+int bayes_learn(struct bayes_writer *w, const struct spamd_tokset *set,
+		const char *id, int op, char *err, size_t errlen)
+{
+	if (add_tokens(w, set, err, errlen) < 0)
+		return -1;
+	return keep_sample(w, set, op, id, err, errlen);
+}
+
+/* Add (sign +1) or take back (-1) the counts of x as class spam. */
+static void count(struct bayes_writer *w, const struct sample *x, int spam,
+		  int sign)
+{
+	struct delta *d;
+	size_t j;
+
+	for (j = 0; j < x->n; j++) {
+		if ((d = find_delta(w, x->h[j])) == NULL)
+			continue;
 		if (spam)
-			w->d[j].spam++;
+			d->spam += sign;
 		else
-			w->d[j].ham++;
+			d->ham += sign;
 	}
 	if (spam)
-		w->nspam++;
+		w->nspam += sign;
 	else
-		w->nham++;
-	return keep_sample(w, set, spam, err, errlen);
+		w->nham += sign;
+}
+
+/* What each sample of the batch changes, by what seen says (and the
+ * samples before it in the batch); seen is updated. 0 or -1. */
+static int resolve(sqlite3 *db, struct bayes_writer *w)
+{
+	sqlite3_stmt *get = NULL, *put = NULL, *del = NULL;
+	struct sample *x;
+	size_t i;
+	int rc = -1, was, spam;
+
+	if (sqlite3_prepare_v2(db, "SELECT spam FROM seen WHERE id = ?1", -1,
+			       &get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO seen(id, spam) "
+			       "VALUES (?1, ?2)", -1, &put, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "DELETE FROM seen WHERE id = ?1", -1, &del,
+			       NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < w->ns; i++) {
+		x = &w->s[i];
+		if (x->id == NULL) {
+			count(w, x, x->op == BAYES_SPAM, 1);
+			w->st.learnt++;
+			continue;
+		}
+		was = -1;
+		sqlite3_bind_text(get, 1, x->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(get) == SQLITE_ROW)
+			was = sqlite3_column_int(get, 0) != 0;
+		sqlite3_reset(get);
+		x->was = was;
+		spam = x->op == BAYES_SPAM;
+		if (x->op == BAYES_FORGET) {
+			x->sign = was < 0 ? 0 : -1;
+			x->target = 0.5;
+			if (was < 0) {
+				w->st.same++;
+				continue;
+			}
+			w->st.forgot++;
+			count(w, x, was, -1);
+			sqlite3_bind_text(del, 1, x->id, -1, SQLITE_STATIC);
+			if (sqlite3_step(del) != SQLITE_DONE)
+				goto out;
+			sqlite3_reset(del);
+			continue;
+		}
+		if (was == spam) {
+			x->sign = 0;	/* learnt already */
+			w->st.same++;
+			continue;
+		}
+		w->st.learnt++;
+		if (was >= 0)
+			count(w, x, was, -1);
+		count(w, x, spam, 1);
+		sqlite3_bind_text(put, 1, x->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(put, 2, spam);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			goto out;
+		sqlite3_reset(put);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	sqlite3_finalize(del);
+	return rc;
 }
 
 static int write_all(sqlite3 *db, struct bayes_writer *w)
@@ -251,17 +374,19 @@ static int write_all(sqlite3 *db, struct bayes_writer *w)
 	size_t i;
 	int rc = SQLITE_OK;
 
-	if (read_weights(db, w) < 0)
+	if (resolve(db, w) < 0 || read_weights(db, w) < 0)
 		return -1;
 	learn(w);
 	if (sqlite3_prepare_v2(db, "INSERT INTO tokens(h, spam, ham, w) "
-			       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(h) DO "
-			       "UPDATE SET spam = spam + excluded.spam, "
-			       "ham = ham + excluded.ham, w = excluded.w", -1,
+			       "VALUES (?1, max(?2, 0), max(?3, 0), ?4) "
+			       "ON CONFLICT(h) DO UPDATE SET "
+			       "spam = max(spam + ?2, 0), "
+			       "ham = max(ham + ?3, 0), w = excluded.w", -1,
 			       &st, NULL) != SQLITE_OK)
 		return -1;
 	for (i = 0; i < w->cap && rc == SQLITE_OK; i++) {
-		if (w->d[i].h == 0)
+		if (w->d[i].h == 0 || (w->d[i].spam == 0 &&
+					  w->d[i].ham == 0 && w->d[i].w == 0))
 			continue;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->d[i].h);
 		sqlite3_bind_int64(st, 2, w->d[i].spam);
@@ -272,8 +397,9 @@ static int write_all(sqlite3 *db, struct bayes_writer *w)
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE meta SET nspam = nspam + ?1, "
-			       "nham = nham + ?2 WHERE id = 1", -1, &st,
+	    sqlite3_prepare_v2(db, "UPDATE meta SET "
+			       "nspam = max(nspam + ?1, 0), "
+			       "nham = max(nham + ?2, 0) WHERE id = 1", -1, &st,
 			       NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(st, 1, w->nspam);
@@ -287,15 +413,18 @@ void bayes_train_abort(struct bayes_writer *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->ns; i++)
+	for (i = 0; i < w->ns; i++) {
 		free(w->s[i].h);
+		free(w->s[i].id);
+	}
 	free(w->s);
 	free(w->d);
 	free(w->path);
 	free(w);
 }
 
-int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen)
+int bayes_train_end(struct bayes_writer *w, struct bayes_stats *st,
+		    char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	int rc = -1;
@@ -315,6 +444,8 @@ int bayes_train_end(struct bayes_writer *w, char *err, size_t errlen)
 		goto out;
 	}
 	rc = 0;
+	if (st != NULL)
+		*st = w->st;
 out:
 	sqlite3_close(db);
 	bayes_train_abort(w);

@@ -3,15 +3,20 @@
  *	sluice-spamtrain - train and evaluate spamd's Bayes database
  * SYNOPSIS
  *	sluice-spamtrain --db F [--spam PATH...] [--ham PATH...]
+ *	    [--forget PATH...]
  *	sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR
  *	    [--rules F] [--required S] [--min-count N] [-v]
  *	sluice-spamtrain --db F --cv K --ham PATH... --spam PATH...
  *	    [--rules F] [--required S] [--min-count N] [-v]
  * DESCRIPTION
- *	A PATH is a file holding one message or a directory of such files
- *	(not searched further down; names starting with '.' are skipped).
- *	Training adds the token counts of every message, and the weights
- *	learnt from them, in one transaction.
+ *	A PATH is a Maildir (its new/ and cur/), an mbox file (one that
+ *	starts with "From "), a file holding one message, or a directory
+ *	of such files (not searched further down; names starting with '.'
+ *	are skipped). Training adds the token counts of every message, and
+ *	the weights learnt from them, in one transaction; each message is
+ *	remembered by its ID (bayes_msg_id), so training it again changes
+ *	nothing, training it as the other class moves it, and --forget
+ *	takes back what it added (a message learnt by mistake).
  *	Evaluation scores every message exactly as sluice-spamd does (the
  *	built-in rules plus --rules, Bayes from --db, no DNSBL) and prints
  *	how many ham were flagged as spam, how many spam were missed, how
@@ -111,7 +116,8 @@ static int each_file(const char *path, int (*fn)(void *, const char *),
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 0)	/* names is NULL for an empty folder */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
 		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
 		if (rc == 0 && stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
@@ -128,34 +134,162 @@ struct train_ctx {
 	struct bayes_writer *w;
 	struct sbuf buf;
 	size_t scan;
-	int spam;
+	int spam;	/* BAYES_SPAM, BAYES_HAM or BAYES_FORGET */
+	int id;		/* remember the messages (not for --cv) */
 	long long n;
 };
 
-static int train_one(void *arg, const char *path)
+/* Learn (c->spam: BAYES_SPAM or BAYES_HAM) or forget (BAYES_FORGET)
+ * one message; c->id: with its ID (remembered, so it can be forgotten),
+ * or not (the folds of --cv). */
+static int train_msg(void *arg, const char *name, const char *msg,
+		     size_t len)
 {
 	struct train_ctx *c = arg;
 	struct spamd_text t;
 	struct spamd_tokset set;
-	char err[256];
+	char err[256], id[64];
 	int rc;
 
-	if (read_msg(path, c->scan, &c->buf) < 0) {
-		fprintf(stderr, "sluice-spamtrain: %s: cannot read\n", path);
-		return -1;
-	}
-	if (spamd_text_extract(c->buf.data, c->buf.len, c->scan, &t) < 0 ||
+	if (spamd_text_extract(msg, len, c->scan, &t) < 0 ||
 	    spamd_features(c->core, &t, &set, NULL) < 0) {
 		spamd_text_free(&t);
-		fprintf(stderr, "sluice-spamtrain: out of memory\n");
+		fprintf(stderr, "sluice-spamtrain: %s: out of memory\n", name);
 		return -1;
 	}
-	rc = bayes_train(c->w, &set, c->spam, err, sizeof(err));
+	bayes_msg_id(msg, len, id, sizeof(id));
+	rc = bayes_learn(c->w, &set, c->id ? id : NULL, c->spam, err,
+			 sizeof(err));
 	spamd_tokset_free(&set);
 	spamd_text_free(&t);
 	if (rc < 0)
 		fprintf(stderr, "sluice-spamtrain: %s\n", err);
 	c->n++;
+	return rc;
+}
+
+static int train_one(void *arg, const char *path)
+{
+	struct train_ctx *c = arg;
+
+	if (read_msg(path, c->scan, &c->buf) < 0) {
+		fprintf(stderr, "sluice-spamtrain: %s: cannot read\n", path);
+		return -1;
+	}
+	return train_msg(c, path, c->buf.data, c->buf.len);
+}
+
+/* --- Maildirs and mbox files ------------------------------------------ */
+
+typedef int (*msg_fn)(void *arg, const char *name, const char *msg,
+		      size_t len);
+
+struct msg_walk {
+	msg_fn fn;
+	void *arg;
+	size_t scan;
+	struct sbuf buf;
+};
+
+static int walk_file(void *arg, const char *path);
+
+/* An mbox file (RFC 4155): a message starts at a "From " line at the
+ * start of the file or after an empty line; ">From " lines (any number
+ * of '>') lose one '>' (mboxrd). Each message, up to scan bytes, to
+ * fn. 0 or -1. */
+static int walk_mbox(struct msg_walk *m, const char *path, FILE *f)
+{
+	char *line = NULL, name[4200];
+	size_t cap = 0, k;
+	ssize_t n;
+	long long nr = 0;
+	int blank = 1, rc = 0, open = 0;
+	const char *p;
+
+	sbuf_reset(&m->buf);
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		if (blank && strncmp(line, "From ", 5) == 0) {
+			if (open) {
+				snprintf(name, sizeof(name), "%s#%lld", path,
+					 nr);
+				rc = m->fn(m->arg, name, m->buf.data,
+					   m->buf.len);
+			}
+			sbuf_reset(&m->buf);
+			open = 1;
+			nr++;
+			blank = 0;
+			continue;
+		}
+		blank = n == 1 || (n == 2 && line[0] == '\r');
+		p = line;
+		for (k = 0; p[k] == '>'; k++)
+			;
+		if (k > 0 && strncmp(p + k, "From ", 5) == 0) {
+			p++;
+			n--;
+		}
+		if (open && m->buf.len + (size_t)n <= m->scan)
+			sbuf_append(&m->buf, p, (size_t)n);
+	}
+	if (rc == 0 && open) {
+		snprintf(name, sizeof(name), "%s#%lld", path, nr);
+		rc = m->fn(m->arg, name, m->buf.data, m->buf.len);
+	}
+	free(line);
+	return rc;
+}
+
+/* One file: an mbox when it starts with "From ", else one message. */
+static int walk_file(void *arg, const char *path)
+{
+	struct msg_walk *m = arg;
+	char head[5];
+	FILE *f = fopen(path, "rb");
+	int rc;
+
+	if (f == NULL) {
+		fprintf(stderr, "sluice-spamtrain: %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (fread(head, 1, 5, f) == 5 && memcmp(head, "From ", 5) == 0) {
+		rewind(f);
+		rc = walk_mbox(m, path, f);
+		fclose(f);
+		return rc;
+	}
+	fclose(f);
+	if (read_msg(path, m->scan, &m->buf) < 0) {
+		fprintf(stderr, "sluice-spamtrain: %s: cannot read\n", path);
+		return -1;
+	}
+	return m->fn(m->arg, path, m->buf.data, m->buf.len);
+}
+
+/* Every message of path: a Maildir (its new/ and cur/), an mbox file,
+ * a file of one message, or a folder of such files. 0 or -1. */
+static int each_message(const char *path, size_t scan, msg_fn fn, void *arg)
+{
+	struct msg_walk m = {fn, arg, scan, {0}};
+	char sub[4096];
+	struct stat sb;
+	int rc = 0, maildir = 0;
+	const char *const parts[] = {"new", "cur"};
+	size_t i;
+
+	sbuf_init(&m.buf, scan + 1);
+	for (i = 0; i < 2; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", path, parts[i]);
+		if (stat(sub, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			maildir = 1;
+			if (rc == 0)
+				rc = each_file(sub, walk_file, &m);
+		}
+	}
+	if (!maildir)
+		rc = each_file(path, walk_file, &m);
+	sbuf_free(&m.buf);
 	return rc;
 }
 
@@ -393,7 +527,8 @@ static int cross_validate(const struct opts *o, int k,
 					rc = train_one(&tc, cls[s]->p[i]);
 		}
 		sbuf_free(&tc.buf);
-		if (rc < 0 || bayes_train_end(tc.w, err, sizeof(err)) < 0) {
+		if (rc < 0 ||
+		    bayes_train_end(tc.w, NULL, err, sizeof(err)) < 0) {
 			fprintf(stderr, "sluice-spamtrain: fold %d: %s\n", f,
 				err);
 			rc = 1;
@@ -463,7 +598,7 @@ static int cross_validate(const struct opts *o, int k,
 static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: sluice-spamtrain --db F [--spam PATH...] "
-		"[--ham PATH...]\n"
+		"[--ham PATH...] [--forget PATH...]\n"
 		"       sluice-spamtrain --db F --eval-spam DIR --eval-ham DIR "
 		"[--rules F] [--required S] [--min-count N] [-v]\n"
 		"       sluice-spamtrain --db F --cv K --ham PATH... "
@@ -482,7 +617,7 @@ static void options(int argc, char **argv, struct opts *o,
 	for (i = 1; i < argc; i++) {
 		a = argv[i];
 		if (strcmp(a, "--spam") == 0 || strcmp(a, "--ham") == 0 ||
-		    a[0] != '-')
+		    strcmp(a, "--forget") == 0 || a[0] != '-')
 			continue;
 		if (strcmp(a, "-v") == 0) {
 			o->verbose = 1;
@@ -528,8 +663,10 @@ static int each_path(int argc, char **argv,
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--spam") == 0 ||
-		    strcmp(argv[i], "--ham") == 0) {
-			mode = argv[i][2] == 's';
+		    strcmp(argv[i], "--ham") == 0 ||
+		    strcmp(argv[i], "--forget") == 0) {
+			mode = argv[i][2] == 's' ? BAYES_SPAM :
+			       argv[i][2] == 'h' ? BAYES_HAM : BAYES_FORGET;
 			continue;
 		}
 		if (argv[i][0] == '-') {
@@ -559,7 +696,7 @@ static int train_path(void *arg, const char *path, int spam)
 		sbuf_init(&tc->buf, tc->scan + 1);
 	}
 	tc->spam = spam;
-	return each_file(path, train_one, tc);
+	return each_message(path, tc->scan, train_msg, tc);
 }
 
 /* Train every path after --spam / --ham. -1 (nothing written), 0 (no
@@ -568,6 +705,7 @@ static long long train(int argc, char **argv, const struct opts *o)
 {
 	struct train_ctx tc;
 	struct spamd_core core;
+	struct bayes_stats st;
 	char err[512];
 	long long rc = -1;
 
@@ -580,6 +718,7 @@ static long long train(int argc, char **argv, const struct opts *o)
 	tc.core = &core;
 	tc.db = o->db;
 	tc.scan = o->scan;
+	tc.id = 1;
 	if (each_path(argc, argv, train_path, &tc) < 0) {
 		if (tc.w)
 			bayes_train_abort(tc.w);
@@ -589,11 +728,13 @@ static long long train(int argc, char **argv, const struct opts *o)
 	if (tc.w == NULL)
 		goto out;
 	rc = -1;
-	if (bayes_train_end(tc.w, err, sizeof(err)) < 0) {
+	if (bayes_train_end(tc.w, &st, err, sizeof(err)) < 0) {
 		fprintf(stderr, "sluice-spamtrain: %s\n", err);
 		goto out;
 	}
-	printf("trained %lld message(s) into %s\n", tc.n, o->db);
+	printf("trained %lld message(s) into %s: %lld learnt, %lld "
+	       "forgotten, %lld unchanged\n", tc.n, o->db, st.learnt,
+	       st.forgot, st.same);
 	rc = tc.n > 0 ? tc.n : 1;
 out:
 	sbuf_free(&tc.buf);
@@ -608,6 +749,8 @@ static int cv_path(void *arg, const char *path, int spam)
 	size_t j;
 	int rc;
 
+	if (spam == BAYES_FORGET)
+		usage();
 	l->set0 = l->n;
 	rc = each_file(path, add_path, l);
 	for (j = l->set0; j < l->n; j++)

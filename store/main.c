@@ -33,6 +33,7 @@
 #include "store.h"
 #include "store_mbox_int.h"
 #include "store_imap.h"
+#include "store_learn.h"
 #include "store_mbox.h"
 #include "tls.h"
 
@@ -105,6 +106,25 @@ static const struct cfg_param table[] = {
 	{"autoreply_dir", CFG_STR, "var/store/autoreply", &cfg.autoreply_dir,
 	 0, 0, "who was sent a shared address's notice today (one per "
 	 "sender, address and day)"},
+	{"learn_hop", CFG_STR, "", &cfg.learn_hop, 0, 0,
+	 "spamd's learn listener (its learn_listen), lmtp:host:port, comma "
+	 "separated (tried in order): messages users move into or out of "
+	 "spam_folder, or flag $Junk / $NotJunk, are learnt there (empty: "
+	 "off)"},
+	{"learn_spool_dir", CFG_STR, "var/store/learn", &cfg.learn_spool_dir,
+	 0, 0, "where they wait for spamd (synced files)"},
+	{"learn_retry", CFG_TIME, "5s", &cfg.learn_retry, 1, 3600,
+	 "how often the spool is sent again while spamd does not answer"},
+	{"learn_max_age", CFG_TIME, "1d", &cfg.learn_max_age, 60,
+	 30 * 86400, "then a message still spooled is dropped (a log line)"},
+	{"learn_max_spool", CFG_INT, "1000", &cfg.learn_max_spool, 1,
+	 1000000, "messages spooled at most; more are dropped (a log line)"},
+	{"learn_max_size", CFG_SIZE, "256k", &cfg.learn_max_size, 4096,
+	 16 << 20, "bytes of a message sent to learn (spamd reads its "
+	 "scan_size)"},
+	{"learn_skip_folders", CFG_STR, "Trash", &cfg.learn_skip_folders, 0,
+	 0, "out of spam_folder into these (comma separated) is not ham: "
+	 "deleting spam"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -228,6 +248,7 @@ int main(int argc, char **argv)
 		daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 		daemon_state_dir(cfg.autoreply_dir, cfg.user);
 	}
+	store_learn_dir(&st);
 	daemon_drop_privileges(cfg.user);
 	st.users = directory_load(cfg.users_file, err, sizeof(err));
 	if (st.users == NULL)
@@ -253,6 +274,7 @@ int main(int argc, char **argv)
 		log_fatal("out of memory");
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
 	store_syncer_start(&st, loop);
+	st.learn = store_learn_start(&st, loop);
 	for (i = 0; i < 2; i++) {
 		if (pfd[i] >= 0 && (pop3[i] = pop3_server_new(&st, loop, pfd[i],
 							      i)) == NULL)
@@ -321,6 +343,7 @@ int main(int argc, char **argv)
 		stage_spool_stop(&st.notices);
 		route_table_free(&notice_routes);
 	}
+	store_learn_stop(&st.learn);
 	sasl_async_teardown();
 	shstate_free(&sh);
 	evloop_free(loop);

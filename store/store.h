@@ -51,6 +51,13 @@ struct store_config {
 	char *next_hop;		/* the store's own mail (notices) */
 	struct stage_queue queue;	/* ... and its queue */
 	char *autoreply_dir;	/* who was told today (store_notice.c) */
+	char *learn_hop;
+	char *learn_spool_dir;
+	long long learn_retry;
+	long long learn_max_age;
+	long long learn_max_spool;
+	long long learn_max_size;
+	char *learn_skip_folders;
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -106,6 +113,7 @@ struct store {
 	struct mbox_store *mbox; /* the folders, shared by every session */
 	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
 	struct spool notices;	/* q NULL: no next_hop, no notices */
+	struct store_learn *learn; /* users' verdicts to spamd, or NULL */
 };
 
 extern const struct smtp_hooks store_hooks;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "store.h"
 #include "store_imap.h"
+#include "store_learn.h"
 #include "store_mbox.h"
 
 /* Expunge seq from the view and report it (EXPUNGE, or VANISHED once
@@ -103,6 +104,8 @@ void imap_cmd_copy(struct imap_sess *s, struct imap_cmd *cmd)
 			imap_set_write(&code, dst, done);
 			sbuf_puts(&code, "] ");
 		}
+		if (done)	/* into or out of Junk: spamd learns */
+			store_learn_copy(s, seqs, n, dest);
 		if (move) {
 			/* RFC 6851 4.3: COPYUID untagged, then EXPUNGEs;
 			 * resp-text needs text after the code */

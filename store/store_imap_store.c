@@ -16,6 +16,7 @@
 
 #include "store.h"
 #include "store_imap.h"
+#include "store_learn.h"
 #include "store_mbox.h"
 
 static const struct {
@@ -321,7 +322,7 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 	int mode, silent, rc, cond;
 	enum mbox_flag_op op;
 	unsigned flags;
-	uint32_t kw, *seqs, *failed;
+	uint32_t kw, kw_before, *seqs, *failed;
 	size_t n, i, plen, at, nfailed = 0;
 	const struct mbox_msg *m;
 	uint64_t since, before;
@@ -390,6 +391,7 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		 * changed the flags since we last looked) */
 		m = mbox_get(s->mbox, seqs[i]);
 		before = m ? m->modseq : 0;
+		kw_before = m ? m->keywords : 0;
 		/* UNCHANGEDSINCE 0 fails for every message (modseqs
 		 * start at 1) */
 		rc = cond && since == 0 ? -2 :
@@ -402,6 +404,7 @@ void imap_cmd_store(struct imap_sess *s, struct imap_cmd *cmd)
 		m = mbox_get(s->mbox, seqs[i]);
 		store_reply(s, cmd, seqs[i], silent, m && m->modseq != before,
 			    &fl);
+		store_learn_flags(s, seqs[i], kw_before); /* $Junk: spamd */
 	}
 	/* the new mod-sequences are durable before anyone sees them */
 	mbox_commit(s->mbox);

@@ -163,11 +163,14 @@ printf 'metrics_listen = 127.0.0.1:9101\n' >> var/mx.conf
 printf 'metrics_listen = 127.0.0.1:9102\n' > var/msa.conf
 printf 'metrics_listen = 127.0.0.1:9103\n' >> var/avscan.conf
 printf 'metrics_listen = 127.0.0.1:9104\n' > var/spamd.conf
+# users' moves into and out of Junk are learnt (store -> spamd)
+printf 'learn_listen = 127.0.0.1:10027\n' >> var/spamd.conf
 printf 'metrics_listen = 127.0.0.1:9105\n' >> var/outmta.conf
 printf 'metrics_listen = 127.0.0.1:9106\n' > var/store.conf
 # the notices of shared addresses (smith@ when two Smiths exist) leave
 # through outmta
 printf 'next_hop = smtp:127.0.0.1:10026\n' >> var/store.conf
+printf 'learn_hop = lmtp:127.0.0.1:10027\n' >> var/store.conf
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root

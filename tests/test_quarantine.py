@@ -94,3 +94,36 @@ def test_avscan_quarantine_release(cluster):
     assert rel.returncode == 0, rel.stderr
     trace_prefix_only(wait_messages(st, ALICE, 1)[0], msg)
     assert messages(st, BOB) == [] and quarantined(av) == []
+
+
+def test_release_without_hop_goes_to_the_stages_next_hops(cluster):
+    """release ID alone: the hops the stage noted in its folder (its
+    next_hop and domain_routes), by recipient domain, in order until one
+    answers; the note survives expire."""
+    st = cluster.store(extra=INBOX_ONLY)
+    sd = spamd(cluster, None, {
+        "quarantine_score": "2.0", "next_hop": "lmtp:127.0.0.1:9",
+        "domain_routes": "example.test = lmtp:127.0.0.1:9, "
+                         "lmtp:127.0.0.1:%d" % st.port})
+    for i in range(2):
+        r = lmtp_send(sd.port, [ALICE, BOB], RULES_MSG,
+                      sender="y%d@spam.test" % i)
+        assert "quarantined" in r[0][1]
+    files = wait_for(lambda: len(quarantined(sd)) == 2 and quarantined(sd),
+                     what="two quarantined")
+    rel = qtool(sd, "release", files[0])
+    assert rel.returncode == 0, rel.stderr
+    assert b"released to lmtp:127.0.0.1:%d" % st.port in rel.stdout
+    for rcpt in (ALICE, BOB):
+        trace_prefix_only(wait_messages(st, rcpt, 1)[0], RULES_MSG)
+    assert quarantined(sd) == [files[1]]
+    # expire leaves the note; without it, a hop must be named
+    old = time.time() - 7200
+    note = os.path.join(sd.quarantine_dir, ".next_hop")
+    os.utime(note, (old, old))
+    assert qtool(sd, "expire", "1h").returncode == 0
+    assert os.path.exists(note)
+    os.unlink(note)
+    rel = qtool(sd, "release", files[1])
+    assert rel.returncode == 1 and b"name one" in rel.stderr
+    assert quarantined(sd) == [files[1]]

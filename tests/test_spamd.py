@@ -225,7 +225,9 @@ def test_quarantine(cluster):
                    RULES_MSG)
     assert [r[0] for r in replies] == [250, 250], replies
     assert "quarantined" in replies[0][1]
-    files = wait_for(lambda: os.listdir(sd.quarantine_dir),
+    # (.next_hop is the stage's note for sluice-quarantine release)
+    files = wait_for(lambda: [n for n in os.listdir(sd.quarantine_dir)
+                              if not n.startswith(".")],
                      what="the quarantine file")
     with open(os.path.join(sd.quarantine_dir, files[0]), "rb") as f:
         q = f.read()
