@@ -191,22 +191,30 @@ none_needed:
 		c->sigs[i].need_key = 0;
 }
 
-/* The hash data of the seal of instance inst (5.1.1). 0 or -1. */
-static int seal_data(const struct arc_chain *c, int inst, struct sbuf *out)
+int arc_sets_canon(const struct arc_sets *sets, int upto, struct sbuf *out)
 {
 	int k;
 
-	for (k = 1; k <= inst; k++) {
-		if (dkim_canon_header_relaxed(c->sets.aar[k].p,
-					      c->sets.aar[k].len, out) < 0 ||
-		    dkim_canon_header_relaxed(c->sets.ams[k].p,
-					      c->sets.ams[k].len, out) < 0)
+	for (k = 1; k <= upto; k++)
+		if (dkim_canon_header_relaxed(sets->aar[k].p, sets->aar[k].len,
+					      out) < 0 ||
+		    dkim_canon_header_relaxed(sets->ams[k].p, sets->ams[k].len,
+					      out) < 0 ||
+		    dkim_canon_header_relaxed(sets->as[k].p, sets->as[k].len,
+					      out) < 0)
 			return -1;
-		if (k < inst && dkim_canon_header_relaxed(c->sets.as[k].p,
-							  c->sets.as[k].len,
-							  out) < 0)
-			return -1;
-	}
+	return 0;
+}
+
+/* The hash data of the seal of instance inst (5.1.1). 0 or -1. */
+static int seal_data(const struct arc_chain *c, int inst, struct sbuf *out)
+{
+	if (arc_sets_canon(&c->sets, inst - 1, out) < 0 ||
+	    dkim_canon_header_relaxed(c->sets.aar[inst].p,
+				      c->sets.aar[inst].len, out) < 0 ||
+	    dkim_canon_header_relaxed(c->sets.ams[inst].p,
+				      c->sets.ams[inst].len, out) < 0)
+		return -1;
 	return dkim_sig_self(&c->sigs[inst - 1], out);
 }
 

@@ -18,6 +18,7 @@
 
 #include "dkim_verify.h"
 #include "limits_rfc.h"
+#include "sbuf.h"
 
 /* RFC 8617 4.4 results */
 enum arc_result { ARC_NONE, ARC_PASS, ARC_FAIL, ARC_NRESULTS };
@@ -43,6 +44,10 @@ struct arc_sets {
  * an incomplete set or a missing instance. */
 int arc_sets_parse(const char *msg, size_t hlen, struct arc_sets *sets,
 		   const char **why_r);
+
+/* Append the relaxed AAR, AMS and AS of sets 1..upto, in that order
+ * (what a seal of instance upto + 1 signs first, 5.1.1). 0 or -1. */
+int arc_sets_canon(const struct arc_sets *sets, int upto, struct sbuf *out);
 
 struct arc_chain {
 	enum arc_result result;	/* final once pending is 0 */
