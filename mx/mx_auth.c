@@ -369,7 +369,14 @@ static void finish(struct mx_auth *a)
 		sbuf_printf(&h, ";\r\n\tarc=%s smtp.remote-ip=",
 			    arc_result_name(a->arc_res));
 		put_value(&h, s->client_addr);
-		if (a->arc.n != 0)
+		/* RFC 8617 7.2: how far back the messages signed still hold */
+		if (a->arc_res == ARC_PASS)
+			sbuf_printf(&h, " header.oldest-pass=%d",
+				    a->arc.oldest_pass);
+		if (a->arc.n != 0 && a->arc_res == ARC_PASS)
+			log_info("%s: arc=pass sets=%d oldest-pass=%d", s->id,
+				 a->arc.n, a->arc.oldest_pass);
+		else if (a->arc.n != 0)
 			log_info("%s: arc=%s sets=%d%s%s%s", s->id,
 				 arc_result_name(a->arc_res), a->arc.n,
 				 a->arc.why[0] ? " (" : "", a->arc.why,
