@@ -182,6 +182,14 @@ int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, const char *rcpt,
 		a->rcpt_waits = 1;
 		return SMTP_HOOK_LATER;
 	}
+	if (mx_sender_result(a->sender) == 2) {
+		/* RFC 7505 4.2: its domain takes no mail, not even replies */
+		mx->counters.sender_null_mx_rejected++;
+		return mx_reject(s, "RCPT", rcpt, r, 550, "5.7.27", "<%s>: "
+				 "Sender address rejected: Domain %s does not "
+				 "accept mail (null MX)", s->env.from,
+				 strrchr(s->env.from, '@') + 1);
+	}
 	if (mx_sender_result(a->sender) == 1) {
 		mx->counters.sender_domain_rejected++;
 		return mx_reject(s, "RCPT", rcpt, r, perm ? 550 : 450,

@@ -418,6 +418,9 @@ def sender_mx(cluster):
         "host-record=onlyaaaa.test,::9",
         "server=/tempfail.test/127.0.0.1#9",
         txt("txtonly.test", "v=spf1 -all"),
+        # RFC 7505 null MX (preference 0, exchanger "."), with an address
+        "dns-rr=nullmx.test,15,000000",
+        "host-record=nullmx.test,127.0.0.5",
     ]
     proc, servers = dnsmasq(cluster.base, records)
     st = cluster.store()
@@ -452,6 +455,20 @@ def test_sender_domain_check(sender_mx):
     mx550 = sender_mx(sender_domain_code="550")
     code, text = mail_rcpt(mx550, "bob@nx.test")
     assert code == 550 and text.startswith(b"5.1.8 <bob@nx.test>"), text
+
+
+def test_sender_null_mx_refused(sender_mx):
+    """RFC 7505 4.2: a sender domain with a null MX takes no mail, not
+    even the replies: 550 5.7.27 whatever sender_domain_code says, though
+    the domain has an A record."""
+    mx = sender_mx()
+    code, text = mail_rcpt(mx, "bob@nullmx.test")
+    assert (code, text) == (550, b"5.7.27 <bob@nullmx.test>: Sender address "
+                            b"rejected: Domain nullmx.test does not accept "
+                            b"mail (null MX)"), (text, mx.log())
+    assert "reject: RCPT from [127.0.0.7]: 550 5.7.27 <bob@nullmx.test>" \
+        in mx.log()
+    assert mail_rcpt(mx, "bob@withmx.test")[0] == 250
 
 
 def test_sender_domain_check_dns_down(sender_mx, cluster):
