@@ -112,9 +112,11 @@ static void spf_result(struct mx_auth *a)
 
 	a->spf_res = spf_check_result(a->spf, &why);
 	a->mx->counters.spf[a->spf_res]++;
+	/* the answer may come after RSET (no MAIL FROM any more): the
+	 * domain checked names it then */
 	log_info("%s: spf=%s smtp.mailfrom=<%s> ip=%s (%s)", s->id,
-		 spf_result_name((enum spf_result)a->spf_res), s->env.from,
-		 s->client_addr, why);
+		 spf_result_name((enum spf_result)a->spf_res), s->env.from ?
+		 s->env.from : spf_check_domain(a->spf), s->client_addr, why);
 }
 
 /* A held RCPT goes on once SPF and the sender domain check are done. */
