@@ -5,7 +5,8 @@
  *	See arc_seal.h. 5.1.1: the new AMS signs the message as DKIM does
  *	(never the seals), the new AS signs every set up to its own in
  *	increasing instance order; 5.1.2: cv= is "none" for the first set,
- *	else the result of checking the chain we received. The crypto and
+ *	else the result of checking the chain we received, and a seal with
+ *	cv=fail signs its own set only. The crypto and
  *	canonicalization are dkim.c's, the chain parsing arc_verify.c's.
  */
 #include "arc_seal.h"
@@ -50,24 +51,28 @@ int arc_seal(const struct dkim_signer *key, const char *authserv_id,
 	     time_t now, struct sbuf *out)
 {
 	struct sbuf aar, ams, data;
-	int i = chain->n + 1, rc = -1;
+	int i = chain->n + 1, rc = -1, prior;
 	const char *cvs;
 
 	/* 5.1.2: a broken structure or a chain already marked failed gets
 	 * no more sets, nor does one at the instance limit */
 	if (chain->n < 0 || chain->n >= LIM_ARC_INSTANCE_MAX ||
-	    (chain->n > 0 && strcmp(chain->sigs[chain->n - 1].cv, "fail") ==
-	     0))
+	    (chain->n > 0 && (chain->sigs == NULL ||
+			      strcmp(chain->sigs[chain->n - 1].cv, "fail") ==
+			      0)))
 		return 0;
 	cvs = arc_result_name(i == 1 ? ARC_NONE : cv == ARC_PASS ? ARC_PASS :
 			      ARC_FAIL);
+	/* 5.1.2: a seal that marks the chain failed covers its own set
+	 * only, as if it were the first */
+	prior = strcmp(cvs, "fail") == 0 ? 0 : chain->n;
 	sbuf_init(&aar, 65536);
 	sbuf_init(&ams, 65536);
 	sbuf_init(&data, hlen + 65536);
 	if (sbuf_printf(&aar, "ARC-Authentication-Results: i=%d; %s;\r\n"
 			"\tarc=%s%s\r\n", i, authserv_id, cvs, resinfo) < 0 ||
 	    dkim_sign_ams(key, i, msg, len, now, &ams) < 0 ||
-	    arc_sets_canon(&chain->sets, chain->n, &data) < 0 ||
+	    arc_sets_canon(&chain->sets, prior, &data) < 0 ||
 	    dkim_canon_header_relaxed(aar.data, aar.len, &data) < 0 ||
 	    dkim_canon_header_relaxed(ams.data, ams.len, &data) < 0 ||
 	    sbuf_append(&aar, ams.data, ams.len) < 0 ||
