@@ -247,6 +247,9 @@ class Sluice:
             for k in ("spf", "dkim", "dmarc", "local_forgery", "arc",
                       "sender_domain_check"):
                 kv.setdefault(k, "no")
+            # each run starts with nobody on the pass list
+            kv.setdefault("screen_state",
+                          os.path.join(self.dir, "state", "screen.state"))
         with open(os.path.join(self.dir, name + ".conf"), "w") as f:
             for k, v in kv.items():
                 f.write("%s = %s\n" % (k, v))

@@ -55,6 +55,9 @@ static void sealed(void *arg, const struct arc_chain *chain)
 	int rc;
 
 	j->check = NULL;
+	/* out of the list first: a session that closes while its message
+	 * is handed on must not find (and free) the job under us */
+	unlink_job(j);
 	sbuf_init(&pre, j->plen + 65536);
 	rc = arc_seal(sa->key, sa->authserv_id, j->resinfo, chain,
 		      chain->result, j->full.data, hlen, j->full.len,

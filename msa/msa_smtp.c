@@ -186,8 +186,8 @@ static void auth_resinfo(const struct smtp_session *s, char *out,
 	const char *u = s->auth_user ? s->auth_user : "", *p;
 
 	for (p = u; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY"
-			    "Z0123456789.-_+@", *p))
+		if (!strchr("abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+@", *p))
 			break;
 	if (*u && *p == '\0' && p - u < 200)
 		snprintf(out, outlen, ";\r\n\tauth=pass smtp.auth=%s", u);
