@@ -144,6 +144,21 @@ DEFENSES_ON = {"spf": "yes", "dkim": "yes", "dmarc": "yes", "arc": "yes",
                "connection_rate_limit": "0", "sender_rate_limit": "0",
                "dnsbl_sites": "zen.bench.test", "dnsbl_loopback": "yes",
                "helo_fqdn": "yes", "protocol_tests": "yes"}
+# mx with its defenses on against Postfix with postscreen(8) in front of
+# smtpd: the greet pause equal on both (postscreen cannot go below 1s),
+# every client that passed remembered on both, no DNS list on either;
+# Postfix's smtpd gets the HELO and sender rules mx applies that need no
+# DNS (Postfix here has DNS off: mx's DNS checks are work it is spared)
+SCREEN_ON = dict(DEFENSES_ON, greet_pause_ms="1000", dnsbl_sites="",
+                 screen_pass_time="1d")
+POSTSCREEN = {"postscreen_access_list": "", "postscreen_greet_wait": "1s",
+              "postscreen_greet_action": "enforce",
+              "postscreen_greet_ttl": "1d", "postscreen_dnsbl_sites": "",
+              "smtpd_helo_required": "yes",
+              "smtpd_helo_restrictions": "reject_invalid_helo_hostname, "
+                                         "reject_non_fqdn_helo_hostname",
+              "smtpd_sender_restrictions": "reject_non_fqdn_sender",
+              "smtpd_data_restrictions": "reject_unauth_pipelining"}
 DEFENSES_DNS = ["mx-host=remote.test,mx.remote.test,10",
                 "host-record=mx.remote.test,127.0.0.3",
                 'txt-record=remote.test,"v=spf1 ip4:127.0.0.0/8 -all"',
@@ -192,9 +207,10 @@ class Sluice:
             hop = "smtp:127.0.0.1:%d" % hop_port
         self.port = free_port()
         extra = {}
-        if defenses:
+        if defenses:  # True: DEFENSES_ON, or a dict of settings
             self.dnsmasq, dport = start_dnsmasq(workdir, DEFENSES_DNS)
-            extra = dict(DEFENSES_ON, dns_servers="127.0.0.1:%d" % dport)
+            extra = dict(DEFENSES_ON if defenses is True else defenses,
+                         dns_servers="127.0.0.1:%d" % dport)
         self._conf("mx", {**extra, "listen": "127.0.0.1:%d" % self.port,
                           "hostname": "mx.bench.test",
                           "local_domains": "example.test", "next_hop": hop,
@@ -231,6 +247,9 @@ class Sluice:
             for k in ("spf", "dkim", "dmarc", "local_forgery", "arc",
                       "sender_domain_check"):
                 kv.setdefault(k, "no")
+            # each run starts with nobody on the pass list
+            kv.setdefault("screen_state",
+                          os.path.join(self.dir, "state", "screen.state"))
         with open(os.path.join(self.dir, name + ".conf"), "w") as f:
             for k, v in kv.items():
                 f.write("%s = %s\n" % (k, v))
@@ -271,12 +290,14 @@ class Postfix:
 
     def __init__(self, workdir, path, hop_port=None, host="127.0.0.1",
                  port=None, domain="example.test", user="alice",
-                 extra=None, conf=PF_CONF):
+                 extra=None, conf=PF_CONF, postscreen=False):
         """A private Postfix instance. path "relay" relays domain to
         127.0.0.1:hop_port; "delivery" delivers user@domain into
         workdir/mail/domain/user/Maildir (user: one name or a list).
         extra: more main.cf settings.
         conf: its configuration directory (one instance per directory).
+        postscreen: postscreen(8) in front of smtpd on the listener (its
+        settings come in extra).
         The tests use it as a receiving MTA too."""
         self.dir = workdir
         # postfix(1) runs a non-default configuration only from a directory
@@ -360,6 +381,13 @@ class Postfix:
                 if ln[:1].isalnum() and len(fields) >= 8:
                     if fields[0] == "smtp" and fields[1] == "inet":
                         fields[0] = "%s:%d" % (host, self.port)
+                        if postscreen:
+                            fields[6:] = ["1", "postscreen"]
+                            ln = "\n".join([
+                                "smtpd pass - - n - - smtpd",
+                                "dnsblog unix - - n - 0 dnsblog",
+                                "tlsproxy unix - - n - 0 tlsproxy", ""])
+                            dst.write(ln)
                     fields[4] = "n"  # no chroot
                     ln = " ".join(fields) + "\n"
                 dst.write(ln)

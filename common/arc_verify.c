@@ -144,6 +144,7 @@ void arc_verify_prepare(struct arc_chain *c, const char *msg, size_t hlen,
 	int i;
 
 	c->result = ARC_NONE;
+	c->oldest_pass = 0;
 	c->why[0] = '\0';
 	c->sigs = NULL;
 	c->nsig = 0;
@@ -154,18 +155,22 @@ void arc_verify_prepare(struct arc_chain *c, const char *msg, size_t hlen,
 	}
 	if (c->n == 0)
 		return;
-	c->sigs = calloc((size_t)c->n + 1, sizeof(*c->sigs));
+	/* the seals of 1..n, the AMS of n, then the older AMSs n-1..1 for
+	 * header.oldest-pass */
+	c->sigs = calloc(2 * (size_t)c->n, sizeof(*c->sigs));
 	if (c->sigs == NULL) {
 		fail(c, "out of memory");
 		return;
 	}
-	c->nsig = (size_t)c->n + 1;
-	for (i = 0; i <= c->n; i++) {
+	c->nsig = 2 * (size_t)c->n;
+	for (i = 0; i < 2 * c->n; i++) {
+		const struct arc_field *f = i < c->n ? &c->sets.as[i + 1] :
+					    &c->sets.ams[2 * c->n - i];
+
 		g = &c->sigs[i];
 		g->kind = i < c->n ? DKIM_KIND_SEAL : DKIM_KIND_AMS;
-		g->hdr = i < c->n ? c->sets.as[i + 1].p : c->sets.ams[c->n].p;
-		g->hdr_len = i < c->n ? c->sets.as[i + 1].len :
-			     c->sets.ams[c->n].len;
+		g->hdr = f->p;
+		g->hdr_len = f->len;
 		dkim_sig_prepare(g, msg + hlen, msg + len, now);
 	}
 	g = &c->sigs[c->n - 1];
@@ -187,26 +192,34 @@ void arc_verify_prepare(struct arc_chain *c, const char *msg, size_t hlen,
 	c->result = ARC_PASS;	/* unless a signature fails */
 	return;
 none_needed:
-	for (i = 0; i <= c->n; i++)
+	for (i = 0; i < 2 * c->n; i++)
 		c->sigs[i].need_key = 0;
+}
+
+int arc_sets_canon(const struct arc_sets *sets, int upto, struct sbuf *out)
+{
+	int k;
+
+	for (k = 1; k <= upto; k++)
+		if (dkim_canon_header_relaxed(sets->aar[k].p, sets->aar[k].len,
+					      out) < 0 ||
+		    dkim_canon_header_relaxed(sets->ams[k].p, sets->ams[k].len,
+					      out) < 0 ||
+		    dkim_canon_header_relaxed(sets->as[k].p, sets->as[k].len,
+					      out) < 0)
+			return -1;
+	return 0;
 }
 
 /* The hash data of the seal of instance inst (5.1.1). 0 or -1. */
 static int seal_data(const struct arc_chain *c, int inst, struct sbuf *out)
 {
-	int k;
-
-	for (k = 1; k <= inst; k++) {
-		if (dkim_canon_header_relaxed(c->sets.aar[k].p,
-					      c->sets.aar[k].len, out) < 0 ||
-		    dkim_canon_header_relaxed(c->sets.ams[k].p,
-					      c->sets.ams[k].len, out) < 0)
-			return -1;
-		if (k < inst && dkim_canon_header_relaxed(c->sets.as[k].p,
-							  c->sets.as[k].len,
-							  out) < 0)
-			return -1;
-	}
+	if (arc_sets_canon(&c->sets, inst - 1, out) < 0 ||
+	    dkim_canon_header_relaxed(c->sets.aar[inst].p,
+				      c->sets.aar[inst].len, out) < 0 ||
+	    dkim_canon_header_relaxed(c->sets.ams[inst].p,
+				      c->sets.ams[inst].len, out) < 0)
+		return -1;
 	return dkim_sig_self(&c->sigs[inst - 1], out);
 }
 
@@ -233,12 +246,13 @@ void arc_verify_key(struct arc_chain *c, size_t i, const char *msg,
 
 enum arc_result arc_verify_result(struct arc_chain *c)
 {
-	size_t i;
+	size_t i, n = (size_t)c->n;
 
+	c->oldest_pass = 0;
 	if (c->result != ARC_PASS)
 		return c->result;
 	/* 5.2 step 4 (the latest AMS), then step 6 (every seal) */
-	for (i = c->nsig; i-- > 0;)
+	for (i = n + 1; i-- > 0;)
 		if (c->sigs[i].result != DKIM_PASS) {
 			snprintf(c->why, sizeof(c->why), "%s i=%d: %.48s",
 				 c->sigs[i].kind == DKIM_KIND_SEAL ?
@@ -247,6 +261,13 @@ enum arc_result arc_verify_result(struct arc_chain *c)
 				 c->sigs[i].why : dkim_result_name(
 					 c->sigs[i].result));
 			c->result = ARC_FAIL;
+			return c->result;
+		}
+	/* 5.2: the older AMSs from n-1 down; the first that fails
+	 * makes the one above it the oldest passing; all pass: 0 */
+	for (i = n + 1; i < 2 * n; i++)
+		if (c->sigs[i].result != DKIM_PASS) {
+			c->oldest_pass = c->sigs[i].instance + 1;
 			break;
 		}
 	return c->result;

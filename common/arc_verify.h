@@ -7,8 +7,9 @@
  *	then validates the chain as 5.2 says: the latest ARC-Message-
  *	Signature and every ARC-Seal must verify, with the crypto and
  *	canonicalization of dkim_verify.h. Like DKIM, the keys come from the
- *	caller, who looks them up without blocking. header.oldest-pass is
- *	not computed. Messages are hostile input. Mail layer.
+ *	caller, who looks them up without blocking. The older
+ *	ARC-Message-Signatures are checked too, for header.oldest-pass
+ *	(5.2, registered by 7.2). Messages are hostile input. Mail layer.
  */
 #ifndef SLUICE_ARC_VERIFY_H
 #define SLUICE_ARC_VERIFY_H
@@ -18,6 +19,7 @@
 
 #include "dkim_verify.h"
 #include "limits_rfc.h"
+#include "sbuf.h"
 
 /* RFC 8617 4.4 results */
 enum arc_result { ARC_NONE, ARC_PASS, ARC_FAIL, ARC_NRESULTS };
@@ -44,11 +46,19 @@ struct arc_sets {
 int arc_sets_parse(const char *msg, size_t hlen, struct arc_sets *sets,
 		   const char **why_r);
 
+/* Append the relaxed AAR, AMS and AS of sets 1..upto, in that order
+ * (what a seal of instance upto + 1 signs first, 5.1.1). 0 or -1. */
+int arc_sets_canon(const struct arc_sets *sets, int upto, struct sbuf *out);
+
 struct arc_chain {
 	enum arc_result result;	/* final once pending is 0 */
 	char why[96];		/* for logs when not pass */
 	int n;			/* sets */
-	struct dkim_sig *sigs;	/* seals of 1..n, then the AMS of n */
+	int oldest_pass;	/* with result pass: the lowest instance
+				 * whose AMS and every newer one verify,
+				 * 0 when all do (RFC 8617 5.2) */
+	struct dkim_sig *sigs;	/* seals of 1..n, the AMS of n, then the
+				 * AMSs of n-1 down to 1 */
 	size_t nsig;
 	struct arc_sets sets;
 };
@@ -63,7 +73,8 @@ void arc_verify_prepare(struct arc_chain *c, const char *msg, size_t hlen,
 void arc_verify_key(struct arc_chain *c, size_t i, const char *msg,
 		    size_t hlen, const char *txt, size_t tlen);
 
-/* The chain's result once every key came in; sets why. */
+/* The chain's result once every key came in; sets why and
+ * oldest_pass. */
 enum arc_result arc_verify_result(struct arc_chain *c);
 
 /* Free what prepare allocated; c may be reused. */

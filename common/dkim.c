@@ -165,13 +165,55 @@ static struct hdr *all_headers(const char *msg, size_t len, size_t *n,
 	return h;
 }
 
-int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
-	      time_t now, struct sbuf *out)
+/* Finish a signature field: sighdr holds it up to "b=", data the
+ * canonical header data it covers before itself. Canonicalize sighdr
+ * onto data (b= empty, no final CRLF: RFC 6376 3.7, RFC 8617 5.1.1),
+ * sign, and append the field, folded, to out. 0 or -1. */
+static int sign_finish(const struct dkim_signer *s, struct sbuf *sighdr,
+		       struct sbuf *data, struct sbuf *out)
 {
-	struct sbuf canon, hlist, sighdr, sig;
-	unsigned char bh[32], hh[32];
+	struct sbuf sig, b64;
+	unsigned char hh[32];
+	size_t col;
+	int rc = -1;
+
+	sbuf_init(&sig, 1024);
+	sbuf_init(&b64, 2048);
+	if (canon_header(sighdr->data, sighdr->len, data) < 0)
+		goto out;
+	data->len -= 2;
+	if (tls_key_type(s->key) == TLS_KEY_ED25519) {
+		tls_sha256(data->data, data->len, hh);
+		if (tls_key_sign(s->key, hh, sizeof(hh), &sig) < 0)
+			goto out;
+	} else if (tls_key_sign(s->key, data->data, data->len, &sig) < 0) {
+		goto out;
+	}
+	if (tls_base64(sig.data, sig.len, &b64) < 0 ||
+	    sbuf_append(out, sighdr->data, sighdr->len) < 0)
+		goto out;
+	/* fold: the fixed part, then the signature in 72-column pieces */
+	for (col = 0; col < b64.len; col += 72)
+		if (sbuf_printf(out, "\r\n\t%.*s", (int)(b64.len - col > 72 ?
+							  72 : b64.len - col),
+				b64.data + col) < 0)
+			goto out;
+	rc = sbuf_puts(out, "\r\n");
+out:
+	sbuf_free(&sig);
+	sbuf_free(&b64);
+	return rc;
+}
+
+/* A DKIM-Signature (instance 0) or an ARC-Message-Signature (RFC 8617
+ * 4.1.2: i= instead of v=, same h= and bh=). */
+static int sign_msg(const struct dkim_signer *s, int instance,
+		    const char *msg, size_t len, time_t now, struct sbuf *out)
+{
+	struct sbuf canon, hlist, sighdr;
+	unsigned char bh[32];
 	const char *body = msg + len;
-	size_t n = 0, i, k, col;
+	size_t n = 0, i, k;
 	struct hdr *h = all_headers(msg, len, &n, &body);
 	int rc = -1, ed = tls_key_type(s->key) == TLS_KEY_ED25519;
 
@@ -180,7 +222,6 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	sbuf_init(&canon, len + 4096);
 	sbuf_init(&hlist, 4096);
 	sbuf_init(&sighdr, 8192);
-	sbuf_init(&sig, 1024);
 	if (canon_body(body, msg + len, &canon) < 0)
 		goto out;
 	tls_sha256(canon.data ? canon.data : "", canon.len, bh);
@@ -200,44 +241,57 @@ int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	}
 	if (sbuf_puts(&hlist, ":from") < 0) /* oversign From */
 		goto out;
-	if (sbuf_printf(&sighdr, "DKIM-Signature: v=1; a=%s; c=relaxed/relaxed;"
+	if (instance > 0)
+		rc = sbuf_printf(&sighdr, "ARC-Message-Signature: i=%d;",
+				 instance);
+	else
+		rc = sbuf_puts(&sighdr, "DKIM-Signature: v=1;");
+	if (rc < 0 ||
+	    sbuf_printf(&sighdr, " a=%s; c=relaxed/relaxed;"
 			" d=%s; s=%s; t=%lld; h=%s; bh=",
 			ed ? "ed25519-sha256" : "rsa-sha256", s->domain,
 			s->selector, (long long)now, hlist.data) < 0 ||
 	    tls_base64(bh, sizeof(bh), &sighdr) < 0 ||
 	    sbuf_puts(&sighdr, "; b=") < 0)
-		goto out;
-	/* the signature header itself, b= empty, no final CRLF (3.7) */
-	if (canon_header(sighdr.data, sighdr.len, &canon) < 0)
-		goto out;
-	canon.len -= 2;
-	if (ed) {
-		tls_sha256(canon.data, canon.len, hh);
-		rc = tls_key_sign(s->key, hh, sizeof(hh), &sig);
-	} else {
-		rc = tls_key_sign(s->key, canon.data, canon.len, &sig);
-	}
-	if (rc < 0)
-		goto out;
-	sbuf_reset(&canon);
-	rc = -1;
-	if (tls_base64(sig.data, sig.len, &canon) < 0)
-		goto out;
-	/* fold: the fixed part, then the signature in 72-column pieces */
-	if (sbuf_append(out, sighdr.data, sighdr.len) < 0)
-		goto out;
-	for (col = 0; col < canon.len; col += 72)
-		if (sbuf_printf(out, "\r\n\t%.*s", (int)(canon.len - col > 72 ?
-							 72 : canon.len - col),
-				canon.data + col) < 0)
-			goto out;
-	rc = sbuf_puts(out, "\r\n");
+		rc = -1;
+	else
+		rc = sign_finish(s, &sighdr, &canon, out);
 out:
 	sbuf_free(&canon);
 	sbuf_free(&hlist);
 	sbuf_free(&sighdr);
-	sbuf_free(&sig);
 	free(h);
+	return rc;
+}
+
+int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
+	      time_t now, struct sbuf *out)
+{
+	return sign_msg(s, 0, msg, len, now, out);
+}
+
+int dkim_sign_ams(const struct dkim_signer *s, int instance, const char *msg,
+		  size_t len, time_t now, struct sbuf *out)
+{
+	return instance > 0 ? sign_msg(s, instance, msg, len, now, out) : -1;
+}
+
+int dkim_sign_seal(const struct dkim_signer *s, int instance, const char *cv,
+		   const char *data, size_t dlen, time_t now, struct sbuf *out)
+{
+	struct sbuf hdr, d;
+	int rc = -1;
+
+	sbuf_init(&hdr, 1024);
+	sbuf_init(&d, dlen + 4096);
+	if (sbuf_append(&d, data, dlen) == 0 &&
+	    sbuf_printf(&hdr, "ARC-Seal: i=%d; a=%s; cv=%s; d=%s; s=%s; "
+			"t=%lld; b=", instance, tls_key_type(s->key) ==
+			TLS_KEY_ED25519 ? "ed25519-sha256" : "rsa-sha256",
+			cv, s->domain, s->selector, (long long)now) == 0)
+		rc = sign_finish(s, &hdr, &d, out);
+	sbuf_free(&hdr);
+	sbuf_free(&d);
 	return rc;
 }
 

@@ -33,6 +33,16 @@ void dkim_signers_free(struct dkim_signer **list);
 int dkim_sign(const struct dkim_signer *s, const char *msg, size_t len,
 	      time_t now, struct sbuf *out);
 
+/* RFC 8617 4.1.2: append an "ARC-Message-Signature: i=instance; ..."
+ * field for msg, signed as dkim_sign() signs. 0 or -1. */
+int dkim_sign_ams(const struct dkim_signer *s, int instance, const char *msg,
+		  size_t len, time_t now, struct sbuf *out);
+/* RFC 8617 4.1.3: append an "ARC-Seal: i=instance; cv=cv; ..." field
+ * over data[0..dlen), the relaxed fields of every set up to this one
+ * without its seal (5.1.1); the seal itself is added here. 0 or -1. */
+int dkim_sign_seal(const struct dkim_signer *s, int instance, const char *cv,
+		   const char *data, size_t dlen, time_t now, struct sbuf *out);
+
 /* The domain (lowercased) of the From: field's mailbox into out, for
  * choosing the signing key. The header must have exactly one From:
  * field holding exactly one mailbox, by the strict RFC 5322 parser

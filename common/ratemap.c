@@ -143,6 +143,117 @@ int ratemap_held(struct ratemap *m, const char *key, uint64_t now)
 	return *pp != NULL && (*pp)->until > now;
 }
 
+/* ---- dump and load ---- */
+
+static int put_u64(struct sbuf *out, uint64_t v)
+{
+	unsigned char b[8];
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (unsigned char)(v & 0xff);
+	return sbuf_append(out, b, sizeof(b));
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int ratemap_dump(const struct ratemap *m, uint64_t now, struct sbuf *out)
+{
+	const struct rm_entry *e;
+	unsigned char kl[2];
+	size_t i, n, mark;
+
+	for (i = 0; i < RM_BUCKETS; i++)
+		for (e = m->bucket[i]; e; e = e->next) {
+			if (e->end <= now && e->until <= now)
+				continue;
+			n = strlen(e->key);
+			kl[0] = (unsigned char)(n >> 8);
+			kl[1] = (unsigned char)(n & 0xff);
+			mark = out->len;
+			if (sbuf_append(out, kl, 2) < 0 ||
+			    sbuf_append(out, e->key, n) < 0 ||
+			    put_u64(out, (uint64_t)e->count) < 0 ||
+			    put_u64(out, e->start - now) < 0 ||
+			    put_u64(out, e->end - now) < 0 ||
+			    put_u64(out, e->until - now) < 0) {
+				out->len = mark;
+				return -1;
+			}
+		}
+	return 0;
+}
+
+/* A time of the dump (relative, signed) made absolute again; times
+ * before the clock's start are 0. With |rel| < 2^63 and elapsed and now
+ * far below 2^62 (the caller bounds elapsed) nothing wraps. */
+static uint64_t rebase(uint64_t rel, uint64_t now, uint64_t elapsed)
+{
+	int64_t r = (int64_t)rel;
+	uint64_t mag;
+
+	if (r >= 0) {
+		mag = (uint64_t)r;
+		return mag >= elapsed ? now + (mag - elapsed) :
+		       (elapsed - mag > now ? 0 : now - (elapsed - mag));
+	}
+	mag = (uint64_t)(-(r + 1)) + 1 + elapsed;
+	return mag > now ? 0 : now - mag;
+}
+
+long ratemap_load(struct ratemap *m, const void *data, size_t len,
+		  uint64_t now, uint64_t elapsed)
+{
+	const unsigned char *p = data, *end = p + len;
+	struct rm_entry **pp, *e;
+	char key[RM_KEY];
+	uint64_t count, start, wend, until;
+	size_t kl;
+	long added = 0;
+
+	while (p < end) {
+		if (end - p < 2)
+			return -1;
+		kl = (size_t)p[0] << 8 | p[1];
+		p += 2;
+		if (kl == 0 || kl >= RM_KEY || (size_t)(end - p) < kl + 32 ||
+		    memchr(p, '\0', kl) != NULL)
+			return -1;
+		memcpy(key, p, kl);
+		key[kl] = '\0';
+		p += kl;
+		count = get_u64(p);
+		start = rebase(get_u64(p + 8), now, elapsed);
+		wend = rebase(get_u64(p + 16), now, elapsed);
+		until = rebase(get_u64(p + 24), now, elapsed);
+		p += 32;
+		if (count > INT64_MAX || start > wend)
+			return -1;
+		if (wend <= now && until <= now)
+			continue;
+		pp = slot(m, key);
+		if (*pp != NULL)
+			continue;
+		e = entry(m, key, now);
+		if (e == NULL)
+			break;	/* full: the rest is forgotten */
+		e->count = (long long)count;
+		e->start = start;
+		e->end = wend;
+		e->until = until;
+		added++;
+	}
+	return added;
+}
+
 size_t ratemap_size(const struct ratemap *m)
 {
 	return m->n;

@@ -10,13 +10,17 @@
  *	of entries: when full, expired entries go first, then the table
  *	refuses new keys (ratemap_hit then counts nothing: the limit fails
  *	open rather than eat memory). Times are the caller's milliseconds
- *	(evloop_now). Not persistent: a restart forgets. Base layer.
+ *	(evloop_now). In memory; a dump of the live entries (times made
+ *	relative to the moment of the dump) can be written out and loaded
+ *	after a restart. Base layer.
  */
 #ifndef SLUICE_RATEMAP_H
 #define SLUICE_RATEMAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "sbuf.h"
 
 struct ratemap;
 
@@ -36,6 +40,20 @@ void ratemap_hold(struct ratemap *m, const char *key, uint64_t until);
 
 /* Non-zero while key is held at now. */
 int ratemap_held(struct ratemap *m, const char *key, uint64_t now);
+
+/* Append the entries of m still alive at now (window or hold not over)
+ * to out, one record each: the key's length (2 bytes) and bytes, the
+ * count, then the window's start and end and the hold as milliseconds
+ * relative to now (8 bytes each, two's complement); big-endian. 0, or
+ * -1 when out is full (out then holds whole records only). */
+int ratemap_dump(const struct ratemap *m, uint64_t now, struct sbuf *out);
+/* Add the records of a dump made elapsed ms before now (entries over by
+ * now are left out; a key already in m is kept as it is; elapsed below
+ * 2^40, about 35 years). The dump is
+ * untrusted input: returns the number of entries added, or -1 at the
+ * first malformed record (the ones before it stay). */
+long ratemap_load(struct ratemap *m, const void *p, size_t len, uint64_t now,
+		  uint64_t elapsed);
 
 /* Keys in the map (expired ones included until they are swept). */
 size_t ratemap_size(const struct ratemap *m);

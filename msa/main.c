@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "directory.h"
+#include "dns.h"
 #include "evloop.h"
 #include "forward.h"
 #include "limits_rfc.h"
@@ -100,6 +101,17 @@ static const struct cfg_param table[] = {
 	 "Received: names the authenticated user"},
 	{"trusted_peers", CFG_STR, "", &cfg.trusted_peers, 0, 0,
 	 "peers whose inter-stage claims are believed (normally none)"},
+	{"arc_seal", CFG_BOOL, "no", &cfg.arc_seal, 0, 0,
+	 "add an ARC set (RFC 8617) to every message, sealed with the first "
+	 "rsa-sha256 key of arc_keys"},
+	{"arc_keys", CFG_STR, "", &cfg.arc_keys, 0, 0,
+	 "ARC sealing keys, domain:selector:/path/key.pem (the format of "
+	 "outmta's dkim_keys; the same key may serve both)"},
+	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
+	 "resolvers for the keys of the ARC chains we check before sealing, "
+	 "host[:port] comma separated (empty: /etc/resolv.conf)"},
+	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
+	 "time allowed for one DNS try (two tries per lookup)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -164,6 +176,17 @@ int main(int argc, char **argv)
 	 * (later changes are read as cfg.user, who should own it) */
 	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
 		log_fatal("credentials_file: %s", err);
+	if (cfg.arc_seal) {
+		msa.arc_keys = dkim_signers_load(cfg.arc_keys, err,
+						 sizeof(err));
+		if (msa.arc_keys == NULL)
+			log_fatal("arc_keys: %s", err);
+		msa.arc.key = arc_seal_key(msa.arc_keys, NULL);
+		msa.arc.authserv_id = cfg.hostname;
+		if (msa.arc.key == NULL)
+			log_fatal("arc_seal = yes: no rsa-sha256 key in "
+				  "arc_keys");
+	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	load_directory();
@@ -184,6 +207,13 @@ int main(int argc, char **argv)
 				   1000, al);
 	if (sh && msa_rate_share(msa.rate, sh) < 0)
 		log_fatal("shared state: no room");
+	if (cfg.arc_seal) {
+		msa.arc.dns = dns_new(msa.loop, cfg.dns_servers,
+				      (unsigned)cfg.dns_timeout * 1000, err,
+				      sizeof(err));
+		if (msa.arc.dns == NULL)
+			log_fatal("%s", err);
+	}
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);
@@ -227,6 +257,8 @@ int main(int argc, char **argv)
 	evloop_run(msa.loop);
 	smtp_server_free(srv);
 	smtp_server_free(srv_tls);
+	if (msa.arc.dns)
+		dns_free(msa.arc.dns);
 	stage_spool_stop(&msa.spool);
 	sasl_async_teardown();
 	shstate_free(&sh);
@@ -235,6 +267,7 @@ int main(int argc, char **argv)
 	directory_free(msa.dir);
 	msa_exceptions_free(msa.exc);
 	msa_rate_free(msa.rate);
+	dkim_signers_free(msa.arc_keys);
 	authlimit_free(&al);
 	config_list_free(peers);
 	sasl_teardown();

@@ -15,6 +15,7 @@
 
 #include "smtp_server.h"
 #include "spool.h"
+#include "spool_arc.h"
 #include "stage.h"
 
 struct evloop;
@@ -53,6 +54,10 @@ struct msa_config {
 	int received_client;
 	int received_user;
 	char *trusted_peers;
+	int arc_seal;
+	char *arc_keys;
+	char *dns_servers;
+	long long dns_timeout;
 	struct stage_queue queue;
 };
 
@@ -63,6 +68,8 @@ struct msa {
 	struct msa_rate *rate;		/* per-user limits */
 	struct evloop *loop;
 	struct spool spool;
+	struct dkim_signer **arc_keys;	/* arc_keys, loaded */
+	struct spool_arc arc;		/* arc_seal */
 };
 
 /* The SMTP hooks of stage B; ctx of the server is the struct msa. */

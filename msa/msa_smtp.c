@@ -177,8 +177,27 @@ static int add_missing(struct msa *m, struct smtp_session *s,
 	return 0;
 }
 
+/* RFC 8601 2.7.4: how the sender authenticated, for the ARC-
+ * Authentication-Results we add; the name only when it is a plain
+ * token (it is the login the user typed). */
+static void auth_resinfo(const struct smtp_session *s, char *out,
+			 size_t outlen)
+{
+	const char *u = s->auth_user ? s->auth_user : "", *p;
+
+	for (p = u; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_+@", *p))
+			break;
+	if (*u && *p == '\0' && p - u < 200)
+		snprintf(out, outlen, ";\r\n\tauth=pass smtp.auth=%s", u);
+	else
+		snprintf(out, outlen, ";\r\n\tauth=pass");
+}
+
 static void msa_data(struct smtp_session *s)
 {
+	char resinfo[300];
 	struct msa *m = msa_of(s);
 	unsigned flags = SPOOL_RCVD_AUTH;
 	struct smtp_reply r;
@@ -222,12 +241,14 @@ static void msa_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
-	spool_accept(&m->spool, s, pre.data, pre.len);
+	auth_resinfo(s, resinfo, sizeof(resinfo));
+	spool_arc_accept(&m->arc, &m->spool, s, pre.data, pre.len, resinfo);
 	sbuf_free(&pre);
 }
 
 static void msa_close(struct smtp_session *s)
 {
+	spool_arc_closed(&msa_of(s)->arc, s);
 	spool_closed(&msa_of(s)->spool, s);
 }
 

@@ -65,6 +65,7 @@ struct mx_auth_counters {
 	unsigned long long forged_local_rejected;
 	unsigned long long arc[3];		/* enum arc_result */
 	unsigned long long sender_domain_rejected; /* 450/550 4.1.8 */
+	unsigned long long sender_null_mx_rejected; /* 550 5.7.27 */
 };
 
 struct mx {
@@ -133,8 +134,8 @@ struct mx_sender;
  * after this returns. NULL when there is nothing to check. */
 struct mx_sender *mx_sender_start(struct mx *mx, const char *from,
 				  void (*done)(void *arg), void *arg);
-/* -1 still looking, 1 the domain is unknown, 0 it exists or the DNS
- * failed (c NULL: 0). */
+/* -1 still looking, 1 the domain is unknown, 2 it has a null MX (RFC
+ * 7505), 0 it exists or the DNS failed (c NULL: 0). */
 int mx_sender_result(const struct mx_sender *c);
 /* Let c go; one still looking frees itself after its last answer. */
 void mx_sender_free(struct mx_sender *c);

@@ -112,9 +112,11 @@ static void spf_result(struct mx_auth *a)
 
 	a->spf_res = spf_check_result(a->spf, &why);
 	a->mx->counters.spf[a->spf_res]++;
+	/* the answer may come after RSET (no MAIL FROM any more): the
+	 * domain checked names it then */
 	log_info("%s: spf=%s smtp.mailfrom=<%s> ip=%s (%s)", s->id,
-		 spf_result_name((enum spf_result)a->spf_res), s->env.from,
-		 s->client_addr, why);
+		 spf_result_name((enum spf_result)a->spf_res), s->env.from ?
+		 s->env.from : spf_check_domain(a->spf), s->client_addr, why);
 }
 
 /* A held RCPT goes on once SPF and the sender domain check are done. */
@@ -181,6 +183,14 @@ int mx_auth_rcpt(struct mx *mx, struct smtp_session *s, const char *rcpt,
 	if ((a->spf && a->spf_res < 0) || mx_sender_result(a->sender) < 0) {
 		a->rcpt_waits = 1;
 		return SMTP_HOOK_LATER;
+	}
+	if (mx_sender_result(a->sender) == 2) {
+		/* RFC 7505 4.2: its domain takes no mail, not even replies */
+		mx->counters.sender_null_mx_rejected++;
+		return mx_reject(s, "RCPT", rcpt, r, 550, "5.7.27", "<%s>: "
+				 "Sender address rejected: Domain %s does not "
+				 "accept mail (null MX)", s->env.from,
+				 strrchr(s->env.from, '@') + 1);
 	}
 	if (mx_sender_result(a->sender) == 1) {
 		mx->counters.sender_domain_rejected++;
@@ -369,7 +379,14 @@ static void finish(struct mx_auth *a)
 		sbuf_printf(&h, ";\r\n\tarc=%s smtp.remote-ip=",
 			    arc_result_name(a->arc_res));
 		put_value(&h, s->client_addr);
-		if (a->arc.n != 0)
+		/* RFC 8617 7.2: how far back the messages signed still hold */
+		if (a->arc_res == ARC_PASS)
+			sbuf_printf(&h, " header.oldest-pass=%d",
+				    a->arc.oldest_pass);
+		if (a->arc.n != 0 && a->arc_res == ARC_PASS)
+			log_info("%s: arc=pass sets=%d oldest-pass=%d", s->id,
+				 a->arc.n, a->arc.oldest_pass);
+		else if (a->arc.n != 0)
 			log_info("%s: arc=%s sets=%d%s%s%s", s->id,
 				 arc_result_name(a->arc_res), a->arc.n,
 				 a->arc.why[0] ? " (" : "", a->arc.why,

@@ -112,7 +112,7 @@ static void state_dir(const char *path, const char *user)
 	if (slash == NULL || slash == path)
 		return;
 	if ((size_t)(slash - path) >= sizeof(dir))
-		log_fatal("greylist_db: path too long");
+		log_fatal("%s: path too long", path);
 	memcpy(dir, path, (size_t)(slash - path));
 	dir[slash - path] = '\0';
 	daemon_state_dir(dir, user);
@@ -136,6 +136,8 @@ void mx_screen_init(struct mx *mx)
 	x->body_checks = mx_checks_load(c->body_checks);
 	if (c->greylist && c->greylist_db[0])
 		state_dir(c->greylist_db, mx->cfg->user);
+	if (c->screen_state[0])
+		state_dir(c->screen_state, mx->cfg->user);
 	mx_dnsbl_init(mx);
 }
 
@@ -152,6 +154,7 @@ void mx_screen_open(struct mx *mx)
 			log_fatal("%s", err);
 	}
 	mx_dnsbl_open(mx);
+	mx_state_start(mx);
 	if (!c->greylist)
 		return;
 	if (c->greylist_db[0] == '\0')
@@ -179,6 +182,7 @@ void mx_screen_free(struct mx *mx)
 	config_list_free(x->sender_allow);
 	config_list_free(x->sender_block);
 	config_list_free(x->spam_traps);
+	mx_state_stop(mx);
 	ratemap_free(&x->conn_rate);
 	ratemap_free(&x->passed);
 	ratemap_free(&x->trapped);

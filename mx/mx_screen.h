@@ -38,6 +38,8 @@ struct mx_screen_config {
 	long long greylist_lifetime;
 	char *greylist_db;
 	char *redis_server;
+	char *screen_state;
+	long long screen_state_interval;
 	long long sender_rate_limit;
 	long long sender_rate_window;
 	long long bad_rcpt_delay_after;
@@ -133,6 +135,13 @@ extern struct mx_counters mx_counters;
 	 &(c).greylist_db, 0, 0, "the greylisting store (SQLite; with " \
 	 "redis_server, used only while Redis is down)"}, \
 	SHSTATE_PARAM((c).redis_server), \
+	{"screen_state", CFG_STR, "var/mx/state/screen.state", \
+	 &(c).screen_state, 0, 0, "where the clients that passed screening, " \
+	 "the spam-trapped clients and the per-sender counters are kept " \
+	 "across restarts (empty: in memory only)"}, \
+	{"screen_state_interval", CFG_TIME, "60s", \
+	 &(c).screen_state_interval, 1, 86400, "screen_state is written " \
+	 "this often and when mx stops"}, \
 	{"sender_rate_limit", CFG_INT, "100", &(c).sender_rate_limit, 0, \
 	 1000000, "messages (MAIL commands) per sender address per " \
 	 "sender_rate_window; more get 450 4.7.1 (0: no limit)"}, \
@@ -204,6 +213,12 @@ struct mx_dnsbl;
 struct mx_dnsbl_cached;
 struct mx_zone;
 struct dns;
+struct ev_timer;
+
+/* screen_state (mx_state.c): load the snapshot into the maps and write
+ * it every screen_state_interval; stop writes it a last time. */
+void mx_state_start(struct mx *mx);
+void mx_state_stop(struct mx *mx);
 
 struct mx_screen {
 	char **client_allow, **client_block;
@@ -215,6 +230,7 @@ struct mx_screen {
 	struct greylist *grey;		/* NULL: greylisting off */
 	struct shstate *sh;		/* redis_server, or NULL */
 	struct greylist_share *grey_share; /* triplets in Redis, or NULL */
+	struct ev_timer *state_timer;	/* screen_state writes */
 	struct mx_checks *header_checks, *body_checks;
 	struct dns *dns;		/* for the DNS lists */
 	struct mx_zone *zones;		/* dnsbl_sites */

@@ -80,6 +80,12 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/outmta/queue", "5m"),
 	{"dkim_keys", CFG_STR, "", &cfg.dkim_keys, 0, 0,
 	 "DKIM signing keys, domain:selector:/path/key.pem, comma separated"},
+	{"arc_seal", CFG_BOOL, "no", &cfg.arc_seal, 0, 0,
+	 "add an ARC set (RFC 8617) to every message, sealed with a key of "
+	 "dkim_keys"},
+	{"arc_key_domain", CFG_STR, "", &cfg.arc_key_domain, 0, 0,
+	 "the domain of the dkim_keys entry that seals (empty: the first "
+	 "rsa-sha256 key)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -142,6 +148,14 @@ int main(int argc, char **argv)
 		if (om.dkim == NULL)
 			log_fatal("%s", err);
 	}
+	if (cfg.arc_seal) {
+		om.arc.key = arc_seal_key(om.dkim, cfg.arc_key_domain);
+		om.arc.authserv_id = cfg.hostname;
+		if (om.arc.key == NULL)
+			log_fatal("arc_seal = yes: no rsa-sha256 key%s%s in "
+				  "dkim_keys", cfg.arc_key_domain[0] ?
+				  " for " : "", cfg.arc_key_domain);
+	}
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_drop_privileges(cfg.user);
 	loop = evloop_new();
@@ -160,6 +174,7 @@ int main(int argc, char **argv)
 	fc.tls_verify = vtls;
 	fc.tls_policy_map = cfg.tls_policy_map;
 	fc.dns = dns;
+	om.arc.dns = dns;
 	fc.smtp_port = cfg.smtp_port;
 	fc.listen = cfg.listen;
 	fc.allow_loopback_mx = cfg.allow_loopback_mx;

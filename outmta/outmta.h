@@ -11,6 +11,7 @@
 #include "dkim.h"
 #include "smtp_server.h"
 #include "spool.h"
+#include "spool_arc.h"
 #include "stage.h"
 
 struct outmta_config {
@@ -34,6 +35,8 @@ struct outmta_config {
 	long long timeout;
 	struct session_limits sess;
 	char *dkim_keys;
+	int arc_seal;
+	char *arc_key_domain;
 	struct stage_queue queue;
 };
 
@@ -42,6 +45,7 @@ struct outmta {
 	char **peers;		/* trusted_peers, split */
 	struct dkim_signer **dkim; /* dkim_keys, loaded */
 	struct spool spool;
+	struct spool_arc arc;	/* arc_seal */
 };
 
 extern const struct smtp_hooks outmta_hooks;

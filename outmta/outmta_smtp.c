@@ -88,12 +88,13 @@ static void om_data(struct smtp_session *s)
 		smtp_session_reply(s, &r);
 		return;
 	}
-	spool_accept(&om->spool, s, rcvd.data, rcvd.len);
+	spool_arc_accept(&om->arc, &om->spool, s, rcvd.data, rcvd.len, "");
 	sbuf_free(&rcvd);
 }
 
 static void om_close(struct smtp_session *s)
 {
+	spool_arc_closed(&om_of(s)->arc, s);
 	spool_closed(&om_of(s)->spool, s);
 }
 

@@ -128,6 +128,7 @@ next_hop = lmtp:127.0.0.2:2424
 queue_dir = var/remote.test/queue
 dns_servers = 127.0.0.1:5354
 greylist_db = var/remote.test/state/greylist.db
+screen_state = var/remote.test/state/screen.state
 CONF
 cat > var/remote-store.conf <<CONF
 lmtp_listen = 127.0.0.2:2424

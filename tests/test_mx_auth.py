@@ -306,11 +306,12 @@ def test_our_authres_from_outside_removed(auth):
 
 # ---- ARC (RFC 8617), chains sealed by python3-dkim ----
 
-def arc_seal(msg, priv, hop=1):
+def arc_seal(msg, priv, hop=1, verdict=b""):
     """msg with one more ARC set by fwd.test (selector arc); the sealer
-    records its own verdict in an Authentication-Results field first."""
+    records its own verdict in an Authentication-Results field first
+    (python3-dkim takes cv= from its arc= result)."""
     msg = (b"Authentication-Results: fwd.test; spf=pass "
-           b"smtp.mailfrom=x@pass.test hop=%d\r\n" % hop) + msg
+           b"smtp.mailfrom=x@pass.test hop=%d%s\r\n" % (hop, verdict)) + msg
     return b"".join(dkim.arc_sign(msg, b"arc", b"fwd.test", priv,
                                   b"fwd.test")) + msg
 
@@ -344,6 +345,30 @@ def test_arc_chain_from_independent_sealer(auth):
     assert "arc=pass" in our_authres(st, 2), mx.log()
     assert send(mx, "x@pass.test", mail("x@pass.test"))[0] == 250
     assert "arc=none" in our_authres(st, 3)
+
+
+def test_arc_oldest_pass(auth):
+    """header.oldest-pass (RFC 8617 5.2, 7.2): 0 when every hop's
+    ARC-Message-Signature still verifies; 2 when the second hop changed
+    the Subject after checking the chain (a list tag), so that only its
+    own signature still holds. python3-dkim agrees the chain passes."""
+    mx, st, priv, _ = auth
+    dns = {b"arc._domainkey.fwd.test.": b"v=DKIM1; k=rsa; p=" +
+           mx.dkim_pub.encode()}
+    m1 = arc_seal(mail("x@pass.test"), priv)
+    kept = arc_seal(m1, priv, hop=2, verdict=b"; arc=pass")
+    tagged = arc_seal(m1.replace(b"Subject: hello", b"Subject: [list] hello"),
+                      priv, hop=2, verdict=b"; arc=pass")
+    assert b"cv=pass" in tagged
+    for m in (kept, tagged):
+        assert dkim.arc_verify(m, dnsfunc=lambda n, **k: dns.get(n))[0] == \
+            dkim.CV_Pass
+        assert send(mx, "x@pass.test", m)[0] == 250
+    assert "arc=pass smtp.remote-ip=127.0.0.1 header.oldest-pass=0" in \
+        our_authres(st, 1), mx.log()
+    assert "arc=pass smtp.remote-ip=127.0.0.1 header.oldest-pass=2" in \
+        our_authres(st, 2), mx.log()
+    assert "arc=pass sets=2 oldest-pass=2" in mx.log()
 
 
 @pytest.mark.parametrize("how,why", [
@@ -393,6 +418,9 @@ def sender_mx(cluster):
         "host-record=onlyaaaa.test,::9",
         "server=/tempfail.test/127.0.0.1#9",
         txt("txtonly.test", "v=spf1 -all"),
+        # RFC 7505 null MX (preference 0, exchanger "."), with an address
+        "dns-rr=nullmx.test,15,000000",
+        "host-record=nullmx.test,127.0.0.5",
     ]
     proc, servers = dnsmasq(cluster.base, records)
     st = cluster.store()
@@ -427,6 +455,20 @@ def test_sender_domain_check(sender_mx):
     mx550 = sender_mx(sender_domain_code="550")
     code, text = mail_rcpt(mx550, "bob@nx.test")
     assert code == 550 and text.startswith(b"5.1.8 <bob@nx.test>"), text
+
+
+def test_sender_null_mx_refused(sender_mx):
+    """RFC 7505 4.2: a sender domain with a null MX takes no mail, not
+    even the replies: 550 5.7.27 whatever sender_domain_code says, though
+    the domain has an A record."""
+    mx = sender_mx()
+    code, text = mail_rcpt(mx, "bob@nullmx.test")
+    assert (code, text) == (550, b"5.7.27 <bob@nullmx.test>: Sender address "
+                            b"rejected: Domain nullmx.test does not accept "
+                            b"mail (null MX)"), (text, mx.log())
+    assert "reject: RCPT from [127.0.0.7]: 550 5.7.27 <bob@nullmx.test>" \
+        in mx.log()
+    assert mail_rcpt(mx, "bob@withmx.test")[0] == 250
 
 
 def test_sender_domain_check_dns_down(sender_mx, cluster):

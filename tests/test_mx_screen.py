@@ -201,7 +201,7 @@ def test_connection_rate_limit(cluster):
 
 
 def world(cluster, **extra):
-    d = os.path.join(cluster.base, "dir")
+    d = os.path.join(cluster.base, "dir%d" % len(cluster.daemons))
     os.makedirs(d)
     os.chmod(d, 0o755)
     ctl = Ctl(d)
@@ -409,3 +409,70 @@ def test_dnsbl_down_does_not_stop_mail(cluster):
     assert send(c)[0] == 250
     c.close()
     wait_for(lambda: "lookup of [127.0.0.7] in a.test failed" in mx.log())
+
+
+def paused(port, source, **kw):
+    """(seconds the greeting took, the client)."""
+    t0 = time.monotonic()
+    c = Client(port, source=source, **kw)
+    return time.monotonic() - t0, c
+
+
+def test_screen_state_survives_restart(cluster):
+    """screen_state: after a restart (SIGTERM, or kill -9 once the
+    periodic write happened) a client that passed the greet pause is not
+    paused again, a sender at its rate limit is still limited and a
+    trapped client still refused. With screen_state empty, all three
+    start afresh (the control)."""
+    def run(state, interval, restart):
+        mx, _ = world(cluster, greet_pause_ms=800, sender_rate_limit=2,
+                      sender_rate_window="600s",
+                      spam_traps="trap@example.test",
+                      spam_trap_block_time="600s", screen_state=state,
+                      screen_state_interval=interval)
+        t, c = paused(mx.port, "127.0.0.8")
+        assert t >= 0.7 and c.ehlo[0] == 250
+        for i in range(2):
+            assert c.cmd("MAIL FROM:<bulk@remote.test>")[0] == 250
+            c.cmd("RSET")
+        assert c.cmd("MAIL FROM:<bulk@remote.test>")[0] == 450
+        c.close()
+        t, c = paused(mx.port, "127.0.0.9")
+        assert send(c, "trap@example.test")[0] == 550
+        c.close()
+        wait_for(lambda: "disconnect from [127.0.0.9]" in mx.log())
+        # SPF answers that came after RSET named no sender (NULL)
+        assert "(null)" not in mx.log()
+        restart(mx)
+        return mx
+
+    def term(mx):
+        mx.stop()
+        mx.start()
+
+    def crash(mx):
+        time.sleep(1.5)     # one periodic write
+        mx.kill9()
+        mx.start()
+
+    for restart in (crash, term):
+        d = os.path.join(cluster.base, "state%d" % len(cluster.daemons))
+        mx = run(os.path.join(d, "screen.state"), "1s", restart)
+        # the port is bound before the state is read: wait for it
+        wait_for(lambda: "1 passed client(s), 1 trapped client(s), 2 "
+                 "sender counter(s)" in mx.log(), what="the state read")
+        t, c = paused(mx.port, "127.0.0.8")
+        assert t < 0.5, t
+        r = c.cmd("MAIL FROM:<bulk@remote.test>")
+        assert r[0] == 450 and r[1].startswith("4.7.1"), r
+        c.close()
+        c = Client(mx.port, source="127.0.0.9", hello=None)
+        assert c.greeting[0] == 554 and "5.7.1" in c.greeting[1]
+        c.s.close()
+        mx.stop()
+    mx = run("", "60s", term)
+    wait_for(lambda: mx.log().count("listening on") == 2)
+    t, c = paused(mx.port, "127.0.0.8")
+    assert t >= 0.7
+    assert c.cmd("MAIL FROM:<bulk@remote.test>")[0] == 250
+    c.close()

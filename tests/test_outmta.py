@@ -121,15 +121,24 @@ def test_tempfail_then_success_delivered_once(net):
 
 
 def test_null_mx_bounces_at_once(net, cluster):
+    """RFC 7505 4.1: 556 5.1.10 at the first try, the domain's own
+    address (127.0.0.5, the implicit MX a null MX replaces) never
+    tried."""
     om, rx = net
-    send(om, ["nobody@nullmx.test"], sender="alice@remote.test")
-    wait_for(lambda: "does not accept mail (null MX)" in om.log(),
-             what="the null MX failure")
-    assert "status=bounced" in om.log()
-    # the bounce goes back to alice@remote.test through the same path
-    wait_for(lambda: any(b"multipart/report" in m[2]
-                         for m in rx["127.0.0.2"].messages),
-             what="the DSN at remote.test")
+    a = Receiver("127.0.0.5", rx["127.0.0.2"].server.server_address[1])
+    try:
+        send(om, ["nobody@nullmx.test"], sender="alice@remote.test")
+        wait_for(lambda: "does not accept mail (null MX)" in om.log(),
+                 what="the null MX failure")
+        assert "status=bounced" in om.log()
+        # the bounce goes back to alice@remote.test through the same path
+        dsn = wait_for(lambda: [m[2] for m in rx["127.0.0.2"].messages
+                                if b"multipart/report" in m[2]],
+                       what="the DSN at remote.test")[0]
+        assert b"Status: 5.1.10" in dsn and b"556 5.1.10" in dsn, dsn
+        assert a.connections == 0
+    finally:
+        a.stop()
 
 
 def test_unknown_domain_bounces(net):
