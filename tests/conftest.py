@@ -6,6 +6,7 @@ on free ports, logging to a file. At teardown each daemon gets SIGTERM and
 must exit 0 with no sanitizer report in its log.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -66,6 +67,46 @@ def port_open(port, host="127.0.0.1"):
             return True
     except OSError:
         return False
+
+
+def http_get(port, request, timeout=5):
+    """Send request to 127.0.0.1:port; everything it answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+
+
+_SERIES = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
+
+
+def scrape(port):
+    """Every series of a metrics page as {"name{labels}": value}."""
+    resp = http_get(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = resp.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"text/plain; version=0.0.4" in head
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = _SERIES.match(line)
+        assert m, "not exposition format: %r" % line
+        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def metric(d, series):
+    """The value of series (name{labels}) on daemon d's metrics page; a
+    series the page lacks fails, so a counter that was never registered
+    cannot pass for 0."""
+    page = scrape(d.metrics_port)
+    assert series in page, "%s not on the metrics page" % series
+    return page[series]
 
 
 class Daemon:
@@ -370,12 +411,16 @@ class Cluster:
                 "hop_down_time": "1s",
                 # the system's resolver would judge the tests' sender
                 # domains; test_mx_auth.py checks it with its own DNS
-                "sender_domain_check": "no"}
+                "sender_domain_check": "no",
+                # every mechanism counts: tests read the counters
+                "metrics_listen": "127.0.0.1:%d" % free_port()}
         conf.update(extra or {})
         write_conf(os.path.join(d, "mx.conf"), conf)
         dm = Daemon("mx", os.path.join(BUILD, "sluice-mx"),
                     os.path.join(d, "mx.conf"), d, port)
         dm.queue_dir = conf["queue_dir"]
+        if conf["metrics_listen"]:
+            dm.metrics_port = int(conf["metrics_listen"].rsplit(":", 1)[1])
         self.daemons.append(dm)
         return dm.start()
 
