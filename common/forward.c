@@ -720,13 +720,12 @@ struct forwarder *forward_new(struct evloop *loop, struct queue *q,
 	return f;
 }
 
-/* Shutdown: forget a job without recording anything; its message stays
- * in the queue as it was and is retried after the restart. */
-static void drop_job(struct job *j)
+void fwd_job_drop(struct job *j)
 {
 	struct fmsg *fm = j->fm;
 
 	free(j->idx);
+	free(j->mx);
 	free(j);
 	if (--fm->jobs > 0)
 		return;
@@ -747,12 +746,12 @@ static void hop_close_all(struct hop *hop)
 	if (hd->probe)
 		evloop_timer_cancel(hd->f->loop, hd->probe);
 	while ((j = fwd_hop_dequeue(hop)) != NULL)
-		drop_job(j);
+		fwd_job_drop(j);
 	while ((fc = hd->all) != NULL) {
 		struct smtp_client *cl = fc->cl;
 
 		if (fc->job)
-			drop_job(fc->job);
+			fwd_job_drop(fc->job);
 		fconn_drop(fc);
 		smtp_client_quit(cl);
 	}
@@ -818,5 +817,10 @@ void forward_free(struct forwarder *f)
 	if (f->wake_timer)
 		evloop_timer_cancel(f->loop, f->wake_timer);
 	free(f->policy);
-	free(f);
+	f->policy = NULL;
+	/* jobs waiting for DNS answers are dropped as their answers come
+	 * (dns_free() gives them all): the last one frees f */
+	f->stopped = 1;
+	if (f->resolving == 0)
+		free(f);
 }

@@ -189,6 +189,22 @@ static int addr_self(struct forwarder *f, const unsigned char b[16])
 
 static void resolve_next(struct job *j);
 
+/* An answer came for j: 1 when the forwarder stopped meanwhile (the job
+ * is dropped, its message stays queued as it was, and the last answer
+ * frees the forwarder), so no shutdown is recorded as a DNS failure. */
+static int answered_stopped(struct job *j)
+{
+	struct forwarder *f = j->fm->f;
+
+	f->resolving--;
+	if (!f->stopped)
+		return 0;
+	fwd_job_drop(j);
+	if (f->resolving == 0)
+		free(f);
+	return 1;
+}
+
 static void addr_cb(void *arg, const struct dns_addr_result *res)
 {
 	struct job *j = arg;
@@ -198,6 +214,8 @@ static void addr_cb(void *arg, const struct dns_addr_result *res)
 	struct fwd_policy def = {"", (int)f->cfg.tls_policy, ""};
 	const struct fwd_policy *p;
 
+	if (answered_stopped(j))
+		return;
 	memcpy(def.name, f->cfg.tls_name, sizeof(def.name));
 	p = policy_lookup(f->policy, f->npolicy, &def, j->domain);
 	for (i = 0; i < res->n && j->ncand < FWD_MAX_HOPS; i++) {
@@ -241,6 +259,7 @@ static void resolve_next(struct job *j)
 	struct forwarder *f = j->fm->f;
 
 	if (j->mx_i < j->mx->n) {
+		f->resolving++;
 		dns_addr(f->dns, j->mx->mx[j->mx_i].host, addr_cb, j);
 		return;
 	}
@@ -270,6 +289,8 @@ static void mx_cb(void *arg, const struct dns_mx_result *res)
 	size_t i, k, n;
 	char why[400];
 
+	if (answered_stopped(j))
+		return;
 	switch (res->status) {
 	case DNS_NXDOMAIN:
 		snprintf(why, sizeof(why), "Host or domain name not found: "
@@ -324,6 +345,7 @@ static void mx_cb(void *arg, const struct dns_mx_result *res)
 
 void fwd_resolve(struct job *j)
 {
+	j->fm->f->resolving++;
 	dns_mx(j->fm->f->dns, j->domain, mx_cb, j);
 }
 

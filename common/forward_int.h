@@ -110,6 +110,8 @@ struct forwarder {
 	struct ev_timer *wake_timer;
 	struct dyn_hop *dyn;	/* hops found through DNS */
 	struct dns *dns;
+	size_t resolving;	/* lookups asked for and not answered yet */
+	int stopped;		/* forward_free() ran: f waits for them */
 	int self_loaded;	/* self[] filled */
 	size_t nself;
 	unsigned char self[FWD_MAX_SELF][16]; /* our addresses (IPv4 as
@@ -127,6 +129,9 @@ void fwd_job_fail(struct job *j, int code, const char *ecode,
 		  const char *why);
 /* Every recipient of the job gets the same temporary failure. */
 void fwd_job_defer(struct job *j, const char *why);
+/* Shutdown: forget a job without recording anything; its message stays
+ * in the queue as it was. */
+void fwd_job_drop(struct job *j);
 /* Record one recipient's result; notice: a success DSN is ours to send. */
 void fwd_rcpt_result(struct job *j, size_t k, const struct smtp_reply *r,
 		     const char *relay, int notice);

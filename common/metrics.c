@@ -27,6 +27,7 @@ struct metric {
 	atomic_ullong buckets[METRICS_BUCKETS_MAX];
 	double (*fn)(void *);		/* gauge */
 	void *arg;
+	const unsigned long long *field; /* counter kept by its owner */
 };
 
 const double metrics_seconds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -124,6 +125,19 @@ void metrics_observe(struct metric *m, double v)
 	atomic_fetch_add_explicit(&m->value, 1, memory_order_relaxed);
 }
 
+void metrics_counter_field(const char *name, const char *labels,
+			   const char *help,
+			   const unsigned long long *field)
+{
+	struct metric *m;
+
+	pthread_mutex_lock(&reg_lock);
+	m = find_or_add(M_COUNTER, name, labels, help);
+	m->field = field;
+	publish(m);
+	pthread_mutex_unlock(&reg_lock);
+}
+
 void metrics_gauge(const char *name, const char *help,
 		   double (*fn)(void *arg), void *arg)
 {
@@ -205,7 +219,7 @@ static int render_one(struct sbuf *out, const struct metric *m)
 	if (m->kind == M_GAUGE)
 		return sbuf_printf(out, "%s %.17g\n", m->name, m->fn(m->arg));
 	return sbuf_printf(out, "%s%s%s%s %llu\n", m->name, lo, m->labels, lc,
-			   metrics_value(m));
+			   m->field ? *m->field : metrics_value(m));
 }
 
 int metrics_render(struct sbuf *out)

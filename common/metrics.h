@@ -60,6 +60,13 @@ void metrics_add(struct metric *m, unsigned long long n);
 /* A counter's value (tests, the gauges of other modules). */
 unsigned long long metrics_value(const struct metric *m);
 
+/* A counter name{labels} whose value lives in *field, a plain field the
+ * owner increments on the thread that renders the page (the loop): read
+ * at every render. Registering it again points it at field. */
+void metrics_counter_field(const char *name, const char *labels,
+			   const char *help,
+			   const unsigned long long *field);
+
 /* A histogram with n ascending upper bounds (at most
  * METRICS_BUCKETS_MAX; +Inf is implied). Never NULL. Any thread. */
 struct metric *metrics_histogram(const char *name, const char *labels,

@@ -22,6 +22,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "mx.h"
+#include "mx_metrics.h"
 #include "queue.h"
 #include "stage.h"
 #include "stage_reload.h"
@@ -171,6 +172,7 @@ int main(int argc, char **argv)
 			log_fatal("%s", err);
 	}
 	mx_screen_open(&mx);
+	mx_metrics_register(&mx);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
 			  cfg.hostname, cfg.timeout);
 	ctls = stage_forward_tls(&fc, 0);

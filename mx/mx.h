@@ -52,8 +52,8 @@ struct mx_config {
 	struct stage_queue queue;
 };
 
-/* What sender authentication found and did, per mechanism (for logs
- * now, for the metrics endpoint later). Indexes are enum spf_result
+/* What sender authentication found and did, per mechanism (on the
+ * metrics endpoint: mx_metrics.c). Indexes are enum spf_result
  * and enum dkim_result (arc: enum arc_result). */
 struct mx_auth_counters {
 	unsigned long long spf[7];

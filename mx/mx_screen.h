@@ -56,8 +56,8 @@ struct mx_screen_config {
 	int dnsbl_loopback;
 };
 
-/* One counter per mechanism and outcome, as plain fields: the metrics
- * endpoint and the statistics read them by name. */
+/* One counter per mechanism and outcome, as plain fields counted on the
+ * loop: the metrics endpoint reads them (mx_metrics.c names them). */
 struct mx_counters {
 	unsigned long long allowlisted;		/* client_allow matched */
 	unsigned long long client_blocked;	/* client_block, at connect */

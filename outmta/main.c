@@ -199,9 +199,12 @@ int main(int argc, char **argv)
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(om.spool.q), cfg.next_hop);
 	evloop_run(loop);
+	/* the resolver's users first (sessions with their ARC checks, the
+	 * forwarder with its MX lookups), then the resolver: what is still
+	 * asked is answered to owners that only let go */
 	smtp_server_free(srv);
-	dns_free(dns);
 	stage_spool_stop(&om.spool);
+	dns_free(dns);
 	evloop_free(loop);
 	route_table_free(&routes);
 	config_list_free(om.peers);

@@ -6,6 +6,7 @@ on free ports, logging to a file. At teardown each daemon gets SIGTERM and
 must exit 0 with no sanitizer report in its log.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -68,6 +69,77 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+# a daemon's bind that lost the race for its port (common/daemon.c)
+_IN_USE = re.compile(r"bind \S*:(\d+): Address already in use")
+
+
+def _listens(pid, port):
+    """Whether process pid has a socket listening on TCP port (a port
+    free_port() chose may have been taken since by somebody else)."""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            col = row.split()
+            if col[3] == "0A" and int(col[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add("socket:[%s]" % col[9])
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return True     # cannot tell: as before, the port answering
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def http_get(port, request, timeout=5):
+    """Send request to 127.0.0.1:port; everything it answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(request)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+
+
+_SERIES = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
+
+
+def scrape(port):
+    """Every series of a metrics page as {"name{labels}": value}."""
+    resp = http_get(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, _, body = resp.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"text/plain; version=0.0.4" in head
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("#") or not line:
+            continue
+        m = _SERIES.match(line)
+        assert m, "not exposition format: %r" % line
+        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+    return out
+
+
+def metric(d, series):
+    """The value of series (name{labels}) on daemon d's metrics page; a
+    series the page lacks fails, so a counter that was never registered
+    cannot pass for 0."""
+    page = scrape(d.metrics_port)
+    assert series in page, "%s not on the metrics page" % series
+    return page[series]
+
+
 class Daemon:
     """One sluice daemon process with its config, dir and log; args: more
     command-line options (e.g. ["-m"] for a milter mode)."""
@@ -82,20 +154,58 @@ class Daemon:
         self.proc = None
 
     def start(self):
-        self.logf = open(self.log_path, "ab")
-        env = dict(os.environ)
-        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        self.proc = subprocess.Popen([self.binary, *self.args, "-c",
-                                      self.conf],
-                                     cwd=self.workdir, stdout=self.logf,
-                                     stderr=subprocess.STDOUT, env=env)
-        wait_for(lambda: port_open(self.port, self.host) or
-                 self.proc.poll() is not None,
-                 what=self.name + " to listen")
-        if self.proc.poll() is not None:
-            raise AssertionError("%s exited at start:\n%s" %
-                                 (self.name, self.log()))
-        return self
+        """Start the daemon and wait until it listens. A port of its
+        config that somebody took since free_port() chose it (another
+        test run on the machine: the check and the daemon's bind are not
+        one step) is moved to a new free port and the start tried again;
+        the failed try's log lines go to <log>.inuse."""
+        for _ in range(8):
+            off = os.path.getsize(self.log_path) \
+                if os.path.exists(self.log_path) else 0
+            self.logf = open(self.log_path, "ab")
+            env = dict(os.environ)
+            env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+            self.proc = subprocess.Popen([self.binary, *self.args, "-c",
+                                          self.conf],
+                                         cwd=self.workdir, stdout=self.logf,
+                                         stderr=subprocess.STDOUT, env=env)
+            # listening there: our daemon, not whoever took the port
+            wait_for(lambda: self.proc.poll() is not None or
+                     (port_open(self.port, self.host) and
+                      _listens(self.proc.pid, self.port)),
+                     what=self.name + " to listen")
+            if self.proc.poll() is None:
+                return self
+            self.logf.close()
+            taken = _IN_USE.search(self.log()[off:])
+            if taken is None or not self._move_port(int(taken.group(1)),
+                                                    off):
+                raise AssertionError("%s exited at start:\n%s" %
+                                     (self.name, self.log()))
+        raise AssertionError("%s: its ports kept being taken" % self.name)
+
+    def _move_port(self, old, off):
+        """Give every use of port old in the config (and the attributes
+        holding it) a new free port; cut the failed try's lines (off on)
+        out of the log. False when old is not in the config."""
+        with open(self.conf) as f:
+            conf = f.read()
+        pat = re.compile(r"(?<=:)%d(?!\d)" % old)
+        if not pat.search(conf):
+            return False
+        new = free_port()
+        with open(self.conf, "w") as f:
+            f.write(pat.sub(str(new), conf))
+        for k, v in list(vars(self).items()):
+            if k.endswith("port") and v == old:
+                setattr(self, k, new)
+        with open(self.log_path, "rb+") as f:
+            f.seek(off)
+            failed = f.read()
+            f.truncate(off)
+        with open(self.log_path + ".inuse", "ab") as f:
+            f.write(failed)
+        return True
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -226,19 +336,28 @@ def dnsmasq(base, records):
     """Start a dnsmasq on 127.0.0.1 and a free port that answers for the
     .test domains from records (dnsmasq.conf lines). Returns the process
     and its "127.0.0.1:port" for dns_servers."""
-    port = free_port()
     conf = os.path.join(base, "dnsmasq.conf")
-    with open(conf, "w") as f:
-        f.write("\n".join([
-            "port=%d" % port, "listen-address=127.0.0.1",
-            "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
-        ] + list(records)) + "\n")
-    p = subprocess.Popen([shutil.which("dnsmasq") or "/usr/sbin/dnsmasq",
-                          "-k", "-C", conf, "--user=root"],
-                         stderr=subprocess.DEVNULL, preexec_fn=_die_with_us)
-    time.sleep(0.3)
-    assert p.poll() is None, "dnsmasq did not start"
-    return p, "127.0.0.1:%d" % port
+    for _ in range(5):
+        # a port taken between free_port() and dnsmasq's bind: another
+        # one (dnsmasq exits at once when it cannot bind)
+        port = free_port()
+        with open(conf, "w") as f:
+            f.write("\n".join([
+                "port=%d" % port, "listen-address=127.0.0.1",
+                "bind-interfaces", "no-resolv", "no-hosts", "local=/test/",
+            ] + list(records)) + "\n")
+        with open(conf + ".err", "w+b") as errf:
+            p = subprocess.Popen([shutil.which("dnsmasq") or
+                                  "/usr/sbin/dnsmasq", "-k", "-C", conf,
+                                  "--user=root"], stderr=errf,
+                                 preexec_fn=_die_with_us)
+            time.sleep(0.3)
+            if p.poll() is None:
+                return p, "127.0.0.1:%d" % port
+            errf.seek(0)
+            err = errf.read().decode("utf-8", "replace")
+        assert "in use" in err, "dnsmasq did not start: " + err
+    raise AssertionError("dnsmasq: its ports kept being taken")
 
 
 def send_retrying(port, sender, rcpts, msg, tries=200):
@@ -370,12 +489,16 @@ class Cluster:
                 "hop_down_time": "1s",
                 # the system's resolver would judge the tests' sender
                 # domains; test_mx_auth.py checks it with its own DNS
-                "sender_domain_check": "no"}
+                "sender_domain_check": "no",
+                # every mechanism counts: tests read the counters
+                "metrics_listen": "127.0.0.1:%d" % free_port()}
         conf.update(extra or {})
         write_conf(os.path.join(d, "mx.conf"), conf)
         dm = Daemon("mx", os.path.join(BUILD, "sluice-mx"),
                     os.path.join(d, "mx.conf"), d, port)
         dm.queue_dir = conf["queue_dir"]
+        if conf["metrics_listen"]:
+            dm.metrics_port = int(conf["metrics_listen"].rsplit(":", 1)[1])
         self.daemons.append(dm)
         return dm.start()
 

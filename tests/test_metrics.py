@@ -9,40 +9,16 @@ import time
 
 import pytest
 
-from conftest import free_port, lmtp_send, wait_for, wait_messages
+from conftest import (free_port, http_get, lmtp_send, scrape, wait_for,
+                      wait_messages)
 from test_avscan import EICAR, avscan, quarantined
 from test_msa import World, plain
 from test_spamd import spamd
 
 ALICE = "alice@example.test"
-SERIES = re.compile(r'^([a-z_]+)(\{[^}]*\})? (\S+)$')
 
 
-def http(port, request, timeout=5):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(request)
-        out = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                return out
-            out += b
-
-
-def scrape(port):
-    """Every series of the page as {"name{labels}": value}."""
-    resp = http(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    head, _, body = resp.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 "), head
-    assert b"text/plain; version=0.0.4" in head
-    out = {}
-    for line in body.decode().splitlines():
-        if line.startswith("#") or not line:
-            continue
-        m = SERIES.match(line)
-        assert m, "not exposition format: %r" % line
-        out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
+http = http_get
 
 
 def val(port, series):

@@ -13,7 +13,8 @@ import time
 import dkim
 import pytest
 
-from conftest import dnsmasq, free_port, wait_for, messages, wait_messages
+from conftest import (dnsmasq, free_port, messages, metric, wait_for,
+                      wait_messages)
 
 ALICE = "alice@example.test"
 
@@ -130,6 +131,7 @@ def test_spf_results(auth, domain, result):
     assert ar.startswith("Authentication-Results: mx.example.test;"), ar
     assert "spf=%s smtp.mailfrom=bob@%s" % (result, domain) in ar, ar
     assert "spf=%s" % result in mx.log()
+    assert metric(mx, 'sluice_spf_total{result="%s"}' % result) == 1
 
 
 def test_spf_macro_exists(auth):
@@ -147,6 +149,7 @@ def test_spf_fail_refused_at_rcpt(auth):
     assert b"fail.test" in text
     assert "550 5.7.23 SPF fail" in mx.log()
     assert messages(st, ALICE) == []
+    assert metric(mx, "sluice_spf_rejected_total") == 1
 
 
 def test_spf_pipelined_rcpts_wait_in_order(auth):
@@ -206,6 +209,8 @@ def test_dkim_independent_signer_passes(auth):
              signature_algorithm=b"ed25519-sha256")
     assert send(mx, "x@signer.test", m)[0] == 250
     assert "dkim=pass header.d=signer.test header.s=ed" in authres(st, 3)
+    assert metric(mx, 'sluice_dkim_total{result="pass"}') == 3
+    assert metric(mx, 'sluice_dmarc_total{result="pass"}') == 3
 
 
 def test_dkim_tampered_fails_and_dmarc_rejects(auth):
@@ -221,6 +226,9 @@ def test_dkim_tampered_fails_and_dmarc_rejects(auth):
     assert "dkim=fail header.d=signer.test" in log
     assert "dmarc=fail header.from=signer.test policy=reject" in log
     assert messages(st, ALICE) == []
+    assert metric(mx, 'sluice_dkim_total{result="fail"}') == 1
+    assert metric(mx, 'sluice_dmarc_total{result="fail"}') == 1
+    assert metric(mx, 'sluice_dmarc_policy_total{action="reject"}') == 1
 
 
 def test_dkim_length_tag_not_a_pass(auth):
@@ -233,6 +241,7 @@ def test_dkim_length_tag_not_a_pass(auth):
     assert "dkim=policy" in ar, ar
     # SPF still passes aligned for signer.test: DMARC passes
     assert "dmarc=pass" in ar
+    assert metric(mx, 'sluice_dkim_total{result="policy"}') == 1
 
 
 def test_dmarc_quarantine_files_into_junk(auth):
@@ -248,6 +257,8 @@ def test_dmarc_quarantine_files_into_junk(auth):
     assert b"dmarc=fail (p=quarantine) header.from=quar.test" in m
     assert b"X-Sluice-Junk: dmarc=quarantine" in m
     assert messages(st, ALICE) == []
+    assert metric(mx, 'sluice_dmarc_policy_total{action="quarantine"}') == 1
+    assert metric(mx, 'sluice_dkim_total{result="none"}') == 1
 
 
 def test_dmarc_none_and_reject(auth):
@@ -276,6 +287,7 @@ def test_own_domain_forged_from_outside(auth):
     assert code == 550 and b"example.test is our domain" in text
     assert messages(st, ALICE) == []
     assert "ours but passed neither SPF nor DKIM" in mx.log()
+    assert metric(mx, "sluice_forged_local_rejected_total") == 2
 
 
 @pytest.mark.parametrize("hfrom", ['"ceo@example.test" <>',
@@ -345,6 +357,8 @@ def test_arc_chain_from_independent_sealer(auth):
     assert "arc=pass" in our_authres(st, 2), mx.log()
     assert send(mx, "x@pass.test", mail("x@pass.test"))[0] == 250
     assert "arc=none" in our_authres(st, 3)
+    assert metric(mx, 'sluice_arc_total{result="pass"}') == 2
+    assert metric(mx, 'sluice_arc_total{result="none"}') == 1
 
 
 def test_arc_oldest_pass(auth):
@@ -391,6 +405,7 @@ def test_arc_broken_chain_fails(auth, how, why):
     assert send(mx, "x@pass.test", m)[0] == 250
     assert "arc=fail" in our_authres(st, 1), mx.log()
     assert "arc=fail sets=1 (" in mx.log() and why in mx.log(), mx.log()
+    assert metric(mx, 'sluice_arc_total{result="fail"}') == 1
 
 
 # ---- the sender's domain must exist (RFC 2505 2.9) ----
@@ -452,6 +467,8 @@ def test_sender_domain_check(sender_mx):
     assert mail_rcpt(mx, "bob@txtonly.test")[0] == 450
     assert mail_rcpt(mx, "")[0] == 250
     assert mail_rcpt(mx, "bob@nx.test", source="127.0.0.1")[0] == 250
+    assert metric(mx, "sluice_sender_domain_rejected_total") == 2
+    assert metric(mx, "sluice_sender_null_mx_rejected_total") == 0
     mx550 = sender_mx(sender_domain_code="550")
     code, text = mail_rcpt(mx550, "bob@nx.test")
     assert code == 550 and text.startswith(b"5.1.8 <bob@nx.test>"), text
@@ -469,6 +486,8 @@ def test_sender_null_mx_refused(sender_mx):
     assert "reject: RCPT from [127.0.0.7]: 550 5.7.27 <bob@nullmx.test>" \
         in mx.log()
     assert mail_rcpt(mx, "bob@withmx.test")[0] == 250
+    assert metric(mx, "sluice_sender_null_mx_rejected_total") == 1
+    assert metric(mx, "sluice_sender_domain_rejected_total") == 0
 
 
 def test_sender_domain_check_dns_down(sender_mx, cluster):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import Ctl, Lmtp, messages, wait_for, wait_messages
+from conftest import Ctl, Lmtp, messages, metric, wait_for, wait_messages
 
 SCREENED = "127.0.0.7"
 
@@ -86,6 +86,10 @@ def test_greylisting_defers_then_accepts(cluster):
     c = Client(mx.port, source="127.0.0.1")
     assert send(c, "bob@example.test")[0] == 250
     c.close()
+    assert metric(mx, 'sluice_greylist_total{result="deferred"}') == 3
+    assert metric(mx, 'sluice_greylist_total{result="passed"}') == 1
+    assert metric(mx, 'sluice_greylist_total{result="skipped"}') == 1
+    assert metric(mx, 'sluice_greylist_total{result="error"}') == 0
 
 
 def test_greylisting_skips_allowed_sender(cluster):
@@ -147,16 +151,20 @@ def test_early_talker_refused_patient_client_passes_once(cluster):
     assert time.monotonic() - t0 < 0.5
     c.close()
     assert "reject: CONNECT from [%s]: 554 5.5.1" % SCREENED in mx.log()
+    assert metric(mx, 'sluice_screen_total{result="pregreet"}') == 1
+    assert metric(mx, 'sluice_screen_total{result="passed"}') == 1
+    assert metric(mx, 'sluice_screen_total{result="greet_skipped"}') >= 1
+    assert metric(mx, 'sluice_screen_total{result="greet_paused"}') >= 2
 
 
-@pytest.mark.parametrize("wire,what", [
+@pytest.mark.parametrize("wire,what,series", [
     (b"EHLO a.remote.test\r\nMAIL FROM:<a@remote.test>\r\n",
-     b"pipelining before EHLO"),
-    (b"GET / HTTP/1.0\r\n", b"non-SMTP command"),
-    (b"Subject: hi\r\n", b"non-SMTP command"),
-    (b"EHLO a.remote.test\n", b"bare newline"),
+     b"pipelining before EHLO", "pipelining"),
+    (b"GET / HTTP/1.0\r\n", b"non-SMTP command", "non_smtp"),
+    (b"Subject: hi\r\n", b"non-SMTP command", "non_smtp"),
+    (b"EHLO a.remote.test\n", b"bare newline", "bare_newline"),
 ])
-def test_protocol_tests(cluster, wire, what):
+def test_protocol_tests(cluster, wire, what, series):
     st = cluster.store()
     mx = mx_with(cluster, st)
     c = Client(mx.port, hello=None)
@@ -169,6 +177,7 @@ def test_protocol_tests(cluster, wire, what):
     c.s.sendall(wire)
     assert c.reply()[0] in (250, 500)
     c.close()
+    assert metric(mx, 'sluice_screen_total{result="%s"}' % series) == 1
 
 
 def test_protocol_tests_off(cluster):
@@ -198,6 +207,7 @@ def test_connection_rate_limit(cluster):
     assert c.greeting[0] == 220
     c.close()
     assert "reject: CONNECT from [%s]: 421 4.7.0" % SCREENED in mx.log()
+    assert metric(mx, "sluice_connection_rate_refused_total") == 1
 
 
 def world(cluster, **extra):
@@ -227,6 +237,8 @@ def test_bad_rcpt_throttle_delays_then_disconnects(cluster):
     assert r[0] == 421 and "too many unknown recipients" in r[1], r
     assert c.closed()
     assert "421 4.7.0" in mx.log()
+    assert metric(mx, 'sluice_bad_rcpt_total{action="delayed"}') == 1
+    assert metric(mx, 'sluice_bad_rcpt_total{action="disconnected"}') == 1
 
 
 def test_spam_trap_blocks_client(cluster):
@@ -250,6 +262,8 @@ def test_spam_trap_blocks_client(cluster):
     c = Client(mx.port, source="127.0.0.9")
     assert send(c)[0] == 250
     c.close()
+    assert metric(mx, "sluice_spam_trap_hits_total") == 1
+    assert metric(mx, 'sluice_screen_total{result="trap_blocked"}') == 2
 
 
 def test_sender_rate_and_block(cluster):
@@ -274,6 +288,8 @@ def test_sender_rate_and_block(cluster):
         assert c.cmd("MAIL FROM:<bulk@remote.test>")[0] == 250
         c.cmd("RSET")
     c.close()
+    assert metric(mx, "sluice_sender_rate_refused_total") == 1
+    assert metric(mx, "sluice_sender_blocked_total") == 2
 
 
 def test_helo_must_be_fqdn(cluster):
@@ -287,6 +303,7 @@ def test_helo_must_be_fqdn(cluster):
         c = Client(mx.port, hello="EHLO " + good)
         assert c.ehlo[0] == 250, good
         c.close()
+    assert metric(mx, "sluice_helo_rejected_total") == 5
 
 
 def test_client_block(cluster):
@@ -298,6 +315,9 @@ def test_client_block(cluster):
     c = Client(mx.port, source="127.0.0.9")
     assert c.greeting[0] == 220
     c.close()
+    assert metric(mx, 'sluice_screen_total{result="client_blocked"}') == 1
+    # the one from 127.0.0.1 (client_allow): the harness's probe
+    assert metric(mx, 'sluice_screen_total{result="allowlisted"}') >= 1
 
 
 def test_header_and_body_checks(cluster):
@@ -325,6 +345,8 @@ def test_header_and_body_checks(cluster):
     assert len(wait_messages(st, "alice@example.test", 1)) == 1
     assert "reject: body from [%s]: 550 5.7.1 no prizes" % SCREENED in \
         mx.log()
+    assert metric(mx, 'sluice_rules_rejected_total{check="header"}') == 1
+    assert metric(mx, 'sluice_rules_rejected_total{check="body"}') == 1
 
 
 @pytest.fixture
@@ -381,6 +403,9 @@ def test_dnsbl_weights_threshold_and_allowlist(cluster, lists):
     assert "a.test answered 127.255.255.254 for [127.0.0.23]" in log
     assert "b.test answered 10.0.0.1 for [127.0.0.23]" in log
     assert "allowed by DNS lists (score -1" in log
+    assert metric(mx, 'sluice_dnsbl_total{result="rejected"}') == 1
+    assert metric(mx, 'sluice_dnsbl_total{result="allowed"}') == 1
+    assert metric(mx, 'sluice_dnsbl_total{result="error"}') == 2
     # verdicts are cached: with the lists gone, still refused and allowed
     dns.terminate()
     dns.wait()
@@ -409,6 +434,7 @@ def test_dnsbl_down_does_not_stop_mail(cluster):
     assert send(c)[0] == 250
     c.close()
     wait_for(lambda: "lookup of [127.0.0.7] in a.test failed" in mx.log())
+    assert metric(mx, 'sluice_dnsbl_total{result="error"}') >= 1
 
 
 def paused(port, source, **kw):
