@@ -679,3 +679,27 @@ def test_large_scans_leave_a_thread_for_small_mail(cluster):
     assert small_at - t0 < 1.5, small_at - t0
     wait_messages(st, BOB, 1)
     wait_messages(st, ALICE, 2)
+
+
+@pytest.mark.parametrize("action", ["accept", "quarantine"])
+def test_message_over_max_file_size_is_past_a_limit(cluster, action):
+    """A message larger than max_file_size (max_message_size raised
+    above it) is not scanned at all by libclamav: a limit, handled by
+    limits_exceeded_action and named MaxFileSize; never a virus named
+    "unknown" (libclamav 1.4 answers CL_VIRUS with no name for it)."""
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                extra={"max_message_size": "3m", "max_file_size": "1m",
+                       "limits_exceeded_action": action})
+    msg = mime_attachment("notes.txt", random_text(1 << 20))
+    r = lmtp_send(av.port, [ALICE], msg)
+    assert r[0][0] == 250, r
+    assert "virus" not in av.log().split("listening on")[-1], av.log()
+    if action == "accept":
+        got = wait_messages(st, ALICE, 1)[0]
+        assert b"X-Sluice-Virus: unchecked (ClamAV " in got
+        assert "MaxFileSize" in av.log()
+    else:
+        assert "could not be scanned whole" in r[0][1], r
+        assert "MaxFileSize" in r[0][1], r
+        assert len(quarantined(av)) == 1
