@@ -5,6 +5,7 @@
 #   make test   build with ASan+UBSan into build/asan and run every test
 #   make bench  benchmarks against Postfix (bench/)
 #   make bench-imap  IMAP FETCH throughput and command mixes against Dovecot (bench/)
+#   make bench-avscan  avscan: 4 KB latency beside 25 MB scans, reload time (bench/)
 #   make install  binaries, man pages, etc/ samples and systemd units
 #               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
 #   make chaos  longer recovery drills (tests/chaos.py)
@@ -72,7 +73,7 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 # make (make install in a test) finds everything up to date
 .SECONDARY:
 
-.PHONY: all build deps run test bench bench-imap clean fuzz fuzz-long install chaos \
+.PHONY: all build deps run test bench bench-imap bench-avscan clean fuzz fuzz-long install chaos \
 	audit
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
@@ -264,6 +265,10 @@ bench-imap: all
 	@bench/deps.sh
 	@/usr/bin/python3 bench/imap_bench.py
 	@/usr/bin/python3 bench/imap_mix.py
+
+bench-avscan: all
+	@bench/deps.sh
+	@/usr/bin/python3 bench/avscan_mix.py
 
 clean:
 	rm -rf build

@@ -40,6 +40,8 @@ struct avscan_config {
 	int syslog;
 	char *clamav_database;
 	long long scan_threads;
+	long long large_message_size;
+	long long large_scan_threads;
 	int infected_action;
 	char *quarantine_dir;
 	char *scan_tmp_dir;

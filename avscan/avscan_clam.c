@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <clamav.h>
 
@@ -41,6 +42,7 @@ static _Thread_local char scan_error[200];
 struct avscan_engine {
 	struct cl_engine *cl;
 	unsigned signatures;
+	long long max_file_size;
 };
 
 /* libclamav's own messages: errors and warnings into our log, the rest
@@ -103,6 +105,7 @@ struct avscan_engine *avscan_clam_load(const char *path,
 		snprintf(err, errlen, "libclamav: out of memory");
 		return NULL;
 	}
+	e->max_file_size = lim->max_file_size;
 	if (set_limit(e->cl, CL_ENGINE_MAX_SCANSIZE, lim->max_scan_size,
 		      "max_scan_size", err, errlen) < 0 ||
 	    set_limit(e->cl, CL_ENGINE_MAX_FILESIZE, lim->max_file_size,
@@ -192,6 +195,19 @@ static void scan_options(struct cl_scan_options *opts)
 	opts->heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX;
 }
 
+/* libclamav does not look into a message over max_file_size at all, and
+ * libclamav 1.4 says so as CL_VIRUS with no name: a limit, named as
+ * clamd names it, before libclamav is asked. */
+static int too_large(const struct avscan_engine *e, unsigned long long len,
+		     char *name, size_t namelen)
+{
+	if (e->max_file_size <= 0 ||
+	    len <= (unsigned long long)e->max_file_size)
+		return 0;
+	snprintf(name, namelen, "%sMaxFileSize", LIMITS_PREFIX);
+	return 1;
+}
+
 enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 				     const char *data, size_t len,
 				     char *name, size_t namelen)
@@ -205,6 +221,8 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 	name[0] = '\0';
 	if (len == 0)
 		return AVSCAN_CLEAN;	/* nothing to map */
+	if (too_large(e, len, name, namelen))
+		return AVSCAN_LIMITS;
 	scan_options(&opts);
 	map = cl_fmap_open_memory(data, len);
 	if (map == NULL) {
@@ -221,12 +239,16 @@ enum avscan_verdict avscan_clam_scan(const struct avscan_engine *e,
 enum avscan_verdict avscan_clam_scan_fd(const struct avscan_engine *e,
 					int fd, char *name, size_t namelen)
 {
+	struct stat st;
 	struct cl_scan_options opts;
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	cl_error_t rc;
 
 	name[0] = '\0';
+	if (fstat(fd, &st) == 0 && too_large(e, (unsigned long long)st.st_size,
+					     name, namelen))
+		return AVSCAN_LIMITS;
 	scan_options(&opts);
 	scan_errors = 0;
 	rc = cl_scandesc_callback(fd, NULL, &virname, &scanned, e->cl, &opts,

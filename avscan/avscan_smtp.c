@@ -15,7 +15,9 @@
  *	whole (past a limit) is quarantined, deferred, rejected or passed
  *	on marked unchecked (limits_exceeded_action), never called clean.
  *	A session that closed during the scan leaves its job to be freed by
- *	done.
+ *	done. Messages of large_message_size or more go to the work queue's
+ *	heavy lane, which runs on fewer threads than there are: a huge
+ *	message never holds every scanner, small mail always finds one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,7 +318,10 @@ static void av_data(struct smtp_session *s)
 	j->msg = s->msg;
 	j->header_len = s->header_len;
 	sbuf_init(&s->msg, j->msg.max);
-	if (workq_submit(av->wq, scan_work, scan_done, j) < 0) {
+	/* large messages in the heavy lane: they never take every thread */
+	if ((j->msg.len >= (size_t)av->cfg->large_message_size ?
+	     workq_submit_heavy : workq_submit)(av->wq, scan_work, scan_done,
+						j) < 0) {
 		s->msg = j->msg;
 		sbuf_init(&j->msg, 0);
 		job_free(j);

@@ -56,6 +56,12 @@ static const struct cfg_param table[] = {
 	 ".cvd/.hdb/.ndb file"},
 	{"scan_threads", CFG_INT, "2", &cfg.scan_threads, 1, 64,
 	 "messages scanned at once (worker threads)"},
+	{"large_message_size", CFG_SIZE, "1m", &cfg.large_message_size, 1024,
+	 4LL << 30, "messages this large or larger are scanned on at most "
+	 "large_scan_threads threads at once"},
+	{"large_scan_threads", CFG_INT, "1", &cfg.large_scan_threads, 1, 64,
+	 "threads that may scan large messages at once (at most "
+	 "scan_threads - 1: the rest stay free for small mail)"},
 	{"infected_action", CFG_CHOICE, "quarantine|discard|reject",
 	 &cfg.infected_action, 0, 0,
 	 "infected mail: kept in quarantine_dir, dropped, or refused (550)"},
@@ -222,6 +228,11 @@ static void run_lmtp(void)
 	av.wq = workq_new(loop, (int)cfg.scan_threads, err, sizeof(err));
 	if (av.wq == NULL)
 		log_fatal("scan threads: %s", err);
+	/* a huge message never holds every scanner: small mail keeps one */
+	workq_limit_heavy(av.wq, (int)(cfg.large_scan_threads <
+				       cfg.scan_threads ?
+				       cfg.large_scan_threads :
+				       cfg.scan_threads - 1));
 	memset(&sc, 0, sizeof(sc));
 	sc.lmtp = 1;
 	sc.hostname = cfg.hostname;

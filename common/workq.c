@@ -2,7 +2,9 @@
  * NAME
  *	workq - a small pool of worker threads feeding an event loop
  * DESCRIPTION
- *	Two lists under one mutex: jobs waiting for a thread (FIFO) and jobs
+ *	Three lists under one mutex: jobs waiting for a thread, light and
+ *	heavy (each FIFO; a free thread takes the older of the two heads,
+ *	skipping the heavy one while heavy_max heavy jobs run), and jobs
  *	finished, waiting for their done function. A finishing worker bumps
  *	an eventfd the loop watches; the loop takes the whole finished list
  *	at once and runs the done functions in completion order. Base layer.
@@ -24,6 +26,8 @@ struct job {
 	workq_fn fn;
 	workq_done done;
 	void *arg;
+	int heavy;
+	unsigned long long seq;	/* submission order */
 	struct job *next;
 };
 
@@ -36,7 +40,9 @@ struct workq {
 	int efd;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct jlist queued, finished;
+	struct jlist queued, heavy, finished;
+	unsigned long long seq;
+	int heavy_running, heavy_max;
 	size_t pending;		/* submitted, done not yet run */
 	int stopping;
 	int nthreads;
@@ -65,6 +71,20 @@ static struct job *jlist_pop(struct jlist *l)
 	return j;
 }
 
+/* The next job a free thread may run, or NULL. Under q->mu. */
+static struct job *take(struct workq *q)
+{
+	struct job *l = q->queued.head, *h = q->heavy.head;
+
+	if (h != NULL && q->heavy_running >= q->heavy_max)
+		h = NULL;
+	if (h != NULL && (l == NULL || h->seq < l->seq)) {
+		q->heavy_running++;
+		return jlist_pop(&q->heavy);
+	}
+	return l ? jlist_pop(&q->queued) : NULL;
+}
+
 static void *worker(void *arg)
 {
 	struct workq *q = arg;
@@ -73,14 +93,23 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (q->queued.head == NULL && !q->stopping)
+		while ((j = take(q)) == NULL) {
+			if (q->stopping && q->queued.head == NULL &&
+			    q->heavy.head == NULL)
+				break;
 			pthread_cond_wait(&q->cv, &q->mu);
-		j = jlist_pop(&q->queued);
+		}
 		if (j == NULL)
 			break;	/* stopping and nothing left */
 		pthread_mutex_unlock(&q->mu);
 		j->fn(j->arg);
 		pthread_mutex_lock(&q->mu);
+		if (j->heavy) {
+			q->heavy_running--;
+			/* a heavy job may wait for this slot */
+			if (q->heavy.head != NULL)
+				pthread_cond_broadcast(&q->cv);
+		}
 		jlist_push(&q->finished, j);
 		/* the counter cannot overflow: the loop reads it to zero */
 		if (write(q->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -137,6 +166,7 @@ struct workq *workq_new(struct evloop *loop, int threads, char *err,
 		return NULL;
 	}
 	q->loop = loop;
+	q->heavy_max = threads;
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->efd < 0 || evloop_add(loop, q->efd, EPOLLIN, on_event, q) < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -168,7 +198,8 @@ struct workq *workq_new(struct evloop *loop, int threads, char *err,
 	return q;
 }
 
-int workq_submit(struct workq *q, workq_fn fn, workq_done done, void *arg)
+static int submit(struct workq *q, workq_fn fn, workq_done done, void *arg,
+		  int heavy)
 {
 	struct job *j = malloc(sizeof(*j));
 
@@ -177,12 +208,37 @@ int workq_submit(struct workq *q, workq_fn fn, workq_done done, void *arg)
 	j->fn = fn;
 	j->done = done;
 	j->arg = arg;
+	j->heavy = heavy;
 	pthread_mutex_lock(&q->mu);
-	jlist_push(&q->queued, j);
+	j->seq = q->seq++;
+	jlist_push(heavy ? &q->heavy : &q->queued, j);
 	q->pending++;
-	pthread_cond_signal(&q->cv);
+	/* every thread: the one woken might find the heavy lane full */
+	if (heavy)
+		pthread_cond_broadcast(&q->cv);
+	else
+		pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return 0;
+}
+
+int workq_submit(struct workq *q, workq_fn fn, workq_done done, void *arg)
+{
+	return submit(q, fn, done, arg, 0);
+}
+
+int workq_submit_heavy(struct workq *q, workq_fn fn, workq_done done,
+		       void *arg)
+{
+	return submit(q, fn, done, arg, 1);
+}
+
+void workq_limit_heavy(struct workq *q, int n)
+{
+	pthread_mutex_lock(&q->mu);
+	q->heavy_max = n < 1 ? 1 : n > q->nthreads ? q->nthreads : n;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
 }
 
 size_t workq_pending(const struct workq *q)

@@ -8,7 +8,11 @@
  *	eventfd. Jobs never share state with the loop while they run: the
  *	caller hands the job everything it needs and takes it back in done.
  *	A caller whose session went away meanwhile marks its job and lets
- *	done free it. Worker threads block every signal. Base layer.
+ *	done free it. Two lanes: jobs submitted as heavy (a scan of a huge
+ *	message) run on at most a set number of threads at once, so the
+ *	other threads stay free for the light ones; both lanes are served
+ *	in the order of submission otherwise. Worker threads block every
+ *	signal. Base layer.
  */
 #ifndef SLUICE_WORKQ_H
 #define SLUICE_WORKQ_H
@@ -31,6 +35,15 @@ struct workq *workq_new(struct evloop *loop, int threads, char *err,
 /* Queue a job; fn(arg) on a worker, then done(arg) on the loop. Never
  * runs done before returning. 0, or -1 when out of memory. */
 int workq_submit(struct workq *q, workq_fn fn, workq_done done, void *arg);
+
+/* The same in the heavy lane: runs when fewer than the heavy limit of
+ * heavy jobs are running (light jobs submitted later may pass it). */
+int workq_submit_heavy(struct workq *q, workq_fn fn, workq_done done,
+		       void *arg);
+
+/* At most n (1 to the pool's size) heavy jobs at once; the default is
+ * the pool's size (no reserve for light jobs). */
+void workq_limit_heavy(struct workq *q, int n);
 
 /* Jobs queued or running whose done has not run yet. */
 size_t workq_pending(const struct workq *q);

@@ -5,10 +5,13 @@
  *	Many jobs over several threads: every work function runs exactly
  *	once, on a thread other than the loop's, and every done function
  *	runs once on the loop's thread after its work; workq_free() runs the
- *	done functions still owed; bad thread counts are refused.
+ *	done functions still owed; bad thread counts are refused. The heavy
+ *	lane: never more heavy jobs at once than its limit, and light jobs
+ *	submitted behind a row of heavy ones pass them on the free threads.
  */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "evloop.h"
 #include "test.h"
@@ -46,6 +49,72 @@ static void done(void *arg)
 	j->done++;
 	if (++done_count == NJOBS)
 		evloop_stop(loop);
+}
+
+/* the heavy lane */
+#define NHEAVY 6
+#define NLIGHT 20
+static pthread_mutex_t hmu = PTHREAD_MUTEX_INITIALIZER;
+static int heavy_now, heavy_most;
+static int finished, heavy_done, light_after_heavy;
+
+static void heavy_work(void *arg)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	(void)arg;
+	pthread_mutex_lock(&hmu);
+	if (++heavy_now > heavy_most)
+		heavy_most = heavy_now;
+	pthread_mutex_unlock(&hmu);
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&hmu);
+	heavy_now--;
+	pthread_mutex_unlock(&hmu);
+}
+
+static void heavy_fin(void *arg)
+{
+	(void)arg;
+	heavy_done++;
+	if (++finished == NHEAVY + NLIGHT)
+		evloop_stop(loop);
+}
+
+static void light_fin(void *arg)
+{
+	(void)arg;
+	/* the light jobs must not wait for the heavy row */
+	if (heavy_done > 1)
+		light_after_heavy++;
+	if (++finished == NHEAVY + NLIGHT)
+		evloop_stop(loop);
+}
+
+static void lanes(void)
+{
+	struct workq *q;
+	char err[128];
+	int i;
+
+	q = workq_new(loop, 3, err, sizeof(err));
+	CHECK(q != NULL, "3 threads");
+	if (q == NULL)
+		return;
+	workq_limit_heavy(q, 1);
+	for (i = 0; i < NHEAVY; i++)
+		workq_submit_heavy(q, heavy_work, heavy_fin, NULL);
+	for (i = 0; i < NLIGHT; i++)
+		workq_submit(q, work, light_fin, &jobs[i]);
+	evloop_run(loop);
+	CHECK(heavy_most == 1, "one heavy job at a time");
+	CHECK(light_after_heavy == 0, "light jobs pass the heavy ones");
+	/* free waits for the heavy jobs still queued */
+	finished = 0;
+	for (i = 0; i < 3; i++)
+		workq_submit_heavy(q, heavy_work, heavy_fin, NULL);
+	workq_free(&q);
+	CHECK(finished == 3, "free runs the queued heavy jobs");
 }
 
 int main(void)
@@ -89,6 +158,7 @@ int main(void)
 	workq_free(&q);
 	CHECK(q == NULL, "free clears the pointer");
 	CHECK(done_count == 100, "free runs the owed done functions");
+	lanes();
 	evloop_free(loop);
 	return test_done();
 }

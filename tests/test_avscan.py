@@ -624,3 +624,82 @@ def test_freshclam_update_reloads_without_signal(cluster):
     took = stamps[-1] - stamps[-2]
     assert took >= 0.3 and worst[0] < took * 0.6, (took, worst)
     assert len(messages(st, BOB)) >= 1
+
+
+def random_text(size):
+    """size bytes of random letters, spaces and line ends: libclamav
+    scans all of it (random bytes may look like a file type and end the
+    scan early), and never finds it in its clean cache."""
+    table = bytes((b"abcdefghijklmnopqrstuvwxyz      \n" * 8)[:256])
+    return os.urandom(size).translate(table)
+
+
+def test_large_scans_leave_a_thread_for_small_mail(cluster):
+    """scan_threads = 2 and two large messages scanning for seconds: a
+    small message sent meanwhile is answered before either of them (the
+    large ones go to the heavy lane, which never takes every thread)
+    and within a bound. Before, both threads scanned the large ones and
+    the small message waited for one of them."""
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                extra={"scan_threads": "2", "large_message_size": "1m"})
+    bigs = [mime_attachment("big%d.txt" % i, random_text(10 << 20))
+            for i in range(2)]
+    sent = [threading.Event() for _ in bigs]
+    replied = {}
+
+    def big(i):
+        c = Lmtp(av.port, timeout=120)
+        try:
+            c.cmd("MAIL FROM:<carol@remote.test>")
+            c.cmd("RCPT TO:<%s>" % ALICE)
+            assert c.cmd("DATA")[0] == 354
+            c.s.sendall(bigs[i] + b".\r\n")
+            sent[i].set()
+            r = c.reply()
+            replied[i] = (time.monotonic(), r)
+        finally:
+            c.close()
+    threads = [threading.Thread(target=big, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for e in sent:
+        assert e.wait(60), "large message not sent"
+    time.sleep(0.3)     # avscan reads the rest of the socket buffers
+    t0 = time.monotonic()
+    r = lmtp_send(av.port, [BOB], CLEAN)
+    small_at = time.monotonic()
+    for t in threads:
+        t.join(120)
+    assert [x for x, _ in r] == [250], r
+    assert sorted(replied) == [0, 1], replied
+    assert all(rr[0] == 250 for _, rr in replied.values()), replied
+    first_big = min(at for at, _ in replied.values())
+    assert small_at < first_big, (small_at - t0, first_big - t0)
+    assert small_at - t0 < 1.5, small_at - t0
+    wait_messages(st, BOB, 1)
+    wait_messages(st, ALICE, 2)
+
+
+@pytest.mark.parametrize("action", ["accept", "quarantine"])
+def test_message_over_max_file_size_is_past_a_limit(cluster, action):
+    """A message larger than max_file_size (max_message_size raised
+    above it) is not scanned at all by libclamav: a limit, handled by
+    limits_exceeded_action and named MaxFileSize; never a virus named
+    "unknown" (libclamav 1.4 answers CL_VIRUS with no name for it)."""
+    st = cluster.store()
+    av = avscan(cluster, ["lmtp:127.0.0.1:%d" % st.port],
+                extra={"max_message_size": "3m", "max_file_size": "1m",
+                       "limits_exceeded_action": action})
+    msg = mime_attachment("notes.txt", random_text(1 << 20))
+    r = lmtp_send(av.port, [ALICE], msg)
+    assert r[0][0] == 250, r
+    assert "virus" not in av.log().split("listening on")[-1], av.log()
+    if action == "accept":
+        got = wait_messages(st, ALICE, 1)[0]
+        assert b"X-Sluice-Virus: unchecked (ClamAV " in got
+        assert "MaxFileSize" in av.log()
+    else:
+        assert "could not be scanned whole" in r[0][1], r
+        assert "MaxFileSize" in r[0][1], r
+        assert len(quarantined(av)) == 1
