@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 #include "sbuf.h"
 #include "store_mbox_int.h"
@@ -43,6 +44,29 @@ struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root)
 		    st->host[i] <= 0x20 || st->host[i] >= 0x7f)
 			st->host[i] = '_';
 	return st;
+}
+
+void mbox_defer_sync(struct mbox_store *st, int on)
+{
+	st->defer_sync = on;
+}
+
+unsigned long long mbox_unsynced(const struct mbox_store *st)
+{
+	return st->unsynced;
+}
+
+int mb_defer(struct mbox_store *st)
+{
+	if (!st->defer_sync)
+		return 0;
+	st->unsynced++;
+	return 1;
+}
+
+int mb_sync_dir(struct mbox_store *st, const char *dir)
+{
+	return mb_defer(st) ? 0 : durable_sync_dir(dir);
 }
 
 void mbox_store_free(struct mbox_store **stp)

@@ -79,6 +79,15 @@ struct mbox;
 struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root);
 void mbox_store_free(struct mbox_store **st);
 
+/* Durability by group commit: while on, the writes of st (message
+ * files, their folders, UID lists) skip their fsync and are counted;
+ * the caller makes them durable (one syncfs of mail_root, off the
+ * loop) before it answers. mbox_unsynced() counts the writes made so
+ * far in that mode: a command that changed it must wait for the next
+ * commit. Off (the default): every write is synced where it is made. */
+void mbox_defer_sync(struct mbox_store *st, int on);
+unsigned long long mbox_unsynced(const struct mbox_store *st);
+
 /* Create user's Maildir and the special-use folders Sent, Drafts, Trash
  * and Junk (subscribed) when missing. 0 or -1 with err. */
 int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,

@@ -15,7 +15,9 @@
  *	for none). The list is rewritten atomically (tmp, fsync, rename,
  *	fsync of the directory) when messages went or keywords came, and
  *	appended to (fdatasync) for new messages and flag changes, before
- *	a new UID or mod-sequence (RFC 7162) is shown to anyone. A file
+ *	a new UID or mod-sequence (RFC 7162) is shown to anyone; for IMAP
+ *	commands (mbox_defer_sync) the syncs are left to the group commit
+ *	that answers them. A file
  *	whose flags differ from the last ones the list recorded for it was
  *	changed by a crash between rename and record, or by another
  *	program: it gets a new mod-sequence on load, so no change is ever
@@ -663,12 +665,38 @@ static int append_list(struct folder *f)
 		if (entry_line(&b, &f->m[i]) < 0)
 			break;
 	if (i == f->n && write(fd, b.data, b.len) == (ssize_t)b.len &&
-	    fdatasync(fd) == 0)
+	    (mb_defer(f->st) || fdatasync(fd) == 0))
 		rc = 0;
 	if (close(fd) < 0)
 		rc = -1;
 	sbuf_free(&b);
 	return rc;
+}
+
+/* Replace the list at path through tmp: durably, or when deferred
+ * (mb_defer) written and renamed, the group commit's sync to come. A
+ * crash before that sync may leave the new name with no data where the
+ * file system does not order them (ext4 does, auto_da_alloc): the list
+ * is then rebuilt with a new UIDVALIDITY, no message lost. 0 or -1. */
+static int replace_list(struct mbox_store *st, const char *path,
+			const char *tmp, const char *p, size_t n)
+{
+	struct durable_file df;
+
+	if (!mb_defer(st))
+		return durable_replace_file(path, tmp, 0600, p, n);
+	if (durable_open(&df, path, tmp, 0600, DURABLE_REPLACE_TMP) < 0)
+		return -1;
+	if (durable_write_all(df.fd, p, n) < 0) {
+		durable_abort(&df);
+		return -1;
+	}
+	if (close(df.fd) < 0 || rename(df.tmp, df.path) < 0) {
+		df.fd = -1;
+		durable_abort(&df);
+		return -1;
+	}
+	return 0;
 }
 
 int mb_folder_save(struct folder *f)
@@ -708,8 +736,8 @@ int mb_folder_save(struct folder *f)
 	snprintf(tmp, sizeof(tmp), "%s/" MB_LIST_NAME ".tmp", f->path);
 	if (!ok)
 		errno = EFBIG;
-	else if (durable_replace_file(path, tmp, 0600, b.data ? b.data : "",
-				      b.len) == 0)
+	else if (replace_list(f->st, path, tmp, b.data ? b.data : "",
+			      b.len) == 0)
 		rc = 0;
 	if (rc < 0) {
 		log_error("%s: cannot write: %s", path, strerror(errno));
