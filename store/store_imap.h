@@ -218,7 +218,7 @@ struct imap_sess {
 	struct imap_notify *notify;	/* RFC 5465; NULL: off */
 	/* the reply held for the group commit (store_imap_commit.c) */
 	struct sbuf held;
-	int commit_waits;
+	enum imap_mode commit_mode;	/* the mode to go back to */
 	struct imap_sess *commit_next;	/* srv->waiting or srv->syncing */
 };
 

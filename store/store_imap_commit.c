@@ -70,12 +70,17 @@ static void commit_sync(void *arg)
 
 static void release(struct imap_sess *s, int err)
 {
-	s->commit_waits = 0;
 	if (err == 0) {
 		if (s->held.len > 0)
 			conn_write(s->c, s->held.data, s->held.len);
 		sbuf_reset(&s->held);
 		imap_resume(s);
+		/* an IDLE held for its "+" goes on idling, told of what
+		 * changed meanwhile (its wake-ups were ignored) */
+		if (s->state != IMAP_LOGOUT)
+			s->mode = s->commit_mode;
+		if (s->mode == IMAP_MODE_IDLE)
+			imap_sync(s);
 	} else {
 		sbuf_reset(&s->held);
 		imap_untagged(s, "BYE [UNAVAILABLE] Cannot make the change "
@@ -153,8 +158,11 @@ void imap_commit_end(struct imap_sess *s, const struct imap_commit_mark *m)
 	size_t from;
 
 	mbox_defer_sync(mb, 0);
+	/* a FETCH that streams, or a session already waiting for
+	 * something else: the writes are synced by the next commit, the
+	 * reply does not wait for it */
 	if (mbox_unsynced(mb) == m->gen || s->fetch != NULL ||
-	    s->state == IMAP_LOGOUT || s->commit_waits)
+	    s->state == IMAP_LOGOUT || s->mode == IMAP_MODE_WAIT)
 		return;
 	/* output sent meanwhile (a FETCH that streamed) moved the mark:
 	 * hold all that is left, the tagged line is in it */
@@ -166,7 +174,7 @@ void imap_commit_end(struct imap_sess *s, const struct imap_commit_mark *m)
 	out->len = from;
 	if (out->data)
 		out->data[from] = '\0';
-	s->commit_waits = 1;
+	s->commit_mode = s->mode;
 	imap_wait(s);
 	s->commit_next = s->srv->waiting;
 	s->srv->waiting = s;

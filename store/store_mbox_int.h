@@ -126,6 +126,11 @@ struct mbox_store {
 int mb_defer(struct mbox_store *st);
 /* fsync the folder dir unless deferred (mb_defer). 0 or -1. */
 int mb_sync_dir(struct mbox_store *st, const char *dir);
+/* Replace the file path with n bytes at p through tmp, mode 0600:
+ * durable_replace_file(), or when deferred (mb_defer) written and
+ * renamed with no sync. 0 or -1. */
+int mb_replace_file(struct mbox_store *st, const char *path, const char *tmp,
+		    const char *p, size_t n);
 
 /* Non-zero for "INBOX" in any case. */
 int mb_is_inbox(const char *name);

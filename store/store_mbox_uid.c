@@ -673,32 +673,6 @@ static int append_list(struct folder *f)
 	return rc;
 }
 
-/* Replace the list at path through tmp: durably, or when deferred
- * (mb_defer) written and renamed, the group commit's sync to come. A
- * crash before that sync may leave the new name with no data where the
- * file system does not order them (ext4 does, auto_da_alloc): the list
- * is then rebuilt with a new UIDVALIDITY, no message lost. 0 or -1. */
-static int replace_list(struct mbox_store *st, const char *path,
-			const char *tmp, const char *p, size_t n)
-{
-	struct durable_file df;
-
-	if (!mb_defer(st))
-		return durable_replace_file(path, tmp, 0600, p, n);
-	if (durable_open(&df, path, tmp, 0600, DURABLE_REPLACE_TMP) < 0)
-		return -1;
-	if (durable_write_all(df.fd, p, n) < 0) {
-		durable_abort(&df);
-		return -1;
-	}
-	if (close(df.fd) < 0 || rename(df.tmp, df.path) < 0) {
-		df.fd = -1;
-		durable_abort(&df);
-		return -1;
-	}
-	return 0;
-}
-
 int mb_folder_save(struct folder *f)
 {
 	char path[MB_PATH + 32], tmp[MB_PATH + 32];
@@ -736,8 +710,8 @@ int mb_folder_save(struct folder *f)
 	snprintf(tmp, sizeof(tmp), "%s/" MB_LIST_NAME ".tmp", f->path);
 	if (!ok)
 		errno = EFBIG;
-	else if (replace_list(f->st, path, tmp, b.data ? b.data : "",
-			      b.len) == 0)
+	else if (mb_replace_file(f->st, path, tmp, b.data ? b.data : "",
+				 b.len) == 0)
 		rc = 0;
 	if (rc < 0) {
 		log_error("%s: cannot write: %s", path, strerror(errno));

@@ -7,7 +7,8 @@
  *	which compares it with the shared folder state and reports what
  *	other sessions changed. \Recent goes to the first writable view that
  *	sees a message. APPEND and COPY are durable before they return
- *	(COPY at mbox_copy_commit()).
+ *	(COPY at mbox_copy_commit()), or with mbox_defer_sync() on, written
+ *	for the caller's group commit to make durable.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -23,7 +23,8 @@ import pytest
 
 pytest.importorskip("test_imap")
 from conftest import wait_for
-from test_imap import PW, imap, raw_session, reply, wait_imap  # noqa: F401
+from test_imap import (PW, deliver, imap, raw_session, reply,  # noqa: F401
+                       wait_imap)
 
 ALICE = "alice@example.test"
 SYNCS = ("fsync", "fdatasync", "syncfs")
@@ -179,4 +180,29 @@ def test_ok_appends_survive_kill9(imap):
         assert out[-1].startswith(b"f%d OK" % uid), out
         data = b"".join(out[1:-1])
         assert body in data, ("OK'd APPEND lost after kill -9", uid)
+    s.close()
+
+
+def test_idle_held_for_a_commit_still_idles(imap):
+    """IDLE that records \\Recent for a delivery waits for the commit
+    before its "+", and the session is still idling after it: DONE ends
+    it (it used to come back reading commands, DONE got BAD)."""
+    s, f = login(imap)
+    out = reply(s, f, b"s1 SELECT INBOX")
+    assert out[-1].startswith(b"s1 OK"), out
+    deliver(imap, ALICE, message(7))
+    s.sendall(b"i1 IDLE\r\n")
+    lines = []
+    while True:
+        ln = f.readline()
+        assert ln, lines
+        lines.append(ln)
+        if ln.startswith(b"+"):
+            break
+        assert not ln.startswith(b"i1 "), lines
+    assert b"* 1 EXISTS\r\n" in lines, lines
+    out = reply(s, f, b"DONE", tag=b"i1")
+    assert out[-1].startswith(b"i1 OK"), out
+    out = reply(s, f, b"n1 NOOP")
+    assert out[-1].startswith(b"n1 OK"), out
     s.close()
