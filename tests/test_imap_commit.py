@@ -7,7 +7,9 @@ syncfs(2) on a thread other than the event loop's must have returned
 between the moment the client sent it and the moment its tagged OK
 arrived, and the loop thread must make no fsync, fdatasync or syncfs at
 all (before: an fdatasync per STORE and fsyncs per APPEND on the loop,
-no syncfs). Then a crash test: concurrent sessions APPEND, the store is
+no syncfs). strace's fault injection then makes every sync 1.5 s slow:
+an APPEND's OK waits for it while another session's NOOP is answered at
+once. Then a crash test: concurrent sessions APPEND, the store is
 killed with SIGKILL, and after a restart every APPEND that was answered
 OK is there under the UID its APPENDUID named, with its bytes.
 """
@@ -130,6 +132,56 @@ def test_replies_wait_for_a_sync_off_the_loop(imap, tmp_path):
         assert covering, (tag, "answered with no syncfs returned in its "
                           "window", t0, t1, calls)
     s.close()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_slow_sync_stalls_no_other_session(imap, tmp_path):
+    """strace makes every fsync, fdatasync and syncfs of the store 1.5 s
+    slower (-e inject=...:delay_exit): session A's APPEND is answered
+    only after that (its OK waits for the sync), and session B's NOOP,
+    sent while A waits, is answered at once and before A's OK (with the
+    syncs on the loop it waited the 1.5 s behind A's)."""
+    a, af = login(imap)
+    b, bf = login(imap)
+    out = reply(b, bf, b"s1 SELECT INBOX")
+    assert out[-1].startswith(b"s1 OK"), out
+    err = str(tmp_path / "strace.err")
+    with open(err, "wb") as ef:
+        tr = subprocess.Popen(
+            ["strace", "-f", "-o", "/dev/null", "-p", str(imap.proc.pid),
+             "-e", "trace=fsync,fdatasync,syncfs",
+             "-e", "inject=fsync,fdatasync,syncfs:delay_exit=1500000"],
+            stderr=ef)
+    try:
+        wait_for(lambda: "attached" in open(err).read() or
+                 tr.poll() is not None, what="strace to attach")
+        assert tr.poll() is None, open(err).read()
+        time.sleep(0.5)
+        done = {}
+
+        def appender():
+            t0 = time.time()
+            out = append(a, af, b"a1", message(1))
+            done["a"] = (out, t0, time.time())
+
+        t = threading.Thread(target=appender)
+        t.start()
+        time.sleep(0.3)     # A's APPEND is in, its sync is running
+        t0 = time.time()
+        out = reply(b, bf, b"n1 NOOP")
+        t1 = time.time()
+        assert out[-1].startswith(b"n1 OK"), out
+        t.join(timeout=30)
+        aout, a0, a1 = done["a"]
+        assert aout[-1].startswith(b"a1 OK"), aout
+        assert t1 - t0 < 0.75, ("NOOP stalled behind a sync", t1 - t0)
+        assert t1 < a1, ("NOOP answered after the APPEND", t1, a1)
+        assert a1 - a0 >= 1.5, ("APPEND answered before its sync", a1 - a0)
+    finally:
+        tr.send_signal(signal.SIGINT)
+        tr.wait(timeout=20)
+    a.close()
+    b.close()
 
 
 def test_ok_appends_survive_kill9(imap):
