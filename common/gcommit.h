@@ -11,8 +11,9 @@
  *	(sync), and only when that returns answers the batch (done, on the
  *	loop) and starts the next one with whatever came meanwhile. One
  *	sync runs at a time, so batches grow with the load and the loop
- *	never waits for the disk. The queueing stages (spool.c) and the
- *	store's Maildir delivery use it. Base layer: knows nothing about
+ *	never waits for the disk. The queueing stages (spool.c), the
+ *	store's Maildir delivery and its IMAP changes (store_imap_commit.c)
+ *	use it. Base layer: knows nothing about
  *	mail.
  */
 #ifndef SLUICE_GCOMMIT_H

@@ -264,6 +264,7 @@ void imap_sess_free(struct imap_sess *s)
 	sasl_async_abandon(&s->auth_job, &s->sasl);
 	sasl_srv_free(&s->sasl);
 	imap_notify_free(s);
+	imap_commit_forget(s);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -357,6 +358,7 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 {
 	const struct imap_cmd_def *d = find_cmd(cmd->name);
 	struct imap_names_conv conv;
+	struct imap_commit_mark mark;
 
 	snprintf(s->tag, sizeof(s->tag), "%s", cmd->tag);
 	if (d == NULL || (cmd->uid && !d->uid_ok)) {
@@ -379,7 +381,9 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 				      d->fn == imap_cmd_thread);
 	if (imap_mailbox_args(s, cmd, &conv) < 0)
 		return;
+	imap_commit_begin(s, &mark);
 	d->fn(s, cmd);
+	imap_commit_end(s, &mark);
 	imap_mailbox_args_free(&conv);
 	if (s->mode != IMAP_MODE_WAIT || s->fetch == NULL)
 		s->no_expunge = 0;
@@ -533,8 +537,14 @@ static void on_drain(void *arg)
 {
 	struct imap_sess *s = arg;
 
-	if (s->fetch)
+	struct imap_commit_mark mark;
+
+	if (s->fetch) {
+		imap_commit_begin(s, &mark);
 		imap_fetch_resume(s);
+		imap_commit_end(s, &mark);
+		conn_flush(s->c);
+	}
 }
 
 static void greet(struct imap_sess *s)
@@ -591,6 +601,8 @@ void imap_sess_start(struct imap_server *srv, int fd, int implicit)
 	}
 	s->srv = srv;
 	s->implicit = implicit;
+	/* a held reply is at most what the output buffer could take */
+	sbuf_init(&s->held, (size_t)64 * 1024 * 1024);
 	snprintf(s->id, sizeof(s->id), "IMAP%06llX", ++srv->counter);
 	peer_names(fd, s);
 	s->c = conn_new(srv->loop, fd, input_max(srv, IMAP_NOTAUTH),

@@ -22,6 +22,7 @@
  *	  store_imap_search.c  SEARCH
  *	  store_imap_sort.c    SORT THREAD
  *	  store_imap_copy.c    COPY MOVE EXPUNGE CLOSE CHECK
+ *	  store_imap_commit.c  replies held until the group commit syncs
  *	  store_imap_append.c  APPEND IDLE
  *	  store_imap_catenate.c  APPEND's CATENATE parts
  *	  store_imap_compress.c  COMPRESS
@@ -148,6 +149,7 @@ int imap_mutf7_encode(const char *in, char *out, size_t outlen);
 #ifndef IMAP_PARSE_ONLY
 
 #include "conn.h"
+#include "gcommit.h"
 #include "sbuf.h"
 
 struct store;
@@ -214,6 +216,10 @@ struct imap_sess {
 	/* a FETCH that continues when the output has drained */
 	struct imap_fetch *fetch;
 	struct imap_notify *notify;	/* RFC 5465; NULL: off */
+	/* the reply held for the group commit (store_imap_commit.c) */
+	struct sbuf held;
+	enum imap_mode commit_mode;	/* the mode to go back to */
+	struct imap_sess *commit_next;	/* srv->waiting or srv->syncing */
 };
 
 struct imap_server {
@@ -226,6 +232,14 @@ struct imap_server {
 	unsigned long long counter;
 	struct imap_parse_limits lim;
 	struct imap_parse_limits lim_preauth;	/* before login */
+	/* the group commit of IMAP changes (store_imap_commit.c) */
+	struct gcommit gc;
+	int rootfd;		/* mail_root, for syncfs */
+	struct imap_sess *waiting;	/* held, for the next sync */
+	struct imap_sess *syncing;	/* held, for the running sync */
+	unsigned long long syncing_gen;	/* mbox_unsynced() it covers */
+	unsigned long long durable_gen;	/* ... the last one covered */
+	int sync_errno;		/* of the last sync: 0 or errno */
 };
 
 /* Open the listeners imap_listen (STARTTLS) and imaps_listen (implicit
@@ -262,6 +276,22 @@ void imap_set_state(struct imap_sess *s, enum imap_state st);
 void imap_sync(struct imap_sess *s);
 /* Send what is queued, then close the session. */
 void imap_hangup(struct imap_sess *s);
+/* The group commit (store_imap_commit.c): start its thread, stop it
+ * (a running sync answers its sessions). A command runs between
+ * imap_commit_begin() and imap_commit_end() with the store's syncs
+ * deferred; when it changed anything, end holds its reply (what it
+ * wrote since the mark) and pauses the session until the next sync
+ * has returned. imap_commit_forget(): the session is going. */
+struct imap_commit_mark {
+	unsigned long long gen;
+	size_t out;
+};
+void imap_commit_start(struct imap_server *srv);
+void imap_commit_stop(struct imap_server *srv);
+void imap_commit_begin(struct imap_sess *s, struct imap_commit_mark *m);
+void imap_commit_end(struct imap_sess *s, const struct imap_commit_mark *m);
+void imap_commit_forget(struct imap_sess *s);
+
 /* Stop reading commands until imap_resume(). */
 void imap_wait(struct imap_sess *s);
 void imap_resume(struct imap_sess *s);
@@ -423,7 +453,7 @@ void imap_sasl_line(struct imap_sess *s, const char *line);
 /* IDLE's "DONE" line (store_imap_append.c). */
 void imap_idle_line(struct imap_sess *s, const char *line);
 /* Continue a FETCH once output drained (store_imap_fetch.c); frees it
- * when the session goes. */
+ * when the session goes. The caller flushes the output. */
 void imap_fetch_resume(struct imap_sess *s);
 void imap_fetch_free(struct imap_sess *s);
 

@@ -506,10 +506,8 @@ static void run(struct imap_sess *s)
 
 void imap_fetch_resume(struct imap_sess *s)
 {
-	if (s->fetch && s->state == IMAP_SELECTED) {
+	if (s->fetch && s->state == IMAP_SELECTED)
 		run(s);
-		conn_flush(s->c);
-	}
 }
 
 /* UID FETCH ... (CHANGEDSINCE n VANISHED): the UIDs of set expunged

@@ -91,6 +91,7 @@ struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
 		return NULL;
 	}
 	imap_notify_setup(srv, 1);
+	imap_commit_start(srv);
 	return srv;
 }
 
@@ -101,6 +102,7 @@ void imap_server_free(struct imap_server **srvp)
 
 	if (srv == NULL)
 		return;
+	imap_commit_stop(srv);
 	while (srv->sessions)
 		imap_sess_free(srv->sessions);
 	imap_notify_setup(srv, 0);

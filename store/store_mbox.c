@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "log.h"
 #include "sbuf.h"
 #include "store_mbox_int.h"
@@ -43,6 +44,56 @@ struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root)
 		    st->host[i] <= 0x20 || st->host[i] >= 0x7f)
 			st->host[i] = '_';
 	return st;
+}
+
+void mbox_defer_sync(struct mbox_store *st, int on)
+{
+	st->defer_sync = on;
+}
+
+unsigned long long mbox_unsynced(const struct mbox_store *st)
+{
+	return st->unsynced;
+}
+
+int mb_defer(struct mbox_store *st)
+{
+	if (!st->defer_sync)
+		return 0;
+	st->unsynced++;
+	return 1;
+}
+
+int mb_sync_dir(struct mbox_store *st, const char *dir)
+{
+	return mb_defer(st) ? 0 : durable_sync_dir(dir);
+}
+
+/* Replace path through tmp (a UID list, the subscriptions): durably,
+ * or when deferred (mb_defer) written and renamed, the group commit's
+ * sync to come. A crash before that sync may leave the new name with no
+ * data where the file system does not order them (ext4 does,
+ * auto_da_alloc): a UID list is then rebuilt with a new UIDVALIDITY, no
+ * message lost. 0 or -1. */
+int mb_replace_file(struct mbox_store *st, const char *path, const char *tmp,
+		    const char *p, size_t n)
+{
+	struct durable_file df;
+
+	if (!mb_defer(st))
+		return durable_replace_file(path, tmp, 0600, p, n);
+	if (durable_open(&df, path, tmp, 0600, DURABLE_REPLACE_TMP) < 0)
+		return -1;
+	if (durable_write_all(df.fd, p, n) < 0) {
+		durable_abort(&df);
+		return -1;
+	}
+	if (close(df.fd) < 0 || rename(df.tmp, df.path) < 0) {
+		df.fd = -1;
+		durable_abort(&df);
+		return -1;
+	}
+	return 0;
 }
 
 void mbox_store_free(struct mbox_store **stp)

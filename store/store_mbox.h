@@ -79,6 +79,15 @@ struct mbox;
 struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root);
 void mbox_store_free(struct mbox_store **st);
 
+/* Durability by group commit: while on, the writes of st (message
+ * files, their folders, UID lists) skip their fsync and are counted;
+ * the caller makes them durable (one syncfs of mail_root, off the
+ * loop) before it answers. mbox_unsynced() counts the writes made so
+ * far in that mode: a command that changed it must wait for the next
+ * commit. Off (the default): every write is synced where it is made. */
+void mbox_defer_sync(struct mbox_store *st, int on);
+unsigned long long mbox_unsynced(const struct mbox_store *st);
+
 /* Create user's Maildir and the special-use folders Sent, Drafts, Trash
  * and Junk (subscribed) when missing. 0 or -1 with err. */
 int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,
@@ -116,7 +125,7 @@ int mbox_user_path(const char *mail_root, const char *user, char *out,
 
 /* APPEND (RFC 3501 6.3.11, UIDPLUS): store data (CRLF line ends) in
  * folder name with flags and date (0: now), durably (fsync before
- * return). Gives the folder's UIDVALIDITY and the new UID. 0, or -1
+ * return, or counted for the group commit: mbox_defer_sync). Gives the folder's UIDVALIDITY and the new UID. 0, or -1
  * with err; -2 when the folder does not exist ([TRYCREATE]). */
 int mbox_append(struct mbox_store *st, const char *user, const char *name,
 		const char *data, size_t len, unsigned flags, time_t date,
@@ -186,8 +195,9 @@ int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 			 unsigned flags, uint32_t keywords,
 			 uint64_t unchangedsince);
 /* Make the flag changes of mbox_update_flags() durable (their
- * mod-sequences with them): call before they are shown to a client
- * (mbox_sync does it too). 0 or -1. */
+ * mod-sequences with them; or written for the group commit:
+ * mbox_defer_sync): call before they are shown to a client (mbox_sync
+ * does it too). 0 or -1. */
 int mbox_commit(struct mbox *m);
 /* RFC 7162 HIGHESTMODSEQ of the view's folder. */
 uint64_t mbox_highestmodseq(const struct mbox *m);

@@ -145,7 +145,8 @@ static void read_subs(const char *md, struct names *subs)
 	free(buf);
 }
 
-static int write_subs(const char *md, const struct names *subs)
+static int write_subs(struct mbox_store *st, const char *md,
+		      const struct names *subs)
 {
 	char path[MB_PATH + 32], tmp[MB_PATH + 32];
 	struct sbuf b;
@@ -159,8 +160,8 @@ static int write_subs(const char *md, const struct names *subs)
 	snprintf(path, sizeof(path), "%s/" MB_SUBS_NAME, md);
 	snprintf(tmp, sizeof(tmp), "%s/" MB_SUBS_NAME ".tmp", md);
 	if (i == subs->n)
-		rc = durable_replace_file(path, tmp, 0600,
-					  b.data ? b.data : "", b.len);
+		rc = mb_replace_file(st, path, tmp, b.data ? b.data : "",
+				     b.len);
 	sbuf_free(&b);
 	return rc;
 }
@@ -264,11 +265,11 @@ int mbox_subscribe(struct mbox_store *st, const char *user, const char *name,
 	i = names_find(&subs, canon);
 	if (on && i < 0) {
 		names_add(&subs, canon, 0);
-		rc = write_subs(md, &subs);
+		rc = write_subs(st, md, &subs);
 	} else if (!on && i >= 0) {
 		free(subs.v[i]);
 		subs.v[i] = subs.v[--subs.n];
-		rc = write_subs(md, &subs);
+		rc = write_subs(st, md, &subs);
 	}
 	if (rc < 0)
 		snprintf(err, errlen, "cannot write the subscriptions");
@@ -302,7 +303,7 @@ int mbox_create(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "[ALREADYEXISTS] mailbox already exists");
 		return -1;
 	}
-	if (mb_make_maildir(path) < 0 || durable_sync_dir(md) < 0) {
+	if (mb_make_maildir(path) < 0 || mb_sync_dir(st, md) < 0) {
 		snprintf(err, errlen, "cannot create the mailbox: %s",
 			 strerror(errno));
 		return -1;
@@ -400,7 +401,7 @@ int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 	/* with children the name stays, as \Noselect */
 	if (!kids && rmdir(path) < 0)
 		goto fail;
-	durable_sync_dir(md);
+	mb_sync_dir(st, md);
 	mb_usage_forget(st, user);
 	return 0;
 fail:
@@ -443,7 +444,7 @@ static int rename_inbox(struct mbox_store *st, const char *user,
 		mb_folder_remove(in, 0);
 	}
 	snprintf(dst, sizeof(dst), "%s/cur", d->path);
-	durable_sync_dir(dst);
+	mb_sync_dir(st, dst);
 	d->stale = 1;
 	mb_folder_refresh(d);
 	in->stale = 1;
@@ -519,7 +520,7 @@ int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 			snprintf(f->path, sizeof(f->path), "%s", dst);
 		}
 	}
-	durable_sync_dir(md);
+	mb_sync_dir(st, md);
 	rc = 0;
 out:
 	names_free(&ns);
@@ -561,7 +562,7 @@ int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,
 		}
 		names_add(&subs, special[i].name, 0);
 	}
-	if (rc == 0 && write_subs(md, &subs) < 0) {
+	if (rc == 0 && write_subs(st, md, &subs) < 0) {
 		snprintf(err, errlen, "cannot write the subscriptions");
 		rc = -1;
 	}

@@ -111,12 +111,26 @@ struct mbox_store {
 	/* told of every change of a folder (mbox_on_change) */
 	void (*on_change)(void *arg, const char *user, const char *name);
 	void *on_change_arg;
+	/* mbox_defer_sync(): writes skip their fsync and count here */
+	int defer_sync;
+	unsigned long long unsynced;
 };
 
 /* Folders kept loaded after their last user let go. */
 #define MB_CACHE_MAX 64
 
 /* ---- store_mbox.c ---- */
+
+/* Non-zero when a write of st is to skip its sync (the caller's group
+ * commit makes it durable, mbox_defer_sync()); counts it then. */
+int mb_defer(struct mbox_store *st);
+/* fsync the folder dir unless deferred (mb_defer). 0 or -1. */
+int mb_sync_dir(struct mbox_store *st, const char *dir);
+/* Replace the file path with n bytes at p through tmp, mode 0600:
+ * durable_replace_file(), or when deferred (mb_defer) written and
+ * renamed with no sync. 0 or -1. */
+int mb_replace_file(struct mbox_store *st, const char *path, const char *tmp,
+		    const char *p, size_t n);
 
 /* Non-zero for "INBOX" in any case. */
 int mb_is_inbox(const char *name);

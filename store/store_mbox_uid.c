@@ -15,7 +15,9 @@
  *	for none). The list is rewritten atomically (tmp, fsync, rename,
  *	fsync of the directory) when messages went or keywords came, and
  *	appended to (fdatasync) for new messages and flag changes, before
- *	a new UID or mod-sequence (RFC 7162) is shown to anyone. A file
+ *	a new UID or mod-sequence (RFC 7162) is shown to anyone; for IMAP
+ *	commands (mbox_defer_sync) the syncs are left to the group commit
+ *	that answers them. A file
  *	whose flags differ from the last ones the list recorded for it was
  *	changed by a crash between rename and record, or by another
  *	program: it gets a new mod-sequence on load, so no change is ever
@@ -663,7 +665,7 @@ static int append_list(struct folder *f)
 		if (entry_line(&b, &f->m[i]) < 0)
 			break;
 	if (i == f->n && write(fd, b.data, b.len) == (ssize_t)b.len &&
-	    fdatasync(fd) == 0)
+	    (mb_defer(f->st) || fdatasync(fd) == 0))
 		rc = 0;
 	if (close(fd) < 0)
 		rc = -1;
@@ -708,8 +710,8 @@ int mb_folder_save(struct folder *f)
 	snprintf(tmp, sizeof(tmp), "%s/" MB_LIST_NAME ".tmp", f->path);
 	if (!ok)
 		errno = EFBIG;
-	else if (durable_replace_file(path, tmp, 0600, b.data ? b.data : "",
-				      b.len) == 0)
+	else if (mb_replace_file(f->st, path, tmp, b.data ? b.data : "",
+				 b.len) == 0)
 		rc = 0;
 	if (rc < 0) {
 		log_error("%s: cannot write: %s", path, strerror(errno));

@@ -7,7 +7,8 @@
  *	which compares it with the shared folder state and reports what
  *	other sessions changed. \Recent goes to the first writable view that
  *	sees a message. APPEND and COPY are durable before they return
- *	(COPY at mbox_copy_commit()).
+ *	(COPY at mbox_copy_commit()), or with mbox_defer_sync() on, written
+ *	for the caller's group commit to make durable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -495,7 +496,8 @@ int mbox_status(struct mbox_store *st, const char *user, const char *name,
 	return 0;
 }
 
-/* Write data to tmp/base of f, durably, with mtime date. 0 or -1. */
+/* Write data to tmp/base of f, durably (or counted for the group
+ * commit: mb_defer), with mtime date. 0 or -1. */
 static int write_tmp(struct folder *f, const char *base, const char *data,
 		     size_t len, time_t date, char *tmp, size_t tmplen)
 {
@@ -514,7 +516,7 @@ static int write_tmp(struct folder *f, const char *base, const char *data,
 		ts[0].tv_nsec = ts[1].tv_nsec = 0;
 		futimens(fd, ts);
 	}
-	if (!ok || fsync(fd) < 0) {
+	if (!ok || (!mb_defer(f->st) && fsync(fd) < 0)) {
 		close(fd);
 		unlink(tmp);
 		return -1;
@@ -596,7 +598,7 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 	}
 	snprintf(tmp, sizeof(tmp), "%s/cur", f->path);
 	uid = mb_folder_add(f, base, flags, kw, (long long)len, date, 1);
-	if (durable_sync_dir(tmp) < 0 || mb_folder_save(f) < 0) {
+	if (mb_sync_dir(st, tmp) < 0 || mb_folder_save(f) < 0) {
 		snprintf(err, errlen, "cannot make the message durable");
 		mb_folder_remove(f, f->n - 1);
 		unlink(dst);
@@ -713,7 +715,7 @@ int mbox_copy_commit(struct mbox *m)
 		struct folder *d = m->copies[i];
 
 		snprintf(cur, sizeof(cur), "%s/cur", d->path);
-		if (durable_sync_dir(cur) < 0 || mb_folder_save(d) < 0)
+		if (mb_sync_dir(d->st, cur) < 0 || mb_folder_save(d) < 0)
 			rc = -1;
 		mb_folder_touch(d);
 		mb_notify(d, NULL);
