@@ -40,7 +40,7 @@ static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "users_file", NULL};
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "directory_file", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -77,8 +77,8 @@ static const struct cfg_param table[] = {
 	{"credentials_file", CFG_STR, "var/store/users.auth",
 	 &cfg.credentials_file, 0, 0,
 	 "credentials snapshot that sluicectl writes (mode 0600)"},
-	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
-	 "directory snapshot: which aliases reach which user"},
+	{"directory_file", CFG_STR, "var/store/users", &cfg.directory_file, 0,
+	 0, "directory snapshot: which aliases reach which user"},
 	{"sender_exceptions", CFG_STR, "", &cfg.sender_exceptions, 0, 0,
 	 "more sender addresses per user: user = addr @domain *; user = ..."},
 	{"rate_window", CFG_TIME, "1h", &cfg.rate_window, 1, 7 * 86400,
@@ -131,13 +131,13 @@ static void load_directory(void)
 {
 	char err[512];
 
-	if (cfg.users_file[0] && access(cfg.users_file, R_OK) == 0) {
-		msa.dir = directory_load(cfg.users_file, err, sizeof(err));
+	if (cfg.directory_file[0] && access(cfg.directory_file, R_OK) == 0) {
+		msa.dir = directory_load(cfg.directory_file, err, sizeof(err));
 		if (msa.dir == NULL)
-			log_fatal("users_file: %s", err);
-	} else if (cfg.users_file[0]) {
+			log_fatal("directory_file: %s", err);
+	} else if (cfg.directory_file[0]) {
 		log_warn("no directory at %s yet: only own addresses until it "
-			 "appears", cfg.users_file);
+			 "appears", cfg.directory_file);
 	}
 }
 
@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 	char err[512], **peers;
 	int fd, fd_tls = -1;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("users_file", "directory_file");
 	daemon_start(argc, argv, "sluice-msa", table, &opts);
 	log_open("msa", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -248,7 +250,7 @@ int main(int argc, char **argv)
 	live.fwd = msa.spool.fwd;
 	live.routes = reload_routes;
 	live.dir = &msa.dir;
-	live.dir_path = &cfg.users_file;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(msa.loop, live_keys, &live);
 	log_info("listening on %s (STARTTLS) and %s (TLS), %zu message(s) in "
 		 "the queue, next hop %s", cfg.listen,

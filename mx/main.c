@@ -38,7 +38,7 @@ static struct stage_live live;
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
 	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
-	"alias_relay", "recipients", NULL};
+	"alias_relay", "directory_file", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -69,7 +69,7 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
-	{"recipients", CFG_STR, "", &cfg.recipients, 0, 0,
+	{"directory_file", CFG_STR, "", &cfg.directory_file, 0, 0,
 	 "directory snapshot from the store: unknown recipients get 550 "
 	 "5.1.1 at RCPT (empty: accept every local-domain recipient)"},
 	{"alias_relay", CFG_STR, "", &cfg.alias_relay, 0, 0,
@@ -126,6 +126,8 @@ int main(int argc, char **argv)
 	char err[512];
 	int fd, fd_tls = -1;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("recipients", "directory_file");
 	daemon_start(argc, argv, "sluice-mx", table, &opts);
 	log_open("mx", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -152,10 +154,10 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
-	if (cfg.recipients[0]) {
-		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
+	if (cfg.directory_file[0]) {
+		mx.dir = directory_load(cfg.directory_file, err, sizeof(err));
 		if (mx.dir == NULL)
-			log_fatal("recipients: %s", err);
+			log_fatal("directory_file: %s", err);
 	}
 	if (cfg.psl_file[0] && (cfg.dmarc || cfg.local_forgery)) {
 		mx.psl = psl_load(cfg.psl_file, err, sizeof(err));
@@ -215,7 +217,7 @@ int main(int argc, char **argv)
 	live.fwd = mx.spool.fwd;
 	live.routes = reload_routes;
 	live.dir = &mx.dir;
-	live.dir_path = &cfg.recipients;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);

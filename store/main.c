@@ -50,8 +50,8 @@ static const struct cfg_param table[] = {
 	 "address and port for LMTP"},
 	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
 	 "our name in the greeting (empty: the host name)"},
-	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
-	 "mailboxes and aliases, one per line (reloaded when it changes)"},
+	{"directory_file", CFG_STR, "var/store/users", &cfg.directory_file, 0,
+	 0, "mailboxes and aliases, one per line (reloaded when it changes)"},
 	{"mail_root", CFG_STR, "var/store/mail", &cfg.mail_root, 0, 0,
 	 "Maildirs live in mail_root/domain/local/Maildir"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
@@ -139,7 +139,7 @@ static struct stage_live live;
 /* What a reload may change (stage_reload.h); the users file is read
  * again on every reload. */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, "users_file", "quota_permanent", NULL};
+	DAEMON_LIVE_KEYS, "directory_file", "quota_permanent", NULL};
 
 int store_loopback(const char *hostport)
 {
@@ -222,6 +222,8 @@ int main(int argc, char **argv)
 	char err[512], ctl_path[4096];
 	int fd, pfd[2], ifd[2], i;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("users_file", "directory_file");
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -250,7 +252,7 @@ int main(int argc, char **argv)
 	}
 	store_learn_dir(&st);
 	daemon_drop_privileges(cfg.user);
-	st.users = directory_load(cfg.users_file, err, sizeof(err));
+	st.users = directory_load(cfg.directory_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
 	/* the credentials are 0600 and owned by the run user: read after
@@ -317,7 +319,7 @@ int main(int argc, char **argv)
 	live.tls_cert = &cfg.tls_cert;
 	live.tls_key = &cfg.tls_key;
 	live.dir = &st.users;
-	live.dir_path = &cfg.users_file;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(loop, live_keys, &live);
 	qcontrol_listen(loop, NULL, ctl_path, NULL, NULL);
 	if (st.notices.q == NULL)
