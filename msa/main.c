@@ -116,17 +116,6 @@ static const struct cfg_param table[] = {
 };
 
 /* The submission servers share everything but implicit TLS. */
-static struct smtp_server *serve(const struct smtp_server_cfg *sc,
-				 int fd)
-{
-	struct smtp_server *srv = smtp_server_new(msa.loop, sc, &msa_hooks,
-						  &msa);
-
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
-	return srv;
-}
-
 static void load_directory(void)
 {
 	char err[512];
@@ -146,7 +135,7 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls = NULL;
+	struct smtp_server *srv, *srv_tls;
 	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
 	struct shstate *sh;
@@ -164,10 +153,8 @@ int main(int argc, char **argv)
 	peers = config_list(cfg.trusted_peers);
 	if (msa.exc == NULL || peers == NULL)
 		log_fatal("%s", msa.exc ? "out of memory" : err);
-	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
-			     cfg.next_hop_mode, err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes,
+			  cfg.next_hop_mode, opts.config);
 	fd = daemon_listen(cfg.listen);
 	if (cfg.smtps_listen[0])
 		fd_tls = daemon_listen(cfg.smtps_listen);
@@ -222,25 +209,15 @@ int main(int argc, char **argv)
 	fc.claims = 1; /* our hops are inner stages */
 	stage_spool_start(msa.loop, &cfg.queue, &routes, &fc, &msa.spool,
 			  "msa");
-	memset(&sc, 0, sizeof(sc));
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.max_header = cfg.max_header_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
 	sc.tls = tls;
-	sc.dsn = 1;
 	sc.auth = 1;
 	sc.auth_required = 1;
 	sc.authlimit = al;
 	sc.trusted_peers = peers;
-	srv = serve(&sc, fd);
-	if (fd_tls >= 0) {
-		sc.implicit_tls = 1;
-		srv_tls = serve(&sc, fd_tls);
-	}
+	srv = stage_serve(msa.loop, &sc, &msa_hooks, &msa, fd);
+	srv_tls = stage_serve_tls(msa.loop, &sc, &msa_hooks, &msa, fd_tls);
 	live.srv[0] = srv;
 	live.srv[1] = srv_tls;
 	STAGE_LIVE_LIMITS(live, cfg);

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls = NULL;
+	struct smtp_server *srv, *srv_tls;
 	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
@@ -182,31 +182,15 @@ int main(int argc, char **argv)
 	 * HELO; sent only to hops offering XTRUST to us */
 	fc.claims = 1;
 	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
-	memset(&sc, 0, sizeof(sc));
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.max_header = cfg.max_header_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
 	sc.tls = tls;
-	sc.dsn = 1;
 	sc.no_chunking = !cfg.chunking;
 	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
 	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
-	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
-	if (fd_tls >= 0) {
-		if (tls == NULL)
-			log_fatal("smtps_listen needs tls_cert and tls_key");
-		sc.implicit_tls = 1;
-		srv_tls = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
-		if (smtp_server_listen(srv_tls, fd_tls) < 0)
-			log_fatal("cannot watch the listening socket");
-	}
+	srv = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
+	srv_tls = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
 	live.srv[0] = srv;
 	live.srv[1] = srv_tls;
 	STAGE_LIVE_LIMITS(live, cfg);

@@ -128,12 +128,6 @@ static const struct cfg_param table[] = {
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
-static void on_stop(void *arg, int signo)
-{
-	log_info("stopping on signal %d", signo);
-	evloop_stop(arg);
-}
-
 static struct stage_live live;
 
 /* What a reload may change (stage_reload.h); the users file is read
@@ -285,18 +279,10 @@ int main(int argc, char **argv)
 	imap = imap_server_new(&st, loop, st.tls, ifd[0], ifd[1]);
 	if (imap == NULL)
 		log_fatal("cannot serve IMAP");
-	memset(&sc, 0, sizeof(sc));
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.lmtp = 1;
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
-	sc.dsn = 1;
-	srv = smtp_server_new(loop, &sc, &store_hooks, &st);
-	if (smtp_server_listen(srv, fd) < 0 ||
-	    evloop_on_turn_end(loop, store_commit, &st) < 0)
+	srv = stage_serve(loop, &sc, &store_hooks, &st, fd);
+	if (evloop_on_turn_end(loop, store_commit, &st) < 0)
 		log_fatal("cannot set up the event loop");
 	if (cfg.next_hop[0]) {
 		/* the queue of the store's own mail: its forwarder, its
@@ -309,9 +295,8 @@ int main(int argc, char **argv)
 				  cfg.hostname, cfg.timeout);
 		stage_spool_start(loop, &cfg.queue, &notice_routes,
 				  &notice_fc, &st.notices, "store");
-	} else if (evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
-		   evloop_signal(loop, SIGINT, on_stop, loop) < 0) {
-		log_fatal("cannot set up the event loop");
+	} else {
+		stage_stop_signals(loop);
 	}
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
@@ -324,7 +309,6 @@ int main(int argc, char **argv)
 	qcontrol_listen(loop, NULL, ctl_path, NULL, NULL);
 	if (st.notices.q == NULL)
 		stage_metrics_start(loop, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
 	if (pop3[0] || pop3[1])
