@@ -208,10 +208,8 @@ static void run_lmtp(void)
 	char err[512];
 	int fd;
 
-	if (route_table_init(&routes, cfg.next_hop, "", cfg.next_hop_mode,
-			     err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
+	stage_routes_init(&routes, cfg.next_hop, "", cfg.next_hop_mode,
+			  opts.config);
 	fd = daemon_listen(cfg.listen);
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	daemon_state_dir(cfg.quarantine_dir, cfg.user);
@@ -233,19 +231,10 @@ static void run_lmtp(void)
 				       cfg.scan_threads ?
 				       cfg.large_scan_threads :
 				       cfg.scan_threads - 1));
-	memset(&sc, 0, sizeof(sc));
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.lmtp = 1;
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
-	sc.dsn = 1;
 	sc.trusted_peers = av.peers;
-	srv = smtp_server_new(loop, &sc, &avscan_hooks, &av);
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
+	srv = stage_serve(loop, &sc, &avscan_hooks, &av, fd);
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
 	live.fwd = av.spool.fwd;

@@ -199,7 +199,7 @@ class Sluice:
             sport = free_port()
             self._conf("store", dict(STORE_LMTP_ONLY, **{
                 "lmtp_listen": "127.0.0.1:%d" % sport,
-                "users_file": users, "mail_root": self.mail,
+                "directory_file": users, "mail_root": self.mail,
                 "hostname": "store.bench.test", "max_sessions": "1000"}))
             self._start("store", sport)
             hop = "lmtp:127.0.0.1:%d" % sport

@@ -250,7 +250,7 @@ def start_sluice(base):
         f.write("lmtp_listen = 127.0.0.1:%d\n"
                 "imap_listen = 127.0.0.1:%d\n"
                 "hostname = store.example.test\n"
-                "users_file = %s/users\n"
+                "directory_file = %s/users\n"
                 "credentials_file = %s/users.auth\n"
                 "mail_root = %s/mail\n"
                 "imaps_listen =\n"

@@ -448,7 +448,7 @@ class SluiceStack(Sluice):
                  "delivery_concurrency": "20"}
         self._conf("store", dict(STORE_LMTP_ONLY, **{
             "lmtp_listen": "127.0.0.1:%d" % ports["store"],
-            "users_file": users, "mail_root": self.mail,
+            "directory_file": users, "mail_root": self.mail,
             "hostname": "store.bench.test", "max_sessions": "1000"}))
         self._conf("spamd", dict(stage, **{
             "listen": "127.0.0.1:%d" % ports["spamd"],

@@ -7,6 +7,7 @@
  *	overflow-checked, so a typo stops the daemon with a clear message.
  */
 #include "config.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -24,6 +25,32 @@ static const struct cfg_param *find(const struct cfg_param *t,
 	for (; t->name; t++)
 		if (strcmp(t->name, name) == 0)
 			return t;
+	return NULL;
+}
+
+/* The parameter whose former name is name, or NULL. */
+/* renamed keys: {former name, name} */
+static const char *old_names[CONFIG_OLD_NAMES][2];
+static size_t n_old_names;
+
+void config_old_name(const char *old_name, const char *name)
+{
+	if (n_old_names < CONFIG_OLD_NAMES) {
+		old_names[n_old_names][0] = old_name;
+		old_names[n_old_names][1] = name;
+		n_old_names++;
+	}
+}
+
+/* The parameter whose former name is name, or NULL. */
+static const struct cfg_param *find_old(const struct cfg_param *t,
+					const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n_old_names; i++)
+		if (strcmp(old_names[i][0], name) == 0)
+			return find(t, old_names[i][1]);
 	return NULL;
 }
 
@@ -241,6 +268,10 @@ static int load_file(const struct cfg_param *table, const char *path,
 		key = trim(key);
 		val = trim(eq + 1);
 		p = find(table, key);
+		if (p == NULL && (p = find_old(table, key)) != NULL)
+			log_warn("%s:%d: key '%s' is deprecated, use '%s' "
+				 "(the old name goes in the next release)",
+				 path, lineno, key, p->name);
 		if (p == NULL) {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'", path,
 				 lineno, key);

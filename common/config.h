@@ -7,7 +7,9 @@
  *	then the file. Blank lines and lines starting with '#' are ignored;
  *	"key = value" with optional white space around '='; values are taken
  *	verbatim to the end of the line with trailing white space removed.
- *	An unknown key, a repeated key, a malformed line or a bad value is an
+ *	A renamed key keeps its former name for one release
+ *	(config_old_name()): the file may use it, with a warning. An
+ *	unknown key, a repeated key, a malformed line or a bad value is an
  *	error naming file, line and key. Base layer.
  */
 #ifndef SLUICE_CONFIG_H
@@ -53,6 +55,13 @@ int config_load(const struct cfg_param *table, const char *path, char *err,
 int config_reload(const struct cfg_param *table, const char *path,
 		  const char *const *live, char *note, size_t notelen,
 		  char *err, size_t errlen);
+
+/* Accept old_name in the file as the key name (renamed), with a
+ * deprecation warning naming file and line, for one release. For the
+ * process's tables (call before config_load()); at most
+ * CONFIG_OLD_NAMES renames; the strings must stay alive. */
+#define CONFIG_OLD_NAMES 8
+void config_old_name(const char *old_name, const char *name);
 
 /* Parse one value of the given type into var; used by config_load() and
  * tests. Returns 0, or -1 with a reason in err. */

@@ -2,7 +2,7 @@
  * NAME
  *	creds - the credentials snapshot: who may log in, and how
  * DESCRIPTION
- *	The file sluicectl writes (store/store_dir.c), one user per line,
+ *	The file sluicectl writes (creds_write_open()), one user per line,
  *	five fields separated by exactly one space, none of which can hold
  *	a space:
  *	  ADDRESS SCRYPT-HASH SCRAM-SECRET EXPIRES ENABLED
@@ -12,7 +12,9 @@
  *	set before SCRAM secrets existed; EXPIRES is seconds since the
  *	epoch, 0 for never; ENABLED is 1 or 0. Lines starting with '#' are
  *	comments. Every field is checked against its grammar, so a bent
- *	line is refused, never half-trusted. Mail layer.
+ *	line is refused, never half-trusted. The writer (creds_write_*)
+ *	lives here too, so the format has one home; sluicectl calls it with
+ *	the rows of its database (store/store_dir_export.c). Mail layer.
  */
 #include "creds.h"
 
@@ -26,6 +28,7 @@
 #include <time.h>
 
 #include "directory.h"
+#include "durable.h"
 #include "limits_rfc.h"
 #include "log.h"
 #include "sbuf.h"
@@ -328,4 +331,77 @@ int creds_usable(const struct cred *e, long long now)
 size_t creds_count(const struct creds *c)
 {
 	return c ? c->n : 0;
+}
+
+/* ---- the writer ---- */
+
+struct creds_writer {
+	struct durable_file df;
+	FILE *f;
+};
+
+struct creds_writer *creds_write_open(const char *path, uid_t uid, gid_t gid,
+				      char *err, size_t errlen)
+{
+	struct creds_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->f = durable_fopen(&w->df, path, 0600, uid, gid, err, errlen);
+	if (w->f == NULL) {
+		free(w);
+		return NULL;
+	}
+	fprintf(w->f,
+		"# credentials snapshot written by sluicectl; do not edit.\n"
+		"# One user with a password per line, five fields separated "
+		"by one space:\n"
+		"#   ADDRESS SCRYPT-HASH SCRAM-SECRET EXPIRES ENABLED\n"
+		"# SCRYPT-HASH: $scrypt$LOGN$R$P$SALT$HASH (Base64 fields)\n"
+		"# SCRAM-SECRET: SCRAM-SHA-256$ITER:SALT$STOREDKEY:SERVERKEY "
+		"(RFC 5802,\n"
+		"#   Base64 fields), or - when none was set\n"
+		"# EXPIRES: seconds since the epoch, 0 = never; ENABLED: 1 or "
+		"0\n");
+	return w;
+}
+
+int creds_write(struct creds_writer *w, const struct cred *e, char *why,
+		size_t whylen)
+{
+	char line[1024], check[1024];
+	struct cred back;
+	int n, rc = -1;
+
+	n = snprintf(line, sizeof(line), "%s %s %s %lld %d",
+		     e->addr ? e->addr : "", e->scrypt ? e->scrypt : "",
+		     e->scram && e->scram[0] ? e->scram : "-",
+		     e->expires < 0 ? 0 : e->expires, e->enabled ? 1 : 0);
+	/* the reader's own grammar: a line that would not load is left
+	 * out */
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		snprintf(why, whylen, "too long");
+	} else {
+		memcpy(check, line, sizeof(check));
+		if (creds_parse_line(check, &back, why, whylen) == 0) {
+			fprintf(w->f, "%s\n", line);
+			rc = 0;
+		}
+	}
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(check, sizeof(check));
+	return rc;
+}
+
+int creds_write_close(struct creds_writer **wp, int failed, char *err,
+		      size_t errlen)
+{
+	struct creds_writer *w = *wp;
+	int rc = durable_fclose(&w->df, w->f, failed, err, errlen);
+
+	free(w);
+	*wp = NULL;
+	return rc;
 }

@@ -13,6 +13,7 @@
 #define SLUICE_CREDS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct creds;
 
@@ -42,5 +43,23 @@ size_t creds_count(const struct creds *c);
 /* Parse one line (without its newline) into e (fields point into line,
  * which is modified). 0, or -1 with a reason in err. */
 int creds_parse_line(char *line, struct cred *e, char *err, size_t errlen);
+
+/* Writing the snapshot (sluicectl, from the store's database). */
+struct creds_writer;
+
+/* Start replacing path (mode 0600, given to uid:gid unless uid is
+ * (uid_t)-1, through a temporary beside it: common/durable.c), with
+ * the format's comment block. NULL with a reason in err. */
+struct creds_writer *creds_write_open(const char *path, uid_t uid, gid_t gid,
+				      char *err, size_t errlen);
+/* Write e's line (scram NULL: none). A row the reader would refuse is
+ * left out: -1 with the reason in why. 0 when written. */
+int creds_write(struct creds_writer *w, const struct cred *e, char *why,
+		size_t whylen);
+/* Finish: path becomes the new file, or stays the old one when failed
+ * is set or a write failed. Frees *w and sets it to NULL. 0, or -1
+ * with a reason in err (which failed keeps as it is). */
+int creds_write_close(struct creds_writer **w, int failed, char *err,
+		      size_t errlen);
 
 #endif

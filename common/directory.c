@@ -29,7 +29,9 @@
  *	official addresses the store tells the sender (directory_shared()).
  *	No address starts with '-', '=' or '#', so the markers are
  *	unambiguous.
- *	Everything read is checked again. Mail layer.
+ *	Everything read is checked again. The writer (directory_write_*)
+ *	lives here too, so the format has one home; sluicectl calls it with
+ *	the rows of its database (store/store_dir_export.c). Mail layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,8 @@
 
 #include "addr.h"
 #include "config.h"
+#include "durable.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "directory.h"
 
@@ -325,4 +329,102 @@ long long directory_quota(struct directory *u, const char *mailbox)
 	struct uent *e = u ? find(u, mailbox) : NULL;
 
 	return e ? e->quota : 0;
+}
+
+/* ---- the writer ---- */
+
+struct directory_writer {
+	struct durable_file df;
+	FILE *f;
+	char cur[LIM_PATH + 2];	/* the alias ("a") or shared ("=a") line
+				   being written, "" when none */
+	int skipped;
+};
+
+struct directory_writer *directory_write_open(const char *path, char *err,
+					      size_t errlen)
+{
+	struct directory_writer *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	w->f = durable_fopen(&w->df, path, 0644, (uid_t)-1, (gid_t)-1, err,
+			     errlen);
+	if (w->f == NULL) {
+		free(w);
+		return NULL;
+	}
+	fprintf(w->f, "# directory snapshot written by sluicectl; do not "
+		"edit\n");
+	return w;
+}
+
+void directory_write_mailbox(struct directory_writer *w, const char *addr,
+			     int disabled, long long quota)
+{
+	if (!directory_valid_address(addr))
+		w->skipped++;
+	else if (disabled)
+		fprintf(w->f, "-%s\n", addr);
+	else if (quota > 0)
+		fprintf(w->f, "%s quota=%lld\n", addr, quota);
+	else
+		fprintf(w->f, "%s\n", addr);
+}
+
+/* One target of the line key ("a" or "=a"): a new line when key is not
+ * the one being written. */
+static void write_target(struct directory_writer *w, const char *key,
+			 const char *mark, const char *target)
+{
+	if (strcmp(w->cur, key) == 0) {
+		fprintf(w->f, ", %s%s", mark, target);
+		return;
+	}
+	fprintf(w->f, "%s%s: %s%s", w->cur[0] ? "\n" : "", key, mark, target);
+	snprintf(w->cur, sizeof(w->cur), "%s", key);
+}
+
+void directory_write_alias(struct directory_writer *w, const char *addr,
+			   const char *target, int remote)
+{
+	if (!directory_valid_address(addr) || !directory_valid_address(target))
+		w->skipped++;
+	else
+		write_target(w, addr, remote ? ">" : "", target);
+}
+
+void directory_write_shared(struct directory_writer *w, const char *addr,
+			    const char *official)
+{
+	char key[sizeof(w->cur)];
+
+	if (!directory_valid_address(addr) ||
+	    !directory_valid_address(official)) {
+		w->skipped++;
+		return;
+	}
+	snprintf(key, sizeof(key), "=%s", addr);
+	write_target(w, key, "", official);
+}
+
+int directory_write_skipped(const struct directory_writer *w)
+{
+	return w->skipped;
+}
+
+int directory_write_close(struct directory_writer **wp, int failed,
+			  char *err, size_t errlen)
+{
+	struct directory_writer *w = *wp;
+	int rc;
+
+	if (w->cur[0] && !failed)
+		fputc('\n', w->f);
+	rc = durable_fclose(&w->df, w->f, failed, err, errlen);
+	free(w);
+	*wp = NULL;
+	return rc;
 }

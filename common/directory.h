@@ -63,6 +63,35 @@ size_t directory_shared(struct directory *d, const char *addr,
 /* The storage quota of a mailbox in bytes; 0 when it has none. */
 long long directory_quota(struct directory *d, const char *mailbox);
 
+/* Writing a snapshot (sluicectl, from the store's database): open,
+ * the mailboxes, then the alias rows and the shared rows, each group's
+ * rows together, then close. A row whose address or target could not
+ * be read back is left out (and counted). */
+struct directory_writer;
+
+/* Start replacing path (mode 0644, through a temporary beside it,
+ * common/durable.c). NULL with a reason in err. */
+struct directory_writer *directory_write_open(const char *path, char *err,
+					      size_t errlen);
+/* A mailbox line: disabled ("-address"), or with quota bytes (0: no
+ * quota). */
+void directory_write_mailbox(struct directory_writer *w, const char *addr,
+			     int disabled, long long quota);
+/* One target of the alias addr; remote marks it '>'. Rows of one alias
+ * come one after the other and make one line. */
+void directory_write_alias(struct directory_writer *w, const char *addr,
+			   const char *target, int remote);
+/* One official address of the shared address addr ("=addr: ..."). */
+void directory_write_shared(struct directory_writer *w, const char *addr,
+			    const char *official);
+/* Rows left out so far. */
+int directory_write_skipped(const struct directory_writer *w);
+/* Finish: path becomes the new file, or stays the old one when failed
+ * is set or a write failed. Frees *w and sets it to NULL. 0, or -1
+ * with a reason in err (which failed keeps as it is). */
+int directory_write_close(struct directory_writer **w, int failed,
+			  char *err, size_t errlen);
+
 /* Non-zero when a can be stored in a snapshot: a domain that is valid,
  * no white space, ',', ':', '/', quotes or angle brackets. */
 int directory_valid_address(const char *a);

@@ -159,3 +159,50 @@ int durable_write_file(
 	}
 	return -1;
 }
+
+FILE *durable_fopen(struct durable_file *df, const char *path, mode_t mode,
+		    uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	char tmp[sizeof(df->tmp)];
+	FILE *f = NULL;
+	int fd = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
+			     (long)getpid()) >= sizeof(tmp)) {
+		snprintf(err, errlen, "snapshot path too long");
+		return NULL;
+	}
+	if (durable_open(df, path, tmp, mode, DURABLE_REPLACE_TMP) < 0) {
+		snprintf(err, errlen, "%s: cannot create", tmp);
+		return NULL;
+	}
+	if ((uid != (uid_t)-1 && fchown(df->fd, uid, gid) < 0) ||
+	    (fd = dup(df->fd)) < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		durable_abort(df);
+		snprintf(err, errlen, "%s: cannot create", tmp);
+		return NULL;
+	}
+	return f;
+}
+
+int durable_fclose(struct durable_file *df, FILE *f, int failed, char *err,
+		   size_t errlen)
+{
+	int bad = failed || fflush(f) != 0;
+
+	if (fclose(f) != 0 || bad) {
+		if (!failed)
+			snprintf(err, errlen, "%s: write failed", df->tmp);
+		durable_abort(df);
+		return -1;
+	}
+	/* a folder that cannot be synced does not undo the file */
+	if (durable_commit(df) < 0 && !df->renamed) {
+		snprintf(err, errlen, "%s: write or rename to %s failed",
+			 df->tmp, df->path);
+		return -1;
+	}
+	return 0;
+}

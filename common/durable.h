@@ -3,7 +3,8 @@
  *	durable - files that survive a crash once written
  * SUMMARY
  *	durable_write_all(), durable_write_file(), durable_open(),
- *	durable_commit(), durable_abort(), durable_sync_dir()
+ *	durable_commit(), durable_abort(), durable_sync_dir(),
+ *	durable_fopen(), durable_fclose()
  * DESCRIPTION
  *	One writer for every file a stage promises to keep (quarantine,
  *	the store's folder indexes and subscriptions, the directory and
@@ -15,6 +16,7 @@
 #define SLUICE_DURABLE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -64,6 +66,20 @@ void durable_abort(struct durable_file *df);
  * failed, the new one). */
 int durable_replace_file(const char *path, const char *tmp, mode_t mode,
 			 const void *p, size_t n);
+
+/* durable_open() of path through "path.tmp.PID" (one a crash left
+ * behind is removed first), given to uid:gid unless uid is (uid_t)-1,
+ * with a stdio stream to write it. The stream, or NULL with
+ * "TMP: cannot create" in err and nothing left behind. */
+FILE *durable_fopen(struct durable_file *df, const char *path, mode_t mode,
+		    uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* Close f (opened by durable_fopen()) and durable_commit() df; when
+ * failed is set or the write failed, durable_abort() instead. 0 once
+ * path is the new file (even when only its folder's sync failed), or
+ * -1 with a reason in err and path left as it was. */
+int durable_fclose(struct durable_file *df, FILE *f, int failed, char *err,
+		   size_t errlen);
 
 /* fsync the folder dir (after a rename, link or unlink in it). 0 or -1
  * with errno set. */

@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "qcontrol.h"
 #include "queue.h"
+#include "route.h"
 #include "tls.h"
 
 static void on_stop(void *arg, int signo)
@@ -96,11 +97,55 @@ void stage_spool_start(struct evloop *loop, const struct stage_queue *q,
 		log_fatal("queue_dir too long");
 	qcontrol_listen(loop, sp->q, ctl, on_queue_change, sp->fwd);
 	stage_metrics_start(loop, sp->q);
-	if (evloop_on_turn_end(loop, spool_commit, sp) < 0 ||
-	    evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
+	if (evloop_on_turn_end(loop, spool_commit, sp) < 0)
+		log_fatal("cannot set up the event loop");
+	stage_stop_signals(loop);
+}
+
+void stage_stop_signals(struct evloop *loop)
+{
+	if (evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
 	    evloop_signal(loop, SIGINT, on_stop, loop) < 0)
 		log_fatal("cannot set up the event loop");
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void stage_routes_init(struct route_table *rt, const char *next_hop,
+		       const char *domain_routes, const char *mode,
+		       const char *config)
+{
+	char err[512];
+
+	if (route_table_init(rt, next_hop, domain_routes, mode, err,
+			     sizeof(err)) < 0)
+		log_fatal("%s: %s", config ? config : "defaults", err);
+}
+
+struct smtp_server *stage_serve(struct evloop *loop,
+				const struct smtp_server_cfg *sc,
+				const struct smtp_hooks *hooks, void *ctx,
+				int fd)
+{
+	struct smtp_server *srv = smtp_server_new(loop, sc, hooks, ctx);
+
+	if (smtp_server_listen(srv, fd) < 0)
+		log_fatal("cannot watch the listening socket");
+	return srv;
+}
+
+struct smtp_server *stage_serve_tls(struct evloop *loop,
+				    const struct smtp_server_cfg *sc,
+				    const struct smtp_hooks *hooks, void *ctx,
+				    int fd)
+{
+	struct smtp_server_cfg tc = *sc;	/* smtp_server_new() copies */
+
+	if (fd < 0)
+		return NULL;
+	if (sc->tls == NULL)
+		log_fatal("smtps_listen needs tls_cert and tls_key");
+	tc.implicit_tls = 1;
+	return stage_serve(loop, &tc, hooks, ctx, fd);
 }
 
 void stage_forward_cfg(struct forward_cfg *fc, const char *key,

@@ -5,13 +5,17 @@
  *	The configuration keys of the queue and the forwarder (one macro, so
  *	every stage documents them the same way), the start of the spool
  *	(queue, forwarder, control socket, group commit at every turn end),
- *	stop signals, and the orderly shutdown. Mail layer.
+ *	the routes, the SMTP/LMTP server on its listening socket, stop
+ *	signals, and the orderly shutdown. Mail layer.
  */
 #ifndef SLUICE_STAGE_H
 #define SLUICE_STAGE_H
 
+#include <string.h>
+
 #include "config.h"
 #include "forward.h"
+#include "smtp_server.h"
 #include "spool.h"
 
 struct evloop;
@@ -77,6 +81,48 @@ struct tls_ctx *stage_forward_tls(struct forward_cfg *fc, int more);
  * shows from the start, and the queue's size and oldest age when q is
  * set. stage_spool_start() calls it. */
 void stage_metrics_start(struct evloop *loop, struct queue *q);
+
+/* Stop the loop on SIGTERM and SIGINT, ignore SIGPIPE (a peer gone is
+ * a write error). stage_spool_start() calls it. Exits through
+ * log_fatal() on failure. */
+void stage_stop_signals(struct evloop *loop);
+
+/* The routes of next_hop, domain_routes and mode (route_table_init())
+ * into rt; exits through log_fatal() naming config (the -c file; NULL:
+ * the defaults) when they do not parse. */
+void stage_routes_init(struct route_table *rt, const char *next_hop,
+		       const char *domain_routes, const char *mode,
+		       const char *config);
+
+/* Start sc for a stage's SMTP or LMTP server: zeroed, then the host
+ * name, the limits every stage configures (the DAEMON_* keys of cfg,
+ * as STAGE_LIVE_LIMITS() reloads them) and DSN. */
+#define STAGE_SERVER_CFG(sc, cfg)                                          \
+	do {                                                               \
+		memset(&(sc), 0, sizeof(sc));                              \
+		(sc).hostname = (cfg).hostname;                            \
+		(sc).max_size = (cfg).max_message_size;                    \
+		(sc).max_rcpts = (cfg).max_recipients;                     \
+		(sc).max_sessions = (cfg).max_sessions;                    \
+		(sc).timeout = (cfg).timeout;                              \
+		(sc).sess = (cfg).sess;                                    \
+		(sc).dsn = 1;                                              \
+	} while (0)
+
+/* A server of sc with hooks and ctx (smtp_server_new()) watching the
+ * listening socket fd; exits through log_fatal() when it cannot. */
+struct smtp_server *stage_serve(struct evloop *loop,
+				const struct smtp_server_cfg *sc,
+				const struct smtp_hooks *hooks, void *ctx,
+				int fd);
+
+/* The implicit-TLS twin of that server (smtps_listen): a server of sc
+ * with implicit TLS on fd; NULL when fd < 0. Exits through log_fatal()
+ * when sc has no TLS context or the socket cannot be watched. */
+struct smtp_server *stage_serve_tls(struct evloop *loop,
+				    const struct smtp_server_cfg *sc,
+				    const struct smtp_hooks *hooks, void *ctx,
+				    int fd);
 
 /* After the loop ended: stop the forwarder, sync and close the queue. */
 void stage_spool_stop(struct spool *sp);

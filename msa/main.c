@@ -40,7 +40,7 @@ static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "users_file", NULL};
+	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "directory_file", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -77,8 +77,8 @@ static const struct cfg_param table[] = {
 	{"credentials_file", CFG_STR, "var/store/users.auth",
 	 &cfg.credentials_file, 0, 0,
 	 "credentials snapshot that sluicectl writes (mode 0600)"},
-	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
-	 "directory snapshot: which aliases reach which user"},
+	{"directory_file", CFG_STR, "var/store/users", &cfg.directory_file, 0,
+	 0, "directory snapshot: which aliases reach which user"},
 	{"sender_exceptions", CFG_STR, "", &cfg.sender_exceptions, 0, 0,
 	 "more sender addresses per user: user = addr @domain *; user = ..."},
 	{"rate_window", CFG_TIME, "1h", &cfg.rate_window, 1, 7 * 86400,
@@ -116,28 +116,17 @@ static const struct cfg_param table[] = {
 };
 
 /* The submission servers share everything but implicit TLS. */
-static struct smtp_server *serve(const struct smtp_server_cfg *sc,
-				 int fd)
-{
-	struct smtp_server *srv = smtp_server_new(msa.loop, sc, &msa_hooks,
-						  &msa);
-
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
-	return srv;
-}
-
 static void load_directory(void)
 {
 	char err[512];
 
-	if (cfg.users_file[0] && access(cfg.users_file, R_OK) == 0) {
-		msa.dir = directory_load(cfg.users_file, err, sizeof(err));
+	if (cfg.directory_file[0] && access(cfg.directory_file, R_OK) == 0) {
+		msa.dir = directory_load(cfg.directory_file, err, sizeof(err));
 		if (msa.dir == NULL)
-			log_fatal("users_file: %s", err);
-	} else if (cfg.users_file[0]) {
+			log_fatal("directory_file: %s", err);
+	} else if (cfg.directory_file[0]) {
 		log_warn("no directory at %s yet: only own addresses until it "
-			 "appears", cfg.users_file);
+			 "appears", cfg.directory_file);
 	}
 }
 
@@ -146,13 +135,15 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls = NULL;
+	struct smtp_server *srv, *srv_tls;
 	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
 	struct shstate *sh;
 	char err[512], **peers;
 	int fd, fd_tls = -1;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("users_file", "directory_file");
 	daemon_start(argc, argv, "sluice-msa", table, &opts);
 	log_open("msa", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -162,10 +153,8 @@ int main(int argc, char **argv)
 	peers = config_list(cfg.trusted_peers);
 	if (msa.exc == NULL || peers == NULL)
 		log_fatal("%s", msa.exc ? "out of memory" : err);
-	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
-			     cfg.next_hop_mode, err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes,
+			  cfg.next_hop_mode, opts.config);
 	fd = daemon_listen(cfg.listen);
 	if (cfg.smtps_listen[0])
 		fd_tls = daemon_listen(cfg.smtps_listen);
@@ -220,25 +209,15 @@ int main(int argc, char **argv)
 	fc.claims = 1; /* our hops are inner stages */
 	stage_spool_start(msa.loop, &cfg.queue, &routes, &fc, &msa.spool,
 			  "msa");
-	memset(&sc, 0, sizeof(sc));
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.max_header = cfg.max_header_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
 	sc.tls = tls;
-	sc.dsn = 1;
 	sc.auth = 1;
 	sc.auth_required = 1;
 	sc.authlimit = al;
 	sc.trusted_peers = peers;
-	srv = serve(&sc, fd);
-	if (fd_tls >= 0) {
-		sc.implicit_tls = 1;
-		srv_tls = serve(&sc, fd_tls);
-	}
+	srv = stage_serve(msa.loop, &sc, &msa_hooks, &msa, fd);
+	srv_tls = stage_serve_tls(msa.loop, &sc, &msa_hooks, &msa, fd_tls);
 	live.srv[0] = srv;
 	live.srv[1] = srv_tls;
 	STAGE_LIVE_LIMITS(live, cfg);
@@ -248,7 +227,7 @@ int main(int argc, char **argv)
 	live.fwd = msa.spool.fwd;
 	live.routes = reload_routes;
 	live.dir = &msa.dir;
-	live.dir_path = &cfg.users_file;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(msa.loop, live_keys, &live);
 	log_info("listening on %s (STARTTLS) and %s (TLS), %zu message(s) in "
 		 "the queue, next hop %s", cfg.listen,

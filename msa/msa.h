@@ -43,7 +43,7 @@ struct msa_config {
 	struct session_limits sess;
 	char *credentials_file;
 	char *redis_server;
-	char *users_file;
+	char *directory_file;
 	char *sender_exceptions;
 	long long rate_window;
 	long long rate_messages;
@@ -63,7 +63,7 @@ struct msa_config {
 
 struct msa {
 	struct msa_config *cfg;
-	struct directory *dir;		/* users_file, or NULL */
+	struct directory *dir;		/* directory_file, or NULL */
 	struct msa_exceptions *exc;	/* sender_exceptions */
 	struct msa_rate *rate;		/* per-user limits */
 	struct evloop *loop;

@@ -232,8 +232,8 @@ static void msa_data(struct smtp_session *s)
 			 evloop_now(m->loop)) < 0)
 		log_warn("%s: rate table full: message not counted", s->id);
 	/* remote targets of aliases: the store cannot send them out */
-	if (m->cfg->users_file[0])
-		directory_refresh(&m->dir, m->cfg->users_file);
+	if (m->cfg->directory_file[0])
+		directory_refresh(&m->dir, m->cfg->directory_file);
 	if (alias_expand_remote(m->dir, &s->env, s->id, LIM_RCPT_MAX) < 0) {
 		sbuf_free(&pre);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: cannot expand "

@@ -38,7 +38,7 @@ static struct stage_live live;
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
 	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
-	"alias_relay", "recipients", NULL};
+	"alias_relay", "directory_file", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -69,7 +69,7 @@ static const struct cfg_param table[] = {
 	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
 	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
 	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
-	{"recipients", CFG_STR, "", &cfg.recipients, 0, 0,
+	{"directory_file", CFG_STR, "", &cfg.directory_file, 0, 0,
 	 "directory snapshot from the store: unknown recipients get 550 "
 	 "5.1.1 at RCPT (empty: accept every local-domain recipient)"},
 	{"alias_relay", CFG_STR, "", &cfg.alias_relay, 0, 0,
@@ -121,11 +121,13 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls = NULL;
+	struct smtp_server *srv, *srv_tls;
 	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("recipients", "directory_file");
 	daemon_start(argc, argv, "sluice-mx", table, &opts);
 	log_open("mx", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -152,10 +154,10 @@ int main(int argc, char **argv)
 	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
 	mx_screen_init(&mx);
 	daemon_drop_privileges(cfg.user);
-	if (cfg.recipients[0]) {
-		mx.dir = directory_load(cfg.recipients, err, sizeof(err));
+	if (cfg.directory_file[0]) {
+		mx.dir = directory_load(cfg.directory_file, err, sizeof(err));
 		if (mx.dir == NULL)
-			log_fatal("recipients: %s", err);
+			log_fatal("directory_file: %s", err);
 	}
 	if (cfg.psl_file[0] && (cfg.dmarc || cfg.local_forgery)) {
 		mx.psl = psl_load(cfg.psl_file, err, sizeof(err));
@@ -180,31 +182,15 @@ int main(int argc, char **argv)
 	 * HELO; sent only to hops offering XTRUST to us */
 	fc.claims = 1;
 	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
-	memset(&sc, 0, sizeof(sc));
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.max_header = cfg.max_header_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
 	sc.tls = tls;
-	sc.dsn = 1;
 	sc.no_chunking = !cfg.chunking;
 	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
 	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
-	srv = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
-	if (fd_tls >= 0) {
-		if (tls == NULL)
-			log_fatal("smtps_listen needs tls_cert and tls_key");
-		sc.implicit_tls = 1;
-		srv_tls = smtp_server_new(mx.loop, &sc, &mx_hooks, &mx);
-		if (smtp_server_listen(srv_tls, fd_tls) < 0)
-			log_fatal("cannot watch the listening socket");
-	}
+	srv = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
+	srv_tls = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
 	live.srv[0] = srv;
 	live.srv[1] = srv_tls;
 	STAGE_LIVE_LIMITS(live, cfg);
@@ -215,7 +201,7 @@ int main(int argc, char **argv)
 	live.fwd = mx.spool.fwd;
 	live.routes = reload_routes;
 	live.dir = &mx.dir;
-	live.dir_path = &cfg.recipients;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);

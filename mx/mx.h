@@ -37,7 +37,7 @@ struct mx_config {
 	struct session_limits sess;
 	char *next_hop_tls;
 	char *smtps_listen;
-	char *recipients;
+	char *directory_file;
 	char *alias_relay;
 	/* sender authentication (mx_auth.c) */
 	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery, arc;

@@ -101,7 +101,7 @@ static void test_rcpt(const char *snapshot)
 	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
 		const struct rcase *c = &rcases[i];
 
-		cfg.recipients = (char *)(c->recipients ? snapshot : "");
+		cfg.directory_file = (char *)(c->recipients ? snapshot : "");
 		session(&s);
 		memset(&r, 0, sizeof(r));
 		if (addr_parse_path(c->path, ADDR_OPT_POSTMASTER, &a, &rest,

@@ -136,10 +136,8 @@ int main(int argc, char **argv)
 	om.peers = config_list(cfg.trusted_peers);
 	if (om.peers == NULL)
 		log_fatal("out of memory");
-	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
-			     "ordered", err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes, "ordered",
+			  opts.config);
 	stage_forward_cfg(&fc, "tls_policy", cfg.tls_policy, cfg.hostname,
 			  cfg.timeout);
 	fd = daemon_listen(cfg.listen);
@@ -179,18 +177,9 @@ int main(int argc, char **argv)
 	fc.listen = cfg.listen;
 	fc.allow_loopback_mx = cfg.allow_loopback_mx;
 	stage_spool_start(loop, &cfg.queue, &routes, &fc, &om.spool, "outmta");
-	memset(&sc, 0, sizeof(sc));
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
-	sc.dsn = 1;
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.trusted_peers = om.peers;
-	srv = smtp_server_new(loop, &sc, &outmta_hooks, &om);
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
+	srv = stage_serve(loop, &sc, &outmta_hooks, &om, fd);
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
 	live.fwd = om.spool.fwd;

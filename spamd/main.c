@@ -252,10 +252,8 @@ int main(int argc, char **argv)
 	sd.peers = config_list(cfg.trusted_peers);
 	if (sd.peers == NULL)
 		log_fatal("out of memory");
-	if (route_table_init(&routes, cfg.next_hop, cfg.domain_routes,
-			     "ordered", err, sizeof(err)) < 0)
-		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
-			  err);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes, "ordered",
+			  opts.config);
 	stage_forward_cfg(&fc, "tls_policy", "none", cfg.hostname,
 			  cfg.timeout);
 	fc.claims = 1;	/* the next stages want the trust information */
@@ -286,19 +284,10 @@ int main(int argc, char **argv)
 	 * part: a sluice-queue run as root in between would open it
 	 * offline and leave files the daemon cannot use */
 	bayes_start();
-	memset(&sc, 0, sizeof(sc));
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.lmtp = 1;
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
-	sc.dsn = 1;
 	sc.trusted_peers = sd.peers;
-	srv = smtp_server_new(loop, &sc, &spamd_hooks, &sd);
-	if (smtp_server_listen(srv, fd) < 0)
-		log_fatal("cannot watch the listening socket");
+	srv = stage_serve(loop, &sc, &spamd_hooks, &sd, fd);
 	if (lfd >= 0)
 		learn = spamd_learn_start(&sd, loop, lfd);
 	live.srv[0] = srv;

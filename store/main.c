@@ -50,8 +50,8 @@ static const struct cfg_param table[] = {
 	 "address and port for LMTP"},
 	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
 	 "our name in the greeting (empty: the host name)"},
-	{"users_file", CFG_STR, "var/store/users", &cfg.users_file, 0, 0,
-	 "mailboxes and aliases, one per line (reloaded when it changes)"},
+	{"directory_file", CFG_STR, "var/store/users", &cfg.directory_file, 0,
+	 0, "mailboxes and aliases, one per line (reloaded when it changes)"},
 	{"mail_root", CFG_STR, "var/store/mail", &cfg.mail_root, 0, 0,
 	 "Maildirs live in mail_root/domain/local/Maildir"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
@@ -128,18 +128,12 @@ static const struct cfg_param table[] = {
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
-static void on_stop(void *arg, int signo)
-{
-	log_info("stopping on signal %d", signo);
-	evloop_stop(arg);
-}
-
 static struct stage_live live;
 
 /* What a reload may change (stage_reload.h); the users file is read
  * again on every reload. */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, "users_file", "quota_permanent", NULL};
+	DAEMON_LIVE_KEYS, "directory_file", "quota_permanent", NULL};
 
 int store_loopback(const char *hostport)
 {
@@ -222,6 +216,8 @@ int main(int argc, char **argv)
 	char err[512], ctl_path[4096];
 	int fd, pfd[2], ifd[2], i;
 
+	/* the key's former name, accepted until the next release */
+	config_old_name("users_file", "directory_file");
 	daemon_start(argc, argv, "sluice-store", table, &opts);
 	log_open("store", cfg.syslog);
 	daemon_default_hostname(&cfg.hostname);
@@ -250,7 +246,7 @@ int main(int argc, char **argv)
 	}
 	store_learn_dir(&st);
 	daemon_drop_privileges(cfg.user);
-	st.users = directory_load(cfg.users_file, err, sizeof(err));
+	st.users = directory_load(cfg.directory_file, err, sizeof(err));
 	if (st.users == NULL)
 		log_fatal("%s", err);
 	/* the credentials are 0600 and owned by the run user: read after
@@ -283,18 +279,10 @@ int main(int argc, char **argv)
 	imap = imap_server_new(&st, loop, st.tls, ifd[0], ifd[1]);
 	if (imap == NULL)
 		log_fatal("cannot serve IMAP");
-	memset(&sc, 0, sizeof(sc));
+	STAGE_SERVER_CFG(sc, cfg);
 	sc.lmtp = 1;
-	sc.hostname = cfg.hostname;
-	sc.max_size = cfg.max_message_size;
-	sc.max_rcpts = cfg.max_recipients;
-	sc.max_sessions = cfg.max_sessions;
-	sc.timeout = cfg.timeout;
-	sc.sess = cfg.sess;
-	sc.dsn = 1;
-	srv = smtp_server_new(loop, &sc, &store_hooks, &st);
-	if (smtp_server_listen(srv, fd) < 0 ||
-	    evloop_on_turn_end(loop, store_commit, &st) < 0)
+	srv = stage_serve(loop, &sc, &store_hooks, &st, fd);
+	if (evloop_on_turn_end(loop, store_commit, &st) < 0)
 		log_fatal("cannot set up the event loop");
 	if (cfg.next_hop[0]) {
 		/* the queue of the store's own mail: its forwarder, its
@@ -307,9 +295,8 @@ int main(int argc, char **argv)
 				  cfg.hostname, cfg.timeout);
 		stage_spool_start(loop, &cfg.queue, &notice_routes,
 				  &notice_fc, &st.notices, "store");
-	} else if (evloop_signal(loop, SIGTERM, on_stop, loop) < 0 ||
-		   evloop_signal(loop, SIGINT, on_stop, loop) < 0) {
-		log_fatal("cannot set up the event loop");
+	} else {
+		stage_stop_signals(loop);
 	}
 	live.srv[0] = srv;
 	STAGE_LIVE_LIMITS(live, cfg);
@@ -317,12 +304,11 @@ int main(int argc, char **argv)
 	live.tls_cert = &cfg.tls_cert;
 	live.tls_key = &cfg.tls_key;
 	live.dir = &st.users;
-	live.dir_path = &cfg.users_file;
+	live.dir_path = &cfg.directory_file;
 	stage_reload_start(loop, live_keys, &live);
 	qcontrol_listen(loop, NULL, ctl_path, NULL, NULL);
 	if (st.notices.q == NULL)
 		stage_metrics_start(loop, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
 		 cfg.mail_root);
 	if (pop3[0] || pop3[1])

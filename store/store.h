@@ -22,7 +22,7 @@
 struct store_config {
 	char *lmtp_listen;
 	char *hostname;
-	char *users_file;
+	char *directory_file;
 	char *mail_root;
 	char *user;
 	int syslog;

@@ -363,7 +363,7 @@ static long long user_quota(struct imap_sess *s)
 {
 	struct store *st = imap_store(s);
 
-	directory_refresh(&st->users, st->cfg->users_file);
+	directory_refresh(&st->users, st->cfg->directory_file);
 	return directory_quota(st->users, s->user);
 }
 

@@ -82,7 +82,7 @@ static int store_rcpt(struct smtp_session *s, const char *addr,
 	struct store *st = store_of(s);
 	char safe[300];
 
-	directory_refresh(&st->users, st->cfg->users_file);
+	directory_refresh(&st->users, st->cfg->directory_file);
 	log_safe(safe, sizeof(safe), addr);
 	switch (directory_lookup(st->users, addr)) {
 	case DIR_MAILBOX:

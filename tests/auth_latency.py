@@ -42,7 +42,7 @@ def start_store(cluster):
     os.chmod(ctl.snap, 0o644)
     port = free_port()
     st = cluster.store(extra={
-        "users_file": ctl.snap, "credentials_file": ctl.auth,
+        "directory_file": ctl.snap, "credentials_file": ctl.auth,
         "plaintext_auth": "yes", "auth_fail_max": "30",
         # 25 loaders from one address: not the per-client limit's test
         "max_client_logins": "0",

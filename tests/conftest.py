@@ -460,7 +460,7 @@ class Cluster:
             f.write("\n".join(users) + "\n")
         conf = {"lmtp_listen": "127.0.0.1:%d" % port,
                 "hostname": "store.example.test",
-                "users_file": os.path.join(d, "users"),
+                "directory_file": os.path.join(d, "users"),
                 "mail_root": os.path.join(d, "mail"), "user": "sluice",
                 # no fixed ports: a test that wants IMAP or POP3 sets
                 # its own
@@ -471,7 +471,7 @@ class Cluster:
         dm = Daemon("store", os.path.join(BUILD, "sluice-store"),
                     os.path.join(d, "store.conf"), d, port)
         dm.mail_root = conf["mail_root"]
-        dm.users_file = conf["users_file"]
+        dm.directory_file = conf["directory_file"]
         self.daemons.append(dm)
         return dm.start()
 

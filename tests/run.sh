@@ -64,7 +64,7 @@ mkdir -p var/admin
 # refused: local users send through msa)
 # mx resolves SPF, DKIM and DMARC records through the demo's own DNS
 # server on loopback (dnsmasq below), never the host's resolver
-printf 'recipients = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\ndns_servers = 127.0.0.1:5354\ndns_timeout = 1s\n' > var/mx.conf
+printf 'directory_file = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\ndns_servers = 127.0.0.1:5354\ndns_timeout = 1s\n' > var/mx.conf
 
 # avscan: Debian's ClamAV signatures when freshclam has fetched them,
 # else only the test signatures (EICAR and ClamAV's own test files)
@@ -133,7 +133,7 @@ CONF
 cat > var/remote-store.conf <<CONF
 lmtp_listen = 127.0.0.2:2424
 hostname = mx.remote.test
-users_file = var/remote.test/users
+directory_file = var/remote.test/users
 mail_root = var/remote.test/mail
 imap_listen =
 imaps_listen =

@@ -112,7 +112,7 @@ def world(cert):
     imaps = free_port()
     store = start("store", "sluice-store", {
         "lmtp_listen": "127.0.0.1:%d" % free_port(),
-        "hostname": "store.example.test", "users_file": ctl.snap,
+        "hostname": "store.example.test", "directory_file": ctl.snap,
         "credentials_file": ctl.auth,
         "mail_root": os.path.join(base, "store", "mail"),
         "imap_listen": "", "pop3_listen": "", "pop3s_listen": "",
@@ -125,7 +125,7 @@ def world(cert):
     mx = start("mx", "sluice-mx", {
         "listen": "127.0.0.1:%d" % mxport,
         "hostname": "mx.example.test", "local_domains": "example.test",
-        "recipients": ctl.snap, "next_hop": "lmtp:127.0.0.1:1",
+        "directory_file": ctl.snap, "next_hop": "lmtp:127.0.0.1:1",
         "queue_dir": mxq, "tls_cert": "", "tls_key": "",
         "retry_min": "1h", "retry_max": "2h"}, mxport)
     adm_port = free_port()

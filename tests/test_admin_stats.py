@@ -76,7 +76,7 @@ def test_stats_from_metrics_endpoint(cert, browser):
         os.makedirs(d)
         write_conf(os.path.join(d, "mx.conf"), {
             "listen": "127.0.0.1:%d" % mxport, "hostname": "mx.example.test",
-            "local_domains": "example.test", "recipients": ctl.snap,
+            "local_domains": "example.test", "directory_file": ctl.snap,
             "next_hop": "lmtp:127.0.0.1:1", "queue_dir": d + "/queue",
             "tls_cert": "", "tls_key": "", "retry_min": "1h",
             "metrics_listen": "127.0.0.1:%d" % mport})
@@ -167,7 +167,7 @@ def test_traffic_per_domain_and_mailbox(cert, browser, cluster):
     subprocess.run(["chown", "-R", "sluice", base], check=True)
     sm, mm = free_port(), free_port()
     store = cluster.store(extra={
-        "users_file": ctl.snap, "credentials_file": ctl.auth,
+        "directory_file": ctl.snap, "credentials_file": ctl.auth,
         "metrics_listen": "127.0.0.1:%d" % sm})
     d = cluster._dir("msa")
     mport = free_port()
@@ -178,7 +178,7 @@ def test_traffic_per_domain_and_mailbox(cert, browser, cluster):
         "domain_routes": "example.test = lmtp:127.0.0.1:%d" % store.port,
         "queue_dir": os.path.join(d, "queue"), "user": "sluice",
         "tls_cert": cert[0], "tls_key": cert[1],
-        "credentials_file": ctl.auth, "users_file": ctl.snap,
+        "credentials_file": ctl.auth, "directory_file": ctl.snap,
         "retry_min": "1s", "metrics_listen": "127.0.0.1:%d" % mm})
     msa = Daemon("msa", os.path.join(BUILD, "sluice-msa"),
                  os.path.join(d, "msa.conf"), d, mport)

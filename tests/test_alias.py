@@ -95,9 +95,9 @@ def test_sluicectl_targets(cluster):
 def test_mx_alias_to_remote_and_local(cluster, remote):
     om, rx = remote
     ctl = directory(cluster)
-    st = cluster.store(extra={"users_file": ctl.snap})
+    st = cluster.store(extra={"directory_file": ctl.snap})
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port],
-                    extra={"recipients": ctl.snap,
+                    extra={"directory_file": ctl.snap,
                            "alias_relay": "smtp:127.0.0.1:%d" % om.port})
     send(mx.port, ["far@example.test"], "remote only")
     wait_for(lambda: got(rx, "remote only"), 30, "remote delivery")
@@ -119,9 +119,9 @@ def test_mx_alias_to_remote_and_local(cluster, remote):
 def test_mx_without_alias_relay(cluster, remote):
     om, rx = remote
     ctl = directory(cluster)
-    st = cluster.store(extra={"users_file": ctl.snap})
+    st = cluster.store(extra={"directory_file": ctl.snap})
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port],
-                    extra={"recipients": ctl.snap})
+                    extra={"directory_file": ctl.snap})
     with smtplib.SMTP("127.0.0.1", mx.port) as s:
         s.ehlo("client.sender.test")
         s.mail("someone@sender.test")

@@ -70,7 +70,7 @@ def sluice(cluster, bayes_db):  # noqa: F811
     os.chmod(ctl.snap, 0o644)
     ports = {k: free_port() for k in ("imap", "imaps", "pop3", "pop3s")}
     st = cluster.store(extra={
-        "users_file": ctl.snap, "credentials_file": ctl.auth,
+        "directory_file": ctl.snap, "credentials_file": ctl.auth,
         "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
         **{k + "_listen": "127.0.0.1:%d" % p for k, p in ports.items()}})
     out = cluster.outmta(extra={"next_hop": "smtp:127.0.0.1:%d" %
@@ -82,7 +82,7 @@ def sluice(cluster, bayes_db):  # noqa: F811
     av = avscan(cluster, ["lmtp:127.0.0.1:%d" % sd.port],
                 {"trusted_peers": "127.0.0.1"})
     hop = "lmtp:127.0.0.1:%d" % av.port
-    mx = cluster.mx([hop], extra={"recipients": ctl.snap,
+    mx = cluster.mx([hop], extra={"directory_file": ctl.snap,
                                   "alias_relay": hop})
     md = cluster._dir("msa")
     conf = {"listen": "127.0.0.1:%d" % free_port(),
@@ -90,7 +90,7 @@ def sluice(cluster, bayes_db):  # noqa: F811
             "hostname": "msa.example.test", "next_hop": hop,
             "queue_dir": os.path.join(md, "queue"), "user": "sluice",
             "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
-            "credentials_file": ctl.auth, "users_file": ctl.snap}
+            "credentials_file": ctl.auth, "directory_file": ctl.snap}
     write_conf(os.path.join(md, "msa.conf"), conf)
     msa = Daemon("msa", os.path.join(BUILD, "sluice-msa"),
                  os.path.join(md, "msa.conf"), md,

@@ -44,6 +44,30 @@ def test_repeated_key_and_garbage_line(tmp_path):
     assert r.returncode != 0 and "x.conf:1" in r.stderr
 
 
+def test_directory_file_old_names(tmp_path):
+    """The directory snapshot is directory_file in mx, msa and store; the
+    former names (mx recipients, msa and store users_file) still work for
+    one release, with a deprecation warning; each stage takes only its
+    own former name, and not both names at once."""
+    for binary, old in (("sluice-mx", "recipients"),
+                        ("sluice-msa", "users_file"),
+                        ("sluice-store", "users_file")):
+        r = run(binary, "directory_file = /x/new\n", tmp_path, "-p")
+        assert r.returncode == 0, r.stderr
+        assert "directory_file = /x/new" in r.stdout
+        assert "deprecated" not in r.stderr
+        r = run(binary, "# c\n%s = /x/old\n" % old, tmp_path, "-p")
+        assert r.returncode == 0, (binary, r.stderr)
+        assert "directory_file = /x/old" in r.stdout, binary
+        assert ("x.conf:2: key '%s' is deprecated, use 'directory_file'"
+                % old) in r.stderr, (binary, r.stderr)
+        r = run(binary, "%s = /x/old\ndirectory_file = /x/new\n" % old,
+                tmp_path, "-p")
+        assert r.returncode != 0 and "given twice" in r.stderr, binary
+    r = run("sluice-store", "recipients = /x/old\n", tmp_path, "-p")
+    assert r.returncode != 0 and "unknown key 'recipients'" in r.stderr
+
+
 def test_print_config(tmp_path):
     r = run("sluice-mx", "max_recipients = 7\n", tmp_path, "-p")
     assert r.returncode == 0
@@ -75,7 +99,7 @@ def test_store_password_listeners_need_tls_or_loopback(tmp_path):
     to start with it when any IMAP/POP3 listener is elsewhere, and a
     listener that takes passwords without TLS must be loopback with
     plaintext_auth. Checked before anything is bound there."""
-    base = ("lmtp_listen = 127.0.0.1:%d\nmail_root = %s\nusers_file = "
+    base = ("lmtp_listen = 127.0.0.1:%d\nmail_root = %s\ndirectory_file = "
             "/dev/null\ntls_cert =\nimaps_listen =\npop3s_listen =\n"
             "pop3_listen =\n" % (free_port(), tmp_path / "mail"))
     cases = [

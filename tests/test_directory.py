@@ -31,9 +31,9 @@ def world(cluster):
     ctl("list", "add", "team@example.test", "alice@example.test",
         "bob@example.test", "carol@example.test")
     os.chmod(ctl.snap, 0o644)
-    st = cluster.store(extra={"users_file": ctl.snap})
+    st = cluster.store(extra={"directory_file": ctl.snap})
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % st.port],
-                    extra={"recipients": ctl.snap})
+                    extra={"directory_file": ctl.snap})
     return ctl, mx, st
 
 
@@ -154,7 +154,7 @@ def test_quota_enforced_at_delivery(cluster, permanent):
     ctl("user", "add", "small@example.test", "--quota", "20k")
     ctl("user", "add", "big@example.test")
     os.chmod(ctl.snap, 0o644)
-    st = cluster.store(extra={"users_file": ctl.snap,
+    st = cluster.store(extra={"directory_file": ctl.snap,
                               "quota_permanent": "yes" if permanent
                               else "no"})
     assert lmtp_send(st, ["small@example.test"], 10000) == {}

@@ -71,7 +71,7 @@ def test_stages_on_their_own_hosts_and_a_pair_failover(cluster):
     st = host(cluster, "store", "sluice-store", {
         "lmtp_listen": "%s:%d" % (ip("store"), p),
         "hostname": "store.example.test",
-        "users_file": "@DIR@/users", "mail_root": "@DIR@/mail",
+        "directory_file": "@DIR@/users", "mail_root": "@DIR@/mail",
         "user": "sluice", "imap_listen": "", "imaps_listen": "",
         "pop3_listen": "", "pop3s_listen": ""}, p,
         files={"users": ALICE + "\n"})

@@ -63,7 +63,7 @@ def imap(cluster):
         ctl("user", "passwd", u, stdin=p + "\n")
     os.chmod(ctl.snap, 0o644)
     st = cluster.store(extra={
-        "users_file": ctl.snap, "credentials_file": ctl.auth,
+        "directory_file": ctl.snap, "credentials_file": ctl.auth,
         "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
         "imap_listen": "127.0.0.1:%d" % free_port(),
         "imaps_listen": "127.0.0.1:%d" % free_port()})

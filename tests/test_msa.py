@@ -65,7 +65,7 @@ class World:
         # the way bob's mail client reads it
         self.imaps = free_port()
         self.store = cluster.store(extra={
-            "users_file": self.snap,
+            "directory_file": self.snap,
             "credentials_file": self.snap + ".auth",
             "imaps_listen": "127.0.0.1:%d" % self.imaps,
             "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1]})
@@ -89,7 +89,7 @@ class World:
                 "queue_dir": os.path.join(d, "queue"), "user": "sluice",
                 "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
                 "credentials_file": self.snap + ".auth",
-                "users_file": self.snap,
+                "directory_file": self.snap,
                 "sender_exceptions": "bob@example.test = @partner.test",
                 "rate_messages": RATE_MESSAGES,
                 "rate_recipients": RATE_RECIPIENTS,

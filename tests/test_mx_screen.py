@@ -218,7 +218,7 @@ def world(cluster, **extra):
     ctl("domain", "add", "example.test")
     ctl("user", "add", "alice@example.test")
     os.chmod(ctl.snap, 0o644)
-    st = cluster.store(extra={"users_file": ctl.snap})
+    st = cluster.store(extra={"directory_file": ctl.snap})
     return mx_with(cluster, st, recipients=ctl.snap, **extra), st
 
 

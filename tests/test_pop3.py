@@ -38,7 +38,7 @@ class Pop:
             self.ctl("user", "passwd", a, stdin=pw + "\n")
         os.chmod(self.snap, 0o644)
         self.port, self.sport = free_port(), free_port()
-        conf = {"users_file": self.snap,
+        conf = {"directory_file": self.snap,
                 "credentials_file": self.snap + ".auth",
                 "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
                 "pop3_listen": "127.0.0.1:%d" % self.port,

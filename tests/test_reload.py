@@ -187,7 +187,7 @@ def test_store_reload_through_its_control_socket(cluster):
     st = cluster.store(extra={"control_dir": "ctl"})
     sock = os.path.join(st.workdir, "ctl", "control")
     wait_for(lambda: os.path.exists(sock), 10, "the control socket")
-    with open(st.users_file, "a") as f:
+    with open(st.directory_file, "a") as f:
         f.write("carol@example.test\n")
     r = subprocess.run([os.path.join(BUILD, "sluice-queue"), "-d",
                         os.path.join(st.workdir, "ctl"), "reload"],

@@ -50,12 +50,12 @@ class Host:
                  what=name + "'s first snapshot")
         self.imaps = free_port()
         self.store = cluster.store(extra={
-            "users_file": self.snap,
+            "directory_file": self.snap,
             "credentials_file": self.snap + ".auth",
             "imaps_listen": "127.0.0.1:%d" % self.imaps,
             "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1]})
         self.mx = cluster.mx(["lmtp:127.0.0.1:%d" % self.store.port],
-                             extra={"recipients": self.snap})
+                             extra={"directory_file": self.snap})
 
     def rcpt(self, addr):
         with smtplib.SMTP("127.0.0.1", self.mx.port, timeout=10) as s:

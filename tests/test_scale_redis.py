@@ -130,7 +130,7 @@ def test_redis_killed_local_limits_mail_flows(msa_pair, redis):
 
 def test_imap_failures_on_store_a_lock_user_on_store_b(cluster, redis):
     w = World(cluster, {"redis_server": redis.addr})
-    extra = {"users_file": w.snap, "credentials_file": w.snap + ".auth",
+    extra = {"directory_file": w.snap, "credentials_file": w.snap + ".auth",
              "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
              "auth_fail_max": "3", "redis_server": redis.addr}
     stores = []

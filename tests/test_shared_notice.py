@@ -41,13 +41,13 @@ def world(cluster):
                                 "retry_min": "1s"})
     qdir = os.path.join(cluster.base, "storeq")
     store = cluster.store(extra={
-        "users_file": ctl.snap,
+        "directory_file": ctl.snap,
         "next_hop": "smtp:127.0.0.1:%d" % out.port,
         "queue_dir": qdir, "retry_min": "1s", "retry_max": "2s",
         "autoreply_dir": os.path.join(cluster.base, "autoreply")})
     store.queue_dir = qdir
     mx = cluster.mx(["lmtp:127.0.0.1:%d" % store.port],
-                    {"recipients": ctl.snap}, tls=False)
+                    {"directory_file": ctl.snap}, tls=False)
     w = type("World", (), {})()
     w.ctl, w.store, w.mx, w.recv, w.base = ctl, store, mx, recv, cluster.base
     yield w
@@ -151,7 +151,7 @@ def test_no_notice(world):
 
 def test_without_next_hop_refused_naming_them(cluster):
     ctl = smiths(cluster)
-    store = cluster.store(extra={"users_file": ctl.snap})
+    store = cluster.store(extra={"directory_file": ctl.snap})
     c = Lmtp(store.port)
     try:
         assert c.cmd("MAIL FROM:<carol@remote.test>")[0] == 250
