@@ -219,7 +219,7 @@ def world(cluster, **extra):
     ctl("user", "add", "alice@example.test")
     os.chmod(ctl.snap, 0o644)
     st = cluster.store(extra={"directory_file": ctl.snap})
-    return mx_with(cluster, st, recipients=ctl.snap, **extra), st
+    return mx_with(cluster, st, directory_file=ctl.snap, **extra), st
 
 
 def test_bad_rcpt_throttle_delays_then_disconnects(cluster):
