@@ -2,13 +2,14 @@
  * NAME
  *	sqldb - the one adapter of SQLite
  * DESCRIPTION
- *	Every SQLite file of Sluice (greylist, Bayes counts, sluice-admin's
- *	stats) is opened and used through this: open with the pragmas its
+ *	The SQLite files of Sluice (greylist, Bayes counts, sluice-admin's
+ *	stats; the directory's backend store/store_dir_sqlite.c is still to
+ *	move here) are opened and used through this: open with the pragmas its
  *	user asks for and a busy timeout, prepared statements with bound
  *	parameters, columns, transactions, the last error's text. Only
  *	sqldb.c includes <sqlite3.h>; the handles here are opaque. A text
- *	parameter is bound without a copy: it must live until the statement
- *	is stepped to its end, reset or finalized. Storage layer.
+ *	parameter is bound without a copy: it must stay valid for every
+ *	sqldb_step until it is bound again. Base layer.
  */
 #ifndef SLUICE_SQLDB_H
 #define SLUICE_SQLDB_H
