@@ -13,7 +13,8 @@
  *	value seen in the period. The fetch is one HTTP/1.0 GET to a
  *	numeric loopback address, read to the end with a size and time
  *	limit; only the status line and the blank line ending the header
- *	are looked at. The only file of sluice-admin that includes SQLite.
+ *	are looked at. The only file of sluice-admin that uses SQLite
+ *	(through common/sqldb.h).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,9 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "log.h"
+#include "sqldb.h"
 
 #include "admin.h"
 #include "admin_stats.h"
@@ -37,11 +37,10 @@
 #define METRIC_NAME_MAX 200
 
 struct admin_stats {
-	sqlite3 *db;
+	struct sqldb *db;
 };
 
 static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS last(stage TEXT NOT NULL, metric TEXT "
 	"NOT NULL, value REAL NOT NULL, PRIMARY KEY(stage, metric));"
 	"CREATE TABLE IF NOT EXISTS stats(period TEXT NOT NULL, slot TEXT NOT "
@@ -53,21 +52,17 @@ struct admin_stats *admin_stats_open(const char *path, char *err,
 				     size_t errlen)
 {
 	struct admin_stats *st = calloc(1, sizeof(*st));
-	char *msg = NULL;
 
 	if (st == NULL)
 		return NULL;
-	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK ||
-	    sqlite3_exec(st->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-			 msg ? msg : sqlite3_errmsg(st->db));
-		sqlite3_free(msg);
+	st->db = sqldb_open(path, SQLDB_WAL, 2000, err, errlen);
+	if (st->db == NULL || sqldb_exec(st->db, schema) < 0) {
+		if (st->db != NULL)
+			snprintf(err, errlen, "%s: %s", path,
+				 sqldb_errmsg(st->db));
 		admin_stats_close(st);
 		return NULL;
 	}
-	sqlite3_busy_timeout(st->db, 2000);
 	return st;
 }
 
@@ -75,7 +70,7 @@ void admin_stats_close(struct admin_stats *st)
 {
 	if (st == NULL)
 		return;
-	sqlite3_close(st->db);
+	sqldb_close(st->db);
 	free(st);
 }
 
@@ -84,29 +79,29 @@ int admin_stats_query(struct admin_stats *st, const char *sql,
 		      void (*row)(int n, const char *const *col, void *arg),
 		      void *arg)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	const char *col[8];
 	int i, n, rc;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-		log_warn("stats: %s", sqlite3_errmsg(st->db));
+	if ((s = sqldb_prepare(st->db, sql)) == NULL) {
+		log_warn("stats: %s", sqldb_errmsg(st->db));
 		return -1;
 	}
 	for (i = 0; p && p[i]; i++)
-		sqlite3_bind_text(s, i + 1, p[i], -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		n = sqlite3_column_count(s);
+		sqldb_bind_text(s, i + 1, p[i]);
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
+		n = sqldb_column_count(s);
 		if (n > 8)
 			n = 8;
 		for (i = 0; i < n; i++) {
-			const unsigned char *v = sqlite3_column_text(s, i);
+			const char *v = sqldb_column_text(s, i);
 
-			col[i] = v ? (const char *)v : "";
+			col[i] = v ? v : "";
 		}
 		row(n, col, arg);
 	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqldb_finalize(s);
+	return rc == SQLDB_DONE ? 0 : -1;
 }
 
 /* http://127.0.0.1:PORT/PATH (a numeric IPv4 loopback address) */
@@ -196,36 +191,36 @@ static int fetch(const char *url, struct sbuf *out, char *err, size_t errlen)
 static void exec_bound(struct admin_stats *st, const char *sql,
 		       const char *const *p, double v)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int i;
 
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if ((s = sqldb_prepare(st->db, sql)) == NULL)
 		return;
 	for (i = 0; p[i]; i++)
-		sqlite3_bind_text(s, i + 1, p[i], -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(s, i + 1, v);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		log_warn("stats: %s", sqlite3_errmsg(st->db));
-	sqlite3_finalize(s);
+		sqldb_bind_text(s, i + 1, p[i]);
+	sqldb_bind_double(s, i + 1, v);
+	if (sqldb_step(s) != SQLDB_DONE)
+		log_warn("stats: %s", sqldb_errmsg(st->db));
+	sqldb_finalize(s);
 }
 
 static double last_value(struct admin_stats *st, const char *stage,
 			 const char *metric, int *found)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	double v = 0;
 
 	*found = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT value FROM last WHERE stage=? "
-			       "AND metric=?", -1, &s, NULL) != SQLITE_OK)
+	if ((s = sqldb_prepare(st->db, "SELECT value FROM last WHERE stage=? "
+			       "AND metric=?")) == NULL)
 		return 0;
-	sqlite3_bind_text(s, 1, stage, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, metric, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		v = sqlite3_column_double(s, 0);
+	sqldb_bind_text(s, 1, stage);
+	sqldb_bind_text(s, 2, metric);
+	if (sqldb_step(s) == SQLDB_ROW) {
+		v = sqldb_column_double(s, 0);
 		*found = 1;
 	}
-	sqlite3_finalize(s);
+	sqldb_finalize(s);
 	return v;
 }
 
@@ -361,9 +356,9 @@ void admin_stats_collect(struct admin *a)
 		if (fetch(a->metrics[i] + k + 1, &body, err, sizeof(err)) < 0) {
 			log_warn("stats: %s: %s", a->metrics[i], err);
 		} else {
-			sqlite3_exec(a->stats->db, "BEGIN", NULL, NULL, NULL);
+			sqldb_begin(a->stats->db, 0);
 			n = parse(a->stats, name, body.data, slot);
-			sqlite3_exec(a->stats->db, "COMMIT", NULL, NULL, NULL);
+			sqldb_commit(a->stats->db);
 			if (n == 0)
 				log_warn("stats: %s: no sluice_ samples",
 					 a->metrics[i]);

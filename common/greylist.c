@@ -8,21 +8,21 @@
  */
 #include "greylist.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "sqldb.h"
 
 #define GREY_SWEEP 1000
 
 struct greylist {
-	sqlite3 *db;
+	struct sqldb *db;
 	struct greylist_cfg cfg;
-	sqlite3_stmt *get, *put, *pass;
+	struct sqldb_stmt *get, *put, *pass;
 	unsigned checks;
 };
 
 static const char *schema =
-	"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	"CREATE TABLE IF NOT EXISTS greylist (net TEXT NOT NULL, "
 	"sender TEXT NOT NULL, rcpt TEXT NOT NULL, first INTEGER NOT NULL, "
 	"last INTEGER NOT NULL, passed INTEGER NOT NULL, "
@@ -30,20 +30,20 @@ static const char *schema =
 
 static void sweep(struct greylist *g, uint64_t now)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 
-	if (sqlite3_prepare_v2(g->db, "DELETE FROM greylist WHERE (passed = 0 "
-			       "AND first < ?1) OR last < ?2", -1, &st,
-			       NULL) != SQLITE_OK)
+	st = sqldb_prepare(g->db, "DELETE FROM greylist WHERE (passed = 0 "
+			   "AND first < ?1) OR last < ?2");
+	if (st == NULL)
 		return;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)(now -
-			   (now > g->cfg.retry_window_ms ?
-			    g->cfg.retry_window_ms : now)));
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)(now -
-			   (now > g->cfg.lifetime_ms ? g->cfg.lifetime_ms :
-			    now)));
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqldb_bind_int64(st, 1, (long long)(now -
+			 (now > g->cfg.retry_window_ms ?
+			  g->cfg.retry_window_ms : now)));
+	sqldb_bind_int64(st, 2, (long long)(now -
+			 (now > g->cfg.lifetime_ms ? g->cfg.lifetime_ms :
+			  now)));
+	sqldb_step(st);
+	sqldb_finalize(st);
 }
 
 struct greylist *greylist_open(const char *path,
@@ -57,20 +57,23 @@ struct greylist *greylist_open(const char *path,
 		return NULL;
 	}
 	g->cfg = *cfg;
-	if (sqlite3_open(path, &g->db) != SQLITE_OK ||
-	    sqlite3_busy_timeout(g->db, 200) != SQLITE_OK ||
-	    sqlite3_exec(g->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(g->db, "SELECT first, last, passed FROM "
-			       "greylist WHERE net = ?1 AND sender = ?2 AND "
-			       "rcpt = ?3", -1, &g->get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(g->db, "INSERT OR REPLACE INTO greylist VALUES"
-			       " (?1, ?2, ?3, ?4, ?4, 0)", -1, &g->put,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(g->db, "UPDATE greylist SET last = ?4, passed "
-			       "= 1 WHERE net = ?1 AND sender = ?2 AND rcpt "
-			       "= ?3", -1, &g->pass, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, g->db ?
-			 sqlite3_errmsg(g->db) : "out of memory");
+	g->db = sqldb_open(path, SQLDB_WAL | SQLDB_SYNC_NORMAL, 200, err,
+			   errlen);
+	if (g->db == NULL) {
+		greylist_close(&g);
+		return NULL;
+	}
+	if (sqldb_exec(g->db, schema) < 0 ||
+	    (g->get = sqldb_prepare(g->db, "SELECT first, last, passed FROM "
+				    "greylist WHERE net = ?1 AND sender = ?2 "
+				    "AND rcpt = ?3")) == NULL ||
+	    (g->put = sqldb_prepare(g->db, "INSERT OR REPLACE INTO greylist "
+				    "VALUES (?1, ?2, ?3, ?4, ?4, 0)")) ==
+	    NULL ||
+	    (g->pass = sqldb_prepare(g->db, "UPDATE greylist SET last = ?4, "
+				     "passed = 1 WHERE net = ?1 AND sender = "
+				     "?2 AND rcpt = ?3")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, sqldb_errmsg(g->db));
 		greylist_close(&g);
 		return NULL;
 	}
@@ -83,26 +86,23 @@ void greylist_close(struct greylist **gp)
 
 	if (g == NULL)
 		return;
-	sqlite3_finalize(g->get);
-	sqlite3_finalize(g->put);
-	sqlite3_finalize(g->pass);
-	sqlite3_close(g->db);
+	sqldb_finalize(g->get);
+	sqldb_finalize(g->put);
+	sqldb_finalize(g->pass);
+	sqldb_close(g->db);
 	free(g);
 	*gp = NULL;
 }
 
-static int run(sqlite3_stmt *st, const char *net, const char *sender,
+static int run(struct sqldb_stmt *st, const char *net, const char *sender,
 	       const char *rcpt, uint64_t now)
 {
-	int rc;
-
-	sqlite3_bind_text(st, 1, net, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, rcpt, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(st) >= 4)
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)now);
-	rc = sqlite3_step(st);
-	return rc;
+	sqldb_bind_text(st, 1, net);
+	sqldb_bind_text(st, 2, sender);
+	sqldb_bind_text(st, 3, rcpt);
+	if (sqldb_param_count(st) >= 4)
+		sqldb_bind_int64(st, 4, (long long)now);
+	return sqldb_step(st);
 }
 
 static uint64_t touch_ms(const struct greylist *g)
@@ -116,21 +116,21 @@ enum grey_verdict greylist_check(struct greylist *g, const char *net,
 				 const char *sender, const char *rcpt,
 				 uint64_t now, uint64_t *wait_ms)
 {
-	sqlite3_int64 first = 0, last = 0;
+	long long first = 0, last = 0;
 	int rc, passed = 0, found;
 
 	*wait_ms = 0;
 	if (++g->checks % GREY_SWEEP == 1)
 		sweep(g, now);
 	rc = run(g->get, net, sender, rcpt, now);
-	found = rc == SQLITE_ROW;
+	found = rc == SQLDB_ROW;
 	if (found) {
-		first = sqlite3_column_int64(g->get, 0);
-		last = sqlite3_column_int64(g->get, 1);
-		passed = sqlite3_column_int(g->get, 2) != 0;
+		first = sqldb_column_int64(g->get, 0);
+		last = sqldb_column_int64(g->get, 1);
+		passed = sqldb_column_int64(g->get, 2) != 0;
 	}
-	sqlite3_reset(g->get);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	sqldb_reset(g->get);
+	if (rc == SQLDB_ERROR)
 		return GREY_ERROR;
 	/* read back: a row from the future or a bad time starts again */
 	if (found && (first < 0 || last < first || (uint64_t)last > now))
@@ -149,14 +149,14 @@ enum grey_verdict greylist_check(struct greylist *g, const char *net,
 			return GREY_DEFER;
 		}
 		rc = run(g->pass, net, sender, rcpt, now);
-		sqlite3_reset(g->pass);
-		return rc == SQLITE_DONE ? GREY_PASS_NOW : GREY_ERROR;
+		sqldb_reset(g->pass);
+		return rc == SQLDB_DONE ? GREY_PASS_NOW : GREY_ERROR;
 	} else {
 		rc = run(g->put, net, sender, rcpt, now);
-		sqlite3_reset(g->put);
+		sqldb_reset(g->put);
 		*wait_ms = g->cfg.delay_ms;
-		return rc == SQLITE_DONE ? GREY_DEFER : GREY_ERROR;
+		return rc == SQLDB_DONE ? GREY_DEFER : GREY_ERROR;
 	}
-	sqlite3_reset(g->pass);
-	return rc == SQLITE_DONE ? GREY_PASS : GREY_ERROR;
+	sqldb_reset(g->pass);
+	return rc == SQLDB_DONE ? GREY_PASS : GREY_ERROR;
 }

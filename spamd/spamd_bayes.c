@@ -31,7 +31,6 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@
 #include <time.h>
 
 #include "spamd.h"
+#include "sqldb.h"
 
 #define UNKNOWN_STRENGTH 0.7	/* s of Robinson's f(w), cross-validated */
 #define UNKNOWN_PROB 0.5	/* x */
@@ -106,73 +106,54 @@ static const struct bayes_entry *table_get(const struct bayes_table *t,
 	return NULL;
 }
 
-static int one_int(sqlite3 *db, const char *sql, long long *out)
+static int fill(struct sqldb *db, struct bayes_table *t, long long rows)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-static int fill(sqlite3 *db, struct bayes_table *t, long long rows)
-{
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	long long spam, ham, n = 0;
 	double w;
 	uint64_t h;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT h, spam, ham, w FROM tokens", -1,
-			       &st, NULL) != SQLITE_OK)
+	st = sqldb_prepare(db, "SELECT h, spam, ham, w FROM tokens");
+	if (st == NULL)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		spam = sqlite3_column_int64(st, 1);
-		ham = sqlite3_column_int64(st, 2);
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
+		spam = sqldb_column_int64(st, 1);
+		ham = sqldb_column_int64(st, 2);
 		/* the file may have changed since the count: stay in room */
-		h = (uint64_t)sqlite3_column_int64(st, 0);
+		h = (uint64_t)sqldb_column_int64(st, 0);
 		if (++n > rows || h == 0 || spam < 0 || ham < 0 ||
 		    spam > UINT32_MAX || ham > UINT32_MAX ||
 		    spam > t->nspam || ham > t->nham)
 			continue;
-		w = sqlite3_column_double(st, 3);
+		w = sqldb_column_double(st, 3);
 		if (!(w > -100 && w < 100))
 			continue;
 		table_put(t, h, (uint32_t)spam, (uint32_t)ham, (float)w);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqldb_finalize(st);
+	return rc == SQLDB_DONE ? 0 : -1;
 }
 
 struct bayes_table *bayes_load(const char *path, char *err, size_t errlen)
 {
 	struct bayes_table *t = NULL;
-	sqlite3 *db = NULL;
+	struct sqldb *db;
 	long long rows = 0, nspam = 0, nham = 0;
 	struct stat sb;
 
 	if (path == NULL || *path == '\0' || stat(path, &sb) < 0)
 		return table_new(0);	/* untrained: Bayes stays out */
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db)
-			 : "cannot open");
-		sqlite3_close(db);
+	db = sqldb_open(path, SQLDB_RDONLY, 10000, err, errlen);
+	if (db == NULL)
 		return NULL;
-	}
-	sqlite3_busy_timeout(db, 10000);
 	/* one read transaction: the counts and the rows agree */
-	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
-	    one_int(db, "SELECT nspam FROM meta", &nspam) < 0 ||
-	    one_int(db, "SELECT nham FROM meta", &nham) < 0 ||
-	    one_int(db, "SELECT count(*) FROM tokens", &rows) < 0) {
+	if (sqldb_begin(db, 0) < 0 ||
+	    sqldb_one_int64(db, "SELECT nspam FROM meta", &nspam) < 0 ||
+	    sqldb_one_int64(db, "SELECT nham FROM meta", &nham) < 0 ||
+	    sqldb_one_int64(db, "SELECT count(*) FROM tokens", &rows) < 0) {
 		snprintf(err, errlen, "%s: not a Bayes database: %s", path,
-			 sqlite3_errmsg(db));
+			 sqldb_errmsg(db));
 		goto out;
 	}
 	if (rows < 0 || rows > MAX_ROWS || nspam < 0 || nham < 0) {
@@ -188,13 +169,13 @@ struct bayes_table *bayes_load(const char *path, char *err, size_t errlen)
 	t->nspam = nspam;
 	t->nham = nham;
 	if (fill(db, t, rows) < 0) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		snprintf(err, errlen, "%s: %s", path, sqldb_errmsg(db));
 		bayes_unref(t);
 		t = NULL;
 	}
 out:
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(db);
+	sqldb_commit(db);
+	sqldb_close(db);
 	return t;
 }
 

@@ -20,12 +20,12 @@
  *	    seen(id, spam)               ID of a learnt message, its class
  */
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "spamd.h"
+#include "sqldb.h"
 
 struct delta {
 	uint64_t h;
@@ -212,29 +212,29 @@ static void learn(struct bayes_writer *w)
 
 /* The weights the file holds for the batch's tokens: the learner goes
  * on from them (its state as if they were its first step). */
-static int read_weights(sqlite3 *db, struct bayes_writer *w)
+static int read_weights(struct sqldb *db, struct bayes_writer *w)
 {
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	size_t i;
 	double v;
 
-	if (sqlite3_prepare_v2(db, "SELECT w FROM tokens WHERE h = ?1", -1,
-			       &st, NULL) != SQLITE_OK)
+	st = sqldb_prepare(db, "SELECT w FROM tokens WHERE h = ?1");
+	if (st == NULL)
 		return -1;
 	for (i = 0; i < w->cap; i++) {
 		if (w->d[i].h == 0)
 			continue;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->d[i].h);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			v = sqlite3_column_double(st, 0);
+		sqldb_bind_int64(st, 1, (long long)w->d[i].h);
+		if (sqldb_step(st) == SQLDB_ROW) {
+			v = sqldb_column_double(st, 0);
 			if (v > -100 && v < 100) {
 				w->d[i].w = v;
 				w->d[i].z = -v * BETA / ALPHA;
 			}
 		}
-		sqlite3_reset(st);
+		sqldb_reset(st);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return 0;
 }
 
@@ -301,20 +301,19 @@ static void count(struct bayes_writer *w, const struct sample *x, int spam,
 
 /* What each sample of the batch changes, by what seen says (and the
  * samples before it in the batch); seen is updated. 0 or -1. */
-static int resolve(sqlite3 *db, struct bayes_writer *w)
+static int resolve(struct sqldb *db, struct bayes_writer *w)
 {
-	sqlite3_stmt *get = NULL, *put = NULL, *del = NULL;
+	struct sqldb_stmt *get, *put = NULL, *del = NULL;
 	struct sample *x;
 	size_t i;
 	int rc = -1, was, spam;
 
-	if (sqlite3_prepare_v2(db, "SELECT spam FROM seen WHERE id = ?1", -1,
-			       &get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO seen(id, spam) "
-			       "VALUES (?1, ?2)", -1, &put, NULL) !=
-	    SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM seen WHERE id = ?1", -1, &del,
-			       NULL) != SQLITE_OK)
+	if ((get = sqldb_prepare(db, "SELECT spam FROM seen WHERE id = ?1")) ==
+	    NULL ||
+	    (put = sqldb_prepare(db, "INSERT OR REPLACE INTO seen(id, spam) "
+				 "VALUES (?1, ?2)")) == NULL ||
+	    (del = sqldb_prepare(db, "DELETE FROM seen WHERE id = ?1")) ==
+	    NULL)
 		goto out;
 	for (i = 0; i < w->ns; i++) {
 		x = &w->s[i];
@@ -324,10 +323,10 @@ static int resolve(sqlite3 *db, struct bayes_writer *w)
 			continue;
 		}
 		was = -1;
-		sqlite3_bind_text(get, 1, x->id, -1, SQLITE_STATIC);
-		if (sqlite3_step(get) == SQLITE_ROW)
-			was = sqlite3_column_int(get, 0) != 0;
-		sqlite3_reset(get);
+		sqldb_bind_text(get, 1, x->id);
+		if (sqldb_step(get) == SQLDB_ROW)
+			was = sqldb_column_int64(get, 0) != 0;
+		sqldb_reset(get);
 		x->was = was;
 		spam = x->op == BAYES_SPAM;
 		if (x->op == BAYES_FORGET) {
@@ -339,10 +338,10 @@ static int resolve(sqlite3 *db, struct bayes_writer *w)
 			}
 			w->st.forgot++;
 			count(w, x, was, -1);
-			sqlite3_bind_text(del, 1, x->id, -1, SQLITE_STATIC);
-			if (sqlite3_step(del) != SQLITE_DONE)
+			sqldb_bind_text(del, 1, x->id);
+			if (sqldb_step(del) != SQLDB_DONE)
 				goto out;
-			sqlite3_reset(del);
+			sqldb_reset(del);
 			continue;
 		}
 		if (was == spam) {
@@ -354,59 +353,59 @@ static int resolve(sqlite3 *db, struct bayes_writer *w)
 		if (was >= 0)
 			count(w, x, was, -1);
 		count(w, x, spam, 1);
-		sqlite3_bind_text(put, 1, x->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(put, 2, spam);
-		if (sqlite3_step(put) != SQLITE_DONE)
+		sqldb_bind_text(put, 1, x->id);
+		sqldb_bind_int64(put, 2, spam);
+		if (sqldb_step(put) != SQLDB_DONE)
 			goto out;
-		sqlite3_reset(put);
+		sqldb_reset(put);
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
-	sqlite3_finalize(del);
+	sqldb_finalize(get);
+	sqldb_finalize(put);
+	sqldb_finalize(del);
 	return rc;
 }
 
-static int write_all(sqlite3 *db, struct bayes_writer *w)
+static int write_all(struct sqldb *db, struct bayes_writer *w)
 {
-	sqlite3_stmt *st = NULL;
+	struct sqldb_stmt *st;
 	size_t i;
-	int rc = SQLITE_OK;
+	int rc = SQLDB_DONE;
 
 	if (resolve(db, w) < 0 || read_weights(db, w) < 0)
 		return -1;
 	learn(w);
-	if (sqlite3_prepare_v2(db, "INSERT INTO tokens(h, spam, ham, w) "
-			       "VALUES (?1, max(?2, 0), max(?3, 0), ?4) "
-			       "ON CONFLICT(h) DO UPDATE SET "
-			       "spam = max(spam + ?2, 0), "
-			       "ham = max(ham + ?3, 0), w = excluded.w", -1,
-			       &st, NULL) != SQLITE_OK)
+	st = sqldb_prepare(db, "INSERT INTO tokens(h, spam, ham, w) "
+			   "VALUES (?1, max(?2, 0), max(?3, 0), ?4) "
+			   "ON CONFLICT(h) DO UPDATE SET "
+			   "spam = max(spam + ?2, 0), "
+			   "ham = max(ham + ?3, 0), w = excluded.w");
+	if (st == NULL)
 		return -1;
-	for (i = 0; i < w->cap && rc == SQLITE_OK; i++) {
+	for (i = 0; i < w->cap && rc == SQLDB_DONE; i++) {
 		if (w->d[i].h == 0 || (w->d[i].spam == 0 &&
 					  w->d[i].ham == 0 && w->d[i].w == 0))
 			continue;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)w->d[i].h);
-		sqlite3_bind_int64(st, 2, w->d[i].spam);
-		sqlite3_bind_int64(st, 3, w->d[i].ham);
-		sqlite3_bind_double(st, 4, w->d[i].w);
-		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-		sqlite3_reset(st);
+		sqldb_bind_int64(st, 1, (long long)w->d[i].h);
+		sqldb_bind_int64(st, 2, w->d[i].spam);
+		sqldb_bind_int64(st, 3, w->d[i].ham);
+		sqldb_bind_double(st, 4, w->d[i].w);
+		rc = sqldb_step(st);
+		sqldb_reset(st);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE meta SET "
-			       "nspam = max(nspam + ?1, 0), "
-			       "nham = max(nham + ?2, 0) WHERE id = 1", -1, &st,
-			       NULL) != SQLITE_OK)
+	sqldb_finalize(st);
+	if (rc != SQLDB_DONE ||
+	    (st = sqldb_prepare(db, "UPDATE meta SET "
+				"nspam = max(nspam + ?1, 0), "
+				"nham = max(nham + ?2, 0) WHERE id = 1")) ==
+	    NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, w->nspam);
-	sqlite3_bind_int64(st, 2, w->nham);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqldb_bind_int64(st, 1, w->nspam);
+	sqldb_bind_int64(st, 2, w->nham);
+	rc = sqldb_step(st);
+	sqldb_finalize(st);
+	return rc == SQLDB_DONE ? 0 : -1;
 }
 
 void bayes_train_abort(struct bayes_writer *w)
@@ -426,28 +425,23 @@ void bayes_train_abort(struct bayes_writer *w)
 int bayes_train_end(struct bayes_writer *w, struct bayes_stats *st,
 		    char *err, size_t errlen)
 {
-	sqlite3 *db = NULL;
+	struct sqldb *db;
 	int rc = -1;
 
-	if (sqlite3_open(w->path, &db) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", w->path,
-			 db ? sqlite3_errmsg(db) : "cannot open");
+	db = sqldb_open(w->path, 0, 10000, err, errlen);
+	if (db == NULL)
 		goto out;
-	}
-	sqlite3_busy_timeout(db, 10000);
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, NULL) !=
-	    SQLITE_OK || write_all(db, w) < 0 ||
-	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", w->path, sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (sqldb_begin(db, 1) < 0 || sqldb_exec(db, schema) < 0 ||
+	    write_all(db, w) < 0 || sqldb_commit(db) < 0) {
+		snprintf(err, errlen, "%s: %s", w->path, sqldb_errmsg(db));
+		sqldb_rollback(db);
 		goto out;
 	}
 	rc = 0;
 	if (st != NULL)
 		*st = w->st;
 out:
-	sqlite3_close(db);
+	sqldb_close(db);
 	bayes_train_abort(w);
 	return rc;
 }
