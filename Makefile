@@ -37,7 +37,7 @@ B = build/$(MODE)
 COMMON_SRC = $(filter-out %_test.c %_fuzz.c common/queue_tool.c common/quarantine_tool.c common/dkim_keygen.c, \
 	$(wildcard common/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(B)/%.o)
-TEST_SRC = $(wildcard common/*_test.c store/*_test.c msa/*_test.c \
+TEST_SRC = $(wildcard common/*_test.c store/*_test.c store/*/*_test.c msa/*_test.c \
 	avscan/*_test.c spamd/*_test.c mx/*_test.c outmta/*_test.c)
 TEST_BIN = $(TEST_SRC:%.c=$(B)/%)
 
@@ -56,13 +56,19 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 # the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
 # libpq only here
-DIR_SRC = store/store_dir.c store/store_dir_export.c store/store_dir_admin.c \
-	store/store_dir_sqlite.c store/store_dir_pg.c
+DIR_SRC = store/dir/store_dir.c store/dir/store_dir_export.c store/dir/store_dir_admin.c \
+	store/dir/store_dir_sqlite.c store/dir/store_dir_pg.c
 DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
 DIR_LIBS = -lpq
-$(B)/store/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/sluicectl.c \
-	$(DIR_SRC),$(wildcard store/*.c)))
+$(B)/store/dir/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
+# the store by protocol: store/ (main, LMTP delivery, shared), store/imap,
+# store/pop3, store/mbox, store/mime, store/dir (the user directory); each
+# folder is on the include path of the store's objects
+STORE_DIRS = store $(patsubst %/,%,$(sort $(dir $(wildcard store/*/*.c))))
+STORE_INC = $(addprefix -iquote ,$(STORE_DIRS))
+$(B)/store/%.o: CFLAGS_USE += $(STORE_INC)
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/dir/sluicectl.c \
+	$(DIR_SRC),$(wildcard $(addsuffix /*.c,$(STORE_DIRS)))))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
@@ -153,7 +159,7 @@ $(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 # the directory's statements, on SQLite (links the directory, and libpq)
-$(B)/store/store_dir_test: $(B)/store/store_dir_test.o $(DIR_OBJ) \
+$(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
 		$(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
@@ -170,7 +176,7 @@ $(B)/sluice-quarantine: $(B)/common/quarantine_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/sluicectl.o $(DIR_OBJ) $(B)/libsluice.a
+$(B)/sluicectl: $(B)/store/dir/sluicectl.o $(DIR_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
@@ -189,8 +195,8 @@ $(B)/%_test: $(B)/%_test.o $(B)/libsluice.a
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
 MIME_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c, \
-	$(wildcard store/store_mime*.c)))
-$(B)/store/store_mime_test: $(B)/store/store_mime_test.o $(MIME_OBJ) \
+	$(wildcard store/mime/store_mime*.c)))
+$(B)/store/mime/store_mime_test: $(B)/store/mime/store_mime_test.o $(MIME_OBJ) \
 		$(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
@@ -222,9 +228,9 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/
 	common/envelope.c common/queue_rec.c common/addrlist.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c \
-	$(filter-out %_test.c %_fuzz.c,$(wildcard store/store_mime*.c)) \
-	store/store_imap_parse.c store/store_imap_seq.c store/store_imap_utf7.c \
-	store/store_pop3_parse.c \
+	$(filter-out %_test.c %_fuzz.c,$(wildcard store/mime/store_mime*.c)) \
+	store/imap/store_imap_parse.c store/imap/store_imap_seq.c store/imap/store_imap_utf7.c \
+	store/pop3/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c \
 	spamd/spamd_hdr.c
 # make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs

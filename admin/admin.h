@@ -21,7 +21,7 @@
 #include "sbuf.h"
 
 struct authlimit;
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 struct admin_stats;
 
 struct admin_cfg {

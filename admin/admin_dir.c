@@ -18,7 +18,7 @@
 
 #include "log.h"
 
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 #include "admin.h"
 
 static void count_row(int n, const char *const *col, void *arg)

@@ -17,7 +17,7 @@
 
 #include "directory.h"
 
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 #include "admin.h"
 #include "admin_int.h"
 

@@ -16,7 +16,7 @@
 #include "config.h"
 #include "directory.h"
 
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 #include "admin.h"
 #include "admin_int.h"
 

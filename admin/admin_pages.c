@@ -22,7 +22,7 @@
 #include "log.h"
 #include "sasl.h"
 
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 #include "admin.h"
 #include "admin_int.h"
 

@@ -10,7 +10,7 @@
  *	delayed answers to failed logins and scrapes the statistics every
  *	stats_interval. It edits the same directory as sluicectl (SQLite, or
  *	PostgreSQL by a postgresql:// directory), through the same code
- *	(store/store_dir*.c), from the HTTP thread only (one connection),
+ *	(store/dir/store_dir*.c), from the HTTP thread only (one connection),
  *	and publishes the same snapshots. Faces the network through
  *	admin_http.c.
  */
@@ -27,7 +27,7 @@
 #include "log.h"
 #include "sasl.h"
 
-#include "../store/store_dir.h"
+#include "../store/dir/store_dir.h"
 #include "admin.h"
 
 /* the first failed login's delay; doubled per failure (authlimit.h) */

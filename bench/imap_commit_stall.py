@@ -6,7 +6,7 @@ rewrites a 32 MB file in mail_root so that syncs have work to do. Prints
 both latency distributions and how many NOOPs were answered inside an
 APPEND slower than 10 ms (sent after its literal, answered before its
 OK): with the sync on the loop there are few, with the IMAP group commit
-(store/store_imap_commit.c) most of them.
+(store/imap/store_imap_commit.c) most of them.
 """
 import os
 import shutil

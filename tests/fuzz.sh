@@ -31,8 +31,11 @@ if [ "$mode" = long ]; then
 fi
 secs=${secs:-12}
 
+# the store's protocols are folders of store/ (store/imap, store/mime, ...)
+store_dirs=(store store/*/)
+store_dirs=("${store_dirs[@]%/}")
 src_of() {
-	for d in common store msa spamd avscan mx outmta; do
+	for d in common "${store_dirs[@]}" msa spamd avscan mx outmta; do
 		if [ -f "$d/$1.c" ]; then echo "$d/$1.c"; return; fi
 	done
 	echo "fuzz: no source for $1" >&2
@@ -44,8 +47,8 @@ table=""
 for t in $FUZZ_TARGETS; do
 	src=$(src_of "$t")
 	# shellcheck disable=SC2086
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common -iquote store \
-		-iquote msa -iquote spamd -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
+		"${store_dirs[@]/#/-iquote}" -iquote msa -iquote spamd -fsanitize=fuzzer,address,undefined \
 		"$src" $FUZZ_BASE -o "build/fuzz/$t" -lcrypto
 	seed="tests/fuzz-corpus/$t"
 	mkdir -p "$seed"

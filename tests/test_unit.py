@@ -10,7 +10,9 @@ from conftest import BUILD
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # every foo_test.c in the tree must have been built and must run
-SOURCES = sorted(glob.glob(os.path.join(ROOT, "*", "*_test.c")))
+# (and the store's protocol folders, store/imap/*_test.c and the like)
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "*", "*_test.c")) +
+                 glob.glob(os.path.join(ROOT, "store", "*", "*_test.c")))
 TESTS = [os.path.join(BUILD, os.path.relpath(s, ROOT)[:-2]) for s in SOURCES]
 
 
