@@ -10,8 +10,8 @@ import smtplib
 import socket
 import time
 
-from conftest import free_port, metric
-from test_msa import World
+from conftest import client_tls, free_port, metric
+from test_msa import PW, World
 
 
 def screened(cluster, extra):
@@ -67,8 +67,13 @@ def test_greet_pause_refuses_early_talker(cluster):
     # a real submission still works (smtplib waits for the greeting)
     s = w.smtp("alice@example.test")
     s.quit()
+    # on the implicit-TLS port the pause starts after the handshake: the
+    # ClientHello is not early talk
+    with smtplib.SMTP_SSL("127.0.0.1", w.msa.sport, timeout=10,
+                          context=client_tls()) as s:
+        s.login("bob@example.test", PW["bob@example.test"])
     assert metric(w.msa, 'sluice_screen_total{result="pregreet"}') == 1
-    assert metric(w.msa, 'sluice_screen_total{result="greet_paused"}') >= 2
+    assert metric(w.msa, 'sluice_screen_total{result="greet_paused"}') >= 3
 
 
 def test_helo_must_be_fqdn(cluster):
