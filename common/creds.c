@@ -14,7 +14,7 @@
  *	comments. Every field is checked against its grammar, so a bent
  *	line is refused, never half-trusted. The writer (creds_write_*)
  *	lives here too, so the format has one home; sluicectl calls it with
- *	the rows of its database (store/store_dir_export.c). Mail layer.
+ *	the rows of its database (store/dir/store_dir_export.c). Mail layer.
  */
 #include "creds.h"
 

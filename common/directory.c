@@ -31,7 +31,7 @@
  *	unambiguous.
  *	Everything read is checked again. The writer (directory_write_*)
  *	lives here too, so the format has one home; sluicectl calls it with
- *	the rows of its database (store/store_dir_export.c). Mail layer.
+ *	the rows of its database (store/dir/store_dir_export.c). Mail layer.
  */
 #include <stdio.h>
 #include <stdlib.h>

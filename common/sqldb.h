@@ -3,7 +3,7 @@
  *	sqldb - the one adapter of SQLite
  * DESCRIPTION
  *	The SQLite files of Sluice (greylist, Bayes counts, sluice-admin's
- *	stats; the directory's backend store/store_dir_sqlite.c is still to
+ *	stats; the directory's backend store/dir/store_dir_sqlite.c is still to
  *	move here) are opened and used through this: open with the pragmas its
  *	user asks for and a busy timeout, prepared statements with bound
  *	parameters, columns, transactions, the last error's text. Only

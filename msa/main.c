@@ -112,6 +112,27 @@ static const struct cfg_param table[] = {
 	 "host[:port] comma separated (empty: /etc/resolv.conf)"},
 	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
 	 "time allowed for one DNS try (two tries per lookup)"},
+	{"greet_pause_ms", CFG_INT, "0", &cfg.greet_pause_ms, 0, 60000,
+	 "the greeting waits this long; a client talking before it is "
+	 "refused (554 5.5.1; 0: no pause, as mail clients wait for the "
+	 "220 and every send would pay it)"},
+	{"connection_rate_limit", CFG_INT, "60", &cfg.connection_rate_limit,
+	 0, 1000000, "connections per client address (IPv6: /64) per "
+	 "connection_rate_window; more get 421 4.7.0 (0: no limit)"},
+	{"connection_rate_window", CFG_TIME, "60s",
+	 &cfg.connection_rate_window, 1, 86400,
+	 "the window of connection_rate_limit"},
+	{"helo_fqdn", CFG_BOOL, "no", &cfg.helo_fqdn, 0, 0,
+	 "HELO/EHLO must name a fully-qualified host or an address literal "
+	 "(504 5.5.2; off: mail clients often send a bare machine name)"},
+	{"bad_rcpt_delay_after", CFG_INT, "3", &cfg.bad_rcpt_delay_after, 0,
+	 100000, "after this many refused recipients in a session each "
+	 "refused RCPT is answered bad_rcpt_delay_ms late (0: never)"},
+	{"bad_rcpt_delay_ms", CFG_INT, "1000", &cfg.bad_rcpt_delay_ms, 0,
+	 60000, "the delay of bad_rcpt_delay_after"},
+	{"bad_rcpt_disconnect", CFG_INT, "10", &cfg.bad_rcpt_disconnect, 0,
+	 100000, "the refused recipient that makes this many ends the "
+	 "session (421 4.7.0; 0: never)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -184,7 +205,7 @@ int main(int argc, char **argv)
 	al = authlimit_new((unsigned)cfg.auth_fail_max,
 			   (uint64_t)cfg.auth_fail_window * 1000,
 			   (uint64_t)cfg.auth_fail_delay * 1000);
-	if (msa.rate == NULL || al == NULL)
+	if (msa.rate == NULL || al == NULL || msa_screen_init(&msa) < 0)
 		log_fatal("out of memory");
 	msa.loop = evloop_new();
 	if (sasl_async_setup(msa.loop, SASL_ASYNC_THREADS, err,
@@ -216,6 +237,7 @@ int main(int argc, char **argv)
 	sc.auth_required = 1;
 	sc.authlimit = al;
 	sc.trusted_peers = peers;
+	sc.greet_pause_ms = cfg.greet_pause_ms;
 	srv = stage_serve(msa.loop, &sc, &msa_hooks, &msa, fd);
 	srv_tls = stage_serve_tls(msa.loop, &sc, &msa_hooks, &msa, fd_tls);
 	live.srv[0] = srv;
@@ -246,6 +268,7 @@ int main(int argc, char **argv)
 	directory_free(msa.dir);
 	msa_exceptions_free(msa.exc);
 	msa_rate_free(msa.rate);
+	msa_screen_free(&msa);
 	dkim_signers_free(msa.arc_keys);
 	authlimit_free(&al);
 	config_list_free(peers);

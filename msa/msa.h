@@ -22,6 +22,7 @@ struct evloop;
 struct directory;
 struct msa_rate;
 struct msa_exceptions;
+struct ratemap;
 
 struct msa_config {
 	char *listen;
@@ -58,6 +59,14 @@ struct msa_config {
 	char *arc_keys;
 	char *dns_servers;
 	long long dns_timeout;
+	/* shared with mx (msa_screen.c) */
+	long long greet_pause_ms;
+	long long connection_rate_limit;
+	long long connection_rate_window;
+	int helo_fqdn;
+	long long bad_rcpt_delay_after;
+	long long bad_rcpt_delay_ms;
+	long long bad_rcpt_disconnect;
 	struct stage_queue queue;
 };
 
@@ -70,10 +79,27 @@ struct msa {
 	struct spool spool;
 	struct dkim_signer **arc_keys;	/* arc_keys, loaded */
 	struct spool_arc arc;		/* arc_seal */
+	struct ratemap *conn_rate;	/* connections per client network */
 };
 
 /* The SMTP hooks of stage B; ctx of the server is the struct msa. */
 extern const struct smtp_hooks msa_hooks;
+
+/* ---- the defences shared with mx (msa_screen.c) ---- */
+
+/* Make the connection-rate map and show the counters. 0 or -1. */
+int msa_screen_init(struct msa *m);
+void msa_screen_free(struct msa *m);
+/* Hooks (msa_smtp.c's table). */
+int msa_screen_connect(struct smtp_session *s, struct smtp_reply *r);
+int msa_screen_violation(struct smtp_session *s, enum smtp_violation v,
+			 struct smtp_reply *r);
+int msa_screen_helo(struct smtp_session *s, const char *name,
+		    struct smtp_reply *r);
+void msa_screen_close(struct smtp_session *s);
+/* A recipient was refused with r: the bad-recipient throttle may delay
+ * that reply or turn it into 421 4.7.0. */
+void msa_screen_bad_rcpt(struct smtp_session *s, struct smtp_reply *r);
 
 /* ---- who may use which sender address (msa_sender.c) ---- */
 

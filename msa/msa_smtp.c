@@ -79,8 +79,10 @@ static int msa_rcpt(struct smtp_session *s, const char *rcpt,
 		log_warn("%s: reject: RCPT from [%s]: 452 4.7.1 recipient "
 			 "rate limit of user %s", s->id, s->client_addr,
 			 s->auth_user);
-		return smtp_reply_set(r, 452, "4.7.1", "Error: recipient rate "
-				      "limit exceeded, try again later");
+		smtp_reply_set(r, 452, "4.7.1", "Error: recipient rate "
+			       "limit exceeded, try again later");
+		msa_screen_bad_rcpt(s, r);
+		return -1;
 	}
 	return 0;
 }
@@ -250,9 +252,13 @@ static void msa_close(struct smtp_session *s)
 {
 	spool_arc_closed(&msa_of(s)->arc, s);
 	spool_closed(&msa_of(s)->spool, s);
+	msa_screen_close(s);
 }
 
 const struct smtp_hooks msa_hooks = {
+	.on_connect = msa_screen_connect,
+	.on_violation = msa_screen_violation,
+	.on_helo = msa_screen_helo,
 	.on_mail = msa_mail,
 	.on_rcpt = msa_rcpt,
 	.on_data = msa_data,

@@ -30,6 +30,7 @@
 #include "mx.h"
 #include "netmatch.h"
 #include "ratemap.h"
+#include "smtp_guard.h"
 
 int mx_screen_mail(struct smtp_session *s, struct smtp_reply *r)
 {
@@ -199,18 +200,17 @@ static void throttle(struct smtp_session *s, struct smtp_reply *r)
 	const struct mx_screen_config *c = &mx->cfg->screen;
 	struct mx_screen_sess *ss = s->screen;
 
-	ss->bad_rcpts++;
-	if (c->bad_rcpt_disconnect > 0 &&
-	    ss->bad_rcpts >= c->bad_rcpt_disconnect) {
+	switch (smtp_guard_bad_rcpt(&ss->bad_rcpts, c->bad_rcpt_delay_after,
+				    c->bad_rcpt_disconnect)) {
+	case SMTP_GUARD_DISCONNECT:
 		mx_counters.bad_rcpt_disconnect++;
 		mx_reject(s, "RCPT", NULL, r, 421, "4.7.0", "%s Error: too "
 			  "many unknown recipients", mx->cfg->hostname);
-		return;
-	}
-	if (c->bad_rcpt_delay_after > 0 &&
-	    ss->bad_rcpts > c->bad_rcpt_delay_after) {
+		break;
+	case SMTP_GUARD_DELAY:
 		mx_counters.bad_rcpt_delayed++;
 		s->reply_delay_ms = c->bad_rcpt_delay_ms;
+		break;
 	}
 }
 

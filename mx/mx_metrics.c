@@ -18,6 +18,7 @@
 #include "dkim_verify.h"
 #include "metrics.h"
 #include "mx_screen.h"
+#include "smtp_guard.h"
 #include "spf.h"
 
 struct mx_series {
@@ -36,11 +37,10 @@ static const struct mx_series screen_series[] = {
 	 MXC(client_blocked)},
 	{"sluice_screen_total", "result=\"trap_blocked\"", NULL,
 	 MXC(trap_blocked)},
-	{"sluice_screen_total", "result=\"greet_paused\"", NULL,
-	 MXC(greet_paused)},
+	{METRIC_GREET_PAUSED, MXC(greet_paused)},
 	{"sluice_screen_total", "result=\"greet_skipped\"", NULL,
 	 MXC(greet_skipped)},
-	{"sluice_screen_total", "result=\"pregreet\"", NULL, MXC(pregreet)},
+	{METRIC_PREGREET, MXC(pregreet)},
 	{"sluice_screen_total", "result=\"pipelining\"", NULL,
 	 MXC(pipelining)},
 	{"sluice_screen_total", "result=\"non_smtp\"", NULL, MXC(non_smtp)},
@@ -48,21 +48,16 @@ static const struct mx_series screen_series[] = {
 	 MXC(bare_newline)},
 	{"sluice_screen_total", "result=\"passed\"", NULL,
 	 MXC(screen_passed)},
-	{"sluice_connection_rate_refused_total", NULL,
-	 "connections refused over client_rate_limit", MXC(connection_rate)},
-	{"sluice_helo_rejected_total", NULL,
-	 "HELO/EHLO names refused (not a FQDN)", MXC(helo_rejected)},
+	{METRIC_CONN_RATE, MXC(connection_rate)},
+	{METRIC_HELO_REJECTED, MXC(helo_rejected)},
 	{"sluice_sender_blocked_total", NULL,
 	 "MAIL FROM refused by sender_block", MXC(sender_blocked)},
 	{"sluice_sender_rate_refused_total", NULL,
 	 "MAIL FROM refused over sender_rate_limit", MXC(sender_rate)},
 	{"sluice_spam_trap_hits_total", NULL,
 	 "RCPT to a spam trap address", MXC(trap_hits)},
-	{"sluice_bad_rcpt_total", "action=\"delayed\"",
-	 "bad-recipient throttle: replies held back, sessions ended",
-	 MXC(bad_rcpt_delayed)},
-	{"sluice_bad_rcpt_total", "action=\"disconnected\"", NULL,
-	 MXC(bad_rcpt_disconnect)},
+	{METRIC_BAD_RCPT_DELAYED, MXC(bad_rcpt_delayed)},
+	{METRIC_BAD_RCPT_DISCONNECT, MXC(bad_rcpt_disconnect)},
 	{"sluice_greylist_total", "result=\"deferred\"",
 	 "greylisting, per outcome", MXC(greylist_deferred)},
 	{"sluice_greylist_total", "result=\"passed\"", NULL,

@@ -2,10 +2,9 @@
  * NAME
  *	mx_rules - stage A's MTA rules: HELO names, header and body checks
  * DESCRIPTION
- *	HELO/EHLO must name a fully-qualified host (letters, digits and
- *	hyphens in dot-separated labels, a top label not all digits) or be
- *	an address literal (RFC 5321 4.1.3); anything else gets 504 5.5.2
- *	with helo_fqdn (defence 19). Header and body checks (defence 23):
+ *	HELO/EHLO must name a fully-qualified host or be an address
+ *	literal (smtp_guard_helo_ok(), shared with msa); anything else
+ *	gets 504 5.5.2 with helo_fqdn (defence 19). Header and body checks (defence 23):
  *	files of "/regex/ REJECT text" lines (POSIX extended, case
  *	insensitive; '#' comments), matched at end of data against each
  *	header field (folded lines joined) and each body line, at most
@@ -20,6 +19,7 @@
 
 #include "log.h"
 #include "mx.h"
+#include "smtp_guard.h"
 
 #define MX_CHECK_TEXT 8192
 #define MX_CHECK_MAX 1000
@@ -34,36 +34,6 @@ struct mx_checks {
 	size_t n;
 };
 
-static int helo_ok(const char *h)
-{
-	size_t label = 0, labels = 0, i;
-	int alldigits = 1;
-
-	if (h[0] == '[')
-		return h[strlen(h) - 1] == ']';
-	for (i = 0;; i++) {
-		char ch = h[i];
-
-		if (ch == '.' || ch == '\0') {
-			if (label == 0 || h[i - 1] == '-')
-				return 0;
-			labels++;
-			if (ch == '\0')
-				break;
-			label = 0;
-			alldigits = 1;
-			continue;
-		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || (ch == '-' && label > 0)))
-			return 0;
-		if (ch < '0' || ch > '9')
-			alldigits = 0;
-		label++;
-	}
-	return labels >= 2 && !alldigits;
-}
-
 int mx_screen_helo(struct smtp_session *s, const char *name,
 		   struct smtp_reply *r)
 {
@@ -73,7 +43,7 @@ int mx_screen_helo(struct smtp_session *s, const char *name,
 	if (ss == NULL)
 		return 0;
 	ss->helo_seen = 1;
-	if (ss->allowed || !mx->cfg->screen.helo_fqdn || helo_ok(name))
+	if (ss->allowed || !mx->cfg->screen.helo_fqdn || smtp_guard_helo_ok(name))
 		return 0;
 	mx_counters.helo_rejected++;
 	return mx_reject(s, "HELO", NULL, r, 504, "5.5.2", "<%s>: Helo "

@@ -31,6 +31,7 @@
 #include "mx.h"
 #include "netmatch.h"
 #include "ratemap.h"
+#include "smtp_guard.h"
 
 /* Clients and senders remembered at once, per map. */
 #define MX_MAP_ENTRIES 100000
@@ -203,7 +204,6 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 	struct mx_screen *x = &mx->screen;
 	struct mx_screen_sess *ss = calloc(1, sizeof(*ss));
 	uint64_t now = evloop_now(mx->loop);
-	char net[80];
 	int hold;
 
 	s->screen = ss;
@@ -228,11 +228,9 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 				 "host [%s] blocked: mail to a spam trap",
 				 s->client_addr);
 	}
-	netmatch_prefix(s->client_addr, 32, 64, net, sizeof(net));
-	if (c->connection_rate_limit > 0 &&
-	    ratemap_hit(x->conn_rate, net, now,
-			(uint64_t)c->connection_rate_window * 1000) >
-	    c->connection_rate_limit) {
+	if (smtp_guard_conn_rate(x->conn_rate, s->client_addr, now,
+				 c->connection_rate_limit,
+				 c->connection_rate_window)) {
 		mx_counters.connection_rate++;
 		return mx_reject(s, "CONNECT", NULL, r, 421, "4.7.0", "%s Error:"
 				 " too many connections from [%s]",
