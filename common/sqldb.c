@@ -128,6 +128,12 @@ int sqldb_bind_text(struct sqldb_stmt *st, int i, const char *s)
 	       SQLITE_OK ? 0 : -1;
 }
 
+int sqldb_bind_text_copy(struct sqldb_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(S(st), i, s, -1, SQLITE_TRANSIENT) ==
+	       SQLITE_OK ? 0 : -1;
+}
+
 int sqldb_param_count(struct sqldb_stmt *st)
 {
 	return sqlite3_bind_parameter_count(S(st));

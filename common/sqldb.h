@@ -3,13 +3,15 @@
  *	sqldb - the one adapter of SQLite
  * DESCRIPTION
  *	The SQLite files of Sluice (greylist, Bayes counts, sluice-admin's
- *	stats; the directory's backend store/dir/store_dir_sqlite.c is still to
- *	move here) are opened and used through this: open with the pragmas its
- *	user asks for and a busy timeout, prepared statements with bound
- *	parameters, columns, transactions, the last error's text. Only
- *	sqldb.c includes <sqlite3.h>; the handles here are opaque. A text
- *	parameter is bound without a copy: it must stay valid for every
- *	sqldb_step until it is bound again. Base layer.
+ *	stats, the directory's backend store/dir/store_dir_sqlite.c) are
+ *	opened and used through this: open with the pragmas its user asks
+ *	for and a busy timeout, prepared statements with bound parameters,
+ *	columns, transactions, the last error's text. Only sqldb.c includes
+ *	SQLite's header; the handles here are opaque. sqldb_bind_text binds a
+ *	text parameter without a copy: it must stay valid for every
+ *	sqldb_step until it is bound again; sqldb_bind_text_copy takes a
+ *	copy, for a caller whose strings may change or go first. Base
+ *	layer.
  */
 #ifndef SLUICE_SQLDB_H
 #define SLUICE_SQLDB_H
@@ -55,6 +57,7 @@ void sqldb_reset(struct sqldb_stmt *st);
 int sqldb_bind_int64(struct sqldb_stmt *st, int i, long long v);
 int sqldb_bind_double(struct sqldb_stmt *st, int i, double v);
 int sqldb_bind_text(struct sqldb_stmt *st, int i, const char *s);
+int sqldb_bind_text_copy(struct sqldb_stmt *st, int i, const char *s);
 int sqldb_param_count(struct sqldb_stmt *st);
 /* SQLDB_ROW, SQLDB_DONE or SQLDB_ERROR */
 int sqldb_step(struct sqldb_stmt *st);

@@ -23,6 +23,7 @@ static long long count(struct sqldb *db)
 int main(void)
 {
 	char path[] = "/tmp/sluice-sqldb-test-XXXXXX", aux[96], err[256];
+	char buf[16];
 	struct sqldb *db, *ro;
 	struct sqldb_stmt *st;
 	const char *evil = "x'); DROP TABLE t; --";
@@ -53,7 +54,17 @@ int main(void)
 	sqldb_reset(st);
 	CHECK(sqldb_step(st) == SQLDB_ERROR, "a duplicate key is an error");
 	CHECK(strstr(sqldb_errmsg(db), "UNIQUE") != NULL, sqldb_errmsg(db));
+	/* a copied text parameter survives its buffer's change */
+	snprintf(buf, sizeof(buf), "copied");
+	sqldb_reset(st);
+	CHECK(sqldb_bind_text_copy(st, 1, buf) == 0, "bind with a copy");
+	snprintf(buf, sizeof(buf), "changed");
+	CHECK(sqldb_step(st) == SQLDB_DONE, "insert the copy");
 	sqldb_finalize(st);
+	CHECK(sqldb_one_int64(db, "SELECT count(*) FROM t WHERE k = "
+			     "'copied'", &v) == 0 && v == 1 &&
+	      sqldb_exec(db, "DELETE FROM t WHERE k = 'copied'") == 0,
+	      "the copy's value, not the buffer's");
 	st = sqldb_prepare(db, "SELECT k, n, d, NULL FROM t");
 	CHECK(st != NULL && sqldb_step(st) == SQLDB_ROW &&
 	      sqldb_column_count(st) == 4 &&

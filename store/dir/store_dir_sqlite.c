@@ -3,8 +3,8 @@
  *	store_dir_sqlite - the user directory in one SQLite file
  * DESCRIPTION
  *	The embedded backend of store_dir_int.h, the default: one file in
- *	WAL mode. Only this file of the directory includes SQLite; the
- *	statements are store_dir_sql.h's in this backend's dialect (below),
+ *	WAL mode, used through common/sqldb.h (the one adapter of
+ *	SQLite); the statements are store_dir_sql.h's in this backend's dialect (below),
  *	the schema and its migration are here; every statement binds its
  *	parameters. The file holds password hashes and SCRAM secrets: it is
  *	created 0600 before SQLite opens it (SQLite gives its -wal, -shm and
@@ -20,9 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "log.h"
+#include "sqldb.h"
 
 #include "store_dir_int.h"
 
@@ -64,40 +63,41 @@ static const char *const added_columns[][2] = {
 
 #define MAX_COLS 8
 
-static int run_sql(sqlite3 *db, const char *q, const char *const *p,
+static int run_sql(struct sqldb *db, const char *q, const char *const *p,
 		   dir_row_fn row, void *arg, char *err, size_t errlen)
 {
 	const char *col[MAX_COLS];
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int rc, i, n;
 
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	if ((st = sqldb_prepare(db, q)) == NULL) {
+		snprintf(err, errlen, "%s", sqldb_errmsg(db));
 		return -1;
 	}
+	/* copied: a row callback may change what the caller passed */
 	for (i = 0; p && p[i]; i++)
-		sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+		sqldb_bind_text_copy(st, i + 1, p[i]);
 	/* as many as the statement takes: PostgreSQL refuses any other
 	 * count, so a mismatch shows here too */
-	if (i != sqlite3_bind_parameter_count(st)) {
+	if (i != sqldb_param_count(st)) {
 		snprintf(err, errlen, "%d parameters for a statement of %d", i,
-			 sqlite3_bind_parameter_count(st));
-		sqlite3_finalize(st);
+			 sqldb_param_count(st));
+		sqldb_finalize(st);
 		return -1;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(st)) == SQLDB_ROW) {
 		if (row == NULL)
 			continue;
-		n = sqlite3_column_count(st);
+		n = sqldb_column_count(st);
 		if (n > MAX_COLS)
 			n = MAX_COLS;
 		for (i = 0; i < n; i++)
-			col[i] = (const char *)sqlite3_column_text(st, i);
+			col[i] = sqldb_column_text(st, i);
 		row(n, col, arg);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+	sqldb_finalize(st);
+	if (rc != SQLDB_DONE) {
+		snprintf(err, errlen, "%s", sqldb_errmsg(db));
 		return -1;
 	}
 	return 0;
@@ -122,7 +122,7 @@ static int lite_wait(void *be, int timeout_ms, char *err, size_t errlen)
 
 static void lite_close(void *be)
 {
-	sqlite3_close(be);
+	sqldb_close(be);
 }
 
 static const struct store_dir_ops lite_ops = {lite_run, lite_wait,
@@ -142,7 +142,7 @@ static void column_cb(int ncol, const char *const *col, void *arg)
 }
 
 /* Directories made by older versions lack some columns of users. */
-static int migrate(sqlite3 *db, char *err, size_t errlen)
+static int migrate(struct sqldb *db, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -202,22 +202,19 @@ static int make_private(const char *path, char *err, size_t errlen)
 int store_dir_sqlite_open(const char *path, const struct store_dir_ops **ops,
 			  void **be, char *err, size_t errlen)
 {
-	sqlite3 *db = NULL;
-	char *msg = NULL;
+	struct sqldb *db;
 
 	if (make_private(path, err, errlen) < 0)
 		return -1;
-	if (sqlite3_open(path, &db) != SQLITE_OK ||
-	    sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path,
-			 msg ? msg : db ? sqlite3_errmsg(db) : "no memory");
-		sqlite3_free(msg);
-		sqlite3_close(db);
+	if ((db = sqldb_open(path, 0, 5000, err, errlen)) == NULL)
+		return -1;
+	if (sqldb_exec(db, schema) < 0) {
+		snprintf(err, errlen, "%s: %s", path, sqldb_errmsg(db));
+		sqldb_close(db);
 		return -1;
 	}
-	sqlite3_busy_timeout(db, 5000);
 	if (migrate(db, err, errlen) < 0) {
-		sqlite3_close(db);
+		sqldb_close(db);
 		return -1;
 	}
 	*ops = &lite_ops;
