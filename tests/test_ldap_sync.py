@@ -8,12 +8,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tempfile
 
 import pytest
 
 from conftest import Ctl, free_port, sluicectl, wait_for
-from engines import Postgres, need_pg
+from engines import private_postgres
 from test_directory import rcpt
 
 SLAPD = "/usr/sbin/slapd"
@@ -133,14 +132,7 @@ class Slapd:
         return r
 
 
-@pytest.fixture(scope="module")
-def pg():
-    need_pg()
-    base = tempfile.mkdtemp(prefix="sluice-pg-")
-    p = Postgres(base).start()
-    yield p
-    p.stop()
-    shutil.rmtree(base, ignore_errors=True)
+pg = pytest.fixture(scope="module", name="pg")(private_postgres)
 
 
 class PgCtl:
