@@ -104,6 +104,9 @@ class Slapd:
             f.write('suffix "%s"\nrootdn "%s"\nrootpw secret\n'
                     % (SUFFIX, ROOT))
             f.write("directory %s/db\n" % base)
+            # anonymous readers: 2 entries per search, any number paged
+            f.write("limits anonymous size.soft=2 size.hard=2 size.pr=2"
+                    " size.prtotal=unlimited\n")
         self.pwfile = os.path.join(base, "bindpw")
         with open(self.pwfile, "w") as f:
             f.write("secret")   # ldap tools take the whole file
@@ -272,3 +275,19 @@ def test_ldap_sync_usage(tmp_path):
     r = ctl("ldap-sync", "--uri", "ldap://127.0.0.1:1", "--base", SUFFIX,
             "--domain", "example.test", "--password", "x", ok=False)
     assert r.returncode == 2
+
+
+def test_ldap_sync_paged(ldap_world):
+    """A server that answers 2 entries per search: the sync pages through
+    all of them; without paging it fails and changes nothing."""
+    sl, ctl, mx = ldap_world
+    args = ("ldap-sync", "--uri", sl.uri, "--base", SUFFIX,
+            "--domain", "example.test")
+    before = people(ctl)
+    r = ctl(*args, "--page-size", "0", ok=False)
+    assert r.returncode == 1 and "Size limit exceeded" in r.stderr
+    assert people(ctl) == before
+    r = ctl(*args, "--page-size", "2")
+    assert "3 users, added 3" in r.stdout, r.stdout
+    assert {"alice@example.test", "bob@example.test",
+            "dave@example.test"} <= set(people(ctl))

@@ -19,7 +19,7 @@
  *	  person add DOMAIN FIRST LAST [--quota SIZE] [--expires DATE]
  *	  ldap-sync --uri URI --base DN --domain DOMAIN... [--filter F]
  *	    [--bind-dn DN --password-file FILE] [--ca-file FILE]
- *	    [--map key=attribute,...]   (one-way, see store_dir_ldap.c)
+ *	    [--page-size N] [--map key=attribute,...]   (one-way, see store_dir_ldap.c)
  *	  export
  *	  watch                          (PostgreSQL: keep the snapshots fresh)
  * DESCRIPTION
@@ -77,7 +77,8 @@ static void usage(void)
 		"  ldap-sync --uri URI --base DN --domain DOMAIN... "
 		"[--filter F]\n"
 		"    [--bind-dn DN --password-file FILE] [--ca-file FILE] "
-		"[--map key=attr,...]\n"
+		"[--page-size N]\n"
+		"    [--map key=attr,...]\n"
 		"  export | watch\n");
 	exit(2);
 }

@@ -15,7 +15,9 @@
  *	attributes is configurable (--map key=attribute); defaults are
  *	inetOrgPerson's mail, givenName and sn, and misc.schema's
  *	mailLocalAddress for aliases; quota and enabled state are synced
- *	only when mapped. Running it twice changes nothing the second time.
+ *	only when mapped. Results are paged (RFC 2696; --page-size, 0 for
+ *	none) so a server's size limit does not cut them. Running it twice
+ *	changes nothing the second time.
  *	Only sluicectl links this file (and libldap).
  */
 #include <ctype.h>
@@ -33,6 +35,7 @@
 
 #define LS_MAX_DOMAINS 64
 #define LS_MAX_ALIASES 64
+#define LS_PAGE 500		/* entries per page asked for, by default */
 
 enum ls_attr { LA_MAIL, LA_FIRST, LA_LAST, LA_QUOTA, LA_ENABLED, LA_ALIAS,
 	       LA_COUNT };
@@ -55,6 +58,7 @@ struct ls_opts {
 	const char *attr[LA_COUNT];
 	const char *domain[LS_MAX_DOMAINS];
 	int ndomain;
+	int page;		/* entries per page; 0: no paging */
 };
 
 struct ls_run {
@@ -217,7 +221,7 @@ static int ldap_read(const struct ls_opts *o, struct ls_run *r, char *err,
 	LDAP *ld = NULL;
 	LDAPMessage *res = NULL, *e;
 	struct timeval tv = {10, 0};
-	struct berval cred;
+	struct berval cred, cookie = {0, NULL};
 	char *attrs[LA_COUNT + 1], pw[512] = "";
 	int rc, v3 = LDAP_VERSION3, i, n = 0, ret = -1;
 
@@ -248,19 +252,52 @@ static int ldap_read(const struct ls_opts *o, struct ls_run *r, char *err,
 			 ldap_err2string(rc));
 		goto out;
 	}
-	rc = ldap_search_ext_s(ld, o->base, LDAP_SCOPE_SUBTREE, o->filter,
-			       attrs, 0, NULL, NULL, &tv, 0, &res);
-	if (rc != LDAP_SUCCESS) {
-		snprintf(err, errlen, "ldap search %s: %s", o->base,
-			 ldap_err2string(rc));
-		goto out;
-	}
-	for (e = ldap_first_entry(ld, res); e; e = ldap_next_entry(ld, e))
-		if (take_entry(ld, e, o, r, err, errlen) < 0)
+	/* paged (RFC 2696, not critical: a server without paging answers
+	 * in one go), so a size limit per page does not cut the list */
+	do {
+		LDAPControl *pc = NULL, *sc[2] = {NULL, NULL}, **rc_ctl = NULL;
+		LDAPControl *page;
+		ber_int_t total;
+
+		if (o->page > 0 &&
+		    ldap_create_page_control(ld, o->page, &cookie, 0, &pc) !=
+		    LDAP_SUCCESS) {
+			snprintf(err, errlen, "ldap: no paged results control");
 			goto out;
+		}
+		sc[0] = pc;	/* NULL: no control */
+		if (res)
+			ldap_msgfree(res);
+		res = NULL;
+		rc = ldap_search_ext_s(ld, o->base, LDAP_SCOPE_SUBTREE,
+				       o->filter, attrs, 0, sc, NULL, &tv, 0,
+				       &res);
+		ldap_control_free(pc);
+		if (rc != LDAP_SUCCESS) {
+			snprintf(err, errlen, "ldap search %s: %s", o->base,
+				 ldap_err2string(rc));
+			goto out;
+		}
+		for (e = ldap_first_entry(ld, res); e;
+		     e = ldap_next_entry(ld, e))
+			if (take_entry(ld, e, o, r, err, errlen) < 0)
+				goto out;
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (ldap_parse_result(ld, res, NULL, NULL, NULL, NULL, &rc_ctl,
+				      0) == LDAP_SUCCESS &&
+		    (page = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rc_ctl,
+					      NULL)) != NULL &&
+		    ldap_parse_pageresponse_control(ld, page, &total,
+						    &cookie) != LDAP_SUCCESS)
+			cookie.bv_len = 0;
+		ldap_controls_free(rc_ctl);
+	} while (cookie.bv_len > 0);
 	ret = 0;
 out:
 	memset(pw, 0, sizeof(pw));
+	ber_memfree(cookie.bv_val);
 	if (res)
 		ldap_msgfree(res);
 	if (ld)
@@ -468,6 +505,7 @@ int store_dir_ldap_sync(struct store_dir *d, int argc, char **argv,
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
 	o.filter = "(objectClass=inetOrgPerson)";
+	o.page = LS_PAGE;
 	o.attr[LA_MAIL] = "mail";
 	o.attr[LA_FIRST] = "givenName";
 	o.attr[LA_LAST] = "sn";
@@ -491,6 +529,13 @@ int store_dir_ldap_sync(struct store_dir *d, int argc, char **argv,
 			 o.ndomain < LS_MAX_DOMAINS) {
 			store_dir_lower(argv[k + 1]);
 			o.domain[o.ndomain++] = v;
+		} else if (!strcmp(argv[k], "--page-size")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+
+			if (*v == '\0' || *end || n < 0 || n > 1000000)
+				return -2;
+			o.page = (int)n;
 		} else if (!strcmp(argv[k], "--map")) {
 			if (parse_map(&o, argv[k + 1]) < 0)
 				return -2;
