@@ -86,11 +86,24 @@ mail: carol@other.test
 
 
 class Slapd:
+    """A private slapd: ldap:// and ldaps:// on 127.0.0.1, the latter with
+    a self-signed certificate for IP 127.0.0.1 (libldap checks an IP
+    address against the subjectAltName; it never takes "localhost" as
+    the name to check), self.cert."""
+
     def __init__(self, base):
         self.base = base
         self.port = free_port()
         self.uri = "ldap://127.0.0.1:%d" % self.port
+        self.tls_uri = "ldaps://127.0.0.1:%d" % free_port()
         os.makedirs(os.path.join(base, "db"))
+        self.cert = (os.path.join(base, "cert.pem"),
+                     os.path.join(base, "key.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", self.cert[1], "-out", self.cert[0]],
+                       check=True, capture_output=True)
         with open(os.path.join(base, "sluicetest.schema"), "w") as f:
             f.write(TEST_SCHEMA)
         self.conf = os.path.join(base, "slapd.conf")
@@ -99,6 +112,8 @@ class Slapd:
                 f.write("include %s/%s.schema\n" % (SCHEMA, s))
             f.write("include %s/sluicetest.schema\n" % base)
             f.write("pidfile %s/slapd.pid\n" % base)
+            f.write("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n"
+                    % self.cert)
             f.write("modulepath /usr/lib/ldap\nmoduleload back_mdb\n")
             f.write("database mdb\nmaxsize 10485760\n")
             f.write('suffix "%s"\nrootdn "%s"\nrootpw secret\n'
@@ -114,7 +129,9 @@ class Slapd:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [SLAPD, "-d", "0", "-h", self.uri + "/", "-f", self.conf],
+            [SLAPD, "-d", "0", "-h",
+             "%s/ %s/" % (self.uri, self.tls_uri),
+             "-f", self.conf],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         wait_for(lambda: self.ldap("ldapsearch", "-b", SUFFIX, "-s",
                                    "base", ok=False).returncode in (0, 32),
@@ -291,3 +308,18 @@ def test_ldap_sync_paged(ldap_world):
     assert "3 users, added 3" in r.stdout, r.stdout
     assert {"alice@example.test", "bob@example.test",
             "dave@example.test"} <= set(people(ctl))
+
+
+def test_ldap_sync_ldaps(ldap_world):
+    """ldaps:// with the server's CA given: synced; without it the
+    certificate is not trusted: non-zero, nothing changed."""
+    sl, ctl, mx = ldap_world
+    args = ("ldap-sync", "--uri", sl.tls_uri, "--base", SUFFIX,
+            "--bind-dn", ROOT, "--password-file", sl.pwfile,
+            "--domain", "example.test")
+    before = people(ctl)
+    r = ctl(*args, ok=False)
+    assert r.returncode == 1 and "ldap bind" in r.stderr, r.stderr
+    assert people(ctl) == before
+    r = ctl(*args, "--ca-file", sl.cert[0])
+    assert "3 users, added 3" in r.stdout, r.stdout
