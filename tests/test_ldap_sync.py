@@ -73,7 +73,7 @@ dn: uid=dave,ou=people,{s}
 objectClass: inetOrgPerson
 uid: dave
 cn: Dave
-sn: Dove
+sn:: IERvdmUJCg==
 mail: dave@example.test
 
 dn: uid=carol,ou=people,{s}

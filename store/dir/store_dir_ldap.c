@@ -35,6 +35,7 @@
 
 #define LS_MAX_DOMAINS 64
 #define LS_MAX_ALIASES 64
+#define LS_NAME_MAX 128		/* bytes of a first or last name */
 #define LS_PAGE 500		/* entries per page asked for, by default */
 
 enum ls_attr { LA_MAIL, LA_FIRST, LA_LAST, LA_QUOTA, LA_ENABLED, LA_ALIAS,
@@ -90,6 +91,37 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *a)
 	if (v != NULL && v[0] != NULL)
 		s = bv_str(v[0]);
 	ldap_value_free_len(v);
+	return s;
+}
+
+/* A name as the directory keeps it: control characters become spaces,
+ * outer spaces go, at most LS_NAME_MAX bytes (cut before a UTF-8
+ * continuation byte); NULL when nothing is left. Takes s. */
+static char *clean_name(char *s)
+{
+	size_t i, n, start = 0;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
+	while (start < n && s[start] == ' ')
+		start++;
+	while (n > start && s[n - 1] == ' ')
+		n--;
+	if (n - start > LS_NAME_MAX) {
+		n = start + LS_NAME_MAX;
+		while (n > start && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memmove(s, s + start, n - start);
+	s[n - start] = '\0';
+	if (*s == '\0') {
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -151,8 +183,8 @@ static int take_entry(LDAP *ld, LDAPMessage *e, const struct ls_opts *o,
 		r->skipped++;
 		return 0;
 	}
-	u.first = first_value(ld, e, o->attr[LA_FIRST]);
-	u.last = first_value(ld, e, o->attr[LA_LAST]);
+	u.first = clean_name(first_value(ld, e, o->attr[LA_FIRST]));
+	u.last = clean_name(first_value(ld, e, o->attr[LA_LAST]));
 	len = (u.first ? strlen(u.first) : 0) + (u.last ? strlen(u.last) : 0);
 	u.names = malloc(len + 2);
 	if (u.names == NULL)
