@@ -227,6 +227,10 @@ def test_ldap_sync(ldap_world):
     assert p["local@example.test"][3] == "0"          # gone from LDAP
     assert p["keep@other.test"][3] == "1"             # not managed
     assert "carol@other.test" not in p
+    show = ctl("user", "show", "alice@example.test").stdout.split("\t")
+    assert show[:3] == ["alice@example.test", "1", str(10 << 20)]
+    assert ctl("user", "show", "bob@example.test").stdout.split("\t")[1] \
+        == "0"
     # the stages see it through the snapshot
     wait_for(lambda: rcpt(mx, "alice@example.test")[0] == 250)
     assert rcpt(mx, "a.smith@example.test")[0] == 250
