@@ -133,9 +133,13 @@ class Slapd:
              "%s/ %s/" % (self.uri, self.tls_uri),
              "-f", self.conf],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for(lambda: self.ldap("ldapsearch", "-b", SUFFIX, "-s",
-                                   "base", ok=False).returncode in (0, 32),
-                 timeout=10)
+        try:
+            wait_for(lambda: self.ldap("ldapsearch", "-b", SUFFIX, "-s",
+                                       "base", ok=False).returncode
+                     in (0, 32), timeout=10, what="slapd")
+        except AssertionError:
+            self.stop()     # never left running by a failed start
+            raise
 
     def stop(self):
         if self.proc:
@@ -171,6 +175,7 @@ class PgCtl:
 def ldap_world(cluster, request):
     sl = Slapd(os.path.join(cluster.base, "slapd"))
     sl.start()
+    request.addfinalizer(sl.stop)
     sl.ldap("ldapadd", stdin=ENTRIES)
     d = os.path.join(cluster.base, "dir")
     os.makedirs(d)
@@ -186,8 +191,7 @@ def ldap_world(cluster, request):
     mx = cluster.mx(["lmtp:127.0.0.1:1"], extra={
         "directory_file": ctl.snap,
         "local_domains": "example.test other.test"})
-    yield sl, ctl, mx
-    sl.stop()
+    return sl, ctl, mx
 
 
 def sync(sl, ctl, *extra, ok=True):
