@@ -67,7 +67,7 @@ $(B)/store/dir/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2
 STORE_DIRS = store $(patsubst %/,%,$(sort $(dir $(wildcard store/*/*.c))))
 STORE_INC = $(addprefix -iquote ,$(STORE_DIRS))
 $(B)/store/%.o: CFLAGS_USE += $(STORE_INC)
-STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/dir/sluicectl.c \
+STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/dir/sluicectl.c store/dir/store_dir_ldap.c \
 	$(DIR_SRC),$(wildcard $(addsuffix /*.c,$(STORE_DIRS)))))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
@@ -176,9 +176,11 @@ $(B)/sluice-quarantine: $(B)/common/quarantine_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
 
-$(B)/sluicectl: $(B)/store/dir/sluicectl.o $(DIR_OBJ) $(B)/libsluice.a
+# ldap-sync: libldap only in sluicectl
+$(B)/sluicectl: $(B)/store/dir/sluicectl.o $(B)/store/dir/store_dir_ldap.o \
+		$(DIR_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS) -lldap -llber
 
 # the admin daemon: libmicrohttpd (and its GnuTLS) only here
 ADMIN_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c,$(wildcard admin/*.c)))

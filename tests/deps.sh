@@ -10,7 +10,7 @@ dnsmasq-base python3-dkim python3-authres python3-nacl
 procps psmisc isync python3-pytest-xdist libclamav-dev libmilter-dev
 clamav-testfiles curl libpq-dev postgresql redis-server libhiredis-dev
 libmicrohttpd-dev chromium chromium-driver python3-selenium zlib1g-dev
-fetchmail"
+fetchmail slapd ldap-utils libldap-dev"
 # Other lists (bench/deps.sh) pass their packages as arguments.
 MAIN=1
 if [ $# -gt 0 ]; then
@@ -43,6 +43,9 @@ if [ -n "$missing" ]; then
 	$SUDO chmod +x /usr/sbin/policy-rc.d
 	export DEBIAN_FRONTEND=noninteractive
 	echo "postfix postfix/main_mailer_type select No configuration" |
+		$SUDO debconf-set-selections
+	# slapd: no system directory either (tests start a private slapd).
+	echo "slapd slapd/no_configuration boolean true" |
 		$SUDO debconf-set-selections
 	$SUDO apt-get update -qq
 	$SUDO apt-get install -y -qq $missing >/dev/null

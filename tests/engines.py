@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -115,6 +116,17 @@ class Postgres:
                             "-d", db, "-At", "-c", sql],
                            check=True, capture_output=True, text=True)
         return r.stdout
+
+
+def private_postgres():
+    """A private PostgreSQL under a temporary folder, as a generator: the
+    body of a module-scoped pytest fixture."""
+    need_pg()
+    base = tempfile.mkdtemp(prefix="sluice-pg-")
+    p = Postgres(base).start()
+    yield p
+    p.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 class Redis:

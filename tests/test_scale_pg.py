@@ -11,28 +11,20 @@ SQLite and on PostgreSQL give the same output and the same snapshots.
 """
 import imaplib
 import os
-import shutil
 import smtplib
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import BUILD, client_tls, free_port, sluicectl, wait_for
-from engines import Postgres, Watcher, mtime_ns, need_pg, wait_changed
+from engines import (Watcher, mtime_ns, private_postgres,
+                     wait_changed)
 
 PW = "pg secret 42"
 
 
-@pytest.fixture(scope="module")
-def pg():
-    need_pg()
-    base = tempfile.mkdtemp(prefix="sluice-pg-")
-    p = Postgres(base).start()
-    yield p
-    p.stop()
-    shutil.rmtree(base, ignore_errors=True)
+pg = pytest.fixture(scope="module", name="pg")(private_postgres)
 
 
 class Host:

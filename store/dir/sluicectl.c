@@ -17,6 +17,9 @@
  *	  list rm LIST MEMBER;  owner add|del LIST ADDRESS
  *	  admin add|del DOMAIN|'*' ADDRESS;  admin list
  *	  person add DOMAIN FIRST LAST [--quota SIZE] [--expires DATE]
+ *	  ldap-sync --uri URI --base DN --domain DOMAIN... [--filter F]
+ *	    [--bind-dn DN --password-file FILE] [--ca-file FILE]
+ *	    [--page-size N] [--map key=attribute,...]   (one-way, see store_dir_ldap.c)
  *	  export
  *	  watch                          (PostgreSQL: keep the snapshots fresh)
  * DESCRIPTION
@@ -71,6 +74,11 @@ static void usage(void)
 		"  admin add|del DOMAIN|'*' ADDRESS | admin list\n"
 		"  person add DOMAIN FIRST LAST [--quota SIZE] "
 		"[--expires DATE]\n"
+		"  ldap-sync --uri URI --base DN --domain DOMAIN... "
+		"[--filter F]\n"
+		"    [--bind-dn DN --password-file FILE] [--ca-file FILE] "
+		"[--page-size N]\n"
+		"    [--map key=attr,...]\n"
 		"  export | watch\n");
 	exit(2);
 }
@@ -200,6 +208,11 @@ int main(int argc, char **argv)
 		}
 		rc = store_dir_passwd(d, argv[2], pw, err, sizeof(err));
 		memset(pw, 0, sizeof(pw));
+	} else if (!strcmp(argv[0], "ldap-sync")) {
+		rc = store_dir_ldap_sync(d, argc - 1, argv + 1, &out, err,
+					 sizeof(err));
+		if (rc == -2)
+			usage();
 	} else {
 		rc = store_dir_command(d, argc, argv, &out, err, sizeof(err));
 		if (rc == -2)

@@ -139,5 +139,12 @@ int store_dir_export(struct store_dir *d, const char *path, char *err,
  * exists. 0 or -1 with err. */
 int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
 			  size_t errlen);
+/* sluicectl ldap-sync (store_dir_ldap.c; only sluicectl links it and
+ * libldap): --uri URI --base DN --domain D [--domain D...] [--filter F]
+ * [--bind-dn DN --password-file FILE] [--ca-file FILE] [--page-size N]
+ * [--map key=attr,...]. Reads LDAP first, then applies in one transaction;
+ * summary to out. 0, -1 with err (nothing changed), -2 usage. */
+int store_dir_ldap_sync(struct store_dir *d, int argc, char **argv,
+			struct sbuf *out, char *err, size_t errlen);
 
 #endif
