@@ -10,7 +10,7 @@ dnsmasq-base python3-dkim python3-authres python3-nacl
 procps psmisc isync python3-pytest-xdist libclamav-dev libmilter-dev
 clamav-testfiles curl libpq-dev postgresql redis-server libhiredis-dev
 libmicrohttpd-dev chromium chromium-driver python3-selenium zlib1g-dev
-fetchmail slapd ldap-utils libldap-dev"
+fetchmail slapd ldap-utils libldap-dev clang-format"
 # Other lists (bench/deps.sh) pass their packages as arguments.
 MAIN=1
 if [ $# -gt 0 ]; then
