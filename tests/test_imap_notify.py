@@ -222,3 +222,82 @@ def test_delivery_to_folder_nobody_holds(imap):
     assert out[-1].startswith(b'* STATUS "INBOX" (MESSAGES 1 '), out
     a.logout()
     b.logout()
+
+
+def fetch_literal(m, pattern):
+    """Read up to the line matching pattern, which ends in {n}; return
+    (that line, the n literal bytes, the rest of the response)."""
+    line = lines_until(m, pattern)[-1]
+    n = int(re.search(rb"\{(\d+)\}\r\n$", line).group(1))
+    data = m.read(n)
+    return line, data, m.readline()
+
+
+def test_message_new_fetch_attributes(imap):
+    # RFC 5465 5.2: EXISTS, then a FETCH of the asked attributes
+    deliver(imap, ALICE, simple(1, b"first"))
+    a, b = ssl_login(imap), ssl_login(imap)
+    a.select("INBOX")
+    notify(a, b"SET (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS "
+           b"(From To)]) MessageExpunge))")
+    deliver(imap, ALICE, b"From: dave@remote.test\r\nTo: alice@example.test"
+            b"\r\nSubject: two\r\n\r\nbody\r\n")
+    assert lines_until(a, rb"^\* 2 EXISTS")
+    line, data, rest = fetch_literal(
+        a, rb"^\* 2 FETCH \(UID 2 BODY\[HEADER\.FIELDS \(FROM TO\)\] ")
+    assert data == (b"From: dave@remote.test\r\n"
+                    b"To: alice@example.test\r\n\r\n"), data
+    assert rest == b")\r\n", rest
+    # an APPEND by the other session: the same
+    b.append("INBOX", None, None, b"From: erin@remote.test\r\n"
+             b"Subject: three\r\nTo: bob@example.test\r\n\r\nx\r\n")
+    assert lines_until(a, rb"^\* 3 EXISTS")
+    line, data, rest = fetch_literal(a, rb"^\* 3 FETCH \(UID 3 BODY\[")
+    assert data == (b"From: erin@remote.test\r\n"
+                    b"To: bob@example.test\r\n\r\n"), data
+    # .PEEK: nothing became \Seen
+    b.select("INBOX")
+    typ, data = b.fetch("1:3", "(FLAGS)")
+    assert typ == "OK" and not any(b"\\Seen" in d for d in data), data
+    a.logout()
+    b.logout()
+
+
+def test_message_new_fetch_never_sets_seen(imap):
+    # BODY[...] without .PEEK is rendered as .PEEK: \Seen stays off
+    a, b = ssl_login(imap), ssl_login(imap)
+    a.select("INBOX")
+    notify(a, b"SET (selected (MessageNew (FLAGS BODY[HEADER.FIELDS "
+           b"(Subject)]) MessageExpunge))")
+    deliver(imap, ALICE, simple(1, b"peeked"))
+    assert lines_until(a, rb"^\* 1 EXISTS")
+    line, data, rest = fetch_literal(a, rb"^\* 1 FETCH \(FLAGS ")
+    assert b"\\Seen" not in line, line
+    assert data == b"Subject: peeked\r\n\r\n", data
+    b.select("INBOX")
+    typ, data = b.fetch("1", "(FLAGS)")
+    assert typ == "OK" and b"\\Seen" not in data[0], data
+    a.logout()
+    b.logout()
+
+
+def test_message_new_fetch_attributes_refused(imap):
+    m = ssl_login(imap)
+    m.select("INBOX")
+    for bad in (
+            # only the selected folder may have fetch attributes
+            b"SET (personal (MessageNew (UID) MessageExpunge))",
+            b"SET (inboxes (MessageNew (UID) MessageExpunge))",
+            # not a fetch-att / a macro / empty
+            b"SET (selected (MessageNew (UID BOGUS) MessageExpunge))",
+            b"SET (selected (MessageNew (ALL) MessageExpunge))",
+            b"SET (selected (MessageNew () MessageExpunge))"):
+        tag = send(m, b"NOTIFY " + bad)
+        out = lines_until(m, re.escape(tag) + rb" ")
+        assert out[-1].startswith(tag + b" BAD"), (bad, out)
+    # a refused SET leaves no fetch attributes behind
+    deliver(imap, ALICE, simple(1, b"x"))
+    tag = send(m, b"NOOP")
+    out = lines_until(m, re.escape(tag) + rb" OK")
+    assert not any(b"FETCH" in ln for ln in out), out
+    m.logout()

@@ -244,11 +244,17 @@ void imap_sync(struct imap_sess *s)
 		.recent = ev_recent,
 	};
 
+	const struct mbox_msg *m;
+	uint32_t top;
+
 	if (s->state != IMAP_SELECTED || s->mbox == NULL)
 		return;
+	m = mbox_get(s->mbox, mbox_count(s->mbox));
+	top = m ? m->uid : 0;
 	if (mbox_sync(s->mbox, &ev, s) < 0)
 		log_warn("%s: sync of %s failed", s->id, s->mbox_name);
 	imap_vanished_flush(s);
+	imap_notify_new(s, top);
 }
 
 /* ---- session life ---- */

@@ -386,6 +386,9 @@ void imap_notify_flush(struct imap_sess *s);
 /* Watch the selected folder as s's NOTIFY asks (after SELECT, IDLE). */
 void imap_notify_rewatch(struct imap_sess *s);
 void imap_notify_free(struct imap_sess *s);
+/* After a sync: the FETCH of MessageNew's attributes for each message
+ * of the selected folder with a UID above top (RFC 5465 5.2). */
+void imap_notify_new(struct imap_sess *s, uint32_t top);
 /* Session s created, deleted, renamed (from old) or (un)subscribed
  * folder name: tell the user's other sessions that asked for it. */
 enum imap_notify_what {
@@ -456,6 +459,13 @@ void imap_idle_line(struct imap_sess *s, const char *line);
  * when the session goes. The caller flushes the output. */
 void imap_fetch_resume(struct imap_sess *s);
 void imap_fetch_free(struct imap_sess *s);
+/* NOTIFY MessageNew's "(fetch-att ...)" at args[i] (RFC 5465 5.2):
+ * NULL when malformed; rendered as .PEEK, for one message by seq. */
+struct imap_fetch *imap_fetch_att_parse(const struct imap_cmd *cmd,
+					size_t i);
+void imap_fetch_att_free(struct imap_fetch *f);
+void imap_fetch_att_send(struct imap_sess *s, struct imap_fetch *f,
+			 uint32_t seq);
 
 #endif /* IMAP_PARSE_ONLY */
 

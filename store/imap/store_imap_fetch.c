@@ -10,6 +10,8 @@
  *	holds more than that in memory. Structure comes from store_mime.
  *	BODY[...] without .PEEK and RFC822/RFC822.TEXT set \Seen (not in a
  *	read-only folder), and the new flags are sent with the message.
+ *	NOTIFY's MessageNew fetch attributes (RFC 5465 5.2) are parsed and
+ *	rendered here too (imap_fetch_att_*), never setting \Seen.
  *	Faces the network.
  */
 #include <ctype.h>
@@ -52,6 +54,7 @@ struct imap_fetch {
 				 * (UINT64_MAX: CHANGEDSINCE 0) */
 	int vanished;		/* QRESYNC VANISHED modifier */
 	int unknown_cte;	/* a BINARY part we cannot decode */
+	int noseen;		/* NOTIFY MessageNew: all as .PEEK */
 };
 
 static int add(struct imap_fetch *f, enum fkind k)
@@ -178,6 +181,21 @@ static int modifiers(struct imap_fetch *f, const struct imap_cmd *cmd,
 	return add(f, F_MODSEQ);
 }
 
+/* A parenthesized list of fetch-att at args[i]: 0 or -1. */
+static int parse_list(struct imap_fetch *f, const struct imap_cmd *cmd,
+		      size_t i)
+{
+	size_t k, end = imap_arg_next(cmd, i);
+
+	if (cmd->args[i].type != IMAP_ARG_LIST || cmd->args[i].nsub == 0)
+		return -1;
+	for (k = i + 1; k < end; k++)
+		if (cmd->args[k].type != IMAP_ARG_ATOM ||
+		    parse_item(f, cmd->args[k].s) < 0)
+			return -1;
+	return 0;
+}
+
 static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 {
 	static const char *const macros[][5] = {
@@ -185,7 +203,7 @@ static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 		{"FAST", "FLAGS", "INTERNALDATE", "RFC822.SIZE", NULL},
 		{"FULL", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"},
 	};
-	size_t i, k, end;
+	size_t i, k;
 
 	if (cmd->nargs < 2 || (imap_arg_next(cmd, 1) != cmd->nargs &&
 			       modifiers(f, cmd, imap_arg_next(cmd, 1)) < 0))
@@ -201,14 +219,7 @@ static int parse_items(struct imap_fetch *f, const struct imap_cmd *cmd)
 			}
 		return parse_item(f, cmd->args[1].s);
 	}
-	if (cmd->args[1].type != IMAP_ARG_LIST || cmd->args[1].nsub == 0)
-		return -1;
-	end = imap_arg_next(cmd, 1);
-	for (i = 2; i < end; i++)
-		if (cmd->args[i].type != IMAP_ARG_ATOM ||
-		    parse_item(f, cmd->args[i].s) < 0)
-			return -1;
-	return 0;
+	return parse_list(f, cmd, 1);
 }
 
 static void literal(struct sbuf *o, const char *p, size_t n)
@@ -328,6 +339,8 @@ static int sets_seen(const struct imap_fetch *f)
 {
 	size_t i;
 
+	if (f->noseen)
+		return 0;
 	for (i = 0; i < f->nitems; i++)
 		if (((f->items[i].kind == F_SECTION ||
 		      f->items[i].kind == F_BINARY) && !f->items[i].peek) ||
@@ -460,6 +473,31 @@ done:
 	sbuf_free(&o);
 	sbuf_free(&tmp);
 	sbuf_free(&data);
+}
+
+struct imap_fetch *imap_fetch_att_parse(const struct imap_cmd *cmd,
+					size_t i)
+{
+	struct imap_fetch *f = calloc(1, sizeof(*f));
+
+	if (f == NULL || parse_list(f, cmd, i) < 0) {
+		free(f);
+		return NULL;
+	}
+	f->noseen = 1;	/* RFC 5465 5.2: never sets \Seen */
+	return f;
+}
+
+void imap_fetch_att_free(struct imap_fetch *f)
+{
+	free(f);
+}
+
+void imap_fetch_att_send(struct imap_sess *s, struct imap_fetch *f,
+			 uint32_t seq)
+{
+	fetch_one(s, f, seq);
+	f->unknown_cte = 0;	/* such a part is left out, no NO */
 }
 
 void imap_fetch_free(struct imap_sess *s)

@@ -6,8 +6,10 @@
  *	selected, selected-delayed, inboxes, personal, subscribed, subtree
  *	and mailboxes; events: MessageNew, MessageExpunge, FlagChange,
  *	MailboxName and SubscriptionChange (others get NO [BADEVENT]).
- *	MessageNew's fetch attributes are accepted and not used: a new
- *	message in the selected folder is reported by EXISTS.
+ *	MessageNew's fetch attributes (only for SELECTED and
+ *	SELECTED-DELAYED, else BAD) make each new message of the selected
+ *	folder reported by EXISTS followed by a FETCH of them, rendered by
+ *	store_imap_fetch as .PEEK (RFC 5465 5.2).
  *
  *	The selected folder is watched like IDLE does (mbox_watch): a
  *	change is synced to the client between commands (with
@@ -60,6 +62,7 @@ struct nf_group {
 	char **names;		/* SUBTREE, MAILBOXES */
 	size_t nnames;
 	unsigned events;	/* NE_* */
+	struct imap_fetch *fetch;	/* MessageNew's attributes, or NULL */
 };
 
 /* The status a folder had when it was last reported. */
@@ -105,6 +108,7 @@ static void notify_clear(struct imap_notify *n, struct evloop *loop)
 		for (k = 0; k < n->g[i].nnames; k++)
 			free(n->g[i].names[k]);
 		free(n->g[i].names);
+		imap_fetch_att_free(n->g[i].fetch);
 	}
 	n->ng = 0;
 	for (i = 0; i < n->nseen; i++)
@@ -465,6 +469,29 @@ void imap_notify_rewatch(struct imap_sess *s)
 	mbox_watch(s->mbox, ev && !delayed ? selected_wake : NULL, s);
 }
 
+void imap_notify_new(struct imap_sess *s, uint32_t top)
+{
+	const struct imap_notify *n = s->notify;
+	const struct mbox_msg *m;
+	uint32_t seq, count;
+	size_t i;
+
+	for (i = 0; n && i < n->ng; i++)
+		if (n->g[i].kind == NF_SELECTED ||
+		    n->g[i].kind == NF_SELECTED_DELAYED)
+			break;
+	if (n == NULL || i == n->ng || n->g[i].fetch == NULL ||
+	    !(n->g[i].events & NE_NEW) || s->mbox == NULL)
+		return;
+	/* the new messages are the last ones, in UID order */
+	count = mbox_count(s->mbox);
+	for (seq = count; seq > 0 && (m = mbox_get(s->mbox, seq)) != NULL &&
+	     m->uid > top; seq--)
+		;
+	while (++seq <= count)
+		imap_fetch_att_send(s, n->g[i].fetch, seq);
+}
+
 /* ---- the command ---- */
 
 static int parse_event(const struct imap_cmd *cmd, size_t i,
@@ -554,10 +581,18 @@ static int parse_group(const struct imap_cmd *cmd, size_t i,
 		   cmd->args[j].nsub > 0) {
 		e = imap_arg_next(cmd, j);
 		for (k = j + 1; k < e; k = imap_arg_next(cmd, k)) {
-			/* MessageNew's fetch attributes: accepted */
+			/* MessageNew's fetch attributes: only for the
+			 * selected folder (RFC 5465 8, filter-selected) */
 			if (cmd->args[k].type == IMAP_ARG_LIST &&
-			    k > j + 1 && imap_arg_is(cmd, k - 1, "MessageNew"))
+			    k > j + 1 && imap_arg_is(cmd, k - 1, "MessageNew")) {
+				if ((g->kind != NF_SELECTED &&
+				     g->kind != NF_SELECTED_DELAYED) ||
+				    g->fetch != NULL ||
+				    (g->fetch = imap_fetch_att_parse(cmd, k))
+				    == NULL)
+					return -1;
 				continue;
+			}
 			if (parse_event(cmd, k, &g->events, &unsupported) < 0)
 				return -1;
 		}
