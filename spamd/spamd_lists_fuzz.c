@@ -26,6 +26,15 @@ static char shm[] = "/dev/shm/spamd_lists_fuzz.XXXXXX";
 static char tmp[] = "/tmp/spamd_lists_fuzz.XXXXXX";
 static const char *dir;
 
+static void clean(void)
+{
+	char path[sizeof(shm) + 32];
+
+	snprintf(path, sizeof(path), "%s/bob@example.net", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int verdict(const uint8_t *data, size_t size, const char *tail)
 {
 	static char senders[2][LIM_PATH + 1] = {
@@ -43,11 +52,13 @@ static int verdict(const uint8_t *data, size_t size, const char *tail)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int v;
+	int v = dir == NULL ? -1 : 0;
 
 	if (dir == NULL && (dir = mkdtemp(shm)) == NULL &&
 		(dir = mkdtemp(tmp)) == NULL)
 		abort();
+	if (v == -1)
+		atexit(clean);
 	v = verdict(data, size, "");
 	if (v != SPAMD_LIST_NONE && v != SPAMD_LIST_ALLOW &&
 		v != SPAMD_LIST_BLOCK)
