@@ -174,6 +174,13 @@ void dmarc_org_domain(const struct psl *psl, const char *domain, char *out,
 		d[--len] = '\0';
 	for (i = 0; i < len; i++)
 		d[i] = (char)tolower((unsigned char)d[i]);
+	/* an empty label ("a..com", ".com") makes no domain name: it is
+	 * its own organisational domain, else ".com" would be one (and
+	 * not its own) */
+	if (len == 0 || d[0] == '.' || strstr(d, "..") != NULL) {
+		snprintf(out, outlen, "%s", d);
+		return;
+	}
 	for (i = 0; i < len && n < 128; i++)
 		if (i == 0 || d[i - 1] == '.')
 			pos[n++] = i;

@@ -64,6 +64,10 @@ static void test_org(void)
 		{"foo.unknowntld", "foo.unknowntld"},
 		{"a.foo.unknowntld", "foo.unknowntld"},
 		{"com", "com"},
+		/* empty labels: no org domain above them (was ".com") */
+		{"a..com", "a..com"},
+		{"X..co.uk.", "x..co.uk"},
+		{".com", ".com"},
 	};
 	char err[256], out[256];
 	struct psl *p = psl_load("/usr/share/publicsuffix/public_suffix_list"
@@ -83,6 +87,10 @@ static void test_org(void)
 	      "public suffix is not an org");
 	dmarc_org_domain(NULL, "a.b.example.co.uk", out, sizeof(out));
 	CHECK(strcmp(out, "co.uk") == 0, "no PSL: two labels");
+	dmarc_org_domain(NULL, "b.a..com", out, sizeof(out));
+	CHECK(strcmp(out, "b.a..com") == 0, "no PSL: empty label");
+	CHECK(!dmarc_aligned(p, "x..com", "y..com", 0),
+	      "empty labels do not align");
 	CHECK(psl_load("/nonexistent", err, sizeof(err)) == NULL, "missing");
 	psl_free(p);
 }

@@ -52,10 +52,11 @@ int spamd_list_verdict(const char *dir, const char *rcpt,
 		       char senders[][LIM_PATH + 1], size_t nsenders)
 {
 	char path[4096 + LIM_PATH + 2], line[LIM_PATH + 32], name[LIM_PATH + 1];
-	char *p, *pat, *end;
+	char *buf, *p, *pat, *end;
+	const char *l, *nl, *stop;
 	long best = 0, r;
-	size_t i, total = 0;
-	int verdict = SPAMD_LIST_NONE, block, cont = 0, part;
+	size_t i, len;
+	int verdict = SPAMD_LIST_NONE, block;
 	FILE *f;
 
 	if (dir == NULL || *dir == '\0' || nsenders == 0 ||
@@ -68,13 +69,28 @@ int spamd_list_verdict(const char *dir, const char *rcpt,
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((f = fopen(path, "r")) == NULL)
 		return SPAMD_LIST_NONE;
-	while (total < SPAMD_LIST_MAX && fgets(line, sizeof(line), f)) {
-		total += strlen(line);
-		/* the rest of an over-long line is no line of its own */
-		part = cont;
-		cont = strchr(line, '\n') == NULL;
-		if (part)
+	/* the bytes as they are (fgets hides a line's length behind a NUL,
+	 * and the line after one was taken for the rest of a long line);
+	 * one byte more than is read tells a cut last line */
+	buf = malloc(SPAMD_LIST_MAX + 1);
+	len = buf ? fread(buf, 1, SPAMD_LIST_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL)
+		return SPAMD_LIST_NONE;
+	stop = buf + (len > SPAMD_LIST_MAX ? SPAMD_LIST_MAX : len);
+	for (l = buf; l < stop; l = nl + 1) {
+		nl = memchr(l, '\n', (size_t)(stop - l));
+		if (nl == NULL) {
+			if (len > SPAMD_LIST_MAX)
+				break;	/* cut by the limit: not read */
+			nl = stop;
+		}
+		/* over-long lines and lines with a NUL byte are no lines */
+		if ((size_t)(nl - l) >= sizeof(line) ||
+		    memchr(l, '\0', (size_t)(nl - l)) != NULL)
 			continue;
+		memcpy(line, l, (size_t)(nl - l));
+		line[nl - l] = '\0';
 		for (p = line; *p == ' ' || *p == '\t'; p++)
 			;
 		if (strncmp(p, "allow", 5) == 0)
@@ -99,6 +115,6 @@ int spamd_list_verdict(const char *dir, const char *rcpt,
 			}
 		}
 	}
-	fclose(f);
+	free(buf);
 	return verdict;
 }

@@ -95,6 +95,19 @@ static void test_verdicts(void)
 	      SPAMD_LIST_NONE, "no path out of the folder");
 	CHECK(spamd_list_verdict("", "alice@example.test", s, 1) ==
 	      SPAMD_LIST_NONE, "lists off");
+	/* a NUL byte in a line hid its end: the next line was skipped as
+	 * the rest of a long one (found by spamd_lists_fuzz) */
+	f = fopen(path, "w");
+	CHECK(f != NULL, "list file");
+	if (f != NULL) {
+		static const char nul[] = "allow x\0y\n"
+					  "block friend@promo.test\n";
+
+		fwrite(nul, 1, sizeof(nul) - 1, f);
+		fclose(f);
+		CHECK(spamd_list_verdict(dir, "alice@example.test", s, 1) ==
+		      SPAMD_LIST_BLOCK, "the line after a NUL byte counts");
+	}
 	unlink(path);
 	rmdir(dir);
 }
