@@ -42,14 +42,28 @@ src_of() {
 	exit 1
 }
 
+cflags=(-std=c11 -D_GNU_SOURCE -g -O1 -iquote common
+	"${store_dirs[@]/#/-iquote}" -iquote msa -iquote spamd)
+# the parsers are compiled once per run (instrumented, not linked; every
+# run, so a changed header never leaves a stale object), each target is
+# its own file linked against them
+rm -rf build/fuzz/obj
+objs=()
+for f in $FUZZ_BASE; do
+	objs+=("build/fuzz/obj/${f%.c}.o")
+	mkdir -p "build/fuzz/obj/$(dirname "$f")"
+done
+# shellcheck disable=SC2086
+printf '%s\n' $FUZZ_BASE | sed 's/\.c$//' |
+	xargs -P "$(nproc 2>/dev/null || echo 1)" -I{} clang "${cflags[@]}" \
+		-fsanitize=fuzzer-no-link,address,undefined -c {}.c \
+		-o build/fuzz/obj/{}.o
 failed=0
 table=""
 for t in $FUZZ_TARGETS; do
 	src=$(src_of "$t")
-	# shellcheck disable=SC2086
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -iquote common \
-		"${store_dirs[@]/#/-iquote}" -iquote msa -iquote spamd -fsanitize=fuzzer,address,undefined \
-		"$src" $FUZZ_BASE -o "build/fuzz/$t" -lcrypto
+	clang "${cflags[@]}" -fsanitize=fuzzer,address,undefined \
+		"$src" "${objs[@]}" -o "build/fuzz/$t" -lcrypto
 	seed="tests/fuzz-corpus/$t"
 	mkdir -p "$seed"
 	dict=${src%.c}.dict
