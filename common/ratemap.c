@@ -212,13 +212,16 @@ static uint64_t rebase(uint64_t rel, uint64_t now, uint64_t elapsed)
 long ratemap_load(struct ratemap *m, const void *data, size_t len,
 		  uint64_t now, uint64_t elapsed)
 {
-	const unsigned char *p = data, *end = p + len;
+	const unsigned char *p = data, *end;
 	struct rm_entry **pp, *e;
 	char key[RM_KEY];
 	uint64_t count, start, wend, until;
 	size_t kl;
 	long added = 0;
 
+	if (len == 0)	/* an empty dump (data may be NULL) */
+		return 0;
+	end = p + len;
 	while (p < end) {
 		if (end - p < 2)
 			return -1;

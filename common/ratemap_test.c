@@ -33,6 +33,8 @@ static void dump_and_load(void)
 	      "NUL in a key refused");
 	CHECK(ratemap_load(n, bad, 1, 500, 20) == -1, "half a length");
 	CHECK(ratemap_load(n, "", 0, 500, 20) == 0, "empty dump");
+	CHECK(ratemap_load(n, NULL, 0, 500, 20) == 0,
+	      "an empty dump of an empty map (no data at all)");
 	sbuf_free(&d);
 	ratemap_free(&m);
 	ratemap_free(&n);
