@@ -8,7 +8,11 @@
 #	build/fuzz/ and runs each for SECONDS.
 #	short (make fuzz, part of make test): each target starts from its seed
 #	corpus in tests/fuzz-corpus/<target>/ (read only) and writes what it
-#	finds under build/fuzz/; a finding fails the run.
+#	finds under build/fuzz/; a finding fails the run. Its mutations
+#	start from a fixed seed (FUZZ_SEED, default 1), so make test is a
+#	replay of the corpus plus the same walk on every machine (a slower
+#	machine walks less of it): new ground is broken by make fuzz-long,
+#	whose seed is random.
 #	long (make fuzz-long): a resumable campaign. Each target runs for
 #	SECONDS (default 3600) on every core, continuing from the corpus kept
 #	in the repository, which is then minimised back into
@@ -87,9 +91,10 @@ for t in $FUZZ_TARGETS; do
 		rm -rf "$seed" && mv "$min" "$seed"
 	else
 		work="build/fuzz/corpus-$t"
-		mkdir -p "$work"
+		rm -rf "$work" && mkdir -p "$work"
 		build/fuzz/$t -max_total_time="$secs" -max_len=4096 \
-			-artifact_prefix=build/fuzz/ "${dictarg[@]}" "$work" "$seed" \
+			-seed="${FUZZ_SEED:-1}" -artifact_prefix=build/fuzz/ \
+			"${dictarg[@]}" "$work" "$seed" \
 			>"$log" 2>&1 || { tail -40 "$log"; failed=1; }
 		runs=$(grep -o 'Done [0-9]* runs' "$log" | grep -o '[0-9]*' || echo 0)
 	fi
