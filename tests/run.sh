@@ -58,12 +58,10 @@ fi
 mkdir -p var/admin
 # mx refuses unknown recipients at RCPT with the store's snapshot;
 # remote targets of aliases take the pipeline too (spamd sends them on
-# to outmta). SPF, DKIM and DMARC use the system's resolvers; without
-# outside DNS their lookups end as temperror within a second or two,
-# which never refuses mail (mail claiming example.test from outside is
-# refused: local users send through msa)
-# mx resolves SPF, DKIM and DMARC records through the demo's own DNS
-# server on loopback (dnsmasq below), never the host's resolver
+# to outmta). mx resolves SPF, DKIM and DMARC records through the
+# demo's own DNS server on loopback (dnsmasq below), never the host's
+# resolver (mail claiming example.test from outside is refused: local
+# users send through msa)
 printf 'directory_file = var/store/users\nalias_relay = lmtp:127.0.0.1:10024\ndns_servers = 127.0.0.1:5354\ndns_timeout = 1s\n' > var/mx.conf
 
 # avscan: Debian's ClamAV signatures when freshclam has fetched them,
