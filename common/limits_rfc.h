@@ -37,6 +37,9 @@
 #define LIM_HOPS 50
 /* RFC 8617 4.2.1: ARC instances 1..50; a longer chain fails. */
 #define LIM_ARC_INSTANCE_MAX 50
+/* Bytes of our own Authentication-Results copied into one
+ * ARC-Authentication-Results (RFC 8617 4.1.1); more are not copied. */
+#define LIM_ARC_RESULTS_MAX 8192
 /* Errors per session before we hang up. */
 #define LIM_SESSION_ERRORS 20
 /* 4.5.3.2: timeouts in seconds. */

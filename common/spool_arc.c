@@ -23,7 +23,7 @@ struct spool_arc_job {
 	struct smtp_session *s;
 	struct sbuf full;	/* prefix, then the message */
 	size_t plen;
-	char resinfo[512];
+	char *resinfo;		/* after arc=: ";\r\n\t" and a result each */
 	struct arc_check *check;
 	struct spool_arc_job *prev, *next;
 };
@@ -43,6 +43,7 @@ static void job_free(struct spool_arc_job *j)
 {
 	unlink_job(j);
 	sbuf_free(&j->full);
+	free(j->resinfo);
 	free(j);
 }
 
@@ -105,12 +106,13 @@ void spool_arc_accept(struct spool_arc *sa, struct spool *sp,
 	j->sp = sp;
 	j->s = s;
 	j->plen = plen;
-	snprintf(j->resinfo, sizeof(j->resinfo), "%s", resinfo);
 	sbuf_init(&j->full, plen + s->msg.len + 1);
-	if (sbuf_append(&j->full, pre, plen) < 0 ||
+	if ((j->resinfo = strdup(resinfo)) == NULL ||
+	    sbuf_append(&j->full, pre, plen) < 0 ||
 	    sbuf_append(&j->full, s->msg.data ? s->msg.data : "",
 			s->msg.len) < 0) {
 		sbuf_free(&j->full);
+		free(j->resinfo);
 		free(j);
 		goto nomem;
 	}

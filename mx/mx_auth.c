@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "arc_verify.h"
+#include "authres.h"
 #include "dkim.h"
 #include "dkim_verify.h"
 #include "dmarc.h"
@@ -241,25 +242,11 @@ static const char *authserv_id(const struct mx *mx)
 	       mx->cfg->hostname;
 }
 
-/* Authentication-Results fields with our authserv-id (RFC 8601 5). */
+/* Authentication-Results fields with our authserv-id (RFC 8601 5), or
+ * whose id cannot be read (a reader might read it as ours). */
 static int ours(const char *p, const char *end, void *arg)
 {
-	static const char name[] = "Authentication-Results";
-	const char *id = arg;
-	size_t n = sizeof(name) - 1, idl = strlen(id);
-
-	if ((size_t)(end - p) <= n || strncasecmp(p, name, n) != 0)
-		return 0;
-	p += n;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	if (p == end || *p++ != ':')
-		return 0;
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' ||
-			   *p == '\n'))
-		p++;
-	return (size_t)(end - p) >= idl && strncasecmp(p, id, idl) == 0 &&
-	       (p + idl == end || strchr(" \t\r\n;", p[idl]));
+	return authres_claims(p, end, arg);
 }
 
 /* ---- end of data ---- */

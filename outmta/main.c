@@ -86,6 +86,10 @@ static const struct cfg_param table[] = {
 	{"arc_key_domain", CFG_STR, "", &cfg.arc_key_domain, 0, 0,
 	 "the domain of the dkim_keys entry that seals (empty: the first "
 	 "rsa-sha256 key)"},
+	{"authserv_id", CFG_STR, "", &cfg.authserv_id, 0, 0,
+	 "our authserv-id in ARC-Authentication-Results; the results of "
+	 "Authentication-Results fields with this id (our mx's) are copied "
+	 "into it (empty: hostname)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -148,7 +152,8 @@ int main(int argc, char **argv)
 	}
 	if (cfg.arc_seal) {
 		om.arc.key = arc_seal_key(om.dkim, cfg.arc_key_domain);
-		om.arc.authserv_id = cfg.hostname;
+		om.arc.authserv_id = cfg.authserv_id[0] ? cfg.authserv_id :
+				     cfg.hostname;
 		if (om.arc.key == NULL)
 			log_fatal("arc_seal = yes: no rsa-sha256 key%s%s in "
 				  "dkim_keys", cfg.arc_key_domain[0] ?

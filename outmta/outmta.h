@@ -37,6 +37,7 @@ struct outmta_config {
 	char *dkim_keys;
 	int arc_seal;
 	char *arc_key_domain;
+	char *authserv_id;
 	struct stage_queue queue;
 };
 

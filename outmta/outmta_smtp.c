@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "addr.h"
+#include "authres.h"
+#include "limits_rfc.h"
 #include "log.h"
 #include "outmta.h"
 
@@ -74,21 +76,44 @@ static int sign(struct outmta *om, struct smtp_session *s, struct sbuf *out)
 	return 0;
 }
 
+/* What our ARC set says besides arc=: the results our own mx recorded
+ * under our authserv-id (mx removed any such field that came from
+ * outside, so these are ours; RFC 8617 4.1.1). */
+static void arc_results(struct outmta *om, struct smtp_session *s,
+			struct sbuf *res)
+{
+	static const char *const skip[] = {"arc", NULL};
+
+	if (om->arc.key == NULL)
+		return;
+	if (authres_results(s->msg.data ? s->msg.data : "", s->header_len,
+			    om->arc.authserv_id, skip, res) < 0) {
+		log_warn("%s: our Authentication-Results are too long for "
+			 "the ARC set: not copied", s->id);
+		sbuf_reset(res);
+	}
+}
+
 static void om_data(struct smtp_session *s)
 {
 	struct outmta *om = om_of(s);
 	struct smtp_reply r;
-	struct sbuf rcvd;
+	struct sbuf rcvd, res;
 
 	sbuf_init(&rcvd, 65536);
+	sbuf_init(&res, LIM_ARC_RESULTS_MAX);
 	if (spool_received(s, om->cfg->hostname, &rcvd) < 0 ||
 	    sign(om, s, &rcvd) < 0) {
 		sbuf_free(&rcvd);
+		sbuf_free(&res);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
 		smtp_session_reply(s, &r);
 		return;
 	}
-	spool_arc_accept(&om->arc, &om->spool, s, rcvd.data, rcvd.len, "");
+	arc_results(om, s, &res);
+	spool_arc_accept(&om->arc, &om->spool, s, rcvd.data, rcvd.len,
+			 res.data ? res.data : "");
+	sbuf_free(&res);
 	sbuf_free(&rcvd);
 }
 

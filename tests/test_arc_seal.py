@@ -166,3 +166,24 @@ def test_msa_seals_submitted_mail(cluster):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_outmta_copies_our_results_into_its_set(arcnet):
+    """RFC 8617 4.1.1: the ARC-Authentication-Results says what our
+    border (mx, same authserv-id) found, not only arc=; results under
+    another id, and our own arc= (the set's cv says it), are not
+    copied."""
+    (om1, _), rx, _, dnsfunc = arcnet
+    ours = (b"Authentication-Results: out.example.test;\r\n"
+            b"\tspf=pass smtp.mailfrom=carol@fwd.test;\r\n"
+            b"\tdkim=pass (2048-bit key) header.d=fwd.test;\r\n"
+            b"\tarc=none; dmarc=pass header.from=fwd.test\r\n")
+    other = b"Authentication-Results: other.test; spf=fail\r\n"
+    m = relay(om1, rx, other + ours + MSG, 1)
+    aar = arc_fields(m)[0]
+    assert aar == (b"ARC-Authentication-Results: i=1; out.example.test; "
+                   b"arc=none; spf=pass smtp.mailfrom=carol@fwd.test; "
+                   b"dkim=pass (2048-bit key) header.d=fwd.test; "
+                   b"dmarc=pass header.from=fwd.test"), aar
+    cv, res, why = dkim.arc_verify(m, dnsfunc=dnsfunc)
+    assert cv == dkim.CV_Pass, (why, res)

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 
+import authres as authres_lib
 import dkim
 import pytest
 
@@ -313,6 +314,30 @@ def test_our_authres_from_outside_removed(auth):
     m = wait_messages(st, ALICE, 1)[0]
     assert b"header.d=bank.test" not in m
     assert b"Authentication-Results: other.test; spf=pass" in m
+    assert b"spf=softfail" in m
+
+
+@pytest.mark.parametrize("head", [
+    b"(trusted) mx.example.test;",             # comment before the id
+    b"(a (nested) one)\r\n mx.example.test 1;",  # folded, version
+    b"\"mx.example.test\";",                   # quoted-string value
+    b"MX.Example.Test (c);",                   # case, comment after
+])
+def test_our_authres_hidden_behind_cfws_removed(auth, head):
+    """RFC 8601 allows CFWS before the authserv-id and a quoted-string
+    for it: mail readers (python3-authres here) take these as ours, so
+    they are ours to remove."""
+    mx, st, _, _ = auth
+    forged = (b"Authentication-Results: " + head +
+              b" dkim=pass header.d=bank.test\r\n")
+    if not head.startswith(b'"'):
+        parsed = authres_lib.AuthenticationResultsHeader.parse(
+            forged.decode().rstrip("\r\n"))
+        assert parsed.authserv_id.lower() == "mx.example.test"
+    assert send(mx, "bob@soft.test",
+                forged + mail("bob@soft.test"))[0] == 250
+    m = wait_messages(st, ALICE, 1)[0]
+    assert b"header.d=bank.test" not in m, m
     assert b"spf=softfail" in m
 
 
