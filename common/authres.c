@@ -20,6 +20,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tracehdr.h"
+
 /* Nesting of comments read before a field counts as unreadable. */
 #define AUTHRES_COMMENT_DEPTH 32
 
@@ -134,6 +136,16 @@ int authres_claims(const char *p, const char *end, const char *id)
 	int rc = authres_field_id(p, end, got, sizeof(got), NULL);
 
 	return rc < 0 || (rc == 1 && strcasecmp(got, id) == 0);
+}
+
+static int claims(const char *p, const char *end, void *arg)
+{
+	return authres_claims(p, end, arg);
+}
+
+size_t authres_strip(struct sbuf *msg, size_t *header_len, const char *id)
+{
+	return tracehdr_strip_if(msg, header_len, claims, (void *)id);
 }
 
 /* End of the result starting at p: the next ';' outside comments and

@@ -34,6 +34,11 @@ int authres_field_id(const char *p, const char *end, char *id, size_t idlen,
  * (ASCII case-insensitive) or whose id cannot be read; else 0. */
 int authres_claims(const char *p, const char *end, const char *id);
 
+/* Remove from the header section of msg (its first *header_len bytes)
+ * every field authres_claims() gives for id; lowers msg->len and
+ * *header_len (tracehdr_strip_if). Returns the number removed. */
+size_t authres_strip(struct sbuf *msg, size_t *header_len, const char *id);
+
 /* Append to out, for every Authentication-Results field of the header
  * section [msg, msg + hlen) whose authserv-id is id, each of its
  * results as ";\r\n\t" and the result (white space folded to single

@@ -107,6 +107,10 @@ static const struct cfg_param table[] = {
 	{"arc_keys", CFG_STR, "", &cfg.arc_keys, 0, 0,
 	 "ARC sealing keys, domain:selector:/path/key.pem (the format of "
 	 "outmta's dkim_keys; the same key may serve both)"},
+	{"authserv_id", CFG_STR, "", &cfg.authserv_id, 0, 0,
+	 "our authserv-id (RFC 8601; give mx, msa and outmta the same): "
+	 "Authentication-Results fields claiming it are removed from "
+	 "submitted mail, and ARC sets name it (empty: hostname)"},
 	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
 	 "resolvers for the keys of the ARC chains we check before sealing, "
 	 "host[:port] comma separated (empty: /etc/resolv.conf)"},
@@ -186,13 +190,14 @@ int main(int argc, char **argv)
 	 * (later changes are read as cfg.user, who should own it) */
 	if (sasl_setup("sluice", cfg.credentials_file, err, sizeof(err)) < 0)
 		log_fatal("credentials_file: %s", err);
+	msa.arc.authserv_id = cfg.authserv_id[0] ? cfg.authserv_id :
+			      cfg.hostname;
 	if (cfg.arc_seal) {
 		msa.arc_keys = dkim_signers_load(cfg.arc_keys, err,
 						 sizeof(err));
 		if (msa.arc_keys == NULL)
 			log_fatal("arc_keys: %s", err);
 		msa.arc.key = arc_seal_key(msa.arc_keys, NULL);
-		msa.arc.authserv_id = cfg.hostname;
 		if (msa.arc.key == NULL)
 			log_fatal("arc_seal = yes: no rsa-sha256 key in "
 				  "arc_keys");

@@ -57,6 +57,7 @@ struct msa_config {
 	char *trusted_peers;
 	int arc_seal;
 	char *arc_keys;
+	char *authserv_id;
 	char *dns_servers;
 	long long dns_timeout;
 	/* shared with mx (msa_screen.c) */

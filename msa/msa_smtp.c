@@ -8,7 +8,8 @@
  *	553 5.7.1), and those fields must be one each and clean RFC 5322
  *	mailbox lists (addrlist.h), else 553 5.7.1 too. Per-user rate limits: messages are checked at MAIL
  *	(450 4.7.1) and recipients at RCPT (452 4.7.1). At end of data the
- *	internal trace headers (tracehdr.h) are removed, then the
+ *	internal trace headers (tracehdr.h) and Authentication-Results
+ *	fields claiming our authserv-id (authres.h) are removed, then the
  *	RFC 6409 section 8 fixes: Date and Message-ID when missing, and a
  *	Received header for ESMTPSA naming the authenticated user and the
  *	client address only as the policy allows; the remote targets of
@@ -25,6 +26,7 @@
 
 #include "addrlist.h"
 #include "alias.h"
+#include "authres.h"
 #include "directory.h"
 #include "evloop.h"
 #include "limits_rfc.h"
@@ -205,8 +207,13 @@ static void msa_data(struct smtp_session *s)
 	struct smtp_reply r;
 	struct msa_hdr h;
 	struct sbuf pre;
+	size_t n;
 
 	spool_strip_trace(s);
+	n = authres_strip(&s->msg, &s->header_len, m->arc.authserv_id);
+	if (n)
+		log_info("%s: removed %zu Authentication-Results field(s) "
+			 "with our authserv-id from %s", s->id, n, s->auth_user);
 	msa_header_scan(s->msg.data, s->header_len, &h);
 	if (h.from == 0) {
 		smtp_reply_set(&r, 550, "5.6.0", "Error: message has no From: "

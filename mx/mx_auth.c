@@ -242,13 +242,6 @@ static const char *authserv_id(const struct mx *mx)
 	       mx->cfg->hostname;
 }
 
-/* Authentication-Results fields with our authserv-id (RFC 8601 5), or
- * whose id cannot be read (a reader might read it as ours). */
-static int ours(const char *p, const char *end, void *arg)
-{
-	return authres_claims(p, end, arg);
-}
-
 /* ---- end of data ---- */
 
 /* The header section with its empty line (the engine's header_len
@@ -576,8 +569,7 @@ void mx_auth_data(struct mx *mx, struct smtp_session *s)
 	const char *why;
 	size_t i, n;
 
-	n = tracehdr_strip_if(&s->msg, &s->header_len, ours,
-			      (void *)authserv_id(mx));
+	n = authres_strip(&s->msg, &s->header_len, authserv_id(mx));
 	if (n)
 		log_info("%s: removed %zu Authentication-Results field(s) "
 			 "with our authserv-id from [%s]", s->id, n,

@@ -63,3 +63,28 @@ def test_hidden_mailboxes_refused(world):
     assert len(got) == len(CLEAN)
     assert not any(b"bank.test>" in m or b"ceo@bank.test\r\n" in m
                    for m in messages(world.store, "bob@example.test"))
+
+
+def test_our_authres_from_a_user_removed(cluster):
+    """A user must not hand another user an Authentication-Results
+    field under our authserv-id (mail readers trust those): msa removes
+    them, however the id is written, and keeps other providers'."""
+    world = World(cluster, {"rate_messages": 1000,
+                            "authserv_id": "mx.example.test"})
+    forged = ["Authentication-Results: mx.example.test; dkim=pass "
+              "header.d=bank.test",
+              "Authentication-Results: (ok)\r\n \"MX.example.test\" 1; "
+              "dmarc=pass header.from=bank.test"]
+    s = smtplib.SMTP("127.0.0.1", world.msa.port, timeout=20)
+    s.starttls(context=client_tls())
+    s.login("alice@example.test", PW["alice@example.test"])
+    for f in forged:
+        code, text = send(s, f + "\r\nAuthentication-Results: other.test; "
+                          "spf=pass\r\nFrom: alice@example.test")
+        assert code == 250, (code, text)
+    s.quit()
+    got = wait_messages(world.store, "bob@example.test", len(forged))
+    for m in got:
+        assert b"bank.test" not in m, m
+        assert b"Authentication-Results: other.test; spf=pass" in m
+    assert "removed 1 Authentication-Results field" in world.msa.log()
