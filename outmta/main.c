@@ -34,12 +34,12 @@ static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, "next_hop", "domain_routes", NULL};
+	DAEMON_LIVE_KEYS, "next_hop", "next_hop_mode", "domain_routes", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
 	return route_table_init(t, cfg.next_hop, cfg.domain_routes,
-				"ordered", err, errlen);
+				cfg.next_hop_mode, err, errlen);
 }
 
 static const struct cfg_param table[] = {
@@ -55,6 +55,9 @@ static const struct cfg_param table[] = {
 	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
 	 "per-domain hops, e.g. local domains to the store: "
 	 "example.test = lmtp:127.0.0.1:2424"},
+	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
+	 "ordered (active-backup) or spread (load-balanced), for next_hop "
+	 "and every list of domain_routes"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
 	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
@@ -103,7 +106,7 @@ static int check(const char *config, char *err, size_t errlen)
 	int rc, line;
 
 	rc = route_table_init(&rt, cfg.next_hop, cfg.domain_routes,
-			      "ordered", why, sizeof(why));
+			      cfg.next_hop_mode, why, sizeof(why));
 	if (rc == 0) {
 		stage_forward_cfg(&fc, "tls_policy", cfg.tls_policy, "", 0);
 		fc.tls_policy_map = cfg.tls_policy_map;
@@ -140,8 +143,8 @@ int main(int argc, char **argv)
 	om.peers = config_list(cfg.trusted_peers);
 	if (om.peers == NULL)
 		log_fatal("out of memory");
-	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes, "ordered",
-			  opts.config);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes,
+			  cfg.next_hop_mode, opts.config);
 	stage_forward_cfg(&fc, "tls_policy", cfg.tls_policy, cfg.hostname,
 			  cfg.timeout);
 	fd = daemon_listen(cfg.listen);

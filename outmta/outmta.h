@@ -20,6 +20,7 @@ struct outmta_config {
 	char *trusted_peers;
 	char *next_hop;
 	char *domain_routes;
+	char *next_hop_mode;
 	char *user;
 	int syslog;
 	char *dns_servers;

@@ -41,12 +41,12 @@ static struct spamd_learn *learn;
 
 /* What a reload may change (stage_reload.h). */
 static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, "next_hop", "domain_routes", NULL};
+	DAEMON_LIVE_KEYS, "next_hop", "next_hop_mode", "domain_routes", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
-	if (route_table_init(t, cfg.next_hop, cfg.domain_routes, "ordered",
-			     err, errlen) < 0)
+	if (route_table_init(t, cfg.next_hop, cfg.domain_routes,
+			     cfg.next_hop_mode, err, errlen) < 0)
 		return -1;
 	quarantine_note_hops(cfg.quarantine_dir, cfg.next_hop,
 			     cfg.domain_routes);
@@ -69,6 +69,9 @@ static const struct cfg_param table[] = {
 	{"domain_routes", CFG_STR, "example.test = lmtp:127.0.0.1:2424",
 	 &cfg.domain_routes, 0, 0,
 	 "per-domain hops: the local domains to the store"},
+	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
+	 "ordered (active-backup) or spread (load-balanced), for next_hop "
+	 "and every list of domain_routes"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	{"bayes_db", CFG_STR, "var/spamd/bayes.db", &cfg.bayes_db, 0, 0,
 	 "SQLite token counts from sluice-spamtrain (missing: no Bayes)"},
@@ -252,8 +255,8 @@ int main(int argc, char **argv)
 	sd.peers = config_list(cfg.trusted_peers);
 	if (sd.peers == NULL)
 		log_fatal("out of memory");
-	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes, "ordered",
-			  opts.config);
+	stage_routes_init(&routes, cfg.next_hop, cfg.domain_routes,
+			  cfg.next_hop_mode, opts.config);
 	stage_forward_cfg(&fc, "tls_policy", "none", cfg.hostname,
 			  cfg.timeout);
 	fc.claims = 1;	/* the next stages want the trust information */

@@ -24,6 +24,7 @@ struct spamd_config {
 	char *trusted_peers;
 	char *next_hop;
 	char *domain_routes;
+	char *next_hop_mode;
 	char *user;
 	int syslog;
 	char *bayes_db;

@@ -185,6 +185,24 @@ def dnsbl(cluster):
     p.wait()
 
 
+def test_domain_route_spread_over_access_boxes(cluster):
+    """next_hop_mode = spread: a local domain's list of stores (access
+    boxes) takes the deliveries in turn, not only its first hop."""
+    a = cluster.store(extra=INBOX_ONLY)
+    b = cluster.store(extra=INBOX_ONLY)
+    sd = spamd(cluster, extra={
+        "domain_routes": "example.test = lmtp:127.0.0.1:%d, "
+                         "lmtp:127.0.0.1:%d" % (a.port, b.port),
+        "next_hop_mode": "spread", "delivery_concurrency": "1"})
+    for i in range(12):
+        replies = lmtp(sd.port, ["alice@example.test"], HAM)
+        assert replies[0][0] == 250, replies
+    wait_for(lambda: len(messages(a, "alice@example.test")) +
+             len(messages(b, "alice@example.test")) == 12)
+    assert messages(a, "alice@example.test"), sd.log()
+    assert messages(b, "alice@example.test"), sd.log()
+
+
 def test_dnsbl_listed_claims(cluster, dnsbl):
     store = cluster.store(extra=INBOX_ONLY)
     sd = spamd(cluster, store, {"dns_servers": dnsbl,
