@@ -105,3 +105,32 @@ const struct cfg_param *stage_smtp_table(struct stage_smtp_config *c,
 	memset(&rows[n], 0, sizeof(rows[n]));
 	return rows;
 }
+
+void stage_smtp_server_cfg(struct smtp_server_cfg *sc,
+	const struct stage_smtp_config *c, struct tls_ctx *tls)
+{
+	STAGE_SERVER_CFG(*sc, *c);
+	sc->max_header = c->max_header_size;
+	sc->tls = tls;
+	sc->greet_pause_ms = c->guard.greet_pause_ms;
+}
+
+void stage_smtp_live(struct stage_live *sl, struct stage_smtp_config *c,
+	struct smtp_server *const srv[2], struct tls_ctx *tls,
+	struct forwarder *fwd,
+	int (*routes)(struct route_table *t, char *err, size_t errlen),
+	struct directory **dir)
+{
+	memset(sl, 0, sizeof(*sl));
+	sl->srv[0] = srv[0];
+	sl->srv[1] = srv[1];
+	STAGE_LIVE_LIMITS(*sl, *c);
+	sl->max_header = &c->max_header_size;
+	sl->tls = tls;
+	sl->tls_cert = &c->tls_cert;
+	sl->tls_key = &c->tls_key;
+	sl->fwd = fwd;
+	sl->routes = routes;
+	sl->dir = dir;
+	sl->dir_path = &c->directory_file;
+}

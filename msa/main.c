@@ -39,8 +39,7 @@ static struct route_table routes;
 static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
-static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "directory_file", NULL};
+static const char *const live_keys[] = {STAGE_SMTP_LIVE_KEYS, NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -141,7 +140,7 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls;
+	struct smtp_server *srv[2];
 	struct tls_ctx *tls, *ctls;
 	struct authlimit *al;
 	struct shstate *sh;
@@ -217,34 +216,23 @@ int main(int argc, char **argv)
 	fc.claims = 1; /* our hops are inner stages */
 	stage_spool_start(msa.loop, &cfg.smtp.queue, &routes, &fc, &msa.spool,
 			  "msa");
-	STAGE_SERVER_CFG(sc, cfg.smtp);
-	sc.max_header = cfg.smtp.max_header_size;
-	sc.tls = tls;
+	stage_smtp_server_cfg(&sc, &cfg.smtp, tls);
 	sc.auth = 1;
 	sc.auth_required = 1;
 	sc.authlimit = al;
 	sc.trusted_peers = peers;
-	sc.greet_pause_ms = cfg.smtp.guard.greet_pause_ms;
-	srv = stage_serve(msa.loop, &sc, &msa_hooks, &msa, fd);
-	srv_tls = stage_serve_tls(msa.loop, &sc, &msa_hooks, &msa, fd_tls);
-	live.srv[0] = srv;
-	live.srv[1] = srv_tls;
-	STAGE_LIVE_LIMITS(live, cfg.smtp);
-	live.tls = tls;
-	live.tls_cert = &cfg.smtp.tls_cert;
-	live.tls_key = &cfg.smtp.tls_key;
-	live.fwd = msa.spool.fwd;
-	live.routes = reload_routes;
-	live.dir = &msa.dir;
-	live.dir_path = &cfg.smtp.directory_file;
+	srv[0] = stage_serve(msa.loop, &sc, &msa_hooks, &msa, fd);
+	srv[1] = stage_serve_tls(msa.loop, &sc, &msa_hooks, &msa, fd_tls);
+	stage_smtp_live(&live, &cfg.smtp, srv, tls, msa.spool.fwd,
+			reload_routes, &msa.dir);
 	stage_reload_start(msa.loop, live_keys, &live);
 	log_info("listening on %s (STARTTLS) and %s (TLS), %zu message(s) in "
 		 "the queue, next hop %s", cfg.smtp.listen,
 		 cfg.smtp.smtps_listen[0] ? cfg.smtp.smtps_listen : "-",
 		 queue_count(msa.spool.q), cfg.smtp.next_hop);
 	evloop_run(msa.loop);
-	smtp_server_free(srv);
-	smtp_server_free(srv_tls);
+	smtp_server_free(srv[0]);
+	smtp_server_free(srv[1]);
 	if (msa.arc.dns)
 		dns_free(msa.arc.dns);
 	stage_spool_stop(&msa.spool);

@@ -36,9 +36,8 @@ static struct route_table routes;
 static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
-static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
-	"alias_relay", "directory_file", NULL};
+static const char *const live_keys[] = {STAGE_SMTP_LIVE_KEYS,
+					"alias_relay", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
@@ -125,7 +124,7 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls;
+	struct smtp_server *srv[2];
 	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
@@ -189,32 +188,20 @@ int main(int argc, char **argv)
 	fc.claims = 1;
 	stage_spool_start(mx.loop, &cfg.smtp.queue, &routes, &fc, &mx.spool,
 			  "mx");
-	STAGE_SERVER_CFG(sc, cfg.smtp);
-	sc.max_header = cfg.smtp.max_header_size;
-	sc.tls = tls;
+	stage_smtp_server_cfg(&sc, &cfg.smtp, tls);
 	sc.no_chunking = !cfg.chunking;
-	sc.greet_pause_ms = cfg.smtp.guard.greet_pause_ms;
 	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
-	srv = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
-	srv_tls = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
-	live.srv[0] = srv;
-	live.srv[1] = srv_tls;
-	STAGE_LIVE_LIMITS(live, cfg.smtp);
-	live.max_header = &cfg.smtp.max_header_size;
-	live.tls = tls;
-	live.tls_cert = &cfg.smtp.tls_cert;
-	live.tls_key = &cfg.smtp.tls_key;
-	live.fwd = mx.spool.fwd;
-	live.routes = reload_routes;
-	live.dir = &mx.dir;
-	live.dir_path = &cfg.smtp.directory_file;
+	srv[0] = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
+	srv[1] = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
+	stage_smtp_live(&live, &cfg.smtp, srv, tls, mx.spool.fwd,
+			reload_routes, &mx.dir);
 	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
 		 cfg.smtp.listen, queue_count(mx.spool.q), cfg.smtp.next_hop);
 	evloop_run(mx.loop);
-	smtp_server_free(srv);
-	smtp_server_free(srv_tls);
+	smtp_server_free(srv[0]);
+	smtp_server_free(srv[1]);
 	mx_screen_free(&mx);
 	stage_spool_stop(&mx.spool);
 	dns_free(mx.dns);
