@@ -15,6 +15,17 @@
 
 struct ratemap;
 
+/* The settings of these defences (stage_smtp.h declares their keys). */
+struct smtp_guard_config {
+	long long greet_pause_ms;
+	long long connection_rate_limit;
+	long long connection_rate_window;
+	int helo_fqdn;
+	long long bad_rcpt_delay_after;
+	long long bad_rcpt_delay_ms;
+	long long bad_rcpt_disconnect;
+};
+
 /* Counters (metrics.h's name, labels, help triples) that mx and msa
  * both show. */
 #define METRIC_CONN_RATE "sluice_connection_rate_refused_total", NULL,       \

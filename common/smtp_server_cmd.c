@@ -127,14 +127,65 @@ static int take_claims(struct srv_session *ss, const struct mail_params *mp)
 	       dup_claim(&e->entered_by, mp->xentered);
 }
 
+/* The path of MAIL or RCPT (cmd->verb) parsed with opts into a, and
+ * the parameters after it into mp or rp (RFC 5321 4.1.1.2 and 4.1.1.3:
+ * Reverse-path / Forward-path [SP Mail-parameters / Rcpt-parameters]).
+ * 0, or -1 once the refusal is answered: 501 a bad path or no space
+ * after it, the parameters' own (smtp_parse_mail_params()). */
+static int parse_path(struct srv_session *ss, const struct smtp_cmd *cmd,
+		      unsigned opts, struct addr *a, struct mail_params *mp,
+		      struct rcpt_params *rp)
+{
+	int mail = cmd->verb == SMTP_MAIL;
+	struct parse_err pe;
+	const char *rest, *err;
+
+	if (addr_parse_path(cmd->arg, opts, a, &rest, &err) < 0) {
+		srv_reply(ss, 501, mail ? "5.1.7" : "5.1.3",
+			  "Bad %s address syntax: %s",
+			  mail ? "sender" : "recipient", err);
+		return -1;
+	}
+	if (*rest != '\0' && *rest != ' ') {
+		srv_reply(ss, 501, "5.5.4", "Syntax: %s",
+			  mail ? "MAIL FROM:<address>" : "RCPT TO:<address>");
+		return -1;
+	}
+	while (*rest == ' ')
+		rest++;
+	if ((mail ? smtp_parse_mail_params(rest, allowed_ext(ss), mp, &pe)
+		  : smtp_parse_rcpt_params(rest, allowed_ext(ss), rp, &pe)) < 0)
+		return reply_parse_err(ss, &pe);
+	return 0;
+}
+
+/* The stage's hook of MAIL or RCPT returned rc (r filled when it
+ * refused): 1 when the command goes on; 0 when the hook answers later
+ * (the line runs again on smtp_session_resume()) or refused (answered
+ * with r, after the transaction is reset when reset is set). */
+static int hook_said(struct srv_session *ss, int rc,
+		     const struct smtp_reply *r, int reset)
+{
+	ss->pub.path = NULL;
+	if (rc == SMTP_HOOK_LATER) {
+		ss->hook_wait = 1;
+		return 0;
+	}
+	if (rc < 0) {
+		if (reset)
+			srv_reset_txn(ss);
+		srv_hook_reply(ss, r);
+		return 0;
+	}
+	return 1;
+}
+
 static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	struct mail_params mp;
-	struct parse_err pe;
 	struct smtp_reply r;
 	struct addr a;
-	const char *rest, *err;
 	int rc;
 
 	if (ss->state < ST_READY) {
@@ -150,22 +201,9 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 			  "required" : "Must issue a STARTTLS command first");
 		return;
 	}
-	if (addr_parse_path(cmd->arg, ADDR_OPT_NULL_OK | ADDR_OPT_UTF8, &a,
-			    &rest, &err) < 0) {
-		srv_reply(ss, 501, "5.1.7", "Bad sender address syntax: %s",
-			  err);
+	if (parse_path(ss, cmd, ADDR_OPT_NULL_OK | ADDR_OPT_UTF8, &a, &mp,
+		       NULL) < 0)
 		return;
-	}
-	if (*rest != '\0' && *rest != ' ') {
-		srv_reply(ss, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
-		return;
-	}
-	while (*rest == ' ')
-		rest++;
-	if (smtp_parse_mail_params(rest, allowed_ext(ss), &mp, &pe) < 0) {
-		reply_parse_err(ss, &pe);
-		return;
-	}
 	if (mp.size > srv->cfg.max_size) {
 		srv_reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
 		return;
@@ -188,18 +226,8 @@ static void do_mail(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 	ss->pub.path = &a;
 	rc = srv->hooks.on_mail ? srv->hooks.on_mail(&ss->pub, &r) : 0;
-	if (rc == SMTP_HOOK_LATER) {
-		ss->pub.path = NULL;
-		ss->hook_wait = 1;
+	if (!hook_said(ss, rc, &r, 1))
 		return;
-	}
-	if (rc < 0) {
-		ss->pub.path = NULL;
-		srv_reset_txn(ss);
-		srv_hook_reply(ss, &r);
-		return;
-	}
-	ss->pub.path = NULL;
 	ss->have_mail = 1;
 	srv_set_state(ss, ST_MAIL);
 	srv_reply(ss, 250, "2.1.0", "Ok");
@@ -209,10 +237,8 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 {
 	struct smtp_server *srv = ss->pub.srv;
 	struct rcpt_params rp;
-	struct parse_err pe;
 	struct smtp_reply r;
 	struct addr a;
-	const char *rest, *err;
 	unsigned opts = ADDR_OPT_POSTMASTER;
 	int rc;
 
@@ -226,35 +252,13 @@ static void do_rcpt(struct srv_session *ss, const struct smtp_cmd *cmd)
 	}
 	if (ss->pub.env.smtputf8)
 		opts |= ADDR_OPT_UTF8;
-	if (addr_parse_path(cmd->arg, opts, &a, &rest, &err) < 0) {
-		srv_reply(ss, 501, "5.1.3", "Bad recipient address syntax: %s",
-			  err);
+	if (parse_path(ss, cmd, opts, &a, NULL, &rp) < 0)
 		return;
-	}
-	if (*rest != '\0' && *rest != ' ') {
-		srv_reply(ss, 501, "5.5.4", "Syntax: RCPT TO:<address>");
-		return;
-	}
-	while (*rest == ' ')
-		rest++;
-	if (smtp_parse_rcpt_params(rest, allowed_ext(ss), &rp, &pe) < 0) {
-		reply_parse_err(ss, &pe);
-		return;
-	}
 	ss->pub.path = &a;
 	rc = srv->hooks.on_rcpt ? srv->hooks.on_rcpt(&ss->pub, a.mailbox, &r)
 				: 0;
-	if (rc == SMTP_HOOK_LATER) {
-		ss->pub.path = NULL;
-		ss->hook_wait = 1;
+	if (!hook_said(ss, rc, &r, 0))
 		return;
-	}
-	if (rc < 0) {
-		ss->pub.path = NULL;
-		srv_hook_reply(ss, &r);
-		return;
-	}
-	ss->pub.path = NULL;
 	if ((a.flags & ADDR_POSTMASTER) && srv->cfg.postmaster_domain)
 		snprintf(a.mailbox, sizeof(a.mailbox), "postmaster@%s",
 			 srv->cfg.postmaster_domain);

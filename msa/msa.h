@@ -17,6 +17,7 @@
 #include "spool.h"
 #include "spool_arc.h"
 #include "stage.h"
+#include "stage_smtp.h"
 
 struct evloop;
 struct directory;
@@ -25,26 +26,8 @@ struct msa_exceptions;
 struct ratemap;
 
 struct msa_config {
-	char *listen;
-	char *smtps_listen;
-	char *hostname;
-	char *next_hop;
-	char *next_hop_mode;
-	char *domain_routes;
-	char *next_hop_tls;
-	char *user;
-	int syslog;
-	char *tls_cert;
-	char *tls_key;
-	long long max_message_size;
-	long long max_header_size;
-	long long max_recipients;
-	long long max_sessions;
-	long long timeout;
-	struct session_limits sess;
+	struct stage_smtp_config smtp;	/* the keys mx has too */
 	char *credentials_file;
-	char *redis_server;
-	char *directory_file;
 	char *sender_exceptions;
 	long long rate_window;
 	long long rate_messages;
@@ -58,17 +41,6 @@ struct msa_config {
 	int arc_seal;
 	char *arc_keys;
 	char *authserv_id;
-	char *dns_servers;
-	long long dns_timeout;
-	/* shared with mx (msa_screen.c) */
-	long long greet_pause_ms;
-	long long connection_rate_limit;
-	long long connection_rate_window;
-	int helo_fqdn;
-	long long bad_rcpt_delay_after;
-	long long bad_rcpt_delay_ms;
-	long long bad_rcpt_disconnect;
-	struct stage_queue queue;
 };
 
 struct msa {

@@ -50,14 +50,15 @@ void msa_screen_free(struct msa *m)
 int msa_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct msa *m = smtp_server_ctx(s->srv);
-	const struct msa_config *c = m->cfg;
+	const struct stage_smtp_config *c = &m->cfg->smtp;
 
 	if ((s->screen = calloc(1, sizeof(struct msa_sess))) == NULL)
 		return smtp_reply_set(r, 421, "4.3.0", "%s Error: out of "
 				      "memory", c->hostname);
 	if (smtp_guard_conn_rate(m->conn_rate, s->client_addr,
-				 evloop_now(m->loop), c->connection_rate_limit,
-				 c->connection_rate_window)) {
+				 evloop_now(m->loop),
+				 c->guard.connection_rate_limit,
+				 c->guard.connection_rate_window)) {
 		METRICS_COUNT(METRIC_CONN_RATE);
 		log_info("%s: reject: CONNECT from [%s]: 421 4.7.0 too many "
 			 "connections", s->id, s->client_addr);
@@ -88,7 +89,7 @@ int msa_screen_helo(struct smtp_session *s, const char *name,
 	struct msa *m = smtp_server_ctx(s->srv);
 	char safe[300];
 
-	if (!m->cfg->helo_fqdn || smtp_guard_helo_ok(name))
+	if (!m->cfg->smtp.guard.helo_fqdn || smtp_guard_helo_ok(name))
 		return 0;
 	METRICS_COUNT(METRIC_HELO_REJECTED);
 	log_safe(safe, sizeof(safe), name);
@@ -101,13 +102,14 @@ int msa_screen_helo(struct smtp_session *s, const char *name,
 void msa_screen_bad_rcpt(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct msa *m = smtp_server_ctx(s->srv);
-	const struct msa_config *c = m->cfg;
+	const struct stage_smtp_config *c = &m->cfg->smtp;
 	struct msa_sess *ss = s->screen;
 
 	if (ss == NULL)
 		return;
-	switch (smtp_guard_bad_rcpt(&ss->bad_rcpts, c->bad_rcpt_delay_after,
-				    c->bad_rcpt_disconnect)) {
+	switch (smtp_guard_bad_rcpt(&ss->bad_rcpts,
+				    c->guard.bad_rcpt_delay_after,
+				    c->guard.bad_rcpt_disconnect)) {
 	case SMTP_GUARD_DISCONNECT:
 		METRICS_COUNT(METRIC_BAD_RCPT_DISCONNECT);
 		log_info("%s: reject: RCPT from [%s]: 421 4.7.0 too many "
@@ -117,7 +119,7 @@ void msa_screen_bad_rcpt(struct smtp_session *s, struct smtp_reply *r)
 		break;
 	case SMTP_GUARD_DELAY:
 		METRICS_COUNT(METRIC_BAD_RCPT_DELAYED);
-		s->reply_delay_ms = c->bad_rcpt_delay_ms;
+		s->reply_delay_ms = c->guard.bad_rcpt_delay_ms;
 		break;
 	}
 }

@@ -145,9 +145,9 @@ int msa_owns(struct msa *m, const char *user, const char *addr)
 
 	if (strcasecmp(user, addr) == 0 || granted(m->exc, user, addr))
 		return 1;
-	if (m->cfg->directory_file[0] == '\0')
+	if (m->cfg->smtp.directory_file[0] == '\0')
 		return 0;
-	directory_refresh(&m->dir, m->cfg->directory_file);
+	directory_refresh(&m->dir, m->cfg->smtp.directory_file);
 	if (m->dir == NULL || directory_lookup(m->dir, addr) != DIR_ALIAS)
 		return 0;
 	n = directory_expand(m->dir, addr, to, sizeof(to) / sizeof(to[0]));

@@ -167,7 +167,7 @@ static int add_missing(struct msa *m, struct smtp_session *s,
 		for (i = 0; i < sizeof(rnd); i++)
 			if (sbuf_printf(out, "%02x", rnd[i]) < 0)
 				return -1;
-		if (sbuf_printf(out, "@%s>\r\n", m->cfg->hostname) < 0)
+		if (sbuf_printf(out, "@%s>\r\n", m->cfg->smtp.hostname) < 0)
 			return -1;
 		log_info("%s: Message-ID added", s->id);
 	}
@@ -230,7 +230,7 @@ static void msa_data(struct smtp_session *s)
 	if (!m->cfg->received_user)
 		flags &= ~SPOOL_RCVD_AUTH;
 	sbuf_init(&pre, 65536);
-	if (spool_received_ex(s, m->cfg->hostname, flags, &pre) < 0 ||
+	if (spool_received_ex(s, m->cfg->smtp.hostname, flags, &pre) < 0 ||
 	    add_missing(m, s, &h, &pre) < 0) {
 		sbuf_free(&pre);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: out of memory");
@@ -241,8 +241,8 @@ static void msa_data(struct smtp_session *s)
 			 evloop_now(m->loop)) < 0)
 		log_warn("%s: rate table full: message not counted", s->id);
 	/* remote targets of aliases: the store cannot send them out */
-	if (m->cfg->directory_file[0])
-		directory_refresh(&m->dir, m->cfg->directory_file);
+	if (m->cfg->smtp.directory_file[0])
+		directory_refresh(&m->dir, m->cfg->smtp.directory_file);
 	if (alias_expand_remote(m->dir, &s->env, s->id, LIM_RCPT_MAX) < 0) {
 		sbuf_free(&pre);
 		smtp_reply_set(&r, 451, "4.3.0", "Error: cannot expand "

@@ -36,47 +36,55 @@ static struct route_table routes;
 static struct stage_live live;
 
 /* What a reload may change (stage_reload.h). */
-static const char *const live_keys[] = {
-	DAEMON_LIVE_KEYS, STAGE_LIVE_ROUTES, "max_header_size",
-	"alias_relay", "directory_file", NULL};
+static const char *const live_keys[] = {STAGE_SMTP_LIVE_KEYS,
+					"alias_relay", NULL};
 
 static int reload_routes(struct route_table *t, char *err, size_t errlen)
 {
 	return mx_routes_init(&mx, t, err, errlen);
 }
 
-static const struct cfg_param table[] = {
-	{"listen", CFG_STR, "127.0.0.1:2525", &cfg.listen, 0, 0,
-	 "address and port for SMTP"},
-	{"hostname", CFG_STR, "", &cfg.hostname, 0, 0,
-	 "our name in the greeting and Received (empty: the host name)"},
+/* How mx words the keys it shares with msa (stage_smtp.h). */
+static const struct stage_smtp_text text[] = {
+	{"listen", "127.0.0.1:2525", "address and port for SMTP"},
+	{"smtps_listen", "", "address and port for SMTP over implicit TLS "
+	 "(empty: none)"},
+	{"next_hop", NULL, "where accepted mail goes (lmtp:host:port or "
+	 "smtp:host:port, ...)"},
+	{"domain_routes", NULL, "per-domain hops: domain = hop, hop; "
+	 "other.domain = hop"},
+	{"tls_cert", NULL, "PEM certificate chain for STARTTLS (empty: no "
+	 "STARTTLS)"},
+	{"tls_key", NULL, "PEM private key for STARTTLS"},
+	{"max_sessions", "500", NULL},
+	{"queue_dir", "var/mx/queue", NULL},
+	{"directory_file", "", "directory snapshot from the store: unknown "
+	 "recipients get 550 5.1.1 at RCPT (empty: accept every local-domain "
+	 "recipient)"},
+	{"dns_servers", NULL, "resolvers for SPF, DKIM and DMARC, host[:port] "
+	 "comma separated (empty: the system's)"},
+	{"dns_timeout", "2s", "time for one DNS try (two tries; then "
+	 "temperror)"},
+	{"greet_pause_ms", NULL, "the greeting waits this long; a client "
+	 "talking before it is refused (554 5.5.1; production: 6000; 0: no "
+	 "pause)"},
+	{"helo_fqdn", "yes", "HELO/EHLO must name a fully-qualified host or "
+	 "an address literal (504 5.5.2)"},
+	{"bad_rcpt_delay_after", NULL, "after this many unknown recipients in "
+	 "a session each refused RCPT is answered bad_rcpt_delay_ms late (0: "
+	 "never)"},
+	{"bad_rcpt_disconnect", NULL, "the unknown recipient that makes this "
+	 "many ends the session (421 4.7.0; 0: never)"},
+	{NULL, NULL, NULL},
+};
+
+/* The keys of mx alone. */
+static const struct cfg_param own[] = {
 	{"local_domains", CFG_STR, "example.test", &cfg.local_domains, 0, 0,
 	 "domains we accept mail for (comma separated)"},
-	{"next_hop", CFG_STR, "lmtp:127.0.0.1:10024", &cfg.next_hop, 0, 0,
-	 "where accepted mail goes (lmtp:host:port or smtp:host:port, ...)"},
-	{"next_hop_mode", CFG_STR, "ordered", &cfg.next_hop_mode, 0, 0,
-	 "ordered (active-backup) or spread (load-balanced)"},
-	{"domain_routes", CFG_STR, "", &cfg.domain_routes, 0, 0,
-	 "per-domain hops: domain = hop, hop; other.domain = hop"},
-	DAEMON_PARAMS(cfg.user, cfg.syslog),
-	TLS_KEY_PARAMS(cfg.tls_cert, cfg.tls_key,
-		       "PEM certificate chain for STARTTLS (empty: no "
-		       "STARTTLS)", "PEM private key for STARTTLS"),
-	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
-			  cfg.max_sessions, "500", cfg.timeout,
-			  cfg.sess, LIM_STR(LIM_CLIENT_SESSIONS)),
-	HEADER_LIMIT_PARAM(cfg.max_header_size),
-	STAGE_QUEUE_PARAMS(cfg.queue, "var/mx/queue", "60s"),
-	{"next_hop_tls", CFG_STR, "may", &cfg.next_hop_tls, 0, 0,
-	 "STARTTLS to next hops: none, may (when offered) or encrypt"},
-	{"directory_file", CFG_STR, "", &cfg.directory_file, 0, 0,
-	 "directory snapshot from the store: unknown recipients get 550 "
-	 "5.1.1 at RCPT (empty: accept every local-domain recipient)"},
 	{"alias_relay", CFG_STR, "", &cfg.alias_relay, 0, 0,
 	 "hops for the remote targets of aliases, e.g. the outmta "
 	 "(empty: remote targets are not expanded)"},
-	{"smtps_listen", CFG_STR, "", &cfg.smtps_listen, 0, 0,
-	 "address and port for SMTP over implicit TLS (empty: none)"},
 	{"spf", CFG_BOOL, "yes", &cfg.spf, 0, 0,
 	 "check the sender's SPF record (RFC 7208) from MAIL FROM on"},
 	{"spf_reject", CFG_BOOL, "yes", &cfg.spf_reject, 0, 0,
@@ -101,11 +109,6 @@ static const struct cfg_param table[] = {
 	 "passes neither SPF nor DKIM for it (550 5.7.1)"},
 	{"authserv_id", CFG_STR, "", &cfg.authserv_id, 0, 0,
 	 "our name in Authentication-Results (empty: hostname)"},
-	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
-	 "resolvers for SPF, DKIM and DMARC, host[:port] comma separated "
-	 "(empty: the system's)"},
-	{"dns_timeout", CFG_TIME, "2s", &cfg.dns_timeout, 1, 60,
-	 "time for one DNS try (two tries; then temperror)"},
 	{"psl_file", CFG_STR, "/usr/share/publicsuffix/public_suffix_list.dat",
 	 &cfg.psl_file, 0, 0,
 	 "Public Suffix List for DMARC's organisational domains (empty: "
@@ -121,16 +124,17 @@ int main(int argc, char **argv)
 	struct daemon_opts opts;
 	struct smtp_server_cfg sc;
 	struct forward_cfg fc;
-	struct smtp_server *srv, *srv_tls;
+	struct smtp_server *srv[2];
 	struct tls_ctx *tls = NULL, *ctls;
 	char err[512];
 	int fd, fd_tls = -1;
 
 	/* the key's former name, accepted until the next release */
 	config_old_name("recipients", "directory_file");
-	daemon_start(argc, argv, "sluice-mx", table, &opts);
-	log_open("mx", cfg.syslog);
-	daemon_default_hostname(&cfg.hostname);
+	daemon_start(argc, argv, "sluice-mx",
+		     stage_smtp_table(&cfg.smtp, text, own), &opts);
+	log_open("mx", cfg.smtp.syslog);
+	daemon_default_hostname(&cfg.smtp.hostname);
 	mx.cfg = &cfg;
 	mx.domains = config_list(cfg.local_domains);
 	if (mx.domains == NULL || mx.domains[0] == NULL)
@@ -138,24 +142,25 @@ int main(int argc, char **argv)
 	if (mx_routes_init(&mx, &routes, err, sizeof(err)) < 0)
 		log_fatal("%s: %s", opts.config ? opts.config : "defaults",
 			  err);
-	fd = daemon_listen(cfg.listen);
-	if (cfg.smtps_listen[0])
-		fd_tls = daemon_listen(cfg.smtps_listen);
-	if (cfg.tls_cert[0] && cfg.tls_key[0] &&
-	    access(cfg.tls_cert, R_OK) == 0) {
-		tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err,
+	fd = daemon_listen(cfg.smtp.listen);
+	if (cfg.smtp.smtps_listen[0])
+		fd_tls = daemon_listen(cfg.smtp.smtps_listen);
+	if (cfg.smtp.tls_cert[0] && cfg.smtp.tls_key[0] &&
+	    access(cfg.smtp.tls_cert, R_OK) == 0) {
+		tls = tls_server_ctx(cfg.smtp.tls_cert, cfg.smtp.tls_key, err,
 				     sizeof(err));
 		if (tls == NULL)
 			log_fatal("TLS: %s", err);
-	} else if (cfg.tls_cert[0]) {
+	} else if (cfg.smtp.tls_cert[0]) {
 		log_warn("no certificate at %s: STARTTLS not offered",
-			 cfg.tls_cert);
+			 cfg.smtp.tls_cert);
 	}
-	daemon_state_dir(cfg.queue.queue_dir, cfg.user);
+	daemon_state_dir(cfg.smtp.queue.queue_dir, cfg.smtp.user);
 	mx_screen_init(&mx);
-	daemon_drop_privileges(cfg.user);
-	if (cfg.directory_file[0]) {
-		mx.dir = directory_load(cfg.directory_file, err, sizeof(err));
+	daemon_drop_privileges(cfg.smtp.user);
+	if (cfg.smtp.directory_file[0]) {
+		mx.dir = directory_load(cfg.smtp.directory_file, err,
+					sizeof(err));
 		if (mx.dir == NULL)
 			log_fatal("directory_file: %s", err);
 	}
@@ -167,47 +172,36 @@ int main(int argc, char **argv)
 	mx.loop = evloop_new();
 	if (cfg.spf || cfg.dkim || cfg.dmarc || cfg.arc ||
 	    cfg.sender_domain_check) {
-		mx.dns = dns_new(mx.loop, cfg.dns_servers,
-				 (unsigned)cfg.dns_timeout * 1000, err,
+		mx.dns = dns_new(mx.loop, cfg.smtp.dns_servers,
+				 (unsigned)cfg.smtp.dns_timeout * 1000, err,
 				 sizeof(err));
 		if (mx.dns == NULL)
 			log_fatal("%s", err);
 	}
 	mx_screen_open(&mx);
 	mx_metrics_register(&mx);
-	stage_forward_cfg(&fc, "next_hop_tls", cfg.next_hop_tls,
-			  cfg.hostname, cfg.timeout);
+	stage_forward_cfg(&fc, "next_hop_tls", cfg.smtp.next_hop_tls,
+			  cfg.smtp.hostname, cfg.smtp.timeout);
 	ctls = stage_forward_tls(&fc, 0);
 	/* the inner stages (avscan, spamd) want the client's address and
 	 * HELO; sent only to hops offering XTRUST to us */
 	fc.claims = 1;
-	stage_spool_start(mx.loop, &cfg.queue, &routes, &fc, &mx.spool, "mx");
-	STAGE_SERVER_CFG(sc, cfg);
-	sc.max_header = cfg.max_header_size;
-	sc.tls = tls;
+	stage_spool_start(mx.loop, &cfg.smtp.queue, &routes, &fc, &mx.spool,
+			  "mx");
+	stage_smtp_server_cfg(&sc, &cfg.smtp, tls);
 	sc.no_chunking = !cfg.chunking;
-	sc.greet_pause_ms = cfg.screen.greet_pause_ms;
 	sc.greet_trap = cfg.screen.greet_trap;
 	sc.postmaster_domain = mx.domains[0];
-	srv = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
-	srv_tls = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
-	live.srv[0] = srv;
-	live.srv[1] = srv_tls;
-	STAGE_LIVE_LIMITS(live, cfg);
-	live.max_header = &cfg.max_header_size;
-	live.tls = tls;
-	live.tls_cert = &cfg.tls_cert;
-	live.tls_key = &cfg.tls_key;
-	live.fwd = mx.spool.fwd;
-	live.routes = reload_routes;
-	live.dir = &mx.dir;
-	live.dir_path = &cfg.directory_file;
+	srv[0] = stage_serve(mx.loop, &sc, &mx_hooks, &mx, fd);
+	srv[1] = stage_serve_tls(mx.loop, &sc, &mx_hooks, &mx, fd_tls);
+	stage_smtp_live(&live, &cfg.smtp, srv, tls, mx.spool.fwd,
+			reload_routes, &mx.dir);
 	stage_reload_start(mx.loop, live_keys, &live);
 	log_info("listening on %s, %zu message(s) in the queue, next hop %s",
-		 cfg.listen, queue_count(mx.spool.q), cfg.next_hop);
+		 cfg.smtp.listen, queue_count(mx.spool.q), cfg.smtp.next_hop);
 	evloop_run(mx.loop);
-	smtp_server_free(srv);
-	smtp_server_free(srv_tls);
+	smtp_server_free(srv[0]);
+	smtp_server_free(srv[1]);
 	mx_screen_free(&mx);
 	stage_spool_stop(&mx.spool);
 	dns_free(mx.dns);

@@ -13,43 +13,24 @@
 #include "smtp_server.h"
 #include "spool.h"
 #include "stage.h"
+#include "stage_smtp.h"
 
 struct evloop;
 struct queue;
 struct forwarder;
 
 struct mx_config {
-	char *listen;
-	char *hostname;
+	struct stage_smtp_config smtp;	/* the keys msa has too */
 	char *local_domains;
-	char *next_hop;
-	char *next_hop_mode;
-	char *domain_routes;
-	char *user;
-	int syslog;
-	char *tls_cert;
-	char *tls_key;
-	long long max_message_size;
-	long long max_recipients;
-	long long max_header_size;
-	long long max_sessions;
-	long long timeout;
-	struct session_limits sess;
-	char *next_hop_tls;
-	char *smtps_listen;
-	char *directory_file;
 	char *alias_relay;
 	/* sender authentication (mx_auth.c) */
 	int spf, spf_reject, dkim, dmarc, dmarc_policy, local_forgery, arc;
 	int sender_domain_check;
 	int sender_domain_code;	/* 0: 450, 1: 550 */
 	char *authserv_id;
-	char *dns_servers;
-	long long dns_timeout;
 	char *psl_file;
 	int chunking;
 	struct mx_screen_config screen;	/* mx_screen.h */
-	struct stage_queue queue;
 };
 
 /* What sender authentication found and did, per mechanism (on the

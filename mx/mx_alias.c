@@ -25,12 +25,12 @@
 int mx_routes_init(struct mx *mx, struct route_table *t, char *err,
 		   size_t errlen)
 {
-	const struct mx_config *c = mx->cfg;
+	const struct stage_smtp_config *c = &mx->cfg->smtp;
 	struct sbuf dr;
 	char **d;
 	int rc;
 
-	if (c->alias_relay[0] == '\0')
+	if (mx->cfg->alias_relay[0] == '\0')
 		return route_table_init(t, c->next_hop, c->domain_routes,
 					c->next_hop_mode, err, errlen);
 	sbuf_init(&dr, 1 << 20);
@@ -42,8 +42,8 @@ int mx_routes_init(struct mx *mx, struct route_table *t, char *err,
 		snprintf(err, errlen, "domain_routes: too long");
 		return -1;
 	}
-	rc = route_table_init(t, c->alias_relay, dr.data, c->next_hop_mode,
-			      err, errlen);
+	rc = route_table_init(t, mx->cfg->alias_relay, dr.data,
+			      c->next_hop_mode, err, errlen);
 	sbuf_free(&dr);
 	return rc;
 }

@@ -239,7 +239,7 @@ static void put_value(struct sbuf *h, const char *v)
 static const char *authserv_id(const struct mx *mx)
 {
 	return mx->cfg->authserv_id[0] ? mx->cfg->authserv_id :
-	       mx->cfg->hostname;
+	       mx->cfg->smtp.hostname;
 }
 
 /* ---- end of data ---- */

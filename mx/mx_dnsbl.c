@@ -141,9 +141,9 @@ void mx_dnsbl_open(struct mx *mx)
 	/* one resolver for the DNS lists and sender authentication (main.c
 	 * makes it when SPF, DKIM or DMARC is on, and frees it) */
 	if (mx->dns == NULL)
-		mx->dns = dns_new(mx->loop, mx->cfg->dns_servers,
-				  (unsigned)mx->cfg->dns_timeout * 1000, err,
-				  sizeof(err));
+		mx->dns = dns_new(mx->loop, mx->cfg->smtp.dns_servers,
+				  (unsigned)mx->cfg->smtp.dns_timeout * 1000,
+				  err, sizeof(err));
 	if (mx->dns == NULL)
 		log_fatal("%s", err);
 	mx->screen.dns = mx->dns;

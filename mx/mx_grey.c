@@ -197,7 +197,7 @@ static int greylisted(struct smtp_session *s, const char *rcpt,
 static void throttle(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct mx *mx = mx_screen_mx(s);
-	const struct mx_screen_config *c = &mx->cfg->screen;
+	const struct smtp_guard_config *c = &mx->cfg->smtp.guard;
 	struct mx_screen_sess *ss = s->screen;
 
 	switch (smtp_guard_bad_rcpt(&ss->bad_rcpts, c->bad_rcpt_delay_after,
@@ -205,7 +205,7 @@ static void throttle(struct smtp_session *s, struct smtp_reply *r)
 	case SMTP_GUARD_DISCONNECT:
 		mx_counters.bad_rcpt_disconnect++;
 		mx_reject(s, "RCPT", NULL, r, 421, "4.7.0", "%s Error: too "
-			  "many unknown recipients", mx->cfg->hostname);
+			  "many unknown recipients", mx->cfg->smtp.hostname);
 		break;
 	case SMTP_GUARD_DELAY:
 		mx_counters.bad_rcpt_delayed++;

@@ -43,7 +43,8 @@ int mx_screen_helo(struct smtp_session *s, const char *name,
 	if (ss == NULL)
 		return 0;
 	ss->helo_seen = 1;
-	if (ss->allowed || !mx->cfg->screen.helo_fqdn || smtp_guard_helo_ok(name))
+	if (ss->allowed || !mx->cfg->smtp.guard.helo_fqdn ||
+	    smtp_guard_helo_ok(name))
 		return 0;
 	mx_counters.helo_rejected++;
 	return mx_reject(s, "HELO", NULL, r, 504, "5.5.2", "<%s>: Helo "

@@ -136,9 +136,9 @@ void mx_screen_init(struct mx *mx)
 	x->header_checks = mx_checks_load(c->header_checks);
 	x->body_checks = mx_checks_load(c->body_checks);
 	if (c->greylist && c->greylist_db[0])
-		state_dir(c->greylist_db, mx->cfg->user);
+		state_dir(c->greylist_db, mx->cfg->smtp.user);
 	if (c->screen_state[0])
-		state_dir(c->screen_state, mx->cfg->user);
+		state_dir(c->screen_state, mx->cfg->smtp.user);
 	mx_dnsbl_init(mx);
 }
 
@@ -148,8 +148,9 @@ void mx_screen_open(struct mx *mx)
 	struct greylist_cfg gc;
 	char err[512];
 
-	if (c->redis_server[0] != '\0') {
-		mx->screen.sh = shstate_new(mx->loop, c->redis_server, 0, err,
+	if (mx->cfg->smtp.redis_server[0] != '\0') {
+		mx->screen.sh = shstate_new(mx->loop,
+					    mx->cfg->smtp.redis_server, 0, err,
 					    sizeof(err));
 		if (mx->screen.sh == NULL)
 			log_fatal("%s", err);
@@ -200,7 +201,7 @@ void mx_screen_free(struct mx *mx)
 int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 {
 	struct mx *mx = mx_screen_mx(s);
-	const struct mx_screen_config *c = &mx->cfg->screen;
+	const struct smtp_guard_config *g = &mx->cfg->smtp.guard;
 	struct mx_screen *x = &mx->screen;
 	struct mx_screen_sess *ss = calloc(1, sizeof(*ss));
 	uint64_t now = evloop_now(mx->loop);
@@ -209,7 +210,7 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 	s->screen = ss;
 	if (ss == NULL)
 		return smtp_reply_set(r, 421, "4.3.0", "%s Error: out of "
-				      "memory", mx->cfg->hostname);
+				      "memory", mx->cfg->smtp.hostname);
 	if (netmatch_list(x->client_allow, s->client_addr)) {
 		mx_counters.allowlisted++;
 		ss->allowed = 1;
@@ -229,12 +230,12 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 				 s->client_addr);
 	}
 	if (smtp_guard_conn_rate(x->conn_rate, s->client_addr, now,
-				 c->connection_rate_limit,
-				 c->connection_rate_window)) {
+				 g->connection_rate_limit,
+				 g->connection_rate_window)) {
 		mx_counters.connection_rate++;
 		return mx_reject(s, "CONNECT", NULL, r, 421, "4.7.0", "%s Error:"
 				 " too many connections from [%s]",
-				 mx->cfg->hostname, s->client_addr);
+				 mx->cfg->smtp.hostname, s->client_addr);
 	}
 	if ((hold = mx_dnsbl_start(s, r)) < 0)
 		return -1;

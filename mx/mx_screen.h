@@ -22,12 +22,9 @@
 struct mx;
 
 struct mx_screen_config {
-	long long greet_pause_ms;
 	int greet_trap;
 	int protocol_tests;
 	long long screen_pass_time;
-	long long connection_rate_limit;
-	long long connection_rate_window;
 	char *client_allow;
 	char *client_block;
 	char *sender_allow;
@@ -37,17 +34,12 @@ struct mx_screen_config {
 	long long greylist_retry_window;
 	long long greylist_lifetime;
 	char *greylist_db;
-	char *redis_server;
 	char *screen_state;
 	long long screen_state_interval;
 	long long sender_rate_limit;
 	long long sender_rate_window;
-	long long bad_rcpt_delay_after;
-	long long bad_rcpt_delay_ms;
-	long long bad_rcpt_disconnect;
 	char *spam_traps;
 	long long spam_trap_block_time;
-	int helo_fqdn;
 	char *header_checks;
 	char *body_checks;
 	char *dnsbl_sites;
@@ -89,11 +81,9 @@ struct mx_counters {
 
 extern struct mx_counters mx_counters;
 
-/* Rows of the mx configuration table for the keys above. */
+/* Rows of the mx configuration table for the keys above (the defences
+ * mx shares with msa are in stage_smtp.h). */
 #define MX_SCREEN_PARAMS(c) \
-	{"greet_pause_ms", CFG_INT, "0", &(c).greet_pause_ms, 0, 60000, \
-	 "the greeting waits this long; a client talking before it is " \
-	 "refused (554 5.5.1; production: 6000; 0: no pause)"}, \
 	{"greet_trap", CFG_BOOL, "yes", &(c).greet_trap, 0, 0, \
 	 "with a greet pause, send a \"220-\" line first: talking after " \
 	 "it is early too"}, \
@@ -103,13 +93,6 @@ extern struct mx_counters mx_counters;
 	{"screen_pass_time", CFG_TIME, "1d", &(c).screen_pass_time, 0, \
 	 365 * 86400, "a client that sat out the greet pause and broke no " \
 	 "protocol test skips the pause this long (0: never)"}, \
-	{"connection_rate_limit", CFG_INT, "60", \
-	 &(c).connection_rate_limit, 0, 1000000, "connections per client " \
-	 "address (IPv6: /64) per connection_rate_window; more get 421 " \
-	 "4.7.0 (0: no limit)"}, \
-	{"connection_rate_window", CFG_TIME, "60s", \
-	 &(c).connection_rate_window, 1, 86400, \
-	 "the window of connection_rate_limit"}, \
 	{"client_allow", CFG_STR, "127.0.0.0/8, ::1", &(c).client_allow, 0, \
 	 0, "clients (addresses, IPv4 networks) that skip the greet pause, " \
 	 "protocol tests, connection rate, DNS lists, HELO rules, sender " \
@@ -134,7 +117,6 @@ extern struct mx_counters mx_counters;
 	{"greylist_db", CFG_STR, "var/mx/state/greylist.db", \
 	 &(c).greylist_db, 0, 0, "the greylisting store (SQLite; with " \
 	 "redis_server, used only while Redis is down)"}, \
-	SHSTATE_PARAM((c).redis_server), \
 	{"screen_state", CFG_STR, "var/mx/state/screen.state", \
 	 &(c).screen_state, 0, 0, "where the clients that passed screening, " \
 	 "the spam-trapped clients and the per-sender counters are kept " \
@@ -147,22 +129,11 @@ extern struct mx_counters mx_counters;
 	 "sender_rate_window; more get 450 4.7.1 (0: no limit)"}, \
 	{"sender_rate_window", CFG_TIME, "1h", &(c).sender_rate_window, 1, \
 	 7 * 86400, "the window of sender_rate_limit"}, \
-	{"bad_rcpt_delay_after", CFG_INT, "3", &(c).bad_rcpt_delay_after, 0, \
-	 100000, "after this many unknown recipients in a session each " \
-	 "refused RCPT is answered bad_rcpt_delay_ms late (0: never)"}, \
-	{"bad_rcpt_delay_ms", CFG_INT, "1000", &(c).bad_rcpt_delay_ms, 0, \
-	 60000, "the delay of bad_rcpt_delay_after"}, \
-	{"bad_rcpt_disconnect", CFG_INT, "10", &(c).bad_rcpt_disconnect, 0, \
-	 100000, "the unknown recipient that makes this many ends the " \
-	 "session (421 4.7.0; 0: never)"}, \
 	{"spam_traps", CFG_STR, "", &(c).spam_traps, 0, 0, \
 	 "addresses nobody mails in good faith: a client that does is " \
 	 "refused for spam_trap_block_time"}, \
 	{"spam_trap_block_time", CFG_TIME, "1d", &(c).spam_trap_block_time, \
 	 1, 365 * 86400, "how long a spam trap blocks its client"}, \
-	{"helo_fqdn", CFG_BOOL, "yes", &(c).helo_fqdn, 0, 0, \
-	 "HELO/EHLO must name a fully-qualified host or an address literal " \
-	 "(504 5.5.2)"}, \
 	{"header_checks", CFG_STR, "", &(c).header_checks, 0, 0, \
 	 "file of /regex/ REJECT text lines matched against each header " \
 	 "field at end of data (550 5.7.1; empty: none)"}, \

@@ -54,10 +54,10 @@ int mx_rcpt(struct smtp_session *s, const char *rcpt, struct smtp_reply *r)
 		return smtp_reply_set(r, 554, "5.7.1",
 				      "<%s>: Relay access denied", safe);
 	}
-	if (mx->cfg->directory_file[0] == '\0')
+	if (mx->cfg->smtp.directory_file[0] == '\0')
 		return mx_auth_rcpt(mx, s, rcpt, r);
 	/* the store's directory: no backscatter for unknown users */
-	directory_refresh(&mx->dir, mx->cfg->directory_file);
+	directory_refresh(&mx->dir, mx->cfg->smtp.directory_file);
 	switch (directory_lookup(mx->dir, rcpt)) {
 	case DIR_UNKNOWN:
 		METRICS_COUNT(METRIC_UNKNOWN_RCPT);
@@ -119,11 +119,11 @@ void mx_deliver(struct mx *mx, struct smtp_session *s, const char *prefix,
 	struct smtp_reply r;
 	struct sbuf rcvd;
 
-	if (mx->cfg->directory_file[0])
-		directory_refresh(&mx->dir, mx->cfg->directory_file);
+	if (mx->cfg->smtp.directory_file[0])
+		directory_refresh(&mx->dir, mx->cfg->smtp.directory_file);
 	sbuf_init(&rcvd, 4096 + plen);
 	/* Received names the recipients as given, before any expansion */
-	if (spool_received(s, mx->cfg->hostname, &rcvd) < 0 ||
+	if (spool_received(s, mx->cfg->smtp.hostname, &rcvd) < 0 ||
 	    sbuf_append(&rcvd, prefix, plen) < 0 ||
 	    mx_alias_expand(mx, s) < 0) {
 		sbuf_free(&rcvd);

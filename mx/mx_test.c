@@ -101,7 +101,8 @@ static void test_rcpt(const char *snapshot)
 	for (i = 0; i < sizeof(rcases) / sizeof(rcases[0]); i++) {
 		const struct rcase *c = &rcases[i];
 
-		cfg.directory_file = (char *)(c->recipients ? snapshot : "");
+		cfg.smtp.directory_file =
+			(char *)(c->recipients ? snapshot : "");
 		session(&s);
 		memset(&r, 0, sizeof(r));
 		if (addr_parse_path(c->path, ADDR_OPT_POSTMASTER, &a, &rest,
@@ -148,7 +149,7 @@ static void test_helo(void)
 	size_t i;
 	int rc;
 
-	cfg.screen.helo_fqdn = 1;
+	cfg.smtp.guard.helo_fqdn = 1;
 	for (i = 0; i < sizeof(hcases) / sizeof(hcases[0]); i++) {
 		session(&s);
 		memset(&ss, 0, sizeof(ss));
@@ -168,7 +169,7 @@ static void test_helo(void)
 	ss.allowed = 1;
 	CHECK(mx_screen_helo(&s, "localhost", &r) == 0, "allowed client");
 	ss.allowed = 0;
-	cfg.screen.helo_fqdn = 0;
+	cfg.smtp.guard.helo_fqdn = 0;
 	CHECK(mx_screen_helo(&s, "localhost", &r) == 0, "helo_fqdn off");
 	envelope_free(&s.env);
 }
@@ -256,7 +257,7 @@ int main(void)
 	mx.cfg = &cfg;
 	mx.domains = domains;
 	cfg.alias_relay = "";
-	cfg.hostname = "mx.example.test";
+	cfg.smtp.hostname = "mx.example.test";
 	srv = smtp_server_new(loop, &scfg, &hooks, &mx);
 	test_rcpt(snap);
 	test_helo();

@@ -1,8 +1,9 @@
 """Configuration checking (-t), start-up errors and privilege drop."""
 import os
+import re
 import subprocess
 
-from conftest import BUILD, free_port, wait_for
+from conftest import BUILD, ROOT, free_port, wait_for
 
 
 def run(binary, conf_text, tmp_path, *extra):
@@ -73,6 +74,32 @@ def test_print_config(tmp_path):
     assert r.returncode == 0
     assert "max_recipients = 7\n" in r.stdout
     assert "listen = 127.0.0.1:2525\n" in r.stdout
+
+
+def test_smtp_stage_keys_documented(tmp_path):
+    """mx and msa build their tables from the shared keys of
+    common/stage_smtp.c and their own: every key -p shows stands in
+    etc/<stage>.conf, and the values written there (uncommented) are the
+    defaults; the keys that only one stage has stay its own."""
+    keys = {}
+    for stage in ("mx", "msa"):
+        r = run("sluice-" + stage, "", tmp_path, "-p")
+        assert r.returncode == 0, r.stderr
+        defaults = dict(re.findall(r"^([a-z_0-9]+) = (.*)$", r.stdout, re.M))
+        keys[stage] = set(defaults)
+        with open(os.path.join(ROOT, "etc", stage + ".conf")) as f:
+            conf = re.findall(r"^#?([a-z_0-9]+ = ?.*)$", f.read(), re.M)
+        documented = {line.split(" ")[0] for line in conf}
+        assert documented == set(defaults), stage
+        r = run("sluice-" + stage, "\n".join(conf) + "\n", tmp_path, "-p")
+        assert r.returncode == 0, r.stderr
+        assert dict(re.findall(r"^([a-z_0-9]+) = (.*)$", r.stdout,
+                               re.M)) == defaults, stage
+    both = keys["mx"] & keys["msa"]
+    assert {"listen", "smtps_listen", "directory_file", "helo_fqdn",
+            "bad_rcpt_disconnect", "redis_server", "queue_dir"} <= both
+    assert "greylist" in keys["mx"] - both
+    assert "credentials_file" in keys["msa"] - both
 
 
 def test_bad_next_hop_stops_daemon(tmp_path):

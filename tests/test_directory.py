@@ -272,3 +272,27 @@ def test_old_directory_migrated(tmp_path):
         "PRAGMA table_info(users)")]
     assert "scram" in cols
     assert scram_ok(auth_lines(ctl.snap + ".auth")[0][2], "new one")
+    # every column added since (store_dir_schema.h's DIR_ADDED) is there,
+    # in the order a new directory has them, and the old row took the
+    # defaults
+    fresh = Ctl(str(tmp_path / "fresh"))
+    os.makedirs(str(tmp_path / "fresh"))
+    fresh("domain", "add", "example.test")
+
+    def columns(path):
+        db = sqlite3.connect(path)
+        return {t: [r[1:] for r in db.execute("PRAGMA table_info(%s)" % t)]
+                for (t,) in db.execute("SELECT name FROM sqlite_master "
+                                       "WHERE type='table'")}
+    new = columns(fresh.db)
+    assert [c[0] for c in new["users"]] == [
+        "address", "domain", "pwhash", "quota", "expires", "enabled",
+        "scram", "kind", "first", "last"]
+    assert columns(ctl.db) == new
+    assert sqlite3.connect(ctl.db).execute(
+        "SELECT kind, first, last FROM users").fetchall() == [
+        ("personal", None, None)]
+    ctl("user", "kind", "old@example.test", "role")
+    assert sqlite3.connect(ctl.db).execute(
+        "SELECT kind, first, last FROM users").fetchall() == [
+        ("role", None, None)]

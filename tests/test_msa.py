@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import imaplib
 import os
+import signal
 import smtplib
 import socket
 import subprocess
@@ -558,5 +559,42 @@ def test_header_section_limit(cluster):
     s.sendmail("alice@example.test", ["bob@example.test"],
                msg("alice@example.test", "bob@example.test", extra=small))
     s.quit()
+    assert b"X-Filler-00001" in wait_messages(w.store, "bob@example.test",
+                                              1)[0]
+
+
+def test_header_section_limit_after_reload(cluster):
+    """A reload (SIGHUP) keeps the header section limit, and may change
+    it as at mx: a reload used to leave msa's listeners with no limit."""
+    w = World(cluster, extra={"max_header_size": "64k"})
+    big = "".join("X-Filler-%05d: %s\r\n" % (i, "y" * 60)
+                  for i in range(1200))     # ~90 KB of header fields
+
+    def reload():
+        n = w.msa.log().count("reload: ")
+        w.msa.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: w.msa.log().count("reload: ") > n, 10,
+                 "the reload")
+
+    def send():
+        s = w.smtp("alice@example.test")
+        try:
+            s.sendmail("alice@example.test", ["bob@example.test"],
+                       msg("alice@example.test", "bob@example.test",
+                           extra=big))
+        finally:
+            s.close()
+
+    reload()
+    with pytest.raises(smtplib.SMTPDataError) as e:
+        send()
+    assert e.value.smtp_code == 552 and b"5.3.4" in e.value.smtp_error
+    conf = open(w.msa.conf).read()
+    assert "max_header_size = 64k\n" in conf
+    open(w.msa.conf, "w").write(conf.replace("max_header_size = 64k",
+                                             "max_header_size = 1m"))
+    reload()
+    assert "restart" not in w.msa.log().split("reload")[-1]
+    send()
     assert b"X-Filler-00001" in wait_messages(w.store, "bob@example.test",
                                               1)[0]

@@ -242,6 +242,27 @@ def test_bad_paths(c, path):
     assert code == 501
 
 
+def test_path_replies(c):
+    """MAIL and RCPT parse their path and parameters through one helper
+    of the engine: each names its own command and address kind."""
+    ehlo(c)
+    for cmd, want in (
+            (b"MAIL FROM:<a@remote.test>x", b"501 5.5.4 Syntax: MAIL "
+             b"FROM:<address>"),
+            (b"MAIL FROM:<a@@remote.test>", b"501 5.1.7 Bad sender address "
+             b"syntax: "),
+            (b"MAIL FROM:<a@remote.test> FOO=bar", b"555 5.5.4 "),
+            (b"MAIL FROM:<a@remote.test>  SIZE=10", b"250 2.1.0 Ok"),
+            (b"RCPT TO:<alice@example.test>x", b"501 5.5.4 Syntax: RCPT "
+             b"TO:<address>"),
+            (b"RCPT TO:<al ice@example.test>", b"501 5.1.3 Bad recipient "
+             b"address syntax: "),
+            (b"RCPT TO:<alice@example.test> SIZE=10", b"555 5.5.4 "),
+            (b"RCPT TO:<alice@example.test>  NOTIFY=NEVER", b"250 2.1.5 Ok")):
+        code, lines = c.cmd(cmd)
+        assert lines[0].startswith(want), (cmd, lines)
+
+
 def test_too_many_errors_disconnects(c):
     ehlo(c)
     for _ in range(19):

@@ -12,6 +12,7 @@ SQLite and on PostgreSQL give the same output and the same snapshots.
 import imaplib
 import os
 import smtplib
+import sqlite3
 import subprocess
 import time
 
@@ -239,6 +240,56 @@ def test_sqlite_and_postgresql_agree(pg, tmp_path):
     # the same users and fields; hashes differ by their random salts
     assert len(la) == len(pa) and la[0] == pa[0]
     assert [x for x in la if "@" in x] == [x for x in pa if "@" in x]
+
+
+FIRST_SCHEMA = (
+    "CREATE TABLE domains(name TEXT PRIMARY KEY);"
+    "CREATE TABLE users(address TEXT PRIMARY KEY, domain TEXT NOT NULL,"
+    " pwhash TEXT, quota BIGINT NOT NULL DEFAULT 0,"
+    " expires BIGINT NOT NULL DEFAULT 0, enabled INTEGER NOT NULL DEFAULT 1);"
+    "INSERT INTO users(address, domain) VALUES('old@example.test',"
+    " 'example.test');")
+
+
+def test_schema_same_on_both_backends(pg, tmp_path):
+    """The tables are defined once (store/dir/store_dir_schema.h): a new
+    SQLite file and a new PostgreSQL database have the same tables and
+    columns in the same order, every PostgreSQL table notifies the
+    watchers, and a database of the first schema gets the columns added
+    since (its rows their defaults)."""
+    lite = str(tmp_path / "d.db")
+    sluicectl(lite, str(tmp_path / "lite"), "domain", "add", "x.test")
+    db = sqlite3.connect(lite)
+    tables = sorted(r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table'"))
+    # (a key column of SQLite may hold NULL, one of PostgreSQL not)
+    want = {t: [(r[1], bool(r[3] or r[5]), r[4]) for r in db.execute(
+        "PRAGMA table_info(%s)" % t)] for t in tables}
+
+    def pg_columns(name):
+        rows = pg.psql(name, "SELECT table_name, column_name, is_nullable, "
+                       "column_default FROM information_schema.columns "
+                       "WHERE table_schema='public' ORDER BY 1, "
+                       "ordinal_position").splitlines()
+        got = {}
+        for r in rows:
+            t, c, nullable, default = r.split("|")
+            default = default.replace("::text", "") or None
+            got.setdefault(t, []).append((c, nullable == "NO", default))
+        return got
+
+    for name, first in (("fresh%d" % free_port(), None),
+                        ("first%d" % free_port(), FIRST_SCHEMA)):
+        uri = pg.createdb(name)
+        if first:
+            pg.psql(name, first)
+        sluicectl(uri, str(tmp_path / name), "domain", "add", "x.test")
+        assert pg_columns(name) == want, name
+        assert sorted(pg.psql(name, "SELECT tgrelid::regclass FROM "
+                              "pg_trigger WHERE tgname='sluice_notify'")
+                      .split()) == tables
+    assert pg.psql(name, "SELECT kind, first, last FROM users") == \
+        "personal||\n"
 
 
 def _admin_world(pg, cluster, cert):

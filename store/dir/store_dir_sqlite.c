@@ -4,12 +4,12 @@
  * DESCRIPTION
  *	The embedded backend of store_dir_int.h, the default: one file in
  *	WAL mode, used through common/sqldb.h (the one adapter of
- *	SQLite); the statements are store_dir_sql.h's in this backend's dialect (below),
- *	the schema and its migration are here; every statement binds its
- *	parameters. The file holds password hashes and SCRAM secrets: it is
- *	created 0600 before SQLite opens it (SQLite gives its -wal, -shm and
- *	-journal files the database's mode), and one found readable by
- *	others is made 0600 again, with a log line. SQLite cannot tell other
+ *	SQLite); the statements are store_dir_sql.h's and the tables
+ *	store_dir_schema.h's, in this backend's dialect (below); every
+ *	statement binds its parameters. The file holds password hashes and
+ *	SCRAM secrets: it is created 0600 before SQLite opens it (SQLite
+ *	gives its -wal, -shm and -journal files the database's mode), and
+ *	one found readable by others is made 0600 again, with a log line. SQLite cannot tell other
  *	processes of a change: sluicectl writes the snapshots itself.
  */
 #include <errno.h>
@@ -25,32 +25,18 @@
 
 #include "store_dir_int.h"
 
-static const char schema[] =
-	"PRAGMA journal_mode=WAL;"
-	"CREATE TABLE IF NOT EXISTS domains(name TEXT PRIMARY KEY);"
-	"CREATE TABLE IF NOT EXISTS users(address TEXT PRIMARY KEY,"
-	" domain TEXT NOT NULL, pwhash TEXT, quota INTEGER NOT NULL DEFAULT 0,"
-	" expires INTEGER NOT NULL DEFAULT 0,"
-	" enabled INTEGER NOT NULL DEFAULT 1, scram TEXT);"
-	"CREATE TABLE IF NOT EXISTS aliases(address TEXT NOT NULL,"
-	" target TEXT NOT NULL, PRIMARY KEY(address, target));"
-	"CREATE TABLE IF NOT EXISTS lists(address TEXT NOT NULL,"
-	" member TEXT NOT NULL, PRIMARY KEY(address, member));"
-	"CREATE TABLE IF NOT EXISTS domain_admins(domain TEXT NOT NULL,"
-	" admin TEXT NOT NULL, PRIMARY KEY(domain, admin));"
-	"CREATE TABLE IF NOT EXISTS list_owners(address TEXT NOT NULL,"
-	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
-	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
-	" official TEXT NOT NULL, PRIMARY KEY(address, official));";
+/* the dialect of store_dir_schema.h */
+#define INT64 "INTEGER"
+#define ID_KEY "INTEGER PRIMARY KEY AUTOINCREMENT"
+#include "store_dir_schema.h"
 
-/* columns added to users since the first schema, and how */
-static const char *const added_columns[][2] = {
-	{"scram", "ALTER TABLE users ADD COLUMN scram TEXT"},
-	{"kind", "ALTER TABLE users ADD COLUMN kind TEXT NOT NULL "
-		 "DEFAULT 'personal'"},
-	{"first", "ALTER TABLE users ADD COLUMN first TEXT"},
-	{"last", "ALTER TABLE users ADD COLUMN last TEXT"},
-};
+static const char schema[] = "PRAGMA journal_mode=WAL;" DIR_CREATE;
+
+/* each added column: how to find it, its name, how to add it */
+#define ADDED_ROW(t, c, def)                                               \
+	{"PRAGMA table_info(" #t ")", #c,                                  \
+	 "ALTER TABLE " #t " ADD COLUMN " #c " " def},
+static const char *const added_columns[][3] = {DIR_ADDED(ADDED_ROW)};
 
 /* the dialect of store_dir_sql.h */
 #define P(n) "?" #n
@@ -141,19 +127,20 @@ static void column_cb(int ncol, const char *const *col, void *arg)
 		cp->found = 1;
 }
 
-/* Directories made by older versions lack some columns of users. */
+/* Directories made by older versions (and new ones, just made) lack
+ * some columns of DIR_ADDED. */
 static int migrate(struct sqldb *db, char *err, size_t errlen)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]);
 	     i++) {
-		struct column_probe cp = {added_columns[i][0], 0};
+		struct column_probe cp = {added_columns[i][1], 0};
 
-		if (run_sql(db, "PRAGMA table_info(users)", NULL, column_cb,
-			    &cp, err, errlen) < 0)
+		if (run_sql(db, added_columns[i][0], NULL, column_cb, &cp, err,
+			    errlen) < 0)
 			return -1;
-		if (!cp.found && run_sql(db, added_columns[i][1], NULL, NULL,
+		if (!cp.found && run_sql(db, added_columns[i][2], NULL, NULL,
 					 NULL, err, errlen) < 0)
 			return -1;
 	}
