@@ -298,8 +298,12 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		snprintf(err, errlen, "no user %s", argv[1]);
 		return -1;
 	}
+	/* its sender lists go with it (a new user of the address starts
+	 * with none) */
 	if (!strcmp(argv[0], "del") && argc == 2)
-		return store_dir_run(d, DQ_USER_DEL, p, NULL, NULL, err,
+		return store_dir_run(d, DQ_SENDERS_DEL_USER, p, NULL, NULL,
+				     err, errlen) < 0 ? -1 :
+		       store_dir_run(d, DQ_USER_DEL, p, NULL, NULL, err,
 				     errlen);
 	if ((!strcmp(argv[0], "enable") || !strcmp(argv[0], "disable")) &&
 	    argc == 2)
@@ -422,6 +426,9 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 	if (!strcmp(argv[0], "owner"))
 		return store_dir_cmd_owner(d, argc - 1, argv + 1, out, err,
 					   errlen);
+	if (!strcmp(argv[0], "senders"))
+		return store_dir_cmd_senders(d, argc - 1, argv + 1, out, err,
+					     errlen);
 	if (!strcmp(argv[0], "person"))
 		return store_dir_cmd_person(d, argc - 1, argv + 1, out, err,
 					    errlen);

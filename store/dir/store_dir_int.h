@@ -72,5 +72,9 @@ int store_dir_cmd_owner(struct store_dir *d, int argc, char **argv,
 			struct sbuf *out, char *err, size_t errlen);
 int store_dir_cmd_person(struct store_dir *d, int argc, char **argv,
 			 struct sbuf *out, char *err, size_t errlen);
+/* store_dir_senders.c, argv after "senders": USER allow|block PATTERN,
+ * USER remove PATTERN, USER list. */
+int store_dir_cmd_senders(struct store_dir *d, int argc, char **argv,
+			  struct sbuf *out, char *err, size_t errlen);
 
 #endif

@@ -50,6 +50,9 @@ static const char schema[] =
 	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
 	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
 	" official TEXT NOT NULL, PRIMARY KEY(address, official));"
+	"CREATE TABLE IF NOT EXISTS sender_lists(address TEXT NOT NULL,"
+	" pattern TEXT NOT NULL, kind TEXT NOT NULL,"
+	" PRIMARY KEY(address, pattern));"
 	/* columns added to users since the first schema */
 	"ALTER TABLE users ADD COLUMN IF NOT EXISTS kind TEXT NOT NULL"
 	" DEFAULT 'personal';"
@@ -79,6 +82,9 @@ static const char schema[] =
 	" EXECUTE FUNCTION sluice_directory_changed();"
 	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
 	" DELETE OR TRUNCATE ON shared FOR EACH STATEMENT"
+	" EXECUTE FUNCTION sluice_directory_changed();"
+	"CREATE OR REPLACE TRIGGER sluice_notify AFTER INSERT OR UPDATE OR"
+	" DELETE OR TRUNCATE ON sender_lists FOR EACH STATEMENT"
 	" EXECUTE FUNCTION sluice_directory_changed();";
 
 /* the dialect of store_dir_sql.h */

@@ -41,7 +41,10 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS list_owners(address TEXT NOT NULL,"
 	" owner TEXT NOT NULL, PRIMARY KEY(address, owner));"
 	"CREATE TABLE IF NOT EXISTS shared(address TEXT NOT NULL,"
-	" official TEXT NOT NULL, PRIMARY KEY(address, official));";
+	" official TEXT NOT NULL, PRIMARY KEY(address, official));"
+	"CREATE TABLE IF NOT EXISTS sender_lists(address TEXT NOT NULL,"
+	" pattern TEXT NOT NULL, kind TEXT NOT NULL,"
+	" PRIMARY KEY(address, pattern));";
 
 /* columns added to users since the first schema, and how */
 static const char *const added_columns[][2] = {
