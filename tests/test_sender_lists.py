@@ -14,12 +14,25 @@ import pytest
 
 from conftest import Ctl, messages as inbox, wait_for, wait_messages
 from test_learn import junk
-from test_spamd import HAM, RULES_MSG, header, lmtp, spamd
+from test_spamd import HAM, RULES_MSG, header, lmtp, spamd, spamtrain
 
 FRIEND = RULES_MSG.replace(b"From: x@spam.test",
                            b"From: Friend <friend@promo.test>")
 ANNOYING = HAM.replace(b"Carol <carol@example.test>",
                        b"Ann <ann@news.annoying.test>")
+# 40 with the rule of casino_rules()
+CASINO = (b"From: deals@promo.test\r\nTo: bob@example.test\r\n"
+          b"Subject: lunch\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\n"
+          b"Message-ID: <g@promo.test>\r\n\r\nYour casino bonus.\r\n")
+
+
+def casino_rules(d):
+    """A rules_file in folder d (a tmp_path) that scores CASINO 40."""
+    rules = d / "rules.cf"
+    rules.write_text("body CASINO_BONUS /casino bonus/i 40.0\n")
+    os.chmod(str(d), 0o755)
+    os.chmod(str(rules), 0o644)
+    return str(rules)
 
 
 def directory(cluster, users=("alice", "bob")):
@@ -101,19 +114,13 @@ def test_allow_beats_a_spammy_body(cluster, tmp_path):
     although alice, who does not allow it, gets it too: in her Junk.
     Alone to alice it is refused. (GTUBE, 1000, stays spam even when
     allowed, as in SpamAssassin: -100 does not undo it.)"""
-    rules = tmp_path / "rules.cf"
-    rules.write_text("body CASINO_BONUS /casino bonus/i 40.0\n")
-    os.chmod(str(tmp_path), 0o755)
-    os.chmod(str(rules), 0o644)
     ctl = directory(cluster)
     ctl("senders", "bob@example.test", "allow", "@promo.test")
     st = cluster.store()
     sd = spamd(cluster, st, {"sender_lists": ctl.snap + ".senders",
-                             "rules_file": str(rules),
+                             "rules_file": casino_rules(tmp_path),
                              "reject_score": "20"})
-    msg = (b"From: deals@promo.test\r\nTo: bob@example.test\r\n"
-           b"Subject: lunch\r\nDate: Thu, 3 Dec 2026 10:00:00 +0000\r\n"
-           b"Message-ID: <g@promo.test>\r\n\r\nYour casino bonus.\r\n")
+    msg = CASINO
     r = lmtp(sd.port, ["alice@example.test"], msg, sender="deals@promo.test")
     assert r[0][0] == 550, r
     r = lmtp(sd.port, ["bob@example.test", "alice@example.test"], msg,
@@ -191,3 +198,112 @@ def test_rules_are_validated_and_bounded(cluster):
     ctl("user", "del", "alice@example.test")
     assert [ln for ln in open(ctl.snap + ".senders")
             if not ln.startswith("#")] == []
+
+
+def _maildir(pf, user):
+    d = os.path.join(pf.mail, "example.test", user, "Maildir", "new")
+    if not os.path.isdir(d):
+        return []
+    return [open(os.path.join(d, n), "rb").read().replace(b"\n", b"\r\n")
+            for n in sorted(os.listdir(d))]
+
+
+def _case(msgs, n):
+    tag = b"X-Case: %d\r\n" % n
+    got = [m for m in msgs if tag in m]
+    return got[0] if got else None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a Postfix instance needs root")
+@pytest.mark.xdist_group("postfix")  # bench.PF_CONF is one directory
+def test_milter_with_postfix(cluster, tmp_path):
+    """spamd -m behind a real Postfix applies the lists of the RCPTs it
+    sees: one copy for all recipients, so a rule counts in the fields
+    only when every recipient's lists agree, and one recipient's allow
+    keeps the message from being refused. Then the message Postfix
+    delivered, X-Spam-* fields and all, is learnt by a learn listener
+    (which strips them: our own verdict is no evidence)."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..",
+                                    "bench"))
+    import bench
+    from conftest import free_port
+    from test_learn import db_counts
+    ctl = directory(cluster)
+    ctl("senders", "bob@example.test", "block", "carol@example.test")
+    ctl("senders", "bob@example.test", "allow", "deals@promo.test")
+    # no Bayes: HAM scores 0, CASINO 40 (refused at 20)
+    sd = spamd(cluster, None, {"sender_lists": ctl.snap + ".senders",
+                               "rules_file": casino_rules(tmp_path),
+                               "reject_score": "20"}, milter=True)
+    work = os.path.join(cluster.base, "postfix")
+    os.makedirs(work)
+    pf = bench.Postfix(work, "delivery", domain="example.test",
+                       user=["alice", "bob"],
+                       extra={"smtpd_milters": "inet:127.0.0.1:%d" % sd.port,
+                              "milter_default_action": "tempfail"})
+
+    def case(n, msg):
+        return (b"X-Case: %d\r\n" % n) + msg
+
+    try:
+        with smtplib.SMTP("127.0.0.1", pf.port) as s:
+            # 1: bob blocks carol: flagged, USER_BLOCK
+            s.sendmail("carol@example.test", ["bob@example.test"],
+                       case(1, HAM))
+            # 2: alice and bob: their lists differ, no rule counts
+            s.sendmail("carol@example.test", ["alice@example.test",
+                                              "bob@example.test"],
+                       case(2, HAM))
+            # 3: to alice alone, refused for its score
+            with pytest.raises(smtplib.SMTPDataError) as e:
+                s.sendmail("deals@promo.test", ["alice@example.test"],
+                           case(3, CASINO))
+            assert e.value.smtp_code == 550
+            # 4: bob allows deals@promo.test: delivered, USER_ALLOW
+            s.sendmail("deals@promo.test", ["bob@example.test"],
+                       case(4, CASINO))
+            # 5: alice and bob: not refused (bob asked for it), but
+            # flagged for alice's sake, no USER_ALLOW
+            s.sendmail("deals@promo.test", ["alice@example.test",
+                                            "bob@example.test"],
+                       case(5, CASINO))
+        wait_for(lambda: len(_maildir(pf, "bob")) == 4 and
+                 len(_maildir(pf, "alice")) == 2, 30, "delivery by Postfix")
+        bob, alice = _maildir(pf, "bob"), _maildir(pf, "alice")
+        m = _case(bob, 1)
+        assert header(m, "X-Spam-Flag") == ["YES"], m
+        assert "USER_BLOCK" in header(m, "X-Spam-Status")[0]
+        for m in (_case(bob, 2), _case(alice, 2)):
+            assert header(m, "X-Spam-Flag") == [] and b"USER_" not in m
+        m = _case(bob, 4)
+        status = header(m, "X-Spam-Status")[0]
+        assert status.startswith("No,") and "USER_ALLOW" in status, m
+        for m in (_case(bob, 5), _case(alice, 5)):
+            assert header(m, "X-Spam-Flag") == ["YES"] and b"USER_" not in m
+        log = sd.log()
+        assert "action=block" in log and "action=allow" in log
+        assert "action=reject" in log
+    finally:
+        pf.stop()
+    # learning from what the milter delivered: learnt as the same
+    # message without our fields would be (they are stripped first)
+    lport = free_port()
+    db = os.path.join(cluster.base, "learn.db")
+    spamd(cluster, None, {"bayes_db": db,
+                          "learn_listen": "127.0.0.1:%d" % lport})
+    got = _case(bob, 1)
+    assert b"X-Spam-Status" in got
+    r = lmtp(lport, ["spam@learn.test"], got, sender="bob@example.test")
+    assert r[0][0] == 250, r
+    wait_for(lambda: os.path.exists(db) and db_counts(db)[0] == 1,
+             what="the message learnt")
+    bare = b"".join(ln for ln in got.splitlines(True)
+                    if not ln.startswith(b"X-Spam-"))
+    assert b"X-Spam-" not in bare
+    path = os.path.join(cluster.base, "bare.eml")
+    with open(path, "wb") as f:
+        f.write(bare)
+    db2 = os.path.join(cluster.base, "bare.db")
+    spamtrain("--db", db2, "--spam", path)
+    assert db_counts(db)[2] == db_counts(db2)[2] > 0
