@@ -307,3 +307,51 @@ def test_milter_with_postfix(cluster, tmp_path):
     db2 = os.path.join(cluster.base, "bare.db")
     spamtrain("--db", db2, "--spam", path)
     assert db_counts(db)[2] == db_counts(db2)[2] > 0
+
+
+def test_postgresql_directory_and_watch(cluster):
+    """The directory on PostgreSQL: a rule added by sluicectl on one host
+    reaches another host's spamd through `sluicectl watch` (NOTIFY, the
+    snapshot rewritten) and applies there without a restart; another
+    user is not touched."""
+    from conftest import BUILD, free_port, sluicectl
+    from engines import Watcher, private_postgres
+    gen = private_postgres()
+    pg = next(gen)
+    w = None
+    try:
+        uri = pg.createdb("senders%d" % free_port())
+        admin_snap = os.path.join(cluster.base, "admin-snap")
+        ctl = lambda *a, **k: sluicectl(uri, admin_snap, *a, **k)  # noqa
+        ctl("domain", "add", "example.test")
+        ctl("user", "add", "alice@example.test")
+        ctl("user", "add", "bob@example.test")
+        host = cluster._dir("host")
+        snap = os.path.join(host, "users")
+        w = Watcher(os.path.join(BUILD, "sluicectl"), uri, snap,
+                    os.path.join(host, "watch.log"))
+        wait_for(lambda: os.path.exists(snap + ".senders"), timeout=10,
+                 what="the host's first snapshot")
+        st = cluster.store()
+        sd = spamd(cluster, st, {"sender_lists": snap + ".senders"})
+        assert lmtp(sd.port, ["bob@example.test"], HAM)[0][0] == 250
+        assert b"USER_" not in wait_messages(st, "bob@example.test", 1)[0]
+        ctl("senders", "bob@example.test", "block", "@example.test")
+        wait_for(lambda: "bob@example.test block @example.test" in
+                 open(snap + ".senders").read(), timeout=5,
+                 what="the watcher's snapshot")
+        time.sleep(1.1)
+        r = lmtp(sd.port, ["bob@example.test", "alice@example.test"],
+                 HAM.replace(b"ham1", b"ham2"))
+        assert [c for c, _ in r] == [250, 250], r
+        got = wait_for(lambda: junk(st, "bob@example.test"),
+                       what="bob's Junk")[0]
+        assert b"USER_BLOCK" in got and b"ham2" in got
+        a = wait_messages(st, "alice@example.test", 1)[0]
+        assert b"ham2" in a and b"USER_" not in a
+        assert "users.senders" in w.log()
+    finally:
+        if w:
+            w.stop()
+        for _ in gen:
+            pass
