@@ -27,7 +27,7 @@
 /* The mailbox a request names (a, else the session's own), lowercased
  * into out, that s's user may manage. 0, or -1 after an error page. */
 static int whose(struct admin *a, struct admin_sess *s, struct admin_resp *o,
-		 const char *v, char out[LIM_PATH + 1])
+	const char *v, char out[LIM_PATH + 1])
 {
 	const char *p[] = {out, NULL};
 	size_t i;
@@ -47,9 +47,10 @@ static int whose(struct admin *a, struct admin_sess *s, struct admin_resp *o,
 		return -1;
 	}
 	if (strcasecmp(out, s->user) != 0 &&
-	    !admin_can_domain(a, s->user, admin_domain_of(out))) {
-		admin_error(o, 403, s, "You manage only your own sender lists "
-			    "and those of the domains you administer.");
+		!admin_can_domain(a, s->user, admin_domain_of(out))) {
+		admin_error(o, 403, s,
+			"You manage only your own sender lists "
+			"and those of the domains you administer.");
 		return -1;
 	}
 	if (admin_count(a, DQ_USER_COUNT, p) <= 0) {
@@ -87,7 +88,7 @@ static void rule_row(int n, const char *const *col, void *arg)
 }
 
 void admin_senders_page(struct admin *a, struct admin_req *r,
-			struct admin_sess *s, struct admin_resp *o)
+	struct admin_sess *s, struct admin_resp *o)
 {
 	char addr[LIM_PATH + 1], err[256], title[LIM_PATH + 32];
 	const char *p[] = {addr, NULL};
@@ -98,32 +99,34 @@ void admin_senders_page(struct admin *a, struct admin_req *r,
 		return;
 	snprintf(title, sizeof(title), "Sender lists of %s", addr);
 	admin_page_start(b, title, s);
-	sbuf_printf(b, "<p>Mail from a sender you <b>block</b> goes to your "
-		    "Junk folder; mail from one you <b>allow</b> is never "
-		    "treated as spam. A sender is an address "
-		    "(name@example.com) or a whole domain with its "
-		    "subdomains (@example.com); the most specific rule "
-		    "decides. At most %d rules.</p>", LIM_SENDER_RULES);
+	sbuf_printf(b,
+		"<p>Mail from a sender you <b>block</b> goes to your "
+		"Junk folder; mail from one you <b>allow</b> is never "
+		"treated as spam. A sender is an address "
+		"(name@example.com) or a whole domain with its "
+		"subdomains (@example.com); the most specific rule "
+		"decides. At most %d rules.</p>",
+		LIM_SENDER_RULES);
 	sbuf_puts(b, "<table id=\"senders\"><tr><th>Rule</th><th>Sender"
-		  "</th><th></th></tr>");
+		     "</th><th></th></tr>");
 	if (store_dir_select(a->dir, DQ_SENDERS_OF, p, rule_row, &x, err,
-			     sizeof(err)) < 0)
+		    sizeof(err)) < 0)
 		sbuf_puts(b, "<tr><td colspan=\"3\">The rules cannot be read "
-			  "now.</td></tr>");
+			     "now.</td></tr>");
 	sbuf_puts(b, "</table>");
 	admin_form_start(b, "/senders", s);
 	admin_hidden(b, "op", "add");
 	admin_hidden(b, "a", addr);
 	sbuf_puts(b, "<label>Sender <input name=\"pattern\" id=\"sender\" "
-		  "placeholder=\"name@example.com or @example.com\"></label>"
-		  "<select name=\"kind\" id=\"kind\"><option>block</option>"
-		  "<option>allow</option></select><button id=\"add-sender\">"
-		  "Add rule</button></form>");
+		     "placeholder=\"name@example.com or @example.com\"></label>"
+		     "<select name=\"kind\" id=\"kind\"><option>block</option>"
+		     "<option>allow</option></select><button id=\"add-sender\">"
+		     "Add rule</button></form>");
 	admin_page_end(b);
 }
 
 void admin_post_senders(struct admin *a, struct admin_req *r,
-			struct admin_sess *s, struct admin_resp *o)
+	struct admin_sess *s, struct admin_resp *o)
 {
 	const char *op = admin_form(r, "op"), *pat = admin_form(r, "pattern");
 	const char *kind = admin_form(r, "kind");
@@ -153,6 +156,6 @@ void admin_post_senders(struct admin *a, struct admin_req *r,
 	argv[1] = addr;
 	argv[2] = (char *)kind;
 	argv[3] = (char *)pat;
-	admin_edit_change(a, r, s, o, 4, argv, kind[0] == 'r' ?
-			  "Rule removed." : "Rule added.", back, NULL);
+	admin_edit_change(a, r, s, o, 4, argv,
+		kind[0] == 'r' ? "Rule removed." : "Rule added.", back, NULL);
 }

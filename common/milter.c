@@ -123,7 +123,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct milter_msg *m = msg_of(ctx);
-	char (*nr)[LIM_PATH + 1];
+	char(*nr)[LIM_PATH + 1];
 	size_t cap;
 
 	if (m == NULL)
@@ -140,8 +140,8 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
 			m->rcpt_cap = cap;
 		}
 	}
-	if (m->nrcpt < m->rcpt_cap &&
-	    bare_addr(argv && argv[0] ? argv[0] : "", m->rcpt[m->nrcpt]) == 0)
+	if (m->nrcpt < m->rcpt_cap && bare_addr(argv && argv[0] ? argv[0] : "",
+					      m->rcpt[m->nrcpt]) == 0)
 		m->nrcpt++;
 	else
 		m->rcpt_lost++;

@@ -32,8 +32,8 @@ struct milter_forged {
 /* One message as the MTA passed it: header fields rebuilt as
  * "Name: value" with CRLF line ends, the empty line, then the body. */
 struct milter_msg {
-	char client[64];  /* peer address of the MTA's client, for the log */
-	char from[256];   /* envelope sender, through log_safe() */
+	char client[64]; /* peer address of the MTA's client, for the log */
+	char from[256];  /* envelope sender, through log_safe() */
 	/* with ops->max_rcpts: the envelope sender and recipients as the
 	 * MTA gave them, angle brackets off ("" for the null sender or
 	 * one too long), for checks on addresses; never for a log */

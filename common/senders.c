@@ -37,8 +37,8 @@
 
 struct senders {
 	atomic_int ref;
-	char *text;		/* the file, fields NUL-terminated in it */
-	struct sender_rule *r;	/* sorted by user, then pattern */
+	char *text;            /* the file, fields NUL-terminated in it */
+	struct sender_rule *r; /* sorted by user, then pattern */
 	size_t n;
 	struct file_stamp stamp;
 };
@@ -54,12 +54,13 @@ int senders_kind(const char *word)
 
 const char *senders_kind_name(int kind)
 {
-	return kind == SENDERS_ALLOW ? "allow" :
-	       kind == SENDERS_BLOCK ? "block" : "?";
+	return kind == SENDERS_ALLOW   ? "allow"
+	       : kind == SENDERS_BLOCK ? "block"
+				       : "?";
 }
 
-int senders_pattern(const char *in, char out[LIM_PATH + 1], char *err,
-		    size_t errlen)
+int senders_pattern(
+	const char *in, char out[LIM_PATH + 1], char *err, size_t errlen)
 {
 	size_t i, n = strlen(in);
 
@@ -73,25 +74,27 @@ int senders_pattern(const char *in, char out[LIM_PATH + 1], char *err,
 	if (out[0] == '@') {
 		/* a domain: as it would stand in an address */
 		if (strchr(out + 1, '@') != NULL ||
-		    strcspn(out, " \t/<>,:\"\r\n") != n ||
-		    !addr_domain_valid(out + 1) || out[1] == '[') {
+			strcspn(out, " \t/<>,:\"\r\n") != n ||
+			!addr_domain_valid(out + 1) || out[1] == '[') {
 			snprintf(err, errlen, "'%s' is not @domain", in);
 			return -1;
 		}
 		return 0;
 	}
 	if (!directory_valid_address(out) || out[0] == '"' ||
-	    out[strlen(out) - 1] == ']') {
-		snprintf(err, errlen, "'%s' is neither an address nor "
-			 "@domain", in);
+		out[strlen(out) - 1] == ']') {
+		snprintf(err, errlen,
+			"'%s' is neither an address nor "
+			"@domain",
+			in);
 		return -1;
 	}
 	return 0;
 }
 
 /* Check and split one line (modified in place: NULs, lower case). */
-static int parse_line(char *line, struct sender_rule *r, char *err,
-		      size_t errlen)
+static int parse_line(
+	char *line, struct sender_rule *r, char *err, size_t errlen)
 {
 	char *f[3], pat[LIM_PATH + 1];
 
@@ -103,7 +106,7 @@ static int parse_line(char *line, struct sender_rule *r, char *err,
 	}
 	if (senders_pattern(f[2], pat, err, errlen) < 0)
 		return -1;
-	memcpy(f[2], pat, strlen(pat));	/* lowered: the same length */
+	memcpy(f[2], pat, strlen(pat)); /* lowered: the same length */
 	r->user = f[0];
 	r->pattern = f[2];
 	return 0;
@@ -132,7 +135,7 @@ static int check_table(struct senders *s, char *err, size_t errlen)
 {
 	size_t i, run = 1;
 
-	if (s->n > 0)	/* s->r is NULL while there is none */
+	if (s->n > 0) /* s->r is NULL while there is none */
 		qsort(s->r, s->n, sizeof(*s->r), cmp);
 	for (i = 1; i < s->n; i++) {
 		if (strcmp(s->r[i - 1].user, s->r[i].user) != 0) {
@@ -141,20 +144,20 @@ static int check_table(struct senders *s, char *err, size_t errlen)
 		}
 		if (++run > LIM_SENDER_RULES) {
 			snprintf(err, errlen, "%s has more than %d rules",
-				 s->r[i].user, LIM_SENDER_RULES);
+				s->r[i].user, LIM_SENDER_RULES);
 			return -1;
 		}
 		if (strcmp(s->r[i - 1].pattern, s->r[i].pattern) == 0) {
 			snprintf(err, errlen, "%s: %s appears twice",
-				 s->r[i].user, s->r[i].pattern);
+				s->r[i].user, s->r[i].pattern);
 			return -1;
 		}
 	}
 	return 0;
 }
 
-struct senders *senders_parse(const char *buf, size_t len, char *err,
-			      size_t errlen)
+struct senders *senders_parse(
+	const char *buf, size_t len, char *err, size_t errlen)
 {
 	struct senders *s = calloc(1, sizeof(*s));
 	struct sender_rule *nr;
@@ -175,7 +178,7 @@ struct senders *senders_parse(const char *buf, size_t len, char *err,
 		nl = memchr(l, '\n', (size_t)(end - l));
 		if (nl == NULL || memchr(l, '\0', (size_t)(nl - l)) != NULL) {
 			snprintf(err, errlen, "line %zu: %s", lineno,
-				 nl ? "NUL byte" : "not terminated");
+				nl ? "NUL byte" : "not terminated");
 			goto fail;
 		}
 		*nl = '\0';
@@ -215,7 +218,7 @@ struct senders *senders_load(const char *path, char *err, size_t errlen)
 		return senders_parse("", 0, err, errlen);
 	if (f == NULL || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
-			 strerror(errno));
+			strerror(errno));
 		if (f)
 			fclose(f);
 		return NULL;
@@ -228,8 +231,10 @@ struct senders *senders_load(const char *path, char *err, size_t errlen)
 	buf = malloc((size_t)st.st_size + 1);
 	got = buf ? fread(buf, 1, (size_t)st.st_size + 1, f) : 0;
 	if (buf == NULL || ferror(f) || got != (size_t)st.st_size) {
-		snprintf(err, errlen, "%s: %s", path, buf ? "read error or "
-			 "changed while read" : "out of memory");
+		snprintf(err, errlen, "%s: %s", path,
+			buf ? "read error or "
+			      "changed while read"
+			    : "out of memory");
 		free(buf);
 		fclose(f);
 		return NULL;
@@ -271,7 +276,7 @@ void senders_unref(struct senders **sp)
 }
 
 size_t senders_of(const struct senders *s, const char *user,
-		  const struct sender_rule **out)
+	const struct sender_rule **out)
 {
 	char low[LIM_PATH + 1];
 	size_t lo = 0, hi, i, n;
@@ -291,8 +296,7 @@ size_t senders_of(const struct senders *s, const char *user,
 		else
 			hi = i;
 	}
-	for (n = 0; lo + n < s->n && strcmp(s->r[lo + n].user, low) == 0;
-	     n++)
+	for (n = 0; lo + n < s->n && strcmp(s->r[lo + n].user, low) == 0; n++)
 		;
 	if (n > 0)
 		*out = &s->r[lo];
@@ -309,13 +313,12 @@ size_t senders_count(const struct senders *s)
 struct senders_writer {
 	struct durable_file df;
 	FILE *f;
-	char user[LIM_PATH + 1];	/* of the last row written */
-	size_t run;			/* its rules so far */
+	char user[LIM_PATH + 1]; /* of the last row written */
+	size_t run;              /* its rules so far */
 };
 
-struct senders_writer *senders_write_open(const char *path, uid_t uid,
-					  gid_t gid, char *err,
-					  size_t errlen)
+struct senders_writer *senders_write_open(
+	const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
 	struct senders_writer *w = calloc(1, sizeof(*w));
 
@@ -338,16 +341,15 @@ struct senders_writer *senders_write_open(const char *path, uid_t uid,
 	return w;
 }
 
-int senders_write(struct senders_writer *w, const char *user,
-		  const char *kind, const char *pattern, char *why,
-		  size_t whylen)
+int senders_write(struct senders_writer *w, const char *user, const char *kind,
+	const char *pattern, char *why, size_t whylen)
 {
 	char line[3 * LIM_PATH + 16];
 	struct sender_rule back;
 	int n;
 
 	n = snprintf(line, sizeof(line), "%s %s %s", user ? user : "",
-		     kind ? kind : "", pattern ? pattern : "");
+		kind ? kind : "", pattern ? pattern : "");
 	/* the reader's own grammar: a line that would not load is left
 	 * out */
 	if (n < 0 || (size_t)n >= sizeof(line)) {
@@ -370,8 +372,8 @@ int senders_write(struct senders_writer *w, const char *user,
 	return 0;
 }
 
-int senders_write_close(struct senders_writer **wp, int failed, char *err,
-			size_t errlen)
+int senders_write_close(
+	struct senders_writer **wp, int failed, char *err, size_t errlen)
 {
 	struct senders_writer *w = *wp;
 	int rc = durable_fclose(&w->df, w->f, failed, err, errlen);

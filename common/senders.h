@@ -17,12 +17,16 @@
 
 #include "limits_rfc.h"
 
-enum { SENDERS_NONE = 0, SENDERS_ALLOW = 1, SENDERS_BLOCK = 2 };
+enum {
+	SENDERS_NONE = 0,
+	SENDERS_ALLOW = 1,
+	SENDERS_BLOCK = 2
+};
 
 struct sender_rule {
-	const char *user;	/* lowercase address of the directory */
-	const char *pattern;	/* lowercase "local@domain" or "@domain" */
-	int kind;		/* SENDERS_ALLOW or SENDERS_BLOCK */
+	const char *user;    /* lowercase address of the directory */
+	const char *pattern; /* lowercase "local@domain" or "@domain" */
+	int kind;            /* SENDERS_ALLOW or SENDERS_BLOCK */
 };
 
 struct senders;
@@ -31,8 +35,8 @@ struct senders;
  * out (LIM_PATH + 1 bytes): an address local@domain, or @domain (that
  * domain and its subdomains), the domain valid (RFC 5321 Domain) and
  * nothing a snapshot cannot hold. 0, or -1 with a reason in err. */
-int senders_pattern(const char *in, char out[LIM_PATH + 1], char *err,
-		    size_t errlen);
+int senders_pattern(
+	const char *in, char out[LIM_PATH + 1], char *err, size_t errlen);
 /* "allow" or "block" as SENDERS_ALLOW / SENDERS_BLOCK; SENDERS_NONE
  * for anything else. And back ("?" for none). */
 int senders_kind(const char *word);
@@ -40,8 +44,8 @@ const char *senders_kind_name(int kind);
 
 /* Parse a snapshot held in buf[0..len) (pure: fuzzed). NULL with
  * "line N: reason" in err. */
-struct senders *senders_parse(const char *buf, size_t len, char *err,
-			      size_t errlen);
+struct senders *senders_parse(
+	const char *buf, size_t len, char *err, size_t errlen);
 /* Load path; a missing file is an empty table (nobody has lists). NULL
  * with "file: ..." in err for a broken or unreadable one. The stamp of
  * the file read is kept (senders_changed()). */
@@ -56,7 +60,7 @@ void senders_unref(struct senders **sp);
 /* The rules of user (any case), sorted by pattern, into *out (owned by
  * s); their number, 0 when none. */
 size_t senders_of(const struct senders *s, const char *user,
-		  const struct sender_rule **out);
+	const struct sender_rule **out);
 /* Rules in the table. */
 size_t senders_count(const struct senders *s);
 
@@ -66,19 +70,17 @@ struct senders_writer;
 /* Start replacing path (mode 0600, given to uid:gid unless uid is
  * (uid_t)-1, through a temporary beside it: common/durable.c). NULL
  * with a reason in err. */
-struct senders_writer *senders_write_open(const char *path, uid_t uid,
-					  gid_t gid, char *err,
-					  size_t errlen);
+struct senders_writer *senders_write_open(
+	const char *path, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* Write one rule; rows of one user come together. A rule the reader
  * would refuse, or past LIM_SENDER_RULES of its user, is left out: -1
  * with the reason in why. 0 when written. */
-int senders_write(struct senders_writer *w, const char *user,
-		  const char *kind, const char *pattern, char *why,
-		  size_t whylen);
+int senders_write(struct senders_writer *w, const char *user, const char *kind,
+	const char *pattern, char *why, size_t whylen);
 /* Finish: path becomes the new file, or stays the old one when failed
  * is set or a write failed. Frees *w and sets it to NULL. 0, or -1
  * with a reason in err (which failed keeps as it is). */
-int senders_write_close(struct senders_writer **w, int failed, char *err,
-			size_t errlen);
+int senders_write_close(
+	struct senders_writer **w, int failed, char *err, size_t errlen);
 
 #endif

@@ -33,12 +33,12 @@ static const struct row rows[] = {
 };
 
 static const struct {
-	const char *in, *want;	/* want NULL: refused */
+	const char *in, *want; /* want NULL: refused */
 } patterns[] = {
 	{"a@b.test", "a@b.test"},
 	{"A.B+c@Sub.Example.TEST", "a.b+c@sub.example.test"},
 	{"@Example.test", "@example.test"},
-	{"example.test", NULL},	/* neither: strict */
+	{"example.test", NULL}, /* neither: strict */
 	{"@", NULL},
 	{"@@x.test", NULL},
 	{"a@", NULL},
@@ -55,14 +55,14 @@ static const struct {
 static const struct {
 	const char *text;
 	int ok;
-	size_t n, len;		/* len 0: strlen(text) */
+	size_t n, len; /* len 0: strlen(text) */
 } files[] = {
 	{"", 1, 0, 0},
 	{"# only a comment\n\n", 1, 0, 0},
 	{"a@x.test allow b@y.test\n", 1, 1, 0},
-	{"A@X.TEST BLOCK b@y.test\n", 0, 0, 0},	/* kind in lower case */
-	{"A@X.TEST block B@Y.TEST\n", 1, 1, 0},	/* lowered */
-	{"a@x.test allow b@y.test", 0, 0, 0},	/* not terminated */
+	{"A@X.TEST BLOCK b@y.test\n", 0, 0, 0}, /* kind in lower case */
+	{"A@X.TEST block B@Y.TEST\n", 1, 1, 0}, /* lowered */
+	{"a@x.test allow b@y.test", 0, 0, 0},   /* not terminated */
 	{"a@x.test  allow b@y.test\n", 0, 0, 0},
 	{"a@x.test allow b@y.test extra\n", 0, 0, 0},
 	{"a@x.test allow b@y.test\na@x.test block B@y.test\n", 0, 0, 0},
@@ -90,10 +90,11 @@ static void roundtrip(void)
 		return;
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		CHECK((senders_write(w, rows[i].user, rows[i].kind,
-				     rows[i].pattern, why, sizeof(why)) == 0)
-		      == rows[i].written, rows[i].pattern);
+			       rows[i].pattern, why, sizeof(why)) == 0) ==
+				rows[i].written,
+			rows[i].pattern);
 	CHECK(senders_write_close(&w, 0, err, sizeof(err)) == 0 && w == NULL,
-	      err);
+		err);
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "0600");
 	s = senders_load(path, err, sizeof(err));
 	CHECK(s != NULL, err);
@@ -105,13 +106,16 @@ static void roundtrip(void)
 	CHECK(senders_count(s) == 4, "the written rows");
 	CHECK(senders_of(s, "ALICE@example.test", &r) == 3, "alice's");
 	CHECK(r && !strcmp(r[0].pattern, "@annoying.test") &&
-	      r[0].kind == SENDERS_BLOCK && !strcmp(r[1].pattern,
-	      "friend@promo.test") && r[1].kind == SENDERS_ALLOW &&
-	      !strcmp(r[2].pattern, "pal@annoying.test"), "sorted, lowered");
+			r[0].kind == SENDERS_BLOCK &&
+			!strcmp(r[1].pattern, "friend@promo.test") &&
+			r[1].kind == SENDERS_ALLOW &&
+			!strcmp(r[2].pattern, "pal@annoying.test"),
+		"sorted, lowered");
 	CHECK(senders_of(s, "bob@example.test", &r) == 1 && r &&
-	      r[0].kind == SENDERS_BLOCK, "bob's");
+			r[0].kind == SENDERS_BLOCK,
+		"bob's");
 	CHECK(senders_of(s, "carol@example.test", &r) == 0 && r == NULL,
-	      "nobody's");
+		"nobody's");
 	senders_unref(&s);
 	CHECK(s == NULL, "unref clears");
 	/* a missing file: nobody has lists; its reappearance is a change */
@@ -149,16 +153,17 @@ static void limit(void)
 	for (i = 0; i < LIM_SENDER_RULES + 5; i++) {
 		snprintf(pat, sizeof(pat), "s%d@x.test", i);
 		refused += senders_write(w, "a@x.test", "block", pat, why,
-					 sizeof(why)) < 0;
+				   sizeof(why)) < 0;
 	}
 	CHECK(refused == 5, "past the limit");
-	CHECK(senders_write(w, "b@x.test", "allow", "@y.test", why,
-			    sizeof(why)) == 0, "the next user");
+	CHECK(senders_write(
+		      w, "b@x.test", "allow", "@y.test", why, sizeof(why)) == 0,
+		"the next user");
 	CHECK(senders_write_close(&w, 0, err, sizeof(err)) == 0, err);
 	s = senders_load(path, err, sizeof(err));
 	CHECK(s != NULL, err);
 	CHECK(s && senders_of(s, "a@x.test", &r) == LIM_SENDER_RULES,
-	      "a's rules");
+		"a's rules");
 	senders_unref(&s);
 	unlink(path);
 }
@@ -171,8 +176,8 @@ int main(void)
 	int ok;
 
 	for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
-		ok = senders_pattern(patterns[i].in, out, err,
-				     sizeof(err)) == 0;
+		ok = senders_pattern(patterns[i].in, out, err, sizeof(err)) ==
+		     0;
 		CHECK(ok == (patterns[i].want != NULL), patterns[i].in);
 		CHECK(!ok || !strcmp(out, patterns[i].want), patterns[i].in);
 	}
@@ -181,12 +186,13 @@ int main(void)
 		s = senders_parse(files[i].text, len, err, sizeof(err));
 		CHECK((s != NULL) == files[i].ok, files[i].text);
 		CHECK(s == NULL || senders_count(s) == files[i].n,
-		      files[i].text);
+			files[i].text);
 		senders_unref(&s);
 	}
 	CHECK(senders_kind("allow") == SENDERS_ALLOW &&
-	      senders_kind("block") == SENDERS_BLOCK &&
-	      senders_kind("Allow") == SENDERS_NONE, "kinds");
+			senders_kind("block") == SENDERS_BLOCK &&
+			senders_kind("Allow") == SENDERS_NONE,
+		"kinds");
 	roundtrip();
 	limit();
 	return test_done();

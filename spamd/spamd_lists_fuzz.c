@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	v = verdict(t);
 	if (v != SPAMD_LIST_NONE && v != SPAMD_LIST_ALLOW &&
-	    v != SPAMD_LIST_BLOCK)
+		v != SPAMD_LIST_BLOCK)
 		abort();
 	buf = malloc(size + sizeof(tail));
 	if (buf == NULL)
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf + size, tail, sizeof(tail) - 1);
 	t2 = senders_parse(buf, size + sizeof(tail) - 1, err, sizeof(err));
 	if ((t2 == NULL && room(t)) ||
-	    (t2 != NULL && verdict(t2) != SPAMD_LIST_BLOCK))
+		(t2 != NULL && verdict(t2) != SPAMD_LIST_BLOCK))
 		abort();
 	free(buf);
 	senders_unref(&t2);

@@ -39,7 +39,7 @@ static void find_cb(int ncol, const char *const *col, void *arg)
 }
 
 int store_dir_cmd_senders(struct store_dir *d, int argc, char **argv,
-			  struct sbuf *out, char *err, size_t errlen)
+	struct sbuf *out, char *err, size_t errlen)
 {
 	char pat[LIM_PATH + 1], max[16];
 	const char *p[5] = {NULL, NULL, NULL, NULL, NULL};
@@ -57,9 +57,10 @@ int store_dir_cmd_senders(struct store_dir *d, int argc, char **argv,
 	}
 	p[0] = argv[0];
 	if (argc == 2)
-		return strcmp(argv[1], "list") ? -2 :
-		       store_dir_run(d, DQ_SENDERS_OF, p, store_dir_print_cb,
-				     out, err, errlen);
+		return strcmp(argv[1], "list")
+			       ? -2
+			       : store_dir_run(d, DQ_SENDERS_OF, p,
+					 store_dir_print_cb, out, err, errlen);
 	kind = senders_kind(argv[1]);
 	if (kind == SENDERS_NONE && strcmp(argv[1], "remove") != 0)
 		return -2;
@@ -68,21 +69,22 @@ int store_dir_cmd_senders(struct store_dir *d, int argc, char **argv,
 	d->changed = 1;
 	if (kind == SENDERS_NONE) {
 		p[1] = pat;
-		return store_dir_run(d, DQ_SENDERS_RM, p, NULL, NULL, err,
-				     errlen);
+		return store_dir_run(
+			d, DQ_SENDERS_RM, p, NULL, NULL, err, errlen);
 	}
 	have = store_dir_count(d, DQ_SENDERS_COUNT, p);
 	f.pattern = pat;
 	if (have < 0 || store_dir_run(d, DQ_SENDERS_OF, p, find_cb, &f, err,
-				      errlen) < 0) {
+				errlen) < 0) {
 		snprintf(err, errlen, "cannot read the rules of %s", argv[0]);
 		return -1;
 	}
 	/* a new pattern needs room; a known one may change its kind */
 	if (have >= LIM_SENDER_RULES && !f.found) {
-		snprintf(err, errlen, "%s has %d rules already (the most a "
-			 "user may have): remove one first", argv[0],
-			 LIM_SENDER_RULES);
+		snprintf(err, errlen,
+			"%s has %d rules already (the most a "
+			"user may have): remove one first",
+			argv[0], LIM_SENDER_RULES);
 		return -1;
 	}
 	p[1] = senders_kind_name(kind);
