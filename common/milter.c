@@ -13,8 +13,12 @@
  *	(or dropped), and no more than ops->max_size, so max_sessions
  *	connections hold at most max_sessions * mem_max of memory. Past
  *	max_sessions connections at once the MTA gets a tempfail at
- *	connect. Faces what the MTA relays from the network: every byte is
- *	bounded, the sender is sanitised before it reaches a log.
+ *	connect. With ops->max_rcpts the envelope sender and at most that
+ *	many recipients are kept as the MTA gave them (angle brackets off,
+ *	LIM_PATH bytes each; more are counted, not kept) for a stage that
+ *	looks recipients up (spamd's users' sender lists). Faces what the
+ *	MTA relays from the network: every byte is bounded, the sender is
+ *	sanitised before it reaches a log.
  */
 #include <errno.h>
 #include <stdatomic.h>
