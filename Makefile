@@ -56,7 +56,7 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 # the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
 # libpq only here
-DIR_SRC = store/dir/store_dir.c store/dir/store_dir_export.c store/dir/store_dir_admin.c \
+DIR_SRC = store/dir/store_dir.c store/dir/store_dir_export.c store/dir/store_dir_admin.c store/dir/store_dir_senders.c \
 	store/dir/store_dir_sqlite.c store/dir/store_dir_pg.c
 DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
 DIR_LIBS = -lpq
@@ -236,7 +236,8 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/
 	store/imap/store_imap_parse.c store/imap/store_imap_seq.c store/imap/store_imap_utf7.c \
 	store/pop3/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c \
-	spamd/spamd_hdr.c spamd/spamd_lists.c
+	spamd/spamd_hdr.c spamd/spamd_lists.c common/senders.c common/directory.c \
+	common/durable.c
 # make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs
 # it briefly); make fuzz-long: a resumable campaign of FUZZ_LONG_TIME
 # seconds per target on every core, its corpus kept in tests/fuzz-corpus.

@@ -33,6 +33,7 @@ struct admin_cfg {
 	char *directory;
 	char *snapshot;
 	char *credentials;
+	char *sender_lists;
 	char *state_dir;
 	char *queues;
 	char *metrics;
@@ -58,6 +59,7 @@ struct admin {
 	char **queues;		/* "name:dir" */
 	char **metrics;		/* "name=url" */
 	char creds[4096];	/* credentials snapshot path */
+	char senders[4096];	/* sender lists snapshot path */
 };
 
 /* ---- one request and its answer (admin_http.c fills and sends) ---- */
@@ -156,6 +158,8 @@ void admin_page_end(struct sbuf *o);
 /* A form's opening tag and its CSRF field. */
 void admin_form_start(struct sbuf *o, const char *action,
 		      struct admin_sess *s);
+/* A hidden form field name (a literal of ours) = value (escaped). */
+void admin_hidden(struct sbuf *o, const char *name, const char *value);
 /* An error page (status, message escaped). */
 void admin_error(struct admin_resp *o, int status, struct admin_sess *s,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));

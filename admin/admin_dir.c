@@ -128,7 +128,7 @@ int admin_change(struct admin *a, struct admin_req *r,
 	if (rc == -2)
 		snprintf(err, errlen, "not a valid request");
 	if (rc == 0 && store_dir_publish(a->dir, a->cfg->snapshot, a->creds,
-					 err, errlen) < 0)
+					 a->senders, err, errlen) < 0)
 		rc = -1;
 	what_of(argc, argv, rc == 0 ? "ok" : err, what, sizeof(what));
 	admin_audit(a, s->user, r->client, what);
@@ -144,7 +144,7 @@ int admin_passwd(struct admin *a, struct admin_req *r, struct admin_sess *s,
 	err[0] = '\0';
 	rc = store_dir_passwd(a->dir, addr, pw, err, errlen);
 	if (rc == 0 && store_dir_publish(a->dir, a->cfg->snapshot, a->creds,
-					 err, errlen) < 0)
+					 a->senders, err, errlen) < 0)
 		rc = -1;
 	snprintf(what, sizeof(what), "what=user passwd %s, result=%s", addr,
 		 rc == 0 ? "ok" : err);

@@ -27,21 +27,14 @@ struct rows {
 	struct admin_sess *s;
 };
 
-static void hidden(struct sbuf *b, const char *name, const char *value)
-{
-	sbuf_printf(b, "<input type=\"hidden\" name=\"%s\" value=\"", name);
-	admin_html(b, value);
-	sbuf_puts(b, "\">");
-}
-
 /* a form of one button: op on address a, posted to action */
 static void op_button(struct sbuf *b, struct admin_sess *s,
 		      const char *action, const char *op, const char *a,
 		      const char *label)
 {
 	admin_form_start(b, action, s);
-	hidden(b, "op", op);
-	hidden(b, "a", a);
+	admin_hidden(b, "op", op);
+	admin_hidden(b, "a", a);
 	sbuf_printf(b, "<button>%s</button></form>", label);
 }
 
@@ -113,8 +106,8 @@ static void list_row(int n, const char *const *col, void *arg)
 	cell(x->b, col[1]);
 	sbuf_puts(x->b, "<td>");
 	admin_form_start(x->b, "/list", x->s);
-	hidden(x->b, "op", "owner-add");
-	hidden(x->b, "a", col[0]);
+	admin_hidden(x->b, "op", "owner-add");
+	admin_hidden(x->b, "a", col[0]);
 	sbuf_puts(x->b, "<input name=\"owner\" placeholder=\"owner "
 		  "address\"><button>Add owner</button></form>");
 	op_button(x->b, x->s, "/list", "del", col[0], "Delete list");
@@ -156,7 +149,7 @@ void admin_domain_page(struct admin *a, struct admin_req *r,
 			 sizeof(err));
 	sbuf_puts(b, "</table><fieldset><legend>New person</legend>");
 	admin_form_start(b, "/person", s);
-	hidden(b, "d", d);
+	admin_hidden(b, "d", d);
 	sbuf_puts(b, "<label>First name <input name=\"first\" id=\"first\">"
 		  "</label><label>Last name <input name=\"last\" id=\"last\">"
 		  "</label><label>Password <input type=\"password\" "
@@ -167,7 +160,7 @@ void admin_domain_page(struct admin *a, struct admin_req *r,
 		  "person\">Create person</button></form></fieldset>"
 		  "<fieldset><legend>New mailbox</legend>");
 	admin_form_start(b, "/mailbox", s);
-	hidden(b, "d", d);
+	admin_hidden(b, "d", d);
 	sbuf_puts(b, "<label>Address <input name=\"local\" id=\"mb-local\">"
 		  "@");
 	admin_html(b, d);
@@ -183,8 +176,8 @@ void admin_domain_page(struct admin *a, struct admin_req *r,
 			 sizeof(err));
 	sbuf_puts(b, "</table>");
 	admin_form_start(b, "/alias", s);
-	hidden(b, "op", "add");
-	hidden(b, "d", d);
+	admin_hidden(b, "op", "add");
+	admin_hidden(b, "d", d);
 	sbuf_puts(b, "<label>Alias <input name=\"local\" id=\"alias-local\">"
 		  "@");
 	admin_html(b, d);
@@ -204,8 +197,8 @@ void admin_domain_page(struct admin *a, struct admin_req *r,
 			 sizeof(err));
 	sbuf_puts(b, "</table>");
 	admin_form_start(b, "/list", s);
-	hidden(b, "op", "add");
-	hidden(b, "d", d);
+	admin_hidden(b, "op", "add");
+	admin_hidden(b, "d", d);
 	sbuf_puts(b, "<label>List <input name=\"local\" id=\"list-local\">"
 		  "@");
 	admin_html(b, d);
@@ -235,8 +228,8 @@ static void op_form(struct sbuf *b, struct admin_sess *s, const char *addr,
 		    const char *op, const char *input, const char *button)
 {
 	admin_form_start(b, "/user", s);
-	hidden(b, "op", op);
-	hidden(b, "a", addr);
+	admin_hidden(b, "op", op);
+	admin_hidden(b, "a", addr);
 	sbuf_printf(b, "%s<button id=\"op-%s\">%s</button></form>", input, op,
 		    button);
 }
@@ -276,6 +269,8 @@ void admin_user_page(struct admin *a, struct admin_req *r,
 	sbuf_puts(b, "<p>");
 	a_link(b, "/welcome", "a", addr, "Client settings (printable)");
 	sbuf_puts(b, " | ");
+	a_link(b, "/senders", "a", addr, "Sender lists");
+	sbuf_puts(b, " | ");
 	a_link(b, "/domain", "d", admin_domain_of(addr), "Back to the domain");
 	sbuf_puts(b, "</p>");
 	admin_page_end(b);
@@ -289,9 +284,9 @@ static void member_row(int n, const char *const *col, void *arg)
 	cell(x->b, col[0]);
 	sbuf_puts(x->b, "<td>");
 	admin_form_start(x->b, "/list/member", x->s);
-	hidden(x->b, "op", "rm");
-	hidden(x->b, "a", col[1]);
-	hidden(x->b, "member", col[0]);
+	admin_hidden(x->b, "op", "rm");
+	admin_hidden(x->b, "a", col[1]);
+	admin_hidden(x->b, "member", col[0]);
 	sbuf_puts(x->b, "<button>Remove</button></form></td></tr>");
 }
 
@@ -315,8 +310,8 @@ void admin_list_page(struct admin *a, struct admin_req *r,
 			 sizeof(err));
 	sbuf_puts(b, "</table>");
 	admin_form_start(b, "/list/member", s);
-	hidden(b, "op", "add");
-	hidden(b, "a", list);
+	admin_hidden(b, "op", "add");
+	admin_hidden(b, "a", list);
 	sbuf_puts(b, "<label>New member <input name=\"member\" id=\"member\">"
 		  "</label><button id=\"add-member\">Add member</button>"
 		  "</form>");

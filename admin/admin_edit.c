@@ -102,11 +102,10 @@ static int form_address(struct admin *a, struct admin_req *r,
 	return our_address(a, s, o, full, out, n);
 }
 
-/* Run argv for s; on error, an error page; on success, a flash message
- * and a redirect to back (a path of ours). 0 or -1. */
-static int change(struct admin *a, struct admin_req *r, struct admin_sess *s,
-		  struct admin_resp *o, int argc, char **argv,
-		  const char *done, const char *back, struct sbuf *out)
+int admin_edit_change(struct admin *a, struct admin_req *r,
+		      struct admin_sess *s, struct admin_resp *o, int argc,
+		      char **argv, const char *done, const char *back,
+		      struct sbuf *out)
 {
 	char err[512];
 	struct sbuf tmp;
@@ -152,7 +151,7 @@ void admin_post_domain(struct admin *a, struct admin_req *r,
 	}
 	snprintf(dom, sizeof(dom), "%s", d);
 	argv[2] = dom;
-	change(a, r, s, o, 3, argv, "Domain changed.", "/", NULL);
+	admin_edit_change(a, r, s, o, 3, argv, "Domain changed.", "/", NULL);
 }
 
 void admin_post_admin(struct admin *a, struct admin_req *r,
@@ -172,7 +171,7 @@ void admin_post_admin(struct admin *a, struct admin_req *r,
 	}
 	snprintf(dom, sizeof(dom), "%s", d);
 	snprintf(addr, sizeof(addr), "%s", who);
-	change(a, r, s, o, 4, argv, "Administrators changed.", "/", NULL);
+	admin_edit_change(a, r, s, o, 4, argv, "Administrators changed.", "/", NULL);
 }
 
 /* the mailbox a person command made ("mailbox\tADDRESS" in out) */
@@ -252,7 +251,7 @@ void admin_post_person(struct admin *a, struct admin_req *r,
 	argc = options(r, argv, 5);
 	sbuf_init(&out, 1 << 16);
 	sbuf_init(&u, sizeof(back) - 1);
-	if (change(a, r, s, o, argc, argv, "", "/", &out) == 0) {
+	if (admin_edit_change(a, r, s, o, argc, argv, "", "/", &out) == 0) {
 		made_mailbox(&out, addr, sizeof(addr));
 		snprintf(msg, sizeof(msg), "Created: %.400s",
 			 out.data ? out.data : "");
@@ -287,11 +286,11 @@ void admin_post_mailbox(struct admin *a, struct admin_req *r,
 		return;
 	}
 	back_to_domain(back, sizeof(back), addr);
-	if (change(a, r, s, o, options(r, argv, 3), argv, "Mailbox created.",
+	if (admin_edit_change(a, r, s, o, options(r, argv, 3), argv, "Mailbox created.",
 		   back, NULL) < 0)
 		return;
 	kargv[3] = (char *)(kind ? kind : "personal");
-	if (change(a, r, s, o, 4, kargv, "Mailbox created.", back, NULL) < 0)
+	if (admin_edit_change(a, r, s, o, 4, kargv, "Mailbox created.", back, NULL) < 0)
 		return;
 	if (pw && pw[0])
 		set_password(a, r, s, o, addr, pw);
@@ -347,7 +346,7 @@ void admin_post_user(struct admin *a, struct admin_req *r,
 		snprintf(val, sizeof(val), "%s", value);
 		argv[3] = val;
 	}
-	change(a, r, s, o, i >= 3 ? 4 : 3, argv, "Mailbox changed.", back,
+	admin_edit_change(a, r, s, o, i >= 3 ? 4 : 3, argv, "Mailbox changed.", back,
 	       NULL);
 }
 
@@ -410,7 +409,7 @@ void admin_post_alias(struct admin *a, struct admin_req *r,
 			return;
 		argv[1] = "del";
 		back_to_domain(back, sizeof(back), addr);
-		change(a, r, s, o, 3, argv, "Alias deleted.", back, NULL);
+		admin_edit_change(a, r, s, o, 3, argv, "Alias deleted.", back, NULL);
 		return;
 	}
 	if (strcmp(op, "add") || form_address(a, r, s, o, addr,
@@ -427,7 +426,7 @@ void admin_post_alias(struct admin *a, struct admin_req *r,
 	if (argc < 0)
 		return;
 	back_to_domain(back, sizeof(back), addr);
-	change(a, r, s, o, argc, argv, "Alias added.", back, NULL);
+	admin_edit_change(a, r, s, o, argc, argv, "Alias added.", back, NULL);
 	config_list_free((char **)argv[argc]);
 }
 
@@ -450,13 +449,13 @@ void admin_post_list(struct admin *a, struct admin_req *r,
 			return;
 		back_to_domain(back, sizeof(back), addr);
 		argv[1] = "add";
-		if (change(a, r, s, o, 4, argv, "List added.", back, NULL) < 0)
+		if (admin_edit_change(a, r, s, o, 4, argv, "List added.", back, NULL) < 0)
 			return;
 		v = admin_form(r, "owner");
 		if (v == NULL || !v[0])
 			return;
 		if (our_address(a, s, o, v, who, sizeof(who)) == 0)
-			change(a, r, s, o, 4, oargv, "List added.", back,
+			admin_edit_change(a, r, s, o, 4, oargv, "List added.", back,
 			       NULL);
 		return;
 	}
@@ -466,14 +465,14 @@ void admin_post_list(struct admin *a, struct admin_req *r,
 	back_to_domain(back, sizeof(back), addr);
 	if (strcmp(op, "del") == 0) {
 		argv[1] = "del";
-		change(a, r, s, o, 3, argv, "List deleted.", back, NULL);
+		admin_edit_change(a, r, s, o, 3, argv, "List deleted.", back, NULL);
 	} else if (strcmp(op, "owner-add") == 0 ||
 		   strcmp(op, "owner-del") == 0) {
 		m = need(r, s, o, "owner", "The owner");
 		if (m == NULL || our_address(a, s, o, m, who, sizeof(who)) < 0)
 			return;
 		oargv[1] = op[6] == 'a' ? "add" : "del";
-		change(a, r, s, o, 4, oargv, "Owners changed.", back, NULL);
+		admin_edit_change(a, r, s, o, 4, oargv, "Owners changed.", back, NULL);
 	} else {
 		admin_error(o, 400, s, "Unknown action.");
 	}
@@ -506,7 +505,7 @@ void admin_post_member(struct admin *a, struct admin_req *r,
 	sbuf_init(&back, 1000);
 	sbuf_puts(&back, "/list?a=");
 	admin_url(&back, list);
-	change(a, r, s, o, 4, argv, "Members changed.",
+	admin_edit_change(a, r, s, o, 4, argv, "Members changed.",
 	       back.data ? back.data : "/", NULL);
 	sbuf_free(&back);
 }

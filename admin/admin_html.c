@@ -66,6 +66,13 @@ static const char style[] =
 	"fieldset{margin:1em 0}label{margin-right:1em}"
 	"@media print{nav,form{display:none}}";
 
+void admin_hidden(struct sbuf *o, const char *name, const char *value)
+{
+	sbuf_printf(o, "<input type=\"hidden\" name=\"%s\" value=\"", name);
+	admin_html(o, value);
+	sbuf_puts(o, "\">");
+}
+
 void admin_form_start(struct sbuf *o, const char *action,
 		      struct admin_sess *s)
 {
@@ -88,7 +95,9 @@ void admin_page_start(struct sbuf *o, const char *title,
 		sbuf_puts(o, "<nav><a href=\"/\">Home</a>"
 			  "<a href=\"/queues\">Queues</a>"
 			  "<a href=\"/stats\">Statistics</a>"
-			  "<a href=\"/password\">My password</a>");
+			  "<a href=\"/password\">My password</a>"
+			  "<a href=\"/senders\" id=\"my-senders\">My sender "
+			  "lists</a>");
 		admin_form_start(o, "/logout", s);
 		sbuf_puts(o, "<button id=\"logout\">Log out (");
 		admin_html(o, s->user);

@@ -29,6 +29,17 @@ ADMIN_HANDLER(admin_post_alias);
 ADMIN_HANDLER(admin_post_list);
 ADMIN_HANDLER(admin_post_member);
 
+ADMIN_HANDLER(admin_senders_page);
+ADMIN_HANDLER(admin_post_senders);
+
+/* Run the sluicectl command argv for s (admin_change()); on error, an
+ * error page; on success, a flash message done and a redirect to back
+ * (a path of ours). out (may be NULL) gets the command's output. 0 or
+ * -1. */
+int admin_edit_change(struct admin *a, struct admin_req *r,
+		      struct admin_sess *s, struct admin_resp *o, int argc,
+		      char **argv, const char *done, const char *back,
+		      struct sbuf *out);
 /* 303 to the page to (a path of ours). */
 void admin_redirect(struct admin_resp *o, const char *to);
 /* A message for the next page s sees. */

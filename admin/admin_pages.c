@@ -324,6 +324,8 @@ static const struct route routes[] = {
 	{"GET", "/list", admin_list_page},
 	{"GET", "/welcome", admin_welcome_page},
 	{"GET", "/audit", admin_audit_page},
+	{"GET", "/senders", admin_senders_page},
+	{"POST", "/senders", admin_post_senders},
 	{"POST", "/domain/add", admin_post_domain},
 	{"POST", "/domain/del", admin_post_domain},
 	{"POST", "/admin/add", admin_post_admin},

@@ -35,6 +35,16 @@
 
 static struct admin_cfg cfg;
 
+/* A snapshot's path into out (4096 bytes): key's value, or when empty
+ * the directory snapshot's with suffix. */
+static void snapshot_path(char *out, const char *key, const char *value,
+			  const char *suffix)
+{
+	if ((size_t)snprintf(out, 4096, "%s%s", value[0] ? value :
+			     cfg.snapshot, value[0] ? "" : suffix) >= 4096)
+		log_fatal("%s: path too long", key);
+}
+
 static const struct cfg_param table[] = {
 	{"listen", CFG_STR, "127.0.0.1:8443", &cfg.listen, 0, 0,
 	 "address and port of the HTTPS server (TLS only)"},
@@ -55,6 +65,10 @@ static const struct cfg_param table[] = {
 	{"credentials", CFG_STR, "", &cfg.credentials, 0, 0,
 	 "the credentials snapshot written on every change and read for "
 	 "logins (empty: snapshot + \".auth\")"},
+	{"sender_lists", CFG_STR, "", &cfg.sender_lists, 0, 0,
+	 "the sender lists snapshot (users' allow and block lists, which "
+	 "spamd reads) written on every change (empty: snapshot + "
+	 "\".senders\")"},
 	{"state_dir", CFG_STR, "var/admin", &cfg.state_dir, 0, 0,
 	 "audit.log and stats.db live here"},
 	{"queues", CFG_STR, "mx:var/mx/queue, outmta:var/outmta/queue, "
@@ -106,12 +120,9 @@ int main(int argc, char **argv)
 	adm.metrics = config_list(cfg.metrics);
 	if (adm.allow == NULL || adm.queues == NULL || adm.metrics == NULL)
 		log_fatal("out of memory");
-	if ((size_t)snprintf(adm.creds, sizeof(adm.creds), "%s%s",
-			     cfg.credentials[0] ? cfg.credentials
-						: cfg.snapshot,
-			     cfg.credentials[0] ? "" : ".auth") >=
-	    sizeof(adm.creds))
-		log_fatal("credentials: path too long");
+	snapshot_path(adm.creds, "credentials", cfg.credentials, ".auth");
+	snapshot_path(adm.senders, "sender_lists", cfg.sender_lists,
+		      ".senders");
 	fd = daemon_listen(cfg.listen);
 	daemon_state_dir(cfg.state_dir, cfg.user);
 	/* the key is read as root, before the drop */

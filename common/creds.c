@@ -110,26 +110,10 @@ static int valid_scram(const char *s)
 
 int creds_parse_line(char *line, struct cred *e, char *err, size_t errlen)
 {
-	char *f[5], *p = line;
-	int i;
+	char *f[5];
 
-	for (i = 0; i < 5; i++) {
-		f[i] = p;
-		p = strchr(p, ' ');
-		if ((p == NULL) != (i == 4)) {
-			snprintf(err, errlen, "want 5 fields separated by one "
-				 "space");
-			return -1;
-		}
-		if (p)
-			*p++ = '\0';
-	}
-	for (p = f[0]; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	if (!directory_valid_address(f[0])) {
-		snprintf(err, errlen, "bad address");
+	if (directory_fields(line, f, 5, err, errlen) < 0)
 		return -1;
-	}
 	if (!valid_scrypt(f[1])) {
 		snprintf(err, errlen, "bad scrypt hash");
 		return -1;

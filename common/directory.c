@@ -33,6 +33,7 @@
  *	lives here too, so the format has one home; sluicectl calls it with
  *	the rows of its database (store/dir/store_dir_export.c). Mail layer.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,31 @@ int directory_valid_address(const char *a)
 	return at && at != a && strlen(a) <= LIM_PATH && a[0] != '-' &&
 	       a[0] != '#' && a[0] != '=' && strcspn(a, " \t/<>,:\"\r\n") == strlen(a) &&
 	       addr_domain_valid(at + 1);
+}
+
+int directory_fields(char *line, char **f, int n, char *err, size_t errlen)
+{
+	char *p = line;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		f[i] = p;
+		p = strchr(p, ' ');
+		if ((p == NULL) != (i == n - 1)) {
+			snprintf(err, errlen, "want %d fields separated by one "
+				 "space", n);
+			return -1;
+		}
+		if (p)
+			*p++ = '\0';
+	}
+	for (p = f[0]; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!directory_valid_address(f[0])) {
+		snprintf(err, errlen, "bad address");
+		return -1;
+	}
+	return 0;
 }
 
 /* A remote alias target: a valid address of a domain without mailboxes

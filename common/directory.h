@@ -92,6 +92,12 @@ int directory_write_skipped(const struct directory_writer *w);
 int directory_write_close(struct directory_writer **w, int failed,
 			  char *err, size_t errlen);
 
+/* A line of a snapshot of fields (credentials, sender lists): split
+ * line (modified) at single spaces into exactly n fields f, the first an
+ * address, lowercased and checked with directory_valid_address(). 0, or
+ * -1 with a reason in err. */
+int directory_fields(char *line, char **f, int n, char *err, size_t errlen);
+
 /* Non-zero when a can be stored in a snapshot: a domain that is valid,
  * no white space, ',', ':', '/', quotes or angle brackets. */
 int directory_valid_address(const char *a);

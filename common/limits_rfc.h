@@ -114,6 +114,12 @@
 #define LIM_IMAP_NOTIFY_NAMES 100
 #define LIM_IMAP_NOTIFY_PENDING 256
 
+/* Users' allow and block lists of senders (the directory's
+ * sender_lists, the snapshot spamd reads): entries per user. Not an
+ * RFC's: a bound on what one user can make every message of theirs
+ * cost, as SpamAssassin sites bound per-user whitelists. */
+#define LIM_SENDER_RULES 1000
+
 /* A limit above as a string, for the defaults of config tables. */
 #define LIM_STR_(x) #x
 #define LIM_STR(x) LIM_STR_(x)

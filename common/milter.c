@@ -13,8 +13,12 @@
  *	(or dropped), and no more than ops->max_size, so max_sessions
  *	connections hold at most max_sessions * mem_max of memory. Past
  *	max_sessions connections at once the MTA gets a tempfail at
- *	connect. Faces what the MTA relays from the network: every byte is
- *	bounded, the sender is sanitised before it reaches a log.
+ *	connect. With ops->max_rcpts the envelope sender and at most that
+ *	many recipients are kept as the MTA gave them (angle brackets off,
+ *	LIM_PATH bytes each; more are counted, not kept) for a stage that
+ *	looks recipients up (spamd's users' sender lists). Faces what the
+ *	MTA relays from the network: every byte is bounded, the sender is
+ *	sanitised before it reaches a log.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -55,6 +59,27 @@ static void msg_reset(struct milter_msg *m)
 	m->auth = 0;
 	m->qid = NULL;
 	m->from[0] = '\0';
+	m->sender[0] = '\0';
+	m->nrcpt = 0;
+	m->rcpt_lost = 0;
+}
+
+/* in without its angle brackets into out; -1 when too long */
+static int bare_addr(const char *in, char out[LIM_PATH + 1])
+{
+	size_t n = strlen(in);
+
+	if (n >= 2 && in[0] == '<' && in[n - 1] == '>') {
+		in++;
+		n -= 2;
+	}
+	if (n > LIM_PATH) {
+		out[0] = '\0';
+		return -1;
+	}
+	memcpy(out, in, n);
+	out[n] = '\0';
+	return 0;
 }
 
 static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
@@ -90,8 +115,40 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	msg_reset(m);
 	log_safe(m->from, sizeof(m->from), argv && argv[0] ? argv[0] : "");
+	if (ops->max_rcpts > 0)
+		bare_addr(argv && argv[0] ? argv[0] : "", m->sender);
 	a = smfi_getsymval(ctx, (char *)"{auth_authen}");
 	m->auth = a != NULL && *a != '\0';
+	return SMFIS_CONTINUE;
+}
+
+/* Keep the recipient (ops->max_rcpts of them); one not kept is
+ * counted, so the stage knows its list is not whole. */
+static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct milter_msg *m = msg_of(ctx);
+	char(*nr)[LIM_PATH + 1];
+	size_t cap;
+
+	if (m == NULL)
+		return SMFIS_TEMPFAIL;
+	if (ops->max_rcpts == 0)
+		return SMFIS_CONTINUE;
+	if (m->nrcpt == m->rcpt_cap && m->nrcpt < ops->max_rcpts) {
+		cap = m->rcpt_cap ? m->rcpt_cap * 2 : 8;
+		if (cap > ops->max_rcpts)
+			cap = ops->max_rcpts;
+		nr = realloc(m->rcpt, cap * sizeof(*nr));
+		if (nr != NULL) {
+			m->rcpt = nr;
+			m->rcpt_cap = cap;
+		}
+	}
+	if (m->nrcpt < m->rcpt_cap && bare_addr(argv && argv[0] ? argv[0] : "",
+					      m->rcpt[m->nrcpt]) == 0)
+		m->nrcpt++;
+	else
+		m->rcpt_lost++;
 	return SMFIS_CONTINUE;
 }
 
@@ -266,6 +323,7 @@ static sfsistat on_close(SMFICTX *ctx)
 	if (m) {
 		msg_reset(m);
 		sbuf_free(&m->data);
+		free(m->rcpt);
 		free(m);
 		smfi_setpriv(ctx, NULL);
 		daemon_session_give(&sessions);
@@ -280,6 +338,7 @@ int milter_run(const struct milter_ops *o)
 		.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
 		.xxfi_connect = on_connect,
 		.xxfi_envfrom = on_envfrom,
+		.xxfi_envrcpt = on_envrcpt,
 		.xxfi_header = on_header,
 		.xxfi_eoh = on_eoh,
 		.xxfi_body = on_body,

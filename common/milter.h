@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "limits_rfc.h"
 #include "sbuf.h"
 
 /* Distinct names of forged fields remembered per message. */
@@ -31,8 +32,17 @@ struct milter_forged {
 /* One message as the MTA passed it: header fields rebuilt as
  * "Name: value" with CRLF line ends, the empty line, then the body. */
 struct milter_msg {
-	char client[64];  /* peer address of the MTA's client, for the log */
-	char from[256];   /* envelope sender, through log_safe() */
+	char client[64]; /* peer address of the MTA's client, for the log */
+	char from[256];  /* envelope sender, through log_safe() */
+	/* with ops->max_rcpts: the envelope sender and recipients as the
+	 * MTA gave them, angle brackets off ("" for the null sender or
+	 * one too long), for checks on addresses; never for a log */
+	char sender[LIM_PATH + 1];
+	char (*rcpt)[LIM_PATH + 1];
+	size_t nrcpt;     /* recipients in rcpt */
+	size_t rcpt_lost; /* more that were not kept (past max_rcpts,
+			   * too long, out of memory) */
+	size_t rcpt_cap;
 	int auth;         /* the MTA says the sender authenticated */
 	const char *qid;  /* at end of message: the MTA's queue ID or NOQUEUE */
 	struct sbuf data; /* the message, while it fits in memory */
@@ -77,6 +87,8 @@ struct milter_ops {
 	const char *spill_dir; /* past mem_max, into a file here; NULL:
 				* keep mem_max bytes, drop the rest */
 	size_t max_size;       /* past this, toobig (0: no limit) */
+	size_t max_rcpts;      /* recipients kept per message (0: none,
+				* and no sender either) */
 	/* 1 if a header field of this name is a forged copy of ours */
 	int (*is_forged)(const char *name);
 	int scan_forged; /* 1: forged fields stay in data; 0: left out */

@@ -107,9 +107,10 @@ static const struct cfg_param table[] = {
 	{"admin_notify", CFG_STR, "", &cfg.admin_notify, 0, 0,
 	 "who hears of user spam (empty: postmaster@ the first domain of "
 	 "domain_routes; none there: nobody, the log line only)"},
-	{"sender_lists_dir", CFG_STR, "", &cfg.sender_lists_dir, 0, 0,
-	 "users' allow and block lists of senders, one file per user named "
-	 "by the address in lower case (empty: none)"},
+	{"sender_lists", CFG_STR, "var/store/users.senders", &cfg.sender_lists,
+	 0, 0, "the sender lists snapshot (users' allow and block lists of "
+	 "senders) that sluicectl exports; reloaded when it changes "
+	 "(missing: nobody has lists; empty: off)"},
 	{"learn_listen", CFG_STR, "", &cfg.learn_listen, 0, 0,
 	 "address and port of the learn listener: LMTP from the store with "
 	 "the messages users move into or out of Junk (empty: off; LMTP "
@@ -172,6 +173,9 @@ static void core_start(void)
 	sd.dnsbl = spamd_dnsbl_new(cfg.dnsbl_zones, err, sizeof(err));
 	if (sd.dnsbl == NULL)
 		log_fatal("%s", err);
+	if (spamd_lists_init(&sd.lists, cfg.sender_lists, err,
+			     sizeof(err)) < 0)
+		log_fatal("sender_lists: %s", err);
 }
 
 static void bayes_start(void)
@@ -212,6 +216,7 @@ static void core_stop_rules(void)
 {
 	spamd_rules_free((struct spamd_rules *)sd.core.rules);
 	spamd_dnsbl_free(sd.dnsbl);
+	spamd_lists_free(&sd.lists);
 }
 
 static void core_stop(void)

@@ -16,8 +16,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "directory.h"
 #include "limits_rfc.h"
 #include "sbuf.h"
+#include "senders.h"
 
 /* Limits of the text extraction and the tokenizer. */
 #define SPAMD_MAX_DEPTH 8	   /* nested multiparts / message/rfc822 */
@@ -223,7 +225,8 @@ void spamd_rules_run(const struct spamd_rules *r, const struct spamd_text *t,
 
 /* --- spamd_lists.c: users' allow and block lists of senders ---------- */
 
-enum { SPAMD_LIST_NONE = 0, SPAMD_LIST_ALLOW = 1, SPAMD_LIST_BLOCK = 2 };
+enum { SPAMD_LIST_NONE = SENDERS_NONE, SPAMD_LIST_ALLOW = SENDERS_ALLOW,
+       SPAMD_LIST_BLOCK = SENDERS_BLOCK };
 
 /* The senders the lists look at: the envelope sender from (unless
  * null) and the mailboxes of the From field of the header section
@@ -231,12 +234,34 @@ enum { SPAMD_LIST_NONE = 0, SPAMD_LIST_ALLOW = 1, SPAMD_LIST_BLOCK = 2 };
 size_t spamd_senders(const char *from, const char *msg, size_t hlen,
 		     char out[][LIM_PATH + 1], size_t max);
 
-/* What rcpt's lists (dir/rcpt in lower case) say of a message from
- * senders: SPAMD_LIST_ALLOW, SPAMD_LIST_BLOCK or SPAMD_LIST_NONE (also
- * when dir is empty or the user has no file). Reads the file: call it
- * from a worker thread. */
-int spamd_list_verdict(const char *dir, const char *rcpt,
+/* What rcpt's lists in t (NULL: none) say of a message from senders:
+ * SPAMD_LIST_ALLOW, SPAMD_LIST_BLOCK or SPAMD_LIST_NONE. Pure. */
+int spamd_list_verdict(const struct senders *t, const char *rcpt,
 		       char senders[][LIM_PATH + 1], size_t nsenders);
+
+/* The sender lists snapshot (sender_lists), shared by the scoring
+ * threads and reloaded when it changes. */
+struct spamd_lists {
+	pthread_mutex_t mu;
+	struct senders *cur;	/* NULL: lists off */
+	const char *path;
+	time_t checked;		/* when path was last looked at */
+	int loading;		/* a thread is reading path */
+	struct file_stamp bad;	/* a version refused: not tried again */
+};
+
+/* Load path ("" or NULL: lists off; a missing file: nobody has lists).
+ * 0, or -1 with a reason in err (a broken file). */
+int spamd_lists_init(struct spamd_lists *l, const char *path, char *err,
+		     size_t errlen);
+/* Whether lists are on (a path is configured). */
+int spamd_lists_on(const struct spamd_lists *l);
+/* A reference to the current table (senders_unref() it; NULL when
+ * off); once a second at most, the file is looked at first and loaded
+ * again when it changed. Thread-safe; may read the file: call it from
+ * a worker thread. */
+struct senders *spamd_lists_get(struct spamd_lists *l);
+void spamd_lists_free(struct spamd_lists *l);
 
 /* --- spamd_literal.c: what a body rule cannot match without --------- */
 

@@ -64,50 +64,100 @@ static void test_verdicts(void)
 		 SPAMD_LIST_ALLOW},
 		{"a longer domain beats a shorter", "x@good.spam.test",
 		 SPAMD_LIST_ALLOW},
-		{"block wins at the same rank", "x@both.test",
-		 SPAMD_LIST_BLOCK},
+		{"alice's, not bob's", "x@both.test", SPAMD_LIST_ALLOW},
 		{"nobody", "x@other.test", SPAMD_LIST_NONE},
 	};
-	char dir[] = "/tmp/spamd-lists-XXXXXX", path[64], s[1][LIM_PATH + 1];
-	FILE *f;
+	static const char snap[] =
+		"# alice's lists\n"
+		"alice@example.test allow friend@promo.test\n"
+		"alice@example.test block @annoying.test\n"
+		"alice@example.test allow pal@annoying.test\n"
+		"alice@example.test block @spam.test\n"
+		"alice@example.test allow @good.spam.test\n"
+		"alice@example.test allow @both.test\n"
+		"bob@example.test block @both.test\n"
+		"alice@example.test block two@tie.test\n"
+		"alice@example.test allow one@tie.test\n";
+	char s[2][LIM_PATH + 1], err[256];
+	struct senders *t = senders_parse(snap, sizeof(snap) - 1, err,
+					  sizeof(err));
 	size_t i;
 
-	CHECK(mkdtemp(dir) != NULL, "tmp dir");
-	snprintf(path, sizeof(path), "%s/alice@example.test", dir);
-	f = fopen(path, "w");
-	CHECK(f != NULL, "list file");
-	if (f == NULL)
-		return;
-	fputs("# comment\nallow friend@promo.test\nblock @annoying.test\n"
-	      "  allow   pal@annoying.test\nblock spam.test\n"
-	      "allow @good.spam.test\nallow both.test\nblock both.test\n"
-	      "bogus line\nallow\n", f);
-	fclose(f);
+	CHECK(t != NULL, err);
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		snprintf(s[0], sizeof(s[0]), "%s", c[i].sender);
-		CHECK(spamd_list_verdict(dir, "Alice@Example.test", s, 1) ==
+		CHECK(spamd_list_verdict(t, "Alice@Example.test", s, 1) ==
 		      c[i].want, c[i].name);
 	}
 	snprintf(s[0], sizeof(s[0]), "friend@promo.test");
-	CHECK(spamd_list_verdict(dir, "bob@example.test", s, 1) ==
-	      SPAMD_LIST_NONE, "no file: no lists");
-	CHECK(spamd_list_verdict(dir, "../alice@example.test", s, 1) ==
-	      SPAMD_LIST_NONE, "no path out of the folder");
-	CHECK(spamd_list_verdict("", "alice@example.test", s, 1) ==
+	CHECK(spamd_list_verdict(t, "carol@example.test", s, 1) ==
+	      SPAMD_LIST_NONE, "no rules: no lists");
+	CHECK(spamd_list_verdict(NULL, "alice@example.test", s, 1) ==
 	      SPAMD_LIST_NONE, "lists off");
-	/* a NUL byte in a line hid its end: the next line was skipped as
-	 * the rest of a long one (found by spamd_lists_fuzz) */
-	f = fopen(path, "w");
-	CHECK(f != NULL, "list file");
-	if (f != NULL) {
-		static const char nul[] = "allow x\0y\n"
-					  "block friend@promo.test\n";
+	snprintf(s[0], sizeof(s[0]), "y@both.test");
+	CHECK(spamd_list_verdict(t, "bob@example.test", s, 1) ==
+	      SPAMD_LIST_BLOCK, "bob's own lists");
+	/* envelope sender allowed, From blocked, both by address */
+	snprintf(s[0], sizeof(s[0]), "one@tie.test");
+	snprintf(s[1], sizeof(s[1]), "Two@Tie.test");
+	CHECK(spamd_list_verdict(t, "alice@example.test", s, 2) ==
+	      SPAMD_LIST_BLOCK, "block wins at the same rank");
+	senders_unref(&t);
+}
 
-		fwrite(nul, 1, sizeof(nul) - 1, f);
+/* The snapshot is loaded again when it changes, a broken version is
+ * refused (the old lists stay) and a good one after it taken. */
+static void test_reload(void)
+{
+	char dir[] = "/tmp/spamd-lists-XXXXXX", path[64], tmp[80];
+	char s[1][LIM_PATH + 1], err[256];
+	struct spamd_lists l;
+	struct senders *t;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL, "tmp dir");
+	snprintf(path, sizeof(path), "%s/users.senders", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(s[0], sizeof(s[0]), "x@promo.test");
+	CHECK(spamd_lists_init(&l, path, err, sizeof(err)) == 0, err);
+	CHECK(spamd_lists_on(&l), "on, file missing");
+	t = spamd_lists_get(&l);
+	CHECK(spamd_list_verdict(t, "a@x.test", s, 1) == SPAMD_LIST_NONE,
+	      "nobody has lists");
+	senders_unref(&t);
+	static const char *const versions[] = {
+		"a@x.test block @promo.test\n",
+		"a@x.test allow @promo.test\nbroken\n",
+		"a@x.test allow x@promo.test\n",
+	};
+	static const int want[] = {SPAMD_LIST_BLOCK, SPAMD_LIST_BLOCK,
+				   SPAMD_LIST_ALLOW};
+	for (size_t i = 0; i < 3; i++) {
+		f = fopen(tmp, "w");
+		CHECK(f != NULL, "write");
+		if (f == NULL)
+			break;
+		fputs(versions[i], f);
 		fclose(f);
-		CHECK(spamd_list_verdict(dir, "alice@example.test", s, 1) ==
-		      SPAMD_LIST_BLOCK, "the line after a NUL byte counts");
+		rename(tmp, path);
+		l.checked = 0;	/* as if a second went by */
+		t = spamd_lists_get(&l);
+		CHECK(spamd_list_verdict(t, "a@x.test", s, 1) == want[i],
+		      versions[i]);
+		senders_unref(&t);
 	}
+	spamd_lists_free(&l);
+	CHECK(spamd_lists_init(&l, "", err, sizeof(err)) == 0 &&
+	      !spamd_lists_on(&l) && spamd_lists_get(&l) == NULL, "off");
+	spamd_lists_free(&l);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("not a rule\n", f);
+		fclose(f);
+	}
+	CHECK(spamd_lists_init(&l, path, err, sizeof(err)) < 0,
+	      "broken at start");
+	spamd_lists_free(&l);
 	unlink(path);
 	rmdir(dir);
 }
@@ -190,6 +240,7 @@ int main(void)
 {
 	test_senders();
 	test_verdicts();
+	test_reload();
 	test_msg_id();
 	test_learn_forget();
 	return test_done();

@@ -16,6 +16,19 @@
  *	failure. common/milter.c talks to libmilter and collects the
  *	message; this file maps the score to its verdict. Faces the MTA,
  *	which faces the network.
+ *
+ *	Users' sender lists (spamd_lists.c): the MTA passes one copy of
+ *	the message for all its recipients and takes one set of header
+ *	fields, so the LMTP mode's split (each kind of recipient its own
+ *	copy) cannot be done here. Chosen: the lists decide the fields only
+ *	when every recipient's lists agree (all allow: USER_ALLOW, -100;
+ *	all block: USER_BLOCK, +100); one recipient's block must not mark
+ *	another's mail as spam, nor one allow take the filter off mail to
+ *	a hundred others. But when any recipient allows the sender, the
+ *	message is neither refused nor held for its score (that recipient
+ *	asked for it; the others see the score in the fields), as in LMTP
+ *	mode. A recipient not kept (more than max_recipients) counts as
+ *	one with no lists.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -89,13 +102,42 @@ static void dnsbl(struct milter_msg *m, struct spamd_verdict *v)
 		spamd_verdict_add(v, w.r.hit[i].name, w.r.hit[i].score);
 }
 
+/* What the recipients' lists say of m (see the top of the file):
+ * SPAMD_LIST_ALLOW or _BLOCK when all agree, else SPAMD_LIST_NONE;
+ * *some_allow set when at least one allows the sender. */
+static int m_lists(const struct milter_msg *m, int *some_allow)
+{
+	char senders[8][LIM_PATH + 1];
+	const char *msg = m->data.data ? m->data.data : "", *eoh;
+	struct senders *t;
+	size_t n, i, hlen;
+	int v, all = -1;
+
+	*some_allow = 0;
+	if (!spamd_lists_on(&msd->lists) || m->nrcpt == 0)
+		return SPAMD_LIST_NONE;
+	eoh = memmem(msg, m->data.len, "\r\n\r\n", 4);
+	hlen = eoh ? (size_t)(eoh - msg) + 4 : m->data.len;
+	n = spamd_senders(m->sender, msg, hlen, senders, 8);
+	t = spamd_lists_get(&msd->lists);
+	for (i = 0; i < m->nrcpt; i++) {
+		v = spamd_list_verdict(t, m->rcpt[i], senders, n);
+		if (v == SPAMD_LIST_ALLOW)
+			*some_allow = 1;
+		all = all == -1 || all == v ? v : SPAMD_LIST_NONE;
+	}
+	senders_unref(&t);
+	return m->rcpt_lost > 0 || all < 0 ? SPAMD_LIST_NONE : all;
+}
+
 static void m_eom(void *arg, struct milter_msg *m, struct milter_verdict *mv)
 {
 	struct spamd_verdict v;
 	struct bayes_table *t;
 	char err[256], tests[700];
 	const char *action;
-	int rc;
+	int rc, list, allowed;
+	double own;
 
 	spamd_verdict_init(&v);
 	dnsbl(m, &v);
@@ -110,10 +152,11 @@ static void m_eom(void *arg, struct milter_msg *m, struct milter_verdict *mv)
 		mv->action = MILTER_TEMPFAIL;
 		return;
 	}
-	spamd_tests(&v, tests, sizeof(tests));
 	if (v.score >= msd->core.required)
 		METRICS_COUNT(METRIC_SPAM);
-	if (msd->reject > 0 && v.score >= msd->reject) {
+	list = m_lists(m, &allowed);
+	spamd_tests(&v, tests, sizeof(tests));
+	if (!allowed && msd->reject > 0 && v.score >= msd->reject) {
 		log_info("%s: spam score=%.1f required=%.1f tests=%s "
 			 "action=reject", m->qid, v.score, msd->core.required,
 			 tests);
@@ -123,6 +166,13 @@ static void m_eom(void *arg, struct milter_msg *m, struct milter_verdict *mv)
 		snprintf(mv->text, sizeof(mv->text), "Message rejected as spam");
 		return;
 	}
+	/* the policy above saw the message's own score; the fields carry
+	 * what the lists add (as in LMTP mode) */
+	own = v.score;
+	if (list == SPAMD_LIST_ALLOW)
+		spamd_verdict_add(&v, "USER_ALLOW", -100.0);
+	else if (list == SPAMD_LIST_BLOCK)
+		spamd_verdict_add(&v, "USER_BLOCK", 100.0);
 	mv->add[0].name = TRACEHDR_SPAM_SCORE;
 	spamd_score_value(&v, mv->add[0].value, sizeof(mv->add[0].value));
 	mv->add[1].name = TRACEHDR_SPAM_STATUS;
@@ -134,11 +184,14 @@ static void m_eom(void *arg, struct milter_msg *m, struct milter_verdict *mv)
 		snprintf(mv->add[2].value, sizeof(mv->add[2].value), "YES");
 		mv->nadd = 3;
 	}
-	action = v.score >= msd->core.required ? "flag" : "pass";
-	if (msd->quarantine > 0 && v.score >= msd->quarantine) {
+	action = list == SPAMD_LIST_ALLOW ? "allow" :
+		 list == SPAMD_LIST_BLOCK ? "block" :
+		 v.score >= msd->core.required ? "flag" : "pass";
+	if (!allowed && msd->quarantine > 0 && own >= msd->quarantine) {
 		snprintf(mv->hold, sizeof(mv->hold), "spam");
 		action = "quarantine";
 	}
+	spamd_tests(&v, tests, sizeof(tests));
 	log_info("%s: spam score=%.1f required=%.1f tests=%s action=%s",
 		 m->qid, v.score, msd->core.required, tests, action);
 }
@@ -156,6 +209,8 @@ int spamd_milter_run(struct spamd *sd, void (*started)(void))
 		.user = sd->cfg->user,
 		.max_sessions = sd->cfg->max_sessions,
 		.mem_max = sd->core.scan_size,
+		.max_rcpts = spamd_lists_on(&sd->lists) ?
+			     (size_t)sd->cfg->max_recipients : 0,
 		.is_forged = m_is_forged,
 		.scan_forged = 0,
 		.started = m_started,

@@ -37,7 +37,7 @@ struct spamd_job {
 	struct spamd_job *next;
 	struct sbuf msg;	/* the session's, while the job has it */
 	struct spamd_verdict v;
-	/* the users' lists (sender_lists_dir): the recipients and the
+	/* the users' lists (sender_lists): the recipients and the
 	 * envelope sender copied for the worker, its verdict per
 	 * recipient (SPAMD_LIST_*); rcpt NULL when there are no lists */
 	char **rcpt;
@@ -335,14 +335,16 @@ static void score_done(void *arg)
 static void lists_work(struct spamd *sd, struct spamd_job *j)
 {
 	char senders[8][LIM_PATH + 1];
+	struct senders *t = spamd_lists_get(&sd->lists);
 	size_t n, i;
 
 	n = spamd_senders(j->from, j->msg.data ? j->msg.data : "",
 			  j->hlen < j->msg.len ? j->hlen : j->msg.len,
 			  senders, 8);
 	for (i = 0; i < j->nrcpt; i++)
-		j->list[i] = (unsigned char)spamd_list_verdict(
-			sd->cfg->sender_lists_dir, j->rcpt[i], senders, n);
+		j->list[i] = (unsigned char)spamd_list_verdict(t, j->rcpt[i],
+							       senders, n);
+	senders_unref(&t);
 }
 
 /* Copy what lists_work() needs from the session (the worker must not
@@ -428,7 +430,7 @@ static void sd_data(struct smtp_session *s)
 	j->sd = sd;
 	j->s = s;
 	spamd_verdict_init(&j->v);
-	if (*sd->cfg->sender_lists_dir && lists_copy(j, s) < 0) {
+	if (spamd_lists_on(&sd->lists) && lists_copy(j, s) < 0) {
 		job_free(j);
 		reply_all(s, 451, "4.3.0", "Error: out of memory");
 		return;

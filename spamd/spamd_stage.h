@@ -43,7 +43,7 @@ struct spamd_config {
 	char *quarantine_dir;
 	int user_spam_quarantine;
 	char *admin_notify;
-	char *sender_lists_dir;
+	char *sender_lists;
 	char *learn_listen;
 	char *learn_peers;
 	long long learn_publish_interval;
@@ -66,6 +66,7 @@ struct spamd {
 	struct spamd_core core;
 	struct bayes_slot bayes;
 	struct spamd_dnsbl *dnsbl;
+	struct spamd_lists lists;	/* sender_lists */
 	double quarantine;		/* quarantine_score, 0: off */
 	double reject;			/* reject_score, 0: off */
 	char *admin;			/* admin_notify, resolved */

@@ -53,7 +53,7 @@ $ctl export
 # in var/store (sluicectl as root keeps the files sluice's)
 if id sluice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	chown sluice var/store var/store/directory.db* var/store/users \
-		var/store/users.auth
+		var/store/users.auth var/store/users.senders
 fi
 mkdir -p var/admin
 # mx refuses unknown recipients at RCPT with the store's snapshot;

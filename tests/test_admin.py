@@ -362,6 +362,73 @@ def test_domain_admin_kept_to_own_domain(world, browser):
     assert _imap_login(world, "odmin@other.test", PW["odmin@other.test"])
 
 
+def test_sender_lists_in_browser(world, browser):
+    """A user manages their own allow and block lists; a domain admin
+    those of their domain's users and no one else's. Every change is in
+    the sender lists snapshot spamd reads at once; a pattern that is
+    neither an address nor @domain is refused."""
+    from selenium.webdriver.common.by import By
+    b = browser
+    snap = world.ctl.snap + ".senders"
+
+    def rules():
+        return [ln for ln in open(snap).read().splitlines()
+                if not ln.startswith("#")]
+    login(b, world, "bob@example.test")
+    by_id(b, "my-senders").click()
+    wait_for(lambda: "bob@example.test" in b.title, 10, "the lists page")
+    fill(b, {"sender": "@Annoying.test"})
+    submit(b, "add-sender")
+    wait_for(lambda: "@annoying.test" in text_of(b, "senders"), 5,
+             "the new rule")
+    by_id(b, "sender").send_keys("friend@promo.test")
+    by_id(b, "kind").send_keys("allow")
+    submit(b, "add-sender")
+    wait_for(lambda: "friend@promo.test" in text_of(b, "senders"), 5,
+             "the second rule")
+    shot(b, "senders")
+    assert rules() == ["bob@example.test block @annoying.test",
+                       "bob@example.test allow friend@promo.test"]
+    by_id(b, "sender").send_keys("annoying.test")
+    submit(b, "add-sender")
+    assert "@domain" in by_id(b, "error").text
+    b.get(world.url + "/senders")
+    b.find_element(By.XPATH, "//tr[td[@class='pattern' and "
+                   "text()='@annoying.test']]//button").click()
+    wait_for(lambda: "@annoying.test" not in text_of(b, "senders") and
+             "friend@promo.test" in text_of(b, "senders"), 5,
+             "the rule removed")
+    assert rules() == ["bob@example.test allow friend@promo.test"]
+    # someone else's lists: refused, by link and by crafted request
+    b.get(world.url + "/senders?a=carol%40example.test")
+    assert "own sender lists" in by_id(b, "error").text
+    h = Https(world.admin.port).login("bob@example.test")
+    st, _, _, _ = h.req("POST", "/senders", {
+        "csrf": h.csrf(), "op": "add", "a": "carol@example.test",
+        "kind": "block", "pattern": "@x.test"})
+    assert st == 403
+    # the domain admin of example.test manages carol's, not odmin's
+    login(b, world, "dadmin@example.test")
+    b.get(world.url + "/user?a=carol%40example.test")
+    b.find_element(By.LINK_TEXT, "Sender lists").click()
+    wait_for(lambda: "carol@example.test" in b.title, 10, "carol's lists")
+    fill(b, {"sender": "boss@rival.test"})
+    submit(b, "add-sender")
+    wait_for(lambda: "boss@rival.test" in text_of(b, "senders"), 5,
+             "carol's rule")
+    assert "carol@example.test block boss@rival.test" in rules()
+    h = Https(world.admin.port).login("dadmin@example.test")
+    st, _, _, _ = h.req("POST", "/senders", {
+        "csrf": h.csrf(), "op": "add", "a": "odmin@other.test",
+        "kind": "block", "pattern": "@x.test"})
+    assert st == 403
+    assert h.req("GET", "/senders?a=odmin%40other.test")[0] == 403
+    assert not [r for r in rules() if r.startswith("odmin@")]
+    audit = open(os.path.join(world.admin.state, "audit.log")).read()
+    assert "what=senders carol@example.test block boss@rival.test, " \
+        "result=ok" in audit
+
+
 def test_csrf_refused(world):
     h = Https(world.admin.port).login("admin@example.test")
     tok = h.csrf()

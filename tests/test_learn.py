@@ -238,10 +238,7 @@ def test_spamd_down_learn_waits_in_the_spool(cluster, imap):
     assert "1 message(s) sent to spamd" in st.log()
 
 
-# --- users' allow and block lists ----------------------------------------
-
-from conftest import messages as inbox, wait_messages
-from test_spamd import HAM, RULES_MSG
+# --- what the store filed into Junk (tests/test_sender_lists.py too) -----
 
 
 def junk(store, rcpt):
@@ -250,57 +247,6 @@ def junk(store, rcpt):
                      "new")
     return [open(os.path.join(d, n), "rb").read()
             for n in sorted(os.listdir(d))] if os.path.isdir(d) else []
-
-
-def test_user_allow_and_block_lists(cluster):
-    """Per recipient: alice allows friend@promo.test and blocks the
-    domain annoying.test (but allows one address in it); bob has no
-    lists. Allowed: never Junk, never refused for the score; blocked:
-    Junk. One message to both goes two ways."""
-    lists = os.path.join(cluster.base, "lists")
-    os.makedirs(lists)
-    os.chmod(lists, 0o755)
-    with open(os.path.join(lists, "alice@example.test"), "w") as f:
-        f.write("# alice's lists\nallow friend@Promo.test\n"
-                "block @annoying.test\nallow pal@annoying.test\n")
-    st = cluster.store()  # spam_folder Junk
-    sd = spamd(cluster, st, {"sender_lists_dir": lists,
-                             "required_score": "2.0",
-                             "reject_score": "2.0"})
-    friend = RULES_MSG.replace(b"From: x@spam.test",
-                               b"From: Friend <friend@promo.test>")
-    # scored 2.3: refused when nobody allows it
-    r = lmtp(sd.port, ["bob@example.test"], friend, sender="x@y.test")
-    assert r[0][0] == 550, r
-    # alice allows it (From field): both get it, bob in Junk
-    r = lmtp(sd.port, ["bob@example.test", "alice@example.test"], friend,
-             sender="bounce@mailer.test")
-    assert [c for c, _ in r] == [250, 250], r
-    a = wait_messages(st, "alice@example.test", 1)[0]
-    assert b"USER_ALLOW" in a and b"X-Spam-Flag" not in a
-    b = wait_for(lambda: junk(st, "bob@example.test"), what="bob's Junk")[0]
-    assert b"X-Spam-Flag: YES" in b and b"USER_" not in b
-    assert junk(st, "alice@example.test") == []
-    # blocked domain (the envelope sender): alice's Junk, bob's INBOX
-    ham = HAM.replace(b"Carol <carol@example.test>",
-                      b"Ann <ann@news.annoying.test>")
-    r = lmtp(sd.port, ["alice@example.test", "bob@example.test"], ham,
-             sender="ann@news.annoying.test")
-    assert [c for c, _ in r] == [250, 250], r
-    a = wait_for(lambda: junk(st, "alice@example.test"),
-                 what="alice's Junk")[0]
-    assert b"USER_BLOCK" in a and b"X-Spam-Flag: YES" in a
-    b = wait_messages(st, "bob@example.test", 1)[0]
-    assert b"X-Spam-Flag" not in b and b"USER_" not in b
-    # the address allowed inside the blocked domain wins
-    pal = ham.replace(b"ann@news.annoying.test", b"pal@annoying.test")
-    r = lmtp(sd.port, ["alice@example.test"], pal,
-             sender="pal@annoying.test")
-    assert r[0][0] == 250
-    a = wait_messages(st, "alice@example.test", 2)
-    assert b"USER_ALLOW" in a[-1]
-    assert len(junk(st, "alice@example.test")) == 1
-    assert len(inbox(st, "bob@example.test")) == 1
 
 
 def test_imap_never_waits_for_spamd(cluster, imap):

@@ -213,6 +213,16 @@ SCRIPT = [
     ("admin", "add", "example.test", "bob@example.test"),
     ("admin", "add", "nowhere.test", "bob@example.test"),
     ("admin", "add", "example.test", "ghost@example.test"),
+    # users' sender lists (issue #15)
+    ("senders", "alice@example.test", "block", "@Spam.test"),
+    ("senders", "alice@example.test", "allow", "friend@spam.test"),
+    ("senders", "alice@example.test", "allow", "@spam.test"),  # changed
+    ("senders", "bob@example.test", "block", "x@y.test"),
+    ("senders", "alice@example.test", "block", "spam.test"),   # refused
+    ("senders", "ghost@example.test", "block", "@x.test"),     # no user
+    ("senders", "alice@example.test", "list"),
+    ("senders", "bob@example.test", "remove", "x@y.test"),
+    ("senders", "bob@example.test", "list"),
     ("admin", "list"), ("alias", "list"), ("list", "list"),
     ("user", "list"), ("user", "show", "ada.lovelace@example.test"),
     ("admin", "del", "example.test", "bob@example.test"),
@@ -235,6 +245,10 @@ def test_sqlite_and_postgresql_agree(pg, tmp_path):
     sluicectl(*lite, "user", "passwd", "bob@example.test", stdin="pw1\n")
     sluicectl(*pgs, "user", "passwd", "bob@example.test", stdin="pw1\n")
     assert open(lite[1]).read() == open(pgs[1]).read()
+    assert open(lite[1] + ".senders").read() == \
+        open(pgs[1] + ".senders").read()
+    assert "alice@example.test allow @spam.test\n" in \
+        open(pgs[1] + ".senders").read()
     la = open(lite[1] + ".auth").read().split()
     pa = open(pgs[1] + ".auth").read().split()
     # the same users and fields; hashes differ by their random salts

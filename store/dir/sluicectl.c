@@ -3,7 +3,7 @@
  *	sluicectl - manage the user directory (SQLite or PostgreSQL)
  * SYNOPSIS
  *	sluicectl [-d directory.db|postgresql://...] [-s snapshot]
- *	  [-a credentials] COMMAND ...
+ *	  [-a credentials] [-l sender-lists] COMMAND ...
  *	  domain add|del|list DOMAIN
  *	  user add ADDRESS [--quota SIZE] [--expires YYYY-MM-DD]
  *	  user del|show ADDRESS;  user list [DOMAIN]
@@ -17,6 +17,7 @@
  *	  list rm LIST MEMBER;  owner add|del LIST ADDRESS
  *	  admin add|del DOMAIN|'*' ADDRESS;  admin list
  *	  person add DOMAIN FIRST LAST [--quota SIZE] [--expires DATE]
+ *	  senders USER allow|block|remove ADDRESS|@DOMAIN;  senders USER list
  *	  ldap-sync --uri URI --base DN --domain DOMAIN... [--filter F]
  *	    [--bind-dn DN --password-file FILE] [--ca-file FILE]
  *	    [--page-size N] [--map key=attribute,...]   (one-way, see store_dir_ldap.c)
@@ -29,7 +30,9 @@
  *	directory) so mx and the store pick it up within a second, without
  *	a restart. Beside it goes the credentials snapshot (default: the
  *	snapshot path + ".auth"; mode 0600) that IMAP, POP3 and submission
- *	authenticate against. Passwords are read from the terminal (echo
+ *	authenticate against, and the sender lists snapshot (default: the
+ *	snapshot path + ".senders"; mode 0600) whose allow and block rules
+ *	spamd applies. Passwords are read from the terminal (echo
  *	off) or stdin, never from argv, stored as an scrypt hash and a
  *	SCRAM-SHA-256 secret, never in clear, and wiped from memory. SQL is
  *	always bound parameters; every address is validated first.
@@ -59,7 +62,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: sluicectl [-d directory.db] [-s snapshot] "
-		"[-a credentials] COMMAND\n"
+		"[-a credentials] [-l sender-lists] COMMAND\n"
 		"  domain add|del DOMAIN | domain list\n"
 		"  user add ADDRESS [--quota SIZE] [--expires YYYY-MM-DD]\n"
 		"  user del|show|passwd|enable|disable ADDRESS\n"
@@ -74,6 +77,8 @@ static void usage(void)
 		"  admin add|del DOMAIN|'*' ADDRESS | admin list\n"
 		"  person add DOMAIN FIRST LAST [--quota SIZE] "
 		"[--expires DATE]\n"
+		"  senders USER allow|block|remove ADDRESS|@DOMAIN | "
+		"senders USER list\n"
 		"  ldap-sync --uri URI --base DN --domain DOMAIN... "
 		"[--filter F]\n"
 		"    [--bind-dn DN --password-file FILE] [--ca-file FILE] "
@@ -96,7 +101,8 @@ static uint64_t now_ms(void)
  * are (the stages serve from them) and the connection is tried again
  * every second, with one log line when it goes and one when it comes
  * back. */
-static int watch(const char *db, const char *snap, const char *auth)
+static int watch(const char *db, const char *snap, const char *auth,
+		 const char *senders)
 {
 	struct store_dir *d = NULL;
 	char err[512];
@@ -127,11 +133,14 @@ static int watch(const char *db, const char *snap, const char *auth)
 			continue;
 		t0 = now_ms();
 		if (store_dir_export(d, snap, err, sizeof(err)) < 0 ||
-		    store_dir_export_auth(d, auth, err, sizeof(err)) < 0)
+		    store_dir_export_auth(d, auth, err, sizeof(err)) < 0 ||
+		    store_dir_export_senders(d, senders, err,
+					     sizeof(err)) < 0)
 			log_warn("snapshot not written: %s", err);
 		else
-			log_info("snapshots %s and %s written in %llu ms", snap,
-				 auth, (unsigned long long)(now_ms() - t0));
+			log_info("snapshots %s, %s and %s written in %llu ms",
+				 snap, auth, senders,
+				 (unsigned long long)(now_ms() - t0));
 	}
 }
 
@@ -164,20 +173,22 @@ int main(int argc, char **argv)
 {
 	const char *db = "var/store/directory.db";
 	const char *snap = "var/store/users";
-	const char *auth = NULL;
-	char err[512], pw[1024], authbuf[4096];
+	const char *auth = NULL, *senders = NULL;
+	char err[512], pw[1024], authbuf[4096], sendersbuf[4096];
 	struct store_dir *d;
 	struct sbuf out;
 	int c, rc;
 
 	log_open("sluicectl", 0);
-	while ((c = getopt(argc, argv, "+d:s:a:")) != -1) {
+	while ((c = getopt(argc, argv, "+d:s:a:l:")) != -1) {
 		if (c == 'd')
 			db = optarg;
 		else if (c == 's')
 			snap = optarg;
 		else if (c == 'a')
 			auth = optarg;
+		else if (c == 'l')
+			senders = optarg;
 		else
 			usage();
 	}
@@ -187,12 +198,18 @@ int main(int argc, char **argv)
 			usage();
 		auth = authbuf;
 	}
+	if (senders == NULL) {
+		if ((size_t)snprintf(sendersbuf, sizeof(sendersbuf),
+				     "%s.senders", snap) >= sizeof(sendersbuf))
+			usage();
+		senders = sendersbuf;
+	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
 		usage();
 	if (argc == 1 && !strcmp(argv[0], "watch"))
-		return watch(db, snap, auth);
+		return watch(db, snap, auth, senders);
 	d = store_dir_open(db, err, sizeof(err));
 	if (d == NULL) {
 		fprintf(stderr, "sluicectl: %s\n", err);
@@ -218,7 +235,8 @@ int main(int argc, char **argv)
 		if (rc == -2)
 			usage();
 	}
-	if (rc == 0 && store_dir_publish(d, snap, auth, err, sizeof(err)) < 0)
+	if (rc == 0 && store_dir_publish(d, snap, auth, senders, err,
+					 sizeof(err)) < 0)
 		rc = -1;
 	if (out.len)
 		fwrite(out.data, 1, out.len, stdout);

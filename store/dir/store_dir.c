@@ -114,6 +114,18 @@ int store_dir_select(struct store_dir *d, enum dir_q q,
 	return store_dir_run(d, q, p, select_cb, &sa, err, errlen);
 }
 
+int store_dir_tx_end(struct store_dir *d, int rc, char *err, size_t errlen)
+{
+	char e2[256];
+
+	if (store_dir_run(d, rc == 0 ? DQ_COMMIT : DQ_ROLLBACK, NULL, NULL,
+			  NULL, e2, sizeof(e2)) < 0 && rc == 0) {
+		snprintf(err, errlen, "%s", e2);
+		rc = -1;
+	}
+	return rc;
+}
+
 long long store_dir_count(struct store_dir *d, enum dir_q q,
 			  const char *const *p)
 {
@@ -227,6 +239,22 @@ static int cmd_domain(struct store_dir *d, int argc, char **argv,
 	return -2;
 }
 
+/* The user p[0] and its sender lists, together or not at all (a new
+ * user of the address starts with none). 0, or -1 with err. */
+static int user_del(struct store_dir *d, const char *const *p, char *err,
+		    size_t errlen)
+{
+	int rc;
+
+	if (store_dir_run(d, DQ_BEGIN, NULL, NULL, NULL, err, errlen) < 0)
+		return -1;
+	rc = store_dir_run(d, DQ_SENDERS_DEL_USER, p, NULL, NULL, err,
+			   errlen) < 0 ||
+	     store_dir_run(d, DQ_USER_DEL, p, NULL, NULL, err, errlen) < 0 ?
+		     -1 : 0;
+	return store_dir_tx_end(d, rc, err, errlen);
+}
+
 static int cmd_user(struct store_dir *d, int argc, char **argv,
 		    struct sbuf *out, char *err, size_t errlen)
 {
@@ -299,8 +327,7 @@ static int cmd_user(struct store_dir *d, int argc, char **argv,
 		return -1;
 	}
 	if (!strcmp(argv[0], "del") && argc == 2)
-		return store_dir_run(d, DQ_USER_DEL, p, NULL, NULL, err,
-				     errlen);
+		return user_del(d, p, err, errlen);
 	if ((!strcmp(argv[0], "enable") || !strcmp(argv[0], "disable")) &&
 	    argc == 2)
 		return store_dir_run(d, argv[0][0] == 'e' ? DQ_USER_ENABLE :
@@ -422,6 +449,9 @@ int store_dir_command(struct store_dir *d, int argc, char **argv,
 	if (!strcmp(argv[0], "owner"))
 		return store_dir_cmd_owner(d, argc - 1, argv + 1, out, err,
 					   errlen);
+	if (!strcmp(argv[0], "senders"))
+		return store_dir_cmd_senders(d, argc - 1, argv + 1, out, err,
+					     errlen);
 	if (!strcmp(argv[0], "person"))
 		return store_dir_cmd_person(d, argc - 1, argv + 1, out, err,
 					    errlen);

@@ -4,13 +4,15 @@
  * DESCRIPTION
  *	Domains, users (scrypt password hash, quota, expiry, enabled, kind,
  *	first and last name), aliases, shared addresses, distribution lists
- *	and their owners, and domain administrators, in one SQLite file (WAL
+ *	and their owners, domain administrators, and users' allow and block
+ *	lists of senders, in one SQLite file (WAL
  *	mode) or, for many hosts, in PostgreSQL (a directory named
  *	postgresql://...; see docs/scale-out.md). Callers name statements
  *	(enum dir_q); each backend holds their SQL in its own dialect.
  *	store_dir_export() writes the snapshot that mx and the store read
  *	(see directory.h), store_dir_export_auth() the credentials snapshot
- *	that SASL reads (see creds.h), atomically.
+ *	that SASL reads (see creds.h), store_dir_export_senders() the
+ *	sender lists snapshot that spamd reads (see senders.h), atomically.
  */
 #ifndef SLUICE_STORE_DIR_H
 #define SLUICE_STORE_DIR_H
@@ -53,6 +55,8 @@ enum dir_q {
 	DQ_DOMAIN_LISTS,	/* [domain] -> list, "owner1, owner2" */
 	DQ_USER_DETAIL,		/* [addr] -> as DQ_DOMAIN_PEOPLE, then
 				   has a password (yes/no) */
+	DQ_SENDERS_OF,		/* [addr] -> kind, pattern; by pattern */
+	DQ_SENDERS_COUNT,	/* [addr] -> its sender rules */
 	DQ_VIEW_END,
 	/* changes, transactions, and the snapshots' reads (which see
 	 * password hashes: never a view) */
@@ -79,6 +83,11 @@ enum dir_q {
 	DQ_OWNER_DEL,		/* [list, owner] */
 	DQ_SHARED_ADD,		/* [address, official] (no-op when present) */
 	DQ_SHARED_FROM_ALIAS,	/* [alias]: its targets become officials */
+	DQ_SENDERS_SET,		/* [addr, allow|block, pattern, max]: added,
+				   or its kind changed; not added when addr
+				   has max rules already */
+	DQ_SENDERS_RM,		/* [addr, pattern] */
+	DQ_SENDERS_DEL_USER,	/* [addr]: all its rules */
 	DQ_BEGIN,		/* a transaction that sees no other writer */
 	DQ_COMMIT,
 	DQ_ROLLBACK,
@@ -89,6 +98,8 @@ enum dir_q {
 	DQ_EXPORT_AUTH,		/* -> addr, pwhash, scram, expires, enabled */
 	DQ_EXPORT_SHARED,	/* -> shared address, an official address
 				   that is a mailbox; by both */
+	DQ_EXPORT_SENDERS,	/* -> addr (a mailbox), kind, pattern; by
+				   addr and pattern */
 	DQ_COUNT
 };
 
@@ -117,11 +128,13 @@ int store_dir_changed(const struct store_dir *d);
  * tried at the next call) or the backend (SQLite) cannot watch. */
 int store_dir_wait(struct store_dir *d, int timeout_ms, char *err,
 		   size_t errlen);
-/* When the directory changed since the last call: write both snapshots
- * (store_dir_export(), store_dir_export_auth()) and clear the mark. The
- * one way sluicectl and sluice-admin publish a change. 0, or -1. */
+/* When the directory changed since the last call: write the three
+ * snapshots (store_dir_export(), store_dir_export_auth(),
+ * store_dir_export_senders()) and clear the mark. The one way sluicectl
+ * and sluice-admin publish a change. 0, or -1. */
 int store_dir_publish(struct store_dir *d, const char *snap,
-		      const char *auth, char *err, size_t errlen);
+		      const char *auth, const char *senders, char *err,
+		      size_t errlen);
 /* Run view q (a read-only statement: q < DQ_VIEW_END) with text
  * parameters p (NULL-terminated, may be NULL, as many as q takes); each
  * row's columns go to row as text ("" for NULL). The SQL is the
@@ -139,6 +152,11 @@ int store_dir_export(struct store_dir *d, const char *path, char *err,
  * exists. 0 or -1 with err. */
 int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
 			  size_t errlen);
+/* Write the sender lists snapshot (common/senders.h) to path
+ * atomically, mode 0600, owned as the credentials snapshot. 0 or -1
+ * with err. */
+int store_dir_export_senders(struct store_dir *d, const char *path,
+			     char *err, size_t errlen);
 /* sluicectl ldap-sync (store_dir_ldap.c; only sluicectl links it and
  * libldap): --uri URI --base DN --domain D [--domain D...] [--filter F]
  * [--bind-dn DN --password-file FILE] [--ca-file FILE] [--page-size N]

@@ -196,7 +196,6 @@ static int person_add(struct store_dir *d, int argc, char **argv,
 int store_dir_cmd_person(struct store_dir *d, int argc, char **argv,
 			 struct sbuf *out, char *err, size_t errlen)
 {
-	char e2[256];
 	int rc;
 
 	if (argc < 4 || strcmp(argv[0], "add"))
@@ -205,12 +204,8 @@ int store_dir_cmd_person(struct store_dir *d, int argc, char **argv,
 	if (store_dir_run(d, DQ_BEGIN, NULL, NULL, NULL, err,
 			  errlen) < 0)
 		return -1;
-	rc = person_add(d, argc - 1, argv + 1, out, err, errlen);
-	if (store_dir_run(d, rc == 0 ? DQ_COMMIT : DQ_ROLLBACK, NULL, NULL,
-			  NULL, e2, sizeof(e2)) < 0 && rc == 0) {
-		snprintf(err, errlen, "%s", e2);
-		rc = -1;
-	}
+	rc = store_dir_tx_end(d, person_add(d, argc - 1, argv + 1, out, err,
+					    errlen), err, errlen);
 	if (rc == 0)
 		d->changed = 1;
 	return rc;

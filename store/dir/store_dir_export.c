@@ -1,14 +1,16 @@
 /*
  * NAME
- *	store_dir_export - the directory and credentials snapshots
+ *	store_dir_export - the directory, credentials and sender lists
+ *	snapshots
  * DESCRIPTION
- *	The database side of the two snapshots: the rows of the export
- *	queries, handed to the formats' writers (common/directory.c and
- *	common/creds.c, which write through common/durable.c, so a reader
- *	sees the old file or the new one, never half of one). The
- *	directory snapshot is world-readable; the credentials snapshot
- *	holds password hashes and SCRAM secrets, so it is mode 0600 and
- *	belongs to the daemons' user. Every row read back from the
+ *	The database side of the three snapshots: the rows of the export
+ *	queries, handed to the formats' writers (common/directory.c,
+ *	common/creds.c and common/senders.c, which write through
+ *	common/durable.c, so a reader sees the old file or the new one,
+ *	never half of one). The directory snapshot is world-readable; the
+ *	credentials snapshot holds password hashes and SCRAM secrets, the
+ *	sender lists whom each user trusts or refuses, so both are mode
+ *	0600 and belong to the daemons' user. Every row read back from the
  *	database is validated again (by the writers) before it is written.
  */
 #include "store_dir.h"
@@ -22,6 +24,7 @@
 
 #include "creds.h"
 #include "directory.h"
+#include "senders.h"
 
 #include "store_dir_int.h"
 
@@ -30,6 +33,7 @@
 struct export {
 	struct directory_writer *dw;
 	struct creds_writer *cw;
+	struct senders_writer *sw;
 	struct sbuf local;	/* "\ndomain\n" of every local domain */
 	long long now;
 };
@@ -151,16 +155,20 @@ static void auth_line(int ncol, const char *const *col, void *arg)
 			e.addr ? e.addr : "?", why);
 }
 
+/* root runs sluicectl; the daemons, as "sluice", read the private
+ * snapshots: NULL when they stay the writer's */
+static const struct passwd *daemon_owner(void)
+{
+	return geteuid() == 0 ? getpwnam(DAEMON_USER) : NULL;
+}
+
 int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
 			  size_t errlen)
 {
+	const struct passwd *pw = daemon_owner();
 	struct export x;
-	struct passwd *pw = NULL;
 	int failed;
 
-	/* root runs sluicectl; the daemons, as "sluice", read the file */
-	if (geteuid() == 0)
-		pw = getpwnam(DAEMON_USER);
 	x.cw = creds_write_open(path, pw ? pw->pw_uid : (uid_t)-1,
 				pw ? pw->pw_gid : (gid_t)-1, err, errlen);
 	if (x.cw == NULL)
@@ -171,13 +179,46 @@ int store_dir_export_auth(struct store_dir *d, const char *path, char *err,
 	return creds_write_close(&x.cw, failed, err, errlen);
 }
 
+/* ---- the sender lists snapshot ---- */
+
+/* Columns: address, kind, pattern. */
+static void senders_line(int ncol, const char *const *col, void *arg)
+{
+	struct export *x = arg;
+	char why[100];
+
+	if (ncol > 2 && senders_write(x->sw, col[0], col[1], col[2], why,
+				      sizeof(why)) < 0)
+		fprintf(stderr, "sluicectl: %s: %s not exported: %s\n",
+			col[0] ? col[0] : "?", col[2] ? col[2] : "?", why);
+}
+
+int store_dir_export_senders(struct store_dir *d, const char *path,
+			     char *err, size_t errlen)
+{
+	const struct passwd *pw = daemon_owner();
+	struct export x;
+	int failed;
+
+	x.sw = senders_write_open(path, pw ? pw->pw_uid : (uid_t)-1,
+				  pw ? pw->pw_gid : (gid_t)-1, err, errlen);
+	if (x.sw == NULL)
+		return -1;
+	err[0] = '\0';
+	failed = store_dir_run(d, DQ_EXPORT_SENDERS, NULL, senders_line, &x,
+			       err, errlen) < 0;
+	return senders_write_close(&x.sw, failed, err, errlen);
+}
+
 int store_dir_publish(struct store_dir *d, const char *snap,
-		      const char *auth, char *err, size_t errlen)
+		      const char *auth, const char *senders, char *err,
+		      size_t errlen)
 {
 	if (!d->changed)
 		return 0;
 	if (store_dir_export(d, snap, err, errlen) < 0 ||
-	    store_dir_export_auth(d, auth, err, errlen) < 0)
+	    store_dir_export_auth(d, auth, err, errlen) < 0 ||
+	    store_dir_export_senders(d, senders, err, errlen) < 0)
 		return -1;
 	d->changed = 0;
 	return 0;

@@ -49,6 +49,9 @@ int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
 /* Run statement q of d's backend (see struct store_dir_ops). */
 int store_dir_run(struct store_dir *d, enum dir_q q, const char *const *p,
 		  dir_row_fn row, void *arg, char *err, size_t errlen);
+/* End the transaction DQ_BEGIN opened: commit when rc is 0, else roll
+ * back. rc, or -1 with err when the commit failed. */
+int store_dir_tx_end(struct store_dir *d, int rc, char *err, size_t errlen);
 /* The number statement q counts; -1 on error. */
 long long store_dir_count(struct store_dir *d, enum dir_q q,
 			  const char *const *p);
@@ -72,5 +75,9 @@ int store_dir_cmd_owner(struct store_dir *d, int argc, char **argv,
 			struct sbuf *out, char *err, size_t errlen);
 int store_dir_cmd_person(struct store_dir *d, int argc, char **argv,
 			 struct sbuf *out, char *err, size_t errlen);
+/* store_dir_senders.c, argv after "senders": USER allow|block PATTERN,
+ * USER remove PATTERN, USER list. */
+int store_dir_cmd_senders(struct store_dir *d, int argc, char **argv,
+			  struct sbuf *out, char *err, size_t errlen);
 
 #endif

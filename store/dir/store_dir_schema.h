@@ -39,7 +39,9 @@
 	T(list_owners, "address TEXT NOT NULL, owner TEXT NOT NULL, "          \
 		       "PRIMARY KEY(address, owner)")                          \
 	T(shared, "address TEXT NOT NULL, official TEXT NOT NULL, "            \
-		  "PRIMARY KEY(address, official)")
+		  "PRIMARY KEY(address, official)")                            \
+	T(sender_lists, "address TEXT NOT NULL, pattern TEXT NOT NULL, "       \
+			"kind TEXT NOT NULL, PRIMARY KEY(address, pattern)")
 
 /* C(table, column, definition) per column added since, oldest first. */
 #define DIR_ADDED(C)                                                           \

@@ -80,6 +80,10 @@ static const char *const dir_sql[DQ_COUNT] = {
 		") l ORDER BY 1",
 	[DQ_USER_DETAIL] = "SELECT " PERSON_COLS ", CASE WHEN pwhash IS NULL"
 		" THEN 'no' ELSE 'yes' END FROM users WHERE address=" P(1),
+	[DQ_SENDERS_OF] = "SELECT kind, pattern FROM sender_lists"
+		" WHERE address=" P(1) " ORDER BY pattern",
+	[DQ_SENDERS_COUNT] = "SELECT count(*) FROM sender_lists"
+		" WHERE address=" P(1),
 	[DQ_DOMAIN_ADD] = "INSERT INTO domains VALUES(" P(1) ")"
 		" ON CONFLICT DO NOTHING",
 	[DQ_DOMAIN_DEL] = "DELETE FROM domains WHERE name=" P(1),
@@ -121,6 +125,18 @@ static const char *const dir_sql[DQ_COUNT] = {
 	 * FROM for a join's */
 	[DQ_SHARED_FROM_ALIAS] = "INSERT INTO shared SELECT address, target"
 		" FROM aliases WHERE address=" P(1) " ON CONFLICT DO NOTHING",
+	/* the bound in the statement too: two writers at once cannot
+	 * both take the last place (each counts the other's row once it
+	 * committed) */
+	[DQ_SENDERS_SET] = "INSERT INTO sender_lists(address, pattern, kind)"
+		" SELECT " P(1) ", " P(3) ", " P(2) " WHERE (SELECT count(*)"
+		" FROM sender_lists WHERE address=" P(1) " AND pattern<>" P(3)
+		") < CAST(" P(4) " AS INTEGER) ON CONFLICT(address, pattern)"
+		" DO UPDATE SET kind=excluded.kind",
+	[DQ_SENDERS_RM] = "DELETE FROM sender_lists WHERE address=" P(1)
+		" AND pattern=" P(2),
+	[DQ_SENDERS_DEL_USER] = "DELETE FROM sender_lists WHERE address="
+		P(1),
 	[DQ_BEGIN] = BEGIN_TX,
 	[DQ_COMMIT] = "COMMIT",
 	[DQ_ROLLBACK] = "ROLLBACK",
@@ -136,6 +152,8 @@ static const char *const dir_sql[DQ_COUNT] = {
 	[DQ_EXPORT_SHARED] = "SELECT address, official FROM shared"
 		" WHERE official IN (SELECT address FROM users)"
 		" ORDER BY 1, 2",
+	[DQ_EXPORT_SENDERS] = "SELECT address, kind, pattern FROM sender_lists"
+		" WHERE address IN (SELECT address FROM users) ORDER BY 1, 3",
 };
 
 #endif
