@@ -159,7 +159,7 @@ static struct delta *find_delta(struct bayes_writer *w, uint64_t h)
  * (sluice-spamtrain --cv): these did best. */
 #define ALPHA 0.1
 #define BETA 1.0
-#define EPOCHS 10
+#define EPOCHS 5
 
 static void learn(struct bayes_writer *w)
 {
