@@ -6,18 +6,19 @@
  *	apart (Subject, From, To, Content-Type, ...) are prefixed with the
  *	field name, so "free" in a Subject and in a body are different
  *	tokens; other fields only count through the header's structure
- *	(spamd_shape: the fields' order and shapes, which say which software
- *	wrote the message; a token per field name made list mail, whose
- *	dozen list fields all said "ham", outvote a spam body). Body words are
- *	lower-cased (ASCII; other bytes are kept as they are: the charset is
- *	ignored), stripped of surrounding punctuation; words of fewer than
- *	SPAMD_TOKEN_MIN bytes are dropped and longer ones than
+ *	(spamd_shape: the fields' order and shapes, which say which
+ *	software wrote the message; a token per field name let list mail,
+ *	whose dozen list fields all said "ham", outvote a spam body). Body
+ *	words are lower-cased (ASCII; other bytes are kept as they are: the
+ *	charset is ignored), stripped of surrounding punctuation; words of
+ *	fewer than SPAMD_TOKEN_MIN bytes are dropped and longer ones than
  *	SPAMD_TOKEN_MAX become "skip:C N" (first byte, length in tens), as
  *	SpamBayes does. Links give "url:HOST" and "url:DOMAIN", addresses
  *	"email:DOMAIN". Received fields give their hosts, domains, IP
  *	prefixes ("received:ip:192.0") and plain words, never dates, times,
  *	time zones or queue ids (those say when, and drift); a Message-ID
- *	gives only its domain; addresses in From, To, Reply-To, ... also "from:@DOMAIN".
+ *	gives only its domain; addresses in From, To, Reply-To, ... also
+ *	"from:@DOMAIN".
  *	Adjacent body words also make pairs ("click here"); links their
  *	shape ("url-shape:ip", ":port", ":at", ":query", ":escaped",
  *	"url-depth:N", "url-tld:TLD"); the text its shape ("shape:size:N",
