@@ -101,6 +101,20 @@ const char *spamd_tokset_text(const struct spamd_tokset *set, size_t slot);
 void spamd_tokset_add(struct spamd_tokset *set, const char *tok, size_t n);
 
 
+/* --- spamd_shape.c: the structure of the header section ------------- */
+
+/* Call fn once per structure token of hdr (spamd_text.hdr, len bytes):
+ * the order of the fields, the hop nearest the sender, the shapes of
+ * the Message-ID, the Date and the MIME boundary. Pure. */
+void spamd_shapes(const char *hdr, size_t len, spamd_token_fn fn, void *arg);
+
+/* The next "name:value" line of spamd_text.hdr from *p (before end):
+ * its name and value (not terminated) into the out parameters, *p
+ * moved past it; lines without a colon are skipped. 1, or 0 at the
+ * end. */
+int spamd_hdr_line(const char **p, const char *end, const char **name_r,
+		   size_t *nlen_r, const char **val_r, size_t *vlen_r);
+
 /* --- spamd_bayes.c: token counts and the chi-square combining ---------- */
 
 struct bayes_table;

@@ -157,7 +157,9 @@ static void test_tokens(void)
 	CHECK(strstr(c.all, "|subject:free|") != NULL,
 	      "subject word, lower case");
 	CHECK(strstr(c.all, "|subject:money|") != NULL, "punctuation trimmed");
-	CHECK(strstr(c.all, "|header:x-foo|") != NULL, "other field named");
+	CHECK(strstr(c.all, "|hdr-order:subject>x-foo|") != NULL,
+	      "other field in the order");
+	CHECK(strstr(c.all, "|header:x-foo|") == NULL, "no token per name");
 	CHECK(strstr(c.all, "|hello|") != NULL, "body word");
 	CHECK(strstr(c.all, "|world|") != NULL, "separators");
 	CHECK(strstr(c.all, "|bb|") == NULL, "short word dropped");
@@ -170,6 +172,58 @@ static void test_tokens(void)
 	for (i = 0; more[i]; i++)
 		CHECK(strstr(c.all, more[i]) != NULL, more[i]);
 	CHECK(spamd_token_hash("a", 1) != spamd_token_hash("b", 1), "hash");
+}
+
+/* The header's structure: field order (delivery fields left out), the
+ * hop nearest the sender, the Message-ID, Date and boundary shapes;
+ * time zones of Received fields and field names are no tokens. */
+static void test_header_shapes(void)
+{
+	static const char *const want[] = {"|hdr-order:>received|",
+		"|hdr-order:received>received|", "|hdr-order:received>from|",
+		"|rcvd-hops:2|", "|rcvd-origin:with:smtp|",
+		"|rcvd-origin:dynamic|", "|rcvd-origin:by:(Aa_9.9)|",
+		"|msgid-shape:A9a-9a-9|", "|msgid:from-domain|",
+		"|date-shape:Aa,_9_Aa_9_9:9:9_+9|",
+		"|boundary-shape:----=_AaAa_9_9_9A9A.9A9A|", "|received:esmtp|",
+		NULL};
+	static const char *const not[] = {"|received:edt|",
+		"|hdr-order:received>delivered-to|", "|header:list-id|",
+		"|msgid:none|", "|date:none|", "|rcvd-origin:nordns|", NULL};
+	struct collect c;
+	size_t i;
+	const char *msg =
+		"Return-Path: <a@b.test>\r\n"
+		"Received: from mx.example.test (mx.example.test [192.0.2.1])"
+		" by in.example.test with ESMTP id x1; Sat, 21 Sep 2002 "
+		"21:15:46 -0400 (EDT)\r\n"
+		"Delivered-To: me@example.test\r\n"
+		"Received: from helo.test (dialpool-210-214-173-49.test "
+		"[210.214.173.49]) by mx.example.test (Exim 4.05) with smtp "
+		"id 17sqea; Sat, 21 Sep 2002 21:15:01 +0100\r\n"
+		"From: \"V\" <v@mail.indiatimes.test>\r\n"
+		"List-Id: <ilug.linux.test>\r\n"
+		"Message-Id: <E17sqea-00048d-00@indiatimes.test>\r\n"
+		"Date: Sun, 22 Sep 2002 01:54:09 +0530\r\n"
+		"Content-Type: multipart/alternative; boundary=\""
+		"----=_NextPart_000_0003_01C2624E.5A8B0D40\"\r\n\r\n"
+		"------=_NextPart_000_0003_01C2624E.5A8B0D40\r\n"
+		"Content-Type: text/plain\r\n\r\nhello there\r\n"
+		"------=_NextPart_000_0003_01C2624E.5A8B0D40--\r\n";
+
+	tokens_of(msg, &c);
+	for (i = 0; want[i]; i++)
+		CHECK(strstr(c.all, want[i]) != NULL, want[i]);
+	for (i = 0; not[i]; i++)
+		CHECK(strstr(c.all, not[i]) == NULL, not[i]);
+	tokens_of("Received: from [10.1.2.3] (unknown [10.1.2.3]) by x\r\n"
+		  "Subject: hi\r\n\r\nbody\r\n", &c);
+	CHECK(strstr(c.all, "|msgid:none|") != NULL, "no Message-ID");
+	CHECK(strstr(c.all, "|date:none|") != NULL, "no Date");
+	CHECK(strstr(c.all, "|rcvd-origin:nordns|") != NULL, "unknown");
+	CHECK(strstr(c.all, "|rcvd-origin:helo-ip|") != NULL, "helo ip");
+	CHECK(strstr(c.all, "|hdr-order:received>subject|") != NULL,
+	      "order");
 }
 
 /* Word pairs stop at long words; link and text shapes. */
@@ -589,6 +643,7 @@ int main(void)
 	test_dnsbl();
 	test_header_tokens();
 	test_shape_tokens();
+	test_header_shapes();
 	test_features();
 	test_literals();
 	test_bayes();

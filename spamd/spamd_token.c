@@ -5,16 +5,20 @@
  *	Reads what spamd_mime extracted. Words of the fields that tell mail
  *	apart (Subject, From, To, Content-Type, ...) are prefixed with the
  *	field name, so "free" in a Subject and in a body are different
- *	tokens; other fields only say that they are there. Body words are
- *	lower-cased (ASCII; other bytes are kept as they are: the charset is
- *	ignored), stripped of surrounding punctuation; words of fewer than
- *	SPAMD_TOKEN_MIN bytes are dropped and longer ones than
+ *	tokens; other fields only count through the header's structure
+ *	(spamd_shape: the fields' order and shapes, which say which
+ *	software wrote the message; a token per field name let list mail,
+ *	whose dozen list fields all said "ham", outvote a spam body). Body
+ *	words are lower-cased (ASCII; other bytes are kept as they are: the
+ *	charset is ignored), stripped of surrounding punctuation; words of
+ *	fewer than SPAMD_TOKEN_MIN bytes are dropped and longer ones than
  *	SPAMD_TOKEN_MAX become "skip:C N" (first byte, length in tens), as
  *	SpamBayes does. Links give "url:HOST" and "url:DOMAIN", addresses
  *	"email:DOMAIN". Received fields give their hosts, domains, IP
- *	prefixes ("received:ip:192.0") and plain words, never dates, times
- *	or queue ids (those say when, and drift); a Message-ID gives only its
- *	domain; addresses in From, To, Reply-To, ... also "from:@DOMAIN".
+ *	prefixes ("received:ip:192.0") and plain words, never dates, times,
+ *	time zones or queue ids (those say when, and drift); a Message-ID
+ *	gives only its domain; addresses in From, To, Reply-To, ... also
+ *	"from:@DOMAIN".
  *	Adjacent body words also make pairs ("click here"); links their
  *	shape ("url-shape:ip", ":port", ":at", ":query", ":escaped",
  *	"url-depth:N", "url-tld:TLD"); the text its shape ("shape:size:N",
@@ -208,6 +212,25 @@ static int is_date_word(const char *w, size_t n)
 	return 0;
 }
 
+/* Time zone names: "EDT" in a Received field says summer, not who. */
+static int is_zone_word(const char *w, size_t n)
+{
+	static const char names[] = " est edt cst cdt mst mdt pst pdt gmt bst "
+		"ist utc cet cest eet eest wet west met mest jst kst hkt sgt "
+		"ast adt nzst nzdt aest aedt ";
+	char k[8];
+	size_t i;
+
+	if (n < 3 || n > 4)
+		return 0;
+	k[0] = ' ';
+	for (i = 0; i < n; i++)
+		k[i + 1] = (char)tolower((unsigned char)w[i]);
+	k[n + 1] = ' ';
+	k[n + 2] = '\0';
+	return strstr(names, k) != NULL;
+}
+
 /* A word of a Received field: hosts and their domains, IP prefixes
  * ("received:ip:10.1" ...) and plain words; dates, times and queue ids
  * change with every message and are left out. */
@@ -240,7 +263,8 @@ static void received_word(struct emitter *em, const char *pre, const char *w,
 			emit(em, pre, dot2 + 1, (size_t)(w + n - dot2 - 1));
 		return;
 	}
-	if (digit == 0 && alpha == n && !is_date_word(w, n))
+	if (digit == 0 && alpha == n && !is_date_word(w, n) &&
+	    !is_zone_word(w, n))
 		emit(em, pre, w, n);
 }
 
@@ -396,13 +420,24 @@ static void body_shape(struct emitter *em, const struct spamd_text *t)
 	emit(em, "", tok, (size_t)k);
 }
 
+/* A structure token from spamd_shapes(), within the emitter's count. */
+static void shape_token(void *arg, const char *tok, size_t n)
+{
+	struct emitter *em = arg;
+
+	if (em->left == 0)
+		return;
+	em->left--;
+	em->fn(em->arg, tok, n);
+}
+
 void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 		    spamd_token_fn fn, void *arg)
 {
 	struct emitter em;
-	const char *p, *end, *nl, *colon;
+	const char *p, *end, *name, *val;
 	char pre[40];
-	size_t n;
+	size_t n, nlen, vlen;
 
 	pthread_once(&byte_class_once, byte_class_init);
 	memset(&em, 0, sizeof(em));
@@ -411,24 +446,17 @@ void spamd_tokenize(const struct spamd_text *t, size_t max_tokens,
 	em.left = max_tokens;
 	p = t->hdr.data ? t->hdr.data : "";
 	end = p + t->hdr.len;
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			nl = end;
-		colon = memchr(p, ':', (size_t)(nl - p));
-		if (colon == NULL)
+	while (spamd_hdr_line(&p, end, &name, &nlen, &val, &vlen)) {
+		if (!in_list(word_fields, name, nlen))
 			continue;
-		n = (size_t)(colon - p);
-		if (n + 2 > sizeof(pre))
-			n = sizeof(pre) - 2;
-		memcpy(pre, p, n);
+		n = nlen + 2 > sizeof(pre) ? sizeof(pre) - 2 : nlen;
+		memcpy(pre, name, n);
 		pre[n] = ':';
 		pre[n + 1] = '\0';
-		if (in_list(word_fields, p, (size_t)(colon - p)))
-			words(&em, pre, colon + 1, nl, 1);
-		else
-			emit(&em, "header:", p, n);
+		words(&em, pre, val, val + vlen, 1);
 	}
+	spamd_shapes(t->hdr.data ? t->hdr.data : "", t->hdr.len, shape_token,
+		     &em);
 	p = t->body.data ? t->body.data : "";
 	words(&em, "", p, p + t->body.len, SPAMD_TOKEN_MIN);
 	body_shape(&em, t);
