@@ -132,21 +132,22 @@ void mime_part_disposition(const struct mime_part *p, struct mime_ctype *d)
 	struct sbuf v;
 
 	memset(d, 0, sizeof(*d));
+	if (p->disp_raw == NULL)
+		return;
 	sbuf_init(&v, MIME_MAX_FIELD);
-	if (mime_hdr_get(p, "content-disposition", &v) && v.len)
+	mime_unfold(p->disp_raw, p->disp_raw_len, &v);
+	if (v.len)
 		mime_ctype_parse(v.data, v.len, 0, d);
 	sbuf_free(&v);
 }
 
 /* The tree. */
 
-/* Lines of a body: its LFs. A last line without one is not counted,
- * as Dovecot counts them (a part's final CRLF belongs to the next
- * delimiter, so "text\r\n--b" is 0 lines there too). */
-static size_t count_lines(const char *s, size_t n)
+size_t mime_body_lines(const struct mime_part *part)
 {
+	const char *p = part->msg + part->body_off, *e = p + part->body_len;
+	const char *lf;
 	size_t lines = 0;
-	const char *p = s, *e = s + n, *lf;
 
 	while (p < e && (lf = memchr(p, '\n', (size_t)(e - p))) != NULL) {
 		lines++;
@@ -179,32 +180,40 @@ static enum mime_cte cte_of(const char *v, size_t n)
 	return MIME_CTE_OTHER;
 }
 
-/* The first Content-Type and Content-Transfer-Encoding fields of p, in
- * one pass over its header. */
+/* The first Content-Type, Content-Transfer-Encoding and
+ * Content-Disposition fields of p, in one pass over its header. */
 static void read_fields(struct mime_part *p)
 {
 	struct mime_hdr_iter it;
 	struct mime_field f;
 	struct sbuf v;
-	int ct = 0, cte = 0;
+	int ct = 0, cte = 0, disp = 0;
 
 	sbuf_init(&v, MIME_MAX_FIELD);
 	mime_hdr_iter_init(&it, p);
-	while ((!ct || !cte) && mime_hdr_next(&it, &f)) {
-		if (!ct && f.name_len == 12 &&
-			mime_ieq(f.name, f.name_len, "content-type")) {
+	while ((!ct || !cte || !disp) && mime_hdr_next(&it, &f)) {
+		if (f.name_len < 12 || f.name_len > 25 ||
+			!mime_ieq(f.name, 8, "content-"))
+			continue;
+		if (!ct && mime_ieq(f.name, f.name_len, "content-type")) {
 			ct = 1;
 			sbuf_reset(&v);
 			mime_unfold(f.value, f.value_len, &v);
 			if (v.len)
 				mime_ctype_parse(v.data, v.len, 1, &p->ct);
-		} else if (!cte && f.name_len == 25 &&
-			   mime_ieq(f.name, f.name_len,
-				   "content-transfer-encoding")) {
+		} else if (!cte && mime_ieq(f.name, f.name_len,
+					   "content-transfer-encoding")) {
 			cte = 1;
+			p->cte_raw = f.value;
+			p->cte_raw_len = f.value_len;
 			sbuf_reset(&v);
 			mime_unfold(f.value, f.value_len, &v);
 			p->cte = cte_of(v.data, v.len);
+		} else if (!disp && mime_ieq(f.name, f.name_len,
+					    "content-disposition")) {
+			disp = 1;
+			p->disp_raw = f.value;
+			p->disp_raw_len = f.value_len;
 		}
 	}
 	sbuf_free(&v);
@@ -233,7 +242,6 @@ static struct mime_part *new_part(
 	p->hdr_len = (size_t)(q - s);
 	p->body_off = off + p->hdr_len;
 	p->body_len = len - p->hdr_len;
-	p->body_lines = count_lines(c->msg + p->body_off, p->body_len);
 	read_fields(p);
 	if (p->ct.type == NULL)
 		set_default_type(p, digest);

@@ -12,8 +12,8 @@
  *	holding offsets into that buffer: header start and length (the
  *	blank line included), body start and length, the Content-Type
  *	(type, subtype, parameters with RFC 2231 continuations merged),
- *	the transfer encoding and the depth. Content-Disposition and other
- *	fields are read on demand through the header iterator. The store
+ *	the transfer encoding, where the Content-Disposition is, and the
+ *	depth; other fields are read through the header iterator. The store
  *	(FETCH BODYSTRUCTURE, BODY[section], SEARCH, SORT) and spamd (the
  *	text its checks read) both walk this tree; the decoders of the
  *	bodies are mime.c's. Pure functions on hostile bytes: no I/O, no
@@ -69,10 +69,13 @@ struct mime_part {
 	const char *msg;         /* the whole message */
 	size_t hdr_off, hdr_len; /* header section, blank line included */
 	size_t body_off, body_len;
-	size_t body_lines;
 	unsigned flags; /* MIME_F_* */
 	int depth;      /* 0 for the message itself */
 	enum mime_cte cte;
+	/* the folded values of the first Content-Transfer-Encoding and
+	 * Content-Disposition fields, NULL when there is none */
+	const char *cte_raw, *disp_raw;
+	size_t cte_raw_len, disp_raw_len;
 	struct mime_ctype ct;    /* type/subtype never NULL after parsing */
 	struct mime_part *child; /* first body part or embedded message */
 	struct mime_part *next;  /* next sibling in a multipart */
@@ -93,6 +96,11 @@ struct mime_limits {
  * only on ENOMEM. */
 struct mime_part *mime_parse(
 	const char *msg, size_t len, const struct mime_limits *lim);
+/* The lines of p's body: its LFs. A last line without one is not
+ * counted, as Dovecot counts them (a part's final CRLF belongs to the
+ * next delimiter, so "text\r\n--b" is 0 lines there too). Counted
+ * when asked (BODYSTRUCTURE), not at parse time. */
+size_t mime_body_lines(const struct mime_part *p);
 /* Free the tree and clear *root. */
 void mime_free(struct mime_part **root);
 

@@ -80,7 +80,7 @@ static void check_part(struct check *c, const struct mime_part *p, size_t lo,
 		abort();
 	if (p->hdr_off < lo || p->hdr_off < c->last_hdr ||
 		p->hdr_off + p->hdr_len != p->body_off || end > hi ||
-		end < p->body_off || p->body_lines > p->body_len)
+		end < p->body_off || mime_body_lines(p) > p->body_len)
 		abort();
 	c->last_hdr = p->hdr_off;
 	if (p->ct.type == NULL || p->ct.subtype == NULL ||
@@ -90,6 +90,13 @@ static void check_part(struct check *c, const struct mime_part *p, size_t lo,
 		((p->flags & MIME_F_RFC822) && p->child && p->child->next))
 		abort();
 	check_header(p);
+	if ((p->cte_raw && (p->cte_raw < p->msg + p->hdr_off ||
+				   p->cte_raw + p->cte_raw_len >
+					   p->msg + p->body_off)) ||
+		(p->disp_raw && (p->disp_raw < p->msg + p->hdr_off ||
+					p->disp_raw + p->disp_raw_len >
+						p->msg + p->body_off)))
+		abort();
 	mime_part_disposition(p, &d);
 	mime_ctype_free(&d);
 	if (p->child == NULL) {

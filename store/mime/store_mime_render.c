@@ -177,7 +177,9 @@ static int put_encoding(struct sbuf *out, const struct mime_part *p)
 	int r;
 
 	sbuf_init(&v, MIME_MAX_FIELD);
-	if (mime_hdr_get(p, "content-transfer-encoding", &v) && v.len) {
+	if (p->cte_raw)
+		mime_unfold(p->cte_raw, p->cte_raw_len, &v);
+	if (v.len) {
 		i = mime_skip_cfws(v.data, 0, v.len, NULL, NULL);
 		st = i;
 		while (i < v.len && v.data[i] != ' ' && v.data[i] != '\t' &&
@@ -257,9 +259,9 @@ int mime_body_part(const struct mime_part *p, int extended, int depth,
 		if (r == 0)
 			r |= mime_body_part(p->child, extended, depth + 1,
 					    out);
-		r |= sbuf_printf(out, " %zu", p->body_lines);
+		r |= sbuf_printf(out, " %zu", mime_body_lines(p));
 	} else if (p->flags & MIME_F_TEXT) {
-		r |= sbuf_printf(out, " %zu", p->body_lines);
+		r |= sbuf_printf(out, " %zu", mime_body_lines(p));
 	}
 	if (extended) {
 		r |= put(out, " ");
