@@ -62,6 +62,11 @@ static const struct xcase xcases[] = {
 	 "Content-Type: multipart/mixed;boundary= \"b\"\r\n\r\n--b\r\n"
 	 "Content-Type: text/plain\r\n\r\nhidden offer\r\n--b--\r\n",
 	 "hidden offer", "--b", "part-content-type:text/plain\n"},
+	{"white space before the colon is not in the name (RFC 5322 4.5.3)",
+	 "Subject : cheap\r\n\r\nb\r\n", "b", NULL, "subject: cheap\n"},
+	{"an unusable Content-Type is text/plain (RFC 2045 5.2)",
+	 "Content-Type: text\r\n\r\nhidden words\r\n", "hidden words",
+	 NULL, NULL},
 	{"NUL bytes become spaces",
 	 "Subject: a\r\n\r\nx\0y\r\n", "x y", NULL, NULL},
 };
