@@ -120,6 +120,19 @@
  * cost, as SpamAssassin sites bound per-user whitelists. */
 #define LIM_SENDER_RULES 1000
 
+/* MIME structure (RFC 2045/2046), common/mime_tree.c: deepest nesting of
+ * multiparts and message/rfc822 parts and most parts parsed in one
+ * message (deeper or further content is the body of the last parsed
+ * part; a stage may ask for less), longest unfolded header field value
+ * looked at, most parameters of one Content-Type or Content-Disposition,
+ * longest boundary honoured (RFC 2046 5.1.1 says 70; real mail is
+ * longer). */
+#define LIM_MIME_DEPTH 32
+#define LIM_MIME_PARTS 2000
+#define LIM_MIME_FIELD (256 * 1024)
+#define LIM_MIME_PARAMS 64
+#define LIM_MIME_BOUNDARY 200
+
 /* A limit above as a string, for the defaults of config tables. */
 #define LIM_STR_(x) #x
 #define LIM_STR(x) LIM_STR_(x)

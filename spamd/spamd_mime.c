@@ -3,9 +3,9 @@
  *	spamd_mime - the text of a message, as the antispam checks read it
  * DESCRIPTION
  *	Walks the header and the MIME structure of a message (RFC 5322,
- *	RFC 2045/2046) without recursion: a cursor moves through the bytes
- *	once, with a stack of at most SPAMD_MAX_DEPTH open multipart
- *	boundaries. Text parts are decoded (base64, quoted-printable; the
+ *	RFC 2045/2046) as common/mime_tree.c parses it (the store's
+ *	parser too), at most SPAMD_MAX_DEPTH deep and 2 * SPAMD_MAX_PARTS
+ *	parts. Text parts are decoded (base64, quoted-printable; the
  *	charset is ignored, bytes stay bytes), HTML is reduced to its text
  *	plus the URLs of its links, header values are unfolded and their
  *	RFC 2047 encoded words decoded (the decoders are common/mime.c's,
@@ -16,35 +16,12 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "mime.h"
+#include "mime_tree.h"
 #include "spamd.h"
 
 #define HDR_MAX 65536		/* bytes of spamd_text.hdr */
-#define BOUNDARY_MAX 200	/* RFC 2046 5.1.1 allows 70; be lenient */
-
-struct entity {
-	char type[64];		/* "text/plain", lower case; "" if none */
-	char boundary[BOUNDARY_MAX + 1];
-	int b64, qp;
-};
-
-struct walker {
-	const char *p, *end;
-	char bnd[SPAMD_MAX_DEPTH][BOUNDARY_MAX + 1];
-	size_t blen[SPAMD_MAX_DEPTH];
-	int depth;
-	struct spamd_text *t;
-	struct sbuf scratch;
-};
-
-static const char *next_line(const char *p, const char *end)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	return nl ? nl + 1 : end;
-}
 
 /* The field value with its line ends taken out (unfolded, RFC 5322
  * 2.2.3) and its RFC 2047 encoded words decoded, bytes as they are. */
@@ -72,74 +49,6 @@ void spamd_decode_header(const char *v, size_t n, struct sbuf *out)
 	sbuf_free(&u);
 }
 
-/* The value of parameter name in a Content-Type value, or "". */
-static void ct_param(const char *v, const char *name, char *out,
-		     size_t outlen)
-{
-	size_t nl = strlen(name), i = 0;
-	const char *p = v;
-
-	out[0] = '\0';
-	while ((p = strchr(p, ';')) != NULL) {
-		p++;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (strncasecmp(p, name, nl) != 0 || p[nl] != '=')
-			continue;
-		p += nl + 1;
-		if (*p == '"') {
-			for (p++; *p && *p != '"' && i + 1 < outlen; p++)
-				out[i++] = *p;
-		} else {
-			for (; *p && *p != ';' && *p != ' ' && *p != '\t' &&
-			     i + 1 < outlen; p++)
-				out[i++] = *p;
-		}
-		out[i] = '\0';
-		return;
-	}
-}
-
-static void take_field(struct walker *w, struct entity *e, const char *name,
-		       size_t nlen, const char *val, int top)
-{
-	struct spamd_text *t = w->t;
-	size_t i;
-	char c;
-
-	if (nlen == 12 && strncasecmp(name, "Content-Type", 12) == 0) {
-		for (i = 0; val[i] == ' ' || val[i] == '\t'; i++)
-			;
-		val += i;
-		for (i = 0; val[i] && val[i] != ';' && val[i] != ' ' &&
-		     i + 1 < sizeof(e->type); i++)
-			e->type[i] = (char)tolower((unsigned char)val[i]);
-		e->type[i] = '\0';
-		ct_param(val, "boundary", e->boundary, sizeof(e->boundary));
-		if (!top) {
-			sbuf_puts(&t->hdr, "part-content-type:");
-			sbuf_puts(&t->hdr, e->type);
-			sbuf_puts(&t->hdr, "\n");
-		}
-	} else if (nlen == 25 &&
-		   strncasecmp(name, "Content-Transfer-Encoding", 25) == 0) {
-		while (*val == ' ' || *val == '\t')
-			val++;
-		e->b64 = strncasecmp(val, "base64", 6) == 0;
-		e->qp = strncasecmp(val, "quoted-printable", 16) == 0;
-	}
-	if (!top)
-		return;
-	for (i = 0; i < nlen; i++) {
-		c = (char)tolower((unsigned char)name[i]);
-		if (sbuf_append(&t->hdr, &c, 1) < 0)
-			return;
-	}
-	sbuf_puts(&t->hdr, ":");
-	sbuf_puts(&t->hdr, val);
-	sbuf_puts(&t->hdr, "\n");
-}
-
 /* A field name (RFC 5322 3.6.8 ftext; white space before the colon is
  * the obsolete syntax of 4.5). */
 static int field_name(const char *p, const char *colon)
@@ -156,132 +65,100 @@ static int field_name(const char *p, const char *colon)
 	return 1;
 }
 
-/* The header section at w->p (RFC 5322 2.2; lines end in LF or CRLF).
- * Leaves w->p at the body. top: the message's own fields go to hdr. */
-static void parse_header(struct walker *w, struct entity *e, int top)
+/* The message's own header fields (RFC 5322 2.2) into t->hdr as
+ * "name:value" lines, name lower case, value decoded. Lines that are
+ * not fields (an mbox "From " line) are skipped. */
+static void top_fields(const struct mime_part *root, struct spamd_text *t)
 {
-	const char *p = w->p, *line, *colon, *fend;
+	struct mime_hdr_iter it;
+	struct mime_field f;
 	struct sbuf val;
 	int fields = 0;
+	size_t i;
+	const char *v;
+	char c;
 
-	memset(e, 0, sizeof(*e));
 	sbuf_init(&val, SPAMD_MAX_FIELD);
-	while (p < w->end) {
-		line = p;
-		if (*line == '\n' || (*line == '\r' && line + 1 < w->end &&
-				      line[1] == '\n')) {
-			p = next_line(line, w->end);
-			break;
-		}
-		fend = next_line(line, w->end);
-		while (fend < w->end && (*fend == ' ' || *fend == '\t'))
-			fend = next_line(fend, w->end);
-		p = fend;
-		colon = memchr(line, ':', (size_t)(fend - line));
-		if (colon == NULL || !field_name(line, colon))
-			continue;	/* not a field (an mbox "From " line) */
-		if (++fields > SPAMD_MAX_FIELDS)
+	mime_hdr_iter_init(&it, root);
+	while (mime_hdr_next(&it, &f)) {
+		if (f.name_len == 0 || !field_name(f.name, f.name + f.name_len))
 			continue;
+		if (++fields > SPAMD_MAX_FIELDS)
+			break;
 		sbuf_reset(&val);
-		spamd_decode_header(colon + 1, (size_t)(fend - colon - 1),
-				    &val);
+		spamd_decode_header(f.value, f.value_len, &val);
 		if (val.data == NULL && sbuf_puts(&val, "") < 0)
 			continue;
-		for (size_t i = 0; i < val.len; i++)
+		for (i = 0; i < val.len; i++)
 			if (val.data[i] == '\0' || val.data[i] == '\n')
 				val.data[i] = ' ';
-		take_field(w, e, line, (size_t)(colon - line), val.data, top);
+		/* the MIME fields come without their leading blanks */
+		v = val.data;
+		if (mime_ieq(f.name, f.name_len, "content-type") ||
+		    mime_ieq(f.name, f.name_len, "content-transfer-encoding"))
+			v += strspn(v, " \t");
+		for (i = 0; i < f.name_len; i++) {
+			c = (char)tolower((unsigned char)f.name[i]);
+			if (sbuf_append(&t->hdr, &c, 1) < 0)
+				break;
+		}
+		sbuf_puts(&t->hdr, ":");
+		sbuf_puts(&t->hdr, v);
+		sbuf_puts(&t->hdr, "\n");
 	}
 	sbuf_free(&val);
-	w->p = p;
 }
 
-/* Is line (length n, line end excluded) a delimiter of an open
- * boundary? Returns its level (0 = outermost) or -1; *close for "--B--". */
-static int delimiter(const struct walker *w, const char *line, size_t n,
-		     int *close)
+/* "part-content-type:type/subtype" (lower case) of a part that has a
+ * usable Content-Type field. */
+static void part_type(const struct mime_part *p, struct spamd_text *t)
 {
-	const char *rest;
-	size_t bl, rn;
+	const char *s;
+	char c;
 	int k;
 
-	if (n < 3 || line[0] != '-' || line[1] != '-')
-		return -1;
-	for (k = w->depth - 1; k >= 0; k--) {
-		bl = w->blen[k];
-		if (n - 2 < bl || memcmp(line + 2, w->bnd[k], bl) != 0)
-			continue;
-		rest = line + 2 + bl;
-		rn = n - 2 - bl;
-		*close = rn >= 2 && rest[0] == '-' && rest[1] == '-';
-		if (*close) {
-			rest += 2;
-			rn -= 2;
-		}
-		while (rn > 0 && (*rest == ' ' || *rest == '\t')) {
-			rest++;
-			rn--;
-		}
-		if (rn == 0)
-			return k;
-	}
-	return -1;
-}
-
-/* Move w->p past the next delimiter line that opens a part, skipping
- * epilogues of multiparts that close on the way (popping their
- * boundaries). Returns where the content before the first delimiter
- * ends (w->end when there is none). *more: a part follows at w->p. */
-static const char *skip_to_part(struct walker *w, int *more)
-{
-	const char *line, *nl, *first = NULL;
-	size_t n;
-	int k, close;
-
-	*more = 0;
-	while (w->p < w->end && w->depth > 0) {
-		line = w->p;
-		nl = next_line(line, w->end);
-		n = (size_t)(nl - line);
-		if (n > 0 && line[n - 1] == '\n')
-			n--;
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		w->p = nl;
-		if ((k = delimiter(w, line, n, &close)) < 0)
-			continue;
-		if (first == NULL)
-			first = line;
-		w->depth = close ? k : k + 1;
-		if (!close) {
-			*more = 1;
-			return first;
-		}
-	}
-	if (w->depth == 0)
-		w->p = w->end;	/* outside every multipart: nothing more */
-	return first ? first : w->end;
-}
-
-/* A leaf part's content: text parts are decoded into the body. */
-static void leaf(struct walker *w, const struct entity *e, const char *p,
-		 const char *end)
-{
-	struct spamd_text *t = w->t;
-	struct sbuf *b = &w->scratch;
-	int html = strcmp(e->type, "text/html") == 0;
-	size_t n, lim;
-
-	t->parts++;
-	if (e->type[0] != '\0' && strncmp(e->type, "text/", 5) != 0)
+	if (p->flags & MIME_F_DEFAULT_CT)
 		return;
+	sbuf_puts(&t->hdr, "part-content-type:");
+	for (k = 0; k < 2; k++) {
+		if (k)
+			sbuf_puts(&t->hdr, "/");
+		for (s = k ? p->ct.subtype : p->ct.type; *s; s++) {
+			c = (char)tolower((unsigned char)*s);
+			sbuf_append(&t->hdr, &c, 1);
+		}
+	}
+	sbuf_puts(&t->hdr, "\n");
+}
+
+/* A leaf part's content: text parts are decoded into the body. len:
+ * the length of the message. */
+static void leaf(const struct mime_part *p, size_t len, struct sbuf *b,
+		 struct spamd_text *t)
+{
+	const char *c = p->msg + p->body_off;
+	size_t n, lim, bl = p->body_len, end = p->body_off + p->body_len;
+	int html;
+
+	/* The text runs up to the delimiter line, with the line break
+	 * that RFC 2046 5.1.1 gives to the delimiter, as spamd always
+	 * read it (the Bayes database learnt that text). */
+	if (end < len && p->msg[end] == '\n')
+		bl++;
+	else if (end + 1 < len && p->msg[end] == '\r' &&
+		 p->msg[end + 1] == '\n')
+		bl += 2;
+	t->parts++;
+	if (!(p->flags & MIME_F_TEXT) || (p->flags & MIME_F_CUT))
+		return;
+	html = mime_ieq(p->ct.subtype, strlen(p->ct.subtype), "html");
 	sbuf_reset(b);
-	if (e->b64)
-		mime_base64_decode(p, (size_t)(end - p), b, 0);
-	else if (e->qp)
-		mime_qp_decode(p, (size_t)(end - p), b, 0, 0);
+	if (p->cte == MIME_CTE_BASE64)
+		mime_base64_decode(c, bl, b, 0);
+	else if (p->cte == MIME_CTE_QP)
+		mime_qp_decode(c, bl, b, 0, 0);
 	else
-		sbuf_append(b, p, (size_t)(end - p));
+		sbuf_append(b, c, bl);
 	if (b->data == NULL)
 		return;
 	if (t->body.len > 0) {
@@ -303,57 +180,59 @@ static void leaf(struct walker *w, const struct entity *e, const char *p,
 	t->body.data[t->body.len] = '\0';
 }
 
+/* The parts under p in document order; recursion as deep as the tree,
+ * which mime_parse() cut at SPAMD_MAX_DEPTH. */
+static void walk(const struct mime_part *p, size_t len, struct sbuf *b,
+		 struct spamd_text *t)
+{
+	const struct mime_part *ch;
+	const char *bnd;
+
+	if (p->depth > 0)
+		part_type(p, t);
+	if (p->flags & MIME_F_MULTIPART) {
+		/* a multipart without a boundary is a part we cannot read */
+		bnd = mime_ctype_param(&p->ct, "boundary");
+		if (p->child == NULL && (bnd == NULL || *bnd == '\0'))
+			t->parts++;
+		for (ch = p->child; ch; ch = ch->next)
+			walk(ch, len, b, t);
+	} else if (p->flags & MIME_F_RFC822) {
+		/* an attached message: its header and body come next */
+		if (p->child)
+			walk(p->child, len, b, t);
+	} else {
+		leaf(p, len, b, t);
+	}
+}
+
 int spamd_text_extract(const char *msg, size_t len, size_t scan,
 		       struct spamd_text *t)
 {
-	struct walker *w;
-	struct entity e;
-	const char *start, *cend;
-	int more, top = 1, entities = 0;
+	static const struct mime_limits lim = {SPAMD_MAX_DEPTH,
+					       2 * SPAMD_MAX_PARTS};
+	struct mime_part *root;
+	struct sbuf scratch;
 
 	memset(t, 0, sizeof(*t));
 	sbuf_init(&t->hdr, HDR_MAX);
 	sbuf_init(&t->body, scan);
 	if (len > scan)
 		len = scan;
-	w = calloc(1, sizeof(*w));
-	if (w == NULL || sbuf_puts(&t->hdr, "") < 0 ||
+	root = mime_parse(msg, len, &lim);
+	if (root == NULL || sbuf_puts(&t->hdr, "") < 0 ||
 	    sbuf_puts(&t->body, "") < 0) {
-		free(w);
+		mime_free(&root);
 		spamd_text_free(t);
 		sbuf_init(&t->hdr, 0);
 		sbuf_init(&t->body, 0);
 		return -1;
 	}
-	w->p = msg;
-	w->end = msg + len;
-	w->t = t;
-	sbuf_init(&w->scratch, scan);
-	while (w->p < w->end && entities++ < 2 * SPAMD_MAX_PARTS) {
-		parse_header(w, &e, top);
-		top = 0;
-		if (strncmp(e.type, "multipart/", 10) == 0 && e.boundary[0] &&
-		    w->depth < SPAMD_MAX_DEPTH) {
-			memcpy(w->bnd[w->depth], e.boundary,
-			       sizeof(e.boundary));
-			w->blen[w->depth] = strlen(e.boundary);
-			w->depth++;
-			(void)skip_to_part(w, &more);	/* the preamble */
-			if (!more)
-				break;
-			continue;
-		}
-		/* an attached message: its header and body come next */
-		if (strcmp(e.type, "message/rfc822") == 0)
-			continue;
-		start = w->p;
-		cend = skip_to_part(w, &more);
-		leaf(w, &e, start, cend);
-		if (!more)
-			break;
-	}
-	sbuf_free(&w->scratch);
-	free(w);
+	top_fields(root, t);
+	sbuf_init(&scratch, scan);
+	walk(root, len, &scratch, t);
+	sbuf_free(&scratch);
+	mime_free(&root);
 	return 0;
 }
 

@@ -57,6 +57,16 @@ static const struct xcase xcases[] = {
 	{"boundary prefix is not a delimiter",
 	 "Content-Type: multipart/mixed; boundary=ab\r\n\r\n--ab\r\n\r\n"
 	 "one\r\n--abc\r\ntwo\r\n--ab--\r\n", "two", NULL, NULL},
+	{"boundary after \"= \" (CFWS), read as mail readers and the "
+	 "store read it",
+	 "Content-Type: multipart/mixed;boundary= \"b\"\r\n\r\n--b\r\n"
+	 "Content-Type: text/plain\r\n\r\nhidden offer\r\n--b--\r\n",
+	 "hidden offer", "--b", "part-content-type:text/plain\n"},
+	{"white space before the colon is not in the name (RFC 5322 4.5.3)",
+	 "Subject : cheap\r\n\r\nb\r\n", "b", NULL, "subject: cheap\n"},
+	{"an unusable Content-Type is text/plain (RFC 2045 5.2)",
+	 "Content-Type: text\r\n\r\nhidden words\r\n", "hidden words",
+	 NULL, NULL},
 	{"NUL bytes become spaces",
 	 "Subject: a\r\n\r\nx\0y\r\n", "x y", NULL, NULL},
 };
@@ -98,6 +108,17 @@ static void test_limits(void)
 			    "\r\n\r\n--b%d\r\n", i, i);
 	sbuf_puts(&m, "\r\ndeep text\r\n");
 	CHECK(spamd_text_extract(m.data, m.len, 1 << 20, &t) == 0, "deep");
+	spamd_text_free(&t);
+	/* a Content-Type longer than the SPAMD_MAX_FIELD bytes kept of a
+	 * field still types its part: HTML is read as HTML */
+	sbuf_reset(&m);
+	sbuf_puts(&m, "Subject: s\r\nContent-Type: text/html");
+	for (i = 0; i < 1200; i++)
+		sbuf_puts(&m, " ;");
+	sbuf_puts(&m, "\r\n\r\n<p>cheap <b>pills</b></p>\r\n");
+	CHECK(spamd_text_extract(m.data, m.len, 1 << 20, &t) == 0, "long ct");
+	CHECK(t.html == 1, "long ct: html");
+	CHECK(strstr(t.body.data, "<b>") == NULL, "long ct: tags stripped");
 	spamd_text_free(&t);
 	/* scan limit: nothing past it is read */
 	sbuf_reset(&m);

@@ -170,7 +170,8 @@ static int url_bytes(struct imap_sess *s, const char *url, struct sbuf *out)
 		src = &msg;
 		rc = 0;
 		if (u.section[0]) {
-			root = mime_parse(msg.data ? msg.data : "", msg.len);
+			root = mime_parse(msg.data ? msg.data : "", msg.len,
+					  NULL);
 			rc = root ? mime_section(root, u.section, &part) : -1;
 			mime_free(&root);
 			src = &part;

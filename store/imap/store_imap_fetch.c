@@ -430,7 +430,7 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 		if (mbox_read(s->mbox, seq, &data) < 0)
 			goto done;	/* expunged meanwhile: nothing */
 		if (needs_mime(f) && (root = mime_parse(data.data ?
-				data.data : "", data.len)) == NULL)
+				data.data : "", data.len, NULL)) == NULL)
 			goto done;
 		if (root && !binary_known(f, root, &tmp)) {
 			f->unknown_cte = 1;

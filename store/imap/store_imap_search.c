@@ -209,7 +209,7 @@ static const struct mime_part *text(struct sctx *c)
 		sbuf_reset(&c->data);
 		if (mbox_read(c->s->mbox, c->seq, &c->data) == 0)
 			c->root = mime_parse(c->data.data ? c->data.data : "",
-					     c->data.len);
+					     c->data.len, NULL);
 	}
 	return c->root;
 }

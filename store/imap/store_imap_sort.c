@@ -107,7 +107,7 @@ static void load(struct imap_sess *s, struct smsg *m, uint32_t seq,
 		  65536);
 	sbuf_init(&b, 1 << 20);
 	if (mbox_read(s->mbox, seq, &data) == 0)
-		root = mime_parse(data.data ? data.data : "", data.len);
+		root = mime_parse(data.data ? data.data : "", data.len, NULL);
 	if (root) {
 		if ((t = mime_date(root)) != (time_t)-1)
 			m->date = t;

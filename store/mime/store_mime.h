@@ -2,8 +2,7 @@
  * NAME
  *	store_mime - message structure for IMAP FETCH and SEARCH
  * DESCRIPTION
- *	Parses a stored message (RFC 5322 header section, MIME structure of
- *	RFC 2045/2046, message/rfc822 parts) into a tree of offsets, and
+ *	Over the part tree of a stored message (common/mime_tree.c),
  *	renders what IMAP FETCH asks for (RFC 3501 7.4.2): ENVELOPE,
  *	BODY/BODYSTRUCTURE, BODY[section]; and answers SEARCH's text
  *	questions (RFC 3501 6.4.4) with RFC 2047 words and base64/QP
@@ -18,20 +17,9 @@
 #include <time.h>
 
 #include "limits_rfc.h"
+#include "mime_tree.h"
 
 struct sbuf;
-struct mime_part;
-
-/* Deepest nesting of multiparts and message/rfc822 parts, and most
- * parts in one message, that are parsed; deeper or further content is
- * treated as the body of the last parsed part. */
-#define MIME_MAX_DEPTH 32
-#define MIME_MAX_PARTS 2000
-
-/* Parse msg[0..len). The tree points into msg, which must outlive it.
- * NULL only on ENOMEM. */
-struct mime_part *mime_parse(const char *msg, size_t len);
-void mime_free(struct mime_part **root);
 
 /* Append the IMAP ENVELOPE list "(date subject from sender reply-to to
  * cc bcc in-reply-to message-id)" of the message. 0 or -1 (out full). */

@@ -1,9 +1,9 @@
 /*
  * NAME
- *	store_mime_fuzz - libFuzzer target for the MIME parser and the IMAP
- *	renderers
+ *	store_mime_fuzz - libFuzzer target for the IMAP renderers
  * DESCRIPTION
- *	The input is a stored message: parse it, render ENVELOPE, BODY and
+ *	The input is a stored message: parse it (the parser's own promises
+ *	are checked by common/mime_tree_fuzz.c), render ENVELOPE, BODY and
  *	BODYSTRUCTURE, fetch a set of sections (the first input line, when
  *	it starts with "S:", is one more section to try), and run the
  *	SEARCH helpers. Checks that the renderings are balanced lists.
@@ -65,7 +65,7 @@ static void check_balanced(const struct sbuf *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *msg = (const char *)data;
-	struct mime_part *root = mime_parse(msg, size);
+	struct mime_part *root = mime_parse(msg, size, NULL);
 	struct sbuf out;
 	char extra[256];
 	const char *nl;

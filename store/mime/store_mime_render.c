@@ -3,8 +3,8 @@
  *	store_mime_render - IMAP strings, BODY and BODYSTRUCTURE
  * DESCRIPTION
  *	RFC 3501 7.4.2 body, body-type-1part, body-type-mpart and their
- *	extension data, written from the part tree of store_mime.c. Field
- *	values go out raw (unfolded, RFC 2047 words left encoded) as IMAP
+ *	extension data, written from the part tree of common/mime_tree.c.
+ *	Field values go out raw (unfolded, RFC 2047 words left encoded) as IMAP
  *	returns them. Recursion follows the tree, whose depth is capped by
  *	MIME_MAX_DEPTH at parse time. Store stage; the message is hostile.
  */
@@ -110,15 +110,10 @@ static int put_params(struct sbuf *out, const struct mime_ctype *ct,
 /* body-fld-dsp: ("attachment" ("filename" "x")) or NIL. */
 static int put_disposition(struct sbuf *out, const struct mime_part *p)
 {
-	struct sbuf v;
 	struct mime_ctype d;
 	int r;
 
-	sbuf_init(&v, MIME_MAX_FIELD);
-	memset(&d, 0, sizeof(d));
-	if (mime_hdr_get(p, "content-disposition", &v) && v.len)
-		mime_ctype_parse(v.data, v.len, 0, &d);
-	sbuf_free(&v);
+	mime_part_disposition(p, &d);
 	if (d.type == NULL)
 		return put(out, "NIL");
 	r = put(out, "(");
@@ -182,7 +177,9 @@ static int put_encoding(struct sbuf *out, const struct mime_part *p)
 	int r;
 
 	sbuf_init(&v, MIME_MAX_FIELD);
-	if (mime_hdr_get(p, "content-transfer-encoding", &v) && v.len) {
+	if (p->cte_raw)
+		mime_unfold(p->cte_raw, p->cte_raw_len, &v);
+	if (v.len) {
 		i = mime_skip_cfws(v.data, 0, v.len, NULL, NULL);
 		st = i;
 		while (i < v.len && v.data[i] != ' ' && v.data[i] != '\t' &&
@@ -262,9 +259,9 @@ int mime_body_part(const struct mime_part *p, int extended, int depth,
 		if (r == 0)
 			r |= mime_body_part(p->child, extended, depth + 1,
 					    out);
-		r |= sbuf_printf(out, " %zu", p->body_lines);
+		r |= sbuf_printf(out, " %zu", mime_body_lines(p));
 	} else if (p->flags & MIME_F_TEXT) {
-		r |= sbuf_printf(out, " %zu", p->body_lines);
+		r |= sbuf_printf(out, " %zu", mime_body_lines(p));
 	}
 	if (extended) {
 		r |= put(out, " ");

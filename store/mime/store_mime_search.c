@@ -144,23 +144,19 @@ static void header_text(const struct mime_part *p, struct sbuf *out)
 /* The body of a leaf text part with its transfer encoding undone. */
 static void body_text(const struct mime_part *p, struct sbuf *out)
 {
-	struct sbuf v;
 	const char *b = p->msg + p->body_off, *cs;
 	int l1;
 
 	cs = mime_ctype_param(&p->ct, "charset");
 	l1 = cs && mime_charset_latin1(cs, strlen(cs));
-	sbuf_init(&v, MIME_MAX_FIELD);
-	mime_hdr_get(p, "content-transfer-encoding", &v);
-	if (v.len && mime_ieq(v.data, v.len, "base64"))
+	if (p->cte == MIME_CTE_BASE64)
 		mime_base64_decode(b, p->body_len, out, l1);
-	else if (v.len && mime_ieq(v.data, v.len, "quoted-printable"))
+	else if (p->cte == MIME_CTE_QP)
 		mime_qp_decode(b, p->body_len, out, 0, l1);
 	else if (l1)
 		mime_latin1_append(b, p->body_len, out);
 	else
 		sbuf_append(out, b, p->body_len);
-	sbuf_free(&v);
 }
 
 /* Search the body of p: text leaves, and the header and body of

@@ -6,8 +6,8 @@
  *	section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP
  *	header-list / "TEXT"; section-text = section-msgtext / "MIME";
  *	section-part = nz-number *("." nz-number). Part numbers walk the
- *	tree of store_mime.c: a multipart's n-th child, the body itself for
- *	1 of a non-multipart, the embedded message of a message/rfc822 part
+ *	tree of common/mime_tree.c: a multipart's n-th child, the body
+ *	itself for 1 of a non-multipart, the embedded message of a message/rfc822 part
  *	when more numbers follow. BINARY[section] (RFC 3516) is a part's
  *	body with its transfer encoding undone. The section text comes from
  *	the client;
@@ -257,7 +257,6 @@ int mime_binary(const struct mime_part *root, const char *section,
 {
 	struct section sc;
 	const struct mime_part *p;
-	struct sbuf cte;
 	const char *b;
 	int r = 0;
 
@@ -273,18 +272,13 @@ int mime_binary(const struct mime_part *root, const char *section,
 		return sbuf_append(out, p->msg + p->hdr_off,
 				   p->hdr_len + p->body_len) < 0 ? -1 : 0;
 	b = p->msg + p->body_off;
-	sbuf_init(&cte, MIME_MAX_FIELD);
-	if (mime_hdr_get(p, "content-transfer-encoding", &cte) == 0 ||
-	    cte.len == 0 || mime_ieq(cte.data, cte.len, "7bit") ||
-	    mime_ieq(cte.data, cte.len, "8bit") ||
-	    mime_ieq(cte.data, cte.len, "binary"))
+	if (p->cte == MIME_CTE_IDENTITY)
 		sbuf_append(out, b, p->body_len);
-	else if (mime_ieq(cte.data, cte.len, "base64"))
+	else if (p->cte == MIME_CTE_BASE64)
 		mime_base64_decode(b, p->body_len, out, 0);
-	else if (mime_ieq(cte.data, cte.len, "quoted-printable"))
+	else if (p->cte == MIME_CTE_QP)
 		mime_qp_decode(b, p->body_len, out, 0, 0);
 	else
 		r = -2;
-	sbuf_free(&cte);
 	return r;
 }

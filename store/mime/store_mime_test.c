@@ -34,7 +34,7 @@ static void check_str(const char *name, const char *what, const char *got,
 
 static void run_golden(const struct golden *g)
 {
-	struct mime_part *root = mime_parse(g->msg, strlen(g->msg));
+	struct mime_part *root = mime_parse(g->msg, strlen(g->msg), NULL);
 	struct sbuf out;
 
 	CHECK(root != NULL, g->name);
@@ -59,7 +59,7 @@ static void run_golden(const struct golden *g)
 
 static void run_section(const struct section_case *c)
 {
-	struct mime_part *root = mime_parse(c->msg, strlen(c->msg));
+	struct mime_part *root = mime_parse(c->msg, strlen(c->msg), NULL);
 	struct sbuf out;
 	int r;
 
@@ -79,7 +79,7 @@ static void run_section(const struct section_case *c)
 
 static void run_search(const struct search_case *c)
 {
-	struct mime_part *root = mime_parse(c->msg, strlen(c->msg));
+	struct mime_part *root = mime_parse(c->msg, strlen(c->msg), NULL);
 	int got;
 
 	if (c->field)
@@ -132,7 +132,7 @@ static void run_date(const struct date_case *c)
 	int zone;
 
 	snprintf(msg, sizeof(msg), "Date: %s\r\n\r\nx\r\n", c->date);
-	root = mime_parse(msg, strlen(msg));
+	root = mime_parse(msg, strlen(msg), NULL);
 	t = mime_date_zone(root, &zone);
 	if (t != c->want && !print_mode)
 		fprintf(stderr, "date %s: got %lld\n", c->date,
@@ -166,7 +166,7 @@ static void run_limits(void)
 		sbuf_printf(&m, "Content-Type: multipart/mixed; "
 			    "boundary=b%d\r\n\r\n--b%d\r\n", i, i);
 	sbuf_puts(&m, "\r\nleaf\r\n");
-	root = mime_parse(m.data, m.len);
+	root = mime_parse(m.data, m.len, NULL);
 	sbuf_init(&out, 1 << 24);
 	CHECK(root && mime_bodystructure(root, 1, &out) == 0, "deep");
 	for (k = 0; k < out.len; k++) {
@@ -182,7 +182,7 @@ static void run_limits(void)
 	sbuf_puts(&m, "Content-Type: multipart/mixed; boundary=x\r\n\r\n");
 	for (i = 0; i < 5000; i++)
 		sbuf_puts(&m, "--x\r\n\r\np\r\n");
-	root = mime_parse(m.data, m.len);
+	root = mime_parse(m.data, m.len, NULL);
 	CHECK(root && mime_bodystructure(root, 0, &out) == 0, "many");
 	for (k = 0, open = 0; k < out.len; k++)
 		open += out.data[k] == '(';
@@ -196,7 +196,7 @@ static void run_limits(void)
 	mime_free(&root);
 
 	/* A full output buffer fails cleanly and leaves it unchanged. */
-	root = mime_parse(golden[0].msg, strlen(golden[0].msg));
+	root = mime_parse(golden[0].msg, strlen(golden[0].msg), NULL);
 	sbuf_free(&out);
 	sbuf_init(&out, 10);
 	sbuf_puts(&out, "abc");
@@ -222,7 +222,7 @@ static void run_binary(void)
 		"--b\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n"
 		"begin\r\n"
 		"--b\r\n\r\nplain\r\n--b--\r\n";
-	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1);
+	struct mime_part *root = mime_parse(msg, sizeof(msg) - 1, NULL);
 	struct sbuf b;
 
 	sbuf_init(&b, 1 << 20);
@@ -278,7 +278,7 @@ static void run_sort_keys(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(msg, sizeof(msg), "Subject: %s\r\n\r\nx\r\n",
 			 t[i].subject);
-		root = mime_parse(msg, strlen(msg));
+		root = mime_parse(msg, strlen(msg), NULL);
 		sbuf_reset(&b);
 		r = root ? mime_base_subject(root, &b) : -1;
 		CHECK(r == t[i].reply && b.len == strlen(t[i].want) &&
@@ -289,7 +289,7 @@ static void run_sort_keys(void)
 	snprintf(msg, sizeof(msg), "From: \"A (x)\" <Alice@x.test>\r\n"
 		 "To: g: a.b@c, d@e;\r\nMessage-ID: <1@x>\r\n"
 		 "In-Reply-To: <0@x>\r\nReferences: <a@x> junk <b@x>\r\n\r\n");
-	root = mime_parse(msg, strlen(msg));
+	root = mime_parse(msg, strlen(msg), NULL);
 	sbuf_reset(&b);
 	mime_first_mailbox(root, "from", &b);
 	CHECK(b.len == 5 && memcmp(b.data, "ALICE", 5) == 0, "first from");
