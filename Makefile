@@ -55,12 +55,13 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	$(wildcard spamd/*.c)))
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 # the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
-# libpq only here
+# libpq only through common/pgdb.c (the directory's and the store's
+# PostgreSQL mailboxes)
 DIR_SRC = store/dir/store_dir.c store/dir/store_dir_export.c store/dir/store_dir_admin.c \
 	store/dir/store_dir_sqlite.c store/dir/store_dir_pg.c
 DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
 DIR_LIBS = -lpq
-$(B)/store/dir/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
+$(B)/common/pgdb.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
 # the store by protocol: store/ (main, LMTP delivery, shared), store/imap,
 # store/pop3, store/mbox, store/mime, store/dir (the user directory); each
 # folder is on the include path of the store's objects
@@ -156,7 +157,7 @@ $(B)/libstore.a: $(filter-out $(B)/store/main.o,$(STORE_OBJ))
 
 $(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
 # the directory's statements, on SQLite (links the directory, and libpq)
 $(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
@@ -166,7 +167,7 @@ $(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
 
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS) $(DIR_LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
