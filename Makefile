@@ -69,12 +69,14 @@ STORE_DIRS = store $(patsubst %/,%,$(sort $(dir $(wildcard store/*/*.c))))
 STORE_INC = $(addprefix -iquote ,$(STORE_DIRS))
 $(B)/store/%.o: CFLAGS_USE += $(STORE_INC)
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/dir/sluicectl.c store/dir/store_dir_ldap.c \
+	store/box/boxkey.c \
 	$(DIR_SRC),$(wildcard $(addsuffix /*.c,$(STORE_DIRS)))))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-queue $(B)/sluice-quarantine \
-	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
+	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin \
+	$(B)/sluice-boxkey
 
 # objects of the unit tests are not intermediate: keep them, so a second
 # make (make install in a test) finds everything up to date
@@ -168,6 +170,12 @@ $(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
 	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS) $(DIR_LIBS)
+
+# the access boxes' deployment key (make, rotate): libpq through pgdb
+$(B)/sluice-boxkey: $(B)/store/box/boxkey.o $(B)/store/box/box_keys.o \
+		$(B)/store/box/box_seal.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

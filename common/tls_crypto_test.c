@@ -19,24 +19,30 @@ struct kat {
 };
 
 static const struct kat kats[] = {
-	{"case 13: empty", "00000000000000000000000000000000"
-			   "00000000000000000000000000000000",
-	 "000000000000000000000000", "", "", "",
-	 "530f8afbc74536b9a963b4f1c4cb738b"},
-	{"case 14: one zero block", "00000000000000000000000000000000"
-				    "00000000000000000000000000000000",
-	 "000000000000000000000000", "", "00000000000000000000000000000000",
-	 "cea7403d4d606b6e074ec5d3baf39d18",
-	 "d0d1c8a799996bf0265b98b5d48ab919"},
+	{"case 13: empty",
+		"00000000000000000000000000000000"
+		"00000000000000000000000000000000",
+		"000000000000000000000000", "", "", "",
+		"530f8afbc74536b9a963b4f1c4cb738b"},
+	{"case 14: one zero block",
+		"00000000000000000000000000000000"
+		"00000000000000000000000000000000",
+		"000000000000000000000000", "",
+		"00000000000000000000000000000000",
+		"cea7403d4d606b6e074ec5d3baf39d18",
+		"d0d1c8a799996bf0265b98b5d48ab919"},
 	{"case 16: partial block with aad",
-	 "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
-	 "cafebabefacedbaddecaf888",
-	 "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-	 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-	 "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
-	 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-	 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
-	 "76fc6ece0f4e1768cddf8853bb2d551b"},
+		"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f94673083"
+		"08",
+		"cafebabefacedbaddecaf888",
+		"feedfacedeadbeeffeedfacedeadbeefabaddad2",
+		"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a"
+		"72"
+		"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+		"522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1"
+		"aa"
+		"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+		"76fc6ece0f4e1768cddf8853bb2d551b"},
 };
 
 static size_t unhex(const char *s, unsigned char *out)
@@ -66,12 +72,14 @@ static void test_known_answers(void)
 		CHECK(klen == 32 && nlen == 12, k->name);
 		CHECK(unhex(k->ct, want_ct) == plen, k->name);
 		unhex(k->tag, want_tag);
-		CHECK(tls_aead_seal_nonce(key, nonce, aad, alen, pt, plen, ct,
-					  tag) == 0, k->name);
+		CHECK(tls_aead_seal_nonce(
+			      key, nonce, aad, alen, pt, plen, ct, tag) == 0,
+			k->name);
 		CHECK(memcmp(ct, want_ct, plen) == 0, k->name);
 		CHECK(memcmp(tag, want_tag, 16) == 0, k->name);
 		CHECK(tls_aead_open(key, nonce, aad, alen, want_ct, plen,
-				    want_tag, out) == 0, k->name);
+			      want_tag, out) == 0,
+			k->name);
 		CHECK(memcmp(out, pt, plen) == 0, k->name);
 	}
 }
@@ -88,9 +96,9 @@ static int opens_flipped(struct sealed *s, unsigned char *part, size_t n)
 
 	for (i = 0; i < n; i++) {
 		part[i] ^= 0x01;
-		opened += tls_aead_open(s->key, s->nonce, s->aad,
-					sizeof(s->aad), s->ct, sizeof(s->ct),
-					s->tag, s->out) == 0;
+		opened +=
+			tls_aead_open(s->key, s->nonce, s->aad, sizeof(s->aad),
+				s->ct, sizeof(s->ct), s->tag, s->out) == 0;
 		part[i] ^= 0x01;
 	}
 	return opened;
@@ -108,25 +116,28 @@ static void test_tamper(void)
 
 	CHECK(tls_random(s.key, sizeof(s.key)) == 0, "random key");
 	memcpy(s.aad, ad, sizeof(s.aad));
-	CHECK(tls_aead_seal(s.key, s.aad, sizeof(s.aad), msg, sizeof(msg),
-			    s.ct, s.nonce, s.tag) == 0, "seal");
+	CHECK(tls_aead_seal(s.key, s.aad, sizeof(s.aad), msg, sizeof(msg), s.ct,
+		      s.nonce, s.tag) == 0,
+		"seal");
 	CHECK(memcmp(s.ct, msg, sizeof(msg)) != 0, "ciphertext differs");
 	CHECK(tls_aead_open(s.key, s.nonce, s.aad, sizeof(s.aad), s.ct,
-			    sizeof(s.ct), s.tag, s.out) == 0 &&
-	      memcmp(s.out, msg, sizeof(msg)) == 0, "round trip");
+		      sizeof(s.ct), s.tag, s.out) == 0 &&
+			memcmp(s.out, msg, sizeof(msg)) == 0,
+		"round trip");
 	CHECK(opens_flipped(&s, s.ct, sizeof(s.ct)) == 0,
-	      "every ciphertext byte is authenticated");
+		"every ciphertext byte is authenticated");
 	CHECK(opens_flipped(&s, s.tag, sizeof(s.tag)) == 0,
-	      "every tag byte counts");
+		"every tag byte counts");
 	CHECK(opens_flipped(&s, s.aad, sizeof(s.aad)) == 0,
-	      "every aad byte is authenticated");
+		"every aad byte is authenticated");
 	CHECK(opens_flipped(&s, s.nonce, sizeof(s.nonce)) == 0,
-	      "every nonce byte counts");
+		"every nonce byte counts");
 	CHECK(tls_aead_open(s.key, s.nonce, s.aad, sizeof(s.aad) - 1, s.ct,
-			    sizeof(s.ct), s.tag, s.out) < 0, "shorter aad");
+		      sizeof(s.ct), s.tag, s.out) < 0,
+		"shorter aad");
 	CHECK(tls_aead_open(s.key, s.nonce, s.aad, sizeof(s.aad), s.ct,
-			    sizeof(s.ct) - 1, s.tag, s.out) < 0,
-	      "truncated ciphertext");
+		      sizeof(s.ct) - 1, s.tag, s.out) < 0,
+		"truncated ciphertext");
 	/* a failed open leaves nothing of the plaintext behind */
 	for (bad = 0, i = 0; i < sizeof(s.out) - 1; i++)
 		bad += s.out[i] != 0;
@@ -134,10 +145,11 @@ static void test_tamper(void)
 	memcpy(key2, s.key, sizeof(key2));
 	key2[31] ^= 1;
 	CHECK(tls_aead_open(key2, s.nonce, s.aad, sizeof(s.aad), s.ct,
-			    sizeof(s.ct), s.tag, s.out) < 0, "wrong key");
+		      sizeof(s.ct), s.tag, s.out) < 0,
+		"wrong key");
 	CHECK(tls_aead_open(s.key, s.nonce, s.aad, sizeof(s.aad), s.ct,
-			    sizeof(s.ct), s.tag, s.out) == 0,
-	      "still opens after all that");
+		      sizeof(s.ct), s.tag, s.out) == 0,
+		"still opens after all that");
 }
 
 /* two seals of one message never share a nonce or a ciphertext */
@@ -149,14 +161,16 @@ static void test_fresh_nonces(void)
 	memset(buf, 'x', sizeof(buf));
 	CHECK(tls_random(key, sizeof(key)) == 0, "key");
 	CHECK(tls_aead_seal(key, NULL, 0, buf, 16, c1, n1, t1) == 0 &&
-	      tls_aead_seal(key, NULL, 0, buf, 16, c2, n2, t2) == 0, "seal");
+			tls_aead_seal(key, NULL, 0, buf, 16, c2, n2, t2) == 0,
+		"seal");
 	CHECK(memcmp(n1, n2, 12) != 0, "nonces differ");
 	CHECK(memcmp(c1, c2, 16) != 0, "ciphertexts differ");
 	/* in place */
 	CHECK(tls_aead_open(key, n1, NULL, 0, c1, 16, t1, c1) == 0 &&
-	      memcmp(c1, buf, 16) == 0, "open in place");
+			memcmp(c1, buf, 16) == 0,
+		"open in place");
 	CHECK(tls_memeq(n1, n1, 12) == 1 && tls_memeq(n1, n2, 12) == 0,
-	      "memeq");
+		"memeq");
 }
 
 int main(void)

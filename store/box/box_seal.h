@@ -50,41 +50,39 @@ struct sbuf;
  * mode 0400 or 0600, holding one Base64 line of 32 bytes (lines starting
  * with '#' are comments). The key is wiped from every buffer but key. */
 int box_seal_key_load(const char *path, unsigned char key[BOX_SEAL_KEY_LEN],
-		      char *err, size_t errlen);
+	char *err, size_t errlen);
 /* Make a new random deployment key in a new file path (mode 0400; an
  * existing file is never replaced); its id goes to id. 0, or -1. */
-int box_seal_key_generate(const char *path, char id[BOX_SEAL_ID_LEN],
-			  char *err, size_t errlen);
+int box_seal_key_generate(
+	const char *path, char id[BOX_SEAL_ID_LEN], char *err, size_t errlen);
 /* The public id of a deployment key (an HMAC of a fixed label: it tells
  * keys apart without saying anything about them). */
-void box_seal_key_id(const unsigned char key[BOX_SEAL_KEY_LEN],
-		     char id[BOX_SEAL_ID_LEN]);
+void box_seal_key_id(
+	const unsigned char key[BOX_SEAL_KEY_LEN], char id[BOX_SEAL_ID_LEN]);
 
 /* Wrap user's key ukey under the deployment key dkey into out. 0 or -1. */
 int box_seal_wrap_user(const unsigned char dkey[BOX_SEAL_KEY_LEN],
-		       const char *user,
-		       const unsigned char ukey[BOX_SEAL_KEY_LEN],
-		       unsigned char out[BOX_SEAL_WRAPPED_LEN]);
+	const char *user, const unsigned char ukey[BOX_SEAL_KEY_LEN],
+	unsigned char out[BOX_SEAL_WRAPPED_LEN]);
 /* Unwrap what box_seal_wrap_user() made for user: 0, or -1 when it was
  * wrapped for someone else, under another key, or was changed. */
 int box_seal_unwrap_user(const unsigned char dkey[BOX_SEAL_KEY_LEN],
-			 const char *user, const void *wrapped, size_t len,
-			 unsigned char ukey[BOX_SEAL_KEY_LEN]);
+	const char *user, const void *wrapped, size_t len,
+	unsigned char ukey[BOX_SEAL_KEY_LEN]);
 
 /* Seal body[0..n) of user's blob id[0..idlen) under the user's key with a
  * new message key: appends BOX_SEAL_OVERHEAD + n bytes to out. 0, or -1
  * (out as it was). */
-int box_seal_body(const unsigned char ukey[BOX_SEAL_KEY_LEN],
-		  const char *user, const void *id, size_t idlen,
-		  const void *body, size_t n, struct sbuf *out);
+int box_seal_body(const unsigned char ukey[BOX_SEAL_KEY_LEN], const char *user,
+	const void *id, size_t idlen, const void *body, size_t n,
+	struct sbuf *out);
 /* Open what box_seal_body() made: appends the body to out. 0, or -1 with
  * a reason (not sealed, unknown version, damaged or not this user's or
  * this blob's) and out as it was: a blob that does not open never
  * yields bytes. */
-int box_seal_open(const unsigned char ukey[BOX_SEAL_KEY_LEN],
-		  const char *user, const void *id, size_t idlen,
-		  const void *blob, size_t n, struct sbuf *out, char *err,
-		  size_t errlen);
+int box_seal_open(const unsigned char ukey[BOX_SEAL_KEY_LEN], const char *user,
+	const void *id, size_t idlen, const void *blob, size_t n,
+	struct sbuf *out, char *err, size_t errlen);
 /* 1 if blob[0..n) starts like a sealed body (magic), else 0. */
 int box_seal_is_sealed(const void *blob, size_t n);
 
