@@ -27,6 +27,7 @@
 #include "stage_reload.h"
 #include "authlimit.h"
 #include "authlimit_share.h"
+#include "box_keys.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "shstate.h"
@@ -125,6 +126,10 @@ static const struct cfg_param table[] = {
 	{"learn_skip_folders", CFG_STR, "Trash", &cfg.learn_skip_folders, 0,
 	 0, "out of spam_folder into these (comma separated) is not ham: "
 	 "deleting spam"},
+	{"box_key_file", CFG_STR, "", &cfg.box_key_file, 0, 0,
+	 "the access boxes' deployment key (sluice-boxkey keygen; mode 0400 "
+	 "or 0600, owned by the user that starts the store): bodies in "
+	 "PostgreSQL are sealed under it (empty: stored in clear)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -169,6 +174,21 @@ static void load_tls(void)
 	st.tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
 	if (st.tls == NULL)
 		log_fatal("TLS: %s", err);
+}
+
+/* Read the deployment key of the access boxes (before the privilege
+ * drop, as the TLS key): a key file others can read stops the store. */
+static void load_box_key(void)
+{
+	char err[512];
+
+	if (cfg.box_key_file[0] == '\0')
+		return;
+	st.box_keys = box_keys_new(cfg.box_key_file, err, sizeof(err));
+	if (st.box_keys == NULL)
+		log_fatal("box_key_file: %s", err);
+	log_info("box_key_file %s: deployment key id %s", cfg.box_key_file,
+		 box_keys_id(st.box_keys));
 }
 
 /* plaintext_auth is for loopback test setups: with it, every listener
@@ -236,6 +256,7 @@ int main(int argc, char **argv)
 	    sizeof(ctl_path))
 		log_fatal("control_dir too long");
 	load_tls();
+	load_box_key();
 	pop3_listeners(pfd);
 	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
@@ -337,6 +358,7 @@ int main(int argc, char **argv)
 	maildir_batch_free(st.batch);
 	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
+	box_keys_free(&st.box_keys);
 	authlimit_free(&st.authlimit);
 	peerlimit_free(&st.logins);
 	sasl_teardown();

@@ -58,6 +58,7 @@ struct store_config {
 	long long learn_max_spool;
 	long long learn_max_size;
 	char *learn_skip_folders;
+	char *box_key_file;	/* the access boxes' deployment key */
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
@@ -114,6 +115,7 @@ struct store {
 	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
 	struct spool notices;	/* q NULL: no next_hop, no notices */
 	struct store_learn *learn; /* users' verdicts to spamd, or NULL */
+	struct box_keys *box_keys; /* bodies sealed in PostgreSQL, or NULL */
 };
 
 extern const struct smtp_hooks store_hooks;

@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD
+from conftest import BUILD, free_port, write_conf
 from engines import private_postgres
 
 AESGCM = pytest.importorskip(
@@ -182,3 +182,39 @@ def test_rotate_rewraps_every_user_key_in_one_transaction(pg, tmp_path):
     r = boxkey("-d", uri, "rotate", "--old", str(tmp_path / "new"),
                "--new", str(tmp_path / "new"), ok=False)
     assert r.returncode != 0 and "the same" in r.stderr
+
+
+def store_start_fails(tmp_path, key_file):
+    """Start a store with box_key_file in the foreground: it must stop
+    at start-up. Its log."""
+    d = tmp_path / ("store-%d" % free_port())
+    d.mkdir()
+    write_conf(str(d / "store.conf"), {
+        "lmtp_listen": "127.0.0.1:%d" % free_port(),
+        "directory_file": str(d / "users"), "mail_root": str(d / "mail"),
+        "imap_listen": "", "imaps_listen": "", "pop3_listen": "",
+        "pop3s_listen": "", "control_dir": str(d),
+        "box_key_file": str(key_file)})
+    (d / "users").write_text("alice@example.test\n")
+    r = subprocess.run([os.path.join(BUILD, "sluice-store"), "-c",
+                        str(d / "store.conf")], cwd=str(d),
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0
+    return r.stderr
+
+
+def test_store_refuses_a_key_file_others_can_read(cluster, tmp_path):
+    path = tmp_path / "box.key"
+    kid = keygen(path)
+    os.chmod(path, 0o644)
+    assert "box_key_file: %s: mode 0644: a key file must be mode 0400 " \
+        "or 0600: refused" % path in store_start_fails(tmp_path, path)
+    missing = tmp_path / "missing.key"
+    assert "box_key_file: %s: cannot open" % missing in \
+        store_start_fails(tmp_path, missing)
+    os.chmod(path, 0o400)
+    st = cluster.store(extra={"box_key_file": str(path)})
+    assert "deployment key id %s" % kid in st.log()
+    key = read_key(path)
+    assert key.hex() not in st.log()
+    assert base64.b64encode(key).decode() not in st.log()
