@@ -198,7 +198,7 @@ def store_start_fails(tmp_path, key_file):
     (d / "users").write_text("alice@example.test\n")
     r = subprocess.run([os.path.join(BUILD, "sluice-store"), "-c",
                         str(d / "store.conf")], cwd=str(d),
-                       capture_output=True, text=True, timeout=20)
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     return r.stderr
 
