@@ -2,7 +2,7 @@
 
 A private PostgreSQL (tests/engines.py) holds what the boxes store. The
 deployment key files are made by `sluice-boxkey keygen`; the user keys in
-table box_user_keys are read and written here with Python's own AES-GCM
+table mbox_user_keys are read and written here with Python's own AES-GCM
 (python3-cryptography), an implementation independent of ours, so the
 layout documented in store/box/box_seal.h is checked too: rotation
 re-wraps every user key under the new deployment key in one transaction,
@@ -85,14 +85,14 @@ def unwrap(dkey, user, w):
 
 
 def rows(pg, db):
-    out = pg.psql(db, "SELECT user_name, key_id, encode(wrapped, 'hex') "
-                      "FROM box_user_keys ORDER BY user_name")
+    out = pg.psql(db, "SELECT owner, key_id, encode(wrapped, 'hex') "
+                      "FROM mbox_user_keys ORDER BY owner")
     return {u: (k, bytes.fromhex(w)) for u, k, w in
             (ln.split("|") for ln in out.splitlines())}
 
 
 def insert_row(pg, db, user, kid, wrapped):
-    pg.psql(db, "INSERT INTO box_user_keys (user_name, key_id, wrapped) "
+    pg.psql(db, "INSERT INTO mbox_user_keys (owner, key_id, wrapped) "
                 "VALUES ('%s', '%s', '\\x%s')" % (user, kid, wrapped.hex()))
 
 
@@ -145,7 +145,7 @@ def test_rotate_rewraps_every_user_key_in_one_transaction(pg, tmp_path):
     after = rows(pg, db)
     del after["bad@example.test"]
     assert after == before
-    pg.psql(db, "DELETE FROM box_user_keys WHERE user_name = "
+    pg.psql(db, "DELETE FROM mbox_user_keys WHERE owner = "
                 "'bad@example.test'")
 
     # the wrong old key: refused, nothing changed

@@ -93,7 +93,7 @@ int box_keys_schema(struct pgdb *db, char *err, size_t errlen)
 	if (pgdb_exec(db,
 		    "BEGIN; SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ");"
 		    "CREATE TABLE IF NOT EXISTS " BOX_KEYS_TABLE " ("
-		    " user_name text PRIMARY KEY,"
+		    " owner text PRIMARY KEY,"
 		    " key_id text NOT NULL,"
 		    " wrapped bytea NOT NULL,"
 		    " created timestamptz NOT NULL DEFAULT now());"
@@ -200,7 +200,7 @@ static int row_get(struct box_keys *k, struct pgdb *db, const char *user,
 
 	r = pgdb_query(db,
 		"SELECT key_id, wrapped FROM " BOX_KEYS_TABLE
-		" WHERE user_name = $1",
+		" WHERE owner = $1",
 		1, vals, NULL, 1, err, errlen);
 	if (r == NULL)
 		return -1;
@@ -239,8 +239,8 @@ static int row_make(struct box_keys *k, struct pgdb *db, const char *user,
 		box_seal_wrap_user(k->dkey, user, key, w) == 0)
 		r = pgdb_query(db,
 			"INSERT INTO " BOX_KEYS_TABLE
-			" (user_name, key_id, wrapped) VALUES ($1, $2,"
-			" $3) ON CONFLICT (user_name) DO NOTHING",
+			" (owner, key_id, wrapped) VALUES ($1, $2,"
+			" $3) ON CONFLICT (owner) DO NOTHING",
 			3, vals, lens, 0, err, errlen);
 	else
 		snprintf(err, errlen, "cannot make a user key");
@@ -345,7 +345,7 @@ static int rotate_row(struct pgdb *db, struct pgdb_res *r, int i,
 		   box_seal_wrap_user(new_key, user, key, nw) == 0 &&
 		   (u = pgdb_query(db,
 			    "UPDATE " BOX_KEYS_TABLE " SET key_id"
-			    " = $2, wrapped = $3 WHERE user_name = $1",
+			    " = $2, wrapped = $3 WHERE owner = $1",
 			    3, vals, lens, 0, err, errlen)) != NULL) {
 		rc = 1;
 	}
@@ -385,8 +385,8 @@ int box_keys_rotate(struct pgdb *db, const unsigned char old[BOX_SEAL_KEY_LEN],
 		return -1;
 	pid = pgdb_backend_pid(db);
 	r = pgdb_query(db,
-		"SELECT user_name, key_id, wrapped FROM " BOX_KEYS_TABLE
-		" ORDER BY user_name FOR UPDATE",
+		"SELECT owner, key_id, wrapped FROM " BOX_KEYS_TABLE
+		" ORDER BY owner FOR UPDATE",
 		0, NULL, NULL, 1, err, errlen);
 	if (r == NULL)
 		rc = -1;

@@ -3,7 +3,7 @@
  *	box_keys - the access boxes' user keys in PostgreSQL, and rotation
  * DESCRIPTION
  *	Each user's key is made on first use, stored wrapped by the
- *	deployment key in the table box_user_keys (beside the boxes' own
+ *	deployment key in the table mbox_user_keys (beside the boxes' own
  *	tables), and kept unwrapped in the box's memory from then on. The
  *	bodies themselves are sealed and opened here through box_seal.c.
  *	A box whose key file is not the deployment key the rows are wrapped
@@ -23,7 +23,7 @@ struct pgdb;
 struct sbuf;
 
 /* The table, made by box_keys_open() (and by the boxes' schema). */
-#define BOX_KEYS_TABLE "box_user_keys"
+#define BOX_KEYS_TABLE "mbox_user_keys"
 
 /* Read the deployment key from key_file (box_seal_key_load's checks).
  * NULL with a reason in err. */

@@ -10,7 +10,7 @@
  *	existing file is never replaced) and prints its id. id prints the
  *	id of the key in FILE (after the same checks a box makes: owner,
  *	mode 0400 or 0600). rotate re-wraps every user key in the boxes'
- *	database (table box_user_keys) from the old deployment key to the
+ *	database (table mbox_user_keys) from the old deployment key to the
  *	new one in one transaction; message bodies are not rewritten, and
  *	from then on the old key opens nothing. Give the boxes the new file
  *	(box_key_file) and restart them, then run rotate once more: it
