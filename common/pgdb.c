@@ -21,6 +21,7 @@
 
 struct pgdb {
 	PGconn *c;
+	int in_tx;		/* between pgdb_begin and its end */
 };
 
 struct pgdb_res {
@@ -110,11 +111,64 @@ int pgdb_reconnect(struct pgdb *db, char *err, size_t errlen)
 			errlen);
 }
 
+/* The connection, made again when it broke outside a transaction. */
+static int ready(struct pgdb *db, char *err, size_t errlen)
+{
+	if (pgdb_alive(db))
+		return 0;
+	if (db->in_tx) {
+		snprintf(err, errlen, "postgresql: connection lost in a "
+			 "transaction");
+		return -1;
+	}
+	return pgdb_reconnect(db, err, errlen);
+}
+
 int pgdb_exec(struct pgdb *db, const char *sql, char *err, size_t errlen)
 {
-	if (!pgdb_alive(db) && pgdb_reconnect(db, err, errlen) < 0)
+	if (ready(db, err, errlen) < 0)
 		return -1;
 	return exec_raw(db->c, sql, err, errlen);
+}
+
+int pgdb_begin(struct pgdb *db, char *err, size_t errlen)
+{
+	if (pgdb_exec(db, "BEGIN", err, errlen) < 0)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
+int pgdb_commit(struct pgdb *db, char *err, size_t errlen)
+{
+	PGresult *r;
+	int ok;
+
+	if (!db->in_tx) {
+		snprintf(err, errlen, "postgresql: no transaction");
+		return -1;
+	}
+	db->in_tx = 0;
+	r = PQexec(db->c, "COMMIT");
+	/* a transaction that failed answers COMMIT with ROLLBACK */
+	ok = r && PQresultStatus(r) == PGRES_COMMAND_OK &&
+	     strcmp(PQcmdStatus(r), "COMMIT") == 0;
+	if (!ok) {
+		if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
+			snprintf(err, errlen, "postgresql: transaction "
+				 "rolled back");
+		else
+			pg_error(db->c, "commit", err, errlen);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+void pgdb_rollback(struct pgdb *db)
+{
+	db->in_tx = 0;
+	if (pgdb_alive(db))
+		PQclear(PQexec(db->c, "ROLLBACK"));
 }
 
 struct pgdb_res *pgdb_query(struct pgdb *db, const char *q, int n,
@@ -133,7 +187,7 @@ struct pgdb_res *pgdb_query(struct pgdb *db, const char *q, int n,
 		fmt[i] = lens && lens[i] >= 0;
 		len[i] = fmt[i] ? lens[i] : 0;
 	}
-	if (!pgdb_alive(db) && pgdb_reconnect(db, err, errlen) < 0)
+	if (ready(db, err, errlen) < 0)
 		return NULL;
 	r = PQexecParams(db->c, q, n, NULL, vals, len, fmt, binary_result);
 	st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;

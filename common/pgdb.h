@@ -52,6 +52,15 @@ size_t pgdb_len(const struct pgdb_res *r, int row, int col);
 long long pgdb_ll(const struct pgdb_res *r, int row, int col);
 void pgdb_res_free(struct pgdb_res **r);
 
+/* A transaction: BEGIN, then COMMIT or ROLLBACK. Inside it a broken
+ * connection is never made again behind the caller's back (what it did
+ * is lost, so every later call fails until pgdb_rollback). 0 or -1
+ * with err (pgdb_commit: nothing of it was committed, or the server
+ * went away at the commit and whether it committed is unknown). */
+int pgdb_begin(struct pgdb *db, char *err, size_t errlen);
+int pgdb_commit(struct pgdb *db, char *err, size_t errlen);
+void pgdb_rollback(struct pgdb *db);
+
 /* Non-zero while the connection is up. */
 int pgdb_alive(const struct pgdb *db);
 /* Make the connection again (logged once it works). 0 or -1 with err. */

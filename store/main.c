@@ -55,6 +55,9 @@ static const struct cfg_param table[] = {
 	 0, "mailboxes and aliases, one per line (reloaded when it changes)"},
 	{"mail_root", CFG_STR, "var/store/mail", &cfg.mail_root, 0, 0,
 	 "Maildirs live in mail_root/domain/local/Maildir"},
+	{"mailbox_store", CFG_STR, "maildir", &cfg.mailbox_store, 0, 0,
+	 "maildir (under mail_root), or postgresql://... : folders and "
+	 "bodies in PostgreSQL, shared by several stores (access boxes)"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
@@ -289,7 +292,10 @@ int main(int argc, char **argv)
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
-	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	if (mbox_store_backend(st.mbox, cfg.mailbox_store, err,
+			       sizeof(err)) < 0)
+		log_fatal("mailbox_store: %s", err);
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname, st.mbox);
 	store_syncer_start(&st, loop);
 	st.learn = store_learn_start(&st, loop);
 	for (i = 0; i < 2; i++) {
@@ -331,7 +337,7 @@ int main(int argc, char **argv)
 	if (st.notices.q == NULL)
 		stage_metrics_start(loop, NULL);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
-		 cfg.mail_root);
+		 mbox_is_db(st.mbox) ? "PostgreSQL" : cfg.mail_root);
 	if (pop3[0] || pop3[1])
 		log_info("POP3 on %s (STLS), %s (TLS)",
 			 pop3[0] ? cfg.pop3_listen : "-",
@@ -353,10 +359,11 @@ int main(int argc, char **argv)
 	store_learn_stop(&st.learn);
 	sasl_async_teardown();
 	shstate_free(&sh);
+	/* its LISTEN connection is on the loop */
+	mbox_store_free(&st.mbox);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);
-	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
 	box_keys_free(&st.box_keys);
 	authlimit_free(&st.authlimit);

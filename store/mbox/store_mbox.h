@@ -78,6 +78,34 @@ struct mbox;
  * watchers' callbacks. NULL on ENOMEM. */
 struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root);
 void mbox_store_free(struct mbox_store **st);
+/* Where st keeps the folders (config mailbox_store): "maildir" (the
+ * default: Maildir++ under mail_root), or a PostgreSQL URI
+ * (postgresql://..., postgres://...) that several store processes
+ * share: the folders, UIDs, flags and mod-sequences in tables, the
+ * bodies as blobs (store/box/blob.h), the other processes' changes
+ * told by LISTEN/NOTIFY on st's loop. Call once, before any other use.
+ * 0, or -1 with err. */
+int mbox_store_backend(struct mbox_store *st, const char *spec, char *err,
+		       size_t errlen);
+/* Non-zero when st keeps its folders in the database: LMTP delivers
+ * through mbox_deliver() then, not into Maildirs. */
+int mbox_is_db(const struct mbox_store *st);
+
+/* One LMTP delivery of a batch (database backend). */
+struct mbox_delivery {
+	const char *owner;	/* local@domain, lowercased */
+	const char *folder;	/* "INBOX" or a folder name (made if missing) */
+	const char *data;	/* the message, CRLF line ends */
+	size_t len;
+	time_t date;		/* INTERNALDATE */
+	int ok;			/* out: durable */
+};
+/* Deliver the batch d[0..n) in one transaction (a failing message under
+ * its own savepoint, ok 0), on a connection only the caller's thread
+ * uses: safe to call from the commit thread while the loop uses st.
+ * Every ok set is committed when it returns. 0, or -1 when any failed.
+ * Then call mbox_changed() from the loop. */
+int mbox_deliver(struct mbox_store *st, struct mbox_delivery *d, size_t n);
 
 /* Durability by group commit: while on, the writes of st (message
  * files, their folders, UID lists) skip their fsync and are counted;
