@@ -27,6 +27,7 @@
 #include "stage_reload.h"
 #include "authlimit.h"
 #include "authlimit_share.h"
+#include "blob.h"
 #include "box_keys.h"
 #include "sasl.h"
 #include "sasl_async.h"
@@ -194,6 +195,35 @@ static void load_box_key(void)
 		 box_keys_id(st.box_keys));
 }
 
+/* The access boxes' bodies: sealed when box_key_file is set (its user
+ * keys on their own connection, checked against the deployment key);
+ * a wrong key file is said once and every body refused. */
+static void box_seal_start(void)
+{
+	char err[512];
+	int rc;
+
+	if (!mbox_is_db(st.mbox)) {
+		if (st.box_keys)
+			log_warn("box_key_file: unused: only the access boxes' "
+				 "bodies (mailbox_store = postgresql://...) "
+				 "are sealed; Maildir is not");
+		return;
+	}
+	if (st.box_keys == NULL) {
+		log_warn("mailbox_store: message bodies stored in clear in "
+			 "the database (no box_key_file)");
+		return;
+	}
+	rc = box_keys_connect(st.box_keys, cfg.mailbox_store, err,
+			      sizeof(err));
+	if (rc == -1)
+		log_fatal("box_key_file: %s", err);
+	if (rc == -2)
+		log_error("%s", err);
+	blob_seal_with(st.box_keys);
+}
+
 /* plaintext_auth is for loopback test setups: with it, every listener
  * that takes passwords (implicit TLS ones too) must be on loopback. */
 static void check_plaintext(void)
@@ -295,6 +325,7 @@ int main(int argc, char **argv)
 	if (mbox_store_backend(st.mbox, cfg.mailbox_store, err,
 			       sizeof(err)) < 0)
 		log_fatal("mailbox_store: %s", err);
+	box_seal_start();
 	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname, st.mbox);
 	store_syncer_start(&st, loop);
 	st.learn = store_learn_start(&st, loop);

@@ -12,6 +12,7 @@ opens), and after it the old key opens nothing.
 import base64
 import hashlib
 import hmac
+import imaplib
 import os
 import stat
 import struct
@@ -19,7 +20,8 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, free_port, write_conf
+from conftest import (BUILD, Ctl, client_tls, free_port, lmtp_send,
+                      port_open, wait_for, write_conf)
 from engines import private_postgres
 
 AESGCM = pytest.importorskip(
@@ -218,3 +220,248 @@ def test_store_refuses_a_key_file_others_can_read(cluster, tmp_path):
     key = read_key(path)
     assert key.hex() not in st.log()
     assert base64.b64encode(key).decode() not in st.log()
+
+
+# ---- the access boxes with box_key_file: end to end ----
+
+PW = {"alice@example.test": "alice secret 1",
+      "bob@example.test": "bob secret 2"}
+
+
+def marker():
+    return "MARKER-%s" % os.urandom(6).hex()
+
+
+def message(mark, n=1):
+    """A message whose header and body both carry mark (and a body
+    large enough to be stored out of line and compressed by PostgreSQL,
+    were it in clear)."""
+    return ("From: Carol <carol@remote.test>\r\n"
+            "To: Alice <alice@example.test>\r\n"
+            "Subject: the plan %s\r\n"
+            "Message-ID: <%s.%d@remote.test>\r\n"
+            "\r\n" % (mark, mark, n) +
+            "".join("line %d of the secret %s\r\n" % (i, mark)
+                    for i in range(400))).encode()
+
+
+class Box:
+    """A store on the mailbox database uri with box_key_file key (None:
+    none), IMAPS on a free port, users alice and bob."""
+
+    def __init__(self, cluster, ctl, uri, key, check=True):
+        extra = {"directory_file": ctl.snap, "credentials_file": ctl.auth,
+                 "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
+                 "imaps_listen": "127.0.0.1:%d" % free_port(),
+                 "mailbox_store": uri}
+        if key:
+            extra["box_key_file"] = str(key)
+        self.st = cluster.store(extra=extra)
+        conf = dict(ln.split(" = ", 1) for ln in
+                    open(self.st.conf).read().splitlines())
+        self.imaps = int(conf["imaps_listen"].rsplit(":", 1)[1])
+        wait_for(lambda: port_open(self.imaps), what="IMAPS")
+
+    def imap(self, user):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.imaps,
+                              ssl_context=client_tls(), timeout=20)
+        m.login(user, PW[user])
+        return m
+
+    def bodies(self, user, folder="INBOX"):
+        """{uid: bytes} of folder, or {uid: None} where FETCH said NO."""
+        out = {}
+        with self.imap(user) as m:
+            m.select(folder)
+            _, data = m.uid("SEARCH", "ALL")
+            for uid in data[0].split():
+                typ, got = m.uid("FETCH", uid, "(BODY.PEEK[])")
+                ok = typ == "OK" and got and isinstance(got[0], tuple)
+                out[int(uid)] = got[0][1] if ok else None
+            m.logout()
+        return out
+
+    def stop(self):
+        self.st.stop()
+
+
+@pytest.fixture
+def world(pg, cluster, tmp_path):
+    """A mailbox database, a deployment key, two users."""
+    d = os.path.join(cluster.base, "dir")
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    ctl = Ctl(d)
+    ctl("domain", "add", "example.test")
+    for u, p in PW.items():
+        ctl("user", "add", u)
+        ctl("user", "passwd", u, stdin=p + "\n")
+    os.chmod(ctl.snap, 0o644)
+    db = "boxes%d" % free_port()
+    w = type("World", (), {})()
+    w.db, w.uri, w.ctl, w.cluster = db, pg.createdb(db), ctl, cluster
+    w.key = tmp_path / "box.key"
+    w.key_id = keygen(w.key)
+    return w
+
+
+def deliver(box, rcpt, msg):
+    r = lmtp_send(box.st.port, [rcpt], msg)
+    assert [code for code, _ in r] == [250], r
+    return r
+
+
+def append(box, user, msg, folder="INBOX"):
+    with box.imap(user) as m:
+        typ, data = m.append(folder, None, None, msg)
+        assert typ == "OK", data
+        m.logout()
+
+
+def pg_dump(pg, db):
+    r = subprocess.run([os.path.join(pg.bin, "pg_dump"), "-h", "127.0.0.1",
+                        "-p", str(pg.port), "-U", "sluice", db],
+                       capture_output=True, check=True)
+    return r.stdout
+
+
+def database_text(pg, db):
+    """Everything the database holds, as text: pg_dump, then every
+    text-like and bytea column of every table read with psql (bytea both
+    as hex and as its raw bytes, escape-decoded)."""
+    out = [pg_dump(pg, db).decode("utf-8", "replace")]
+    cols = pg.psql(db, "SELECT table_name, column_name, data_type FROM "
+                       "information_schema.columns WHERE table_schema = "
+                       "'public'")
+    for ln in cols.splitlines():
+        t, c, typ = ln.split("|")
+        if typ == "bytea":
+            out.append(pg.psql(db, 'SELECT encode("%s", \'hex\') FROM "%s"'
+                               % (c, t)))
+            out.append(pg.psql(db, 'SELECT encode("%s", \'escape\') FROM '
+                               '"%s"' % (c, t)))
+        else:
+            out.append(pg.psql(db, 'SELECT "%s"::text FROM "%s"' % (c, t)))
+    return "\n".join(out)
+
+
+def plaintext_found(pg, db, mark):
+    """Where mark shows in the database (as text, or hex-encoded), and in
+    the server's files on disk (tables, TOAST, WAL)."""
+    text = database_text(pg, db)
+    found = [w for w, m in (("text", mark), ("hex", mark.encode().hex()))
+             if m in text]
+    for root, _, files in os.walk(pg.data):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                if mark.encode() in fh.read():
+                    found.append(os.path.relpath(os.path.join(root, f),
+                                                 pg.data))
+    return found
+
+
+def test_no_plaintext_in_the_database(pg, world, cluster):
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    mark1, mark2 = marker(), marker()
+    m1, m2 = message(mark1), message(mark2, 2)
+    deliver(box, "alice@example.test", m1)
+    append(box, "bob@example.test", m2)
+    got_a = list(box.bodies("alice@example.test").values())
+    got_b = list(box.bodies("bob@example.test").values())
+    assert len(got_a) == 1 and got_a[0].endswith(m1)
+    assert got_b == [m2], "APPEND gives back the exact bytes"
+    box.stop()
+    pg.psql(world.db, "CHECKPOINT")
+    assert plaintext_found(pg, world.db, mark1) == []
+    assert plaintext_found(pg, world.db, mark2) == []
+    n = pg.psql(world.db, "SELECT count(*), min(key_id), max(key_id) FROM "
+                          "mbox_user_keys").strip()
+    assert n == "2|%s|%s" % (world.key_id, world.key_id)
+
+
+def test_without_a_key_the_marker_is_found(pg, world, cluster):
+    """The check above can fail: with no box_key_file the same bodies
+    are in clear, and the store says so."""
+    box = Box(cluster, world.ctl, world.uri, None)
+    mark = marker()
+    deliver(box, "alice@example.test", message(mark))
+    box.stop()
+    assert "stored in clear" in box.st.log()
+    assert "text" in plaintext_found(pg, world.db, mark)
+
+
+def blobs(pg, db, user):
+    """[(uid, blob id)] of user's INBOX."""
+    out = pg.psql(db, "SELECT m.uid, m.blob FROM mbox_messages m JOIN "
+                      "mbox_folders f ON f.id = m.folder WHERE f.owner = "
+                      "'%s' AND f.name = 'INBOX' ORDER BY m.uid" % user)
+    return [tuple(int(x) for x in ln.split("|")) for ln in out.splitlines()]
+
+
+def test_a_changed_or_moved_blob_is_an_error_not_wrong_mail(pg, world,
+                                                            cluster):
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    ma = [message(marker(), i) for i in range(3)]
+    for m in ma:
+        append(box, "alice@example.test", m)
+    mb = message(marker(), 9)
+    append(box, "bob@example.test", mb)
+    (u1, b1), (u2, b2), (u3, b3) = blobs(pg, world.db, "alice@example.test")
+    [(ub, bb)] = blobs(pg, world.db, "bob@example.test")
+    # one flipped byte inside the ciphertext of message 1
+    pg.psql(world.db, "UPDATE mbox_blobs SET data = set_byte(data, 500, "
+                      "get_byte(data, 500) # 1) WHERE id = %d" % b1)
+    # message 2 shows message 3's body: swapped within the user
+    pg.psql(world.db, "UPDATE mbox_blobs SET data = (SELECT data FROM "
+                      "mbox_blobs WHERE id = %d) WHERE id = %d" % (b3, b2))
+    # bob's body copied over alice's message 3: swapped between users
+    pg.psql(world.db, "UPDATE mbox_blobs SET data = (SELECT data FROM "
+                      "mbox_blobs WHERE id = %d) WHERE id = %d" % (bb, b3))
+    box.stop()
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    got = box.bodies("alice@example.test")
+    assert got == {u1: None, u2: None, u3: None}
+    assert box.bodies("bob@example.test") == {ub: mb}
+    box.stop()
+    log = box.st.log()
+    assert log.count("sealed blob does not open") >= 3, log[-3000:]
+
+
+def test_rotation_end_to_end(pg, world, cluster, tmp_path):
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    old_mail = [message(marker(), i) for i in range(3)]
+    for m in old_mail:
+        deliver(box, "alice@example.test", m)
+    append(box, "bob@example.test", old_mail[0])
+    box.stop()
+    new_key = tmp_path / "new.key"
+    new_id = keygen(new_key)
+    r = boxkey("-d", world.uri, "rotate", "--old", str(world.key),
+               "--new", str(new_key))
+    assert "2 user keys re-wrapped" in r.stdout
+    keys = pg.psql(world.db, "SELECT DISTINCT key_id FROM mbox_user_keys")
+    assert keys.split() == [new_id]
+
+    # the old key opens nothing any more, and says so
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    assert set(box.bodies("alice@example.test").values()) == {None}
+    assert set(box.bodies("bob@example.test").values()) == {None}
+    r = lmtp_send(box.st.port, ["alice@example.test"], message(marker()))
+    assert r[0][0] == 451, r
+    box.stop()
+    log = box.st.log()
+    assert "box_key_file (id %s) is not the deployment key" % \
+        world.key_id in log
+    assert "refusing to store or serve message bodies" in log
+
+    # the new key serves all the old mail, and new mail
+    box = Box(cluster, world.ctl, world.uri, new_key)
+    got = list(box.bodies("alice@example.test").values())
+    assert len(got) == 3
+    assert all(g.endswith(m) for g, m in zip(got, old_mail))
+    assert list(box.bodies("bob@example.test").values()) == [old_mail[0]]
+    late = message(marker(), 7)
+    deliver(box, "alice@example.test", late)
+    assert list(box.bodies("alice@example.test").values())[-1].endswith(
+        late)
+    box.stop()

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "blob.h"
+#include "box_keys.h"
 #include "limits_rfc.h"
 #include "pgdb.h"
 #include "sbuf.h"
@@ -20,10 +21,24 @@
 /* a body never grows past this on its way through the seam */
 #define BLOB_MAX ((size_t)1 << 31)
 
-int blob_encode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen)
+/* the deployment key's user keys (blob_seal_with), NULL: in clear */
+static struct box_keys *seal_keys;
+
+void blob_seal_with(struct box_keys *k)
 {
-	(void)owner;
+	seal_keys = k;
+}
+
+int blob_encode(const char *owner, long long id, const char *data,
+		size_t len, struct sbuf *out, char *err, size_t errlen)
+{
+	char num[24];
+
+	if (seal_keys) {
+		snprintf(num, sizeof(num), "%lld", id);
+		return box_keys_seal(seal_keys, owner, num, strlen(num), data,
+				     len, out, err, errlen);
+	}
 	if (sbuf_append(out, data, len) < 0) {
 		snprintf(err, errlen, "message too large");
 		return -1;
@@ -31,10 +46,22 @@ int blob_encode(const char *owner, const char *data, size_t len,
 	return 0;
 }
 
-int blob_decode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen)
+int blob_decode(const char *owner, long long id, const char *data,
+		size_t len, struct sbuf *out, char *err, size_t errlen)
 {
-	(void)owner;
+	char num[24];
+
+	if (seal_keys) {
+		snprintf(num, sizeof(num), "%lld", id);
+		return box_keys_unseal(seal_keys, owner, num, strlen(num),
+				       data, len, out, err, errlen);
+	}
+	/* never hand out a sealed body as if it were mail */
+	if (box_seal_is_sealed(data, len)) {
+		snprintf(err, errlen, "body %lld is sealed and box_key_file "
+			 "is not set", id);
+		return -1;
+	}
 	if (sbuf_append(out, data, len) < 0) {
 		snprintf(err, errlen, "message too large");
 		return -1;
@@ -49,10 +76,12 @@ int blob_put(struct blob_store *bs, const char *owner, const char *data,
 	int rc;
 
 	sbuf_init(&enc, BLOB_MAX);
-	rc = blob_encode(owner, data, len, &enc, err, errlen);
+	rc = bs->ops->new_id(bs->ctx, id_r, err, errlen);
 	if (rc == 0)
-		rc = bs->ops->put(bs->ctx, enc.data ? enc.data : "", enc.len,
-				  id_r, err, errlen);
+		rc = blob_encode(owner, *id_r, data, len, &enc, err, errlen);
+	if (rc == 0)
+		rc = bs->ops->put(bs->ctx, *id_r, enc.data ? enc.data : "",
+				  enc.len, err, errlen);
 	sbuf_free(&enc);
 	return rc;
 }
@@ -66,8 +95,8 @@ int blob_get(struct blob_store *bs, const char *owner, long long id,
 	sbuf_init(&raw, BLOB_MAX);
 	rc = bs->ops->get(bs->ctx, id, &raw, err, errlen);
 	if (rc == 0)
-		rc = blob_decode(owner, raw.data ? raw.data : "", raw.len, out,
-				 err, errlen);
+		rc = blob_decode(owner, id, raw.data ? raw.data : "",
+				 raw.len, out, err, errlen);
 	sbuf_free(&raw);
 	return rc;
 }
@@ -80,25 +109,43 @@ int blob_delete(struct blob_store *bs, long long id, char *err,
 
 /* ---- PostgreSQL: table mbox_blobs(id, data bytea) ---- */
 
-static int pg_put(void *ctx, const char *p, size_t n, long long *id_r,
+static int pg_new_id(void *ctx, long long *id_r, char *err, size_t errlen)
+{
+	struct pgdb_res *r;
+
+	r = pgdb_query(ctx, "SELECT nextval(pg_get_serial_sequence("
+		       "'mbox_blobs', 'id'))", 0, NULL, NULL, 0, err, errlen);
+	if (r == NULL)
+		return -1;
+	*id_r = pgdb_rows(r) == 1 ? pgdb_ll(r, 0, 0) : 0;
+	pgdb_res_free(&r);
+	if (*id_r <= 0) {
+		snprintf(err, errlen, "no new body id");
+		return -1;
+	}
+	return 0;
+}
+
+static int pg_put(void *ctx, long long id, const char *p, size_t n,
 		  char *err, size_t errlen)
 {
-	const char *v[1] = {p};
-	int lens[1];
+	char num[24];
+	const char *v[2] = {num, p};
+	int lens[2] = {-1, 0};
 	struct pgdb_res *r;
 
 	if (n > INT_MAX) {
 		snprintf(err, errlen, "message too large");
 		return -1;
 	}
-	lens[0] = (int)n;
-	r = pgdb_query(ctx, "INSERT INTO mbox_blobs(data) VALUES($1)"
-		       " RETURNING id", 1, v, lens, 0, err, errlen);
+	snprintf(num, sizeof(num), "%lld", id);
+	lens[1] = (int)n;
+	r = pgdb_query(ctx, "INSERT INTO mbox_blobs(id, data) VALUES($1, $2)",
+		       2, v, lens, 0, err, errlen);
 	if (r == NULL)
 		return -1;
-	*id_r = pgdb_ll(r, 0, 0);
 	pgdb_res_free(&r);
-	return *id_r > 0 ? 0 : -1;
+	return 0;
 }
 
 static int pg_get(void *ctx, long long id, struct sbuf *out, char *err,
@@ -136,7 +183,7 @@ static int pg_del(void *ctx, long long id, char *err, size_t errlen)
 			err, errlen);
 }
 
-static const struct blob_ops pg_ops = {pg_put, pg_get, pg_del};
+static const struct blob_ops pg_ops = {pg_new_id, pg_put, pg_get, pg_del};
 
 void blob_store_pg(struct blob_store *bs, struct pgdb *db)
 {

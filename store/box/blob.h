@@ -13,8 +13,11 @@
  *	THE SEAM. Every body on its way to storage passes blob_encode(),
  *	every body read back blob_decode(), both called only inside
  *	blob_put() and blob_get() here (store/box/blob.c), and nowhere
- *	else: that is where per-message encryption is to be wired
- *	(a random key per message wrapped by the owner's key). Today both
+ *	else: that is where per-message encryption is wired. With
+ *	box_key_file set, bodies are sealed (a random key per message
+ *	wrapped by the owner's key, store/box/box_keys.h, box_seal.h), the
+ *	owner and the body's id bound into the seal, so blob_put() takes
+ *	the id first (new_id) and seals before it stores. Without it, both
  *	are the identity. Mail layer; trusts the storage's bytes only
  *	through blob_decode().
  */
@@ -27,8 +30,10 @@ struct pgdb;
 struct sbuf;
 
 struct blob_ops {
-	/* store n bytes: their new id. 0 or -1 with err */
-	int (*put)(void *ctx, const char *p, size_t n, long long *id_r,
+	/* a new id, never given before (the seal binds it). 0 or -1 */
+	int (*new_id)(void *ctx, long long *id_r, char *err, size_t errlen);
+	/* store n bytes under id (from new_id). 0 or -1 with err */
+	int (*put)(void *ctx, long long id, const char *p, size_t n,
 		   char *err, size_t errlen);
 	/* append the bytes of id to out. 0, or -1 with err */
 	int (*get)(void *ctx, long long id, struct sbuf *out, char *err,
@@ -59,11 +64,18 @@ int blob_get(struct blob_store *bs, const char *owner, long long id,
 int blob_delete(struct blob_store *bs, long long id, char *err,
 		size_t errlen);
 
-/* The seam (see above): bytes of owner as they are to be stored, and
- * back. Append to out; 0, or -1 with err. Identity for now. */
-int blob_encode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen);
-int blob_decode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen);
+/* The seam (see above): the bytes of owner's body id as they are to be
+ * stored, and back. Append to out; 0, or -1 with err. Sealed under k's
+ * keys once blob_seal_with(k) was called (box_keys.h: the owner and id
+ * bound into the seal; a stored body that is not sealed, or does not
+ * open, is refused); else the identity, refusing a sealed body. */
+int blob_encode(const char *owner, long long id, const char *data,
+		size_t len, struct sbuf *out, char *err, size_t errlen);
+int blob_decode(const char *owner, long long id, const char *data,
+		size_t len, struct sbuf *out, char *err, size_t errlen);
+/* Seal every body of this process with k (box_key_file), from start-up
+ * on, before any thread stores or reads one; NULL: in clear. */
+struct box_keys;
+void blob_seal_with(struct box_keys *k);
 
 #endif

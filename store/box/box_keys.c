@@ -36,8 +36,9 @@ struct user_key {
 struct box_keys {
 	unsigned char dkey[BOX_SEAL_KEY_LEN];
 	char id[BOX_SEAL_ID_LEN];
-	int refuse; /* the key file is not the deployment key */
-	pthread_mutex_t lock;
+	int refuse;           /* the key file is not the deployment key */
+	struct pgdb *db;      /* the keys' own connection (box_keys_connect) */
+	pthread_mutex_t lock; /* the cache and db */
 	struct user_key *cache[CACHE_BUCKETS];
 };
 
@@ -74,6 +75,7 @@ void box_keys_free(struct box_keys **kp)
 			free(u);
 		}
 	}
+	pgdb_close(&k->db);
 	pthread_mutex_destroy(&k->lock);
 	explicit_bzero(k, sizeof(*k));
 	free(k);
@@ -104,7 +106,17 @@ int box_keys_schema(struct pgdb *db, char *err, size_t errlen)
 	return -1;
 }
 
-int box_keys_open(struct box_keys *k, struct pgdb *db, char *err, size_t errlen)
+int box_keys_connect(
+	struct box_keys *k, const char *uri, char *err, size_t errlen)
+{
+	k->db = pgdb_open(uri, err, errlen);
+	if (k->db == NULL)
+		return -1;
+	return box_keys_check(k, k->db, err, errlen);
+}
+
+int box_keys_check(
+	struct box_keys *k, struct pgdb *db, char *err, size_t errlen)
 {
 	struct pgdb_res *r;
 	long ours = 0, others = 0;
@@ -163,13 +175,11 @@ static int cache_get(struct box_keys *k, const char *user,
 	struct user_key *u;
 	int found = 0;
 
-	pthread_mutex_lock(&k->lock);
 	for (u = k->cache[bucket(user)]; u && !found; u = u->next)
 		if (strcmp(u->user, user) == 0) {
 			memcpy(key, u->key, BOX_SEAL_KEY_LEN);
 			found = 1;
 		}
-	pthread_mutex_unlock(&k->lock);
 	return found;
 }
 
@@ -183,10 +193,8 @@ static void cache_put(struct box_keys *k, const char *user,
 		return; /* uncached: unwrapped again next time */
 	memcpy(u->key, key, BOX_SEAL_KEY_LEN);
 	memcpy(u->user, user, len);
-	pthread_mutex_lock(&k->lock);
 	u->next = k->cache[b];
 	k->cache[b] = u;
-	pthread_mutex_unlock(&k->lock);
 }
 
 /* the stored row of user, unwrapped: 1, 0 when there is none, -1 */
@@ -252,9 +260,8 @@ static int row_make(struct box_keys *k, struct pgdb *db, const char *user,
 }
 
 /* user's key: cached, stored, or (create) new. 0, or -1 with err */
-static int user_key(struct box_keys *k, struct pgdb *db, const char *user,
-	int create, unsigned char key[BOX_SEAL_KEY_LEN], char *err,
-	size_t errlen)
+static int user_key(struct box_keys *k, const char *user, int create,
+	unsigned char key[BOX_SEAL_KEY_LEN], char *err, size_t errlen)
 {
 	int got;
 
@@ -265,30 +272,35 @@ static int user_key(struct box_keys *k, struct pgdb *db, const char *user,
 			k->id);
 		return -1;
 	}
-	if (cache_get(k, user, key))
-		return 0;
-	got = row_get(k, db, user, key, err, errlen);
-	if (got == 0 && create) {
-		if (row_make(k, db, user, err, errlen) < 0)
-			return -1;
-		got = row_get(k, db, user, key, err, errlen);
+	pthread_mutex_lock(&k->lock);
+	got = cache_get(k, user, key);
+	if (got == 0 && k->db == NULL) {
+		snprintf(err, errlen, "no connection for the user keys");
+		got = -1;
 	}
 	if (got == 0)
+		got = row_get(k, k->db, user, key, err, errlen);
+	/* made on the keys' own connection, committed at once: a key is
+	 * stored before any body is sealed with it, whatever becomes of
+	 * the transaction of that body */
+	if (got == 0 && create && row_make(k, k->db, user, err, errlen) == 0)
+		got = row_get(k, k->db, user, key, err, errlen);
+	if (got == 0)
 		snprintf(err, errlen, "no user key for %s", user);
-	if (got <= 0)
-		return -1;
-	cache_put(k, user, key);
-	return 0;
+	if (got > 0)
+		cache_put(k, user, key);
+	pthread_mutex_unlock(&k->lock);
+	return got > 0 ? 0 : -1;
 }
 
-int box_keys_seal(struct box_keys *k, struct pgdb *db, const char *user,
-	const void *id, size_t idlen, const void *body, size_t n,
-	struct sbuf *out, char *err, size_t errlen)
+int box_keys_seal(struct box_keys *k, const char *user, const void *id,
+	size_t idlen, const void *body, size_t n, struct sbuf *out, char *err,
+	size_t errlen)
 {
 	unsigned char key[BOX_SEAL_KEY_LEN];
 	int rc = -1;
 
-	if (user_key(k, db, user, 1, key, err, errlen) < 0)
+	if (user_key(k, user, 1, key, err, errlen) < 0)
 		return -1;
 	rc = box_seal_body(key, user, id, idlen, body, n, out);
 	if (rc < 0)
@@ -298,14 +310,14 @@ int box_keys_seal(struct box_keys *k, struct pgdb *db, const char *user,
 	return rc;
 }
 
-int box_keys_unseal(struct box_keys *k, struct pgdb *db, const char *user,
-	const void *id, size_t idlen, const void *blob, size_t n,
-	struct sbuf *out, char *err, size_t errlen)
+int box_keys_unseal(struct box_keys *k, const char *user, const void *id,
+	size_t idlen, const void *blob, size_t n, struct sbuf *out, char *err,
+	size_t errlen)
 {
 	unsigned char key[BOX_SEAL_KEY_LEN];
 	int rc;
 
-	if (user_key(k, db, user, 0, key, err, errlen) < 0)
+	if (user_key(k, user, 0, key, err, errlen) < 0)
 		return -1;
 	rc = box_seal_open(key, user, id, idlen, blob, n, out, err, errlen);
 	explicit_bzero(key, sizeof(key));
@@ -363,9 +375,9 @@ int box_keys_rotate(struct pgdb *db, const unsigned char old[BOX_SEAL_KEY_LEN],
 	const unsigned char new_key[BOX_SEAL_KEY_LEN], long *rewrapped,
 	long *kept, char *err, size_t errlen)
 {
-	char old_id[BOX_SEAL_ID_LEN], new_id[BOX_SEAL_ID_LEN], ignore[8];
+	char old_id[BOX_SEAL_ID_LEN], new_id[BOX_SEAL_ID_LEN];
 	struct pgdb_res *r = NULL;
-	int i, rc = 0, pid;
+	int i, rc = 0;
 
 	*rewrapped = *kept = 0;
 	err[0] = '\0';
@@ -380,10 +392,10 @@ int box_keys_rotate(struct pgdb *db, const unsigned char old[BOX_SEAL_KEY_LEN],
 	}
 	if (box_keys_schema(db, err, errlen) < 0)
 		return -1;
-	if (pgdb_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", err, errlen) <
-		0)
+	/* pgdb_begin: a connection lost mid-way is never made again
+	 * behind our back, so it is all or nothing */
+	if (pgdb_begin(db, err, errlen) < 0)
 		return -1;
-	pid = pgdb_backend_pid(db);
 	r = pgdb_query(db,
 		"SELECT owner, key_id, wrapped FROM " BOX_KEYS_TABLE
 		" ORDER BY owner FOR UPDATE",
@@ -402,17 +414,9 @@ int box_keys_rotate(struct pgdb *db, const unsigned char old[BOX_SEAL_KEY_LEN],
 			(*kept)++;
 	}
 	pgdb_res_free(&r);
-	/* a connection made again mid-way ran the rest outside the
-	 * transaction: each row it changed is right, but say so */
-	if (rc == 0 && pgdb_backend_pid(db) != pid) {
-		snprintf(err, errlen,
-			"the connection was lost during the "
-			"rotation: run it again");
-		rc = -1;
-	}
-	if (rc == 0 && pgdb_exec(db, "COMMIT", err, errlen) == 0)
+	if (rc == 0 && pgdb_commit(db, err, errlen) == 0)
 		return 0;
-	pgdb_exec(db, "ROLLBACK", ignore, sizeof(ignore));
+	pgdb_rollback(db);
 	*rewrapped = *kept = 0;
 	return -1;
 }

@@ -36,25 +36,31 @@ const char *box_keys_id(const struct box_keys *k);
 /* Make the table if missing (boxes starting together do not race). 0,
  * or -1 with err. */
 int box_keys_schema(struct pgdb *db, char *err, size_t errlen);
+/* Connect to the mailbox database at uri on the keys' own connection
+ * (user keys are made there and committed at once, before any body is
+ * sealed with them), then box_keys_check(). 0, -1 or -2 as it. */
+int box_keys_connect(
+	struct box_keys *k, const char *uri, char *err, size_t errlen);
 /* Make the table if missing and check the rows against the deployment
  * key: 0, -1 with err (database), or -2 with err when no row is wrapped
  * by this key but some are by another: the key file is wrong, and k
  * refuses every body from now on. Rows under another key beside ours
  * (a rotation under way) are logged. */
-int box_keys_open(
+int box_keys_check(
 	struct box_keys *k, struct pgdb *db, char *err, size_t errlen);
 
 /* Seal body[0..n) of user's blob id[0..idlen) (appended to out),
- * making the user's key first if it has none. 0, or -1 with err. */
-int box_keys_seal(struct box_keys *k, struct pgdb *db, const char *user,
-	const void *id, size_t idlen, const void *body, size_t n,
-	struct sbuf *out, char *err, size_t errlen);
-/* Open user's sealed blob id (the body appended to out). 0, or -1 with
- * err: no key, a key under another deployment key, a blob that does not
- * open; nothing is appended then. */
-int box_keys_unseal(struct box_keys *k, struct pgdb *db, const char *user,
-	const void *id, size_t idlen, const void *blob, size_t n,
-	struct sbuf *out, char *err, size_t errlen);
+ * making the user's key first if it has none. Any thread. 0, or -1 with
+ * err. */
+int box_keys_seal(struct box_keys *k, const char *user, const void *id,
+	size_t idlen, const void *body, size_t n, struct sbuf *out, char *err,
+	size_t errlen);
+/* Open user's sealed blob id (the body appended to out). Any thread. 0,
+ * or -1 with err: no key, a key under another deployment key, a blob
+ * that does not open; nothing is appended then. */
+int box_keys_unseal(struct box_keys *k, const char *user, const void *id,
+	size_t idlen, const void *blob, size_t n, struct sbuf *out, char *err,
+	size_t errlen);
 
 /* Re-wrap every user key under new in one transaction: rows under old
  * are re-wrapped, rows already under new are checked and kept (a
