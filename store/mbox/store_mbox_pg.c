@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "blob.h"
 #include "evloop.h"
@@ -211,6 +212,22 @@ static void listen_retry(void *arg)
 	}
 }
 
+/* The schema; a box starting while another works may be chosen as a
+ * deadlock's victim (its DDL against the other's rows): tried again. */
+static int make_schema(struct pgdb *db, char *err, size_t errlen)
+{
+	struct timespec ts = {0, 200 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (pgdb_exec(db, schema, err, errlen) == 0)
+			return 0;
+		log_warn("mailbox store: schema: %s; trying again", err);
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
 int mbpg_open(struct mbox_store *st, const char *uri, char *err,
 	      size_t errlen)
 {
@@ -221,7 +238,7 @@ int mbpg_open(struct mbox_store *st, const char *uri, char *err,
 	g->listen_fd = -1;
 	st->pg = g;
 	if ((g->db = pgdb_open(uri, err, errlen)) == NULL ||
-	    pgdb_exec(g->db, schema, err, errlen) < 0 ||
+	    make_schema(g->db, err, errlen) < 0 ||
 	    (g->listen = pgdb_open(uri, err, errlen)) == NULL ||
 	    (g->deliver = pgdb_open(uri, err, errlen)) == NULL ||
 	    (st->loop != NULL && listen_start(st, err, errlen) < 0)) {
