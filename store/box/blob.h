@@ -29,10 +29,10 @@ struct sbuf;
 struct blob_ops {
 	/* store n bytes: their new id. 0 or -1 with err */
 	int (*put)(void *ctx, const char *p, size_t n, long long *id_r,
-		   char *err, size_t errlen);
+		char *err, size_t errlen);
 	/* append the bytes of id to out. 0, or -1 with err */
 	int (*get)(void *ctx, long long id, struct sbuf *out, char *err,
-		   size_t errlen);
+		size_t errlen);
 	/* forget id (gone already: 0). 0 or -1 with err */
 	int (*del)(void *ctx, long long id, char *err, size_t errlen);
 };
@@ -50,20 +50,19 @@ void blob_store_pg(struct blob_store *bs, struct pgdb *db);
 /* Store the body data[0..len) of a message of owner (local@domain):
  * blob_encode(), then the backend. Its id in *id_r. 0 or -1 with err. */
 int blob_put(struct blob_store *bs, const char *owner, const char *data,
-	     size_t len, long long *id_r, char *err, size_t errlen);
+	size_t len, long long *id_r, char *err, size_t errlen);
 /* Append the body id of owner to out: the backend, then blob_decode().
  * 0, or -1 with err (missing, refused by blob_decode). */
 int blob_get(struct blob_store *bs, const char *owner, long long id,
-	     struct sbuf *out, char *err, size_t errlen);
+	struct sbuf *out, char *err, size_t errlen);
 /* Forget body id. 0 or -1 with err. */
-int blob_delete(struct blob_store *bs, long long id, char *err,
-		size_t errlen);
+int blob_delete(struct blob_store *bs, long long id, char *err, size_t errlen);
 
 /* The seam (see above): bytes of owner as they are to be stored, and
  * back. Append to out; 0, or -1 with err. Identity for now. */
 int blob_encode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen);
+	struct sbuf *out, char *err, size_t errlen);
 int blob_decode(const char *owner, const char *data, size_t len,
-		struct sbuf *out, char *err, size_t errlen);
+	struct sbuf *out, char *err, size_t errlen);
 
 #endif
