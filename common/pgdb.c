@@ -21,7 +21,7 @@
 
 struct pgdb {
 	PGconn *c;
-	int in_tx;		/* between pgdb_begin and its end */
+	int in_tx; /* between pgdb_begin and its end */
 };
 
 struct pgdb_res {
@@ -35,7 +35,7 @@ static void pg_error(PGconn *c, const char *what, char *err, size_t errlen)
 	size_t n = strcspn(m, "\n");
 
 	snprintf(err, errlen, "postgresql: %s%s%.*s", what, what[0] ? ": " : "",
-		 (int)n, m);
+		(int)n, m);
 }
 
 static void notice_cb(void *arg, const char *m)
@@ -47,7 +47,7 @@ static int exec_raw(PGconn *c, const char *q, char *err, size_t errlen)
 {
 	PGresult *r = PQexec(c, q);
 	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
-		       PQresultStatus(r) == PGRES_TUPLES_OK);
+			      PQresultStatus(r) == PGRES_TUPLES_OK);
 
 	if (!ok)
 		pg_error(c, "", err, errlen);
@@ -58,9 +58,9 @@ static int exec_raw(PGconn *c, const char *q, char *err, size_t errlen)
 struct pgdb *pgdb_open(const char *uri, char *err, size_t errlen)
 {
 	/* ours first: what the URI says overrides them */
-	static const char *const keys[] = {
-		"connect_timeout", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "application_name", "dbname", NULL};
+	static const char *const keys[] = {"connect_timeout", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", "application_name",
+		"dbname", NULL};
 	const char *vals[] = {"3", "10", "5", "3", "sluice", uri, NULL};
 	struct pgdb *db = calloc(1, sizeof(*db));
 
@@ -75,8 +75,8 @@ struct pgdb *pgdb_open(const char *uri, char *err, size_t errlen)
 		return NULL;
 	}
 	PQsetNoticeProcessor(db->c, notice_cb, NULL);
-	if (exec_raw(db->c, "SET client_min_messages = warning", err,
-		     errlen) < 0) {
+	if (exec_raw(db->c, "SET client_min_messages = warning", err, errlen) <
+		0) {
 		pgdb_close(&db);
 		return NULL;
 	}
@@ -107,8 +107,8 @@ int pgdb_reconnect(struct pgdb *db, char *err, size_t errlen)
 		return -1;
 	}
 	log_info("postgresql: connected again");
-	return exec_raw(db->c, "SET client_min_messages = warning", err,
-			errlen);
+	return exec_raw(
+		db->c, "SET client_min_messages = warning", err, errlen);
 }
 
 /* The connection, made again when it broke outside a transaction. */
@@ -117,8 +117,9 @@ static int ready(struct pgdb *db, char *err, size_t errlen)
 	if (pgdb_alive(db))
 		return 0;
 	if (db->in_tx) {
-		snprintf(err, errlen, "postgresql: connection lost in a "
-			 "transaction");
+		snprintf(err, errlen,
+			"postgresql: connection lost in a "
+			"transaction");
 		return -1;
 	}
 	return pgdb_reconnect(db, err, errlen);
@@ -155,8 +156,9 @@ int pgdb_commit(struct pgdb *db, char *err, size_t errlen)
 	     strcmp(PQcmdStatus(r), "COMMIT") == 0;
 	if (!ok) {
 		if (r && PQresultStatus(r) == PGRES_COMMAND_OK)
-			snprintf(err, errlen, "postgresql: transaction "
-				 "rolled back");
+			snprintf(err, errlen,
+				"postgresql: transaction "
+				"rolled back");
 		else
 			pg_error(db->c, "commit", err, errlen);
 	}
@@ -172,8 +174,8 @@ void pgdb_rollback(struct pgdb *db)
 }
 
 struct pgdb_res *pgdb_query(struct pgdb *db, const char *q, int n,
-			    const char *const *vals, const int *lens,
-			    int binary_result, char *err, size_t errlen)
+	const char *const *vals, const int *lens, int binary_result, char *err,
+	size_t errlen)
 {
 	int fmt[PGDB_MAX_PARAMS], len[PGDB_MAX_PARAMS], i, st;
 	struct pgdb_res *res;
@@ -206,7 +208,7 @@ struct pgdb_res *pgdb_query(struct pgdb *db, const char *q, int n,
 }
 
 int pgdb_run(struct pgdb *db, const char *q, int n, const char *const *vals,
-	     char *err, size_t errlen)
+	char *err, size_t errlen)
 {
 	struct pgdb_res *r = pgdb_query(db, q, n, vals, NULL, 0, err, errlen);
 
@@ -229,7 +231,7 @@ int pgdb_cols(const struct pgdb_res *r)
 const char *pgdb_value(const struct pgdb_res *r, int row, int col)
 {
 	if (row < 0 || row >= PQntuples(r->r) || col < 0 ||
-	    col >= PQnfields(r->r) || PQgetisnull(r->r, row, col))
+		col >= PQnfields(r->r) || PQgetisnull(r->r, row, col))
 		return NULL;
 	return PQgetvalue(r->r, row, col);
 }
@@ -267,9 +269,9 @@ int pgdb_socket(const struct pgdb *db)
 }
 
 int pgdb_notifies(struct pgdb *db,
-		  void (*cb)(void *arg, const char *channel,
-			     const char *payload, int pid),
-		  void *arg, char *err, size_t errlen)
+	void (*cb)(
+		void *arg, const char *channel, const char *payload, int pid),
+	void *arg, char *err, size_t errlen)
 {
 	PGnotify *nt;
 	int n = 0;
@@ -282,16 +284,16 @@ int pgdb_notifies(struct pgdb *db,
 		n++;
 		if (cb)
 			cb(arg, nt->relname, nt->extra ? nt->extra : "",
-			   nt->be_pid);
+				nt->be_pid);
 		PQfreemem(nt);
 	}
 	return n;
 }
 
 int pgdb_wait(struct pgdb *db, int timeout_ms,
-	      void (*cb)(void *arg, const char *channel, const char *payload,
-			 int pid),
-	      void *arg, char *err, size_t errlen)
+	void (*cb)(
+		void *arg, const char *channel, const char *payload, int pid),
+	void *arg, char *err, size_t errlen)
 {
 	struct pollfd pfd;
 

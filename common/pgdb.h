@@ -38,11 +38,11 @@ int pgdb_exec(struct pgdb *db, const char *sql, char *err, size_t errlen);
  * statement that failed is not repeated (it may have committed). The
  * result, freed by pgdb_res_free(), or NULL with err. */
 struct pgdb_res *pgdb_query(struct pgdb *db, const char *q, int n,
-			    const char *const *vals, const int *lens,
-			    int binary_result, char *err, size_t errlen);
+	const char *const *vals, const int *lens, int binary_result, char *err,
+	size_t errlen);
 /* pgdb_query in text, rows dropped. 0 or -1 with err. */
 int pgdb_run(struct pgdb *db, const char *q, int n, const char *const *vals,
-	     char *err, size_t errlen);
+	char *err, size_t errlen);
 int pgdb_rows(const struct pgdb_res *r);
 int pgdb_cols(const struct pgdb_res *r);
 /* Column col of row (NUL-terminated; NULL for SQL NULL); its length. */
@@ -73,14 +73,14 @@ int pgdb_socket(const struct pgdb *db);
  * (channel, payload, the sender's backend pid). The number given to
  * cb, or -1 with err when the connection is lost. */
 int pgdb_notifies(struct pgdb *db,
-		  void (*cb)(void *arg, const char *channel,
-			     const char *payload, int pid),
-		  void *arg, char *err, size_t errlen);
+	void (*cb)(
+		void *arg, const char *channel, const char *payload, int pid),
+	void *arg, char *err, size_t errlen);
 /* Wait up to timeout_ms for input on the connection, then as
  * pgdb_notifies. */
 int pgdb_wait(struct pgdb *db, int timeout_ms,
-	      void (*cb)(void *arg, const char *channel, const char *payload,
-			 int pid),
-	      void *arg, char *err, size_t errlen);
+	void (*cb)(
+		void *arg, const char *channel, const char *payload, int pid),
+	void *arg, char *err, size_t errlen);
 
 #endif

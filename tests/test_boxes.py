@@ -30,6 +30,12 @@ from test_imap import (  # noqa: F401  (run here on PostgreSQL)
     test_idle_woken_by_delivery, test_list_special_use_and_folders,
     test_quota, test_search_store_copy_move_expunge,
     test_two_sessions_see_each_other, test_uids_survive_restart)
+from test_imap_notify import (  # noqa: F401
+    test_personal_status_of_other_folders, test_selected_new_flags_expunge)
+from test_imap_condstore import (  # noqa: F401
+    box, test_change_bumps_modseq_seen_by_other_session,
+    test_changedsince_unchangedsince_search, test_phone_resync_in_one_round_trip,
+    test_vanished_replaces_expunge)
 
 PW = "box secret 7"
 USER = "alice@example.test"
@@ -252,7 +258,7 @@ def test_notify_on_one_box_woken_through_another(boxes):
     assert mb.create("Lists")[0] == "OK"
     tag = mb._new_tag()
     mb.send(tag + b" NOTIFY SET (SELECTED (MessageNew MessageExpunge))"
-            b" (personal (MessageNew))\r\n")
+            b" (personal (MessageNew MessageExpunge))\r\n")
     read_until(mb, re.escape(tag) + rb" OK")
     ma = boxes.login(0)
     t0 = time.monotonic()

@@ -33,11 +33,11 @@ struct blob_ops {
 	/* a new id, never given before (the seal binds it). 0 or -1 */
 	int (*new_id)(void *ctx, long long *id_r, char *err, size_t errlen);
 	/* store n bytes under id (from new_id). 0 or -1 with err */
-	int (*put)(void *ctx, long long id, const char *p, size_t n,
-		   char *err, size_t errlen);
+	int (*put)(void *ctx, long long id, const char *p, size_t n, char *err,
+		size_t errlen);
 	/* append the bytes of id to out. 0, or -1 with err */
 	int (*get)(void *ctx, long long id, struct sbuf *out, char *err,
-		   size_t errlen);
+		size_t errlen);
 	/* forget id (gone already: 0). 0 or -1 with err */
 	int (*del)(void *ctx, long long id, char *err, size_t errlen);
 };
@@ -55,24 +55,23 @@ void blob_store_pg(struct blob_store *bs, struct pgdb *db);
 /* Store the body data[0..len) of a message of owner (local@domain):
  * blob_encode(), then the backend. Its id in *id_r. 0 or -1 with err. */
 int blob_put(struct blob_store *bs, const char *owner, const char *data,
-	     size_t len, long long *id_r, char *err, size_t errlen);
+	size_t len, long long *id_r, char *err, size_t errlen);
 /* Append the body id of owner to out: the backend, then blob_decode().
  * 0, or -1 with err (missing, refused by blob_decode). */
 int blob_get(struct blob_store *bs, const char *owner, long long id,
-	     struct sbuf *out, char *err, size_t errlen);
+	struct sbuf *out, char *err, size_t errlen);
 /* Forget body id. 0 or -1 with err. */
-int blob_delete(struct blob_store *bs, long long id, char *err,
-		size_t errlen);
+int blob_delete(struct blob_store *bs, long long id, char *err, size_t errlen);
 
 /* The seam (see above): the bytes of owner's body id as they are to be
  * stored, and back. Append to out; 0, or -1 with err. Sealed under k's
  * keys once blob_seal_with(k) was called (box_keys.h: the owner and id
  * bound into the seal; a stored body that is not sealed, or does not
  * open, is refused); else the identity, refusing a sealed body. */
-int blob_encode(const char *owner, long long id, const char *data,
-		size_t len, struct sbuf *out, char *err, size_t errlen);
-int blob_decode(const char *owner, long long id, const char *data,
-		size_t len, struct sbuf *out, char *err, size_t errlen);
+int blob_encode(const char *owner, long long id, const char *data, size_t len,
+	struct sbuf *out, char *err, size_t errlen);
+int blob_decode(const char *owner, long long id, const char *data, size_t len,
+	struct sbuf *out, char *err, size_t errlen);
 /* Seal every body of this process with k (box_key_file), from start-up
  * on, before any thread stores or reads one; NULL: in clear. */
 struct box_keys;

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 #include "blob.h"
 #include "evloop.h"
@@ -126,8 +127,8 @@ int mbpg_owner(const char *user, char *out, size_t len)
 
 /* ---- LISTEN: the other boxes' changes ---- */
 
-static void on_notify(void *arg, const char *channel, const char *payload,
-		      int pid)
+static void on_notify(
+	void *arg, const char *channel, const char *payload, int pid)
 {
 	struct mbox_store *st = arg;
 	char user[512], name[MBOX_NAME_MAX + 1];
@@ -136,7 +137,7 @@ static void on_notify(void *arg, const char *channel, const char *payload,
 
 	/* our own changes woke our watchers already */
 	if (pid == st->pg->pids[0] || pid == st->pg->pids[1] || nl == NULL ||
-	    strcmp(channel, CHANNEL) != 0)
+		strcmp(channel, CHANNEL) != 0)
 		return;
 	ul = (size_t)(nl - payload);
 	if (ul == 0 || ul >= sizeof(user) || strlen(nl + 1) >= sizeof(name))
@@ -160,7 +161,8 @@ static void listen_lost(struct mbox_store *st, const char *why)
 		g->listen_fd = -1;
 	}
 	log_warn("mailbox store: %s: other boxes' changes reach IDLE at the "
-		 "next command only; retrying every second", why);
+		 "next command only; retrying every second",
+		why);
 	if (g->retry == NULL)
 		g->retry = evloop_timer(st->loop, RETRY_MS, listen_retry, st);
 }
@@ -182,7 +184,7 @@ static int listen_start(struct mbox_store *st, char *err, size_t errlen)
 		return -1;
 	g->listen_fd = pgdb_socket(g->listen);
 	if (g->listen_fd < 0 || evloop_add(st->loop, g->listen_fd, EPOLLIN,
-					   listen_ready, st) < 0) {
+					listen_ready, st) < 0) {
 		g->listen_fd = -1;
 		snprintf(err, errlen, "cannot watch the LISTEN connection");
 		return -1;
@@ -198,9 +200,9 @@ static void listen_retry(void *arg)
 
 	st->pg->retry = NULL;
 	if (pgdb_reconnect(st->pg->listen, err, sizeof(err)) < 0 ||
-	    listen_start(st, err, sizeof(err)) < 0) {
-		st->pg->retry = evloop_timer(st->loop, RETRY_MS, listen_retry,
-					     st);
+		listen_start(st, err, sizeof(err)) < 0) {
+		st->pg->retry =
+			evloop_timer(st->loop, RETRY_MS, listen_retry, st);
 		return;
 	}
 	log_info("mailbox store: listening to the other boxes again");
@@ -211,8 +213,23 @@ static void listen_retry(void *arg)
 	}
 }
 
-int mbpg_open(struct mbox_store *st, const char *uri, char *err,
-	      size_t errlen)
+/* The schema; a box starting while another works may be chosen as a
+ * deadlock's victim (its DDL against the other's rows): tried again. */
+static int make_schema(struct pgdb *db, char *err, size_t errlen)
+{
+	struct timespec ts = {0, 200 * 1000 * 1000};
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (pgdb_exec(db, schema, err, errlen) == 0)
+			return 0;
+		log_warn("mailbox store: schema: %s; trying again", err);
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+int mbpg_open(struct mbox_store *st, const char *uri, char *err, size_t errlen)
 {
 	struct mbpg *g = calloc(1, sizeof(*g));
 
@@ -221,10 +238,10 @@ int mbpg_open(struct mbox_store *st, const char *uri, char *err,
 	g->listen_fd = -1;
 	st->pg = g;
 	if ((g->db = pgdb_open(uri, err, errlen)) == NULL ||
-	    pgdb_exec(g->db, schema, err, errlen) < 0 ||
-	    (g->listen = pgdb_open(uri, err, errlen)) == NULL ||
-	    (g->deliver = pgdb_open(uri, err, errlen)) == NULL ||
-	    (st->loop != NULL && listen_start(st, err, errlen) < 0)) {
+		make_schema(g->db, err, errlen) < 0 ||
+		(g->listen = pgdb_open(uri, err, errlen)) == NULL ||
+		(g->deliver = pgdb_open(uri, err, errlen)) == NULL ||
+		(st->loop != NULL && listen_start(st, err, errlen) < 0)) {
 		mbpg_close(st);
 		return -1;
 	}
@@ -254,7 +271,7 @@ void mbpg_close(struct mbox_store *st)
 /* ---- one folder ---- */
 
 long long mbpg_folder_id(struct mbox_store *st, const char *user,
-			 const char *name, char *err, size_t errlen)
+	const char *name, char *err, size_t errlen)
 {
 	char owner[512];
 	const char *v[3];
@@ -266,8 +283,8 @@ long long mbpg_folder_id(struct mbox_store *st, const char *user,
 	v[0] = owner;
 	v[1] = mb_is_inbox(name) ? "INBOX" : name;
 	v[2] = mb_is_inbox(name) ? "t" : "f";
-	r = pgdb_query(st->pg->db, "SELECT mbox_folder($1, $2, $3)", 3, v,
-		       NULL, 0, err, errlen);
+	r = pgdb_query(st->pg->db, "SELECT mbox_folder($1, $2, $3)", 3, v, NULL,
+		0, err, errlen);
 	if (r == NULL)
 		return -1;
 	id = pgdb_ll(r, 0, 0);
@@ -314,7 +331,7 @@ static int folder_row(struct folder *f, const struct pgdb_res *r, int i)
 		if (sp == NULL)
 			sp = p + strlen(p);
 		if (sp > p && sp - p <= MB_KEYWORD_MAX &&
-		    (f->kw[f->nkw] = strndup(p, (size_t)(sp - p))) != NULL)
+			(f->kw[f->nkw] = strndup(p, (size_t)(sp - p))) != NULL)
 			f->nkw++;
 		if (*sp)
 			sp++;
@@ -343,9 +360,9 @@ static void msg_row(struct folder *f, const struct pgdb_res *r, int i)
 	} else {
 		e = &f->m[ix];
 	}
-	e->flags = (unsigned)pgdb_ll(r, i, 2) & (MBOX_SEEN | MBOX_ANSWERED |
-						  MBOX_FLAGGED | MBOX_DELETED |
-						  MBOX_DRAFT);
+	e->flags = (unsigned)pgdb_ll(r, i, 2) &
+		   (MBOX_SEEN | MBOX_ANSWERED | MBOX_FLAGGED | MBOX_DELETED |
+			   MBOX_DRAFT);
 	e->keywords = kw;
 	e->modseq = (uint64_t)pgdb_ll(r, i, 6);
 	f->gen++;
@@ -374,9 +391,9 @@ int mbpg_refresh(struct folder *f)
 		return 0;
 	snprintf(id, sizeof(id), "%lld", f->dbid);
 	snprintf(since, sizeof(since), "%llu",
-		 (unsigned long long)f->highestmodseq);
-	r = pgdb_query(f->st->pg->db, q_refresh, 2, v, NULL, 0, err,
-		       sizeof(err));
+		(unsigned long long)f->highestmodseq);
+	r = pgdb_query(
+		f->st->pg->db, q_refresh, 2, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return -1;
@@ -430,9 +447,10 @@ void mbpg_claim(struct folder *f)
 		return;
 	snprintf(id, sizeof(id), "%lld", f->dbid);
 	/* \Recent goes to the one box whose UPDATE took it */
-	r = pgdb_query(f->st->pg->db, "UPDATE mbox_messages SET recent = false"
-		       " WHERE folder = $1 AND recent RETURNING uid", 1, v,
-		       NULL, 0, err, sizeof(err));
+	r = pgdb_query(f->st->pg->db,
+		"UPDATE mbox_messages SET recent = false"
+		" WHERE folder = $1 AND recent RETURNING uid",
+		1, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return;
@@ -443,7 +461,7 @@ void mbpg_claim(struct folder *f)
 		long long uid = pgdb_ll(r, k, 0);
 
 		if (uid > 0 && uid <= UID_TOP &&
-		    (ix = mb_folder_index(f, (uint32_t)uid)) >= 0)
+			(ix = mb_folder_index(f, (uint32_t)uid)) >= 0)
 			f->m[ix].recent = 1;
 	}
 	pgdb_res_free(&r);
@@ -464,8 +482,8 @@ int mbpg_read(struct folder *f, const struct fmsg *e, struct sbuf *out)
 	return 0;
 }
 
-int mbpg_set_flags(struct folder *f, struct fmsg *e, unsigned flags,
-		   uint32_t kw)
+int mbpg_set_flags(
+	struct folder *f, struct fmsg *e, unsigned flags, uint32_t kw)
 {
 	char id[24], uid[16], fl[16], k[16], ms[24], err[256];
 	const char *v[5] = {id, uid, fl, k, ms};
@@ -478,12 +496,12 @@ int mbpg_set_flags(struct folder *f, struct fmsg *e, unsigned flags,
 	snprintf(k, sizeof(k), "%u", kw);
 	snprintf(ms, sizeof(ms), "%llu", (unsigned long long)e->modseq);
 	r = pgdb_query(f->st->pg->db,
-		       "WITH f AS (UPDATE mbox_folders SET modseq = modseq + 1"
-		       " WHERE id = $1 RETURNING modseq)"
-		       " UPDATE mbox_messages m SET flags = $3, keywords = $4,"
-		       " modseq = f.modseq FROM f WHERE m.folder = $1 AND"
-		       " m.uid = $2 AND m.modseq = $5 RETURNING m.modseq", 5, v,
-		       NULL, 0, err, sizeof(err));
+		"WITH f AS (UPDATE mbox_folders SET modseq = modseq + 1"
+		" WHERE id = $1 RETURNING modseq)"
+		" UPDATE mbox_messages m SET flags = $3, keywords = $4,"
+		" modseq = f.modseq FROM f WHERE m.folder = $1 AND"
+		" m.uid = $2 AND m.modseq = $5 RETURNING m.modseq",
+		5, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return -1;
@@ -511,18 +529,19 @@ int mbpg_expunge(struct folder *f, size_t i)
 	snprintf(uid, sizeof(uid), "%u", f->m[i].uid);
 	blob_store_pg(&bs, db);
 	if (pgdb_begin(db, err, sizeof(err)) < 0 ||
-	    (r = pgdb_query(db, "WITH f AS (UPDATE mbox_folders SET modseq ="
-			    " modseq + 1 WHERE id = $1 RETURNING modseq),"
-			    " d AS (DELETE FROM mbox_messages WHERE folder = $1"
-			    " AND uid = $2 RETURNING blob),"
-			    " x AS (INSERT INTO mbox_expunged(folder, uid,"
-			    " modseq) SELECT $1, $2, f.modseq FROM f, d"
-			    " ON CONFLICT (folder, uid) DO UPDATE"
-			    " SET modseq = EXCLUDED.modseq) SELECT blob FROM d",
-			    2, v, NULL, 0, err, sizeof(err))) == NULL ||
-	    (pgdb_rows(r) == 1 && blob_delete(&bs, pgdb_ll(r, 0, 0), err,
+		(r = pgdb_query(db,
+			 "WITH f AS (UPDATE mbox_folders SET modseq ="
+			 " modseq + 1 WHERE id = $1 RETURNING modseq),"
+			 " d AS (DELETE FROM mbox_messages WHERE folder = $1"
+			 " AND uid = $2 RETURNING blob),"
+			 " x AS (INSERT INTO mbox_expunged(folder, uid,"
+			 " modseq) SELECT $1, $2, f.modseq FROM f, d"
+			 " ON CONFLICT (folder, uid) DO UPDATE"
+			 " SET modseq = EXCLUDED.modseq) SELECT blob FROM d",
+			 2, v, NULL, 0, err, sizeof(err))) == NULL ||
+		(pgdb_rows(r) == 1 && blob_delete(&bs, pgdb_ll(r, 0, 0), err,
 					      sizeof(err)) < 0) ||
-	    pgdb_commit(db, err, sizeof(err)) < 0) {
+		pgdb_commit(db, err, sizeof(err)) < 0) {
 		pgdb_res_free(&r);
 		pgdb_rollback(db);
 		log_warn("mailbox store: expunge: %s", err);
@@ -535,8 +554,8 @@ int mbpg_expunge(struct folder *f, size_t i)
 }
 
 int mbpg_add(struct pgdb *db, const char *owner, long long folder,
-	     const char *data, size_t len, unsigned flags, uint32_t kw,
-	     time_t date, uint32_t *uid_r, char *err, size_t errlen)
+	const char *data, size_t len, unsigned flags, uint32_t kw, time_t date,
+	uint32_t *uid_r, char *err, size_t errlen)
 {
 	char fid[24], b[24], sz[24], dt[24], fl[16], k[16];
 	const char *v[6] = {fid, b, sz, dt, fl, k};
@@ -554,23 +573,24 @@ int mbpg_add(struct pgdb *db, const char *owner, long long folder,
 	snprintf(fl, sizeof(fl), "%u", flags & ~MBOX_RECENT);
 	snprintf(k, sizeof(k), "%u", kw);
 	r = pgdb_query(db, "SELECT u, m FROM mbox_add($1, $2, $3, $4, $5, $6)",
-		       6, v, NULL, 0, err, errlen);
+		6, v, NULL, 0, err, errlen);
 	if (r == NULL)
 		return -1;
 	uid = pgdb_rows(r) == 1 ? pgdb_ll(r, 0, 0) : 0;
 	pgdb_res_free(&r);
 	if (uid <= 0 || uid >= UID_TOP) {
-		snprintf(err, errlen, uid ? "[LIMIT] no UID left in the "
-			 "mailbox" : "[TRYCREATE] no such mailbox");
+		snprintf(err, errlen,
+			uid ? "[LIMIT] no UID left in the "
+			      "mailbox"
+			    : "[TRYCREATE] no such mailbox");
 		return -1;
 	}
 	*uid_r = (uint32_t)uid;
 	return 0;
 }
 
-int mbpg_append(struct folder *f, const char *data, size_t len,
-		unsigned flags, uint32_t kw, time_t date, uint32_t *uid_r,
-		char *err, size_t errlen)
+int mbpg_append(struct folder *f, const char *data, size_t len, unsigned flags,
+	uint32_t kw, time_t date, uint32_t *uid_r, char *err, size_t errlen)
 {
 	struct pgdb *db = f->st->pg->db;
 	char owner[512];
@@ -580,9 +600,9 @@ int mbpg_append(struct folder *f, const char *data, size_t len,
 		return -1;
 	}
 	if (pgdb_begin(db, err, errlen) < 0 ||
-	    mbpg_add(db, owner, f->dbid, data, len, flags, kw, date, uid_r,
-		     err, errlen) < 0 ||
-	    pgdb_commit(db, err, errlen) < 0) {
+		mbpg_add(db, owner, f->dbid, data, len, flags, kw, date, uid_r,
+			err, errlen) < 0 ||
+		pgdb_commit(db, err, errlen) < 0) {
 		pgdb_rollback(db);
 		return -1;
 	}
@@ -590,7 +610,7 @@ int mbpg_append(struct folder *f, const char *data, size_t len,
 }
 
 int mbpg_copy(struct folder *src, const struct fmsg *e, struct folder *d,
-	      uint32_t kw, uint32_t *uid_r)
+	uint32_t kw, uint32_t *uid_r)
 {
 	struct sbuf body;
 	char err[256];
@@ -600,9 +620,9 @@ int mbpg_copy(struct folder *src, const struct fmsg *e, struct folder *d,
 	 * blob_encode() */
 	sbuf_init(&body, (size_t)1 << 31);
 	rc = mbpg_read(src, e, &body);
-	if (rc == 0 && (rc = mbpg_append(d, body.data ? body.data : "",
-					 body.len, e->flags, kw, e->date,
-					 uid_r, err, sizeof(err))) < 0)
+	if (rc == 0 &&
+		(rc = mbpg_append(d, body.data ? body.data : "", body.len,
+			 e->flags, kw, e->date, uid_r, err, sizeof(err))) < 0)
 		log_warn("mailbox store: copy: %s", err);
 	sbuf_free(&body);
 	return rc;
@@ -615,12 +635,13 @@ int mbpg_keyword_add(struct folder *f, const char *name)
 
 	snprintf(id, sizeof(id), "%lld", f->dbid);
 	snprintf(max, sizeof(max), "%d", MBOX_MAX_KEYWORDS);
-	if (pgdb_run(f->st->pg->db, "UPDATE mbox_folders SET keywords ="
-		     " array_append(keywords, $2), modseq = modseq + 1"
-		     " WHERE id = $1 AND cardinality(keywords) < $3::int"
-		     " AND NOT EXISTS (SELECT 1 FROM unnest(keywords) k"
-		     " WHERE lower(k) = lower($2))", 3, v, err,
-		     sizeof(err)) < 0) {
+	if (pgdb_run(f->st->pg->db,
+		    "UPDATE mbox_folders SET keywords ="
+		    " array_append(keywords, $2), modseq = modseq + 1"
+		    " WHERE id = $1 AND cardinality(keywords) < $3::int"
+		    " AND NOT EXISTS (SELECT 1 FROM unnest(keywords) k"
+		    " WHERE lower(k) = lower($2))",
+		    3, v, err, sizeof(err)) < 0) {
 		log_warn("mailbox store: %s", err);
 		return -1;
 	}

@@ -22,7 +22,7 @@
 #define OWNER_MAX 512
 
 int mbpg_names(struct mbox_store *st, const char *user, int subs,
-	       void (*add)(void *arg, const char *name), void *arg)
+	void (*add)(void *arg, const char *name), void *arg)
 {
 	char owner[OWNER_MAX], err[256];
 	const char *v[1] = {owner};
@@ -32,34 +32,37 @@ int mbpg_names(struct mbox_store *st, const char *user, int subs,
 
 	if (mbpg_owner(user, owner, sizeof(owner)) < 0)
 		return -1;
-	r = pgdb_query(st->pg->db, subs ?
-		       "SELECT name FROM mbox_subscriptions WHERE owner = $1" :
-		       "SELECT name FROM mbox_folders WHERE owner = $1"
-		       " AND name <> 'INBOX'", 1, v, NULL, 0, err, sizeof(err));
+	r = pgdb_query(st->pg->db,
+		subs ? "SELECT name FROM mbox_subscriptions WHERE owner = $1"
+		     : "SELECT name FROM mbox_folders WHERE owner = $1"
+		       " AND name <> 'INBOX'",
+		1, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return -1;
 	}
 	for (i = 0; i < pgdb_rows(r); i++)
 		if ((name = pgdb_value(r, i, 0)) != NULL &&
-		    (mb_is_inbox(name) || mb_valid_name(name)))
+			(mb_is_inbox(name) || mb_valid_name(name)))
 			add(arg, name);
 	pgdb_res_free(&r);
 	return 0;
 }
 
-int mbpg_subscribe(struct mbox_store *st, const char *user,
-		   const char *name, int on)
+int mbpg_subscribe(
+	struct mbox_store *st, const char *user, const char *name, int on)
 {
 	char owner[OWNER_MAX], err[256];
 	const char *v[2] = {owner, name};
 
 	if (mbpg_owner(user, owner, sizeof(owner)) < 0)
 		return -1;
-	if (pgdb_run(st->pg->db, on ? "INSERT INTO mbox_subscriptions"
-		     " VALUES($1, $2) ON CONFLICT DO NOTHING" :
-		     "DELETE FROM mbox_subscriptions WHERE owner = $1 AND"
-		     " name = $2", 2, v, err, sizeof(err)) < 0) {
+	if (pgdb_run(st->pg->db,
+		    on ? "INSERT INTO mbox_subscriptions"
+			 " VALUES($1, $2) ON CONFLICT DO NOTHING"
+		       : "DELETE FROM mbox_subscriptions WHERE owner = $1 AND"
+			 " name = $2",
+		    2, v, err, sizeof(err)) < 0) {
 		log_warn("mailbox store: %s", err);
 		return -1;
 	}
@@ -77,9 +80,11 @@ int mbpg_create(struct mbox_store *st, const char *user, const char *name)
 		return -1;
 	if ((id = mbpg_folder_id(st, user, name, err, sizeof(err))) > 0)
 		return 1;
-	r = id < 0 ? NULL : pgdb_query(st->pg->db, "SELECT mbox_folder($1,"
-				       " $2, true)", 2, v, NULL, 0, err,
-				       sizeof(err));
+	r = id < 0 ? NULL
+		   : pgdb_query(st->pg->db,
+			     "SELECT mbox_folder($1,"
+			     " $2, true)",
+			     2, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return -1;
@@ -100,16 +105,17 @@ int mbpg_delete(struct mbox_store *st, long long id)
 	snprintf(fid, sizeof(fid), "%lld", id);
 	blob_store_pg(&bs, db);
 	if (pgdb_begin(db, err, sizeof(err)) < 0 ||
-	    (r = pgdb_query(db, "SELECT blob FROM mbox_messages WHERE"
-			    " folder = $1", 1, v, NULL, 0, err,
-			    sizeof(err))) == NULL)
+		(r = pgdb_query(db,
+			 "SELECT blob FROM mbox_messages WHERE"
+			 " folder = $1",
+			 1, v, NULL, 0, err, sizeof(err))) == NULL)
 		goto fail;
 	for (i = 0; i < pgdb_rows(r); i++)
 		if (blob_delete(&bs, pgdb_ll(r, i, 0), err, sizeof(err)) < 0)
 			goto fail;
 	if (pgdb_run(db, "DELETE FROM mbox_folders WHERE id = $1", 1, v, err,
-		     sizeof(err)) < 0 ||
-	    pgdb_commit(db, err, sizeof(err)) < 0)
+		    sizeof(err)) < 0 ||
+		pgdb_commit(db, err, sizeof(err)) < 0)
 		goto fail;
 	pgdb_res_free(&r);
 	return 0;
@@ -124,7 +130,7 @@ fail:
  * their order, keywords as they were), INBOX stays, empty. Its row is
  * locked first: a delivery meanwhile waits, and lands after. */
 static int rename_inbox(struct pgdb *db, const char *owner, const char *to,
-			char *err, size_t errlen)
+	char *err, size_t errlen)
 {
 	const char *v[2] = {owner, to};
 	char in[24], nw[24];
@@ -132,46 +138,69 @@ static int rename_inbox(struct pgdb *db, const char *owner, const char *to,
 	struct pgdb_res *r;
 	long long a, b;
 
-	r = pgdb_query(db, "SELECT id FROM mbox_folders WHERE owner = $1 AND"
-		       " name = 'INBOX' FOR UPDATE", 1, v, NULL, 0, err,
-		       errlen);
+	r = pgdb_query(db,
+		"SELECT id FROM mbox_folders WHERE owner = $1 AND"
+		" name = 'INBOX' FOR UPDATE",
+		1, v, NULL, 0, err, errlen);
 	a = r && pgdb_rows(r) == 1 ? pgdb_ll(r, 0, 0) : 0;
 	pgdb_res_free(&r);
 	r = a > 0 ? pgdb_query(db, "SELECT mbox_folder($1, $2, true)", 2, v,
-			       NULL, 0, err, errlen) : NULL;
+			    NULL, 0, err, errlen)
+		  : NULL;
 	b = r ? pgdb_ll(r, 0, 0) : 0;
 	pgdb_res_free(&r);
 	if (a <= 0 || b <= 0)
 		return -1;
 	snprintf(in, sizeof(in), "%lld", a);
 	snprintf(nw, sizeof(nw), "%lld", b);
-	return pgdb_run(db, "UPDATE mbox_folders SET keywords = (SELECT"
-			" keywords FROM mbox_folders WHERE id = $1) WHERE id = $2",
-			2, w, err, errlen) < 0 ||
-	       pgdb_run(db, "WITH s AS (SELECT uid, flags, keywords, size,"
-			" internaldate, blob, row_number() OVER (ORDER BY uid)"
-			" AS k FROM mbox_messages WHERE folder = $1),"
-			" c AS (SELECT count(*) AS n FROM s),"
-			" u AS (UPDATE mbox_folders SET uidnext = uidnext + c.n,"
-			" modseq = modseq + 1 FROM c WHERE id = $2"
-			" RETURNING uidnext - c.n AS base, modseq)"
-			" INSERT INTO mbox_messages(folder, uid, flags, keywords,"
-			" size, internaldate, modseq, blob) SELECT $2,"
-			" u.base + s.k - 1, s.flags, s.keywords, s.size,"
-			" s.internaldate, u.modseq, s.blob FROM s, u", 2, w,
-			err, errlen) < 0 ||
-	       pgdb_run(db, "WITH f AS (UPDATE mbox_folders SET modseq ="
-			" modseq + 1 WHERE id = $1 RETURNING modseq),"
-			" d AS (DELETE FROM mbox_messages WHERE folder = $1"
-			" RETURNING uid) INSERT INTO mbox_expunged(folder, uid,"
-			" modseq) SELECT $1, d.uid, f.modseq FROM d, f"
-			" ON CONFLICT (folder, uid) DO UPDATE"
-			" SET modseq = EXCLUDED.modseq", 1, w, err, errlen) < 0
-	       ? -1 : 0;
+	return pgdb_run(db,
+		       "UPDATE mbox_folders SET keywords = (SELECT"
+		       " keywords FROM mbox_folders WHERE id = $1) WHERE id = "
+		       "$2",
+		       2, w, err, errlen) < 0 ||
+			       pgdb_run(db,
+				       "WITH s AS (SELECT uid, flags, "
+				       "keywords, size,"
+				       " internaldate, blob, row_number() OVER "
+				       "(ORDER BY uid)"
+				       " AS k FROM mbox_messages WHERE folder "
+				       "= $1),"
+				       " c AS (SELECT count(*) AS n FROM s),"
+				       " u AS (UPDATE mbox_folders SET uidnext "
+				       "= uidnext + c.n,"
+				       " modseq = modseq + 1 FROM c WHERE id = "
+				       "$2"
+				       " RETURNING uidnext - c.n AS base, "
+				       "modseq)"
+				       " INSERT INTO mbox_messages(folder, "
+				       "uid, flags, keywords,"
+				       " size, internaldate, modseq, blob) "
+				       "SELECT $2,"
+				       " u.base + s.k - 1, s.flags, "
+				       "s.keywords, s.size,"
+				       " s.internaldate, u.modseq, s.blob FROM "
+				       "s, u",
+				       2, w, err, errlen) < 0 ||
+			       pgdb_run(db,
+				       "WITH f AS (UPDATE mbox_folders SET "
+				       "modseq ="
+				       " modseq + 1 WHERE id = $1 RETURNING "
+				       "modseq),"
+				       " d AS (DELETE FROM mbox_messages WHERE "
+				       "folder = $1"
+				       " RETURNING uid) INSERT INTO "
+				       "mbox_expunged(folder, uid,"
+				       " modseq) SELECT $1, d.uid, f.modseq "
+				       "FROM d, f"
+				       " ON CONFLICT (folder, uid) DO UPDATE"
+				       " SET modseq = EXCLUDED.modseq",
+				       1, w, err, errlen) < 0
+		       ? -1
+		       : 0;
 }
 
 int mbpg_rename(struct mbox_store *st, const char *user, const char *from,
-		const char *to, char *err, size_t errlen)
+	const char *to, char *err, size_t errlen)
 {
 	struct pgdb *db = st->pg->db;
 	char owner[OWNER_MAX], why[256];
@@ -187,11 +216,12 @@ int mbpg_rename(struct mbox_store *st, const char *user, const char *from,
 	if (mb_is_inbox(from))
 		rc = rename_inbox(db, owner, to, why, sizeof(why));
 	else
-		rc = pgdb_run(db, "UPDATE mbox_folders SET name = $3 ||"
-			      " substr(name, length($2) + 1), modseq = modseq"
-			      " + 1 WHERE owner = $1 AND (name = $2 OR"
-			      " left(name, length($2) + 1) = $2 || '.')", 3, v,
-			      why, sizeof(why));
+		rc = pgdb_run(db,
+			"UPDATE mbox_folders SET name = $3 ||"
+			" substr(name, length($2) + 1), modseq = modseq"
+			" + 1 WHERE owner = $1 AND (name = $2 OR"
+			" left(name, length($2) + 1) = $2 || '.')",
+			3, v, why, sizeof(why));
 	if (rc < 0 || pgdb_commit(db, why, sizeof(why)) < 0)
 		goto fail;
 	return 0;
@@ -211,9 +241,10 @@ int mbpg_first_time(struct mbox_store *st, const char *user)
 
 	if (mbpg_owner(user, owner, sizeof(owner)) < 0)
 		return -1;
-	r = pgdb_query(st->pg->db, "INSERT INTO mbox_users VALUES($1)"
-		       " ON CONFLICT DO NOTHING RETURNING owner", 1, v, NULL, 0,
-		       err, sizeof(err));
+	r = pgdb_query(st->pg->db,
+		"INSERT INTO mbox_users VALUES($1)"
+		" ON CONFLICT DO NOTHING RETURNING owner",
+		1, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return -1;
@@ -232,9 +263,11 @@ long long mbpg_usage(struct mbox_store *st, const char *user)
 
 	if (mbpg_owner(user, owner, sizeof(owner)) < 0)
 		return 0;
-	r = pgdb_query(st->pg->db, "SELECT COALESCE(sum(m.size), 0) FROM"
-		       " mbox_messages m JOIN mbox_folders f ON m.folder = f.id"
-		       " WHERE f.owner = $1", 1, v, NULL, 0, err, sizeof(err));
+	r = pgdb_query(st->pg->db,
+		"SELECT COALESCE(sum(m.size), 0) FROM"
+		" mbox_messages m JOIN mbox_folders f ON m.folder = f.id"
+		" WHERE f.owner = $1",
+		1, v, NULL, 0, err, sizeof(err));
 	if (r == NULL) {
 		log_warn("mailbox store: %s", err);
 		return 0;
@@ -264,8 +297,8 @@ static int by_folder(const void *a, const void *b)
 
 /* One message of the batch, under a savepoint: a failure costs that
  * message alone. 0 or -1 with err. */
-static int deliver_one(struct pgdb *db, struct mbox_delivery *d, char *err,
-		       size_t errlen)
+static int deliver_one(
+	struct pgdb *db, struct mbox_delivery *d, char *err, size_t errlen)
 {
 	const char *v[2] = {d->owner, d->folder};
 	struct pgdb_res *r;
@@ -275,11 +308,11 @@ static int deliver_one(struct pgdb *db, struct mbox_delivery *d, char *err,
 	if (pgdb_exec(db, "SAVEPOINT m", err, errlen) < 0)
 		return -1;
 	r = pgdb_query(db, "SELECT mbox_folder($1, $2, true)", 2, v, NULL, 0,
-		       err, errlen);
+		err, errlen);
 	id = r ? pgdb_ll(r, 0, 0) : 0;
 	pgdb_res_free(&r);
 	if (id <= 0 || mbpg_add(db, d->owner, id, d->data, d->len, 0, 0,
-				d->date, &uid, err, errlen) < 0) {
+			       d->date, &uid, err, errlen) < 0) {
 		pgdb_exec(db, "ROLLBACK TO SAVEPOINT m", err, errlen);
 		return -1;
 	}
@@ -314,7 +347,7 @@ int mbox_deliver(struct mbox_store *st, struct mbox_delivery *d, size_t n)
 			continue;
 		}
 		log_error("mailbox store: deliver to %s %s: %s", o[i]->owner,
-			  o[i]->folder, err);
+			o[i]->folder, err);
 		rc = -1;
 		if (!pgdb_alive(db))
 			break;
