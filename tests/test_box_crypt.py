@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import imaplib
 import os
+import poplib
 import stat
 import struct
 import subprocess
@@ -253,6 +254,7 @@ class Box:
         extra = {"directory_file": ctl.snap, "credentials_file": ctl.auth,
                  "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
                  "imaps_listen": "127.0.0.1:%d" % free_port(),
+                 "pop3s_listen": "127.0.0.1:%d" % free_port(),
                  "mailbox_store": uri}
         if key:
             extra["box_key_file"] = str(key)
@@ -260,7 +262,23 @@ class Box:
         conf = dict(ln.split(" = ", 1) for ln in
                     open(self.st.conf).read().splitlines())
         self.imaps = int(conf["imaps_listen"].rsplit(":", 1)[1])
-        wait_for(lambda: port_open(self.imaps), what="IMAPS")
+        self.pop3s = int(conf["pop3s_listen"].rsplit(":", 1)[1])
+        wait_for(lambda: port_open(self.imaps) and port_open(self.pop3s),
+                 what="IMAPS and POP3S")
+
+    def retr(self, user, n):
+        """POP3 RETR n: the message's bytes, or the error as text."""
+        p = poplib.POP3_SSL("127.0.0.1", self.pop3s, context=client_tls(),
+                            timeout=20)
+        try:
+            p.user(user)
+            p.pass_(PW[user])
+            try:
+                return b"\r\n".join(p.retr(n)[1]) + b"\r\n"
+            except poplib.error_proto as e:
+                return str(e)
+        finally:
+            p.quit()
 
     def imap(self, user):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.imaps,
@@ -269,15 +287,20 @@ class Box:
         return m
 
     def bodies(self, user, folder="INBOX"):
-        """{uid: bytes} of folder, or {uid: None} where FETCH said NO."""
+        """{uid: bytes} of folder, {uid: None} where FETCH said NO."""
         out = {}
         with self.imap(user) as m:
             m.select(folder)
             _, data = m.uid("SEARCH", "ALL")
             for uid in data[0].split():
                 typ, got = m.uid("FETCH", uid, "(BODY.PEEK[])")
-                ok = typ == "OK" and got and isinstance(got[0], tuple)
-                out[int(uid)] = got[0][1] if ok else None
+                if typ == "OK" and got and isinstance(got[0], tuple):
+                    out[int(uid)] = got[0][1]
+                else:
+                    # an error, never an empty or other body
+                    assert typ == "NO" and got[-1].startswith(
+                        b"[CORRUPTION]"), (typ, got)
+                    out[int(uid)] = None
             m.logout()
         return out
 
@@ -422,6 +445,9 @@ def test_a_changed_or_moved_blob_is_an_error_not_wrong_mail(pg, world,
     got = box.bodies("alice@example.test")
     assert got == {u1: None, u2: None, u3: None}
     assert box.bodies("bob@example.test") == {ub: mb}
+    assert "-ERR [SYS/PERM] Message body could not be opened" in \
+        box.retr("alice@example.test", 1)
+    assert box.retr("bob@example.test", 1) == mb
     box.stop()
     log = box.st.log()
     assert log.count("sealed blob does not open") >= 3, log[-3000:]

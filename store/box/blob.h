@@ -57,7 +57,9 @@ void blob_store_pg(struct blob_store *bs, struct pgdb *db);
 int blob_put(struct blob_store *bs, const char *owner, const char *data,
 	size_t len, long long *id_r, char *err, size_t errlen);
 /* Append the body id of owner to out: the backend, then blob_decode().
- * 0, or -1 with err (missing, refused by blob_decode). */
+ * 0, -1 with err (missing, the storage failed), or -2 with err (there,
+ * but refused by blob_decode: damaged, not this owner's or this id's,
+ * or no key to open it). */
 int blob_get(struct blob_store *bs, const char *owner, long long id,
 	struct sbuf *out, char *err, size_t errlen);
 /* Forget body id. 0 or -1 with err. */

@@ -193,7 +193,8 @@ uint32_t mbox_uidnext(const struct mbox *m);
 const struct mbox_msg *mbox_get(const struct mbox *m, uint32_t seq);
 /* Sequence number of uid, 0 when not in the view. */
 uint32_t mbox_seq(const struct mbox *m, uint32_t uid);
-/* The message's bytes, appended to out. 0 or -1 (expunged meanwhile). */
+/* The message's bytes, appended to out. 0, -1 (expunged meanwhile), or
+ * -2 (there but unreadable: a sealed body that does not open). */
 int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out);
 
 /* Keywords of the folder: name of index i (NULL past the end), and the

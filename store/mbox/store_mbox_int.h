@@ -265,6 +265,7 @@ int mbpg_refresh(struct folder *f);
 void mbpg_claim(struct folder *f);
 /* The body of e appended to out. 0 or -1. */
 int mbpg_read(struct folder *f, const struct fmsg *e, struct sbuf *out);
+/* (-2: the body is there but does not open: blob_get) */
 /* Set e's flags and keywords to flags, kw if its mod-sequence in the
  * database is still e->modseq: 0 (e updated), 1 (changed meanwhile:
  * refresh and retry), -1 (error or gone). */

@@ -471,15 +471,15 @@ int mbpg_read(struct folder *f, const struct fmsg *e, struct sbuf *out)
 {
 	struct blob_store bs;
 	char owner[512], err[256];
+	int rc;
 
 	if (mbpg_owner(f->user, owner, sizeof(owner)) < 0)
 		return -1;
 	blob_store_pg(&bs, f->st->pg->db);
-	if (blob_get(&bs, owner, e->blob, out, err, sizeof(err)) < 0) {
+	rc = blob_get(&bs, owner, e->blob, out, err, sizeof(err));
+	if (rc < 0)
 		log_warn("mailbox store: %s uid %u: %s", f->name, e->uid, err);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 int mbpg_set_flags(
