@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "blob.h"
-#include "limits_rfc.h"
 #include "pgdb.h"
 #include "sbuf.h"
 
