@@ -11,6 +11,9 @@
  *	two per message is what lets the store keep up with mx.
  *	Mailbox names come from the user table; their paths are made by
  *	mbox_user_path() (store_mbox.c), the one place that decides them.
+ *	When the folders are in a database (mailbox_store, mbox_is_db), a
+ *	batch keeps the messages in memory and its commit is one
+ *	transaction of mbox_deliver() instead of the two syncs.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -356,6 +356,60 @@ def test_pop3_on_the_database(boxes):
     m.logout()
 
 
+def test_rename_inbox_and_folders_across_boxes(boxes):
+    a, b = boxes.stores
+    deliver(a, 1)
+    deliver(b, 2)
+    ma, mb = boxes.login(0), boxes.login(1)
+    mb.select("INBOX")
+    assert ma.rename("INBOX", "Old")[0] == "OK"
+    mb.noop()
+    assert sorted(mb.untagged_responses.get("EXPUNGE", [])) == [b"1", b"2"]
+    assert mb.select("Old")[1] == [b"2"]
+    assert sorted(message_ids(ma).values()) == []
+    ma.select("Old")
+    assert sorted(uid_flags(ma)) == [1, 2]
+    deliver(a, 3)
+    assert list(message_ids(mb).values()) == ["3@remote.test"]
+    assert ma.create("P")[0] == "OK" and ma.create("P.Q")[0] == "OK"
+    assert ma.rename("P", "R")[0] == "OK"
+    names = b" ".join(mb.list()[1])
+    assert b'"R.Q"' in names and b'"P.Q"' not in names
+    assert ma.delete("R.Q")[0] == "OK"
+    assert b'"R.Q"' not in b" ".join(mb.list()[1])
+    ma.logout()
+    mb.logout()
+
+
+def test_database_down_answers_later_and_recovers(boxes):
+    a, b = boxes.stores
+    deliver(a, 1)
+    mb = boxes.login(1)
+    mb.select("INBOX")
+    boxes.pg.stop()
+    try:
+        r = lmtp_send(a.port, [USER], msg(2))
+        assert r[-1][0] == 451, r
+        typ, _ = mb.noop()          # the session lives on
+        assert typ == "OK"
+    finally:
+        boxes.pg.start()
+    # both boxes connect again by themselves
+    wait_for(lambda: lmtp_send(a.port, [USER], msg(3))[-1][0] == 250,
+             timeout=10, what="delivery after the restart")
+    tag = mb._new_tag()
+    mb.send(tag + b" IDLE\r\n")
+    read_until(mb, rb"^\+")
+    deliver(a, 4)
+    assert read_until(mb, rb"^\* 3 EXISTS", timeout=5)
+    mb.send(b"DONE\r\n")
+    read_until(mb, re.escape(tag) + rb" OK")
+    assert sorted(message_ids(mb).values()) == [
+        "1@remote.test", "3@remote.test", "4@remote.test"]
+    mb.logout()
+    assert "connected again" in b.log()
+
+
 def test_three_boxes_agree(cluster, pg):
     bx = Boxes(cluster, pg, 3)
     for n in range(9):

@@ -14,7 +14,6 @@
 
 #include "blob.h"
 #include "box_keys.h"
-#include "limits_rfc.h"
 #include "pgdb.h"
 #include "sbuf.h"
 

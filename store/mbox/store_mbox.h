@@ -19,6 +19,12 @@
  *	through any view, an APPEND, or an LMTP delivery (store_lmtp calls
  *	mbox_changed) wakes the watchers of that folder (IDLE).
  *
+ *	With mailbox_store = postgresql://... (mbox_store_backend) the same
+ *	API, views and shared state are backed by PostgreSQL instead
+ *	(store_mbox_pg.c, store_mbox_pgdir.c): each backend-specific
+ *	operation branches on the store's backend in one place, so IMAP,
+ *	POP3 and LMTP do not change with it.
+ *
  *	Folder names come from the network: they are checked here (no '/',
  *	no leading '.', no "..", no control characters, bounded length)
  *	before they touch the file system. Mail layer; trusts the Maildir.
