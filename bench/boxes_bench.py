@@ -12,6 +12,8 @@ directory. For each setup:
   FETCH  CLIENTS threads, each logged in on box i % n as one user, each
          fetch every message of its INBOX by UID FETCH n BODY.PEEK[],
          one command at a time, FETCH_ROUNDS times; FETCH commands/s.
+pg1sealed is pg1 with box_key_file: every body sealed (AES-256-GCM,
+envelope keys) on its way in and opened on its way out.
 Every delivery must be answered 250 and every body must come back whole.
 SLUICE_BUILD picks the binaries (default build/rel, else build/asan);
 results go to bench/boxes_results.json.
@@ -94,7 +96,7 @@ def message(i):
 class Setup:
     """The directory, then n stores on one mailbox_store."""
 
-    def __init__(self, base, name, n, store):
+    def __init__(self, base, name, n, store, key=None):
         self.d = os.path.join(base, name)
         os.makedirs(self.d)
         os.chmod(self.d, 0o755)
@@ -112,6 +114,7 @@ class Setup:
         for f in ("users", "users.auth"):
             shutil.chown(os.path.join(self.d, f), RUN_USER)
         self.procs, self.lmtp, self.imap = [], [], []
+        self.key = key
         for k in range(n):
             self.start(k, store)
 
@@ -131,6 +134,8 @@ class Setup:
                     "imaps_listen =\npop3_listen =\npop3s_listen =\n"
                     "tls_cert =\nplaintext_auth = yes\nuser = %s\n"
                     % (lmtp, imap, k, self.d, self.d, d, store, RUN_USER))
+            if self.key:
+                f.write("box_key_file = %s\n" % self.key)
         p = subprocess.Popen([os.path.join(BIN, "sluice-store"), "-c", conf],
                              cwd=d, stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(d, "log"), "w"))
@@ -226,10 +231,16 @@ def main():
     print("%d LMTP deliveries of %d bytes and FETCH BODY[] of each, %d "
           "clients, %s" % (MESSAGES, SIZE, CLIENTS, BUILD), flush=True)
     try:
-        for name, n in (("maildir", 1), ("pg1", 1), ("pg2", 2), ("pg3", 3)):
+        # pg1sealed: one box with box_key_file (bodies sealed)
+        key = os.path.join(base, "box.key")
+        subprocess.run([os.path.join(BIN, "sluice-boxkey"), "keygen", key],
+                       check=True, capture_output=True)
+        for name, n in (("maildir", 1), ("pg1", 1), ("pg1sealed", 1),
+                        ("pg2", 2), ("pg3", 3)):
             store = "maildir" if name == "maildir" else \
                 pg.createdb("bench_%s" % name)
-            s = Setup(base, name, n, store)
+            s = Setup(base, name, n, store,
+                      key if name.endswith("sealed") else None)
             try:
                 lmtp, fetch = measure(s)
             finally:
