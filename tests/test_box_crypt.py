@@ -407,10 +407,26 @@ def test_without_a_key_the_marker_is_found(pg, world, cluster):
     are in clear, and the store says so."""
     box = Box(cluster, world.ctl, world.uri, None)
     mark = marker()
-    deliver(box, "alice@example.test", message(mark))
+    clear = message(mark)
+    deliver(box, "alice@example.test", clear)
     box.stop()
     assert "stored in clear" in box.st.log()
     assert "text" in plaintext_found(pg, world.db, mark)
+    # a box with the key refuses the body stored in clear (it could be
+    # anybody's forgery), and seals what comes next
+    box = Box(cluster, world.ctl, world.uri, world.key)
+    [(u1, got)] = box.bodies("alice@example.test").items()
+    assert got is None
+    sealed = message(marker(), 2)
+    deliver(box, "alice@example.test", sealed)
+    assert box.bodies("alice@example.test")[u1 + 1].endswith(sealed)
+    box.stop()
+    # a box without the key never hands a sealed body out as mail
+    box = Box(cluster, world.ctl, world.uri, None)
+    got = box.bodies("alice@example.test")
+    assert got[u1].endswith(clear) and got[u1 + 1] is None
+    box.stop()
+    assert "is sealed and box_key_file is not set" in box.st.log()
 
 
 def blobs(pg, db, user):
