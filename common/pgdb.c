@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -19,10 +20,24 @@
 
 #define PGDB_MAX_PARAMS 16
 
+/* after a failed reconnection, the next try waits this long: a server
+ * that does not answer costs a caller connect_timeout once a second,
+ * not at every call */
+#define PGDB_RETRY_NS 1000000000LL
+
 struct pgdb {
 	PGconn *c;
-	int in_tx; /* between pgdb_begin and its end */
+	int in_tx;          /* between pgdb_begin and its end */
+	long long next_try; /* CLOCK_MONOTONIC ns: reconnect not before */
 };
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 struct pgdb_res {
 	PGresult *r;
@@ -101,11 +116,19 @@ int pgdb_alive(const struct pgdb *db)
 
 int pgdb_reconnect(struct pgdb *db, char *err, size_t errlen)
 {
+	if (now_ns() < db->next_try) {
+		snprintf(err, errlen,
+			"postgresql: unreachable (trying again "
+			"within a second)");
+		return -1;
+	}
 	PQreset(db->c);
 	if (PQstatus(db->c) != CONNECTION_OK) {
 		pg_error(db->c, "unreachable", err, errlen);
+		db->next_try = now_ns() + PGDB_RETRY_NS;
 		return -1;
 	}
+	db->next_try = 0;
 	log_info("postgresql: connected again");
 	return exec_raw(
 		db->c, "SET client_min_messages = warning", err, errlen);

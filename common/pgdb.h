@@ -63,7 +63,9 @@ void pgdb_rollback(struct pgdb *db);
 
 /* Non-zero while the connection is up. */
 int pgdb_alive(const struct pgdb *db);
-/* Make the connection again (logged once it works). 0 or -1 with err. */
+/* Make the connection again (logged once it works); after a failure
+ * the next try is made a second later at the earliest (until then -1 at
+ * once). 0 or -1 with err. */
 int pgdb_reconnect(struct pgdb *db, char *err, size_t errlen);
 /* The server process of the connection (NOTIFY tells who sent it). */
 int pgdb_backend_pid(const struct pgdb *db);
