@@ -55,12 +55,13 @@ SPAMD_LIB_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c \
 	$(wildcard spamd/*.c)))
 SPAMD_OBJ = $(B)/spamd/main.o $(B)/spamd/spamd_smtp.o $(B)/spamd/spamd_milter.o
 # the user directory (sluicectl): SQLite or PostgreSQL behind one interface;
-# libpq only here
+# libpq only through common/pgdb.c (the directory's and the store's
+# PostgreSQL mailboxes)
 DIR_SRC = store/dir/store_dir.c store/dir/store_dir_export.c store/dir/store_dir_admin.c store/dir/store_dir_senders.c \
 	store/dir/store_dir_sqlite.c store/dir/store_dir_pg.c
 DIR_OBJ = $(DIR_SRC:%.c=$(B)/%.o)
 DIR_LIBS = -lpq
-$(B)/store/dir/store_dir_pg.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
+$(B)/common/pgdb.o: CFLAGS_USE += $(shell pkg-config --cflags libpq 2>/dev/null)
 # the store by protocol: store/ (main, LMTP delivery, shared), store/imap,
 # store/pop3, store/mbox, store/mime, store/dir (the user directory); each
 # folder is on the include path of the store's objects
@@ -68,12 +69,14 @@ STORE_DIRS = store $(patsubst %/,%,$(sort $(dir $(wildcard store/*/*.c))))
 STORE_INC = $(addprefix -iquote ,$(STORE_DIRS))
 $(B)/store/%.o: CFLAGS_USE += $(STORE_INC)
 STORE_OBJ = $(patsubst %.c,$(B)/%.o,$(filter-out %_test.c %_fuzz.c store/dir/sluicectl.c store/dir/store_dir_ldap.c \
+	store/box/boxkey.c \
 	$(DIR_SRC),$(wildcard $(addsuffix /*.c,$(STORE_DIRS)))))
 
 BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 	$(B)/sluice-avscan $(B)/sluice-spamd $(B)/sluice-spamtrain \
 	$(B)/sluice-queue $(B)/sluice-quarantine \
-	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin
+	$(B)/sluice-dkim-keygen $(B)/sluicectl $(B)/sluice-admin \
+	$(B)/sluice-boxkey
 
 # objects of the unit tests are not intermediate: keep them, so a second
 # make (make install in a test) finds everything up to date
@@ -156,7 +159,7 @@ $(B)/libstore.a: $(filter-out $(B)/store/main.o,$(STORE_OBJ))
 
 $(B)/store/%_test: $(B)/store/%_test.o $(B)/libstore.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
 # the directory's statements, on SQLite (links the directory, and libpq)
 $(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
@@ -166,7 +169,13 @@ $(B)/store/dir/store_dir_test: $(B)/store/dir/store_dir_test.o $(DIR_OBJ) \
 
 $(B)/sluice-store: $(STORE_OBJ) $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS)
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(SHSTATE_LIBS) $(DIR_LIBS)
+
+# the access boxes' deployment key (make, rotate): libpq through pgdb
+$(B)/sluice-boxkey: $(B)/store/box/boxkey.o $(B)/store/box/box_keys.o \
+		$(B)/store/box/box_seal.o $(B)/libsluice.a
+	@echo "  LD $(MODE) $@"
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(DIR_LIBS)
 
 $(B)/sluice-queue: $(B)/common/queue_tool.o $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"

@@ -115,4 +115,38 @@ int tls_pbkdf2_sha256(const char *pw, size_t pwlen, const void *salt,
 #define TLS_SCRAM_ITER 4096
 int tls_scram_secret(const char *pw, struct sbuf *out);
 
+/* ---- authenticated encryption at rest (tls_crypto.c) ---- */
+
+/* AES-256-GCM (NIST SP 800-38D): 256-bit keys, 96-bit nonces, 128-bit
+ * tags. Make keys with tls_random(). */
+#define TLS_AEAD_KEY_LEN 32
+#define TLS_AEAD_NONCE_LEN 12
+#define TLS_AEAD_TAG_LEN 16
+
+/* Encrypt in[0..n) under key with a fresh random nonce (written to nonce)
+ * and authenticate aad[0..aadlen) with it: out gets the n bytes of
+ * ciphertext (out may be in), tag the tag. 0, or -1. */
+int tls_aead_seal(const unsigned char key[TLS_AEAD_KEY_LEN],
+		  const void *aad, size_t aadlen, const void *in, size_t n,
+		  void *out, unsigned char nonce[TLS_AEAD_NONCE_LEN],
+		  unsigned char tag[TLS_AEAD_TAG_LEN]);
+/* The same with the caller's nonce, for known-answer tests: a nonce must
+ * never be used twice under one key, so everything else uses
+ * tls_aead_seal(). */
+int tls_aead_seal_nonce(const unsigned char key[TLS_AEAD_KEY_LEN],
+			const unsigned char nonce[TLS_AEAD_NONCE_LEN],
+			const void *aad, size_t aadlen, const void *in,
+			size_t n, void *out,
+			unsigned char tag[TLS_AEAD_TAG_LEN]);
+/* Decrypt in[0..n) into out (n bytes; out may be in) and check the tag
+ * over it and aad. 0, or -1 when key, nonce, aad, ciphertext or tag is
+ * not what was sealed: out is then zeroed, never half-trusted. */
+int tls_aead_open(const unsigned char key[TLS_AEAD_KEY_LEN],
+		  const unsigned char nonce[TLS_AEAD_NONCE_LEN],
+		  const void *aad, size_t aadlen, const void *in, size_t n,
+		  const unsigned char tag[TLS_AEAD_TAG_LEN], void *out);
+/* 1 if a[0..n) equals b[0..n), in time that does not depend on where
+ * they differ; else 0. */
+int tls_memeq(const void *a, const void *b, size_t n);
+
 #endif

@@ -5,7 +5,9 @@
  *	What DKIM (RFC 6376, RFC 8463) needs from OpenSSL: SHA-256, Base64,
  *	RSA-SHA256 and Ed25519 signatures, key generation; and what the
  *	user directory and SASL need: scrypt password hashes, SCRAM-SHA-256
- *	secrets (PBKDF2, HMAC), strict Base64 decoding. Part of the
+ *	secrets (PBKDF2, HMAC), strict Base64 decoding; and what the access
+ *	boxes' encryption at rest needs: AES-256-GCM sealing and opening
+ *	(random 96-bit nonces, 128-bit tags, associated data). Part of the
  *	OpenSSL adapter (with tls.c): no other file includes OpenSSL.
  */
 #include "tls.h"
@@ -349,4 +351,76 @@ int tls_scram_secret(const char *pw, struct sbuf *out)
 	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(ckey, sizeof(ckey));
 	return rc;
+}
+
+/* AES-256-GCM both ways (SP 800-38D): enc 1 seals (tag out), 0 opens
+ * (tag in, checked by the final call). */
+static int aead_run(int enc, const unsigned char *key,
+		    const unsigned char *nonce, const void *aad,
+		    size_t aadlen, const void *in, size_t n, void *out,
+		    unsigned char *tag)
+{
+	EVP_CIPHER_CTX *ctx;
+	int len, ok;
+
+	if (n > 0x7fffffff || aadlen > 0x7fffffff)
+		return -1;
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return -1;
+	ok = EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL,
+			       enc) == 1 &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+				 TLS_AEAD_NONCE_LEN, NULL) == 1 &&
+	     EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, enc) == 1 &&
+	     (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG,
+					 TLS_AEAD_TAG_LEN, tag) == 1) &&
+	     (aadlen == 0 || EVP_CipherUpdate(ctx, NULL, &len, aad,
+					      (int)aadlen) == 1) &&
+	     (n == 0 || EVP_CipherUpdate(ctx, out, &len, in, (int)n) == 1) &&
+	     EVP_CipherFinal_ex(ctx, (unsigned char *)out + n, &len) == 1 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG,
+					  TLS_AEAD_TAG_LEN, tag) == 1);
+	EVP_CIPHER_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? 0 : -1;
+}
+
+int tls_aead_seal_nonce(const unsigned char key[TLS_AEAD_KEY_LEN],
+			const unsigned char nonce[TLS_AEAD_NONCE_LEN],
+			const void *aad, size_t aadlen, const void *in,
+			size_t n, void *out,
+			unsigned char tag[TLS_AEAD_TAG_LEN])
+{
+	return aead_run(1, key, nonce, aad, aadlen, in, n, out, tag);
+}
+
+int tls_aead_seal(const unsigned char key[TLS_AEAD_KEY_LEN],
+		  const void *aad, size_t aadlen, const void *in, size_t n,
+		  void *out, unsigned char nonce[TLS_AEAD_NONCE_LEN],
+		  unsigned char tag[TLS_AEAD_TAG_LEN])
+{
+	if (RAND_bytes(nonce, TLS_AEAD_NONCE_LEN) != 1)
+		return -1;
+	return aead_run(1, key, nonce, aad, aadlen, in, n, out, tag);
+}
+
+int tls_aead_open(const unsigned char key[TLS_AEAD_KEY_LEN],
+		  const unsigned char nonce[TLS_AEAD_NONCE_LEN],
+		  const void *aad, size_t aadlen, const void *in, size_t n,
+		  const unsigned char tag[TLS_AEAD_TAG_LEN], void *out)
+{
+	unsigned char t[TLS_AEAD_TAG_LEN];
+
+	memcpy(t, tag, sizeof(t));
+	if (aead_run(0, key, nonce, aad, aadlen, in, n, out, t) == 0)
+		return 0;
+	if (n > 0 && n <= 0x7fffffff)
+		OPENSSL_cleanse(out, n);
+	return -1;
+}
+
+int tls_memeq(const void *a, const void *b, size_t n)
+{
+	return CRYPTO_memcmp(a, b, n) == 0;
 }

@@ -24,7 +24,8 @@ for s in $STAGES; do
 	install -m 0755 "$B/sluice-$s" "$D$SBINDIR/"
 	install -m 0644 "$s/sluice-$s.8" "$D$MANDIR/man8/"
 done
-for t in sluice-queue sluice-quarantine sluice-spamtrain sluice-dkim-keygen sluicectl; do
+for t in sluice-queue sluice-quarantine sluice-spamtrain sluice-dkim-keygen sluicectl \
+	sluice-boxkey; do
 	install -m 0755 "$B/$t" "$D$SBINDIR/"
 done
 install -m 0644 common/sluice-queue.8 common/sluice-quarantine.8 \

@@ -27,6 +27,8 @@
 #include "stage_reload.h"
 #include "authlimit.h"
 #include "authlimit_share.h"
+#include "blob.h"
+#include "box_keys.h"
 #include "sasl.h"
 #include "sasl_async.h"
 #include "shstate.h"
@@ -54,6 +56,9 @@ static const struct cfg_param table[] = {
 	 0, "mailboxes and aliases, one per line (reloaded when it changes)"},
 	{"mail_root", CFG_STR, "var/store/mail", &cfg.mail_root, 0, 0,
 	 "Maildirs live in mail_root/domain/local/Maildir"},
+	{"mailbox_store", CFG_STR, "maildir", &cfg.mailbox_store, 0, 0,
+	 "maildir (under mail_root), or postgresql://... : folders and "
+	 "bodies in PostgreSQL, shared by several stores (access boxes)"},
 	DAEMON_PARAMS(cfg.user, cfg.syslog),
 	SMTP_LIMIT_PARAMS(cfg.max_message_size, cfg.max_recipients,
 			  cfg.max_sessions, "200", cfg.timeout,
@@ -125,6 +130,10 @@ static const struct cfg_param table[] = {
 	{"learn_skip_folders", CFG_STR, "Trash", &cfg.learn_skip_folders, 0,
 	 0, "out of spam_folder into these (comma separated) is not ham: "
 	 "deleting spam"},
+	{"box_key_file", CFG_STR, "", &cfg.box_key_file, 0, 0,
+	 "the access boxes' deployment key (sluice-boxkey keygen; mode 0400 "
+	 "or 0600, owned by the user that starts the store): bodies in "
+	 "PostgreSQL are sealed under it (empty: stored in clear)"},
 	{NULL, CFG_STR, NULL, NULL, 0, 0, NULL},
 };
 
@@ -169,6 +178,50 @@ static void load_tls(void)
 	st.tls = tls_server_ctx(cfg.tls_cert, cfg.tls_key, err, sizeof(err));
 	if (st.tls == NULL)
 		log_fatal("TLS: %s", err);
+}
+
+/* Read the deployment key of the access boxes (before the privilege
+ * drop, as the TLS key): a key file others can read stops the store. */
+static void load_box_key(void)
+{
+	char err[512];
+
+	if (cfg.box_key_file[0] == '\0')
+		return;
+	st.box_keys = box_keys_new(cfg.box_key_file, err, sizeof(err));
+	if (st.box_keys == NULL)
+		log_fatal("box_key_file: %s", err);
+	log_info("box_key_file %s: deployment key id %s", cfg.box_key_file,
+		 box_keys_id(st.box_keys));
+}
+
+/* The access boxes' bodies: sealed when box_key_file is set (its user
+ * keys on their own connection, checked against the deployment key);
+ * a wrong key file is said once and every body refused. */
+static void box_seal_start(void)
+{
+	char err[512];
+	int rc;
+
+	if (!mbox_is_db(st.mbox)) {
+		if (st.box_keys)
+			log_warn("box_key_file: unused: only the access boxes' "
+				 "bodies (mailbox_store = postgresql://...) "
+				 "are sealed; Maildir is not");
+		return;
+	}
+	if (st.box_keys == NULL) {
+		log_warn("mailbox_store: message bodies stored in clear in "
+			 "the database (no box_key_file)");
+		return;
+	}
+	rc = box_keys_connect(st.box_keys, cfg.mailbox_store, err,
+			      sizeof(err));
+	if (rc == -1)
+		log_fatal("box_key_file: %s", err);
+	if (rc == -2)
+		log_error("%s", err);
+	blob_seal_with(st.box_keys);
 }
 
 /* plaintext_auth is for loopback test setups: with it, every listener
@@ -236,6 +289,7 @@ int main(int argc, char **argv)
 	    sizeof(ctl_path))
 		log_fatal("control_dir too long");
 	load_tls();
+	load_box_key();
 	pop3_listeners(pfd);
 	imap_bind(&st, ifd);
 	daemon_state_dir(cfg.mail_root, cfg.user);
@@ -268,7 +322,11 @@ int main(int argc, char **argv)
 	st.mbox = mbox_store_new(loop, cfg.mail_root);
 	if (st.mbox == NULL)
 		log_fatal("out of memory");
-	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname);
+	if (mbox_store_backend(st.mbox, cfg.mailbox_store, err,
+			       sizeof(err)) < 0)
+		log_fatal("mailbox_store: %s", err);
+	box_seal_start();
+	st.batch = maildir_batch_new(cfg.mail_root, cfg.hostname, st.mbox);
 	store_syncer_start(&st, loop);
 	st.learn = store_learn_start(&st, loop);
 	for (i = 0; i < 2; i++) {
@@ -310,7 +368,7 @@ int main(int argc, char **argv)
 	if (st.notices.q == NULL)
 		stage_metrics_start(loop, NULL);
 	log_info("listening on %s (LMTP), mail in %s", cfg.lmtp_listen,
-		 cfg.mail_root);
+		 mbox_is_db(st.mbox) ? "PostgreSQL" : cfg.mail_root);
 	if (pop3[0] || pop3[1])
 		log_info("POP3 on %s (STLS), %s (TLS)",
 			 pop3[0] ? cfg.pop3_listen : "-",
@@ -332,11 +390,13 @@ int main(int argc, char **argv)
 	store_learn_stop(&st.learn);
 	sasl_async_teardown();
 	shstate_free(&sh);
+	/* its LISTEN connection is on the loop */
+	mbox_store_free(&st.mbox);
 	evloop_free(loop);
 	directory_free(st.users);
 	maildir_batch_free(st.batch);
-	mbox_store_free(&st.mbox);
 	tls_ctx_free(st.tls);
+	box_keys_free(&st.box_keys);
 	authlimit_free(&st.authlimit);
 	peerlimit_free(&st.logins);
 	sasl_teardown();

@@ -24,6 +24,7 @@ struct store_config {
 	char *hostname;
 	char *directory_file;
 	char *mail_root;
+	char *mailbox_store;	/* "maildir" or a postgresql:// URI */
 	char *user;
 	int syslog;
 	long long max_message_size;
@@ -58,23 +59,29 @@ struct store_config {
 	long long learn_max_spool;
 	long long learn_max_size;
 	char *learn_skip_folders;
+	char *box_key_file;	/* the access boxes' deployment key */
 };
 
 /* ---- Maildir delivery with group commit (store_maildir.c) ---- */
 
 struct maildir_batch;
+struct mbox_store;
 
+/* A batch for the folders of mb: Maildirs under mail_root, or, when mb
+ * keeps them in a database (mbox_is_db), messages held in memory and
+ * committed by mbox_deliver() in one transaction. */
 struct maildir_batch *maildir_batch_new(const char *mail_root,
-					const char *hostname);
+					const char *hostname,
+					struct mbox_store *mb);
 /* Write the message for mailbox (local@domain) into the tmp/ of its
  * Maildir or of its Maildir++ folder (NULL: INBOX; the string must live
- * until maildir_reset()), creating them on first use. Returns a handle
- * >= 0, or -1. */
+ * until maildir_reset()), creating them on first use (database: keep a
+ * copy for the commit). Returns a handle >= 0, or -1. */
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *folder, const char *prefix, size_t plen,
 		   const char *msg, size_t len);
 /* Make every staged file durable (one syncfs), move them into new/,
- * sync the directories once each. Returns 0, or -1 if anything failed;
+ * sync the directories once each (database: one transaction). Returns 0, or -1 if anything failed;
  * maildir_ok() then tells which handles made it. */
 int maildir_commit(struct maildir_batch *b);
 int maildir_ok(const struct maildir_batch *b, long handle);
@@ -114,6 +121,7 @@ struct store {
 	struct peerlimit *logins; /* IMAP and POP3 sessions before login */
 	struct spool notices;	/* q NULL: no next_hop, no notices */
 	struct store_learn *learn; /* users' verdicts to spamd, or NULL */
+	struct box_keys *box_keys; /* bodies sealed in PostgreSQL, or NULL */
 };
 
 extern const struct smtp_hooks store_hooks;

@@ -263,8 +263,9 @@ static void answer(struct store *st, struct maildir_batch *b,
 				       s->env.rcpts[i].addr);
 		} else if (ok) {
 			log_info("%s: to=<%s>, relay=local, delay=%.3f, "
-				 "status=sent (delivered to maildir)", s->id,
-				 s->env.rcpts[i].addr, delay);
+				 "status=sent (delivered to %s)", s->id,
+				 s->env.rcpts[i].addr, delay,
+				 mbox_is_db(st->mbox) ? "database" : "maildir");
 			smtp_reply_set(&r, 250, "2.0.0", "<%s> delivered",
 				       s->env.rcpts[i].addr);
 		} else {
@@ -365,7 +366,8 @@ void store_commit(void *arg)
 
 void store_syncer_start(struct store *st, struct evloop *loop)
 {
-	st->spare = maildir_batch_new(st->cfg->mail_root, st->cfg->hostname);
+	st->spare = maildir_batch_new(st->cfg->mail_root, st->cfg->hostname,
+				      st->mbox);
 	gcommit_start(&st->gc, loop, &store_gcommit, st, "Maildir commit");
 }
 

@@ -11,9 +11,13 @@
  *	two per message is what lets the store keep up with mx.
  *	Mailbox names come from the user table; their paths are made by
  *	mbox_user_path() (store_mbox.c), the one place that decides them.
+ *	When the folders are in a database (mailbox_store, mbox_is_db), a
+ *	batch keeps the messages in memory and its commit is one
+ *	transaction of mbox_deliver() instead of the two syncs.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "store_mbox.h"
 #include "store_mbox_int.h"
 
 #define MD_PATH 4096
@@ -39,6 +44,8 @@ struct staged {
 	size_t size;
 	char *mailbox;		/* for the caller after the commit */
 	const char *folder;	/* NULL: INBOX */
+	char *data;		/* database: the message, for the commit */
+	time_t date;
 };
 
 struct maildir_batch {
@@ -50,16 +57,19 @@ struct maildir_batch {
 	unsigned long counter;
 	char **known;		/* Maildirs known to exist */
 	size_t nknown;
+	struct mbox_store *db;	/* folders in a database, or NULL */
 };
 
 struct maildir_batch *maildir_batch_new(const char *mail_root,
-					const char *hostname)
+					const char *hostname,
+					struct mbox_store *mb)
 {
 	struct maildir_batch *b = calloc(1, sizeof(*b));
 	size_t i;
 
 	if (b == NULL)
 		log_fatal("out of memory");
+	b->db = mbox_is_db(mb) ? mb : NULL;
 	b->root = strdup(mail_root);
 	b->host = strdup(hostname);
 	if (b->root == NULL || b->host == NULL)
@@ -95,6 +105,77 @@ static int ensure_maildir(struct maildir_batch *b, const char *md)
 	return 0;
 }
 
+/* A free entry at the end of b->s. */
+static struct staged *stage_slot(struct maildir_batch *b)
+{
+	struct staged *s;
+
+	if (b->n == b->cap) {
+		size_t nc = b->cap ? b->cap * 2 : 64;
+
+		s = realloc(b->s, nc * sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		b->s = s;
+		b->cap = nc;
+	}
+	s = &b->s[b->n];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+/* maildir_stage for a database: the bytes wait in memory for the
+ * commit's transaction. */
+static long stage_db(struct maildir_batch *b, const char *mailbox,
+		     const char *folder, const char *prefix, size_t plen,
+		     const char *msg, size_t len)
+{
+	struct staged *s = stage_slot(b);
+
+	if (s == NULL || plen > SIZE_MAX - len ||
+	    (s->data = malloc(plen + len + 1)) == NULL)
+		return -1;
+	memcpy(s->data, prefix, plen);
+	memcpy(s->data + plen, msg, len);
+	s->size = plen + len;
+	s->date = time(NULL);
+	s->folder = folder;
+	if ((s->mailbox = strdup(mailbox)) == NULL)
+		log_fatal("out of memory");
+	return (long)b->n++;
+}
+
+/* maildir_commit for a database: one transaction (mbox_deliver). */
+static int commit_db(struct maildir_batch *b)
+{
+	struct mbox_delivery *d = calloc(b->n, sizeof(*d));
+	char (*owner)[320] = calloc(b->n, sizeof(*owner));
+	size_t i, k;
+	int rc;
+
+	if (d == NULL || owner == NULL) {
+		free(d);
+		free(owner);
+		return -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		snprintf(owner[i], sizeof(owner[i]), "%s", b->s[i].mailbox);
+		for (k = 0; owner[i][k]; k++)
+			owner[i][k] = (char)tolower((unsigned char)owner[i][k]);
+		d[i].owner = owner[i];
+		d[i].folder = b->s[i].folder ? b->s[i].folder : "INBOX";
+		d[i].data = b->s[i].data;
+		d[i].len = b->s[i].size;
+		d[i].date = b->s[i].date;
+	}
+	rc = mbox_deliver(b->db, d, b->n);
+	for (i = 0; i < b->n; i++)
+		b->s[i].ok = d[i].ok;
+	free(d);
+	free(owner);
+	return rc;
+}
+
 long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		   const char *folder, const char *prefix, size_t plen,
 		   const char *msg, size_t len)
@@ -108,6 +189,8 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 
 	size_t n;
 
+	if (b->db)
+		return stage_db(b, mailbox, folder, prefix, plen, msg, len);
 	if (mbox_user_path(b->root, mailbox, md, sizeof(md)) < 0)
 		return -1;
 	/* a Maildir++ folder: "/.Name" (the name was checked at start-up) */
@@ -119,16 +202,8 @@ long maildir_stage(struct maildir_batch *b, const char *mailbox,
 		log_error("maildir for %s: %s", mailbox, strerror(errno));
 		return -1;
 	}
-	if (b->n == b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 64;
-
-		s = realloc(b->s, nc * sizeof(*s));
-		if (s == NULL)
-			return -1;
-		b->s = s;
-		b->cap = nc;
-	}
-	s = &b->s[b->n];
+	if ((s = stage_slot(b)) == NULL)
+		return -1;
 	gettimeofday(&tv, NULL);
 	snprintf(name, sizeof(name), "%ld.M%06ldP%ldQ%lu.%s", (long)tv.tv_sec,
 		 (long)tv.tv_usec, (long)getpid(), ++b->counter, b->host);
@@ -168,6 +243,8 @@ int maildir_commit(struct maildir_batch *b)
 
 	if (b->n == 0)
 		return 0;
+	if (b->db)
+		return commit_db(b);
 	if (syncfs(b->rootfd) < 0) {
 		log_error("syncfs %s: %s", b->root, strerror(errno));
 		return -1;
@@ -222,8 +299,10 @@ void maildir_reset(struct maildir_batch *b)
 {
 	size_t i;
 
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		free(b->s[i].mailbox);
+		free(b->s[i].data);
+	}
 	b->n = 0;
 }
 

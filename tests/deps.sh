@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS="gcc make clang libclang-rt-14-dev libssl-dev libc-ares-dev libsasl2-dev
 libsasl2-modules libsqlite3-dev pkg-config openssl swaks postfix python3 python3-pytest
-dnsmasq-base python3-dkim python3-authres python3-nacl
+dnsmasq-base python3-dkim python3-authres python3-nacl python3-cryptography
 procps psmisc isync python3-pytest-xdist libclamav-dev libmilter-dev
 clamav-testfiles curl libpq-dev postgresql redis-server libhiredis-dev
 libmicrohttpd-dev chromium chromium-driver python3-selenium zlib1g-dev

@@ -51,6 +51,12 @@ MULTIPART = (b"From: Carol Sender <carol@remote.test>\r\n"
 @pytest.fixture
 def imap(cluster):
     """A store with IMAP on free ports and three users with passwords."""
+    return make_imap(cluster)
+
+
+def make_imap(cluster, extra=None):
+    """The imap fixture's store; extra: more store config (test_boxes.py
+    runs these tests with mailbox_store = postgresql://...)."""
     d = os.path.join(cluster.base, "dir")
     os.makedirs(d)
     os.chmod(d, 0o755)
@@ -66,7 +72,7 @@ def imap(cluster):
         "directory_file": ctl.snap, "credentials_file": ctl.auth,
         "tls_cert": cluster.cert[0], "tls_key": cluster.cert[1],
         "imap_listen": "127.0.0.1:%d" % free_port(),
-        "imaps_listen": "127.0.0.1:%d" % free_port()})
+        "imaps_listen": "127.0.0.1:%d" % free_port(), **(extra or {})})
     conf = dict(l.split(" = ", 1) for l in
                 open(st.conf).read().splitlines())
     st.imap_port = int(conf["imap_listen"].rsplit(":", 1)[1])

@@ -99,7 +99,7 @@ def test_make_install_destdir_tree(tmp_path):
                 assert "\nqueue_dir = /var/spool/sluice/%s/queue\n" % s \
                     in f.read()
     for t in ("sluice-queue", "sluice-quarantine", "sluicectl",
-              "sluice-dkim-keygen", "sluice-spamtrain"):
+              "sluice-dkim-keygen", "sluice-spamtrain", "sluice-boxkey"):
         assert os.access(d + "/usr/sbin/" + t, os.X_OK), t
     assert glob.glob(d + "/usr/share/man/man8/sluice-quarantine.8*")
     with open(d + "/etc/sluice/store.conf") as f:

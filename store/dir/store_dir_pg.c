@@ -4,28 +4,25 @@
  * DESCRIPTION
  *	The backend of store_dir_int.h for many hosts: the same tables as
  *	the SQLite file, in a PostgreSQL database named by a libpq URI
- *	(postgresql://user@host:port/db?...). Only this file includes
- *	libpq; the statements are store_dir_sql.h's and the tables
- *	store_dir_schema.h's, in this backend's dialect (below), the
+ *	(postgresql://user@host:port/db?...), through common/pgdb.c (the
+ *	one adapter of libpq); the statements are store_dir_sql.h's and the
+ *	tables store_dir_schema.h's, in this backend's dialect (below), the
  *	triggers are here; every statement binds its parameters
  *	(PQexecParams, text format). Statement triggers on every table
  *	send NOTIFY sluice_directory at the commit of any change, whoever
  *	made it (sluicectl, the admin interface, psql), so the watchers
  *	(sluicectl watch, one per host) re-export the snapshots that mx,
- *	msa and the store read at once. The
- *	connection gets a connect timeout and TCP keepalives unless the URI
- *	sets its own, so a watcher notices a vanished server.
+ *	msa and the store read at once. The connection gets a connect
+ *	timeout and TCP keepalives (pgdb_open) unless the URI sets its own,
+ *	so a watcher notices a vanished server.
  *	Trusts the database's rows no more than SQLite's: the exporter
  *	validates them again.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "log.h"
+#include "pgdb.h"
 
 #include "store_dir_int.h"
 
@@ -72,55 +69,17 @@ static const char schema[] =
 #define MAX_PARAMS 8
 
 struct pg {
-	PGconn *c;
+	struct pgdb *db;
 	int listening;
 };
-
-/* libpq's message without its trailing newline */
-static void pg_error(PGconn *c, const char *what, char *err, size_t errlen)
-{
-	const char *m = c ? PQerrorMessage(c) : "out of memory";
-	size_t n = strcspn(m, "\n");
-
-	snprintf(err, errlen, "postgresql: %s%s%.*s", what, what[0] ? ": " : "",
-		 (int)n, m);
-}
-
-/* Run a statement without parameters or rows. 0, or -1 with err. */
-static int pg_exec(PGconn *c, const char *q, char *err, size_t errlen)
-{
-	PGresult *r = PQexec(c, q);
-	int ok = r && (PQresultStatus(r) == PGRES_COMMAND_OK ||
-		       PQresultStatus(r) == PGRES_TUPLES_OK);
-
-	if (!ok)
-		pg_error(c, "", err, errlen);
-	PQclear(r);
-	return ok ? 0 : -1;
-}
-
-/* The connection again after it broke (the server restarted, or went
- * and came back): LISTEN is to be sent again. 0, or -1 with err. */
-static int reconnect(struct pg *g, char *err, size_t errlen)
-{
-	g->listening = 0;
-	PQreset(g->c);
-	if (PQstatus(g->c) != CONNECTION_OK) {
-		pg_error(g->c, "unreachable", err, errlen);
-		return -1;
-	}
-	log_info("postgresql: connected again");
-	return pg_exec(g->c, "SET client_min_messages = warning", err,
-		       errlen);
-}
 
 static int pg_run(void *be, enum dir_q q, const char *const *p,
 		  dir_row_fn row, void *arg, char *err, size_t errlen)
 {
 	struct pg *g = be;
 	const char *col[MAX_COLS];
-	PGresult *r;
-	int np = 0, i, j, n, st;
+	struct pgdb_res *r;
+	int np = 0, i, j, n;
 
 	if (dir_sql[q] == NULL) {
 		snprintf(err, errlen, "statement %d has no SQL", (int)q);
@@ -132,85 +91,62 @@ static int pg_run(void *be, enum dir_q q, const char *const *p,
 		snprintf(err, errlen, "too many parameters");
 		return -1;
 	}
-	if (PQstatus(g->c) != CONNECTION_OK &&
-	    reconnect(g, err, errlen) < 0)
-		return -1;
-	r = PQexecParams(g->c, dir_sql[q], np, NULL, p, NULL, NULL, 0);
-	st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (!pgdb_alive(g->db))
+		g->listening = 0;
+	r = pgdb_query(g->db, dir_sql[q], np, p, NULL, 0, err, errlen);
 	/* a connection found broken by a view (it changes nothing) is
 	 * made again and the view run once more; a change is not repeated
 	 * (it may have been committed), the next statement reconnects */
-	if (st == PGRES_FATAL_ERROR && q < DQ_VIEW_END &&
-	    PQstatus(g->c) != CONNECTION_OK) {
-		PQclear(r);
-		if (reconnect(g, err, errlen) < 0)
+	if (r == NULL && q < DQ_VIEW_END && !pgdb_alive(g->db)) {
+		g->listening = 0;
+		if (pgdb_reconnect(g->db, err, errlen) < 0)
 			return -1;
-		r = PQexecParams(g->c, dir_sql[q], np, NULL, p, NULL, NULL, 0);
-		st = r ? (int)PQresultStatus(r) : PGRES_FATAL_ERROR;
+		r = pgdb_query(g->db, dir_sql[q], np, p, NULL, 0, err, errlen);
 	}
-	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-		pg_error(g->c, "", err, errlen);
-		PQclear(r);
+	if (r == NULL)
 		return -1;
-	}
-	n = PQnfields(r);
+	n = pgdb_cols(r);
 	if (n > MAX_COLS)
 		n = MAX_COLS;
-	for (i = 0; row && i < PQntuples(r); i++) {
+	for (i = 0; row && i < pgdb_rows(r); i++) {
 		for (j = 0; j < n; j++)
-			col[j] = PQgetisnull(r, i, j) ? NULL
-						      : PQgetvalue(r, i, j);
+			col[j] = pgdb_value(r, i, j);
 		row(n, col, arg);
 	}
-	PQclear(r);
+	pgdb_res_free(&r);
 	return 0;
 }
 
 static int pg_wait(void *be, int timeout_ms, char *err, size_t errlen)
 {
 	struct pg *g = be;
-	struct pollfd pfd;
-	PGnotify *nt;
-	int n = 0;
+	int n;
 
-	if (PQstatus(g->c) != CONNECTION_OK &&
-	    reconnect(g, err, errlen) < 0)
-		return -1;
+	if (!pgdb_alive(g->db)) {
+		g->listening = 0;
+		if (pgdb_reconnect(g->db, err, errlen) < 0)
+			return -1;
+	}
 	if (!g->listening) {
 		/* listen first, then the caller exports: no change is
 		 * lost between the two */
-		if (pg_exec(g->c, "LISTEN " NOTIFY_CHANNEL, err, errlen) < 0)
+		if (pgdb_exec(g->db, "LISTEN " NOTIFY_CHANNEL, err, errlen) < 0)
 			return -1;
 		g->listening = 1;
 		return 1;
 	}
-	pfd.fd = PQsocket(g->c);
-	pfd.events = POLLIN;
-	if (pfd.fd < 0 || poll(&pfd, 1, timeout_ms) < 0 ||
-	    PQconsumeInput(g->c) == 0) {
-		pg_error(g->c, "connection lost", err, errlen);
+	n = pgdb_wait(g->db, timeout_ms, NULL, NULL, err, errlen);
+	if (n < 0)
 		g->listening = 0;
-		return -1;
-	}
-	while ((nt = PQnotifies(g->c)) != NULL) {
-		n++;
-		PQfreemem(nt);
-	}
-	return n > 0;
+	return n < 0 ? -1 : n > 0;
 }
 
 static void pg_close(void *be)
 {
 	struct pg *g = be;
 
-	PQfinish(g->c);
+	pgdb_close(&g->db);
 	free(g);
-}
-
-/* the server's notices and warnings go to our log, one line each */
-static void notice_cb(void *arg, const char *m)
-{
-	log_warn("postgresql: %.*s", (int)strcspn(m, "\n"), m);
 }
 
 static const struct store_dir_ops pg_ops = {pg_run, pg_wait, pg_close};
@@ -218,27 +154,14 @@ static const struct store_dir_ops pg_ops = {pg_run, pg_wait, pg_close};
 int store_dir_pg_open(const char *uri, const struct store_dir_ops **ops,
 		      void **be, char *err, size_t errlen)
 {
-	/* ours first: what the URI says overrides them */
-	static const char *const keys[] = {
-		"connect_timeout", "keepalives_idle", "keepalives_interval",
-		"keepalives_count", "application_name", "dbname", NULL};
-	const char *vals[] = {"3", "10", "5", "3", "sluice", uri, NULL};
 	struct pg *g = calloc(1, sizeof(*g));
 
 	if (g == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	g->c = PQconnectdbParams(keys, vals, 1);
-	if (g->c == NULL || PQstatus(g->c) != CONNECTION_OK) {
-		pg_error(g->c, "cannot connect", err, errlen);
-		pg_close(g);
-		return -1;
-	}
-	PQsetNoticeProcessor(g->c, notice_cb, NULL);
-	if (pg_exec(g->c, "SET client_min_messages = warning", err,
-		    errlen) < 0 ||
-	    pg_exec(g->c, schema, err, errlen) < 0) {
+	if ((g->db = pgdb_open(uri, err, errlen)) == NULL ||
+	    pgdb_exec(g->db, schema, err, errlen) < 0) {
 		pg_close(g);
 		return -1;
 	}

@@ -54,6 +54,7 @@ struct imap_fetch {
 				 * (UINT64_MAX: CHANGEDSINCE 0) */
 	int vanished;		/* QRESYNC VANISHED modifier */
 	int unknown_cte;	/* a BINARY part we cannot decode */
+	int corrupt;		/* a body that does not open (mbox_read) */
 	int noseen;		/* NOTIFY MessageNew: all as .PEEK */
 };
 
@@ -427,8 +428,14 @@ static void fetch_one(struct imap_sess *s, struct imap_fetch *f,
 	sbuf_init(&tmp, (size_t)max);
 	sbuf_init(&o, (size_t)max * 2);
 	if (needs_body(f)) {
-		if (mbox_read(s->mbox, seq, &data) < 0)
-			goto done;	/* expunged meanwhile: nothing */
+		int rc = mbox_read(s->mbox, seq, &data);
+
+		/* expunged meanwhile: nothing; unreadable: a NO at the
+		 * end (never another body, never an empty one) */
+		if (rc == -2)
+			f->corrupt = 1;
+		if (rc < 0)
+			goto done;
 		if (needs_mime(f) && (root = mime_parse(data.data ?
 				data.data : "", data.len, NULL)) == NULL)
 			goto done;
@@ -514,7 +521,7 @@ static void run(struct imap_sess *s)
 {
 	struct imap_fetch *f = s->fetch;
 	char tag[LIM_IMAP_TAG + 1];
-	int uid = f->uid, cte;
+	int uid = f->uid, cte, corrupt;
 
 	while (f->next < f->n) {
 		fetch_one(s, f, f->seqs[f->next++]);
@@ -530,9 +537,14 @@ static void run(struct imap_sess *s)
 	}
 	memcpy(tag, f->tag, sizeof(tag));
 	cte = f->unknown_cte;
+	corrupt = f->corrupt;
 	imap_fetch_free(s);
 	mbox_commit(s->mbox);
-	if (cte)
+	/* RFC 5530 3: CORRUPTION */
+	if (corrupt)
+		imap_no(s, tag, "[CORRUPTION] A message body could not be "
+			"opened");
+	else if (cte)
 		imap_no(s, tag, "[UNKNOWN-CTE] Cannot decode a part's "
 			"Content-Transfer-Encoding");
 	else

@@ -46,6 +46,18 @@ struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root)
 	return st;
 }
 
+int mbox_store_backend(struct mbox_store *st, const char *spec, char *err,
+		       size_t errlen)
+{
+	if (spec[0] == '\0' || strcmp(spec, "maildir") == 0)
+		return 0;
+	if (strncmp(spec, "postgresql://", 13) == 0 ||
+	    strncmp(spec, "postgres://", 11) == 0)
+		return mbpg_open(st, spec, err, errlen);
+	snprintf(err, errlen, "not maildir nor a postgresql:// URI: %s", spec);
+	return -1;
+}
+
 void mbox_defer_sync(struct mbox_store *st, int on)
 {
 	st->defer_sync = on;
@@ -58,7 +70,8 @@ unsigned long long mbox_unsynced(const struct mbox_store *st)
 
 int mb_defer(struct mbox_store *st)
 {
-	if (!st->defer_sync)
+	/* the database commits each change before it returns */
+	if (!st->defer_sync || st->pg)
 		return 0;
 	st->unsynced++;
 	return 1;
@@ -104,6 +117,7 @@ void mbox_store_free(struct mbox_store **stp)
 	if (st == NULL)
 		return;
 	mb_folder_cache_clear(st);
+	mbpg_close(st);
 	/* views still open belong to sessions that outlive us: a bug */
 	if (st->folders != NULL)
 		log_warn("mbox: %s still has open folders at exit",
@@ -304,6 +318,9 @@ long long mbox_usage(struct mbox_store *st, const char *user)
 	char md[MB_PATH];
 	time_t now = time(NULL);
 
+	/* every box's deliveries count at once */
+	if (st->pg)
+		return mbpg_usage(st, user);
 	if (u == NULL || mbox_user_path(st->root, user, md, sizeof(md)) < 0)
 		return 0;
 	if (u->scanned == 0 || now - u->scanned >= USAGE_RESCAN ||

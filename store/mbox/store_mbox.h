@@ -19,6 +19,12 @@
  *	through any view, an APPEND, or an LMTP delivery (store_lmtp calls
  *	mbox_changed) wakes the watchers of that folder (IDLE).
  *
+ *	With mailbox_store = postgresql://... (mbox_store_backend) the same
+ *	API, views and shared state are backed by PostgreSQL instead
+ *	(store_mbox_pg.c, store_mbox_pgdir.c): each backend-specific
+ *	operation branches on the store's backend in one place, so IMAP,
+ *	POP3 and LMTP do not change with it.
+ *
  *	Folder names come from the network: they are checked here (no '/',
  *	no leading '.', no "..", no control characters, bounded length)
  *	before they touch the file system. Mail layer; trusts the Maildir.
@@ -78,6 +84,34 @@ struct mbox;
  * watchers' callbacks. NULL on ENOMEM. */
 struct mbox_store *mbox_store_new(struct evloop *loop, const char *mail_root);
 void mbox_store_free(struct mbox_store **st);
+/* Where st keeps the folders (config mailbox_store): "maildir" (the
+ * default: Maildir++ under mail_root), or a PostgreSQL URI
+ * (postgresql://..., postgres://...) that several store processes
+ * share: the folders, UIDs, flags and mod-sequences in tables, the
+ * bodies as blobs (store/box/blob.h), the other processes' changes
+ * told by LISTEN/NOTIFY on st's loop. Call once, before any other use.
+ * 0, or -1 with err. */
+int mbox_store_backend(struct mbox_store *st, const char *spec, char *err,
+		       size_t errlen);
+/* Non-zero when st keeps its folders in the database: LMTP delivers
+ * through mbox_deliver() then, not into Maildirs. */
+int mbox_is_db(const struct mbox_store *st);
+
+/* One LMTP delivery of a batch (database backend). */
+struct mbox_delivery {
+	const char *owner;	/* local@domain, lowercased */
+	const char *folder;	/* "INBOX" or a folder name (made if missing) */
+	const char *data;	/* the message, CRLF line ends */
+	size_t len;
+	time_t date;		/* INTERNALDATE */
+	int ok;			/* out: durable */
+};
+/* Deliver the batch d[0..n) in one transaction (a failing message under
+ * its own savepoint, ok 0), on a connection only the caller's thread
+ * uses: safe to call from the commit thread while the loop uses st.
+ * Every ok set is committed when it returns. 0, or -1 when any failed.
+ * Then call mbox_changed() from the loop. */
+int mbox_deliver(struct mbox_store *st, struct mbox_delivery *d, size_t n);
 
 /* Durability by group commit: while on, the writes of st (message
  * files, their folders, UID lists) skip their fsync and are counted;
@@ -165,7 +199,8 @@ uint32_t mbox_uidnext(const struct mbox *m);
 const struct mbox_msg *mbox_get(const struct mbox *m, uint32_t seq);
 /* Sequence number of uid, 0 when not in the view. */
 uint32_t mbox_seq(const struct mbox *m, uint32_t uid);
-/* The message's bytes, appended to out. 0 or -1 (expunged meanwhile). */
+/* The message's bytes, appended to out. 0, -1 (expunged meanwhile), or
+ * -2 (there but unreadable: a sealed body that does not open). */
 int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out);
 
 /* Keywords of the folder: name of index i (NULL past the end), and the

@@ -95,14 +95,24 @@ static int is_dir(const char *dir, const char *sub)
 	return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* The folders on disk (without INBOX): \Noselect when cur/ is missing. */
-static int read_folders(const char *md, struct names *ns)
+static void add_name(void *arg, const char *name)
+{
+	names_add(arg, name, 0);
+}
+
+/* The folders on disk (without INBOX): \Noselect when cur/ is missing.
+ * In the database: its rows (a parent without a row is \Noselect by
+ * mbox_list). */
+static int read_folders(struct mbox_store *st, const char *user,
+			const char *md, struct names *ns)
 {
 	char sub[MB_PATH + 8];
 	struct dirent *de;
-	DIR *d = opendir(md);
+	DIR *d;
 
-	if (d == NULL)
+	if (st->pg)
+		return mbpg_names(st, user, 0, add_name, ns);
+	if ((d = opendir(md)) == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] != '.' || !mb_valid_name(de->d_name + 1) ||
@@ -116,12 +126,17 @@ static int read_folders(const char *md, struct names *ns)
 	return 0;
 }
 
-static void read_subs(const char *md, struct names *subs)
+static void read_subs(struct mbox_store *st, const char *user,
+		      const char *md, struct names *subs)
 {
 	char path[MB_PATH + 32], *buf, *line, *nl;
 	ssize_t r;
 	int fd;
 
+	if (st->pg) {
+		mbpg_names(st, user, 1, add_name, subs);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/" MB_SUBS_NAME, md);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -208,8 +223,8 @@ int mbox_list(struct mbox_store *st, const char *user,
 
 	if (mbox_user_path(st->root, user, md, sizeof(md)) < 0)
 		return -1;
-	read_folders(md, &ns);
-	read_subs(md, &subs);
+	read_folders(st, user, md, &ns);
+	read_subs(st, user, md, &subs);
 	/* parents without a directory are \Noselect */
 	n = ns.n;
 	for (i = 0; i < n; i++) {
@@ -261,7 +276,12 @@ int mbox_subscribe(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "invalid mailbox name");
 		return -1;
 	}
-	read_subs(md, &subs);
+	if (st->pg) {
+		if ((rc = mbpg_subscribe(st, user, canon, on)) < 0)
+			snprintf(err, errlen, "cannot write the subscriptions");
+		return rc;
+	}
+	read_subs(st, user, md, &subs);
 	i = names_find(&subs, canon);
 	if (on && i < 0) {
 		names_add(&subs, canon, 0);
@@ -299,6 +319,19 @@ int mbox_create(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "invalid mailbox name");
 		return -1;
 	}
+	if (st->pg) {
+		switch (mbpg_create(st, user, name)) {
+		case 0:
+			return 0;
+		case 1:
+			snprintf(err, errlen, "[ALREADYEXISTS] mailbox already "
+				 "exists");
+			return -1;
+		default:
+			snprintf(err, errlen, "cannot create the mailbox");
+			return -1;
+		}
+	}
 	if (is_dir(path, "cur")) {
 		snprintf(err, errlen, "[ALREADYEXISTS] mailbox already exists");
 		return -1;
@@ -332,13 +365,14 @@ static int remove_files(const char *dir)
 }
 
 /* Does any folder of md live under name ("name.x")? */
-static int has_children(const char *md, const char *name)
+static int has_children(struct mbox_store *st, const char *user,
+			const char *md, const char *name)
 {
 	struct names ns = {0};
 	size_t i, len = strlen(name);
 	int yes = 0;
 
-	read_folders(md, &ns);
+	read_folders(st, user, md, &ns);
 	for (i = 0; i < ns.n && !yes; i++)
 		yes = strncmp(ns.v[i], name, len) == 0 && ns.v[i][len] == '.';
 	names_free(&ns);
@@ -359,6 +393,25 @@ static void detach(struct mbox_store *st, const char *user, const char *name)
 	mb_folder_drop(f);
 }
 
+static int pg_delete(struct mbox_store *st, const char *user,
+		     const char *name, int kids, char *err, size_t errlen)
+{
+	long long id = mbpg_folder_id(st, user, name, err, errlen);
+
+	if (id == 0) {
+		snprintf(err, errlen, kids ? "[HASCHILDREN] mailbox has "
+			 "inferior hierarchical names" :
+			 "[NONEXISTENT] no such mailbox");
+		return -1;
+	}
+	detach(st, user, name);
+	if (id < 0 || mbpg_delete(st, id) < 0) {
+		snprintf(err, errlen, "cannot delete the mailbox");
+		return -1;
+	}
+	return 0;
+}
+
 int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 		char *err, size_t errlen)
 {
@@ -377,7 +430,9 @@ int mbox_delete(struct mbox_store *st, const char *user, const char *name,
 		snprintf(err, errlen, "invalid mailbox name");
 		return -1;
 	}
-	kids = has_children(md, name);
+	kids = has_children(st, user, md, name);
+	if (st->pg)
+		return pg_delete(st, user, name, kids, err, errlen);
 	if ((stat(path, &sb) < 0 || !S_ISDIR(sb.st_mode)) && !kids) {
 		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		return -1;
@@ -456,6 +511,60 @@ static int rename_inbox(struct mbox_store *st, const char *user,
 	return 0;
 }
 
+/* RENAME in the database: the rows (children too) in one statement;
+ * the folders loaded here follow their new names. */
+static int pg_rename(struct mbox_store *st, const char *user,
+		     const char *from, const char *to, char *err,
+		     size_t errlen)
+{
+	char nn[MBOX_NAME_MAX + 1];
+	size_t flen = strlen(from);
+	struct folder *f;
+	long long id;
+
+	if ((id = mbpg_folder_id(st, user, to, err, errlen)) != 0) {
+		snprintf(err, errlen, id > 0 ? "[ALREADYEXISTS] mailbox "
+			 "already exists" : "cannot rename the mailbox");
+		return -1;
+	}
+	if (!mb_is_inbox(from) && strncmp(to, from, flen) == 0 &&
+	    to[flen] == '.') {
+		snprintf(err, errlen, "[CANNOT] cannot rename a mailbox into "
+			 "itself");
+		return -1;
+	}
+	if (!mb_is_inbox(from) &&
+	    (id = mbpg_folder_id(st, user, from, err, errlen)) <= 0) {
+		snprintf(err, errlen, id == 0 ? "[NONEXISTENT] no such "
+			 "mailbox" : "cannot rename the mailbox");
+		return -1;
+	}
+	if (mbpg_rename(st, user, from, to, err, errlen) < 0)
+		return -1;
+	if (mb_is_inbox(from)) {
+		if ((f = mb_folder_find(st, user, "INBOX")) != NULL) {
+			f->stale = 1;
+			mb_notify(f, NULL);
+		}
+		return 0;
+	}
+	for (f = st->folders; f; f = f->next) {
+		char *x;
+
+		if (strcasecmp(f->user, user) != 0 ||
+		    strncmp(f->name, from, flen) != 0 ||
+		    (f->name[flen] != '\0' && f->name[flen] != '.') ||
+		    (size_t)snprintf(nn, sizeof(nn), "%s%s", to,
+				     f->name + flen) >= sizeof(nn))
+			continue;
+		if ((x = strdup(nn)) == NULL)
+			log_fatal("out of memory");
+		free(f->name);
+		f->name = x;
+	}
+	return 0;
+}
+
 int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 		const char *to, char *err, size_t errlen)
 {
@@ -471,6 +580,8 @@ int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 		snprintf(err, errlen, "invalid mailbox name");
 		return -1;
 	}
+	if (st->pg)
+		return pg_rename(st, user, from, to, err, errlen);
 	if (mb_folder_path(st, user, to, dst, sizeof(dst)) == 0 &&
 	    access(dst, F_OK) == 0) {
 		snprintf(err, errlen, "[ALREADYEXISTS] mailbox already exists");
@@ -482,7 +593,7 @@ int mbox_rename(struct mbox_store *st, const char *user, const char *from,
 		snprintf(err, errlen, "[CANNOT] cannot rename a mailbox into itself");
 		return -1;
 	}
-	read_folders(md, &ns);
+	read_folders(st, user, md, &ns);
 	if (names_find(&ns, from) < 0) {
 		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
 		goto out;
@@ -528,6 +639,33 @@ out:
 	return rc;
 }
 
+/* The first login in the database: INBOX and the special-use folders,
+ * subscribed; later the user's deletions stand. */
+static int pg_prepare(struct mbox_store *st, const char *user, char *err,
+		      size_t errlen)
+{
+	int first = mbpg_first_time(st, user);
+	size_t i;
+
+	if (first <= 0)
+		goto out;
+	if (mbpg_folder_id(st, user, "INBOX", err, errlen) <= 0 ||
+	    mbpg_subscribe(st, user, "INBOX", 1) < 0) {
+		first = -1;
+		goto out;
+	}
+	for (i = 0; i < NSPECIAL; i++)
+		if (mbpg_create(st, user, special[i].name) < 0 ||
+		    mbpg_subscribe(st, user, special[i].name, 1) < 0) {
+			first = -1;
+			break;
+		}
+out:
+	if (first < 0)
+		snprintf(err, errlen, "cannot prepare the mailbox");
+	return first < 0 ? -1 : 0;
+}
+
 int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,
 		      size_t errlen)
 {
@@ -540,6 +678,8 @@ int mbox_user_prepare(struct mbox_store *st, const char *user, char *err,
 		snprintf(err, errlen, "invalid user name");
 		return -1;
 	}
+	if (st->pg)
+		return pg_prepare(st, user, err, errlen);
 	if (mb_make_maildir(md) < 0) {
 		snprintf(err, errlen, "cannot create the Maildir: %s",
 			 strerror(errno));

@@ -37,6 +37,7 @@ struct fmsg {
 	unsigned char innew;	/* the file is still in new/ */
 	unsigned char recent;	/* \Recent not yet claimed by a view */
 	uint64_t modseq;	/* RFC 7162 mod-sequence of the last change */
+	long long blob;		/* PostgreSQL: the body's id (blob.h) */
 };
 
 /* An expunged UID and the mod-sequence of its expunge (QRESYNC). */
@@ -73,6 +74,7 @@ struct folder {
 	struct timespec cur_mtime, new_mtime;
 	struct mbox *views;
 	struct ev_timer *timer;	/* pending watcher callbacks */
+	long long dbid;		/* PostgreSQL: the folder's row */
 };
 
 struct mbox {
@@ -114,6 +116,9 @@ struct mbox_store {
 	/* mbox_defer_sync(): writes skip their fsync and count here */
 	int defer_sync;
 	unsigned long long unsynced;
+	/* mailbox_store = postgresql://...: the folders are in the
+	 * database (store_mbox_pg.c); NULL: Maildir++ under root */
+	struct mbpg *pg;
 };
 
 /* Folders kept loaded after their last user let go. */
@@ -214,5 +219,93 @@ void mb_notify(struct folder *f, const struct mbox *except);
 /* A new UIDVALIDITY for a folder of user, above every one given before
  * (the last is kept in the user's Maildir). */
 uint32_t mb_new_uidvalidity(struct mbox_store *st, const char *user);
+/* Remember uid as expunged at mod-sequence modseq (QRESYNC). */
+void mb_vanished_add(struct folder *f, uint32_t uid, uint64_t modseq);
+/* A new message entry at its place by UID (zeroed but for uid); the
+ * caller fills it. */
+struct fmsg *mb_folder_insert(struct folder *f, uint32_t uid);
+/* Drop message index i from the state, its expunge remembered at
+ * modseq (given by the database). */
+void mb_folder_remove_at(struct folder *f, size_t i, uint64_t modseq);
+
+/* ---- store_mbox_pg.c, store_mbox_pgdir.c: the folders in PostgreSQL
+ * (st->pg set). The same struct folder and views as Maildir; these
+ * load and change them in the database. Each returns as its Maildir
+ * counterpart. ---- */
+
+struct sbuf;
+struct pgdb;
+
+struct mbpg {
+	struct pgdb *db;	/* the loop's connection */
+	struct pgdb *listen;	/* LISTEN sluice_mbox, watched on the loop */
+	struct pgdb *deliver;	/* LMTP's commit thread's (mbox_deliver) */
+	int listen_fd;		/* registered on the loop, or -1 */
+	struct ev_timer *retry;	/* listener reconnecting */
+	char *uri;
+	int pids[2];		/* our own backends: their NOTIFYs skipped */
+};
+
+/* user (local@domain) as the database keys it: lowercased, into out.
+ * 0, or -1 when it does not fit or holds control characters. */
+int mbpg_owner(const char *user, char *out, size_t len);
+/* Connect st to the database at uri, create the schema, LISTEN for
+ * the other boxes' changes on st's loop. 0 or -1 with err. */
+int mbpg_open(struct mbox_store *st, const char *uri, char *err,
+	      size_t errlen);
+void mbpg_close(struct mbox_store *st);
+/* The row id of user's folder name (INBOX made when missing), 0 when
+ * it does not exist, -1 on a database error (err). */
+long long mbpg_folder_id(struct mbox_store *st, const char *user,
+			 const char *name, char *err, size_t errlen);
+/* Bring f up to date with the database (one round trip when nothing
+ * changed). 0 or -1. */
+int mbpg_refresh(struct folder *f);
+/* Claim \Recent of f's new messages for this process's views. */
+void mbpg_claim(struct folder *f);
+/* The body of e appended to out. 0 or -1. */
+int mbpg_read(struct folder *f, const struct fmsg *e, struct sbuf *out);
+/* (-2: the body is there but does not open: blob_get) */
+/* Set e's flags and keywords to flags, kw if its mod-sequence in the
+ * database is still e->modseq: 0 (e updated), 1 (changed meanwhile:
+ * refresh and retry), -1 (error or gone). */
+int mbpg_set_flags(struct folder *f, struct fmsg *e, unsigned flags,
+		   uint32_t kw);
+/* Expunge message index i of f (body deleted). 0 or -1. */
+int mbpg_expunge(struct folder *f, size_t i);
+/* Inside a transaction on db: put the body of owner's message (a
+ * blob) and add it to folder with the next UID and mod-sequence. 0 or
+ * -1 with err. */
+int mbpg_add(struct pgdb *db, const char *owner, long long folder,
+	     const char *data, size_t len, unsigned flags, uint32_t kw,
+	     time_t date, uint32_t *uid_r, char *err, size_t errlen);
+/* Add a message to f: its UID. 0 or -1 with err. */
+int mbpg_append(struct folder *f, const char *data, size_t len,
+		unsigned flags, uint32_t kw, time_t date, uint32_t *uid_r,
+		char *err, size_t errlen);
+/* Copy message e of src into d with keywords kw. 0 or -1. */
+int mbpg_copy(struct folder *src, const struct fmsg *e, struct folder *d,
+	      uint32_t kw, uint32_t *uid_r);
+/* Define keyword name in f (case-insensitive, at most
+ * MBOX_MAX_KEYWORDS), then refresh f. 0 or -1. */
+int mbpg_keyword_add(struct folder *f, const char *name);
+/* Call add(arg, name) for every folder (but INBOX) of user, or every
+ * subscription when subs is set. 0 or -1. */
+int mbpg_names(struct mbox_store *st, const char *user, int subs,
+	       void (*add)(void *arg, const char *name), void *arg);
+int mbpg_subscribe(struct mbox_store *st, const char *user,
+		   const char *name, int on);
+/* Create folder name: 0, 1 when it exists, -1. */
+int mbpg_create(struct mbox_store *st, const char *user, const char *name);
+/* Delete folder id and the bodies of its messages. 0 or -1. */
+int mbpg_delete(struct mbox_store *st, long long id);
+/* Rename folder from (and its children) to to. 0 or -1 with err. */
+int mbpg_rename(struct mbox_store *st, const char *user, const char *from,
+		const char *to, char *err, size_t errlen);
+/* 1 the first time user is seen (then give the default folders), 0
+ * after, -1 on error. */
+int mbpg_first_time(struct mbox_store *st, const char *user);
+/* Bytes of every message of user. */
+long long mbpg_usage(struct mbox_store *st, const char *user);
 
 #endif

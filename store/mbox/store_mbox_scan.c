@@ -114,6 +114,8 @@ static void dir_mtime(struct folder *f, const char *sub, struct timespec *t)
 
 void mb_folder_touch(struct folder *f)
 {
+	if (f->st->pg)
+		return;
 	dir_mtime(f, "cur", &f->cur_mtime);
 	dir_mtime(f, "new", &f->new_mtime);
 }
@@ -220,6 +222,8 @@ int mb_folder_refresh(struct folder *f)
 {
 	struct timespec c, n;
 
+	if (f->st->pg)
+		return mbpg_refresh(f);
 	if (f->gone)
 		return 0;
 	if (!f->stale) {
@@ -246,6 +250,10 @@ void mb_folder_claim(struct folder *f)
 	size_t i;
 	int moved = 0;
 
+	if (f->st->pg) {
+		mbpg_claim(f);
+		return;
+	}
 	if (f->gone)
 		return;
 	for (i = 0; i < f->n; i++) {

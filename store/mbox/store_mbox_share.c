@@ -57,11 +57,65 @@ static void folder_free(struct folder *f)
 	free(f);
 }
 
+/* A new shared state for user's folder name, referenced once. */
+static struct folder *folder_new(struct mbox_store *st, const char *user,
+				 const char *name)
+{
+	struct folder *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		log_fatal("out of memory");
+	f->st = st;
+	f->user = strdup(user);
+	f->name = strdup(mb_is_inbox(name) ? "INBOX" : name);
+	if (f->user == NULL || f->name == NULL)
+		log_fatal("out of memory");
+	f->refs = 1;
+	f->used = ++st->clock;
+	f->next = st->folders;
+	st->folders = f;
+	return f;
+}
+
+/* mb_folder_get in the database: its row (INBOX made when missing),
+ * then every message. */
+static struct folder *pg_folder_get(struct mbox_store *st, const char *user,
+				    const char *name, int *missing, char *err,
+				    size_t errlen)
+{
+	struct folder *f;
+	long long id;
+
+	if (!mb_is_inbox(name) && !mb_valid_name(name)) {
+		snprintf(err, errlen, "invalid mailbox name");
+		*missing = 1;
+		return NULL;
+	}
+	id = mbpg_folder_id(st, user, name, err, errlen);
+	if (id <= 0) {
+		if (id == 0)
+			snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
+		else
+			snprintf(err, errlen, "[UNAVAILABLE] mailbox store "
+				 "unreachable");
+		*missing = id == 0;
+		return NULL;
+	}
+	f = folder_new(st, user, name);
+	f->dbid = id;
+	if (mbpg_refresh(f) < 0 || f->gone) {
+		snprintf(err, errlen, "[UNAVAILABLE] cannot read the mailbox");
+		folder_free(f);
+		return NULL;
+	}
+	return f;
+}
+
 struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 			     const char *name, int *missing, char *err,
 			     size_t errlen)
 {
-	char cur[MB_PATH + 8];
+	char cur[MB_PATH + 8], path[MB_PATH];
 	struct folder *f;
 	struct stat sb;
 	int rc;
@@ -73,33 +127,23 @@ struct folder *mb_folder_get(struct mbox_store *st, const char *user,
 		f->used = ++st->clock;
 		return f;
 	}
-	f = calloc(1, sizeof(*f));
-	if (f == NULL)
-		log_fatal("out of memory");
-	if (mb_folder_path(st, user, name, f->path, sizeof(f->path)) < 0) {
+	if (st->pg)
+		return pg_folder_get(st, user, name, missing, err, errlen);
+	if (mb_folder_path(st, user, name, path, sizeof(path)) < 0) {
 		snprintf(err, errlen, "invalid mailbox name");
-		free(f);
 		*missing = 1;
 		return NULL;
 	}
-	snprintf(cur, sizeof(cur), "%s/cur", f->path);
+	snprintf(cur, sizeof(cur), "%s/cur", path);
 	if (mb_is_inbox(name) && stat(cur, &sb) < 0)
-		mb_make_maildir(f->path);
+		mb_make_maildir(path);
 	if (stat(cur, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		snprintf(err, errlen, "[NONEXISTENT] no such mailbox");
-		free(f);
 		*missing = 1;
 		return NULL;
 	}
-	f->st = st;
-	f->user = strdup(user);
-	f->name = strdup(mb_is_inbox(name) ? "INBOX" : name);
-	if (f->user == NULL || f->name == NULL)
-		log_fatal("out of memory");
-	f->refs = 1;
-	f->used = ++st->clock;
-	f->next = st->folders;
-	st->folders = f;
+	f = folder_new(st, user, name);
+	memcpy(f->path, path, sizeof(path));
 	rc = mb_folder_read_list(f);
 	if (rc != 0) {
 		mb_folder_clear(f);

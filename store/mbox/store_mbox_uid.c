@@ -196,7 +196,7 @@ long mb_folder_index(const struct folder *f, uint32_t uid)
 
 /* Remember uid as expunged at the next mod-sequence; forget the oldest
  * half when there are too many (LIM_IMAP_VANISHED). */
-static void vanished_add(struct folder *f, uint32_t uid, uint64_t modseq)
+void mb_vanished_add(struct folder *f, uint32_t uid, uint64_t modseq)
 {
 	struct fgone *v;
 	size_t half;
@@ -230,7 +230,7 @@ static uint64_t next_modseq(struct folder *f)
 
 void mb_folder_expunged(struct folder *f, uint32_t uid)
 {
-	vanished_add(f, uid, next_modseq(f));
+	mb_vanished_add(f, uid, next_modseq(f));
 }
 
 void mb_folder_modified(struct folder *f, struct fmsg *e)
@@ -260,7 +260,13 @@ void mb_folder_modified(struct folder *f, struct fmsg *e)
 
 void mb_folder_remove(struct folder *f, size_t i)
 {
-	mb_folder_expunged(f, f->m[i].uid);
+	mb_folder_remove_at(f, i, next_modseq(f));
+}
+
+void mb_folder_remove_at(struct folder *f, size_t i, uint64_t modseq)
+{
+	if (modseq)
+		mb_vanished_add(f, f->m[i].uid, modseq);
 	free(f->m[i].base);
 	memmove(&f->m[i], &f->m[i + 1], (f->n - i - 1) * sizeof(f->m[0]));
 	f->n--;
@@ -282,6 +288,21 @@ static int grow(struct folder *f)
 	f->m = m;
 	f->cap = nc;
 	return 0;
+}
+
+struct fmsg *mb_folder_insert(struct folder *f, uint32_t uid)
+{
+	size_t i = f->n;
+
+	grow(f);
+	while (i > 0 && f->m[i - 1].uid > uid)
+		i--;
+	memmove(&f->m[i + 1], &f->m[i], (f->n - i) * sizeof(f->m[0]));
+	memset(&f->m[i], 0, sizeof(f->m[0]));
+	f->m[i].uid = uid;
+	f->n++;
+	f->gen++;
+	return &f->m[i];
 }
 
 uint32_t mb_folder_add(struct folder *f, const char *base, unsigned flags,
@@ -462,7 +483,7 @@ static int parse_gone(struct folder *f, const char *p)
 		return -1;
 	if (ms > f->highestmodseq)
 		f->highestmodseq = ms;
-	vanished_add(f, uid, ms);
+	mb_vanished_add(f, uid, ms);
 	return 0;
 }
 
@@ -680,7 +701,9 @@ int mb_folder_save(struct folder *f)
 	size_t i;
 	int rc = -1, ok = 1;
 
-	if (f->gone || (!f->dirty && f->unsaved == 0 && f->loglen == 0))
+	/* the database has every change already */
+	if (f->gone || f->st->pg ||
+	    (!f->dirty && f->unsaved == 0 && f->loglen == 0))
 		return 0;
 	/* a list long with flag changes is written again, compact */
 	if (f->logged > 2 * f->n + MB_LOG_SLACK)
@@ -735,6 +758,15 @@ int mb_keyword_index(struct folder *f, const char *name, int create)
 	if (!create || f->nkw == MBOX_MAX_KEYWORDS || !valid_keyword(name) ||
 	    name[0] == '\\')
 		return -1;
+	if (f->st->pg) {
+		/* defined in the database, for every box */
+		if (mbpg_keyword_add(f, name) < 0)
+			return -1;
+		for (i = 0; i < f->nkw; i++)
+			if (strcasecmp(f->kw[i], name) == 0)
+				return (int)i;
+		return -1;
+	}
 	f->kw[f->nkw] = strdup(name);
 	if (f->kw[f->nkw] == NULL)
 		return -1;

@@ -208,6 +208,9 @@ int mbox_read(struct mbox *m, uint32_t seq, struct sbuf *out)
 	struct fmsg *e;
 	int tries;
 
+	if (m->f->st->pg)
+		return (e = entry_of(m, seq)) == NULL ? -1
+						      : mbpg_read(m->f, e, out);
 	for (tries = 0; tries < 2; tries++) {
 		if ((e = entry_of(m, seq)) == NULL ||
 		    mb_msg_path(m->f, e, path, sizeof(path)) < 0)
@@ -261,6 +264,40 @@ int mbox_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 	return mbox_update_flags_if(m, seq, op, flags, keywords, 0);
 }
 
+/* mbox_update_flags_if in the database: from the state we have, and
+ * when another box changed the message meanwhile (its mod-sequence
+ * moved), from the state it has now. */
+static int pg_update_flags(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
+			   unsigned flags, uint32_t keywords,
+			   uint64_t unchangedsince)
+{
+	struct fmsg *e;
+	unsigned nf = 0;
+	uint32_t nk = 0;
+	int tries, rc = 1;
+
+	for (tries = 0; tries < 3 && rc > 0; tries++) {
+		if ((tries > 0 && mb_folder_refresh(m->f) < 0) ||
+		    (e = entry_of(m, seq)) == NULL)
+			return -1;
+		if (unchangedsince && e->modseq > unchangedsince)
+			return -2;
+		nf = flags;
+		nk = keywords;
+		apply_op(m->f, e, op, &nf, &nk);
+		if (nf == e->flags && nk == e->keywords)
+			rc = 0;
+		else if ((rc = mbpg_set_flags(m->f, e, nf, nk)) == 0)
+			mb_notify(m->f, m);
+	}
+	if (rc != 0)
+		return -1;
+	m->msgs[seq - 1].flags = nf | (m->msgs[seq - 1].flags & MBOX_RECENT);
+	m->msgs[seq - 1].keywords = nk;
+	m->msgs[seq - 1].modseq = e->modseq;
+	return 0;
+}
+
 int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 			 unsigned flags, uint32_t keywords,
 			 uint64_t unchangedsince)
@@ -273,6 +310,9 @@ int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 
 	if (m->readonly)
 		return -1;
+	if (m->f->st->pg)
+		return pg_update_flags(m, seq, op, flags, keywords,
+				       unchangedsince);
 	/* the flags live in the file name: start from the name as it is
 	 * now, and when another process renamed it under us, look again */
 	for (tries = 0;; tries++) {
@@ -312,6 +352,10 @@ int mbox_update_flags_if(struct mbox *m, uint32_t seq, enum mbox_flag_op op,
 
 int mbox_commit(struct mbox *m)
 {
+	/* the database has the changes: take their mod-sequences (and
+	 * what other boxes did) into HIGHESTMODSEQ */
+	if (m->f->st->pg)
+		return mb_folder_refresh(m->f);
 	return mb_folder_save(m->f);
 }
 
@@ -373,7 +417,11 @@ int mbox_expunge(struct mbox *m, uint32_t seq)
 
 	if (m->readonly || seq == 0 || seq > m->n)
 		return -1;
-	if ((e = entry_of(m, seq)) != NULL) {
+	if ((e = entry_of(m, seq)) != NULL && m->f->st->pg) {
+		if (mbpg_expunge(m->f, (size_t)(e - m->f->m)) < 0)
+			return -1;
+		mb_notify(m->f, m);
+	} else if (e != NULL) {
 		if (mb_msg_path(m->f, e, path, sizeof(path)) < 0 ||
 		    (unlink(path) < 0 && errno != ENOENT))
 			return -1;
@@ -586,6 +634,18 @@ int mbox_append_kw(struct mbox_store *st, const char *user, const char *name,
 	flags &= ~MBOX_RECENT;
 	if (date <= 0)
 		date = time(NULL);
+	if (st->pg) {
+		if (mbpg_append(f, data, len, flags, kw, date, &uid, err,
+				errlen) < 0) {
+			mb_folder_put(f);
+			return -1;
+		}
+		*uidvalidity_r = f->uidvalidity;
+		*uid_r = uid;
+		mb_notify(f, NULL);
+		mb_folder_put(f);
+		return 0;
+	}
 	mb_unique(st, base, sizeof(base));
 	if (write_tmp(f, base, data, len, date, tmp, sizeof(tmp)) < 0 ||
 	    mb_msg_path_as(f, base, flags, kw, dst, sizeof(dst)) < 0 ||
@@ -625,7 +685,12 @@ int mbox_remove_uid(struct mbox_store *st, const char *user,
 	f = mb_folder_get(st, user, name, &missing, err, sizeof(err));
 	if (f == NULL)
 		return -1;
-	if ((i = mb_folder_index(f, uid)) >= 0 &&
+	if (st->pg) {
+		mb_folder_refresh(f);
+		if ((i = mb_folder_index(f, uid)) >= 0 &&
+		    (rc = mbpg_expunge(f, (size_t)i)) == 0)
+			mb_notify(f, NULL);
+	} else if ((i = mb_folder_index(f, uid)) >= 0 &&
 	    mb_msg_path(f, &f->m[i], path, sizeof(path)) == 0 &&
 	    (unlink(path) == 0 || errno == ENOENT)) {
 		mb_usage_add(st, user, -f->m[i].size);
@@ -660,13 +725,18 @@ int mbox_copy(struct mbox *m, uint32_t seq, const char *dest,
 	char src[MB_PATH + 300], dst[MB_PATH + 300], tmp[MB_PATH + 300];
 	char base[128], err[128];
 	struct folder *d = NULL, **c;
-	struct fmsg *e;
+	struct fmsg *e, snap;
 	uint32_t kw = 0;
 	size_t i;
 	int missing, k;
 
 	if ((e = entry_of(m, seq)) == NULL)
 		return -1;
+	/* d may be this folder, and reading the database again moves its
+	 * entries: work from a copy of this one */
+	snap = *e;
+	if (m->f->st->pg)
+		e = &snap;
 	for (i = 0; i < m->ncopies; i++)
 		if (mb_folder_find(m->f->st, m->f->user, dest) ==
 		    m->copies[i])
@@ -688,6 +758,13 @@ int mbox_copy(struct mbox *m, uint32_t seq, const char *dest,
 		if ((e->keywords & (1u << i)) &&
 		    (k = mb_keyword_index(d, m->f->kw[i], 1)) >= 0)
 			kw |= 1u << k;
+	if (m->f->st->pg) {
+		if (mbpg_copy(m->f, e, d, kw, uid_r) < 0)
+			return -1;
+		*uidvalidity_r = d->uidvalidity;
+		m->copied += e->size;
+		return 0;
+	}
 	mb_unique(m->f->st, base, sizeof(base));
 	if (mb_msg_path(m->f, e, src, sizeof(src)) < 0 ||
 	    mb_msg_path_as(d, base, e->flags, kw, dst, sizeof(dst)) < 0)
@@ -715,7 +792,8 @@ int mbox_copy_commit(struct mbox *m)
 		struct folder *d = m->copies[i];
 
 		snprintf(cur, sizeof(cur), "%s/cur", d->path);
-		if (mb_sync_dir(d->st, cur) < 0 || mb_folder_save(d) < 0)
+		if (!d->st->pg &&
+		    (mb_sync_dir(d->st, cur) < 0 || mb_folder_save(d) < 0))
 			rc = -1;
 		mb_folder_touch(d);
 		mb_notify(d, NULL);

@@ -150,13 +150,19 @@ static void do_retr(struct pop3_sess *s, const struct pop3_cmd *cmd)
 {
 	const struct mbox_msg *m = message(s, cmd->num[0]);
 	struct sbuf data;
+	int rc;
 
 	if (m == NULL) {
 		no_such(s);
 		return;
 	}
 	sbuf_init(&data, (size_t)LIM_MSG_SIZE_MAX + 1);
-	if (mbox_read(s->mbox, (uint32_t)cmd->num[0], &data) < 0) {
+	rc = mbox_read(s->mbox, (uint32_t)cmd->num[0], &data);
+	if (rc == -2) {
+		/* a sealed body that does not open: never other bytes */
+		pop3_reply(s, "-ERR [SYS/PERM] Message body could not be "
+			   "opened");
+	} else if (rc < 0) {
 		pop3_reply(s, "-ERR [SYS/TEMP] Message no longer available");
 	} else {
 		if (cmd->verb == POP3_RETR) {
