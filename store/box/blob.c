@@ -96,8 +96,8 @@ int blob_get(struct blob_store *bs, const char *owner, long long id,
 	sbuf_init(&raw, BLOB_MAX);
 	rc = bs->ops->get(bs->ctx, id, &raw, err, errlen);
 	/* there, but refused: not the same as gone */
-	if (rc == 0 && blob_decode(owner, id, raw.data ? raw.data : "",
-			       raw.len, out, err, errlen) < 0)
+	if (rc == 0 && blob_decode(owner, id, raw.data ? raw.data : "", raw.len,
+			       out, err, errlen) < 0)
 		rc = -2;
 	sbuf_free(&raw);
 	return rc;
