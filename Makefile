@@ -82,7 +82,7 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 # make (make install in a test) finds everything up to date
 .SECONDARY:
 
-.PHONY: all build deps run test bench bench-imap bench-avscan clean fuzz fuzz-long install chaos \
+.PHONY: all build deps run run-cluster test bench bench-imap bench-avscan clean fuzz fuzz-long install chaos \
 	audit
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
@@ -219,6 +219,11 @@ deps:
 
 run: deps all
 	@tests/run.sh
+
+# the same grown to pairs and three access boxes on a private PostgreSQL
+# and Redis under var/cluster (tests/run-cluster.sh)
+run-cluster: deps all
+	@tests/run.sh cluster
 
 # both builds use every core: CI starts from nothing
 NPROC := $(shell nproc 2>/dev/null || echo 2)

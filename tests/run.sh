@@ -1,23 +1,48 @@
 #!/usr/bin/env bash
 # `make run`: the whole pipeline on 127.0.0.1 with the embedded defaults,
 # all state under ./var. A stage that dies is restarted; Ctrl-C stops
-# everything.
+# everything. `tests/run.sh cluster` (make run-cluster): the same grown
+# to pairs and access boxes on PostgreSQL and Redis (tests/run-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build/rel
+cluster=0
+[ "${1:-}" = cluster ] && cluster=1
 mkdir -p var/tls var/store
 chmod 755 var var/store
+
+# every stage under tests/supervise.sh: one that dies is started again
+# (with a short backoff and a log line) while the others keep running
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	echo
+	echo "run: stopping"
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+run() {
+	tests/supervise.sh "$@" &
+	pids+=($!)
+}
 if [ ! -f var/tls/cert.pem ]; then
 	openssl req -x509 -newkey rsa:2048 -nodes -days 365 \
 		-subj "/CN=localhost" -keyout var/tls/key.pem \
 		-out var/tls/cert.pem 2>/dev/null
 	echo "run: made a self-signed certificate in var/tls/"
 fi
+# The directory: SQLite in var/store, or (cluster) PostgreSQL
+DIRDB=var/store/directory.db
+if [ "$cluster" = 1 ]; then
+	. tests/run-cluster.sh
+	cluster_engines
+fi
+ctl="$B/sluicectl -d $DIRDB -s var/store/users"
 # The demo directory: domain example.test, users alice and bob with
 # generated passwords (var/demo-credentials), postmaster -> alice. The
 # snapshot var/store/users is what the store and mx read.
-if [ ! -f var/store/directory.db ]; then
-	ctl="$B/sluicectl -d var/store/directory.db -s var/store/users"
+if ! $ctl user show alice@example.test | grep -q .; then
 	$ctl domain add example.test
 	: > var/demo-credentials
 	chmod 600 var/demo-credentials
@@ -34,7 +59,6 @@ if [ ! -f var/store/directory.db ]; then
 fi
 # sluice-admin's demo administrators (var/demo-credentials): admin, a
 # super admin, and alice, the domain admin of example.test
-ctl="$B/sluicectl -d var/store/directory.db -s var/store/users"
 if ! $ctl admin list | grep -q '^\*'; then
 	if ! $ctl user show admin@example.test | grep -q .; then
 		$ctl user add admin@example.test
@@ -52,8 +76,9 @@ $ctl export
 # sluice-admin runs as sluice and edits the directory and its snapshots
 # in var/store (sluicectl as root keeps the files sluice's)
 if id sluice >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	chown sluice var/store var/store/directory.db* var/store/users \
-		var/store/users.auth var/store/users.senders
+	chown sluice var/store var/store/users var/store/users.auth \
+		var/store/users.senders
+	[ "$cluster" = 1 ] || chown sluice var/store/directory.db*
 fi
 mkdir -p var/admin
 # mx refuses unknown recipients at RCPT with the store's snapshot;
@@ -139,22 +164,6 @@ pop3_listen =
 pop3s_listen =
 CONF
 
-# every stage under tests/supervise.sh: one that dies is started again
-# (with a short backoff and a log line) while the others keep running
-pids=()
-stop() {
-	trap - INT TERM EXIT
-	echo
-	echo "run: stopping"
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-}
-trap stop INT TERM EXIT
-run() {
-	tests/supervise.sh "$@" &
-	pids+=($!)
-}
-
 # every stage serves its metrics (Prometheus text) on a loopback port of
 # its own: mx 9101, msa 9102, avscan 9103, spamd 9104, outmta 9105,
 # store 9106 (README "Operations")
@@ -170,6 +179,8 @@ printf 'metrics_listen = 127.0.0.1:9106\n' > var/store.conf
 # through outmta
 printf 'next_hop = smtp:127.0.0.1:10026\n' >> var/store.conf
 printf 'learn_hop = lmtp:127.0.0.1:10027\n' >> var/store.conf
+
+[ "$cluster" = 1 ] && cluster_stages
 
 DNSMASQ=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 run dnsmasq $DNSMASQ -k -C var/dnsmasq.conf --user=root
@@ -191,7 +202,9 @@ pop3s_port = 9955
 submission_port = 5870
 metrics = mx=http://127.0.0.1:9101/metrics, msa=http://127.0.0.1:9102/metrics, avscan=http://127.0.0.1:9103/metrics, spamd=http://127.0.0.1:9104/metrics, outmta=http://127.0.0.1:9105/metrics, store=http://127.0.0.1:9106/metrics
 CONF
+[ "$cluster" = 1 ] && printf 'directory = %s\n' "$DIRDB" >>var/admin.conf
 run admin $B/sluice-admin -c var/admin.conf
+[ "$cluster" = 1 ] && cluster_start
 sleep 0.5
 cat <<MSG
 
@@ -242,5 +255,22 @@ cat <<MSG
   Failover drill: $B/sluice-queue -d var/avscan/queue play-dead hang 10
 
 MSG
+if [ "$cluster" = 1 ]; then
+	cat <<MSG
+  The cluster (make run-cluster), all state under var/cluster and var/*2:
+    PostgreSQL 127.0.0.1:55432  directory ($DIRDB) and the access
+                                boxes' mailboxes, bodies encrypted with
+                                var/cluster/box.key (sluice-boxkey)
+    Redis      $REDIS  rate limits, failed logins, greylisting
+    mx         127.0.0.1:2525 and 127.0.0.11:2525
+    msa        127.0.0.1:5870 and 127.0.0.12:5870 (4650 TLS)
+    store      three access boxes: $BOXES
+               (LMTP 2424, IMAP 1143/9933, POP3 1110/9955 on each;
+               spamd spreads deliveries over them)
+  Every box shows the same folders, UIDs and flags:
+    openssl s_client -quiet -crlf -connect 127.0.0.13:9933
+
+MSG
+fi
 # until Ctrl-C (or every stage stopped by itself)
 wait || true
