@@ -47,15 +47,27 @@
 #define CHANNEL "sluice_mbox"
 /* one schema change at a time, whichever box opens first */
 #define SCHEMA_LOCK "7416723802"
+/* mbox_meta's version of the schema below; raise it with every change */
+#define SCHEMA_VERSION "1"
 #define UID_TOP 4294967295LL
 #define RETRY_MS 1000
 
+/* The tables and functions, made by the first box that starts (one at a
+ * time: an advisory lock). Once mbox_meta says this version is there,
+ * the DDL is skipped: even its IF NOT EXISTS forms lock the tables, and
+ * would deadlock with the other boxes' deliveries. */
 static const char schema[] =
-	"SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ");"
+	"DO $do$ BEGIN"
+	" PERFORM pg_advisory_xact_lock(" SCHEMA_LOCK ");"
+	" IF to_regclass('mbox_meta') IS NOT NULL THEN"
+	/* planned only when the table is there */
+	"  IF (SELECT max(version) FROM mbox_meta) >= " SCHEMA_VERSION " THEN"
+	"   RETURN; END IF;"
+	" END IF;"
 	"CREATE SEQUENCE IF NOT EXISTS mbox_uidvalidity;"
 	/* UIDVALIDITY starts at the time of the first box, so a database
 	 * made again does not give a client's cached values again */
-	"SELECT setval('mbox_uidvalidity', extract(epoch FROM now())::bigint)"
+	"PERFORM setval('mbox_uidvalidity', extract(epoch FROM now())::bigint)"
 	" FROM mbox_uidvalidity WHERE NOT is_called;"
 	"CREATE TABLE IF NOT EXISTS mbox_folders(id BIGSERIAL PRIMARY KEY,"
 	" owner TEXT NOT NULL, name TEXT NOT NULL,"
@@ -106,7 +118,10 @@ static const char schema[] =
 	"  PERFORM pg_notify('" CHANNEL "', NEW.owner || E'\\n' || NEW.name);"
 	" END IF; RETURN NULL; END $$;"
 	"CREATE OR REPLACE TRIGGER mbox_notify AFTER UPDATE OF modseq OR DELETE"
-	" ON mbox_folders FOR EACH ROW EXECUTE FUNCTION mbox_changed();";
+	" ON mbox_folders FOR EACH ROW EXECUTE FUNCTION mbox_changed();"
+	"CREATE TABLE IF NOT EXISTS mbox_meta(version INTEGER NOT NULL);"
+	"INSERT INTO mbox_meta VALUES(" SCHEMA_VERSION ");"
+	" END $do$;";
 
 int mbpg_owner(const char *user, char *out, size_t len)
 {
@@ -213,8 +228,9 @@ static void listen_retry(void *arg)
 	}
 }
 
-/* The schema; a box starting while another works may be chosen as a
- * deadlock's victim (its DDL against the other's rows): tried again. */
+/* The schema; a box that has to make or change it while another works
+ * may be chosen as a deadlock's victim (its DDL against the other's
+ * rows): tried again. */
 static int make_schema(struct pgdb *db, char *err, size_t errlen)
 {
 	struct timespec ts = {0, 200 * 1000 * 1000};
