@@ -335,6 +335,42 @@ def test_kill9_during_appends_loses_nothing(boxes):
     m.logout()
 
 
+def test_box_starts_beside_a_busy_one(cluster, pg):
+    """A box that starts while another delivers neither fails nor makes
+    the other's deliveries fail (its schema step locks nothing then)."""
+    bx = Boxes(cluster, pg, 1)
+    a = bx.stores[0]
+    codes = []
+    stop = threading.Event()
+
+    def stream():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            codes.append(lmtp_send(a.port, [USER], msg(n))[-1][0])
+
+    threads = [threading.Thread(target=stream) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: len(codes) >= 10, timeout=20, what="deliveries")
+        for _ in range(6):
+            st = cluster.store(extra={
+                "directory_file": a.directory_file,
+                "credentials_file": a.directory_file + ".auth",
+                "mailbox_store": bx.uri})
+            wait_for(lambda: "listening on" in st.log(), timeout=20,
+                     what="the new box")
+            st.stop()
+            assert "deadlock" not in st.log()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(20)
+    assert set(codes) == {250}, codes
+    assert "deadlock" not in a.log()
+
+
 def test_pop3_on_the_database(boxes):
     a, b = boxes.stores
     deliver(a, 1, b"first")
