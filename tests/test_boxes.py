@@ -39,6 +39,8 @@ from test_imap_condstore import (  # noqa: F401
 
 PW = "box secret 7"
 USER = "alice@example.test"
+BOB = "bob@example.test"
+CAROL = "carol@example.test"
 
 pg = pytest.fixture(scope="module", name="pg")(private_postgres)
 
@@ -62,8 +64,9 @@ class Boxes:
         os.chmod(d, 0o755)
         ctl = Ctl(d)
         ctl("domain", "add", "example.test")
-        ctl("user", "add", USER)
-        ctl("user", "passwd", USER, stdin=PW + "\n")
+        for u in (USER, BOB, CAROL):
+            ctl("user", "add", u)
+            ctl("user", "passwd", u, stdin=PW + "\n")
         os.chmod(ctl.snap, 0o644)
         self.stores = []
         for _ in range(n):
@@ -82,10 +85,10 @@ class Boxes:
                 wait_for(lambda: port_open(p), what="port %d" % p)
             self.stores.append(st)
 
-    def login(self, i):
+    def login(self, i, user=USER):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.stores[i].imaps_port,
                               ssl_context=client_tls(), timeout=20)
-        m.login(USER, PW)
+        m.login(user, PW)
         return m
 
     def psql(self, sql):
@@ -369,6 +372,24 @@ def test_box_starts_beside_a_busy_one(cluster, pg):
             t.join(20)
     assert set(codes) == {250}, codes
     assert "deadlock" not in a.log()
+
+
+def test_one_message_to_several_users(boxes):
+    """Recipients of one message share its body until the commit, each
+    with its own Delivered-To."""
+    a, b = boxes.stores
+    big = msg(1) + b"x" * 200000 + b"\r\n"
+    r = lmtp_send(a.port, [USER, BOB, CAROL], big)
+    assert [c for c, _ in r] == [250, 250, 250], r
+    for u in (USER, BOB, CAROL):
+        m = boxes.login(1, u)
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        body = data[0][1]
+        assert body.startswith(b"Return-Path: <carol@remote.test>\r\n"
+                               b"Delivered-To: " + u.encode() + b"\r\n")
+        assert body.endswith(big)
+        m.logout()
 
 
 def test_pop3_on_the_database(boxes):
