@@ -84,6 +84,9 @@ static const char schema[] =
 	" recent BOOLEAN NOT NULL DEFAULT true, PRIMARY KEY(folder, uid));"
 	"CREATE INDEX IF NOT EXISTS mbox_messages_modseq"
 	" ON mbox_messages(folder, modseq);"
+	/* mbpg_claim's: the few messages no box has shown yet */
+	"CREATE INDEX IF NOT EXISTS mbox_messages_recent"
+	" ON mbox_messages(folder) WHERE recent;"
 	"CREATE TABLE IF NOT EXISTS mbox_expunged(folder BIGINT NOT NULL"
 	" REFERENCES mbox_folders(id) ON DELETE CASCADE, uid BIGINT NOT NULL,"
 	" modseq BIGINT NOT NULL, PRIMARY KEY(folder, uid));"
