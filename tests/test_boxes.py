@@ -9,8 +9,10 @@ under concurrent APPENDs from two boxes, IDLE on one box is woken by a
 delivery or a flag change through another (LISTEN/NOTIFY), kill -9 of a
 box during a stream of deliveries or APPENDs loses nothing that was
 answered OK while the other box keeps serving, and POP3 works on the
-database too. The end of the file runs a representative part of
-tests/test_imap.py against a store on PostgreSQL.
+database too. The imports at the top run a representative part of
+tests/test_imap.py, test_imap_sessions.py, test_imap_list.py,
+test_imap_notify.py and test_imap_condstore.py against a store on
+PostgreSQL (their imap fixture replaced by this file's).
 """
 import imaplib
 import os
@@ -30,6 +32,14 @@ from test_imap import (  # noqa: F401  (run here on PostgreSQL)
     test_idle_woken_by_delivery, test_list_special_use_and_folders,
     test_quota, test_search_store_copy_move_expunge,
     test_two_sessions_see_each_other, test_uids_survive_restart)
+from test_imap_sessions import (  # noqa: F401
+    test_concurrent_flag_changes_merge, test_concurrent_keywords_merge,
+    test_expunge_sees_other_sessions_deleted,
+    test_expunge_while_other_stores, test_keyword_announced_before_fetch,
+    test_recent_in_exactly_one_session, test_two_sessions_random_model,
+    two)
+from test_imap_list import (  # noqa: F401
+    test_patterns_and_return, test_selection_subscribed, tree)
 from test_imap_notify import (  # noqa: F401
     test_personal_status_of_other_folders, test_selected_new_flags_expunge)
 from test_imap_condstore import (  # noqa: F401
