@@ -330,7 +330,7 @@ static int folder_row(struct folder *f, const struct pgdb_res *r, int i)
 {
 	const char *v = pgdb_value(r, i, 9), *p, *sp;
 	long long uv = pgdb_ll(r, i, 1), next = pgdb_ll(r, i, 2);
-	size_t nl;
+	size_t nl, len;
 	unsigned k;
 
 	if (v == NULL || (p = strchr(v, '\n')) == NULL)
@@ -342,18 +342,33 @@ static int folder_row(struct folder *f, const struct pgdb_res *r, int i)
 		return -1;
 	f->uidvalidity = (uint32_t)uv;
 	f->uidnext = next > UID_TOP ? (uint32_t)UID_TOP : (uint32_t)next;
-	for (k = 0; k < f->nkw; k++)
-		free(f->kw[k]);
-	f->nkw = 0;
-	for (p++; *p && f->nkw < MBOX_MAX_KEYWORDS; p = sp) {
+	/* keywords are only ever appended: the names we hold stay (callers
+	 * may hold them across a refresh), new ones are added */
+	for (k = 0, p++; *p && k < MBOX_MAX_KEYWORDS; p = sp) {
 		sp = strchr(p, ' ');
 		if (sp == NULL)
 			sp = p + strlen(p);
-		if (sp > p && sp - p <= MB_KEYWORD_MAX &&
-			(f->kw[f->nkw] = strndup(p, (size_t)(sp - p))) != NULL)
-			f->nkw++;
+		len = (size_t)(sp - p);
 		if (*sp)
 			sp++;
+		if (len == 0)
+			continue;
+		/* a name we would never have written keeps its place (the
+		 * messages' bits count places), cut */
+		if (len > MB_KEYWORD_MAX)
+			len = MB_KEYWORD_MAX;
+		if (k < f->nkw && strlen(f->kw[k]) == len &&
+			memcmp(f->kw[k], p, len) == 0) {
+			k++;
+			continue;
+		}
+		if (k < f->nkw)
+			free(f->kw[k]);
+		if ((f->kw[k] = strndup(p, len)) == NULL)
+			log_fatal("out of memory");
+		k++;
+		if (k > f->nkw)
+			f->nkw = k;
 	}
 	return 0;
 }
