@@ -254,7 +254,10 @@ def main():
             json.dump(results, f, indent=1)
     finally:
         pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP") == "1":
+            print("kept", base)
+        else:
+            shutil.rmtree(base, ignore_errors=True)
     return 0
 
 

@@ -44,7 +44,13 @@ struct staged {
 	size_t size;
 	char *mailbox;		/* for the caller after the commit */
 	const char *folder;	/* NULL: INBOX */
-	char *data;		/* database: the message, for the commit */
+	/* database: the bytes, for the commit; the recipients of one
+	 * message share one copy of it (body, owned by the first) */
+	char *head;		/* Return-Path, Delivered-To */
+	size_t headlen;
+	char *body;
+	const char *src;	/* what body was copied from */
+	int own_body;
 	time_t date;
 };
 
@@ -130,13 +136,29 @@ static long stage_db(struct maildir_batch *b, const char *mailbox,
 		     const char *folder, const char *prefix, size_t plen,
 		     const char *msg, size_t len)
 {
+	struct staged *prev = b->n ? &b->s[b->n - 1] : NULL;
 	struct staged *s = stage_slot(b);
 
 	if (s == NULL || plen > SIZE_MAX - len ||
-	    (s->data = malloc(plen + len + 1)) == NULL)
+	    (s->head = malloc(plen + 1)) == NULL)
 		return -1;
-	memcpy(s->data, prefix, plen);
-	memcpy(s->data + plen, msg, len);
+	memcpy(s->head, prefix, plen);
+	s->headlen = plen;
+	/* the next recipient of the message before (a pending session's
+	 * buffer, so no other message can be at that address): shared,
+	 * else a list of many would hold as many copies */
+	if (prev && prev->src == msg && prev->size - prev->headlen == len) {
+		s->body = prev->body;
+	} else {
+		if ((s->body = malloc(len + 1)) == NULL) {
+			free(s->head);
+			s->head = NULL;
+			return -1;
+		}
+		memcpy(s->body, msg, len);
+		s->own_body = 1;
+	}
+	s->src = msg;
 	s->size = plen + len;
 	s->date = time(NULL);
 	s->folder = folder;
@@ -164,8 +186,10 @@ static int commit_db(struct maildir_batch *b)
 			owner[i][k] = (char)tolower((unsigned char)owner[i][k]);
 		d[i].owner = owner[i];
 		d[i].folder = b->s[i].folder ? b->s[i].folder : "INBOX";
-		d[i].data = b->s[i].data;
-		d[i].len = b->s[i].size;
+		d[i].head = b->s[i].head;
+		d[i].headlen = b->s[i].headlen;
+		d[i].data = b->s[i].body;
+		d[i].len = b->s[i].size - b->s[i].headlen;
 		d[i].date = b->s[i].date;
 	}
 	rc = mbox_deliver(b->db, d, b->n);
@@ -301,7 +325,9 @@ void maildir_reset(struct maildir_batch *b)
 
 	for (i = 0; i < b->n; i++) {
 		free(b->s[i].mailbox);
-		free(b->s[i].data);
+		free(b->s[i].head);
+		if (b->s[i].own_body)
+			free(b->s[i].body);
 	}
 	b->n = 0;
 }

@@ -9,8 +9,10 @@ under concurrent APPENDs from two boxes, IDLE on one box is woken by a
 delivery or a flag change through another (LISTEN/NOTIFY), kill -9 of a
 box during a stream of deliveries or APPENDs loses nothing that was
 answered OK while the other box keeps serving, and POP3 works on the
-database too. The end of the file runs a representative part of
-tests/test_imap.py against a store on PostgreSQL.
+database too. The imports at the top run a representative part of
+tests/test_imap.py, test_imap_sessions.py, test_imap_list.py,
+test_imap_notify.py and test_imap_condstore.py against a store on
+PostgreSQL (their imap fixture replaced by this file's).
 """
 import imaplib
 import os
@@ -30,6 +32,14 @@ from test_imap import (  # noqa: F401  (run here on PostgreSQL)
     test_idle_woken_by_delivery, test_list_special_use_and_folders,
     test_quota, test_search_store_copy_move_expunge,
     test_two_sessions_see_each_other, test_uids_survive_restart)
+from test_imap_sessions import (  # noqa: F401
+    test_concurrent_flag_changes_merge, test_concurrent_keywords_merge,
+    test_expunge_sees_other_sessions_deleted,
+    test_expunge_while_other_stores, test_keyword_announced_before_fetch,
+    test_recent_in_exactly_one_session, test_two_sessions_random_model,
+    two)
+from test_imap_list import (  # noqa: F401
+    test_patterns_and_return, test_selection_subscribed, tree)
 from test_imap_notify import (  # noqa: F401
     test_personal_status_of_other_folders, test_selected_new_flags_expunge)
 from test_imap_condstore import (  # noqa: F401
@@ -39,6 +49,8 @@ from test_imap_condstore import (  # noqa: F401
 
 PW = "box secret 7"
 USER = "alice@example.test"
+BOB = "bob@example.test"
+CAROL = "carol@example.test"
 
 pg = pytest.fixture(scope="module", name="pg")(private_postgres)
 
@@ -62,8 +74,9 @@ class Boxes:
         os.chmod(d, 0o755)
         ctl = Ctl(d)
         ctl("domain", "add", "example.test")
-        ctl("user", "add", USER)
-        ctl("user", "passwd", USER, stdin=PW + "\n")
+        for u in (USER, BOB, CAROL):
+            ctl("user", "add", u)
+            ctl("user", "passwd", u, stdin=PW + "\n")
         os.chmod(ctl.snap, 0o644)
         self.stores = []
         for _ in range(n):
@@ -82,10 +95,10 @@ class Boxes:
                 wait_for(lambda: port_open(p), what="port %d" % p)
             self.stores.append(st)
 
-    def login(self, i):
+    def login(self, i, user=USER):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.stores[i].imaps_port,
                               ssl_context=client_tls(), timeout=20)
-        m.login(USER, PW)
+        m.login(user, PW)
         return m
 
     def psql(self, sql):
@@ -333,6 +346,60 @@ def test_kill9_during_appends_loses_nothing(boxes):
                       " mbox_blobs b ON b.id = m.blob WHERE b.id IS"
                       " NULL").strip() == "0"
     m.logout()
+
+
+def test_box_starts_beside_a_busy_one(cluster, pg):
+    """A box that starts while another delivers neither fails nor makes
+    the other's deliveries fail (its schema step locks nothing then)."""
+    bx = Boxes(cluster, pg, 1)
+    a = bx.stores[0]
+    codes = []
+    stop = threading.Event()
+
+    def stream():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            codes.append(lmtp_send(a.port, [USER], msg(n))[-1][0])
+
+    threads = [threading.Thread(target=stream) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: len(codes) >= 10, timeout=20, what="deliveries")
+        for _ in range(6):
+            st = cluster.store(extra={
+                "directory_file": a.directory_file,
+                "credentials_file": a.directory_file + ".auth",
+                "mailbox_store": bx.uri})
+            wait_for(lambda: "listening on" in st.log(), timeout=20,
+                     what="the new box")
+            st.stop()
+            assert "deadlock" not in st.log()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(20)
+    assert set(codes) == {250}, codes
+    assert "deadlock" not in a.log()
+
+
+def test_one_message_to_several_users(boxes):
+    """Recipients of one message share its body until the commit, each
+    with its own Delivered-To."""
+    a, b = boxes.stores
+    big = msg(1) + b"x" * 200000 + b"\r\n"
+    r = lmtp_send(a.port, [USER, BOB, CAROL], big)
+    assert [c for c, _ in r] == [250, 250, 250], r
+    for u in (USER, BOB, CAROL):
+        m = boxes.login(1, u)
+        m.select("INBOX")
+        typ, data = m.fetch("1", "(BODY.PEEK[])")
+        body = data[0][1]
+        assert body.startswith(b"Return-Path: <carol@remote.test>\r\n"
+                               b"Delivered-To: " + u.encode() + b"\r\n")
+        assert body.endswith(big)
+        m.logout()
 
 
 def test_pop3_on_the_database(boxes):

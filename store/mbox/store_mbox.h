@@ -101,6 +101,8 @@ int mbox_is_db(const struct mbox_store *st);
 struct mbox_delivery {
 	const char *owner;	/* local@domain, lowercased */
 	const char *folder;	/* "INBOX" or a folder name (made if missing) */
+	const char *head;	/* stored in front of data (trace fields) */
+	size_t headlen;
 	const char *data;	/* the message, CRLF line ends */
 	size_t len;
 	time_t date;		/* INTERNALDATE */

@@ -47,15 +47,27 @@
 #define CHANNEL "sluice_mbox"
 /* one schema change at a time, whichever box opens first */
 #define SCHEMA_LOCK "7416723802"
+/* mbox_meta's version of the schema below; raise it with every change */
+#define SCHEMA_VERSION "1"
 #define UID_TOP 4294967295LL
 #define RETRY_MS 1000
 
+/* The tables and functions, made by the first box that starts (one at a
+ * time: an advisory lock). Once mbox_meta says this version is there,
+ * the DDL is skipped: even its IF NOT EXISTS forms lock the tables, and
+ * would deadlock with the other boxes' deliveries. */
 static const char schema[] =
-	"SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ");"
+	"DO $do$ BEGIN"
+	" PERFORM pg_advisory_xact_lock(" SCHEMA_LOCK ");"
+	" IF to_regclass('mbox_meta') IS NOT NULL THEN"
+	/* planned only when the table is there */
+	"  IF (SELECT max(version) FROM mbox_meta) >= " SCHEMA_VERSION " THEN"
+	"   RETURN; END IF;"
+	" END IF;"
 	"CREATE SEQUENCE IF NOT EXISTS mbox_uidvalidity;"
 	/* UIDVALIDITY starts at the time of the first box, so a database
 	 * made again does not give a client's cached values again */
-	"SELECT setval('mbox_uidvalidity', extract(epoch FROM now())::bigint)"
+	"PERFORM setval('mbox_uidvalidity', extract(epoch FROM now())::bigint)"
 	" FROM mbox_uidvalidity WHERE NOT is_called;"
 	"CREATE TABLE IF NOT EXISTS mbox_folders(id BIGSERIAL PRIMARY KEY,"
 	" owner TEXT NOT NULL, name TEXT NOT NULL,"
@@ -72,6 +84,9 @@ static const char schema[] =
 	" recent BOOLEAN NOT NULL DEFAULT true, PRIMARY KEY(folder, uid));"
 	"CREATE INDEX IF NOT EXISTS mbox_messages_modseq"
 	" ON mbox_messages(folder, modseq);"
+	/* mbpg_claim's: the few messages no box has shown yet */
+	"CREATE INDEX IF NOT EXISTS mbox_messages_recent"
+	" ON mbox_messages(folder) WHERE recent;"
 	"CREATE TABLE IF NOT EXISTS mbox_expunged(folder BIGINT NOT NULL"
 	" REFERENCES mbox_folders(id) ON DELETE CASCADE, uid BIGINT NOT NULL,"
 	" modseq BIGINT NOT NULL, PRIMARY KEY(folder, uid));"
@@ -106,7 +121,10 @@ static const char schema[] =
 	"  PERFORM pg_notify('" CHANNEL "', NEW.owner || E'\\n' || NEW.name);"
 	" END IF; RETURN NULL; END $$;"
 	"CREATE OR REPLACE TRIGGER mbox_notify AFTER UPDATE OF modseq OR DELETE"
-	" ON mbox_folders FOR EACH ROW EXECUTE FUNCTION mbox_changed();";
+	" ON mbox_folders FOR EACH ROW EXECUTE FUNCTION mbox_changed();"
+	"CREATE TABLE IF NOT EXISTS mbox_meta(version INTEGER NOT NULL);"
+	"INSERT INTO mbox_meta VALUES(" SCHEMA_VERSION ");"
+	" END $do$;";
 
 int mbpg_owner(const char *user, char *out, size_t len)
 {
@@ -213,8 +231,9 @@ static void listen_retry(void *arg)
 	}
 }
 
-/* The schema; a box starting while another works may be chosen as a
- * deadlock's victim (its DDL against the other's rows): tried again. */
+/* The schema; a box that has to make or change it while another works
+ * may be chosen as a deadlock's victim (its DDL against the other's
+ * rows): tried again. */
 static int make_schema(struct pgdb *db, char *err, size_t errlen)
 {
 	struct timespec ts = {0, 200 * 1000 * 1000};
@@ -311,7 +330,7 @@ static int folder_row(struct folder *f, const struct pgdb_res *r, int i)
 {
 	const char *v = pgdb_value(r, i, 9), *p, *sp;
 	long long uv = pgdb_ll(r, i, 1), next = pgdb_ll(r, i, 2);
-	size_t nl;
+	size_t nl, len;
 	unsigned k;
 
 	if (v == NULL || (p = strchr(v, '\n')) == NULL)
@@ -323,18 +342,33 @@ static int folder_row(struct folder *f, const struct pgdb_res *r, int i)
 		return -1;
 	f->uidvalidity = (uint32_t)uv;
 	f->uidnext = next > UID_TOP ? (uint32_t)UID_TOP : (uint32_t)next;
-	for (k = 0; k < f->nkw; k++)
-		free(f->kw[k]);
-	f->nkw = 0;
-	for (p++; *p && f->nkw < MBOX_MAX_KEYWORDS; p = sp) {
+	/* keywords are only ever appended: the names we hold stay (callers
+	 * may hold them across a refresh), new ones are added */
+	for (k = 0, p++; *p && k < MBOX_MAX_KEYWORDS; p = sp) {
 		sp = strchr(p, ' ');
 		if (sp == NULL)
 			sp = p + strlen(p);
-		if (sp > p && sp - p <= MB_KEYWORD_MAX &&
-			(f->kw[f->nkw] = strndup(p, (size_t)(sp - p))) != NULL)
-			f->nkw++;
+		len = (size_t)(sp - p);
 		if (*sp)
 			sp++;
+		if (len == 0)
+			continue;
+		/* a name we would never have written keeps its place (the
+		 * messages' bits count places), cut */
+		if (len > MB_KEYWORD_MAX)
+			len = MB_KEYWORD_MAX;
+		if (k < f->nkw && strlen(f->kw[k]) == len &&
+			memcmp(f->kw[k], p, len) == 0) {
+			k++;
+			continue;
+		}
+		if (k < f->nkw)
+			free(f->kw[k]);
+		if ((f->kw[k] = strndup(p, len)) == NULL)
+			log_fatal("out of memory");
+		k++;
+		if (k > f->nkw)
+			f->nkw = k;
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
  *	callers (store_mbox_folders.c) before they come here. See
  *	store_mbox_pg.c for the schema.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,15 +305,33 @@ static int deliver_one(
 	struct pgdb_res *r;
 	long long id;
 	uint32_t uid;
+	char *all;
+	int rc;
 
-	if (pgdb_exec(db, "SAVEPOINT m", err, errlen) < 0)
+	/* the whole message now, one at a time: a list's recipients share
+	 * the body until here */
+	if (d->headlen > SIZE_MAX - d->len - 1 ||
+		(all = malloc(d->headlen + d->len + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
+	memcpy(all, d->head, d->headlen);
+	memcpy(all + d->headlen, d->data, d->len);
+	if (pgdb_exec(db, "SAVEPOINT m", err, errlen) < 0) {
+		free(all);
+		return -1;
+	}
 	r = pgdb_query(db, "SELECT mbox_folder($1, $2, true)", 2, v, NULL, 0,
 		err, errlen);
 	id = r ? pgdb_ll(r, 0, 0) : 0;
+	if (r != NULL && id <= 0)
+		snprintf(err, errlen, "no folder %s", d->folder);
 	pgdb_res_free(&r);
-	if (id <= 0 || mbpg_add(db, d->owner, id, d->data, d->len, 0, 0,
-			       d->date, &uid, err, errlen) < 0) {
+	rc = id > 0 ? mbpg_add(db, d->owner, id, all, d->headlen + d->len, 0, 0,
+			      d->date, &uid, err, errlen)
+		    : -1;
+	free(all);
+	if (rc < 0) {
 		pgdb_exec(db, "ROLLBACK TO SAVEPOINT m", err, errlen);
 		return -1;
 	}
