@@ -6,6 +6,7 @@
 #   make bench  benchmarks against Postfix (bench/)
 #   make bench-imap  IMAP FETCH throughput and command mixes against Dovecot (bench/)
 #   make bench-avscan  avscan: 4 KB latency beside 25 MB scans, reload time (bench/)
+#   make bench-login  IMAP FETCH p99 with and without 50 logins/s, N runs (bench/)
 #   make install  binaries, man pages, etc/ samples and systemd units
 #               (PREFIX=/usr/local, DESTDIR; see etc/install.sh)
 #   make chaos  longer recovery drills (tests/chaos.py)
@@ -82,7 +83,7 @@ BINS = $(B)/sluice-mx $(B)/sluice-store $(B)/sluice-outmta $(B)/sluice-msa \
 # make (make install in a test) finds everything up to date
 .SECONDARY:
 
-.PHONY: all build deps run run-cluster test bench bench-imap bench-avscan clean fuzz fuzz-long install chaos \
+.PHONY: all build deps run run-cluster test bench bench-imap bench-avscan bench-login clean fuzz fuzz-long install chaos \
 	audit
 all:
 	@$(MAKE) --no-print-directory MODE=rel build
@@ -295,6 +296,10 @@ bench-imap: all
 bench-avscan: all
 	@bench/deps.sh
 	@/usr/bin/python3 bench/avscan_mix.py
+
+# BENCH_LOGIN_ARGS: e.g. --runs 9 --modes pinned (see bench/login_latency.py)
+bench-login: all
+	@/usr/bin/python3 bench/login_latency.py $(BENCH_LOGIN_ARGS)
 
 clean:
 	rm -rf build

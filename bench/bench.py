@@ -14,6 +14,10 @@ Paths (load from smtp-source, all on 127.0.0.0/8):
             with a 1 s greet pause and no DNS list against Postfix with
             postscreen (the same pause, no DNS list), each client that
             passed remembered by both (one warm-up connection first)
+  cold:     the same defenses (and greylisting, rate limits, 1 s greet
+            pause) with every client address and sender domain new, and
+            warm, against Postfix with postscreen, warm and cold: see
+            cold.py
 For each size and session count, REPEATS runs; the median is reported.
 A run counts from the first connection until the last message is at the
 sink or in the Maildir; a run that loses mail is FAILED, not a number.
@@ -38,6 +42,7 @@ import time
 from benchlib import (BENCH_CONF, DESTS, POSTSCREEN, ROOT,  # noqa: F401
                       SCREEN_ON, Postfix, Sink, Sluice, latencies,
                       maildir_count, probe, wait_idle)
+import cold
 import pipeline
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
@@ -46,7 +51,8 @@ SIZES = [4096] if QUICK else [4096, 102400]
 SESSIONS = [10] if QUICK else [1, 10, 50]
 # BENCH_PATHS="pipeline" (space-separated) runs only those paths
 PATHS = os.environ.get("BENCH_PATHS",
-                       "relay delivery outbound defenses pipeline").split()
+                       "relay delivery outbound defenses cold "
+                       "pipeline").split()
 
 
 def count_for(size, sessions):
@@ -279,6 +285,8 @@ def main():
     plain_paths(results)
     if "defenses" in PATHS:
         defenses_path(results)
+    if "cold" in PATHS:
+        cold.cold_path(results, REPEATS, median_run)
     checks = pipeline_path(results) if "pipeline" in PATHS else None
     failed = any(r.get("failed") for r in results)
     out = os.path.join(ROOT, "bench", "results.json")

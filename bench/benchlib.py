@@ -177,13 +177,36 @@ def start_dnsmasq(workdir, lines):
     p = subprocess.Popen(
         [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k", "-C",
          conf, "--user=root"], stderr=subprocess.DEVNULL)
+    dns_ready(dport)
     return p, dport
+
+
+def dns_ready(port, timeout=20):
+    """Wait until the DNS server on 127.0.0.1:port answers a query (a
+    server given thousands of records takes a while to load them; a
+    daemon started before would see its first lookups fail)."""
+    q = (b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+         b"\x05ready\x04test\x00\x00\x01\x00\x01")
+    end = time.time() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.2)
+        while time.time() < end:
+            s.sendto(q, ("127.0.0.1", port))
+            try:
+                if s.recv(512)[:2] == q[:2]:
+                    return
+            except OSError:
+                pass
+    raise RuntimeError("dnsmasq on port %d never answered" % port)
 
 
 class Sluice:
     name = "sluice"
 
-    def __init__(self, workdir, path, hop_port=None, defenses=False):
+    def __init__(self, workdir, path, hop_port=None, defenses=False,
+                 dns=None):
+        """defenses: True (DEFENSES_ON) or a dict of mx settings, with a
+        dnsmasq answering the dns lines (DEFENSES_DNS if None)."""
         self.dir = workdir
         self.procs = []
         self.defenses = defenses
@@ -208,7 +231,8 @@ class Sluice:
         self.port = free_port()
         extra = {}
         if defenses:  # True: DEFENSES_ON, or a dict of settings
-            self.dnsmasq, dport = start_dnsmasq(workdir, DEFENSES_DNS)
+            self.dnsmasq, dport = start_dnsmasq(workdir,
+                                                dns or DEFENSES_DNS)
             extra = dict(DEFENSES_ON if defenses is True else defenses,
                          dns_servers="127.0.0.1:%d" % dport)
         self._conf("mx", {**extra, "listen": "127.0.0.1:%d" % self.port,

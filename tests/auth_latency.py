@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -23,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import (Cluster, Ctl, free_port, lmtp_send,  # noqa: E402
-                      port_open, wait_for)
+                      port_open, self_signed, wait_for)
 
 USERS = {"alice@example.test": "alice secret 1",
          "bob@example.test": "bob secret 2"}
@@ -84,10 +83,16 @@ def login_once(port, user):
     return r.split(b" ")[1] == b"OK"
 
 
-def fetch_latencies(port, seconds):
+def fetch_session(port):
+    """alice logged in, INBOX selected."""
     s = Session(port)
     assert b"OK" in s.cmd(b'LOGIN "alice@example.test" "alice secret 1"')
     assert b"OK" in s.cmd(b"SELECT INBOX")
+    return s
+
+
+def time_fetches(s, seconds):
+    """FETCH every 2 ms for seconds; each reply's time in seconds."""
     out = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
@@ -95,6 +100,12 @@ def fetch_latencies(port, seconds):
         assert b"OK" in s.cmd(b"FETCH 1 (FLAGS BODY.PEEK[HEADER])")
         out.append(time.monotonic() - t)
         time.sleep(0.002)
+    return out
+
+
+def fetch_latencies(port, seconds):
+    s = fetch_session(port)
+    out = time_fetches(s, seconds)
     s.close()
     return out
 
@@ -104,13 +115,17 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p))]
 
 
-def load(port, rate, stop, done):
+def load(port, rate, stop, done, go=None, inflight=None, cpus=None):
     """Log in rate times a second (25 threads on a fixed schedule) until
     stop is set; count the successes in done. Runs in its own process,
     so the measuring thread never waits for the loaders' interpreter
-    lock."""
+    lock. With go: log in only while it is set (the schedule starts
+    afresh each time), counting the logins under way in inflight. cpus:
+    the CPUs this process runs on."""
     nthreads = 25
     lock = threading.Lock()
+    if cpus:
+        os.sched_setaffinity(0, cpus)
 
     def loader(k):
         period = nthreads / rate
@@ -118,14 +133,24 @@ def load(port, rate, stop, done):
         user = list(USERS)[k % 2]
         while not stop.is_set():
             now = time.monotonic()
+            if go is not None and not go.is_set():
+                time.sleep(0.01)
+                t = time.monotonic() + k * period / nthreads
+                continue
             if now < t:
                 time.sleep(min(t - now, 0.1))
                 continue
             t += period
+            if inflight is not None:
+                with inflight.get_lock():
+                    inflight.value += 1
             try:
                 ok = login_once(port, user)
             except OSError:
                 ok = False
+            if inflight is not None:
+                with inflight.get_lock():
+                    inflight.value -= 1
             with lock:
                 done[0 if ok else 1] += 1
 
@@ -156,17 +181,51 @@ def measure(port, rate=50, seconds=5.0):
             "logins_failed": done[1]}
 
 
+def measure_interleaved(port, rate=50, seconds=10.0, blocks=5,
+                        loader_cpus=None):
+    """As measure(), with the idle and the loaded FETCHes taken in turns
+    (blocks of seconds/blocks each, in one session), so that both see
+    the same background load of the machine: an idle block starts only
+    when no login is under way or queued. loader_cpus: the login
+    process's CPUs. Also the logins done per second of loaded block."""
+    s = fetch_session(port)
+    stop, go = multiprocessing.Event(), multiprocessing.Event()
+    done = multiprocessing.Array("i", 2)
+    inflight = multiprocessing.Value("i", 0)
+    p = multiprocessing.Process(target=load, args=(
+        port, rate, stop, done, go, inflight, loader_cpus))
+    p.start()
+    quiet, busy, in_busy = [], [], 0
+    try:
+        for _ in range(blocks):
+            go.clear()
+            end = time.monotonic() + 30
+            while inflight.value and time.monotonic() < end:
+                time.sleep(0.01)
+            quiet += time_fetches(s, seconds / blocks)
+            go.set()
+            time.sleep(0.5)     # the 25 loaders start, staggered
+            d0 = done[0]
+            busy += time_fetches(s, seconds / blocks)
+            in_busy += done[0] - d0
+    finally:
+        stop.set()
+        p.join(60)
+        s.close()
+    ms = lambda x: round(x * 1000, 2)  # noqa: E731
+    return {"quiet_p50": ms(pct(quiet, 0.5)), "quiet_p99": ms(pct(quiet, 0.99)),
+            "busy_p50": ms(pct(busy, 0.5)), "busy_p99": ms(pct(busy, 0.99)),
+            "fetches": len(busy), "logins_ok": done[0],
+            "logins_failed": done[1],
+            "logins_per_s": round(in_busy / seconds, 1)}
+
+
 def main():
     rate = float(sys.argv[1]) if len(sys.argv) > 1 else 50
     seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 10
     base = tempfile.mkdtemp(prefix="sluice-lat-")
     os.chmod(base, 0o755)
-    crt, key = os.path.join(base, "c.pem"), os.path.join(base, "k.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                    "-nodes", "-days", "2", "-subj", "/CN=localhost",
-                    "-keyout", key, "-out", crt], check=True,
-                   capture_output=True)
-    c = Cluster(base, (crt, key))
+    c = Cluster(base, self_signed(base))
     try:
         st = start_store(c)
         print(measure(st.imap_port, rate, seconds))

@@ -530,16 +530,23 @@ class Cluster:
         assert not errors, "\n".join(errors)
 
 
-@pytest.fixture(scope="session")
-def cert():
-    d = tempfile.mkdtemp(prefix="sluice-cert-")
-    os.chmod(d, 0o755)
+def self_signed(d):
+    """A self-signed certificate for localhost in directory d: (cert,
+    key) paths."""
     crt, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
                     "-nodes", "-days", "2", "-subj", "/CN=localhost",
                     "-keyout", key, "-out", crt], check=True,
                    capture_output=True)
     os.chmod(key, 0o644)  # the daemon reads it before dropping root
+    return crt, key
+
+
+@pytest.fixture(scope="session")
+def cert():
+    d = tempfile.mkdtemp(prefix="sluice-cert-")
+    os.chmod(d, 0o755)
+    crt, key = self_signed(d)
     yield crt, key
     shutil.rmtree(d, ignore_errors=True)
 
