@@ -12,6 +12,10 @@
 
 #include "store_imap_core.h"
 
+/* The handlers, one per command name: store_imap_auth.c, store_imap_folder.c
+ * and store_imap_list.c, store_imap_fetch.c, store_imap_store.c,
+ * store_imap_esearch.c, store_imap_sort.c, store_imap_copy.c,
+ * store_imap_append.c, store_imap_compress.c (NOTIFY is the core's). */
 imap_cmd_fn imap_cmd_capability, imap_cmd_noop, imap_cmd_logout,
 	imap_cmd_starttls, imap_cmd_login, imap_cmd_authenticate, imap_cmd_id,
 	imap_cmd_enable, imap_cmd_namespace, imap_cmd_check;
