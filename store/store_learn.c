@@ -38,7 +38,7 @@
 #include "log.h"
 #include "smtp_send.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_core.h"
 #include "store_learn.h"
 #include "store_mbox.h"
 #include "workq.h"

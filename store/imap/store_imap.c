@@ -6,7 +6,9 @@
  *	(implicit TLS; store_imap_server.c) reads commands through the pure
  *	parser
  *	(store_imap_parse.c), checks that each is allowed in the session's
- *	state, and calls its handler. A synchronizing literal gets its "+"
+ *	state, and calls its handler from the command table that
+ *	store_imap_server.c gives (the core never calls a command file
+ *	directly). A synchronizing literal gets its "+"
  *	once; bad input gets a BAD (tagged when the tag could be read) and
  *	the session stays in step; too many errors end it. Untagged
  *	EXPUNGE/EXISTS/RECENT/FETCH updates from mbox_sync go out before a
@@ -14,7 +16,7 @@
  *	3501 7.4.1). The state changes only in imap_set_state(). Faces
  *	the network.
  */
-#include "store_imap.h"
+#include "store_imap_core.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,57 +35,6 @@
 #include "store.h"
 #include "store_mbox.h"
 #include "tls.h"
-
-#define ST_N (1u << IMAP_NOTAUTH)
-#define ST_A (1u << IMAP_AUTH)
-#define ST_S (1u << IMAP_SELECTED)
-
-struct imap_cmd_def {
-	const char *name;
-	imap_cmd_fn *fn;
-	unsigned states;	/* ST_* where it is allowed */
-	int uid_ok;		/* may follow "UID" */
-};
-
-static const struct imap_cmd_def commands[] = {
-	{"CAPABILITY", imap_cmd_capability, ST_N | ST_A | ST_S, 0},
-	{"NOOP", imap_cmd_noop, ST_N | ST_A | ST_S, 0},
-	{"LOGOUT", imap_cmd_logout, ST_N | ST_A | ST_S, 0},
-	{"ID", imap_cmd_id, ST_N | ST_A | ST_S, 0},
-	{"STARTTLS", imap_cmd_starttls, ST_N, 0},
-	{"LOGIN", imap_cmd_login, ST_N, 0},
-	{"AUTHENTICATE", imap_cmd_authenticate, ST_N, 0},
-	{"ENABLE", imap_cmd_enable, ST_A | ST_S, 0},
-	{"NAMESPACE", imap_cmd_namespace, ST_A | ST_S, 0},
-	{"SELECT", imap_cmd_select, ST_A | ST_S, 0},
-	{"EXAMINE", imap_cmd_select, ST_A | ST_S, 0},
-	{"CREATE", imap_cmd_create, ST_A | ST_S, 0},
-	{"DELETE", imap_cmd_delete, ST_A | ST_S, 0},
-	{"RENAME", imap_cmd_rename, ST_A | ST_S, 0},
-	{"SUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0},
-	{"UNSUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0},
-	{"LIST", imap_cmd_list, ST_A | ST_S, 0},
-	{"LSUB", imap_cmd_list, ST_A | ST_S, 0},
-	{"STATUS", imap_cmd_status, ST_A | ST_S, 0},
-	{"APPEND", imap_cmd_append, ST_A | ST_S, 0},
-	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0},
-	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0},
-	{"NOTIFY", imap_cmd_notify, ST_A | ST_S, 0},
-	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0},
-	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0},
-	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0},
-	{"CHECK", imap_cmd_check, ST_S, 0},
-	{"CLOSE", imap_cmd_close, ST_S, 0},
-	{"UNSELECT", imap_cmd_unselect, ST_S, 0},
-	{"EXPUNGE", imap_cmd_expunge, ST_S, 1},
-	{"SEARCH", imap_cmd_search, ST_S, 1},
-	{"SORT", imap_cmd_sort, ST_S, 1},
-	{"THREAD", imap_cmd_thread, ST_S, 1},
-	{"FETCH", imap_cmd_fetch, ST_S, 1},
-	{"STORE", imap_cmd_store, ST_S, 1},
-	{"COPY", imap_cmd_copy, ST_S, 1},
-	{"MOVE", imap_cmd_copy, ST_S, 1},
-};
 
 /* ---- replies ---- */
 
@@ -168,7 +119,7 @@ static size_t input_max(const struct imap_server *srv, enum imap_state st)
 void imap_set_state(struct imap_sess *s, enum imap_state st)
 {
 	if (s->state == IMAP_SELECTED && st != IMAP_SELECTED) {
-		imap_fetch_free(s);
+		s->srv->cmds->fetch_free(s);
 		if (s->mbox)
 			mbox_watch(s->mbox, NULL, NULL);
 		mbox_close(&s->mbox);
@@ -350,19 +301,20 @@ void imap_delay(struct imap_sess *s, uint64_t ms, void (*cb)(void *))
 
 /* ---- reading commands ---- */
 
-static const struct imap_cmd_def *find_cmd(const char *name)
+static const struct imap_cmd_def *find_cmd(const struct imap_commands *t,
+					   const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	for (i = 0; i < t->ndefs; i++)
+		if (strcmp(t->defs[i].name, name) == 0)
+			return &t->defs[i];
 	return NULL;
 }
 
 static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 {
-	const struct imap_cmd_def *d = find_cmd(cmd->name);
+	const struct imap_cmd_def *d = find_cmd(s->srv->cmds, cmd->name);
 	struct imap_names_conv conv;
 	struct imap_commit_mark mark;
 
@@ -375,16 +327,12 @@ static void dispatch(struct imap_sess *s, struct imap_cmd *cmd)
 		imap_bad(s, cmd->tag, "%s not allowed %s", d->name,
 			 s->state == IMAP_NOTAUTH ? "before authentication"
 			 : s->state == IMAP_SELECTED ||
-			   !(d->states & ST_S) ? "in this state"
+			   !(d->states & IMAP_ST_S) ? "in this state"
 			 : "without a selected mailbox");
 		return;
 	}
 	/* RFC 3501 7.4.1: no EXPUNGE while a sequence-number command runs */
-	s->no_expunge = !cmd->uid && (d->fn == imap_cmd_fetch ||
-				      d->fn == imap_cmd_store ||
-				      d->fn == imap_cmd_search ||
-				      d->fn == imap_cmd_sort ||
-				      d->fn == imap_cmd_thread);
+	s->no_expunge = !cmd->uid && d->seq_nums;
 	if (imap_mailbox_args(s, cmd, &conv) < 0)
 		return;
 	imap_commit_begin(s, &mark);
@@ -415,9 +363,9 @@ static int read_line(struct imap_sess *s)
 	in->data[n] = '\0';
 	n = (size_t)(lf - in->data) + 1;
 	if (s->mode == IMAP_MODE_SASL)
-		imap_sasl_line(s, in->data);
+		s->srv->cmds->sasl_line(s, in->data);
 	else
-		imap_idle_line(s, in->data);
+		s->srv->cmds->idle_line(s, in->data);
 	if (s->state != IMAP_LOGOUT)
 		sbuf_consume(in, n);
 	return 1;
@@ -547,7 +495,7 @@ static void on_drain(void *arg)
 
 	if (s->fetch) {
 		imap_commit_begin(s, &mark);
-		imap_fetch_resume(s);
+		s->srv->cmds->fetch_resume(s);
 		imap_commit_end(s, &mark);
 		conn_flush(s->c);
 	}
@@ -556,7 +504,7 @@ static void on_drain(void *arg)
 static void greet(struct imap_sess *s)
 {
 	conn_printf(s->c, "* OK [CAPABILITY ");
-	imap_capabilities(s);
+	s->srv->cmds->capabilities(s);
 	conn_printf(s->c, "] Sluice IMAP ready\r\n");
 	conn_flush(s->c);
 }

@@ -21,7 +21,7 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 #include "store_mbox.h"
 
 /* One message of an APPEND: flags, keywords, date and its bytes (a

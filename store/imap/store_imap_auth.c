@@ -26,7 +26,7 @@
 #include "sasl.h"
 #include "sasl_async.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 #include "store_mbox.h"
 
 #define CAPS_BASE "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE " \

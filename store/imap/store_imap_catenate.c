@@ -22,7 +22,7 @@
 #include <strings.h>
 
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_core.h"
 #include "store_mbox.h"
 #include "store_mime.h"
 

@@ -25,7 +25,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_core.h"
 #include "store_mbox.h"
 
 /* Unlink s from the list at *head; 1 when it was there. */

@@ -9,7 +9,7 @@
  *	Faces the network.
  */
 #include "log.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 
 void imap_cmd_compress(struct imap_sess *s, struct imap_cmd *cmd)
 {

@@ -19,7 +19,7 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_core.h"
 #include "store_mbox.h"
 
 void imap_condstore_on(struct imap_sess *s)

@@ -22,7 +22,7 @@
 
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 #include "store_mbox.h"
 #include "store_mime.h"
 

@@ -16,44 +16,8 @@
 
 #include "directory.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 #include "store_mbox.h"
-
-static void flag_names(struct imap_sess *s, int perm)
-{
-	const char *kw;
-	unsigned i;
-
-	conn_printf(s->c, "(\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	for (i = 0; (kw = mbox_keyword(s->mbox, i)) != NULL; i++)
-		conn_printf(s->c, " %s", kw);
-	conn_printf(s->c, perm ? " \\*)" : ")");
-}
-
-/* FLAGS and PERMANENTFLAGS with every keyword the folder has now. */
-static void flags_lines(struct imap_sess *s)
-{
-	unsigned n = 0;
-
-	while (mbox_keyword(s->mbox, n) != NULL)
-		n++;
-	conn_printf(s->c, "* FLAGS ");
-	flag_names(s, 0);
-	conn_printf(s->c, "\r\n* OK [PERMANENTFLAGS ");
-	if (s->readonly)
-		conn_printf(s->c, "()");
-	else
-		flag_names(s, 1);
-	conn_printf(s->c, "] Flags permitted\r\n");
-	s->nkw_sent = n;
-}
-
-void imap_keywords_announce(struct imap_sess *s)
-{
-	if (s->state == IMAP_SELECTED && s->mbox &&
-	    mbox_keyword(s->mbox, s->nkw_sent) != NULL)
-		flags_lines(s);
-}
 
 struct attrs_find {
 	const char *name;
@@ -121,7 +85,7 @@ void imap_cmd_select(struct imap_sess *s, struct imap_cmd *cmd)
 	imap_set_state(s, IMAP_SELECTED);
 	count = mbox_count(s->mbox);
 	recent = mbox_recent(s->mbox);
-	flags_lines(s);
+	imap_flags_lines(s);
 	imap_untagged(s, "%u EXISTS", count);
 	if (s->rev2) {
 		/* RFC 9051 6.3.2: no RECENT nor [UNSEEN], but the LIST
@@ -252,81 +216,6 @@ void imap_cmd_subscribe(struct imap_sess *s, struct imap_cmd *cmd)
 }
 
 /* ---- STATUS ---- */
-
-/* STATUS items (RFC 3501 6.3.10, RFC 8438 SIZE, RFC 7162, RFC 9051
- * DELETED). */
-static const char *const status_items[] = {
-	"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE",
-	"HIGHESTMODSEQ", "DELETED",
-};
-
-static unsigned long long status_value(const struct mbox_status *st, int k)
-{
-	switch (k) {
-	case 0:
-		return st->messages;
-	case 1:
-		return st->recent;
-	case 2:
-		return st->uidnext;
-	case 3:
-		return st->uidvalidity;
-	case 4:
-		return st->unseen;
-	case 5:
-		return (unsigned long long)st->size;
-	case 6:
-		return st->highestmodseq;
-	default:
-		return st->deleted;
-	}
-}
-
-static int status_item(const struct imap_cmd *cmd, size_t i)
-{
-	size_t k;
-
-	for (k = 0; k < sizeof(status_items) / sizeof(status_items[0]); k++)
-		if (imap_arg_is(cmd, i, status_items[k]))
-			return (int)k;
-	return -1;
-}
-
-int imap_status_list_ok(const struct imap_cmd *cmd, size_t list)
-{
-	size_t i, end = imap_arg_next(cmd, list);
-
-	if (list >= cmd->nargs || cmd->args[list].type != IMAP_ARG_LIST ||
-	    cmd->args[list].nsub == 0)
-		return 0;
-	for (i = list + 1; i < end; i++)
-		if (status_item(cmd, i) < 0)
-			return 0;
-	return 1;
-}
-
-int imap_status_line(struct imap_sess *s, const char *name,
-		       const struct imap_cmd *cmd, size_t list)
-{
-	struct mbox_status stt;
-	size_t i, end = imap_arg_next(cmd, list);
-	const char *sep = "";
-
-	if (mbox_status(imap_store(s)->mbox, s->user, name, &stt) < 0)
-		return -1;
-	conn_printf(s->c, "* STATUS ");
-	imap_write_mailbox(s, name);
-	conn_printf(s->c, " (");
-	for (i = list + 1; i < end; i++) {
-		int k = status_item(cmd, i);
-
-		conn_printf(s->c, "%s%s %llu", sep, status_items[k],
-			    status_value(&stt, k));
-		sep = " ";
-	}
-	conn_printf(s->c, ")\r\n");
-	return 0;
-}
 
 void imap_cmd_status(struct imap_sess *s, struct imap_cmd *cmd)
 {

@@ -18,7 +18,7 @@
 #include <strings.h>
 
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
 #include "store_mbox.h"
 
 /* RFC 3501 6.3.8: '*' matches anything, '%' anything but the
@@ -156,32 +156,6 @@ static int childinfo(const struct list_ctx *lc, size_t i)
 		    lc->e[k].name[len] == '.' && !matches(lc, lc->e[k].name))
 			return 1;
 	return 0;
-}
-
-void imap_list_attrs(struct imap_sess *s, unsigned attrs, int subscribed)
-{
-	static const struct {
-		unsigned bit;
-		const char *text;
-	} names[] = {
-		{MBOX_ATTR_NOSELECT, "\\Noselect"},
-		{MBOX_ATTR_HASCHILDREN, "\\HasChildren"},
-		{MBOX_ATTR_HASNOCHILDREN, "\\HasNoChildren"},
-		{MBOX_ATTR_SENT, "\\Sent"},
-		{MBOX_ATTR_DRAFTS, "\\Drafts"},
-		{MBOX_ATTR_TRASH, "\\Trash"},
-		{MBOX_ATTR_JUNK, "\\Junk"},
-	};
-	const char *sep = "";
-	size_t k;
-
-	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if (attrs & names[k].bit) {
-			conn_printf(s->c, "%s%s", sep, names[k].text);
-			sep = " ";
-		}
-	if (subscribed && (attrs & MBOX_ATTR_SUBSCRIBED))
-		conn_printf(s->c, "%s\\Subscribed", sep);
 }
 
 static void list_one(struct list_ctx *lc, size_t i)

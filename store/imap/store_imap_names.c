@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store_imap.h"
+#include "store_imap_core.h"
 
 static int push(struct imap_names_conv *cv, char *p)
 {

@@ -31,7 +31,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_core.h"
 #include "store_mbox.h"
 
 enum {
@@ -97,18 +97,18 @@ static int same_name(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static void notify_clear(struct imap_notify *n, struct evloop *loop)
+static void notify_clear(struct imap_notify *n, struct imap_server *srv)
 {
 	size_t i, k;
 
 	if (n->timer)
-		evloop_timer_cancel(loop, n->timer);
+		evloop_timer_cancel(srv->loop, n->timer);
 	n->timer = NULL;
 	for (i = 0; i < n->ng; i++) {
 		for (k = 0; k < n->g[i].nnames; k++)
 			free(n->g[i].names[k]);
 		free(n->g[i].names);
-		imap_fetch_att_free(n->g[i].fetch);
+		srv->cmds->fetch_att_free(n->g[i].fetch);
 	}
 	n->ng = 0;
 	for (i = 0; i < n->nseen; i++)
@@ -131,7 +131,7 @@ void imap_notify_free(struct imap_sess *s)
 {
 	if (s->notify == NULL)
 		return;
-	notify_clear(s->notify, s->srv->loop);
+	notify_clear(s->notify, s->srv);
 	free(s->notify);
 	s->notify = NULL;
 }
@@ -489,7 +489,7 @@ void imap_notify_new(struct imap_sess *s, uint32_t top)
 	     m->uid > top; seq--)
 		;
 	while (++seq <= count)
-		imap_fetch_att_send(s, n->g[i].fetch, seq);
+		s->srv->cmds->fetch_att_send(s, n->g[i].fetch, seq);
 }
 
 /* ---- the command ---- */
@@ -540,9 +540,10 @@ static int add_name(struct nf_group *g, const char *name)
 }
 
 /* One event group "(filter [mailboxes] events)" at args[i] (RFC 5465
- * 8, event-group). 0, -1 malformed, -2 an event we do not offer. */
-static int parse_group(const struct imap_cmd *cmd, size_t i,
-		       struct nf_group *g)
+ * 8, event-group; MessageNew's fetch attributes parsed by the command
+ * table's FETCH). 0, -1 malformed, -2 an event we do not offer. */
+static int parse_group(const struct imap_commands *cmds,
+		       const struct imap_cmd *cmd, size_t i, struct nf_group *g)
 {
 	size_t end = imap_arg_next(cmd, i), j = i + 1, k, e;
 	int unsupported = 0;
@@ -588,7 +589,7 @@ static int parse_group(const struct imap_cmd *cmd, size_t i,
 				if ((g->kind != NF_SELECTED &&
 				     g->kind != NF_SELECTED_DELAYED) ||
 				    g->fetch != NULL ||
-				    (g->fetch = imap_fetch_att_parse(cmd, k))
+				    (g->fetch = cmds->fetch_att_parse(cmd, k))
 				    == NULL)
 					return -1;
 				continue;
@@ -676,12 +677,12 @@ void imap_cmd_notify(struct imap_sess *s, struct imap_cmd *cmd)
 		return;
 	}
 	n = s->notify;
-	notify_clear(n, s->srv->loop);
+	notify_clear(n, s->srv);
 	for (rc = 0; i < cmd->nargs && rc == 0; i = imap_arg_next(cmd, i)) {
 		if (n->ng == LIM_IMAP_NOTIFY_GROUPS)
 			rc = -1;
-		else if ((rc = parse_group(cmd, i, &n->g[n->ng])) == 0 ||
-			 rc == -2)
+		else if ((rc = parse_group(s->srv->cmds, cmd, i,
+					   &n->g[n->ng])) == 0 || rc == -2)
 			n->ng++;	/* freed by imap_notify_free */
 	}
 	if (rc < 0 || n->ng == 0) {

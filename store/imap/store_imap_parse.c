@@ -11,8 +11,7 @@
  *	counts and depth are all bounded by the caller's limits. Faces the
  *	network.
  */
-#define IMAP_PARSE_ONLY
-#include "store_imap.h"
+#include "store_imap_parse.h"
 
 #include <ctype.h>
 #include <stdio.h>

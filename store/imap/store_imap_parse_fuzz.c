@@ -12,8 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAP_PARSE_ONLY
-#include "store_imap.h"
+#include "store_imap_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IMAP_PARSE_ONLY
-#include "store_imap.h"
+#include "store_imap_parse.h"
 #include "test.h"
 
 static const struct imap_parse_limits lim = {

@@ -7,8 +7,7 @@
  *	binary search), date and date-time. No I/O; unit-tested with the
  *	parser and fuzzed with it. Faces the network.
  */
-#define IMAP_PARSE_ONLY
-#include "store_imap.h"
+#include "store_imap_parse.h"
 
 #include <ctype.h>
 #include <stdio.h>

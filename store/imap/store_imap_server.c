@@ -5,7 +5,9 @@
  *	imap_listen (STARTTLS) and imaps_listen (implicit TLS) are bound
  *	before the privilege drop; a listener that would take passwords
  *	without TLS stops start-up. Accepted sockets become sessions
- *	(store_imap.c). Faces the network.
+ *	(store_imap.c). The command table lives here, above the core and
+ *	the command files: the one place that knows them all. Faces the
+ *	network.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +19,66 @@
 #include "evloop.h"
 #include "log.h"
 #include "store.h"
-#include "store_imap.h"
+#include "store_imap_cmd.h"
+
+#define ST_N IMAP_ST_N
+#define ST_A IMAP_ST_A
+#define ST_S IMAP_ST_S
+
+/* The commands: name, handler, states, UID prefix allowed, sequence
+ * numbers (RFC 3501 7.4.1). */
+static const struct imap_cmd_def commands[] = {
+	{"CAPABILITY", imap_cmd_capability, ST_N | ST_A | ST_S, 0, 0},
+	{"NOOP", imap_cmd_noop, ST_N | ST_A | ST_S, 0, 0},
+	{"LOGOUT", imap_cmd_logout, ST_N | ST_A | ST_S, 0, 0},
+	{"ID", imap_cmd_id, ST_N | ST_A | ST_S, 0, 0},
+	{"STARTTLS", imap_cmd_starttls, ST_N, 0, 0},
+	{"LOGIN", imap_cmd_login, ST_N, 0, 0},
+	{"AUTHENTICATE", imap_cmd_authenticate, ST_N, 0, 0},
+	{"ENABLE", imap_cmd_enable, ST_A | ST_S, 0, 0},
+	{"NAMESPACE", imap_cmd_namespace, ST_A | ST_S, 0, 0},
+	{"SELECT", imap_cmd_select, ST_A | ST_S, 0, 0},
+	{"EXAMINE", imap_cmd_select, ST_A | ST_S, 0, 0},
+	{"CREATE", imap_cmd_create, ST_A | ST_S, 0, 0},
+	{"DELETE", imap_cmd_delete, ST_A | ST_S, 0, 0},
+	{"RENAME", imap_cmd_rename, ST_A | ST_S, 0, 0},
+	{"SUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0, 0},
+	{"UNSUBSCRIBE", imap_cmd_subscribe, ST_A | ST_S, 0, 0},
+	{"LIST", imap_cmd_list, ST_A | ST_S, 0, 0},
+	{"LSUB", imap_cmd_list, ST_A | ST_S, 0, 0},
+	{"STATUS", imap_cmd_status, ST_A | ST_S, 0, 0},
+	{"APPEND", imap_cmd_append, ST_A | ST_S, 0, 0},
+	{"IDLE", imap_cmd_idle, ST_A | ST_S, 0, 0},
+	{"COMPRESS", imap_cmd_compress, ST_A | ST_S, 0, 0},
+	{"NOTIFY", imap_cmd_notify, ST_A | ST_S, 0, 0},
+	{"GETQUOTA", imap_cmd_getquota, ST_A | ST_S, 0, 0},
+	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_A | ST_S, 0, 0},
+	{"SETQUOTA", imap_cmd_setquota, ST_A | ST_S, 0, 0},
+	{"CHECK", imap_cmd_check, ST_S, 0, 0},
+	{"CLOSE", imap_cmd_close, ST_S, 0, 0},
+	{"UNSELECT", imap_cmd_unselect, ST_S, 0, 0},
+	{"EXPUNGE", imap_cmd_expunge, ST_S, 1, 0},
+	{"SEARCH", imap_cmd_search, ST_S, 1, 1},
+	{"SORT", imap_cmd_sort, ST_S, 1, 1},
+	{"THREAD", imap_cmd_thread, ST_S, 1, 1},
+	{"FETCH", imap_cmd_fetch, ST_S, 1, 1},
+	{"STORE", imap_cmd_store, ST_S, 1, 1},
+	{"COPY", imap_cmd_copy, ST_S, 1, 0},
+	{"MOVE", imap_cmd_copy, ST_S, 1, 0},
+};
+
+static const struct imap_commands command_table = {
+	.defs = commands,
+	.ndefs = sizeof(commands) / sizeof(commands[0]),
+	.capabilities = imap_capabilities,
+	.sasl_line = imap_sasl_line,
+	.idle_line = imap_idle_line,
+	.fetch_resume = imap_fetch_resume,
+	.fetch_free = imap_fetch_free,
+	.fetch_att_parse = imap_fetch_att_parse,
+	.fetch_att_free = imap_fetch_att_free,
+	.fetch_att_send = imap_fetch_att_send,
+};
 
 void imap_bind(const struct store *st, int fds[2])
 {
@@ -73,6 +134,7 @@ struct imap_server *imap_server_new(struct store *st, struct evloop *loop,
 	srv->st = st;
 	srv->loop = loop;
 	srv->tls = tls;
+	srv->cmds = &command_table;
 	srv->fds[0] = fd;
 	srv->fds[1] = fd_tls;
 	srv->lim.line_max = LIM_IMAP_LINE;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store_imap.h"
+#include "store_imap_parse.h"
 
 static const char b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";

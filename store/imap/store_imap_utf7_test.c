@@ -4,8 +4,7 @@
  */
 #include <string.h>
 
-#define IMAP_PARSE_ONLY
-#include "store_imap.h"
+#include "store_imap_parse.h"
 #include "test.h"
 
 struct ucase {
