@@ -59,7 +59,9 @@ struct dns_cache_stats {
 };
 const struct dns_cache_stats *dns_cache_stats(const struct dns *d);
 /* Seconds the answer packet p may be kept (0: not at all); negative:
- * it is an NXDOMAIN or NODATA answer. For the cache and its tests. */
+ * it is an NXDOMAIN or NODATA answer, kept DNS_NEG_TTL seconds when it
+ * has no SOA. For the cache (dns_ttl.c). */
+#define DNS_NEG_TTL 5
 uint32_t dns_packet_ttl(const unsigned char *p, size_t len, int negative);
 /* Free the resolver; lookups still in flight are answered first (as
  * DNS_TEMPFAIL), from inside this call. */
