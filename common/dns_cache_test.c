@@ -75,12 +75,12 @@ static void txt_rr(struct pkt *p, uint32_t ttl)
 
 static void soa_rr(struct pkt *p, uint32_t ttl, uint32_t minimum)
 {
-	put(p, "\xc0\x0e", 2);		/* "test" */
+	put(p, "\xc0\x0e", 2); /* "test" */
 	put16(p, 6);
 	put16(p, 1);
 	put32(p, ttl);
 	put16(p, 2 + 20);
-	put(p, "\0\0", 2);		/* root MNAME, root RNAME */
+	put(p, "\0\0", 2); /* root MNAME, root RNAME */
 	put32(p, 1);
 	put32(p, 3600);
 	put32(p, 600);
@@ -106,11 +106,11 @@ static void test_packet_ttl(void)
 	start(&p, 0, 1);
 	soa_rr(&p, 30, 600);
 	CHECK(dns_packet_ttl(p.b, p.n, 1) == 30, "negative: SOA TTL");
-	p.b[p.n - 21] = 9;		/* RNAME runs past the SOA */
+	p.b[p.n - 21] = 9; /* RNAME runs past the SOA */
 	CHECK(dns_packet_ttl(p.b, p.n, 1) == 0, "bad SOA: not kept");
 	start(&p, 0, 0);
 	CHECK(dns_packet_ttl(p.b, p.n, 1) == 5, "negative without SOA");
-	p.b[12] = 0xc0;			/* a name pointer cut short */
+	p.b[12] = 0xc0; /* a name pointer cut short */
 	CHECK(dns_packet_ttl(p.b, 13, 1) == 0, "broken question");
 	CHECK(dns_packet_ttl(p.b, 11, 0) == 0, "short header");
 }
@@ -128,8 +128,8 @@ static void on_query(void *arg, uint32_t events)
 	socklen_t plen = sizeof(peer);
 	struct pkt p;
 	unsigned char q[512];
-	ssize_t n = recvfrom(s->fd, q, sizeof(q), 0, (struct sockaddr *)&peer,
-			     &plen);
+	ssize_t n = recvfrom(
+		s->fd, q, sizeof(q), 0, (struct sockaddr *)&peer, &plen);
 	size_t end = 12;
 
 	(void)events;
@@ -145,7 +145,7 @@ static void on_query(void *arg, uint32_t events)
 	put(&p, q, end);
 	p.b[2] = 0x81;
 	p.b[3] = 0x80;
-	p.b[7] = 1;			/* ANCOUNT 1, ARCOUNT 0 */
+	p.b[7] = 1; /* ANCOUNT 1, ARCOUNT 0 */
 	p.b[11] = 0;
 	txt_rr(&p, 60);
 	sendto(s->fd, p.b, p.n, 0, (struct sockaddr *)&peer, plen);
@@ -188,11 +188,11 @@ static void test_cache(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK(s.fd >= 0 && bind(s.fd, (struct sockaddr *)&sa,
-				 sizeof(sa)) == 0 &&
-	      getsockname(s.fd, (struct sockaddr *)&sa, &len) == 0 &&
-	      evloop_add(loop, s.fd, EPOLLIN, on_query, &s) == 0,
-	      "a resolver");
+	CHECK(s.fd >= 0 &&
+			bind(s.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			getsockname(s.fd, (struct sockaddr *)&sa, &len) == 0 &&
+			evloop_add(loop, s.fd, EPOLLIN, on_query, &s) == 0,
+		"a resolver");
 	snprintf(servers, sizeof(servers), "127.0.0.1:%u", ntohs(sa.sin_port));
 	d = dns_new(loop, servers, 2000, err, sizeof(err));
 	CHECK(d != NULL, err);
@@ -205,11 +205,11 @@ static void test_cache(void)
 	CHECK(s.queries == 1 && a.answers == 2, "hit: nothing asked");
 	CHECK(a.inside == 0, "hit answered from the loop");
 	CHECK(a.ok == 2, "hit gives the same records");
-	CHECK(dns_cache_stats(d)->hits == 1 &&
-	      dns_cache_stats(d)->misses == 1, "counted");
+	CHECK(dns_cache_stats(d)->hits == 1 && dns_cache_stats(d)->misses == 1,
+		"counted");
 	query(d, &a, "x.test");
-	query(d, &a, "c.test");		/* c is now the latest used */
-	query(d, &a, "y.test");		/* full: x goes */
+	query(d, &a, "c.test"); /* c is now the latest used */
+	query(d, &a, "y.test"); /* full: x goes */
 	CHECK(s.queries == 3, "three names asked");
 	query(d, &a, "c.test");
 	CHECK(s.queries == 3, "c kept");

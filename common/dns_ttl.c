@@ -87,7 +87,7 @@ uint32_t dns_packet_ttl(const unsigned char *p, size_t len, int negative)
 		if (i < an)
 			continue;
 		if (skip_name(p, o, &rd) < 0 || skip_name(p, o, &rd) < 0 ||
-		    rd + 20 != o)
+			rd + 20 != o)
 			return 0;
 		soa = 1;
 		t = ttl_value(get32(p + rd + 16));

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* no answer records, no authority ones: the fixed negative TTL or
 	 * nothing (malformed question), and never a positive lifetime */
 	if (size >= 12 && data[6] == 0 && data[7] == 0 && data[8] == 0 &&
-	    data[9] == 0 && (pos != 0 || (neg != 0 && neg != DNS_NEG_TTL)))
+		data[9] == 0 && (pos != 0 || (neg != 0 && neg != DNS_NEG_TTL)))
 		abort();
 	return 0;
 }
