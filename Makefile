@@ -241,13 +241,13 @@ FUZZ_TARGETS = smtp_parse_fuzz smtp_reply_fuzz dkim_fuzz mime_tree_fuzz store_mi
 	store_imap_parse_fuzz store_pop3_fuzz msa_header_fuzz spamd_token_fuzz \
 	queue_rec_fuzz addrlist_fuzz smtp_data_fuzz spf_fuzz arc_fuzz \
 	spamd_hdr_fuzz dmarc_fuzz ratemap_fuzz \
-	tracehdr_fuzz spamd_lists_fuzz authres_fuzz
+	tracehdr_fuzz spamd_lists_fuzz authres_fuzz dns_ttl_fuzz
 FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/mime.c \
 	common/envelope.c common/queue_rec.c common/addrlist.c \
 	common/smtp_reply.c common/dkim.c common/tls_crypto.c common/config.c \
 	common/spf_parse.c common/dkim_verify.c common/arc_verify.c common/dmarc.c \
 	common/ratemap.c common/tracehdr.c common/authres.c common/mime_tree.c \
-	common/mime_ctype.c \
+	common/mime_ctype.c common/dns_ttl.c \
 	$(filter-out %_test.c %_fuzz.c,$(wildcard store/mime/store_mime*.c)) \
 	store/imap/store_imap_parse.c store/imap/store_imap_seq.c store/imap/store_imap_utf7.c \
 	store/pop3/store_pop3_parse.c \

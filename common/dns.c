@@ -7,6 +7,15 @@
  *	ares_process_fd(); its timeouts run on one loop timer. Finished
  *	lookups are queued and their callbacks run from a zero-delay timer,
  *	so callers never see a callback inside their own call.
+ *
+ *	An optional answer cache (dns_set_cache()) keeps positive and
+ *	negative answers keyed by (name lowercased, type): for ares_query()
+ *	lookups the raw answer packet, parsed again on a hit; for dns_addr()
+ *	the result itself. The lifetime is the least TTL of the answer's
+ *	records, for NXDOMAIN and NODATA the SOA's (RFC 2308 5: the lesser
+ *	of its TTL and MINIMUM; without a SOA a short fixed one), capped at
+ *	DNS_CACHE_MAX_TTL. Failures and answers we cannot parse are never
+ *	kept. A hit is answered from the loop like any other answer.
  */
 #include "dns.h"
 
@@ -23,6 +32,21 @@
 #include "log.h"
 
 #define DNS_MAX_FDS 16
+#define DNS_CACHE_MAX_TTL 3600	/* seconds an answer is kept at most */
+#define DNS_KEY_ADDRS 0		/* cache key type of dns_addr() */
+
+/* One cached answer: on a hash chain and on the LRU list (head: the
+ * latest used). */
+struct dns_centry {
+	struct dns_centry *hnext;
+	struct dns_centry *prev, *next;
+	uint64_t expires;	/* evloop_now() milliseconds */
+	int type;
+	int status;		/* ares status (ares_query) */
+	size_t len;
+	unsigned char *data;	/* answer packet or dns_addr_result */
+	char name[];		/* lowercased, no trailing dot */
+};
 
 struct dns_req {
 	struct dns *d;
@@ -35,6 +59,8 @@ struct dns_req {
 	struct dns_rr_result *rr;
 	void (*rr_cb)(void *, const struct dns_rr_result *);
 	void *arg;
+	char *key;		/* cache key name (cache on), else NULL */
+	int from_cache;		/* answered from the cache: not kept again */
 	struct dns_req *next;
 };
 
@@ -51,6 +77,11 @@ struct dns {
 	struct ev_timer *done_timer;
 	struct dns_req *done, *done_tail;
 	int closing;		/* in dns_free(): no new queries reach c-ares */
+	/* answer cache: max 0 = off */
+	size_t cache_max, cache_n, nbuckets;
+	struct dns_centry **buckets;
+	struct dns_centry *lru_head, *lru_tail;
+	struct dns_cache_stats stats;
 };
 
 static void rearm(struct dns *d);
@@ -126,6 +157,12 @@ static void rearm(struct dns *d)
 					on_timer, d);
 }
 
+static void req_free(struct dns_req *r)
+{
+	free(r->key);
+	free(r);
+}
+
 static void deliver(void *arg)
 {
 	struct dns *d = arg;
@@ -142,7 +179,7 @@ static void deliver(void *arg)
 			r->mx_cb(r->arg, &r->mx);
 		else
 			r->addr_cb(r->arg, &r->addr);
-		free(r);
+		req_free(r);
 	}
 }
 
@@ -173,6 +210,171 @@ static enum dns_status map_status(int status)
 	default:
 		return DNS_TEMPFAIL;
 	}
+}
+
+/* ---- the answer cache ---- */
+
+/* The cache key of name: lowercased, without a trailing dot; NULL when
+ * the cache is off or the name too long to be one. */
+static char *cache_key(const struct dns *d, const char *name)
+{
+	size_t n = strlen(name), i;
+	char *k;
+
+	if (d->cache_max == 0 || n > 255)
+		return NULL;
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if ((k = malloc(n + 1)) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < n; i++)
+		k[i] = name[i] >= 'A' && name[i] <= 'Z' ?
+		       (char)(name[i] - 'A' + 'a') : name[i];
+	k[n] = '\0';
+	return k;
+}
+
+static size_t cache_hash(const struct dns *d, const char *key, int type)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)type;	/* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h & (d->nbuckets - 1);
+}
+
+static void cache_unlink(struct dns *d, struct dns_centry *e)
+{
+	struct dns_centry **pp = &d->buckets[cache_hash(d, e->name, e->type)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		d->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		d->lru_tail = e->prev;
+	d->cache_n--;
+	free(e->data);
+	free(e);
+}
+
+static void lru_push(struct dns *d, struct dns_centry *e)
+{
+	e->prev = NULL;
+	e->next = d->lru_head;
+	if (d->lru_head)
+		d->lru_head->prev = e;
+	else
+		d->lru_tail = e;
+	d->lru_head = e;
+}
+
+/* The live entry of (key, type), now the latest used, or NULL. */
+static struct dns_centry *cache_get(struct dns *d, const char *key, int type)
+{
+	struct dns_centry *e;
+
+	if (key == NULL)
+		return NULL;
+	e = d->buckets[cache_hash(d, key, type)];
+	while (e && (e->type != type || strcmp(e->name, key) != 0))
+		e = e->hnext;
+	if (e && e->expires <= evloop_now(d->loop)) {
+		cache_unlink(d, e);
+		e = NULL;
+	}
+	if (e == NULL) {
+		d->stats.misses++;
+		return NULL;
+	}
+	d->stats.hits++;
+	if (e->prev) {	/* move to the head */
+		e->prev->next = e->next;
+		if (e->next)
+			e->next->prev = e->prev;
+		else
+			d->lru_tail = e->prev;
+		lru_push(d, e);
+	}
+	return e;
+}
+
+/* Keep a copy of data under (key, type) for ttl seconds (capped). */
+static void cache_put(struct dns *d, const char *key, int type, int status,
+		      const void *data, size_t len, uint32_t ttl)
+{
+	struct dns_centry *e;
+	size_t klen;
+
+	if (key == NULL || ttl == 0)
+		return;
+	if (ttl > DNS_CACHE_MAX_TTL)
+		ttl = DNS_CACHE_MAX_TTL;
+	e = d->buckets[cache_hash(d, key, type)];
+	while (e && (e->type != type || strcmp(e->name, key) != 0))
+		e = e->hnext;
+	if (e)
+		cache_unlink(d, e);
+	while (d->cache_n >= d->cache_max)
+		cache_unlink(d, d->lru_tail);
+	klen = strlen(key);
+	e = calloc(1, sizeof(*e) + klen + 1);
+	if (e == NULL || (e->data = malloc(len ? len : 1)) == NULL)
+		log_fatal("out of memory");
+	memcpy(e->name, key, klen + 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	e->type = type;
+	e->status = status;
+	e->expires = evloop_now(d->loop) + (uint64_t)ttl * 1000;
+	e->hnext = d->buckets[cache_hash(d, key, type)];
+	d->buckets[cache_hash(d, key, type)] = e;
+	lru_push(d, e);
+	d->cache_n++;
+}
+
+/* Keep an ares_query() answer whose outcome (result) was not a failure;
+ * answers taken from the cache are not kept again. */
+static void cache_answer(struct dns_req *r, int type, int status,
+			 enum dns_status result, const unsigned char *abuf,
+			 int alen)
+{
+	if (r->key == NULL || r->from_cache || result == DNS_TEMPFAIL ||
+	    alen <= 0 || (status != ARES_SUCCESS && status != ARES_ENODATA &&
+			  status != ARES_ENOTFOUND))
+		return;
+	cache_put(r->d, r->key, type, status, abuf, (size_t)alen,
+		  dns_packet_ttl(abuf, (size_t)alen, result != DNS_OK));
+}
+
+void dns_set_cache(struct dns *d, size_t entries)
+{
+	size_t nb = 16;
+
+	while (d->cache_n > 0)
+		cache_unlink(d, d->lru_tail);
+	free(d->buckets);
+	d->buckets = NULL;
+	d->cache_max = 0;
+	if (entries == 0)
+		return;
+	while (nb < entries && nb < (SIZE_MAX >> 2))
+		nb <<= 1;
+	d->buckets = calloc(nb, sizeof(*d->buckets));
+	if (d->buckets == NULL)
+		log_fatal("out of memory");
+	d->nbuckets = nb;
+	d->cache_max = entries;
+}
+
+const struct dns_cache_stats *dns_cache_stats(const struct dns *d)
+{
+	return &d->stats;
 }
 
 static int cmp_mx(const void *a, const void *b)
@@ -221,9 +423,10 @@ static void mx_done(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
 		r->mx_cb(r->arg, &r->mx);
-		free(r);
+		req_free(r);
 		return;
 	}
+	cache_answer(r, DNS_T_MX, status, r->mx.status, abuf, alen);
 	finish(r);
 }
 
@@ -254,11 +457,26 @@ static void addr_done(void *arg, int status, int timeouts,
 		if (r->addr.n == 0)
 			r->addr.status = DNS_NODATA;
 	}
+	if (r->addr.status == DNS_OK && ai) {
+		/* positive answers only: without the packet there is no SOA
+		 * to bound a negative one */
+		struct ares_addrinfo_cname *c;
+		uint32_t ttl = UINT32_MAX;
+
+		for (n = ai->nodes; n; n = n->ai_next)
+			ttl = n->ai_ttl < 0 ? 0 : ttl < (uint32_t)n->ai_ttl ?
+			      ttl : (uint32_t)n->ai_ttl;
+		for (c = ai->cnames; c; c = c->next)
+			ttl = c->ttl < 0 ? 0 : ttl < (uint32_t)c->ttl ?
+			      ttl : (uint32_t)c->ttl;
+		cache_put(r->d, r->key, DNS_KEY_ADDRS, ARES_SUCCESS, &r->addr,
+			  sizeof(r->addr), ttl == UINT32_MAX ? 0 : ttl);
+	}
 	if (ai)
 		ares_freeaddrinfo(ai);
 	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
 		r->addr_cb(r->arg, &r->addr);
-		free(r);
+		req_free(r);
 		return;
 	}
 	finish(r);
@@ -283,6 +501,23 @@ static int closing_fail(struct dns *d, struct dns_req *r)
 	return 1;
 }
 
+/* An ares_query() lookup of (name, type) answered from the cache: the
+ * kept packet goes through done (which queues the answer for the loop)
+ * as if it had just come. 1 when taken; else r holds the key under
+ * which the answer will be kept. */
+static int cache_hit(struct dns *d, struct dns_req *r, const char *name,
+		     int type, ares_callback done)
+{
+	struct dns_centry *e;
+
+	r->key = cache_key(d, name);
+	if ((e = cache_get(d, r->key, type)) == NULL)
+		return 0;
+	r->from_cache = 1;
+	done(r, e->status, 0, e->data, (int)e->len);
+	return 1;
+}
+
 static struct dns_req *req_new(struct dns *d, void *arg)
 {
 	struct dns_req *r = calloc(1, sizeof(*r));
@@ -301,7 +536,7 @@ void dns_mx(struct dns *d, const char *domain,
 
 	r->is_mx = 1;
 	r->mx_cb = cb;
-	if (closing_fail(d, r))
+	if (closing_fail(d, r) || cache_hit(d, r, domain, DNS_T_MX, mx_done))
 		return;
 	ares_query(d->ch, domain, 1 /* IN */, 15 /* MX */, mx_done, r);
 	rearm(d);
@@ -313,6 +548,7 @@ void dns_addr(struct dns *d, const char *host,
 {
 	struct dns_req *r = req_new(d, arg);
 	struct ares_addrinfo_hints hints;
+	struct dns_centry *e;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -320,6 +556,12 @@ void dns_addr(struct dns *d, const char *host,
 	r->addr_cb = cb;
 	if (closing_fail(d, r))
 		return;
+	r->key = cache_key(d, host);
+	if ((e = cache_get(d, r->key, DNS_KEY_ADDRS)) != NULL) {
+		memcpy(&r->addr, e->data, sizeof(r->addr));
+		finish(r);
+		return;
+	}
 	ares_getaddrinfo(d->ch, host, NULL, &hints, addr_done, r);
 	rearm(d);
 }
@@ -460,9 +702,10 @@ static void rr_done(void *arg, int status, int timeouts, unsigned char *abuf,
 	}
 	if (status == ARES_EDESTRUCTION) { /* dns_free(): answer now */
 		rr_answer(r);
-		free(r);
+		req_free(r);
 		return;
 	}
+	cache_answer(r, res->type, status, res->status, abuf, alen);
 	finish(r);
 }
 
@@ -477,7 +720,7 @@ void dns_query(struct dns *d, const char *name, enum dns_type type,
 		log_fatal("out of memory");
 	r->rr->type = (int)type;
 	r->rr_cb = cb;
-	if (closing_fail(d, r))
+	if (closing_fail(d, r) || cache_hit(d, r, name, (int)type, rr_done))
 		return;
 	ares_query(d->ch, name, 1 /* IN */, (int)type, rr_done, r);
 	rearm(d);
@@ -535,6 +778,7 @@ void dns_free(struct dns *d)
 	if (d->done_timer)
 		evloop_timer_cancel(d->loop, d->done_timer);
 	deliver(d);
+	dns_set_cache(d, 0);
 	free(d);
 	ares_library_cleanup();
 }

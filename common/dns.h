@@ -12,6 +12,7 @@
 #define SLUICE_DNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct evloop;
 struct dns;
@@ -47,6 +48,21 @@ struct dns_addr_result {
  * system's) with a per-try timeout. NULL with a reason in err. */
 struct dns *dns_new(struct evloop *loop, const char *servers,
 		    unsigned timeout_ms, char *err, size_t errlen);
+/* Keep up to entries answers (0: none, the default), least recently
+ * used dropped first; each for its TTL (negative answers: the SOA's),
+ * at most an hour. Failures are never kept. Emptied on every call. */
+void dns_set_cache(struct dns *d, size_t entries);
+/* Lookups answered from the cache (hits) and lookups it could not
+ * answer (misses; none while it is off), for a metrics page. */
+struct dns_cache_stats {
+	unsigned long long hits, misses;
+};
+const struct dns_cache_stats *dns_cache_stats(const struct dns *d);
+/* Seconds the answer packet p may be kept (0: not at all); negative:
+ * it is an NXDOMAIN or NODATA answer, kept DNS_NEG_TTL seconds when it
+ * has no SOA. For the cache (dns_ttl.c). */
+#define DNS_NEG_TTL 5
+uint32_t dns_packet_ttl(const unsigned char *p, size_t len, int negative);
 /* Free the resolver; lookups still in flight are answered first (as
  * DNS_TEMPFAIL), from inside this call. */
 void dns_free(struct dns *d);

@@ -58,6 +58,11 @@ const struct cfg_param *stage_smtp_table(struct stage_smtp_config *c,
 			NULL},
 		{"dns_servers", CFG_STR, "", &c->dns_servers, 0, 0, NULL},
 		{"dns_timeout", CFG_TIME, NULL, &c->dns_timeout, 1, 60, NULL},
+		{"dns_cache_size", CFG_INT, "10000", &c->dns_cache_size, 0,
+			1000000,
+			"DNS answers kept for their TTL (at most an "
+			"hour; failures never), least recently used dropped "
+			"first (0: no cache)"},
 		SHSTATE_PARAM(c->redis_server),
 		{"greet_pause_ms", CFG_INT, "0", &g->greet_pause_ms, 0, 60000,
 			NULL},

@@ -41,6 +41,7 @@ struct stage_smtp_config {
 	char *directory_file;
 	char *dns_servers;
 	long long dns_timeout;
+	long long dns_cache_size;
 	char *redis_server;
 	struct smtp_guard_config guard;
 	struct stage_queue queue;

@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 				      err, sizeof(err));
 		if (msa.arc.dns == NULL)
 			log_fatal("%s", err);
+		dns_set_cache(msa.arc.dns, (size_t)cfg.smtp.dns_cache_size);
 	}
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.smtp.next_hop_tls,
 			  cfg.smtp.hostname, cfg.smtp.timeout);

@@ -178,7 +178,9 @@ int main(int argc, char **argv)
 		if (mx.dns == NULL)
 			log_fatal("%s", err);
 	}
-	mx_screen_open(&mx);
+	mx_screen_open(&mx);	/* may make mx.dns for the DNS lists */
+	if (mx.dns)
+		dns_set_cache(mx.dns, (size_t)cfg.smtp.dns_cache_size);
 	mx_metrics_register(&mx);
 	stage_forward_cfg(&fc, "next_hop_tls", cfg.smtp.next_hop_tls,
 			  cfg.smtp.hostname, cfg.smtp.timeout);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "arc_verify.h"
+#include "dns.h"
 #include "dkim_verify.h"
 #include "metrics.h"
 #include "mx_screen.h"
@@ -157,4 +158,14 @@ void mx_metrics_register(struct mx *mx)
 	metrics_counter_field("sluice_sender_null_mx_rejected_total", NULL,
 			      "RCPT refused: the MAIL FROM domain has a null "
 			      "MX (550 5.7.27)", &k->sender_null_mx_rejected);
+	if (mx->dns) {
+		const struct dns_cache_stats *c = dns_cache_stats(mx->dns);
+
+		metrics_counter_field("sluice_dns_cache_total",
+				      "result=\"hit\"", "DNS lookups answered "
+				      "from the cache (dns_cache_size) or not",
+				      &c->hits);
+		metrics_counter_field("sluice_dns_cache_total",
+				      "result=\"miss\"", NULL, &c->misses);
+	}
 }

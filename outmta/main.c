@@ -63,6 +63,9 @@ static const struct cfg_param table[] = {
 	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
 	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
 	 "time allowed for one DNS try (two tries per lookup)"},
+	{"dns_cache_size", CFG_INT, "10000", &cfg.dns_cache_size, 0, 1000000,
+	 "DNS answers kept for their TTL (at most an hour; failures never), "
+	 "least recently used dropped first (0: no cache)"},
 	{"smtp_port", CFG_INT, "25", &cfg.smtp_port, 1, 65535,
 	 "port of the mail exchangers found through DNS"},
 	{"allow_loopback_mx", CFG_BOOL, "no", &cfg.allow_loopback_mx, 0, 0,
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
 		      err, sizeof(err));
 	if (dns == NULL)
 		log_fatal("%s", err);
+	dns_set_cache(dns, (size_t)cfg.dns_cache_size);
 	ctls = stage_forward_tls(&fc, cfg.tls_policy_map[0] != '\0');
 	if (fc.tls_policy == TLS_POLICY_VERIFY ||
 	    strstr(cfg.tls_policy_map, "verify") != NULL) {

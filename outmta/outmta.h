@@ -25,6 +25,7 @@ struct outmta_config {
 	int syslog;
 	char *dns_servers;
 	long long dns_timeout;
+	long long dns_cache_size;
 	long long smtp_port;
 	int allow_loopback_mx;
 	char *tls_policy;

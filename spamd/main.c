@@ -93,6 +93,9 @@ static const struct cfg_param table[] = {
 	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
 	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
 	 "time allowed for one DNS try (two tries per lookup)"},
+	{"dns_cache_size", CFG_INT, "10000", &cfg.dns_cache_size, 0, 1000000,
+	 "DNS answers kept for their TTL (at most an hour; failures never), "
+	 "least recently used dropped first (0: no cache)"},
 	{"required_score", CFG_STR, "5.0", &cfg.required_score, 0, 0,
 	 "score from which mail is spam (X-Spam-Flag: YES)"},
 	{"quarantine_score", CFG_STR, "0", &cfg.quarantine_score, 0, 0,
@@ -283,6 +286,7 @@ int main(int argc, char **argv)
 			 (unsigned)cfg.dns_timeout * 1000, err, sizeof(err));
 	if (sd.dns == NULL)
 		log_fatal("%s", err);
+	dns_set_cache(sd.dns, (size_t)cfg.dns_cache_size);
 	sd.wq = workq_new(loop, (int)cfg.scan_threads, err, sizeof(err));
 	if (sd.wq == NULL)
 		log_fatal("scan_threads: %s", err);

@@ -37,6 +37,7 @@ struct spamd_config {
 	char *dnsbl_zones;
 	char *dns_servers;
 	long long dns_timeout;
+	long long dns_cache_size;
 	char *required_score;
 	char *quarantine_score;
 	char *reject_score;
