@@ -9,11 +9,7 @@
  */
 #include "keytab.h"
 
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-#define KEY(t, e) ((const char *)(e) + (t)->key_off)
 
 int keytab_init(struct keytab *t, size_t nbuckets, size_t key_off)
 {
@@ -37,20 +33,6 @@ void keytab_fini(struct keytab *t)
 	free(t->bucket);
 	t->bucket = NULL;
 	t->n = 0;
-}
-
-struct keytab_entry **keytab_slot(const struct keytab *t, const char *key)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const unsigned char *p;
-	struct keytab_entry **pp;
-
-	for (p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	pp = &t->bucket[h % t->nbuckets];
-	while (*pp && strcmp(KEY(t, *pp), key) != 0)
-		pp = &(*pp)->next;
-	return pp;
 }
 
 void keytab_link(struct keytab *t, struct keytab_entry **slot,
