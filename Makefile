@@ -253,7 +253,7 @@ FUZZ_BASE = common/sbuf.c common/log.c common/addr.c common/smtp_parse.c common/
 	store/pop3/store_pop3_parse.c \
 	msa/msa_header.c spamd/spamd_mime.c spamd/spamd_html.c spamd/spamd_token.c \
 	spamd/spamd_hdr.c spamd/spamd_lists.c spamd/spamd_shape.c common/senders.c \
-	common/directory.c common/durable.c
+	common/directory.c common/durable.c common/snapwatch.c common/keytab.c
 # make fuzz: FUZZ_TIME seconds each from the seed corpus (make test runs
 # it briefly); make fuzz-long: a resumable campaign of FUZZ_LONG_TIME
 # seconds per target on every core, its corpus kept in tests/fuzz-corpus.

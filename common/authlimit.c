@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limits_rfc.h"
+
 #define AUTHLIMIT_SLOTS 4096
 #define AUTHLIMIT_BUCKETS 8192
 #define AUTHLIMIT_MAX_FAIL 32
@@ -237,4 +239,40 @@ void authlimit_user_key(const char *user, char *out, size_t n)
 void authlimit_ip_key(const char *addr, char *out, size_t n)
 {
 	snprintf(out, n, "ip:%s", addr);
+}
+
+int authlimit_login_blocked(struct authlimit *al, const char *client,
+			    const char *user, uint64_t now_ms)
+{
+	char key[LIM_PATH + 16];
+
+	if (al == NULL)
+		return 0;
+	if (client) {
+		authlimit_ip_key(client, key, sizeof(key));
+		if (authlimit_blocked(al, key, now_ms))
+			return 1;
+	}
+	if (user == NULL)
+		return 0;
+	authlimit_user_key(user, key, sizeof(key));
+	return authlimit_blocked(al, key, now_ms);
+}
+
+uint64_t authlimit_login_failed(struct authlimit *al, const char *client,
+				const char *user, uint64_t now_ms)
+{
+	char key[LIM_PATH + 16];
+	uint64_t d, du;
+
+	if (al == NULL)
+		return 0;
+	authlimit_ip_key(client, key, sizeof(key));
+	d = authlimit_fail(al, key, now_ms);
+	if (user) {
+		authlimit_user_key(user, key, sizeof(key));
+		du = authlimit_fail(al, key, now_ms);
+		d = du > d ? du : d;
+	}
+	return d;
 }

@@ -52,4 +52,15 @@ void authlimit_user_key(const char *user, char *out, size_t n);
 /* The key of a client address ("ip:" and the address). */
 void authlimit_ip_key(const char *addr, char *out, size_t n);
 
+/* The checks of a login, as every protocol makes them: whether the
+ * client address or the user (either may be NULL: not asked) is locked
+ * out at now_ms; 0 when al is NULL (no limits). */
+int authlimit_login_blocked(struct authlimit *al, const char *client,
+			    const char *user, uint64_t now_ms);
+/* A failed login: one failure for the client address and one for the
+ * user (NULL: not known); the longer of the two delays in ms (0 when
+ * al is NULL). */
+uint64_t authlimit_login_failed(struct authlimit *al, const char *client,
+				const char *user, uint64_t now_ms);
+
 #endif

@@ -202,10 +202,41 @@ static void test_shared(void)
 	authlimit_free(&al);
 }
 
+/* The login checks every protocol makes: client and user counted, the
+ * longer delay, either locking out. */
+static void test_login(void)
+{
+	struct authlimit *al = authlimit_new(2, 10000, 100);
+	uint64_t d1, d2;
+
+	CHECK(authlimit_login_blocked(NULL, "192.0.2.1", "a", 0) == 0 &&
+	      authlimit_login_failed(NULL, "192.0.2.1", "a", 0) == 0,
+	      "no limits");
+	if (al == NULL)
+		return;
+	d1 = authlimit_login_failed(al, "192.0.2.1", NULL, 0);
+	CHECK(d1 > 0 && !authlimit_login_blocked(al, "192.0.2.1", NULL, 1),
+	      "one failure of the client");
+	/* the client's second failure, the user's first: the longer */
+	d2 = authlimit_login_failed(al, "192.0.2.1", "Alice", 1);
+	CHECK(d2 > d1, "the longer delay");
+	CHECK(authlimit_login_blocked(al, "192.0.2.1", NULL, 2) &&
+	      !authlimit_login_blocked(al, NULL, "alice", 2) &&
+	      authlimit_login_blocked(al, "192.0.2.1", "alice", 2),
+	      "the client locked, not the user");
+	authlimit_login_failed(al, "192.0.2.9", "ALICE", 3);
+	CHECK(authlimit_login_blocked(al, NULL, "alice", 4) &&
+	      authlimit_login_blocked(al, "192.0.2.8", "alice", 4) &&
+	      !authlimit_login_blocked(al, "192.0.2.8", NULL, 4),
+	      "the user locked, any spelling, from anywhere");
+	authlimit_free(&al);
+}
+
 int main(void)
 {
 	size_t i;
 
+	test_login();
 	test_keys();
 	test_shared();
 

@@ -32,6 +32,7 @@
 #include "limits_rfc.h"
 #include "log.h"
 #include "sbuf.h"
+#include "snapwatch.h"
 #include "tls.h"
 
 #define CREDS_LINE 2048
@@ -40,7 +41,7 @@
 struct creds {
 	struct cred *e; /* sorted by address */
 	size_t n, cap;
-	struct file_stamp stamp; /* "changed?" */
+	struct snapwatch watch; /* "changed?" */
 };
 
 /* Base64 text (RFC 4648) of exactly want bytes; want 0: any length. */
@@ -207,14 +208,16 @@ struct creds *creds_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	f = fopen(path, "re");
-	if (f == NULL && errno == ENOENT)
+	if (f == NULL && errno == ENOENT) {
+		snapwatch_read(&c->watch, NULL);
 		return c;
+	}
 	if (f == NULL || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			 strerror(errno));
 		goto fail;
 	}
-	file_stamp_set(&c->stamp, &st);
+	snapwatch_read(&c->watch, &st);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		n = strlen(line);
@@ -261,35 +264,39 @@ fail:
 	return NULL;
 }
 
+static void *load(const char *path, char *err, size_t errlen)
+{
+	return creds_load(path, err, errlen);
+}
+
+static struct snapwatch *watch(void *c)
+{
+	return &((struct creds *)c)->watch;
+}
+
+static size_t count(const void *c)
+{
+	return ((const struct creds *)c)->n;
+}
+
+static void drop(void *c)
+{
+	struct creds *cc = c;
+
+	creds_free(&cc);
+}
+
+/* A removed file is read as an empty table (creds_load()): nobody logs
+ * in any more. */
 void creds_refresh(struct creds **cp, const char *path)
 {
-	time_t now = time(NULL);
-	struct creds *nc;
-	struct stat st;
-	char err[512];
-	int gone = 0;
+	static const struct snapwatch_ops ops = {
+		"credentials", "users", load, watch, count, drop,
+	};
+	void *data = *cp;
 
-	if (*cp && !file_stamp_due(&(*cp)->stamp, now))
-		return;
-	if (stat(path, &st) < 0) {
-		/* removed: nobody logs in any more (an empty table) */
-		if (errno != ENOENT || (*cp && !(*cp)->stamp.present))
-			return;
-		gone = 1;
-	} else if (*cp && file_stamp_same(&(*cp)->stamp, &st)) {
-		return;
-	}
-	nc = creds_load(path, err, sizeof(err));
-	if (nc == NULL) {
-		log_warn("credentials not reloaded: %s", err);
-		if (*cp && !gone)
-			file_stamp_set(&(*cp)->stamp, &st);
-		return;
-	}
-	log_info("credentials %s reloaded: %zu users", path, nc->n);
-	nc->stamp.checked = now;
-	creds_free(cp);
-	*cp = nc;
+	snapwatch_refresh(&data, path, &ops);
+	*cp = data;
 }
 
 const struct cred *creds_find(const struct creds *c, const char *addr)

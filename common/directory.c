@@ -61,31 +61,8 @@ struct uent {
 struct directory {
 	struct uent *e;
 	size_t n;
-	struct file_stamp stamp;	/* "changed?" */
+	struct snapwatch watch;	/* "changed?" */
 };
-
-void file_stamp_set(struct file_stamp *fs, const struct stat *st)
-{
-	fs->mtime = st->st_mtim;
-	fs->ino = st->st_ino;
-	fs->size = st->st_size;
-	fs->present = 1;
-}
-
-int file_stamp_same(const struct file_stamp *fs, const struct stat *st)
-{
-	return fs->present && fs->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       fs->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       fs->ino == st->st_ino && fs->size == st->st_size;
-}
-
-int file_stamp_due(struct file_stamp *fs, time_t now)
-{
-	if (fs->checked == now)
-		return 0;
-	fs->checked = now;
-	return 1;
-}
 
 static struct uent *find(struct directory *u, const char *addr)
 {
@@ -193,7 +170,7 @@ struct directory *directory_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) == 0)
-		file_stamp_set(&u->stamp, &st);
+		snapwatch_read(&u->watch, &st);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
 		p = line + strspn(line, " \t");
@@ -260,29 +237,35 @@ fail:
 	return NULL;
 }
 
-void directory_refresh(struct directory **u, const char *path)
+static void *load(const char *path, char *err, size_t errlen)
 {
-	time_t now = time(NULL);
-	struct directory *nu;
-	struct stat st;
-	char err[512];
+	return directory_load(path, err, errlen);
+}
 
-	if (*u && !file_stamp_due(&(*u)->stamp, now))
-		return;
-	if (stat(path, &st) < 0 ||
-	    (*u && file_stamp_same(&(*u)->stamp, &st)))
-		return;
-	nu = directory_load(path, err, sizeof(err));
-	if (nu == NULL) {
-		log_warn("directory not reloaded: %s", err);
-		if (*u)
-			file_stamp_set(&(*u)->stamp, &st);
-		return;
-	}
-	log_info("directory %s reloaded: %zu entries", path, nu->n);
-	nu->stamp.checked = now;
-	directory_free(*u);
-	*u = nu;
+static struct snapwatch *watch(void *d)
+{
+	return &((struct directory *)d)->watch;
+}
+
+static size_t count(const void *d)
+{
+	return ((const struct directory *)d)->n;
+}
+
+static void drop(void *d)
+{
+	directory_free(d);
+}
+
+void directory_refresh(struct directory **d, const char *path)
+{
+	static const struct snapwatch_ops ops = {
+		"directory", "entries", load, watch, count, drop,
+	};
+	void *data = *d;
+
+	snapwatch_refresh(&data, path, &ops);
+	*d = data;
 }
 
 size_t directory_expand(struct directory *u, const char *addr, const char **out,

@@ -15,24 +15,7 @@
 #include <time.h>
 
 struct directory;
-struct stat;
-
-/* What says whether a snapshot file changed: mtime, inode and size. */
-struct file_stamp {
-	struct timespec mtime;
-	ino_t ino;
-	off_t size;
-	int present;	/* set: the fields above are a file's */
-	time_t checked;	/* when it was last compared */
-};
-
-/* Take fs from st (of a file just read). */
-void file_stamp_set(struct file_stamp *fs, const struct stat *st);
-/* Whether st is the file fs was taken from, unchanged. */
-int file_stamp_same(const struct file_stamp *fs, const struct stat *st);
-/* Whether a comparison is due at now (at most one a second); when it
- * is, now becomes the time of the last one. */
-int file_stamp_due(struct file_stamp *fs, time_t now);
+#include "snapwatch.h"
 
 /* DIR_SHARED: an ambiguous address, nobody's: it takes mail, delivers
  * it to no one and names the official addresses (directory_shared()) */

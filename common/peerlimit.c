@@ -2,14 +2,16 @@
  * NAME
  *	peerlimit - concurrent sessions per client address
  * DESCRIPTION
- *	See peerlimit.h. A chained hash of (key, count); an entry goes when
+ *	See peerlimit.h. A table of (key, count) (keytab.c); an entry goes when
  *	its count drops to zero, so the table holds at most one entry per
  *	counted session. Keys come from getpeername(), not from the peer's
  *	words, but are still bounded (longer text is cut).
  */
 #include "peerlimit.h"
+#include "keytab.h"
 #include "netmatch.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +21,14 @@
 #define PL_KEY 64
 
 struct pl_entry {
-	struct pl_entry *next;
+	struct keytab_entry link;	/* first */
 	size_t count;
 	char key[PL_KEY];
 };
 
 struct peerlimit {
 	size_t max;
-	struct pl_entry *bucket[PL_BUCKETS];
+	struct keytab t;
 };
 
 void peerlimit_set_max(struct peerlimit *pl, long long max)
@@ -38,24 +40,24 @@ struct peerlimit *peerlimit_new(long long max)
 {
 	struct peerlimit *pl = calloc(1, sizeof(*pl));
 
-	if (pl != NULL)
-		pl->max = max > 0 ? (size_t)max : 0;
+	if (pl == NULL)
+		return NULL;
+	pl->max = max > 0 ? (size_t)max : 0;
+	if (keytab_init(&pl->t, PL_BUCKETS, offsetof(struct pl_entry, key)) <
+	    0) {
+		free(pl);
+		return NULL;
+	}
 	return pl;
 }
 
 void peerlimit_free(struct peerlimit **plp)
 {
 	struct peerlimit *pl = *plp;
-	struct pl_entry *e, *next;
-	size_t i;
 
 	if (pl == NULL)
 		return;
-	for (i = 0; i < PL_BUCKETS; i++)
-		for (e = pl->bucket[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
+	keytab_fini(&pl->t);
 	free(pl);
 	*plp = NULL;
 }
@@ -67,69 +69,56 @@ static void make_key(const char *addr, char key[PL_KEY])
 	netmatch_prefix(addr, 32, 64, key, PL_KEY);
 }
 
-static struct pl_entry **find(const struct peerlimit *pl, const char *key)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const unsigned char *p;
-	struct pl_entry *const *pp;
-
-	for (p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	pp = &pl->bucket[h % PL_BUCKETS];
-	while (*pp && strcmp((*pp)->key, key) != 0)
-		pp = &(*pp)->next;
-	return (struct pl_entry **)pp;
-}
-
 int peerlimit_enter(struct peerlimit *pl, const char *addr)
 {
 	char key[PL_KEY];
-	struct pl_entry **pp, *e;
+	struct keytab_entry **pp;
+	struct pl_entry *e;
 
 	if (pl->max == 0)
 		return 0;
 	make_key(addr, key);
-	pp = find(pl, key);
+	pp = keytab_slot(&pl->t, key);
 	if (*pp == NULL) {
 		e = calloc(1, sizeof(*e));
 		if (e == NULL)
 			return -1;
 		memcpy(e->key, key, sizeof(e->key));
-		*pp = e;
+		keytab_link(&pl->t, pp, &e->link);
 	}
-	if ((*pp)->count >= pl->max)
+	e = (struct pl_entry *)*pp;
+	if (e->count >= pl->max)
 		return -1;
-	(*pp)->count++;
+	e->count++;
 	return 0;
 }
 
 void peerlimit_leave(struct peerlimit *pl, const char *addr)
 {
 	char key[PL_KEY];
-	struct pl_entry **pp, *e;
+	struct keytab_entry **pp;
+	struct pl_entry *e;
 
 	if (pl->max == 0)
 		return;
 	make_key(addr, key);
-	pp = find(pl, key);
-	if ((e = *pp) == NULL)
+	pp = keytab_slot(&pl->t, key);
+	if ((e = (struct pl_entry *)*pp) == NULL)
 		return;
 	if (e->count > 0)
 		e->count--;
-	if (e->count == 0) {
-		*pp = e->next;
-		free(e);
-	}
+	if (e->count == 0)
+		keytab_drop(&pl->t, pp);
 }
 
 size_t peerlimit_count(const struct peerlimit *pl, const char *addr)
 {
 	char key[PL_KEY];
-	struct pl_entry **pp;
+	struct keytab_entry *e;
 
 	if (pl->max == 0)
 		return 0;
 	make_key(addr, key);
-	pp = find(pl, key);
-	return *pp ? (*pp)->count : 0;
+	e = *keytab_slot(&pl->t, key);
+	return e ? ((struct pl_entry *)e)->count : 0;
 }

@@ -10,13 +10,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+
+#include "keytab.h"
 
 #define RM_BUCKETS 4096
 #define RM_KEY 320
 
 struct rm_entry {
-	struct rm_entry *next;
+	struct keytab_entry link;	/* first */
 	uint64_t start, end;	/* the current window */
 	uint64_t until;		/* held until */
 	long long count;
@@ -24,64 +27,42 @@ struct rm_entry {
 };
 
 struct ratemap {
-	size_t max, n;
-	struct rm_entry *bucket[RM_BUCKETS];
+	size_t max;
+	struct keytab t;
 };
 
 struct ratemap *ratemap_new(size_t max_entries)
 {
 	struct ratemap *m = calloc(1, sizeof(*m));
 
-	if (m != NULL)
-		m->max = max_entries;
+	if (m == NULL)
+		return NULL;
+	m->max = max_entries;
+	if (keytab_init(&m->t, RM_BUCKETS, offsetof(struct rm_entry, key)) <
+	    0) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
 void ratemap_free(struct ratemap **mp)
 {
 	struct ratemap *m = *mp;
-	struct rm_entry *e, *next;
-	size_t i;
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < RM_BUCKETS; i++)
-		for (e = m->bucket[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
+	keytab_fini(&m->t);
 	free(m);
 	*mp = NULL;
 }
 
-static struct rm_entry **slot(struct ratemap *m, const char *key)
+static int over(const struct keytab_entry *le, void *arg)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	const unsigned char *p;
-	struct rm_entry **pp;
+	const struct rm_entry *e = (const struct rm_entry *)le;
+	uint64_t now = *(const uint64_t *)arg;
 
-	for (p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	pp = &m->bucket[h % RM_BUCKETS];
-	while (*pp && strcmp((*pp)->key, key) != 0)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static void sweep(struct ratemap *m, uint64_t now)
-{
-	struct rm_entry **pp, *e;
-	size_t i;
-
-	for (i = 0; i < RM_BUCKETS; i++)
-		for (pp = &m->bucket[i]; (e = *pp) != NULL;)
-			if (e->end <= now && e->until <= now) {
-				*pp = e->next;
-				free(e);
-				m->n--;
-			} else {
-				pp = &e->next;
-			}
+	return e->end <= now && e->until <= now;
 }
 
 /* key's entry, created when missing; NULL when the map is full. */
@@ -89,24 +70,24 @@ static struct rm_entry *entry(struct ratemap *m, const char *key,
 			      uint64_t now)
 {
 	char k[RM_KEY];
-	struct rm_entry **pp, *e;
+	struct keytab_entry **pp;
+	struct rm_entry *e;
 
 	snprintf(k, sizeof(k), "%s", key);
-	pp = slot(m, k);
+	pp = keytab_slot(&m->t, k);
 	if (*pp)
-		return *pp;
-	if (m->n >= m->max) {
-		sweep(m, now);
-		if (m->n >= m->max)
+		return (struct rm_entry *)*pp;
+	if (m->t.n >= m->max) {
+		keytab_sweep(&m->t, over, &now);
+		if (m->t.n >= m->max)
 			return NULL;
-		pp = slot(m, k);
+		pp = keytab_slot(&m->t, k);
 	}
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	memcpy(e->key, k, sizeof(k));
-	*pp = e;
-	m->n++;
+	keytab_link(&m->t, pp, &e->link);
 	return e;
 }
 
@@ -136,11 +117,11 @@ void ratemap_hold(struct ratemap *m, const char *key, uint64_t until)
 int ratemap_held(struct ratemap *m, const char *key, uint64_t now)
 {
 	char k[RM_KEY];
-	struct rm_entry **pp;
+	struct keytab_entry **pp;
 
 	snprintf(k, sizeof(k), "%s", key);
-	pp = slot(m, k);
-	return *pp != NULL && (*pp)->until > now;
+	pp = keytab_slot(&m->t, k);
+	return *pp != NULL && ((struct rm_entry *)*pp)->until > now;
 }
 
 /* ---- dump and load ---- */
@@ -167,28 +148,29 @@ static uint64_t get_u64(const unsigned char *p)
 
 int ratemap_dump(const struct ratemap *m, uint64_t now, struct sbuf *out)
 {
+	const struct keytab_entry *le = NULL;
 	const struct rm_entry *e;
 	unsigned char kl[2];
-	size_t i, n, mark;
+	size_t i = 0, n, mark;
 
-	for (i = 0; i < RM_BUCKETS; i++)
-		for (e = m->bucket[i]; e; e = e->next) {
-			if (e->end <= now && e->until <= now)
-				continue;
-			n = strlen(e->key);
-			kl[0] = (unsigned char)(n >> 8);
-			kl[1] = (unsigned char)(n & 0xff);
-			mark = out->len;
-			if (sbuf_append(out, kl, 2) < 0 ||
-			    sbuf_append(out, e->key, n) < 0 ||
-			    put_u64(out, (uint64_t)e->count) < 0 ||
-			    put_u64(out, e->start - now) < 0 ||
-			    put_u64(out, e->end - now) < 0 ||
-			    put_u64(out, e->until - now) < 0) {
-				out->len = mark;
-				return -1;
-			}
+	while ((le = keytab_next(&m->t, &i, le)) != NULL) {
+		e = (const struct rm_entry *)le;
+		if (e->end <= now && e->until <= now)
+			continue;
+		n = strlen(e->key);
+		kl[0] = (unsigned char)(n >> 8);
+		kl[1] = (unsigned char)(n & 0xff);
+		mark = out->len;
+		if (sbuf_append(out, kl, 2) < 0 ||
+		    sbuf_append(out, e->key, n) < 0 ||
+		    put_u64(out, (uint64_t)e->count) < 0 ||
+		    put_u64(out, e->start - now) < 0 ||
+		    put_u64(out, e->end - now) < 0 ||
+		    put_u64(out, e->until - now) < 0) {
+			out->len = mark;
+			return -1;
 		}
+	}
 	return 0;
 }
 
@@ -213,7 +195,7 @@ long ratemap_load(struct ratemap *m, const void *data, size_t len,
 		  uint64_t now, uint64_t elapsed)
 {
 	const unsigned char *p = data, *end;
-	struct rm_entry **pp, *e;
+	struct rm_entry *e;
 	char key[RM_KEY];
 	uint64_t count, start, wend, until;
 	size_t kl;
@@ -242,8 +224,7 @@ long ratemap_load(struct ratemap *m, const void *data, size_t len,
 			return -1;
 		if (wend <= now && until <= now)
 			continue;
-		pp = slot(m, key);
-		if (*pp != NULL)
+		if (*keytab_slot(&m->t, key) != NULL)
 			continue;
 		e = entry(m, key, now);
 		if (e == NULL)
@@ -259,5 +240,5 @@ long ratemap_load(struct ratemap *m, const void *data, size_t len,
 
 size_t ratemap_size(const struct ratemap *m)
 {
-	return m->n;
+	return m->t.n;
 }

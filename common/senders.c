@@ -32,6 +32,7 @@
 #include "addr.h"
 #include "directory.h"
 #include "durable.h"
+#include "snapwatch.h"
 
 #define SENDERS_MAX_BYTES (256LL << 20)
 
@@ -40,7 +41,7 @@ struct senders {
 	char *text;            /* the file, fields NUL-terminated in it */
 	struct sender_rule *r; /* sorted by user, then pattern */
 	size_t n;
-	struct file_stamp stamp;
+	struct snapwatch watch; /* used by the loading thread only */
 };
 
 int senders_kind(const char *word)
@@ -214,8 +215,12 @@ struct senders *senders_load(const char *path, char *err, size_t errlen)
 	size_t got;
 	FILE *f = fopen(path, "re");
 
-	if (f == NULL && errno == ENOENT)
-		return senders_parse("", 0, err, errlen);
+	if (f == NULL && errno == ENOENT) {
+		s = senders_parse("", 0, err, errlen);
+		if (s)
+			snapwatch_read(&s->watch, NULL);
+		return s;
+	}
 	if (f == NULL || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
 			strerror(errno));
@@ -246,17 +251,18 @@ struct senders *senders_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, why);
 		return NULL;
 	}
-	file_stamp_set(&s->stamp, &st);
+	snapwatch_read(&s->watch, &st);
 	return s;
 }
 
 int senders_changed(const struct senders *s, const char *path)
 {
-	struct stat st;
+	return snapwatch_changed(&s->watch, path);
+}
 
-	if (stat(path, &st) < 0)
-		return errno == ENOENT ? s->stamp.present : 0;
-	return !s->stamp.present || !file_stamp_same(&s->stamp, &st);
+struct snapwatch *senders_watch(struct senders *s)
+{
+	return &s->watch;
 }
 
 struct senders *senders_ref(struct senders *s)

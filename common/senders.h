@@ -17,6 +17,8 @@
 
 #include "limits_rfc.h"
 
+struct snapwatch;
+
 enum {
 	SENDERS_NONE = 0,
 	SENDERS_ALLOW = 1,
@@ -53,6 +55,9 @@ struct senders *senders_load(const char *path, char *err, size_t errlen);
 /* Whether path is no longer the file s was loaded from (or it appeared
  * or went). */
 int senders_changed(const struct senders *s, const char *path);
+/* The watch of the file s was read from (common/snapwatch.c), for the
+ * one thread that decides whether to load it again. */
+struct snapwatch *senders_watch(struct senders *s);
 /* Reference counting: a table is immutable once loaded, so readers on
  * any thread share it; the last unref frees it. *sp set to NULL. */
 struct senders *senders_ref(struct senders *s);

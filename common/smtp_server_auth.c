@@ -81,16 +81,10 @@ void srv_auth_reset(struct srv_session *ss)
 static int locked(struct srv_session *ss, const char *user)
 {
 	struct smtp_server *srv = ss->pub.srv;
-	char key[LIM_PATH + 16];
 
-	if (srv->cfg.authlimit == NULL)
-		return 0;
-	if (user)
-		authlimit_user_key(user, key, sizeof(key));
-	else
-		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
-	return authlimit_blocked(srv->cfg.authlimit, key,
-				 evloop_now(srv->loop));
+	return authlimit_login_blocked(srv->cfg.authlimit,
+				       user ? NULL : ss->pub.client_addr, user,
+				       evloop_now(srv->loop));
 }
 
 static void delayed_fail(void *arg)
@@ -108,8 +102,8 @@ static void delayed_fail(void *arg)
 static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 {
 	struct smtp_server *srv = ss->pub.srv;
-	uint64_t now = evloop_now(srv->loop), d1 = 0, d2 = 0;
-	char key[LIM_PATH + 16], user[LIM_PATH + 1];
+	uint64_t d;
+	char user[LIM_PATH + 1];
 	const char *tried = asked_sasl && ss->sasl ?
 			    sasl_srv_tried_user(ss->sasl) : NULL;
 
@@ -117,23 +111,15 @@ static void failed(struct srv_session *ss, int asked_sasl, const char *why)
 	METRICS_COUNT(METRIC_AUTH_FAIL);
 	log_warn("%s: [%s]: AUTH %s failed: user=%s, %s", ss->pub.id,
 		 ss->pub.client_addr, ss->auth_mech, user, why);
-	if (srv->cfg.authlimit) {
-		authlimit_ip_key(ss->pub.client_addr, key, sizeof(key));
-		d1 = authlimit_fail(srv->cfg.authlimit, key, now);
-		if (tried) {
-			authlimit_user_key(tried, key, sizeof(key));
-			d2 = authlimit_fail(srv->cfg.authlimit, key, now);
-		}
-	}
+	d = authlimit_login_failed(srv->cfg.authlimit, ss->pub.client_addr,
+				   tried, evloop_now(srv->loop));
 	end_exchange(ss);
-	if (d2 > d1)
-		d1 = d2;
-	if (d1 == 0) {
+	if (d == 0) {
 		srv_reply(ss, 535, "5.7.8", "Error: authentication failed");
 		return;
 	}
 	conn_pause(ss->c);
-	ss->auth_delay = evloop_timer(srv->loop, d1, delayed_fail, ss);
+	ss->auth_delay = evloop_timer(srv->loop, d, delayed_fail, ss);
 }
 
 static void succeeded(struct srv_session *ss)

@@ -261,7 +261,6 @@ struct spamd_lists {
 	const char *path;
 	time_t checked;		/* when path was last looked at */
 	int loading;		/* a thread is reading path */
-	struct file_stamp bad;	/* a version refused: not tried again */
 };
 
 /* Load path ("" or NULL: lists off; a missing file: nobody has lists).

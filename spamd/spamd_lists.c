@@ -18,10 +18,10 @@
  */
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "log.h"
+#include "snapwatch.h"
 #include "spamd.h"
 
 /* How specifically pattern p (an address, or @domain) matches address
@@ -81,35 +81,11 @@ int spamd_lists_init(struct spamd_lists *l, const char *path, char *err,
 	return l->cur ? 0 : -1;
 }
 
-/* Load l->path again (l->loading set by the caller): the new table, or
- * NULL with a log line; a file refused is not tried again until it
- * changes. */
-static struct senders *reload(struct spamd_lists *l)
-{
-	struct senders *s;
-	struct stat st;
-	char err[512];
-	int present = stat(l->path, &st) == 0;
-
-	if (present && file_stamp_same(&l->bad, &st))
-		return NULL;	/* refused already, unchanged since */
-	s = senders_load(l->path, err, sizeof(err));
-	if (s == NULL) {
-		log_warn("sender_lists not reloaded (the old lists stay): %s",
-			 err);
-		if (present)
-			file_stamp_set(&l->bad, &st);
-		return NULL;
-	}
-	log_info("sender_lists %s reloaded: %zu rules", l->path,
-		 senders_count(s));
-	return s;
-}
-
 struct senders *spamd_lists_get(struct spamd_lists *l)
 {
 	struct senders *s, *fresh = NULL, *old = NULL;
 	time_t now = time(NULL);
+	char err[512];
 
 	pthread_mutex_lock(&l->mu);
 	s = senders_ref(l->cur);
@@ -120,9 +96,18 @@ struct senders *spamd_lists_get(struct spamd_lists *l)
 	l->checked = now;
 	l->loading = 1;
 	pthread_mutex_unlock(&l->mu);
-	/* the slow part unlocked: the others go on with the old table */
-	if (senders_changed(s, l->path))
-		fresh = reload(l);
+	/* the slow part unlocked: the others go on with the old table;
+	 * s's watch is this thread's while l->loading is set, and
+	 * l->checked limits the looks to one a second */
+	if (snapwatch_look(senders_watch(s), l->path)) {
+		fresh = senders_load(l->path, err, sizeof(err));
+		if (fresh == NULL)
+			snapwatch_refused(senders_watch(s), "sender_lists",
+					  err);
+		else
+			log_info("sender_lists %s reloaded: %zu rules",
+				 l->path, senders_count(fresh));
+	}
 	pthread_mutex_lock(&l->mu);
 	if (fresh != NULL) {
 		old = l->cur;

@@ -96,6 +96,39 @@ def test_new_user_without_restart(world):
     wait_messages(st, "dave@example.test", 1)
 
 
+def test_removed_or_broken_snapshot_keeps_the_table(world):
+    """A snapshot that disappears or is broken (a hand edit) is refused
+    with one warning per version of the file (common/snapwatch.c); mx
+    goes on with the table it has and takes the next good file."""
+    ctl, mx, st = world
+    with open(ctl.snap, "rb") as f:
+        good = f.read()
+
+    def sessions(seconds):
+        # mx looks at the file at most once a second, on a session
+        end = time.time() + seconds
+        while time.time() < end:
+            assert rcpt(mx, "alice@example.test")[0] == 250
+            assert rcpt(mx, "nobody@example.test")[0] == 550
+            time.sleep(0.3)
+
+    os.unlink(ctl.snap)
+    sessions(2.5)
+    assert mx.log().count("directory not reloaded") == 1, mx.log()
+    tmp = ctl.snap + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(good + b"not an address\n")
+    os.rename(tmp, ctl.snap)
+    sessions(2.5)
+    assert mx.log().count("directory not reloaded") == 2, mx.log()
+    assert "bad attribute" in mx.log()
+    with open(tmp, "wb") as f:
+        f.write(good + b"dave@example.test\n")
+    os.rename(tmp, ctl.snap)
+    wait_for(lambda: rcpt(mx, "dave@example.test")[0] == 250, 10,
+             "mx to take the good file")
+
+
 def test_alias_and_list_expand_at_store(world):
     ctl, mx, st = world
     with smtplib.SMTP("127.0.0.1", mx.port) as s:

@@ -47,24 +47,17 @@ struct sasl_srv *pop3_sasl(struct pop3_sess *s)
 /* Is user (NULL: not known yet) locked out? */
 static int user_locked(struct pop3_sess *s, const char *user)
 {
-	char key[LIM_PATH + 16];
-
-	if (user == NULL)
-		return 0;
-	authlimit_user_key(user, key, sizeof(key));
-	return authlimit_blocked(s->srv->st->authlimit, key,
-				 evloop_now(s->srv->loop));
+	return authlimit_login_blocked(s->srv->st->authlimit, NULL, user,
+				       evloop_now(s->srv->loop));
 }
 
 /* Refuse at once when the client or the user is locked out. */
 static int locked_out(struct pop3_sess *s, const char *user)
 {
-	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
+	char safe[LIM_PATH + 1];
 
-	authlimit_ip_key(s->client, key, sizeof(key));
-	if (!authlimit_blocked(s->srv->st->authlimit, key,
-			       evloop_now(s->srv->loop)) &&
-	    !user_locked(s, user))
+	if (!authlimit_login_blocked(s->srv->st->authlimit, s->client, user,
+				     evloop_now(s->srv->loop)))
 		return 0;
 	log_info("%s: pop3 login refused: client=[%s], user=%s, reason=too "
 		 "many failures", s->id, s->client,
@@ -93,18 +86,12 @@ static void delayed_fail(void *arg)
 static void login_failed(struct pop3_sess *s, const char *user,
 			 const char *method, int is_locked)
 {
-	struct authlimit *al = s->srv->st->authlimit;
-	uint64_t now = evloop_now(s->srv->loop), d, du;
-	char key[LIM_PATH + 16], safe[LIM_PATH + 1];
+	uint64_t d;
+	char safe[LIM_PATH + 1];
 
-	authlimit_ip_key(s->client, key, sizeof(key));
 	METRICS_COUNT(METRIC_AUTH_FAIL);
-	d = authlimit_fail(al, key, now);
-	if (user) {
-		authlimit_user_key(user, key, sizeof(key));
-		du = authlimit_fail(al, key, now);
-		d = du > d ? du : d;
-	}
+	d = authlimit_login_failed(s->srv->st->authlimit, s->client, user,
+				   evloop_now(s->srv->loop));
 	log_info("%s: pop3 login failed: client=[%s], user=%s, method=%s, "
 		 "delay=%llums%s", s->id, s->client,
 		 user ? log_safe(safe, sizeof(safe), user) : "-", method,
