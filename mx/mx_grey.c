@@ -57,6 +57,7 @@ int mx_screen_mail(struct smtp_session *s, struct smtp_reply *r)
 		key[i] = (char)(from[i] >= 'A' && from[i] <= 'Z' ?
 				from[i] + 32 : from[i]);
 	key[i] = '\0';
+	mx_share_sender(mx, key);
 	if (ratemap_hit(mx->screen.senders, key, evloop_now(mx->loop),
 			(uint64_t)c->sender_rate_window * 1000) >
 	    c->sender_rate_limit) {
@@ -229,9 +230,12 @@ int mx_screen_rcpt(struct smtp_session *s, const char *rcpt,
 		mx_counters.trap_hits++;
 		log_warn("%s: spam trap <%s> mailed by [%s]: blocked for %llds",
 			 s->id, rcpt, s->client_addr, c->spam_trap_block_time);
-		if (!ss->allowed)
+		if (!ss->allowed) {
 			ratemap_hold(mx->screen.trapped, s->client_addr, now +
 				     (uint64_t)c->spam_trap_block_time * 1000);
+			mx_share_trap(mx, s->client_addr,
+				      c->spam_trap_block_time);
+		}
 		return mx_reject(s, "RCPT", rcpt, r, 550, "5.1.1", "<%s>: "
 				 "Recipient address rejected: User unknown",
 				 rcpt);

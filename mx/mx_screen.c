@@ -150,10 +150,13 @@ void mx_screen_open(struct mx *mx)
 
 	if (mx->cfg->smtp.redis_server[0] != '\0') {
 		mx->screen.sh = shstate_new(mx->loop,
-					    mx->cfg->smtp.redis_server, 0, err,
+					    mx->cfg->smtp.redis_server,
+					    mx_share_window(mx), err,
 					    sizeof(err));
 		if (mx->screen.sh == NULL)
 			log_fatal("%s", err);
+		if (mx_share_start(mx) < 0)
+			log_fatal("shared state: no room");
 	}
 	mx_dnsbl_open(mx);
 	mx_state_start(mx);
@@ -232,11 +235,14 @@ int mx_screen_connect(struct smtp_session *s, struct smtp_reply *r)
 	if (smtp_guard_conn_rate(x->conn_rate, s->client_addr, now,
 				 g->connection_rate_limit,
 				 g->connection_rate_window)) {
+		mx_share_conn(mx, s->client_addr);
 		mx_counters.connection_rate++;
 		return mx_reject(s, "CONNECT", NULL, r, 421, "4.7.0", "%s Error:"
 				 " too many connections from [%s]",
 				 mx->cfg->smtp.hostname, s->client_addr);
 	}
+	if (g->connection_rate_limit > 0)
+		mx_share_conn(mx, s->client_addr);
 	if ((hold = mx_dnsbl_start(s, r)) < 0)
 		return -1;
 	if (s->greet_pause_ms > 0 && ratemap_held(x->passed, s->client_addr,
@@ -305,6 +311,7 @@ void mx_screen_close(struct smtp_session *s)
 		ratemap_hold(mx->screen.passed, s->client_addr,
 			     evloop_now(mx->loop) +
 			     (uint64_t)c->screen_pass_time * 1000);
+		mx_share_pass(mx, s->client_addr, c->screen_pass_time);
 	}
 	free(ss);
 	s->screen = NULL;

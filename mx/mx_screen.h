@@ -191,6 +191,17 @@ struct ev_timer;
 void mx_state_start(struct mx *mx);
 void mx_state_stop(struct mx *mx);
 
+/* redis_server (mx_share.c): the maps below counted by both servers of
+ * a pair. start registers the events on screen.sh (0, or -1); window is
+ * the replay window; the others tell the other servers of one hit or
+ * hold (no-ops without redis_server). */
+uint64_t mx_share_window(const struct mx *mx);
+int mx_share_start(struct mx *mx);
+void mx_share_conn(struct mx *mx, const char *client_addr);
+void mx_share_sender(struct mx *mx, const char *sender_key);
+void mx_share_trap(struct mx *mx, const char *client_addr, long long secs);
+void mx_share_pass(struct mx *mx, const char *client_addr, long long secs);
+
 struct mx_screen {
 	char **client_allow, **client_block;
 	char **sender_allow, **sender_block, **spam_traps;

@@ -5,7 +5,8 @@ same redis_server count one user's messages together, two stores lock a
 user out together; with Redis killed every stage goes on with its local
 tables, says so in its log, and mail still flows; a Redis back on its
 port is picked up again. Two mx with the same redis_server keep one set
-of greylisting triplets there.
+of greylisting triplets there, and count connections, senders, spam-trap
+holds and screening passes together.
 """
 import imaplib
 import re
@@ -288,3 +289,108 @@ def test_mx_pair_shares_dnsbl_verdicts(cluster, redis):
     c = Client(a.port, source="127.0.0.23", hello=None)
     assert c.greeting[0] == 220, c.greeting
     c.close()
+
+
+def mx_pair(cluster, redis, **extra):
+    """Two mx on one redis_server (and one store), both connected."""
+    from test_mx_screen import mx_with
+    st = cluster.store()
+    mxs = [mx_with(cluster, st, redis_server=redis.addr, **extra)
+           for _ in range(2)]
+    for m in mxs:
+        wait_up(m, redis)
+    return mxs
+
+
+def greeting(m, source="127.0.0.7"):
+    from test_mx_screen import Client
+    c = Client(m.port, source=source, hello=None)
+    try:
+        return c.greeting
+    finally:
+        c.close()
+
+
+def test_mx_pair_shares_connection_rate(cluster, redis):
+    """One client network, connections split over both mx: the one over
+    connection_rate_limit gets 421, whichever mx it reaches."""
+    a, b = mx_pair(cluster, redis, connection_rate_limit=4,
+                   connection_rate_window="60s")
+    for m in (a, b, a, b):
+        assert greeting(m)[0] == 220
+    time.sleep(0.5)
+    r = greeting(b)
+    assert r[0] == 421 and r[1].startswith("4.7.0"), r
+    r = greeting(a)
+    assert r[0] == 421 and r[1].startswith("4.7.0"), r
+    assert greeting(a, "127.0.0.9")[0] == 220      # another client
+
+
+def test_mx_pair_shares_sender_rate(cluster, redis):
+    """A sender at its limit on one mx is refused on the other."""
+    from test_mx_screen import Client
+    a, b = mx_pair(cluster, redis, sender_rate_limit=3,
+                   sender_rate_window="60s")
+    c = Client(a.port)
+    for _ in range(3):
+        assert c.cmd("MAIL FROM:<Bulk@remote.test>")[0] == 250
+        c.cmd("RSET")
+    c.close()
+    c = Client(b.port)
+    try:
+        def refused():
+            r = c.cmd("MAIL FROM:<bulk@remote.test>")
+            c.cmd("RSET")
+            return r[0] == 450
+        assert refused()
+        assert c.cmd("MAIL FROM:<other@remote.test>")[0] == 250
+    finally:
+        c.close()
+
+
+def test_mx_pair_shares_spam_trap_holds(cluster, redis):
+    """A client that mails a spam trap on mx A is on hold on mx B."""
+    from test_mx_screen import Client, send
+    a, b = mx_pair(cluster, redis, spam_traps="trap@example.test",
+                   spam_trap_block_time="60s")
+    c = Client(a.port)
+    assert send(c, "trap@example.test")[0] == 550
+    c.close()
+    time.sleep(0.5)
+    r = greeting(b)
+    assert r[0] == 554 and "spam trap" in r[1], r
+    assert greeting(b, "127.0.0.9")[0] == 220
+
+
+def test_mx_pair_shares_screen_passes(cluster, redis):
+    """A client that sat out the greet pause on mx A skips it on B."""
+    from test_mx_screen import Client
+    a, b = mx_pair(cluster, redis, greet_pause_ms=800,
+                   screen_pass_time="1h")
+    c = Client(a.port)
+    c.cmd("QUIT")
+    c.close()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert greeting(b)[0] == 220
+    assert time.monotonic() - t0 < 0.6
+
+
+def test_mx_pair_redis_killed_counts_alone(cluster, redis):
+    """Redis killed: each mx counts its own connections from then on,
+    and says so once in its log; what was shared before still counts."""
+    a, b = mx_pair(cluster, redis, connection_rate_limit=3,
+                   connection_rate_window="60s")
+    assert greeting(a)[0] == 220
+    assert greeting(b)[0] == 220
+    time.sleep(0.5)
+    redis.kill()
+    for m in (a, b):
+        wait_for(lambda: "local limits only" in m.log(), timeout=5,
+                 what=m.name + " to say redis is down")
+    assert greeting(a)[0] == 220        # 3 on a: both before, this one
+    assert greeting(b)[0] == 220        # 3 on b: a's third is not seen
+    assert greeting(a)[0] == 421
+    assert greeting(b)[0] == 421
+    for m in (a, b):
+        assert m.log().count("local limits only") == 1
