@@ -35,8 +35,8 @@ void keytab_fini(struct keytab *t)
 	t->n = 0;
 }
 
-void keytab_link(struct keytab *t, struct keytab_entry **slot,
-		 struct keytab_entry *e)
+void keytab_link(
+	struct keytab *t, struct keytab_entry **slot, struct keytab_entry *e)
 {
 	e->next = NULL;
 	*slot = e;
@@ -53,8 +53,7 @@ void keytab_drop(struct keytab *t, struct keytab_entry **slot)
 }
 
 void keytab_sweep(struct keytab *t,
-		  int (*gone)(const struct keytab_entry *e, void *arg),
-		  void *arg)
+	int (*gone)(const struct keytab_entry *e, void *arg), void *arg)
 {
 	struct keytab_entry **pp;
 	size_t i;
@@ -67,8 +66,8 @@ void keytab_sweep(struct keytab *t,
 				pp = &(*pp)->next;
 }
 
-const struct keytab_entry *keytab_next(const struct keytab *t, size_t *bucket,
-				       const struct keytab_entry *e)
+const struct keytab_entry *keytab_next(
+	const struct keytab *t, size_t *bucket, const struct keytab_entry *e)
 {
 	if (e != NULL && e->next != NULL)
 		return e->next;

@@ -24,8 +24,8 @@ struct keytab_entry {
 struct keytab {
 	struct keytab_entry **bucket;
 	size_t nbuckets;
-	size_t key_off;	/* where an entry holds its key */
-	size_t n;	/* entries */
+	size_t key_off; /* where an entry holds its key */
+	size_t n;       /* entries */
 };
 
 /* An empty table of nbuckets buckets whose entries hold their key at
@@ -36,8 +36,8 @@ void keytab_fini(struct keytab *t);
 /* Where key's entry is linked: *slot is the entry, or NULL where a new
  * one would go (valid until the table changes). Inline: it is on the
  * connection path, and a call costs the counters 1-3 %. */
-static inline struct keytab_entry **keytab_slot(const struct keytab *t,
-						const char *key)
+static inline struct keytab_entry **keytab_slot(
+	const struct keytab *t, const char *key)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	const unsigned char *p;
@@ -51,17 +51,16 @@ static inline struct keytab_entry **keytab_slot(const struct keytab *t,
 	return pp;
 }
 /* Link e (its key already set) at a NULL slot from keytab_slot(). */
-void keytab_link(struct keytab *t, struct keytab_entry **slot,
-		 struct keytab_entry *e);
+void keytab_link(
+	struct keytab *t, struct keytab_entry **slot, struct keytab_entry *e);
 /* Unlink and free the entry at slot. */
 void keytab_drop(struct keytab *t, struct keytab_entry **slot);
 /* Free the entries for which gone(e, arg) is true. */
 void keytab_sweep(struct keytab *t,
-		  int (*gone)(const struct keytab_entry *e, void *arg),
-		  void *arg);
+	int (*gone)(const struct keytab_entry *e, void *arg), void *arg);
 /* Walk the entries: pass *bucket = 0 and e = NULL for the first, then
  * the one returned; NULL after the last. */
-const struct keytab_entry *keytab_next(const struct keytab *t, size_t *bucket,
-				       const struct keytab_entry *e);
+const struct keytab_entry *keytab_next(
+	const struct keytab *t, size_t *bucket, const struct keytab_entry *e);
 
 #endif

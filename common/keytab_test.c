@@ -61,7 +61,8 @@ int main(void)
 	keytab_sweep(&t, odd, NULL);
 	CHECK(t.n == 500, "swept the odd ones");
 	CHECK(*keytab_slot(&t, "10.0.0.1") == NULL &&
-	      *keytab_slot(&t, "10.0.0.2") != NULL, "the right ones");
+			*keytab_slot(&t, "10.0.0.2") != NULL,
+		"the right ones");
 	pp = keytab_slot(&t, "10.0.0.2");
 	keytab_drop(&t, pp);
 	CHECK(t.n == 499 && *keytab_slot(&t, "10.0.0.2") == NULL, "dropped");

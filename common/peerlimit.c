@@ -21,7 +21,7 @@
 #define PL_KEY 64
 
 struct pl_entry {
-	struct keytab_entry link;	/* first */
+	struct keytab_entry link; /* first */
 	size_t count;
 	char key[PL_KEY];
 };
@@ -44,7 +44,7 @@ struct peerlimit *peerlimit_new(long long max)
 		return NULL;
 	pl->max = max > 0 ? (size_t)max : 0;
 	if (keytab_init(&pl->t, PL_BUCKETS, offsetof(struct pl_entry, key)) <
-	    0) {
+		0) {
 		free(pl);
 		return NULL;
 	}

@@ -32,8 +32,8 @@ static int stamp_same(const struct file_stamp *a, const struct file_stamp *b)
 	if (a->present != b->present)
 		return 0;
 	return !a->present || (a->mtime.tv_sec == b->mtime.tv_sec &&
-			       a->mtime.tv_nsec == b->mtime.tv_nsec &&
-			       a->ino == b->ino && a->size == b->size);
+				      a->mtime.tv_nsec == b->mtime.tv_nsec &&
+				      a->ino == b->ino && a->size == b->size);
 }
 
 /* The version of path now into fs; -1 when stat() failed other than
@@ -80,18 +80,17 @@ int snapwatch_due(struct snapwatch *w, const char *path, time_t now)
 	return snapwatch_look(w, path);
 }
 
-void snapwatch_refused(struct snapwatch *w, const char *what,
-		       const char *err)
+void snapwatch_refused(struct snapwatch *w, const char *what, const char *err)
 {
 	log_warn("%s not reloaded (the old data stays): %s", what, err);
 	w->bad = w->seen;
 	w->have_bad = 1;
 }
 
-int snapwatch_refresh(void **data, const char *path,
-		      const struct snapwatch_ops *ops)
+int snapwatch_refresh(
+	void **data, const char *path, const struct snapwatch_ops *ops)
 {
-	struct snapwatch none = { .checked = (time_t)-1 }, *w;
+	struct snapwatch none = {.checked = (time_t)-1}, *w;
 	time_t now = time(NULL);
 	char err[512];
 	void *nd;
@@ -106,7 +105,7 @@ int snapwatch_refresh(void **data, const char *path,
 	}
 	ops->watch(nd)->checked = now;
 	log_info("%s %s reloaded: %zu %s", ops->what, path, ops->count(nd),
-		 ops->unit);
+		ops->unit);
 	if (*data)
 		ops->drop(*data);
 	*data = nd;

@@ -29,15 +29,15 @@ struct file_stamp {
 	struct timespec mtime;
 	ino_t ino;
 	off_t size;
-	int present;	/* 0: the file was absent */
+	int present; /* 0: the file was absent */
 };
 
 struct snapwatch {
-	struct file_stamp cur;	/* the version the data was read from */
-	struct file_stamp seen;	/* the version the last look found */
-	struct file_stamp bad;	/* the last version refused */
+	struct file_stamp cur;  /* the version the data was read from */
+	struct file_stamp seen; /* the version the last look found */
+	struct file_stamp bad;  /* the last version refused */
 	int have_bad;
-	time_t checked;		/* when the file was last looked at */
+	time_t checked; /* when the file was last looked at */
 };
 
 /* Record in w the version a loader read: st from fstat() of the file
@@ -57,13 +57,12 @@ int snapwatch_due(struct snapwatch *w, const char *path, time_t now);
 /* The version snapwatch_look() found could not be loaded (err says
  * why): one warning, "WHAT not reloaded (the old data stays): ERR",
  * and it is not tried again until the file changes. */
-void snapwatch_refused(struct snapwatch *w, const char *what,
-		       const char *err);
+void snapwatch_refused(struct snapwatch *w, const char *what, const char *err);
 
 /* A snapshot type, for snapwatch_refresh(). */
 struct snapwatch_ops {
-	const char *what;	/* in log lines: "directory" */
-	const char *unit;	/* what count() counts: "entries" */
+	const char *what; /* in log lines: "directory" */
+	const char *unit; /* what count() counts: "entries" */
 	/* NULL with a reason in err; on success the data's watch has had
 	 * snapwatch_read() */
 	void *(*load)(const char *path, char *err, size_t errlen);
@@ -76,7 +75,7 @@ struct snapwatch_ops {
  * load path; on success free the old data, put the new one in *data
  * and log it; on failure keep *data (snapwatch_refused()). *data may be
  * NULL (nothing loaded yet: loaded now). 1 when *data was replaced. */
-int snapwatch_refresh(void **data, const char *path,
-		      const struct snapwatch_ops *ops);
+int snapwatch_refresh(
+	void **data, const char *path, const struct snapwatch_ops *ops);
 
 #endif

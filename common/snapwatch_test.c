@@ -48,8 +48,8 @@ static void *toy_load(const char *path, char *err, size_t errlen)
 	buf[n] = '\0';
 	t = calloc(1, sizeof(*t));
 	if (t == NULL || fstat(fileno(f), &st) < 0 || n == 0 ||
-	    buf[n - 1] != '\n' || (t->value = strtol(buf, &end, 10)) < 0 ||
-	    end != buf + n - 1) {
+		buf[n - 1] != '\n' || (t->value = strtol(buf, &end, 10)) < 0 ||
+		end != buf + n - 1) {
 		snprintf(err, errlen, "%s: broken", path);
 		free(t);
 		fclose(f);
@@ -76,7 +76,12 @@ static void toy_drop(void *d)
 }
 
 static const struct snapwatch_ops ops = {
-	"toy", "units", toy_load, toy_watch, toy_count, toy_drop,
+	"toy",
+	"units",
+	toy_load,
+	toy_watch,
+	toy_count,
+	toy_drop,
 };
 
 static int put(const char *path, const char *text)
@@ -101,7 +106,7 @@ static int replace(const char *path, const char *text)
 /* Set path's mtime to exactly when (whole seconds). */
 static void set_mtime(const char *path, time_t when)
 {
-	struct timespec ts[2] = { { when, 0 }, { when, 0 } };
+	struct timespec ts[2] = {{when, 0}, {when, 0}};
 
 	utimensat(AT_FDCWD, path, ts, 0);
 }
@@ -142,13 +147,13 @@ int main(void)
 	CHECK(replace(path, "3\n") == 0, "replace");
 	set_mtime(path, t0 - 10);
 	CHECK(refresh(&data, path) == 3 && loads == 3,
-	      "replaced, same mtime and size");
+		"replaced, same mtime and size");
 
 	/* edited in place within the same second: the size tells */
 	CHECK(put(path, "42\n") == 0, "edit");
 	set_mtime(path, t0 - 10);
 	CHECK(refresh(&data, path) == 42 && loads == 4,
-	      "edit in place, same mtime");
+		"edit in place, same mtime");
 
 	/* broken: the old data stays, the version is tried once */
 	CHECK(replace(path, "x\n") == 0, "broken");
