@@ -99,7 +99,8 @@ $(B)/libsluice.a: $(COMMON_OBJ)
 	@rm -f $@ && ar rcs $@ $^
 
 
-# hiredis only where state is shared (common/shstate.c): mx, msa and store
+# hiredis only where state is shared (common/shstate.c): mx, msa, store
+# and spamd
 SHSTATE_LIBS = -lhiredis
 
 # a stage's unit tests link its objects but its main()
@@ -136,15 +137,16 @@ $(B)/avscan/avscan_clam_test: $(B)/avscan/avscan_clam_test.o \
 
 $(B)/sluice-spamd: $(SPAMD_OBJ) $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(MILTER_LIBS) -lm
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) $(MILTER_LIBS) -lm \
+		$(SHSTATE_LIBS)
 
 $(B)/sluice-spamtrain: $(B)/spamd/spamtrain.o $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm $(SHSTATE_LIBS)
 
 $(B)/spamd/%_test: $(B)/spamd/%_test.o $(B)/libspamd.a $(B)/libsluice.a
 	@echo "  LD $(MODE) $@"
-	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm
+	@$(CC) $(LDFLAGS_USE) -o $@ $^ $(LIBS) -lm $(SHSTATE_LIBS)
 
 $(B)/libspamd.a: $(SPAMD_LIB_OBJ)
 	@rm -f $@ && ar rcs $@ $^

@@ -27,6 +27,7 @@
 #include "quarantine.h"
 #include "queue.h"
 #include "route.h"
+#include "shstate.h"
 #include "spamd_stage.h"
 #include "stage.h"
 #include "stage_reload.h"
@@ -89,6 +90,9 @@ static const struct cfg_param table[] = {
 	 "worker threads that score messages"},
 	{"dnsbl_zones", CFG_STR, "", &cfg.dnsbl_zones, 0, 0,
 	 "DNS blocklists, zone[:score] comma separated (default score 3.0)"},
+	{"redis_server", CFG_STR, "", &cfg.redis_server, 0, 0,
+	 "host:port of the Redis that the servers of a pair share their "
+	 "DNS blocklist verdicts through (empty: local cache only)"},
 	{"dns_servers", CFG_STR, "", &cfg.dns_servers, 0, 0,
 	 "resolvers, host[:port] comma separated (empty: /etc/resolv.conf)"},
 	{"dns_timeout", CFG_TIME, "5s", &cfg.dns_timeout, 1, 60,
@@ -287,6 +291,10 @@ int main(int argc, char **argv)
 	if (sd.dns == NULL)
 		log_fatal("%s", err);
 	dns_set_cache(sd.dns, (size_t)cfg.dns_cache_size);
+	if (*cfg.redis_server != '\0' &&
+	    (sd.sh = shstate_new(loop, cfg.redis_server, 0, err,
+				 sizeof(err))) == NULL)
+		log_fatal("redis_server: %s", err);
 	sd.wq = workq_new(loop, (int)cfg.scan_threads, err, sizeof(err));
 	if (sd.wq == NULL)
 		log_fatal("scan_threads: %s", err);
@@ -314,7 +322,8 @@ int main(int argc, char **argv)
 	 * the jobs still running, which only free themselves now */
 	smtp_server_free(srv);
 	spamd_learn_stop(&learn);
-	dns_free(sd.dns);
+	shstate_free(&sd.sh);	/* its lookups go on to DNS... */
+	dns_free(sd.dns);	/* ...which ends them */
 	workq_free(&sd.wq);
 	stage_spool_stop(&sd.spool);
 	evloop_free(loop);

@@ -13,9 +13,17 @@
  *	kept in a small direct-mapped cache for a few minutes. The cache has
  *	a lock: the milter's threads share it. Answers come from the
  *	network and are only compared with 127.0.0.0/8.
+ *	With redis_server (shstate.h), the servers of a pair share their
+ *	verdicts: one not in the local cache is asked of Redis first (the
+ *	mask of the zones that listed the address, under a key naming the
+ *	zones and the address), and one that DNS gave is written there for
+ *	the local cache's lifetime. Redis down or slow (shstate answers
+ *	within a second, or at once when not connected): DNS, as alone.
+ *	Redis's answer is range-checked before it is used.
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +33,7 @@
 #include "dns.h"
 #include "dnsbl.h"
 #include "log.h"
+#include "shstate.h"
 #include "spamd.h"
 #include "spamd_dnsbl.h"
 
@@ -52,6 +61,10 @@ struct spamd_dnsbl {
 
 struct lookup {
 	struct spamd_dnsbl *bl;
+	struct dns *dns;
+	struct shstate *sh;
+	char key[128];		/* in Redis, "" when not shared */
+	char rev[80];
 	char addr[64];
 	size_t pending;
 	unsigned listed;
@@ -151,13 +164,13 @@ static void result(const struct spamd_dnsbl *bl, unsigned listed,
 		}
 }
 
+static void finish(struct lookup *lk);
+
 static void zone_done(void *arg, const struct dns_addr_result *res)
 {
 	struct zone_req *zr = arg;
 	struct lookup *lk = zr->lk;
 	struct spamd_dnsbl *bl = lk->bl;
-	struct cache_ent *c;
-	struct dnsbl_result r;
 	size_t i;
 
 	if (res->status == DNS_OK)
@@ -175,6 +188,76 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 	free(zr);
 	if (--lk->pending > 0)
 		return;
+	if (lk->sh != NULL && lk->key[0] != '\0') {
+		long long v = (long long)lk->listed;
+
+		shstate_put(lk->sh, lk->key, &v, 1, CACHE_TTL * 1000);
+	}
+	finish(lk);
+}
+
+/* Ask every zone for lk's address. */
+static void ask_dns(struct lookup *lk)
+{
+	struct spamd_dnsbl *bl = lk->bl;
+	struct zone_req *zr;
+	char name[400];
+	size_t i;
+
+	lk->pending = bl->nzones;
+	for (i = 0; i < bl->nzones; i++) {
+		zr = calloc(1, sizeof(*zr));
+		if (zr == NULL)
+			log_fatal("out of memory");
+		zr->lk = lk;
+		zr->zone = i;
+		/* the final dot: no search domains */
+		snprintf(name, sizeof(name), "%s.%s.", lk->rev,
+			 bl->zones[i].name);
+		dns_addr(lk->dns, name, zone_done, zr);
+	}
+}
+
+/* Redis's answer: another server's verdict, or DNS. */
+static void shared_answer(void *arg, const long long *v, size_t n)
+{
+	struct lookup *lk = arg;
+
+	if (v != NULL && n == 1 && v[0] >= 0 &&
+	    v[0] < (1LL << lk->bl->nzones)) {
+		lk->listed = (unsigned)v[0];
+		finish(lk);
+		return;
+	}
+	ask_dns(lk);
+}
+
+/* The Redis key of addr's verdict: the zones hashed in, in order (bit i
+ * of the value is zone i), so only servers with the same dnsbl_zones
+ * share. Not mx's keys: mx keeps a weighted score, we keep the mask. */
+static void shared_key(const struct spamd_dnsbl *bl, const char *addr,
+		       char *key, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < bl->nzones; i++) {
+		for (p = bl->zones[i].name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ (unsigned char)',') * 1099511628211ULL;
+	}
+	snprintf(key, n, "sluice:spamd-dnsbl:%016llx:%s",
+		 (unsigned long long)h, addr);
+}
+
+/* The verdict is known: into the local cache, to the caller. */
+static void finish(struct lookup *lk)
+{
+	struct spamd_dnsbl *bl = lk->bl;
+	struct cache_ent *c;
+	struct dnsbl_result r;
+
 	pthread_mutex_lock(&bl->mu);
 	c = &bl->cache[slot_of(lk->addr)];
 	snprintf(c->addr, sizeof(c->addr), "%s", lk->addr);
@@ -187,14 +270,12 @@ static void zone_done(void *arg, const struct dns_addr_result *res)
 }
 
 int spamd_dnsbl_lookup(struct spamd_dnsbl *bl, struct dns *dns,
-		       const char *addr, struct dnsbl_result *now,
-		       dnsbl_cb cb, void *arg)
+		       struct shstate *sh, const char *addr,
+		       struct dnsbl_result *now, dnsbl_cb cb, void *arg)
 {
 	struct cache_ent *c;
 	struct lookup *lk;
-	struct zone_req *zr;
-	char rev[80], name[400];
-	size_t i;
+	char rev[80];
 
 	memset(now, 0, sizeof(*now));
 	if (bl == NULL || bl->nzones == 0 || dnsbl_skip(addr) ||
@@ -212,19 +293,17 @@ int spamd_dnsbl_lookup(struct spamd_dnsbl *bl, struct dns *dns,
 	if (lk == NULL)
 		return 0;	/* not listed, as for any failure */
 	lk->bl = bl;
+	lk->dns = dns;
+	lk->sh = sh;
 	snprintf(lk->addr, sizeof(lk->addr), "%s", addr);
+	snprintf(lk->rev, sizeof(lk->rev), "%s", rev);
 	lk->cb = cb;
 	lk->arg = arg;
-	lk->pending = bl->nzones;
-	for (i = 0; i < bl->nzones; i++) {
-		zr = calloc(1, sizeof(*zr));
-		if (zr == NULL)
-			log_fatal("out of memory");
-		zr->lk = lk;
-		zr->zone = i;
-		/* the final dot: no search domains */
-		snprintf(name, sizeof(name), "%s.%s.", rev, bl->zones[i].name);
-		dns_addr(dns, name, zone_done, zr);
+	if (sh != NULL) {
+		shared_key(bl, addr, lk->key, sizeof(lk->key));
+		if (shstate_get(sh, lk->key, shared_answer, lk) == 0)
+			return 1;
 	}
+	ask_dns(lk);
 	return 1;
 }

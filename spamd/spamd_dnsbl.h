@@ -14,6 +14,7 @@
 #include "spamd.h"
 
 struct dns;
+struct shstate;
 struct spamd_dnsbl;
 
 #define DNSBL_MAX_ZONES 8
@@ -39,9 +40,10 @@ size_t spamd_dnsbl_count(const struct spamd_dnsbl *bl);
  * known at once (no zones, an address not looked up, loopback, the
  * cache): it is in *now and cb will not run. Returns 1 when lookups
  * run: cb(arg, result) runs once from the loop when all answered (at
- * the latest from dns_free()). */
+ * the latest from dns_free(), after shstate_free()). sh (NULL: none)
+ * shares the verdicts with the other servers of a pair, on dns's loop. */
 int spamd_dnsbl_lookup(struct spamd_dnsbl *bl, struct dns *dns,
-		       const char *addr, struct dnsbl_result *now,
-		       dnsbl_cb cb, void *arg);
+		       struct shstate *sh, const char *addr,
+		       struct dnsbl_result *now, dnsbl_cb cb, void *arg);
 
 #endif

@@ -90,7 +90,7 @@ static void dnsbl(struct milter_msg *m, struct spamd_verdict *v)
 	if (dns == NULL) {
 		log_error("dns: %s", err);
 	} else {
-		if (spamd_dnsbl_lookup(msd->dnsbl, dns, m->client, &w.r,
+		if (spamd_dnsbl_lookup(msd->dnsbl, dns, NULL, m->client, &w.r,
 				       dnsbl_done, &w))
 			evloop_run(w.loop);
 		pthread_mutex_lock(&dns_mu);

@@ -447,7 +447,8 @@ static void sd_data(struct smtp_session *s)
 	 * the stack held */
 	memset(&now, 0, sizeof(now));
 	if (s->env.auth_user == NULL &&
-	    spamd_dnsbl_lookup(sd->dnsbl, sd->dns, addr, &now, dnsbl_done, j))
+	    spamd_dnsbl_lookup(sd->dnsbl, sd->dns, sd->sh, addr, &now,
+			       dnsbl_done, j))
 		return;
 	add_dnsbl(j, &now);
 	score(j);

@@ -35,6 +35,7 @@ struct spamd_config {
 	long long scan_size;
 	long long scan_threads;
 	char *dnsbl_zones;
+	char *redis_server;
 	char *dns_servers;
 	long long dns_timeout;
 	long long dns_cache_size;
@@ -74,6 +75,7 @@ struct spamd {
 	/* LMTP mode only */
 	struct spool spool;
 	struct dns *dns;
+	struct shstate *sh;		/* redis_server, NULL: none */
 	struct workq *wq;
 	struct spamd_job *jobs;		/* in flight */
 	int learning;			/* the learner reloads bayes_db */

@@ -394,3 +394,57 @@ def test_mx_pair_redis_killed_counts_alone(cluster, redis):
     assert greeting(b)[0] == 421
     for m in (a, b):
         assert m.log().count("local limits only") == 1
+
+
+def test_spamd_pair_shares_dnsbl_verdicts(cluster, redis):
+    """A DNS list verdict one spamd looked up is the other's too (through
+    Redis): the second does not ask the list's DNS server and scores the
+    same hit; with Redis killed both still score, asking DNS."""
+    import os
+    from conftest import dnsmasq
+    from test_spamd import HAM, INBOX_ONLY, header, lmtp, messages, spamd
+    log = os.path.join(cluster.base, "dnsmasq-queries.log")
+    dns, servers = dnsmasq(cluster.base, [
+        "log-queries", "log-facility=" + log,
+        "host-record=2.2.0.192.bl.test,127.0.0.2",
+        "host-record=6.2.0.192.bl.test,127.0.0.2"])
+    try:
+        store = cluster.store(extra=INBOX_ONLY)
+        a, b = [spamd(cluster, store, {"dns_servers": servers,
+                                       "dnsbl_zones": "bl.test:2.5",
+                                       "dns_timeout": "2s",
+                                       "redis_server": redis.addr})
+                for _ in range(2)]
+        for sd in (a, b):
+            wait_up(sd, redis)
+
+        def asked(addr):
+            name = ".".join(reversed(addr.split("."))) + ".bl.test"
+            with open(log, encoding="utf-8", errors="replace") as f:
+                return sum("query[A] %s " % name in line for line in f)
+
+        def status(sd, addr):
+            n = len(messages(store, "alice@example.test"))
+            assert lmtp(sd.port, ["alice@example.test"], HAM,
+                        " XADDR=" + addr)[0][0] == 250
+            got = wait_messages(store, "alice@example.test", n + 1)
+            return header(got[-1], "X-Spam-Status")[0]
+
+        s = status(a, "192.0.2.2")
+        assert "RCVD_IN_BL_TEST" in s, s
+        assert asked("192.0.2.2") == 1
+        assert status(b, "192.0.2.2") == s
+        assert asked("192.0.2.2") == 1, "spamd b asked DNS again"
+        # Redis gone: each asks DNS itself, and still scores the hit
+        redis.kill()
+        for sd in (a, b):
+            wait_for(lambda sd=sd: "down (" in sd.log(), timeout=5,
+                     what=sd.name + " to say redis is down")
+        for n, sd in enumerate((a, b)):
+            s = status(sd, "192.0.2.6")
+            assert "RCVD_IN_BL_TEST" in s, s
+            assert asked("192.0.2.6") == n + 1
+        assert a.log().count("down (") == 1, a.log()
+    finally:
+        dns.terminate()
+        dns.wait()
