@@ -1,9 +1,12 @@
 /*
  * NAME
- *	tls - the OpenSSL adapter (the only file that includes OpenSSL)
+ *	tls - the OpenSSL adapter
  * DESCRIPTION
  *	Server contexts (certificate + key) and client contexts, TLS 1.2 or
- *	newer only, and non-blocking TLS on an existing socket. Errors from
+ *	newer only, and non-blocking TLS on an existing socket (tls.c); and
+ *	the adapter's cryptography: hashes, Base64, signatures and keys,
+ *	password hashes and SCRAM secrets, AES-256-GCM (tls_crypto.c).
+ *	These two files are the only ones that include OpenSSL. Errors from
  *	OpenSSL are mapped to short strings here, in one place.
  *	Base layer; faces the network.
  */
